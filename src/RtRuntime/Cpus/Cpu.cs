@@ -1,0 +1,249 @@
+using RtRuntime.Scheduling;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Cpus;
+
+/// <summary>
+/// A logical CPU: the kernel's <c>struct rq</c> plus the thread that plays the CPU. Its run queue,
+/// timers and counters are guarded by <see cref="Lock"/>; the pending word is written remotely with
+/// Interlocked and read by the running task without a lock. <c>Cpu.Dispatcher.cs</c> holds the
+/// thread's loop.
+/// </summary>
+internal sealed partial class Cpu : IWaitSource, ICpuState
+{
+    [ThreadStatic]
+    private static Cpu? t_current;
+
+    [ThreadStatic]
+    private static RtTask? t_currentTask;
+
+    private readonly PriorityQueue<RtTask, long> _timers = new();
+    private readonly List<RtTask> _expired = new();
+
+    private PaddedInt _pending;
+    private PaddedInt _idle;
+
+    public Cpu(RtScheduler scheduler, int id, int core)
+    {
+        Scheduler = scheduler;
+        Id = id;
+        Core = core;
+    }
+
+    /// <summary>The CPU whose thread is calling, or null off the runtime.</summary>
+    public static Cpu? Current => t_current;
+
+    /// <summary>The task the calling CPU thread is running, or null.</summary>
+    public static RtTask? CurrentTask => t_currentTask;
+
+    public RtScheduler Scheduler { get; }
+
+    /// <summary>Logical CPU id (0..N−1).</summary>
+    public int Id { get; }
+
+    /// <summary>The core the thread is pinned to, or −1 when unpinned.</summary>
+    public int Core { get; }
+
+    /// <summary>The run-queue lock (rq->lock). Two queues are locked in CPU-id order.</summary>
+    public Lock Lock { get; } = new();
+
+    public RunQueue Rq { get; } = new();
+
+    /// <summary>The pending word (see <see cref="PendingWork"/>): read lock-free at preemption points.</summary>
+    public int Pending => Volatile.Read(ref _pending.Value);
+
+    internal ref int PendingRef => ref _pending.Value;
+
+    /// <summary>rq->curr: the running task, or null when idle or between tasks.</summary>
+    public RtTask? Running { get; private set; }
+
+    /// <summary>Priority of the running task (−1 idle). Read without the lock by placement (like cpupri).</summary>
+    public int RunningPrio => Volatile.Read(ref _runningPrio);
+
+    private int _runningPrio = -1;
+    private int _queuedTop = -1;
+
+    /// <summary>Highest queued (not running) priority, −1 when the queue is empty. Read without the lock.</summary>
+    public int QueuedTop => Volatile.Read(ref _queuedTop);
+
+    /// <summary>rq->push_busy: a stopper push of the running task is in flight (never two at once).</summary>
+    public bool PushBusy;
+
+    /// <summary>The priority the CPU thread last ran (for "dropped its priority" pulls); −1 after idling.</summary>
+    public int LastRunPrio = -1;
+
+    /// <summary>The priority this CPU is busy at for placement: max(running, highest queued); −1 when idle.</summary>
+    public int TopPrio => Math.Max(Volatile.Read(ref _runningPrio), Volatile.Read(ref _queuedTop));
+
+    /// <summary>rq->nr_pinned: tasks of this CPU inside a migrate-disabled section (running, preempted or asleep).</summary>
+    public int NrPinned => Volatile.Read(ref _nrPinned);
+
+    private int _nrPinned;
+
+    /// <summary>cpu_active: accepts new placements.</summary>
+    public bool Active { get; set; } = true;
+
+    /// <summary>cpu_online.</summary>
+    public bool Online { get; set; } = true;
+
+    /// <summary>The earliest sleeper deadline on this CPU (RtClock ns), or long.MaxValue.</summary>
+    public long NextDeadline => Volatile.Read(ref _nextDeadline);
+
+    private long _nextDeadline = long.MaxValue;
+
+    /// <summary>When the running RR task's slice ends (RtClock ns), or long.MaxValue.</summary>
+    public long SliceDeadline => Volatile.Read(ref _sliceDeadline);
+
+    private long _sliceDeadline = long.MaxValue;
+
+    /// <summary>True while the CPU thread is idle (parked or about to park).</summary>
+    public bool IsIdle => Volatile.Read(ref _idle.Value) != 0;
+
+    public Parker Parker { get; } = new();
+
+    public Thread? Thread { get; set; }
+
+    // ---- counters (written by the CPU thread) ----
+    public long ContextSwitches;
+    public long BusyNs;
+    public long IdleNs;
+
+    /// <summary>Sets bits of the pending word (from any thread).</summary>
+    public void SetPending(int bits) => Interlocked.Or(ref _pending.Value, bits);
+
+    /// <summary>
+    /// Puts a runnable task on this CPU's queue (the tail of its priority) and sets need_resched if it
+    /// outranks the running task; wakes the CPU if it is idle. The task's run state is already Queued.
+    /// </summary>
+    public void Enqueue(RtTask task, bool atHead = false)
+    {
+        lock (Lock)
+        {
+            EnqueueLocked(task, atHead);
+        }
+
+        KickIfIdle();
+    }
+
+    /// <summary>Enqueue with <see cref="Lock"/> held (the caller calls <see cref="KickIfIdle"/> after unlocking).</summary>
+    public void EnqueueLocked(RtTask task, bool atHead)
+    {
+        Cpu? previous = task.Cpu;
+        if (previous != this)
+        {
+            if (previous is not null)
+            {
+                task.MigrationCount++;
+            }
+
+            task.Cpu = this;
+        }
+
+        task.RunnableSinceNs = RtClock.NowNs();
+        Rq.Enqueue(task, atHead);
+        Volatile.Write(ref _queuedTop, Rq.HighestPriority);
+        if (task.Prio > _runningPrio)
+        {
+            SetPending(PendingWork.NeedResched);
+        }
+    }
+
+    /// <summary>Removes a queued task with <see cref="Lock"/> held.</summary>
+    public void DequeueLocked(RtTask task)
+    {
+        Rq.Remove(task);
+        Volatile.Write(ref _queuedTop, Rq.HighestPriority);
+    }
+
+    /// <summary>Unparks the CPU thread if it is idle and the caller is another thread.</summary>
+    public void KickIfIdle()
+    {
+        if (t_current != this && IsIdle)
+        {
+            Parker.Unpark();
+        }
+    }
+
+    /// <summary>migrate_disable() outermost: nr_pinned++ (only this CPU's thread changes it).</summary>
+    public void PinTask(RtTask task) => Volatile.Write(ref _nrPinned, _nrPinned + 1);
+
+    /// <summary>migrate_enable() outermost: nr_pinned--, and a deferred move becomes due.</summary>
+    public void UnpinTask(RtTask task)
+    {
+        Volatile.Write(ref _nrPinned, _nrPinned - 1);
+        RtScheduler.OnMigrateEnable(this, task);
+    }
+
+    /// <summary>A task exited inside a migrate-disabled section: drop its pin.</summary>
+    public void UnpinExited() => Volatile.Write(ref _nrPinned, _nrPinned - 1);
+
+    /// <summary>Arms a sleep: the task waits on this CPU's timer queue until <paramref name="deadlineNs"/>.</summary>
+    public void ArmSleep(RtTask task, long deadlineNs)
+    {
+        lock (Lock)
+        {
+            task.SleepDeadline = deadlineNs;
+            task.BlockedOn = this;
+            _timers.Enqueue(task, deadlineNs);
+            if (deadlineNs < _nextDeadline)
+            {
+                Volatile.Write(ref _nextDeadline, deadlineNs);
+            }
+        }
+
+        Scheduler.CheckCancelAfterBlock(task);
+    }
+
+    /// <summary>Cancels a sleep (IWaitSource): true when the task was still asleep here.</summary>
+    public bool TryRemove(RtTask task)
+    {
+        lock (Lock)
+        {
+            if (!_timers.Remove(task, out _, out _))
+            {
+                return false;
+            }
+
+            Volatile.Write(ref _nextDeadline, _timers.TryPeek(out _, out long next) ? next : long.MaxValue);
+            return true;
+        }
+    }
+
+    /// <summary>Wakes every sleeper whose deadline has passed (on this CPU's thread, outside the lock).</summary>
+    private void FireTimers(long now)
+    {
+        lock (Lock)
+        {
+            while (_timers.TryPeek(out RtTask? task, out long deadline) && deadline <= now)
+            {
+                _timers.Dequeue();
+                _expired.Add(task);
+            }
+
+            Volatile.Write(ref _nextDeadline, _timers.TryPeek(out _, out long next) ? next : long.MaxValue);
+        }
+
+        foreach (RtTask task in _expired)
+        {
+            task.BlockedOn = null;
+            task.ContinuationReady = true;
+            Scheduler.TryWake(task);
+        }
+
+        _expired.Clear();
+    }
+
+    /// <summary>Sleepers on this CPU (for shutdown).</summary>
+    public List<RtTask> SleepersLocked()
+    {
+        var list = new List<RtTask>(_timers.Count);
+        foreach ((RtTask task, long _) in _timers.UnorderedItems)
+        {
+            list.Add(task);
+        }
+
+        return list;
+    }
+
+    public override string ToString() => $"cpu{Id}";
+}

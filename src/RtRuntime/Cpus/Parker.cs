@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using RtRuntime.Interop;
+
+namespace RtRuntime.Cpus;
+
+/// <summary>
+/// Parks one thread with a nanosecond timeout and lets any thread unpark it: a permit, as in
+/// Java's LockSupport. On Linux this is a private futex on a word of its own cache line (the .NET
+/// wait primitives round timeouts to milliseconds, and a periodic task must wake every 100 µs);
+/// elsewhere a <see cref="ManualResetEventSlim"/> with millisecond timeouts.
+/// </summary>
+internal sealed unsafe class Parker : IDisposable
+{
+    private const int Empty = 0;
+    private const int Permit = 1;
+    private const int Parked = -1;
+
+    // The futex word: Empty, Permit, or Parked while the owner sleeps in FUTEX_WAIT.
+    private readonly int* _word;
+    private readonly ManualResetEventSlim? _event;
+
+    public Parker()
+    {
+        _word = (int*)NativeMemory.AlignedAlloc(64, 64);
+        *_word = Empty;
+        if (!OperatingSystem.IsLinux())
+        {
+            _event = new ManualResetEventSlim(false, 0);
+        }
+    }
+
+    /// <summary>
+    /// Blocks the owner until <see cref="Unpark"/> or until <paramref name="deadlineNs"/>
+    /// (<see cref="RtClock"/> time; <see cref="long.MaxValue"/>: none). Spins first for up to
+    /// <paramref name="spinNs"/>. Returns at once if a permit is pending. May return spuriously.
+    /// </summary>
+    public void Park(long deadlineNs, long spinNs)
+    {
+        if (Interlocked.CompareExchange(ref *_word, Empty, Permit) == Permit)
+        {
+            return;
+        }
+
+        if (spinNs > 0)
+        {
+            long spinUntil = RtClock.NowNs() + spinNs;
+            while (true)
+            {
+                if (Volatile.Read(ref *_word) == Permit)
+                {
+                    Volatile.Write(ref *_word, Empty);
+                    return;
+                }
+
+                long now = RtClock.NowNs();
+                if (now >= spinUntil || now >= deadlineNs)
+                {
+                    break;
+                }
+
+                Thread.SpinWait(8);
+            }
+
+            // With spinning on, sleep only until shortly before the deadline, then spin up to it.
+            if (deadlineNs != long.MaxValue)
+            {
+                long now = RtClock.NowNs();
+                if (deadlineNs - now <= spinNs)
+                {
+                    SpinUntil(deadlineNs);
+                    return;
+                }
+
+                SleepUntil(deadlineNs - spinNs);
+                if (Volatile.Read(ref *_word) != Permit)
+                {
+                    SpinUntil(deadlineNs);
+                }
+
+                Interlocked.Exchange(ref *_word, Empty);
+                return;
+            }
+        }
+
+        SleepUntil(deadlineNs);
+        Interlocked.Exchange(ref *_word, Empty);
+    }
+
+    /// <summary>Gives the owner a permit and wakes it if it sleeps.</summary>
+    public void Unpark()
+    {
+        int previous = Interlocked.Exchange(ref *_word, Permit);
+        if (previous == Parked)
+        {
+            if (OperatingSystem.IsLinux())
+            {
+                LinuxInterop.FutexWake(_word);
+            }
+            else
+            {
+                _event!.Set();
+            }
+        }
+    }
+
+    private void SpinUntil(long deadlineNs)
+    {
+        while (RtClock.NowNs() < deadlineNs && Volatile.Read(ref *_word) != Permit)
+        {
+            Thread.SpinWait(4);
+        }
+    }
+
+    private void SleepUntil(long deadlineNs)
+    {
+        if (Interlocked.CompareExchange(ref *_word, Parked, Empty) != Empty)
+        {
+            return; // a permit arrived meanwhile
+        }
+
+        long timeout = deadlineNs == long.MaxValue ? -1 : Math.Max(0, deadlineNs - RtClock.NowNs());
+        if (OperatingSystem.IsLinux())
+        {
+            if (timeout != 0)
+            {
+                LinuxInterop.FutexWait(_word, Parked, timeout);
+            }
+        }
+        else
+        {
+            int ms = timeout < 0 ? -1 : (int)Math.Min(int.MaxValue, (timeout + 999_999) / 1_000_000);
+            _event!.Wait(ms);
+            _event.Reset();
+        }
+    }
+
+    public void Dispose()
+    {
+        _event?.Dispose();
+        NativeMemory.AlignedFree(_word);
+    }
+}

@@ -1,0 +1,14 @@
+namespace RtRuntime.Cpus;
+
+/// <summary>Bits of a CPU's pending word: why the running task's next preemption point must take the slow path.</summary>
+internal static class PendingWork
+{
+    /// <summary>TIF_NEED_RESCHED: a higher-priority task became runnable here.</summary>
+    public const int NeedResched = 1;
+
+    /// <summary>An hrtimer expired on this busy CPU (a sleeper's deadline or the RR slice).</summary>
+    public const int Timer = 2;
+
+    /// <summary>A stopper request (push_cpu_stop / migration_cpu_stop): move the running task away.</summary>
+    public const int Stop = 4;
+}

@@ -1,0 +1,14 @@
+namespace RtRuntime;
+
+/// <summary>Kernel-style BUGs the runtime detects in task code (each with the kernel's message).</summary>
+public enum BugKind
+{
+    /// <summary>"BUG: scheduling while atomic": a task suspended while preempt-disabled.</summary>
+    SchedulingWhileAtomic = 0,
+
+    /// <summary>"BUG: using smp_processor_id() in preemptible code".</summary>
+    ProcessorIdInPreemptible = 1,
+
+    /// <summary>"BUG: using this-CPU data in preemptible code" (a this-CPU slot accessed without a guard).</summary>
+    ThisCpuInPreemptible = 2,
+}

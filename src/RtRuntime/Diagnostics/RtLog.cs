@@ -1,0 +1,28 @@
+using Microsoft.Extensions.Logging;
+
+namespace RtRuntime.Diagnostics;
+
+/// <summary>The runtime's log messages ([LoggerMessage]: no allocation when disabled; never on the dispatch hot path).</summary>
+internal static partial class RtLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "RtRuntime started: {CpuCount} CPUs, pinning {Pinning}, cores {Cores}, model {Model}, balance {Balance}")]
+    public static partial void Started(ILogger logger, int cpuCount, PinningMode pinning, string cores, PreemptionModel model, BalancePolicy balance);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Warning, Message = "cpu{Cpu}: CPU pinning is not supported on this OS; the thread runs unpinned")]
+    public static partial void PinningUnsupported(ILogger logger, int cpu);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Error, Message = "{Message}")]
+    public static partial void Bug(ILogger logger, string message);
+
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "RtRuntime stopped: {Completed} completed, {Faulted} faulted, {Cancelled} cancelled, {Abandoned} abandoned")]
+    public static partial void Stopped(ILogger logger, long completed, long faulted, long cancelled, long abandoned);
+
+    [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Shutdown: {Count} task(s) did not finish within the drain timeout; cancelling them")]
+    public static partial void CancellingAtShutdown(ILogger logger, long count);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Shutdown: task {Task} never reached a preemption point after cancellation; abandoned on cpu{Cpu}")]
+    public static partial void Abandoned(ILogger logger, string task, int cpu);
+
+    [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "task {Task} no longer affine to cpu{Cpu}")]
+    public static partial void AffinityBroken(ILogger logger, string task, int cpu);
+}

@@ -1,0 +1,227 @@
+using RtRuntime.Cpus;
+using RtRuntime.Diagnostics;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>Lifetime: the live-task registry and the stop sequence (drain, cancel, abandon, join).</summary>
+public sealed partial class RtScheduler
+{
+    private const int Stripes = 16;
+
+    private readonly Lock[] _stripeLocks = new Lock[Stripes];
+    private readonly RtTask?[] _stripeHeads = new RtTask?[Stripes];
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Lock _stopLock = new();
+    private Task<ShutdownSummary>? _stopTask;
+    private bool _accepting;
+    private long _live;
+    private long _accepted;
+    private long _completed;
+    private long _faulted;
+    private long _cancelled;
+
+    /// <summary>Tasks accepted and not yet ended.</summary>
+    public long LiveTasks => Interlocked.Read(ref _live);
+
+    /// <summary>True until a stop begins.</summary>
+    public bool IsAccepting => Volatile.Read(ref _accepting);
+
+    /// <summary>
+    /// Stops the runtime: refuses new tasks at once, lets live tasks finish for up to
+    /// <paramref name="drainTimeout"/>, then cancels the rest and gives them
+    /// <paramref name="cancelGrace"/> (default 5 s) to observe it at a preemption point or blocking
+    /// wait; tasks blocked on a foreign await are then ended as cancelled. Finally the CPU threads
+    /// exit. Idempotent: later calls return the first call's result.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A timeout is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
+    public Task<ShutdownSummary> StopAsync(TimeSpan drainTimeout, TimeSpan? cancelGrace = null)
+    {
+        ValidateTimeout(drainTimeout, nameof(drainTimeout));
+        TimeSpan grace = cancelGrace ?? TimeSpan.FromSeconds(5);
+        ValidateTimeout(grace, nameof(cancelGrace));
+        lock (_stopLock)
+        {
+            return _stopTask ??= StopCoreAsync(drainTimeout, grace);
+        }
+    }
+
+    /// <summary>Stops with a 5 s drain (see <see cref="StopAsync"/>).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+    }
+
+    private static void ValidateTimeout(TimeSpan timeout, string name)
+    {
+        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentOutOfRangeException(name, timeout, $"{name} must be zero or positive, or Timeout.InfiniteTimeSpan.");
+        }
+    }
+
+    private async Task<ShutdownSummary> StopCoreAsync(TimeSpan drainTimeout, TimeSpan grace)
+    {
+        Volatile.Write(ref _accepting, false);
+        Interlocked.MemoryBarrier();
+        if (Interlocked.Read(ref _live) == 0)
+        {
+            _drained.TrySetResult();
+        }
+
+        long abandoned = 0;
+        if (!await WaitDrainedAsync(drainTimeout).ConfigureAwait(false))
+        {
+            RtLog.CancellingAtShutdown(_logger, Interlocked.Read(ref _live));
+            foreach (RtTask task in LiveSnapshot())
+            {
+                RequestCancel(task);
+            }
+
+            if (!await WaitDrainedAsync(grace).ConfigureAwait(false))
+            {
+                abandoned = AbandonStragglers();
+            }
+        }
+
+        foreach (Cpu cpu in _cpus)
+        {
+            cpu.RequestExit();
+        }
+
+        HrTimer.Stop();
+        foreach (Cpu cpu in _cpus)
+        {
+            // A CPU still running an abandoned task cannot exit; it is a background thread.
+            await Task.Run(() => cpu.Thread!.Join(grace == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : grace)).ConfigureAwait(false);
+        }
+
+        var summary = new ShutdownSummary(
+            Interlocked.Read(ref _accepted), Interlocked.Read(ref _completed), Interlocked.Read(ref _faulted),
+            Interlocked.Read(ref _cancelled), abandoned);
+        RtLog.Stopped(_logger, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);
+        return summary;
+    }
+
+    private async Task<bool> WaitDrainedAsync(TimeSpan timeout)
+    {
+        if (_drained.Task.IsCompleted)
+        {
+            return true;
+        }
+
+        Task finished = await Task.WhenAny(_drained.Task, Task.Delay(timeout)).ConfigureAwait(false);
+        return finished == _drained.Task;
+    }
+
+    /// <summary>
+    /// After the cancel grace: a task blocked on a foreign await can be ended as cancelled (its
+    /// continuation, if it ever comes, is dropped); a task still running cannot be stopped and is counted.
+    /// </summary>
+    private long AbandonStragglers()
+    {
+        long abandoned = 0;
+        foreach (RtTask task in LiveSnapshot())
+        {
+            if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked)
+            {
+                if (task.BlockedOn is { } wait)
+                {
+                    wait.TryRemove(task);
+                }
+
+                if (task.MigrationDisabled > 0 && task.Cpu is { } cpu)
+                {
+                    cpu.UnpinExited();
+                }
+
+                task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still blocked when the runtime stopped; ended as cancelled."));
+                Ended(task);
+            }
+            else if (!task.IsCompleted)
+            {
+                abandoned++;
+                RtLog.Abandoned(_logger, task.Name, task.CurrentCpu);
+            }
+        }
+
+        return abandoned;
+    }
+
+    private void InitRegistry()
+    {
+        for (int i = 0; i < Stripes; i++)
+        {
+            _stripeLocks[i] = new Lock();
+        }
+    }
+
+    private void Register(RtTask task)
+    {
+        int stripe = (int)(task.Id & (Stripes - 1));
+        lock (_stripeLocks[stripe])
+        {
+            RtTask? head = _stripeHeads[stripe];
+            task.AllNext = head;
+            if (head is not null)
+            {
+                head.AllPrev = task;
+            }
+
+            _stripeHeads[stripe] = task;
+        }
+    }
+
+    private void Unregister(RtTask task)
+    {
+        int stripe = (int)(task.Id & (Stripes - 1));
+        lock (_stripeLocks[stripe])
+        {
+            if (task.AllPrev is { } prev)
+            {
+                prev.AllNext = task.AllNext;
+            }
+            else if (_stripeHeads[stripe] == task)
+            {
+                _stripeHeads[stripe] = task.AllNext;
+            }
+            else
+            {
+                return; // already unregistered
+            }
+
+            if (task.AllNext is { } next)
+            {
+                next.AllPrev = task.AllPrev;
+            }
+
+            task.AllNext = task.AllPrev = null;
+        }
+    }
+
+    /// <summary>Every live task (a copy).</summary>
+    internal List<RtTask> LiveSnapshot()
+    {
+        var list = new List<RtTask>();
+        for (int i = 0; i < Stripes; i++)
+        {
+            lock (_stripeLocks[i])
+            {
+                for (RtTask? t = _stripeHeads[i]; t is not null; t = t.AllNext)
+                {
+                    list.Add(t);
+                }
+            }
+        }
+
+        return list;
+    }
+
+    private void OnTaskGone()
+    {
+        if (Interlocked.Decrement(ref _live) == 0 && !Volatile.Read(ref _accepting))
+        {
+            _drained.TrySetResult();
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>Spawning tasks: validation, registration, first placement.</summary>
+public sealed partial class RtScheduler
+{
+    /// <summary>
+    /// Spawns a task running <paramref name="body"/> at <paramref name="priority"/> (1..99 for FIFO and RR,
+    /// 99 highest; 0 for <see cref="SchedPolicy.Normal"/>), allowed on <paramref name="affinity"/> (default:
+    /// every CPU). Cancellation through <paramref name="cancellationToken"/> is observed at preemption points
+    /// and blocking waits.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
+    public RtTask Spawn(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
+        return Admit(new VoidRtTask(this, name, priority, policy, mask, body), cancellationToken);
+    }
+
+    /// <summary>Spawns a task whose body returns a result; see <see cref="Spawn(string, int, Func{TaskContext, ValueTask}, SchedPolicy, CpuSet?, CancellationToken)"/>.</summary>
+    /// <typeparam name="T">The result type.</typeparam>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
+    public RtTask<T> Spawn<T>(string? name, int priority, Func<TaskContext, ValueTask<T>> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
+        return (RtTask<T>)Admit(new RtTask<T>(this, name, priority, policy, mask, body), cancellationToken);
+    }
+
+    private CpuSet ValidateSpawn(string? name, int priority, SchedPolicy policy, CpuSet? affinity)
+    {
+        switch (policy)
+        {
+            case SchedPolicy.Fifo or SchedPolicy.RoundRobin when priority is < 1 or > 99:
+                throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of {policy} task '{name}' must be 1..99 (99 highest).");
+            case SchedPolicy.Normal when priority != 0:
+                throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of Normal task '{name}' must be 0: the normal class has no RT priority.");
+            case SchedPolicy.Fifo or SchedPolicy.RoundRobin or SchedPolicy.Normal:
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(policy), policy, "policy must be Fifo, RoundRobin or Normal.");
+        }
+
+        return ValidateAffinity(affinity, nameof(affinity));
+    }
+
+    internal CpuSet ValidateAffinity(CpuSet? affinity, string paramName)
+    {
+        if (affinity is not { } mask)
+        {
+            return CpuSet.Range(0, _cpus.Length);
+        }
+
+        if (mask.IsEmpty)
+        {
+            throw new ArgumentOutOfRangeException(paramName, mask.ToString(), $"affinity is empty; it must name at least one CPU of 0..{_cpus.Length - 1}.");
+        }
+
+        if (!mask.IsSubsetOf(CpuSet.Range(0, _cpus.Length)))
+        {
+            throw new ArgumentOutOfRangeException(paramName, mask.ToString(), $"affinity {{{mask}}} names CPUs this runtime does not have; allowed CPUs are 0..{_cpus.Length - 1}.");
+        }
+
+        return mask;
+    }
+
+    private RtTask Admit(RtTask task, CancellationToken cancellationToken)
+    {
+        // Count the task before checking _accepting; StopAsync clears _accepting before reading the
+        // count, so a task is either refused here or waited for there.
+        Interlocked.Increment(ref _live);
+        if (!Volatile.Read(ref _accepting))
+        {
+            OnTaskGone();
+            throw new InvalidOperationException($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
+        }
+
+        Interlocked.Increment(ref _accepted);
+        Register(task);
+        if (cancellationToken.CanBeCanceled)
+        {
+            task.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);
+        }
+
+        task.Run = TaskRunState.Queued;
+        Activate(task);
+        return task;
+    }
+}

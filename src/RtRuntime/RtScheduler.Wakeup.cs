@@ -1,0 +1,257 @@
+using RtRuntime.Cpus;
+using RtRuntime.Diagnostics;
+using RtRuntime.Scheduling;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>try_to_wake_up and placement, posted continuations, cancellation, BUG reports, task exit.</summary>
+public sealed partial class RtScheduler
+{
+    private readonly int[] _bugCounts = new int[3];
+    private long _droppedPosts;
+
+    /// <summary>Raised for every kernel-style BUG found in task code (on the thread that found it).</summary>
+    public event Action<BugReport>? BugReported;
+
+    /// <summary>Number of BUG reports so far.</summary>
+    public long BugCount => _bugCounts.Sum();
+
+    /// <summary>
+    /// try_to_wake_up: makes a blocked task runnable. The caller has already made the wakeup's effect
+    /// visible (continuation ready, or a posted continuation). A task still running its step gets a
+    /// flag the dispatcher checks when the step ends (ttwu_runnable).
+    /// </summary>
+    internal void TryWake(RtTask task)
+    {
+        while (true)
+        {
+            int state = Volatile.Read(ref task.Run);
+            if (state == TaskRunState.Blocked)
+            {
+                if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Queued, TaskRunState.Blocked) == TaskRunState.Blocked)
+                {
+                    Activate(task);
+                    return;
+                }
+
+                continue;
+            }
+
+            if (state == TaskRunState.Running)
+            {
+                Interlocked.Exchange(ref task.WakeWhileRunning, 1);
+                if (Volatile.Read(ref task.Run) != TaskRunState.Blocked)
+                {
+                    return; // the dispatcher will see the flag after the step
+                }
+
+                // The dispatcher blocked the task meanwhile: whoever clears the flag owns the wakeup.
+                if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1
+                    && Interlocked.CompareExchange(ref task.Run, TaskRunState.Queued, TaskRunState.Blocked) == TaskRunState.Blocked)
+                {
+                    Activate(task);
+                }
+
+                return;
+            }
+
+            return; // queued (already runnable), created, or dead
+        }
+    }
+
+    /// <summary>select_task_rq + enqueue for a task whose run state is already Queued.</summary>
+    internal void Activate(RtTask task)
+    {
+        Cpu? prev = task.Cpu;
+        int pinned = task.MigrationDisabled > 0 && prev is not null ? prev.Id : -1;
+        int target = Placement.SelectCpu(task.Prio, task.AffinityMask, pinned, prev?.Id ?? -1, _cpus);
+        if (target < 0)
+        {
+            target = SelectFallbackCpu(task, exclude: null);
+        }
+
+        _cpus[target].Enqueue(task);
+    }
+
+    /// <summary>
+    /// select_fallback_rq: an active CPU of the task's affinity (other than <paramref name="exclude"/>);
+    /// if none, the affinity is widened to every CPU with a warning, as the kernel does on hotplug.
+    /// </summary>
+    internal int SelectFallbackCpu(RtTask task, Cpu? exclude)
+    {
+        int target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpus);
+        if (target >= 0)
+        {
+            return target;
+        }
+
+        int lost = exclude?.Id ?? task.AffinityMask.First;
+        task.AffinityMask = CpuSet.Range(0, _cpus.Length);
+        RtLog.AffinityBroken(_logger, task.Name, lost);
+        target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpus);
+        return target >= 0 ? target : (exclude ?? _cpus[0]).Id;
+    }
+
+    /// <summary>A continuation posted to the task's SynchronizationContext comes back as a wakeup.</summary>
+    internal void PostToTask(RtTask task, SendOrPostCallback callback, object? state)
+    {
+        if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
+        {
+            // The task was abandoned at shutdown; its body can no longer run.
+            Interlocked.Increment(ref _droppedPosts);
+            return;
+        }
+
+        task.Post(callback, state);
+        TryWake(task);
+    }
+
+    /// <summary>The body completed on a foreign thread (after ConfigureAwait(false)): finish it on its CPU.</summary>
+    internal void OnBodyCompletedOffCpu(RtTask task)
+    {
+        if (Cpu.CurrentTask != task)
+        {
+            PostToTask(task, static _ => { }, null);
+        }
+    }
+
+    /// <summary>migrate_enable() outermost: a deferred push (MDF_PUSH) or an affinity that excludes this CPU becomes stop work.</summary>
+    internal static void OnMigrateEnable(Cpu cpu, RtTask task)
+    {
+        if (task.MdfPush || !task.AffinityMask.Contains(cpu.Id) || !cpu.Active)
+        {
+            cpu.SetPending(PendingWork.Stop);
+        }
+    }
+
+    internal void RequestCancel(RtTask task)
+    {
+        if (task.IsCompleted || Interlocked.Exchange(ref task.CancelFlag, 1) == 1)
+        {
+            return;
+        }
+
+        CancelWait(task);
+    }
+
+    /// <summary>Takes a cancelled task back from its wait, if it waits; only the remover wakes it.</summary>
+    internal void CancelWait(RtTask task)
+    {
+        if (Volatile.Read(ref task.BlockedOn) is { } wait && wait.TryRemove(task))
+        {
+            task.BlockedOn = null;
+            task.WaitCancelled = true;
+            task.ContinuationReady = true;
+            TryWake(task);
+        }
+    }
+
+    /// <summary>Called by waits right after they registered the task: a cancellation that raced with the registration.</summary>
+    internal void CheckCancelAfterBlock(RtTask task)
+    {
+        Interlocked.MemoryBarrier();
+        if (task.CancelFlag != 0)
+        {
+            CancelWait(task);
+        }
+    }
+
+    internal static void ThrowCancelled(RtTask task) =>
+        throw new OperationCanceledException($"Task '{task.Name}' (id {task.Id}) was cancelled.");
+
+    /// <summary>The runtime's own blocking awaitables refuse to run preempt-disabled: "scheduling while atomic".</summary>
+    internal void ThrowIfAtomic(RtTask task, string operation)
+    {
+        if (task.PreemptCount != 0)
+        {
+            string message = SchedulingWhileAtomicMessage(task);
+            Report(new BugReport(BugKind.SchedulingWhileAtomic, task.Name, task.Id, task.Cpu?.Id ?? -1, message));
+            ThrowHelper.ThrowSchedulingWhileAtomic($"{message}: {operation} at preempt depth {task.PreemptCount}");
+        }
+    }
+
+    /// <summary>A foreign await suspended a preempt-disabled task: report, and reset the depth as schedule_debug() does.</summary>
+    internal void ReportSchedulingWhileAtomic(RtTask task)
+    {
+        Report(new BugReport(BugKind.SchedulingWhileAtomic, task.Name, task.Id, task.Cpu?.Id ?? -1, SchedulingWhileAtomicMessage(task)));
+        task.PreemptCount = 0;
+        task.GuardEpoch++;
+    }
+
+    private static string SchedulingWhileAtomicMessage(RtTask task) =>
+        $"BUG: scheduling while atomic: {task.Name}/{task.Id}/0x{task.PreemptCount:x8}";
+
+    /// <summary>Reports a BUG found in task code; in strict mode also throws it into the task.</summary>
+    internal void ReportBug(RtTask task, BugKind kind, string what)
+    {
+        string message = $"BUG: {what} [{task.PreemptCount:x8}] code: {task.Name}/{task.Id}";
+        Report(new BugReport(kind, task.Name, task.Id, task.Cpu?.Id ?? -1, message));
+        if (Strict)
+        {
+            throw new InvalidOperationException(message + " (strict checks: take a PreemptDisable or MigrateDisable guard first)");
+        }
+    }
+
+    private void Report(BugReport report)
+    {
+        int n = Interlocked.Increment(ref _bugCounts[(int)report.Kind]);
+        if (n <= 10 || n % 1000 == 0)
+        {
+            RtLog.Bug(_logger, report.Message); // rate-limited like printk_ratelimit
+        }
+
+        BugReported?.Invoke(report);
+    }
+
+    /// <summary>The body completed: publish the outcome, fix up leaked guards, account. On the task's CPU thread.</summary>
+    internal void Finish(RtTask task)
+    {
+        ReleaseLeakedGuards(task);
+        Volatile.Write(ref task.Run, TaskRunState.Dead);
+        task.PublishOutcome();
+        Ended(task);
+    }
+
+    /// <summary>A step threw outside the body (a posted callback): the task faults, the CPU goes on.</summary>
+    internal void FaultFromStep(RtTask task, Exception exception)
+    {
+        ReleaseLeakedGuards(task);
+        Volatile.Write(ref task.Run, TaskRunState.Dead);
+        task.Complete(RtTaskState.Faulted, exception);
+        Ended(task);
+    }
+
+    /// <summary>A cancelled task that never started ends without running its body.</summary>
+    internal void CancelUnstarted(RtTask task)
+    {
+        Volatile.Write(ref task.Run, TaskRunState.Dead);
+        task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was cancelled before it started."));
+        Ended(task);
+    }
+
+    private static void ReleaseLeakedGuards(RtTask task)
+    {
+        if (task.MigrationDisabled > 0 && task.Cpu is { } cpu)
+        {
+            cpu.UnpinExited(); // exiting inside migrate_disable: keep nr_pinned honest
+        }
+
+        task.MigrationDisabled = 0;
+        task.PreemptCount = 0;
+    }
+
+    private void Ended(RtTask task)
+    {
+        task.CancellationRegistration.Dispose();
+        switch (task.FinalState)
+        {
+            case RtTaskState.Completed: Interlocked.Increment(ref _completed); break;
+            case RtTaskState.Faulted: Interlocked.Increment(ref _faulted); break;
+            default: Interlocked.Increment(ref _cancelled); break;
+        }
+
+        Unregister(task);
+        OnTaskGone();
+    }
+}

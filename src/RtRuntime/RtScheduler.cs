@@ -1,0 +1,177 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RtRuntime.Cpus;
+using RtRuntime.Diagnostics;
+using RtRuntime.Interop;
+using RtRuntime.Scheduling;
+
+namespace RtRuntime;
+
+/// <summary>
+/// The runtime: N logical CPUs, each a dedicated OS thread (<c>rt/cpu0</c>…) pinned to a core, each
+/// dispatching its own priority run queue. Spawn tasks with <see cref="Spawn(string, int, Func{Tasks.TaskContext, ValueTask}, Tasks.SchedPolicy, CpuSet?, CancellationToken)"/>;
+/// stop with <see cref="StopAsync"/> or <see cref="DisposeAsync"/>. Split by component:
+/// <c>.Spawn.cs</c>, <c>.Wakeup.cs</c> (try_to_wake_up, placement, cancellation, BUG reports),
+/// <c>.Shutdown.cs</c>.
+/// </summary>
+public sealed partial class RtScheduler : IAsyncDisposable
+{
+    private readonly Cpu[] _cpus;
+    private readonly ILogger _logger;
+
+    private RtScheduler(RtSchedulerOptions options, Cpu[] cpus, ILogger logger)
+    {
+        Options = options;
+        _cpus = cpus;
+        _logger = logger;
+        Model = options.Model;
+        Policy = options.Balance;
+        Strict = options.StrictChecks;
+        RoundRobinSliceNs = RtClock.ToNs(options.RoundRobinSlice);
+        SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
+        Balancer = new Balancer(this, cpus);
+        HrTimer = new HrTimerThread(cpus);
+        InitRegistry();
+    }
+
+    /// <summary>The options the runtime started with.</summary>
+    public RtSchedulerOptions Options { get; }
+
+    /// <summary>The number of logical CPUs.</summary>
+    public int CpuCount => _cpus.Length;
+
+    /// <summary>The preemption model of the guards.</summary>
+    public PreemptionModel Model { get; }
+
+    /// <summary>The balancing policy.</summary>
+    public BalancePolicy Policy { get; }
+
+    /// <summary>True when kernel-style BUGs are thrown into the offending task as well as reported.</summary>
+    public bool Strict { get; }
+
+    /// <summary>The cores CPU i is pinned to (−1 when unpinned), by CPU id.</summary>
+    public IReadOnlyList<int> Cores => Array.ConvertAll(_cpus, c => c.Core);
+
+    internal Cpu[] Cpus => _cpus;
+
+    internal Balancer Balancer { get; }
+
+    internal HrTimerThread HrTimer { get; }
+
+    internal long RoundRobinSliceNs { get; }
+
+    internal long SpinBeforeParkNs { get; }
+
+    internal ILogger Logger => _logger;
+
+    /// <summary>rq->nr_pinned of CPU <paramref name="cpu"/>: its tasks inside migrate-disabled sections.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    public int NrPinned(int cpu) => CpuAt(cpu).NrPinned;
+
+    /// <summary>Pushes and pulls so far, and pushes of a running task (pile-up repairs).</summary>
+    public (long Pushes, long Pulls, long RunningPushes) BalanceCounters =>
+        (Interlocked.Read(ref Balancer.Pushes), Interlocked.Read(ref Balancer.Pulls), Interlocked.Read(ref Balancer.RunningPushes));
+
+    internal Cpu CpuAt(int cpu)
+    {
+        if ((uint)cpu >= (uint)_cpus.Length)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"cpu must be a CPU id of this runtime: 0..{_cpus.Length - 1}.");
+        }
+
+        return _cpus[cpu];
+    }
+
+    /// <summary>
+    /// Validates <paramref name="options"/>, creates the CPU threads, pins them and applies the OS
+    /// policy, and returns once every CPU runs. A pinning or policy failure (EINVAL, EPERM) stops
+    /// the threads already started and throws, naming the CPU, the core and the errno text.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An option is invalid.</exception>
+    /// <exception cref="InvalidOperationException">A CPU thread could not be pinned or given its OS policy.</exception>
+    public static RtScheduler Start(RtSchedulerOptions? options = null)
+    {
+        options ??= new RtSchedulerOptions();
+        options.Validate();
+        ILogger logger = options.LoggerFactory?.CreateLogger("RtRuntime") ?? NullLogger.Instance;
+
+        CpuSet allowed = OperatingSystem.IsLinux()
+            ? LinuxInterop.GetCurrentThreadAffinity()
+            : CpuSet.Range(0, Math.Min(Environment.ProcessorCount, 64));
+        int[] cores = ResolveCores(options, allowed);
+        int count = options.CpuCount ?? cores.Length;
+        bool pin = options.Pinning == PinningMode.Pinned;
+
+        var cpus = new Cpu[count];
+        var scheduler = new RtScheduler(options, cpus, logger);
+        for (int i = 0; i < count; i++)
+        {
+            cpus[i] = new Cpu(scheduler, i, pin ? cores[i % cores.Length] : -1);
+        }
+
+        scheduler.StartThreads();
+        RtLog.Started(logger, count, options.Pinning, pin ? string.Join(',', cpus.Select(c => c.Core)) : "none", options.Model, options.Balance);
+        return scheduler;
+    }
+
+    private static int[] ResolveCores(RtSchedulerOptions options, CpuSet allowed)
+    {
+        if (options.Cores is not { Count: > 0 } requested)
+        {
+            return allowed.Cpus.ToArray();
+        }
+
+        foreach (int core in requested)
+        {
+            if (!allowed.Contains(core))
+            {
+                throw new ArgumentOutOfRangeException(nameof(options), core,
+                    $"Cores names core {core}, which is not in the process's affinity mask ({allowed}); allowed cores are {allowed}.");
+            }
+        }
+
+        return requested.ToArray();
+    }
+
+    private void StartThreads()
+    {
+        using var ready = new CountdownEvent(_cpus.Length);
+        var errors = new string?[_cpus.Length];
+        foreach (Cpu cpu in _cpus)
+        {
+            var thread = new Thread(() => cpu.ThreadMain(c =>
+            {
+                errors[c.Id] = CpuThreadSetup.Apply(c, Options, _logger);
+                ready.Signal();
+                return errors[c.Id] is null;
+            }))
+            {
+                IsBackground = true,
+                Name = "rt/cpu" + cpu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            };
+            cpu.Thread = thread;
+            thread.Start();
+        }
+
+        ready.Wait();
+        string[] failures = errors.Where(e => e is not null).Select(e => e!).ToArray();
+        if (failures.Length > 0)
+        {
+            foreach (Cpu cpu in _cpus)
+            {
+                cpu.RequestExit();
+            }
+
+            foreach (Cpu cpu in _cpus)
+            {
+                cpu.Thread!.Join();
+                cpu.Parker.Dispose();
+            }
+
+            throw new InvalidOperationException("RtRuntime could not start: " + string.Join("; ", failures));
+        }
+
+        HrTimer.Start();
+        _accepting = true;
+    }
+}

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Logging;
+
+namespace RtRuntime;
+
+/// <summary>
+/// Tunables of an <see cref="RtScheduler"/>. Every property has a documented default; <see cref="Validate"/>
+/// names the first bad value with what is allowed.
+/// </summary>
+public sealed class RtSchedulerOptions
+{
+    /// <summary>
+    /// Number of logical CPUs (1..1024). Default (null): the number of cores in the process's affinity
+    /// mask, so a cgroup/cpuset or <c>taskset</c> limit is respected.
+    /// </summary>
+    public int? CpuCount { get; set; }
+
+    /// <summary>Whether CPU threads are pinned to cores. Default <see cref="PinningMode.Pinned"/>.</summary>
+    public PinningMode Pinning { get; set; } = PinningMode.Pinned;
+
+    /// <summary>
+    /// The cores to pin to, in order (logical CPU i → Cores[i mod Count]). Default (null or empty): the
+    /// cores in the process's affinity mask. Each must be in that mask.
+    /// </summary>
+    public IList<int>? Cores { get; set; }
+
+    /// <summary>Guard semantics. Default <see cref="PreemptionModel.Rt"/>.</summary>
+    public PreemptionModel Model { get; set; } = PreemptionModel.Rt;
+
+    /// <summary>How the balancer treats migrate-disable pile-ups. Default <see cref="BalancePolicy.WorkConserving"/>.</summary>
+    public BalancePolicy Balance { get; set; } = BalancePolicy.WorkConserving;
+
+    /// <summary>OS scheduling policy for CPU threads (opt-in). Default <see cref="CpuThreadPolicy.Default"/>.</summary>
+    public CpuThreadPolicy CpuThreadPolicy { get; set; } = CpuThreadPolicy.Default;
+
+    /// <summary>The nice value (−20..19) or SCHED_FIFO priority (1..99) for <see cref="CpuThreadPolicy"/>. Default 0.</summary>
+    public int CpuThreadPriority { get; set; }
+
+    /// <summary>
+    /// Strict checks: kernel-style BUGs found at run time (scheduling while atomic, this-CPU access
+    /// while preemptible) are thrown into the offending task as well as reported. Default false
+    /// (report only); tests turn it on.
+    /// </summary>
+    public bool StrictChecks { get; set; }
+
+    /// <summary>SCHED_RR time slice (1 µs..10 s). Default 100 ms, the kernel's <c>sched_rr_timeslice_ms</c>.</summary>
+    public TimeSpan RoundRobinSlice { get; set; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// How long an idle CPU spins before it parks, and how early it stops sleeping before a timer to
+    /// spin up to it (0..10 ms). Spinning turns a 15–20 µs cross-CPU wakeup into well under 1 µs at
+    /// the cost of burning the core. Default zero (park at once).
+    /// </summary>
+    public TimeSpan SpinBeforePark { get; set; } = TimeSpan.Zero;
+
+    /// <summary>Period of the rebalancer's safety-net tick (100 µs..10 s). Default 10 ms.</summary>
+    public TimeSpan BalanceTick { get; set; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Logger factory for runtime reports (BUGs, start/stop summaries). Default: none.</summary>
+    public ILoggerFactory? LoggerFactory { get; set; }
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
+    public void Validate()
+    {
+        if (CpuCount is { } n && (n <= 0 || n > Cpus.CpuSet.MaxCpus))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CpuCount), n, $"CpuCount must be 1..{Cpus.CpuSet.MaxCpus} (or unset for the cores in the process's affinity mask).");
+        }
+
+        if (!Enum.IsDefined(Pinning))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Pinning), Pinning, "Pinning must be Pinned or Unpinned.");
+        }
+
+        if (!Enum.IsDefined(Model))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Model), Model, "Model must be Rt or NonRt.");
+        }
+
+        if (!Enum.IsDefined(Balance))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Balance), Balance, "Balance must be WorkConserving, KernelFaithful or NoPushRunning.");
+        }
+
+        switch (CpuThreadPolicy)
+        {
+            case CpuThreadPolicy.Default:
+                break;
+            case CpuThreadPolicy.Nice when CpuThreadPriority is < -20 or > 19:
+                throw new ArgumentOutOfRangeException(nameof(CpuThreadPriority), CpuThreadPriority, "With CpuThreadPolicy Nice, CpuThreadPriority is a nice value and must be -20..19.");
+            case CpuThreadPolicy.Fifo when CpuThreadPriority is < 1 or > 99:
+                throw new ArgumentOutOfRangeException(nameof(CpuThreadPriority), CpuThreadPriority, "With CpuThreadPolicy Fifo, CpuThreadPriority is a SCHED_FIFO priority and must be 1..99.");
+            case CpuThreadPolicy.Nice or CpuThreadPolicy.Fifo:
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(CpuThreadPolicy), CpuThreadPolicy, "CpuThreadPolicy must be Default, Nice or Fifo.");
+        }
+
+        if (RoundRobinSlice < TimeSpan.FromMicroseconds(1) || RoundRobinSlice > TimeSpan.FromSeconds(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(RoundRobinSlice), RoundRobinSlice, "RoundRobinSlice must be 1 µs..10 s.");
+        }
+
+        if (SpinBeforePark < TimeSpan.Zero || SpinBeforePark > TimeSpan.FromMilliseconds(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(SpinBeforePark), SpinBeforePark, "SpinBeforePark must be 0..10 ms.");
+        }
+
+        if (BalanceTick < TimeSpan.FromMicroseconds(100) || BalanceTick > TimeSpan.FromSeconds(10))
+        {
+            throw new ArgumentOutOfRangeException(nameof(BalanceTick), BalanceTick, "BalanceTick must be 100 µs..10 s.");
+        }
+
+        if (Cores is not null)
+        {
+            for (int i = 0; i < Cores.Count; i++)
+            {
+                if ((uint)Cores[i] >= Cpus.CpuSet.MaxCpus)
+                {
+                    throw new ArgumentOutOfRangeException(nameof(Cores), Cores[i], $"Cores[{i}] must be a core id within 0..{Cpus.CpuSet.MaxCpus - 1}.");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+using RtRuntime.Cpus;
+using RtRuntime.Interop;
+
+namespace RtRuntime.Scheduling;
+
+/// <summary>
+/// The hrtimer "interrupt" for busy CPUs (thread <c>rt/timer</c>). An idle CPU parks until its own
+/// earliest sleeper deadline and fires its timers itself; a busy CPU cannot, so this thread sleeps
+/// until the earliest deadline (sleepers or RR slice) among busy CPUs and then sets that CPU's
+/// pending Timer bit: the running task's next preemption point fires the timers, and preempts if a
+/// woken task outranks it. It never takes a run-queue lock.
+/// </summary>
+internal sealed class HrTimerThread : IDisposable
+{
+    private readonly Cpu[] _cpus;
+    private readonly Parker _parker = new();
+    private readonly Thread _thread;
+    private long _target = long.MaxValue;
+    private volatile bool _stop;
+
+    public HrTimerThread(Cpu[] cpus)
+    {
+        _cpus = cpus;
+        _thread = new Thread(Loop) { IsBackground = true, Name = "rt/timer" };
+    }
+
+    public void Start() => _thread.Start();
+
+    /// <summary>
+    /// Called by a CPU that became busy or armed a slice: wakes this thread if the CPU's earliest
+    /// deadline is before the one it sleeps towards (or it is rescanning).
+    /// </summary>
+    public void NotifyBusy(Cpu cpu)
+    {
+        long deadline = Math.Min(cpu.NextDeadline, cpu.SliceDeadline);
+        if (deadline == long.MaxValue)
+        {
+            return;
+        }
+
+        Interlocked.MemoryBarrier();
+        if (deadline < Volatile.Read(ref _target))
+        {
+            _parker.Unpark();
+        }
+    }
+
+    private void Loop()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            _ = LinuxInterop.SetTimerSlackOneNanosecond();
+        }
+
+        while (!_stop)
+        {
+            // Rescanning: any deadline armed from now on sees a target of MaxValue and kicks us.
+            Interlocked.Exchange(ref _target, long.MaxValue);
+            long now = RtClock.NowNs();
+            long earliest = long.MaxValue;
+            foreach (Cpu cpu in _cpus)
+            {
+                if (cpu.IsIdle)
+                {
+                    continue; // it fires its own timers when it wakes
+                }
+
+                long deadline = Math.Min(cpu.NextDeadline, cpu.SliceDeadline);
+                if (deadline <= now)
+                {
+                    cpu.SetPending(PendingWork.Timer);
+                }
+                else if (deadline < earliest)
+                {
+                    earliest = deadline;
+                }
+            }
+
+            Interlocked.Exchange(ref _target, earliest);
+            _parker.Park(earliest, 0);
+        }
+    }
+
+    public void Stop()
+    {
+        _stop = true;
+        _parker.Unpark();
+        _thread.Join();
+    }
+
+    public void Dispose() => _parker.Dispose();
+}

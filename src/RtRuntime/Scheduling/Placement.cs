@@ -1,0 +1,95 @@
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Scheduling;
+
+/// <summary>
+/// Placement decisions (the kernel's <c>select_task_rq_rt</c> and <c>find_lowest_rq</c>): pure functions
+/// over CPU states, shared by the threaded runtime and the simulator.
+/// </summary>
+public static class Placement
+{
+    /// <summary>
+    /// select_task_rq for a waking or new task: a migrate-disabled task returns to its CPU; else the
+    /// previous CPU if allowed, active and the task would run there now; else the allowed active CPU
+    /// busy at the lowest priority (idle first, lowest id on ties) if the task would run there;
+    /// else the previous CPU if allowed; else that lowest CPU anyway.
+    /// Returns −1 when no allowed CPU is active (the caller falls back).
+    /// </summary>
+    /// <typeparam name="TCpu">The CPU state type.</typeparam>
+    /// <param name="prio">The task's effective priority (0 normal, 1..99 RT).</param>
+    /// <param name="allowed">The task's affinity.</param>
+    /// <param name="pinnedCpu">The CPU a migrate-disabled task must return to, or −1.</param>
+    /// <param name="prevCpu">The CPU it last ran on, or −1.</param>
+    /// <param name="cpus">All CPUs, indexed by id.</param>
+    public static int SelectCpu<TCpu>(int prio, CpuSet allowed, int pinnedCpu, int prevCpu, IReadOnlyList<TCpu> cpus)
+        where TCpu : ICpuState
+    {
+        ArgumentNullException.ThrowIfNull(cpus);
+        if (pinnedCpu >= 0)
+        {
+            return pinnedCpu;
+        }
+
+        if (prevCpu >= 0 && prevCpu < cpus.Count && allowed.Contains(prevCpu) && cpus[prevCpu].Active && cpus[prevCpu].TopPrio < prio)
+        {
+            return prevCpu;
+        }
+
+        int lowest = FindLowest(prio, allowed, exclude: -1, cpus);
+        if (lowest >= 0 && cpus[lowest].TopPrio < prio)
+        {
+            return lowest;
+        }
+
+        if (prevCpu >= 0 && prevCpu < cpus.Count && allowed.Contains(prevCpu) && cpus[prevCpu].Active)
+        {
+            return prevCpu;
+        }
+
+        return lowest;
+    }
+
+    /// <summary>
+    /// find_lowest_rq: the allowed active CPU (other than <paramref name="exclude"/>) busy at the lowest
+    /// priority, lowest id on ties; −1 when none is allowed and active. Callers compare its
+    /// <see cref="ICpuState.TopPrio"/> with the task's priority.
+    /// </summary>
+    /// <typeparam name="TCpu">The CPU state type.</typeparam>
+    /// <param name="prio">The task's priority (unused for the choice, kept for symmetry with the kernel).</param>
+    /// <param name="allowed">The task's affinity.</param>
+    /// <param name="exclude">A CPU not to choose, or −1.</param>
+    /// <param name="cpus">All CPUs, indexed by id.</param>
+    public static int FindLowest<TCpu>(int prio, CpuSet allowed, int exclude, IReadOnlyList<TCpu> cpus)
+        where TCpu : ICpuState
+    {
+        ArgumentNullException.ThrowIfNull(cpus);
+        int best = -1;
+        int bestPrio = int.MaxValue;
+        for (int id = allowed.First; id >= 0 && id < cpus.Count; id = allowed.Next(id))
+        {
+            if (id == exclude)
+            {
+                continue;
+            }
+
+            TCpu cpu = cpus[id];
+            if (!cpu.Active)
+            {
+                continue;
+            }
+
+            int top = cpu.TopPrio;
+            if (top < bestPrio)
+            {
+                best = id;
+                bestPrio = top;
+                if (top < 0)
+                {
+                    break; // idle: nothing is lower
+                }
+            }
+        }
+
+        return best;
+    }
+}

@@ -1,0 +1,98 @@
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// A migrate-disabled section (<c>migrate_disable()</c> … <c>migrate_enable()</c>). Under
+/// <see cref="PreemptionModel.Rt"/> the task may be preempted but stays on its CPU, which counts it
+/// in <c>nr_pinned</c> (running, preempted or asleep) from the outermost disable to the outermost
+/// enable. Under <see cref="PreemptionModel.NonRt"/> it is a preempt-disabled section. Dispose once,
+/// in reverse order of taking.
+/// </summary>
+public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
+{
+    /// <summary>The depth limit (the kernel warns at half its u16 counter).</summary>
+    public const int MaxDepth = 32767;
+
+    private readonly RtTask? _task;
+    private readonly int _level;
+    private readonly int _epoch;
+    private readonly bool _asPreempt;
+
+    private MigrateGuard(RtTask task, int level, int epoch, bool asPreempt)
+    {
+        _task = task;
+        _level = level;
+        _epoch = epoch;
+        _asPreempt = asPreempt;
+    }
+
+    internal static MigrateGuard Enter(RtTask task)
+    {
+        if (task.Scheduler.Model == PreemptionModel.NonRt)
+        {
+            if (task.PreemptCount >= PreemptGuard.MaxDepth)
+            {
+                ThrowHelper.ThrowGuardOverflow("migrate_disable (as preempt_disable)", task, PreemptGuard.MaxDepth);
+            }
+
+            return new MigrateGuard(task, ++task.PreemptCount, task.GuardEpoch, asPreempt: true);
+        }
+
+        if (task.MigrationDisabled >= MaxDepth)
+        {
+            ThrowHelper.ThrowGuardOverflow("migrate_disable", task, MaxDepth);
+        }
+
+        if (task.MigrationDisabled == 0)
+        {
+            task.Cpu!.PinTask(task);
+        }
+
+        return new MigrateGuard(task, ++task.MigrationDisabled, task.GuardEpoch, asPreempt: false);
+    }
+
+    /// <summary><c>migrate_enable()</c>; a move it makes due (a deferred push or affinity change) happens at the next preemption point.</summary>
+    public void Dispose() => Leave();
+
+    /// <summary><c>migrate_enable()</c> followed by a preemption point when a switch or move is due.</summary>
+    public ValueTask DisposeAsync()
+    {
+        RtTask task = Leave();
+        return task.PreemptCount == 0 && (task.Cpu!.Pending | task.CancelFlag) != 0
+            ? task.SwitchPointAsync()
+            : default;
+    }
+
+    private RtTask Leave()
+    {
+        RtTask task = _task ?? throw ThrowHelper.GuardNotTaken("MigrateGuard", "TaskContext.MigrateDisable()");
+        task.ThrowIfNotCurrent();
+        if (_epoch != task.GuardEpoch)
+        {
+            return task;
+        }
+
+        if (_asPreempt)
+        {
+            if (task.PreemptCount != _level)
+            {
+                ThrowHelper.ThrowGuardOrder("migrate_enable (as preempt_enable)", task, task.PreemptCount, _level);
+            }
+
+            task.PreemptCount = _level - 1;
+            return task;
+        }
+
+        if (task.MigrationDisabled != _level)
+        {
+            ThrowHelper.ThrowGuardOrder("migrate_enable", task, task.MigrationDisabled, _level);
+        }
+
+        task.MigrationDisabled = _level - 1;
+        if (_level == 1)
+        {
+            task.Cpu!.UnpinTask(task);
+        }
+
+        return task;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Runtime.CompilerServices;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// The awaitable of <see cref="TaskContext.PreemptionPoint"/>. Fast path: two loads (this CPU's
+/// pending word and the task's cancel flag), no allocation.
+/// </summary>
+public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
+{
+    private readonly RtTask _task;
+
+    internal PreemptionPointAwaitable(RtTask task) => _task = task;
+
+    /// <summary>Returns this awaitable.</summary>
+    public PreemptionPointAwaitable GetAwaiter() => this;
+
+    /// <summary>True when no switch is due (or the task is preempt-disabled) and no cancellation is pending.</summary>
+    public bool IsCompleted
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get
+        {
+            RtTask t = _task;
+            if ((t.Cpu!.Pending | t.CancelFlag) == 0)
+            {
+                return true;
+            }
+
+            return t.PreemptCount != 0 && t.CancelFlag == 0;
+        }
+    }
+
+    /// <summary>Throws <see cref="OperationCanceledException"/> when the task was cancelled and is preemptible.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void GetResult()
+    {
+        if (_task.CancelFlag != 0)
+        {
+            RtScheduler.ThrowCancelled(_task);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void OnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.PreemptionPoint);
+
+    /// <inheritdoc/>
+    public void UnsafeOnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.PreemptionPoint);
+}

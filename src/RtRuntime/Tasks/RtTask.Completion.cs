@@ -1,0 +1,127 @@
+using System.Runtime.ExceptionServices;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>The awaitable completion of a task: result, exception or cancellation.</summary>
+public abstract partial class RtTask
+{
+    private static readonly WaiterNode s_completed = new(static () => { }, null, null);
+
+    private int _final;
+    private Exception? _exception;
+    private WaiterNode? _waiters;
+    private Task? _asTask;
+
+    /// <summary>True once the task completed, faulted or was cancelled.</summary>
+    public bool IsCompleted => Volatile.Read(ref _final) != 0;
+
+    /// <summary>The exception the body threw (or the cancellation), once the task ended that way.</summary>
+    public Exception? Exception => IsCompleted ? _exception : null;
+
+    internal RtTaskState FinalState => (RtTaskState)Volatile.Read(ref _final);
+
+    /// <summary>Awaits the task's completion; rethrows its exception, or throws <see cref="OperationCanceledException"/> if cancelled.</summary>
+    public RtTaskAwaiter GetAwaiter() => new(this);
+
+    /// <summary>The completion as a <see cref="Task"/> (allocated on first use).</summary>
+    public Task AsTask()
+    {
+        Task? existing = Volatile.Read(ref _asTask);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        Task created = CreateCompletionTask();
+        return Interlocked.CompareExchange(ref _asTask, created, null) ?? created;
+    }
+
+    private protected virtual Task CreateCompletionTask()
+    {
+        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        AddWaiter(() =>
+        {
+            switch (FinalState)
+            {
+                case RtTaskState.Completed: tcs.TrySetResult(); break;
+                case RtTaskState.Cancelled: tcs.TrySetCanceled(); break;
+                default: tcs.TrySetException(_exception!); break;
+            }
+        }, null, null);
+        return tcs.Task;
+    }
+
+    /// <summary>Publishes the outcome and schedules every waiter (never inline: user code never runs on the completing CPU here).</summary>
+    internal void Complete(RtTaskState state, Exception? exception)
+    {
+        _exception = exception;
+        Volatile.Write(ref _final, (int)state);
+        WaiterNode? waiters = Interlocked.Exchange(ref _waiters, s_completed);
+        for (WaiterNode? w = waiters; w is not null && w != s_completed; w = w.Next)
+        {
+            w.Dispatch();
+        }
+    }
+
+    /// <summary>Registers a continuation for the completion; runs it (scheduled) at once if already complete.</summary>
+    internal void AddWaiter(Action continuation, SynchronizationContext? context, ExecutionContext? executionContext)
+    {
+        var node = new WaiterNode(continuation, context, executionContext);
+        while (true)
+        {
+            WaiterNode? head = Volatile.Read(ref _waiters);
+            if (head == s_completed)
+            {
+                node.Dispatch();
+                return;
+            }
+
+            node.Next = head;
+            if (Interlocked.CompareExchange(ref _waiters, node, head) == head)
+            {
+                return;
+            }
+        }
+    }
+
+    internal void ThrowIfFailed()
+    {
+        switch (FinalState)
+        {
+            case RtTaskState.Completed:
+                return;
+            case RtTaskState.Cancelled:
+                if (_exception is OperationCanceledException oce)
+                {
+                    ExceptionDispatchInfo.Throw(oce);
+                }
+
+                throw new OperationCanceledException($"Task {Name} was cancelled.");
+            case RtTaskState.Faulted:
+                ExceptionDispatchInfo.Throw(_exception!);
+                return;
+            default:
+                throw new InvalidOperationException($"Task {Name} has not completed yet; await it first.");
+        }
+    }
+
+    private sealed class WaiterNode(Action action, SynchronizationContext? context, ExecutionContext? executionContext)
+    {
+        public WaiterNode? Next;
+
+        public void Dispatch()
+        {
+            Action run = executionContext is null
+                ? action
+                : () => ExecutionContext.Run(executionContext, static a => ((Action)a!)(), action);
+            if (context is not null)
+            {
+                context.Post(static a => ((Action)a!)(), run);
+            }
+            else
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static a => a(), run, preferLocal: false);
+            }
+        }
+    }
+}

@@ -1,0 +1,225 @@
+using System.Runtime.CompilerServices;
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>The dispatcher's side of a task: run state, continuation, guards, queue links.</summary>
+public abstract partial class RtTask
+{
+    // ---- scheduling identity (changed under the owning CPU's run-queue lock) ----
+
+    /// <summary>Effective priority index: 0 = normal class, 1..99 = RT (higher runs first).</summary>
+    internal int Prio;
+
+    /// <summary>cpus_mask: the requested affinity.</summary>
+    internal CpuSet AffinityMask;
+
+    /// <summary>task_cpu(): the CPU the task runs on, is queued on, or last ran on.</summary>
+    internal Cpu? Cpu;
+
+    // ---- run state (see TaskRunState) ----
+
+    internal int Run;
+    internal int WakeWhileRunning;
+
+    // ---- the single flow of control ----
+
+    /// <summary>The continuation a runtime awaitable captured.</summary>
+    internal Action? Continuation;
+
+    /// <summary>True when <see cref="Continuation"/> may run (preempted, yielded, or woken from a block).</summary>
+    internal bool ContinuationReady;
+
+    /// <summary>What the last runtime awaitable asked for.</summary>
+    internal SuspendReason Reason;
+
+    /// <summary>The wait the task is blocked on (a timer or a wait queue), for cancellation.</summary>
+    internal IWaitSource? BlockedOn;
+
+    /// <summary>Set when a wait ended by cancellation rather than by its event.</summary>
+    internal bool WaitCancelled;
+
+    /// <summary>Timer expiry of a sleep, in <see cref="RtClock"/> nanoseconds.</summary>
+    internal long SleepDeadline;
+
+    /// <summary>Continuations posted through the task's SynchronizationContext (a Treiber stack).</summary>
+    internal PostedWork? Posted;
+
+    internal readonly TaskSynchronizationContext SyncContext;
+
+    // ---- guards ----
+
+    /// <summary>preempt_count (preemption bits).</summary>
+    internal int PreemptCount;
+
+    /// <summary>p->migration_disabled.</summary>
+    internal int MigrationDisabled;
+
+    /// <summary>Bumped when a BUG report resets the depths, so guards taken before become no-ops.</summary>
+    internal int GuardEpoch;
+
+    internal volatile int CancelFlag;
+
+    internal CancellationTokenRegistration CancellationRegistration;
+
+    /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>
+    internal bool MdfPush;
+
+    // ---- run-queue and registry links (intrusive, no allocation) ----
+
+    internal RtTask? RqNext;
+    internal RtTask? RqPrev;
+    internal RtTask? AllNext;
+    internal RtTask? AllPrev;
+
+    // ---- counters ----
+
+    internal long SwitchCount;
+    internal long PreemptionCount;
+    internal long MigrationCount;
+
+    /// <summary>When the task last became runnable (for wakeup latency), RtClock ns.</summary>
+    internal long RunnableSinceNs;
+
+    private bool _started;
+    private bool _offCpuWatch;
+
+    /// <summary>Starts the body; returns true when it completed synchronously.</summary>
+    private protected abstract bool StartBody();
+
+    /// <summary>True once the body's task has completed (on or off CPU).</summary>
+    private protected abstract bool BodyCompleted { get; }
+
+    /// <summary>Moves the body's outcome into the completion (called once, after <see cref="BodyCompleted"/>).</summary>
+    private protected abstract void PublishBodyOutcome();
+
+    /// <summary>Registers a callback for a body that may complete off CPU (after ConfigureAwait(false)).</summary>
+    private protected abstract void WatchBodyCompletion(Action onCompleted);
+
+    /// <summary>Publishes the body's outcome into the completion.</summary>
+    internal void PublishOutcome() => PublishBodyOutcome();
+
+    /// <summary>True when a posted continuation is waiting.</summary>
+    internal bool HasPosted => Volatile.Read(ref Posted) is not null;
+
+    /// <summary>
+    /// Runs one step of the task on the calling CPU thread: posted continuations first, then the
+    /// ready continuation (or the body's start). Returns true when the body has completed.
+    /// </summary>
+    internal bool Step()
+    {
+        if (Volatile.Read(ref Posted) is not null)
+        {
+            RunPosted();
+        }
+
+        if (!_started)
+        {
+            _started = true;
+            ContinuationReady = false;
+            Reason = SuspendReason.Foreign;
+            if (StartBody())
+            {
+                return true;
+            }
+        }
+        else if (ContinuationReady)
+        {
+            Action c = Continuation!;
+            Continuation = null;
+            ContinuationReady = false;
+            Reason = SuspendReason.Foreign;
+            c();
+        }
+
+        return BodyCompleted;
+    }
+
+    private void RunPosted()
+    {
+        PostedWork? stack = Interlocked.Exchange(ref Posted, null);
+
+        // Reverse the LIFO stack so posts run in the order they arrived.
+        PostedWork? fifo = null;
+        while (stack is not null)
+        {
+            PostedWork next = stack.Next!;
+            stack.Next = fifo;
+            fifo = stack;
+            stack = next;
+        }
+
+        while (fifo is not null)
+        {
+            fifo.Callback(fifo.State);
+            fifo = fifo.Next;
+        }
+    }
+
+    /// <summary>Called by a runtime awaitable from OnCompleted, on this task's CPU thread.</summary>
+    internal void Suspend(Action continuation, SuspendReason reason)
+    {
+        if (Continuation is not null)
+        {
+            ThrowHelper.ThrowConcurrentFlows(this);
+        }
+
+        Continuation = continuation;
+        Reason = reason;
+        ContinuationReady = reason != SuspendReason.Block;
+    }
+
+    /// <summary>Pushes a continuation posted through the task's SynchronizationContext.</summary>
+    internal void Post(SendOrPostCallback callback, object? state)
+    {
+        var work = new PostedWork(callback, state);
+        PostedWork? head;
+        do
+        {
+            head = Volatile.Read(ref Posted);
+            work.Next = head;
+        }
+        while (Interlocked.CompareExchange(ref Posted, work, head) != head);
+    }
+
+    /// <summary>
+    /// The step ended in a foreign suspension: arm a watcher so that a body which finishes off CPU
+    /// (after ConfigureAwait(false)) is still finalised.
+    /// </summary>
+    internal void EnsureOffCpuWatch()
+    {
+        if (_offCpuWatch)
+        {
+            return;
+        }
+
+        _offCpuWatch = true;
+        WatchBodyCompletion(() => Scheduler.OnBodyCompletedOffCpu(this));
+    }
+
+    internal bool IsStarted => _started;
+
+    /// <summary>True when the calling thread is this task's CPU thread running this task.</summary>
+    internal bool IsCurrent
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ReferenceEquals(Cpus.Cpu.CurrentTask, this);
+    }
+
+    /// <summary>Throws when the context is used off its CPU (e.g. after ConfigureAwait(false)).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfNotCurrent()
+    {
+        if (!ReferenceEquals(Cpus.Cpu.CurrentTask, this))
+        {
+            ThrowHelper.ThrowContextOffCpu(this);
+        }
+    }
+
+    internal bool IsRealtime => Policy != SchedPolicy.Normal;
+
+    private SwitchPoint? _switchPoint;
+
+    /// <summary>A pending ValueTask that suspends the task as a preemption point (for guards' DisposeAsync).</summary>
+    internal ValueTask SwitchPointAsync() => (_switchPoint ??= new SwitchPoint(this)).Arm();
+}

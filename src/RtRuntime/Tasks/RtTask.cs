@@ -1,0 +1,103 @@
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// A runtime task: the kernel's <c>task_struct</c>. The handle exposes the task's identity, state,
+/// CPU, counters and an awaitable completion; the body sees the same task through its
+/// <see cref="TaskContext"/>. Split by component: this file holds identity and the public view,
+/// <c>RtTask.Dispatch.cs</c> what the CPU dispatcher drives, <c>RtTask.Completion.cs</c> the
+/// awaitable completion.
+/// </summary>
+public abstract partial class RtTask
+{
+    private static long s_nextId;
+
+    internal readonly RtScheduler Scheduler;
+
+    private protected RtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity)
+    {
+        Scheduler = scheduler;
+        Id = Interlocked.Increment(ref s_nextId);
+        Name = name ?? "task-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Policy = policy;
+        BasePriority = priority;
+        Prio = policy == SchedPolicy.Normal ? 0 : priority;
+        AffinityMask = affinity;
+        SyncContext = new TaskSynchronizationContext(this);
+    }
+
+    /// <summary>A process-unique id (the kernel's pid).</summary>
+    public long Id { get; }
+
+    /// <summary>The task's name (the kernel's comm).</summary>
+    public string Name { get; }
+
+    /// <summary>The scheduling policy.</summary>
+    public SchedPolicy Policy { get; }
+
+    /// <summary>The RT priority it was spawned with: 1..99 (99 highest), 0 for <see cref="SchedPolicy.Normal"/>.</summary>
+    public int BasePriority { get; }
+
+    /// <summary>The priority it is scheduled at now (above <see cref="BasePriority"/> while boosted by priority inheritance).</summary>
+    public int EffectivePriority => Volatile.Read(ref Prio);
+
+    /// <summary>
+    /// The requested affinity (the kernel's <c>cpus_mask</c>, what <c>/proc/PID/status</c> prints): it
+    /// does not show the temporary single-CPU pin of a switched-out migrate-disabled task.
+    /// </summary>
+    public CpuSet Affinity => AffinityMask;
+
+    /// <summary>
+    /// The CPUs the task may run on right now (the kernel's <c>cpus_ptr</c>): its CPU alone while it is
+    /// migrate-disabled and switched out, else <see cref="Affinity"/>.
+    /// </summary>
+    public CpuSet EffectiveAffinity =>
+        MigrationDisabled > 0 && Volatile.Read(ref Run) != TaskRunState.Running && Cpu is { } cpu
+            ? CpuSet.Of(cpu.Id)
+            : AffinityMask;
+
+    /// <summary>The CPU the task is running on, queued on, or last ran on (−1 before it was first placed).</summary>
+    public int CurrentCpu => Cpu?.Id ?? -1;
+
+    /// <summary>Where the task is in its life.</summary>
+    public RtTaskState State
+    {
+        get
+        {
+            if (IsCompleted)
+            {
+                return FinalState;
+            }
+
+            return Volatile.Read(ref Run) switch
+            {
+                TaskRunState.Running => RtTaskState.Running,
+                TaskRunState.Blocked => RtTaskState.Blocked,
+                _ => RtTaskState.Runnable,
+            };
+        }
+    }
+
+    /// <summary>Times the task was switched in (context switches onto a CPU).</summary>
+    public long Switches => Volatile.Read(ref SwitchCount);
+
+    /// <summary>Times the task was switched out involuntarily (preempted at a preemption point).</summary>
+    public long Preemptions => Volatile.Read(ref PreemptionCount);
+
+    /// <summary>Times the task moved from one CPU to another (the kernel's <c>se.nr_migrations</c>).</summary>
+    public long Migrations => Volatile.Read(ref MigrationCount);
+
+    /// <summary>The preempt-disable depth (the kernel's <c>preempt_count</c>, preemption bits).</summary>
+    public int PreemptDepth => Volatile.Read(ref PreemptCount);
+
+    /// <summary>The migrate-disable depth (the kernel's <c>p->migration_disabled</c>).</summary>
+    public int MigrateDisableDepth => Volatile.Read(ref MigrationDisabled);
+
+    /// <summary>Asks the task to stop: observed at its next preemption point or blocking wait (which throw <see cref="OperationCanceledException"/>).</summary>
+    public void Cancel() => Scheduler.RequestCancel(this);
+
+    /// <inheritdoc/>
+    public override string ToString() =>
+        $"{Name}/{Id} prio {EffectivePriority} {Policy} cpu{CurrentCpu} {State}";
+}

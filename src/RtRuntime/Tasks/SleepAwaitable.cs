@@ -1,0 +1,43 @@
+using System.Runtime.CompilerServices;
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>The awaitable of <see cref="TaskContext.Sleep"/>: blocks the task on its CPU's timer queue until the deadline.</summary>
+public readonly struct SleepAwaitable : ICriticalNotifyCompletion
+{
+    private readonly RtTask _task;
+    private readonly long _deadlineNs;
+
+    internal SleepAwaitable(RtTask task, long deadlineNs)
+    {
+        _task = task;
+        _deadlineNs = deadlineNs;
+    }
+
+    /// <summary>Returns this awaitable.</summary>
+    public SleepAwaitable GetAwaiter() => this;
+
+    /// <summary>True when the deadline has already passed and nothing is pending.</summary>
+    public bool IsCompleted =>
+        _task.CancelFlag == 0 && _task.Cpu!.Pending == 0 && RtClock.NowNs() >= _deadlineNs;
+
+    /// <summary>Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation.</summary>
+    public void GetResult()
+    {
+        if (_task.CancelFlag != 0)
+        {
+            RtScheduler.ThrowCancelled(_task);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
+
+    /// <inheritdoc/>
+    public void UnsafeOnCompleted(Action continuation)
+    {
+        _task.Suspend(continuation, SuspendReason.Block);
+        _task.Cpu!.ArmSleep(_task, _deadlineNs);
+    }
+}

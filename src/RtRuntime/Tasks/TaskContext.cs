@@ -1,0 +1,114 @@
+using System.Runtime.CompilerServices;
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// What a task body sees of itself: the kernel's <c>current</c>. Every member must be used on the
+/// task's CPU thread while the task runs; a continuation that escaped with
+/// <c>ConfigureAwait(false)</c> gets an <see cref="InvalidOperationException"/> saying so.
+/// </summary>
+public readonly struct TaskContext
+{
+    private readonly RtTask _task;
+
+    internal TaskContext(RtTask task) => _task = task;
+
+    /// <summary>The task's handle.</summary>
+    public RtTask Task => _task;
+
+    /// <summary>True once cancellation was requested (the task's token, <see cref="RtTask.Cancel"/>, or shutdown).</summary>
+    public bool IsCancellationRequested => _task.CancelFlag != 0;
+
+    /// <summary>
+    /// The id of the CPU the task runs on: the kernel's <c>smp_processor_id()</c>. Only stable while
+    /// preempt- or migrate-disabled; in preemptible code it is the DEBUG_PREEMPT BUG "using
+    /// smp_processor_id() in preemptible code" (reported; thrown in strict mode). Use
+    /// <see cref="RawCpuId"/> for a hint that may be stale at once.
+    /// </summary>
+    public int CpuId
+    {
+        get
+        {
+            _task.ThrowIfNotCurrent();
+            if (_task.PreemptCount == 0 && _task.MigrationDisabled == 0)
+            {
+                _task.Scheduler.ReportBug(_task, BugKind.ProcessorIdInPreemptible, "using smp_processor_id() in preemptible code");
+            }
+
+            return _task.Cpu!.Id;
+        }
+    }
+
+    /// <summary>The CPU id without the preemptible check (the kernel's <c>raw_smp_processor_id()</c>).</summary>
+    public int RawCpuId => _task.Cpu?.Id ?? -1;
+
+    /// <summary>The preempt-disable depth.</summary>
+    public int PreemptDepth => _task.PreemptCount;
+
+    /// <summary>The migrate-disable depth.</summary>
+    public int MigrateDisableDepth => _task.MigrationDisabled;
+
+    /// <summary>True when the task may be switched out at a preemption point (preempt depth 0).</summary>
+    public bool IsPreemptible => _task.PreemptCount == 0;
+
+    /// <summary>
+    /// A preemption point (<c>cond_resched()</c>): completes synchronously with no allocation unless a
+    /// switch, a timer, a push request or cancellation is pending and the task is preemptible.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public PreemptionPointAwaitable PreemptionPoint()
+    {
+        _task.ThrowIfNotCurrent();
+        return new PreemptionPointAwaitable(_task);
+    }
+
+    /// <summary><c>sched_yield()</c>: go to the tail of the task's priority on its CPU. Throws when preempt-disabled (scheduling while atomic).</summary>
+    public YieldAwaitable Yield()
+    {
+        _task.ThrowIfNotCurrent();
+        _task.Scheduler.ThrowIfAtomic(_task, "Yield");
+        return new YieldAwaitable(_task);
+    }
+
+    /// <summary>Sleeps for <paramref name="duration"/> (high resolution). Throws when preempt-disabled (scheduling while atomic).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The duration is negative.</exception>
+    public SleepAwaitable Sleep(TimeSpan duration)
+    {
+        if (duration < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(duration), duration, "A sleep duration must be zero or positive.");
+        }
+
+        return SleepUntil(RtClock.NowNs() + RtClock.ToNs(duration));
+    }
+
+    /// <summary>Sleeps until <paramref name="deadlineNs"/> on the <see cref="RtClock"/> (absolute, for drift-free periodic tasks).</summary>
+    public SleepAwaitable SleepUntil(long deadlineNs)
+    {
+        _task.ThrowIfNotCurrent();
+        _task.Scheduler.ThrowIfAtomic(_task, "Sleep");
+        return new SleepAwaitable(_task, deadlineNs);
+    }
+
+    /// <summary>
+    /// <c>preempt_disable()</c>: until the guard is disposed, no preemption point switches the task out.
+    /// Dispose with <c>await using</c> to make the outermost enable a preemption point (the kernel's
+    /// <c>preempt_enable()</c> reschedules at once); a plain <c>using</c> defers the switch to the next point.
+    /// </summary>
+    public PreemptGuard PreemptDisable()
+    {
+        _task.ThrowIfNotCurrent();
+        return PreemptGuard.Enter(_task);
+    }
+
+    /// <summary>
+    /// <c>migrate_disable()</c>: the task may still be preempted but never leaves its CPU until the guard
+    /// is disposed. Under <see cref="PreemptionModel.NonRt"/> it is exactly <see cref="PreemptDisable"/>.
+    /// </summary>
+    public MigrateGuard MigrateDisable()
+    {
+        _task.ThrowIfNotCurrent();
+        return MigrateGuard.Enter(_task);
+    }
+}

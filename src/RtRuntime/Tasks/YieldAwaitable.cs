@@ -1,0 +1,32 @@
+using System.Runtime.CompilerServices;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>The awaitable of <see cref="TaskContext.Yield"/>: always suspends to the tail of the task's priority.</summary>
+public readonly struct YieldAwaitable : ICriticalNotifyCompletion
+{
+    private readonly RtTask _task;
+
+    internal YieldAwaitable(RtTask task) => _task = task;
+
+    /// <summary>Returns this awaitable.</summary>
+    public YieldAwaitable GetAwaiter() => this;
+
+    /// <summary>Always false: a yield always goes through the dispatcher.</summary>
+    public bool IsCompleted => false;
+
+    /// <summary>Throws <see cref="OperationCanceledException"/> when the task was cancelled.</summary>
+    public void GetResult()
+    {
+        if (_task.CancelFlag != 0)
+        {
+            RtScheduler.ThrowCancelled(_task);
+        }
+    }
+
+    /// <inheritdoc/>
+    public void OnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.Yield);
+
+    /// <inheritdoc/>
+    public void UnsafeOnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.Yield);
+}

@@ -1,0 +1,44 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>Throw sites kept out of hot paths (the throwers are never inlined).</summary>
+internal static class ThrowHelper
+{
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowContextOffCpu(RtTask task) =>
+        throw new InvalidOperationException(
+            $"The TaskContext of task '{task.Name}' (id {task.Id}) was used off its CPU: this thread is not cpu{task.CurrentCpu}'s dispatcher running the task. " +
+            "A continuation that escaped with ConfigureAwait(false) (or code on another thread) may not use the context; await without ConfigureAwait(false) inside task bodies.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowGuardOverflow(string what, RtTask task, int max) =>
+        throw new InvalidOperationException($"{what} overflow in task '{task.Name}': depth is already {max}, the maximum allowed nesting.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowGuardOrder(string what, RtTask task, int depth, int level) =>
+        throw new InvalidOperationException(
+            $"{what} underflow or out of order in task '{task.Name}': the depth is {depth} but this guard was taken at depth {level}. " +
+            "Each guard must be disposed exactly once, in reverse order of taking (use 'using').");
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static InvalidOperationException GuardNotTaken(string guard, string factory) =>
+        new($"This {guard} was never taken (it is a default value): enable without disable. Obtain guards from {factory}.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowConcurrentFlows(RtTask task) =>
+        throw new InvalidOperationException(
+            $"Task '{task.Name}' awaited a runtime awaitable while another of its flows was already suspended on one: a task has one flow of control; " +
+            "spawn another task for concurrent work.");
+
+    [DoesNotReturn]
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    public static void ThrowSchedulingWhileAtomic(string message) =>
+        throw new InvalidOperationException(message + " (a task must not block, sleep or yield while preempt-disabled)");
+}

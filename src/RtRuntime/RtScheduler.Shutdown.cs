@@ -90,6 +90,7 @@ public sealed partial class RtScheduler
         }
 
         HrTimer.Stop();
+        Rebalancer.Stop();
         foreach (Cpu cpu in _cpus)
         {
             // A CPU still running an abandoned task cannot exit; it is a background thread.

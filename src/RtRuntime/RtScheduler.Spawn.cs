@@ -34,7 +34,7 @@ public sealed partial class RtScheduler
         return (RtTask<T>)Admit(new RtTask<T>(this, name, priority, policy, mask, body), cancellationToken);
     }
 
-    private CpuSet ValidateSpawn(string? name, int priority, SchedPolicy policy, CpuSet? affinity)
+    internal CpuSet ValidateSpawn(string? name, int priority, SchedPolicy policy, CpuSet? affinity)
     {
         switch (policy)
         {

@@ -31,6 +31,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus);
+        Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
         InitRegistry();
     }
 
@@ -57,6 +58,16 @@ public sealed partial class RtScheduler : IAsyncDisposable
     internal Balancer Balancer { get; }
 
     internal HrTimerThread HrTimer { get; }
+
+    internal Rebalancer Rebalancer { get; }
+
+    /// <summary>
+    /// Lost bandwidth of CPU <paramref name="cpu"/> so far: time it idled or ran a lower priority while a
+    /// higher-priority runnable task allowed on it waited elsewhere. Sampled by the rebalancer at each
+    /// pass (events and every <see cref="RtSchedulerOptions.BalanceTick"/>).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    public TimeSpan LostBandwidth(int cpu) => TimeSpan.FromTicks(Rebalancer.LostNs(CpuAt(cpu).Id) / 100);
 
     internal long RoundRobinSliceNs { get; }
 
@@ -172,6 +183,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         }
 
         HrTimer.Start();
+        Rebalancer.Start();
         _accepting = true;
     }
 }

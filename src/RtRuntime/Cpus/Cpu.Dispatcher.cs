@@ -100,6 +100,19 @@ internal sealed partial class Cpu
     /// <summary>Runs <paramref name="task"/> until it leaves this CPU.</summary>
     private void RunTask(RtTask task, long now)
     {
+        if (task.CancelFlag != 0 && !task.IsStarted)
+        {
+            lock (Lock)
+            {
+                Running = null;
+                Volatile.Write(ref _runningPrio, -1);
+            }
+
+            Scheduler.CancelUnstarted(task);
+            return;
+        }
+
+        Scheduler.OnSwitchIn(this, task);
         task.SwitchCount++;
         ContextSwitches++;
         t_currentTask = task;

@@ -117,12 +117,18 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     public void Enqueue(RtTask task, bool atHead = false)
     {
+        bool waits;
         lock (Lock)
         {
             EnqueueLocked(task, atHead);
+            waits = task.Prio <= _runningPrio;
         }
 
         KickIfIdle();
+        if (waits && task.MigrationDisabled == 0 && Scheduler.CpuCount > 1)
+        {
+            Scheduler.Rebalancer.Notify(BalanceReason.Overloaded); // rt_overloaded: maybe another CPU can take it
+        }
     }
 
     /// <summary>Enqueue with <see cref="Lock"/> held (the caller calls <see cref="KickIfIdle"/> after unlocking).</summary>

@@ -130,6 +130,7 @@ internal sealed class Balancer
             return;
         }
 
+        _scheduler.Rebalancer.Notify(BalanceReason.PinnedPreempted);
         if (_scheduler.Policy != BalancePolicy.WorkConserving)
         {
             return;
@@ -189,6 +190,43 @@ internal sealed class Balancer
 
     private static bool IsQueued(Cpu cpu, RtTask task) =>
         task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task;
+
+    /// <summary>
+    /// A rebalancer pass on <paramref name="cpu"/>: push every waiting migratable task that another CPU
+    /// would run now; if a waiting task is migrate-disabled and some allowed CPU runs lower priority
+    /// (a pile-up), WorkConserving asks the CPU to move its running task instead.
+    /// </summary>
+    public void PushWaiting(Cpu cpu)
+    {
+        List<RtTask> waiting;
+        lock (cpu.Lock)
+        {
+            waiting = cpu.Rq.ToList();
+        }
+
+        foreach (RtTask task in waiting)
+        {
+            if (task.MigrationDisabled == 0)
+            {
+                PushQueued(cpu, task);
+            }
+            else if (_scheduler.Policy == BalancePolicy.WorkConserving
+                && Placement.FindLowest(task.Prio, task.AffinityMask, cpu.Id, _cpus) is int lowest and >= 0
+                && _cpus[lowest].TopPrio < task.Prio)
+            {
+                RequestPushRunning(cpu);
+            }
+        }
+    }
+
+    /// <summary>True when a task queued on <paramref name="source"/> above <paramref name="abovePrio"/> may run on <paramref name="cpuId"/> (racy, for accounting).</summary>
+    public static bool HasWaiterAllowedOn(Cpu source, int cpuId, int abovePrio)
+    {
+        lock (source.Lock)
+        {
+            return source.Rq.FindFirst(abovePrio, t => t.AffinityMask.Contains(cpuId) && (t.MigrationDisabled == 0 || t.Cpu?.Id == cpuId)) is not null;
+        }
+    }
 
     /// <summary>
     /// Asks <paramref name="cpu"/> to move its running task at the next preemption point

@@ -62,6 +62,9 @@ public abstract partial class RtTask
 
     internal CancellationTokenRegistration CancellationRegistration;
 
+    /// <summary>set_affinity_pending: the waiters of an affinity change not yet satisfied (last request wins, all complete together).</summary>
+    internal TaskCompletionSource? AffinityPending;
+
     /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>
     internal bool MdfPush;
 
@@ -69,6 +72,8 @@ public abstract partial class RtTask
 
     internal RtTask? RqNext;
     internal RtTask? RqPrev;
+    internal RtTask? WaitNext;
+    internal RtTask? WaitPrev;
     internal RtTask? AllNext;
     internal RtTask? AllPrev;
 

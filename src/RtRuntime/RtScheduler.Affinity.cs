@@ -1,0 +1,131 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>set_cpus_allowed_ptr(): changing a task's affinity, deferred while it is migrate-disabled.</summary>
+public sealed partial class RtScheduler
+{
+    private readonly Lock _affinityLock = new();
+
+    /// <summary>
+    /// Sets <paramref name="task"/>'s affinity (the kernel's <c>set_cpus_allowed_ptr</c>). The reported
+    /// affinity changes at once; the returned task completes when the task runs inside the new mask.
+    /// A request that includes the task's current CPU completes at once (and completes earlier
+    /// requests still waiting); while the task is migrate-disabled the move waits for its outermost
+    /// migrate-enable; the last request wins and all waiters complete together. A task setting its
+    /// own affinity to a mask that excludes its CPU while migrate-disabled gets an error (the kernel's
+    /// EBUSY) and its mask is unchanged.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The mask is empty or names CPUs this runtime lacks.</exception>
+    /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, excluding the current CPU (EBUSY).</exception>
+    public Task SetAffinityAsync(RtTask task, CpuSet affinity)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        CpuSet mask = ValidateAffinity(affinity, nameof(affinity));
+        if (task.IsCompleted)
+        {
+            return Task.CompletedTask;
+        }
+
+        TaskCompletionSource? pending;
+        lock (_affinityLock)
+        {
+            Cpu? cpu = task.Cpu;
+            if (task.IsCurrent && task.MigrationDisabled > 0 && cpu is not null && !mask.Contains(cpu.Id))
+            {
+                throw new InvalidOperationException(
+                    $"EBUSY: task '{task.Name}' is migrate-disabled on cpu{cpu.Id} and may not move itself to {{{mask}}}; " +
+                    "leave the migrate-disabled section first, or include its current CPU in the mask.");
+            }
+
+            if (mask == task.AffinityMask && task.AffinityPending is null)
+            {
+                return Task.CompletedTask; // no-op request (scenario 27)
+            }
+
+            task.AffinityMask = mask;
+            if (cpu is null || mask.Contains(cpu.Id))
+            {
+                // Already inside the mask: complete now, with any request it supersedes (scenario 24).
+                CompleteAffinityLocked(task);
+                return Task.CompletedTask;
+            }
+
+            pending = task.AffinityPending ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        MoveForAffinity(task);
+        Rebalancer.Notify(Scheduling.BalanceReason.AffinityChanged);
+        return pending.Task;
+    }
+
+    /// <summary>Moves the task towards its new mask, or leaves that to its next preemption point / migrate-enable.</summary>
+    private void MoveForAffinity(RtTask task)
+    {
+        if (task.Cpu is not { } cpu || task.MigrationDisabled > 0)
+        {
+            return; // deferred: its outermost migrate_enable raises the stop work
+        }
+
+        switch (Volatile.Read(ref task.Run))
+        {
+            case TaskRunState.Running:
+                cpu.SetPending(PendingWork.Stop); // migration_cpu_stop at its next preemption point
+                break;
+            case TaskRunState.Queued:
+                bool moved = false;
+                lock (cpu.Lock)
+                {
+                    if (task.Cpu == cpu && task.Run == TaskRunState.Queued && (task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task))
+                    {
+                        cpu.DequeueLocked(task);
+                        moved = true;
+                    }
+                }
+
+                if (moved)
+                {
+                    Activate(task); // move_queued_task; completes at its switch-in
+                }
+
+                break;
+            case TaskRunState.Blocked:
+                // Asleep and migratable: the wakeup places it inside the new mask (p->wake_cpu).
+                lock (_affinityLock)
+                {
+                    CompleteAffinityLocked(task);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>At switch-in: a pending affinity request is satisfied once the task runs inside its mask.</summary>
+    internal void OnSwitchIn(Cpu cpu, RtTask task)
+    {
+        if (task.AffinityPending is not null && task.AffinityMask.Contains(cpu.Id))
+        {
+            lock (_affinityLock)
+            {
+                if (task.AffinityMask.Contains(cpu.Id))
+                {
+                    CompleteAffinityLocked(task);
+                }
+            }
+        }
+
+        if (!task.AffinityMask.Contains(cpu.Id) && task.MigrationDisabled == 0)
+        {
+            cpu.SetPending(PendingWork.Stop); // raced with an affinity change: leave at the first preemption point
+        }
+    }
+
+    private static void CompleteAffinityLocked(RtTask task)
+    {
+        TaskCompletionSource? pending = task.AffinityPending;
+        task.AffinityPending = null;
+        pending?.TrySetResult();
+    }
+}

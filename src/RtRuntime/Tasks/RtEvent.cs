@@ -1,0 +1,93 @@
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// An event tasks wait on (a completion / wait_event analogue). Manual reset: <see cref="Set"/> wakes
+/// every waiter and stays set until <see cref="Reset"/>. Auto reset: <see cref="Set"/> wakes the
+/// highest-priority waiter, or leaves the event set for the next one.
+/// </summary>
+public sealed class RtEvent : RtWaitQueue
+{
+    private readonly bool _autoReset;
+    private bool _set;
+
+    /// <summary>Creates an event.</summary>
+    /// <param name="autoReset">True: each <see cref="Set"/> releases one waiter.</param>
+    /// <param name="initiallySet">Whether the event starts set.</param>
+    public RtEvent(bool autoReset = false, bool initiallySet = false)
+    {
+        _autoReset = autoReset;
+        _set = initiallySet;
+    }
+
+    /// <summary>True while the event is set.</summary>
+    public bool IsSet
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _set;
+            }
+        }
+    }
+
+    /// <summary>Sets the event, waking waiters in priority order (from any thread).</summary>
+    public void Set()
+    {
+        List<RtTask>? woken = null;
+        lock (Gate)
+        {
+            if (_autoReset)
+            {
+                if (PopLocked() is { } one)
+                {
+                    woken = [one];
+                }
+                else
+                {
+                    _set = true;
+                }
+            }
+            else
+            {
+                _set = true;
+                while (PopLocked() is { } t)
+                {
+                    (woken ??= []).Add(t);
+                }
+            }
+        }
+
+        if (woken is not null)
+        {
+            foreach (RtTask t in woken)
+            {
+                Grant(t);
+            }
+        }
+    }
+
+    /// <summary>Clears the event.</summary>
+    public void Reset()
+    {
+        lock (Gate)
+        {
+            _set = false;
+        }
+    }
+
+    private protected override bool TryTakeLocked()
+    {
+        if (!_set)
+        {
+            return false;
+        }
+
+        if (_autoReset)
+        {
+            _set = false;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,90 @@
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// A counting semaphore for tasks. <see cref="Release"/> hands each permit directly to the
+/// highest-priority waiter (no barging by a lower-priority task), or banks it.
+/// </summary>
+public sealed class RtSemaphore : RtWaitQueue
+{
+    private readonly int _max;
+    private int _count;
+
+    /// <summary>Creates a semaphore.</summary>
+    /// <param name="initialCount">Permits available at first (0..maxCount).</param>
+    /// <param name="maxCount">The most permits it can hold (≥ 1).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A count is out of range.</exception>
+    public RtSemaphore(int initialCount, int maxCount = int.MaxValue)
+    {
+        if (maxCount < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(maxCount), maxCount, "maxCount must be at least 1.");
+        }
+
+        if (initialCount < 0 || initialCount > maxCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(initialCount), initialCount, $"initialCount must be 0..{maxCount} (maxCount).");
+        }
+
+        _count = initialCount;
+        _max = maxCount;
+    }
+
+    /// <summary>Permits available now.</summary>
+    public int CurrentCount
+    {
+        get
+        {
+            lock (Gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>Releases <paramref name="releaseCount"/> permits (from any thread), waking waiters in priority order.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="releaseCount"/> is below 1.</exception>
+    /// <exception cref="SemaphoreFullException">The count would exceed the maximum.</exception>
+    public void Release(int releaseCount = 1)
+    {
+        if (releaseCount < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(releaseCount), releaseCount, "releaseCount must be at least 1.");
+        }
+
+        List<RtTask>? woken = null;
+        lock (Gate)
+        {
+            int banked = Math.Max(0, releaseCount - WaiterCountLocked);
+            if (banked > _max - _count)
+            {
+                throw new SemaphoreFullException($"Releasing {releaseCount} permit(s) would raise the count above maxCount {_max} (count {_count}).");
+            }
+
+            for (int i = 0; i < releaseCount - banked; i++)
+            {
+                (woken ??= []).Add(PopLocked()!);
+            }
+
+            _count += banked;
+        }
+
+        if (woken is not null)
+        {
+            foreach (RtTask t in woken)
+            {
+                Grant(t);
+            }
+        }
+    }
+
+    private protected override bool TryTakeLocked()
+    {
+        if (_count == 0)
+        {
+            return false;
+        }
+
+        _count--;
+        return true;
+    }
+}

@@ -1,0 +1,163 @@
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// A wait queue (the kernel's <c>wait_queue_head</c>, ordered like an rt_mutex's waiters): tasks block
+/// here in priority order (highest first, FIFO within a priority) and are woken in that order.
+/// Base of <see cref="RtEvent"/> and <see cref="RtSemaphore"/>. Waiting is for runtime tasks (through
+/// their <see cref="TaskContext"/>); signalling is allowed from any thread.
+/// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue of waiting tasks: the kernel's wait queue.")]
+public abstract class RtWaitQueue : IWaitSource
+{
+    private readonly Lock _gate = new();
+    private RtTask? _head;
+    private int _count;
+
+    private protected RtWaitQueue()
+    {
+    }
+
+    /// <summary>Tasks waiting now.</summary>
+    public int WaiterCount
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _count;
+            }
+        }
+    }
+
+    /// <summary>The lock that guards the waiters and the subclass's state.</summary>
+    private protected Lock Gate => _gate;
+
+    /// <summary>Consumes the resource if available (under <see cref="Gate"/>).</summary>
+    private protected abstract bool TryTakeLocked();
+
+    /// <summary>Waits until the resource is available (a blocking wait: a preemption point that may sleep).</summary>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
+    public RtWaitAwaitable WaitAsync(TaskContext context)
+    {
+        RtTask task = context.Task ?? throw new ArgumentException("The TaskContext is a default value; use the context passed to the task body.", nameof(context));
+        task.ThrowIfNotCurrent();
+        task.Scheduler.ThrowIfAtomic(task, "Wait");
+        return new RtWaitAwaitable(this, task);
+    }
+
+    internal bool TryTakeNow()
+    {
+        lock (_gate)
+        {
+            return TryTakeLocked();
+        }
+    }
+
+    /// <summary>OnCompleted of a wait: take the resource if it became available, else block in priority order.</summary>
+    internal void Block(RtTask task, Action continuation)
+    {
+        task.WaitCancelled = false;
+        lock (_gate)
+        {
+            if (TryTakeLocked())
+            {
+                task.Suspend(continuation, SuspendReason.PreemptionPoint);
+                return;
+            }
+
+            task.Suspend(continuation, SuspendReason.Block);
+            task.BlockedOn = this;
+            InsertLocked(task);
+        }
+
+        task.Scheduler.CheckCancelAfterBlock(task);
+    }
+
+    /// <summary>Waiters now (under <see cref="Gate"/>).</summary>
+    private protected int WaiterCountLocked => _count;
+
+    /// <summary>Removes and returns the highest-priority waiter (under <see cref="Gate"/>), or null.</summary>
+    private protected RtTask? PopLocked()
+    {
+        RtTask? task = _head;
+        if (task is not null)
+        {
+            RemoveLocked(task);
+        }
+
+        return task;
+    }
+
+    /// <summary>Makes a waiter taken off the queue runnable (call outside <see cref="Gate"/>).</summary>
+    private protected static void Grant(RtTask task)
+    {
+        task.BlockedOn = null;
+        task.ContinuationReady = true;
+        task.Scheduler.TryWake(task);
+    }
+
+    bool IWaitSource.TryRemove(RtTask task)
+    {
+        lock (_gate)
+        {
+            if (task.BlockedOn != this || (task.WaitPrev is null && _head != task))
+            {
+                return false;
+            }
+
+            RemoveLocked(task);
+            return true;
+        }
+    }
+
+    private void InsertLocked(RtTask task)
+    {
+        // After every waiter of higher or equal priority: priority order, FIFO within a priority.
+        RtTask? prev = null;
+        RtTask? cur = _head;
+        while (cur is not null && cur.Prio >= task.Prio)
+        {
+            prev = cur;
+            cur = cur.WaitNext;
+        }
+
+        task.WaitPrev = prev;
+        task.WaitNext = cur;
+        if (prev is null)
+        {
+            _head = task;
+        }
+        else
+        {
+            prev.WaitNext = task;
+        }
+
+        if (cur is not null)
+        {
+            cur.WaitPrev = task;
+        }
+
+        _count++;
+    }
+
+    private void RemoveLocked(RtTask task)
+    {
+        if (task.WaitPrev is { } prev)
+        {
+            prev.WaitNext = task.WaitNext;
+        }
+        else
+        {
+            _head = task.WaitNext;
+        }
+
+        if (task.WaitNext is { } next)
+        {
+            next.WaitPrev = task.WaitPrev;
+        }
+
+        task.WaitNext = task.WaitPrev = null;
+        _count--;
+    }
+}

@@ -132,6 +132,7 @@ public sealed partial class RtScheduler
             return;
         }
 
+        Interlocked.Or(ref task.Gate, RtTask.GateCancel);
         CancelWait(task);
     }
 

@@ -113,6 +113,8 @@ internal sealed partial class Cpu
         }
 
         Scheduler.OnSwitchIn(this, task);
+        Interlocked.And(ref task.Gate, ~(RtTask.GateOffCpu | PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop));
+        Interlocked.Or(ref task.Gate, Pending); // TIF flags follow the CPU's pending work (see SetPending)
         task.SwitchCount++;
         ContextSwitches++;
         t_currentTask = task;
@@ -187,6 +189,9 @@ internal sealed partial class Cpu
     /// </summary>
     private bool ContinueAfterPreemptionPoint(RtTask task)
     {
+        // Clear the hint first, then read the truth: a setter writes the CPU word first and the gate
+        // second, so anything set after this read shows up in the gate again.
+        Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop));
         int pending = Interlocked.And(ref _pending.Value, ~PendingWork.Timer);
         long now = RtClock.NowNs();
         if ((pending & PendingWork.Timer) != 0 || Volatile.Read(ref _nextDeadline) <= now)
@@ -255,6 +260,7 @@ internal sealed partial class Cpu
     /// <summary>The running task leaves this CPU (to this queue or another CPU's); lock held.</summary>
     public void LeaveRunningLocked(RtTask task)
     {
+        Interlocked.Or(ref task.Gate, RtTask.GateOffCpu); // before anyone else can pick it up
         Running = null;
         LastRunPrio = task.Prio;
         Volatile.Write(ref _runningPrio, -1);
@@ -277,10 +283,12 @@ internal sealed partial class Cpu
             task.EnsureOffCpuWatch();
         }
 
+        Interlocked.Or(ref task.Gate, RtTask.GateOffCpu); // before a waker can hand it to another CPU
         Interlocked.Exchange(ref task.Run, TaskRunState.Blocked);
         if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1
             && Interlocked.CompareExchange(ref task.Run, TaskRunState.Running, TaskRunState.Blocked) == TaskRunState.Blocked)
         {
+            Interlocked.And(ref task.Gate, ~RtTask.GateOffCpu);
             return false;
         }
 

@@ -54,8 +54,14 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     internal ref int PendingRef => ref _pending.Value;
 
-    /// <summary>rq->curr: the running task, or null when idle or between tasks.</summary>
-    public RtTask? Running { get; private set; }
+    /// <summary>rq->curr: the running task, or null when idle or between tasks. Written under <see cref="Lock"/>.</summary>
+    public RtTask? Running
+    {
+        get => Volatile.Read(ref _running);
+        private set => Volatile.Write(ref _running, value);
+    }
+
+    private RtTask? _running;
 
     /// <summary>Priority of the running task (−1 idle). Read without the lock by placement (like cpupri).</summary>
     public int RunningPrio => Volatile.Read(ref _runningPrio);
@@ -108,8 +114,19 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public long BusyNs;
     public long IdleNs;
 
-    /// <summary>Sets bits of the pending word (from any thread).</summary>
-    public void SetPending(int bits) => Interlocked.Or(ref _pending.Value, bits);
+    /// <summary>
+    /// Sets bits of the pending word (from any thread), then mirrors them into the running task's gate
+    /// (set_tsk_need_resched). The switch-in copies the word into the next task's gate, so a setter that
+    /// races with a switch is seen by one or the other.
+    /// </summary>
+    public void SetPending(int bits)
+    {
+        Interlocked.Or(ref _pending.Value, bits);
+        if (_running is { } running)
+        {
+            Interlocked.Or(ref running.Gate, bits);
+        }
+    }
 
     /// <summary>
     /// Puts a runnable task on this CPU's queue (the tail of its priority) and sets need_resched if it

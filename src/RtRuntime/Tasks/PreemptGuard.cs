@@ -40,7 +40,7 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         RtTask task = Leave();
-        return task.PreemptCount == 0 && (task.Cpu!.Pending | task.CancelFlag) != 0
+        return task.PreemptCount == 0 && (task.Gate & ~RtTask.GateOffCpu) != 0
             ? task.SwitchPointAsync()
             : default;
     }

@@ -60,6 +60,19 @@ public abstract partial class RtTask
 
     internal volatile int CancelFlag;
 
+    /// <summary>
+    /// The whole preemption-point fast check, one word (the kernel's TIF flags of <c>current</c>):
+    /// the CPU's <see cref="PendingWork"/> bits mirrored while the task runs (TIF_NEED_RESCHED and
+    /// friends), <see cref="GateCancel"/> once cancellation is requested, and <see cref="GateOffCpu"/>
+    /// whenever the task is not running on its CPU (so a continuation that escaped with
+    /// ConfigureAwait(false) takes the slow path, which throws). Changed with Interlocked only.
+    /// The CPU's own pending word is the truth; these bits are a hint to take the slow path.
+    /// </summary>
+    internal int Gate = GateOffCpu;
+
+    internal const int GateCancel = 8;
+    internal const int GateOffCpu = 16;
+
     internal CancellationTokenRegistration CancellationRegistration;
 
     /// <summary>set_affinity_pending: the waiters of an affinity change not yet satisfied (last request wins, all complete together).</summary>

@@ -57,11 +57,7 @@ public readonly struct TaskContext
     /// switch, a timer, a push request or cancellation is pending and the task is preemptible.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public PreemptionPointAwaitable PreemptionPoint()
-    {
-        _task.ThrowIfNotCurrent();
-        return new PreemptionPointAwaitable(_task);
-    }
+    public PreemptionPointAwaitable PreemptionPoint() => new(_task); // off-CPU use is caught by the task's gate bit
 
     /// <summary><c>sched_yield()</c>: go to the tail of the task's priority on its CPU. Throws when preempt-disabled (scheduling while atomic).</summary>
     public YieldAwaitable Yield()

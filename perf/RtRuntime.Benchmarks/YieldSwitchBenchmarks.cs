@@ -1,0 +1,54 @@
+using BenchmarkDotNet.Attributes;
+
+namespace RtRuntime.Benchmarks;
+
+/// <summary>
+/// A same-CPU switch through yield: two tasks of equal priority on one CPU yield to each other N
+/// times each; against two async loops doing `await Task.Yield()` on the ThreadPool. ns/op is per yield.
+/// </summary>
+public class YieldSwitchBenchmarks
+{
+    private const int N = 100_000;
+    private RtScheduler _rt = null!;
+
+    [GlobalSetup]
+    public void Setup() => _rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+
+    [GlobalCleanup]
+    public void Cleanup() => _rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = 2 * N)]
+    public void ThreadPoolTaskYield()
+    {
+        static async Task Loop()
+        {
+            for (int i = 0; i < N; i++)
+            {
+                await Task.Yield();
+            }
+        }
+
+        Task.WaitAll(Task.Run(Loop), Task.Run(Loop));
+    }
+
+    [Benchmark(OperationsPerInvoke = 2 * N)]
+    public void RtYieldSameCpu()
+    {
+        var a = _rt.Spawn("a", 20, static async ctx =>
+        {
+            for (int i = 0; i < N; i++)
+            {
+                await ctx.Yield();
+            }
+        });
+        var b = _rt.Spawn("b", 20, static async ctx =>
+        {
+            for (int i = 0; i < N; i++)
+            {
+                await ctx.Yield();
+            }
+        });
+        a.AsTask().GetAwaiter().GetResult();
+        b.AsTask().GetAwaiter().GetResult();
+    }
+}

@@ -30,7 +30,7 @@ public sealed partial class RtScheduler
         }
 
         TaskCompletionSource? pending;
-        lock (_affinityLock)
+        using (_affinityLock.EnterScope())
         {
             Cpu? cpu = task.Cpu;
             if (task.IsCurrent && task.MigrationDisabled > 0 && cpu is not null && !mask.Contains(cpu.Id))
@@ -76,7 +76,7 @@ public sealed partial class RtScheduler
                 break;
             case TaskRunState.Queued:
                 bool moved = false;
-                lock (cpu.Lock)
+                using (cpu.Lock.EnterScope())
                 {
                     if (task.Cpu == cpu && task.Run == TaskRunState.Queued && (task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task))
                     {
@@ -93,7 +93,7 @@ public sealed partial class RtScheduler
                 break;
             case TaskRunState.Blocked:
                 // Asleep and migratable: the wakeup places it inside the new mask (p->wake_cpu).
-                lock (_affinityLock)
+                using (_affinityLock.EnterScope())
                 {
                     CompleteAffinityLocked(task);
                 }
@@ -107,7 +107,7 @@ public sealed partial class RtScheduler
     {
         if (task.AffinityPending is not null && task.AffinityMask.Contains(cpu.Id))
         {
-            lock (_affinityLock)
+            using (_affinityLock.EnterScope())
             {
                 if (task.AffinityMask.Contains(cpu.Id))
                 {

@@ -55,7 +55,7 @@ public sealed partial class RtScheduler
     {
         if (affinity is not { } mask)
         {
-            return CpuSet.Range(0, _cpus.Length);
+            return AllCpus;
         }
 
         if (mask.IsEmpty)
@@ -63,7 +63,7 @@ public sealed partial class RtScheduler
             throw new ArgumentOutOfRangeException(paramName, mask.ToString(), $"affinity is empty; it must name at least one CPU of 0..{_cpus.Length - 1}.");
         }
 
-        if (!mask.IsSubsetOf(CpuSet.Range(0, _cpus.Length)))
+        if (!mask.IsSubsetOf(AllCpus))
         {
             throw new ArgumentOutOfRangeException(paramName, mask.ToString(), $"affinity {{{mask}}} names CPUs this runtime does not have; allowed CPUs are 0..{_cpus.Length - 1}.");
         }

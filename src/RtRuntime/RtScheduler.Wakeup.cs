@@ -87,7 +87,7 @@ public sealed partial class RtScheduler
         }
 
         int lost = exclude?.Id ?? task.AffinityMask.First;
-        task.AffinityMask = CpuSet.Range(0, _cpus.Length);
+        task.AffinityMask = AllCpus;
         RtLog.AffinityBroken(_logger, task.Name, lost);
         target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpus);
         return target >= 0 ? target : (exclude ?? _cpus[0]).Id;

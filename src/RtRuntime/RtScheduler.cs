@@ -33,7 +33,11 @@ public sealed partial class RtScheduler : IAsyncDisposable
         HrTimer = new HrTimerThread(cpus);
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
         InitRegistry();
+        AllCpus = CpuSet.Range(0, cpus.Length);
     }
+
+    /// <summary>Every CPU of this runtime (the default affinity, the kernel's cpu_possible_mask).</summary>
+    internal CpuSet AllCpus { get; }
 
     /// <summary>The options the runtime started with.</summary>
     public RtSchedulerOptions Options { get; }

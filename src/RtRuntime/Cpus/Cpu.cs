@@ -45,7 +45,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public int Core { get; }
 
     /// <summary>The run-queue lock (rq->lock). Two queues are locked in CPU-id order.</summary>
-    public Lock Lock { get; } = new();
+    public RawSpinLock Lock { get; } = new();
 
     public RunQueue Rq { get; } = new();
 
@@ -134,22 +134,19 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     public void Enqueue(RtTask task, bool atHead = false)
     {
-        bool waits;
-        lock (Lock)
+        using (Lock.EnterScope())
         {
             EnqueueLocked(task, atHead);
-            waits = task.Prio <= _runningPrio;
         }
 
         KickIfIdle();
-        if (waits && task.MigrationDisabled == 0 && Scheduler.CpuCount > 1)
-        {
-            Scheduler.Rebalancer.Notify(BalanceReason.Overloaded); // rt_overloaded: maybe another CPU can take it
-        }
     }
 
-    /// <summary>Enqueue with <see cref="Lock"/> held (the caller calls <see cref="KickIfIdle"/> after unlocking).</summary>
-    public void EnqueueLocked(RtTask task, bool atHead)
+    /// <summary>
+    /// Enqueue with <see cref="Lock"/> held (the caller calls <see cref="KickIfIdle"/> after unlocking).
+    /// <paramref name="fromSwitch"/>: this CPU's dispatcher is switching and picks next anyway, so no need_resched.
+    /// </summary>
+    public void EnqueueLocked(RtTask task, bool atHead, bool fromSwitch = false)
     {
         Cpu? previous = task.Cpu;
         if (previous != this)
@@ -162,10 +159,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             task.Cpu = this;
         }
 
-        task.RunnableSinceNs = RtClock.NowNs();
         Rq.Enqueue(task, atHead);
         Volatile.Write(ref _queuedTop, Rq.HighestPriority);
-        if (task.Prio > _runningPrio)
+        if (!fromSwitch && task.Prio > _runningPrio)
         {
             SetPending(PendingWork.NeedResched);
         }
@@ -203,7 +199,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>Arms a sleep: the task waits on this CPU's timer queue until <paramref name="deadlineNs"/>.</summary>
     public void ArmSleep(RtTask task, long deadlineNs)
     {
-        lock (Lock)
+        using (Lock.EnterScope())
         {
             task.SleepDeadline = deadlineNs;
             task.BlockedOn = this;
@@ -220,7 +216,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>Cancels a sleep (IWaitSource): true when the task was still asleep here.</summary>
     public bool TryRemove(RtTask task)
     {
-        lock (Lock)
+        using (Lock.EnterScope())
         {
             if (!_timers.Remove(task, out _, out _))
             {
@@ -235,7 +231,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>Wakes every sleeper whose deadline has passed (on this CPU's thread, outside the lock).</summary>
     private void FireTimers(long now)
     {
-        lock (Lock)
+        using (Lock.EnterScope())
         {
             while (_timers.TryPeek(out RtTask? task, out long deadline) && deadline <= now)
             {

@@ -61,9 +61,9 @@ internal sealed class Balancer
         RtTask? pulled = null;
         Cpu first = source.Id < self.Id ? source : self;
         Cpu second = source.Id < self.Id ? self : source;
-        lock (first.Lock)
+        using (first.Lock.EnterScope())
         {
-            lock (second.Lock)
+            using (second.Lock.EnterScope())
             {
                 int myTop = self.QueuedTop;
                 int sourceRunning = source.RunningPrio;
@@ -137,7 +137,7 @@ internal sealed class Balancer
         }
 
         RtTask? runner;
-        lock (self.Lock)
+        using (self.Lock.EnterScope())
         {
             runner = self.Rq.PeekHighest();
         }
@@ -164,9 +164,9 @@ internal sealed class Balancer
         Cpu first = self.Id < dest.Id ? self : dest;
         Cpu second = self.Id < dest.Id ? dest : self;
         bool moved = false;
-        lock (first.Lock)
+        using (first.Lock.EnterScope())
         {
-            lock (second.Lock)
+            using (second.Lock.EnterScope())
             {
                 // Re-check under both locks: still queued here, still movable, still worth it.
                 if (task.Cpu == self && task.Run == TaskRunState.Queued && task.MigrationDisabled == 0
@@ -199,7 +199,7 @@ internal sealed class Balancer
     public void PushWaiting(Cpu cpu)
     {
         List<RtTask> waiting;
-        lock (cpu.Lock)
+        using (cpu.Lock.EnterScope())
         {
             waiting = cpu.Rq.ToList();
         }
@@ -222,7 +222,7 @@ internal sealed class Balancer
     /// <summary>True when a task queued on <paramref name="source"/> above <paramref name="abovePrio"/> may run on <paramref name="cpuId"/> (racy, for accounting).</summary>
     public static bool HasWaiterAllowedOn(Cpu source, int cpuId, int abovePrio)
     {
-        lock (source.Lock)
+        using (source.Lock.EnterScope())
         {
             return source.Rq.FindFirst(abovePrio, t => t.AffinityMask.Contains(cpuId) && (t.MigrationDisabled == 0 || t.Cpu?.Id == cpuId)) is not null;
         }
@@ -234,7 +234,7 @@ internal sealed class Balancer
     /// </summary>
     public static void RequestPushRunning(Cpu cpu)
     {
-        lock (cpu.Lock)
+        using (cpu.Lock.EnterScope())
         {
             if (cpu.PushBusy || cpu.Running is not { } running || running.MigrationDisabled > 0)
             {
@@ -256,7 +256,7 @@ internal sealed class Balancer
     public bool RunStopWork(Cpu self, RtTask running)
     {
         bool pushRequested;
-        lock (self.Lock)
+        using (self.Lock.EnterScope())
         {
             Interlocked.And(ref self.PendingRef, ~PendingWork.Stop);
             pushRequested = self.PushBusy || running.MdfPush;
@@ -284,7 +284,7 @@ internal sealed class Balancer
             return false;
         }
 
-        lock (self.Lock)
+        using (self.Lock.EnterScope())
         {
             self.LeaveRunningLocked(running);
         }

@@ -96,9 +96,6 @@ public abstract partial class RtTask
     internal long PreemptionCount;
     internal long MigrationCount;
 
-    /// <summary>When the task last became runnable (for wakeup latency), RtClock ns.</summary>
-    internal long RunnableSinceNs;
-
     private bool _started;
     private bool _offCpuWatch;
 

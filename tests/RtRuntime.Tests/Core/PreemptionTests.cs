@@ -186,4 +186,61 @@ public class PreemptionTests
 
         Assert.Equal(["rr1", "f1", "n1", "n2"], log.Snapshot());
     }
+
+    [Theory(Skip = "runtime bug: the first runtime-awaitable suspension after a foreign-await resumption runs inline in RtTask.Step (no switch)")]
+    [InlineData("PreemptionPoint")]
+    [InlineData("Yield")]
+    public async Task PreemptionPoint_FirstAfterForeignAwait_SwitchesToWaitingHigherPriority(string point)
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var log = new EventLog();
+        RtTask? h = null;
+        var t = rt.Spawn("T", 10, async ctx =>
+        {
+            await Task.Delay(1); // resumes on its CPU through the task's SynchronizationContext
+            h = rt.Spawn("H", 50, _ =>
+            {
+                log.Add("H");
+                return ValueTask.CompletedTask;
+            });
+            if (point == "Yield")
+            {
+                await ctx.Yield();
+            }
+            else
+            {
+                await ctx.PreemptionPoint();
+            }
+
+            log.Add("T:after " + point);
+        });
+        await t.WithTimeout();
+        await h!.WithTimeout();
+
+        Assert.Equal(["H", "T:after " + point], log.Snapshot());
+    }
+
+    [Fact(Skip = "runtime bug: the first runtime-awaitable suspension after a foreign-await resumption runs inline in RtTask.Step (no switch)")]
+    public async Task PreemptionPoint_SecondAfterForeignAwait_SwitchesToWaitingHigherPriority()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var log = new EventLog();
+        RtTask? h = null;
+        var t = rt.Spawn("T", 10, async ctx =>
+        {
+            await Task.Delay(1);
+            await ctx.PreemptionPoint();
+            h = rt.Spawn("H", 50, _ =>
+            {
+                log.Add("H");
+                return ValueTask.CompletedTask;
+            });
+            await ctx.PreemptionPoint();
+            log.Add("T:after point");
+        });
+        await t.WithTimeout();
+        await h!.WithTimeout();
+
+        Assert.Equal(["H", "T:after point"], log.Snapshot());
+    }
 }

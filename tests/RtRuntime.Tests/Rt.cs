@@ -18,11 +18,30 @@ internal static class Rt
             StrictChecks = true,
         });
 
+    /// <summary>Starts a runtime with strict checks and whatever else <paramref name="configure"/> sets.</summary>
+    public static RtScheduler Start(Action<RtSchedulerOptions> configure)
+    {
+        var options = new RtSchedulerOptions { StrictChecks = true };
+        configure(options);
+        return RtScheduler.Start(options);
+    }
+
     public static async Task WithTimeout(this Task task) => await task.WaitAsync(Hang);
 
     public static async Task<T> WithTimeout<T>(this Task<T> task) => await task.WaitAsync(Hang);
 
     public static Task WithTimeout(this Tasks.RtTask task) => task.AsTask().WaitAsync(Hang);
+
+    public static Task<T> WithTimeout<T>(this Tasks.RtTask<T> task) => task.AsTask().WaitAsync(Hang);
+
+    /// <summary>Awaits every task (each with the hang timeout).</summary>
+    public static async Task AllWithTimeout(this IEnumerable<Tasks.RtTask> tasks)
+    {
+        foreach (Tasks.RtTask task in tasks)
+        {
+            await task.WithTimeout();
+        }
+    }
 
     /// <summary>Spins (on the test thread) until the condition holds, or fails after the hang timeout.</summary>
     public static async Task Until(Func<bool> condition, string what)
@@ -37,5 +56,51 @@ internal static class Rt
 
             await Task.Delay(1);
         }
+    }
+
+    /// <summary>
+    /// Inside a task body: passes preemption points until <paramref name="condition"/> holds (a hang
+    /// becomes a TimeoutException that faults the task). Used where a task must stay busy on its CPU.
+    /// </summary>
+    public static async ValueTask SpinUntil(this Tasks.TaskContext ctx, Func<bool> condition, string what)
+    {
+        long deadline = RtClock.NowNs() + RtClock.ToNs(Hang);
+        while (!condition())
+        {
+            if (RtClock.NowNs() > deadline)
+            {
+                throw new TimeoutException($"Task '{ctx.Task.Name}' timed out waiting until {what}");
+            }
+
+            await ctx.PreemptionPoint();
+        }
+    }
+
+    /// <summary>A runtime task that runs <paramref name="body"/> and hands back whatever it threw (or null).</summary>
+    public static Tasks.RtTask<Exception?> SpawnCatching(this RtScheduler rt, string name, int priority, Func<Tasks.TaskContext, ValueTask> body) =>
+        rt.Spawn<Exception?>(name, priority, async ctx =>
+        {
+            try
+            {
+                await body(ctx);
+                return null;
+            }
+            catch (Exception e)
+            {
+                return e;
+            }
+        });
+
+    /// <summary>Spawns a trivial task and awaits it: proof that the runtime still runs tasks.</summary>
+    public static async Task AssertStillRunsTasks(this RtScheduler rt)
+    {
+        var probe = rt.Spawn("probe", 50, async ctx =>
+        {
+            await ctx.Yield();
+            await ctx.PreemptionPoint();
+            return 42;
+        });
+        Assert.Equal(42, await probe.WithTimeout());
+        Assert.Equal(Tasks.RtTaskState.Completed, probe.State);
     }
 }

@@ -1,0 +1,279 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>
+/// Every bad input throws at once, naming the argument, the value and what is allowed, and the
+/// runtime keeps running afterwards.
+/// </summary>
+public class BadInputTests
+{
+    public static TheoryData<string, int?, string, string> BadOptions => new()
+    {
+        // option, CpuCount (or null for a different option), expected ParamName, expected text
+        { "CpuCount=0", 0, "CpuCount", "1..1024" },
+        { "CpuCount=-3", -3, "CpuCount", "1..1024" },
+        { "CpuCount=1025", 1025, "CpuCount", "1..1024" },
+        { "Cores=[1024]", null, "Cores", "0..1023" },
+        { "Cores=[-1]", null, "Cores", "0..1023" },
+        { "RoundRobinSlice=0", null, "RoundRobinSlice", "1 µs..10 s" },
+        { "BalanceTick=1us", null, "BalanceTick", "100 µs..10 s" },
+        { "SpinBeforePark=-1ms", null, "SpinBeforePark", "0..10 ms" },
+        { "Nice=20", null, "CpuThreadPriority", "-20..19" },
+        { "Fifo=0", null, "CpuThreadPriority", "1..99" },
+        { "Model=7", null, "Model", "Rt or NonRt" },
+        { "Pinning=9", null, "Pinning", "Pinned or Unpinned" },
+    };
+
+    private static RtSchedulerOptions Make(string option, int? cpuCount)
+    {
+        var o = new RtSchedulerOptions { CpuCount = cpuCount ?? 1 };
+        switch (option)
+        {
+            case "Cores=[1024]": o.Cores = [0, 1024]; break;
+            case "Cores=[-1]": o.Cores = [-1]; break;
+            case "RoundRobinSlice=0": o.RoundRobinSlice = TimeSpan.Zero; break;
+            case "BalanceTick=1us": o.BalanceTick = TimeSpan.FromMicroseconds(1); break;
+            case "SpinBeforePark=-1ms": o.SpinBeforePark = TimeSpan.FromMilliseconds(-1); break;
+            case "Nice=20": o.CpuThreadPolicy = CpuThreadPolicy.Nice; o.CpuThreadPriority = 20; break;
+            case "Fifo=0": o.CpuThreadPolicy = CpuThreadPolicy.Fifo; o.CpuThreadPriority = 0; break;
+            case "Model=7": o.Model = (PreemptionModel)7; break;
+            case "Pinning=9": o.Pinning = (PinningMode)9; break;
+        }
+
+        return o;
+    }
+
+    [Theory]
+    [MemberData(nameof(BadOptions))]
+    public async Task Start_InvalidOption_ThrowsNamingOptionValueAndAllowedRange(string option, int? cpuCount, string paramName, string allowed)
+    {
+        RtSchedulerOptions options = Make(option, cpuCount);
+
+        var fromValidate = Assert.Throws<ArgumentOutOfRangeException>(options.Validate);
+        var fromStart = Assert.Throws<ArgumentOutOfRangeException>(() => RtScheduler.Start(options));
+
+        foreach (ArgumentOutOfRangeException e in new[] { fromValidate, fromStart })
+        {
+            Assert.Equal(paramName, e.ParamName);
+            Assert.Contains(allowed, e.Message, StringComparison.Ordinal);
+            Assert.NotNull(e.ActualValue);
+            Assert.Contains(Convert.ToString(e.ActualValue, System.Globalization.CultureInfo.InvariantCulture)!, e.Message, StringComparison.Ordinal);
+        }
+
+        // Nothing was left half-started: a valid runtime starts and runs tasks.
+        await using var rt = Rt.Start(cpus: 1);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task Start_CoreOutsideProcessAffinity_ThrowsNamingCoreAndAllowedCores()
+    {
+        int outside = Environment.ProcessorCount + 3; // never in the process's affinity mask
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [outside] }));
+
+        Assert.Equal("options", e.ParamName);
+        Assert.Equal(outside, e.ActualValue);
+        Assert.Contains($"Cores names core {outside}", e.Message, StringComparison.Ordinal);
+        Assert.Contains("allowed cores are", e.Message, StringComparison.Ordinal);
+
+        await using var rt = Rt.Start(cpus: 1);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Theory]
+    [InlineData(SchedPolicy.Fifo, 0, "1..99")]
+    [InlineData(SchedPolicy.Fifo, 100, "1..99")]
+    [InlineData(SchedPolicy.Fifo, -5, "1..99")]
+    [InlineData(SchedPolicy.RoundRobin, 0, "1..99")]
+    [InlineData(SchedPolicy.RoundRobin, 100, "1..99")]
+    [InlineData(SchedPolicy.Normal, 1, "must be 0")]
+    [InlineData(SchedPolicy.Normal, -1, "must be 0")]
+    public async Task Spawn_PriorityOutOfRange_ThrowsNamingPriorityValueAndRange(SchedPolicy policy, int priority, string allowed)
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        bool ran = false;
+        Func<TaskContext, ValueTask> body = _ =>
+        {
+            ran = true;
+            return ValueTask.CompletedTask;
+        };
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn("bad", priority, body, policy));
+        var e2 = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn<int>("bad", priority, _ => ValueTask.FromResult(1), policy));
+
+        foreach (ArgumentOutOfRangeException x in new[] { e, e2 })
+        {
+            Assert.Equal("priority", x.ParamName);
+            Assert.Equal(priority, x.ActualValue);
+            Assert.Contains(priority.ToString(System.Globalization.CultureInfo.InvariantCulture), x.Message, StringComparison.Ordinal);
+            Assert.Contains(allowed, x.Message, StringComparison.Ordinal);
+            Assert.Contains($"{policy} task 'bad'", x.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, rt.LiveTasks);
+        await rt.AssertStillRunsTasks();
+        Assert.False(ran);
+    }
+
+    [Fact]
+    public async Task Spawn_UndefinedPolicy_ThrowsNamingPolicy()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn("bad", 10, _ => ValueTask.CompletedTask, (SchedPolicy)42));
+        Assert.Equal("policy", e.ParamName);
+        Assert.Contains("42", e.Message, StringComparison.Ordinal);
+        Assert.Contains("Fifo, RoundRobin or Normal", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task Spawn_EmptyAffinity_ThrowsNamingAffinityAndAllowedCpus()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn("bad", 10, _ => ValueTask.CompletedTask, affinity: CpuSet.Empty));
+        Assert.Equal("affinity", e.ParamName);
+        Assert.Contains("empty", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0..1", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Theory]
+    [InlineData(new[] { 5 }, "5")]
+    [InlineData(new[] { 2, 7 }, "2")]
+    [InlineData(new[] { 0, 9 }, "9")]
+    public async Task Spawn_AffinityNamingCpusTheRuntimeLacks_ThrowsNamingMaskAndAllowedCpus(int[] cpus, string named)
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn<int>("bad", 10, _ => ValueTask.FromResult(0), affinity: CpuSet.Of(cpus)));
+        Assert.Equal("affinity", e.ParamName);
+        Assert.Contains(named, e.Message, StringComparison.Ordinal);
+        Assert.Contains("allowed CPUs are 0..1", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, rt.LiveTasks);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task Spawn_NullBody_ThrowsArgumentNullNamingBody()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var e = Assert.Throws<ArgumentNullException>(() => rt.Spawn("bad", 10, null!));
+        var e2 = Assert.Throws<ArgumentNullException>(() => rt.Spawn<int>("bad", 10, null!));
+        Assert.Equal("body", e.ParamName);
+        Assert.Equal("body", e2.ParamName);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task Spawn_AfterStop_ThrowsNamingTaskAndLeavesSummaryUnchanged()
+    {
+        var rt = Rt.Start(cpus: 1);
+        await rt.AssertStillRunsTasks();
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(5)).WithTimeout();
+
+        var e = Assert.Throws<InvalidOperationException>(() => rt.Spawn("late", 10, _ => ValueTask.CompletedTask));
+        Assert.Contains("stopping or stopped", e.Message, StringComparison.Ordinal);
+        Assert.Contains("'late'", e.Message, StringComparison.Ordinal);
+        Assert.Throws<InvalidOperationException>(() => rt.Spawn<int>("late2", 10, _ => ValueTask.FromResult(1)));
+
+        Assert.False(rt.IsAccepting);
+        Assert.Equal(0, rt.LiveTasks);
+        Assert.Same(summary, await rt.StopAsync(TimeSpan.Zero).WithTimeout());
+        Assert.Equal(1, summary.Accepted);
+    }
+
+    [Fact]
+    public async Task Spawn_FromTaskWhileRuntimeStopping_ThrowsInsideTheTask()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var t = rt.Spawn<string>("spawner", 10, async ctx =>
+        {
+            await ctx.SpinUntil(() => !rt.IsAccepting, "stop begins");
+            return Assert.Throws<InvalidOperationException>(() => rt.Spawn("child", 10, _ => ValueTask.CompletedTask)).Message;
+        });
+        await Rt.Until(() => t.State == RtTaskState.Running, "spawner runs");
+
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(10)).WithTimeout();
+        Assert.Contains("'child'", await t.WithTimeout(), StringComparison.Ordinal);
+        Assert.Equal((1L, 1L), (summary.Accepted, summary.Completed));
+        Assert.True(summary.AllAccountedFor);
+    }
+
+    [Fact]
+    public async Task GuardDispose_DefaultGuard_ThrowsEnableWithoutDisable()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+
+        // Off the runtime and inside a task alike: a default guard was never taken.
+        var messages = new List<string>
+        {
+            Assert.Throws<InvalidOperationException>(() => default(PreemptGuard).Dispose()).Message,
+            Assert.Throws<InvalidOperationException>(() => default(MigrateGuard).Dispose()).Message,
+        };
+        var t = rt.Spawn<(string[] Messages, int Preempt, int Migrate)>("T", 10, async ctx =>
+        {
+            var inside = new List<string>
+            {
+                Assert.Throws<InvalidOperationException>(() => default(PreemptGuard).Dispose()).Message,
+                (await Assert.ThrowsAsync<InvalidOperationException>(async () => await default(PreemptGuard).DisposeAsync())).Message,
+                Assert.Throws<InvalidOperationException>(() => default(MigrateGuard).Dispose()).Message,
+                (await Assert.ThrowsAsync<InvalidOperationException>(async () => await default(MigrateGuard).DisposeAsync())).Message,
+            };
+            return (inside.ToArray(), ctx.PreemptDepth, ctx.MigrateDisableDepth);
+        });
+        var r = await t.WithTimeout();
+        messages.AddRange(r.Messages);
+
+        Assert.Equal(6, messages.Count);
+        Assert.All(messages, m => Assert.Contains("enable without disable", m, StringComparison.Ordinal));
+        Assert.Contains("TaskContext.PreemptDisable()", messages[0], StringComparison.Ordinal);
+        Assert.Contains("TaskContext.MigrateDisable()", messages[1], StringComparison.Ordinal);
+        Assert.Equal((0, 0), (r.Preempt, r.Migrate));
+        Assert.Equal(0, rt.NrPinned(0));
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task Sleep_NegativeDuration_ThrowsNamingDuration()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var t = rt.Spawn<ArgumentOutOfRangeException>("T", 10, ctx =>
+            ValueTask.FromResult(Assert.Throws<ArgumentOutOfRangeException>(() => ctx.Sleep(TimeSpan.FromMilliseconds(-1)))));
+
+        var e = await t.WithTimeout();
+        Assert.Equal("duration", e.ParamName);
+        Assert.Contains("-00:00:00.001", e.Message, StringComparison.Ordinal);
+        Assert.Contains("zero or positive", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task NrPinned_CpuOutOfRange_ThrowsNamingCpuAndRange()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        foreach (int cpu in new[] { -1, 2, 1024 })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => rt.NrPinned(cpu));
+            Assert.Equal("cpu", e.ParamName);
+            Assert.Equal(cpu, e.ActualValue);
+            Assert.Contains("0..1", e.Message, StringComparison.Ordinal);
+        }
+
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task StopAsync_NegativeTimeout_ThrowsNamingTimeoutAndRuntimeKeepsRunning()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var e1 = Assert.Throws<ArgumentOutOfRangeException>(() => { _ = rt.StopAsync(TimeSpan.FromSeconds(-1)); }); // at once, not in the task
+        var e2 = Assert.Throws<ArgumentOutOfRangeException>(() => { _ = rt.StopAsync(TimeSpan.Zero, TimeSpan.FromSeconds(-2)); });
+        Assert.Equal("drainTimeout", e1.ParamName);
+        Assert.Equal("cancelGrace", e2.ParamName);
+        Assert.Contains("-00:00:02", e2.Message, StringComparison.Ordinal);
+        Assert.True(rt.IsAccepting);
+        await rt.AssertStillRunsTasks();
+    }
+}

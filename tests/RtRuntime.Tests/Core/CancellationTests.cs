@@ -1,0 +1,133 @@
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>Cancellation by token and by RtTask.Cancel, observed at preemption points and blocking waits.</summary>
+public class CancellationTests
+{
+    [Fact]
+    public async Task PreemptionPoint_TokenCancelled_TaskEndsCancelled()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        using var cts = new CancellationTokenSource();
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        long points = 0;
+        var t = rt.Spawn("looper", 10, async ctx =>
+        {
+            running.SetResult();
+            while (true)
+            {
+                points++;
+                await ctx.PreemptionPoint();
+            }
+        }, cancellationToken: cts.Token);
+        await running.Task.WithTimeout();
+
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, t.State);
+        Assert.IsAssignableFrom<OperationCanceledException>(t.Exception);
+        Assert.True(points > 0);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task Cancel_TaskSleepingForAnHour_WakesAndEndsCancelled()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var t = rt.Spawn("sleeper", 10, async ctx => await ctx.Sleep(TimeSpan.FromHours(1)));
+        await Rt.Until(() => t.State == RtTaskState.Blocked, "the task sleeps");
+
+        t.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, t.State);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task Sleep_TokenCancelled_WakesAndEndsCancelled()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        using var cts = new CancellationTokenSource();
+        var t = rt.Spawn("sleeper", 10, async ctx => await ctx.SleepUntil(long.MaxValue), cancellationToken: cts.Token);
+        await Rt.Until(() => t.State == RtTaskState.Blocked, "the task sleeps");
+
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, t.State);
+    }
+
+    [Fact]
+    public async Task Cancel_TaskLoopingOnYield_EndsCancelled()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var t = rt.Spawn("yielder", 10, async ctx =>
+        {
+            running.SetResult();
+            while (true)
+            {
+                await ctx.Yield();
+            }
+        });
+        await running.Task.WithTimeout();
+
+        t.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, t.State);
+    }
+
+    [Fact]
+    public async Task Cancel_CaughtInsideBody_TaskCanCleanUpAndComplete()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var t = rt.Spawn<string>("graceful", 10, async ctx =>
+        {
+            try
+            {
+                await ctx.Sleep(TimeSpan.FromHours(1));
+                return "slept";
+            }
+            catch (OperationCanceledException)
+            {
+                return ctx.IsCancellationRequested ? "cleaned up" : "not flagged";
+            }
+        });
+        await Rt.Until(() => t.State == RtTaskState.Blocked, "the task sleeps");
+
+        t.Cancel();
+        Assert.Equal("cleaned up", await t.WithTimeout());
+        Assert.Equal(RtTaskState.Completed, t.State);
+    }
+
+    [Fact]
+    public async Task Spawn_TokenAlreadyCancelled_TaskEndsCancelledAtFirstPreemptionPoint()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        bool passedPoint = false;
+        var t = rt.Spawn("doomed", 10, async ctx =>
+        {
+            await ctx.PreemptionPoint();
+            passedPoint = true;
+        }, cancellationToken: cts.Token);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, t.State);
+        Assert.False(passedPoint);
+    }
+
+    [Fact]
+    public async Task Cancel_AfterCompletion_IsNoOp()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var t = rt.Spawn<int>("done", 10, _ => ValueTask.FromResult(7));
+        Assert.Equal(7, await t.WithTimeout());
+
+        t.Cancel();
+        Assert.Equal(RtTaskState.Completed, t.State);
+        Assert.Equal(7, t.Result);
+        Assert.Null(t.Exception);
+    }
+}

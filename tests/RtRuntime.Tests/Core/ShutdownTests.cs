@@ -1,0 +1,187 @@
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>StopAsync accounts for every accepted task: completed, faulted or cancelled (or reports it abandoned).</summary>
+public class ShutdownTests
+{
+    [Fact]
+    public async Task StopAsync_UnderLoadWithInfiniteLoopsAndSleepers_AccountsForEveryTask()
+    {
+        var rt = Rt.Start(cpus: 2);
+        var tasks = new List<RtTask>();
+        for (int i = 0; i < 360; i++)
+        {
+            int n = i;
+            int prio = 1 + (n * 37 % 99);
+            SchedPolicy policy = (n % 7) switch { 0 => SchedPolicy.Normal, 1 => SchedPolicy.RoundRobin, _ => SchedPolicy.Fifo };
+            if (policy == SchedPolicy.Normal)
+            {
+                prio = 0;
+            }
+
+            Func<TaskContext, ValueTask> body = (n % 6) switch
+            {
+                0 => async ctx =>
+                {
+                    for (int k = 0; k < 10; k++)
+                    {
+                        await ctx.Yield();
+                    }
+                },
+                1 => async ctx =>
+                {
+                    while (true)
+                    {
+                        await ctx.PreemptionPoint();
+                    }
+                },
+                2 => async ctx => await ctx.Sleep(TimeSpan.FromHours(1)),
+                3 => async ctx =>
+                {
+                    await ctx.Yield();
+                    throw new InvalidDataException("fault " + n);
+                },
+                4 => async ctx =>
+                {
+                    while (true)
+                    {
+                        using (ctx.MigrateDisable())
+                        {
+                            await ctx.Yield();
+                        }
+                    }
+                },
+                _ => async ctx =>
+                {
+                    while (true)
+                    {
+                        await ctx.Sleep(TimeSpan.FromMilliseconds(1));
+                    }
+                },
+            };
+            tasks.Add(rt.Spawn("load" + n, prio, body, policy));
+        }
+
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromMilliseconds(20), TimeSpan.FromSeconds(20)).WithTimeout();
+
+        Assert.True(summary.AllAccountedFor, summary.ToString());
+        Assert.Equal(0, summary.Abandoned);
+        Assert.Equal(360, summary.Accepted);
+        Assert.All(tasks, t => Assert.True(t.IsCompleted, t.ToString()));
+        Assert.Equal(tasks.Count(t => t.State == RtTaskState.Completed), summary.Completed);
+        Assert.Equal(tasks.Count(t => t.State == RtTaskState.Faulted), summary.Faulted);
+        Assert.Equal(tasks.Count(t => t.State == RtTaskState.Cancelled), summary.Cancelled);
+
+        // Tasks that never end by themselves can only have been cancelled.
+        for (int i = 0; i < tasks.Count; i++)
+        {
+            if (i % 6 is 1 or 2 or 4 or 5)
+            {
+                Assert.Equal(RtTaskState.Cancelled, tasks[i].State);
+            }
+            else if (tasks[i].State == RtTaskState.Faulted)
+            {
+                Assert.Equal(3, i % 6);
+            }
+        }
+
+        Assert.Equal(0, rt.LiveTasks);
+        Assert.False(rt.IsAccepting);
+        Assert.Equal(0, rt.NrPinned(0) + rt.NrPinned(1));
+    }
+
+    [Fact]
+    public async Task StopAsync_FiniteTasksWithLongDrain_AllCompleteNoneCancelled()
+    {
+        var rt = Rt.Start(cpus: 2);
+        var tasks = new List<RtTask<int>>();
+        for (int i = 0; i < 100; i++)
+        {
+            int n = i;
+            tasks.Add(rt.Spawn<int>("finite" + n, 1 + (n % 50), async ctx =>
+            {
+                await ctx.Sleep(TimeSpan.FromMilliseconds(n % 3));
+                await ctx.Yield();
+                return n;
+            }));
+        }
+
+        ShutdownSummary summary = await rt.StopAsync(Timeout.InfiniteTimeSpan).WithTimeout();
+
+        Assert.Equal(new ShutdownSummary(100, 100, 0, 0, 0), summary);
+        Assert.True(summary.AllAccountedFor);
+        for (int i = 0; i < tasks.Count; i++)
+        {
+            Assert.Equal(i, tasks[i].Result);
+        }
+    }
+
+    [Fact]
+    public async Task StopAsync_TasksBlockedOnForeignAwait_EndedAsCancelledAfterGrace()
+    {
+        var rt = Rt.Start(cpus: 2);
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var tasks = new List<RtTask>();
+        for (int i = 0; i < 10; i++)
+        {
+            tasks.Add(rt.Spawn("foreign" + i, 10, async ctx =>
+            {
+                using (ctx.MigrateDisable())
+                {
+                    await never.Task;
+                }
+            }));
+        }
+
+        await Rt.Until(() => tasks.All(t => t.State == RtTaskState.Blocked), "all block on the foreign await");
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(100)).WithTimeout();
+
+        Assert.Equal(new ShutdownSummary(10, 0, 0, 10, 0), summary);
+        Assert.All(tasks, t => Assert.Equal(RtTaskState.Cancelled, t.State));
+        Assert.Equal(0, rt.NrPinned(0) + rt.NrPinned(1));
+
+        // A continuation that arrives after the stop is dropped: the tasks stay cancelled.
+        never.SetResult();
+        await Task.Delay(10);
+        Assert.All(tasks, t => Assert.Equal(RtTaskState.Cancelled, t.State));
+    }
+
+    [Fact]
+    public async Task StopAsync_TaskThatNeverReachesPreemptionPoint_ReportedAbandonedNotAccountedFor()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var release = new ManualResetEventSlim();
+        var spinner = rt.Spawn("spinner", 10, _ =>
+        {
+            release.Wait(Rt.Hang); // holds its CPU thread without any preemption point
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+
+        try
+        {
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+            Assert.Equal(new ShutdownSummary(1, 0, 0, 0, 1), summary);
+            Assert.False(summary.AllAccountedFor);
+        }
+        finally
+        {
+            release.Set(); // let the CPU thread finish
+        }
+
+        await spinner.WithTimeout();
+    }
+
+    [Fact]
+    public async Task StopAsync_Twice_ReturnsFirstSummary()
+    {
+        var rt = Rt.Start(cpus: 1);
+        await rt.AssertStillRunsTasks();
+        Task<ShutdownSummary> first = rt.StopAsync(TimeSpan.FromSeconds(1));
+        Task<ShutdownSummary> second = rt.StopAsync(TimeSpan.Zero);
+        Assert.Same(first, second);
+        Assert.Equal(new ShutdownSummary(1, 1, 0, 0, 0), await first.WithTimeout());
+        await rt.DisposeAsync();
+    }
+}

@@ -177,6 +177,7 @@ public sealed partial class RtScheduler
     {
         Report(new BugReport(BugKind.SchedulingWhileAtomic, task.Name, task.Id, task.Cpu?.Id ?? -1, SchedulingWhileAtomicMessage(task)));
         task.PreemptCount = 0;
+        task.PreemptTop = 0;
         task.GuardEpoch++;
     }
 
@@ -186,7 +187,7 @@ public sealed partial class RtScheduler
     /// <summary>Reports a BUG found in task code; in strict mode also throws it into the task.</summary>
     internal void ReportBug(RtTask task, BugKind kind, string what)
     {
-        string message = $"BUG: {what} [{task.PreemptCount:x8}] code: {task.Name}/{task.Id}";
+        string message = $"BUG: {what} in preemptible [{task.PreemptCount:x8}] code: {task.Name}/{task.Id}";
         Report(new BugReport(kind, task.Name, task.Id, task.Cpu?.Id ?? -1, message));
         if (Strict)
         {

@@ -136,15 +136,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
             return allowed.Cpus.ToArray();
         }
 
-        foreach (int core in requested)
-        {
-            if (!allowed.Contains(core))
-            {
-                throw new ArgumentOutOfRangeException(nameof(options), core,
-                    $"Cores names core {core}, which is not in the process's affinity mask ({allowed}); allowed cores are {allowed}.");
-            }
-        }
-
+        options.ValidateCoresAllowed(allowed);
         return requested.ToArray();
     }
 

@@ -121,4 +121,23 @@ public sealed class RtSchedulerOptions
             }
         }
     }
+
+    /// <summary>Throws when <see cref="Cores"/> names a core outside the process's affinity mask.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2208", Justification = "The option the user set wrong is named, as in Validate().")]
+    internal void ValidateCoresAllowed(Cpus.CpuSet allowed)
+    {
+        if (Cores is null)
+        {
+            return;
+        }
+
+        foreach (int core in Cores)
+        {
+            if (!allowed.Contains(core))
+            {
+                throw new ArgumentOutOfRangeException(nameof(Cores), core,
+                    $"Cores names core {core}, which is not in the process's affinity mask; allowed cores are {allowed}.");
+            }
+        }
+    }
 }

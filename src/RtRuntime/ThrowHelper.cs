@@ -21,9 +21,9 @@ internal static class ThrowHelper
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowGuardOrder(string what, RtTask task, int depth, int level) =>
+    public static void ThrowGuardOrder(string what, RtTask task, int depth) =>
         throw new InvalidOperationException(
-            $"{what} underflow or out of order in task '{task.Name}': the depth is {depth} but this guard was taken at depth {level}. " +
+            $"{what} underflow or out of order in task '{task.Name}': this guard is not the innermost live one (depth is {depth}); it was disposed already, or an inner guard is still live. " +
             "Each guard must be disposed exactly once, in reverse order of taking (use 'using').");
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -141,6 +141,7 @@ internal sealed partial class Cpu
         }
 
         SwitchIn(task, now);
+        RtTask? next = null;
         try
         {
             while (true)
@@ -170,12 +171,12 @@ internal sealed partial class Cpu
                         continue;
                     }
 
-                    return PickDirect();
+                    return next = PickDirect();
                 }
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.Yield)
                 {
-                    return YieldAndPick(task);
+                    return next = YieldAndPick(task);
                 }
 
                 if (LeaveBlocked(task))
@@ -191,7 +192,9 @@ internal sealed partial class Cpu
                 Volatile.Write(ref _sliceDeadline, long.MaxValue);
             }
 
-            if (Running == task) // only this thread sets Running to a task, so the unlocked read is exact
+            // Only this thread sets Running to a task, so the unlocked read is exact. After a direct
+            // switch Running is already the next task (possibly this same task again).
+            if (next is null && Running == task)
             {
                 using (Lock.EnterScope())
                 {

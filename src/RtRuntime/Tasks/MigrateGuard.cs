@@ -13,14 +13,16 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
     public const int MaxDepth = 32767;
 
     private readonly RtTask? _task;
-    private readonly int _level;
+    private readonly int _token;
+    private readonly int _outer;
     private readonly int _epoch;
     private readonly bool _asPreempt;
 
-    private MigrateGuard(RtTask task, int level, int epoch, bool asPreempt)
+    private MigrateGuard(RtTask task, int token, int outer, int epoch, bool asPreempt)
     {
         _task = task;
-        _level = level;
+        _token = token;
+        _outer = outer;
         _epoch = epoch;
         _asPreempt = asPreempt;
     }
@@ -34,7 +36,10 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
                 ThrowHelper.ThrowGuardOverflow("migrate_disable (as preempt_disable)", task, PreemptGuard.MaxDepth);
             }
 
-            return new MigrateGuard(task, ++task.PreemptCount, task.GuardEpoch, asPreempt: true);
+            task.PreemptCount++;
+            int outerPreempt = task.PreemptTop;
+            int preemptToken = task.PreemptTop = ++task.GuardSerial;
+            return new MigrateGuard(task, preemptToken, outerPreempt, task.GuardEpoch, asPreempt: true);
         }
 
         if (task.MigrationDisabled >= MaxDepth)
@@ -47,7 +52,10 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
             task.Cpu!.PinTask(task);
         }
 
-        return new MigrateGuard(task, ++task.MigrationDisabled, task.GuardEpoch, asPreempt: false);
+        task.MigrationDisabled++;
+        int outer = task.MigrateTop;
+        int token = task.MigrateTop = ++task.GuardSerial;
+        return new MigrateGuard(task, token, outer, task.GuardEpoch, asPreempt: false);
     }
 
     /// <summary><c>migrate_enable()</c>; a move it makes due (a deferred push or affinity change) happens at the next preemption point.</summary>
@@ -73,22 +81,23 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
 
         if (_asPreempt)
         {
-            if (task.PreemptCount != _level)
+            if (task.PreemptTop != _token)
             {
-                ThrowHelper.ThrowGuardOrder("migrate_enable (as preempt_enable)", task, task.PreemptCount, _level);
+                ThrowHelper.ThrowGuardOrder("migrate_enable (as preempt_enable)", task, task.PreemptCount);
             }
 
-            task.PreemptCount = _level - 1;
+            task.PreemptTop = _outer;
+            task.PreemptCount--;
             return task;
         }
 
-        if (task.MigrationDisabled != _level)
+        if (task.MigrateTop != _token)
         {
-            ThrowHelper.ThrowGuardOrder("migrate_enable", task, task.MigrationDisabled, _level);
+            ThrowHelper.ThrowGuardOrder("migrate_enable", task, task.MigrationDisabled);
         }
 
-        task.MigrationDisabled = _level - 1;
-        if (_level == 1)
+        task.MigrateTop = _outer;
+        if (--task.MigrationDisabled == 0)
         {
             task.Cpu!.UnpinTask(task);
         }

@@ -12,13 +12,15 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
     public const int MaxDepth = 255;
 
     private readonly RtTask? _task;
-    private readonly int _level;
+    private readonly int _token;
+    private readonly int _outer;
     private readonly int _epoch;
 
-    private PreemptGuard(RtTask task, int level, int epoch)
+    private PreemptGuard(RtTask task, int token, int outer, int epoch)
     {
         _task = task;
-        _level = level;
+        _token = token;
+        _outer = outer;
         _epoch = epoch;
     }
 
@@ -29,8 +31,10 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
             ThrowHelper.ThrowGuardOverflow("preempt_disable", task, MaxDepth);
         }
 
-        int level = ++task.PreemptCount;
-        return new PreemptGuard(task, level, task.GuardEpoch);
+        task.PreemptCount++;
+        int outer = task.PreemptTop;
+        int token = task.PreemptTop = ++task.GuardSerial;
+        return new PreemptGuard(task, token, outer, task.GuardEpoch);
     }
 
     /// <summary><c>preempt_enable()</c>: the switch, if one is due, happens at the next preemption point.</summary>
@@ -54,12 +58,13 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
             return task; // the depth was reset by a "scheduling while atomic" report; nothing to undo
         }
 
-        if (task.PreemptCount != _level)
+        if (task.PreemptTop != _token)
         {
-            ThrowHelper.ThrowGuardOrder("preempt_enable", task, task.PreemptCount, _level);
+            ThrowHelper.ThrowGuardOrder("preempt_enable", task, task.PreemptCount);
         }
 
-        task.PreemptCount = _level - 1;
+        task.PreemptTop = _outer;
+        task.PreemptCount--;
         return task;
     }
 }

@@ -58,6 +58,15 @@ public abstract partial class RtTask
     /// <summary>Bumped when a BUG report resets the depths, so guards taken before become no-ops.</summary>
     internal int GuardEpoch;
 
+    /// <summary>Serial of the last guard taken (each guard gets a unique token).</summary>
+    internal int GuardSerial;
+
+    /// <summary>Token of the innermost live preempt guard (0: none); guards must be disposed innermost first.</summary>
+    internal int PreemptTop;
+
+    /// <summary>Token of the innermost live migrate guard (0: none).</summary>
+    internal int MigrateTop;
+
     internal volatile int CancelFlag;
 
     /// <summary>
@@ -125,7 +134,20 @@ public abstract partial class RtTask
     {
         if (Volatile.Read(ref Posted) is not null)
         {
+            // Posted work is a foreign await's continuation. If it suspends on a runtime awaitable,
+            // that suspension is the dispatcher's to decide (a preemption point must be able to
+            // switch): only a continuation that was ready before the posts may run in this step.
+            bool wasReady = ContinuationReady;
+            if (!wasReady)
+            {
+                Reason = SuspendReason.Foreign;
+            }
+
             RunPosted();
+            if (!wasReady)
+            {
+                return _started && BodyCompleted;
+            }
         }
 
         if (!_started)

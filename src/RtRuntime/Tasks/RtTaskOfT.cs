@@ -95,7 +95,7 @@ public sealed class RtTask<T> : RtTask
             }
             else
             {
-                exception = ValueTaskBody.Unwrap(_bodyTask);
+                exception = ValueTaskBody.Outcome(_bodyTask);
             }
         }
 

@@ -33,7 +33,7 @@ public readonly struct TaskContext
             _task.ThrowIfNotCurrent();
             if (_task.PreemptCount == 0 && _task.MigrationDisabled == 0)
             {
-                _task.Scheduler.ReportBug(_task, BugKind.ProcessorIdInPreemptible, "using smp_processor_id() in preemptible code");
+                _task.Scheduler.ReportBug(_task, BugKind.ProcessorIdInPreemptible, "using smp_processor_id()");
             }
 
             return _task.Cpu!.Id;

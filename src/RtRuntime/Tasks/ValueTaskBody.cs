@@ -14,8 +14,18 @@ internal static class ValueTaskBody
         _ => RtTaskState.Faulted,
     };
 
-    public static Exception Unwrap(Task task) =>
-        task.IsCanceled
-            ? new TaskCanceledException(task)
-            : task.Exception!.InnerExceptions.Count == 1 ? task.Exception.InnerExceptions[0] : task.Exception;
+    /// <summary>The exception a failed body's task would throw when awaited (the original one, cancellation included).</summary>
+    public static Exception Outcome(Task task)
+    {
+        try
+        {
+            task.GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            return e;
+        }
+
+        throw new InvalidOperationException("Outcome was asked of a body that completed successfully.");
+    }
 }

@@ -58,7 +58,7 @@ internal sealed class VoidRtTask : RtTask
             }
             else if (!_bodyTask.IsCompletedSuccessfully)
             {
-                exception = ValueTaskBody.Unwrap(_bodyTask);
+                exception = ValueTaskBody.Outcome(_bodyTask);
             }
         }
 

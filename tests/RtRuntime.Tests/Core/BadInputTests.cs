@@ -73,7 +73,7 @@ public class BadInputTests
         int outside = Environment.ProcessorCount + 3; // never in the process's affinity mask
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [outside] }));
 
-        Assert.Equal("options", e.ParamName);
+        Assert.Equal("Cores", e.ParamName);
         Assert.Equal(outside, e.ActualValue);
         Assert.Contains($"Cores names core {outside}", e.Message, StringComparison.Ordinal);
         Assert.Contains("allowed cores are", e.Message, StringComparison.Ordinal);

@@ -131,7 +131,7 @@ public class ForeignAwaitTests
             await Task.Delay(1).ConfigureAwait(false);
             var messages = new List<string>();
             void Check(Action use) => messages.Add(Assert.Throws<InvalidOperationException>(use).Message);
-            Check(() => ctx.PreemptionPoint());
+            Check(() => _ = ctx.PreemptionPoint().IsCompleted); // awaiting it: the await's first step
             Check(() => ctx.Yield());
             Check(() => ctx.Sleep(TimeSpan.FromMilliseconds(1)));
             Check(() => ctx.SleepUntil(0));

@@ -236,7 +236,7 @@ public class MigrateGuardTests
 
         var r = await t.WithTimeout();
         Assert.Contains("migrate_enable underflow or out of order", r.Message, StringComparison.Ordinal);
-        Assert.Contains("the depth is 0 but this guard was taken at depth 1", r.Message, StringComparison.Ordinal);
+        Assert.Contains("not the innermost live one (depth is 0)", r.Message, StringComparison.Ordinal);
         Assert.Equal(0, r.Depth);
         Assert.Equal(0, r.NrPinned);
         await rt.AssertStillRunsTasks();
@@ -258,7 +258,7 @@ public class MigrateGuardTests
         });
 
         var r = await t.WithTimeout();
-        Assert.Contains("the depth is 2 but this guard was taken at depth 1", r.Message, StringComparison.Ordinal);
+        Assert.Contains("not the innermost live one (depth is 2)", r.Message, StringComparison.Ordinal);
         Assert.Equal((2, 1, 0), (r.Depth, r.NrPinned, r.NrPinnedAtEnd));
     }
 

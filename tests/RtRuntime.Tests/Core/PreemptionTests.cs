@@ -187,7 +187,7 @@ public class PreemptionTests
         Assert.Equal(["rr1", "f1", "n1", "n2"], log.Snapshot());
     }
 
-    [Theory(Skip = "runtime bug: the first runtime-awaitable suspension after a foreign-await resumption runs inline in RtTask.Step (no switch)")]
+    [Theory]
     [InlineData("PreemptionPoint")]
     [InlineData("Yield")]
     public async Task PreemptionPoint_FirstAfterForeignAwait_SwitchesToWaitingHigherPriority(string point)
@@ -220,7 +220,7 @@ public class PreemptionTests
         Assert.Equal(["H", "T:after " + point], log.Snapshot());
     }
 
-    [Fact(Skip = "runtime bug: the first runtime-awaitable suspension after a foreign-await resumption runs inline in RtTask.Step (no switch)")]
+    [Fact]
     public async Task PreemptionPoint_SecondAfterForeignAwait_SwitchesToWaitingHigherPriority()
     {
         await using var rt = Rt.Start(cpus: 1);

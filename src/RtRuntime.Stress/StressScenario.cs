@@ -43,6 +43,9 @@ public abstract class StressScenario
             Reproduce = ReproduceCommand(settings),
             Cpus = settings.EffectiveCpuCount,
         };
+        result.Parameters["duration"] = FormatDuration(settings.Duration);
+        result.Parameters["model"] = settings.Model.ToString();
+        result.Parameters["pinning"] = settings.Pinning.ToString();
         long start = Stopwatch.GetTimestamp();
         await RunCoreAsync(settings, result, progress, cancellationToken).ConfigureAwait(false);
         result.Elapsed = Stopwatch.GetElapsedTime(start);

@@ -58,7 +58,7 @@ public static class StressCli
             root.Options.Add(option);
         }
 
-        common.AddValidators(root);
+        common.AddValidators();
         root.SetAction((pr, ct) => SuiteRunner.RunAsync(pr, common, DefaultSuite(pr, common), io, ct));
         foreach (ScenarioCommand sc in ScenarioCommands.Registered)
         {

@@ -31,6 +31,9 @@ public sealed class ReportFixture : IAsyncLifetime
 
 public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
 {
+    // Loaded once: JsonSchema.Net registers a schema by its $id globally and refuses a second registration.
+    private static readonly JsonSchema Schema = JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "report-schema.json")));
+
     [Fact]
     public void DefaultSuite_RunsEveryScenarioAndPasses()
     {
@@ -44,7 +47,7 @@ public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
     [Fact]
     public void ReportJson_ValidatesAgainstTheSchema()
     {
-        JsonSchema schema = JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "report-schema.json")));
+        JsonSchema schema = Schema;
         using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.Folder, "report.json")));
         EvaluationResults results = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
         Assert.True(results.IsValid, string.Join("\n", (results.Details ?? []).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
@@ -55,7 +58,7 @@ public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
     [Fact]
     public void ReportJson_SchemaRejectsAReportMissingAField()
     {
-        JsonSchema schema = JsonSchema.FromText(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "report-schema.json")));
+        JsonSchema schema = Schema;
         JsonNode node = JsonNode.Parse(File.ReadAllText(Path.Combine(fixture.Folder, "report.json")))!;
         node["scenarios"]![0]!.AsObject().Remove("violations");
         using JsonDocument doc = JsonDocument.Parse(node.ToJsonString());

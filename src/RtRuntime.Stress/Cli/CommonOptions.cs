@@ -16,7 +16,7 @@ internal sealed class CommonOptions
     {
         Description = "How long each runtime run lasts, e.g. 10s, 500ms, 1m (100 ms..24 h). Default: 5s per subcommand run; the default suite sizes each scenario to total about a minute.",
         Recursive = true,
-        CustomParser = r => ParseDuration(r, "--duration"),
+        CustomParser = r => ParseDuration(r, "--duration", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24), "100ms..24h"),
     };
 
     public Option<int?> Seed { get; } = new("--seed")
@@ -71,7 +71,7 @@ internal sealed class CommonOptions
 
     public IEnumerable<Option> All => [Cpus, Duration, Seed, Policy, Model, Pin, NoPin, Out, Json, Quiet];
 
-    public void AddValidators(Command root)
+    public void AddValidators()
     {
         Cpus.Validators.Add(r =>
         {
@@ -81,24 +81,16 @@ internal sealed class CommonOptions
                 r.AddError($"--cpus must be 1..{StressSettings.MaxCpus}; got {n}.");
             }
         });
-        Duration.Validators.Add(r =>
+        NoPin.Validators.Add(r =>
         {
-            TimeSpan? d = r.GetValueOrDefault<TimeSpan?>();
-            if (d is { } v && (v < TimeSpan.FromMilliseconds(100) || v > TimeSpan.FromHours(24)))
-            {
-                r.AddError($"--duration must be 100ms..24h; got {(r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty)}{(v < TimeSpan.Zero ? " (negative)" : string.Empty)}.");
-            }
-        });
-        root.Validators.Add(r =>
-        {
-            if (r.GetResult(Pin) is { Implicit: false } && r.GetResult(NoPin) is { Implicit: false })
+            if (r.GetResult(Pin) is { Implicit: false })
             {
                 r.AddError("--pin and --no-pin exclude each other; give one.");
             }
         });
     }
 
-    internal static TimeSpan? ParseDuration(ArgumentResult r, string name)
+    internal static TimeSpan? ParseDuration(ArgumentResult r, string name, TimeSpan min, TimeSpan max, string range)
     {
         if (r.Tokens.Count == 0)
         {
@@ -109,6 +101,12 @@ internal sealed class CommonOptions
         if (!DurationParser.TryParse(text, out TimeSpan value))
         {
             r.AddError($"{name} '{text}' is not a duration; write e.g. 10s, 500ms, 100us or 1m.");
+            return null;
+        }
+
+        if (value < min || value > max)
+        {
+            r.AddError($"{name} must be {range}; got {text}{(value < TimeSpan.Zero ? " (negative)" : string.Empty)}.");
             return null;
         }
 

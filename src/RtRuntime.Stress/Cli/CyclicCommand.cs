@@ -8,7 +8,7 @@ internal sealed class CyclicCommand : ScenarioCommand
     private readonly Option<TimeSpan?> _interval = new("--interval")
     {
         Description = "Period of the measuring tasks, 100us..1s (default 1ms).",
-        CustomParser = r => CommonOptions.ParseDuration(r, "--interval"),
+        CustomParser = r => CommonOptions.ParseDuration(r, "--interval", TimeSpan.FromMicroseconds(100), TimeSpan.FromSeconds(1), "100us..1s"),
     };
 
     private readonly Option<int> _priority = new("--priority") { Description = "FIFO priority of the measuring tasks, 1..99 (default 90).", DefaultValueFactory = _ => 90 };
@@ -20,20 +20,13 @@ internal sealed class CyclicCommand : ScenarioCommand
     private readonly Option<TimeSpan?> _loadPoint = new("--load-point")
     {
         Description = "How long a hog spins between preemption points, 1us..100ms (default 50us).",
-        CustomParser = r => CommonOptions.ParseDuration(r, "--load-point"),
+        CustomParser = r => CommonOptions.ParseDuration(r, "--load-point", TimeSpan.FromMicroseconds(1), TimeSpan.FromMilliseconds(100), "1us..100ms"),
     };
 
     private readonly Option<bool> _loadMigrateDisabled = new("--load-migrate-disabled") { Description = "Hogs spin inside 2 ms migrate-disabled sections (implies --load)." };
 
     public CyclicCommand()
     {
-        _interval.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<TimeSpan?>() is { } v && (v < TimeSpan.FromMicroseconds(100) || v > TimeSpan.FromSeconds(1)))
-            {
-                r.AddError($"--interval must be 100us..1s; got {(r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty)}.");
-            }
-        });
         _priority.Validators.Add(r =>
         {
             if (r.GetValueOrDefault<int>() is < 1 or > 99)
@@ -46,13 +39,6 @@ internal sealed class CyclicCommand : ScenarioCommand
             if (r.GetValueOrDefault<int>() is < 1 or > 4096)
             {
                 r.AddError("--load-tasks must be 1..4096.");
-            }
-        });
-        _loadPoint.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<TimeSpan?>() is { } v && (v < TimeSpan.FromMicroseconds(1) || v > TimeSpan.FromMilliseconds(100)))
-            {
-                r.AddError($"--load-point must be 1us..100ms; got {(r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty)}.");
             }
         });
     }

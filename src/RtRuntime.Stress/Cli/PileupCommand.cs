@@ -8,19 +8,8 @@ internal sealed class PileupCommand : ScenarioCommand
     private readonly Option<TimeSpan?> _window = new("--window")
     {
         Description = "How long the staircase tasks work each round, 10ms..1s (default 30ms; a round is the window + 20 ms).",
-        CustomParser = r => CommonOptions.ParseDuration(r, "--window"),
+        CustomParser = r => CommonOptions.ParseDuration(r, "--window", TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1), "10ms..1s"),
     };
-
-    public PileupCommand()
-    {
-        _window.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<TimeSpan?>() is { } v && (v < TimeSpan.FromMilliseconds(10) || v > TimeSpan.FromSeconds(1)))
-            {
-                r.AddError($"--window must be 10ms..1s; got {(r.Tokens.Count > 0 ? r.Tokens[0].Value : string.Empty)}.");
-            }
-        });
-    }
 
     public override string Name => "pileup";
 

@@ -1,0 +1,125 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+
+namespace RtRuntime.Stress.Cli;
+
+/// <summary>The options every command takes (declared recursive on the root command).</summary>
+internal sealed class CommonOptions
+{
+    public Option<int?> Cpus { get; } = new("--cpus")
+    {
+        Description = $"Logical CPUs of the runtime, 1..{StressSettings.MaxCpus} (default: the cores this process may use).",
+        Recursive = true,
+    };
+
+    public Option<TimeSpan?> Duration { get; } = new("--duration")
+    {
+        Description = "How long each runtime run lasts, e.g. 10s, 500ms, 1m (100 ms..24 h). Default: 5s per subcommand run; the default suite sizes each scenario to total about a minute.",
+        Recursive = true,
+        CustomParser = r => ParseDuration(r, "--duration", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24), "100ms..24h"),
+    };
+
+    public Option<int?> Seed { get; } = new("--seed")
+    {
+        Description = "Seed of the run's random choices (default: a fresh one, printed in the report and in every failure).",
+        Recursive = true,
+    };
+
+    public Option<BalancePolicy> Policy { get; } = new("--policy")
+    {
+        Description = "Balancing policy: WorkConserving, KernelFaithful or NoPushRunning (pileup: compare all three unless given).",
+        Recursive = true,
+        DefaultValueFactory = _ => BalancePolicy.WorkConserving,
+    };
+
+    public Option<PreemptionModel> Model { get; } = new("--model")
+    {
+        Description = "Guard semantics: Rt (migrate_disable is its own guard) or NonRt (it is preempt_disable).",
+        Recursive = true,
+        DefaultValueFactory = _ => PreemptionModel.Rt,
+    };
+
+    public Option<bool> Pin { get; } = new("--pin")
+    {
+        Description = "Pin CPU threads to cores (the default).",
+        Recursive = true,
+    };
+
+    public Option<bool> NoPin { get; } = new("--no-pin")
+    {
+        Description = "Do not pin CPU threads; the OS places them.",
+        Recursive = true,
+    };
+
+    public Option<string?> Out { get; } = new("--out")
+    {
+        Description = "Report folder (default: ./rtstress-report/<timestamp>).",
+        Recursive = true,
+    };
+
+    public Option<bool> Json { get; } = new("--json")
+    {
+        Description = "Print a machine-readable JSON summary on stdout (human output goes to stderr).",
+        Recursive = true,
+    };
+
+    public Option<bool> Quiet { get; } = new("--quiet")
+    {
+        Description = "No progress, table or console log; only failures (on stderr) and the exit code.",
+        Recursive = true,
+    };
+
+    public IEnumerable<Option> All => [Cpus, Duration, Seed, Policy, Model, Pin, NoPin, Out, Json, Quiet];
+
+    public void AddValidators()
+    {
+        Cpus.Validators.Add(r =>
+        {
+            int? n = r.GetValueOrDefault<int?>();
+            if (n is < 1 or > StressSettings.MaxCpus)
+            {
+                r.AddError($"--cpus must be 1..{StressSettings.MaxCpus}; got {n}.");
+            }
+        });
+        NoPin.Validators.Add(r =>
+        {
+            if (r.GetResult(Pin) is { Implicit: false })
+            {
+                r.AddError("--pin and --no-pin exclude each other; give one.");
+            }
+        });
+    }
+
+    internal static TimeSpan? ParseDuration(ArgumentResult r, string name, TimeSpan min, TimeSpan max, string range)
+    {
+        if (r.Tokens.Count == 0)
+        {
+            return null;
+        }
+
+        string text = r.Tokens[0].Value;
+        if (!DurationParser.TryParse(text, out TimeSpan value))
+        {
+            r.AddError($"{name} '{text}' is not a duration; write e.g. 10s, 500ms, 100us or 1m.");
+            return null;
+        }
+
+        if (value < min || value > max)
+        {
+            r.AddError($"{name} must be {range}; got {text}{(value < TimeSpan.Zero ? " (negative)" : string.Empty)}.");
+            return null;
+        }
+
+        return value;
+    }
+
+    public StressSettings ToSettings(ParseResult pr, TimeSpan defaultDuration) => new()
+    {
+        CpuCount = pr.GetValue(Cpus),
+        Duration = pr.GetValue(Duration) ?? defaultDuration,
+        Seed = pr.GetValue(Seed) ?? Random.Shared.Next(1, int.MaxValue),
+        Policy = pr.GetValue(Policy),
+        Model = pr.GetValue(Model),
+        Pinning = pr.GetValue(NoPin) ? PinningMode.Unpinned : PinningMode.Pinned,
+    };
+}

@@ -1,0 +1,41 @@
+using System.CommandLine;
+
+namespace RtRuntime.Stress.Cli;
+
+/// <summary><c>rtstress mixed</c>: the seeded soak with every invariant checked.</summary>
+internal sealed class MixedCommand : ScenarioCommand
+{
+    private readonly Option<MixedInjection> _inject = new("--inject")
+    {
+        Description = "Break something on purpose to see the checker catch it: none, bug (a real BUG report), pinned (a fake CPU change inside a migrate-disabled section).",
+        DefaultValueFactory = _ => MixedInjection.None,
+    };
+
+    private readonly Option<int> _maxLive = new("--max-live") { Description = "Most random tasks alive at once, 1..100000 (default 8 per CPU)." };
+
+    public MixedCommand()
+    {
+        _maxLive.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() is < 1 or > 100_000)
+            {
+                r.AddError("--max-live must be 1..100000.");
+            }
+        });
+    }
+
+    public override string Name => "mixed";
+
+    public override string Description => "seeded random soak: priorities, affinities, guards, sleeps, yields, faults, cancellations; every invariant checked, latency probes per CPU.";
+
+    public override IEnumerable<Option> Options => [_inject, _maxLive];
+
+    public override IReadOnlyList<StressScenario> Create(ParseResult parseResult, CommonOptions common) =>
+    [
+        new MixedScenario
+        {
+            Inject = parseResult.GetValue(_inject),
+            MaxLive = parseResult.GetValue(_maxLive),
+        },
+    ];
+}

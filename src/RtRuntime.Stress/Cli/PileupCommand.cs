@@ -1,0 +1,32 @@
+using System.CommandLine;
+
+namespace RtRuntime.Stress.Cli;
+
+/// <summary><c>rtstress pileup</c>: the migrate-disable pile-up under each balancing policy.</summary>
+internal sealed class PileupCommand : ScenarioCommand
+{
+    private readonly Option<TimeSpan?> _window = new("--window")
+    {
+        Description = "How long the staircase tasks work each round, 10ms..1s (default 30ms; a round is the window + 20 ms).",
+        CustomParser = r => CommonOptions.ParseDuration(r, "--window", TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(1), "10ms..1s"),
+    };
+
+    public override string Name => "pileup";
+
+    public override string Description => "migrate-disable pile-up: low-priority pinned tasks preempted by higher ones on one CPU while others idle; lost bandwidth, migrations and latency per balancing policy (a fresh runtime each; --duration is per policy).";
+
+    public override IEnumerable<Option> Options => [_window];
+
+    public override IReadOnlyList<StressScenario> Create(ParseResult parseResult, CommonOptions common)
+    {
+        bool onePolicy = parseResult.GetResult(common.Policy) is { Implicit: false };
+        return
+        [
+            new PileupScenario
+            {
+                Window = parseResult.GetValue(_window) ?? TimeSpan.FromMilliseconds(30),
+                Policies = onePolicy ? [parseResult.GetValue(common.Policy)] : [BalancePolicy.WorkConserving, BalancePolicy.KernelFaithful, BalancePolicy.NoPushRunning],
+            },
+        ];
+    }
+}

@@ -1,0 +1,188 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Serilog;
+using Serilog.Core;
+using Serilog.Events;
+using Serilog.Extensions.Logging;
+using Spectre.Console;
+
+namespace RtRuntime.Stress.Cli;
+
+/// <summary>Runs the scenarios of one CLI invocation: progress, logs, report folder, summary table, exit code.</summary>
+internal static class SuiteRunner
+{
+    private static readonly TimeSpan PlainProgressEvery = TimeSpan.FromSeconds(2);
+
+    public static async Task<int> RunAsync(ParseResult pr, CommonOptions common, IReadOnlyList<SuiteEntry> entries, CliOutput io, CancellationToken cancellationToken)
+    {
+        bool json = pr.GetValue(common.Json);
+        bool quiet = pr.GetValue(common.Quiet);
+        string folder = pr.GetValue(common.Out) ?? Path.Combine("rtstress-report", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        string command = "rtstress " + string.Join(' ', pr.Tokens.Select(t => t.Value));
+        if (CheckWritable(folder) is { } problem)
+        {
+            await io.Error.WriteLineAsync($"usage: rtstress [command] [options]    (see 'rtstress --help')").ConfigureAwait(false);
+            await io.Error.WriteLineAsync($"error: --out: cannot write the report folder '{folder}': {problem}").ConfigureAwait(false);
+            return StressCli.ExitBadArguments;
+        }
+
+        TextWriter human = json ? io.Error : io.Out;
+        bool interactive = io.IsProcessConsole && !json && !quiet && AnsiConsole.Profile.Capabilities.Interactive;
+        IAnsiConsole console = interactive
+            ? AnsiConsole.Console
+            : AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(human), Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors, Interactive = InteractionSupport.No });
+        if (!interactive)
+        {
+            console.Profile.Width = 200;
+        }
+
+        await using Logger log = CreateLogger(folder, io, human, quiet, interactive);
+        using var loggerFactory = new SerilogLoggerFactory(log, dispose: false);
+        log.Information("rtstress {Version}: {Count} scenario(s), {Cpus} CPUs, seed {Seed}, report folder {Folder}",
+            Reporting.ReportJson.ToolVersion, entries.Count, entries[0].Settings.EffectiveCpuCount, entries[0].Settings.Seed, Path.GetFullPath(folder));
+
+        DateTimeOffset started = DateTimeOffset.UtcNow;
+        long t0 = Stopwatch.GetTimestamp();
+        var results = new List<ScenarioResult>();
+        if (interactive)
+        {
+            await console.Progress()
+                .AutoClear(false)
+                .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                .StartAsync(async ctx =>
+                {
+                    List<ProgressTask> bars = entries.Select(e => ctx.AddTask(e.Scenario.Name, autoStart: false, maxValue: 100)).ToList();
+                    for (int i = 0; i < entries.Count && !cancellationToken.IsCancellationRequested; i++)
+                    {
+                        ProgressTask bar = bars[i];
+                        string name = entries[i].Scenario.Name;
+                        bar.StartTask();
+                        var progress = new CallbackProgress<ScenarioProgress>(p =>
+                        {
+                            bar.Value = p.Fraction * 100;
+                            bar.Description = $"{Markup.Escape(name)} [grey]{Markup.Escape(p.Status)}[/]";
+                        });
+                        results.Add(await RunOneAsync(entries[i], loggerFactory, log, progress, cancellationToken).ConfigureAwait(false));
+                        bar.Value = 100;
+                        bar.StopTask();
+                    }
+                }).ConfigureAwait(false);
+        }
+        else
+        {
+            foreach (SuiteEntry entry in entries)
+            {
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    break;
+                }
+
+                long last = 0;
+                var progress = new CallbackProgress<ScenarioProgress>(p =>
+                {
+                    long now = Stopwatch.GetTimestamp();
+                    if (Stopwatch.GetElapsedTime(last, now) >= PlainProgressEvery)
+                    {
+                        last = now;
+                        log.Information("[{Scenario}] {Percent,3:0}% {Status}", p.Scenario, p.Fraction * 100, p.Status);
+                    }
+                });
+                log.Information("[{Scenario}] starting: {Reproduce}", entry.Scenario.Name, entry.Scenario.ReproduceCommand(entry.Settings));
+                results.Add(await RunOneAsync(entry, loggerFactory, log, progress, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        var report = new StressReport(entries[0].Settings, results, command, started, Stopwatch.GetElapsedTime(t0));
+        IReadOnlyList<string> files = await report.WriteAsync(folder, cancellationToken).ConfigureAwait(false);
+        log.Information("Report: {Files} files in {Folder}; open {Html}", files.Count, Path.GetFullPath(folder), Path.Combine(Path.GetFullPath(folder), "report.html"));
+
+        if (!quiet)
+        {
+            console.Write(SummaryTable(report));
+        }
+
+        foreach (InvariantViolation v in report.Violations)
+        {
+            await io.Error.WriteLineAsync("FAIL " + v).ConfigureAwait(false);
+            log.Error("Invariant {Invariant} failed in {Scenario} (seed {Seed}): {Message}", v.Invariant, v.Scenario, v.Seed, v.Message);
+        }
+
+        if (json)
+        {
+            await io.Out.WriteLineAsync(report.ToSummaryJson(Path.GetFullPath(folder))).ConfigureAwait(false);
+        }
+
+        return report.Passed ? StressCli.ExitPassed : StressCli.ExitInvariantFailed;
+    }
+
+    private static async Task<ScenarioResult> RunOneAsync(SuiteEntry entry, SerilogLoggerFactory loggerFactory, Logger log, IProgress<ScenarioProgress> progress, CancellationToken cancellationToken)
+    {
+        StressSettings settings = entry.Settings with { LoggerFactory = loggerFactory };
+        try
+        {
+            ScenarioResult result = await entry.Scenario.RunAsync(settings, progress, cancellationToken).ConfigureAwait(false);
+            log.Information("[{Scenario}] {Verdict} in {Seconds:0.0} s: {Summary}", result.Name, result.Passed ? "PASS" : "FAIL", result.Elapsed.TotalSeconds, result.SummaryLine());
+            return result;
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TimeoutException or IOException)
+        {
+            // The run could not complete (e.g. the runtime could not pin its threads): report it as a failure of the scenario.
+            log.Error(ex, "[{Scenario}] did not complete", entry.Scenario.Name);
+            var failed = new ScenarioResult(entry.Scenario.Name, entry.Scenario.Kind, settings.Seed) { Reproduce = entry.Scenario.ReproduceCommand(settings), Cpus = settings.EffectiveCpuCount };
+            failed.Violations.Add(new InvariantViolation(entry.Scenario.Name, "scenario-completed", $"{ex.GetType().Name}: {ex.Message}", settings.Seed) { Reproduce = failed.Reproduce });
+            return failed;
+        }
+    }
+
+    private static Logger CreateLogger(string folder, CliOutput io, TextWriter human, bool quiet, bool interactive)
+    {
+        const string template = "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}";
+        var config = new LoggerConfiguration()
+            .MinimumLevel.Debug()
+            .WriteTo.File(Path.Combine(folder, "rtstress.log"), outputTemplate: "{Timestamp:O} {Level:u3} {SourceContext} {Message:lj}{NewLine}{Exception}", formatProvider: CultureInfo.InvariantCulture);
+        if (!quiet)
+        {
+            // While Spectre draws live bars, only warnings reach the console (they would tear the bars).
+            LogEventLevel level = interactive ? LogEventLevel.Warning : LogEventLevel.Information;
+            config = io.IsProcessConsole
+                ? config.WriteTo.Console(restrictedToMinimumLevel: level, outputTemplate: template, formatProvider: CultureInfo.InvariantCulture, standardErrorFromLevel: human == io.Error ? LogEventLevel.Verbose : null)
+                : config.WriteTo.Sink(new TextWriterSink(human, new Serilog.Formatting.Display.MessageTemplateTextFormatter(template, CultureInfo.InvariantCulture)), level);
+        }
+
+        return config.CreateLogger();
+    }
+
+    private static Table SummaryTable(StressReport report)
+    {
+        var table = new Table().Title($"rtstress: {(report.Passed ? "PASS" : "FAIL")} in {report.Elapsed.TotalSeconds:0.0} s")
+            .AddColumn("scenario").AddColumn("result").AddColumn("key figures").AddColumn(new TableColumn("time (s)").RightAligned());
+        foreach (ScenarioResult r in report.Results)
+        {
+            table.AddRow(
+                Markup.Escape(r.Name),
+                r.Passed ? "[green]PASS[/]" : "[red]FAIL[/]",
+                Markup.Escape(r.SummaryLine()),
+                r.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
+        }
+
+        return table;
+    }
+
+    /// <summary>Null when <paramref name="folder"/> can be created and written; else what went wrong.</summary>
+    private static string? CheckWritable(string folder)
+    {
+        try
+        {
+            Directory.CreateDirectory(folder);
+            string probe = Path.Combine(folder, ".rtstress-write-test");
+            File.WriteAllText(probe, "ok");
+            File.Delete(probe);
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return ex.Message;
+        }
+    }
+}

@@ -1,0 +1,248 @@
+using System.Collections.Concurrent;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Stress;
+
+/// <summary>
+/// Checks the runtime's invariants for one run: attach it to a runtime, track the tasks you spawn, call
+/// the in-body checks from task code (they are cheap and thread-safe), then <see cref="StopAndCheckAsync"/>.
+/// Violations are kept (the first <see cref="MaxRecorded"/> in full, all of them counted by invariant).
+/// </summary>
+public sealed class InvariantChecker
+{
+    /// <summary>Violations kept in full; further ones are only counted.</summary>
+    public const int MaxRecorded = 100;
+
+    private readonly ConcurrentQueue<InvariantViolation> _violations = new();
+    private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<TrackedTask> _tracked = new();
+    private readonly ConcurrentQueue<BugReport> _bugs = new();
+    private long _checks;
+    private long _bugCount;
+    private int _recorded;
+    private RtScheduler? _runtime;
+
+    /// <summary>Creates a checker for <paramref name="scenario"/> run with <paramref name="seed"/>.</summary>
+    /// <param name="scenario">The scenario name reported with each violation.</param>
+    /// <param name="seed">The run's seed, reported with each violation.</param>
+    public InvariantChecker(string scenario, int seed)
+    {
+        Scenario = scenario;
+        Seed = seed;
+    }
+
+    /// <summary>The scenario name.</summary>
+    public string Scenario { get; }
+
+    /// <summary>The run's seed.</summary>
+    public int Seed { get; }
+
+    /// <summary>The command that reproduces the run; copied into every violation.</summary>
+    public string Reproduce { get; set; } = string.Empty;
+
+    /// <summary>How many BUG reports the run injects on purpose (more or fewer is a violation). Default 0.</summary>
+    public long ExpectedBugs { get; set; }
+
+    /// <summary>Checks performed so far (in-body checks and end-of-run checks).</summary>
+    public long Checks => Interlocked.Read(ref _checks);
+
+    /// <summary>BUG reports seen so far.</summary>
+    public long BugCount => Interlocked.Read(ref _bugCount);
+
+    /// <summary>The BUG reports seen (the first <see cref="MaxRecorded"/>).</summary>
+    public IReadOnlyList<BugReport> Bugs => _bugs.ToArray();
+
+    /// <summary>The violations recorded so far.</summary>
+    public IReadOnlyList<InvariantViolation> Violations => _violations.ToArray();
+
+    /// <summary>Violations counted by invariant name (including those not kept in full).</summary>
+    public IReadOnlyDictionary<string, long> ViolationCounts => new Dictionary<string, long>(_counts, StringComparer.Ordinal);
+
+    /// <summary>True when no violation was found.</summary>
+    public bool Passed => _counts.IsEmpty;
+
+    /// <summary>Watches <paramref name="runtime"/>'s BUG reports. Call once, right after start.</summary>
+    /// <param name="runtime">The runtime under test.</param>
+    public void Attach(RtScheduler runtime)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        _runtime = runtime;
+        runtime.BugReported += OnBug;
+    }
+
+    /// <summary>Tracks a spawned task so its end state is checked.</summary>
+    /// <param name="task">The task.</param>
+    /// <param name="faultAllowed">True when its body may throw <see cref="InjectedFaultException"/>.</param>
+    /// <param name="cancelAllowed">True when the harness may cancel it.</param>
+    public void Track(RtTask task, bool faultAllowed = false, bool cancelAllowed = false)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        _tracked.Enqueue(new TrackedTask(task, faultAllowed, cancelAllowed));
+    }
+
+    /// <summary>
+    /// In-body check for a migrate-disabled section: <paramref name="cpuNow"/> (the task's
+    /// <c>RawCpuId</c> now) must equal <paramref name="cpuAtEnter"/>.
+    /// </summary>
+    /// <param name="task">The task's name.</param>
+    /// <param name="cpuAtEnter">RawCpuId recorded right after entering the section.</param>
+    /// <param name="cpuNow">RawCpuId now.</param>
+    /// <returns>True when the check held.</returns>
+    public bool CheckPinned(string task, int cpuAtEnter, int cpuNow)
+    {
+        Interlocked.Increment(ref _checks);
+        if (cpuAtEnter == cpuNow)
+        {
+            return true;
+        }
+
+        Fail(Invariants.MigrateDisabledStays, $"task '{task}' entered a migrate-disabled section on CPU {cpuAtEnter} and was found on CPU {cpuNow} inside it");
+        return false;
+    }
+
+    /// <summary>In-body check: the task runs on a CPU of its affinity.</summary>
+    /// <param name="task">The task's name.</param>
+    /// <param name="allowed">Its affinity.</param>
+    /// <param name="cpuNow">RawCpuId now.</param>
+    /// <returns>True when the check held.</returns>
+    public bool CheckAffinity(string task, CpuSet allowed, int cpuNow)
+    {
+        Interlocked.Increment(ref _checks);
+        if (allowed.Contains(cpuNow))
+        {
+            return true;
+        }
+
+        Fail(Invariants.AffinityRespected, $"task '{task}' with affinity {{{allowed}}} ran on CPU {cpuNow}");
+        return false;
+    }
+
+    /// <summary>Records a violation of <paramref name="invariant"/>.</summary>
+    /// <param name="invariant">The invariant's name.</param>
+    /// <param name="message">What was seen.</param>
+    public void Fail(string invariant, string message)
+    {
+        _counts.AddOrUpdate(invariant, 1, static (_, n) => n + 1);
+        if (Interlocked.Increment(ref _recorded) <= MaxRecorded)
+        {
+            _violations.Enqueue(new InvariantViolation(Scenario, invariant, message, Seed) { Reproduce = Reproduce });
+        }
+    }
+
+    /// <summary>
+    /// Waits up to <paramref name="drain"/> for the tracked tasks, stops the runtime, and checks: every task
+    /// accounted for, each tracked task's end state allowed, nr_pinned back to 0 on every CPU, BUG reports
+    /// as expected, a clean stop.
+    /// </summary>
+    /// <param name="runtime">The runtime (the one attached).</param>
+    /// <param name="drain">How long tasks may take to finish before the stop cancels them.</param>
+    /// <returns>The runtime's shutdown summary.</returns>
+    public async Task<ShutdownSummary> StopAndCheckAsync(RtScheduler runtime, TimeSpan drain)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        TrackedTask[] tracked = _tracked.ToArray();
+        Task all = Task.WhenAll(tracked.Select(t => t.Task.AsTask().ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)));
+        Task first = await Task.WhenAny(all, Task.Delay(drain)).ConfigureAwait(false);
+        if (first != all)
+        {
+            int live = tracked.Count(t => !t.Task.IsCompleted);
+            Fail(Invariants.CleanStop, $"{live} task(s) still live {drain.TotalSeconds:0.#} s after the run ended (first: {tracked.First(t => !t.Task.IsCompleted).Task})");
+        }
+
+        for (int cpu = 0; cpu < runtime.CpuCount; cpu++)
+        {
+            Interlocked.Increment(ref _checks);
+            int pinned = runtime.NrPinned(cpu);
+            if (first == all && pinned != 0)
+            {
+                Fail(Invariants.NrPinnedZero, $"CPU {cpu} has nr_pinned {pinned} after every task ended");
+            }
+        }
+
+        ShutdownSummary summary = await runtime.StopAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        runtime.BugReported -= OnBug;
+        CheckSummary(runtime, summary, tracked);
+        return summary;
+    }
+
+    private void CheckSummary(RtScheduler runtime, ShutdownSummary summary, TrackedTask[] tracked)
+    {
+        Interlocked.Add(ref _checks, 4 + tracked.Length);
+        if (!summary.AllAccountedFor)
+        {
+            Fail(Invariants.AllTasksAccounted, $"accepted {summary.Accepted} but completed {summary.Completed} + faulted {summary.Faulted} + cancelled {summary.Cancelled} = {summary.Completed + summary.Faulted + summary.Cancelled} (abandoned {summary.Abandoned})");
+        }
+
+        if (summary.Accepted != tracked.Length)
+        {
+            Fail(Invariants.AllTasksAccounted, $"the harness spawned {tracked.Length} tasks but the runtime accepted {summary.Accepted}");
+        }
+
+        if (summary.Abandoned != 0)
+        {
+            Fail(Invariants.CleanStop, $"{summary.Abandoned} task(s) abandoned at stop (they passed no preemption point within the grace)");
+        }
+
+        for (int cpu = 0; cpu < runtime.CpuCount; cpu++)
+        {
+            int pinned = runtime.NrPinned(cpu);
+            if (pinned != 0)
+            {
+                Fail(Invariants.NrPinnedZero, $"CPU {cpu} has nr_pinned {pinned} after the runtime stopped");
+            }
+        }
+
+        long completed = 0, faulted = 0, cancelled = 0;
+        foreach (TrackedTask t in tracked)
+        {
+            switch (t.Task.State)
+            {
+                case RtTaskState.Completed:
+                    completed++;
+                    break;
+                case RtTaskState.Faulted:
+                    faulted++;
+                    if (!t.FaultAllowed || t.Task.Exception is not InjectedFaultException)
+                    {
+                        Fail(Invariants.ExpectedOutcome, $"task '{t.Task.Name}' faulted: {t.Task.Exception?.GetType().Name}: {t.Task.Exception?.Message}");
+                    }
+
+                    break;
+                case RtTaskState.Cancelled:
+                    cancelled++;
+                    if (!t.CancelAllowed)
+                    {
+                        Fail(Invariants.ExpectedOutcome, $"task '{t.Task.Name}' was cancelled but the harness never cancelled it");
+                    }
+
+                    break;
+                default:
+                    Fail(Invariants.AllTasksAccounted, $"task '{t.Task.Name}' is {t.Task.State} after the runtime stopped");
+                    break;
+            }
+        }
+
+        if (completed != summary.Completed || faulted != summary.Faulted || cancelled != summary.Cancelled)
+        {
+            Fail(Invariants.AllTasksAccounted, $"the harness counts completed/faulted/cancelled {completed}/{faulted}/{cancelled}, the runtime {summary.Completed}/{summary.Faulted}/{summary.Cancelled}");
+        }
+
+        long bugs = BugCount;
+        if (bugs != ExpectedBugs)
+        {
+            string first = _bugs.TryPeek(out BugReport? b) ? $"; first: {b.Message}" : string.Empty;
+            Fail(Invariants.NoBugReports, $"{bugs} BUG report(s), {ExpectedBugs} expected{first}");
+        }
+    }
+
+    private void OnBug(BugReport report)
+    {
+        if (Interlocked.Increment(ref _bugCount) <= MaxRecorded)
+        {
+            _bugs.Enqueue(report);
+        }
+    }
+
+    private sealed record TrackedTask(RtTask Task, bool FaultAllowed, bool CancelAllowed);
+}

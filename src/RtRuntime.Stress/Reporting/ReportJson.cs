@@ -1,0 +1,259 @@
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+
+namespace RtRuntime.Stress.Reporting;
+
+/// <summary>Writes report.json (schema in docs/report-schema.json) and the <c>--json</c> summary.</summary>
+internal static class ReportJson
+{
+    public static string ToolVersion =>
+        typeof(StressReport).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+
+    public static string Serialize(StressReport report, IReadOnlyDictionary<string, IReadOnlyList<PlotFile>>? plots, bool indented)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented }))
+        {
+            w.WriteStartObject();
+            WriteHeader(w, report);
+            w.WriteStartObject("machine");
+            w.WriteNumber("processorCount", Environment.ProcessorCount);
+            w.WriteString("os", System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+            w.WriteString("runtime", System.Runtime.InteropServices.RuntimeInformation.FrameworkDescription);
+            w.WriteEndObject();
+            w.WriteStartObject("settings");
+            w.WriteNumber("cpus", report.Settings.EffectiveCpuCount);
+            w.WriteNumber("durationSeconds", report.Settings.Duration.TotalSeconds);
+            w.WriteNumber("seed", report.Settings.Seed);
+            w.WriteString("policy", report.Settings.Policy.ToString());
+            w.WriteString("model", report.Settings.Model.ToString());
+            w.WriteString("pinning", report.Settings.Pinning.ToString());
+            w.WriteEndObject();
+            w.WriteStartArray("scenarios");
+            foreach (ScenarioResult r in report.Results)
+            {
+                WriteScenario(w, r, plots is not null && plots.TryGetValue(r.Name, out var p) ? p : []);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    public static string Summary(StressReport report, string? folder)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream))
+        {
+            w.WriteStartObject();
+            WriteHeader(w, report);
+            if (folder is null)
+            {
+                w.WriteNull("reportFolder");
+            }
+            else
+            {
+                w.WriteString("reportFolder", folder);
+            }
+
+            w.WriteStartArray("scenarios");
+            foreach (ScenarioResult r in report.Results)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", r.Name);
+                w.WriteString("kind", r.Kind);
+                w.WriteBoolean("passed", r.Passed);
+                w.WriteNumber("seed", r.Seed);
+                w.WriteString("reproduce", r.Reproduce);
+                w.WriteStartObject("figures");
+                foreach (ScenarioFigure f in r.Figures)
+                {
+                    w.WriteNumber(f.Key, Finite(f.Value));
+                }
+
+                w.WriteEndObject();
+                WriteViolations(w, r);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    private static void WriteHeader(Utf8JsonWriter w, StressReport report)
+    {
+        w.WriteNumber("schemaVersion", StressReport.SchemaVersion);
+        w.WriteString("tool", "rtstress");
+        w.WriteString("toolVersion", ToolVersion);
+        w.WriteString("command", report.Command);
+        w.WriteString("startedUtc", report.StartedUtc.UtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture));
+        w.WriteNumber("elapsedSeconds", Math.Round(report.Elapsed.TotalSeconds, 3));
+        w.WriteBoolean("passed", report.Passed);
+    }
+
+    private static void WriteScenario(Utf8JsonWriter w, ScenarioResult r, IReadOnlyList<PlotFile> plots)
+    {
+        w.WriteStartObject();
+        w.WriteString("name", r.Name);
+        w.WriteString("kind", r.Kind);
+        w.WriteNumber("seed", r.Seed);
+        w.WriteBoolean("passed", r.Passed);
+        w.WriteString("reproduce", r.Reproduce);
+        w.WriteNumber("cpus", r.Cpus);
+        w.WriteNumber("elapsedSeconds", Math.Round(r.Elapsed.TotalSeconds, 3));
+        w.WriteNumber("checks", r.Checks);
+        w.WriteStartObject("parameters");
+        foreach (var (k, v) in r.Parameters)
+        {
+            w.WriteString(k, v);
+        }
+
+        w.WriteEndObject();
+        w.WriteStartArray("figures");
+        foreach (ScenarioFigure f in r.Figures)
+        {
+            w.WriteStartObject();
+            w.WriteString("key", f.Key);
+            w.WriteNumber("value", Finite(f.Value));
+            w.WriteString("unit", f.Unit);
+            w.WriteBoolean("summary", f.Summary);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("histograms");
+        foreach (LatencyHistogram h in r.Histograms)
+        {
+            w.WriteStartObject();
+            w.WriteString("label", h.Label);
+            w.WriteNumber("count", h.Count);
+            w.WriteNumber("minUs", h.MinUs);
+            w.WriteNumber("meanUs", Finite(h.MeanUs));
+            w.WriteNumber("p50Us", h.P50Us);
+            w.WriteNumber("p99Us", h.P99Us);
+            w.WriteNumber("p999Us", h.P999Us);
+            w.WriteNumber("maxUs", h.MaxUs);
+            w.WriteNumber("overruns", h.Overruns);
+            w.WriteNumber("early", h.Early);
+            w.WriteStartArray("buckets");
+            foreach (HistogramBucket b in h.Buckets())
+            {
+                w.WriteStartObject();
+                w.WriteNumber("lowerUs", Math.Round(b.LowerUs, 3));
+                w.WriteNumber("upperUs", Math.Round(b.UpperUs, 3));
+                w.WriteNumber("count", b.Count);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("tables");
+        foreach (ResultTable t in r.Tables)
+        {
+            w.WriteStartObject();
+            w.WriteString("title", t.Title);
+            w.WriteStartArray("columns");
+            foreach (string c in t.Columns)
+            {
+                w.WriteStringValue(c);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("rows");
+            foreach (IReadOnlyList<string> row in t.Rows)
+            {
+                w.WriteStartArray();
+                foreach (string cell in row)
+                {
+                    w.WriteStringValue(cell);
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("bars");
+        foreach (BarSeries b in r.Bars)
+        {
+            w.WriteStartObject();
+            w.WriteString("key", b.Key);
+            w.WriteString("title", b.Title);
+            w.WriteString("unit", b.Unit);
+            w.WriteStartArray("labels");
+            foreach (string l in b.Labels)
+            {
+                w.WriteStringValue(l);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("values");
+            foreach (double v in b.Values)
+            {
+                w.WriteNumberValue(Finite(v));
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("timeline");
+        foreach (TimelineSegment s in r.Timeline)
+        {
+            w.WriteStartObject();
+            w.WriteString("group", s.Group);
+            w.WriteNumber("cpu", s.Cpu);
+            w.WriteString("task", s.Task);
+            w.WriteNumber("priority", s.Priority);
+            w.WriteNumber("startMs", Math.Round(s.StartMs, 4));
+            w.WriteNumber("endMs", Math.Round(s.EndMs, 4));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        WriteViolations(w, r);
+        w.WriteStartArray("plots");
+        foreach (PlotFile p in plots)
+        {
+            w.WriteStartObject();
+            w.WriteString("title", p.Title);
+            w.WriteString("png", p.Png);
+            w.WriteString("svg", p.Svg);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteViolations(Utf8JsonWriter w, ScenarioResult r)
+    {
+        w.WriteStartArray("violations");
+        foreach (InvariantViolation v in r.Violations)
+        {
+            w.WriteStartObject();
+            w.WriteString("invariant", v.Invariant);
+            w.WriteString("message", v.Message);
+            w.WriteNumber("seed", v.Seed);
+            w.WriteString("reproduce", v.Reproduce);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static double Finite(double v) => double.IsFinite(v) ? v : 0;
+}

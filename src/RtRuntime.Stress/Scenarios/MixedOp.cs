@@ -1,0 +1,7 @@
+namespace RtRuntime.Stress;
+
+/// <summary>One step of a mixed-scenario task script.</summary>
+/// <param name="Kind">What the step does.</param>
+/// <param name="Ns">Work or sleep length in ns.</param>
+/// <param name="Inner">The steps inside a section.</param>
+internal readonly record struct MixedOp(MixedOpKind Kind, long Ns, MixedOp[]? Inner = null);

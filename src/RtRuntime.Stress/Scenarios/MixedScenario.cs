@@ -1,0 +1,273 @@
+using System.Globalization;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Stress;
+
+/// <summary>
+/// The soak: a seeded random mix of short tasks (FIFO, RR and normal priorities, random affinities,
+/// work with preemption points, yields, sleeps, nested migrate- and preempt-disabled sections, injected
+/// faults, cancellations) with every invariant checked, plus one periodic latency probe per CPU and any
+/// <see cref="Workloads"/> of the user's. The same seed gives the same task scripts and spawn order
+/// (timing, and so the interleaving, still varies).
+/// </summary>
+public sealed class MixedScenario : StressScenario
+{
+    private const int ProbePriority = 95;
+
+    /// <summary>Creates the scenario (name <c>mixed</c> by default).</summary>
+    /// <param name="name">The name shown in reports.</param>
+    public MixedScenario(string name = "mixed")
+        : base(name)
+    {
+    }
+
+    /// <inheritdoc/>
+    public override string Kind => "mixed";
+
+    /// <summary>Most tasks alive at once (1..100000). Default (0): 8 per CPU.</summary>
+    public int MaxLive { get; init; }
+
+    /// <summary>Share of tasks that throw an <see cref="InjectedFaultException"/> (0..1). Default 0.03.</summary>
+    public double FaultRate { get; init; } = 0.03;
+
+    /// <summary>Share of tasks the harness cancels (0..1). Default 0.05.</summary>
+    public double CancelRate { get; init; } = 0.05;
+
+    /// <summary>Period of the per-CPU latency probes (100 µs..1 s). Default 1 ms.</summary>
+    public TimeSpan ProbeInterval { get; init; } = TimeSpan.FromMilliseconds(1);
+
+    /// <summary>What to break on purpose, to see the checker catch it. Default <see cref="MixedInjection.None"/>.</summary>
+    public MixedInjection Inject { get; init; }
+
+    /// <summary>The user's periodic task bodies, run for the whole duration under the mix.</summary>
+    public IList<StressWorkload> Workloads { get; } = new List<StressWorkload>();
+
+    /// <inheritdoc/>
+    protected override void Validate()
+    {
+        if (MaxLive is < 0 or > 100_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxLive), MaxLive, "MaxLive must be 0..100000 (0: 8 per CPU).");
+        }
+
+        if (FaultRate is < 0 or > 1 || double.IsNaN(FaultRate))
+        {
+            throw new ArgumentOutOfRangeException(nameof(FaultRate), FaultRate, "FaultRate must be 0..1.");
+        }
+
+        if (CancelRate is < 0 or > 1 || double.IsNaN(CancelRate))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CancelRate), CancelRate, "CancelRate must be 0..1.");
+        }
+
+        if (ProbeInterval < TimeSpan.FromMicroseconds(100) || ProbeInterval > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ProbeInterval), ProbeInterval, "ProbeInterval must be 100 µs..1 s.");
+        }
+
+        if (!Enum.IsDefined(Inject))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Inject), Inject, "Inject must be None, Bug or Pinned.");
+        }
+
+        foreach (StressWorkload w in Workloads)
+        {
+            if (w.Priority is < 1 or > 99 || w.Period < TimeSpan.FromMicroseconds(100) || w.Period > TimeSpan.FromSeconds(10) || w.Body is null)
+            {
+                throw new ArgumentOutOfRangeException(nameof(Workloads), w.Name, $"workload '{w.Name}' needs priority 1..99, period 100 µs..10 s and a body.");
+            }
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override IEnumerable<string> ReproduceArguments()
+    {
+        if (Inject != MixedInjection.None)
+        {
+            yield return "--inject";
+            yield return Inject.ToString().ToLowerInvariant();
+        }
+    }
+
+    /// <inheritdoc/>
+    protected override async Task RunCoreAsync(StressSettings settings, ScenarioResult result, IProgress<ScenarioProgress>? progress, CancellationToken cancellationToken)
+    {
+        int cpus = settings.EffectiveCpuCount;
+        int maxLive = MaxLive > 0 ? MaxLive : Math.Min(8 * cpus, 4096);
+        long durationNs = RtClock.ToNs(settings.Duration);
+        long intervalNs = RtClock.ToNs(ProbeInterval);
+        result.Parameters["max_live"] = maxLive.ToString(CultureInfo.InvariantCulture);
+        result.Parameters["fault_rate"] = FaultRate.ToString(CultureInfo.InvariantCulture);
+        result.Parameters["cancel_rate"] = CancelRate.ToString(CultureInfo.InvariantCulture);
+        result.Parameters["probe_interval"] = FormatDuration(ProbeInterval);
+        result.Parameters["inject"] = Inject.ToString();
+        result.Parameters["policy"] = settings.Policy.ToString();
+
+        InvariantChecker checker = CreateChecker(settings, result);
+        checker.ExpectedBugs = 0; // an injected BUG is meant to fail the run
+        var random = new Random(settings.Seed);
+        var stats = new MixedStats();
+        await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
+        checker.Attach(rt);
+        long start = RtClock.NowNs();
+        long end = start + durationNs;
+        var probes = new LatencyHistogram[cpus];
+        var longLived = new List<Task>();
+        for (int cpu = 0; cpu < cpus; cpu++)
+        {
+            var h = probes[cpu] = new LatencyHistogram("cpu" + cpu.ToString(CultureInfo.InvariantCulture));
+            CpuSet mask = CpuSet.Of(cpu);
+            string name = "probe/" + cpu.ToString(CultureInfo.InvariantCulture);
+            RtTask probe = rt.Spawn(name, ProbePriority, ctx => ProbeAsync(ctx, name, mask, h, intervalNs, end, checker), SchedPolicy.Fifo, mask, cancellationToken);
+            checker.Track(probe, cancelAllowed: true);
+            longLived.Add(probe.AsTask());
+        }
+
+        var workloadHistograms = new List<LatencyHistogram>();
+        foreach (StressWorkload w in Workloads)
+        {
+            var h = new LatencyHistogram("workload:" + w.Name);
+            workloadHistograms.Add(h);
+            RtTask task = rt.Spawn("workload/" + w.Name, w.Priority, ctx => WorkloadAsync(ctx, w, h, end), SchedPolicy.Fifo, null, cancellationToken);
+            checker.Track(task, cancelAllowed: true);
+            longLived.Add(task.AsTask());
+        }
+
+        Task spawner = SpawnLoopAsync(rt, random, checker, stats, maxLive, end, cancellationToken);
+        await WatchAsync(spawner, start, durationNs, progress, () =>
+            $"{Volatile.Read(ref stats.Spawned)} tasks, {rt.LiveTasks} live, max probe {probes.Max(p => p.MaxNs) / 1000.0:0} us, {checker.Checks} checks, {checker.Violations.Count} violations").ConfigureAwait(false);
+        await Task.WhenAll(longLived.Select(t => t.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default))).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
+        ShutdownSummary summary = await checker.StopAndCheckAsync(rt, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        Collect(checker, result);
+
+        var all = new LatencyHistogram("probes");
+        foreach (LatencyHistogram h in probes)
+        {
+            all.Add(h);
+            result.Histograms.Add(h);
+        }
+
+        foreach (LatencyHistogram h in workloadHistograms)
+        {
+            result.Histograms.Add(h);
+        }
+
+        result.AddFigure("tasks", summary.Accepted, "count", summary: true);
+        result.AddFigure("completed", summary.Completed, "count");
+        result.AddFigure("faulted", summary.Faulted, "count", summary: true);
+        result.AddFigure("cancelled", summary.Cancelled, "count", summary: true);
+        result.AddFigure("migrate_sections", Interlocked.Read(ref stats.MigrateSections), "count");
+        result.AddFigure("preempt_sections", Interlocked.Read(ref stats.PreemptSections), "count");
+        result.AddFigure("checks", checker.Checks, "count", summary: true);
+        result.AddFigure("bug_reports", checker.BugCount, "count");
+        result.AddFigure("probe_p99_us", all.P99Us, "us", summary: true);
+        result.AddFigure("probe_max_us", all.MaxUs, "us");
+        var rows = result.Histograms.Select(h => (IReadOnlyList<string>)
+        [
+            h.Label, h.Count.ToString(CultureInfo.InvariantCulture), ScenarioResult.Format(h.MinUs), ScenarioResult.Format(h.MeanUs),
+            ScenarioResult.Format(h.P50Us), ScenarioResult.Format(h.P99Us), ScenarioResult.Format(h.P999Us), ScenarioResult.Format(h.MaxUs),
+            h.Overruns.ToString(CultureInfo.InvariantCulture),
+        ]).ToList();
+        result.Tables.Add(new ResultTable("Probe and workload wakeup latency under the mix (µs)", ["histogram", "samples", "min", "avg", "p50", "p99", "p99.9", "max", "overruns"], rows));
+        result.Tables.Add(new ResultTable("Task outcomes", ["accepted", "completed", "faulted", "cancelled", "abandoned", "BUG reports"],
+        [
+            [summary.Accepted.ToString(CultureInfo.InvariantCulture), summary.Completed.ToString(CultureInfo.InvariantCulture), summary.Faulted.ToString(CultureInfo.InvariantCulture),
+             summary.Cancelled.ToString(CultureInfo.InvariantCulture), summary.Abandoned.ToString(CultureInfo.InvariantCulture), checker.BugCount.ToString(CultureInfo.InvariantCulture)],
+        ]));
+    }
+
+    private async Task SpawnLoopAsync(RtScheduler rt, Random random, InvariantChecker checker, MixedStats stats, int maxLive, long end, CancellationToken cancellationToken)
+    {
+        int cpus = rt.CpuCount;
+        int index = 0;
+        bool injected = false;
+        var cancellations = new List<(long AtNs, RtTask Task)>();
+        while (RtClock.NowNs() < end && !cancellationToken.IsCancellationRequested)
+        {
+            long now = RtClock.NowNs();
+            cancellations.RemoveAll(c =>
+            {
+                if (c.AtNs > now)
+                {
+                    return false;
+                }
+
+                c.Task.Cancel();
+                return true;
+            });
+
+            while (rt.LiveTasks < maxLive + cpus + Workloads.Count)
+            {
+                MixedScript script = MixedScript.Create(random, cpus, FaultRate, rt.Model);
+                if (!injected && Inject != MixedInjection.None && now - end + RtClock.ToNs(TimeSpan.FromMilliseconds(50)) < 0 && index >= 10)
+                {
+                    script = script with { Inject = Inject };
+                    injected = true;
+                }
+
+                bool cancel = random.NextDouble() < CancelRate;
+                string name = "mix/" + index.ToString(CultureInfo.InvariantCulture);
+                RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats), script.Policy, script.Affinity, cancellationToken);
+                checker.Track(task, faultAllowed: script.Throws, cancelAllowed: true);
+                if (cancel)
+                {
+                    cancellations.Add((now + random.NextInt64(0, 3_000_000), task));
+                }
+
+                Interlocked.Increment(ref stats.Spawned);
+                index++;
+            }
+
+            await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        foreach ((_, RtTask task) in cancellations)
+        {
+            task.Cancel();
+        }
+    }
+
+    private static async ValueTask ProbeAsync(TaskContext ctx, string name, CpuSet mask, LatencyHistogram histogram, long intervalNs, long end, InvariantChecker checker)
+    {
+        long next = RtClock.NowNs() + intervalNs;
+        while (next < end)
+        {
+            await ctx.SleepUntil(next);
+            long latency = RtClock.NowNs() - next;
+            histogram.Record(latency);
+            checker.CheckAffinity(name, mask, ctx.RawCpuId);
+            if (latency >= intervalNs)
+            {
+                histogram.RecordOverrun();
+                next += ((latency / intervalNs) + 1) * intervalNs;
+            }
+            else
+            {
+                next += intervalNs;
+            }
+        }
+    }
+
+    private static async ValueTask WorkloadAsync(TaskContext ctx, StressWorkload workload, LatencyHistogram histogram, long end)
+    {
+        long periodNs = RtClock.ToNs(workload.Period);
+        long next = RtClock.NowNs() + periodNs;
+        while (next < end)
+        {
+            await ctx.SleepUntil(next);
+            long latency = RtClock.NowNs() - next;
+            histogram.Record(latency);
+            await workload.Body(ctx);
+            if (latency >= periodNs)
+            {
+                histogram.RecordOverrun();
+                next += ((latency / periodNs) + 1) * periodNs;
+            }
+            else
+            {
+                next += periodNs;
+            }
+        }
+    }
+}

@@ -1,0 +1,155 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Stress;
+
+/// <summary>A random task of the mixed scenario: its priority, affinity and steps, all drawn from the seed.</summary>
+internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Affinity, MixedOp[] Ops, bool Throws)
+{
+    public MixedInjection Inject { get; init; }
+
+    public static MixedScript Create(Random random, int cpus, double faultRate, PreemptionModel model)
+    {
+        double p = random.NextDouble();
+        (SchedPolicy policy, int prio) = p switch
+        {
+            < 0.2 => (SchedPolicy.Normal, 0),
+            < 0.3 => (SchedPolicy.RoundRobin, random.Next(1, 81)),
+            _ => (SchedPolicy.Fifo, random.Next(1, 81)),
+        };
+
+        CpuSet? affinity = null;
+        if (cpus > 1 && random.NextDouble() < 0.3)
+        {
+            int k = random.Next(1, Math.Min(cpus, 4) + 1);
+            var ids = new int[k];
+            for (int i = 0; i < k; i++)
+            {
+                ids[i] = random.Next(cpus);
+            }
+
+            affinity = CpuSet.Of(ids);
+        }
+
+        bool throws = random.NextDouble() < faultRate;
+        int n = random.Next(2, 13);
+        var ops = new List<MixedOp>(n + 1);
+        for (int i = 0; i < n; i++)
+        {
+            ops.Add(Op(random, depth: 0, atomic: false, model));
+        }
+
+        if (throws)
+        {
+            ops.Insert(random.Next(ops.Count + 1), new MixedOp(MixedOpKind.Throw, 0));
+        }
+
+        return new MixedScript(prio, policy, affinity, ops.ToArray(), throws);
+    }
+
+    private static MixedOp Op(Random random, int depth, bool atomic, PreemptionModel model)
+    {
+        // Inside a preempt-disabled section (or a migrate-disabled one under NonRt, where it is the same
+        // thing) only work and preemption points are allowed: a sleep or yield would be a real BUG.
+        int choices = atomic ? 2 : depth >= 2 ? 4 : 6;
+        switch (random.Next(choices))
+        {
+            case 0:
+                return new MixedOp(MixedOpKind.Work, random.NextInt64(5_000, 200_000));
+            case 1:
+                return new MixedOp(MixedOpKind.Point, 0);
+            case 2:
+                return new MixedOp(MixedOpKind.Yield, 0);
+            case 3:
+                return new MixedOp(MixedOpKind.Sleep, random.NextInt64(20_000, 2_000_000));
+            case 4:
+            {
+                bool innerAtomic = model == PreemptionModel.NonRt;
+                return new MixedOp(MixedOpKind.MigrateSection, 0, Inner(random, depth + 1, innerAtomic, model));
+            }
+
+            default:
+                return new MixedOp(MixedOpKind.PreemptSection, 0, Inner(random, depth + 1, atomic: true, model));
+        }
+    }
+
+    private static MixedOp[] Inner(Random random, int depth, bool atomic, PreemptionModel model)
+    {
+        var ops = new MixedOp[random.Next(1, 6)];
+        for (int i = 0; i < ops.Length; i++)
+        {
+            ops[i] = Op(random, depth, atomic, model);
+        }
+
+        return ops;
+    }
+
+    public async ValueTask RunAsync(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats)
+    {
+        if (Affinity is { } mask)
+        {
+            checker.CheckAffinity(name, mask, ctx.RawCpuId);
+        }
+
+        if (Inject == MixedInjection.Bug)
+        {
+            _ = ctx.CpuId; // preemptible: "BUG: using smp_processor_id() in preemptible code"
+        }
+        else if (Inject == MixedInjection.Pinned)
+        {
+            using MigrateGuard guard = ctx.MigrateDisable();
+            int cpu = ctx.RawCpuId;
+            checker.CheckPinned(name, cpu, cpu + 1); // as if the task had moved inside its section
+        }
+
+        await RunOpsAsync(ctx, name, Ops, -1, checker, stats);
+    }
+
+    private static async ValueTask RunOpsAsync(TaskContext ctx, string name, MixedOp[] ops, int pinnedCpu, InvariantChecker checker, MixedStats stats)
+    {
+        foreach (MixedOp op in ops)
+        {
+            switch (op.Kind)
+            {
+                case MixedOpKind.Work:
+                    Busy.For(op.Ns);
+                    break;
+                case MixedOpKind.Point:
+                    await ctx.PreemptionPoint();
+                    break;
+                case MixedOpKind.Yield:
+                    await ctx.Yield();
+                    break;
+                case MixedOpKind.Sleep:
+                    await ctx.Sleep(TimeSpan.FromTicks(op.Ns / 100));
+                    break;
+                case MixedOpKind.Throw:
+                    throw new InjectedFaultException($"fault injected into '{name}'");
+                case MixedOpKind.MigrateSection:
+                {
+                    Interlocked.Increment(ref stats.MigrateSections);
+                    using MigrateGuard guard = ctx.MigrateDisable();
+                    int cpu = pinnedCpu >= 0 ? pinnedCpu : ctx.RawCpuId;
+                    await RunOpsAsync(ctx, name, op.Inner!, cpu, checker, stats);
+                    checker.CheckPinned(name, cpu, ctx.RawCpuId);
+                    break;
+                }
+
+                case MixedOpKind.PreemptSection:
+                {
+                    Interlocked.Increment(ref stats.PreemptSections);
+                    await using PreemptGuard guard = ctx.PreemptDisable();
+                    int cpu = ctx.RawCpuId;
+                    await RunOpsAsync(ctx, name, op.Inner!, pinnedCpu >= 0 ? pinnedCpu : cpu, checker, stats);
+                    checker.CheckPinned(name, cpu, ctx.RawCpuId);
+                    break;
+                }
+            }
+
+            if (pinnedCpu >= 0)
+            {
+                checker.CheckPinned(name, pinnedCpu, ctx.RawCpuId);
+            }
+        }
+    }
+}

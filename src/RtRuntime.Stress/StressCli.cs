@@ -1,0 +1,97 @@
+using System.CommandLine;
+using RtRuntime.Stress.Cli;
+
+namespace RtRuntime.Stress;
+
+/// <summary>
+/// The <c>rtstress</c> command line, callable in-process: <see cref="RunAsync"/> parses the arguments,
+/// runs the default suite or a subcommand, and returns the exit code (0 every invariant held,
+/// 1 an invariant failed, 2 bad arguments).
+/// </summary>
+public static class StressCli
+{
+    /// <summary>Exit code: every invariant held.</summary>
+    public const int ExitPassed = 0;
+
+    /// <summary>Exit code: an invariant failed (each failure is printed with its seed and reproduce command).</summary>
+    public const int ExitInvariantFailed = 1;
+
+    /// <summary>Exit code: bad arguments (the usage line and what was wrong are printed on stderr).</summary>
+    public const int ExitBadArguments = 2;
+
+    /// <summary>Runs <c>rtstress</c> with <paramref name="args"/>.</summary>
+    /// <param name="args">The command-line arguments.</param>
+    /// <param name="output">Standard output (default: the process's).</param>
+    /// <param name="error">Standard error (default: the process's).</param>
+    /// <param name="cancellationToken">Stops the run early.</param>
+    /// <returns>The exit code.</returns>
+    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        var io = new CliOutput(output ?? Console.Out, error ?? Console.Error, output is null);
+        var common = new CommonOptions();
+        RootCommand root = BuildRoot(common, io);
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            Command command = parsed.CommandResult.Command;
+            string name = command == root ? "rtstress" : "rtstress " + command.Name;
+            await io.Error.WriteLineAsync($"usage: {name} [options]    (see '{name} --help')").ConfigureAwait(false);
+            foreach (var e in parsed.Errors)
+            {
+                await io.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
+            }
+
+            return ExitBadArguments;
+        }
+
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = io.Out, Error = io.Error }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static RootCommand BuildRoot(CommonOptions common, CliOutput io)
+    {
+        var root = new RootCommand(
+            "rtstress: stress-tests RtRuntime the way cyclictest and stress-ng test a kernel. With no command it runs the default suite "
+            + "(cyclic idle, cyclic under load, pileup under the three policies, mixed) in about a minute, prints a summary table and writes a report folder.");
+        foreach (Option option in common.All)
+        {
+            root.Options.Add(option);
+        }
+
+        common.AddValidators();
+        root.SetAction((pr, ct) => SuiteRunner.RunAsync(pr, common, DefaultSuite(pr, common), io, ct));
+        foreach (ScenarioCommand sc in ScenarioCommands.Registered)
+        {
+            var command = new Command(sc.Name, sc.Description);
+            foreach (Option option in sc.Options)
+            {
+                command.Options.Add(option);
+            }
+
+            ScenarioCommand captured = sc;
+            command.SetAction((pr, ct) =>
+            {
+                StressSettings settings = common.ToSettings(pr, captured.DefaultDuration);
+                return SuiteRunner.RunAsync(pr, common, captured.Create(pr, common).Select(s => new SuiteEntry(s, settings)).ToList(), io, ct);
+            });
+            root.Subcommands.Add(command);
+        }
+
+        return root;
+    }
+
+    /// <summary>The default suite: each scenario sized so the whole takes about a minute (or each gets --duration).</summary>
+    private static List<SuiteEntry> DefaultSuite(ParseResult pr, CommonOptions common)
+    {
+        StressSettings settings = common.ToSettings(pr, TimeSpan.FromSeconds(10));
+        bool explicitDuration = pr.GetValue(common.Duration) is not null;
+        StressSettings For(TimeSpan d) => explicitDuration ? settings : settings with { Duration = d };
+        return
+        [
+            new(new CyclicScenario("cyclic-idle"), For(TimeSpan.FromSeconds(10))),
+            new(new CyclicScenario("cyclic-load") { Load = true }, For(TimeSpan.FromSeconds(10))),
+            new(new PileupScenario(), For(TimeSpan.FromSeconds(7))),
+            new(new MixedScenario(), For(TimeSpan.FromSeconds(12))),
+        ];
+    }
+}

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Globalization;
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Stress;
+
+/// <summary>
+/// A stress scenario: starts one or more runtimes from <see cref="StressSettings"/>, puts tasks on them,
+/// checks invariants and fills a <see cref="ScenarioResult"/>. Subclass it for a new scenario; the CLI
+/// exposes a scenario as a subcommand through a <c>ScenarioCommand</c> registration.
+/// </summary>
+public abstract class StressScenario
+{
+    /// <summary>Creates a scenario named <paramref name="name"/>.</summary>
+    /// <param name="name">The name shown in tables and reports (unique within a suite).</param>
+    protected StressScenario(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        Name = name;
+    }
+
+    /// <summary>The name shown in tables and reports.</summary>
+    public string Name { get; }
+
+    /// <summary>The subcommand that runs this kind of scenario (<c>cyclic</c>, <c>pileup</c>, …).</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>How many runtime runs of <see cref="StressSettings.Duration"/> the scenario makes (for progress and time estimates).</summary>
+    public virtual int Runs => 1;
+
+    /// <summary>Runs the scenario.</summary>
+    /// <param name="settings">The shared settings (validated here).</param>
+    /// <param name="progress">Receives progress about four times a second; may be null.</param>
+    /// <param name="cancellationToken">Stops the run early (the result then holds what was measured).</param>
+    /// <exception cref="ArgumentOutOfRangeException">A setting or scenario parameter is invalid.</exception>
+    public async Task<ScenarioResult> RunAsync(StressSettings settings, IProgress<ScenarioProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate();
+        Validate();
+        var result = new ScenarioResult(Name, Kind, settings.Seed)
+        {
+            Reproduce = ReproduceCommand(settings),
+            Cpus = settings.EffectiveCpuCount,
+        };
+        result.Parameters["duration"] = FormatDuration(settings.Duration);
+        result.Parameters["model"] = settings.Model.ToString();
+        result.Parameters["pinning"] = settings.Pinning.ToString();
+        long start = Stopwatch.GetTimestamp();
+        await RunCoreAsync(settings, result, progress, cancellationToken).ConfigureAwait(false);
+        result.Elapsed = Stopwatch.GetElapsedTime(start);
+        progress?.Report(new ScenarioProgress(Name, 1.0, result.Passed ? "done" : "FAILED"));
+        return result;
+    }
+
+    /// <summary>The command line that reruns this scenario with <paramref name="settings"/>.</summary>
+    /// <param name="settings">The settings of the run.</param>
+    public string ReproduceCommand(StressSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        var args = new List<string> { "rtstress", Kind };
+        args.AddRange(ReproduceArguments());
+        args.Add("--cpus");
+        args.Add(settings.EffectiveCpuCount.ToString(CultureInfo.InvariantCulture));
+        args.Add("--duration");
+        args.Add(FormatDuration(settings.Duration));
+        args.Add("--seed");
+        args.Add(settings.Seed.ToString(CultureInfo.InvariantCulture));
+        if (UsesPolicySetting)
+        {
+            args.Add("--policy");
+            args.Add(settings.Policy.ToString());
+        }
+
+        args.Add("--model");
+        args.Add(settings.Model.ToString());
+        args.Add(settings.Pinning == PinningMode.Pinned ? "--pin" : "--no-pin");
+        return string.Join(' ', args);
+    }
+
+    /// <summary>Formats a duration the way the CLI parses it (<c>2s</c>, <c>500ms</c>, <c>100us</c>).</summary>
+    /// <param name="duration">The duration.</param>
+    public static string FormatDuration(TimeSpan duration)
+    {
+        if (duration.Ticks % TimeSpan.TicksPerSecond == 0)
+        {
+            return ((long)duration.TotalSeconds).ToString(CultureInfo.InvariantCulture) + "s";
+        }
+
+        if (duration.Ticks % TimeSpan.TicksPerMillisecond == 0)
+        {
+            return ((long)duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
+        }
+
+        return (duration.Ticks / 10).ToString(CultureInfo.InvariantCulture) + "us";
+    }
+
+    /// <summary>True when the scenario runs under <see cref="StressSettings.Policy"/> (false when it compares policies).</summary>
+    protected virtual bool UsesPolicySetting => true;
+
+    /// <summary>The scenario's own options for <see cref="ReproduceCommand"/> (e.g. <c>--interval 1ms</c>).</summary>
+    protected virtual IEnumerable<string> ReproduceArguments() => [];
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> when a scenario parameter is invalid.</summary>
+    protected virtual void Validate()
+    {
+    }
+
+    /// <summary>Runs the scenario and fills <paramref name="result"/>.</summary>
+    /// <param name="settings">The validated settings.</param>
+    /// <param name="result">The result to fill.</param>
+    /// <param name="progress">Progress receiver, or null.</param>
+    /// <param name="cancellationToken">Stops the run early.</param>
+    protected abstract Task RunCoreAsync(StressSettings settings, ScenarioResult result, IProgress<ScenarioProgress>? progress, CancellationToken cancellationToken);
+
+    /// <summary>A checker for a run of this scenario, reporting the reproduce command.</summary>
+    /// <param name="settings">The run's settings.</param>
+    /// <param name="result">The run's result (its <see cref="ScenarioResult.Reproduce"/> is used).</param>
+    protected InvariantChecker CreateChecker(StressSettings settings, ScenarioResult result)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(result);
+        return new InvariantChecker(Name, settings.Seed) { Reproduce = result.Reproduce };
+    }
+
+    /// <summary>
+    /// Reports progress about four times a second until <paramref name="work"/> ends.
+    /// </summary>
+    /// <param name="work">The run being watched.</param>
+    /// <param name="startNs">When it started (<see cref="RtClock.NowNs"/>).</param>
+    /// <param name="durationNs">How long it should take.</param>
+    /// <param name="progress">The receiver, or null (then it only awaits <paramref name="work"/>).</param>
+    /// <param name="status">The running figures.</param>
+    /// <param name="runIndex">Which of the scenario's <see cref="Runs"/> this is (0-based).</param>
+    protected async Task WatchAsync(Task work, long startNs, long durationNs, IProgress<ScenarioProgress>? progress, Func<string> status, int runIndex = 0)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        ArgumentNullException.ThrowIfNull(status);
+        if (progress is not null)
+        {
+            while (!work.IsCompleted)
+            {
+                double own = Math.Clamp((RtClock.NowNs() - startNs) / (double)Math.Max(1, durationNs), 0, 1);
+                progress.Report(new ScenarioProgress(Name, (runIndex + own) / Runs, status()));
+                await Task.WhenAny(work, Task.Delay(250)).ConfigureAwait(false);
+            }
+        }
+
+        await work.ConfigureAwait(false);
+    }
+
+    /// <summary>Copies the checker's violations and check count into the result.</summary>
+    /// <param name="checker">The checker.</param>
+    /// <param name="result">The result.</param>
+    protected static void Collect(InvariantChecker checker, ScenarioResult result)
+    {
+        ArgumentNullException.ThrowIfNull(checker);
+        ArgumentNullException.ThrowIfNull(result);
+        foreach (InvariantViolation v in checker.Violations)
+        {
+            result.Violations.Add(v);
+        }
+
+        result.Checks += checker.Checks;
+    }
+}

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Logging;
+
+namespace RtRuntime.Stress;
+
+/// <summary>
+/// What every scenario run shares: the runtime's shape (CPUs, pinning, model, policy), how long to run,
+/// and the seed that makes the run's random choices reproducible.
+/// </summary>
+public sealed record StressSettings
+{
+    /// <summary>Most CPUs a runtime can have.</summary>
+    public const int MaxCpus = Cpus.CpuSet.MaxCpus;
+
+    /// <summary>Logical CPUs (1..1024). Default (null): the cores in the process's affinity mask.</summary>
+    public int? CpuCount { get; init; }
+
+    /// <summary>How long one runtime run lasts (100 ms..24 h). Default 5 s.</summary>
+    public TimeSpan Duration { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Seed of every random choice in the run. Default 1.</summary>
+    public int Seed { get; init; } = 1;
+
+    /// <summary>Balancing policy (scenarios that compare policies ignore it). Default <see cref="BalancePolicy.WorkConserving"/>.</summary>
+    public BalancePolicy Policy { get; init; } = BalancePolicy.WorkConserving;
+
+    /// <summary>Guard semantics. Default <see cref="PreemptionModel.Rt"/>.</summary>
+    public PreemptionModel Model { get; init; } = PreemptionModel.Rt;
+
+    /// <summary>Whether CPU threads are pinned to cores. Default <see cref="PinningMode.Pinned"/>.</summary>
+    public PinningMode Pinning { get; init; } = PinningMode.Pinned;
+
+    /// <summary>Logger factory handed to the runtime. Default: none.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>The CPU count the runtime will have: <see cref="CpuCount"/> or the usable cores.</summary>
+    public int EffectiveCpuCount => CpuCount ?? Math.Clamp(Environment.ProcessorCount, 1, MaxCpus);
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid setting and what is allowed.</summary>
+    public void Validate()
+    {
+        if (CpuCount is { } n && (n < 1 || n > MaxCpus))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CpuCount), n, $"CpuCount must be 1..{MaxCpus}.");
+        }
+
+        if (Duration < TimeSpan.FromMilliseconds(100) || Duration > TimeSpan.FromHours(24))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Duration), Duration, "Duration must be 100 ms..24 h.");
+        }
+
+        if (!Enum.IsDefined(Policy) || !Enum.IsDefined(Model) || !Enum.IsDefined(Pinning))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Policy), "Policy, Model and Pinning must be defined enum values.");
+        }
+    }
+
+    /// <summary>Runtime options for one run of these settings under <paramref name="policy"/>.</summary>
+    /// <param name="policy">The balancing policy of this run.</param>
+    public RtSchedulerOptions ToRuntimeOptions(BalancePolicy policy) => new()
+    {
+        CpuCount = CpuCount,
+        Pinning = Pinning,
+        Model = Model,
+        Balance = policy,
+        StrictChecks = false,
+        LoggerFactory = LoggerFactory,
+    };
+}

@@ -1,0 +1,165 @@
+namespace RtRuntime.Stress.Tests;
+
+/// <summary>The scenarios through the library API, at a tiny size. Asserts invariants and shape, never timings.</summary>
+public class LibraryTests
+{
+    private static StressSettings Tiny(int seed = 1, double seconds = 1) =>
+        new() { CpuCount = 2, Duration = TimeSpan.FromSeconds(seconds), Seed = seed };
+
+    [Fact]
+    public async Task Cyclic_Idle_RecordsOneHistogramPerCpuAndPasses()
+    {
+        ScenarioResult r = await new CyclicScenario().RunAsync(Tiny());
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        Assert.Equal(["cpu0", "cpu1"], r.Histograms.Select(h => h.Label));
+        Assert.All(r.Histograms, h => Assert.True(h.Count > 0));
+        Assert.NotNull(r.Figure("p99_us"));
+        Assert.True(r.Checks > 0);
+    }
+
+    [Fact]
+    public async Task Cyclic_MigrateDisabledLoad_HogsProgressAndPinnedSectionsHold()
+    {
+        ScenarioResult r = await new CyclicScenario("cyclic-load-md") { Load = true, LoadMigrateDisabled = true, Interval = TimeSpan.FromMicroseconds(500) }.RunAsync(Tiny());
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        Assert.True(r.Figure("hog_points") > 0);
+        Assert.Contains("--load-migrate-disabled", r.Reproduce, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Pileup_ThreePolicies_ReportsLostBandwidthPerPolicyAndTimeline()
+    {
+        ScenarioResult r = await new PileupScenario { TimelineRounds = 2 }.RunAsync(Tiny(seconds: 0.6));
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        BarSeries bars = Assert.Single(r.Bars);
+        Assert.Equal(["WorkConserving", "KernelFaithful", "NoPushRunning"], bars.Labels);
+        Assert.All(bars.Values, v => Assert.InRange(v, 0, 100));
+        foreach (string p in bars.Labels)
+        {
+            Assert.NotNull(r.Figure("lost_pct." + p));
+            Assert.NotNull(r.Figure("top_migrations." + p));
+            Assert.Contains(r.Timeline, s => s.Group == p);
+        }
+
+        Assert.All(r.Timeline, s => Assert.True(s.EndMs >= s.StartMs));
+    }
+
+    [Fact]
+    public async Task Pileup_NoPushRunning_NeverMovesTheRunningTask()
+    {
+        ScenarioResult r = await new PileupScenario { Policies = [BalancePolicy.NoPushRunning] }.RunAsync(Tiny(seconds: 0.5));
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        Assert.Equal(0, r.Figure("running_pushes.NoPushRunning"));
+    }
+
+    [Fact]
+    public async Task Mixed_Soak_EveryTaskAccountedAndInvariantsHold()
+    {
+        ScenarioResult r = await new MixedScenario().RunAsync(Tiny(seed: 11));
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        Assert.True(r.Figure("tasks") > 0);
+        Assert.True(r.Figure("migrate_sections") > 0);
+    }
+
+    [Fact]
+    public async Task Mixed_NonRtModel_MigrateSectionsWithoutSleepsHold()
+    {
+        ScenarioResult r = await new MixedScenario().RunAsync(Tiny(seed: 3) with { Model = PreemptionModel.NonRt });
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+    }
+
+    [Fact]
+    public async Task Mixed_UserWorkload_GetsItsOwnHistogramUnderLoad()
+    {
+        int runs = 0;
+        var scenario = new MixedScenario();
+        scenario.Workloads.Add(new StressWorkload("mine", 80, TimeSpan.FromMilliseconds(2), async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await ctx.PreemptionPoint();
+            }
+
+            runs++;
+        }));
+        ScenarioResult r = await scenario.RunAsync(Tiny(seed: 5));
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        LatencyHistogram h = Assert.Single(r.Histograms, h => h.Label == "workload:mine");
+        Assert.Equal(runs, h.Count);
+        Assert.True(runs > 0);
+    }
+
+    [Fact]
+    public async Task Mixed_InjectedBug_IsReportedAsNoBugReportsViolationWithSeed()
+    {
+        ScenarioResult r = await new MixedScenario { Inject = MixedInjection.Bug }.RunAsync(Tiny(seed: 77));
+        InvariantViolation v = Assert.Single(r.Violations, v => v.Invariant == Invariants.NoBugReports);
+        Assert.Equal(77, v.Seed);
+        Assert.Contains("--seed 77", v.Reproduce, StringComparison.Ordinal);
+        Assert.Contains("--inject bug", v.Reproduce, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Mixed_InjectedPinnedMove_IsCaughtByTheChecker()
+    {
+        ScenarioResult r = await new MixedScenario { Inject = MixedInjection.Pinned }.RunAsync(Tiny(seed: 78));
+        Assert.Contains(r.Violations, v => v.Invariant == Invariants.MigrateDisabledStays && v.Seed == 78);
+    }
+
+    [Fact]
+    public async Task InvariantChecker_UnexpectedFault_IsAViolation()
+    {
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        var checker = new InvariantChecker("custom", 9);
+        checker.Attach(rt);
+        checker.Track(rt.Spawn("ok", 10, _ => ValueTask.CompletedTask));
+        checker.Track(rt.Spawn("boom", 10, _ => throw new InvalidOperationException("boom")));
+        checker.Track(rt.Spawn("injected", 10, _ => throw new InjectedFaultException()), faultAllowed: true);
+        ShutdownSummary summary = await checker.StopAndCheckAsync(rt, TimeSpan.FromSeconds(30));
+        Assert.True(summary.AllAccountedFor);
+        InvariantViolation v = Assert.Single(checker.Violations);
+        Assert.Equal(Invariants.ExpectedOutcome, v.Invariant);
+        Assert.Contains("boom", v.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Settings_OutOfRange_Throws()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StressSettings { CpuCount = 1025 }.Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StressSettings { Duration = TimeSpan.FromSeconds(-1) }.Validate());
+    }
+
+    [Fact]
+    public async Task Cyclic_IntervalTooShort_Throws()
+    {
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => new CyclicScenario { Interval = TimeSpan.FromMicroseconds(50) }.RunAsync(Tiny()));
+    }
+
+    [Fact]
+    public void LatencyHistogram_Figures_FollowTheSamples()
+    {
+        var h = new LatencyHistogram("x");
+        for (int i = 1; i <= 1000; i++)
+        {
+            h.Record(i * 1000L);
+        }
+
+        h.Record(-5);
+        Assert.Equal(1001, h.Count);
+        Assert.Equal(1, h.Early);
+        Assert.Equal(0, h.MinUs);
+        Assert.InRange(h.P50Us, 495, 505);
+        Assert.InRange(h.MaxUs, 999, 1001);
+        Assert.Equal(1001, h.Buckets().Sum(b => b.Count));
+    }
+
+    [Theory]
+    [InlineData(1500, "1500ms")]
+    [InlineData(2000, "2s")]
+    public void FormatDuration_RoundTripsThroughTheCliParser(int ms, string text)
+    {
+        Assert.Equal(text, StressScenario.FormatDuration(TimeSpan.FromMilliseconds(ms)));
+        Assert.True(Cli.DurationParser.TryParse(text, out TimeSpan back));
+        Assert.Equal(TimeSpan.FromMilliseconds(ms), back);
+    }
+}

@@ -52,6 +52,7 @@ internal sealed partial class Cpu
             FireTimers(now);
         }
 
+        HotplugTurn();
         Scheduler.Balancer.PullIfBetter(this);
 
         RtTask? next;
@@ -95,7 +96,7 @@ internal sealed partial class Cpu
         bool work;
         using (Lock.EnterScope())
         {
-            work = Rq.Count > 0;
+            work = Rq.Count > 0 || !_cpuWork.IsEmpty || Dying;
         }
 
         if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !Scheduler.Balancer.HasPullable(this))

@@ -86,11 +86,23 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     private int _nrPinned;
 
-    /// <summary>cpu_active: accepts new placements.</summary>
-    public bool Active { get; set; } = true;
+    /// <summary>cpu_active: accepts new placements. Read without locks by placement.</summary>
+    public bool Active
+    {
+        get => _active;
+        set => _active = value;
+    }
+
+    private volatile bool _active = true;
 
     /// <summary>cpu_online.</summary>
-    public bool Online { get; set; } = true;
+    public bool Online
+    {
+        get => _online;
+        set => _online = value;
+    }
+
+    private volatile bool _online = true;
 
     /// <summary>The earliest sleeper deadline on this CPU (RtClock ns), or long.MaxValue.</summary>
     public long NextDeadline => Volatile.Read(ref _nextDeadline);
@@ -162,6 +174,16 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         Rq.Enqueue(task, atHead);
         Volatile.Write(ref _queuedTop, Rq.HighestPriority);
         if (!fromSwitch && task.Prio > _runningPrio)
+        {
+            SetPending(PendingWork.NeedResched);
+        }
+    }
+
+    /// <summary>The running task's priority changed (PI boost or unboost); lock held.</summary>
+    public void SetRunningPrioLocked(int prio)
+    {
+        Volatile.Write(ref _runningPrio, prio);
+        if (Rq.HighestPriority > prio)
         {
             SetPending(PendingWork.NeedResched);
         }

@@ -23,6 +23,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Shutdown: task {Task} never reached a preemption point after cancellation; abandoned on cpu{Cpu}")]
     public static partial void Abandoned(ILogger logger, string task, int cpu);
 
+    [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Dying CPU not properly vacated! cpu{Cpu}: nr_pinned {NrPinned}, tasks: {Tasks}")]
+    public static partial void NotVacated(ILogger logger, int cpu, int nrPinned, string tasks);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "task {Task} no longer affine to cpu{Cpu}")]
     public static partial void AffinityBroken(ILogger logger, string task, int cpu);
 }

@@ -34,6 +34,11 @@ internal sealed class Balancer
     {
         int droppedFrom = self.LastRunPrio;
         self.LastRunPrio = -1;
+        if (!self.Active)
+        {
+            return; // a dying or offline CPU takes no work
+        }
+
         for (int round = 0; round < _cpus.Length; round++)
         {
             int myTop = self.QueuedTop;
@@ -106,6 +111,11 @@ internal sealed class Balancer
     /// <summary>A cheap racy check for idle CPUs: is there queued work another CPU could hand over?</summary>
     public bool HasPullable(Cpu self)
     {
+        if (!self.Active)
+        {
+            return false;
+        }
+
         foreach (Cpu other in _cpus)
         {
             if (other != self && other.QueuedTop >= 0 && other.QueuedTop <= other.RunningPrio)
@@ -190,6 +200,14 @@ internal sealed class Balancer
 
     private static bool IsQueued(Cpu cpu, RtTask task) =>
         task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task;
+
+    /// <summary>balance_push: a migratable task taken off a dying CPU's queue goes to an active CPU (its affinity widened if needed).</summary>
+    public void PushedOff(Cpu dying, RtTask task)
+    {
+        int target = _scheduler.SelectFallbackCpu(task, exclude: dying);
+        _cpus[target].Enqueue(task);
+        Interlocked.Increment(ref Pushes);
+    }
 
     /// <summary>
     /// A rebalancer pass on <paramref name="cpu"/>: push every waiting migratable task that another CPU

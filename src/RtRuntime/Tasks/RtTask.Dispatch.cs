@@ -255,6 +255,12 @@ public abstract partial class RtTask
 
     internal bool IsRealtime => Policy != SchedPolicy.Normal;
 
+    /// <summary>normal_prio: the priority index without PI boosting.</summary>
+    internal int NormalPrio => Policy == SchedPolicy.Normal ? 0 : BasePriority;
+
+    /// <summary>The local locks this task holds (Rt model), for priority-inheritance recomputation.</summary>
+    internal List<PerCpu.LocalLockState>? HeldLocks;
+
     private SwitchPoint? _switchPoint;
 
     /// <summary>A pending ValueTask that suspends the task as a preemption point (for guards' DisposeAsync).</summary>

@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Cpus;
+
+/// <summary>
+/// The dying CPU's side of hotplug: balance_push (queued migratable tasks are pushed away whenever
+/// the CPU passes through its dispatcher; the running task leaves at its next preemption point),
+/// the wait for <c>nr_pinned</c> to reach 0, and work run on the CPU thread itself (callbacks).
+/// </summary>
+internal sealed partial class Cpu
+{
+    private readonly ConcurrentQueue<Action> _cpuWork = new();
+    private TaskCompletionSource? _vacated;
+
+    /// <summary>True from the start of an offline until it completes or is cancelled.</summary>
+    public bool Dying => Volatile.Read(ref _vacated) is not null;
+
+    /// <summary>sched_cpu_deactivate: inactive now; returns the signal of "vacated" (nr_running and nr_pinned zero).</summary>
+    public TaskCompletionSource BeginDying()
+    {
+        var vacated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Active = false;
+        Volatile.Write(ref _vacated, vacated);
+        SetPending(PendingWork.Stop); // the running task leaves at its next preemption point
+        Parker.Unpark();
+        return vacated;
+    }
+
+    /// <summary>A cancelled offline: the CPU is active again; nothing was lost (tasks only ever left it).</summary>
+    public void AbortDying()
+    {
+        Volatile.Write(ref _vacated, null);
+        Active = true;
+    }
+
+    /// <summary>Runs <paramref name="work"/> on this CPU's thread, between tasks; returns what it returned.</summary>
+    public Task<T> RunOnCpuAsync<T>(Func<T> work)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _cpuWork.Enqueue(() =>
+        {
+            try
+            {
+                done.SetResult(work());
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        });
+        Parker.Unpark();
+        return done.Task;
+    }
+
+    /// <summary>At each turn: queued CPU work, then (while dying) balance_push and the vacated check.</summary>
+    private void HotplugTurn()
+    {
+        while (_cpuWork.TryDequeue(out Action? work))
+        {
+            work();
+        }
+
+        if (Volatile.Read(ref _vacated) is not { } vacated)
+        {
+            return;
+        }
+
+        List<RtTask> leaving = [];
+        bool empty;
+        using (Lock.EnterScope())
+        {
+            foreach (RtTask task in Rq.ToList())
+            {
+                if (task.MigrationDisabled == 0)
+                {
+                    DequeueLocked(task);
+                    leaving.Add(task);
+                }
+            }
+
+            empty = Rq.Count == 0 && Running is null && NrPinned == 0;
+        }
+
+        foreach (RtTask task in leaving)
+        {
+            Scheduler.Balancer.PushedOff(this, task);
+        }
+
+        if (empty)
+        {
+            vacated.TrySetResult();
+        }
+    }
+
+    /// <summary>The final offline step: leave the dying state, move timers away, go offline, check it is empty.</summary>
+    public void FinishOffline(RtScheduler scheduler)
+    {
+        List<RtTask> left;
+        List<(RtTask Task, long Deadline)> timers;
+        using (Lock.EnterScope())
+        {
+            Volatile.Write(ref _vacated, null);
+            Online = false;
+            left = Rq.ToList();
+            if (Running is { } running)
+            {
+                left.Add(running);
+            }
+
+            timers = [.. _timers.UnorderedItems.Select(e => (e.Element, e.Priority))];
+            _timers.Clear();
+            Volatile.Write(ref _nextDeadline, long.MaxValue);
+        }
+
+        if (left.Count > 0 || NrPinned != 0)
+        {
+            scheduler.ReportNotVacated(this, left);
+        }
+
+        // hrtimers_dead_cpu: sleepers' timers move to an online CPU.
+        Cpu target = scheduler.Cpus.First(c => c.Online && c != this);
+        foreach ((RtTask task, long deadline) in timers)
+        {
+            target.AdoptTimer(task, deadline);
+        }
+    }
+
+    private void AdoptTimer(RtTask task, long deadline)
+    {
+        using (Lock.EnterScope())
+        {
+            task.BlockedOn = this;
+            _timers.Enqueue(task, deadline);
+            if (deadline < _nextDeadline)
+            {
+                Volatile.Write(ref _nextDeadline, deadline);
+            }
+        }
+
+        Parker.Unpark();
+        Scheduler.HrTimer.NotifyBusy(this);
+    }
+}

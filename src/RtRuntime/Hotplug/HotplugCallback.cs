@@ -1,0 +1,11 @@
+namespace RtRuntime.Hotplug;
+
+/// <summary>
+/// A subsystem's CPU hotplug steps (a cpuhp state): <see cref="Online"/> runs on the CPU as it comes
+/// up, in registration order; <see cref="Offline"/> runs on the dying CPU after it is vacated, in
+/// reverse registration order (e.g. to drain that CPU's per-CPU caches into a global pool).
+/// </summary>
+/// <param name="Name">The step's name (for logs and errors).</param>
+/// <param name="Online">Called with the CPU id when it comes online, or null.</param>
+/// <param name="Offline">Called with the CPU id when it goes offline, or null.</param>
+public sealed record HotplugCallback(string Name, Action<int>? Online, Action<int>? Offline);

@@ -1,0 +1,85 @@
+using System.Runtime.CompilerServices;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.PerCpu;
+
+/// <summary>
+/// A per-CPU variable (<c>DEFINE_PER_CPU</c>): one slot per possible CPU of a runtime, each on its own
+/// cache lines, so CPUs never share a line. <see cref="ThisCpu"/> is <c>this_cpu_ptr()</c>: allowed only
+/// while the task cannot leave its CPU (preempt- or migrate-disabled), else the DEBUG_PREEMPT BUG
+/// "using this-CPU data in preemptible code" is reported (thrown in strict mode). <see cref="Remote"/>
+/// is <c>per_cpu_ptr()</c>: any CPU's slot, and the caller synchronises. Slots outlive CPU hotplug, as
+/// the kernel keeps the per-CPU data of possible CPUs.
+/// </summary>
+/// <typeparam name="T">The slot type (a struct for data that lives in the slot; a class for a per-CPU object).</typeparam>
+public sealed class PerCpu<T>
+{
+    // Slots are Stride elements apart (at least 128 bytes: a line pair, against adjacent-line
+    // prefetch), and the first slot starts one stride in, away from the array header.
+    private static readonly int s_stride = Math.Max(1, (128 + Unsafe.SizeOf<T>() - 1) / Unsafe.SizeOf<T>());
+    private readonly T[] _slots;
+
+    /// <summary>Creates one slot per CPU of <paramref name="runtime"/>, each set by <paramref name="initial"/> (default: default(T)).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="runtime"/> is null.</exception>
+    public PerCpu(RtScheduler runtime, Func<int, T>? initial = null)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        CpuCount = runtime.CpuCount;
+        _slots = new T[(CpuCount + 2) * s_stride];
+        if (initial is not null)
+        {
+            for (int cpu = 0; cpu < CpuCount; cpu++)
+            {
+                _slots[Index(cpu)] = initial(cpu);
+            }
+        }
+    }
+
+    /// <summary>The number of slots (the runtime's possible CPUs).</summary>
+    public int CpuCount { get; }
+
+    /// <summary>
+    /// <c>this_cpu_ptr()</c>: the slot of the CPU the task runs on. Take a PreemptDisable or
+    /// MigrateDisable guard first so the reference stays this CPU's across preemption points.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU; or, in strict mode, from preemptible code.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref T ThisCpu(TaskContext context)
+    {
+        RtTask task = context.Task;
+        task.ThrowIfNotCurrent();
+        if ((task.PreemptCount | task.MigrationDisabled) == 0)
+        {
+            task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");
+        }
+
+        return ref _slots[Index(task.Cpu!.Id)];
+    }
+
+    /// <summary>
+    /// <c>raw_cpu_ptr()</c>/<c>__this_cpu</c> for single operations that cannot be preempted midway: the slot of
+    /// the task's CPU with no preemptible check. Correct only for one synchronous read-modify-write
+    /// between two awaits (a cooperative task is never switched out in synchronous code).
+    /// </summary>
+    internal ref T ThisCpuUnchecked(TaskContext context)
+    {
+        RtTask task = context.Task;
+        task.ThrowIfNotCurrent();
+        return ref _slots[Index(task.Cpu!.Id)];
+    }
+
+    /// <summary><c>per_cpu_ptr(p, cpu)</c>: CPU <paramref name="cpu"/>'s slot (remote access: synchronise yourself).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="cpu"/> is not a CPU of the runtime.</exception>
+    public ref T Remote(int cpu)
+    {
+        if ((uint)cpu >= (uint)CpuCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cpu), cpu, $"cpu must be 0..{CpuCount - 1}.");
+        }
+
+        return ref _slots[Index(cpu)];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Index(int cpu) => (cpu + 1) * s_stride;
+}

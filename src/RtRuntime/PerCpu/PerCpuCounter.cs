@@ -1,0 +1,50 @@
+using RtRuntime.Tasks;
+
+namespace RtRuntime.PerCpu;
+
+/// <summary>
+/// A per-CPU counter (<c>percpu_counter</c> without the batch): each CPU adds to its own slot with
+/// <c>this_cpu_add()</c> semantics (one operation, safe from preemptible code without a guard: a
+/// cooperative task cannot be switched out inside it, and only the CPU's own thread writes its slot),
+/// and <see cref="Sum"/> adds every slot, online or not, exactly once writers stop.
+/// </summary>
+public sealed class PerCpuCounter
+{
+    private readonly PerCpu<long> _slots;
+
+    /// <summary>Creates a counter with one slot per CPU of <paramref name="runtime"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="runtime"/> is null.</exception>
+    public PerCpuCounter(RtScheduler runtime) => _slots = new PerCpu<long>(runtime);
+
+    /// <summary><c>this_cpu_add()</c>.</summary>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    public void Add(TaskContext context, long delta)
+    {
+        ref long slot = ref _slots.ThisCpuUnchecked(context);
+        Volatile.Write(ref slot, slot + delta);
+    }
+
+    /// <summary><c>this_cpu_inc()</c>.</summary>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    public void Increment(TaskContext context) => Add(context, 1);
+
+    /// <summary><c>this_cpu_read()</c>: this CPU's slot.</summary>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    public long ReadThisCpu(TaskContext context) => Volatile.Read(ref _slots.ThisCpuUnchecked(context));
+
+    /// <summary>CPU <paramref name="cpu"/>'s slot.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    public long Read(int cpu) => Volatile.Read(ref _slots.Remote(cpu));
+
+    /// <summary>The sum over every CPU's slot (exact once writers stop; a racy snapshot while they run).</summary>
+    public long Sum()
+    {
+        long sum = 0;
+        for (int cpu = 0; cpu < _slots.CpuCount; cpu++)
+        {
+            sum += Volatile.Read(ref _slots.Remote(cpu));
+        }
+
+        return sum;
+    }
+}

@@ -1,0 +1,161 @@
+using RtRuntime.Hotplug;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.PerCpu;
+
+/// <summary>
+/// An object pool with a cache per CPU, after the kernel's per-CPU free lists: rent and return go to
+/// this CPU's cache under a <see cref="LocalLock"/> (no shared cache line on the fast path); an empty
+/// cache refills a batch from the global pool (creating objects when that is empty too), a full one
+/// spills a batch to it; a hotplug callback drains a CPU's cache into the global pool when the CPU
+/// goes offline. Objects are never lost or duplicated: every object created is in exactly one cache,
+/// in the global pool, or rented out.
+/// </summary>
+/// <typeparam name="T">The pooled type.</typeparam>
+public sealed class PerCpuPool<T> : IDisposable
+    where T : class
+{
+    private readonly Func<T> _factory;
+    private readonly LocalLock _lock;
+    private readonly PerCpu<Cache> _caches;
+    private readonly Stack<T> _global = new();
+    private readonly int _capacity;
+    private readonly int _batch;
+    private readonly IDisposable _hotplug;
+    private long _created;
+
+    /// <summary>Creates a pool.</summary>
+    /// <param name="runtime">The runtime whose CPUs get caches.</param>
+    /// <param name="factory">Creates an object when every cache and the global pool are empty.</param>
+    /// <param name="cacheCapacity">Objects a CPU's cache holds (2..65536).</param>
+    /// <param name="batch">Objects moved between a cache and the global pool at once (1..cacheCapacity).</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A size is out of range.</exception>
+    public PerCpuPool(RtScheduler runtime, Func<T> factory, int cacheCapacity = 64, int batch = 16)
+    {
+        ArgumentNullException.ThrowIfNull(runtime);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (cacheCapacity is < 2 or > 65536)
+        {
+            throw new ArgumentOutOfRangeException(nameof(cacheCapacity), cacheCapacity, "cacheCapacity must be 2..65536.");
+        }
+
+        if (batch < 1 || batch > cacheCapacity)
+        {
+            throw new ArgumentOutOfRangeException(nameof(batch), batch, $"batch must be 1..{cacheCapacity} (cacheCapacity).");
+        }
+
+        _factory = factory;
+        _capacity = cacheCapacity;
+        _batch = batch;
+        _lock = new LocalLock(runtime, "pool lock");
+        _caches = new PerCpu<Cache>(runtime, _ => new Cache(cacheCapacity));
+        _hotplug = runtime.RegisterHotplug(new HotplugCallback("percpu-pool", null, DrainCpu));
+    }
+
+    /// <summary>Objects created by the factory so far.</summary>
+    public long Created => Interlocked.Read(ref _created);
+
+    /// <summary>Objects in the global pool now.</summary>
+    public int GlobalCount
+    {
+        get
+        {
+            lock (_global)
+            {
+                return _global.Count;
+            }
+        }
+    }
+
+    /// <summary>Objects in CPU <paramref name="cpu"/>'s cache now (a racy snapshot while tasks run there).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    public int CachedOn(int cpu) => Volatile.Read(ref _caches.Remote(cpu).Count);
+
+    /// <summary>Rents an object from this CPU's cache.</summary>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    public async ValueTask<T> RentAsync(TaskContext context)
+    {
+        using (await _lock.LockAsync(context))
+        {
+            Cache cache = _caches.ThisCpu(context);
+            if (cache.Count == 0)
+            {
+                Refill(cache);
+            }
+
+            return cache.Count > 0 ? cache.Pop() : Create();
+        }
+    }
+
+    /// <summary>Returns an object to this CPU's cache.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="item"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    public async ValueTask ReturnAsync(TaskContext context, T item)
+    {
+        ArgumentNullException.ThrowIfNull(item);
+        using (await _lock.LockAsync(context))
+        {
+            Cache cache = _caches.ThisCpu(context);
+            if (cache.Count == _capacity)
+            {
+                Spill(cache, _batch);
+            }
+
+            cache.Push(item);
+        }
+    }
+
+    /// <summary>Unregisters the hotplug callback.</summary>
+    public void Dispose() => _hotplug.Dispose();
+
+    private T Create()
+    {
+        Interlocked.Increment(ref _created);
+        return _factory();
+    }
+
+    private void Refill(Cache cache)
+    {
+        lock (_global)
+        {
+            while (cache.Count < _batch && _global.TryPop(out T? item))
+            {
+                cache.Push(item);
+            }
+        }
+    }
+
+    private void Spill(Cache cache, int count)
+    {
+        lock (_global)
+        {
+            for (int i = 0; i < count && cache.Count > 0; i++)
+            {
+                _global.Push(cache.Pop());
+            }
+        }
+    }
+
+    /// <summary>The offline step, on the dying CPU after it is vacated: its cache goes to the global pool.</summary>
+    private void DrainCpu(int cpu)
+    {
+        Cache cache = _caches.Remote(cpu);
+        Spill(cache, cache.Count);
+    }
+
+    private sealed class Cache(int capacity)
+    {
+        private readonly T?[] _items = new T?[capacity];
+        public int Count;
+
+        public void Push(T item) => _items[Count++] = item;
+
+        public T Pop()
+        {
+            T item = _items[--Count]!;
+            _items[Count] = null;
+            return item;
+        }
+    }
+}

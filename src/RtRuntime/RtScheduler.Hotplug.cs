@@ -1,0 +1,176 @@
+using RtRuntime.Cpus;
+using RtRuntime.Diagnostics;
+using RtRuntime.Hotplug;
+using RtRuntime.Scheduling;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>
+/// CPU hotplug (kernel/cpu.c, sched_cpu_deactivate / balance_push / sched_cpu_wait_empty): take a CPU
+/// offline once its pinned tasks have left, and bring it back.
+/// </summary>
+public sealed partial class RtScheduler
+{
+    private readonly SemaphoreSlim _hotplugMutex = new(1, 1);
+    private readonly List<HotplugCallback> _hotplugCallbacks = [];
+    private long _hotplugOps;
+
+    /// <summary>Hotplug operations completed (offline and online).</summary>
+    public long HotplugOperations => Interlocked.Read(ref _hotplugOps);
+
+    /// <summary>True while CPU <paramref name="cpu"/> is online.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    public bool IsOnline(int cpu) => CpuAt(cpu).Online;
+
+    /// <summary>True while CPU <paramref name="cpu"/> accepts new placements (cpu_active).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    public bool IsActive(int cpu) => CpuAt(cpu).Active;
+
+    /// <summary>The CPUs online now.</summary>
+    public CpuSet OnlineCpus => CpuSet.Of(_cpus.Where(c => c.Online).Select(c => c.Id).ToArray());
+
+    /// <summary>Registers hotplug steps; returns a handle that unregisters them.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
+    public IDisposable RegisterHotplug(HotplugCallback callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        lock (_hotplugCallbacks)
+        {
+            _hotplugCallbacks.Add(callback);
+        }
+
+        return new HotplugRegistration(this, callback);
+    }
+
+    /// <summary>
+    /// Takes CPU <paramref name="cpu"/> offline. It becomes inactive at once (no new placements; wakeups go
+    /// elsewhere); its migratable tasks leave at their next preemption point or from its queue; then the
+    /// operation waits while its <c>nr_pinned</c> &gt; 0 (a pinned task woken here may still run here
+    /// until it unpins). Once vacated, the offline callbacks run on the dying CPU in reverse order, its
+    /// timers move to an online CPU, and it goes offline. Cancelling the wait brings the CPU back active
+    /// and loses nothing.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    /// <exception cref="InvalidOperationException">The CPU is offline already, or it is the last online CPU.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for pinned tasks; the CPU is active again.</exception>
+    public async Task OfflineAsync(int cpu, CancellationToken cancellationToken = default)
+    {
+        Cpu dying = CpuAt(cpu);
+        await _hotplugMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (!dying.Online)
+            {
+                throw new InvalidOperationException($"cpu{cpu} is already offline.");
+            }
+
+            if (_cpus.Count(c => c.Online) == 1)
+            {
+                throw new InvalidOperationException($"cpu{cpu} is the last online CPU; at least one CPU must stay online.");
+            }
+
+            // sched_cpu_deactivate: inactive at once, and balance_push from now on.
+            TaskCompletionSource vacated = dying.BeginDying();
+            Rebalancer.Notify(BalanceReason.Hotplug);
+            try
+            {
+                await vacated.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                dying.AbortDying();
+                throw;
+            }
+
+            List<Exception> errors = await dying.RunOnCpuAsync(() => RunCallbacks(cpu, online: false)).ConfigureAwait(false);
+            dying.FinishOffline(this);
+            Interlocked.Increment(ref _hotplugOps);
+            if (errors.Count > 0)
+            {
+                throw new AggregateException($"cpu{cpu} went offline, but {errors.Count} offline callback(s) threw.", errors);
+            }
+        }
+        finally
+        {
+            _hotplugMutex.Release();
+        }
+    }
+
+    /// <summary>Brings CPU <paramref name="cpu"/> online: online callbacks run on it in registration order, then it accepts tasks at once.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    /// <exception cref="InvalidOperationException">The CPU is online already.</exception>
+    public async Task OnlineAsync(int cpu, CancellationToken cancellationToken = default)
+    {
+        Cpu c = CpuAt(cpu);
+        await _hotplugMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (c.Online)
+            {
+                throw new InvalidOperationException($"cpu{cpu} is already online.");
+            }
+
+            c.Online = true;
+            List<Exception> errors = await c.RunOnCpuAsync(() => RunCallbacks(cpu, online: true)).ConfigureAwait(false);
+            c.Active = true;
+            Interlocked.Increment(ref _hotplugOps);
+            Rebalancer.Notify(BalanceReason.Hotplug);
+            if (errors.Count > 0)
+            {
+                throw new AggregateException($"cpu{cpu} came online, but {errors.Count} online callback(s) threw.", errors);
+            }
+        }
+        finally
+        {
+            _hotplugMutex.Release();
+        }
+    }
+
+    private List<Exception> RunCallbacks(int cpu, bool online)
+    {
+        HotplugCallback[] steps;
+        lock (_hotplugCallbacks)
+        {
+            steps = _hotplugCallbacks.ToArray();
+        }
+
+        if (!online)
+        {
+            Array.Reverse(steps);
+        }
+
+        var errors = new List<Exception>();
+        foreach (HotplugCallback step in steps)
+        {
+            try
+            {
+                (online ? step.Online : step.Offline)?.Invoke(cpu);
+            }
+            catch (Exception e)
+            {
+                errors.Add(new InvalidOperationException($"Hotplug step '{step.Name}' failed taking cpu{cpu} {(online ? "online" : "offline")}: {e.Message}", e));
+            }
+        }
+
+        return errors;
+    }
+
+    /// <summary>"Dying CPU not properly vacated!": a task or pin left on a CPU at its final offline step.</summary>
+    internal void ReportNotVacated(Cpu cpu, IReadOnlyList<RtTask> left)
+    {
+        string dump = string.Join(", ", left.Select(t => $"{t.Name}/{t.Id} prio {t.EffectivePriority}"));
+        RtLog.NotVacated(_logger, cpu.Id, cpu.NrPinned, dump);
+    }
+
+    private sealed class HotplugRegistration(RtScheduler scheduler, HotplugCallback callback) : IDisposable
+    {
+        public void Dispose()
+        {
+            lock (scheduler._hotplugCallbacks)
+            {
+                scheduler._hotplugCallbacks.Remove(callback);
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>Priority inheritance for local locks (the kernel's rt_mutex_setprio / rt_mutex_adjust_prio_chain).</summary>
+public sealed partial class RtScheduler
+{
+    /// <summary>
+    /// Sets <paramref name="task"/>'s effective priority to the highest of its normal priority and the
+    /// top waiters of the local locks it holds, requeueing it; if it is itself blocked on a local lock,
+    /// the boost walks on to that lock's owner. Every task involved is pinned to <paramref name="cpu"/>,
+    /// whose lock the caller holds.
+    /// </summary>
+    internal static void RecomputePrioLocked(Cpu cpu, RtTask task)
+    {
+        for (int depth = 0; depth < 1024; depth++) // the chain is bounded by the tasks on one CPU
+        {
+            int prio = task.NormalPrio;
+            if (task.HeldLocks is { } held)
+            {
+                foreach (LocalLockState s in held)
+                {
+                    prio = Math.Max(prio, s.TopWaiterPrio);
+                }
+            }
+
+            if (prio == task.Prio)
+            {
+                return;
+            }
+
+            SetPrioLocked(cpu, task, prio);
+            if (task.BlockedOn is not LocalLockState blockedOn || !blockedOn.RemoveWaiterLocked(task))
+            {
+                return;
+            }
+
+            blockedOn.AddWaiterLocked(task); // its place among the waiters follows its new priority
+            if (blockedOn.Owner is not { } next)
+            {
+                return;
+            }
+
+            task = next;
+        }
+    }
+
+    private static void SetPrioLocked(Cpu cpu, RtTask task, int prio)
+    {
+        int old = task.Prio;
+        if (task.Run == TaskRunState.Queued && task.Cpu == cpu && (task.RqPrev is not null || cpu.Rq.PeekHighestOf(old) == task))
+        {
+            cpu.DequeueLocked(task);
+            Volatile.Write(ref task.Prio, prio);
+            cpu.EnqueueLocked(task, atHead: prio < old);
+        }
+        else if (cpu.Running == task)
+        {
+            Volatile.Write(ref task.Prio, prio);
+            cpu.SetRunningPrioLocked(prio);
+        }
+        else
+        {
+            Volatile.Write(ref task.Prio, prio);
+        }
+    }
+}

@@ -72,6 +72,7 @@ public sealed partial class RtScheduler
 
             // sched_cpu_deactivate: inactive at once, and balance_push from now on.
             TaskCompletionSource vacated = dying.BeginDying();
+            Trace(cpu, "deactivate");
             Rebalancer.Notify(BalanceReason.Hotplug);
             try
             {
@@ -83,8 +84,10 @@ public sealed partial class RtScheduler
                 throw;
             }
 
+            Trace(cpu, "vacated");
             List<Exception> errors = await dying.RunOnCpuAsync(() => RunCallbacks(cpu, online: false)).ConfigureAwait(false);
             dying.FinishOffline(this);
+            Trace(cpu, "offline");
             Interlocked.Increment(ref _hotplugOps);
             if (errors.Count > 0)
             {
@@ -114,6 +117,7 @@ public sealed partial class RtScheduler
             c.Online = true;
             List<Exception> errors = await c.RunOnCpuAsync(() => RunCallbacks(cpu, online: true)).ConfigureAwait(false);
             c.Active = true;
+            Trace(cpu, "online");
             Interlocked.Increment(ref _hotplugOps);
             Rebalancer.Notify(BalanceReason.Hotplug);
             if (errors.Count > 0)
@@ -154,6 +158,14 @@ public sealed partial class RtScheduler
         }
 
         return errors;
+    }
+
+    private static void Trace(int cpu, string step)
+    {
+        if (RtEventSource.Log.IsEnabled())
+        {
+            RtEventSource.Log.Hotplug(cpu, step);
+        }
     }
 
     /// <summary>"Dying CPU not properly vacated!": a task or pin left on a CPU at its final offline step.</summary>

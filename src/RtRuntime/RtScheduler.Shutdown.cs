@@ -91,6 +91,7 @@ public sealed partial class RtScheduler
 
         HrTimer.Stop();
         Rebalancer.Stop();
+        Metrics.Dispose();
         foreach (Cpu cpu in _cpus)
         {
             // A CPU still running an abandoned task cannot exit; it is a background thread.

@@ -71,6 +71,7 @@ public sealed partial class RtScheduler
             target = SelectFallbackCpu(task, exclude: null);
         }
 
+        TraceWakeup(task, _cpus[target]);
         _cpus[target].Enqueue(task);
     }
 
@@ -201,6 +202,11 @@ public sealed partial class RtScheduler
         if (n <= 10 || n % 1000 == 0)
         {
             RtLog.Bug(_logger, report.Message); // rate-limited like printk_ratelimit
+        }
+
+        if (RtEventSource.Log.IsEnabled())
+        {
+            RtEventSource.Log.Bug(report.Message);
         }
 
         BugReported?.Invoke(report);

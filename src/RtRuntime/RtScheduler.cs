@@ -36,6 +36,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
         AllCpus = CpuSet.Range(0, cpus.Length);
     }
 
+    /// <summary>Creates the metrics once the CPUs exist.</summary>
+    private void InitMetrics() => Metrics = new RtMetrics(this, Options.MeterFactory);
+
     /// <summary>Every CPU of this runtime (the default affinity, the kernel's cpu_possible_mask).</summary>
     internal CpuSet AllCpus { get; }
 
@@ -124,6 +127,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
             cpus[i] = new Cpu(scheduler, i, pin ? cores[i % cores.Length] : -1);
         }
 
+        scheduler.InitMetrics();
         scheduler.StartThreads();
         RtLog.Started(logger, count, options.Pinning, pin ? string.Join(',', cpus.Select(c => c.Core)) : "none", options.Model, options.Balance);
         return scheduler;

@@ -58,6 +58,18 @@ public sealed class RtSchedulerOptions
     /// <summary>Logger factory for runtime reports (BUGs, start/stop summaries). Default: none.</summary>
     public ILoggerFactory? LoggerFactory { get; set; }
 
+    /// <summary>Creates the "RtRuntime" meter (the host's, when hosted). Default: a meter of the runtime's own.</summary>
+    public System.Diagnostics.Metrics.IMeterFactory? MeterFactory { get; set; }
+
+    /// <summary>
+    /// A task that passes no preemption point for longer than this is reported as a stall (10 ms..60 s).
+    /// Default 25 ms, Seastar's default. Detection runs on the rebalancer's tick.
+    /// </summary>
+    public TimeSpan StallThreshold { get; set; } = TimeSpan.FromMilliseconds(25);
+
+    /// <summary>A need_resched left pending longer than this is reported (the kernel's LATENCY_WARN; 10 ms..60 s). Default 100 ms.</summary>
+    public TimeSpan ReschedLatencyWarn { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -108,6 +120,16 @@ public sealed class RtSchedulerOptions
         if (BalanceTick < TimeSpan.FromMicroseconds(100) || BalanceTick > TimeSpan.FromSeconds(10))
         {
             throw new ArgumentOutOfRangeException(nameof(BalanceTick), BalanceTick, "BalanceTick must be 100 µs..10 s.");
+        }
+
+        if (StallThreshold < TimeSpan.FromMilliseconds(10) || StallThreshold > TimeSpan.FromSeconds(60))
+        {
+            throw new ArgumentOutOfRangeException(nameof(StallThreshold), StallThreshold, "StallThreshold must be 10 ms..60 s.");
+        }
+
+        if (ReschedLatencyWarn < TimeSpan.FromMilliseconds(10) || ReschedLatencyWarn > TimeSpan.FromSeconds(60))
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReschedLatencyWarn), ReschedLatencyWarn, "ReschedLatencyWarn must be 10 ms..60 s.");
         }
 
         if (Cores is not null)

@@ -58,7 +58,7 @@ internal sealed partial class Cpu
         RtTask? next;
         using (Lock.EnterScope())
         {
-            Interlocked.And(ref _pending.Value, ~(PendingWork.NeedResched | PendingWork.Timer));
+            Interlocked.And(ref _pending.Value, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Probe));
             next = Rq.PopHighest();
             Volatile.Write(ref _queuedTop, Rq.HighestPriority);
             if (next is not null)
@@ -150,7 +150,18 @@ internal sealed partial class Cpu
                 bool done;
                 try
                 {
-                    done = task.Step();
+                    if (Scheduler.Metrics.StepTime.Enabled)
+                    {
+                        long t0 = RtClock.NowNs();
+                        done = task.Step();
+                        Scheduler.Metrics.StepTime.Record((RtClock.NowNs() - t0) / 1000.0);
+                    }
+                    else
+                    {
+                        done = task.Step();
+                    }
+
+                    StepSeq++;
                 }
                 catch (Exception e)
                 {
@@ -211,6 +222,10 @@ internal sealed partial class Cpu
     private void SwitchIn(RtTask task, long now)
     {
         Scheduler.OnSwitchIn(this, task);
+        if ((task.WokenAtNs | task.InterferedSinceNs) != 0 || Diagnostics.RtEventSource.Log.IsEnabled())
+        {
+            Scheduler.TraceSwitchIn(this, task);
+        }
 
         // One CAS: keep the cancel bit, drop off-CPU and stale TIF bits, copy the CPU's pending work
         // (Running is already this task, so a concurrent SetPending lands in one word or the other).
@@ -283,8 +298,8 @@ internal sealed partial class Cpu
     {
         // Clear the hint first, then read the truth: a setter writes the CPU word first and the gate
         // second, so anything set after this read shows up in the gate again.
-        Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop));
-        int pending = Interlocked.And(ref _pending.Value, ~PendingWork.Timer);
+        Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop | PendingWork.Probe));
+        int pending = Interlocked.And(ref _pending.Value, ~(PendingWork.Timer | PendingWork.Probe));
         long now = RtClock.NowNs();
         if ((pending & PendingWork.Timer) != 0 || Volatile.Read(ref _nextDeadline) <= now)
         {
@@ -335,6 +350,11 @@ internal sealed partial class Cpu
         if (preempted)
         {
             task.PreemptionCount++;
+            Preemptions++;
+            if (task.MigrationDisabled > 0 && Diagnostics.RtEventSource.Log.IsEnabled())
+            {
+                task.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority
+            }
         }
 
         LeaveRunningLocked(task);

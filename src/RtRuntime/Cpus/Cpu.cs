@@ -121,8 +121,13 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     public Thread? Thread { get; set; }
 
-    // ---- counters (written by the CPU thread) ----
+    // ---- counters (written by the CPU thread, or under Lock) ----
     public long ContextSwitches;
+    public long Preemptions;
+    public long MigrationsIn;
+
+    /// <summary>Incremented each time a task's step hands control back (read by stall detection).</summary>
+    public long StepSeq;
     public long BusyNs;
     public long IdleNs;
 
@@ -166,6 +171,11 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             if (previous is not null)
             {
                 task.MigrationCount++;
+                MigrationsIn++;
+                if (Diagnostics.RtEventSource.Log.IsEnabled())
+                {
+                    Diagnostics.RtEventSource.Log.SchedMigrateTask(task.Id, task.Prio, previous.Id, Id);
+                }
             }
 
             task.Cpu = this;
@@ -206,12 +216,26 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     }
 
     /// <summary>migrate_disable() outermost: nr_pinned++ (only this CPU's thread changes it).</summary>
-    public void PinTask(RtTask task) => Volatile.Write(ref _nrPinned, _nrPinned + 1);
+    public void PinTask(RtTask task)
+    {
+        Volatile.Write(ref _nrPinned, _nrPinned + 1);
+        if (Diagnostics.RtEventSource.Log.IsEnabled())
+        {
+            task.MigrateDisabledAtNs = RtClock.NowNs();
+            Diagnostics.RtEventSource.Log.MigrateDisable(task.Id, Id);
+        }
+    }
 
     /// <summary>migrate_enable() outermost: nr_pinned--, and a deferred move becomes due.</summary>
     public void UnpinTask(RtTask task)
     {
         Volatile.Write(ref _nrPinned, _nrPinned - 1);
+        if (task.MigrateDisabledAtNs != 0)
+        {
+            Diagnostics.RtEventSource.Log.MigrateEnable(task.Id, Id, RtClock.NowNs() - task.MigrateDisabledAtNs);
+            task.MigrateDisabledAtNs = 0;
+        }
+
         RtScheduler.OnMigrateEnable(this, task);
     }
 

@@ -11,4 +11,7 @@ internal static class PendingWork
 
     /// <summary>A stopper request (push_cpu_stop / migration_cpu_stop): move the running task away.</summary>
     public const int Stop = 4;
+
+    /// <summary>Stall detection's probe: make the running task's next preemption point report back to the dispatcher.</summary>
+    public const int Probe = 32;
 }

@@ -26,6 +26,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Dying CPU not properly vacated! cpu{Cpu}: nr_pinned {NrPinned}, tasks: {Tasks}")]
     public static partial void NotVacated(ILogger logger, int cpu, int nrPinned, string tasks);
 
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Kind}: task {Task} on cpu{Cpu} for {Milliseconds:F1} ms without a preemption point")]
+    public static partial void Stall(ILogger logger, string kind, string task, int cpu, double milliseconds);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "task {Task} no longer affine to cpu{Cpu}")]
     public static partial void AffinityBroken(ILogger logger, string task, int cpu);
 }

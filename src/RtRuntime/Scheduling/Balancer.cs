@@ -1,4 +1,5 @@
 using RtRuntime.Cpus;
+using RtRuntime.Diagnostics;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Scheduling;
@@ -91,6 +92,11 @@ internal sealed class Balancer
         {
             Interlocked.Increment(ref Pulls);
             return true;
+        }
+
+        if (pinned is not null && RtEventSource.Log.IsEnabled())
+        {
+            RtEventSource.Log.MigratePull(pinned.Id, source.Id);
         }
 
         if (pinned is not null && ShouldRepairOnPull(droppedFrom))
@@ -311,6 +317,10 @@ internal sealed class Balancer
         if (!mustLeave)
         {
             Interlocked.Increment(ref RunningPushes);
+            if (RtEventSource.Log.IsEnabled())
+            {
+                RtEventSource.Log.PushRunning(running.Id, self.Id, target);
+            }
         }
 
         return true;

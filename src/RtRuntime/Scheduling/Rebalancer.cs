@@ -26,6 +26,9 @@ internal sealed class Rebalancer : IDisposable
     private readonly long[] _lostNs;
     private readonly long[] _eventCounts = new long[4];
     private long _lastSampleNs;
+    private readonly StallWatch[] _watch;
+    private readonly long _stallNs;
+    private readonly long _reschedWarnNs;
     private int _kicked;
     private volatile bool _stop;
 
@@ -35,6 +38,9 @@ internal sealed class Rebalancer : IDisposable
         _cpus = cpus;
         _tickNs = tickNs;
         _lostNs = new long[cpus.Length];
+        _watch = new StallWatch[cpus.Length];
+        _stallNs = RtClock.ToNs(scheduler.Options.StallThreshold);
+        _reschedWarnNs = RtClock.ToNs(scheduler.Options.ReschedLatencyWarn);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/balance" };
     }
 
@@ -88,6 +94,7 @@ internal sealed class Rebalancer : IDisposable
     {
         Passes++;
         SampleLostBandwidth();
+        DetectStalls(RtClock.NowNs());
         foreach (Cpu cpu in _cpus)
         {
             if (cpu.QueuedTop < 0)
@@ -125,6 +132,71 @@ internal sealed class Rebalancer : IDisposable
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Stall detection without a cost on the fast path: a CPU whose running task has not handed
+    /// control back (same task, same step count) for half the threshold gets a probe bit, so the
+    /// task's next preemption point reports back; if the step count still has not moved at the
+    /// threshold, the task passed no preemption point: a stall. A need_resched seen pending across
+    /// samples for longer than ReschedLatencyWarn is reported too (LATENCY_WARN).
+    /// </summary>
+    private void DetectStalls(long now)
+    {
+        foreach (Cpu cpu in _cpus)
+        {
+            ref StallWatch w = ref _watch[cpu.Id];
+            RtTask? running = cpu.Running;
+            long seq = Volatile.Read(ref cpu.StepSeq);
+            if (running is null || running != w.Task || seq != w.Seq)
+            {
+                w = new StallWatch { Task = running, Seq = seq, SinceNs = now };
+            }
+            else
+            {
+                long held = now - w.SinceNs;
+                if (!w.Probed && held >= _stallNs / 2)
+                {
+                    cpu.SetPending(PendingWork.Probe);
+                    w.Probed = true;
+                }
+
+                if (!w.Reported && held >= _stallNs)
+                {
+                    w.Reported = true;
+                    _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100)));
+                }
+            }
+
+            if ((cpu.Pending & PendingWork.NeedResched) != 0 && running is not null)
+            {
+                if (w.ReschedSinceNs == 0)
+                {
+                    w.ReschedSinceNs = now;
+                }
+                else if (!w.ReschedReported && now - w.ReschedSinceNs >= _reschedWarnNs)
+                {
+                    w.ReschedReported = true;
+                    _scheduler.ReportStall(new StallReport("resched-latency", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks((now - w.ReschedSinceNs) / 100)));
+                }
+            }
+            else
+            {
+                w.ReschedSinceNs = 0;
+                w.ReschedReported = false;
+            }
+        }
+    }
+
+    private struct StallWatch
+    {
+        public RtTask? Task;
+        public long Seq;
+        public long SinceNs;
+        public bool Probed;
+        public bool Reported;
+        public long ReschedSinceNs;
+        public bool ReschedReported;
     }
 
     public void Stop()

@@ -105,6 +105,11 @@ public abstract partial class RtTask
     internal long PreemptionCount;
     internal long MigrationCount;
 
+    // ---- tracing timestamps (RtClock ns; set only while a listener is enabled) ----
+    internal long WokenAtNs;
+    internal long MigrateDisabledAtNs;
+    internal long InterferedSinceNs;
+
     private bool _started;
     private bool _offCpuWatch;
 

@@ -1,0 +1,64 @@
+using System.Diagnostics.Tracing;
+
+namespace RtRuntime.Diagnostics;
+
+/// <summary>
+/// Tracepoints (EventSource "RtRuntime", readable with <c>dotnet-trace collect --providers RtRuntime</c>),
+/// named after the kernel's: sched_switch, sched_wakeup, sched_migrate_task, plus the migrate-disable
+/// tracepoints mainline never merged (sched_migrate_disable/enable/pull) with the two figures they were
+/// meant for: time spent migrate-disabled, and the interference a pinned task suffered. Every call
+/// site checks <see cref="EventSource.IsEnabled()"/> first, so a disabled source costs one field read.
+/// </summary>
+[EventSource(Name = "RtRuntime")]
+internal sealed class RtEventSource : EventSource
+{
+    public static readonly RtEventSource Log = new();
+
+    private RtEventSource()
+    {
+    }
+
+    /// <summary>sched_switch: <paramref name="nextTask"/> switched in on <paramref name="cpu"/>.</summary>
+    [Event(1, Level = EventLevel.Verbose, Message = "cpu{0}: switch in {1} prio {2}")]
+    public void SchedSwitch(int cpu, long nextTask, int nextPrio) => WriteEvent(1, cpu, nextTask, nextPrio);
+
+    /// <summary>sched_wakeup: a task became runnable and was placed on <paramref name="targetCpu"/>.</summary>
+    [Event(2, Level = EventLevel.Verbose, Message = "wakeup {0} prio {1} on cpu{2}")]
+    public void SchedWakeup(long task, int prio, int targetCpu) => WriteEvent(2, task, prio, targetCpu);
+
+    /// <summary>sched_migrate_task: a task moved between CPUs.</summary>
+    [Event(3, Level = EventLevel.Informational, Message = "migrate {0} prio {1} cpu{2} -> cpu{3}")]
+    public void SchedMigrateTask(long task, int prio, int origCpu, int destCpu) => WriteEvent(3, task, prio, origCpu, destCpu);
+
+    /// <summary>sched_migrate_disable_tp: outermost migrate_disable.</summary>
+    [Event(4, Level = EventLevel.Verbose, Message = "migrate_disable {0} on cpu{1}")]
+    public void MigrateDisable(long task, int cpu) => WriteEvent(4, task, cpu);
+
+    /// <summary>sched_migrate_enable_tp: outermost migrate_enable, with the time spent migrate-disabled.</summary>
+    [Event(5, Level = EventLevel.Verbose, Message = "migrate_enable {0} on cpu{1} after {2} ns")]
+    public void MigrateEnable(long task, int cpu, long disabledNs) => WriteEvent(5, task, cpu, disabledNs);
+
+    /// <summary>sched_migrate_pull_tp: a pull or push found a migrate-disabled task it could not move.</summary>
+    [Event(6, Level = EventLevel.Informational, Message = "migrate_pull: {0} pinned on cpu{1}")]
+    public void MigratePull(long task, int cpu) => WriteEvent(6, task, cpu);
+
+    /// <summary>The pile-up repair: the running task of <paramref name="fromCpu"/> was pushed to <paramref name="toCpu"/>.</summary>
+    [Event(7, Level = EventLevel.Informational, Message = "push running {0} cpu{1} -> cpu{2}")]
+    public void PushRunning(long task, int fromCpu, int toCpu) => WriteEvent(7, task, fromCpu, toCpu);
+
+    /// <summary>A hotplug step.</summary>
+    [Event(8, Level = EventLevel.Informational, Message = "cpu{0}: {1}")]
+    public void Hotplug(int cpu, string step) => WriteEvent(8, cpu, step);
+
+    /// <summary>A kernel-style BUG report.</summary>
+    [Event(9, Level = EventLevel.Error, Message = "{0}")]
+    public void Bug(string message) => WriteEvent(9, message);
+
+    /// <summary>A stall: a task passed no preemption point for <paramref name="milliseconds"/>.</summary>
+    [Event(10, Level = EventLevel.Warning, Message = "stall: {1}/{0} on cpu{2} for {3} ms")]
+    public void Stall(long task, string name, int cpu, double milliseconds) => WriteEvent(10, task, name, cpu, milliseconds);
+
+    /// <summary>Interference: a pinned task waited this long, preempted, before it ran again (migrate_pull → sched-in).</summary>
+    [Event(11, Level = EventLevel.Informational, Message = "interference {0}: {1} ns on cpu{2}")]
+    public void Interference(long task, long nanoseconds, int cpu) => WriteEvent(11, task, nanoseconds, cpu);
+}

@@ -1,0 +1,55 @@
+using System.Diagnostics.Metrics;
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Diagnostics;
+
+/// <summary>
+/// The runtime's instruments on one <see cref="Meter"/> named "RtRuntime" (readable with
+/// <c>dotnet-counters monitor --counters RtRuntime</c>). Counters and gauges are observable: they
+/// read the CPUs' own counters when a listener collects, so the dispatch path pays nothing for them.
+/// The two histograms read the clock only while a listener has enabled them. Tags are bounded: a CPU
+/// id, never a task id.
+/// </summary>
+internal sealed class RtMetrics : IDisposable
+{
+    public const string MeterName = "RtRuntime";
+
+    private readonly Meter _meter;
+
+    public RtMetrics(RtScheduler runtime, IMeterFactory? factory)
+    {
+        _meter = factory?.Create(MeterName) ?? new Meter(MeterName);
+        Cpu[] cpus = runtime.Cpus;
+
+        _meter.CreateObservableCounter("rtruntime.cpu.context_switches", () => PerCpu(cpus, c => c.ContextSwitches), "{switch}", "Tasks switched in, per CPU.");
+        _meter.CreateObservableCounter("rtruntime.cpu.preemptions", () => PerCpu(cpus, c => c.Preemptions), "{preemption}", "Tasks switched out at a preemption point by a higher priority, per CPU.");
+        _meter.CreateObservableCounter("rtruntime.task.migrations", () => PerCpu(cpus, c => c.MigrationsIn), "{migration}", "Tasks that arrived from another CPU, per destination CPU.");
+        _meter.CreateObservableCounter("rtruntime.balance.pushes", () => Interlocked.Read(ref runtime.Balancer.Pushes), "{push}", "Queued tasks pushed to a CPU running lower priority.");
+        _meter.CreateObservableCounter("rtruntime.balance.pulls", () => Interlocked.Read(ref runtime.Balancer.Pulls), "{pull}", "Queued tasks pulled by a CPU that dropped in priority or went idle.");
+        _meter.CreateObservableCounter("rtruntime.balance.running_pushes", () => Interlocked.Read(ref runtime.Balancer.RunningPushes), "{push}", "Running tasks moved away to repair a migrate-disable pile-up.");
+        _meter.CreateObservableCounter("rtruntime.hotplug.operations", () => runtime.HotplugOperations, "{operation}", "CPU offline and online operations completed.");
+        _meter.CreateObservableCounter("rtruntime.bugs", () => runtime.BugCount, "{report}", "Kernel-style BUG reports (scheduling while atomic, this-CPU access while preemptible).");
+        _meter.CreateObservableCounter("rtruntime.stalls", () => runtime.StallCount, "{stall}", "Tasks that passed no preemption point for longer than the stall threshold.");
+
+        _meter.CreateObservableGauge("rtruntime.cpu.runqueue_length", () => PerCpu(cpus, c => (long)c.Rq.Count), "{task}", "Runnable tasks waiting on each CPU's run queue.");
+        _meter.CreateObservableGauge("rtruntime.cpu.nr_pinned", () => PerCpu(cpus, c => (long)c.NrPinned), "{task}", "Tasks inside a migrate-disabled section, per CPU (rq->nr_pinned).");
+        _meter.CreateObservableGauge("rtruntime.cpus.online", () => cpus.Count(c => c.Online), "{cpu}", "CPUs online.");
+        _meter.CreateObservableCounter("rtruntime.cpu.lost_bandwidth", () => PerCpuSeconds(cpus, c => runtime.Rebalancer.LostNs(c.Id)), "s", "Time a CPU idled or ran lower priority while a higher-priority task allowed there waited.");
+        _meter.CreateObservableCounter("rtruntime.cpu.busy_time", () => PerCpuSeconds(cpus, c => c.BusyNs), "s", "Time each CPU spent running tasks.");
+
+        WakeupLatency = _meter.CreateHistogram<double>("rtruntime.task.wakeup_latency", "us", "From a task becoming runnable (spawn or wakeup) to running.");
+        StepTime = _meter.CreateHistogram<double>("rtruntime.task.step_time", "us", "Run time of one task step (until it suspends).");
+    }
+
+    public Histogram<double> WakeupLatency { get; }
+
+    public Histogram<double> StepTime { get; }
+
+    private static IEnumerable<Measurement<long>> PerCpu(Cpu[] cpus, Func<Cpu, long> read) =>
+        cpus.Select(c => new Measurement<long>(read(c), new KeyValuePair<string, object?>("cpu", c.Id)));
+
+    private static IEnumerable<Measurement<double>> PerCpuSeconds(Cpu[] cpus, Func<Cpu, long> readNs) =>
+        cpus.Select(c => new Measurement<double>(readNs(c) / 1e9, new KeyValuePair<string, object?>("cpu", c.Id)));
+
+    public void Dispose() => _meter.Dispose();
+}

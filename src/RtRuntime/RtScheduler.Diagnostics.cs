@@ -1,0 +1,98 @@
+using RtRuntime.Cpus;
+using RtRuntime.Diagnostics;
+using RtRuntime.Tasks;
+
+namespace RtRuntime;
+
+/// <summary>Observability: tracepoints on the switch and wakeup paths, stall reports, snapshots.</summary>
+public sealed partial class RtScheduler
+{
+    private long _stalls;
+
+    /// <summary>Raised when a task passed no preemption point for longer than <see cref="RtSchedulerOptions.StallThreshold"/>, or a need_resched stayed pending longer than <see cref="RtSchedulerOptions.ReschedLatencyWarn"/> (on the rebalancer thread; keep handlers short).</summary>
+    public event Action<StallReport>? StallDetected;
+
+    /// <summary>Stall reports so far.</summary>
+    public long StallCount => Interlocked.Read(ref _stalls);
+
+    internal RtMetrics Metrics { get; private set; } = null!;
+
+    /// <summary>Wakeup bookkeeping: sched_wakeup, and the start of the wakeup-latency measurement.</summary>
+    internal void TraceWakeup(RtTask task, Cpu target)
+    {
+        if (Metrics.WakeupLatency.Enabled)
+        {
+            task.WokenAtNs = RtClock.NowNs();
+        }
+
+        if (RtEventSource.Log.IsEnabled())
+        {
+            RtEventSource.Log.SchedWakeup(task.Id, task.Prio, target.Id);
+        }
+    }
+
+    /// <summary>Switch-in bookkeeping (only reached while a listener is enabled): latency, interference, sched_switch.</summary>
+    internal void TraceSwitchIn(Cpu cpu, RtTask task)
+    {
+        long now = RtClock.NowNs();
+        if (task.WokenAtNs != 0)
+        {
+            Metrics.WakeupLatency.Record((now - task.WokenAtNs) / 1000.0, new KeyValuePair<string, object?>("cpu", cpu.Id));
+            task.WokenAtNs = 0;
+        }
+
+        if (task.InterferedSinceNs != 0)
+        {
+            RtEventSource.Log.Interference(task.Id, now - task.InterferedSinceNs, cpu.Id);
+            task.InterferedSinceNs = 0;
+        }
+
+        if (RtEventSource.Log.IsEnabled())
+        {
+            RtEventSource.Log.SchedSwitch(cpu.Id, task.Id, task.Prio);
+        }
+    }
+
+    internal void ReportStall(StallReport report)
+    {
+        long n = Interlocked.Increment(ref _stalls);
+        if (n <= 5 || n % 100 == 0)
+        {
+            RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds); // rate-limited
+        }
+
+        if (RtEventSource.Log.IsEnabled())
+        {
+            RtEventSource.Log.Stall(report.TaskId, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds);
+        }
+
+        StallDetected?.Invoke(report);
+    }
+
+    /// <summary>The /proc view: every CPU and every live task, now (a consistent view per CPU, not across CPUs).</summary>
+    public RuntimeSnapshot Snapshot()
+    {
+        var cpus = new List<CpuSnapshot>(_cpus.Length);
+        foreach (Cpu cpu in _cpus)
+        {
+            List<RtTask> queued;
+            RtTask? running;
+            using (cpu.Lock.EnterScope())
+            {
+                queued = cpu.Rq.ToList();
+                running = cpu.Running;
+            }
+
+            cpus.Add(new CpuSnapshot(
+                cpu.Id, cpu.Core, cpu.Online, cpu.Active, running?.Name, running?.Id, running is null ? -1 : running.EffectivePriority,
+                queued.Select(t => new QueuedTaskSnapshot(t.Id, t.Name, t.EffectivePriority)).ToArray(),
+                cpu.NrPinned, TimeSpan.FromTicks(cpu.BusyNs / 100), TimeSpan.FromTicks(cpu.IdleNs / 100),
+                LostBandwidth(cpu.Id), cpu.ContextSwitches));
+        }
+
+        var tasks = LiveSnapshot().Select(t => new TaskSnapshot(
+            t.Id, t.Name, t.State, t.Policy, t.BasePriority, t.EffectivePriority, t.Affinity.ToString(), t.EffectiveAffinity.ToString(),
+            t.CurrentCpu, t.PreemptDepth, t.MigrateDisableDepth, t.Switches, t.Preemptions, t.Migrations)).ToArray();
+        return new RuntimeSnapshot(DateTimeOffset.UtcNow, cpus.ToArray(), tasks);
+    }
+}

@@ -119,6 +119,8 @@ internal sealed partial class SimEngine
             {
                 CheckInvariants();
             }
+
+            _options.AfterEvent?.Invoke(this);
         }
 
         if (_scenario.EndUs > 0 && _now < _scenario.EndUs && !completed)
@@ -128,6 +130,18 @@ internal sealed partial class SimEngine
 
         return BuildResult(completed);
     }
+
+    /// <summary>Virtual time now (for test probes).</summary>
+    public long Now => _now;
+
+    /// <summary>The requested mask (cpus_mask, what /proc prints) of a task.</summary>
+    public CpuSet ReportedAffinity(string task) => _byName[task].Mask;
+
+    /// <summary>The effective mask (cpus_ptr) of a task: its CPU alone while pinned and switched out.</summary>
+    public CpuSet EffectiveAffinity(string task) => _byName[task].EffectiveMask;
+
+    /// <summary>rq->nr_pinned of a CPU.</summary>
+    public int NrPinned(int cpu) => _cpus[cpu].NrPinned;
 
     private void Post(long time, SimEventType type, SimTask? task)
     {

@@ -17,4 +17,7 @@ public sealed class SimOptions
 
     /// <summary>Test seam: break the simulator on purpose to test the invariant checker.</summary>
     internal SimFault InjectFault { get; init; }
+
+    /// <summary>Test seam: called after every event (after the invariant check) to observe the state.</summary>
+    internal Action<SimEngine>? AfterEvent { get; init; }
 }

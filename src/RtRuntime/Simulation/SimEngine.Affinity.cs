@@ -42,6 +42,11 @@ internal sealed partial class SimEngine
         if (BalanceRules.AffinityCompletesAtOnce(target.Cpu, mask) || target.State is SimTaskState.NotSpawned or SimTaskState.Exited || target.IsBlocked)
         {
             CompleteAffinity(target); // a blocked target is placed inside the mask when it wakes
+            if (target.State == SimTaskState.Queued)
+            {
+                PushQueuedTasks(_cpus[target.Cpu]); // a wider mask may let it run elsewhere now
+            }
+
             return;
         }
 
@@ -91,7 +96,7 @@ internal sealed partial class SimEngine
         foreach (SimTask waiter in waiters)
         {
             Emit(waiter.Cpu, waiter, SimEventKind.AffinityDone, other: target.Name);
-            if (waiter.State == SimTaskState.AffinityWait)
+            if (waiter.State == SimTaskState.AffinityWait && waiter.AffinityTarget == target)
             {
                 Wake(waiter);
             }

@@ -177,7 +177,8 @@ internal sealed partial class SimEngine
     /// <summary>
     /// A migrate-disabled task was just preempted on <paramref name="cpu"/> (a pile-up forms). The
     /// threaded Balancer's AfterPreempt: when the policy repairs on sight, the task about to run here
-    /// (the queue's top) is pushed away before it runs, so the pinned task keeps its CPU.
+    /// (the queue's top) is pushed away before it runs, and the next one likewise while each finds a CPU
+    /// below it (the threaded Balancer pushes only the first), so the pinned task keeps its CPU.
     /// </summary>
     private void AfterPinnedPreempted(SimCpu cpu, SimTask preempted)
     {
@@ -186,10 +187,9 @@ internal sealed partial class SimEngine
             return;
         }
 
-        SimTask runner = cpu.Queue[0];
-        if (runner != preempted && runner.Prio > preempted.Prio)
+        // Every task that would run here before the pinned one is pushed while a CPU below it exists.
+        while (cpu.Queue[0] is { } runner && runner != preempted && runner.Prio > preempted.Prio && TryPushQueued(cpu, runner))
         {
-            TryPushQueued(cpu, runner);
         }
     }
 

@@ -62,6 +62,10 @@ internal sealed partial class SimEngine
     {
         cpu.Queue.Remove(task);
         _queuedCount--;
+        if (cpu.Running is not null)
+        {
+            _rebalance = true; // a busy CPU's top priority may have dropped: the rebalancer re-pushes
+        }
     }
 
     /// <summary>set_task_cpu: counts migrations, checks that pinned tasks never move, completes affinity waiters.</summary>
@@ -119,6 +123,7 @@ internal sealed partial class SimEngine
         cpu.SliceStart = _now;
         cpu.Figures.Switches++;
         task.State = SimTaskState.Running;
+        task.SwitchGen++;
         task.Figures.LastCpu = cpu.Id;
         task.Figures.MaxWaitUs = Math.Max(task.Figures.MaxWaitUs, _now - task.WaitSince);
         Emit(cpu.Id, task, SimEventKind.SwitchIn);
@@ -145,10 +150,11 @@ internal sealed partial class SimEngine
             task.Pc++;
         }
 
+        int gen = task.SwitchGen;
         PreemptionPoint(task);
-        if (task.State == SimTaskState.Running)
+        if (task.State == SimTaskState.Running && task.SwitchGen == gen)
         {
-            _toContinue.Enqueue(task);
+            _toContinue.Enqueue(task); // else its switch-in already queued the continuation
         }
     }
 

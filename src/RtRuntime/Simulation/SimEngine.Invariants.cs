@@ -73,7 +73,7 @@ internal sealed partial class SimEngine
             {
                 foreach (SimTask w in waiters)
                 {
-                    if (w.State == SimTaskState.AffinityWait)
+                    if (w.State == SimTaskState.AffinityWait && w.AffinityTarget == t)
                     {
                         seen[w.Id]++;
                     }

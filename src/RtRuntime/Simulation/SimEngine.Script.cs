@@ -10,7 +10,8 @@ internal sealed partial class SimEngine
     /// <summary>Runs <paramref name="task"/>'s steps until it starts a Run segment or leaves its CPU.</summary>
     private void Continue(SimTask task)
     {
-        while (task.State == SimTaskState.Running)
+        int gen = task.SwitchGen;
+        while (task.State == SimTaskState.Running && task.SwitchGen == gen)
         {
             if (task.Pc >= task.Steps.Length)
             {

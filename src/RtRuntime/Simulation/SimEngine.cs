@@ -36,6 +36,7 @@ internal sealed partial class SimEngine
     private long _runningPushes;
     private long _ticks;
     private bool _faultUsed;
+    private bool _rebalance;
     private bool _selfAffinityWarned;
 
     public SimEngine(SimScenario scenario, long seed, SimOptions options)
@@ -186,8 +187,9 @@ internal sealed partial class SimEngine
 
     /// <summary>
     /// Carries out everything the event made due at this instant: idle CPUs that received work
-    /// schedule, switched-in tasks run their instantaneous steps, and idle CPUs pull (the threaded
-    /// runtime's idle CPUs poll for pullable work; here they pull once per event), until nothing changes.
+    /// schedule, switched-in tasks run their instantaneous steps, the rebalancer re-pushes when a busy
+    /// CPU's top priority dropped (a queued task left it), and idle CPUs pull (the threaded runtime's
+    /// idle CPUs poll for pullable work; here they pull once per event), until nothing changes.
     /// </summary>
     private void Settle()
     {
@@ -210,6 +212,20 @@ internal sealed partial class SimEngine
                 {
                     Continue(task);
                 }
+            }
+
+            if (_rebalance)
+            {
+                _rebalance = false;
+                if (_queuedCount > 0)
+                {
+                    foreach (SimCpu cpu in _cpus)
+                    {
+                        PushQueuedTasks(cpu);
+                    }
+                }
+
+                continue;
             }
 
             if (_queuedCount == 0 || !IdlePulls())

@@ -58,6 +58,9 @@ internal sealed class SimTask
 
     public int PreemptCount;
 
+    /// <summary>Counts switch-ins: a script runner stops when the task was switched out and in again meanwhile.</summary>
+    public int SwitchGen;
+
     /// <summary>p->migration_disabled (always 0 under NonRt, where the guard is preempt-disable).</summary>
     public int MigrationDisabled;
 

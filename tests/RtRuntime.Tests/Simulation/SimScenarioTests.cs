@@ -152,7 +152,7 @@ public class SimScenarioTests
         [
             "0 cpu0 L Spawn", "0 cpu0 L SwitchIn", "0 cpu0 L MigrateDisable",
             "25 cpu0 H Spawn", "30 cpu0 L Preempt", "30 cpu0->cpu1 H Push", "30 cpu0 L SwitchIn", "30 cpu1 H SwitchIn",
-            "120 cpu0 L MigrateEnable", "120 cpu0 L Exit", "130 cpu1 H Exit",
+            "130 cpu1 H Exit", "200 cpu0 L MigrateEnable", "200 cpu0 L Exit",
         ], Lines(r));
         Assert.Equal(5, r.LostUs); // only the 25..30 wait for L's preemption point
         Assert.Equal(0, r.Task("L").InterferenceUs);
@@ -205,7 +205,7 @@ public class SimScenarioTests
         Assert.Equal(45, r.LostUs); // only the three 5 µs waits for T1's preemption points
         Assert.Equal(3, r.Pushes);
         Assert.True(r.Tasks.All(t => t.InterferenceUs == 0));
-        Assert.Equal([40L, 110L, 120L, 140L], r.Tasks.Select(t => t.ExitUs));
+        Assert.Equal([100L, 110L, 120L, 140L], r.Tasks.Select(t => t.ExitUs));
     }
 
     [Fact]

@@ -1,0 +1,162 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Scheduling;
+
+/// <summary>
+/// The balancing decisions of kernel/sched/rt.c and core.c as pure functions (no threads, clocks or
+/// locks), shared by the threaded runtime and the deterministic simulator. Priorities are user RT
+/// priorities: 1..99 RT (higher is more important), 0 normal, −1 for "nothing" (an idle CPU, an
+/// empty queue). Callers gather the inputs under their own synchronisation and act on the answer.
+/// </summary>
+public static class BalanceRules
+{
+    /// <summary>
+    /// wakeup_preempt_rt / need_resched: a runnable task preempts the running one only when its priority is
+    /// strictly higher; equal priority never preempts (FIFO order among equals). An idle CPU (−1) is
+    /// preempted by anything.
+    /// </summary>
+    /// <param name="candidatePrio">The waking or queued task's priority (the queue's top).</param>
+    /// <param name="runningPrio">The running task's priority, or −1 when the CPU is idle.</param>
+    public static bool ShouldPreempt(int candidatePrio, int runningPrio) => candidatePrio > runningPrio;
+
+    /// <summary>
+    /// pull_rt_task's candidate test, ignoring migrate-disable: the task may run on the puller (its
+    /// <c>cpus_mask</c>, as 95158a89dd50 balances over the full mask), outranks everything queued on the
+    /// puller, and does not outrank its source's running task (else the source runs it itself). A
+    /// migrate-disabled candidate cannot be pulled: it is a pile-up, see <see cref="MayRepairPileUp"/>.
+    /// </summary>
+    /// <param name="taskPrio">The queued task's priority.</param>
+    /// <param name="taskAffinity">The queued task's requested affinity (<c>cpus_mask</c>).</param>
+    /// <param name="puller">The pulling CPU's id.</param>
+    /// <param name="pullerQueuedTop">The highest priority queued on the puller (its running task has left), or −1.</param>
+    /// <param name="sourceRunningPrio">The priority running on the source CPU, or −1.</param>
+    public static bool IsPullCandidate(int taskPrio, CpuSet taskAffinity, int puller, int pullerQueuedTop, int sourceRunningPrio) =>
+        taskPrio > pullerQueuedTop && taskPrio <= sourceRunningPrio && taskAffinity.Contains(puller);
+
+    /// <summary>
+    /// Whether the puller may take the queued task: <see cref="IsPullCandidate"/> and not migrate-disabled
+    /// (<c>is_migration_disabled(p)</c>).
+    /// </summary>
+    /// <param name="taskPrio">The queued task's priority.</param>
+    /// <param name="taskAffinity">The queued task's requested affinity (<c>cpus_mask</c>).</param>
+    /// <param name="migrationDisabled">The queued task's migrate-disable depth.</param>
+    /// <param name="puller">The pulling CPU's id.</param>
+    /// <param name="pullerQueuedTop">The highest priority queued on the puller, or −1.</param>
+    /// <param name="sourceRunningPrio">The priority running on the source CPU, or −1.</param>
+    public static bool CanPull(int taskPrio, CpuSet taskAffinity, int migrationDisabled, int puller, int pullerQueuedTop, int sourceRunningPrio) =>
+        migrationDisabled == 0 && IsPullCandidate(taskPrio, taskAffinity, puller, pullerQueuedTop, sourceRunningPrio);
+
+    /// <summary>
+    /// Whether a pile-up (a migrate-disabled task waiting under a higher-priority runner while some CPU
+    /// could take one of them) may be repaired by moving the RUNNING task away (a7c81556ec4d).
+    /// <see cref="BalancePolicy.WorkConserving"/>: whenever it is noticed (a preemption, a pull by any
+    /// CPU, idle ones included, the periodic tick). <see cref="BalancePolicy.KernelFaithful"/>: only on a
+    /// pull by a CPU that has just dropped from an RT priority (balance_rt runs for an RT prev only;
+    /// scenario 13). <see cref="BalancePolicy.NoPushRunning"/>: never.
+    /// </summary>
+    /// <param name="policy">The balance policy.</param>
+    /// <param name="onPull">True when a CPU noticed the pile-up while pulling for itself.</param>
+    /// <param name="pullerPreviousPrio">On a pull, the priority the puller ran before it dropped, or −1.</param>
+    public static bool MayRepairPileUp(BalancePolicy policy, bool onPull, int pullerPreviousPrio) => policy switch
+    {
+        BalancePolicy.NoPushRunning => false,
+        BalancePolicy.KernelFaithful => onPull && pullerPreviousPrio > 0,
+        _ => true,
+    };
+
+    /// <summary>
+    /// get_push_task: a push of the running task may be requested only when none is in flight on its CPU
+    /// (<c>push_busy</c>), the runner is not itself migrate-disabled (scenario 15) and may run elsewhere
+    /// (<c>nr_cpus_allowed &gt; 1</c>).
+    /// </summary>
+    /// <param name="pushBusy">A push request is already in flight on the runner's CPU.</param>
+    /// <param name="runnerMigrationDisabled">The runner's migrate-disable depth.</param>
+    /// <param name="runnerAffinity">The runner's requested affinity.</param>
+    public static bool CanRequestPushRunning(bool pushBusy, int runnerMigrationDisabled, CpuSet runnerAffinity) =>
+        !pushBusy && runnerMigrationDisabled == 0 && runnerAffinity.Next(runnerAffinity.First) >= 0;
+
+    /// <summary>
+    /// push_rt_task for a queued task (the post-schedule push after a preemption, scenario 9, the wakeup
+    /// push and the periodic tick): move it when it is migratable and the lowest allowed CPU
+    /// (<see cref="Placement.FindLowest"/>, excluding its own) is busy below it, so it runs there now.
+    /// </summary>
+    /// <param name="taskPrio">The queued task's priority.</param>
+    /// <param name="migrationDisabled">The queued task's migrate-disable depth.</param>
+    /// <param name="targetCpu">The CPU FindLowest chose, or −1.</param>
+    /// <param name="targetTopPrio">That CPU's <see cref="ICpuState.TopPrio"/>.</param>
+    public static bool ShouldPushQueued(int taskPrio, int migrationDisabled, int targetCpu, int targetTopPrio) =>
+        migrationDisabled == 0 && targetCpu >= 0 && targetTopPrio < taskPrio;
+
+    /// <summary>
+    /// push_cpu_stop / migration_cpu_stop, executed by the runner's own CPU at its next preemption point:
+    /// true when the stopper must defer a requested push because the runner has pinned itself meanwhile.
+    /// The caller then sets MDF_PUSH; the runner's outermost migrate_enable pushes it (scenario 14).
+    /// </summary>
+    /// <param name="pushRequested">A push was requested (push_busy) or deferred earlier (MDF_PUSH).</param>
+    /// <param name="runnerMigrationDisabled">The runner's migrate-disable depth now.</param>
+    public static bool StopDefersPush(bool pushRequested, int runnerMigrationDisabled) =>
+        pushRequested && runnerMigrationDisabled > 0;
+
+    /// <summary>
+    /// The stopper's re-check: whether it may move the runner now. It must be migratable, and either
+    /// must leave (its affinity excludes the CPU, or the CPU is inactive) or a push was requested.
+    /// </summary>
+    /// <param name="pushRequested">A push was requested (push_busy) or deferred earlier (MDF_PUSH).</param>
+    /// <param name="mustLeave">The runner's affinity excludes its CPU, or the CPU is inactive.</param>
+    /// <param name="runnerMigrationDisabled">The runner's migrate-disable depth now.</param>
+    public static bool StopMayMove(bool pushRequested, bool mustLeave, int runnerMigrationDisabled) =>
+        (pushRequested || mustLeave) && runnerMigrationDisabled == 0;
+
+    /// <summary>
+    /// The stopper's choice of target: a task that must leave goes to any allowed active CPU
+    /// (select_fallback_rq); a pushed one only to a CPU busy below it (find_lock_lowest_rq's re-check).
+    /// </summary>
+    /// <param name="mustLeave">The runner must leave its CPU.</param>
+    /// <param name="targetCpu">The chosen CPU, or −1.</param>
+    /// <param name="targetTopPrio">That CPU's <see cref="ICpuState.TopPrio"/>.</param>
+    /// <param name="runnerPrio">The runner's priority.</param>
+    public static bool StopTargetAcceptable(bool mustLeave, int targetCpu, int targetTopPrio, int runnerPrio) =>
+        targetCpu >= 0 && (mustLeave || targetTopPrio < runnerPrio);
+
+    /// <summary>
+    /// The outermost migrate_enable queues stop work on its own CPU when a deferred push (MDF_PUSH) is
+    /// pending and no other push is in flight there, or when the task must leave (its affinity changed
+    /// meanwhile, or the CPU went inactive).
+    /// </summary>
+    /// <param name="mdfPush">The task carries MDF_PUSH.</param>
+    /// <param name="pushBusy">A push is already in flight on the CPU.</param>
+    /// <param name="mustLeave">The task's affinity excludes the CPU, or the CPU is inactive.</param>
+    public static bool MigrateEnableQueuesStop(bool mdfPush, bool pushBusy, bool mustLeave) =>
+        (mdfPush && !pushBusy) || mustLeave;
+
+    /// <summary>
+    /// task_tick_rt: a SCHED_RR task whose slice expired is requeued at the tail of its priority only when
+    /// another task of the same priority is queued on its CPU. FIFO and normal tasks never rotate.
+    /// </summary>
+    /// <param name="policy">The running task's policy.</param>
+    /// <param name="sliceExpired">Its round-robin slice has run out.</param>
+    /// <param name="samePriorityQueued">Another task of its priority waits on its CPU.</param>
+    public static bool ShouldRotateRoundRobin(SchedPolicy policy, bool sliceExpired, bool samePriorityQueued) =>
+        policy == SchedPolicy.RoundRobin && sliceExpired && samePriorityQueued;
+
+    /// <summary>
+    /// 885b3ba47aa5: a task inside migrate_disable that sets its own affinity to a mask excluding its CPU
+    /// is refused with EBUSY (it would wait for itself forever); the mask stays unchanged.
+    /// </summary>
+    /// <param name="selfIssued">The caller is the task itself.</param>
+    /// <param name="migrationDisabled">The task's migrate-disable depth.</param>
+    /// <param name="taskCpu">The task's CPU.</param>
+    /// <param name="requested">The requested mask.</param>
+    public static bool IsSelfAffinityDenied(bool selfIssued, int migrationDisabled, int taskCpu, CpuSet requested) =>
+        selfIssued && migrationDisabled > 0 && !requested.Contains(taskCpu);
+
+    /// <summary>
+    /// affine_move_task: a request completes at once (no move) when the task's CPU is inside the new mask
+    /// (it also completes every earlier waiter: scenario 24), or when the task has no CPU yet.
+    /// </summary>
+    /// <param name="taskCpu">The task's CPU (task_cpu), or −1 when it never ran.</param>
+    /// <param name="requested">The requested mask.</param>
+    public static bool AffinityCompletesAtOnce(int taskCpu, CpuSet requested) =>
+        taskCpu < 0 || requested.Contains(taskCpu);
+}

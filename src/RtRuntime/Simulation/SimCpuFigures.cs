@@ -1,0 +1,25 @@
+namespace RtRuntime.Simulation;
+
+/// <summary>Per-CPU figures of a simulation run (times in virtual µs).</summary>
+public sealed class SimCpuFigures
+{
+    internal SimCpuFigures(int id) => Id = id;
+
+    /// <summary>The CPU id.</summary>
+    public int Id { get; }
+
+    /// <summary>Time spent running a task.</summary>
+    public long BusyUs { get; internal set; }
+
+    /// <summary>Time spent idle.</summary>
+    public long IdleUs { get; internal set; }
+
+    /// <summary>
+    /// Lost bandwidth: time this CPU (active) was idle or ran a lower priority while a higher-priority
+    /// runnable task whose requested affinity includes it waited in another CPU's queue.
+    /// </summary>
+    public long LostUs { get; internal set; }
+
+    /// <summary>Context switches (switch-ins).</summary>
+    public int Switches { get; internal set; }
+}

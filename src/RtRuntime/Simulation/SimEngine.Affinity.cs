@@ -1,0 +1,105 @@
+using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// __set_cpus_allowed_ptr / affine_move_task: the mask is reported at once; the caller waits until the
+/// target's CPU is inside it (set_affinity_pending, shared by all callers: the last request wins and
+/// all complete together); a pinned target moves only after its outermost migrate_enable.
+/// </summary>
+internal sealed partial class SimEngine
+{
+    private void SetAffinity(SimTask caller, SimTask target, CpuSet mask)
+    {
+        Emit(caller.Cpu, caller, SimEventKind.AffinitySet, other: target.Name);
+        if (mask == target.Mask)
+        {
+            Emit(caller.Cpu, caller, SimEventKind.AffinityDone, other: target.Name); // no-op request
+            return;
+        }
+
+        if (BalanceRules.IsSelfAffinityDenied(caller == target, target.MigrationDisabled, target.Cpu, mask))
+        {
+            if (!_selfAffinityWarned)
+            {
+                _selfAffinityWarned = true;
+                Bug(caller, $"WARNING: self-issued set_cpus_allowed_ptr({mask}) inside migrate_disable on cpu{target.Cpu}: -EBUSY");
+            }
+
+            Emit(caller.Cpu, caller, SimEventKind.AffinityFailed, other: target.Name);
+            return;
+        }
+
+        if (!HasActive(mask))
+        {
+            Emit(caller.Cpu, caller, SimEventKind.AffinityFailed, other: target.Name); // -EINVAL
+            return;
+        }
+
+        target.Mask = mask;
+        (target.AffinityWaiters ??= []).Add(caller);
+        if (BalanceRules.AffinityCompletesAtOnce(target.Cpu, mask) || target.State is SimTaskState.NotSpawned or SimTaskState.Exited || target.IsBlocked)
+        {
+            CompleteAffinity(target); // a blocked target is placed inside the mask when it wakes
+            if (target.State == SimTaskState.Queued)
+            {
+                PushQueuedTasks(_cpus[target.Cpu]); // a wider mask may let it run elsewhere now
+            }
+
+            return;
+        }
+
+        if (target.State == SimTaskState.Queued && target.MigrationDisabled == 0)
+        {
+            SimCpu from = _cpus[target.Cpu];
+            int to = Fallback(target, exclude: from.Id);
+            Dequeue(from, target);
+            Emit(to, target, SimEventKind.Migrate, from.Id);
+            Enqueue(_cpus[to], target, atHead: false); // completes the waiters (set_task_cpu)
+            return;
+        }
+
+        if (target.State == SimTaskState.Running && target.MigrationDisabled == 0)
+        {
+            _cpus[target.Cpu].StopPending = true; // migration_cpu_stop at its next preemption point
+        }
+
+        if (caller == target)
+        {
+            PreemptionPoint(caller); // the stopper preempts the caller at once (stop_one_cpu)
+            return;
+        }
+
+        caller.AffinityTarget = target;
+        Block(caller, SimTaskState.AffinityWait);
+    }
+
+    private bool HasActive(CpuSet mask)
+    {
+        for (int id = mask.First; id >= 0 && id < _cpus.Length; id = mask.Next(id))
+        {
+            if (_cpus[id].Active)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>complete_all(&amp;pending->done): every caller waiting on <paramref name="target"/> returns.</summary>
+    private void CompleteAffinity(SimTask target)
+    {
+        List<SimTask> waiters = target.AffinityWaiters!;
+        target.AffinityWaiters = null;
+        foreach (SimTask waiter in waiters)
+        {
+            Emit(waiter.Cpu, waiter, SimEventKind.AffinityDone, other: target.Name);
+            if (waiter.State == SimTaskState.AffinityWait && waiter.AffinityTarget == target)
+            {
+                Wake(waiter);
+            }
+        }
+    }
+}

@@ -1,0 +1,294 @@
+using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// RT push/pull (kernel/sched/rt.c) through the shared <see cref="BalanceRules"/> and <see cref="Placement"/>:
+/// pull_rt_task when a CPU schedules (and, for idle CPUs, after every event), push_rt_tasks after a
+/// switch and on a wakeup that does not preempt, the pile-up repair (a7c81556ec4d) as the policy allows,
+/// the stopper (push_cpu_stop / migration_cpu_stop), and the periodic safety-net tick.
+/// </summary>
+internal sealed partial class SimEngine
+{
+    /// <summary>
+    /// pull_rt_task for <paramref name="cpu"/>: take the best pullable task of all other CPUs (highest
+    /// priority, lowest source id on ties). A source whose best candidate is migrate-disabled and would
+    /// outrank the pulled task is a pile-up: ask its CPU to push its running task, if the policy allows.
+    /// </summary>
+    private bool Pull(SimCpu cpu, int droppedFrom)
+    {
+        if (_queuedCount == 0 || _options.InjectFault == SimFault.NoBalancing)
+        {
+            return false;
+        }
+
+        int myTop = cpu.QueuedTop;
+        SimTask? best = null;
+        SimCpu? bestSource = null;
+        List<SimCpu>? pinnedSources = null;
+        foreach (SimCpu source in _cpus)
+        {
+            if (source == cpu || source.Queue.Count == 0)
+            {
+                continue;
+            }
+
+            int sourceRunning = source.RunningPrio;
+            bool pinnedSeen = false;
+            foreach (SimTask t in source.Queue)
+            {
+                if (t.Prio <= myTop || (best is not null && t.Prio <= best.Prio))
+                {
+                    break;
+                }
+
+                if (!BalanceRules.IsPullCandidate(t.Prio, t.Mask, cpu.Id, myTop, sourceRunning))
+                {
+                    continue;
+                }
+
+                if (!BalanceRules.CanPull(t.Prio, t.Mask, t.MigrationDisabled, cpu.Id, myTop, sourceRunning))
+                {
+                    if (!pinnedSeen)
+                    {
+                        pinnedSeen = true;
+                        (pinnedSources ??= []).Add(source);
+                    }
+
+                    continue;
+                }
+
+                if (best is null || t.Prio > best.Prio)
+                {
+                    best = t;
+                    bestSource = source;
+                }
+
+                break;
+            }
+        }
+
+        if (pinnedSources is not null && BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: true, droppedFrom))
+        {
+            foreach (SimCpu source in pinnedSources)
+            {
+                if (best is null || PinnedTop(source, cpu.Id, myTop) > best.Prio)
+                {
+                    RequestPushRunning(source);
+                }
+            }
+        }
+
+        if (best is null)
+        {
+            return false;
+        }
+
+        Dequeue(bestSource!, best);
+        Emit(cpu.Id, best, SimEventKind.Pull, bestSource!.Id);
+        best.Figures.Pulls++;
+        _pulls++;
+        Enqueue(cpu, best, atHead: false);
+        return true;
+    }
+
+    private static int PinnedTop(SimCpu source, int puller, int myTop)
+    {
+        foreach (SimTask t in source.Queue)
+        {
+            if (t.MigrationDisabled > 0 && BalanceRules.IsPullCandidate(t.Prio, t.Mask, puller, myTop, source.RunningPrio))
+            {
+                return t.Prio;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>Idle CPUs pull (lowest id first). True when one took work.</summary>
+    private bool IdlePulls()
+    {
+        bool any = false;
+        foreach (SimCpu cpu in _cpus)
+        {
+            if (cpu.Running is null && cpu.Queue.Count == 0 && cpu.Active)
+            {
+                int dropped = cpu.LastRunPrio;
+                cpu.LastRunPrio = -1;
+                if (Pull(cpu, dropped))
+                {
+                    any = true;
+                }
+            }
+        }
+
+        return any;
+    }
+
+    /// <summary>
+    /// push_rt_tasks from <paramref name="cpu"/>: every queued migratable task that will not run here next
+    /// goes to the lowest CPU (<see cref="Placement.FindLowest"/>) if that one is busy below it.
+    /// </summary>
+    private void PushQueuedTasks(SimCpu cpu)
+    {
+        if (cpu.Queue.Count == 0 || cpu.Running is null || _options.InjectFault == SimFault.NoBalancing)
+        {
+            return;
+        }
+
+        int i = 0;
+        while (i < cpu.Queue.Count)
+        {
+            SimTask t = cpu.Queue[i];
+            if (BalanceRules.ShouldPreempt(t.Prio, cpu.RunningPrio))
+            {
+                return; // it runs here at the next preemption point (push_rt_task: resched_curr)
+            }
+
+            if (!TryPushQueued(cpu, t))
+            {
+                i++;
+            }
+        }
+    }
+
+    private bool TryPushQueued(SimCpu cpu, SimTask t)
+    {
+        if (t.MigrationDisabled > 0)
+        {
+            return false;
+        }
+
+        int target = Placement.FindLowest(t.Prio, t.Mask, cpu.Id, _cpus);
+        if (!BalanceRules.ShouldPushQueued(t.Prio, t.MigrationDisabled, target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue))
+        {
+            return false;
+        }
+
+        Dequeue(cpu, t);
+        Emit(target, t, SimEventKind.Push, cpu.Id);
+        t.Figures.Pushes++;
+        _pushes++;
+        Enqueue(_cpus[target], t, atHead: false);
+        return true;
+    }
+
+    /// <summary>
+    /// A migrate-disabled task was just preempted on <paramref name="cpu"/> (a pile-up forms). The
+    /// threaded Balancer's AfterPreempt: when the policy repairs on sight, the task about to run here
+    /// (the queue's top) is pushed away before it runs, and the next one likewise while each finds a CPU
+    /// below it (the threaded Balancer pushes only the first), so the pinned task keeps its CPU.
+    /// </summary>
+    private void AfterPinnedPreempted(SimCpu cpu, SimTask preempted)
+    {
+        if (!BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: false, pullerPreviousPrio: -1) || _options.InjectFault == SimFault.NoBalancing)
+        {
+            return;
+        }
+
+        // Every task that would run here before the pinned one is pushed while a CPU below it exists.
+        while (cpu.Queue[0] is { } runner && runner != preempted && runner.Prio > preempted.Prio && TryPushQueued(cpu, runner))
+        {
+        }
+    }
+
+    /// <summary>
+    /// stop_one_cpu_nowait(push_cpu_stop) via get_push_task: ask <paramref name="cpu"/> to move its running
+    /// task at its next preemption point, when none is in flight, the runner is not pinned, and some CPU
+    /// (find_lowest_rq) is busy below it.
+    /// </summary>
+    private void RequestPushRunning(SimCpu cpu)
+    {
+        if (cpu.Running is not { } runner || !BalanceRules.CanRequestPushRunning(cpu.PushBusy, runner.MigrationDisabled, runner.Mask))
+        {
+            return;
+        }
+
+        int target = Placement.FindLowest(runner.Prio, runner.Mask, cpu.Id, _cpus);
+        if (target < 0 || _cpus[target].TopPrio >= runner.Prio)
+        {
+            return;
+        }
+
+        cpu.PushBusy = true;
+        cpu.StopPending = true;
+        Emit(cpu.Id, runner, SimEventKind.PushRequested);
+    }
+
+    /// <summary>
+    /// The stopper at <paramref name="task"/>'s preemption point (push_cpu_stop / migration_cpu_stop):
+    /// re-check, defer to migrate_enable (MDF_PUSH) if the task pinned itself meanwhile, else move it.
+    /// True when the task left the CPU.
+    /// </summary>
+    private bool RunStop(SimCpu cpu, SimTask task)
+    {
+        bool pushRequested = cpu.PushBusy || task.MdfPush;
+        cpu.PushBusy = false;
+        cpu.StopPending = false;
+        bool mustLeave = !task.Mask.Contains(cpu.Id) || !cpu.Active;
+        if (BalanceRules.StopDefersPush(pushRequested, task.MigrationDisabled))
+        {
+            task.MdfPush = true;
+            Emit(cpu.Id, task, SimEventKind.PushDeferred);
+            return false;
+        }
+
+        if (!BalanceRules.StopMayMove(pushRequested, mustLeave, task.MigrationDisabled))
+        {
+            return false;
+        }
+
+        task.MdfPush = false;
+        int target = mustLeave ? Fallback(task, exclude: cpu.Id) : Placement.FindLowest(task.Prio, task.Mask, cpu.Id, _cpus);
+        if (!BalanceRules.StopTargetAcceptable(mustLeave, target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue, task.Prio))
+        {
+            return false;
+        }
+
+        CheckSwitchOut(task);
+        LeaveCpu(cpu, task);
+        Emit(target, task, mustLeave ? SimEventKind.Migrate : SimEventKind.PushRunning, cpu.Id);
+        if (!mustLeave)
+        {
+            task.Figures.Pushes++;
+            _runningPushes++;
+        }
+
+        task.State = SimTaskState.Queued;
+        task.WaitSince = _now;
+        Enqueue(_cpus[target], task, atHead: false);
+        ScheduleCpu(cpu);
+        return true;
+    }
+
+    /// <summary>select_fallback_rq: the lowest allowed active CPU; if none, the affinity is widened to every CPU.</summary>
+    private int Fallback(SimTask task, int exclude)
+    {
+        int target = Placement.FindLowest(task.Prio, task.Mask, exclude, _cpus);
+        if (target >= 0)
+        {
+            return target;
+        }
+
+        Bug(task, $"process {task.Id} ({task.Name}) no longer affine to cpu{(exclude >= 0 ? exclude : task.Mask.First)}");
+        task.Mask = CpuSet.Range(0, _cpus.Length);
+        target = Placement.FindLowest(task.Prio, task.Mask, exclude, _cpus);
+        return target >= 0 ? target : Math.Max(exclude, 0);
+    }
+
+    /// <summary>The rebalancer's periodic safety net: push waiting migratable tasks to CPUs running lower priority.</summary>
+    private void Tick()
+    {
+        _ticks++;
+        if (_queuedCount == 0)
+        {
+            return;
+        }
+
+        foreach (SimCpu cpu in _cpus)
+        {
+            PushQueuedTasks(cpu);
+        }
+    }
+}

@@ -1,0 +1,281 @@
+using RtRuntime.Scheduling;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>try_to_wake_up, enqueue, __schedule (pull, pick, switch), preemption points, block and exit.</summary>
+internal sealed partial class SimEngine
+{
+    /// <summary>try_to_wake_up / wake_up_new_task: select_task_rq (shared <see cref="Placement"/>), enqueue, and the wakeup push.</summary>
+    private void Activate(SimTask task, bool spawn)
+    {
+        int prev = spawn ? task.WakeHint : task.Cpu;
+        int pinned = task.MigrationDisabled > 0 && task.Cpu >= 0 ? task.Cpu : -1;
+        int target;
+        if (_options.InjectFault == SimFault.NoBalancing)
+        {
+            target = pinned >= 0 ? pinned : prev >= 0 && task.Mask.Contains(prev) ? prev : task.Mask.First;
+        }
+        else
+        {
+            target = Placement.SelectCpu(task.Prio, task.Mask, pinned, prev, _cpus);
+            if (target < 0)
+            {
+                target = Fallback(task, exclude: -1);
+            }
+        }
+
+        Emit(target, task, spawn ? SimEventKind.Spawn : SimEventKind.Wakeup, spawn ? -1 : prev);
+        SimCpu cpu = _cpus[target];
+        Enqueue(cpu, task, atHead: false);
+        if (cpu.Running is not null && !BalanceRules.ShouldPreempt(task.Prio, cpu.RunningPrio))
+        {
+            PushQueuedTasks(cpu); // task_woken_rt -> push_rt_tasks
+        }
+    }
+
+    private void Wake(SimTask task)
+    {
+        task.WaitingOn = null;
+        task.AffinityTarget = null;
+        Activate(task, spawn: false);
+    }
+
+    /// <summary>enqueue_task + set_task_cpu; an idle CPU is kicked (it schedules before the event ends).</summary>
+    private void Enqueue(SimCpu cpu, SimTask task, bool atHead)
+    {
+        SetTaskCpu(task, cpu.Id);
+        if (task.State != SimTaskState.Queued)
+        {
+            task.WaitSince = _now;
+        }
+
+        task.State = SimTaskState.Queued;
+        cpu.Insert(task, atHead);
+        _queuedCount++;
+        if (cpu.Running is null)
+        {
+            _kicked.Enqueue(cpu);
+        }
+    }
+
+    private void Dequeue(SimCpu cpu, SimTask task)
+    {
+        cpu.Queue.Remove(task);
+        _queuedCount--;
+        if (cpu.Running is not null)
+        {
+            _rebalance = true; // a busy CPU's top priority may have dropped: the rebalancer re-pushes
+        }
+    }
+
+    /// <summary>set_task_cpu: counts migrations, checks that pinned tasks never move, completes affinity waiters.</summary>
+    private void SetTaskCpu(SimTask task, int cpu)
+    {
+        if (task.Cpu == cpu)
+        {
+            return;
+        }
+
+        if (task.Cpu >= 0)
+        {
+            if (task.MigrationDisabled > 0)
+            {
+                Violation(SimViolationKind.PinnedTaskMoved, $"{task.Name} moved cpu{task.Cpu}->cpu{cpu} at migrate-disable depth {task.MigrationDisabled}");
+                _cpus[task.Cpu].NrPinned--;
+                _cpus[cpu].NrPinned++;
+            }
+
+            task.Figures.Migrations++;
+        }
+
+        task.Cpu = cpu;
+        if (task.AffinityWaiters is { Count: > 0 } && task.Mask.Contains(cpu))
+        {
+            CompleteAffinity(task);
+        }
+    }
+
+    /// <summary>__schedule after prev left: pull_rt_task, pick_next_task, switch, then the post-schedule push.</summary>
+    private void ScheduleCpu(SimCpu cpu)
+    {
+        int droppedFrom = cpu.LastRunPrio;
+        cpu.LastRunPrio = -1;
+        if (cpu.Active)
+        {
+            Pull(cpu, droppedFrom);
+        }
+
+        if (cpu.Queue.Count == 0)
+        {
+            Emit(cpu.Id, null, SimEventKind.Idle);
+            return;
+        }
+
+        SimTask next = cpu.Queue[0];
+        Dequeue(cpu, next);
+        SwitchIn(cpu, next);
+        PushQueuedTasks(cpu); // set_next_task_rt -> rt_queue_push_tasks
+    }
+
+    private void SwitchIn(SimCpu cpu, SimTask task)
+    {
+        cpu.Running = task;
+        cpu.SliceStart = _now;
+        cpu.Figures.Switches++;
+        task.State = SimTaskState.Running;
+        task.SwitchGen++;
+        task.Figures.LastCpu = cpu.Id;
+        task.Figures.MaxWaitUs = Math.Max(task.Figures.MaxWaitUs, _now - task.WaitSince);
+        Emit(cpu.Id, task, SimEventKind.SwitchIn);
+        _toContinue.Enqueue(task);
+    }
+
+    /// <summary>The running task leaves its CPU; a stop request for it dies with it (push_cpu_stop finds it gone).</summary>
+    private static void LeaveCpu(SimCpu cpu, SimTask task)
+    {
+        cpu.Running = null;
+        cpu.LastRunPrio = task.Prio;
+        cpu.StopPending = false;
+        cpu.PushBusy = false;
+    }
+
+    /// <summary>The end of a Run segment: account the computation, then a preemption point.</summary>
+    private void EndSegment(SimTask task)
+    {
+        task.RunLeft -= task.SegmentUs;
+        task.SegmentUs = 0;
+        if (task.RunLeft <= 0)
+        {
+            task.RunLeft = -1;
+            task.Pc++;
+        }
+
+        int gen = task.SwitchGen;
+        PreemptionPoint(task);
+        if (task.State == SimTaskState.Running && task.SwitchGen == gen)
+        {
+            _toContinue.Enqueue(task); // else its switch-in already queued the continuation
+        }
+    }
+
+    /// <summary>
+    /// A preemption point (cond_resched, preempt_enable reaching 0, the end of a Run segment): nothing
+    /// while preempt-disabled; else the stopper's work first, then need_resched (a strictly higher
+    /// priority queued here) or the SCHED_RR slice rotation.
+    /// </summary>
+    private void PreemptionPoint(SimTask task)
+    {
+        SimCpu cpu = _cpus[task.Cpu];
+        if (task.PreemptCount != 0 && !(cpu.QueuedTop > task.Prio && TakeFault(SimFault.SwitchOutPreemptDisabled)))
+        {
+            return;
+        }
+
+        if (cpu.StopPending && RunStop(cpu, task))
+        {
+            return;
+        }
+
+        bool preempt = BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio);
+        bool sliceExpired = task.Policy == Tasks.SchedPolicy.RoundRobin && _now - cpu.SliceStart >= _scenario.RoundRobinSliceUs;
+        if (sliceExpired)
+        {
+            cpu.SliceStart = _now;
+        }
+
+        bool rotate = BalanceRules.ShouldRotateRoundRobin(task.Policy, sliceExpired, cpu.HasQueuedAt(task.Prio));
+        if (!preempt && !rotate)
+        {
+            return;
+        }
+
+        CheckSwitchOut(task);
+        task.Figures.Preemptions++;
+        LeaveCpu(cpu, task);
+        Emit(cpu.Id, task, SimEventKind.Preempt);
+        Requeue(cpu, task, atHead: preempt && !rotate);
+        if (task.MigrationDisabled > 0)
+        {
+            AfterPinnedPreempted(cpu, task);
+        }
+
+        ScheduleCpu(cpu);
+    }
+
+    /// <summary>A task switched out while runnable goes back to its queue, unless its affinity now excludes this CPU.</summary>
+    private void Requeue(SimCpu cpu, SimTask task, bool atHead)
+    {
+        if (task.MigrationDisabled == 0 && (!task.Mask.Contains(cpu.Id) || !cpu.Active))
+        {
+            int target = Fallback(task, exclude: cpu.Id);
+            Emit(target, task, SimEventKind.Migrate, cpu.Id);
+            Enqueue(_cpus[target], task, atHead: false);
+            return;
+        }
+
+        if (task.MigrationDisabled > 0 && TakeFault(SimFault.MovePinnedTask) && _cpus.Length > 1)
+        {
+            Enqueue(_cpus[(cpu.Id + 1) % _cpus.Length], task, atHead);
+            return;
+        }
+
+        Enqueue(cpu, task, atHead);
+        if (TakeFault(SimFault.DuplicatePreemptedTask))
+        {
+            _ghost = task;
+        }
+    }
+
+    private SimTask? _ghost;
+
+    private void CheckSwitchOut(SimTask task)
+    {
+        if (task.PreemptCount != 0)
+        {
+            Violation(SimViolationKind.PreemptDisabledSwitchedOut, $"{task.Name} switched out at preempt depth {task.PreemptCount}");
+        }
+    }
+
+    /// <summary>schedule() from a blocking step: "scheduling while atomic" resets the depth, as schedule_debug() does.</summary>
+    private void Block(SimTask task, SimTaskState state)
+    {
+        if (task.PreemptCount != 0)
+        {
+            Bug(task, $"BUG: scheduling while atomic: {task.Name}/{task.Id}/0x{task.PreemptCount:x8}");
+            task.PreemptCount = 0;
+        }
+
+        SimCpu cpu = _cpus[task.Cpu];
+        LeaveCpu(cpu, task);
+        task.State = state;
+        Emit(cpu.Id, task, SimEventKind.Block);
+        ScheduleCpu(cpu);
+    }
+
+    private void ExitTask(SimTask task)
+    {
+        SimCpu cpu = _cpus[task.Cpu];
+        if (task.MigrationDisabled > 0 || task.PreemptCount > 0)
+        {
+            Bug(task, $"exited with preempt depth {task.PreemptCount} and migrate-disable depth {task.MigrationDisabled}; released");
+            if (task.MigrationDisabled > 0)
+            {
+                cpu.NrPinned--;
+            }
+
+            task.MigrationDisabled = 0;
+            task.PreemptCount = 0;
+        }
+
+        LeaveCpu(cpu, task);
+        task.State = SimTaskState.Exited;
+        task.Figures.ExitUs = _now;
+        Emit(cpu.Id, task, SimEventKind.Exit);
+        if (task.AffinityWaiters is { Count: > 0 })
+        {
+            CompleteAffinity(task);
+        }
+
+        ScheduleCpu(cpu);
+    }
+}

@@ -1,0 +1,166 @@
+using RtRuntime.Scheduling;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// The invariants, checked after every event (pinned-never-moves and preempt-disabled-never-switches are
+/// checked where a task changes CPU or is switched out, inside the event):
+/// conservation (each live task in exactly one place), and N-highest whenever the system is balanced
+/// (see docs/simulator.md for the precise definition).
+/// </summary>
+internal sealed partial class SimEngine
+{
+    private const int MaxViolations = 1000;
+    private int[]? _seen;
+
+    private void Violation(SimViolationKind kind, string message)
+    {
+        var violation = new SimViolation(_now, _eventCount, kind, message);
+        if (_options.ThrowOnViolation)
+        {
+            throw new SimInvariantException(violation);
+        }
+
+        if (_violations.Count < MaxViolations)
+        {
+            _violations.Add(violation);
+        }
+    }
+
+    private void CheckInvariants()
+    {
+        CheckConservation();
+        if (IsBalanced())
+        {
+            CheckHighest();
+        }
+    }
+
+    /// <summary>No task lost or duplicated: a live task is in exactly one place, a dead or unborn one in none.</summary>
+    private void CheckConservation()
+    {
+        int[] seen = _seen ??= new int[_tasks.Length];
+        Array.Clear(seen);
+        foreach (SimCpu cpu in _cpus)
+        {
+            if (cpu.Running is { } r)
+            {
+                seen[r.Id]++;
+            }
+
+            foreach (SimTask t in cpu.Queue)
+            {
+                seen[t.Id]++;
+            }
+        }
+
+        foreach (SimTask t in _sleeping)
+        {
+            seen[t.Id]++;
+        }
+
+        foreach (SimWaitQueue q in _events.Values)
+        {
+            foreach (SimTask t in q.Waiters)
+            {
+                seen[t.Id]++;
+            }
+        }
+
+        foreach (SimTask t in _tasks)
+        {
+            if (t.AffinityWaiters is { } waiters)
+            {
+                foreach (SimTask w in waiters)
+                {
+                    if (w.State == SimTaskState.AffinityWait && w.AffinityTarget == t)
+                    {
+                        seen[w.Id]++;
+                    }
+                }
+            }
+        }
+
+        if (_ghost is not null)
+        {
+            seen[_ghost.Id]++;
+        }
+
+        foreach (SimTask t in _tasks)
+        {
+            int expected = t.IsLive ? 1 : 0;
+            if (seen[t.Id] != expected)
+            {
+                Violation(SimViolationKind.TaskLostOrDuplicated, $"{t.Name} ({t.State}) found in {seen[t.Id]} places, expected {expected}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Balanced: no CPU has a switch pending (need_resched: a strictly higher priority queued than running,
+    /// idle CPUs included) and no stop work is pending. Everything the balancer decided has been done.
+    /// </summary>
+    private bool IsBalanced()
+    {
+        foreach (SimCpu cpu in _cpus)
+        {
+            if (cpu.StopPending || BalanceRules.ShouldPreempt(cpu.QueuedTop, cpu.RunningPrio))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// N-highest within effective affinity: no waiting task could run on an active CPU of its cpus_ptr that
+    /// runs a lower priority (or idles). WorkConserving also promises that no idle CPU could take the
+    /// migratable runner of a CPU where a pinned task waits (the pile-up would have been repaired).
+    /// </summary>
+    private void CheckHighest()
+    {
+        if (_queuedCount == 0)
+        {
+            return;
+        }
+
+        foreach (SimCpu q in _cpus)
+        {
+            foreach (SimTask w in q.Queue)
+            {
+                if (w.MigrationDisabled > 0)
+                {
+                    if (_scenario.Policy == BalancePolicy.WorkConserving && q.Running is { MigrationDisabled: 0 } runner)
+                    {
+                        CheckPileUpRepaired(q, w, runner);
+                    }
+
+                    continue;
+                }
+
+                for (int c = w.Mask.First; c >= 0 && c < _cpus.Length; c = w.Mask.Next(c))
+                {
+                    SimCpu cpu = _cpus[c];
+                    if (cpu.Active && cpu.RunningPrio < w.Prio)
+                    {
+                        Violation(SimViolationKind.NotHighest, $"{w.Name}({w.Prio}) waits on cpu{q.Id} while cpu{c} runs {(cpu.Running is { } r ? $"{r.Name}({r.Prio})" : "idle")}");
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    private void CheckPileUpRepaired(SimCpu q, SimTask pinned, SimTask runner)
+    {
+        foreach (SimCpu c in _cpus)
+        {
+            if (c != q && c.Active && c.Running is null && pinned.Mask.Contains(c.Id) && runner.Mask.Contains(c.Id))
+            {
+                Violation(SimViolationKind.NotHighest, $"pile-up on cpu{q.Id}: {pinned.Name}({pinned.Prio}) pinned under {runner.Name}({runner.Prio}) while cpu{c.Id} idles (WorkConserving)");
+                return;
+            }
+        }
+    }
+}

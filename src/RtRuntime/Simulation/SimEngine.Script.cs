@@ -1,0 +1,233 @@
+using RtRuntime.Scheduling;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>Runs a task's script: instantaneous steps at once, Run steps as segments ending in preemption points.</summary>
+internal sealed partial class SimEngine
+{
+    private const int MaxPreemptDepth = 255;
+
+    /// <summary>Runs <paramref name="task"/>'s steps until it starts a Run segment or leaves its CPU.</summary>
+    private void Continue(SimTask task)
+    {
+        int gen = task.SwitchGen;
+        while (task.State == SimTaskState.Running && task.SwitchGen == gen)
+        {
+            if (task.Pc >= task.Steps.Length)
+            {
+                ExitTask(task);
+                return;
+            }
+
+            SimStep step = task.Steps[task.Pc];
+            switch (step.Kind)
+            {
+                case SimStepKind.Run:
+                    if (task.RunLeft < 0)
+                    {
+                        task.RunLeft = step.DurationUs;
+                    }
+
+                    task.SegmentUs = step.EveryUs > 0 ? Math.Min(step.EveryUs, task.RunLeft) : task.RunLeft;
+                    Post(_now + task.SegmentUs, SimEventType.SegmentEnd, task);
+                    return;
+                case SimStepKind.PreemptionPoint:
+                    task.Pc++;
+                    PreemptionPoint(task);
+                    break;
+                case SimStepKind.Yield:
+                    task.Pc++;
+                    YieldTask(task);
+                    break;
+                case SimStepKind.PreemptDisable:
+                    task.Pc++;
+                    PreemptDisable(task);
+                    break;
+                case SimStepKind.PreemptEnable:
+                    task.Pc++;
+                    PreemptEnable(task, "preempt_enable");
+                    break;
+                case SimStepKind.MigrateDisable:
+                    task.Pc++;
+                    MigrateDisable(task);
+                    break;
+                case SimStepKind.MigrateEnable:
+                    task.Pc++;
+                    MigrateEnable(task);
+                    break;
+                case SimStepKind.Sleep:
+                    task.Pc++;
+                    if (!LoseOnBlock(task))
+                    {
+                        _sleeping.Add(task);
+                    }
+
+                    Block(task, SimTaskState.Sleeping);
+                    Post(_now + step.DurationUs, SimEventType.SleepEnd, task);
+                    break;
+                case SimStepKind.Wait:
+                    task.Pc++;
+                    WaitOn(task, GetEvent(step.Target!));
+                    break;
+                case SimStepKind.Signal:
+                    task.Pc++;
+                    Signal(GetEvent(step.Target!));
+                    break;
+                case SimStepKind.SetAffinity:
+                    task.Pc++;
+                    SetAffinity(task, _byName[step.Target!], step.Cpus);
+                    break;
+                default:
+                    task.Pc = task.Steps.Length;
+                    ExitTask(task);
+                    return;
+            }
+        }
+    }
+
+    private bool LoseOnBlock(SimTask task) => TakeFault(SimFault.LoseBlockedTask) && task.State == SimTaskState.Running;
+
+    private SimWaitQueue GetEvent(string name)
+    {
+        if (!_events.TryGetValue(name, out SimWaitQueue? queue))
+        {
+            queue = new SimWaitQueue(name);
+            _events.Add(name, queue);
+        }
+
+        return queue;
+    }
+
+    private void WaitOn(SimTask task, SimWaitQueue queue)
+    {
+        if (queue.Count > 0)
+        {
+            queue.Count--;
+            return;
+        }
+
+        task.WaitingOn = queue;
+        if (!LoseOnBlock(task))
+        {
+            queue.Add(task);
+        }
+
+        Block(task, SimTaskState.Waiting);
+    }
+
+    private void Signal(SimWaitQueue queue)
+    {
+        if (queue.Waiters.Count == 0)
+        {
+            queue.Count++;
+            return;
+        }
+
+        SimTask waiter = queue.Waiters[0];
+        queue.Waiters.RemoveAt(0);
+        Wake(waiter);
+    }
+
+    /// <summary>sched_yield: yield_task_rt requeues at the tail of its priority, then schedule().</summary>
+    private void YieldTask(SimTask task)
+    {
+        if (task.PreemptCount != 0)
+        {
+            Bug(task, $"BUG: scheduling while atomic: {task.Name}/{task.Id}/0x{task.PreemptCount:x8}");
+            task.PreemptCount = 0;
+        }
+
+        SimCpu cpu = _cpus[task.Cpu];
+        LeaveCpu(cpu, task);
+        Emit(cpu.Id, task, SimEventKind.Yield);
+        Requeue(cpu, task, atHead: false);
+        ScheduleCpu(cpu);
+    }
+
+    private void PreemptDisable(SimTask task)
+    {
+        if (task.PreemptCount >= MaxPreemptDepth)
+        {
+            Bug(task, $"preempt_count overflow: depth {task.PreemptCount} (max {MaxPreemptDepth}); ignored");
+            return;
+        }
+
+        task.PreemptCount++;
+    }
+
+    /// <summary>preempt_enable: reaching 0 with a switch or stop work pending is a preemption point (__preempt_schedule).</summary>
+    private void PreemptEnable(SimTask task, string what)
+    {
+        if (task.PreemptCount == 0)
+        {
+            Bug(task, $"{what} underflow: depth already 0; ignored");
+            return;
+        }
+
+        if (--task.PreemptCount == 0 && SwitchDue(task))
+        {
+            PreemptionPoint(task);
+        }
+    }
+
+    private bool SwitchDue(SimTask task)
+    {
+        SimCpu cpu = _cpus[task.Cpu];
+        return cpu.StopPending || BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio);
+    }
+
+    /// <summary>migrate_disable: nested calls only count; the outermost one pins (nr_pinned + 1). NonRt: preempt_disable.</summary>
+    private void MigrateDisable(SimTask task)
+    {
+        if (_scenario.Model == PreemptionModel.NonRt)
+        {
+            PreemptDisable(task);
+            return;
+        }
+
+        if (task.MigrationDisabled++ == 0)
+        {
+            _cpus[task.Cpu].NrPinned++;
+            Emit(task.Cpu, task, SimEventKind.MigrateDisable);
+        }
+    }
+
+    /// <summary>
+    /// migrate_enable: the outermost one unpins, queues stop work for a deferred push (MDF_PUSH) or an
+    /// affinity that now excludes this CPU, and is a preemption point when a switch or move is due.
+    /// </summary>
+    private void MigrateEnable(SimTask task)
+    {
+        if (_scenario.Model == PreemptionModel.NonRt)
+        {
+            PreemptEnable(task, "migrate_enable (as preempt_enable)");
+            return;
+        }
+
+        if (task.MigrationDisabled == 0)
+        {
+            Bug(task, "migrate_enable underflow: not migrate-disabled; ignored");
+            return;
+        }
+
+        if (--task.MigrationDisabled > 0)
+        {
+            return;
+        }
+
+        SimCpu cpu = _cpus[task.Cpu];
+        cpu.NrPinned--;
+        Emit(cpu.Id, task, SimEventKind.MigrateEnable);
+        bool mustLeave = !task.Mask.Contains(cpu.Id) || !cpu.Active;
+        if (BalanceRules.MigrateEnableQueuesStop(task.MdfPush, cpu.PushBusy, mustLeave))
+        {
+            cpu.PushBusy |= task.MdfPush;
+            cpu.StopPending = true;
+        }
+
+        if (task.PreemptCount == 0 && SwitchDue(task))
+        {
+            PreemptionPoint(task);
+        }
+    }
+}

@@ -1,0 +1,65 @@
+namespace RtRuntime.Simulation;
+
+/// <summary>The kind of a <see cref="SimTraceEvent"/> (after the kernel's sched tracepoints where one exists).</summary>
+public enum SimEventKind
+{
+    /// <summary>The task was created and placed on <see cref="SimTraceEvent.Cpu"/> (sched_wakeup_new).</summary>
+    Spawn = 0,
+
+    /// <summary>The task woke and was placed on <see cref="SimTraceEvent.Cpu"/> (sched_wakeup); <see cref="SimTraceEvent.OtherCpu"/> is its previous CPU.</summary>
+    Wakeup = 1,
+
+    /// <summary>The task started running on the CPU (sched_switch, next).</summary>
+    SwitchIn = 2,
+
+    /// <summary>The task was preempted at a preemption point and requeued (sched_switch, prev runnable).</summary>
+    Preempt = 3,
+
+    /// <summary>The task yielded the CPU (sched_yield) and was requeued at the tail.</summary>
+    Yield = 4,
+
+    /// <summary>The task blocked (sleep, wait, or waiting for an affinity change).</summary>
+    Block = 5,
+
+    /// <summary>The task ended.</summary>
+    Exit = 6,
+
+    /// <summary>A queued task was pushed from <see cref="SimTraceEvent.OtherCpu"/> to <see cref="SimTraceEvent.Cpu"/> (push_rt_task).</summary>
+    Push = 7,
+
+    /// <summary><see cref="SimTraceEvent.Cpu"/> pulled a queued task from <see cref="SimTraceEvent.OtherCpu"/> (pull_rt_task).</summary>
+    Pull = 8,
+
+    /// <summary>A push of the running task was requested on <see cref="SimTraceEvent.Cpu"/> (stop_one_cpu_nowait(push_cpu_stop)).</summary>
+    PushRequested = 9,
+
+    /// <summary>The stopper moved the running task from <see cref="SimTraceEvent.OtherCpu"/> to <see cref="SimTraceEvent.Cpu"/> (push_cpu_stop).</summary>
+    PushRunning = 10,
+
+    /// <summary>The stopper found the runner migrate-disabled and deferred the push to its migrate_enable (MDF_PUSH).</summary>
+    PushDeferred = 11,
+
+    /// <summary>The task was moved from <see cref="SimTraceEvent.OtherCpu"/> to <see cref="SimTraceEvent.Cpu"/> because its affinity excludes its CPU (migration_cpu_stop).</summary>
+    Migrate = 12,
+
+    /// <summary>The task (the caller) requested a new affinity for <see cref="SimTraceEvent.Other"/>; it is reported at once.</summary>
+    AffinitySet = 13,
+
+    /// <summary>The task's (the caller's) affinity request completed: the target runs inside the mask.</summary>
+    AffinityDone = 14,
+
+    /// <summary>The task's affinity request was refused (EBUSY: self-issued inside migrate_disable).</summary>
+    AffinityFailed = 15,
+
+    /// <summary>The task's outermost migrate_disable (<c>nr_pinned</c> + 1 on the CPU).</summary>
+    MigrateDisable = 16,
+
+    /// <summary>The task's outermost migrate_enable (<c>nr_pinned</c> − 1 on the CPU).</summary>
+    MigrateEnable = 17,
+
+    /// <summary>The CPU went idle.</summary>
+    Idle = 18,
+
+    /// <summary>A kernel-style BUG in the script (scheduling while atomic, guard underflow); see <see cref="SimResult.Bugs"/>.</summary>
+    Bug = 19,
+}

@@ -1,0 +1,23 @@
+namespace RtRuntime.Simulation;
+
+/// <summary>How a simulation runs (not what it simulates: that is the <see cref="SimScenario"/>).</summary>
+public sealed class SimOptions
+{
+    /// <summary>Record the trace (default true). Figures are kept either way.</summary>
+    public bool RecordTrace { get; init; } = true;
+
+    /// <summary>Check the invariants after every event (default true).</summary>
+    public bool CheckInvariants { get; init; } = true;
+
+    /// <summary>Throw <see cref="SimInvariantException"/> at the first violation instead of collecting them (default false).</summary>
+    public bool ThrowOnViolation { get; init; }
+
+    /// <summary>Stop after this many events (default 50 million): a guard against runaway scenarios.</summary>
+    public long MaxEvents { get; init; } = 50_000_000;
+
+    /// <summary>Test seam: break the simulator on purpose to test the invariant checker.</summary>
+    internal SimFault InjectFault { get; init; }
+
+    /// <summary>Test seam: called after every event (after the invariant check) to observe the state.</summary>
+    internal Action<SimEngine>? AfterEvent { get; init; }
+}

@@ -1,0 +1,257 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// A workload for the <see cref="Simulator"/>: the machine (CPUs, preemption model, balance policy,
+/// rebalancer tick) and the tasks. Build one in code or load it with <see cref="FromJson(string)"/>;
+/// the schema is documented in docs/simulator.md.
+/// </summary>
+public sealed class SimScenario
+{
+    /// <summary>The largest accepted scenario file, in bytes (4 MiB).</summary>
+    public const int MaxFileBytes = 4 << 20;
+
+    /// <summary>The most tasks a scenario may declare.</summary>
+    public const int MaxTasks = 4096;
+
+    /// <summary>The most steps all scripts may expand to (repeats included).</summary>
+    public const int MaxExpandedSteps = 4_000_000;
+
+    /// <summary>The deepest nesting of <see cref="SimStepKind.Repeat"/> steps.</summary>
+    public const int MaxRepeatNesting = 8;
+
+    /// <summary>The largest time or duration, in µs (10^12 µs, about 11.6 days of virtual time).</summary>
+    public const long MaxTimeUs = 1_000_000_000_000;
+
+    /// <summary>The longest task or event name.</summary>
+    public const int MaxNameLength = 64;
+
+    /// <summary>Number of CPUs, 1..1024 (ids 0..Cpus−1).</summary>
+    public int Cpus { get; init; } = 2;
+
+    /// <summary>PREEMPT_RT (migrate-disable is its own guard) or NonRt (migrate-disable is preempt-disable).</summary>
+    public PreemptionModel Model { get; init; } = PreemptionModel.Rt;
+
+    /// <summary>What the balancer does about migrate-disable pile-ups.</summary>
+    public BalancePolicy Policy { get; init; } = BalancePolicy.WorkConserving;
+
+    /// <summary>Period of the rebalancer's safety-net tick in µs; 0 turns it off. Default 1000.</summary>
+    public long TickUs { get; init; } = 1000;
+
+    /// <summary>The SCHED_RR slice in µs. Default 100 000 (the kernel's 100 ms).</summary>
+    public long RoundRobinSliceUs { get; init; } = 100_000;
+
+    /// <summary>Stop at this virtual time (µs); 0 (default) runs until no event is left.</summary>
+    public long EndUs { get; init; }
+
+    /// <summary>CPUs that are inactive (cpu_active false): no placement or pull puts work there.</summary>
+    public CpuSet InactiveCpus { get; init; }
+
+    /// <summary>The tasks.</summary>
+    public IReadOnlyList<SimTaskSpec> Tasks { get; init; } = [];
+
+    /// <summary>Loads a scenario from JSON text (strict: unknown fields and out-of-range values are rejected).</summary>
+    /// <param name="json">The JSON document.</param>
+    /// <exception cref="SimScenarioException">The document is not a valid scenario; the message names the line and field.</exception>
+    public static SimScenario FromJson(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        return SimScenarioReader.Read(System.Text.Encoding.UTF8.GetBytes(json));
+    }
+
+    /// <summary>Loads a scenario from UTF-8 JSON bytes.</summary>
+    /// <param name="utf8Json">The JSON document.</param>
+    /// <exception cref="SimScenarioException">The document is not a valid scenario.</exception>
+    public static SimScenario FromJson(ReadOnlySpan<byte> utf8Json) => SimScenarioReader.Read(utf8Json);
+
+    /// <summary>Loads a scenario file, refusing files above <see cref="MaxFileBytes"/>.</summary>
+    /// <param name="path">The file path.</param>
+    /// <exception cref="SimScenarioException">The file is too large or not a valid scenario.</exception>
+    public static SimScenario Load(string path)
+    {
+        var info = new FileInfo(path);
+        if (info.Length > MaxFileBytes)
+        {
+            throw new SimScenarioException($"the file is {info.Length} bytes; at most {MaxFileBytes} bytes are accepted.", "$", 0);
+        }
+
+        return SimScenarioReader.Read(File.ReadAllBytes(path));
+    }
+
+    /// <summary>Checks every value and cross-reference (task names, CPU ids, limits).</summary>
+    /// <exception cref="SimScenarioException">Something is out of range; the message names the field.</exception>
+    public void Validate()
+    {
+        if (Cpus is < 1 or > CpuSet.MaxCpus)
+        {
+            Fail("$.cpus", $"must be 1..{CpuSet.MaxCpus}, got {Cpus}.");
+        }
+
+        if (!Enum.IsDefined(Model))
+        {
+            Fail("$.model", $"unknown preemption model {(int)Model}.");
+        }
+
+        if (!Enum.IsDefined(Policy))
+        {
+            Fail("$.policy", $"unknown balance policy {(int)Policy}.");
+        }
+
+        CheckTime("$.tickUs", TickUs, allowZero: true);
+        CheckTime("$.roundRobinSliceUs", RoundRobinSliceUs, allowZero: false);
+        CheckTime("$.endUs", EndUs, allowZero: true);
+        CpuSet all = CpuSet.Range(0, Cpus);
+        if (!InactiveCpus.IsSubsetOf(all))
+        {
+            Fail("$.inactiveCpus", $"'{InactiveCpus}' names CPUs outside 0..{Cpus - 1}.");
+        }
+
+        if (all.Intersect(InactiveCpus) == all)
+        {
+            Fail("$.inactiveCpus", "at least one CPU must stay active.");
+        }
+
+        if (Tasks is null || Tasks.Count > MaxTasks)
+        {
+            Fail("$.tasks", $"must hold 0..{MaxTasks} tasks, got {Tasks?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}.");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < Tasks.Count; i++)
+        {
+            SimTaskSpec t = Tasks[i] ?? throw new SimScenarioException("a task is null.", $"$.tasks[{i}]", 0);
+            string at = $"$.tasks[{i}]";
+            CheckName($"{at}.name", t.Name);
+            if (!names.Add(t.Name))
+            {
+                Fail($"{at}.name", $"'{t.Name}' is used by another task; names must be unique.");
+            }
+
+            if (!Enum.IsDefined(t.Policy))
+            {
+                Fail($"{at}.policy", $"unknown policy {(int)t.Policy}.");
+            }
+
+            if (t.Policy == SchedPolicy.Normal ? t.Priority != 0 : t.Priority is < 1 or > 99)
+            {
+                Fail($"{at}.priority", t.Policy == SchedPolicy.Normal
+                    ? $"must be 0 for policy Normal, got {t.Priority}."
+                    : $"must be 1..99 for policy {t.Policy}, got {t.Priority}.");
+            }
+
+            if (!t.Affinity.IsEmpty && (!t.Affinity.IsSubsetOf(all) || t.Affinity.Intersect(InactiveCpus) == t.Affinity))
+            {
+                Fail($"{at}.affinity", $"'{t.Affinity}' must name at least one active CPU and only CPUs within 0..{Cpus - 1}.");
+            }
+
+            CheckTime($"{at}.spawnUs", t.SpawnUs, allowZero: true);
+            if (t.WakeCpu < -1 || t.WakeCpu >= Cpus)
+            {
+                Fail($"{at}.cpu", $"must be -1 (none) or 0..{Cpus - 1}, got {t.WakeCpu}.");
+            }
+        }
+
+        long expanded = 0;
+        for (int i = 0; i < Tasks.Count; i++)
+        {
+            expanded += CheckSteps($"$.tasks[{i}].steps", Tasks[i].Steps, names, all, depth: 0);
+        }
+
+        if (expanded > MaxExpandedSteps)
+        {
+            Fail("$.tasks", $"the scripts expand to {expanded} steps; at most {MaxExpandedSteps} are allowed.");
+        }
+    }
+
+    private static long CheckSteps(string at, IReadOnlyList<SimStep> steps, HashSet<string> names, CpuSet all, int depth)
+    {
+        if (steps is null)
+        {
+            Fail(at, "steps must not be null.");
+        }
+
+        long total = 0;
+        for (int i = 0; i < steps.Count; i++)
+        {
+            string p = $"{at}[{i}]";
+            SimStep s = steps[i] ?? throw new SimScenarioException("a step is null.", p, 0);
+            switch (s.Kind)
+            {
+                case SimStepKind.Run:
+                    CheckTime($"{p}.run", s.DurationUs, allowZero: false);
+                    CheckTime($"{p}.everyUs", s.EveryUs, allowZero: true);
+                    break;
+                case SimStepKind.Sleep:
+                    CheckTime($"{p}.sleep", s.DurationUs, allowZero: true);
+                    break;
+                case SimStepKind.Wait or SimStepKind.Signal:
+                    CheckName($"{p}.{(s.Kind == SimStepKind.Wait ? "wait" : "signal")}", s.Target);
+                    break;
+                case SimStepKind.SetAffinity:
+                    CheckName($"{p}.setAffinity", s.Target);
+                    if (!names.Contains(s.Target!))
+                    {
+                        Fail($"{p}.setAffinity", $"no task is named '{s.Target}'.");
+                    }
+
+                    if (s.Cpus.IsEmpty || !s.Cpus.IsSubsetOf(all))
+                    {
+                        Fail($"{p}.cpus", $"'{s.Cpus}' must be a non-empty set of CPUs within 0..{all.Count - 1}.");
+                    }
+
+                    break;
+                case SimStepKind.Repeat:
+                    if (depth + 1 > MaxRepeatNesting)
+                    {
+                        Fail(p, $"repeat steps nest deeper than {MaxRepeatNesting} levels.");
+                    }
+
+                    if (s.Count is < 0 or > MaxExpandedSteps)
+                    {
+                        Fail($"{p}.repeat", $"must be 0..{MaxExpandedSteps}, got {s.Count}.");
+                    }
+
+                    long inner = CheckSteps($"{p}.steps", s.Body, names, all, depth + 1);
+                    total += inner * s.Count;
+                    if (total > MaxExpandedSteps)
+                    {
+                        Fail(p, $"expands to more than {MaxExpandedSteps} steps.");
+                    }
+
+                    continue;
+                default:
+                    if (!Enum.IsDefined(s.Kind))
+                    {
+                        Fail(p, $"unknown step kind {(int)s.Kind}.");
+                    }
+
+                    break;
+            }
+
+            total++;
+        }
+
+        return total;
+    }
+
+    private static void CheckTime(string path, long value, bool allowZero)
+    {
+        if (value < (allowZero ? 0 : 1) || value > MaxTimeUs)
+        {
+            Fail(path, $"must be {(allowZero ? 0 : 1)}..{MaxTimeUs} µs, got {value}.");
+        }
+    }
+
+    private static void CheckName(string path, string? name)
+    {
+        if (string.IsNullOrEmpty(name) || name.Length > MaxNameLength)
+        {
+            Fail(path, $"must be a name of 1..{MaxNameLength} characters.");
+        }
+    }
+
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private static void Fail(string path, string message) => throw new SimScenarioException(message, path, 0);
+}

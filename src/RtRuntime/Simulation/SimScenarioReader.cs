@@ -1,0 +1,437 @@
+using System.Globalization;
+using System.Text.Json;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// Strict JSON loading of a <see cref="SimScenario"/> (schema in docs/simulator.md): unknown fields, wrong
+/// types, duplicate fields and trailing content are rejected; every error names the line and the JSON
+/// path. Range checks are <see cref="SimScenario.Validate"/>'s, mapped back to the line of the field.
+/// </summary>
+internal static class SimScenarioReader
+{
+    private const int MaxJsonDepth = 40;
+
+    public static SimScenario Read(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.Length > SimScenario.MaxFileBytes)
+        {
+            throw new SimScenarioException($"the document is {utf8.Length} bytes; at most {SimScenario.MaxFileBytes} bytes are accepted.", "$", 0);
+        }
+
+        var ctx = new Context(utf8.ToArray());
+        var reader = new Utf8JsonReader(ctx.Bytes, new JsonReaderOptions { MaxDepth = MaxJsonDepth, CommentHandling = JsonCommentHandling.Skip });
+        SimScenario scenario;
+        try
+        {
+            Next(ref reader, ctx);
+            scenario = ReadScenario(ref reader, ctx);
+            if (reader.Read())
+            {
+                throw ctx.Error(ref reader, "$", "unexpected content after the scenario object.");
+            }
+        }
+        catch (JsonException e)
+        {
+            int line = e.LineNumber is long l ? (int)l + 1 : 0;
+            throw new SimScenarioException($"invalid JSON: {e.Message}", ctx.Path, line, e);
+        }
+
+        try
+        {
+            scenario.Validate();
+        }
+        catch (SimScenarioException e)
+        {
+            throw new SimScenarioException(StripPrefix(e.Message, e.Path), e.Path, ctx.LineOf(e.Path), e);
+        }
+
+        return scenario;
+    }
+
+    private static string StripPrefix(string message, string path) =>
+        message.StartsWith(path + ": ", StringComparison.Ordinal) ? message[(path.Length + 2)..] : message;
+
+    private static SimScenario ReadScenario(ref Utf8JsonReader reader, Context ctx)
+    {
+        ExpectObject(ref reader, ctx, "$");
+        int cpus = 2;
+        PreemptionModel model = PreemptionModel.Rt;
+        BalancePolicy policy = BalancePolicy.WorkConserving;
+        long tick = 1000, slice = 100_000, end = 0;
+        CpuSet inactive = default;
+        List<SimTaskSpec> tasks = [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (NextProperty(ref reader, ctx, "$", seen, out string name))
+        {
+            string at = "$." + name;
+            switch (name)
+            {
+                case "cpus": cpus = (int)ReadInt(ref reader, ctx, at, int.MinValue, int.MaxValue); break;
+                case "model": model = ReadEnum<PreemptionModel>(ref reader, ctx, at); break;
+                case "policy": policy = ReadEnum<BalancePolicy>(ref reader, ctx, at); break;
+                case "tickUs": tick = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
+                case "roundRobinSliceUs": slice = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
+                case "endUs": end = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
+                case "inactiveCpus": inactive = ReadCpus(ref reader, ctx, at); break;
+                case "tasks": tasks = ReadTasks(ref reader, ctx, at); break;
+                default: throw ctx.Error(ref reader, at, "unknown field; allowed: cpus, model, policy, tickUs, roundRobinSliceUs, endUs, inactiveCpus, tasks.");
+            }
+        }
+
+        return new SimScenario
+        {
+            Cpus = cpus,
+            Model = model,
+            Policy = policy,
+            TickUs = tick,
+            RoundRobinSliceUs = slice,
+            EndUs = end,
+            InactiveCpus = inactive,
+            Tasks = tasks,
+        };
+    }
+
+    private static List<SimTaskSpec> ReadTasks(ref Utf8JsonReader reader, Context ctx, string at)
+    {
+        Next(ref reader, ctx);
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw ctx.Error(ref reader, at, "must be an array of tasks.");
+        }
+
+        var tasks = new List<SimTaskSpec>();
+        while (true)
+        {
+            Next(ref reader, ctx);
+            if (reader.TokenType == JsonTokenType.EndArray)
+            {
+                return tasks;
+            }
+
+            string item = $"{at}[{tasks.Count}]";
+            if (tasks.Count >= SimScenario.MaxTasks)
+            {
+                throw ctx.Error(ref reader, item, $"too many tasks; at most {SimScenario.MaxTasks} are allowed.");
+            }
+
+            tasks.Add(ReadTask(ref reader, ctx, item));
+        }
+    }
+
+    private static SimTaskSpec ReadTask(ref Utf8JsonReader reader, Context ctx, string at)
+    {
+        ctx.Mark(at, ref reader);
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw ctx.Error(ref reader, at, "a task must be an object.");
+        }
+
+        string? name = null;
+        int prio = 0, wakeCpu = -1;
+        SchedPolicy policy = SchedPolicy.Fifo;
+        CpuSet affinity = default;
+        long spawn = 0;
+        List<SimStep> steps = [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (NextProperty(ref reader, ctx, at, seen, out string field))
+        {
+            string p = $"{at}.{field}";
+            switch (field)
+            {
+                case "name": name = ReadString(ref reader, ctx, p); break;
+                case "priority": prio = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue); break;
+                case "policy": policy = ReadEnum<SchedPolicy>(ref reader, ctx, p); break;
+                case "affinity": affinity = ReadCpus(ref reader, ctx, p); break;
+                case "spawnUs": spawn = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue); break;
+                case "cpu": wakeCpu = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue); break;
+                case "steps": steps = ReadSteps(ref reader, ctx, p); break;
+                default: throw ctx.Error(ref reader, p, "unknown field; allowed: name, priority, policy, affinity, spawnUs, cpu, steps.");
+            }
+        }
+
+        if (name is null)
+        {
+            throw new SimScenarioException("a task needs a \"name\".", at, ctx.LineOf(at));
+        }
+
+        return new SimTaskSpec { Name = name, Priority = prio, Policy = policy, Affinity = affinity, SpawnUs = spawn, WakeCpu = wakeCpu, Steps = steps };
+    }
+
+    private static List<SimStep> ReadSteps(ref Utf8JsonReader reader, Context ctx, string at)
+    {
+        Next(ref reader, ctx);
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            throw ctx.Error(ref reader, at, "must be an array of steps.");
+        }
+
+        var steps = new List<SimStep>();
+        while (true)
+        {
+            Next(ref reader, ctx);
+            if (reader.TokenType == JsonTokenType.EndArray)
+            {
+                return steps;
+            }
+
+            string item = $"{at}[{steps.Count}]";
+            if (++ctx.StepCount > SimScenario.MaxExpandedSteps)
+            {
+                throw ctx.Error(ref reader, item, $"too many steps; at most {SimScenario.MaxExpandedSteps} are allowed in a file.");
+            }
+
+            steps.Add(ReadStep(ref reader, ctx, item));
+        }
+    }
+
+    private static SimStep ReadStep(ref Utf8JsonReader reader, Context ctx, string at)
+    {
+        ctx.Mark(at, ref reader);
+        if (reader.TokenType == JsonTokenType.String)
+        {
+            return reader.GetString() switch
+            {
+                "preemptionPoint" => SimStep.PreemptionPoint(),
+                "yield" => SimStep.Yield(),
+                "preemptDisable" => SimStep.PreemptDisable(),
+                "preemptEnable" => SimStep.PreemptEnable(),
+                "migrateDisable" => SimStep.MigrateDisable(),
+                "migrateEnable" => SimStep.MigrateEnable(),
+                "exit" => SimStep.Exit(),
+                string other => throw ctx.Error(ref reader, at, $"unknown step \"{other}\"; string steps: preemptionPoint, yield, preemptDisable, preemptEnable, migrateDisable, migrateEnable, exit."),
+                null => throw ctx.Error(ref reader, at, "a step must not be null."),
+            };
+        }
+
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw ctx.Error(ref reader, at, "a step must be a string (e.g. \"migrateDisable\") or an object (e.g. {\"run\": 100}).");
+        }
+
+        string? op = null;
+        long value = 0, every = 0;
+        string? text = null;
+        CpuSet cpus = default;
+        bool hasCpus = false, hasEvery = false, hasSteps = false;
+        List<SimStep> body = [];
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        while (NextProperty(ref reader, ctx, at, seen, out string field))
+        {
+            string p = $"{at}.{field}";
+            switch (field)
+            {
+                case "run" or "sleep" or "repeat":
+                    op = SetOp(ref reader, ctx, at, op, field);
+                    value = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue);
+                    break;
+                case "wait" or "signal" or "setAffinity":
+                    op = SetOp(ref reader, ctx, at, op, field);
+                    text = ReadString(ref reader, ctx, p);
+                    break;
+                case "everyUs":
+                    every = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue);
+                    hasEvery = true;
+                    break;
+                case "cpus":
+                    cpus = ReadCpus(ref reader, ctx, p);
+                    hasCpus = true;
+                    break;
+                case "steps":
+                    body = ReadSteps(ref reader, ctx, p);
+                    hasSteps = true;
+                    break;
+                default:
+                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, setAffinity (with cpus), repeat (with steps).");
+            }
+        }
+
+        if (op is null)
+        {
+            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, setAffinity, repeat).", at, ctx.LineOf(at));
+        }
+
+        if ((hasEvery && op != "run") || (hasCpus && op != "setAffinity") || (hasSteps && op != "repeat"))
+        {
+            throw new SimScenarioException($"a \"{op}\" step does not take {(hasEvery && op != "run" ? "everyUs" : hasCpus && op != "setAffinity" ? "cpus" : "steps")}.", at, ctx.LineOf(at));
+        }
+
+        if (op == "setAffinity" && !hasCpus)
+        {
+            throw new SimScenarioException("a setAffinity step needs \"cpus\" (a cpulist such as \"0-1\").", at, ctx.LineOf(at));
+        }
+
+        return op switch
+        {
+            "run" => SimStep.Run(value, every),
+            "sleep" => SimStep.Sleep(value),
+            "wait" => SimStep.Wait(text!),
+            "signal" => SimStep.Signal(text!),
+            "setAffinity" => SimStep.SetAffinity(text!, cpus),
+            _ => SimStep.Repeat(value is < 0 or > int.MaxValue ? -1 : (int)value, body),
+        };
+    }
+
+    private static string SetOp(ref Utf8JsonReader reader, Context ctx, string at, string? op, string field) =>
+        op is null ? field : throw ctx.Error(ref reader, $"{at}.{field}", $"a step has exactly one operation; this one already has \"{op}\".");
+
+    private static void ExpectObject(ref Utf8JsonReader reader, Context ctx, string at)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            throw ctx.Error(ref reader, at, "the scenario must be a JSON object.");
+        }
+    }
+
+    /// <summary>Reads the next property name of the current object; false at its end. Duplicates are rejected.</summary>
+    private static bool NextProperty(ref Utf8JsonReader reader, Context ctx, string at, HashSet<string> seen, out string name)
+    {
+        Next(ref reader, ctx);
+        if (reader.TokenType == JsonTokenType.EndObject)
+        {
+            name = string.Empty;
+            return false;
+        }
+
+        name = reader.GetString()!;
+        string path = $"{at}.{name}";
+        ctx.Mark(path, ref reader);
+        if (!seen.Add(name))
+        {
+            throw ctx.Error(ref reader, path, "duplicate field.");
+        }
+
+        return true;
+    }
+
+    private static long ReadInt(ref Utf8JsonReader reader, Context ctx, string at, long min, long max)
+    {
+        Next(ref reader, ctx);
+        if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long v) || v < min || v > max)
+        {
+            throw ctx.Error(ref reader, at, "must be an integer.");
+        }
+
+        return v;
+    }
+
+    private static string ReadString(ref Utf8JsonReader reader, Context ctx, string at)
+    {
+        Next(ref reader, ctx);
+        if (reader.TokenType != JsonTokenType.String)
+        {
+            throw ctx.Error(ref reader, at, "must be a string.");
+        }
+
+        string s = reader.GetString()!;
+        if (s.Length > SimScenario.MaxNameLength)
+        {
+            throw ctx.Error(ref reader, at, $"is {s.Length} characters long; at most {SimScenario.MaxNameLength} are allowed.");
+        }
+
+        return s;
+    }
+
+    private static TEnum ReadEnum<TEnum>(ref Utf8JsonReader reader, Context ctx, string at)
+        where TEnum : struct, Enum
+    {
+        string s = ReadString(ref reader, ctx, at);
+        foreach (TEnum value in Enum.GetValues<TEnum>())
+        {
+            if (string.Equals(value.ToString(), s, StringComparison.OrdinalIgnoreCase))
+            {
+                return value;
+            }
+        }
+
+        throw ctx.Error(ref reader, at, $"\"{s}\" is not one of {string.Join(", ", Enum.GetNames<TEnum>())}.");
+    }
+
+    private static CpuSet ReadCpus(ref Utf8JsonReader reader, Context ctx, string at)
+    {
+        string s = ReadString(ref reader, ctx, at);
+        try
+        {
+            return CpuSet.Parse(s);
+        }
+        catch (FormatException e)
+        {
+            throw ctx.Error(ref reader, at, e.Message);
+        }
+    }
+
+    private static void Next(ref Utf8JsonReader reader, Context ctx)
+    {
+        if (!reader.Read())
+        {
+            throw new SimScenarioException("unexpected end of the document.", ctx.Path, ctx.LineAt(ctx.Bytes.Length));
+        }
+    }
+
+    /// <summary>The document, the current path and the line of every path seen (for range errors found later).</summary>
+    private sealed class Context
+    {
+        private readonly Dictionary<string, int> _lines = new(StringComparer.Ordinal);
+        private int[]? _newlines;
+
+        public Context(byte[] bytes) => Bytes = bytes;
+
+        public byte[] Bytes { get; }
+
+        public string Path { get; private set; } = "$";
+
+        public int StepCount;
+
+        public void Mark(string path, ref Utf8JsonReader reader)
+        {
+            Path = path;
+            _lines[path] = LineAt(reader.TokenStartIndex);
+        }
+
+        public SimScenarioException Error(ref Utf8JsonReader reader, string path, string message) =>
+            new(message, path, LineAt(reader.TokenStartIndex));
+
+        /// <summary>The line recorded for <paramref name="path"/> or its nearest recorded parent.</summary>
+        public int LineOf(string path)
+        {
+            string p = path;
+            while (true)
+            {
+                if (_lines.TryGetValue(p, out int line))
+                {
+                    return line;
+                }
+
+                int cut = Math.Max(p.LastIndexOf('.'), p.LastIndexOf('['));
+                if (cut <= 0)
+                {
+                    return 0;
+                }
+
+                p = p[..cut];
+            }
+        }
+
+        public int LineAt(long offset)
+        {
+            if (_newlines is null)
+            {
+                var list = new List<int>();
+                for (int i = 0; i < Bytes.Length; i++)
+                {
+                    if (Bytes[i] == (byte)'\n')
+                    {
+                        list.Add(i);
+                    }
+                }
+
+                _newlines = [.. list];
+            }
+
+            int index = Array.BinarySearch(_newlines, (int)Math.Min(offset, int.MaxValue));
+            return (index < 0 ? ~index : index) + 1;
+        }
+    }
+}

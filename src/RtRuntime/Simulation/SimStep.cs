@@ -1,0 +1,98 @@
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>One step of a simulated task's script. Create steps with the static factories.</summary>
+public sealed class SimStep
+{
+    private SimStep(SimStepKind kind, long durationUs = 0, long everyUs = 0, string? target = null, CpuSet cpus = default, int count = 0, IReadOnlyList<SimStep>? body = null)
+    {
+        Kind = kind;
+        DurationUs = durationUs;
+        EveryUs = everyUs;
+        Target = target;
+        Cpus = cpus;
+        Count = count;
+        Body = body ?? [];
+    }
+
+    /// <summary>What the step does.</summary>
+    public SimStepKind Kind { get; }
+
+    /// <summary>For <see cref="SimStepKind.Run"/> and <see cref="SimStepKind.Sleep"/>: virtual µs.</summary>
+    public long DurationUs { get; }
+
+    /// <summary>For <see cref="SimStepKind.Run"/>: a preemption point every this many µs (0: only at the end).</summary>
+    public long EveryUs { get; }
+
+    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name.</summary>
+    public string? Target { get; }
+
+    /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
+    public CpuSet Cpus { get; }
+
+    /// <summary>For <see cref="SimStepKind.Repeat"/>: how many times the body runs.</summary>
+    public int Count { get; }
+
+    /// <summary>For <see cref="SimStepKind.Repeat"/>: the repeated steps.</summary>
+    public IReadOnlyList<SimStep> Body { get; }
+
+    /// <summary>Compute for <paramref name="us"/> µs, with a preemption point at the end and every <paramref name="everyUs"/> µs (0: end only).</summary>
+    /// <param name="us">Virtual microseconds, 1 or more.</param>
+    /// <param name="everyUs">Preemption point spacing in µs, or 0.</param>
+    public static SimStep Run(long us, long everyUs = 0) => new(SimStepKind.Run, durationUs: us, everyUs: everyUs);
+
+    /// <summary>A preemption point.</summary>
+    public static SimStep PreemptionPoint() => new(SimStepKind.PreemptionPoint);
+
+    /// <summary><c>sched_yield()</c>.</summary>
+    public static SimStep Yield() => new(SimStepKind.Yield);
+
+    /// <summary><c>preempt_disable()</c>.</summary>
+    public static SimStep PreemptDisable() => new(SimStepKind.PreemptDisable);
+
+    /// <summary><c>preempt_enable()</c>.</summary>
+    public static SimStep PreemptEnable() => new(SimStepKind.PreemptEnable);
+
+    /// <summary><c>migrate_disable()</c>.</summary>
+    public static SimStep MigrateDisable() => new(SimStepKind.MigrateDisable);
+
+    /// <summary><c>migrate_enable()</c>.</summary>
+    public static SimStep MigrateEnable() => new(SimStepKind.MigrateEnable);
+
+    /// <summary>Sleep for <paramref name="us"/> µs.</summary>
+    /// <param name="us">Virtual microseconds, 0 or more.</param>
+    public static SimStep Sleep(long us) => new(SimStepKind.Sleep, durationUs: us);
+
+    /// <summary>Wait for the counting event <paramref name="eventName"/>.</summary>
+    /// <param name="eventName">The event's name.</param>
+    public static SimStep Wait(string eventName) => new(SimStepKind.Wait, target: eventName);
+
+    /// <summary>Signal the counting event <paramref name="eventName"/>.</summary>
+    /// <param name="eventName">The event's name.</param>
+    public static SimStep Signal(string eventName) => new(SimStepKind.Signal, target: eventName);
+
+    /// <summary>Set the affinity of task <paramref name="task"/> to <paramref name="cpus"/>.</summary>
+    /// <param name="task">The target task's name (may be the caller itself).</param>
+    /// <param name="cpus">The requested mask.</param>
+    public static SimStep SetAffinity(string task, CpuSet cpus) => new(SimStepKind.SetAffinity, target: task, cpus: cpus);
+
+    /// <summary>End the task.</summary>
+    public static SimStep Exit() => new(SimStepKind.Exit);
+
+    /// <summary>Run <paramref name="body"/> <paramref name="count"/> times.</summary>
+    /// <param name="count">Repetitions, 0 or more.</param>
+    /// <param name="body">The steps to repeat.</param>
+    public static SimStep Repeat(int count, params IReadOnlyList<SimStep> body) => new(SimStepKind.Repeat, count: count, body: body);
+
+    /// <inheritdoc/>
+    public override string ToString() => Kind switch
+    {
+        SimStepKind.Run => EveryUs > 0 ? $"run {DurationUs}us every {EveryUs}us" : $"run {DurationUs}us",
+        SimStepKind.Sleep => $"sleep {DurationUs}us",
+        SimStepKind.Wait or SimStepKind.Signal => $"{Kind.ToString().ToLowerInvariant()} {Target}",
+        SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",
+        SimStepKind.Repeat => $"repeat {Count} x {Body.Count} steps",
+        _ => Kind.ToString(),
+    };
+}

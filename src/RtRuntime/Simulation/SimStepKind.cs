@@ -1,0 +1,44 @@
+namespace RtRuntime.Simulation;
+
+/// <summary>What one step of a simulated task's script does.</summary>
+public enum SimStepKind
+{
+    /// <summary>Compute for <see cref="SimStep.DurationUs"/> µs of virtual time, with a preemption point at the end (and every <see cref="SimStep.EveryUs"/> µs when set).</summary>
+    Run = 0,
+
+    /// <summary>A preemption point (<c>cond_resched()</c>): switch if a higher priority waits here or the stopper has work.</summary>
+    PreemptionPoint = 1,
+
+    /// <summary><c>sched_yield()</c>: requeue at the tail of its priority and reschedule.</summary>
+    Yield = 2,
+
+    /// <summary><c>preempt_disable()</c>: depth + 1; no switch while the depth is above 0.</summary>
+    PreemptDisable = 3,
+
+    /// <summary><c>preempt_enable()</c>: depth − 1; reaching 0 with a switch pending is a preemption point.</summary>
+    PreemptEnable = 4,
+
+    /// <summary><c>migrate_disable()</c>: the task stays on its CPU (under <see cref="PreemptionModel.NonRt"/> it is preempt_disable).</summary>
+    MigrateDisable = 5,
+
+    /// <summary><c>migrate_enable()</c>: the outermost one runs deferred affinity and MDF_PUSH work, then is a preemption point when a switch is due.</summary>
+    MigrateEnable = 6,
+
+    /// <summary>Block for <see cref="SimStep.DurationUs"/> µs, then wake up.</summary>
+    Sleep = 7,
+
+    /// <summary>Block on the counting event <see cref="SimStep.Target"/> until it is signalled (consumes one signal).</summary>
+    Wait = 8,
+
+    /// <summary>Signal the event <see cref="SimStep.Target"/>: wake its highest-priority waiter (FIFO among equals), or count the signal.</summary>
+    Signal = 9,
+
+    /// <summary><c>sched_setaffinity(<see cref="SimStep.Target"/>, <see cref="SimStep.Cpus"/>)</c>: blocks the caller until the target runs inside the mask.</summary>
+    SetAffinity = 10,
+
+    /// <summary>The task ends (a script that runs out of steps ends the same way).</summary>
+    Exit = 11,
+
+    /// <summary>Run <see cref="SimStep.Body"/> <see cref="SimStep.Count"/> times (expanded when the simulation starts).</summary>
+    Repeat = 12,
+}

@@ -1,0 +1,90 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// A simulated task_struct: identity, the flattened script and its program counter, the guard depths
+/// (<c>preempt_count</c>, <c>migration_disabled</c>, MDF_PUSH), <c>cpus_mask</c> and <c>task_cpu</c>.
+/// Invariant: a live task is in exactly one place (a CPU's <c>curr</c>, one run queue, the sleepers,
+/// one event's waiters, or one target's affinity waiters), which the engine checks after every event.
+/// </summary>
+internal sealed class SimTask
+{
+    public SimTask(int id, SimTaskSpec spec, SimStep[] steps, CpuSet mask)
+    {
+        Id = id;
+        Name = spec.Name;
+        Prio = spec.Priority;
+        Policy = spec.Policy;
+        Steps = steps;
+        Mask = mask;
+        WakeHint = spec.WakeCpu;
+        SpawnUs = spec.SpawnUs;
+        Figures = new SimTaskFigures(spec.Name, spec.Priority);
+    }
+
+    public int Id { get; }
+
+    public string Name { get; }
+
+    public int Prio { get; }
+
+    public SchedPolicy Policy { get; }
+
+    public SimStep[] Steps { get; }
+
+    public int WakeHint { get; }
+
+    public long SpawnUs { get; }
+
+    public SimTaskFigures Figures { get; }
+
+    /// <summary>cpus_mask: the requested (reported) affinity.</summary>
+    public CpuSet Mask;
+
+    /// <summary>task_cpu(); −1 before the first placement.</summary>
+    public int Cpu = -1;
+
+    public SimTaskState State;
+
+    public int Pc;
+
+    /// <summary>µs left of the current Run step; −1 when the step has not started.</summary>
+    public long RunLeft = -1;
+
+    /// <summary>Length of the segment in flight (ends with a preemption point).</summary>
+    public long SegmentUs;
+
+    public int PreemptCount;
+
+    /// <summary>Counts switch-ins: a script runner stops when the task was switched out and in again meanwhile.</summary>
+    public int SwitchGen;
+
+    /// <summary>p->migration_disabled (always 0 under NonRt, where the guard is preempt-disable).</summary>
+    public int MigrationDisabled;
+
+    /// <summary>MDF_PUSH: a push deferred to the outermost migrate_enable.</summary>
+    public bool MdfPush;
+
+    /// <summary>When it last became runnable-and-waiting (for the longest wait).</summary>
+    public long WaitSince;
+
+    /// <summary>Callers of set_cpus_allowed_ptr waiting until this task runs inside its mask (the shared set_affinity_pending).</summary>
+    public List<SimTask>? AffinityWaiters;
+
+    /// <summary>The task whose affinity this task waits for (while <see cref="SimTaskState.AffinityWait"/>).</summary>
+    public SimTask? AffinityTarget;
+
+    /// <summary>The event this task waits on (while <see cref="SimTaskState.Waiting"/>).</summary>
+    public SimWaitQueue? WaitingOn;
+
+    public bool IsLive => State is not (SimTaskState.NotSpawned or SimTaskState.Exited);
+
+    public bool IsBlocked => State is SimTaskState.Sleeping or SimTaskState.Waiting or SimTaskState.AffinityWait;
+
+    /// <summary>cpus_ptr: the CPU alone while pinned and switched out (lazy pin), else the mask.</summary>
+    public CpuSet EffectiveMask => MigrationDisabled > 0 && State != SimTaskState.Running && Cpu >= 0 ? CpuSet.Of(Cpu) : Mask;
+
+    public override string ToString() => Name;
+}

@@ -1,0 +1,177 @@
+using System.Text;
+using RtRuntime;
+using RtRuntime.Cpus;
+using RtRuntime.Simulation;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Simulation;
+
+/// <summary>Strict JSON loading of scenarios: what is accepted, and what is rejected with which message.</summary>
+public class SimScenarioJsonTests
+{
+    private const string Valid = """
+        {
+          "cpus": 2,
+          "model": "Rt",
+          "policy": "KernelFaithful",
+          "tickUs": 500,
+          "tasks": [
+            { "name": "L", "priority": 10, "cpu": 0,
+              "steps": [ "migrateDisable", { "run": 200, "everyUs": 10 }, "migrateEnable" ] },
+            { "name": "H", "priority": 50, "policy": "RoundRobin", "cpu": 0, "spawnUs": 25, "affinity": "0-1",
+              "steps": [ { "repeat": 2, "steps": [ { "run": 10 }, { "sleep": 5 } ] },
+                         { "setAffinity": "L", "cpus": "0" }, { "signal": "e" }, { "wait": "e" } ] }
+          ]
+        }
+        """;
+
+    private static SimScenarioException Reject(string json) => Assert.Throws<SimScenarioException>(() => SimScenario.FromJson(json));
+
+    [Fact]
+    public void FromJson_ValidScenario_LoadsEveryField()
+    {
+        SimScenario s = SimScenario.FromJson(Valid);
+        Assert.Equal(2, s.Cpus);
+        Assert.Equal(BalancePolicy.KernelFaithful, s.Policy);
+        Assert.Equal(500, s.TickUs);
+        SimTaskSpec h = s.Tasks[1];
+        Assert.Equal(SchedPolicy.RoundRobin, h.Policy);
+        Assert.Equal(CpuSet.Of(0, 1), h.Affinity);
+        Assert.Equal(SimStepKind.Repeat, h.Steps[0].Kind);
+        Assert.Equal(2, h.Steps[0].Body.Count);
+        Assert.Equal(CpuSet.Of(0), h.Steps[1].Cpus);
+        Assert.Empty(Simulator.Run(s, 1).Violations);
+    }
+
+    [Fact]
+    public void FromJson_InvalidJson_NamesLine()
+    {
+        SimScenarioException e = Reject("{\n  \"cpus\": 2,\n  \"tasks\": [ {\"name\": \"A\" ]\n}");
+        Assert.Equal(3, e.Line);
+        Assert.StartsWith("line 3, ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("invalid JSON", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_UnknownTopLevelField_NamesFieldAndLine()
+    {
+        SimScenarioException e = Reject("{\n  \"cpus\": 2,\n  \"cpu\": 3\n}");
+        Assert.Equal("$.cpu", e.Path);
+        Assert.Equal(3, e.Line);
+        Assert.Contains("unknown field; allowed: cpus,", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_UnknownStepField_NamesPath()
+    {
+        SimScenarioException e = Reject("""{"tasks":[{"name":"A","priority":1,"steps":[{"run":5,"every":1}]}]}""");
+        Assert.Equal("$.tasks[0].steps[0].every", e.Path);
+    }
+
+    [Fact]
+    public void FromJson_UnknownStringStep_IsRejected()
+    {
+        SimScenarioException e = Reject("""{"tasks":[{"name":"A","priority":1,"steps":["migrate_disable"]}]}""");
+        Assert.Equal("$.tasks[0].steps[0]", e.Path);
+        Assert.Contains("unknown step \"migrate_disable\"", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_NegativeDuration_NamesFieldAndLine()
+    {
+        SimScenarioException e = Reject("{\"tasks\":[\n{\"name\":\"A\",\"priority\":1,\"steps\":[\n{\"run\": -5}]}]}");
+        Assert.Equal("$.tasks[0].steps[0].run", e.Path);
+        Assert.Equal(3, e.Line);
+        Assert.Contains("must be 1..1000000000000 µs, got -5", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_AbsurdValues_AreRejected()
+    {
+        Assert.Equal("$.cpus", Reject("""{"cpus": 5000}""").Path);
+        Assert.Equal("$.tasks[0].spawnUs", Reject("""{"tasks":[{"name":"A","priority":1,"spawnUs":99999999999999999}]}""").Path);
+        Assert.Equal("$.tasks[0].priority", Reject("""{"tasks":[{"name":"A","priority":100}]}""").Path);
+        Assert.Equal("$.tasks[0].priority", Reject("""{"tasks":[{"name":"A","priority":5,"policy":"Normal"}]}""").Path);
+        Assert.Equal("$.tasks[0].affinity", Reject("""{"cpus":2,"tasks":[{"name":"A","priority":5,"affinity":"7"}]}""").Path);
+        Assert.Equal("$.tasks[0].steps[0].repeat", Reject("""{"tasks":[{"name":"A","priority":5,"steps":[{"repeat":-1,"steps":[{"run":1}]}]}]}""").Path);
+        Assert.Contains("expands to more than 4000000 steps", Reject("""{"tasks":[{"name":"A","priority":5,"steps":[{"repeat":3000000,"steps":[{"run":1},{"run":1}]}]}]}""").Message, StringComparison.Ordinal);
+        Assert.Equal("$.tasks[0].steps[0].setAffinity", Reject("""{"tasks":[{"name":"A","priority":5,"steps":[{"setAffinity":"B","cpus":"0"}]}]}""").Path);
+        Assert.Equal("$.tasks[1].name", Reject("""{"tasks":[{"name":"A","priority":5},{"name":"A","priority":5}]}""").Path);
+        Assert.Equal("$.policy", Reject("""{"policy":"Greedy"}""").Path);
+        Assert.Equal("$.cpus", Reject("""{"cpus":2.5}""").Path);
+        Assert.Equal("$.cpus", Reject("""{"cpus":2,"cpus":3}""").Path);
+    }
+
+    [Fact]
+    public void FromJson_StepWithTwoOperations_IsRejected()
+    {
+        SimScenarioException e = Reject("""{"tasks":[{"name":"A","priority":1,"steps":[{"run":5,"sleep":1}]}]}""");
+        Assert.Contains("exactly one operation", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_DeepNesting_IsRejected()
+    {
+        string step = """{"run":1}""";
+        for (int i = 0; i < 30; i++)
+        {
+            step = $$"""{"repeat":1,"steps":[{{step}}]}""";
+        }
+
+        SimScenarioException e = Reject($$"""{"tasks":[{"name":"A","priority":1,"steps":[{{step}}]}]}""");
+        Assert.Contains("invalid JSON", e.Message, StringComparison.Ordinal);
+        Assert.Contains("depth", e.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void FromJson_RepeatNestingAboveLimit_IsRejected()
+    {
+        string step = """{"run":1}""";
+        for (int i = 0; i < 9; i++)
+        {
+            step = $$"""{"repeat":1,"steps":[{{step}}]}""";
+        }
+
+        SimScenarioException e = Reject($$"""{"tasks":[{"name":"A","priority":1,"steps":[{{step}}]}]}""");
+        Assert.Contains("nest deeper than 8", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_HugeDocument_IsRejectedBeforeParsing()
+    {
+        byte[] huge = Encoding.UTF8.GetBytes("{\"tasks\":[" + new string(' ', SimScenario.MaxFileBytes) + "]}");
+        SimScenarioException e = Assert.Throws<SimScenarioException>(() => SimScenario.FromJson(huge));
+        Assert.Contains("at most 4194304 bytes", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_TrailingContent_IsRejected()
+    {
+        Assert.Contains("invalid JSON", Reject("{} {}").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_DocsExamples_RunWithoutViolations()
+    {
+        string dir = Path.Combine(FindRepoRoot(), "docs", "examples");
+        string[] files = Directory.GetFiles(dir, "*.json");
+        Assert.NotEmpty(files);
+        foreach (string file in files)
+        {
+            SimResult r = Simulator.Run(SimScenario.Load(file), 0);
+            Assert.True(r.Violations.Count == 0, file + ": " + r);
+            Assert.True(r.Completed, file);
+        }
+    }
+
+    private static string FindRepoRoot()
+    {
+        string? dir = AppContext.BaseDirectory;
+        while (dir is not null && !File.Exists(Path.Combine(dir, "RtRuntime.sln")))
+        {
+            dir = Path.GetDirectoryName(dir);
+        }
+
+        return dir ?? throw new DirectoryNotFoundException("RtRuntime.sln not found above the test directory.");
+    }
+}

@@ -1,4 +1,5 @@
 using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime;
@@ -33,7 +34,7 @@ public sealed partial class RtScheduler
         using (_affinityLock.EnterScope())
         {
             Cpu? cpu = task.Cpu;
-            if (task.IsCurrent && task.MigrationDisabled > 0 && cpu is not null && !mask.Contains(cpu.Id))
+            if (cpu is not null && BalanceRules.IsSelfAffinityDenied(task.IsCurrent, task.MigrationDisabled, cpu.Id, mask))
             {
                 throw new InvalidOperationException(
                     $"EBUSY: task '{task.Name}' is migrate-disabled on cpu{cpu.Id} and may not move itself to {{{mask}}}; " +
@@ -46,7 +47,7 @@ public sealed partial class RtScheduler
             }
 
             task.AffinityMask = mask;
-            if (cpu is null || mask.Contains(cpu.Id))
+            if (BalanceRules.AffinityCompletesAtOnce(cpu?.Id ?? -1, mask))
             {
                 // Already inside the mask: complete now, with any request it supersedes (scenario 24).
                 CompleteAffinityLocked(task);

@@ -120,7 +120,8 @@ public sealed partial class RtScheduler
     /// <summary>migrate_enable() outermost: a deferred push (MDF_PUSH) or an affinity that excludes this CPU becomes stop work.</summary>
     internal static void OnMigrateEnable(Cpu cpu, RtTask task)
     {
-        if (task.MdfPush || !task.AffinityMask.Contains(cpu.Id) || !cpu.Active)
+        bool mustLeave = !task.AffinityMask.Contains(cpu.Id) || !cpu.Active;
+        if (BalanceRules.MigrateEnableQueuesStop(task.MdfPush, cpu.PushTarget is not null && cpu.PushTarget != task, mustLeave))
         {
             cpu.SetPending(PendingWork.Stop);
         }

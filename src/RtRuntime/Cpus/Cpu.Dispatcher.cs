@@ -1,3 +1,4 @@
+using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Cpus;
@@ -210,6 +211,11 @@ internal sealed partial class Cpu
             {
                 using (Lock.EnterScope())
                 {
+                    if (PushTarget == task)
+                    {
+                        PushTarget = null; // the push request lapses with its task
+                    }
+
                     Running = null;
                     LastRunPrio = task.Prio;
                     Volatile.Write(ref _runningPrio, -1);
@@ -324,14 +330,14 @@ internal sealed partial class Cpu
         using (Lock.EnterScope())
         {
             Interlocked.And(ref _pending.Value, ~PendingWork.NeedResched);
-            bool preempt = Rq.HighestPriority > task.Prio;
+            bool preempt = BalanceRules.ShouldPreempt(Rq.HighestPriority, task.Prio);
             bool sliceOver = task.Policy == SchedPolicy.RoundRobin && now >= _sliceDeadline;
             if (sliceOver)
             {
                 Volatile.Write(ref _sliceDeadline, now + Scheduler.RoundRobinSliceNs);
             }
 
-            bool rotate = sliceOver && Rq.HasPriority(task.Prio);
+            bool rotate = BalanceRules.ShouldRotateRoundRobin(task.Policy, sliceOver, Rq.HasPriority(task.Prio));
             if (!preempt && !rotate)
             {
                 return true;
@@ -364,6 +370,11 @@ internal sealed partial class Cpu
     /// <summary>The running task leaves this CPU (to this queue or another CPU's); lock held.</summary>
     public void LeaveRunningLocked(RtTask task)
     {
+        if (PushTarget == task)
+        {
+            PushTarget = null; // a push request names its task; it lapses when the task leaves
+        }
+
         Interlocked.Or(ref task.Gate, RtTask.GateOffCpu); // before anyone else can pick it up
         Running = null;
         LastRunPrio = task.Prio;

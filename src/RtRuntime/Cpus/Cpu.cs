@@ -72,8 +72,8 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>Highest queued (not running) priority, −1 when the queue is empty. Read without the lock.</summary>
     public int QueuedTop => Volatile.Read(ref _queuedTop);
 
-    /// <summary>rq->push_busy: a stopper push of the running task is in flight (never two at once).</summary>
-    public bool PushBusy;
+    /// <summary>rq->push_busy: the running task a stopper push is in flight for (never two at once); null when none.</summary>
+    public RtTask? PushTarget;
 
     /// <summary>The priority the CPU thread last ran (for "dropped its priority" pulls); −1 after idling.</summary>
     public int LastRunPrio = -1;

@@ -8,8 +8,11 @@ namespace RtRuntime.Scheduling;
 /// RT push/pull balancing (kernel/sched/rt.c) for the threaded runtime: a CPU pulls for itself when it
 /// drops in priority or goes idle; a preempted migratable task is pushed to a CPU running lower
 /// priority; a migrate-disable pile-up is repaired by moving the running higher-priority task away
-/// (a7c81556ec4d), as the <see cref="BalancePolicy"/> allows. Moving a running task is always done by
-/// its own CPU at its next preemption point (the stopper analogue, <see cref="RunStopWork"/>).
+/// (a7c81556ec4d), as the <see cref="BalancePolicy"/> allows. Every decision is a
+/// <see cref="BalanceRules"/> or <see cref="Placement"/> call, the same the simulator makes; this class
+/// only gathers their inputs under the run-queue locks (two at once in CPU-id order) and acts.
+/// Moving a running task is always done by its own CPU at its next preemption point (the stopper
+/// analogue, <see cref="RunStopWork"/>).
 /// </summary>
 internal sealed class Balancer
 {
@@ -27,9 +30,10 @@ internal sealed class Balancer
     public long RunningPushes;
 
     /// <summary>
-    /// pull_rt_task: before <paramref name="self"/> picks, take the highest-priority waiting task from
-    /// another CPU that may run here and outranks everything queued here. If the best candidate is
-    /// migrate-disabled, ask its CPU to push its running task instead (pile-up repair on pull).
+    /// pull_rt_task: before <paramref name="self"/> picks, take the best waiting task of any other CPU
+    /// that may run here and outranks everything queued here (sources tried from the highest queued
+    /// priority down). A migrate-disabled candidate cannot move: its CPU is asked to push its running
+    /// task instead, if the policy repairs pile-ups on a pull.
     /// </summary>
     public void PullIfBetter(Cpu self)
     {
@@ -42,23 +46,43 @@ internal sealed class Balancer
 
         for (int round = 0; round < _cpus.Length; round++)
         {
-            int myTop = self.QueuedTop;
-            Cpu? source = null;
-            int sourceTop = myTop;
-            foreach (Cpu other in _cpus)
+            bool pulled = false;
+            foreach (Cpu source in SourcesByQueuedTop(self))
             {
-                if (other != self && other.QueuedTop > sourceTop)
+                if (PullFrom(source, self, droppedFrom))
                 {
-                    source = other;
-                    sourceTop = other.QueuedTop;
+                    pulled = true;
+                    break;
                 }
             }
 
-            if (source is null || !PullFrom(source, self, droppedFrom))
+            if (!pulled)
             {
                 return;
             }
         }
+    }
+
+    /// <summary>Other CPUs with a queued task above this CPU's queue, highest first (racy snapshot).</summary>
+    private List<Cpu> SourcesByQueuedTop(Cpu self)
+    {
+        int myTop = self.QueuedTop;
+        List<Cpu>? sources = null;
+        foreach (Cpu other in _cpus)
+        {
+            if (other != self && other.QueuedTop > myTop)
+            {
+                (sources ??= []).Add(other);
+            }
+        }
+
+        if (sources is null)
+        {
+            return [];
+        }
+
+        sources.Sort(static (a, b) => b.QueuedTop.CompareTo(a.QueuedTop));
+        return sources;
     }
 
     private bool PullFrom(Cpu source, Cpu self, int droppedFrom)
@@ -73,15 +97,17 @@ internal sealed class Balancer
             {
                 int myTop = self.QueuedTop;
                 int sourceRunning = source.RunningPrio;
+                int puller = self.Id;
                 RtTask? candidate = source.Rq.FindFirst(myTop, t =>
-                    t.AffinityMask.Contains(self.Id) && t.Prio <= sourceRunning);
-                if (candidate is not null && candidate.MigrationDisabled == 0)
+                    BalanceRules.IsPullCandidate(t.Prio, t.AffinityMask, puller, myTop, sourceRunning));
+                if (candidate is not null
+                    && BalanceRules.CanPull(candidate.Prio, candidate.AffinityMask, candidate.MigrationDisabled, puller, myTop, sourceRunning))
                 {
                     source.DequeueLocked(candidate);
                     self.EnqueueLocked(candidate, atHead: false);
                     pulled = candidate;
                 }
-                else if (candidate is not null)
+                else
                 {
                     pinned = candidate;
                 }
@@ -94,25 +120,21 @@ internal sealed class Balancer
             return true;
         }
 
-        if (pinned is not null && RtEventSource.Log.IsEnabled())
+        if (pinned is not null)
         {
-            RtEventSource.Log.MigratePull(pinned.Id, source.Id);
-        }
+            if (RtEventSource.Log.IsEnabled())
+            {
+                RtEventSource.Log.MigratePull(pinned.Id, source.Id);
+            }
 
-        if (pinned is not null && ShouldRepairOnPull(droppedFrom))
-        {
-            RequestPushRunning(source);
+            if (BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: true, droppedFrom))
+            {
+                RequestPushRunning(source);
+            }
         }
 
         return false;
     }
-
-    private bool ShouldRepairOnPull(int droppedFrom) => _scheduler.Policy switch
-    {
-        BalancePolicy.NoPushRunning => false,
-        BalancePolicy.KernelFaithful => droppedFrom > 0, // only a CPU that dropped its RT priority pulls
-        _ => true,
-    };
 
     /// <summary>A cheap racy check for idle CPUs: is there queued work another CPU could hand over?</summary>
     public bool HasPullable(Cpu self)
@@ -135,8 +157,9 @@ internal sealed class Balancer
 
     /// <summary>
     /// push_rt_tasks after a preemption on <paramref name="self"/>: move the preempted task to a CPU
-    /// running lower priority; if it is migrate-disabled (a pile-up forms), WorkConserving moves the
-    /// higher-priority task that preempted it instead.
+    /// running lower priority; if it is migrate-disabled (a pile-up forms), the policy may instead move
+    /// every task queued above it that another CPU would run now (they have not started here yet, so
+    /// no stopper is needed), letting the pinned task resume.
     /// </summary>
     public void AfterPreempt(Cpu self, RtTask preempted)
     {
@@ -147,18 +170,18 @@ internal sealed class Balancer
         }
 
         _scheduler.Rebalancer.Notify(BalanceReason.PinnedPreempted);
-        if (_scheduler.Policy != BalancePolicy.WorkConserving)
+        if (!BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
         {
             return;
         }
 
-        RtTask? runner;
+        List<RtTask> above;
         using (self.Lock.EnterScope())
         {
-            runner = self.Rq.PeekHighest();
+            above = self.Rq.ToList().Where(t => t.Prio > preempted.Prio).ToList();
         }
 
-        if (runner is not null && runner != preempted && runner.MigrationDisabled == 0)
+        foreach (RtTask runner in above)
         {
             if (PushQueued(self, runner))
             {
@@ -171,7 +194,7 @@ internal sealed class Balancer
     private bool PushQueued(Cpu self, RtTask task)
     {
         int target = Placement.FindLowest(task.Prio, task.AffinityMask, self.Id, _cpus);
-        if (target < 0 || _cpus[target].TopPrio >= task.Prio)
+        if (!BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio))
         {
             return false;
         }
@@ -185,8 +208,8 @@ internal sealed class Balancer
             using (second.Lock.EnterScope())
             {
                 // Re-check under both locks: still queued here, still movable, still worth it.
-                if (task.Cpu == self && task.Run == TaskRunState.Queued && task.MigrationDisabled == 0
-                    && IsQueued(self, task) && dest.TopPrio < task.Prio && dest.Active)
+                if (task.Cpu == self && task.Run == TaskRunState.Queued && IsQueued(self, task) && dest.Active
+                    && BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, dest.TopPrio))
                 {
                     self.DequeueLocked(task);
                     dest.EnqueueLocked(task, atHead: false);
@@ -218,7 +241,7 @@ internal sealed class Balancer
     /// <summary>
     /// A rebalancer pass on <paramref name="cpu"/>: push every waiting migratable task that another CPU
     /// would run now; if a waiting task is migrate-disabled and some allowed CPU runs lower priority
-    /// (a pile-up), WorkConserving asks the CPU to move its running task instead.
+    /// (a pile-up), the policy may ask the CPU to move its running task instead.
     /// </summary>
     public void PushWaiting(Cpu cpu)
     {
@@ -234,7 +257,7 @@ internal sealed class Balancer
             {
                 PushQueued(cpu, task);
             }
-            else if (_scheduler.Policy == BalancePolicy.WorkConserving
+            else if (BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1)
                 && Placement.FindLowest(task.Prio, task.AffinityMask, cpu.Id, _cpus) is int lowest and >= 0
                 && _cpus[lowest].TopPrio < task.Prio)
             {
@@ -255,17 +278,19 @@ internal sealed class Balancer
     /// <summary>
     /// Asks <paramref name="cpu"/> to move its running task at the next preemption point
     /// (stop_one_cpu_nowait(push_cpu_stop)); at most one such request in flight per CPU (push_busy).
+    /// The request names its target: if that task leaves the CPU first, the request lapses.
     /// </summary>
     public static void RequestPushRunning(Cpu cpu)
     {
         using (cpu.Lock.EnterScope())
         {
-            if (cpu.PushBusy || cpu.Running is not { } running || running.MigrationDisabled > 0)
+            if (cpu.Running is not { } running
+                || !BalanceRules.CanRequestPushRunning(cpu.PushTarget is not null, running.MigrationDisabled, running.AffinityMask))
             {
                 return; // get_push_task(): none while busy, or when the runner is itself pinned
             }
 
-            cpu.PushBusy = true;
+            cpu.PushTarget = running;
         }
 
         cpu.SetPending(PendingWork.Stop);
@@ -283,19 +308,19 @@ internal sealed class Balancer
         using (self.Lock.EnterScope())
         {
             Interlocked.And(ref self.PendingRef, ~PendingWork.Stop);
-            pushRequested = self.PushBusy || running.MdfPush;
-            self.PushBusy = false;
+            pushRequested = self.PushTarget == running || running.MdfPush;
+            self.PushTarget = null;
         }
 
         bool mustLeave = !running.AffinityMask.Contains(self.Id) || !self.Active;
-        if (!mustLeave && !pushRequested)
+        if (BalanceRules.StopDefersPush(pushRequested, running.MigrationDisabled))
         {
+            running.MdfPush = true;
             return false;
         }
 
-        if (running.MigrationDisabled > 0)
+        if (!BalanceRules.StopMayMove(pushRequested, mustLeave, running.MigrationDisabled))
         {
-            running.MdfPush = pushRequested;
             return false;
         }
 
@@ -303,7 +328,7 @@ internal sealed class Balancer
         int target = mustLeave
             ? _scheduler.SelectFallbackCpu(running, exclude: self)
             : Placement.FindLowest(running.Prio, running.AffinityMask, self.Id, _cpus);
-        if (target < 0 || (!mustLeave && _cpus[target].TopPrio >= running.Prio))
+        if (!BalanceRules.StopTargetAcceptable(mustLeave, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio, running.Prio))
         {
             return false;
         }

@@ -398,6 +398,20 @@ internal sealed partial class Cpu
             task.EnsureOffCpuWatch();
         }
 
+        if (task.AffinityPending is not null && task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
+        {
+            // An affinity change is pending and the task leaves the CPU migratable: move it now, as
+            // migration_cpu_stop would. Its switch-in inside the new mask completes the request (it
+            // may be the very request the task is awaiting), then it blocks there.
+            using (Lock.EnterScope())
+            {
+                LeaveRunningLocked(task);
+            }
+
+            Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task);
+            return true;
+        }
+
         Interlocked.Or(ref task.Gate, RtTask.GateOffCpu); // before a waker can hand it to another CPU
         Interlocked.Exchange(ref task.Run, TaskRunState.Blocked);
         if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1

@@ -1,0 +1,165 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Balancing;
+
+/// <summary>
+/// The balancing subset on real threads (issue: global priority balancing). Exact traces are the
+/// simulator's job; here only outcomes are asserted: who ran where, and what never happened.
+/// </summary>
+public class RealThreadBalancingTests
+{
+    [Fact]
+    public async Task NHighest_ThreeTasksOnTwoCpus_LowestWaitsUntilAHigherOneEnds()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var stop = new RtEvent();
+        int alive = 0;
+        bool lowRanWhileBothHigherAlive = false;
+        bool lowRan = false;
+        async ValueTask High(TaskContext ctx)
+        {
+            Interlocked.Increment(ref alive);
+            while (!stop.IsSet)
+            {
+                await ctx.PreemptionPoint();
+            }
+
+            Interlocked.Decrement(ref alive);
+        }
+
+        var a = rt.Spawn("A", 90, High);
+        var b = rt.Spawn("B", 80, High);
+        await Rt.Until(() => Volatile.Read(ref alive) == 2, "A and B run");
+        var c = rt.Spawn("C", 70, ctx =>
+        {
+            lowRan = true;
+            lowRanWhileBothHigherAlive = Volatile.Read(ref alive) == 2;
+            return ValueTask.CompletedTask;
+        });
+
+        Assert.False(lowRan); // C cannot run: the two CPUs run the two highest tasks
+        stop.Set();
+        await a.WithTimeout();
+        await b.WithTimeout();
+        await c.WithTimeout();
+        Assert.True(lowRan);
+        Assert.False(lowRanWhileBothHigherAlive);
+    }
+
+    [Theory]
+    [InlineData(BalancePolicy.WorkConserving, true)]
+    [InlineData(BalancePolicy.NoPushRunning, false)]
+    public async Task PileUp_HigherWakesOnPinnedLowsCpu_RepairedOnlyWhenPolicyMovesRunner(BalancePolicy policy, bool repaired)
+    {
+        await using var rt = Rt.Start(cpus: 2, balance: policy);
+        var wake = new RtEvent();
+        var done = new RtEvent();
+        long lowProgress = 0;
+        long lowProgressWhileHighRan = -1;
+        int lowCpu = -1;
+
+        // H first runs on the CPU that L will pin, then sleeps; its wakeup returns it there
+        // (select_task_rq prefers the previous CPU when the task would run there now).
+        var h = rt.Spawn("H", 50, async ctx =>
+        {
+            await ctx.SpinUntil(() => Volatile.Read(ref lowCpu) >= 0, "L pinned");
+            await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(lowCpu)); // now on L's CPU
+            await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(0, 1));   // may run anywhere again, but stays
+            await wake.WaitAsync(ctx);                               // blocks with prev CPU = L's
+            long before = Volatile.Read(ref lowProgress);
+            for (int i = 0; i < 2_000; i++)
+            {
+                await ctx.PreemptionPoint();
+                Thread.SpinWait(50);
+            }
+
+            lowProgressWhileHighRan = Volatile.Read(ref lowProgress) - before;
+            done.Set();
+        });
+
+        var l = rt.Spawn("L", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                Volatile.Write(ref lowCpu, ctx.CpuId);
+                bool woke = false;
+                while (!done.IsSet)
+                {
+                    Interlocked.Increment(ref lowProgress);
+                    if (!woke && wake.WaiterCount == 1)
+                    {
+                        woke = true;
+                        wake.Set(); // H wakes on this CPU and preempts L at its next point: the pile-up
+                    }
+
+                    await ctx.PreemptionPoint();
+                }
+            }
+        });
+
+        await h.WithTimeout();
+        await l.WithTimeout();
+        if (repaired)
+        {
+            Assert.True(lowProgressWhileHighRan > 0, "L should run on its CPU while H runs on the other");
+            Assert.True(h.Migrations >= 1);
+        }
+        else
+        {
+            Assert.Equal(0, lowProgressWhileHighRan); // L stays preempted under H: the bandwidth is lost
+        }
+    }
+
+    [Fact]
+    public async Task SetAffinity_TaskMigrateDisabled_DeferredUntilOutermostEnable()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var leave = new RtEvent();
+        int cpuInSection = -1;
+        int cpuAfter = -1;
+        var t = rt.Spawn("T", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                Volatile.Write(ref cpuInSection, ctx.CpuId);
+                await leave.WaitAsync(ctx);
+            }
+
+            await ctx.PreemptionPoint();
+            cpuAfter = ctx.RawCpuId;
+        });
+        await Rt.Until(() => Volatile.Read(ref cpuInSection) >= 0, "T inside its section");
+        int other = 1 - cpuInSection;
+        Task move = rt.SetAffinityAsync(t, CpuSet.Of(other));
+        Assert.Equal(CpuSet.Of(other), t.Affinity);          // reported mask changes at once (cpus_mask)
+        Assert.Equal(CpuSet.Of(cpuInSection), t.EffectiveAffinity); // pinned and switched out (cpus_ptr)
+        Assert.False(move.IsCompleted);
+        leave.Set();
+        await move.WithTimeout();
+        await t.WithTimeout();
+        Assert.Equal(other, cpuAfter);
+    }
+
+    [Fact]
+    public async Task SetAffinity_SelfWhileMigrateDisabledExcludingCpu_DeniedWithEbusyMaskUnchanged()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var t = rt.Spawn<(string Message, CpuSet After, bool WideOk)>("T", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                int cpu = ctx.CpuId;
+                var e = Assert.Throws<InvalidOperationException>(() => { _ = rt.SetAffinityAsync(ctx.Task, CpuSet.Of(1 - cpu)); });
+                CpuSet after = ctx.Task.Affinity;
+                Task wide = rt.SetAffinityAsync(ctx.Task, CpuSet.Of(0, 1));
+                await ctx.PreemptionPoint();
+                return (e.Message, after, wide.IsCompletedSuccessfully);
+            }
+        });
+        var r = await t.AsTask().WithTimeout();
+        Assert.Contains("EBUSY", r.Message, StringComparison.Ordinal);
+        Assert.Equal(CpuSet.Of(0, 1), r.After);
+        Assert.True(r.WideOk);
+    }
+}

@@ -8,6 +8,11 @@ internal static class DotnetCli
 {
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
+    private static readonly HashSet<string> s_inherited = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "MSBuildExtensionsPath", "MSBuildSDKsPath", "MSBUILD_EXE_PATH", "MSBuildLoadMicrosoftTargetsReadOnly",
+    };
+
     public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, string workingDirectory, params string[] arguments)
     {
         var start = new ProcessStartInfo(fileName)
@@ -25,11 +30,13 @@ internal static class DotnetCli
         // `dotnet test` leaves MSBuild variables pointing at its own SDK instance; a nested build must not inherit them.
         foreach (string key in start.Environment.Keys.ToArray())
         {
-            if (key.StartsWith("MSBUILD", StringComparison.OrdinalIgnoreCase) || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
+            if (s_inherited.Contains(key) || key.StartsWith("VSTEST", StringComparison.OrdinalIgnoreCase))
             {
                 start.Environment.Remove(key);
             }
         }
+
+        start.Environment["MSBUILDDISABLENODEREUSE"] = "1"; // no build node outlives the command
 
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";

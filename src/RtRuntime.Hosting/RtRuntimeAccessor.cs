@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+
+namespace RtRuntime.Hosting;
+
+/// <summary>
+/// The hosted runtime's handle, a singleton registered by <c>AddRtRuntime()</c>. The
+/// <see cref="RtScheduler"/> only exists once the host has started (its CPUs are pinned in the hosted
+/// service's <c>StartAsync</c>), so code constructed before that (singletons, hosted services)
+/// injects this accessor and reads <see cref="Runtime"/> later; code resolved after start (request
+/// handlers, scoped services) may inject <see cref="RtScheduler"/> directly.
+/// </summary>
+public sealed class RtRuntimeAccessor
+{
+    private readonly TaskCompletionSource<ShutdownSummary> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private RtScheduler? _runtime;
+    private int _state;
+
+    internal RtRuntimeAccessor()
+    {
+    }
+
+    /// <summary>Where the runtime is in its life.</summary>
+    public RtRuntimeState State => (RtRuntimeState)Volatile.Read(ref _state);
+
+    /// <summary>The running (or stopping, or stopped) runtime.</summary>
+    /// <exception cref="InvalidOperationException">The host has not started the runtime, or it failed to start.</exception>
+    public RtScheduler Runtime
+    {
+        get
+        {
+            if (TryGetRuntime(out RtScheduler? runtime))
+            {
+                return runtime;
+            }
+
+            throw new InvalidOperationException(
+                $"The RtRuntime is {State}: it exists only once the host has started (the CPUs are pinned in the hosted service's StartAsync). "
+                + "Resolve RtScheduler after IHost.StartAsync (e.g. in a request handler), or inject RtRuntimeAccessor and read Runtime later.");
+        }
+    }
+
+    /// <summary>
+    /// Completes with the shutdown summary when the runtime has stopped (every accepted task accounted
+    /// for, or counted as abandoned); faults with the start exception if the runtime failed to start.
+    /// </summary>
+    public Task<ShutdownSummary> Stopped => _stopped.Task;
+
+    /// <summary>When the runtime started (a <see cref="Stopwatch"/> timestamp), for rates since start.</summary>
+    internal long StartTimestamp { get; private set; }
+
+    /// <summary>Gets the runtime if the host has started it.</summary>
+    /// <param name="runtime">The runtime, or null.</param>
+    /// <returns>True when the runtime exists (running, stopping or stopped).</returns>
+    public bool TryGetRuntime([NotNullWhen(true)] out RtScheduler? runtime)
+    {
+        runtime = Volatile.Read(ref _runtime);
+        return runtime is not null;
+    }
+
+    internal void OnStarted(RtScheduler runtime)
+    {
+        StartTimestamp = Stopwatch.GetTimestamp();
+        Volatile.Write(ref _runtime, runtime);
+        Volatile.Write(ref _state, (int)RtRuntimeState.Running);
+    }
+
+    internal void OnStartFailed(Exception exception)
+    {
+        Volatile.Write(ref _state, (int)RtRuntimeState.Failed);
+        _stopped.TrySetException(exception);
+
+        // Nobody may await Stopped after a failed start; the exception is already logged and thrown
+        // from StartAsync, so mark it observed rather than leave it to UnobservedTaskException.
+        _ = _stopped.Task.Exception;
+    }
+
+    internal void OnStopFailed(Exception exception)
+    {
+        Volatile.Write(ref _state, (int)RtRuntimeState.Stopped);
+        _stopped.TrySetException(exception);
+    }
+
+    internal void OnStopping() => Volatile.Write(ref _state, (int)RtRuntimeState.Stopping);
+
+    internal void OnStopped(ShutdownSummary summary)
+    {
+        Volatile.Write(ref _state, (int)RtRuntimeState.Stopped);
+        _stopped.TrySetResult(summary);
+    }
+}

@@ -1,0 +1,220 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Hosting;
+
+/// <summary>
+/// Owns the runtime's life inside a Generic Host. An <see cref="IHostedService"/>, not a
+/// <c>BackgroundService</c>: the runtime owns its CPU threads, and starting (pinning) them in
+/// <see cref="StartAsync"/> makes a pinning failure fail host start.
+/// </summary>
+/// <remarks>
+/// Stop sequence: (1) the workers' stopping token is cancelled; (2) the runtime stops accepting tasks
+/// and drains for the host's shutdown timeout minus the cancel grace; (3) it cancels what is left and
+/// gives it the grace; (4) the summary is logged and published on <see cref="RtRuntimeAccessor.Stopped"/>.
+/// If the token <see cref="StopAsync"/> receives fires first (other hosted services used up the
+/// budget, or the caller's token), the workers' tasks are cancelled at once and this method returns;
+/// the summary is logged when the runtime finishes stopping.
+/// </remarks>
+internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
+{
+    private readonly RtRuntimeAccessor _accessor;
+    private readonly IServiceProvider _services;
+    private readonly IOptions<RtSchedulerOptions> _options;
+    private readonly IOptions<RtRuntimeHostingOptions> _hostingOptions;
+    private readonly IOptionsMonitor<RtWorkerOptions> _workerOptions;
+    private readonly RtWorkerRegistration[] _registrations;
+    private readonly HostOptions _hostOptions;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly List<RtTask> _workerTasks = [];
+
+    public RtRuntimeHostedService(
+        RtRuntimeAccessor accessor,
+        IServiceProvider services,
+        IOptions<RtSchedulerOptions> options,
+        IOptions<RtRuntimeHostingOptions> hostingOptions,
+        IOptionsMonitor<RtWorkerOptions> workerOptions,
+        IEnumerable<RtWorkerRegistration> registrations,
+        IOptions<HostOptions> hostOptions,
+        IHostApplicationLifetime lifetime,
+        ILogger<RtRuntimeHostedService> logger)
+    {
+        _accessor = accessor;
+        _services = services;
+        _options = options;
+        _hostingOptions = hostingOptions;
+        _workerOptions = workerOptions;
+        _registrations = registrations.ToArray();
+        _hostOptions = hostOptions.Value;
+        _lifetime = lifetime;
+        _logger = logger;
+    }
+
+    /// <summary>Starts and pins the CPUs, then spawns every registered RT worker.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        RtScheduler runtime;
+        try
+        {
+            runtime = RtScheduler.Start(_options.Value);
+        }
+        catch (Exception ex)
+        {
+            HostingLog.StartFailed(_logger, ex);
+            _accessor.OnStartFailed(ex);
+            throw;
+        }
+
+        _accessor.OnStarted(runtime);
+        try
+        {
+            foreach (RtWorkerRegistration registration in _registrations)
+            {
+                SpawnWorker(runtime, registration);
+            }
+        }
+        catch (Exception ex)
+        {
+            // A worker whose affinity names CPUs this runtime does not have (or whose constructor threw)
+            // fails host start like a pinning failure; the runtime and the workers already spawned stop first.
+            HostingLog.StartFailed(_logger, ex);
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            foreach (RtTask task in _workerTasks)
+            {
+                task.Cancel();
+            }
+
+            await runtime.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+            _accessor.OnStartFailed(ex);
+            throw;
+        }
+
+        HostingLog.Started(_logger, runtime.CpuCount, runtime.Cores, _registrations.Length);
+    }
+
+    /// <summary>Stops accepting work, drains within the host's shutdown timeout, cancels the rest, logs the summary.</summary>
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_accessor.State != RtRuntimeState.Running || !_accessor.TryGetRuntime(out RtScheduler? runtime))
+        {
+            return; // never started, failed to start, or already stopped
+        }
+
+        _accessor.OnStopping();
+        await _stopping.CancelAsync().ConfigureAwait(false);
+
+        (TimeSpan drain, TimeSpan grace) = StopBudget(_hostOptions.ShutdownTimeout, _hostingOptions.Value.CancelGrace);
+        HostingLog.Stopping(_logger, runtime.LiveTasks, drain, grace);
+        Task<ShutdownSummary> stop = runtime.StopAsync(drain, grace);
+        Task published = PublishSummaryAsync(stop); // never throws
+
+        try
+        {
+            await published.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !published.IsCompleted)
+        {
+            // The host's deadline came first: cancel the workers now rather than after the drain. Tasks
+            // spawned directly on the runtime keep the runtime's own drain/cancel schedule.
+            HostingLog.ShutdownTimeoutExpired(_logger, runtime.LiveTasks);
+            foreach (RtTask task in _workerTasks)
+            {
+                task.Cancel();
+            }
+
+            return;
+        }
+
+        await stop.ConfigureAwait(false); // rethrows a stop failure (already logged) to the host
+    }
+
+    public void Dispose() => _stopping.Dispose();
+
+    /// <summary>
+    /// Splits the host's shutdown timeout into a drain and a cancel grace: the grace is the configured one
+    /// capped at half the timeout, the drain is the rest, so the cancellation happens before the host gives up.
+    /// </summary>
+    internal static (TimeSpan Drain, TimeSpan Grace) StopBudget(TimeSpan shutdownTimeout, TimeSpan cancelGrace)
+    {
+        if (shutdownTimeout == Timeout.InfiniteTimeSpan)
+        {
+            return (Timeout.InfiniteTimeSpan, cancelGrace);
+        }
+
+        TimeSpan total = shutdownTimeout < TimeSpan.Zero ? TimeSpan.Zero : shutdownTimeout;
+        TimeSpan grace = cancelGrace < total / 2 ? cancelGrace : total / 2;
+        return (total - grace, grace);
+    }
+
+    private void SpawnWorker(RtScheduler runtime, RtWorkerRegistration registration)
+    {
+        var worker = (RtWorker)_services.GetRequiredService(registration.WorkerType);
+        worker.Name = registration.Name;
+        RtWorkerOptions options = _workerOptions.Get(registration.Name);
+        CpuSet? affinity = string.IsNullOrWhiteSpace(options.Affinity) ? null : CpuSet.Parse(options.Affinity);
+        CancellationToken stoppingToken = _stopping.Token;
+
+        // No spawn token: the stopping token is a request to the worker; the runtime's own cancel after
+        // the drain is the hard stop.
+        RtTask task = runtime.Spawn(registration.Name, options.Priority, ctx => worker.RunAsync(ctx, stoppingToken), options.Policy, affinity);
+        worker.SetTask(task);
+        _workerTasks.Add(task);
+        HostingLog.WorkerStarted(_logger, registration.Name, options.Policy, options.Priority, task.Affinity);
+        _ = ObserveWorkerAsync(registration.Name, task);
+    }
+
+    private async Task ObserveWorkerAsync(string name, RtTask task)
+    {
+        try
+        {
+            await task.AsTask().ConfigureAwait(false);
+            HostingLog.WorkerCompleted(_logger, name);
+        }
+        catch (OperationCanceledException)
+        {
+            HostingLog.WorkerCancelled(_logger, name);
+        }
+        catch (Exception ex)
+        {
+            HostingLog.WorkerFaulted(_logger, ex, name);
+            if (_hostOptions.BackgroundServiceExceptionBehavior == BackgroundServiceExceptionBehavior.StopHost)
+            {
+                HostingLog.StoppingHostAfterWorkerFault(_logger, name);
+                _lifetime.StopApplication();
+            }
+        }
+    }
+
+    private async Task PublishSummaryAsync(Task<ShutdownSummary> stop)
+    {
+        ShutdownSummary summary;
+        try
+        {
+            summary = await stop.ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            HostingLog.StopFailed(_logger, ex);
+            _accessor.OnStopFailed(ex);
+            return;
+        }
+
+        if (summary.AllAccountedFor && summary.Abandoned == 0)
+        {
+            HostingLog.Stopped(_logger, summary.Accepted, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);
+        }
+        else
+        {
+            HostingLog.StoppedWithLoss(_logger, summary.Accepted, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);
+        }
+
+        _accessor.OnStopped(summary);
+    }
+}

@@ -1,0 +1,123 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RtRuntime;
+using RtRuntime.Cpus;
+using RtRuntime.Hosting;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers RtRuntime with a Generic Host: <see cref="AddRtRuntime"/> and <see cref="AddRtWorker{T}"/>.</summary>
+public static class RtRuntimeServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the runtime: <see cref="RtSchedulerOptions"/> bound from the <c>RtRuntime</c> configuration
+    /// section (then <paramref name="configure"/>, which wins) and validated at host start; a hosted
+    /// service that starts and pins the CPUs in its <c>StartAsync</c> and drains them at stop;
+    /// <see cref="RtRuntimeAccessor"/>; and <see cref="RtScheduler"/>, resolvable once the host started.
+    /// Idempotent: a second call only adds its <paramref name="configure"/>.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Applied after configuration binding. The runtime's logger factory defaults to the host's.</param>
+    /// <returns>The service collection.</returns>
+    public static IServiceCollection AddRtRuntime(this IServiceCollection services, Action<RtSchedulerOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        if (!services.Any(d => d.ServiceType == typeof(RtRuntimeAccessor)))
+        {
+            services.AddLogging();
+            services.AddOptions<RtSchedulerOptions>()
+                .BindConfiguration(RtRuntimeConfiguration.SectionName)
+                .Configure<IConfiguration>(ApplyCoresCpuList)
+                .ValidateOnStart();
+            services.AddOptions<RtSchedulerOptions>()
+                .PostConfigure<ILoggerFactory>((options, loggerFactory) => options.LoggerFactory ??= loggerFactory);
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RtSchedulerOptions>, RtSchedulerOptionsValidator>());
+
+            services.AddOptions<RtRuntimeHostingOptions>()
+                .BindConfiguration(RtRuntimeConfiguration.HostingSectionName)
+                .ValidateOnStart();
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RtRuntimeHostingOptions>, RtRuntimeHostingOptionsValidator>());
+            services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RtWorkerOptions>, RtWorkerOptionsValidator>());
+
+            services.AddSingleton(_ => new RtRuntimeAccessor());
+            services.AddSingleton(sp => sp.GetRequiredService<RtRuntimeAccessor>().Runtime);
+
+            // Hosted services start in registration order and stop in reverse: registering the runtime
+            // here, before any AddRtWorker or later AddHostedService, makes it start first and stop last.
+            services.AddSingleton<RtRuntimeHostedService>();
+            services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RtRuntimeHostedService>());
+        }
+
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// Adds an RT worker (and the runtime, if not added yet): a singleton <typeparamref name="T"/> that
+    /// the hosted runtime spawns as a task once the CPUs are pinned, scheduled by the
+    /// <see cref="RtWorkerOptions"/> bound from <c>RtRuntime:Workers:&lt;name&gt;</c> (then
+    /// <paramref name="configure"/>, which wins) and validated at host start.
+    /// </summary>
+    /// <typeparam name="T">The worker type.</typeparam>
+    /// <param name="services">The service collection.</param>
+    /// <param name="name">The worker's name (its task name and configuration key). Default: the type's name.</param>
+    /// <param name="configure">Applied after configuration binding.</param>
+    /// <returns>The service collection.</returns>
+    /// <exception cref="InvalidOperationException">A worker with this name or type is already registered.</exception>
+    public static IServiceCollection AddRtWorker<T>(this IServiceCollection services, string? name = null, Action<RtWorkerOptions>? configure = null)
+        where T : RtWorker
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        name ??= typeof(T).Name;
+        foreach (ServiceDescriptor existing in services)
+        {
+            if (existing.ServiceType == typeof(RtWorkerRegistration)
+                && existing.ImplementationInstance is RtWorkerRegistration registered
+                && (registered.Name == name || registered.WorkerType == typeof(T)))
+            {
+                throw new InvalidOperationException(
+                    $"RT worker '{name}' ({typeof(T).FullName}) is already registered as '{registered.Name}' ({registered.WorkerType.FullName}); each worker name and type may be added once.");
+            }
+        }
+
+        services.AddRtRuntime();
+        services.TryAddSingleton<T>();
+        services.AddSingleton(new RtWorkerRegistration(name, typeof(T)));
+        OptionsBuilder<RtWorkerOptions> options = services.AddOptions<RtWorkerOptions>(name)
+            .BindConfiguration(RtRuntimeConfiguration.WorkerSectionName(name))
+            .ValidateOnStart();
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+
+        return services;
+    }
+
+    /// <summary><c>RtRuntime:Cores</c> may be a cpulist string (<c>"0-3,8"</c>) as well as an array.</summary>
+    private static void ApplyCoresCpuList(RtSchedulerOptions options, IConfiguration configuration)
+    {
+        string? text = configuration.GetSection(RtRuntimeConfiguration.SectionName + ":Cores").Value;
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            return;
+        }
+
+        try
+        {
+            options.Cores = CpuSet.Parse(text).Cpus.ToList();
+        }
+        catch (FormatException ex)
+        {
+            throw new OptionsValidationException(Options.Options.DefaultName, typeof(RtSchedulerOptions),
+                [$"{RtRuntimeConfiguration.SectionName}:Cores = '{text}' is invalid: {ex.Message}"]);
+        }
+    }
+}

@@ -1,0 +1,187 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Hosting.Tests;
+
+public sealed class ConfigurationTests
+{
+    [Fact]
+    public async Task AddRtRuntime_InMemoryConfiguration_BindsEveryOption()
+    {
+        using IHost host = TestHosts.Build(new Dictionary<string, string?>
+        {
+            ["RtRuntime:CpuCount"] = "1",
+            ["RtRuntime:Pinning"] = "Unpinned",
+            ["RtRuntime:Model"] = "NonRt",
+            ["RtRuntime:Balance"] = "KernelFaithful",
+            ["RtRuntime:StrictChecks"] = "false",
+            ["RtRuntime:RoundRobinSlice"] = "00:00:00.050",
+            ["RtRuntime:SpinBeforePark"] = "00:00:00.001",
+            ["RtRuntime:BalanceTick"] = "00:00:00.020",
+            ["RtRuntime:Hosting:CancelGrace"] = "00:00:02",
+        });
+
+        RtSchedulerOptions options = host.Services.GetRequiredService<IOptions<RtSchedulerOptions>>().Value;
+        Assert.Equal(1, options.CpuCount);
+        Assert.Equal(PinningMode.Unpinned, options.Pinning);
+        Assert.Equal(PreemptionModel.NonRt, options.Model);
+        Assert.Equal(BalancePolicy.KernelFaithful, options.Balance);
+        Assert.False(options.StrictChecks);
+        Assert.Equal(TimeSpan.FromMilliseconds(50), options.RoundRobinSlice);
+        Assert.Equal(TimeSpan.FromMilliseconds(1), options.SpinBeforePark);
+        Assert.Equal(TimeSpan.FromMilliseconds(20), options.BalanceTick);
+        Assert.Same(host.Services.GetRequiredService<ILoggerFactory>(), options.LoggerFactory);
+        Assert.Equal(TimeSpan.FromSeconds(2), host.Services.GetRequiredService<IOptions<RtRuntimeHostingOptions>>().Value.CancelGrace);
+
+        await host.StartAsync();
+        RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+        Assert.Equal(1, runtime.CpuCount);
+        Assert.Equal(PreemptionModel.NonRt, runtime.Model);
+        Assert.Equal(BalancePolicy.KernelFaithful, runtime.Policy);
+        Assert.Equal([-1], runtime.Cores);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public void AddRtRuntime_CoresAsCpuList_BindsEachCore()
+    {
+        using IHost host = TestHosts.Build(new Dictionary<string, string?> { ["RtRuntime:Cores"] = "0-1,5" });
+
+        Assert.Equal([0, 1, 5], host.Services.GetRequiredService<IOptions<RtSchedulerOptions>>().Value.Cores);
+    }
+
+    [Fact]
+    public void AddRtRuntime_CoresAsArray_BindsEachCore()
+    {
+        using IHost host = TestHosts.Build(new Dictionary<string, string?> { ["RtRuntime:Cores:0"] = "1", ["RtRuntime:Cores:1"] = "0" });
+
+        Assert.Equal([1, 0], host.Services.GetRequiredService<IOptions<RtSchedulerOptions>>().Value.Cores);
+    }
+
+    [Fact]
+    public void AddRtRuntime_ConfigureDelegate_WinsOverConfiguration()
+    {
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:CpuCount"] = "2" },
+            s => s.AddRtRuntime(o => o.CpuCount = 1));
+
+        Assert.Equal(1, host.Services.GetRequiredService<IOptions<RtSchedulerOptions>>().Value.CpuCount);
+    }
+
+    [Theory]
+    [InlineData("RtRuntime:CpuCount", "0", "RtRuntime:CpuCount = 0 is invalid")]
+    [InlineData("RtRuntime:CpuCount", "5000", "RtRuntime:CpuCount = 5000 is invalid")]
+    [InlineData("RtRuntime:RoundRobinSlice", "00:00:00", "RtRuntime:RoundRobinSlice = 00:00:00 is invalid")]
+    [InlineData("RtRuntime:BalanceTick", "00:01:00", "RtRuntime:BalanceTick = 00:01:00 is invalid")]
+    [InlineData("RtRuntime:SpinBeforePark", "00:00:01", "RtRuntime:SpinBeforePark = 00:00:01 is invalid")]
+    [InlineData("RtRuntime:Model", "7", "RtRuntime:Model = 7 is invalid")]
+    [InlineData("RtRuntime:Cores", "0-3000", "RtRuntime:Cores = '0-3000' is invalid")]
+    [InlineData("RtRuntime:Hosting:CancelGrace", "-00:00:01", "RtRuntime:Hosting:CancelGrace = -00:00:01 is invalid")]
+    public async Task StartAsync_InvalidOption_FailsNamingKeyAndValue(string key, string value, string expected)
+    {
+        using IHost host = TestHosts.Build(new Dictionary<string, string?> { [key] = value });
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+        Assert.Equal(RtRuntimeState.NotStarted, host.Services.GetRequiredService<RtRuntimeAccessor>().State);
+    }
+
+    [Fact]
+    public async Task StartAsync_CpuThreadPriorityOutOfRangeForPolicy_FailsNamingThePriority()
+    {
+        using IHost host = TestHosts.Build(new Dictionary<string, string?>
+        {
+            ["RtRuntime:CpuThreadPolicy"] = "Fifo",
+            ["RtRuntime:CpuThreadPriority"] = "0",
+        });
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("RtRuntime:CpuThreadPriority = 0 is invalid: With CpuThreadPolicy Fifo", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_UnparsableValue_FailsNamingKeyAndValue()
+    {
+        using IHost host = TestHosts.Build(new Dictionary<string, string?> { ["RtRuntime:CpuCount"] = "many" });
+
+        Exception ex = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
+
+        Assert.Contains("RtRuntime:CpuCount", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("many", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Priority", "0", "RtRuntime:Workers:ProbeWorker:Priority = 0 is invalid")]
+    [InlineData("Priority", "100", "RtRuntime:Workers:ProbeWorker:Priority = 100 is invalid")]
+    [InlineData("Affinity", "x-1", "RtRuntime:Workers:ProbeWorker:Affinity = 'x-1' is invalid")]
+    public async Task StartAsync_InvalidWorkerOption_FailsNamingWorkerKey(string option, string value, string expected)
+    {
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Workers:ProbeWorker:" + option] = value },
+            s => s.AddRtWorker<ProbeWorker>());
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_NormalWorkerWithRtPriority_FailsNamingPolicy()
+    {
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Workers:ProbeWorker:Policy"] = "Normal" },
+            s => s.AddRtWorker<ProbeWorker>());
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("RtRuntime:Workers:ProbeWorker:Priority = 50 is invalid: with Policy Normal", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_WorkerAffinityBeyondCpuCount_FailsAndStopsRuntime()
+    {
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:CpuCount"] = "1", ["RtRuntime:Workers:ProbeWorker:Affinity"] = "1" },
+            s => s.AddRtWorker<ProbeWorker>());
+
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => host.StartAsync());
+
+        Assert.Equal("affinity", ex.ParamName);
+        RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+        Assert.Equal(RtRuntimeState.Failed, accessor.State);
+        Assert.True(accessor.TryGetRuntime(out RtScheduler? runtime));
+        Assert.False(runtime.IsAccepting);
+    }
+
+    [Fact]
+    public void AddRtWorker_SameNameTwice_Throws()
+    {
+        var services = new ServiceCollection();
+        services.AddRtWorker<ProbeWorker>("probe");
+
+        var ex = Assert.Throws<InvalidOperationException>(() => services.AddRtWorker<CooperativeWorker>("probe"));
+
+        Assert.Contains("'probe'", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddRtWorker_ConfigureDelegate_WinsOverConfiguration()
+    {
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Workers:probe:Priority"] = "10" },
+            s => s.AddRtWorker<ProbeWorker>("probe", o => o.Priority = 20));
+        await host.StartAsync();
+
+        var observed = await host.Services.GetRequiredService<ProbeWorker>().Observed.Task.WaitAsync(TestHosts.Hang);
+
+        Assert.Equal(20, observed.Priority);
+        Assert.Equal(SchedPolicy.Fifo, observed.Policy);
+        Assert.Equal("probe", observed.Name);
+        await host.StopAsync();
+    }
+}

@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace RtRuntime.Hosting.Tests;
+
+public sealed class HealthCheckTests
+{
+    // Lost bandwidth on a shared, noisy machine is not deterministic: the host tests set its threshold
+    // out of reach and the rate logic is tested through Evaluate with fixed samples.
+    private static IHost BuildHost(IDictionary<string, string?>? configuration = null)
+    {
+        var settings = new Dictionary<string, string?> { ["RtRuntime:HealthCheck:MaxLostBandwidthPerSecond"] = "10:00:00" };
+        foreach ((string key, string? value) in configuration ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        return TestHosts.Build(settings, s => s.AddHealthChecks().AddRtRuntimeHealthCheck());
+    }
+
+    private static async Task<HealthReportEntry> CheckAsync(IHost host)
+    {
+        HealthReport report = await host.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+        return report.Entries["rtruntime"];
+    }
+
+    [Fact]
+    public async Task CheckHealth_NotStarted_Unhealthy()
+    {
+        using IHost host = BuildHost();
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Contains("NotStarted", entry.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckHealth_RunningThenStopped_HealthyThenUnhealthy()
+    {
+        using IHost host = BuildHost();
+        await host.StartAsync();
+
+        HealthReportEntry running = await CheckAsync(host);
+        await host.StopAsync();
+        HealthReportEntry stopped = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Healthy, running.Status);
+        Assert.Equal(2, running.Data["cpus"]);
+        Assert.Equal(HealthStatus.Unhealthy, stopped.Status);
+        Assert.Contains("Stopped", stopped.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckHealth_BugReported_Degraded()
+    {
+        using IHost host = BuildHost(new Dictionary<string, string?> { ["RtRuntime:StrictChecks"] = "false" });
+        await host.StartAsync();
+        RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+
+        // smp_processor_id() in preemptible code: a BUG report (not thrown: strict checks are off).
+        await runtime.Spawn("buggy", 10, ctx =>
+        {
+            _ = ctx.CpuId;
+            return ValueTask.CompletedTask;
+        }).AsTask().WaitAsync(TestHosts.Hang);
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal(1, runtime.BugCount);
+        Assert.Equal(HealthStatus.Degraded, entry.Status);
+        Assert.Contains("1 BUG reports", entry.Description, StringComparison.Ordinal);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task CheckHealth_BugsWithinThreshold_Healthy()
+    {
+        using IHost host = BuildHost(new Dictionary<string, string?>
+        {
+            ["RtRuntime:StrictChecks"] = "false",
+            ["RtRuntime:HealthCheck:MaxBugReports"] = "5",
+        });
+        await host.StartAsync();
+        RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+        await runtime.Spawn("buggy", 10, ctx =>
+        {
+            _ = ctx.CpuId;
+            return ValueTask.CompletedTask;
+        }).AsTask().WaitAsync(TestHosts.Hang);
+
+        HealthReportEntry entry = await CheckAsync(host);
+
+        Assert.Equal(HealthStatus.Healthy, entry.Status);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public void Evaluate_LostBandwidthRateAboveThreshold_Degraded()
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        long t1 = t0 + (2 * Stopwatch.Frequency); // two seconds later
+        var options = new RtRuntimeHealthCheckOptions { MaxLostBandwidthPerSecond = TimeSpan.FromMilliseconds(50) };
+
+        HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(
+            new HealthSample(t0, TimeSpan.FromMilliseconds(100), 0),
+            new HealthSample(t1, TimeSpan.FromMilliseconds(300), 0), // 200 ms over 2 s = 100 ms/s
+            cpuCount: 2, liveTasks: 0, options);
+
+        Assert.Equal(HealthStatus.Degraded, result.Status);
+        Assert.Equal(100.0, (double)result.Data["lostBandwidthMsPerSecond"], precision: 6);
+        Assert.Contains("lost bandwidth 100.0 ms/s", result.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Evaluate_LostBandwidthRateWithinThreshold_Healthy()
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        long t1 = t0 + (4 * Stopwatch.Frequency);
+        var options = new RtRuntimeHealthCheckOptions { MaxLostBandwidthPerSecond = TimeSpan.FromMilliseconds(50) };
+
+        HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(
+            new HealthSample(t0, TimeSpan.Zero, 0),
+            new HealthSample(t1, TimeSpan.FromMilliseconds(100), 0), // 25 ms/s
+            cpuCount: 2, liveTasks: 3, options);
+
+        Assert.Equal(HealthStatus.Healthy, result.Status);
+        Assert.Equal(3L, result.Data["liveTasks"]);
+    }
+
+    [Fact]
+    public async Task StartAsync_NegativeHealthThreshold_FailsNamingKey()
+    {
+        using IHost host = BuildHost(new Dictionary<string, string?> { ["RtRuntime:HealthCheck:MaxBugReports"] = "-1" });
+
+        var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("RtRuntime:HealthCheck:MaxBugReports = -1 is invalid", ex.Message, StringComparison.Ordinal);
+    }
+}

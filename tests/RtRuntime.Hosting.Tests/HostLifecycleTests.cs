@@ -1,0 +1,155 @@
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Hosting.Tests;
+
+public sealed class HostLifecycleTests
+{
+    [Fact]
+    public async Task StartAsync_RealHost_InjectedRuntimeRunsWork()
+    {
+        using IHost host = TestHosts.Build();
+        await host.StartAsync();
+
+        RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+        Assert.Same(runtime, host.Services.GetRequiredService<RtRuntimeAccessor>().Runtime);
+        Assert.True(runtime.IsAccepting);
+        Assert.Equal(2, runtime.CpuCount);
+
+        RtTask<int> task = runtime.Spawn("answer", 10, async ctx =>
+        {
+            await ctx.PreemptionPoint();
+            return 42;
+        });
+        Assert.Equal(42, await task.AsTask().WaitAsync(TestHosts.Hang));
+
+        await host.StopAsync();
+        ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
+        Assert.Equal(1, summary.Accepted);
+        Assert.Equal(1, summary.Completed);
+        Assert.True(summary.AllAccountedFor);
+    }
+
+    [Fact]
+    public void Runtime_BeforeHostStart_ThrowsSayingWhenItExists()
+    {
+        using IHost host = TestHosts.Build();
+        RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+
+        Assert.Equal(RtRuntimeState.NotStarted, accessor.State);
+        Assert.False(accessor.TryGetRuntime(out _));
+        var ex = Assert.Throws<InvalidOperationException>(() => host.Services.GetRequiredService<RtScheduler>());
+        Assert.Contains("NotStarted", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("RtRuntimeAccessor", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StopAsync_RequestTasksAndCooperativeWorker_AllEndAndAreAccountedFor()
+    {
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<CooperativeWorker>());
+        await host.StartAsync();
+        var worker = host.Services.GetRequiredService<CooperativeWorker>();
+        await worker.Started.Task.WaitAsync(TestHosts.Hang);
+
+        RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+        var tasks = new List<RtTask>();
+        for (int i = 0; i < 20; i++)
+        {
+            tasks.Add(runtime.Spawn("req" + i, 1 + (i % 50), async ctx =>
+            {
+                for (int step = 0; step < 100; step++)
+                {
+                    await ctx.PreemptionPoint();
+                }
+            }));
+        }
+
+        await host.StopAsync();
+        ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
+
+        Assert.Equal(21, summary.Accepted);
+        Assert.Equal(21, summary.Completed);
+        Assert.Equal(0, summary.Cancelled + summary.Faulted + summary.Abandoned);
+        Assert.True(summary.AllAccountedFor);
+        Assert.All(tasks, t => Assert.Equal(RtTaskState.Completed, t.State));
+        Assert.Equal(RtTaskState.Completed, worker.Task!.State);
+        Assert.False(runtime.IsAccepting);
+        Assert.Equal(RtRuntimeState.Stopped, host.Services.GetRequiredService<RtRuntimeAccessor>().State);
+    }
+
+    [Fact]
+    public async Task StopAsync_WorkerIgnoresStoppingToken_CancelledAfterDrainWithinShutdownTimeout()
+    {
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Hosting:CancelGrace"] = "00:00:01" },
+            s => s.AddRtWorker<StubbornWorker>(),
+            shutdownTimeout: TimeSpan.FromSeconds(4));
+        await host.StartAsync();
+        var worker = host.Services.GetRequiredService<StubbornWorker>();
+        await worker.Started.Task.WaitAsync(TestHosts.Hang);
+
+        await host.StopAsync();
+        ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
+
+        Assert.Equal(RtTaskState.Cancelled, worker.Task!.State);
+        Assert.Equal(1, summary.Accepted);
+        Assert.Equal(1, summary.Cancelled);
+        Assert.Equal(0, summary.Abandoned);
+        Assert.True(summary.AllAccountedFor);
+    }
+
+    [Fact]
+    public async Task StopAsync_HostTokenAlreadyCancelled_CancelsWorkersAtOnceAndStillAccounts()
+    {
+        // A 5-minute budget: the runtime's own drain would not cancel the worker within the test, so a
+        // cancelled worker proves the hosted service acted on the token StopAsync received.
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<StubbornWorker>(), shutdownTimeout: TimeSpan.FromMinutes(5));
+        await host.StartAsync();
+        var worker = host.Services.GetRequiredService<StubbornWorker>();
+        await worker.Started.Task.WaitAsync(TestHosts.Hang);
+
+        var service = host.Services.GetRequiredService<RtRuntimeHostedService>();
+        await service.StopAsync(new CancellationToken(canceled: true));
+        ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
+
+        Assert.Equal(RtTaskState.Cancelled, worker.Task!.State);
+        Assert.Equal(1, summary.Cancelled);
+        Assert.True(summary.AllAccountedFor);
+        await host.StopAsync(); // the host's own stop is then a no-op for the runtime
+    }
+
+    [Fact]
+    public async Task StartAsync_CoreOutsideAffinityMask_FailsHostStart()
+    {
+        using IHost host = TestHosts.Build(new Dictionary<string, string?> { ["RtRuntime:Cores"] = "1000" });
+
+        var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => host.StartAsync());
+
+        Assert.Equal("Cores", ex.ParamName);
+        RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+        Assert.Equal(RtRuntimeState.Failed, accessor.State);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => accessor.Stopped);
+    }
+
+    [Theory]
+    [InlineData(30_000, 5_000, 25_000, 5_000)]
+    [InlineData(2_000, 5_000, 1_000, 1_000)]
+    [InlineData(0, 5_000, 0, 0)]
+    public void StopBudget_ShutdownTimeout_GraceCappedAtHalfAndDrainIsTheRest(int timeoutMs, int graceMs, int drainExpected, int graceExpected)
+    {
+        (TimeSpan drain, TimeSpan grace) = RtRuntimeHostedService.StopBudget(TimeSpan.FromMilliseconds(timeoutMs), TimeSpan.FromMilliseconds(graceMs));
+
+        Assert.Equal(TimeSpan.FromMilliseconds(drainExpected), drain);
+        Assert.Equal(TimeSpan.FromMilliseconds(graceExpected), grace);
+    }
+
+    [Fact]
+    public void StopBudget_InfiniteShutdownTimeout_DrainsWithoutLimit()
+    {
+        (TimeSpan drain, TimeSpan grace) = RtRuntimeHostedService.StopBudget(Timeout.InfiniteTimeSpan, TimeSpan.FromSeconds(5));
+
+        Assert.Equal(Timeout.InfiniteTimeSpan, drain);
+        Assert.Equal(TimeSpan.FromSeconds(5), grace);
+    }
+}

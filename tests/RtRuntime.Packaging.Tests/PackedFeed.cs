@@ -1,0 +1,111 @@
+using System.Globalization;
+
+namespace RtRuntime.Packaging.Tests;
+
+/// <summary>
+/// A local NuGet feed made once per test run: the packable projects are copied (without bin/obj) to a
+/// temporary folder, so the packing never touches the work tree's build output, and packed there with
+/// a version unique to the run, so no earlier package in the NuGet cache can stand in for this one.
+/// </summary>
+internal sealed class PackedFeed
+{
+    private static readonly Lazy<Task<PackedFeed>> s_feed = new(CreateAsync);
+
+    private PackedFeed(string root, string feed, string version)
+    {
+        Root = root;
+        Feed = feed;
+        Version = version;
+    }
+
+    /// <summary>The temporary folder holding the copy, the feed and the consumers.</summary>
+    public string Root { get; }
+
+    /// <summary>The folder the packages were packed into.</summary>
+    public string Feed { get; }
+
+    /// <summary>The version every package was packed with.</summary>
+    public string Version { get; }
+
+    public static Task<PackedFeed> GetAsync() => s_feed.Value;
+
+    private static async Task<PackedFeed> CreateAsync()
+    {
+        string repo = FindRepositoryRoot();
+        string root = Directory.CreateTempSubdirectory("rtruntime-pack-").FullName;
+        string copy = Path.Combine(root, "src-copy");
+        string feed = Path.Combine(root, "feed");
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteQuietly(root);
+        string version = "0.0.0-pkgtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
+
+        foreach (string file in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig", "LICENSE" })
+        {
+            CopyFile(Path.Combine(repo, file), Path.Combine(copy, file));
+        }
+
+        CopyTree(Path.Combine(repo, "docs", "packages"), Path.Combine(copy, "docs", "packages"));
+        foreach (string project in new[] { "RtRuntime", "RtRuntime.Hosting", "RtRuntime.Stress" })
+        {
+            CopyTree(Path.Combine(repo, "src", project), Path.Combine(copy, "src", project));
+        }
+
+        foreach (string project in new[] { "RtRuntime/RtRuntime.csproj", "RtRuntime.Hosting/RtRuntime.Hosting.csproj", "RtRuntime.Stress/RtRuntime.Stress.csproj" })
+        {
+            await DotnetCli.RunCheckedAsync("dotnet", copy, "pack", Path.Combine("src", project), "-c", "Release", "-o", feed,
+                "-p:Version=" + version, "-p:ContinuousIntegrationBuild=true", "--disable-build-servers");
+        }
+
+        return new PackedFeed(root, feed, version);
+    }
+
+    private static string FindRepositoryRoot()
+    {
+        for (DirectoryInfo? dir = new(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "RtRuntime.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No RtRuntime.sln above {AppContext.BaseDirectory}.");
+    }
+
+    /// <summary>Removes the temporary folder when the test process exits; a failure is reported, not thrown.</summary>
+    private static void DeleteQuietly(string root)
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException ex)
+        {
+            Console.Error.WriteLine($"Could not delete {root}: {ex.Message}");
+        }
+        catch (UnauthorizedAccessException ex)
+        {
+            Console.Error.WriteLine($"Could not delete {root}: {ex.Message}");
+        }
+    }
+
+    private static void CopyFile(string from, string to)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(to)!);
+        File.Copy(from, to, overwrite: true);
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (string file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            string relative = Path.GetRelativePath(from, file);
+            string first = relative.Split(Path.DirectorySeparatorChar)[0];
+            if (first is "bin" or "obj")
+            {
+                continue;
+            }
+
+            CopyFile(file, Path.Combine(to, relative));
+        }
+    }
+}

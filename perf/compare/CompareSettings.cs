@@ -34,7 +34,7 @@ internal sealed class CompareSettings
     public int SpawnCount => Quick ? 2_000 : 200_000;
 
     /// <summary>Round trips per ping-pong repetition.</summary>
-    public int PingPongRounds => Quick ? 200 : 20_000;
+    public int PingPongRounds => Quick ? 200 : 5_000;
 
     /// <summary>Yields per task per yield-switch repetition.</summary>
     public int Yields => Quick ? 2_000 : 1_000_000;

@@ -91,7 +91,13 @@ internal static class DispatchSection
         // Ping-pong.
         int rounds = s.PingPongRounds;
         var pp = new List<(string Name, double Ns, string Spread)>();
-        foreach ((string name, RtSchedulerOptions o) in new[] { ("RtRuntime RtEvent ping-pong", new RtSchedulerOptions()), ("RtRuntime RtEvent ping-pong, SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }) })
+        foreach ((string name, RtSchedulerOptions o) in new[]
+        {
+            ("RtRuntime RtEvent ping-pong", new RtSchedulerOptions()),
+            ("RtRuntime RtEvent ping-pong, SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }),
+            ("RtRuntime RtEvent ping-pong, FIFO CPU threads", new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }),
+            ("RtRuntime RtEvent ping-pong, FIFO CPU threads + SpinBeforePark", new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90, SpinBeforePark = TimerSection.Spin }),
+        })
         {
             await using RtScheduler rt = RtScheduler.Start(o);
             var xs = new List<double>();

@@ -29,19 +29,24 @@ internal static class PreemptSection
         var ratioPairs = new List<(Latency, Latency?)>();
         var plotted = new List<Latency>();
         var results = new Dictionary<(long K, string Mode), Latency>();
-        foreach (long k in s_pointsUs)
+        foreach (bool fifo in new[] { false, true })
         {
-            long kNs = k * 1000;
-            Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs", n, interval, kNs);
-            log.WriteLine($"  RtRuntime timer K={k}: p99 {Fmt.Us(timer.P99Us)} us");
-            Latency ev = await RtEventAsync($"RtRuntime event, point/{k} µs", n, interval, kNs);
-            log.WriteLine($"  RtRuntime event K={k}: p99 {Fmt.Us(ev.P99Us)} us");
-            results[(k, "timer")] = timer;
-            results[(k, "event")] = ev;
-            rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer"));
-            rows.Add((ev, $"hog passes a point every {k} µs; woken by `RtEvent.Set()` from core 1"));
-            plotted.Add(timer);
-            plotted.Add(ev);
+            string tag = fifo ? " [FIFO CPU thread]" : string.Empty;
+            string how = fifo ? " (CPU thread SCHED_FIFO 90, opt-in)" : " (defaults: CPU thread SCHED_OTHER)";
+            foreach (long k in s_pointsUs)
+            {
+                long kNs = k * 1000;
+                Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
+                log.WriteLine($"  RtRuntime timer K={k}{tag}: p99 {Fmt.Us(timer.P99Us)} us");
+                Latency ev = await RtEventAsync($"RtRuntime event, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
+                log.WriteLine($"  RtRuntime event K={k}{tag}: p99 {Fmt.Us(ev.P99Us)} us");
+                results[(k, "timer" + tag)] = timer;
+                results[(k, "event" + tag)] = ev;
+                rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer" + how));
+                rows.Add((ev, $"hog passes a point every {k} µs; woken by `RtEvent.Set()` from core 1" + how));
+                plotted.Add(timer);
+                plotted.Add(ev);
+            }
         }
 
         (string? helper, string helperNote) = await KernelTools.BuildHelperAsync(log);
@@ -74,23 +79,27 @@ internal static class PreemptSection
             sec.Notes.Add(helperNote);
         }
 
-        foreach (long k in s_pointsUs)
+        foreach (string tag in new[] { string.Empty, " [FIFO CPU thread]" })
         {
-            ratioPairs.Add((results[(k, "timer")], kTimer));
-            ratioPairs.Add((results[(k, "event")], kEvent));
+            foreach (long k in s_pointsUs)
+            {
+                ratioPairs.Add((results[(k, "timer" + tag)], kTimer));
+                ratioPairs.Add((results[(k, "event" + tag)], kEvent));
+            }
         }
 
         sec.Tables.Add(Tables.Latencies("Made runnable → running on a busy CPU", rows));
         sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / kernel)", ratioPairs));
         sec.Images.Add(("preemption latency percentiles", Plots.Percentiles("Preemption latency on a busy CPU", plotted, s.ImageDir, "compare-preempt")));
-        foreach (long k in s_pointsUs)
+        foreach ((long k, string mode) in s_pointsUs.SelectMany(k => new[] { (k, "event"), (k, "timer"), (k, "event [FIFO CPU thread]"), (k, "timer [FIFO CPU thread]") }))
         {
-            foreach (string mode in new[] { "event", "timer" })
             {
                 Latency l = results[(k, mode)];
                 double bound = k + 5;
+                string by = mode.StartsWith("event", StringComparison.Ordinal) ? "an event from core 1" : "its timer";
+                string policy = mode.EndsWith(']') ? "CPU thread SCHED_FIFO 90" : "defaults";
                 report.Targets.Add(new TargetRow(
-                    $"Preemption p99 on a busy CPU ≤ K + 5 µs (K = {k} µs, woken by {(mode == "event" ? "an event from core 1" : "its timer")})",
+                    $"Preemption p99 on a busy CPU ≤ K + 5 µs (K = {k} µs, woken by {by}; {policy})",
                     $"{Fmt.Us(l.P99Us)} µs vs {Fmt.Num(bound)} µs",
                     Fmt.Ratio(l.P99Us / bound),
                     l.P99Us <= bound));
@@ -101,11 +110,13 @@ internal static class PreemptSection
             + "and the hog's next preemption point switches. The timer latency therefore adds that thread's own futex wakeup to the preemption-point interval.");
     }
 
-    private static RtSchedulerOptions OneCpu() => new() { CpuCount = 1, Cores = [0] };
+    private static RtSchedulerOptions OneCpu(bool fifo) => fifo
+        ? new() { CpuCount = 1, Cores = [0], CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }
+        : new() { CpuCount = 1, Cores = [0] };
 
-    private static async Task<Latency> RtTimerAsync(string label, int n, long intervalNs, long pointNs)
+    private static async Task<Latency> RtTimerAsync(string label, RtSchedulerOptions options, int n, long intervalNs, long pointNs)
     {
-        await using RtScheduler rt = RtScheduler.Start(OneCpu());
+        await using RtScheduler rt = RtScheduler.Start(options);
         var stop = new Flag();
         var h = new Latency(label);
         Task hog = rt.Spawn("hog", 1, ctx => RtLoops.HogAsync(ctx, stop, pointNs)).AsTask();
@@ -122,9 +133,9 @@ internal static class PreemptSection
         return h;
     }
 
-    private static async Task<Latency> RtEventAsync(string label, int n, long intervalNs, long pointNs)
+    private static async Task<Latency> RtEventAsync(string label, RtSchedulerOptions options, int n, long intervalNs, long pointNs)
     {
-        await using RtScheduler rt = RtScheduler.Start(OneCpu());
+        await using RtScheduler rt = RtScheduler.Start(options);
         var stop = new Flag();
         var ready = new Flag();
         var ev = new RtEvent(autoReset: true);

@@ -141,6 +141,20 @@ public static class CompareCli
         report.Header.Add($"- **Load average** (1/5/15 min, /proc/loadavg): before {loadBefore}, after {loadAfter}; the run took {took.TotalMinutes:0.0} min. "
             + "The machine is shared: millisecond outliers appear in every run, idle or not, for RtRuntime and baselines alike.");
         report.Header.Add("- Every figure comes from this run; nothing is hard-coded. Re-run the command to regenerate this file and `docs/images/compare-*.png`.");
+        report.Footer.Add("## What limits the misses");
+        report.Footer.Add(string.Empty);
+        report.Footer.Add("Mechanisms, to read against the rows above (the figures themselves are this run's):");
+        report.Footer.Add(string.Empty);
+        report.Footer.Add("- **CPU threads are SCHED_OTHER by default.** On a shared machine a busy SCHED_OTHER CPU thread gets only its fair share of its core, so work made runnable on it "
+            + "(an event, a timer) waits for the OS to give the core back: compare the default rows of sections 1 and 2 with their `FIFO CPU thread` rows and with the kernel's SCHED_FIFO rows. "
+            + "The opt-in `CpuThreadPolicy = Fifo` removes that, as it does for cyclictest.");
+        report.Footer.Add("- **A parked CPU costs a cross-CPU futex wakeup** (plus, when the core is shared, the OS's wakeup-preemption delay). The ping-pong and the event wake pay it on every handoff; "
+            + "`SpinBeforePark` avoids it only while the spinning thread keeps its core.");
+        report.Footer.Add("- **Timers on a busy CPU go through the `rt/timer` thread** (SCHED_OTHER, unpinned): its own futex wakeup is added to the preemption-point interval.");
+        report.Footer.Add("- **Spawn allocates and wakes:** every spawn allocates the task object (section 6) and, when the target CPU is parked, makes a futex wake syscall; "
+            + "`perf record` of the spawn loop showed the spawning thread in page faults and `memset` of fresh allocation contexts, and the rebalancer copying whole run queues (`RunQueue.ToList()` in `Balancer.PushWaiting`).");
+        report.Footer.Add("- **A migrate-disable guard per increment** costs more than the increment: the per-CPU counter beats a contended `Interlocked` only when one guard covers many increments.");
+        report.Footer.Add(string.Empty);
         report.Footer.Add("_Per-CPU data in section 5 uses a padded array indexed by `ctx.RawCpuId` inside `MigrateDisable()`; the runtime's `PerCpu<T>` type will replace it._");
 
         string imagePrefix = Path.GetRelativePath(Path.GetDirectoryName(fullOut)!, imageDir).Replace('\\', '/') + "/";

@@ -19,6 +19,9 @@ internal static class Fmt
         return v.ToString(f, CultureInfo.InvariantCulture);
     }
 
+    /// <summary>A number with an explicit sign (+1.5, -2).</summary>
+    public static string Signed(double v) => (v >= 0 ? "+" : string.Empty) + Num(v);
+
     public static string Ratio(double r) => double.IsNaN(r) || double.IsInfinity(r) ? "n/a" : r.ToString(r >= 100 ? "0" : r >= 10 ? "0.#" : "0.##", CultureInfo.InvariantCulture) + "×";
 
     public static string Pct(double p) => double.IsNaN(p) ? "n/a" : p.ToString("+0.00;-0.00;0.00", CultureInfo.InvariantCulture) + " %";

@@ -88,7 +88,7 @@ internal static class MemorySection
         long wsAfter = Environment.WorkingSet;
         double retained = (heapAfter - heapBefore) / (double)k;
         double allocated = (allocAfter - allocBefore) / (double)k;
-        log.WriteLine($"  {k} asleep: {Fmt.Num(retained)} B retained per task, working set +{Fmt.Num((wsAfter - wsBefore) / 1048576.0)} MB");
+        log.WriteLine($"  {k} asleep: {Fmt.Num(retained)} B retained per task, working set {Fmt.Signed((wsAfter - wsBefore) / 1048576.0)} MB");
         var tcs = new TaskCompletionSource();
         long baseHeap = GC.GetTotalMemory(forceFullCollection: true);
         var pending = new Task[Math.Min(k, 100_000)];
@@ -104,11 +104,11 @@ internal static class MemorySection
             $"`GC.GetTotalMemory(true)` before and with {Fmt.Int(k)} tasks in `await ctx.SleepUntil(now + 1 h)` (RtRuntime) / an `async Task` awaiting an incomplete Task (.NET); includes the body's async state machine");
         t.Add("bytes allocated per sleeping task", Fmt.Num(allocated), "n/a", "`GC.GetTotalAllocatedBytes(precise: true)` around spawning them");
         t.Add($"{Fmt.Int(k)} tasks asleep at once", allAsleep ? "all asleep" : $"**only {Fmt.Int(Volatile.Read(ref s_asleep))} asleep**", "n/a",
-            $"working set {Fmt.Num(wsBefore / 1048576.0)} MB → {Fmt.Num(wsAfter / 1048576.0)} MB (+{Fmt.Num((wsAfter - wsBefore) / 1048576.0)} MB, {Fmt.Num((wsAfter - wsBefore) / (double)k)} B per task)");
+            $"working set {Fmt.Num(wsBefore / 1048576.0)} MB → {Fmt.Num(wsAfter / 1048576.0)} MB ({Fmt.Signed((wsAfter - wsBefore) / 1048576.0)} MB, {Fmt.Num((wsAfter - wsBefore) / (double)k)} B per task)");
         cts.Cancel();
         bool allCancelled = SpinUntil(() => Volatile.Read(ref s_done) >= k, TimeSpan.FromMinutes(1));
         t.Add($"cancelling the {Fmt.Int(k)} sleepers", allCancelled ? "all ended" : $"**only {Fmt.Int(Volatile.Read(ref s_done))} ended**", "n/a", "`CancellationTokenSource.Cancel()` on their spawn token");
-        report.Targets.Add(new TargetRow($"{Fmt.Int(k)} sleeping tasks fit", allAsleep ? $"+{Fmt.Num((wsAfter - wsBefore) / 1048576.0)} MB working set, {Fmt.Num(retained)} B heap per task" : "not all fell asleep", "n/a", allAsleep && allCancelled));
+        report.Targets.Add(new TargetRow($"{Fmt.Int(k)} sleeping tasks fit", allAsleep ? $"{Fmt.Signed((wsAfter - wsBefore) / 1048576.0)} MB working set, {Fmt.Num(retained)} B heap per task" : "not all fell asleep", "n/a", allAsleep && allCancelled));
         sec.Tables.Add(t);
         sec.Text.Add("Allocation counts come from the GC's own counters around each step; the runtime is started once for the section and warmed up with 10k spawns.");
     }

@@ -1,0 +1,188 @@
+using System.Runtime.CompilerServices;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Compare.Sections;
+
+/// <summary>5. Per-CPU data: a padded per-CPU counter against Interlocked on a shared counter and ThreadLocal, two CPUs busy.</summary>
+internal static class PerCpuSection
+{
+    public const string Title = "5. Per-CPU data";
+
+    // 16 longs = 128 bytes per CPU: a cache line plus the adjacent-line prefetch pair.
+    private const int Stride = 16;
+    private const int Batch = 1000;
+
+    // The loops run in calls of this many increments so they tier up by call counting (Tier 1 with
+    // PGO, thread-static fast paths) instead of running as OSR code in one long call.
+    private const long Call = 20_000;
+
+    private enum Variant
+    {
+        PerCpuGuarded,
+        PerCpuBatch,
+        Interlocked,
+        ThreadLocal,
+    }
+
+    public static async Task RunAsync(CompareSettings s, Report report, TextWriter log)
+    {
+        var sec = new Section(Title);
+        report.Sections.Add(sec);
+        log.WriteLine("[5] per-CPU data");
+        long ops = s.CounterOps;
+        int reps = s.Quick ? 2 : 5;
+        var rows = new List<(Variant V, string Name, List<double> NsPerOp, bool SumOk)>();
+        await using (RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions()))
+        {
+            int cpus = rt.CpuCount;
+            foreach ((Variant v, string name) in new[]
+            {
+                (Variant.PerCpuGuarded, "per-CPU padded slot, `using (ctx.MigrateDisable())` around each increment"),
+                (Variant.PerCpuBatch, $"per-CPU padded slot, one `MigrateDisable()` per {Batch} increments"),
+                (Variant.Interlocked, "`Interlocked.Increment` on one shared counter"),
+                (Variant.ThreadLocal, "`ThreadLocal<long>` (`tl.Value++`)"),
+            })
+            {
+                var xs = new List<double>();
+                bool sumOk = true;
+                for (int r = -2; r < reps; r++)
+                {
+                    (double ns, bool ok) = await MeasureAsync(rt, cpus, v, r < 0 ? Math.Max(Call * 100, ops / 5) : ops);
+                    sumOk &= ok;
+                    if (r >= 0)
+                    {
+                        xs.Add(ns);
+                    }
+                    else
+                    {
+                        await Task.Delay(s.Quick ? 1 : 250); // let the tiering backlog compile the loops at Tier 1
+                    }
+                }
+
+                rows.Add((v, name, xs, sumOk));
+                log.WriteLine($"  {v}: {Fmt.Num(Fmt.Median(xs))} ns/op per task");
+            }
+        }
+
+        sec.Text.Add($"Two FIFO 50 tasks, one pinned to each CPU, each add {Fmt.Int(ops)} to a counter; ns of the CPU thread's own CPU time (`CLOCK_THREAD_CPUTIME_ID`) per increment per task (median of {reps}). "
+            + "Throughput scaling is relative to the Interlocked counter. The per-CPU array is indexed by `ctx.RawCpuId` read inside the migrate-disabled section; "
+            + "the runtime's `PerCpu<T>` (being added) will replace it. Sums are checked after each run.");
+        double interlocked = Fmt.Median(rows.First(r => r.V == Variant.Interlocked).NsPerOp);
+        var t = new Table("Counter increments, 2 CPUs busy", "variant", "ns/op per task", "throughput vs Interlocked", "sum correct");
+        foreach (var r in rows)
+        {
+            t.Add(r.Name, Fmt.MedianSpread(r.NsPerOp), Fmt.Ratio(interlocked / Fmt.Median(r.NsPerOp)), r.SumOk ? "yes" : "**no**");
+        }
+
+        sec.Tables.Add(t);
+        double guarded = interlocked / Fmt.Median(rows.First(r => r.V == Variant.PerCpuGuarded).NsPerOp);
+        double batch = interlocked / Fmt.Median(rows.First(r => r.V == Variant.PerCpuBatch).NsPerOp);
+        report.Targets.Add(new TargetRow("Per-CPU counter ≥ 10× `Interlocked` on a shared counter (guard per increment)", $"{Fmt.Num(Fmt.Median(rows[0].NsPerOp))} vs {Fmt.Num(interlocked)} ns/op", Fmt.Ratio(guarded), guarded >= 10));
+        report.Targets.Add(new TargetRow($"Per-CPU counter ≥ 10× `Interlocked` (one guard per {Batch} increments)", $"{Fmt.Num(Fmt.Median(rows[1].NsPerOp))} vs {Fmt.Num(interlocked)} ns/op", Fmt.Ratio(batch), batch >= 10));
+        sec.Images.Add(("per-CPU counters", Plots.Bars("Counter increment, 2 CPUs busy", "ns per op per task", ["per-CPU, guard/op", $"per-CPU, guard/{Batch}", "Interlocked", "ThreadLocal"],
+            rows.Select(r => Fmt.Median(r.NsPerOp)).ToArray(), s.ImageDir, "compare-percpu")));
+    }
+
+    private static async Task<(double NsPerOp, bool SumOk)> MeasureAsync(RtScheduler rt, int cpus, Variant v, long ops)
+    {
+        var slots = new long[(cpus + 2) * Stride];
+        var shared = new long[3 * Stride];
+        using var tl = new ThreadLocal<long>(trackAllValues: true);
+        var elapsed = new long[cpus];
+        var start = new RtEvent(autoReset: false);
+        var tasks = new List<RtTask>();
+        for (int cpu = 0; cpu < cpus; cpu++)
+        {
+            int me = cpu;
+            tasks.Add(rt.Spawn("counter/" + me, 50, async ctx =>
+            {
+                await start.WaitAsync(ctx);
+                long t0 = Native.ThreadCpuNs();
+                for (long done = 0; done < ops; done += Call)
+                {
+                    long n = Math.Min(Call, ops - done);
+                    switch (v)
+                    {
+                        case Variant.PerCpuGuarded:
+                            PerCpuGuarded(ctx, slots, n);
+                            break;
+                        case Variant.PerCpuBatch:
+                            PerCpuBatch(ctx, slots, n);
+                            break;
+                        case Variant.Interlocked:
+                            InterlockedLoop(shared, n);
+                            break;
+                        default:
+                            ThreadLocalLoop(tl, n);
+                            break;
+                    }
+                }
+
+                elapsed[me] = Native.ThreadCpuNs() - t0; // the loop never awaits: one CPU thread throughout
+            }, SchedPolicy.Fifo, CpuSet.Of(cpu)));
+        }
+
+        await Task.Delay(10);
+        start.Set();
+        foreach (RtTask task in tasks)
+        {
+            await task;
+        }
+
+        long expected = ops * cpus;
+        long sum = v switch
+        {
+            Variant.Interlocked => shared[Stride],
+            Variant.ThreadLocal => tl.Values.Sum(),
+            _ => Enumerable.Range(0, cpus).Sum(c => slots[(c + 1) * Stride]),
+        };
+        return (elapsed.Average() / ops, sum == expected);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PerCpuGuarded(TaskContext ctx, long[] slots, long ops)
+    {
+        for (long i = 0; i < ops; i++)
+        {
+            using (ctx.MigrateDisable())
+            {
+                slots[(ctx.RawCpuId + 1) * Stride]++;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void PerCpuBatch(TaskContext ctx, long[] slots, long ops)
+    {
+        for (long i = 0; i < ops; i += Batch)
+        {
+            using (ctx.MigrateDisable())
+            {
+                long n = Math.Min(Batch, ops - i);
+                for (long j = 0; j < n; j++)
+                {
+                    slots[(ctx.RawCpuId + 1) * Stride]++;
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void InterlockedLoop(long[] shared, long ops)
+    {
+        for (long i = 0; i < ops; i++)
+        {
+            Interlocked.Increment(ref shared[Stride]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThreadLocalLoop(ThreadLocal<long> tl, long ops)
+    {
+        for (long i = 0; i < ops; i++)
+        {
+            tl.Value++;
+        }
+    }
+}

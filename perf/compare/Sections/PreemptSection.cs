@@ -1,0 +1,194 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Compare.Sections;
+
+/// <summary>
+/// 2. Preemption latency on a busy CPU: a FIFO 1 task computes on CPU 0 with a preemption point every
+/// K µs while a FIFO 90 task is made runnable there by its timer or by an event set from core 1.
+/// </summary>
+internal static class PreemptSection
+{
+    public const string Title = "2. Preemption latency on a busy CPU";
+    private static readonly long[] s_pointsUs = [10, 100];
+
+    public static async Task RunAsync(CompareSettings s, Report report, TextWriter log)
+    {
+        var sec = new Section(Title);
+        report.Sections.Add(sec);
+        int n = s.PreemptSamples;
+        long interval = s.TimerIntervalNs;
+        sec.Text.Add($"RtRuntime runs one CPU pinned to core 0. A FIFO 1 task computes there and passes `await ctx.PreemptionPoint()` every K µs. "
+            + $"A FIFO 90 task on the same CPU is made runnable {Fmt.Int(n)} times, either by its timer (`SleepUntil`, every {Fmt.Num(interval / 1000.0)} µs; latency = running − deadline) "
+            + "or by an auto-reset `RtEvent` set from a .NET thread pinned to core 1 after a random 0.25–0.75 × period gap (latency = running − the stamp taken just before `Set()`). "
+            + "The kernel baseline is the same with OS threads (native/preempt.c, built with gcc at run time): a SCHED_FIFO 90 thread on core 0 preempting a computing thread there, "
+            + "woken by its `clock_nanosleep` timer or by a futex wake from core 1. The kernel needs no preemption points: it preempts at once.");
+        log.WriteLine("[2] preemption latency");
+
+        var rows = new List<(Latency, string)>();
+        var ratioPairs = new List<(Latency, Latency?)>();
+        var plotted = new List<Latency>();
+        var results = new Dictionary<(long K, string Mode), Latency>();
+        foreach (bool fifo in new[] { false, true })
+        {
+            string tag = fifo ? " [FIFO CPU thread]" : string.Empty;
+            string how = fifo ? " (CPU thread SCHED_FIFO 90, opt-in)" : " (defaults: CPU thread SCHED_OTHER)";
+            foreach (long k in s_pointsUs)
+            {
+                long kNs = k * 1000;
+                Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
+                log.WriteLine($"  RtRuntime timer K={k}{tag}: p99 {Fmt.Us(timer.P99Us)} us");
+                Latency ev = await RtEventAsync($"RtRuntime event, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
+                log.WriteLine($"  RtRuntime event K={k}{tag}: p99 {Fmt.Us(ev.P99Us)} us");
+                results[(k, "timer" + tag)] = timer;
+                results[(k, "event" + tag)] = ev;
+                rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer" + how));
+                rows.Add((ev, $"hog passes a point every {k} µs; woken by `RtEvent.Set()` from core 1" + how));
+                plotted.Add(timer);
+                plotted.Add(ev);
+            }
+        }
+
+        (string? helper, string helperNote) = await KernelTools.BuildHelperAsync(log);
+        Latency? kTimer = null;
+        Latency? kEvent = null;
+        if (helper is not null)
+        {
+            (kTimer, string tn) = await KernelTools.RunHelperAsync(helper, "kernel SCHED_FIFO timer", "timer", n, interval);
+            (kEvent, string en) = await KernelTools.RunHelperAsync(helper, "kernel SCHED_FIFO futex wake", "event", n, interval);
+            log.WriteLine($"  kernel timer: p99 {(kTimer is null ? "failed" : Fmt.Us(kTimer.P99Us))} us; event: p99 {(kEvent is null ? "failed" : Fmt.Us(kEvent.P99Us))} us");
+            foreach (string note in new[] { tn, en }.Where(x => x.Length > 0).Distinct())
+            {
+                sec.Notes.Add("C helper: " + note);
+            }
+
+            if (kTimer is not null)
+            {
+                rows.Add((kTimer, helperNote + " `timer`: FIFO 90 thread, clock_nanosleep, timer slack 1 ns; a SCHED_OTHER thread computes on core 0"));
+                plotted.Add(kTimer);
+            }
+
+            if (kEvent is not null)
+            {
+                rows.Add((kEvent, helperNote + " `event`: FIFO 90 thread in FUTEX_WAIT, woken from core 1; a SCHED_OTHER thread computes on core 0"));
+                plotted.Add(kEvent);
+            }
+        }
+        else
+        {
+            sec.Notes.Add(helperNote);
+        }
+
+        foreach (string tag in new[] { string.Empty, " [FIFO CPU thread]" })
+        {
+            foreach (long k in s_pointsUs)
+            {
+                ratioPairs.Add((results[(k, "timer" + tag)], kTimer));
+                ratioPairs.Add((results[(k, "event" + tag)], kEvent));
+            }
+        }
+
+        sec.Tables.Add(Tables.Latencies("Made runnable → running on a busy CPU", rows));
+        sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / kernel)", ratioPairs));
+        sec.Images.Add(("preemption latency percentiles", Plots.Percentiles("Preemption latency on a busy CPU", plotted, s.ImageDir, "compare-preempt")));
+        foreach ((long k, string mode) in s_pointsUs.SelectMany(k => new[] { (k, "event"), (k, "timer"), (k, "event [FIFO CPU thread]"), (k, "timer [FIFO CPU thread]") }))
+        {
+            {
+                Latency l = results[(k, mode)];
+                double bound = k + 5;
+                string by = mode.StartsWith("event", StringComparison.Ordinal) ? "an event from core 1" : "its timer";
+                string policy = mode.EndsWith(']') ? "CPU thread SCHED_FIFO 90" : "defaults";
+                report.Targets.Add(new TargetRow(
+                    $"Preemption p99 on a busy CPU ≤ K + 5 µs (K = {k} µs, woken by {by}; {policy})",
+                    $"{Fmt.Us(l.P99Us)} µs vs {Fmt.Num(bound)} µs",
+                    Fmt.Ratio(l.P99Us / bound),
+                    l.P99Us <= bound));
+            }
+        }
+
+        sec.Notes.Add("A timer on a busy RtRuntime CPU is delivered by the `rt/timer` thread (an hrtimer-interrupt analogue): it sleeps on a futex until the earliest deadline and then flags the CPU, "
+            + "and the hog's next preemption point switches. The timer latency therefore adds that thread's own futex wakeup to the preemption-point interval.");
+    }
+
+    private static RtSchedulerOptions OneCpu(bool fifo) => fifo
+        ? new() { CpuCount = 1, Cores = [0], CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }
+        : new() { CpuCount = 1, Cores = [0] };
+
+    private static async Task<Latency> RtTimerAsync(string label, RtSchedulerOptions options, int n, long intervalNs, long pointNs)
+    {
+        await using RtScheduler rt = RtScheduler.Start(options);
+        var stop = new Flag();
+        var h = new Latency(label);
+        Task hog = rt.Spawn("hog", 1, ctx => RtLoops.HogAsync(ctx, stop, pointNs)).AsTask();
+        try
+        {
+            await rt.Spawn("measurer", 90, ctx => RtLoops.PeriodicAsync(ctx, h, n, intervalNs));
+        }
+        finally
+        {
+            stop.Set();
+            await hog;
+        }
+
+        return h;
+    }
+
+    private static async Task<Latency> RtEventAsync(string label, RtSchedulerOptions options, int n, long intervalNs, long pointNs)
+    {
+        await using RtScheduler rt = RtScheduler.Start(options);
+        var stop = new Flag();
+        var ready = new Flag();
+        var ev = new RtEvent(autoReset: true);
+        var h = new Latency(label);
+        long stamp = 0;
+        Task hog = rt.Spawn("hog", 1, ctx => RtLoops.HogAsync(ctx, stop, pointNs)).AsTask();
+        Task waiter = rt.Spawn("waiter", 90, async ctx =>
+        {
+            for (int i = -RtLoops.Warmup; i < n; i++)
+            {
+                ready.Set();
+                await ev.WaitAsync(ctx);
+                long now = RtClock.NowNs();
+                if (i >= 0)
+                {
+                    h.Record(now - Volatile.Read(ref stamp));
+                }
+            }
+        }).AsTask();
+        var setter = new Thread(() =>
+        {
+            if (OperatingSystem.IsLinux() && Environment.ProcessorCount > 1)
+            {
+                Native.PinTo(1);
+            }
+
+            var rng = new Random(12345);
+            for (int i = -RtLoops.Warmup; i < n; i++)
+            {
+                if (!Busy.WaitFlag(ref ready.Value, ref stop.Value))
+                {
+                    return;
+                }
+
+                ready.Clear();
+                Busy.For((intervalNs / 4) + rng.NextInt64(intervalNs / 2));
+                Volatile.Write(ref stamp, RtClock.NowNs());
+                ev.Set();
+            }
+        })
+        { IsBackground = true, Name = "cmp/setter" };
+        setter.Start();
+        try
+        {
+            await waiter;
+        }
+        finally
+        {
+            stop.Set();
+            await hog;
+            setter.Join();
+        }
+
+        return h;
+    }
+}

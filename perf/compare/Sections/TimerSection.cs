@@ -1,0 +1,309 @@
+using System.Globalization;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Compare.Sections;
+
+/// <summary>
+/// 1. Timer wakeup latency (the cyclictest measurement) and the wakeup of a waiting task against the
+/// ThreadPool's enqueue-to-start latency under a busy producer.
+/// </summary>
+internal static class TimerSection
+{
+    public const string Title = "1. Timer wakeup latency";
+    public static readonly TimeSpan Spin = TimeSpan.FromMicroseconds(50);
+    private const long ProducerGapNs = 20_000;
+
+    public static async Task RunAsync(CompareSettings s, Report report, TextWriter log)
+    {
+        var sec = new Section(Title);
+        report.Sections.Add(sec);
+        int loops = s.TimerLoops;
+        long interval = s.TimerIntervalNs;
+        int cpus = Environment.ProcessorCount;
+        string iv = Fmt.Num(interval / 1000.0);
+        sec.Text.Add($"A periodic task per CPU (FIFO 90, pinned by affinity) sleeps to absolute deadlines every {iv} µs, {Fmt.Int(loops)} times per CPU on {cpus} CPUs "
+            + $"(after {RtLoops.Warmup} discarded warm-up wakeups); its latency is `RtClock.NowNs()` right after the wake minus the deadline. "
+            + "The baselines run the same loop back to back in this process (or as the kernel's own `cyclictest`).");
+
+        log.WriteLine("[1] timer wakeup latency");
+        Latency rtIdle = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime idle", new RtSchedulerOptions(), loops, interval, 0);
+        log.WriteLine($"  RtRuntime idle: p99 {Fmt.Us(rtIdle.P99Us)} us");
+        (Latency? cyclic, string cyclicNote) = await KernelTools.CyclictestAsync("cyclictest FIFO 90", loops, interval, stress: false, log);
+        log.WriteLine($"  cyclictest: p99 {(cyclic is null ? "skipped" : Fmt.Us(cyclic.P99Us))} us");
+        Latency nanosleep = NanosleepThreads("clock_nanosleep thread", cpus, loops, interval);
+        log.WriteLine($"  clock_nanosleep: p99 {Fmt.Us(nanosleep.P99Us)} us");
+        Latency periodic = await PeriodicTimerAsync("PeriodicTimer (1 ms)", cpus, Math.Max(20, (int)(loops * interval / 1_000_000)));
+        log.WriteLine($"  PeriodicTimer: p99 {Fmt.Us(periodic.P99Us)} us");
+        Latency rtSpin = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = Spin }, loops, interval, 0);
+        log.WriteLine($"  RtRuntime spin: p99 {Fmt.Us(rtSpin.P99Us)} us");
+        Latency? rtFifo = null;
+        try
+        {
+            rtFifo = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime CPU threads FIFO 90", new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }, loops, interval, 0);
+            log.WriteLine($"  RtRuntime FIFO threads: p99 {Fmt.Us(rtFifo.P99Us)} us");
+        }
+        catch (InvalidOperationException e)
+        {
+            sec.Notes.Add("RtRuntime with SCHED_FIFO CPU threads skipped: " + e.Message);
+        }
+
+        Latency rtLoad = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime + hog (point/10 µs)", new RtSchedulerOptions(), loops, interval, 10_000);
+        log.WriteLine($"  RtRuntime under load: p99 {Fmt.Us(rtLoad.P99Us)} us");
+        (Latency? cyclicLoad, string cyclicLoadNote) = await KernelTools.CyclictestAsync("cyclictest FIFO 90 + stress-ng", loops, interval, stress: true, log);
+        log.WriteLine($"  cyclictest + stress-ng: p99 {(cyclicLoad is null ? "skipped" : Fmt.Us(cyclicLoad.P99Us))} us");
+
+        var rows = new List<(Latency, string)>
+        {
+            (rtIdle, "RtRuntime defaults: CPU threads SCHED_OTHER, park on a futex with the deadline as timeout, timer slack 1 ns"),
+        };
+        if (cyclic is not null)
+        {
+            rows.Add((cyclic, cyclicNote));
+        }
+
+        rows.Add((nanosleep, "a pinned .NET thread per CPU, SCHED_OTHER, `prctl(PR_SET_TIMERSLACK, 1)`, `clock_nanosleep(TIMER_ABSTIME)` via P/Invoke"));
+        rows.Add((periodic, "`PeriodicTimer` on the ThreadPool, one loop per CPU; its minimum period is 1 ms, so latency = interval between ticks − 1 ms (early ticks count as 0)"));
+        rows.Add((rtSpin, $"RtRuntime with `SpinBeforePark = {Spin.TotalMicroseconds} µs`: sleeps until 50 µs before the deadline, then spins"));
+        if (rtFifo is not null)
+        {
+            rows.Add((rtFifo, "RtRuntime with `CpuThreadPolicy = Fifo, CpuThreadPriority = 90` (opt-in), otherwise defaults"));
+        }
+
+        rows.Add((rtLoad, "RtRuntime defaults; a FIFO 1 hog per CPU computes and passes a preemption point every 10 µs"));
+        if (cyclicLoad is not null)
+        {
+            rows.Add((cyclicLoad, cyclicLoadNote));
+        }
+
+        sec.Tables.Add(Tables.Latencies($"Timer wakeup latency, {iv} µs period", rows));
+        Latency? kernel = cyclic ?? nanosleep;
+        sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / baseline, same run)",
+        [
+            (rtIdle, cyclic), (rtIdle, nanosleep), (rtIdle, periodic), (rtSpin, cyclic), (rtSpin, nanosleep), (rtFifo ?? rtIdle, rtFifo is null ? null : cyclic),
+            (rtLoad, cyclicLoad), (rtLoad, cyclic),
+        ]));
+        if (cyclic is null)
+        {
+            sec.Notes.Add(cyclicNote + " The targets then compare with the clock_nanosleep thread instead.");
+        }
+
+        if (cyclicLoad is null)
+        {
+            sec.Notes.Add(cyclicLoadNote);
+        }
+
+        string kname = cyclic is null ? "clock_nanosleep thread p99 (cyclictest not installed)" : "cyclictest p99";
+        double r1 = rtIdle.P99Us / kernel.P99Us;
+        report.Targets.Add(new TargetRow("Timer wakeup p99, idle CPU ≤ 1.5× " + kname, $"{Fmt.Us(rtIdle.P99Us)} µs vs {Fmt.Us(kernel.P99Us)} µs", Fmt.Ratio(r1), r1 <= 1.5));
+        double r2 = rtSpin.P99Us / kernel.P99Us;
+        report.Targets.Add(new TargetRow("Timer wakeup p99 with SpinBeforePark ≤ 0.5× " + kname, $"{Fmt.Us(rtSpin.P99Us)} µs vs {Fmt.Us(kernel.P99Us)} µs", Fmt.Ratio(r2), r2 <= 0.5));
+
+        var all = new List<Latency> { rtIdle, rtSpin, rtLoad, nanosleep, periodic };
+        if (rtFifo is not null)
+        {
+            all.Add(rtFifo);
+        }
+
+        if (cyclic is not null)
+        {
+            all.Add(cyclic);
+        }
+
+        if (cyclicLoad is not null)
+        {
+            all.Add(cyclicLoad);
+        }
+
+        sec.Images.Add(("timer wakeup latency percentiles", Plots.Percentiles($"Timer wakeup latency, {iv} µs period", all, s.ImageDir, "compare-timer")));
+
+        // Enqueue-to-start under a busy producer, against the wakeup of a waiting task.
+        log.WriteLine("[1] enqueue-to-start vs wait->run");
+        int n = s.WakeSamples;
+        Latency tp = ThreadPoolEnqueue("ThreadPool enqueue→start", n);
+        log.WriteLine($"  ThreadPool: p99 {Fmt.Us(tp.P99Us)} us");
+        Latency rtWake = await RtEventWakeAsync("RtRuntime event wait→run", new RtSchedulerOptions(), n);
+        log.WriteLine($"  RtRuntime event: p99 {Fmt.Us(rtWake.P99Us)} us");
+        Latency rtWakeSpin = await RtEventWakeAsync("RtRuntime event wait→run, SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = Spin }, n);
+        log.WriteLine($"  RtRuntime event spin: p99 {Fmt.Us(rtWakeSpin.P99Us)} us");
+        string gap = Fmt.Num(ProducerGapNs / 1000.0);
+        sec.Tables.Add(Tables.Latencies($"Enqueue-to-start under a busy producer ({gap} µs of computation between items), {Fmt.Int(n)} items",
+        [
+            (tp, $"a dedicated producer thread computes {gap} µs, stamps the time and calls `ThreadPool.UnsafeQueueUserWorkItem`; the item records now − stamp"),
+            (rtWake, $"a FIFO 50 task on CPU 0 computes {gap} µs, stamps the time and sets an auto-reset `RtEvent`; a FIFO 50 task on CPU 1 waiting on it records now − stamp"),
+            (rtWakeSpin, $"the same with `SpinBeforePark = {Spin.TotalMicroseconds} µs`"),
+        ]));
+        sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / ThreadPool)", [(rtWake, tp), (rtWakeSpin, tp)]));
+        sec.Images.Add(("enqueue-to-start vs wait-to-run percentiles", Plots.Percentiles("Enqueue→start (ThreadPool) vs wait→run (RtRuntime)", [tp, rtWake, rtWakeSpin], s.ImageDir, "compare-wake")));
+        sec.Notes.Add("An idle RtRuntime CPU parks on a futex: waking it from the other CPU is a cross-CPU futex wake (15–21 µs on this VM kind, see BASELINES.md). "
+            + "`SpinBeforePark` keeps the CPU spinning first. The ThreadPool's idle workers spin too, which is why its p50 is low and its tail is not.");
+    }
+
+    /// <summary>Baseline (b): a pinned .NET thread per CPU with 1 ns timer slack calling clock_nanosleep(TIMER_ABSTIME).</summary>
+    private static Latency NanosleepThreads(string label, int cpus, int loops, long intervalNs)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return new Latency(label);
+        }
+
+        var parts = new Latency[cpus];
+        var threads = new Thread[cpus];
+        for (int cpu = 0; cpu < cpus; cpu++)
+        {
+            int core = cpu;
+            Latency h = parts[cpu] = new Latency(label);
+            threads[cpu] = new Thread(() =>
+            {
+                Native.PinTo(core);
+                Native.SetTimerSlackOneNs();
+                long next = Native.MonotonicNs() + intervalNs;
+                for (int i = -RtLoops.Warmup; i < loops; i++)
+                {
+                    Native.SleepUntil(next);
+                    long now = Native.MonotonicNs();
+                    if (i >= 0)
+                    {
+                        h.Record(now - next);
+                    }
+
+                    next += intervalNs;
+                    while (next <= now)
+                    {
+                        next += intervalNs;
+                    }
+                }
+            })
+            { IsBackground = true, Name = "cmp/nanosleep" + core.ToString(CultureInfo.InvariantCulture) };
+            threads[cpu].Start();
+        }
+
+        foreach (Thread t in threads)
+        {
+            t.Join();
+        }
+
+        return Latency.Merge(label, parts);
+    }
+
+    /// <summary>Baseline (c): PeriodicTimer loops on the ThreadPool (1 ms, its minimum); latency = tick interval − period.</summary>
+    private static async Task<Latency> PeriodicTimerAsync(string label, int loopsInParallel, int ticks)
+    {
+        var period = TimeSpan.FromMilliseconds(1);
+        long periodNs = RtClock.ToNs(period);
+
+        async Task<Latency> One()
+        {
+            var h = new Latency(label);
+            using var timer = new PeriodicTimer(period);
+            long prev = RtClock.NowNs();
+            for (int i = -10; i < ticks && await timer.WaitForNextTickAsync(); i++)
+            {
+                long now = RtClock.NowNs();
+                if (i >= 0)
+                {
+                    h.Record(now - prev - periodNs);
+                }
+
+                prev = now;
+            }
+
+            return h;
+        }
+
+        Latency[] parts = await Task.WhenAll(Enumerable.Range(0, loopsInParallel).Select(_ => Task.Run(One)));
+        return Latency.Merge(label, parts);
+    }
+
+    /// <summary>ThreadPool work items queued by a busy producer thread; latency = start − enqueue.</summary>
+    private static Latency ThreadPoolEnqueue(string label, int n)
+    {
+        int warm = Math.Min(1000, n);
+        var stamps = new long[n + warm];
+        var lat = new long[n + warm];
+        var done = new Flag();
+        var producer = new Thread(() =>
+        {
+            for (int i = 0; i < stamps.Length; i++)
+            {
+                Busy.For(ProducerGapNs);
+                stamps[i] = RtClock.NowNs();
+                ThreadPool.UnsafeQueueUserWorkItem(
+                    static st =>
+                    {
+                        long now = RtClock.NowNs();
+                        st.Lat[st.I] = now - Volatile.Read(ref st.Stamps[st.I]);
+                        Interlocked.Increment(ref st.Done.Value);
+                    },
+                    new TpItem(stamps, lat, i, done),
+                    preferLocal: false);
+            }
+        })
+        { IsBackground = true, Name = "cmp/producer" };
+        producer.Start();
+        producer.Join();
+        var spin = new SpinWait();
+        while (Volatile.Read(ref done.Value) < stamps.Length)
+        {
+            spin.SpinOnce();
+        }
+
+        var h = new Latency(label);
+        for (int i = warm; i < lat.Length; i++)
+        {
+            h.Record(lat[i]);
+        }
+
+        return h;
+    }
+
+    /// <summary>RtRuntime: a busy FIFO 50 task on CPU 0 sets an RtEvent a FIFO 50 task on CPU 1 waits on; latency = run − set.</summary>
+    private static async Task<Latency> RtEventWakeAsync(string label, RtSchedulerOptions options, int n)
+    {
+        int warm = Math.Min(1000, n);
+        await using RtScheduler rt = RtScheduler.Start(options);
+        var ev = new RtEvent(autoReset: true);
+        var ready = new Flag();
+        var stop = new Flag();
+        var h = new Latency(label);
+        long stamp = 0;
+        int cpuWaiter = rt.CpuCount > 1 ? 1 : 0;
+        Task waiter = rt.Spawn("waiter", 50, async ctx =>
+        {
+            for (int i = -warm; i < n; i++)
+            {
+                ready.Set();
+                await ev.WaitAsync(ctx);
+                long now = RtClock.NowNs();
+                if (i >= 0)
+                {
+                    h.Record(now - Volatile.Read(ref stamp));
+                }
+            }
+
+            stop.Set();
+        }, SchedPolicy.Fifo, CpuSet.Of(cpuWaiter)).AsTask();
+        Task setter = rt.Spawn("setter", 50, async ctx =>
+        {
+            while (!stop.IsSet)
+            {
+                Busy.For(ProducerGapNs);
+                if (!ready.IsSet)
+                {
+                    await ctx.PreemptionPoint();
+                    continue;
+                }
+
+                ready.Clear();
+                Volatile.Write(ref stamp, RtClock.NowNs());
+                ev.Set();
+                await ctx.PreemptionPoint();
+            }
+        }, SchedPolicy.Fifo, CpuSet.Of(0)).AsTask();
+        await waiter;
+        await setter;
+        return h;
+    }
+
+    private sealed record TpItem(long[] Stamps, long[] Lat, int I, Flag Done);
+}

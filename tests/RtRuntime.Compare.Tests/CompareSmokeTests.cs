@@ -1,0 +1,96 @@
+using System.Runtime.Versioning;
+
+namespace RtRuntime.Compare.Tests;
+
+/// <summary>
+/// The comparison runner at its tiny --quick size, in-process: it exits 0 and writes a report with
+/// every section and at least one table row in each. Timings are never asserted.
+/// </summary>
+[SupportedOSPlatform("linux")]
+public sealed class CompareSmokeTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "rtcompare-smoke-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir))
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task RunAsync_Quick_WritesEverySectionWithTableRows()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string outPath = Path.Combine(_dir, "benchmarks-compare.md");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--quick", "--out", outPath], stdout, stderr);
+
+        Assert.True(code == 0, stdout + "\n" + stderr);
+        Assert.True(File.Exists(outPath));
+        string md = await File.ReadAllTextAsync(outPath);
+        Assert.Contains("## Targets", md, StringComparison.Ordinal);
+        Assert.Contains("**Machine:**", md, StringComparison.Ordinal);
+        Assert.Contains("--quick", md, StringComparison.Ordinal);
+        Assert.Equal(6, CompareCli.SectionTitles.Count);
+        foreach (string title in CompareCli.SectionTitles)
+        {
+            string body = SectionBody(md, "## " + title);
+            Assert.True(DataRows(body) >= 1, $"section '{title}' has no table row:\n{body}");
+            Assert.DoesNotContain("This section failed", body, StringComparison.Ordinal);
+        }
+
+        Assert.True(DataRows(SectionBody(md, "## Targets")) >= 1);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "images"), "compare-*.png"));
+    }
+
+    [Fact]
+    public async Task RunAsync_UnknownArgument_ExitsTwo()
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--no-such-option"], stdout, stderr);
+
+        Assert.Equal(2, code);
+        Assert.Contains("unknown", stderr.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RunAsync_OnlyOneSection_WritesThatSection()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string outPath = Path.Combine(_dir, "only5.md");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--quick", "--only", "5", "--out", outPath], stdout, stderr);
+
+        Assert.True(code == 0, stdout + "\n" + stderr);
+        string md = await File.ReadAllTextAsync(outPath);
+        Assert.Contains("## " + CompareCli.SectionTitles[4], md, StringComparison.Ordinal);
+        Assert.DoesNotContain("## " + CompareCli.SectionTitles[0], md, StringComparison.Ordinal);
+    }
+
+    private static string SectionBody(string md, string header)
+    {
+        int start = md.IndexOf(header + "\n", StringComparison.Ordinal);
+        Assert.True(start >= 0, $"missing section header '{header}'");
+        int next = md.IndexOf("\n## ", start + header.Length, StringComparison.Ordinal);
+        return next < 0 ? md[start..] : md[start..next];
+    }
+
+    private static int DataRows(string body) =>
+        body.Split('\n').Count(l => l.StartsWith('|') && !l.StartsWith("|---", StringComparison.Ordinal)) - body.Split('\n').Count(l => l.StartsWith("|---", StringComparison.Ordinal));
+}

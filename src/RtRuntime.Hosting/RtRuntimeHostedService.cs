@@ -112,7 +112,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
 
         (TimeSpan drain, TimeSpan grace) = StopBudget(_hostOptions.ShutdownTimeout, _hostingOptions.Value.CancelGrace);
         HostingLog.Stopping(_logger, runtime.LiveTasks, drain, grace);
-        Task<ShutdownSummary> stop = runtime.StopAsync(drain, grace);
+        Task<ShutdownSummary> stop = runtime.StopAsync(drain, grace, cancellationToken); // the host's token ends the drain early
         Task published = PublishSummaryAsync(stop); // never throws
 
         try
@@ -121,8 +121,8 @@ internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !published.IsCompleted)
         {
-            // The host's deadline came first: cancel the workers now rather than after the drain. Tasks
-            // spawned directly on the runtime keep the runtime's own drain/cancel schedule.
+            // The host's deadline came first: the runtime has already ended its drain and cancels every
+            // task; cancel the workers' own tokens too.
             HostingLog.ShutdownTimeoutExpired(_logger, runtime.LiveTasks);
             foreach (RtTask task in _workerTasks)
             {

@@ -34,15 +34,18 @@ public sealed partial class RtScheduler
     /// wait; tasks blocked on a foreign await are then ended as cancelled. Finally the CPU threads
     /// exit. Idempotent: later calls return the first call's result.
     /// </summary>
+    /// <param name="drainTimeout">How long live tasks may finish on their own.</param>
+    /// <param name="cancelGrace">How long cancelled tasks get to observe it (default 5 s).</param>
+    /// <param name="drainCancellation">Ends the drain early (e.g. the host's stop token): remaining tasks are cancelled at once.</param>
     /// <exception cref="ArgumentOutOfRangeException">A timeout is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
-    public Task<ShutdownSummary> StopAsync(TimeSpan drainTimeout, TimeSpan? cancelGrace = null)
+    public Task<ShutdownSummary> StopAsync(TimeSpan drainTimeout, TimeSpan? cancelGrace = null, CancellationToken drainCancellation = default)
     {
         ValidateTimeout(drainTimeout, nameof(drainTimeout));
         TimeSpan grace = cancelGrace ?? TimeSpan.FromSeconds(5);
         ValidateTimeout(grace, nameof(cancelGrace));
         lock (_stopLock)
         {
-            return _stopTask ??= StopCoreAsync(drainTimeout, grace);
+            return _stopTask ??= StopCoreAsync(drainTimeout, grace, drainCancellation);
         }
     }
 
@@ -60,7 +63,7 @@ public sealed partial class RtScheduler
         }
     }
 
-    private async Task<ShutdownSummary> StopCoreAsync(TimeSpan drainTimeout, TimeSpan grace)
+    private async Task<ShutdownSummary> StopCoreAsync(TimeSpan drainTimeout, TimeSpan grace, CancellationToken drainCancellation)
     {
         Volatile.Write(ref _accepting, false);
         Interlocked.MemoryBarrier();
@@ -70,7 +73,7 @@ public sealed partial class RtScheduler
         }
 
         long abandoned = 0;
-        if (!await WaitDrainedAsync(drainTimeout).ConfigureAwait(false))
+        if (!await WaitDrainedAsync(drainTimeout, drainCancellation).ConfigureAwait(false))
         {
             RtLog.CancellingAtShutdown(_logger, Interlocked.Read(ref _live));
             foreach (RtTask task in LiveSnapshot())
@@ -78,7 +81,7 @@ public sealed partial class RtScheduler
                 RequestCancel(task);
             }
 
-            if (!await WaitDrainedAsync(grace).ConfigureAwait(false))
+            if (!await WaitDrainedAsync(grace, CancellationToken.None).ConfigureAwait(false))
             {
                 abandoned = AbandonStragglers();
             }
@@ -105,14 +108,15 @@ public sealed partial class RtScheduler
         return summary;
     }
 
-    private async Task<bool> WaitDrainedAsync(TimeSpan timeout)
+    private async Task<bool> WaitDrainedAsync(TimeSpan timeout, CancellationToken cancellation)
     {
         if (_drained.Task.IsCompleted)
         {
             return true;
         }
 
-        Task finished = await Task.WhenAny(_drained.Task, Task.Delay(timeout)).ConfigureAwait(false);
+        // Task.Delay completes (as cancelled) when the token fires: the drain ends early, not the stop.
+        Task finished = await Task.WhenAny(_drained.Task, Task.Delay(timeout, cancellation)).ConfigureAwait(false);
         return finished == _drained.Task;
     }
 

@@ -30,7 +30,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         RoundRobinSliceNs = RtClock.ToNs(options.RoundRobinSlice);
         SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
         Balancer = new Balancer(this, cpus);
-        HrTimer = new HrTimerThread(cpus);
+        HrTimer = new HrTimerThread(cpus, options);
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
         InitRegistry();
         AllCpus = CpuSet.Range(0, cpus.Length);

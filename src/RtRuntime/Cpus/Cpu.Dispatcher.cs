@@ -36,7 +36,9 @@ internal sealed partial class Cpu
         t_current = null;
     }
 
-    /// <summary>One dispatcher turn; false when the thread should exit.</summary>
+    /// <summary>One dispatcher turn; false when the thread should exit. Never inlined into the
+    /// never-returning loop, which would make it OSR code (perf showed ThreadMain at OptimizedTier1OSR).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
     private bool Turn()
     {
         // One clock read per turn (24 ns on a KVM guest): it serves the timers, the busy-time

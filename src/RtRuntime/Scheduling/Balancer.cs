@@ -245,23 +245,45 @@ internal sealed class Balancer
     /// </summary>
     public void PushWaiting(Cpu cpu)
     {
-        List<RtTask> waiting;
-        using (cpu.Lock.EnterScope())
+        // push_rt_tasks: push the highest pushable task while pushes succeed. Only the first few
+        // queued tasks are looked at under the lock (no copy of a long queue), as the kernel's
+        // pushable list only ever offers its head.
+        for (int round = 0; round < _cpus.Length; round++)
         {
-            waiting = cpu.Rq.ToList();
-        }
-
-        foreach (RtTask task in waiting)
-        {
-            if (task.MigrationDisabled == 0)
+            RtTask? pushable = null;
+            bool pileUp = false;
+            using (cpu.Lock.EnterScope())
             {
-                PushQueued(cpu, task);
+                int looked = 0;
+                pushable = cpu.Rq.FindFirst(-1, t =>
+                {
+                    if (++looked > 8)
+                    {
+                        return true; // stop scanning; checked below
+                    }
+
+                    if (t.MigrationDisabled > 0)
+                    {
+                        pileUp = true;
+                        return false;
+                    }
+
+                    return true;
+                });
+                if (looked > 8)
+                {
+                    pushable = null;
+                }
             }
-            else if (BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1)
-                && Placement.FindLowest(task.Prio, task.AffinityMask, cpu.Id, _cpus) is int lowest and >= 0
-                && _cpus[lowest].TopPrio < task.Prio)
+
+            if (pileUp && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
             {
                 RequestPushRunning(cpu);
+            }
+
+            if (pushable is null || !PushQueued(cpu, pushable))
+            {
+                return;
             }
         }
     }

@@ -18,9 +18,12 @@ internal sealed class HrTimerThread : IDisposable
     private long _target = long.MaxValue;
     private volatile bool _stop;
 
-    public HrTimerThread(Cpu[] cpus)
+    private readonly RtSchedulerOptions _options;
+
+    public HrTimerThread(Cpu[] cpus, RtSchedulerOptions options)
     {
         _cpus = cpus;
+        _options = options;
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/timer" };
     }
 
@@ -50,6 +53,15 @@ internal sealed class HrTimerThread : IDisposable
         if (OperatingSystem.IsLinux())
         {
             _ = LinuxInterop.SetTimerSlackOneNanosecond();
+
+            // The timer "interrupt" must outrank the CPU threads it interrupts: with SCHED_FIFO CPU
+            // threads it runs one priority above them (best effort: the CPU threads already got theirs).
+            _ = _options.CpuThreadPolicy switch
+            {
+                CpuThreadPolicy.Fifo => LinuxInterop.SetFifo(Math.Min(99, _options.CpuThreadPriority + 1)),
+                CpuThreadPolicy.Nice => LinuxInterop.SetNice(_options.CpuThreadPriority),
+                _ => 0,
+            };
         }
 
         while (!_stop)

@@ -91,7 +91,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
                 task.Cancel();
             }
 
-            await runtime.StopAsync(TimeSpan.Zero).ConfigureAwait(false);
+            await runtime.StopAsync(TimeSpan.Zero, drainCancellation: CancellationToken.None).ConfigureAwait(false);
             _accessor.OnStartFailed(ex);
             throw;
         }

@@ -13,6 +13,7 @@ public class DispatchBenchmarks
 {
     private const int Tasks = 10_000;
     private RtScheduler _rt = null!;
+    private RtScheduler _spinning = null!;
     private readonly RtTask[] _handles = new RtTask[Tasks];
     private readonly Task[] _tasks = new Task[Tasks];
     private CountingWorkItem _item = null!;
@@ -21,11 +22,16 @@ public class DispatchBenchmarks
     public void Setup()
     {
         _rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        _spinning = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, SpinBeforePark = TimeSpan.FromMicroseconds(50) });
         _item = new CountingWorkItem();
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    public void Cleanup()
+    {
+        _rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _spinning.DisposeAsync().AsTask().GetAwaiter().GetResult();
+    }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Tasks)]
     public void TaskRunEmptyAsync()
@@ -39,11 +45,16 @@ public class DispatchBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Tasks)]
-    public void RtSpawnEmptyAsync()
+    public void RtSpawnEmptyAsync() => SpawnAll(_rt);
+
+    [Benchmark(OperationsPerInvoke = Tasks)]
+    public void RtSpawnEmptyAsyncSpinBeforePark() => SpawnAll(_spinning);
+
+    private void SpawnAll(RtScheduler rt)
     {
         for (int i = 0; i < Tasks; i++)
         {
-            _handles[i] = _rt.Spawn(null, 10, static async ctx => await default(ValueTask));
+            _handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask));
         }
 
         for (int i = 0; i < Tasks; i++)

@@ -266,7 +266,7 @@ internal sealed partial class Cpu
         using (Lock.EnterScope())
         {
             SwitchOutLocked(task, atHead: false, preempted: false);
-            return PickLocked();
+            return Active ? PickLocked() : null; // a dying CPU picks through Turn (balance_push first)
         }
     }
 
@@ -275,7 +275,7 @@ internal sealed partial class Cpu
     {
         using (Lock.EnterScope())
         {
-            return PickLocked();
+            return Active ? PickLocked() : null; // a dying CPU picks through Turn (balance_push first)
         }
     }
 

@@ -281,7 +281,9 @@ internal sealed class Balancer
                 RequestPushRunning(cpu);
             }
 
-            if (pushable is null || !PushQueued(cpu, pushable))
+            // Only a task waiting behind a running task of its priority or higher is pushed; one its
+            // CPU is about to run (it outranks what runs there) stays (the kernel's pushable tasks).
+            if (pushable is null || cpu.RunningPrio < pushable.Prio || !PushQueued(cpu, pushable))
             {
                 return;
             }

@@ -10,8 +10,7 @@ namespace RtRuntime.Tasks;
 public abstract class RtWaitQueue : IWaitSource
 {
     private readonly Lock _gate = new();
-    private RtTask? _head;
-    private int _count;
+    private WaiterList _waiters;
 
     private protected RtWaitQueue()
     {
@@ -24,7 +23,7 @@ public abstract class RtWaitQueue : IWaitSource
         {
             lock (_gate)
             {
-                return _count;
+                return _waiters.Count;
             }
         }
     }
@@ -68,26 +67,17 @@ public abstract class RtWaitQueue : IWaitSource
 
             task.Suspend(continuation, SuspendReason.Block);
             task.BlockedOn = this;
-            InsertLocked(task);
+            _waiters.Insert(task);
         }
 
         task.Scheduler.CheckCancelAfterBlock(task);
     }
 
     /// <summary>Waiters now (under <see cref="Gate"/>).</summary>
-    private protected int WaiterCountLocked => _count;
+    private protected int WaiterCountLocked => _waiters.Count;
 
     /// <summary>Removes and returns the highest-priority waiter (under <see cref="Gate"/>), or null.</summary>
-    private protected RtTask? PopLocked()
-    {
-        RtTask? task = _head;
-        if (task is not null)
-        {
-            RemoveLocked(task);
-        }
-
-        return task;
-    }
+    private protected RtTask? PopLocked() => _waiters.Pop();
 
     /// <summary>Makes a waiter taken off the queue runnable (call outside <see cref="Gate"/>).</summary>
     private protected static void Grant(RtTask task)
@@ -101,63 +91,7 @@ public abstract class RtWaitQueue : IWaitSource
     {
         lock (_gate)
         {
-            if (task.BlockedOn != this || (task.WaitPrev is null && _head != task))
-            {
-                return false;
-            }
-
-            RemoveLocked(task);
-            return true;
+            return task.BlockedOn == this && _waiters.Remove(task);
         }
-    }
-
-    private void InsertLocked(RtTask task)
-    {
-        // After every waiter of higher or equal priority: priority order, FIFO within a priority.
-        RtTask? prev = null;
-        RtTask? cur = _head;
-        while (cur is not null && cur.Prio >= task.Prio)
-        {
-            prev = cur;
-            cur = cur.WaitNext;
-        }
-
-        task.WaitPrev = prev;
-        task.WaitNext = cur;
-        if (prev is null)
-        {
-            _head = task;
-        }
-        else
-        {
-            prev.WaitNext = task;
-        }
-
-        if (cur is not null)
-        {
-            cur.WaitPrev = task;
-        }
-
-        _count++;
-    }
-
-    private void RemoveLocked(RtTask task)
-    {
-        if (task.WaitPrev is { } prev)
-        {
-            prev.WaitNext = task.WaitNext;
-        }
-        else
-        {
-            _head = task.WaitNext;
-        }
-
-        if (task.WaitNext is { } next)
-        {
-            next.WaitPrev = task.WaitPrev;
-        }
-
-        task.WaitNext = task.WaitPrev = null;
-        _count--;
     }
 }

@@ -22,7 +22,7 @@ public readonly struct TaskContext
 
     /// <summary>
     /// The id of the CPU the task runs on: the kernel's <c>smp_processor_id()</c>. Only stable while
-    /// preempt- or migrate-disabled; in preemptible code it is the DEBUG_PREEMPT BUG "using
+    /// preempt- or migrate-disabled (or bound to one CPU); otherwise it is the DEBUG_PREEMPT BUG "using
     /// smp_processor_id() in preemptible code" (reported; thrown in strict mode). Use
     /// <see cref="RawCpuId"/> for a hint that may be stale at once.
     /// </summary>
@@ -31,7 +31,8 @@ public readonly struct TaskContext
         get
         {
             _task.ThrowIfNotCurrent();
-            if (_task.PreemptCount == 0 && _task.MigrationDisabled == 0)
+            // Silent under either guard, or for a per-CPU task (is_percpu_thread: affinity of one CPU).
+            if (_task.PreemptCount == 0 && _task.MigrationDisabled == 0 && _task.AffinityMask.Count != 1)
             {
                 _task.Scheduler.ReportBug(_task, BugKind.ProcessorIdInPreemptible, "using smp_processor_id()");
             }

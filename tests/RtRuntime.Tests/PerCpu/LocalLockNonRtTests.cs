@@ -57,14 +57,17 @@ public class LocalLockNonRtTests
     {
         await using var rt = Rt.Start(cpus: 2, model: PreemptionModel.NonRt);
         var ll = new LocalLock(rt, "ll");
-        int held = 0;
+        int held = 0, seen = 0;
         RtTask Holder(int cpu) => rt.Spawn<(string?, string?)>("holder" + cpu, 10, async ctx =>
         {
             using (await ll.LockAsync(ctx))
             {
                 Interlocked.Increment(ref held);
                 await ctx.SpinUntil(() => Volatile.Read(ref held) == 2, "both CPUs hold their lock");
-                return (ll.OwnerOn(0)?.Name, ll.OwnerOn(1)?.Name);
+                var owners = (ll.OwnerOn(0)?.Name, ll.OwnerOn(1)?.Name);
+                Interlocked.Increment(ref seen);
+                await ctx.SpinUntil(() => Volatile.Read(ref seen) == 2, "both looked"); // neither unlocks before the other looked
+                return owners;
             }
         }, affinity: CpuSet.Of(cpu));
 

@@ -15,8 +15,6 @@ public class ThisCpuAccessTests
     private sealed class Slot(int cpu)
     {
         public int Cpu { get; } = cpu;
-
-        public long Value;
     }
 
     [Fact]
@@ -148,7 +146,7 @@ public class ThisCpuAccessTests
             {
                 before = ctx.CpuId;
                 long marker = Interlocked.Increment(ref slots.ThisCpu(ctx));
-                rt.Spawn("H", 50, _ =>
+                _ = rt.Spawn("H", 50, _ =>
                 {
                     log.Add("H");
                     return ValueTask.CompletedTask;

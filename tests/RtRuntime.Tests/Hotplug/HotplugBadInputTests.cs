@@ -1,0 +1,70 @@
+namespace RtRuntime.Tests.Hotplug;
+
+/// <summary>Hotplug misuse: no such CPU, the last online CPU, offlining an offline CPU or onlining an online one.</summary>
+public class HotplugBadInputTests
+{
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(2)]
+    [InlineData(int.MaxValue)]
+    public async Task HotplugApi_CpuOutOfRange_ThrowsArgumentOutOfRange(int cpu)
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        Assert.Equal("cpu", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => rt.OfflineAsync(cpu))).ParamName);
+        Assert.Equal("cpu", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => rt.OnlineAsync(cpu))).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => rt.IsOnline(cpu));
+        Assert.Throws<ArgumentOutOfRangeException>(() => rt.IsActive(cpu));
+        Assert.Throws<ArgumentOutOfRangeException>(() => rt.NrPinned(cpu));
+        Assert.Equal(0, rt.HotplugOperations);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task OfflineAsync_OnlyCpu_ThrowsAndCpuStaysUp()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(0));
+        Assert.Contains("last online CPU", e.Message, StringComparison.Ordinal);
+        Assert.Equal((true, true), (rt.IsOnline(0), rt.IsActive(0)));
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task OfflineAsync_LastOnlineOfSeveral_ThrowsAndCpuStaysUp()
+    {
+        await using var rt = Rt.Start(cpus: 3);
+        await rt.OfflineAsync(0).WithTimeout();
+        await rt.OfflineAsync(2).WithTimeout();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(1));
+        Assert.Contains("cpu1 is the last online CPU", e.Message, StringComparison.Ordinal);
+        Assert.Equal((true, true), (rt.IsOnline(1), rt.IsActive(1)));
+        Assert.Equal(2, rt.HotplugOperations);
+        var t = rt.Spawn<int>("t", 10, ctx => ValueTask.FromResult(ctx.RawCpuId));
+        Assert.Equal(1, await t.WithTimeout());
+    }
+
+    [Fact]
+    public async Task OfflineAsync_AlreadyOffline_Throws()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        await rt.OfflineAsync(1).WithTimeout();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(1));
+        Assert.Contains("cpu1 is already offline", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, rt.HotplugOperations);
+        await rt.OnlineAsync(1).WithTimeout(); // the failed call left the hotplug lock free
+        Assert.True(rt.IsActive(1));
+    }
+
+    [Fact]
+    public async Task OnlineAsync_AlreadyOnline_Throws()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1));
+        Assert.Contains("cpu1 is already online", e.Message, StringComparison.Ordinal);
+        await rt.OfflineAsync(1).WithTimeout();
+        await rt.OnlineAsync(1).WithTimeout();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1));
+        Assert.Equal(2, rt.HotplugOperations);
+        Assert.Equal((true, true), (rt.IsOnline(1), rt.IsActive(1)));
+    }
+}

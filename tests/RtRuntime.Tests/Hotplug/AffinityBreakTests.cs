@@ -81,7 +81,11 @@ public class AffinityBreakTests
             return ctx.RawCpuId;
         }, affinity: CpuSet.Of(2));
         await Rt.Until(() => r.State == RtTaskState.Running, "R running");
-        var q = rt.Spawn<int>("Q", 10, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: CpuSet.Of(2));
+        var q = rt.Spawn<int>("Q", 10, async ctx =>
+        {
+            await ctx.PreemptionPoint(); // a migratable task leaves a dying CPU by its next preemption point
+            return ctx.RawCpuId;
+        }, affinity: CpuSet.Of(2));
         Assert.Equal(RtTaskState.Runnable, q.State); // queued behind R on cpu2
 
         await rt.OfflineAsync(2).WithTimeout();

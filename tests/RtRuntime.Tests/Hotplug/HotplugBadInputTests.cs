@@ -67,4 +67,36 @@ public class HotplugBadInputTests
         Assert.Equal(2, rt.HotplugOperations);
         Assert.Equal((true, true), (rt.IsOnline(1), rt.IsActive(1)));
     }
+
+    [Fact]
+    public async Task OfflineAsync_TwoCpusConcurrentlyOnTwoCpuRuntime_SecondWaitsThenThrowsLastCpu()
+    {
+        // Hotplug operations are serialised: the second offline waits for the first, then finds only
+        // one CPU online.
+        await using var rt = Rt.Start(cpus: 2);
+        bool release = false;
+        var p = rt.Spawn("P", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await ctx.SpinUntil(() => Volatile.Read(ref release), "P released");
+            }
+
+            await ctx.PreemptionPoint();
+        }, affinity: Cpus.CpuSet.Of(0, 1));
+        await Rt.Until(() => rt.NrPinned(0) == 1, "P pinned on cpu0");
+
+        Task first = rt.OfflineAsync(0);
+        Task second = rt.OfflineAsync(1);
+        Assert.True(rt.IsActive(1)); // the second has not started
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+        Volatile.Write(ref release, true);
+        await first.WithTimeout();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => second.WithTimeout());
+        Assert.Contains("cpu1 is the last online CPU", e.Message, StringComparison.Ordinal);
+        await p.WithTimeout();
+        Assert.Equal((false, true, true), (rt.IsOnline(0), rt.IsOnline(1), rt.IsActive(1)));
+        Assert.Equal(1, rt.HotplugOperations);
+    }
 }

@@ -167,4 +167,48 @@ public class OfflineWaitTests
         var t = rt.Spawn<int>("t", 10, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: Cpus.CpuSet.Of(1));
         Assert.Equal(1, await t.WithTimeout());
     }
+
+    [Fact]
+    public async Task OfflineAsync_TaskHoldingRtLocalLockWithBlockedWaiter_WaitsForBothToUnpin()
+    {
+        // A local-lock holder and its blocked waiter are both pinned to the lock's CPU (nr_pinned 2).
+        await using var rt = Rt.Start(cpus: 2);
+        var ll = new RtRuntime.PerCpu.LocalLock(rt, "ll");
+        var log = new EventLog();
+        bool release = false;
+        RtTask? w = null;
+        var t = rt.Spawn("T", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                w = rt.Spawn("W", 50, async wctx =>
+                {
+                    using (await ll.LockAsync(wctx))
+                    {
+                        log.Add($"W:got lock on cpu{wctx.CpuId}, active {rt.IsActive(wctx.CpuId)}");
+                    }
+
+                    await wctx.PreemptionPoint();
+                    log.Add($"W:after unlock on cpu{wctx.RawCpuId}");
+                }, affinity: Cpus.CpuSet.Of(0));
+                await ctx.PreemptionPoint();
+                await ctx.SpinUntil(() => Volatile.Read(ref release), "T released");
+                log.Add($"T:unlocking on cpu{ctx.CpuId}");
+            }
+
+            await ctx.PreemptionPoint();
+        }, affinity: Cpus.CpuSet.Of(0, 1)); // both CPUs idle at spawn: cpu0
+
+        await Rt.Until(() => w is { State: RtTaskState.Blocked } && rt.NrPinned(0) == 2, "T holds, W waits");
+        Task offline = rt.OfflineAsync(0);
+        Assert.False(rt.IsActive(0));
+        Assert.False(offline.IsCompleted);
+        Volatile.Write(ref release, true);
+        await offline.WithTimeout();
+        await t.WithTimeout();
+        await w!.WithTimeout();
+        Assert.Equal(["T:unlocking on cpu0", "W:got lock on cpu0, active False", "W:after unlock on cpu1"], log.Snapshot());
+        Assert.Null(ll.OwnerOn(0));
+        Assert.Equal(Cpus.CpuSet.Of(0, 1), w.Affinity); // W's mask {0} was broken when it left cpu0
+    }
 }

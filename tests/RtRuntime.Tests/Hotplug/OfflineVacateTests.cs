@@ -66,13 +66,14 @@ public class OfflineVacateTests
     [Fact(Skip = "runtime bug: on a dying CPU the direct switches (Cpu.PickDirect, YieldAndPick) bypass balance_push (HotplugTurn); a migratable task picked there runs on and never leaves")]
     public async Task OfflineAsync_MigratableTaskPickedByDirectSwitchOnDyingCpu_LeavesAtItsNextPreemptionPoint()
     {
-        // R(50) runs on cpu1 with Q(10) queued behind it; cpu0 is busy with B(90). At R's next
+        // R(50) runs on d with Q(10) queued behind it; the other CPU is busy with B(90). At R's next
         // preemption point the stopper moves R away, and the dispatcher switches directly to Q on the
-        // dying cpu1: Q, migratable, must leave at its own next preemption point too.
+        // dying d: Q, migratable, must leave at its own next preemption point too.
         await using var rt = Rt.Start(cpus: 2);
         bool releaseB = false, releaseR = false, releaseQ = false;
         var b = rt.Spawn("B", 90, ctx => ctx.SpinUntil(() => Volatile.Read(ref releaseB), "B released"));
         await Rt.Until(() => b.State == RtTaskState.Running, "B running");
+        int cb = b.CurrentCpu, d = 1 - cb;
         var r = rt.Spawn("R", 50, ctx => ctx.SpinUntil(() => Volatile.Read(ref releaseR), "R released"));
         await Rt.Until(() => r.State == RtTaskState.Running, "R running");
         var q = rt.Spawn<int>("Q", 10, async ctx =>
@@ -80,13 +81,13 @@ public class OfflineVacateTests
             await ctx.SpinUntil(() => Volatile.Read(ref releaseQ), "Q released");
             return ctx.RawCpuId;
         });
-        Assert.Equal((0, 1, 1, RtTaskState.Runnable), (b.CurrentCpu, r.CurrentCpu, q.CurrentCpu, q.State));
+        Assert.Equal((d, d, RtTaskState.Runnable), (r.CurrentCpu, q.CurrentCpu, q.State));
 
-        Task offline = rt.OfflineAsync(1);
+        Task offline = rt.OfflineAsync(d);
         try
         {
-            await MustComplete(offline, $"Q is {q.State} on cpu{q.CurrentCpu}, nr_pinned(1) {rt.NrPinned(1)}");
-            Assert.Equal((0, 0), (r.CurrentCpu, q.CurrentCpu));
+            await MustComplete(offline, $"Q is {q.State} on cpu{q.CurrentCpu}, nr_pinned {rt.NrPinned(d)}");
+            Assert.Equal((cb, cb), (r.CurrentCpu, q.CurrentCpu));
         }
         finally
         {
@@ -96,7 +97,7 @@ public class OfflineVacateTests
         }
 
         await offline.WithTimeout();
-        Assert.Equal(0, await q.WithTimeout());
+        Assert.Equal(cb, await q.WithTimeout());
         await r.WithTimeout();
         await b.WithTimeout();
     }

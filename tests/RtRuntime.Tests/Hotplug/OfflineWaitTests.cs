@@ -12,13 +12,15 @@ public class OfflineWaitTests
     [Fact]
     public async Task OfflineAsync_PinnedTaskPreemptedOnCpu_WaitsUntilOutermostEnableAndPreemptionPoint()
     {
-        // B(90) keeps CPU0 busy, so T(10) starts on CPU1 and H(50) preempts T there (CPU0 runs higher).
+        // B(90) keeps one CPU busy, so T(10) starts on the other (d) and H(50) preempts T there.
         await using var rt = Rt.Start(cpus: 2);
         var log = new EventLog();
         bool releaseB = false, releaseT = false;
         Task? offline = null;
         RtTask? h = null;
         var b = rt.Spawn("B", 90, ctx => ctx.SpinUntil(() => Volatile.Read(ref releaseB), "B released"));
+        await Rt.Until(() => b.State == RtTaskState.Running, "B running");
+        int cb = b.CurrentCpu, d = 1 - cb;
         var t = rt.Spawn<(int Pinned, int AtEnable, bool OfflineDoneAtEnable, int After)>("T", 10, async ctx =>
         {
             int pinned;
@@ -28,7 +30,7 @@ public class OfflineWaitTests
                 h = rt.Spawn("H", 50, async hctx =>
                 {
                     log.Add($"H:run cpu{hctx.RawCpuId}");
-                    await hctx.SpinUntil(() => !rt.IsActive(1), "cpu1 inactive"); // leaves at a preemption point after this
+                    await hctx.SpinUntil(() => !rt.IsActive(pinned), "T's CPU inactive"); // leaves at a preemption point
                     await hctx.PreemptionPoint();
                     log.Add($"H:continues cpu{hctx.RawCpuId}");
                 });
@@ -44,28 +46,28 @@ public class OfflineWaitTests
         });
 
         await Rt.Until(() => h is { State: RtTaskState.Running } && t.State == RtTaskState.Runnable, "H runs, T preempted");
-        Assert.Equal((1, 1), (h!.CurrentCpu, t.CurrentCpu));
-        offline = rt.OfflineAsync(1);
-        Assert.False(rt.IsActive(1)); // at once
-        await Rt.Until(() => log.Snapshot().Length == 2, "H left cpu1 and T resumed there");
-        Assert.Equal(0, h.CurrentCpu);
-        Assert.Equal(["H:run cpu1", "T:resumed cpu1 active False"], log.Snapshot());
+        Assert.Equal((d, d), (h!.CurrentCpu, t.CurrentCpu));
+        offline = rt.OfflineAsync(d);
+        Assert.False(rt.IsActive(d)); // at once
+        await Rt.Until(() => log.Snapshot().Length == 2, "H left the dying CPU and T resumed there");
+        Assert.Equal(cb, h.CurrentCpu);
+        Assert.Equal([$"H:run cpu{d}", $"T:resumed cpu{d} active False"], log.Snapshot());
 
         var n = rt.Spawn("N", 20, _ => ValueTask.CompletedTask); // no new unpinned work on the dying CPU
-        Assert.Equal(0, n.CurrentCpu);
+        Assert.Equal(cb, n.CurrentCpu);
         Assert.False(offline.IsCompleted);
-        Assert.Equal((1, true), (rt.NrPinned(1), rt.IsOnline(1)));
+        Assert.Equal((1, true), (rt.NrPinned(d), rt.IsOnline(d)));
 
         Volatile.Write(ref releaseT, true);
         await offline.WithTimeout();
-        Assert.Equal((false, false, 0), (rt.IsOnline(1), rt.IsActive(1), rt.NrPinned(1)));
+        Assert.Equal((false, false, 0), (rt.IsOnline(d), rt.IsActive(d), rt.NrPinned(d)));
         Volatile.Write(ref releaseB, true);
         var r = await t.WithTimeout();
         await h.WithTimeout();
         await b.WithTimeout();
         await n.WithTimeout();
-        Assert.Equal((1, 1, false, 0), r);
-        Assert.Equal(["H:run cpu1", "T:resumed cpu1 active False", "H:continues cpu0"], log.Snapshot());
+        Assert.Equal((d, d, false, cb), r);
+        Assert.Equal([$"H:run cpu{d}", $"T:resumed cpu{d} active False", $"H:continues cpu{cb}"], log.Snapshot());
         Assert.Equal((1L, 1L), (t.Migrations, h.Migrations));
         Assert.Equal(1, rt.HotplugOperations);
     }
@@ -73,7 +75,7 @@ public class OfflineWaitTests
     [Fact]
     public async Task OfflineAsync_PinnedSleeperWokenWhileCpuInactive_RunsThereAndOfflineStillWaits()
     {
-        // Scenario 18: T sleeps inside migrate_disable on CPU0 (both CPUs idle at spawn: lowest id).
+        // Scenario 18: T sleeps inside migrate_disable on whichever CPU it started on (c).
         await using var rt = Rt.Start(cpus: 2);
         var wake = new RtEvent();
         bool releaseT = false;
@@ -95,19 +97,20 @@ public class OfflineWaitTests
             return (pinned, woke, active, online, offlineDone, ctx.RawCpuId);
         });
 
-        await Rt.Until(() => t.State == RtTaskState.Blocked && rt.NrPinned(0) == 1, "T asleep, pinned to cpu0");
-        offline = rt.OfflineAsync(0);
-        Assert.False(rt.IsActive(0));
+        await Rt.Until(() => t.State == RtTaskState.Blocked && rt.NrPinned(0) + rt.NrPinned(1) == 1, "T asleep, pinned");
+        int c = rt.NrPinned(0) == 1 ? 0 : 1;
+        offline = rt.OfflineAsync(c);
+        Assert.False(rt.IsActive(c));
         wake.Set();
         await Rt.Until(() => t.State == RtTaskState.Running, "T running again");
-        Assert.Equal(0, t.CurrentCpu);
+        Assert.Equal(c, t.CurrentCpu);
         Assert.False(offline.IsCompleted);
-        Assert.Equal(1, rt.NrPinned(0));
+        Assert.Equal(1, rt.NrPinned(c));
 
         Volatile.Write(ref releaseT, true);
         await offline.WithTimeout();
-        Assert.Equal((0, 0, false, true, false, 1), await t.WithTimeout());
-        Assert.False(rt.IsOnline(0));
+        Assert.Equal((c, c, false, true, false, 1 - c), await t.WithTimeout());
+        Assert.False(rt.IsOnline(c));
         await rt.AssertStillRunsTasks();
     }
 
@@ -126,35 +129,40 @@ public class OfflineWaitTests
                 return (pinned, ctx.CpuId);
             }
         });
-        await Rt.Until(() => p.State == RtTaskState.Blocked && rt.NrPinned(0) == 1, "P asleep, pinned to cpu0");
+        await Rt.Until(() => p.State == RtTaskState.Blocked && rt.NrPinned(0) + rt.NrPinned(1) == 1, "P asleep, pinned");
+        int c = rt.NrPinned(0) == 1 ? 0 : 1;
+        long pMigrations = p.Migrations;
+
+        // Q, migratable, runs on c: started there by mask, then widened (completes at once: c is in the mask).
         var q = rt.Spawn<int>("Q", 10, async ctx =>
         {
             await ctx.SpinUntil(() => Volatile.Read(ref releaseQ), "Q released");
             return ctx.RawCpuId;
-        });
+        }, affinity: Cpus.CpuSet.Of(c));
         await Rt.Until(() => q.State == RtTaskState.Running, "Q running");
-        Assert.Equal(0, q.CurrentCpu); // cpu0 was idle (P asleep): the lowest idle CPU
+        await rt.SetAffinityAsync(q, Cpus.CpuSet.Of(0, 1)).WithTimeout();
+        Assert.Equal(c, q.CurrentCpu);
 
         using var cts = new CancellationTokenSource();
-        Task offline = rt.OfflineAsync(0, cts.Token);
-        Assert.False(rt.IsActive(0));
-        await Rt.Until(() => q.CurrentCpu == 1, "Q pushed off the dying cpu0");
+        Task offline = rt.OfflineAsync(c, cts.Token);
+        Assert.False(rt.IsActive(c));
+        await Rt.Until(() => q.CurrentCpu == 1 - c, "Q pushed off the dying CPU");
         Assert.False(offline.IsCompleted);
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => offline.WithTimeout());
-        Assert.Equal((true, true, 1), (rt.IsActive(0), rt.IsOnline(0), rt.NrPinned(0)));
+        Assert.Equal((true, true, 1), (rt.IsActive(c), rt.IsOnline(c), rt.NrPinned(c)));
         Assert.Equal(0, rt.HotplugOperations);
 
-        var placed = rt.Spawn<int>("placed", 10, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: Cpus.CpuSet.Of(0));
-        Assert.Equal(0, await placed.WithTimeout()); // accepted at once again
+        var placed = rt.Spawn<int>("placed", 10, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: Cpus.CpuSet.Of(c));
+        Assert.Equal(c, await placed.WithTimeout()); // accepted at once again
         wakeP.Set();
-        Assert.Equal((0, 0), await p.WithTimeout());
-        Assert.Equal(0, p.Migrations);
+        Assert.Equal((c, c), await p.WithTimeout());
+        Assert.Equal(pMigrations, p.Migrations);
         Volatile.Write(ref releaseQ, true);
-        Assert.Equal(1, await q.WithTimeout());
+        Assert.Equal(1 - c, await q.WithTimeout());
 
-        await rt.OfflineAsync(0).WithTimeout(); // a later offline succeeds
-        Assert.False(rt.IsOnline(0));
+        await rt.OfflineAsync(c).WithTimeout(); // a later offline succeeds
+        Assert.False(rt.IsOnline(c));
         Assert.Equal(1, rt.HotplugOperations);
     }
 
@@ -197,7 +205,7 @@ public class OfflineWaitTests
             }
 
             await ctx.PreemptionPoint();
-        }, affinity: Cpus.CpuSet.Of(0, 1)); // both CPUs idle at spawn: cpu0
+        }, affinity: Cpus.CpuSet.Of(0));
 
         await Rt.Until(() => w is { State: RtTaskState.Blocked } && rt.NrPinned(0) == 2, "T holds, W waits");
         Task offline = rt.OfflineAsync(0);
@@ -209,6 +217,6 @@ public class OfflineWaitTests
         await w!.WithTimeout();
         Assert.Equal(["T:unlocking on cpu0", "W:got lock on cpu0, active False", "W:after unlock on cpu1"], log.Snapshot());
         Assert.Null(ll.OwnerOn(0));
-        Assert.Equal(Cpus.CpuSet.Of(0, 1), w.Affinity); // W's mask {0} was broken when it left cpu0
+        Assert.Equal(Cpus.CpuSet.Of(0, 1), w!.Affinity); // W's mask {0} was broken when it left cpu0
     }
 }

@@ -9,12 +9,14 @@ public class WakeupPlacementTests
     [Fact]
     public async Task Wakeup_PreviousCpuInactiveButOnline_PlacedOnActiveCpuEvenWhenBusier()
     {
-        // B(90) busy on CPU0, V and P started on the idle CPU1; P's pin keeps CPU1 inactive but online.
+        // B(90) busy on one CPU (cb), V and P started on the idle other (d); P's pin keeps d inactive but online.
         await using var rt = Rt.Start(cpus: 2);
         bool releaseB = false;
         var wakeV = new RtEvent();
         var wakeP = new RtEvent();
         var b = rt.Spawn("B", 90, ctx => ctx.SpinUntil(() => Volatile.Read(ref releaseB), "B released"));
+        await Rt.Until(() => b.State == RtTaskState.Running, "B running");
+        int cb = b.CurrentCpu, d = 1 - cb;
         var v = rt.Spawn<(int, int)>("V", 10, async ctx =>
         {
             int before = ctx.RawCpuId;
@@ -31,17 +33,17 @@ public class WakeupPlacementTests
 
             await ctx.PreemptionPoint();
         });
-        await Rt.Until(() => p.State == RtTaskState.Blocked && rt.NrPinned(1) == 1, "P asleep, pinned to cpu1");
+        await Rt.Until(() => p.State == RtTaskState.Blocked && rt.NrPinned(d) == 1, "P asleep, pinned to d");
 
-        Task offline = rt.OfflineAsync(1);
-        Assert.False(rt.IsActive(1));
+        Task offline = rt.OfflineAsync(d);
+        Assert.False(rt.IsActive(d));
         wakeV.Set();
-        Assert.Equal(0, v.CurrentCpu); // placed at the wakeup, behind B, not on the idle inactive CPU1
+        Assert.Equal(cb, v.CurrentCpu); // placed at the wakeup, behind B, not on the idle inactive d
         Assert.Equal(RtTaskState.Runnable, v.State);
         Assert.False(offline.IsCompleted);
 
         Volatile.Write(ref releaseB, true);
-        Assert.Equal((1, 0), await v.WithTimeout());
+        Assert.Equal((d, cb), await v.WithTimeout());
         wakeP.Set();
         await offline.WithTimeout();
         await p.WithTimeout();

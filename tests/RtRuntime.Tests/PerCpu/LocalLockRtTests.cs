@@ -14,16 +14,21 @@ public class LocalLockRtTests
     [Fact]
     public async Task LockAsync_HigherTaskWantsHeldLock_PreemptsBlocksBoostsOwnerUntilUnlock()
     {
+        // T may start on either CPU (c); H targets c, X the other CPU (o), which idles while T waits
+        // preempted: T, holding c's lock, must not move there.
         await using var rt = Rt.Start(cpus: 2);
         var ll = new LocalLock(rt, "ll");
         var log = new EventLog();
         RtTask? h = null;
-        RtTask? x = null;
-        var t = rt.Spawn("T", 10, async ctx =>
+        RtTask<string>? x = null;
+        var t = rt.Spawn<int>("T", 10, async ctx =>
         {
+            int c;
             using (await ll.LockAsync(ctx))
             {
-                log.Add($"T:locked cpu{ctx.CpuId} md {ctx.MigrateDisableDepth} pd {ctx.PreemptDepth}");
+                c = ctx.CpuId;
+                long migrations = ctx.Task.Migrations;
+                log.Add($"T:locked md {ctx.MigrateDisableDepth} pd {ctx.PreemptDepth}");
                 h = rt.Spawn("H", 50, async hctx =>
                 {
                     log.Add("H:run, wants lock");
@@ -31,43 +36,45 @@ public class LocalLockRtTests
                     {
                         log.Add($"H:got lock, T prio {ctx.Task.EffectivePriority}");
                     }
-                }, affinity: CpuSet.Of(0));
+                }, affinity: CpuSet.Of(c));
                 await ctx.PreemptionPoint(); // H preempts T, blocks on the lock, boosts T
-                log.Add($"T:resumed cpu{ctx.CpuId} prio {ctx.Task.EffectivePriority} H {h.State} nr_pinned {rt.NrPinned(0)}");
+                log.Add($"T:resumed same cpu {ctx.CpuId == c} prio {ctx.Task.EffectivePriority} H {h.State} nr_pinned {rt.NrPinned(c)}");
 
-                // CPU1's instance is independent: taken at once while CPU0's is held and contended.
+                // The other CPU's instance is independent: taken at once while c's is held and contended.
                 x = rt.Spawn<string>("X", 20, async xctx =>
                 {
                     using (await ll.LockAsync(xctx))
                     {
-                        return $"X:got cpu{xctx.CpuId}'s lock at once, owners {ll.OwnerOn(0)?.Name}/{ll.OwnerOn(1)?.Name}";
+                        return $"X:got its lock at once, owners {ll.OwnerOn(c)?.Name}/{ll.OwnerOn(1 - c)?.Name}";
                     }
-                }, affinity: CpuSet.Of(1));
-                await ctx.SpinUntil(() => x.IsCompleted, "X done"); // CPU1 idles after this; T must not move there
-                log.Add($"T:unlocking cpu{ctx.CpuId} prio {ctx.Task.EffectivePriority} migrations {ctx.Task.Migrations}");
+                }, affinity: CpuSet.Of(1 - c));
+                await ctx.SpinUntil(() => x.IsCompleted, "X done");
+                log.Add($"T:unlocking same cpu {ctx.CpuId == c} prio {ctx.Task.EffectivePriority} moved {ctx.Task.Migrations - migrations}");
             }
 
-            log.Add($"T:unlocked prio {ctx.Task.EffectivePriority} owner {ll.OwnerOn(0)?.Name}");
-            await ctx.PreemptionPoint(); // H, handed the lock, outranks T again (T may now be pushed to idle CPU1)
+            log.Add($"T:unlocked prio {ctx.Task.EffectivePriority} owner {ll.OwnerOn(c)?.Name}");
+            await ctx.PreemptionPoint(); // H, handed the lock, outranks T again (T may now be pushed to the idle CPU)
             log.Add("T:after");
-        }, affinity: CpuSet.Of(0, 1)); // both CPUs idle: placed on CPU0, the lowest id
+            return c;
+        });
 
-        await t.WithTimeout();
+        int c = await t.WithTimeout();
         await h!.WithTimeout();
-        Assert.Equal("X:got cpu1's lock at once, owners T/X", await ((RtTask<string>)x!).WithTimeout());
+        Assert.Equal("X:got its lock at once, owners T/X", await x!.WithTimeout());
+        Assert.Equal(1 - c, x!.CurrentCpu);
         string[] events = log.Snapshot();
         Assert.Equal(
             [
-                "T:locked cpu0 md 1 pd 0",
+                "T:locked md 1 pd 0",
                 "H:run, wants lock",
-                "T:resumed cpu0 prio 50 H Blocked nr_pinned 2",
-                "T:unlocking cpu0 prio 50 migrations 0",
+                "T:resumed same cpu True prio 50 H Blocked nr_pinned 2",
+                "T:unlocking same cpu True prio 50 moved 0",
                 "T:unlocked prio 10 owner H",
             ],
             events[..5]);
 
-        // After the unlock T is an ordinary preempted task: it may wait for H on CPU0 or be pushed to
-        // the idle CPU1 and run alongside H, so the last two events come in either order.
+        // After the unlock T is an ordinary preempted task: it may wait for H or be pushed to the idle
+        // CPU and run alongside H, so the last two events come in either order.
         Assert.Equal(["H:got lock, T prio 10", "T:after"], events[5..].Order(StringComparer.Ordinal).ToArray());
         Assert.Equal(0, rt.NrPinned(0) + rt.NrPinned(1));
         Assert.Null(ll.OwnerOn(0));

@@ -42,9 +42,7 @@ public class PerCpuConsistencyTests
                 mine.Value++;
                 return (mine, slots.ThisCpu(ctx), ctx.CpuId);
             }
-        }, affinity: CpuSet.Of(0, 1));
-
-        // Both CPUs are idle when T is spawned: placement picks the lowest id, CPU0.
+        }, affinity: CpuSet.Of(0)); // CPU1 stays idle: T, pinned, must still not go there
         var r = await t.WithTimeout();
         await h!.WithTimeout();
         Assert.Equal(0, r.CpuAfter);

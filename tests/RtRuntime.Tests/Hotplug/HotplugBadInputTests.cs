@@ -1,0 +1,103 @@
+namespace RtRuntime.Tests.Hotplug;
+
+/// <summary>Hotplug misuse: no such CPU, the last online CPU, offlining an offline CPU or onlining an online one.</summary>
+public class HotplugBadInputTests
+{
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(2)]
+    [InlineData(int.MaxValue)]
+    public async Task HotplugApi_CpuOutOfRange_ThrowsArgumentOutOfRange(int cpu)
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        Assert.Equal("cpu", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => rt.OfflineAsync(cpu))).ParamName);
+        Assert.Equal("cpu", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => rt.OnlineAsync(cpu))).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => rt.IsOnline(cpu));
+        Assert.Throws<ArgumentOutOfRangeException>(() => rt.IsActive(cpu));
+        Assert.Throws<ArgumentOutOfRangeException>(() => rt.NrPinned(cpu));
+        Assert.Equal(0, rt.HotplugOperations);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task OfflineAsync_OnlyCpu_ThrowsAndCpuStaysUp()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(0));
+        Assert.Contains("last online CPU", e.Message, StringComparison.Ordinal);
+        Assert.Equal((true, true), (rt.IsOnline(0), rt.IsActive(0)));
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task OfflineAsync_LastOnlineOfSeveral_ThrowsAndCpuStaysUp()
+    {
+        await using var rt = Rt.Start(cpus: 3);
+        await rt.OfflineAsync(0).WithTimeout();
+        await rt.OfflineAsync(2).WithTimeout();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(1));
+        Assert.Contains("cpu1 is the last online CPU", e.Message, StringComparison.Ordinal);
+        Assert.Equal((true, true), (rt.IsOnline(1), rt.IsActive(1)));
+        Assert.Equal(2, rt.HotplugOperations);
+        var t = rt.Spawn<int>("t", 10, ctx => ValueTask.FromResult(ctx.RawCpuId));
+        Assert.Equal(1, await t.WithTimeout());
+    }
+
+    [Fact]
+    public async Task OfflineAsync_AlreadyOffline_Throws()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        await rt.OfflineAsync(1).WithTimeout();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(1));
+        Assert.Contains("cpu1 is already offline", e.Message, StringComparison.Ordinal);
+        Assert.Equal(1, rt.HotplugOperations);
+        await rt.OnlineAsync(1).WithTimeout(); // the failed call left the hotplug lock free
+        Assert.True(rt.IsActive(1));
+    }
+
+    [Fact]
+    public async Task OnlineAsync_AlreadyOnline_Throws()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1));
+        Assert.Contains("cpu1 is already online", e.Message, StringComparison.Ordinal);
+        await rt.OfflineAsync(1).WithTimeout();
+        await rt.OnlineAsync(1).WithTimeout();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1));
+        Assert.Equal(2, rt.HotplugOperations);
+        Assert.Equal((true, true), (rt.IsOnline(1), rt.IsActive(1)));
+    }
+
+    [Fact]
+    public async Task OfflineAsync_TwoCpusConcurrentlyOnTwoCpuRuntime_SecondWaitsThenThrowsLastCpu()
+    {
+        // Hotplug operations are serialised: the second offline waits for the first, then finds only
+        // one CPU online.
+        await using var rt = Rt.Start(cpus: 2);
+        bool release = false;
+        var p = rt.Spawn("P", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await ctx.SpinUntil(() => Volatile.Read(ref release), "P released");
+            }
+
+            await ctx.PreemptionPoint();
+        }, affinity: Cpus.CpuSet.Of(0, 1));
+        await Rt.Until(() => rt.NrPinned(0) + rt.NrPinned(1) == 1, "P pinned");
+        int c = rt.NrPinned(0) == 1 ? 0 : 1;
+
+        Task first = rt.OfflineAsync(c);
+        Task second = rt.OfflineAsync(1 - c);
+        Assert.True(rt.IsActive(1 - c)); // the second has not started
+        Assert.False(first.IsCompleted);
+        Assert.False(second.IsCompleted);
+        Volatile.Write(ref release, true);
+        await first.WithTimeout();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => second.WithTimeout());
+        Assert.Contains($"cpu{1 - c} is the last online CPU", e.Message, StringComparison.Ordinal);
+        await p.WithTimeout();
+        Assert.Equal((false, true, true), (rt.IsOnline(c), rt.IsOnline(1 - c), rt.IsActive(1 - c)));
+        Assert.Equal(1, rt.HotplugOperations);
+    }
+}

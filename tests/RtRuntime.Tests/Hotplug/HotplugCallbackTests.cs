@@ -1,0 +1,115 @@
+using RtRuntime.Hotplug;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Hotplug;
+
+/// <summary>
+/// Hotplug steps: online in registration order, offline in reverse, both on the CPU's own thread;
+/// offline steps run after the CPU is vacated; unregistering removes a step; a failing step is
+/// reported without stopping the others or the state change.
+/// </summary>
+public class HotplugCallbackTests
+{
+    private static HotplugCallback Recording(string name, EventLog log, RtScheduler rt) => new(
+        name,
+        cpu => log.Add($"{name}:online cpu{cpu} on {Thread.CurrentThread.Name} online {rt.IsOnline(cpu)} active {rt.IsActive(cpu)}"),
+        cpu => log.Add($"{name}:offline cpu{cpu} on {Thread.CurrentThread.Name} online {rt.IsOnline(cpu)} active {rt.IsActive(cpu)} nr_pinned {rt.NrPinned(cpu)}"));
+
+    [Fact]
+    public async Task RegisterHotplug_ThreeSteps_OfflineInReverseOnlineInOrderOnTheCpusThread()
+    {
+        await using var rt = Rt.Start(cpus: 3);
+        var log = new EventLog();
+        using var a = rt.RegisterHotplug(Recording("A", log, rt));
+        using var b = rt.RegisterHotplug(Recording("B", log, rt));
+        using var c = rt.RegisterHotplug(Recording("C", log, rt));
+
+        await rt.OfflineAsync(2).WithTimeout();
+        await rt.OnlineAsync(2).WithTimeout();
+        Assert.Equal(
+            [
+                "C:offline cpu2 on rt/cpu2 online True active False nr_pinned 0",
+                "B:offline cpu2 on rt/cpu2 online True active False nr_pinned 0",
+                "A:offline cpu2 on rt/cpu2 online True active False nr_pinned 0",
+                "A:online cpu2 on rt/cpu2 online True active False",
+                "B:online cpu2 on rt/cpu2 online True active False",
+                "C:online cpu2 on rt/cpu2 online True active False",
+            ],
+            log.Snapshot());
+        Assert.True(rt.IsActive(2));
+    }
+
+    [Fact]
+    public async Task RegisterHotplug_DisposedRegistration_StepNoLongerRuns()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var log = new EventLog();
+        using var a = rt.RegisterHotplug(Recording("A", log, rt));
+        var b = rt.RegisterHotplug(Recording("B", log, rt));
+        using var c = rt.RegisterHotplug(Recording("C", log, rt));
+        b.Dispose();
+        b.Dispose(); // idempotent
+
+        await rt.OfflineAsync(1).WithTimeout();
+        await rt.OnlineAsync(1).WithTimeout();
+        Assert.Equal(["C:offline", "A:offline", "A:online", "C:online"], log.Snapshot().Select(e => e[..e.IndexOf(" cpu", StringComparison.Ordinal)]).ToArray());
+    }
+
+    [Fact]
+    public async Task OfflineStep_RunsOnlyAfterPinnedTaskLeft()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var log = new EventLog();
+        bool release = false;
+        using var step = rt.RegisterHotplug(new HotplugCallback("step", null, cpu => log.Add($"offline step cpu{cpu} nr_pinned {rt.NrPinned(cpu)}")));
+        var p = rt.Spawn("P", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await ctx.SpinUntil(() => Volatile.Read(ref release), "P released");
+                log.Add($"P:unpinning cpu{ctx.CpuId}");
+            }
+
+            await ctx.PreemptionPoint();
+        });
+        await Rt.Until(() => rt.NrPinned(0) + rt.NrPinned(1) == 1, "P pinned");
+        int c = rt.NrPinned(0) == 1 ? 0 : 1;
+
+        Task offline = rt.OfflineAsync(c);
+        Assert.False(rt.IsActive(c));
+        Assert.Empty(log.Snapshot());
+        Volatile.Write(ref release, true);
+        await offline.WithTimeout();
+        await p.WithTimeout();
+        Assert.Equal([$"P:unpinning cpu{c}", $"offline step cpu{c} nr_pinned 0"], log.Snapshot());
+    }
+
+    [Fact]
+    public async Task OfflineAsync_StepThrows_OtherStepsRunCpuGoesOfflineAndErrorsAggregated()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var log = new EventLog();
+        using var a = rt.RegisterHotplug(Recording("A", log, rt));
+        using var bad = rt.RegisterHotplug(new HotplugCallback("bad", _ => throw new InvalidOperationException("boom up"), _ => throw new InvalidOperationException("boom down")));
+        using var c = rt.RegisterHotplug(Recording("C", log, rt));
+
+        var down = await Assert.ThrowsAsync<AggregateException>(() => rt.OfflineAsync(1).WithTimeout());
+        Assert.Contains("Hotplug step 'bad' failed taking cpu1 offline: boom down", Assert.Single(down.InnerExceptions).Message, StringComparison.Ordinal);
+        Assert.Equal((false, false), (rt.IsOnline(1), rt.IsActive(1)));
+
+        var up = await Assert.ThrowsAsync<AggregateException>(() => rt.OnlineAsync(1).WithTimeout());
+        Assert.Contains("Hotplug step 'bad' failed taking cpu1 online: boom up", Assert.Single(up.InnerExceptions).Message, StringComparison.Ordinal);
+        Assert.Equal((true, true), (rt.IsOnline(1), rt.IsActive(1)));
+        Assert.Equal(["C:offline", "A:offline", "A:online", "C:online"], log.Snapshot().Select(e => e[..e.IndexOf(" cpu", StringComparison.Ordinal)]).ToArray());
+        Assert.Equal(2, rt.HotplugOperations);
+        var t = rt.Spawn<int>("t", 10, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: Cpus.CpuSet.Of(1));
+        Assert.Equal(1, await t.WithTimeout());
+    }
+
+    [Fact]
+    public async Task RegisterHotplug_Null_Throws()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        Assert.Throws<ArgumentNullException>(() => rt.RegisterHotplug(null!));
+    }
+}

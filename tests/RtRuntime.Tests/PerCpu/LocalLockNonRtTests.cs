@@ -1,0 +1,105 @@
+using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.PerCpu;
+
+/// <summary>Scenario 35: local_lock under the NonRt model is preempt_disable().</summary>
+public class LocalLockNonRtTests
+{
+    [Fact]
+    public async Task LockAsync_HigherTaskWakesOnCpu_WaitsForUnlockThenRunsAtNextPreemptionPoint()
+    {
+        await using var rt = Rt.Start(cpus: 2, model: PreemptionModel.NonRt);
+        var ll = new LocalLock(rt, "ll");
+        var log = new EventLog();
+        RtTask? h = null;
+        var t = rt.Spawn("T", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                log.Add($"T:locked depth {ctx.PreemptDepth} owner {ll.OwnerOn(0)?.Name}");
+                h = rt.Spawn("H", 50, _ =>
+                {
+                    log.Add($"H:run owner {ll.OwnerOn(0)?.Name ?? "none"}");
+                    return ValueTask.CompletedTask;
+                }, affinity: CpuSet.Of(0));
+                for (int i = 0; i < 3; i++)
+                {
+                    await ctx.PreemptionPoint(); // preempt-disabled: never switches
+                    log.Add($"T:point {i} H {h.State}");
+                }
+            }
+
+            log.Add($"T:unlocked depth {ctx.PreemptDepth}");
+            await ctx.PreemptionPoint(); // the switch to H happens here
+            log.Add("T:after");
+        }, affinity: CpuSet.Of(0));
+
+        await t.WithTimeout();
+        await h!.WithTimeout();
+        Assert.Equal(
+            [
+                "T:locked depth 1 owner T",
+                "T:point 0 H Runnable",
+                "T:point 1 H Runnable",
+                "T:point 2 H Runnable",
+                "T:unlocked depth 0",
+                "H:run owner none",
+                "T:after",
+            ],
+            log.Snapshot());
+        Assert.Equal(0, rt.BugCount);
+    }
+
+    [Fact]
+    public async Task LockAsync_TwoCpus_EachCpusInstanceHeldAtOnce()
+    {
+        await using var rt = Rt.Start(cpus: 2, model: PreemptionModel.NonRt);
+        var ll = new LocalLock(rt, "ll");
+        int held = 0, seen = 0;
+        RtTask Holder(int cpu) => rt.Spawn<(string?, string?)>("holder" + cpu, 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                Interlocked.Increment(ref held);
+                await ctx.SpinUntil(() => Volatile.Read(ref held) == 2, "both CPUs hold their lock");
+                var owners = (ll.OwnerOn(0)?.Name, ll.OwnerOn(1)?.Name);
+                Interlocked.Increment(ref seen);
+                await ctx.SpinUntil(() => Volatile.Read(ref seen) == 2, "both looked"); // neither unlocks before the other looked
+                return owners;
+            }
+        }, affinity: CpuSet.Of(cpu));
+
+        var a = (RtTask<(string?, string?)>)Holder(0);
+        var b = (RtTask<(string?, string?)>)Holder(1);
+        Assert.Equal(("holder0", "holder1"), await a.WithTimeout());
+        Assert.Equal(("holder0", "holder1"), await b.WithTimeout());
+        Assert.Null(ll.OwnerOn(0));
+        Assert.Null(ll.OwnerOn(1));
+    }
+
+    [Fact]
+    public async Task LockAsync_Recursive_ThrowsAndKeepsTheOuterLock()
+    {
+        await using var rt = Rt.Start(cpus: 1, model: PreemptionModel.NonRt);
+        var ll = new LocalLock(rt, "pcp lock");
+        var t = rt.Spawn<(string, int, int, string?)>("T", 10, async ctx =>
+        {
+            string message;
+            int depthAfterFailure;
+            using (await ll.LockAsync(ctx))
+            {
+                message = Assert.Throws<InvalidOperationException>(() => ll.LockAsync(ctx)).Message;
+                depthAfterFailure = ctx.PreemptDepth;
+            }
+
+            return (message, depthAfterFailure, ctx.PreemptDepth, ll.OwnerOn(0)?.Name);
+        });
+
+        var (message, inside, after, owner) = await t.WithTimeout();
+        Assert.Contains("already holds cpu0's pcp lock", message, StringComparison.Ordinal);
+        Assert.Equal((1, 0, (string?)null), (inside, after, owner));
+        await rt.AssertStillRunsTasks();
+    }
+}

@@ -8,7 +8,7 @@ public class CpuIdTests
     [Fact]
     public async Task CpuId_PreemptibleStrict_ThrowsAndReportsBug()
     {
-        await using var rt = Rt.Start(cpus: 1);
+        await using var rt = Rt.Start(cpus: 2);
         var reports = new ConcurrentQueue<BugReport>();
         rt.BugReported += reports.Enqueue;
         var t = rt.Spawn<string>("reader", 10, ctx =>
@@ -28,7 +28,7 @@ public class CpuIdTests
     {
         await using var rt = Rt.Start(o =>
         {
-            o.CpuCount = 1;
+            o.CpuCount = 2;
             o.StrictChecks = false;
         });
         var reports = new ConcurrentQueue<BugReport>();
@@ -63,5 +63,17 @@ public class CpuIdTests
         Assert.Equal(raw, underPreempt);
         Assert.Equal(raw, underMigrate);
         Assert.Equal(0, rt.BugCount);
+    }
+
+    [Fact]
+    public async Task CpuId_TaskBoundToOneCpu_NoReport()
+    {
+        // is_percpu_thread(): a task that can only ever run on one CPU may read its CPU id.
+        await using var rt = Rt.Start(cpus: 2);
+        int reports = 0;
+        rt.BugReported += _ => Interlocked.Increment(ref reports);
+        var t = rt.Spawn<int>("bound", 10, ctx => ValueTask.FromResult(ctx.CpuId), affinity: Cpus.CpuSet.Of(1));
+        Assert.Equal(1, await t.AsTask().WithTimeout());
+        Assert.Equal(0, reports);
     }
 }

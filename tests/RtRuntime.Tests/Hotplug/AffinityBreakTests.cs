@@ -69,7 +69,7 @@ public class AffinityBreakTests
         Assert.Equal(["Warning: task U no longer affine to cpu1"], AffinityWarnings(logs));
     }
 
-    [Fact(Skip = "runtime bug: on a dying CPU the direct switches (Cpu.PickDirect, YieldAndPick) bypass balance_push (HotplugTurn); a migratable task picked there runs on and never leaves")]
+    [Fact]
     public async Task OfflineAsync_RunningAndQueuedTasksAffineOnlyToDyingCpu_BothMovedEachWarnedOnce()
     {
         using var logs = new CapturingLoggerFactory();

@@ -35,7 +35,7 @@ public class OfflineVacateTests
         await rt.AssertStillRunsTasks();
     }
 
-    [Fact(Skip = "runtime bug: on a dying CPU the direct switches (Cpu.PickDirect, YieldAndPick) bypass balance_push (HotplugTurn); a migratable task picked there runs on and never leaves")]
+    [Fact]
     public async Task OfflineAsync_MigratableTasksRunningAndQueued_AllLeaveAtPreemptionPointsAndComplete()
     {
         // Four migratable spinners share cpu1 (affinity {1,2}, cpu2 busy with a higher pinned-by-mask task).
@@ -63,7 +63,7 @@ public class OfflineVacateTests
         await busy.WithTimeout();
     }
 
-    [Fact(Skip = "runtime bug: on a dying CPU the direct switches (Cpu.PickDirect, YieldAndPick) bypass balance_push (HotplugTurn); a migratable task picked there runs on and never leaves")]
+    [Fact]
     public async Task OfflineAsync_MigratableTaskPickedByDirectSwitchOnDyingCpu_LeavesAtItsNextPreemptionPoint()
     {
         // R(50) runs on d with Q(10) queued behind it; the other CPU is busy with B(90). At R's next
@@ -102,7 +102,7 @@ public class OfflineVacateTests
         await b.WithTimeout();
     }
 
-    [Fact(Skip = "runtime bug: on a dying CPU the direct switches (Cpu.PickDirect, YieldAndPick) bypass balance_push (HotplugTurn); a migratable task picked there runs on and never leaves")]
+    [Fact]
     public async Task OfflineAsync_TaskYieldingInALoopOnDyingCpu_LeavesIt()
     {
         // sched_yield passes through the scheduler, where balance_push moves a migratable task away.

@@ -61,7 +61,8 @@ internal sealed partial class Cpu
             work();
         }
 
-        if (Volatile.Read(ref _vacated) is not { } vacated)
+        TaskCompletionSource? vacated = Volatile.Read(ref _vacated);
+        if (vacated is null && Active)
         {
             return;
         }
@@ -72,7 +73,7 @@ internal sealed partial class Cpu
         {
             foreach (RtTask task in Rq.ToList())
             {
-                if (task.MigrationDisabled == 0)
+                if (task.MigrationDisabled == 0 || !Online)
                 {
                     DequeueLocked(task);
                     leaving.Add(task);
@@ -89,7 +90,7 @@ internal sealed partial class Cpu
 
         if (empty)
         {
-            vacated.TrySetResult();
+            vacated?.TrySetResult();
         }
     }
 

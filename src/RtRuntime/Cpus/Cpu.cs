@@ -151,9 +151,22 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     public void Enqueue(RtTask task, bool atHead = false)
     {
+        bool redirect;
         using (Lock.EnterScope())
         {
-            EnqueueLocked(task, atHead);
+            // Placement read Active without this lock: re-check under it. Only a migrate-disabled task
+            // may still come to a dying (inactive, online) CPU; nothing may come to an offline one.
+            redirect = !Active && (task.MigrationDisabled == 0 || !Online);
+            if (!redirect)
+            {
+                EnqueueLocked(task, atHead);
+            }
+        }
+
+        if (redirect)
+        {
+            Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task, atHead);
+            return;
         }
 
         KickIfIdle();

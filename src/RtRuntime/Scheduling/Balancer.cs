@@ -95,6 +95,11 @@ internal sealed class Balancer
         {
             using (second.Lock.EnterScope())
             {
+                if (!self.Active)
+                {
+                    return false; // went inactive since the unlocked check
+                }
+
                 int myTop = self.QueuedTop;
                 int sourceRunning = source.RunningPrio;
                 int puller = self.Id;

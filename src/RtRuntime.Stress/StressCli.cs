@@ -68,11 +68,29 @@ public static class StressCli
                 command.Options.Add(option);
             }
 
-            ScenarioCommand captured = sc;
-            command.SetAction((pr, ct) =>
+            foreach (Argument argument in sc.Arguments)
             {
-                StressSettings settings = common.ToSettings(pr, captured.DefaultDuration);
-                return SuiteRunner.RunAsync(pr, common, captured.Create(pr, common).Select(s => new SuiteEntry(s, settings)).ToList(), io, ct);
+                command.Arguments.Add(argument);
+            }
+
+            ScenarioCommand captured = sc;
+            command.SetAction(async (pr, ct) =>
+            {
+                IReadOnlyList<StressScenario> scenarios;
+                StressSettings settings;
+                try
+                {
+                    scenarios = captured.Create(pr, common);
+                    settings = captured.Adjust(pr, common, common.ToSettings(pr, captured.DefaultDuration), scenarios);
+                }
+                catch (BadArgumentException ex)
+                {
+                    await io.Error.WriteLineAsync($"usage: rtstress {captured.Usage}    (see 'rtstress {captured.Name} --help')").ConfigureAwait(false);
+                    await io.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+                    return ExitBadArguments;
+                }
+
+                return await SuiteRunner.RunAsync(pr, common, scenarios.Select(s => new SuiteEntry(s, settings)).ToList(), io, ct).ConfigureAwait(false);
             });
             root.Subcommands.Add(command);
         }

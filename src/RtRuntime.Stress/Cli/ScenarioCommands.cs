@@ -1,6 +1,6 @@
 namespace RtRuntime.Stress.Cli;
 
-/// <summary>The subcommands, in help order. Not yet: <c>hotplug</c>, <c>percpu</c>, <c>simulate FILE</c> (their runtime features are not in yet).</summary>
+/// <summary>The subcommands, in help order.</summary>
 internal static class ScenarioCommands
 {
     public static IReadOnlyList<ScenarioCommand> Registered { get; } =
@@ -8,5 +8,6 @@ internal static class ScenarioCommands
         new CyclicCommand(),
         new PileupCommand(),
         new MixedCommand(),
+        new SimulateCommand(),
     ];
 }

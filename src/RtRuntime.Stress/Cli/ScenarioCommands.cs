@@ -7,6 +7,7 @@ internal static class ScenarioCommands
     [
         new CyclicCommand(),
         new PileupCommand(),
+        new HotplugCommand(),
         new MixedCommand(),
         new SimulateCommand(),
     ];

@@ -8,6 +8,7 @@ internal static class ScenarioCommands
         new CyclicCommand(),
         new PileupCommand(),
         new HotplugCommand(),
+        new PerCpuCommand(),
         new MixedCommand(),
         new SimulateCommand(),
     ];

@@ -150,9 +150,15 @@ internal static class SuiteRunner
         {
             // While Spectre draws live bars, only warnings reach the console (they would tear the bars).
             LogEventLevel level = interactive ? LogEventLevel.Warning : LogEventLevel.Information;
-            config = io.IsProcessConsole
-                ? config.WriteTo.Console(restrictedToMinimumLevel: level, outputTemplate: template, formatProvider: CultureInfo.InvariantCulture, standardErrorFromLevel: human == io.Error ? LogEventLevel.Verbose : null)
-                : config.WriteTo.Sink(new TextWriterSink(human, new Serilog.Formatting.Display.MessageTemplateTextFormatter(template, CultureInfo.InvariantCulture)), level);
+            // The runtime's per-task "no longer affine to cpuN" warnings (hotplug widening an affinity) go to the file only:
+            // under hotplug churn there are thousands of them.
+            config = config.WriteTo.Logger(console =>
+            {
+                console.Filter.ByExcluding(e => e.MessageTemplate.Text.Contains("no longer affine", StringComparison.Ordinal));
+                _ = io.IsProcessConsole
+                    ? console.WriteTo.Console(restrictedToMinimumLevel: level, outputTemplate: template, formatProvider: CultureInfo.InvariantCulture, standardErrorFromLevel: human == io.Error ? LogEventLevel.Verbose : null)
+                    : console.WriteTo.Sink(new TextWriterSink(human, new Serilog.Formatting.Display.MessageTemplateTextFormatter(template, CultureInfo.InvariantCulture)), level);
+            });
         }
 
         return config.CreateLogger();

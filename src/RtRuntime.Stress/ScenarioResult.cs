@@ -53,6 +53,9 @@ public sealed class ScenarioResult
     /// <summary>Which task ran where and when (for the CPU timeline plot).</summary>
     public IList<TimelineSegment> Timeline { get; } = new List<TimelineSegment>();
 
+    /// <summary>The simulator's output, for a <c>simulate</c> run (null for the other kinds).</summary>
+    public Simulation.SimResult? Simulation { get; set; }
+
     /// <summary>Invariant violations (empty when the run passed).</summary>
     public IList<InvariantViolation> Violations { get; } = new List<InvariantViolation>();
 

@@ -52,7 +52,7 @@ public static class StressCli
     {
         var root = new RootCommand(
             "rtstress: stress-tests RtRuntime the way cyclictest and stress-ng test a kernel. With no command it runs the default suite "
-            + "(cyclic idle, cyclic under load, pileup under the three policies, mixed) in about a minute, prints a summary table and writes a report folder.");
+            + "(cyclic idle, cyclic under load, pileup under the three policies, hotplug, percpu, mixed) in about a minute, prints a summary table and writes a report folder.");
         foreach (Option option in common.All)
         {
             root.Options.Add(option);
@@ -68,11 +68,29 @@ public static class StressCli
                 command.Options.Add(option);
             }
 
-            ScenarioCommand captured = sc;
-            command.SetAction((pr, ct) =>
+            foreach (Argument argument in sc.Arguments)
             {
-                StressSettings settings = common.ToSettings(pr, captured.DefaultDuration);
-                return SuiteRunner.RunAsync(pr, common, captured.Create(pr, common).Select(s => new SuiteEntry(s, settings)).ToList(), io, ct);
+                command.Arguments.Add(argument);
+            }
+
+            ScenarioCommand captured = sc;
+            command.SetAction(async (pr, ct) =>
+            {
+                IReadOnlyList<StressScenario> scenarios;
+                StressSettings settings;
+                try
+                {
+                    scenarios = captured.Create(pr, common);
+                    settings = captured.Adjust(pr, common, common.ToSettings(pr, captured.DefaultDuration), scenarios);
+                }
+                catch (BadArgumentException ex)
+                {
+                    await io.Error.WriteLineAsync($"usage: rtstress {captured.Usage}    (see 'rtstress {captured.Name} --help')").ConfigureAwait(false);
+                    await io.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+                    return ExitBadArguments;
+                }
+
+                return await SuiteRunner.RunAsync(pr, common, scenarios.Select(s => new SuiteEntry(s, settings)).ToList(), io, ct).ConfigureAwait(false);
             });
             root.Subcommands.Add(command);
         }
@@ -86,12 +104,19 @@ public static class StressCli
         StressSettings settings = common.ToSettings(pr, TimeSpan.FromSeconds(10));
         bool explicitDuration = pr.GetValue(common.Duration) is not null;
         StressSettings For(TimeSpan d) => explicitDuration ? settings : settings with { Duration = d };
-        return
-        [
-            new(new CyclicScenario("cyclic-idle"), For(TimeSpan.FromSeconds(10))),
-            new(new CyclicScenario("cyclic-load") { Load = true }, For(TimeSpan.FromSeconds(10))),
-            new(new PileupScenario(), For(TimeSpan.FromSeconds(7))),
-            new(new MixedScenario(), For(TimeSpan.FromSeconds(12))),
-        ];
+        var suite = new List<SuiteEntry>
+        {
+            new(new CyclicScenario("cyclic-idle"), For(TimeSpan.FromSeconds(7))),
+            new(new CyclicScenario("cyclic-load") { Load = true }, For(TimeSpan.FromSeconds(7))),
+            new(new PileupScenario(), For(TimeSpan.FromSeconds(5))),
+        };
+        if (settings.EffectiveCpuCount >= 2)
+        {
+            suite.Add(new(new HotplugScenario(), For(TimeSpan.FromSeconds(6))));
+        }
+
+        suite.Add(new(new PerCpuScenario(), For(TimeSpan.FromSeconds(4))));
+        suite.Add(new(new MixedScenario(), For(TimeSpan.FromSeconds(10))));
+        return suite;
     }
 }

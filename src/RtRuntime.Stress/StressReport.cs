@@ -71,6 +71,24 @@ public sealed class StressReport
         var files = new List<string>();
         IReadOnlyDictionary<string, IReadOnlyList<PlotFile>> plots = PlotWriter.WriteAll(this, folder, cancellationToken);
         files.AddRange(plots.Values.SelectMany(p => p).SelectMany(p => new[] { p.Png, p.Svg }));
+        foreach (ScenarioResult r in Results)
+        {
+            if (r.Simulation is { } sim)
+            {
+                string name = PlotWriter.Safe(r.Name) + "-trace.txt";
+                await using (var trace = new StreamWriter(Path.Combine(folder, name)))
+                {
+                    foreach (Simulation.SimTraceEvent e in sim.Trace)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        await trace.WriteLineAsync(e.ToString()).ConfigureAwait(false);
+                    }
+                }
+
+                files.Add(name);
+            }
+        }
+
         await File.WriteAllTextAsync(Path.Combine(folder, "report.json"), ReportJson.Serialize(this, plots, indented: true), cancellationToken).ConfigureAwait(false);
         files.Add("report.json");
         await File.WriteAllTextAsync(Path.Combine(folder, "report.html"), HtmlReport.Render(this, plots), cancellationToken).ConfigureAwait(false);

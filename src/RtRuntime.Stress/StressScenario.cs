@@ -55,7 +55,7 @@ public abstract class StressScenario
 
     /// <summary>The command line that reruns this scenario with <paramref name="settings"/>.</summary>
     /// <param name="settings">The settings of the run.</param>
-    public string ReproduceCommand(StressSettings settings)
+    public virtual string ReproduceCommand(StressSettings settings)
     {
         ArgumentNullException.ThrowIfNull(settings);
         var args = new List<string> { "rtstress", Kind };

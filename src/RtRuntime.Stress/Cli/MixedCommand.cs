@@ -13,6 +13,10 @@ internal sealed class MixedCommand : ScenarioCommand
 
     private readonly Option<int> _maxLive = new("--max-live") { Description = "Most random tasks alive at once, 1..100000 (default 8 per CPU)." };
 
+    private readonly Option<bool> _noAffinity = new("--no-affinity-changes") { Description = "Do not change running tasks' affinity (on by default with 2+ CPUs)." };
+
+    private readonly Option<bool> _noHotplug = new("--no-hotplug") { Description = "No CPU hotplug churn (on by default with 2+ CPUs)." };
+
     public MixedCommand()
     {
         _maxLive.Validators.Add(r =>
@@ -26,9 +30,9 @@ internal sealed class MixedCommand : ScenarioCommand
 
     public override string Name => "mixed";
 
-    public override string Description => "seeded random soak: priorities, affinities, guards, sleeps, yields, faults, cancellations; every invariant checked, latency probes per CPU.";
+    public override string Description => "seeded random soak: priorities, affinities and affinity changes, CPU hotplug churn, guards, sleeps, yields, faults, cancellations, per-CPU counters; every invariant checked, latency probes per CPU.";
 
-    public override IEnumerable<Option> Options => [_inject, _maxLive];
+    public override IEnumerable<Option> Options => [_inject, _maxLive, _noAffinity, _noHotplug];
 
     public override IReadOnlyList<StressScenario> Create(ParseResult parseResult, CommonOptions common) =>
     [
@@ -36,6 +40,8 @@ internal sealed class MixedCommand : ScenarioCommand
         {
             Inject = parseResult.GetValue(_inject),
             MaxLive = parseResult.GetValue(_maxLive),
+            AffinityChanges = !parseResult.GetValue(_noAffinity),
+            HotplugChurn = !parseResult.GetValue(_noHotplug),
         },
     ];
 }

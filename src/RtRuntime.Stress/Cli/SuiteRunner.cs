@@ -99,6 +99,11 @@ internal static class SuiteRunner
 
         if (!quiet)
         {
+            foreach (ScenarioResult r in results.Where(r => r.Simulation is not null))
+            {
+                WriteSimulation(console, r, pr.GetValue(SimulateCommand.TraceLines));
+            }
+
             console.Write(SummaryTable(report));
         }
 
@@ -145,12 +150,54 @@ internal static class SuiteRunner
         {
             // While Spectre draws live bars, only warnings reach the console (they would tear the bars).
             LogEventLevel level = interactive ? LogEventLevel.Warning : LogEventLevel.Information;
-            config = io.IsProcessConsole
-                ? config.WriteTo.Console(restrictedToMinimumLevel: level, outputTemplate: template, formatProvider: CultureInfo.InvariantCulture, standardErrorFromLevel: human == io.Error ? LogEventLevel.Verbose : null)
-                : config.WriteTo.Sink(new TextWriterSink(human, new Serilog.Formatting.Display.MessageTemplateTextFormatter(template, CultureInfo.InvariantCulture)), level);
+            // The runtime's per-task "no longer affine to cpuN" warnings (hotplug widening an affinity) go to the file only:
+            // under hotplug churn there are thousands of them.
+            config = config.WriteTo.Logger(console =>
+            {
+                console.Filter.ByExcluding(e => e.MessageTemplate.Text.Contains("no longer affine", StringComparison.Ordinal));
+                _ = io.IsProcessConsole
+                    ? console.WriteTo.Console(restrictedToMinimumLevel: level, outputTemplate: template, formatProvider: CultureInfo.InvariantCulture, standardErrorFromLevel: human == io.Error ? LogEventLevel.Verbose : null)
+                    : console.WriteTo.Sink(new TextWriterSink(human, new Serilog.Formatting.Display.MessageTemplateTextFormatter(template, CultureInfo.InvariantCulture)), level);
+            });
         }
 
         return config.CreateLogger();
+    }
+
+    /// <summary>The simulation's trace (first <paramref name="traceLines"/> entries) and its tables, on the console.</summary>
+    private static void WriteSimulation(IAnsiConsole console, ScenarioResult r, int traceLines)
+    {
+        Simulation.SimResult sim = r.Simulation!;
+        if (traceLines > 0)
+        {
+            var trace = new Table().Title($"{Markup.Escape(r.Name)}: trace ({sim.Trace.Count} entries{(sim.Trace.Count > traceLines ? $", first {traceLines}; all in {Markup.Escape(Reporting.PlotWriter.Safe(r.Name))}-trace.txt" : string.Empty)})")
+                .AddColumn(new TableColumn("µs").RightAligned()).AddColumn("cpu").AddColumn("task").AddColumn("event").AddColumn("other");
+            trace.Border = TableBorder.Simple;
+            foreach (Simulation.SimTraceEvent e in sim.Trace.Take(traceLines))
+            {
+                string cpu = e.Cpu < 0 ? "-" : e.OtherCpu >= 0 && e.Kind != Simulation.SimEventKind.Wakeup ? $"{e.OtherCpu}->{e.Cpu}" : e.Cpu.ToString(CultureInfo.InvariantCulture);
+                trace.AddRow(e.TimeUs.ToString(CultureInfo.InvariantCulture), cpu, Markup.Escape(e.Task ?? "-"), e.Kind.ToString(), Markup.Escape(e.Other ?? string.Empty));
+            }
+
+            console.Write(trace);
+        }
+
+        foreach (ResultTable t in r.Tables)
+        {
+            var table = new Table().Title(Markup.Escape($"{r.Name}: {t.Title}"));
+            table.Border = TableBorder.Simple;
+            foreach (string c in t.Columns)
+            {
+                table.AddColumn(new TableColumn(Markup.Escape(c)).RightAligned());
+            }
+
+            foreach (IReadOnlyList<string> row in t.Rows)
+            {
+                table.AddRow(row.Select(Markup.Escape).ToArray());
+            }
+
+            console.Write(table);
+        }
     }
 
     private static Table SummaryTable(StressReport report)

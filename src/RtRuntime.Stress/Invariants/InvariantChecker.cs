@@ -118,6 +118,27 @@ public sealed class InvariantChecker
         return false;
     }
 
+    /// <summary>Counts one check made outside the checker (e.g. a sum compared by a scenario).</summary>
+    public void Count() => Interlocked.Increment(ref _checks);
+
+    /// <summary>Checks that <paramref name="actual"/> equals <paramref name="expected"/>; else records a violation of <paramref name="invariant"/>.</summary>
+    /// <param name="invariant">The invariant's name.</param>
+    /// <param name="what">What is compared (for the message).</param>
+    /// <param name="expected">The expected value.</param>
+    /// <param name="actual">The value seen.</param>
+    /// <returns>True when they are equal.</returns>
+    public bool CheckEqual(string invariant, string what, long expected, long actual)
+    {
+        Count();
+        if (expected == actual)
+        {
+            return true;
+        }
+
+        Fail(invariant, $"{what}: expected {expected}, got {actual} (off by {actual - expected})");
+        return false;
+    }
+
     /// <summary>Records a violation of <paramref name="invariant"/>.</summary>
     /// <param name="invariant">The invariant's name.</param>
     /// <param name="message">What was seen.</param>

@@ -23,4 +23,16 @@ public static class Invariants
 
     /// <summary>The runtime stopped cleanly: no task abandoned, none still live after the drain.</summary>
     public const string CleanStop = "clean-stop";
+
+    /// <summary>The deterministic simulator found one of its invariants broken (task lost or duplicated, pinned task moved, preempt-disabled task switched out, not the N highest when balanced).</summary>
+    public const string SimulatorInvariant = "simulator-invariant";
+
+    /// <summary>Per-CPU data adds up: a PerCpuCounter's Sum (and a PerCpu slot total) equals the increments the tasks made.</summary>
+    public const string PerCpuSumExact = "percpu-sum-exact";
+
+    /// <summary>A per-CPU pool neither loses nor duplicates objects: created = global + cached once all are returned, and no object is rented twice at once.</summary>
+    public const string PoolAccounting = "pool-accounting";
+
+    /// <summary>Every CPU is online at the end of a hotplug run, and no task ran on an offline CPU.</summary>
+    public const string HotplugConsistent = "hotplug-consistent";
 }

@@ -107,7 +107,7 @@ internal static class PlotWriter
             Enumerable.Range(0, maxCpu + 1).Select(c => new Tick(c, "CPU " + c.ToString(System.Globalization.CultureInfo.InvariantCulture))).ToArray());
         plot.Axes.SetLimitsY(maxCpu + 0.7, -0.7);
         plot.Title($"{scenario} [{group}]: which priority ran where");
-        plot.XLabel("time since the first round (ms)");
+        plot.XLabel(group == "virtual-time" ? "virtual time (ms)" : "time since the first round (ms)");
         plot.ShowLegend(Alignment.UpperRight);
         return Save(plot, folder, stem, $"{scenario}: CPU timeline under {group}");
     }

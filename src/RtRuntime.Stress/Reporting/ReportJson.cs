@@ -76,6 +76,11 @@ internal static class ReportJson
 
                 w.WriteEndObject();
                 WriteViolations(w, r);
+                if (r.Simulation is { } sim)
+                {
+                    WriteSimulation(w, sim, MaxTraceInJson);
+                }
+
                 w.WriteEndObject();
             }
 
@@ -232,6 +237,122 @@ internal static class ReportJson
             w.WriteString("title", p.Title);
             w.WriteString("png", p.Png);
             w.WriteString("svg", p.Svg);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (r.Simulation is { } sim)
+        {
+            WriteSimulation(w, sim, MaxTraceInJson);
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>Trace entries written into JSON; the trace file in the report folder has all of them.</summary>
+    public const int MaxTraceInJson = 100_000;
+
+    private static void WriteSimulation(Utf8JsonWriter w, Simulation.SimResult sim, int maxTrace)
+    {
+        w.WriteStartObject("simulation");
+        w.WriteNumber("seed", sim.Seed);
+        w.WriteNumber("endUs", sim.EndUs);
+        w.WriteBoolean("completed", sim.Completed);
+        w.WriteNumber("events", sim.Events);
+        w.WriteNumber("schedulingEvents", sim.SchedulingEvents);
+        w.WriteNumber("lostUs", sim.LostUs);
+        w.WriteNumber("pushes", sim.Pushes);
+        w.WriteNumber("pulls", sim.Pulls);
+        w.WriteNumber("runningPushes", sim.RunningPushes);
+        w.WriteNumber("ticks", sim.Ticks);
+        w.WriteStartArray("tasks");
+        foreach (Simulation.SimTaskFigures t in sim.Tasks)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", t.Name);
+            w.WriteNumber("priority", t.Priority);
+            w.WriteNumber("runUs", t.RunUs);
+            w.WriteNumber("waitUs", t.WaitUs);
+            w.WriteNumber("maxWaitUs", t.MaxWaitUs);
+            w.WriteNumber("interferenceUs", t.InterferenceUs);
+            w.WriteNumber("migrations", t.Migrations);
+            w.WriteNumber("pushes", t.Pushes);
+            w.WriteNumber("pulls", t.Pulls);
+            w.WriteNumber("preemptions", t.Preemptions);
+            w.WriteNumber("exitUs", t.ExitUs);
+            w.WriteNumber("lastCpu", t.LastCpu);
+            w.WriteString("affinity", t.Affinity.ToString());
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("cpus");
+        foreach (Simulation.SimCpuFigures c in sim.Cpus)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("id", c.Id);
+            w.WriteNumber("busyUs", c.BusyUs);
+            w.WriteNumber("idleUs", c.IdleUs);
+            w.WriteNumber("lostUs", c.LostUs);
+            w.WriteNumber("switches", c.Switches);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("violations");
+        foreach (Simulation.SimViolation v in sim.Violations)
+        {
+            w.WriteStartObject();
+            w.WriteString("kind", v.Kind.ToString());
+            w.WriteNumber("timeUs", v.TimeUs);
+            w.WriteNumber("eventIndex", v.EventIndex);
+            w.WriteString("message", v.Message);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("bugs");
+        foreach (string b in sim.Bugs)
+        {
+            w.WriteStringValue(b);
+        }
+
+        w.WriteEndArray();
+        w.WriteStartArray("stuckTasks");
+        foreach (string t in sim.StuckTasks)
+        {
+            w.WriteStringValue(t);
+        }
+
+        w.WriteEndArray();
+        w.WriteNumber("traceTotal", sim.Trace.Count);
+        w.WriteBoolean("traceTruncated", sim.Trace.Count > maxTrace);
+        w.WriteStartArray("trace");
+        foreach (Simulation.SimTraceEvent e in sim.Trace.Take(maxTrace))
+        {
+            w.WriteStartObject();
+            w.WriteNumber("timeUs", e.TimeUs);
+            w.WriteNumber("cpu", e.Cpu);
+            w.WriteNumber("otherCpu", e.OtherCpu);
+            if (e.Task is null)
+            {
+                w.WriteNull("task");
+            }
+            else
+            {
+                w.WriteString("task", e.Task);
+            }
+
+            w.WriteString("kind", e.Kind.ToString());
+            if (e.Other is null)
+            {
+                w.WriteNull("other");
+            }
+            else
+            {
+                w.WriteString("other", e.Other);
+            }
+
             w.WriteEndObject();
         }
 

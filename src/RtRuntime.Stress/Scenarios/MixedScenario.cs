@@ -1,5 +1,6 @@
 using System.Globalization;
 using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Stress;
@@ -39,6 +40,15 @@ public sealed class MixedScenario : StressScenario
 
     /// <summary>What to break on purpose, to see the checker catch it. Default <see cref="MixedInjection.None"/>.</summary>
     public MixedInjection Inject { get; init; }
+
+    /// <summary>Change random tasks' affinity (SetAffinityAsync from the spawning thread) while they run. Default true (needs 2+ CPUs).</summary>
+    public bool AffinityChanges { get; init; } = true;
+
+    /// <summary>Take random CPUs offline and back online during the run. Default true (needs 2+ CPUs).</summary>
+    public bool HotplugChurn { get; init; } = true;
+
+    /// <summary>Longest pause between two hotplug operations of the churn, in ms (0..1000). Default 5.</summary>
+    public int HotplugMaxGapMs { get; init; } = 5;
 
     /// <summary>The user's periodic task bodies, run for the whole duration under the mix.</summary>
     public IList<StressWorkload> Workloads { get; } = new List<StressWorkload>();
@@ -88,6 +98,16 @@ public sealed class MixedScenario : StressScenario
             yield return "--inject";
             yield return Inject.ToString().ToLowerInvariant();
         }
+
+        if (!AffinityChanges)
+        {
+            yield return "--no-affinity-changes";
+        }
+
+        if (!HotplugChurn)
+        {
+            yield return "--no-hotplug";
+        }
     }
 
     /// <inheritdoc/>
@@ -103,13 +123,21 @@ public sealed class MixedScenario : StressScenario
         result.Parameters["probe_interval"] = FormatDuration(ProbeInterval);
         result.Parameters["inject"] = Inject.ToString();
         result.Parameters["policy"] = settings.Policy.ToString();
+        bool churn = HotplugChurn && cpus >= 2;
+        bool affinityChanges = AffinityChanges && cpus >= 2;
+        result.Parameters["hotplug_churn"] = churn ? "on" : "off";
+        result.Parameters["affinity_changes"] = affinityChanges ? "on" : "off";
 
         InvariantChecker checker = CreateChecker(settings, result);
         checker.ExpectedBugs = 0; // an injected BUG is meant to fail the run
         var random = new Random(settings.Seed);
-        var stats = new MixedStats();
         await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
+        var counter = new PerCpuCounter(rt);
+        var slots = new PerCpu<long>(rt);
+        var stats = new MixedStats { Counter = counter, Slots = slots, HotplugRuntime = churn ? rt : null };
+        HotplugDriver? hotplug = churn ? new HotplugDriver(rt, unchecked((settings.Seed * 31) + 11), checker, HotplugMaxGapMs) : null;
+        using IDisposable? hotplugChecks = hotplug?.RegisterChecks();
         long start = RtClock.NowNs();
         long end = start + durationNs;
         var probes = new LatencyHistogram[cpus];
@@ -134,11 +162,16 @@ public sealed class MixedScenario : StressScenario
             longLived.Add(task.AsTask());
         }
 
-        Task spawner = SpawnLoopAsync(rt, random, checker, stats, maxLive, end, cancellationToken);
-        await WatchAsync(spawner, start, durationNs, progress, () =>
-            $"{Volatile.Read(ref stats.Spawned)} tasks, {rt.LiveTasks} live, max probe {probes.Max(p => p.MaxNs) / 1000.0:0} us, {checker.Checks} checks, {checker.Violations.Count} violations").ConfigureAwait(false);
+        Task spawner = SpawnLoopAsync(rt, random, affinityChanges ? new Random(unchecked(settings.Seed + 1)) : null, churn || affinityChanges, checker, stats, maxLive, end, cancellationToken);
+        Task churner = hotplug is null ? Task.CompletedTask : Task.Run(() => hotplug.RunAsync(end, cancellationToken), CancellationToken.None);
+        await WatchAsync(Task.WhenAll(spawner, churner), start, durationNs, progress, () =>
+            $"{Volatile.Read(ref stats.Spawned)} tasks, {rt.LiveTasks} live, online {rt.OnlineCpus}, max probe {probes.Max(p => p.MaxNs) / 1000.0:0} us, {checker.Checks} checks, {checker.Violations.Count} violations").ConfigureAwait(false);
         await Task.WhenAll(longLived.Select(t => t.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default))).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
         ShutdownSummary summary = await checker.StopAndCheckAsync(rt, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        long increments = Interlocked.Read(ref stats.PerCpuIncrements);
+        long slotTotal = Enumerable.Range(0, cpus).Sum(c => Volatile.Read(ref slots.Remote(c)));
+        checker.CheckEqual(Invariants.PerCpuSumExact, "PerCpuCounter.Sum() vs the increments made in migrate-disabled sections", increments, counter.Sum());
+        checker.CheckEqual(Invariants.PerCpuSumExact, "sum of the PerCpu<long> slots vs the increments made in migrate-disabled sections", increments, slotTotal);
         Collect(checker, result);
 
         var all = new LatencyHistogram("probes");
@@ -161,6 +194,15 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("preempt_sections", Interlocked.Read(ref stats.PreemptSections), "count");
         result.AddFigure("checks", checker.Checks, "count", summary: true);
         result.AddFigure("bug_reports", checker.BugCount, "count");
+        result.AddFigure("percpu_increments", increments, "count");
+        result.AddFigure("affinity_changes", Interlocked.Read(ref stats.AffinityChanges), "count");
+        result.AddFigure("affinity_widened", Interlocked.Read(ref stats.AffinityWidened), "count");
+        if (hotplug is not null)
+        {
+            result.AddFigure("hotplug_ops", hotplug.Offlines + hotplug.Onlines, "count", summary: true);
+            result.AddFigure("offline_wait_p99_us", hotplug.OfflineWaits.P99Us, "us");
+            result.AddFigure("offline_wait_max_us", hotplug.OfflineWaits.MaxUs, "us");
+        }
         result.AddFigure("probe_p99_us", all.P99Us, "us", summary: true);
         result.AddFigure("probe_max_us", all.MaxUs, "us");
         var rows = result.Histograms.Select(h => (IReadOnlyList<string>)
@@ -177,9 +219,11 @@ public sealed class MixedScenario : StressScenario
         ]));
     }
 
-    private async Task SpawnLoopAsync(RtScheduler rt, Random random, InvariantChecker checker, MixedStats stats, int maxLive, long end, CancellationToken cancellationToken)
+    private async Task SpawnLoopAsync(RtScheduler rt, Random random, Random? affinityRandom, bool useHolders, InvariantChecker checker, MixedStats stats, int maxLive, long end, CancellationToken cancellationToken)
     {
         int cpus = rt.CpuCount;
+        CpuSet all = CpuSet.Range(0, cpus);
+        var movable = new List<(RtTask Task, AffinityHolder Holder)>();
         int index = 0;
         bool injected = false;
         var cancellations = new List<(long AtNs, RtTask Task)>();
@@ -208,8 +252,13 @@ public sealed class MixedScenario : StressScenario
 
                 bool cancel = random.NextDouble() < CancelRate;
                 string name = "mix/" + index.ToString(CultureInfo.InvariantCulture);
-                RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats), script.Policy, script.Affinity, cancellationToken);
+                AffinityHolder? holder = useHolders ? new AffinityHolder(script.Affinity ?? all, all) : null;
+                RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, cancellationToken);
                 checker.Track(task, faultAllowed: script.Throws, cancelAllowed: true);
+                if (holder is not null && affinityRandom is not null)
+                {
+                    movable.Add((task, holder));
+                }
                 if (cancel)
                 {
                     cancellations.Add((now + random.NextInt64(0, 3_000_000), task));
@@ -217,6 +266,11 @@ public sealed class MixedScenario : StressScenario
 
                 Interlocked.Increment(ref stats.Spawned);
                 index++;
+            }
+
+            if (affinityRandom is not null)
+            {
+                ChangeAffinities(rt, affinityRandom, movable, stats);
             }
 
             await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
@@ -228,6 +282,29 @@ public sealed class MixedScenario : StressScenario
         }
     }
 
+    /// <summary>Changes the affinity of up to two random live tasks (the request completes when the task runs inside the new mask).</summary>
+    private static void ChangeAffinities(RtScheduler rt, Random random, List<(RtTask Task, AffinityHolder Holder)> movable, MixedStats stats)
+    {
+        movable.RemoveAll(m => m.Task.IsCompleted);
+        int cpus = rt.CpuCount;
+        for (int i = 0; i < 2 && movable.Count > 0; i++)
+        {
+            (RtTask task, AffinityHolder holder) = movable[random.Next(movable.Count)];
+            int k = random.Next(1, Math.Min(cpus, 4) + 1);
+            var ids = new int[k];
+            for (int j = 0; j < k; j++)
+            {
+                ids[j] = random.Next(cpus);
+            }
+
+            CpuSet mask = CpuSet.Of(ids);
+            long version = holder.Begin(task.Affinity, mask);
+            Task done = rt.SetAffinityAsync(task, mask);
+            Interlocked.Increment(ref stats.AffinityChanges);
+            done.ContinueWith(_ => holder.Complete(version), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
     private static async ValueTask ProbeAsync(TaskContext ctx, string name, CpuSet mask, LatencyHistogram histogram, long intervalNs, long end, InvariantChecker checker)
     {
         long next = RtClock.NowNs() + intervalNs;
@@ -236,7 +313,12 @@ public sealed class MixedScenario : StressScenario
             await ctx.SleepUntil(next);
             long latency = RtClock.NowNs() - next;
             histogram.Record(latency);
-            checker.CheckAffinity(name, mask, ctx.RawCpuId);
+            if (ctx.Task.Affinity == mask)
+            {
+                checker.CheckAffinity(name, mask, ctx.RawCpuId);
+            }
+
+            // else its CPU went offline and the runtime widened its affinity (select_fallback_rq): nothing to check
             if (latency >= intervalNs)
             {
                 histogram.RecordOverrun();

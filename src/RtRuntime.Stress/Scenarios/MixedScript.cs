@@ -84,11 +84,20 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         return ops;
     }
 
-    public async ValueTask RunAsync(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats)
+    public async ValueTask RunAsync(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats, AffinityHolder? holder = null)
     {
-        if (Affinity is { } mask)
+        if (holder is not null)
+        {
+            holder.Check(ctx, name, checker, stats);
+        }
+        else if (Affinity is { } mask)
         {
             checker.CheckAffinity(name, mask, ctx.RawCpuId);
+        }
+
+        if (stats.HotplugRuntime is { } rt)
+        {
+            HotplugDriver.CheckOnline(rt, checker, name, ctx.RawCpuId);
         }
 
         if (Inject == MixedInjection.Bug)
@@ -130,6 +139,12 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                     Interlocked.Increment(ref stats.MigrateSections);
                     using MigrateGuard guard = ctx.MigrateDisable();
                     int cpu = pinnedCpu >= 0 ? pinnedCpu : ctx.RawCpuId;
+                    if (stats.Counter is { } counter && stats.Slots is { } slots)
+                    {
+                        counter.Increment(ctx);
+                        slots.ThisCpu(ctx)++;
+                        Interlocked.Increment(ref stats.PerCpuIncrements);
+                    }
                     await RunOpsAsync(ctx, name, op.Inner!, cpu, checker, stats);
                     checker.CheckPinned(name, cpu, ctx.RawCpuId);
                     break;

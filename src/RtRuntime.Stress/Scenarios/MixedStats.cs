@@ -1,9 +1,23 @@
+using RtRuntime.PerCpu;
+
 namespace RtRuntime.Stress;
 
-/// <summary>Counters the mixed scenario's tasks update (Interlocked; read for progress and figures).</summary>
+/// <summary>Counters the mixed scenario's tasks update (Interlocked; read for progress and figures), and the per-CPU data they update.</summary>
 internal sealed class MixedStats
 {
     public long Spawned;
     public long MigrateSections;
     public long PreemptSections;
+    public long PerCpuIncrements;
+    public long AffinityChanges;
+    public long AffinityWidened;
+
+    /// <summary>Incremented inside every migrate-disabled section (null: not checked).</summary>
+    public PerCpuCounter? Counter { get; init; }
+
+    /// <summary>A per-CPU slot incremented inside every migrate-disabled section (null: not checked).</summary>
+    public PerCpu<long>? Slots { get; init; }
+
+    /// <summary>The runtime, for the in-body online check during hotplug churn (null: no churn).</summary>
+    public RtScheduler? HotplugRuntime { get; init; }
 }

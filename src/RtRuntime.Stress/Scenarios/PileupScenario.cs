@@ -116,6 +116,7 @@ public sealed class PileupScenario : StressScenario
             lostPct.Add(o.LostPct);
             result.AddFigure("lost_pct." + p, o.LostPct, "%", summary: true);
             result.AddFigure("lost_cpu_ms_per_s." + p, o.LostCpuMsPerS, "ms/s");
+            result.AddFigure("runtime_lost_cpu_ms_per_s." + p, o.RuntimeLostCpuMsPerS, "ms/s");
             result.AddFigure("victim_lost_pct." + p, o.VictimLostPct, "%");
             result.AddFigure("top_migrations." + p, o.TopMigrations, "count");
             result.AddFigure("top_wake_p99_us." + p, o.TopWake.P99Us, "us");
@@ -124,7 +125,7 @@ public sealed class PileupScenario : StressScenario
             result.AddFigure("running_pushes." + p, o.RunningPushes, "count");
             result.AddFigure("rounds." + p, o.Rounds, "count");
             rows.Add([
-                p, o.Rounds.ToString(CultureInfo.InvariantCulture), ScenarioResult.Format(o.LostPct), ScenarioResult.Format(o.LostCpuMsPerS),
+                p, o.Rounds.ToString(CultureInfo.InvariantCulture), ScenarioResult.Format(o.LostPct), ScenarioResult.Format(o.LostCpuMsPerS), ScenarioResult.Format(o.RuntimeLostCpuMsPerS),
                 ScenarioResult.Format(o.VictimLostPct), o.TopMigrations.ToString(CultureInfo.InvariantCulture),
                 ScenarioResult.Format(o.TopWake.P50Us), ScenarioResult.Format(o.TopWake.P99Us), ScenarioResult.Format(o.TopWake.MaxUs),
                 ScenarioResult.Format(o.TopStallUsPerRound), o.RunningPushes.ToString(CultureInfo.InvariantCulture),
@@ -133,7 +134,7 @@ public sealed class PileupScenario : StressScenario
 
         result.Tables.Add(new ResultTable(
             "Pile-up per balancing policy",
-            ["policy", "rounds", "lost %", "lost CPU-ms/s", "victims lost %", "top task migrations", "top wake p50 µs", "top wake p99 µs", "top wake max µs", "top stall µs/round", "running pushes"],
+            ["policy", "rounds", "lost %", "lost CPU-ms/s", "runtime lost CPU-ms/s", "victims lost %", "top task migrations", "top wake p50 µs", "top wake p99 µs", "top wake max µs", "top stall µs/round", "running pushes"],
             rows));
         result.Bars.Add(new BarSeries("lost-bandwidth", "Lost bandwidth per policy (% of staircase demand)", "%", Policies.Select(p => p.ToString()).ToArray(), lostPct));
     }
@@ -187,6 +188,7 @@ public sealed class PileupScenario : StressScenario
         await WatchAsync(all, RtClock.NowNs(), runNs, progress, () =>
             $"{group}: {stats.Sum(s => Volatile.Read(ref s.Rounds))} task-rounds, {stats.Sum(s => Volatile.Read(ref s.Chunks))} chunks, running pushes {rt.BalanceCounters.RunningPushes}", runIndex).ConfigureAwait(false);
         long runningPushes = rt.BalanceCounters.RunningPushes;
+        double runtimeLostMs = Enumerable.Range(0, rt.CpuCount).Sum(c => rt.LostBandwidth(c).TotalMilliseconds);
         await checker.StopAndCheckAsync(rt, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
         Collect(checker, result);
 
@@ -216,7 +218,8 @@ public sealed class PileupScenario : StressScenario
             top.WindowMigrations,
             topWake,
             top.Rounds == 0 ? 0 : topStall / 1000.0 / top.Rounds,
-            runningPushes);
+            runningPushes,
+            runtimeLostMs / seconds);
     }
 
     private static async ValueTask StairAsync(TaskContext ctx, string name, bool pinned, StairStats s, TimelineRecorder rec, InvariantChecker checker, long origin, int rounds, long periodNs, long touchOffset, long wakeOffset, long windowEndOffset)
@@ -302,5 +305,5 @@ public sealed class PileupScenario : StressScenario
         }
     }
 
-    private sealed record PolicyOutcome(int Rounds, double LostPct, double LostCpuMsPerS, double VictimLostPct, long TopMigrations, LatencyHistogram TopWake, double TopStallUsPerRound, long RunningPushes);
+    private sealed record PolicyOutcome(int Rounds, double LostPct, double LostCpuMsPerS, double VictimLostPct, long TopMigrations, LatencyHistogram TopWake, double TopStallUsPerRound, long RunningPushes, double RuntimeLostCpuMsPerS);
 }

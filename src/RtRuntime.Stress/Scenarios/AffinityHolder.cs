@@ -1,0 +1,66 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Stress;
+
+/// <summary>
+/// The CPUs a task may be seen on while the harness changes its affinity: the old and the new mask
+/// together until the change completes (the task runs inside the new mask), then the new one.
+/// </summary>
+internal sealed class AffinityHolder(CpuSet initial, CpuSet all)
+{
+    private readonly Lock _lock = new();
+    private CpuSet _allowed = initial;
+    private CpuSet _requested = initial;
+    private long _version;
+
+    public CpuSet Allowed
+    {
+        get
+        {
+            using (_lock.EnterScope())
+            {
+                return _allowed;
+            }
+        }
+    }
+
+    /// <summary>Before <c>SetAffinityAsync(task, mask)</c>: allow the old masks (ours and the runtime's <paramref name="current"/>, which may have been widened) and the new one until it completes. Returns the request's version.</summary>
+    public long Begin(CpuSet current, CpuSet mask)
+    {
+        using (_lock.EnterScope())
+        {
+            _allowed = HotplugDriver.Union(HotplugDriver.Union(_allowed, current), mask);
+            _requested = mask;
+            return ++_version;
+        }
+    }
+
+    /// <summary>When the request completed: only the new mask, unless a later request is pending.</summary>
+    public void Complete(long version)
+    {
+        using (_lock.EnterScope())
+        {
+            if (version == _version)
+            {
+                _allowed = _requested;
+            }
+        }
+    }
+
+    /// <summary>
+    /// In-body check. A task whose every allowed CPU went offline has its affinity widened to all CPUs by
+    /// the runtime (select_fallback_rq); then the check is skipped and counted.
+    /// </summary>
+    public void Check(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats)
+    {
+        CpuSet allowed = Allowed;
+        if (ctx.Task.Affinity == all && allowed != all)
+        {
+            Interlocked.Increment(ref stats.AffinityWidened);
+            return;
+        }
+
+        checker.CheckAffinity(name, allowed, ctx.RawCpuId);
+    }
+}

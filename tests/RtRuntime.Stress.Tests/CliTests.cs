@@ -159,10 +159,7 @@ public sealed class CliTests : IDisposable
         Assert.True(figures.GetProperty("percpu_increments").GetDouble() > 0);
     }
 
-    [Fact(Skip = "Runtime bug (src/RtRuntime, not ours to fix): a task can be enqueued on a CPU after that CPU signalled 'vacated' to OfflineAsync; "
-        + "FinishOffline then takes the CPU offline with the task in its queue (the runtime logs 'Dying CPU not properly vacated! cpuN: nr_pinned 0, tasks: mix/…') "
-        + "and the task runs on the offline CPU (sometimes with no such line: enqueued after the CPU was already offline). Seen in about 1 of 5 three-second 'rtstress mixed --cpus 2' runs with hotplug churn, also with --no-affinity-changes "
-        + "(e.g. seed 4). Unskip once placement/enqueue re-checks cpu_active under the CPU lock or the vacated check covers enqueues racing with it.")]
+    [Fact]
     public async Task Mixed_HotplugChurn_NoTaskOnAnOfflineCpu()
     {
         for (int seed = 1; seed <= 5; seed++)

@@ -15,14 +15,25 @@ public sealed partial class RtScheduler
     private readonly Lock _stopLock = new();
     private Task<ShutdownSummary>? _stopTask;
     private bool _accepting;
-    private long _live;
-    private long _accepted;
-    private long _completed;
-    private long _faulted;
-    private long _cancelled;
+    // Spawners write these; CPU threads count endings on their own Cpu (no shared line on the hot path).
+    private PaddedLong _admitted;
+    private PaddedLong _refused;
 
     /// <summary>Tasks accepted and not yet ended.</summary>
-    public long LiveTasks => Interlocked.Read(ref _live);
+    public long LiveTasks => Accepted - Ended(RtTaskState.Completed) - Ended(RtTaskState.Faulted) - Ended(RtTaskState.Cancelled);
+
+    private long Accepted => Interlocked.Read(ref _admitted.Value) - Interlocked.Read(ref _refused.Value);
+
+    private long Ended(RtTaskState state)
+    {
+        long sum = 0;
+        foreach (Cpu cpu in _cpus)
+        {
+            sum += cpu.EndedCount(state);
+        }
+
+        return sum;
+    }
 
     /// <summary>True until a stop begins.</summary>
     public bool IsAccepting => Volatile.Read(ref _accepting);
@@ -67,7 +78,7 @@ public sealed partial class RtScheduler
     {
         Volatile.Write(ref _accepting, false);
         Interlocked.MemoryBarrier();
-        if (Interlocked.Read(ref _live) == 0)
+        if (LiveTasks == 0)
         {
             _drained.TrySetResult();
         }
@@ -75,7 +86,7 @@ public sealed partial class RtScheduler
         long abandoned = 0;
         if (!await WaitDrainedAsync(drainTimeout, drainCancellation).ConfigureAwait(false))
         {
-            RtLog.CancellingAtShutdown(_logger, Interlocked.Read(ref _live));
+            RtLog.CancellingAtShutdown(_logger, LiveTasks);
             foreach (RtTask task in LiveSnapshot())
             {
                 RequestCancel(task);
@@ -102,8 +113,7 @@ public sealed partial class RtScheduler
         }
 
         var summary = new ShutdownSummary(
-            Interlocked.Read(ref _accepted), Interlocked.Read(ref _completed), Interlocked.Read(ref _faulted),
-            Interlocked.Read(ref _cancelled), abandoned);
+            Accepted, Ended(RtTaskState.Completed), Ended(RtTaskState.Faulted), Ended(RtTaskState.Cancelled), abandoned);
         RtLog.Stopped(_logger, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);
         return summary;
     }
@@ -223,9 +233,10 @@ public sealed partial class RtScheduler
         return list;
     }
 
+    /// <summary>After a task ended (or a spawn was refused): while stopping, the last one completes the drain.</summary>
     private void OnTaskGone()
     {
-        if (Interlocked.Decrement(ref _live) == 0 && !Volatile.Read(ref _accepting))
+        if (!Volatile.Read(ref _accepting) && LiveTasks == 0)
         {
             _drained.TrySetResult();
         }

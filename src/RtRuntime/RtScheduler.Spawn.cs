@@ -75,14 +75,14 @@ public sealed partial class RtScheduler
     {
         // Count the task before checking _accepting; StopAsync clears _accepting before reading the
         // count, so a task is either refused here or waited for there.
-        Interlocked.Increment(ref _live);
+        Interlocked.Increment(ref _admitted.Value);
         if (!Volatile.Read(ref _accepting))
         {
+            Interlocked.Increment(ref _refused.Value);
             OnTaskGone();
             throw new InvalidOperationException($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
         }
 
-        Interlocked.Increment(ref _accepted);
         Register(task);
         if (cancellationToken.CanBeCanceled)
         {

@@ -253,12 +253,7 @@ public sealed partial class RtScheduler
     private void Ended(RtTask task)
     {
         task.CancellationRegistration.Dispose();
-        switch (task.FinalState)
-        {
-            case RtTaskState.Completed: Interlocked.Increment(ref _completed); break;
-            case RtTaskState.Faulted: Interlocked.Increment(ref _faulted); break;
-            default: Interlocked.Increment(ref _cancelled); break;
-        }
+        (task.Cpu ?? _cpus[0]).CountEnded(task.FinalState);
 
         Unregister(task);
         OnTaskGone();

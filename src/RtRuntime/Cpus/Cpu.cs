@@ -126,6 +126,30 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public long Preemptions;
     public long MigrationsIn;
 
+    // Tasks that ended here, by final state (Interlocked: an abandoned task is ended by the stopping thread).
+    private long _endedCompleted;
+    private long _endedFaulted;
+    private long _endedCancelled;
+
+    /// <summary>Counts a task that ended on this CPU.</summary>
+    public void CountEnded(RtTaskState state)
+    {
+        switch (state)
+        {
+            case RtTaskState.Completed: Interlocked.Increment(ref _endedCompleted); break;
+            case RtTaskState.Faulted: Interlocked.Increment(ref _endedFaulted); break;
+            default: Interlocked.Increment(ref _endedCancelled); break;
+        }
+    }
+
+    /// <summary>Tasks that ended on this CPU in <paramref name="state"/>.</summary>
+    public long EndedCount(RtTaskState state) => state switch
+    {
+        RtTaskState.Completed => Interlocked.Read(ref _endedCompleted),
+        RtTaskState.Faulted => Interlocked.Read(ref _endedFaulted),
+        _ => Interlocked.Read(ref _endedCancelled),
+    };
+
     /// <summary>Incremented each time a task's step hands control back (read by stall detection).</summary>
     public long StepSeq;
     public long BusyNs;

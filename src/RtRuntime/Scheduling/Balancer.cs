@@ -47,7 +47,7 @@ internal sealed class Balancer
         for (int round = 0; round < _cpus.Length; round++)
         {
             bool pulled = false;
-            foreach (Cpu source in SourcesByQueuedTop(self))
+            foreach (Cpu source in SourcesByQueuedTop(self, _cpus))
             {
                 if (PullFrom(source, self, droppedFrom))
                 {
@@ -63,12 +63,14 @@ internal sealed class Balancer
         }
     }
 
-    /// <summary>Other CPUs with a queued task above this CPU's queue, highest first (racy snapshot).</summary>
-    private List<Cpu> SourcesByQueuedTop(Cpu self)
+    private static readonly List<Cpu> s_noSources = [];
+
+    /// <summary>Other CPUs with a queued task above this CPU's queue, highest first (racy snapshot; no allocation when none).</summary>
+    private static List<Cpu> SourcesByQueuedTop(Cpu self, Cpu[] cpus)
     {
         int myTop = self.QueuedTop;
         List<Cpu>? sources = null;
-        foreach (Cpu other in _cpus)
+        foreach (Cpu other in cpus)
         {
             if (other != self && other.QueuedTop > myTop)
             {
@@ -78,7 +80,7 @@ internal sealed class Balancer
 
         if (sources is null)
         {
-            return [];
+            return s_noSources;
         }
 
         sources.Sort(static (a, b) => b.QueuedTop.CompareTo(a.QueuedTop));

@@ -25,7 +25,7 @@ public sealed partial class RtScheduler
             task.WokenAtNs = RtClock.NowNs();
         }
 
-        if (RtEventSource.Log.IsEnabled())
+        if (RtEventSource.Log.IsVerbose)
         {
             RtEventSource.Log.SchedWakeup(task.Id, task.Prio, target.Id);
         }
@@ -34,7 +34,7 @@ public sealed partial class RtScheduler
     /// <summary>Switch-in bookkeeping (only reached while a listener is enabled): latency, interference, sched_switch.</summary>
     internal void TraceSwitchIn(Cpu cpu, RtTask task)
     {
-        long now = RtClock.NowNs();
+        long now = (task.WokenAtNs | task.InterferedSinceNs) != 0 ? RtClock.NowNs() : 0;
         if (task.WokenAtNs != 0)
         {
             Metrics.WakeupLatency.Record((now - task.WokenAtNs) / 1000.0, new KeyValuePair<string, object?>("cpu", cpu.Id));
@@ -47,7 +47,7 @@ public sealed partial class RtScheduler
             task.InterferedSinceNs = 0;
         }
 
-        if (RtEventSource.Log.IsEnabled())
+        if (RtEventSource.Log.IsVerbose)
         {
             RtEventSource.Log.SchedSwitch(cpu.Id, task.Id, task.Prio);
         }

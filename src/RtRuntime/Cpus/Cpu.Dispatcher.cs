@@ -231,7 +231,7 @@ internal sealed partial class Cpu
     private void SwitchIn(RtTask task, long now)
     {
         Scheduler.OnSwitchIn(this, task);
-        if ((task.WokenAtNs | task.InterferedSinceNs) != 0 || Diagnostics.RtEventSource.Log.IsEnabled())
+        if ((task.WokenAtNs | task.InterferedSinceNs) != 0 || Diagnostics.RtEventSource.Log.IsVerbose)
         {
             Scheduler.TraceSwitchIn(this, task);
         }

@@ -256,7 +256,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void PinTask(RtTask task)
     {
         Volatile.Write(ref _nrPinned, _nrPinned + 1);
-        if (Diagnostics.RtEventSource.Log.IsEnabled())
+        if (Diagnostics.RtEventSource.Log.IsVerbose)
         {
             task.MigrateDisabledAtNs = RtClock.NowNs();
             Diagnostics.RtEventSource.Log.MigrateDisable(task.Id, Id);

@@ -14,6 +14,9 @@ internal sealed class RtEventSource : EventSource
 {
     public static readonly RtEventSource Log = new();
 
+    /// <summary>True when a listener wants the per-switch and per-wakeup (Verbose) events.</summary>
+    public bool IsVerbose => IsEnabled(EventLevel.Verbose, EventKeywords.All);
+
     private RtEventSource()
     {
     }

@@ -5,8 +5,9 @@ using Microsoft.Extensions.Options;
 namespace RtRuntime.Hosting;
 
 /// <summary>
-/// The RtRuntime health check: Unhealthy unless the runtime is running; Degraded when BUG reports or
-/// the lost-bandwidth rate exceed <see cref="RtRuntimeHealthCheckOptions"/>; Healthy otherwise.
+/// The RtRuntime health check: Unhealthy unless the runtime is running, or when a CPU is offline
+/// (unless allowed); Degraded when BUG reports, stall reports or the lost-bandwidth rate exceed
+/// <see cref="RtRuntimeHealthCheckOptions"/>; Healthy otherwise.
 /// A singleton: it keeps the start of the current lost-bandwidth window between checks.
 /// </summary>
 internal sealed class RtRuntimeHealthCheck : IHealthCheck
@@ -31,16 +32,19 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"RtRuntime is {state}."));
         }
 
-        // Hotplug hook: once the runtime can take CPUs offline, report context.Registration.FailureStatus
-        // here when a CPU is offline that was not taken offline on purpose (online count below the
-        // expected one). Stall reports (a task passing no preemption point for too long) belong with
-        // the Degraded checks below once the runtime counts them. Neither exists in RtScheduler yet.
         RtRuntimeHealthCheckOptions options = _options.CurrentValue;
+        int online = runtime.OnlineCpus.Count;
+        if (online < runtime.CpuCount && !options.AllowOfflineCpus)
+        {
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
+                $"RtRuntime has {runtime.CpuCount - online} CPU(s) offline ({runtime.OnlineCpus} online) and AllowOfflineCpus is false."));
+        }
+
         HealthSample now = Read(runtime);
         HealthSample start;
         lock (_lock)
         {
-            start = _windowStart ??= new HealthSample(_accessor.StartTimestamp, TimeSpan.Zero, 0);
+            start = _windowStart ??= new HealthSample(_accessor.StartTimestamp, TimeSpan.Zero, 0, 0);
             if (Stopwatch.GetElapsedTime(start.Timestamp, now.Timestamp) >= options.RateWindow)
             {
                 _windowStart = now;
@@ -70,6 +74,13 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
             reasons.Add($"{now.BugCount} BUG reports since start (threshold {options.MaxBugReports})");
         }
 
+        long stalls = now.StallCount - start.StallCount;
+        data["stallsInWindow"] = stalls;
+        if (stalls > options.MaxStallsPerWindow)
+        {
+            reasons.Add($"{stalls} stall report(s) in the window (threshold {options.MaxStallsPerWindow})");
+        }
+
         if (lostPerSecond > options.MaxLostBandwidthPerSecond)
         {
             reasons.Add($"lost bandwidth {lostPerSecond.TotalMilliseconds:F1} ms/s (threshold {options.MaxLostBandwidthPerSecond.TotalMilliseconds:F1} ms/s)");
@@ -88,6 +99,6 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
             lost += runtime.LostBandwidth(cpu);
         }
 
-        return new HealthSample(Stopwatch.GetTimestamp(), lost, runtime.BugCount);
+        return new HealthSample(Stopwatch.GetTimestamp(), lost, runtime.BugCount, runtime.StallCount);
     }
 }

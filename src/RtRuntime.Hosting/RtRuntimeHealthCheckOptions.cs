@@ -21,4 +21,10 @@ public sealed class RtRuntimeHealthCheckOptions
     /// extend the current window instead of starting a new one. Default 1 s.
     /// </summary>
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Stall reports (a task passing no preemption point for too long) tolerated per <see cref="RateWindow"/> before Degraded. Default 0.</summary>
+    public long MaxStallsPerWindow { get; set; }
+
+    /// <summary>When false (default), any offline CPU makes the check Unhealthy; set true if the application takes CPUs offline on purpose.</summary>
+    public bool AllowOfflineCpus { get; set; }
 }

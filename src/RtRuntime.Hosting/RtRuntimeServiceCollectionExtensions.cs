@@ -34,6 +34,9 @@ public static class RtRuntimeServiceCollectionExtensions
                 .ValidateOnStart();
             services.AddOptions<RtSchedulerOptions>()
                 .PostConfigure<ILoggerFactory>((options, loggerFactory) => options.LoggerFactory ??= loggerFactory);
+            services.AddMetrics(); // IMeterFactory: the "RtRuntime" meter is the host's (dotnet-counters, MetricCollector)
+            services.AddOptions<RtSchedulerOptions>()
+                .PostConfigure<System.Diagnostics.Metrics.IMeterFactory>((options, meters) => options.MeterFactory ??= meters);
             services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RtSchedulerOptions>, RtSchedulerOptionsValidator>());
 
             services.AddOptions<RtRuntimeHostingOptions>()

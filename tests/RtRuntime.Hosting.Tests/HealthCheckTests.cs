@@ -138,4 +138,37 @@ public sealed class HealthCheckTests
 
         Assert.Contains("RtRuntime:HealthCheck:MaxBugReports = -1 is invalid", ex.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Evaluate_StallReportedInWindow_Degraded()
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        long t1 = t0 + Stopwatch.Frequency;
+
+        HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(
+            new HealthSample(t0, TimeSpan.Zero, 0, StallCount: 2),
+            new HealthSample(t1, TimeSpan.Zero, 0, StallCount: 3),
+            cpuCount: 2, liveTasks: 1, new RtRuntimeHealthCheckOptions());
+
+        Assert.Equal(HealthStatus.Degraded, result.Status);
+        Assert.Contains("1 stall report(s)", result.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CheckHealth_CpuTakenOffline_UnhealthyUnlessAllowed()
+    {
+        using IHost host = BuildHost();
+        await host.StartAsync();
+        RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+
+        await runtime.OfflineAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
+        HealthReportEntry offline = await CheckAsync(host);
+        await runtime.OnlineAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
+        HealthReportEntry online = await CheckAsync(host);
+        await host.StopAsync();
+
+        Assert.Equal(HealthStatus.Unhealthy, offline.Status);
+        Assert.Contains("1 CPU(s) offline", offline.Description, StringComparison.Ordinal);
+        Assert.Equal(HealthStatus.Healthy, online.Status);
+    }
 }

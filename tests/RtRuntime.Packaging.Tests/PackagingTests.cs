@@ -3,7 +3,7 @@ using System.Xml.Linq;
 
 namespace RtRuntime.Packaging.Tests;
 
-public sealed class PackagingTests
+public sealed class PackagingTests : IClassFixture<PackedFeedCleanup>
 {
     [PackagingFact]
     public async Task Pack_Libraries_PackagesCarryReadmeDocsLicenseAndSymbols()

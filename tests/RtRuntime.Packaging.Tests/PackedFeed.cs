@@ -29,13 +29,21 @@ internal sealed class PackedFeed
 
     public static Task<PackedFeed> GetAsync() => s_feed.Value;
 
+    /// <summary>Deletes the temporary folder (≈ 700 MB: the tool package carries ScottPlot's natives) once the tests are done.</summary>
+    public static void DeleteIfCreated()
+    {
+        if (s_feed.IsValueCreated && s_feed.Value.IsCompletedSuccessfully)
+        {
+            DeleteQuietly(s_feed.Value.Result.Root);
+        }
+    }
+
     private static async Task<PackedFeed> CreateAsync()
     {
         string repo = FindRepositoryRoot();
         string root = Directory.CreateTempSubdirectory("rtruntime-pack-").FullName;
         string copy = Path.Combine(root, "src-copy");
         string feed = Path.Combine(root, "feed");
-        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteQuietly(root);
         string version = "0.0.0-pkgtest." + DateTime.UtcNow.ToString("yyyyMMddHHmmss", CultureInfo.InvariantCulture) + "." + Environment.ProcessId.ToString(CultureInfo.InvariantCulture);
 
         foreach (string file in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig", "LICENSE" })
@@ -71,7 +79,7 @@ internal sealed class PackedFeed
         throw new InvalidOperationException($"No RtRuntime.sln above {AppContext.BaseDirectory}.");
     }
 
-    /// <summary>Removes the temporary folder when the test process exits; a failure is reported, not thrown.</summary>
+    /// <summary>Removes the temporary folder; a failure is reported, not thrown.</summary>
     private static void DeleteQuietly(string root)
     {
         try

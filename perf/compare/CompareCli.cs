@@ -15,12 +15,12 @@ public static class CompareCli
           --quick    every measurement at a tiny size (seconds; the smoke test uses it)
           --out      the markdown report (default docs/benchmarks-compare.md)
           --images   where the PNG plots go (default: images/ next to the report)
-          --only     run only these sections (1 timer, 2 preemption, 3 dispatch, 4 check overhead, 5 per-CPU, 6 memory)
+          --only     run only these sections (1 timer, 2 preemption, 3 dispatch, 4 check overhead, 5 per-CPU, 6 memory, 7 balancing and hotplug)
         """;
 
     /// <summary>The section titles, in order; the smoke test checks that each is in the report.</summary>
     public static IReadOnlyList<string> SectionTitles { get; } =
-        [TimerSection.Title, PreemptSection.Title, DispatchSection.Title, OverheadSection.Title, PerCpuSection.Title, MemorySection.Title];
+        [TimerSection.Title, PreemptSection.Title, DispatchSection.Title, OverheadSection.Title, PerCpuSection.Title, MemorySection.Title, BalancingSection.Title];
 
     /// <summary>Runs the comparison with <paramref name="args"/>, writing progress to <paramref name="stdout"/>.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
@@ -32,7 +32,7 @@ public static class CompareCli
         bool quick = false;
         string outPath = Path.Combine("docs", "benchmarks-compare.md");
         string? images = null;
-        var sections = new HashSet<int>(Enumerable.Range(1, 6));
+        var sections = new HashSet<int>(Enumerable.Range(1, 7));
         for (int i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -50,9 +50,9 @@ public static class CompareCli
                     sections = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries)
                         .Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : -1)
                         .ToHashSet();
-                    if (sections.Any(x => x is < 1 or > 6))
+                    if (sections.Any(x => x is < 1 or > 7))
                     {
-                        await stderr.WriteLineAsync("--only takes section numbers 1..6, e.g. --only 1,3");
+                        await stderr.WriteLineAsync("--only takes section numbers 1..7, e.g. --only 1,3");
                         return 2;
                     }
 
@@ -103,6 +103,7 @@ public static class CompareCli
             (4, OverheadSection.Title, OverheadSection.RunAsync),
             (5, PerCpuSection.Title, PerCpuSection.RunAsync),
             (6, MemorySection.Title, MemorySection.RunAsync),
+            (7, BalancingSection.Title, BalancingSection.RunAsync),
         };
         int failures = 0;
         foreach ((int number, string title, Func<CompareSettings, Report, TextWriter, Task> run) in runners)

@@ -39,7 +39,7 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.Contains("## Targets", md, StringComparison.Ordinal);
         Assert.Contains("**Machine:**", md, StringComparison.Ordinal);
         Assert.Contains("--quick", md, StringComparison.Ordinal);
-        Assert.Equal(6, CompareCli.SectionTitles.Count);
+        Assert.Equal(7, CompareCli.SectionTitles.Count);
         foreach (string title in CompareCli.SectionTitles)
         {
             string body = SectionBody(md, "## " + title);

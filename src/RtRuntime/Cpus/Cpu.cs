@@ -335,17 +335,5 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         _expired.Clear();
     }
 
-    /// <summary>Sleepers on this CPU (for shutdown).</summary>
-    public List<RtTask> SleepersLocked()
-    {
-        var list = new List<RtTask>(_timers.Count);
-        foreach ((RtTask task, long _) in _timers.UnorderedItems)
-        {
-            list.Add(task);
-        }
-
-        return list;
-    }
-
     public override string ToString() => $"cpu{Id}";
 }

@@ -128,9 +128,6 @@ public abstract partial class RtTask
     /// <summary>Publishes the body's outcome into the completion.</summary>
     internal void PublishOutcome() => PublishBodyOutcome();
 
-    /// <summary>True when a posted continuation is waiting.</summary>
-    internal bool HasPosted => Volatile.Read(ref Posted) is not null;
-
     /// <summary>
     /// Runs one step of the task on the calling CPU thread: posted continuations first, then the
     /// ready continuation (or the body's start). Returns true when the body has completed.
@@ -257,8 +254,6 @@ public abstract partial class RtTask
             ThrowHelper.ThrowContextOffCpu(this);
         }
     }
-
-    internal bool IsRealtime => Policy != SchedPolicy.Normal;
 
     /// <summary>normal_prio: the priority index without PI boosting.</summary>
     internal int NormalPrio => Policy == SchedPolicy.Normal ? 0 : BasePriority;

@@ -43,7 +43,13 @@ public sealed partial class RtScheduler
 
         if (task.InterferedSinceNs != 0)
         {
-            RtEventSource.Log.Interference(task.Id, now - task.InterferedSinceNs, cpu.Id);
+            long interference = now - task.InterferedSinceNs;
+            task.InterferenceNs += interference;
+            if (RtEventSource.Log.IsEnabled())
+            {
+                RtEventSource.Log.Interference(task.Id, interference, cpu.Id);
+            }
+
             task.InterferedSinceNs = 0;
         }
 
@@ -92,7 +98,7 @@ public sealed partial class RtScheduler
 
         var tasks = LiveSnapshot().Select(t => new TaskSnapshot(
             t.Id, t.Name, t.State, t.Policy, t.BasePriority, t.EffectivePriority, t.Affinity.ToString(), t.EffectiveAffinity.ToString(),
-            t.CurrentCpu, t.PreemptDepth, t.MigrateDisableDepth, t.Switches, t.Preemptions, t.Migrations)).ToArray();
+            t.CurrentCpu, t.PreemptDepth, t.MigrateDisableDepth, t.Switches, t.Preemptions, t.Migrations, t.Interference)).ToArray();
         return new RuntimeSnapshot(DateTimeOffset.UtcNow, cpus.ToArray(), tasks);
     }
 }

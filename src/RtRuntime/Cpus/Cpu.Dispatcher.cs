@@ -360,9 +360,9 @@ internal sealed partial class Cpu
         {
             task.PreemptionCount++;
             Preemptions++;
-            if (task.MigrationDisabled > 0 && Diagnostics.RtEventSource.Log.IsEnabled())
+            if (task.MigrationDisabled > 0)
             {
-                task.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority
+                task.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority: interference
             }
         }
 

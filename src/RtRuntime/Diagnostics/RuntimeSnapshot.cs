@@ -58,6 +58,8 @@ public sealed record QueuedTaskSnapshot(long Id, string Name, int Priority);
 /// <param name="Switches">Times switched in.</param>
 /// <param name="Preemptions">Times preempted.</param>
 /// <param name="Migrations">Times moved between CPUs.</param>
+/// <param name="Interference">Time spent preempted while migrate-disabled (waiting pinned under a higher priority).</param>
 public sealed record TaskSnapshot(
     long Id, string Name, Tasks.RtTaskState State, Tasks.SchedPolicy Policy, int BasePriority, int EffectivePriority,
-    string Affinity, string EffectiveAffinity, int Cpu, int PreemptDepth, int MigrateDisableDepth, long Switches, long Preemptions, long Migrations);
+    string Affinity, string EffectiveAffinity, int Cpu, int PreemptDepth, int MigrateDisableDepth, long Switches, long Preemptions, long Migrations,
+    TimeSpan Interference);

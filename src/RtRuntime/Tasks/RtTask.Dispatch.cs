@@ -105,10 +105,13 @@ public abstract partial class RtTask
     internal long PreemptionCount;
     internal long MigrationCount;
 
-    // ---- tracing timestamps (RtClock ns; set only while a listener is enabled) ----
+    // ---- tracing timestamps (RtClock ns; wakeup/migrate-disable only while a listener is enabled) ----
     internal long WokenAtNs;
     internal long MigrateDisabledAtNs;
     internal long InterferedSinceNs;
+
+    /// <summary>Total interference: time preempted while migrate-disabled (written by CPU threads at switch-in).</summary>
+    internal long InterferenceNs;
 
     private bool _started;
     private bool _offCpuWatch;

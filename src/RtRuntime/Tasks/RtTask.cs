@@ -88,6 +88,12 @@ public abstract partial class RtTask
     /// <summary>Times the task moved from one CPU to another (the kernel's <c>se.nr_migrations</c>).</summary>
     public long Migrations => Volatile.Read(ref MigrationCount);
 
+    /// <summary>
+    /// Interference suffered: total time this task spent preempted inside a migrate-disabled section,
+    /// pinned under a higher-priority task (the unmerged migrate_disable tracer's "migrate_pull → sched-in").
+    /// </summary>
+    public TimeSpan Interference => TimeSpan.FromTicks(Volatile.Read(ref InterferenceNs) / 100);
+
     /// <summary>The preempt-disable depth (the kernel's <c>preempt_count</c>, preemption bits).</summary>
     public int PreemptDepth => Volatile.Read(ref PreemptCount);
 

@@ -162,4 +162,25 @@ public class RealThreadBalancingTests
         Assert.Equal(CpuSet.Of(0, 1), r.After);
         Assert.True(r.WideOk);
     }
+
+    [Fact]
+    public async Task Interference_PinnedTaskPreemptedByHigher_AccountedOnlyWhilePinned()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var l = rt.Spawn("L", 10, async ctx =>
+        {
+            var unpinnedPreemptor = rt.Spawn("H1", 50, _ => { Thread.SpinWait(1000); return ValueTask.CompletedTask; });
+            await ctx.PreemptionPoint(); // preempted while migratable: no interference
+            await unpinnedPreemptor;
+            Assert.Equal(TimeSpan.Zero, ctx.Task.Interference);
+            using (ctx.MigrateDisable())
+            {
+                var pinnedPreemptor = rt.Spawn("H2", 50, _ => { Thread.SpinWait(1000); return ValueTask.CompletedTask; });
+                await ctx.PreemptionPoint(); // preempted while pinned: interference
+            }
+        });
+        await l.WithTimeout();
+        Assert.True(l.Interference > TimeSpan.Zero);
+        Assert.Equal(2, l.Preemptions);
+    }
 }

@@ -297,12 +297,12 @@ internal sealed class Balancer
         }
     }
 
-    /// <summary>True when a task queued on <paramref name="source"/> above <paramref name="abovePrio"/> may run on <paramref name="cpuId"/> (racy, for accounting).</summary>
+    /// <summary>True when a task queued on <paramref name="source"/> above <paramref name="abovePrio"/> is allowed on <paramref name="cpuId"/> by its affinity, pinned or not (for lost-bandwidth accounting).</summary>
     public static bool HasWaiterAllowedOn(Cpu source, int cpuId, int abovePrio)
     {
         using (source.Lock.EnterScope())
         {
-            return source.Rq.FindFirst(abovePrio, t => t.AffinityMask.Contains(cpuId) && (t.MigrationDisabled == 0 || t.Cpu?.Id == cpuId)) is not null;
+            return source.Rq.FindFirst(abovePrio, t => t.AffinityMask.Contains(cpuId)) is not null;
         }
     }
 

@@ -26,6 +26,7 @@ internal sealed class Rebalancer : IDisposable
     private readonly long[] _lostNs;
     private readonly long[] _eventCounts = new long[3];
     private long _lastSampleNs;
+    private bool _losing;
     private readonly StallWatch[] _watch;
     private readonly long _stallNs;
     private readonly long _reschedWarnNs;
@@ -78,7 +79,10 @@ internal sealed class Rebalancer : IDisposable
 
         while (!_stop)
         {
-            _parker.Park(RtClock.NowNs() + _tickNs, 0);
+            // While some CPU is losing bandwidth, sample every millisecond (or the tick, if shorter)
+            // so the accounting follows the episode; when balanced, only the tick and events wake us.
+            long period = _losing ? Math.Min(_tickNs, 1_000_000) : _tickNs;
+            _parker.Park(RtClock.NowNs() + period, 0);
             Volatile.Write(ref _kicked, 0);
             while (_events.Reader.TryRead(out BalanceReason reason))
             {
@@ -107,14 +111,16 @@ internal sealed class Rebalancer : IDisposable
     }
 
     /// <summary>
-    /// Lost bandwidth, sampled: since the last sample, each CPU that runs below (or idles under) the
-    /// best waiting task allowed on it is charged the interval.
+    /// Lost bandwidth, sampled: since the last sample, each CPU that runs below (or idles under) a
+    /// waiting task whose affinity allows it there is charged the interval, pinned waiters included
+    /// (the bandwidth a migrate-disable pile-up loses). Sampling is per millisecond while any CPU loses.
     /// </summary>
     private void SampleLostBandwidth()
     {
         long now = RtClock.NowNs();
         long dt = now - _lastSampleNs;
         _lastSampleNs = now;
+        bool losing = false;
         foreach (Cpu cpu in _cpus)
         {
             if (!cpu.Active)
@@ -128,10 +134,13 @@ internal sealed class Rebalancer : IDisposable
                 if (other.QueuedTop > running && Balancer.HasWaiterAllowedOn(other, cpu.Id, running))
                 {
                     _lostNs[cpu.Id] += dt;
+                    losing = true;
                     break;
                 }
             }
         }
+
+        _losing = losing;
     }
 
     /// <summary>

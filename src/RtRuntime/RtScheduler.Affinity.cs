@@ -46,7 +46,9 @@ public sealed partial class RtScheduler
                 return Task.CompletedTask; // no-op request (scenario 27)
             }
 
-            task.AffinityMask = mask;
+            // The mask changes under the run-queue lock of the task's CPU, so a pull (which reads it under
+            // both CPUs' locks) sees the old mask or the new one with the task where it was checked.
+            cpu = SetMaskOnCpu(task, mask);
             if (BalanceRules.AffinityCompletesAtOnce(cpu?.Id ?? -1, mask))
             {
                 // Already inside the mask: complete now, with any request it supersedes (scenario 24).
@@ -60,6 +62,28 @@ public sealed partial class RtScheduler
         MoveForAffinity(task);
         Rebalancer.Notify(Scheduling.BalanceReason.AffinityChanged);
         return pending.Task;
+    }
+
+    private static Cpu? SetMaskOnCpu(RtTask task, CpuSet mask)
+    {
+        while (true)
+        {
+            Cpu? cpu = task.Cpu;
+            if (cpu is null)
+            {
+                task.AffinityMask = mask;
+                return null;
+            }
+
+            using (cpu.Lock.EnterScope())
+            {
+                if (task.Cpu == cpu)
+                {
+                    task.AffinityMask = mask;
+                    return cpu;
+                }
+            }
+        }
     }
 
     /// <summary>Moves the task towards its new mask, or leaves that to its next preemption point / migrate-enable.</summary>

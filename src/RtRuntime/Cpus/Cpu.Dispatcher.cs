@@ -264,6 +264,19 @@ internal sealed partial class Cpu
             FireTimers(RtClock.NowNs());
         }
 
+        if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
+        {
+            // Its affinity changed while it ran: a yield is where it leaves (a task that only yields
+            // never reaches the preemption point that would run the stopper).
+            using (Lock.EnterScope())
+            {
+                LeaveRunningLocked(task);
+            }
+
+            Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task);
+            return PickDirect();
+        }
+
         using (Lock.EnterScope())
         {
             SwitchOutLocked(task, atHead: false, preempted: false);

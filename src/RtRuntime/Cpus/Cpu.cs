@@ -178,9 +178,11 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         bool redirect;
         using (Lock.EnterScope())
         {
-            // Placement read Active without this lock: re-check under it. Only a migrate-disabled task
-            // may still come to a dying (inactive, online) CPU; nothing may come to an offline one.
-            redirect = !Active && (task.MigrationDisabled == 0 || !Online);
+            // Placement read Active and the task's mask without this lock: re-check under it. Only a
+            // migrate-disabled task may still come to a dying (inactive, online) CPU, or to a CPU
+            // outside its new mask (it moves at its outermost migrate_enable); nothing to an offline one.
+            redirect = (!Active && (task.MigrationDisabled == 0 || !Online))
+                || (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id)); // the mask changed since placement
             if (!redirect)
             {
                 EnqueueLocked(task, atHead);

@@ -69,6 +69,9 @@ public abstract partial class RtTask
 
     internal volatile int CancelFlag;
 
+    /// <summary>The runtime's strict checks, copied here so the preemption point reads one object.</summary>
+    internal readonly bool StrictChecks;
+
     /// <summary>
     /// The whole preemption-point fast check, one word (the kernel's TIF flags of <c>current</c>):
     /// the CPU's <see cref="PendingWork"/> bits mirrored while the task runs (TIF_NEED_RESCHED and

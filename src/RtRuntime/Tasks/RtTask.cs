@@ -24,6 +24,7 @@ public abstract partial class RtTask
         BasePriority = priority;
         Prio = policy == SchedPolicy.Normal ? 0 : priority;
         AffinityMask = affinity;
+        StrictChecks = scheduler.Strict;
         SyncContext = new TaskSynchronizationContext(this);
     }
 

@@ -57,8 +57,20 @@ public readonly struct TaskContext
     /// A preemption point (<c>cond_resched()</c>): completes synchronously with no allocation unless a
     /// switch, a timer, a push request or cancellation is pending and the task is preemptible.
     /// </summary>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU (always detected in strict mode).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public PreemptionPointAwaitable PreemptionPoint() => new(_task); // off-CPU use is caught by the task's gate bit
+    public PreemptionPointAwaitable PreemptionPoint()
+    {
+        // Off-CPU use is caught by the task's gate bit once the dispatcher has seen the task leave; a
+        // continuation that escaped while its CPU thread was still finishing the step is caught only
+        // by the exact thread check, which strict mode adds here.
+        if (_task.StrictChecks)
+        {
+            _task.ThrowIfNotCurrent();
+        }
+
+        return new PreemptionPointAwaitable(_task);
+    }
 
     /// <summary><c>sched_yield()</c>: go to the tail of the task's priority on its CPU. Throws when preempt-disabled (scheduling while atomic).</summary>
     public YieldAwaitable Yield()

@@ -56,25 +56,7 @@ public class ObservabilityBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = 2 * N)]
-    public void YieldSwitch()
-    {
-        var a = _rt.Spawn("a", 20, static async ctx =>
-        {
-            for (int i = 0; i < N; i++)
-            {
-                await ctx.Yield();
-            }
-        });
-        var b = _rt.Spawn("b", 20, static async ctx =>
-        {
-            for (int i = 0; i < N; i++)
-            {
-                await ctx.Yield();
-            }
-        });
-        a.AsTask().GetAwaiter().GetResult();
-        b.AsTask().GetAwaiter().GetResult();
-    }
+    public void YieldSwitch() => YieldPair.Run(_rt, N);
 
     private sealed class Listener : EventListener
     {

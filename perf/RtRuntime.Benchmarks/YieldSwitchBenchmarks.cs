@@ -32,23 +32,5 @@ public class YieldSwitchBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = 2 * N)]
-    public void RtYieldSameCpu()
-    {
-        var a = _rt.Spawn("a", 20, static async ctx =>
-        {
-            for (int i = 0; i < N; i++)
-            {
-                await ctx.Yield();
-            }
-        });
-        var b = _rt.Spawn("b", 20, static async ctx =>
-        {
-            for (int i = 0; i < N; i++)
-            {
-                await ctx.Yield();
-            }
-        });
-        a.AsTask().GetAwaiter().GetResult();
-        b.AsTask().GetAwaiter().GetResult();
-    }
+    public void RtYieldSameCpu() => YieldPair.Run(_rt, N);
 }

@@ -244,16 +244,18 @@ public sealed class MixedScenario : StressScenario
             while (rt.LiveTasks < maxLive + cpus + Workloads.Count)
             {
                 MixedScript script = MixedScript.Create(random, cpus, FaultRate, rt.Model);
-                if (!injected && Inject != MixedInjection.None && now - end + RtClock.ToNs(TimeSpan.FromMilliseconds(50)) < 0 && index >= 10)
+                bool injectHere = !injected && Inject != MixedInjection.None && now - end + RtClock.ToNs(TimeSpan.FromMilliseconds(50)) < 0 && index >= 10;
+                if (injectHere)
                 {
                     script = script with { Inject = Inject };
                     injected = true;
                 }
 
-                bool cancel = random.NextDouble() < CancelRate;
+                // The injected task is never cancelled: a cancel before its first step would skip the injection.
+                bool cancel = random.NextDouble() < CancelRate && !injectHere;
                 string name = "mix/" + index.ToString(CultureInfo.InvariantCulture);
                 AffinityHolder? holder = useHolders ? new AffinityHolder(script.Affinity ?? all, all) : null;
-                RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, cancellationToken);
+                RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, injectHere ? CancellationToken.None : cancellationToken);
                 checker.Track(task, faultAllowed: script.Throws, cancelAllowed: true);
                 if (holder is not null && affinityRandom is not null)
                 {

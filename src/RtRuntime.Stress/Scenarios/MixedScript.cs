@@ -102,7 +102,11 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
 
         if (Inject == MixedInjection.Bug)
         {
-            _ = ctx.CpuId; // preemptible: "BUG: using smp_processor_id() in preemptible code"
+            using (ctx.PreemptDisable())
+            {
+                // A foreign suspension while preempt-disabled: "BUG: scheduling while atomic", whatever the task's affinity.
+                await Task.Delay(1).ConfigureAwait(true);
+            }
         }
         else if (Inject == MixedInjection.Pinned)
         {

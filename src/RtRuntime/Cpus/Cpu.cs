@@ -63,6 +63,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     private RtTask? _running;
 
+    /// <summary><see cref="Running"/> without ordering, for the cheap "is this task current" check.</summary>
+    internal RtTask? RunningUnordered => _running;
+
     /// <summary>Priority of the running task (−1 idle). Read without the lock by placement (like cpupri).</summary>
     public int RunningPrio => Volatile.Read(ref _runningPrio);
 

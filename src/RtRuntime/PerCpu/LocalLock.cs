@@ -22,6 +22,7 @@ public sealed class LocalLock
         ArgumentNullException.ThrowIfNull(runtime);
         Runtime = runtime;
         Name = name ?? "local_lock";
+        _nonRt = runtime.Model == PreemptionModel.NonRt;
         _states = new LocalLockState[runtime.CpuCount];
         for (int cpu = 0; cpu < _states.Length; cpu++)
         {
@@ -34,6 +35,8 @@ public sealed class LocalLock
 
     internal RtScheduler Runtime { get; }
 
+    private readonly bool _nonRt;
+
     /// <summary>The task holding CPU <paramref name="cpu"/>'s instance, or null (a racy snapshot).</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     public RtTask? OwnerOn(int cpu) => Runtime.CpuAt(cpu) is { } c ? Volatile.Read(ref _states[c.Id].Owner) : null;
@@ -42,48 +45,49 @@ public sealed class LocalLock
     /// <c>local_lock()</c> on the task's current CPU. Completes synchronously unless (Rt model) another
     /// task on this CPU holds it. Dispose the guard to unlock (<c>local_unlock()</c>).
     /// </summary>
+    /// <remarks>
+    /// Every lock and unlock of one CPU's instance runs on that CPU's thread (the task is on its CPU
+    /// and stays there), so the uncontended path needs no atomics and no run-queue lock: it counts the
+    /// preempt- or migrate-disable, writes the owner and, in the Rt model, links the lock into the
+    /// task's held list for priority inheritance. Only a waiter takes the run-queue lock.
+    /// </remarks>
     /// <exception cref="InvalidOperationException">Used off the task's CPU, or the task already holds this CPU's lock (recursion).</exception>
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
         RtTask task = context.Task;
         task.ThrowIfNotCurrent();
-        if (Runtime.Model == PreemptionModel.NonRt)
+        LocalLockState state = _states[task.Cpu!.Id];
+        if (_nonRt)
         {
-            PreemptGuard preempt = context.PreemptDisable();
-            LocalLockState state = _states[task.Cpu!.Id];
-            if (state.Owner is not null)
+            if (state.Owner is { } holder)
             {
-                preempt.Dispose();
-                throw Recursive(task, state.Cpu.Id);
+                throw Held(task, state, holder);
             }
 
+            PreemptGuard.EnterUntracked(task); // nothing else runs on this CPU until unlock: the lock is ours
             state.Owner = task; // lockdep's owner, checked at unlock
-            return LocalLockAwaitable.Acquired(new LocalLockGuard(state, task, preempt, default));
+            return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
         }
 
-        MigrateGuard migrate = context.MigrateDisable();
-        LocalLockState mine = _states[task.Cpu!.Id];
-        using (mine.Cpu.Lock.EnterScope())
+        if (state.Owner == task)
         {
-            if (mine.Owner is null)
-            {
-                mine.Owner = task;
-                (task.HeldLocks ??= []).Add(mine);
-                return LocalLockAwaitable.Acquired(new LocalLockGuard(mine, task, default, migrate));
-            }
-
-            if (mine.Owner == task)
-            {
-                migrate.Dispose();
-                throw Recursive(task, mine.Cpu.Id);
-            }
+            throw Held(task, state, task);
         }
 
-        return LocalLockAwaitable.Contended(new LocalLockGuard(mine, task, default, migrate));
+        MigrateGuard.EnterUntracked(task);
+        if (state.Owner is null)
+        {
+            state.Owner = task;
+            state.PushHeld(task);
+            return new LocalLockAwaitable(state, task, 0, acquired: true);
+        }
+
+        return new LocalLockAwaitable(state, task, 0, acquired: false);
     }
 
-    private InvalidOperationException Recursive(RtTask task, int cpu) =>
-        new($"Task '{task.Name}' already holds cpu{cpu}'s {Name}: local locks are not recursive.");
+    private InvalidOperationException Held(RtTask task, LocalLockState state, RtTask holder) => holder == task
+        ? new($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive.")
+        : new($"Task '{holder.Name}' still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it.");
 
     /// <summary>Blocks the task on its CPU's lock and boosts the holder (Rt model; OnCompleted of a contended lock).</summary>
     internal void Block(LocalLockState state, RtTask task, Action continuation)
@@ -96,7 +100,7 @@ public sealed class LocalLock
             if (acquired)
             {
                 state.Owner = task; // released between LockAsync and here
-                (task.HeldLocks ??= []).Add(state);
+                state.PushHeld(task);
                 task.Suspend(continuation, SuspendReason.PreemptionPoint);
             }
             else
@@ -114,18 +118,42 @@ public sealed class LocalLock
         }
     }
 
-    /// <summary><c>local_unlock()</c>: hand the lock to the highest waiter, drop the boost, leave the guard.</summary>
-    internal void Unlock(LocalLockState state, RtTask task)
+    /// <summary><c>local_unlock()</c>: hand the lock to the highest waiter, drop the boost, leave the section.</summary>
+    internal void Unlock(LocalLockState state, RtTask task, int epoch)
+    {
+        if (_nonRt)
+        {
+            state.Owner = null;
+            PreemptGuard.LeaveUntracked(task, epoch);
+            return;
+        }
+
+        if (state.HasWaiters)
+        {
+            UnlockContended(state, task);
+        }
+        else
+        {
+            // No waiter: this lock boosts nobody, so the owner's priority stands. Waiters are only added
+            // on this CPU's thread (this one), so none can appear while we release.
+            state.Owner = null;
+            state.RemoveHeld(task);
+        }
+
+        MigrateGuard.LeaveUntracked(task);
+    }
+
+    private void UnlockContended(LocalLockState state, RtTask task)
     {
         RtTask? next;
         using (state.Cpu.Lock.EnterScope())
         {
-            task.HeldLocks!.Remove(state);
+            state.RemoveHeld(task);
             next = state.PopWaiterLocked();
             state.Owner = next;
             if (next is not null)
             {
-                (next.HeldLocks ??= []).Add(state);
+                state.PushHeld(next);
                 next.BlockedOn = null;
                 next.ContinuationReady = true;
                 RtScheduler.RecomputePrioLocked(state.Cpu, next);

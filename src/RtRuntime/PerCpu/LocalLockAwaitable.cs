@@ -6,18 +6,18 @@ namespace RtRuntime.PerCpu;
 /// <summary>The awaitable of <see cref="LocalLock.LockAsync"/>: completed at once unless the lock is contended (Rt model).</summary>
 public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
 {
-    private readonly LocalLockGuard _guard;
+    private readonly LocalLockState _state;
+    private readonly RtTask _task;
+    private readonly int _epoch;
     private readonly bool _acquired;
 
-    private LocalLockAwaitable(LocalLockGuard guard, bool acquired)
+    internal LocalLockAwaitable(LocalLockState state, RtTask task, int epoch, bool acquired)
     {
-        _guard = guard;
+        _state = state;
+        _task = task;
+        _epoch = epoch;
         _acquired = acquired;
     }
-
-    internal static LocalLockAwaitable Acquired(LocalLockGuard guard) => new(guard, true);
-
-    internal static LocalLockAwaitable Contended(LocalLockGuard guard) => new(guard, false);
 
     /// <summary>Returns this awaitable.</summary>
     public LocalLockAwaitable GetAwaiter() => this;
@@ -28,24 +28,19 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
     /// <summary>The held lock; throws <see cref="OperationCanceledException"/> when the wait was cancelled (the migrate-disable is undone).</summary>
     public LocalLockGuard GetResult()
     {
-        RtTask task = _guard.Task!;
-        if (!_acquired && task.WaitCancelled)
+        if (!_acquired && _task.WaitCancelled)
         {
-            task.WaitCancelled = false;
-            _guard.Migrate.Dispose();
-            RtScheduler.ThrowCancelled(task);
+            _task.WaitCancelled = false;
+            MigrateGuard.LeaveUntracked(_task);
+            RtScheduler.ThrowCancelled(_task);
         }
 
-        return _guard;
+        return new LocalLockGuard(_state, _task, _epoch);
     }
 
     /// <inheritdoc/>
     public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
 
     /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation)
-    {
-        LocalLockState state = _guard.State!;
-        state.Lock.Block(state, _guard.Task!, continuation);
-    }
+    public void UnsafeOnCompleted(Action continuation) => _state.Lock.Block(_state, _task, continuation);
 }

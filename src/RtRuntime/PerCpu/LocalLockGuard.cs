@@ -7,22 +7,14 @@ public readonly struct LocalLockGuard : IDisposable
 {
     private readonly LocalLockState? _state;
     private readonly RtTask? _task;
-    private readonly PreemptGuard _preempt;
-    private readonly MigrateGuard _migrate;
+    private readonly int _epoch;
 
-    internal LocalLockGuard(LocalLockState state, RtTask task, PreemptGuard preempt, MigrateGuard migrate)
+    internal LocalLockGuard(LocalLockState state, RtTask task, int epoch)
     {
         _state = state;
         _task = task;
-        _preempt = preempt;
-        _migrate = migrate;
+        _epoch = epoch;
     }
-
-    internal RtTask? Task => _task;
-
-    internal LocalLockState? State => _state;
-
-    internal MigrateGuard Migrate => _migrate;
 
     /// <summary>Unlocks.</summary>
     /// <exception cref="InvalidOperationException">
@@ -32,30 +24,23 @@ public readonly struct LocalLockGuard : IDisposable
     public void Dispose()
     {
         LocalLockState state = _state ?? throw new InvalidOperationException("This LocalLockGuard was never taken (a default value): unlock without lock.");
-        if (Cpus.Cpu.CurrentTask is not { } current || current != _task)
+        RtTask task = _task!;
+        if (!task.IsCurrent)
         {
             throw new InvalidOperationException(
-                $"{state.Lock.Name} of cpu{state.Cpu.Id} is owned by task '{_task!.Name}'; only the owner may unlock it, on its CPU.");
+                $"{state.Lock.Name} of cpu{state.Cpu.Id} is owned by task '{task.Name}'; only the owner may unlock it, on its CPU.");
         }
 
-        if (current.Cpu != state.Cpu)
+        if (task.Cpu != state.Cpu)
         {
-            throw new InvalidOperationException($"Task '{current.Name}' is on cpu{current.CurrentCpu} but tried to unlock cpu{state.Cpu.Id}'s {state.Lock.Name}.");
+            throw new InvalidOperationException($"Task '{task.Name}' is on cpu{task.CurrentCpu} but tried to unlock cpu{state.Cpu.Id}'s {state.Lock.Name}.");
         }
 
-        if (Volatile.Read(ref state.Owner) != current)
+        if (state.Owner != task)
         {
-            throw new InvalidOperationException($"Task '{current.Name}' does not hold cpu{state.Cpu.Id}'s {state.Lock.Name} (unlocked twice?).");
+            throw new InvalidOperationException($"Task '{task.Name}' does not hold cpu{state.Cpu.Id}'s {state.Lock.Name} (unlocked twice?).");
         }
 
-        if (state.Lock.Runtime.Model == PreemptionModel.NonRt)
-        {
-            state.Owner = null;
-            _preempt.Dispose();
-            return;
-        }
-
-        state.Lock.Unlock(state, current);
-        _migrate.Dispose();
+        state.Lock.Unlock(state, task, _epoch);
     }
 }

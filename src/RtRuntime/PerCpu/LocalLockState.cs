@@ -5,9 +5,10 @@ namespace RtRuntime.PerCpu;
 
 /// <summary>
 /// One CPU's instance of a <see cref="LocalLock"/> in the Rt model: the per-CPU sleeping lock (an
-/// rt_mutex-based spinlock_t). Owner and waiters are all tasks pinned to that CPU, so its state is
-/// guarded by the CPU's run-queue lock, which priority inheritance needs anyway. Waiters are kept
-/// in priority order (highest first, FIFO within a priority) and the lock is handed over in that order.
+/// rt_mutex-based spinlock_t). Owner and waiters are all tasks pinned to that CPU, so the owner only
+/// ever changes on that CPU's thread (no atomics on the uncontended path); the waiter list is guarded
+/// by the CPU's run-queue lock, which priority inheritance needs anyway. Waiters are kept in priority
+/// order (highest first, FIFO within a priority) and the lock is handed over in that order.
 /// </summary>
 internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
 {
@@ -20,8 +21,44 @@ internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
 
     private WaiterList _waiters;
 
+#pragma warning disable CS0169, IDE0051 // never read: it keeps the next CPU's instance off these cache lines
+    private readonly CacheLinePadding _padding;
+#pragma warning restore CS0169, IDE0051
+
     /// <summary>The highest waiter's priority, or −1 (lock held).</summary>
+    /// <summary>The next lock on the owner's held list (<see cref="RtTask.HeldLocks"/>). Left as it was on removal, so a reader walking the list under the run-queue lock still reaches every lock below.</summary>
+    public LocalLockState? NextHeld;
+
     public int TopWaiterPrio => _waiters.Head?.Prio ?? -1;
+
+    /// <summary>True when a task waits for this lock (racy off the lock, exact for this CPU's own thread: only it adds waiters).</summary>
+    public bool HasWaiters => _waiters.Head is not null;
+
+    /// <summary>Links this lock at the head of <paramref name="owner"/>'s held list (on this CPU's thread, or under its run-queue lock).</summary>
+    public void PushHeld(RtTask owner)
+    {
+        NextHeld = owner.HeldLocks;
+        Volatile.Write(ref owner.HeldLocks, this);
+    }
+
+    /// <summary>Unlinks this lock from <paramref name="owner"/>'s held list (usually its head: locks nest).</summary>
+    public void RemoveHeld(RtTask owner)
+    {
+        if (owner.HeldLocks == this)
+        {
+            Volatile.Write(ref owner.HeldLocks, NextHeld);
+            return;
+        }
+
+        for (LocalLockState? s = owner.HeldLocks; s is not null; s = s.NextHeld)
+        {
+            if (s.NextHeld == this)
+            {
+                Volatile.Write(ref s.NextHeld, NextHeld);
+                return;
+            }
+        }
+    }
 
     /// <summary>Adds a waiter in priority order (lock held).</summary>
     public void AddWaiterLocked(RtTask task) => _waiters.Insert(task);

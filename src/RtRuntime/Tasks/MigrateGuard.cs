@@ -42,20 +42,36 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
             return new MigrateGuard(task, preemptToken, outerPreempt, task.GuardEpoch, asPreempt: true);
         }
 
+        EnterUntracked(task);
+        int outer = task.MigrateTop;
+        int token = task.MigrateTop = ++task.GuardSerial;
+        return new MigrateGuard(task, token, outer, task.GuardEpoch, asPreempt: false);
+    }
+
+    /// <summary>
+    /// <c>migrate_disable()</c> counted but without a guard's order token, for a section whose own
+    /// object checks its pairing (a local lock checks its owner). Undo with <see cref="LeaveUntracked"/>.
+    /// </summary>
+    internal static void EnterUntracked(RtTask task)
+    {
         if (task.MigrationDisabled >= MaxDepth)
         {
             ThrowHelper.ThrowGuardOverflow("migrate_disable", task, MaxDepth);
         }
 
-        if (task.MigrationDisabled == 0)
+        if (task.MigrationDisabled++ == 0)
         {
             task.Cpu!.PinTask(task);
         }
+    }
 
-        task.MigrationDisabled++;
-        int outer = task.MigrateTop;
-        int token = task.MigrateTop = ++task.GuardSerial;
-        return new MigrateGuard(task, token, outer, task.GuardEpoch, asPreempt: false);
+    /// <summary><c>migrate_enable()</c> of an <see cref="EnterUntracked"/>: the outermost one unpins.</summary>
+    internal static void LeaveUntracked(RtTask task)
+    {
+        if (--task.MigrationDisabled == 0)
+        {
+            task.Cpu!.UnpinTask(task);
+        }
     }
 
     /// <summary><c>migrate_enable()</c>; a move it makes due (a deferred push or affinity change) happens at the next preemption point.</summary>
@@ -74,13 +90,13 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
     {
         RtTask task = _task ?? throw ThrowHelper.GuardNotTaken("MigrateGuard", "TaskContext.MigrateDisable()");
         task.ThrowIfNotCurrent();
-        if (_epoch != task.GuardEpoch)
-        {
-            return task;
-        }
-
         if (_asPreempt)
         {
+            if (_epoch != task.GuardEpoch)
+            {
+                return task; // the preempt depth was reset by a "scheduling while atomic" report; nothing to undo
+            }
+
             if (task.PreemptTop != _token)
             {
                 ThrowHelper.ThrowGuardOrder("migrate_enable (as preempt_enable)", task, task.PreemptCount);
@@ -97,11 +113,7 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
         }
 
         task.MigrateTop = _outer;
-        if (--task.MigrationDisabled == 0)
-        {
-            task.Cpu!.UnpinTask(task);
-        }
-
+        LeaveUntracked(task);
         return task;
     }
 }

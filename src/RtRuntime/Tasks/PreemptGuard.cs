@@ -26,15 +26,34 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
 
     internal static PreemptGuard Enter(RtTask task)
     {
+        EnterUntracked(task);
+        int outer = task.PreemptTop;
+        int token = task.PreemptTop = ++task.GuardSerial;
+        return new PreemptGuard(task, token, outer, task.GuardEpoch);
+    }
+
+    /// <summary>
+    /// <c>preempt_disable()</c> counted but without a guard's order token, for a section whose own
+    /// object checks its pairing (a local lock checks its owner). Undo with <see cref="LeaveUntracked"/>,
+    /// passing the <see cref="RtTask.GuardEpoch"/> read here.
+    /// </summary>
+    internal static void EnterUntracked(RtTask task)
+    {
         if (task.PreemptCount >= MaxDepth)
         {
             ThrowHelper.ThrowGuardOverflow("preempt_disable", task, MaxDepth);
         }
 
         task.PreemptCount++;
-        int outer = task.PreemptTop;
-        int token = task.PreemptTop = ++task.GuardSerial;
-        return new PreemptGuard(task, token, outer, task.GuardEpoch);
+    }
+
+    /// <summary><c>preempt_enable()</c> of an <see cref="EnterUntracked"/>, unless a "scheduling while atomic" report reset the depth since.</summary>
+    internal static void LeaveUntracked(RtTask task, int epoch)
+    {
+        if (epoch == task.GuardEpoch)
+        {
+            task.PreemptCount--;
+        }
     }
 
     /// <summary><c>preempt_enable()</c>: the switch, if one is due, happens at the next preemption point.</summary>

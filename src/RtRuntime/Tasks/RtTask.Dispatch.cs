@@ -244,18 +244,24 @@ public abstract partial class RtTask
 
     internal bool IsStarted => _started;
 
-    /// <summary>True when the calling thread is this task's CPU thread running this task.</summary>
+    /// <summary>
+    /// True when the calling thread is this task's CPU thread running this task. Checked through
+    /// rq->curr first (a field read; a thread-static read costs a call on Linux) and through the thread
+    /// itself when that does not settle it, or always under strict checks. Without strict checks a
+    /// foreign thread using the context while the task runs on its CPU goes unnoticed; a context used
+    /// after the task left its CPU (e.g. after ConfigureAwait(false)) is always caught.
+    /// </summary>
     internal bool IsCurrent
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ReferenceEquals(Cpus.Cpu.CurrentTask, this);
+        get => (Cpu?.RunningUnordered == this && !Scheduler.Strict) || ReferenceEquals(Cpus.Cpu.CurrentTask, this);
     }
 
     /// <summary>Throws when the context is used off its CPU (e.g. after ConfigureAwait(false)).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfNotCurrent()
     {
-        if (!ReferenceEquals(Cpus.Cpu.CurrentTask, this))
+        if (!IsCurrent)
         {
             ThrowHelper.ThrowContextOffCpu(this);
         }
@@ -264,8 +270,8 @@ public abstract partial class RtTask
     /// <summary>normal_prio: the priority index without PI boosting.</summary>
     internal int NormalPrio => Policy == SchedPolicy.Normal ? 0 : BasePriority;
 
-    /// <summary>The local locks this task holds (Rt model), for priority-inheritance recomputation.</summary>
-    internal List<PerCpu.LocalLockState>? HeldLocks;
+    /// <summary>The local locks this task holds (Rt model), newest first, linked through <see cref="PerCpu.LocalLockState.NextHeld"/>, for priority-inheritance recomputation.</summary>
+    internal PerCpu.LocalLockState? HeldLocks;
 
     private SwitchPoint? _switchPoint;
 

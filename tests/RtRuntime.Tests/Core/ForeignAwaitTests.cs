@@ -54,6 +54,38 @@ public class ForeignAwaitTests
     }
 
     [Fact]
+    public async Task ForeignAwait_PreemptDisabledInsideMigrateDisabled_ResetsOnlyThePreemptDepth()
+    {
+        // schedule_debug() resets the preempt count, not the migrate-disable one: the outer section
+        // still ends at its own migrate_enable and nr_pinned drops back to zero.
+        await using var rt = Rt.Start(cpus: 1);
+        var reports = new ConcurrentQueue<BugReport>();
+        rt.BugReported += reports.Enqueue;
+        var t = rt.Spawn<(int MigrateInside, int MigrateAfter, int PinnedInside, int PinnedAfter)>("atomic-in-pinned", 10, async ctx =>
+        {
+            int migrateInside;
+            int pinnedInside;
+            using (ctx.MigrateDisable())
+            {
+                using (ctx.PreemptDisable())
+                {
+                    await Task.Delay(1);
+                }
+
+                migrateInside = ctx.MigrateDisableDepth;
+                pinnedInside = rt.Cpus[0].NrPinned;
+            }
+
+            return (migrateInside, ctx.MigrateDisableDepth, pinnedInside, rt.Cpus[0].NrPinned);
+        });
+
+        var r = await t.WithTimeout();
+        Assert.Equal((1, 0, 1, 0), r);
+        Assert.Equal(BugKind.SchedulingWhileAtomic, Assert.Single(reports).Kind);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
     public async Task ForeignAwait_WhilePreemptDisabled_TaskIsPreemptibleAfterResume()
     {
         // After the reset a higher-priority task is no longer held off by the stale section.

@@ -7,9 +7,6 @@ namespace RtRuntime;
 /// <summary>Priority inheritance for local locks (the kernel's rt_mutex_setprio / rt_mutex_adjust_prio_chain).</summary>
 public sealed partial class RtScheduler
 {
-    /// <summary>A bound on a held-lock walk (the list is only ever as long as one task's nesting of distinct locks).</summary>
-    private const int MaxHeldLocks = 4096;
-
     /// <summary>
     /// Sets <paramref name="task"/>'s effective priority to the highest of its normal priority and the
     /// top waiters of the local locks it holds, requeueing it; if it is itself blocked on a local lock,
@@ -21,10 +18,12 @@ public sealed partial class RtScheduler
         for (int depth = 0; depth < 1024; depth++) // the chain is bounded by the tasks on one CPU
         {
             int prio = task.NormalPrio;
-            LocalLockState? held = Volatile.Read(ref task.HeldLocks);
-            for (int n = 0; held is not null && n < MaxHeldLocks; n++, held = held.NextHeld)
+            foreach (LocalLockState contended in cpu.ContendedLocks)
             {
-                prio = Math.Max(prio, held.TopWaiterPrio);
+                if (contended.Owner == task)
+                {
+                    prio = Math.Max(prio, contended.TopWaiterPrio); // a lock without waiters boosts nobody
+                }
             }
 
             if (prio == task.Prio)

@@ -63,6 +63,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     private RtTask? _running;
 
+    /// <summary>This CPU's local locks that have waiters (the only ones that boost their owner); under <see cref="Lock"/>.</summary>
+    internal List<PerCpu.LocalLockState> ContendedLocks { get; } = [];
+
     /// <summary><see cref="Running"/> without ordering, for the cheap "is this task current" check.</summary>
     internal RtTask? RunningUnordered => _running;
 

@@ -48,8 +48,8 @@ public sealed class LocalLock
     /// <remarks>
     /// Every lock and unlock of one CPU's instance runs on that CPU's thread (the task is on its CPU
     /// and stays there), so the uncontended path needs no atomics and no run-queue lock: it counts the
-    /// preempt- or migrate-disable, writes the owner and, in the Rt model, links the lock into the
-    /// task's held list for priority inheritance. Only a waiter takes the run-queue lock.
+    /// preempt- or migrate-disable and writes the owner. Only a waiter takes the run-queue lock, and
+    /// only a lock with waiters (listed on its CPU) takes part in priority inheritance.
     /// </remarks>
     /// <exception cref="InvalidOperationException">Used off the task's CPU, or the task already holds this CPU's lock (recursion).</exception>
     public LocalLockAwaitable LockAsync(TaskContext context)
@@ -78,7 +78,6 @@ public sealed class LocalLock
         if (state.Owner is null)
         {
             state.Owner = task;
-            state.PushHeld(task);
             return new LocalLockAwaitable(state, task, 0, acquired: true);
         }
 
@@ -100,7 +99,6 @@ public sealed class LocalLock
             if (acquired)
             {
                 state.Owner = task; // released between LockAsync and here
-                state.PushHeld(task);
                 task.Suspend(continuation, SuspendReason.PreemptionPoint);
             }
             else
@@ -137,7 +135,6 @@ public sealed class LocalLock
             // No waiter: this lock boosts nobody, so the owner's priority stands. Waiters are only added
             // on this CPU's thread (this one), so none can appear while we release.
             state.Owner = null;
-            state.RemoveHeld(task);
         }
 
         MigrateGuard.LeaveUntracked(task);
@@ -148,12 +145,10 @@ public sealed class LocalLock
         RtTask? next;
         using (state.Cpu.Lock.EnterScope())
         {
-            state.RemoveHeld(task);
             next = state.PopWaiterLocked();
             state.Owner = next;
             if (next is not null)
             {
-                state.PushHeld(next);
                 next.BlockedOn = null;
                 next.ContinuationReady = true;
                 RtScheduler.RecomputePrioLocked(state.Cpu, next);

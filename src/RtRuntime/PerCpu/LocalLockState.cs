@@ -26,48 +26,45 @@ internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
 #pragma warning restore CS0169, IDE0051
 
     /// <summary>The highest waiter's priority, or −1 (lock held).</summary>
-    /// <summary>The next lock on the owner's held list (<see cref="RtTask.HeldLocks"/>). Left as it was on removal, so a reader walking the list under the run-queue lock still reaches every lock below.</summary>
-    public LocalLockState? NextHeld;
-
     public int TopWaiterPrio => _waiters.Head?.Prio ?? -1;
 
     /// <summary>True when a task waits for this lock (racy off the lock, exact for this CPU's own thread: only it adds waiters).</summary>
     public bool HasWaiters => _waiters.Head is not null;
 
-    /// <summary>Links this lock at the head of <paramref name="owner"/>'s held list (on this CPU's thread, or under its run-queue lock).</summary>
-    public void PushHeld(RtTask owner)
-    {
-        NextHeld = owner.HeldLocks;
-        Volatile.Write(ref owner.HeldLocks, this);
-    }
-
-    /// <summary>Unlinks this lock from <paramref name="owner"/>'s held list (usually its head: locks nest).</summary>
-    public void RemoveHeld(RtTask owner)
-    {
-        if (owner.HeldLocks == this)
-        {
-            Volatile.Write(ref owner.HeldLocks, NextHeld);
-            return;
-        }
-
-        for (LocalLockState? s = owner.HeldLocks; s is not null; s = s.NextHeld)
-        {
-            if (s.NextHeld == this)
-            {
-                Volatile.Write(ref s.NextHeld, NextHeld);
-                return;
-            }
-        }
-    }
-
     /// <summary>Adds a waiter in priority order (lock held).</summary>
-    public void AddWaiterLocked(RtTask task) => _waiters.Insert(task);
+    public void AddWaiterLocked(RtTask task)
+    {
+        if (_waiters.Head is null)
+        {
+            Cpu.ContendedLocks.Add(this);
+        }
+
+        _waiters.Insert(task);
+    }
 
     /// <summary>Removes a waiter (lock held); false when it does not wait here.</summary>
-    public bool RemoveWaiterLocked(RtTask task) => _waiters.Remove(task);
+    public bool RemoveWaiterLocked(RtTask task)
+    {
+        bool removed = _waiters.Remove(task);
+        LeaveContendedIfEmpty();
+        return removed;
+    }
 
     /// <summary>Removes and returns the highest waiter (lock held), or null.</summary>
-    public RtTask? PopWaiterLocked() => _waiters.Pop();
+    public RtTask? PopWaiterLocked()
+    {
+        RtTask? next = _waiters.Pop();
+        LeaveContendedIfEmpty();
+        return next;
+    }
+
+    private void LeaveContendedIfEmpty()
+    {
+        if (_waiters.Head is null)
+        {
+            Cpu.ContendedLocks.Remove(this);
+        }
+    }
 
     /// <summary>Cancellation of a waiter: take it off the list and let the owner's boost drop.</summary>
     public bool TryRemove(RtTask task)

@@ -270,9 +270,6 @@ public abstract partial class RtTask
     /// <summary>normal_prio: the priority index without PI boosting.</summary>
     internal int NormalPrio => Policy == SchedPolicy.Normal ? 0 : BasePriority;
 
-    /// <summary>The local locks this task holds (Rt model), newest first, linked through <see cref="PerCpu.LocalLockState.NextHeld"/>, for priority-inheritance recomputation.</summary>
-    internal PerCpu.LocalLockState? HeldLocks;
-
     private SwitchPoint? _switchPoint;
 
     /// <summary>A pending ValueTask that suspends the task as a preemption point (for guards' DisposeAsync).</summary>

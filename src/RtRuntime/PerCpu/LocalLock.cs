@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -37,9 +39,12 @@ public sealed class LocalLock
 
     private readonly bool _nonRt;
 
+    /// <summary>True under <see cref="PreemptionModel.NonRt"/> (the lock is a preempt-disable).</summary>
+    internal bool NonRt => _nonRt;
+
     /// <summary>The task holding CPU <paramref name="cpu"/>'s instance, or null (a racy snapshot).</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
-    public RtTask? OwnerOn(int cpu) => Runtime.CpuAt(cpu) is { } c ? Volatile.Read(ref _states[c.Id].Owner) : null;
+    public RtTask? OwnerOn(int cpu) => Runtime.CpuAt(cpu) is { } c ? _states[c.Id].OwnerSnapshot : null;
 
     /// <summary>
     /// <c>local_lock()</c> on the task's current CPU. Completes synchronously unless (Rt model) another
@@ -52,6 +57,7 @@ public sealed class LocalLock
     /// only a lock with waiters (listed on its CPU) takes part in priority inheritance.
     /// </remarks>
     /// <exception cref="InvalidOperationException">Used off the task's CPU, or the task already holds this CPU's lock (recursion).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
         RtTask task = context.Task;
@@ -59,19 +65,21 @@ public sealed class LocalLock
         LocalLockState state = _states[task.Cpu!.Id];
         if (_nonRt)
         {
-            if (state.Owner is { } holder)
+            if (state.HeldNonRt != 0)
             {
-                throw Held(task, state, holder);
+                ThrowHeld(task, state);
             }
 
-            PreemptGuard.EnterUntracked(task); // nothing else runs on this CPU until unlock: the lock is ours
-            state.Owner = task; // lockdep's owner, checked at unlock
+            // Nothing else runs on this CPU until unlock: the lock is ours, and its holder is the
+            // CPU's running task (no owner reference to write: no GC write barrier on this path).
+            PreemptGuard.EnterUntracked(task);
+            state.HeldNonRt = 1;
             return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
         }
 
         if (state.Owner == task)
         {
-            throw Held(task, state, task);
+            ThrowHeld(task, state);
         }
 
         MigrateGuard.EnterUntracked(task);
@@ -84,9 +92,10 @@ public sealed class LocalLock
         return new LocalLockAwaitable(state, task, 0, acquired: false);
     }
 
-    private InvalidOperationException Held(RtTask task, LocalLockState state, RtTask holder) => holder == task
-        ? new($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive.")
-        : new($"Task '{holder.Name}' still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it.");
+    [DoesNotReturn]
+    private void ThrowHeld(RtTask task, LocalLockState state) => throw (state.OwnerSnapshot is { } holder && holder != task
+        ? new InvalidOperationException($"Task '{holder.Name}' still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it.")
+        : new InvalidOperationException($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive."));
 
     /// <summary>Blocks the task on its CPU's lock and boosts the holder (Rt model; OnCompleted of a contended lock).</summary>
     internal void Block(LocalLockState state, RtTask task, Action continuation)
@@ -117,11 +126,12 @@ public sealed class LocalLock
     }
 
     /// <summary><c>local_unlock()</c>: hand the lock to the highest waiter, drop the boost, leave the section.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void Unlock(LocalLockState state, RtTask task, int epoch)
     {
         if (_nonRt)
         {
-            state.Owner = null;
+            state.HeldNonRt = 0;
             PreemptGuard.LeaveUntracked(task, epoch);
             return;
         }

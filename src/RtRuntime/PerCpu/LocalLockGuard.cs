@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.PerCpu;
@@ -21,10 +23,27 @@ public readonly struct LocalLockGuard : IDisposable
     /// Not taken (a default guard), disposed twice, disposed by a task that is not the owner, or on
     /// another CPU than the lock's.
     /// </exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Dispose()
     {
-        LocalLockState state = _state ?? throw new InvalidOperationException("This LocalLockGuard was never taken (a default value): unlock without lock.");
-        RtTask task = _task!;
+        LocalLockState? state = _state;
+        RtTask? task = _task;
+        if (state is null || task is null || !task.IsCurrent || task.Cpu != state.Cpu || !state.IsHeldBy(task))
+        {
+            ThrowMisuse(state, task);
+        }
+
+        state.Lock.Unlock(state, task, _epoch);
+    }
+
+    [DoesNotReturn]
+    private static void ThrowMisuse(LocalLockState? state, RtTask? task)
+    {
+        if (state is null || task is null)
+        {
+            throw new InvalidOperationException("This LocalLockGuard was never taken (a default value): unlock without lock.");
+        }
+
         if (!task.IsCurrent)
         {
             throw new InvalidOperationException(
@@ -36,11 +55,6 @@ public readonly struct LocalLockGuard : IDisposable
             throw new InvalidOperationException($"Task '{task.Name}' is on cpu{task.CurrentCpu} but tried to unlock cpu{state.Cpu.Id}'s {state.Lock.Name}.");
         }
 
-        if (state.Owner != task)
-        {
-            throw new InvalidOperationException($"Task '{task.Name}' does not hold cpu{state.Cpu.Id}'s {state.Lock.Name} (unlocked twice?).");
-        }
-
-        state.Lock.Unlock(state, task, _epoch);
+        throw new InvalidOperationException($"Task '{task.Name}' does not hold cpu{state.Cpu.Id}'s {state.Lock.Name} (unlocked twice?).");
     }
 }

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -17,7 +18,20 @@ internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
     public Cpu Cpu { get; } = cpu;
 
     /// <summary>The task holding this CPU's lock, or null (guarded by <see cref="Cpu"/>'s lock).</summary>
+    /// <summary>The holder in the Rt model (null when free). Written only on this CPU's thread.</summary>
     public RtTask? Owner;
+
+    /// <summary>1 while held in the NonRt model, whose holder is this CPU's running task (it is preempt-disabled).</summary>
+    public int HeldNonRt;
+
+    /// <summary>True when <paramref name="task"/>, this CPU's running task, holds the lock.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool IsHeldBy(RtTask task) => Lock.NonRt ? HeldNonRt != 0 : Owner == task;
+
+    /// <summary>The holder, for snapshots and messages (racy).</summary>
+    public RtTask? OwnerSnapshot => Lock.NonRt
+        ? (Volatile.Read(ref HeldNonRt) != 0 ? Cpu.Running : null)
+        : Volatile.Read(ref Owner);
 
     private WaiterList _waiters;
 

@@ -87,6 +87,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>The priority this CPU is busy at for placement: max(running, highest queued); −1 when idle.</summary>
     public int TopPrio => Math.Max(Volatile.Read(ref _runningPrio), Volatile.Read(ref _queuedTop));
 
+    /// <inheritdoc/>
+    public bool RunningPinned => Volatile.Read(ref _running) is { } running && Volatile.Read(ref running.MigrationDisabled) > 0;
+
     /// <summary>rq->nr_pinned: tasks of this CPU inside a migrate-disabled section (running, preempted or asleep).</summary>
     public int NrPinned => Volatile.Read(ref _nrPinned);
 

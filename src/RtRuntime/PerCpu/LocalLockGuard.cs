@@ -28,7 +28,7 @@ public readonly struct LocalLockGuard : IDisposable
     {
         LocalLockState? state = _state;
         RtTask? task = _task;
-        if (state is null || task is null || !task.IsCurrent || task.Cpu != state.Cpu || !state.IsHeldBy(task))
+        if (state is null || task is null || !task.IsCurrentOrRunning || task.Cpu != state.Cpu || !state.IsHeldBy(task))
         {
             ThrowMisuse(state, task);
         }
@@ -44,7 +44,7 @@ public readonly struct LocalLockGuard : IDisposable
             throw new InvalidOperationException("This LocalLockGuard was never taken (a default value): unlock without lock.");
         }
 
-        if (!task.IsCurrent)
+        if (!task.IsCurrentOrRunning)
         {
             throw new InvalidOperationException(
                 $"{state.Lock.Name} of cpu{state.Cpu.Id} is owned by task '{task.Name}'; only the owner may unlock it, on its CPU.");

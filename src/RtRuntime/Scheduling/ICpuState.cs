@@ -14,4 +14,7 @@ public interface ICpuState
 
     /// <summary>The priority the CPU is busy at: max(running, highest queued); −1 when idle.</summary>
     int TopPrio { get; }
+
+    /// <summary>The running task is migrate-disabled: preempted, it could not be pushed away (a pile-up).</summary>
+    bool RunningPinned { get; }
 }

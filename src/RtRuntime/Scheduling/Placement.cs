@@ -13,6 +13,12 @@ public static class Placement
     /// previous CPU if allowed, active and the task would run there now; else the allowed active CPU
     /// busy at the lowest priority (idle first, lowest id on ties) if the task would run there;
     /// else the previous CPU if allowed; else that lowest CPU anyway.
+    /// With <paramref name="sparePinned"/> (the <see cref="BalancePolicy.WorkConserving"/> policy), a
+    /// previous CPU whose running task is migrate-disabled is passed over for an idle allowed CPU:
+    /// preempting the pinned task would start a pile-up, repaired only by moving the task afterwards,
+    /// at the pinned task's next preemption point, while the idle CPU runs it at once. (A CPU busy at a
+    /// lower priority is not preferred: it too switches only at its next preemption point, which may
+    /// come later.) Mainline's select_task_rq_rt does not look at this.
     /// Returns −1 when no allowed CPU is active (the caller falls back).
     /// </summary>
     /// <typeparam name="TCpu">The CPU state type.</typeparam>
@@ -21,7 +27,8 @@ public static class Placement
     /// <param name="pinnedCpu">The CPU a migrate-disabled task must return to, or −1.</param>
     /// <param name="prevCpu">The CPU it last ran on, or −1.</param>
     /// <param name="cpus">All CPUs, indexed by id.</param>
-    public static int SelectCpu<TCpu>(int prio, CpuSet allowed, int pinnedCpu, int prevCpu, IReadOnlyList<TCpu> cpus)
+    /// <param name="sparePinned">Avoid preempting a migrate-disabled running task when an allowed CPU is idle.</param>
+    public static int SelectCpu<TCpu>(int prio, CpuSet allowed, int pinnedCpu, int prevCpu, IReadOnlyList<TCpu> cpus, bool sparePinned = false)
         where TCpu : ICpuState
     {
         ArgumentNullException.ThrowIfNull(cpus);
@@ -32,7 +39,13 @@ public static class Placement
 
         if (prevCpu >= 0 && prevCpu < cpus.Count && allowed.Contains(prevCpu) && cpus[prevCpu].Active && cpus[prevCpu].TopPrio < prio)
         {
-            return prevCpu;
+            if (!sparePinned || !cpus[prevCpu].RunningPinned)
+            {
+                return prevCpu;
+            }
+
+            int other = FindLowest(prio, allowed, exclude: prevCpu, cpus);
+            return other >= 0 && cpus[other].TopPrio < 0 ? other : prevCpu;
         }
 
         int lowest = FindLowest(prio, allowed, exclude: -1, cpus);

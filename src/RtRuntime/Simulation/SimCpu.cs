@@ -49,6 +49,9 @@ internal sealed class SimCpu : ICpuState
 
     public int TopPrio => Math.Max(RunningPrio, QueuedTop);
 
+    /// <inheritdoc/>
+    public bool RunningPinned => Running is { MigrationDisabled: > 0 };
+
     public void Insert(SimTask task, bool atHead)
     {
         int i = 0;

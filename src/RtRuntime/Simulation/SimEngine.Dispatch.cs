@@ -17,7 +17,7 @@ internal sealed partial class SimEngine
         }
         else
         {
-            target = Placement.SelectCpu(task.Prio, task.Mask, pinned, prev, _cpus);
+            target = Placement.SelectCpu(task.Prio, task.Mask, pinned, prev, _cpus, sparePinned: _scenario.Policy == BalancePolicy.WorkConserving);
             if (target < 0)
             {
                 target = Fallback(task, exclude: -1);

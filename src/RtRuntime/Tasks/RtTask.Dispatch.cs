@@ -244,14 +244,21 @@ public abstract partial class RtTask
 
     internal bool IsStarted => _started;
 
-    /// <summary>
-    /// True when the calling thread is this task's CPU thread running this task. Checked through
-    /// rq->curr first (a field read; a thread-static read costs a call on Linux) and through the thread
-    /// itself when that does not settle it, or always under strict checks. Without strict checks a
-    /// foreign thread using the context while the task runs on its CPU goes unnoticed; a context used
-    /// after the task left its CPU (e.g. after ConfigureAwait(false)) is always caught.
-    /// </summary>
+    /// <summary>True when the calling thread is this task's CPU thread running this task.</summary>
     internal bool IsCurrent
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ReferenceEquals(Cpus.Cpu.CurrentTask, this);
+    }
+
+    /// <summary>
+    /// The misuse check of the hot paths (guards, local locks): rq->curr first (a field read; a
+    /// thread-static read costs a call on Linux), the thread itself when that does not settle it, or
+    /// always under strict checks. Without strict checks a foreign thread using the context while the
+    /// task runs on its CPU goes unnoticed; a context used after the task left its CPU (e.g. after
+    /// ConfigureAwait(false)) is always caught. Decisions that depend on who calls use <see cref="IsCurrent"/>.
+    /// </summary>
+    internal bool IsCurrentOrRunning
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => (Cpu?.RunningUnordered == this && !Scheduler.Strict) || ReferenceEquals(Cpus.Cpu.CurrentTask, this);
@@ -261,7 +268,7 @@ public abstract partial class RtTask
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfNotCurrent()
     {
-        if (!IsCurrent)
+        if (!IsCurrentOrRunning)
         {
             ThrowHelper.ThrowContextOffCpu(this);
         }

@@ -145,16 +145,18 @@ public class SimScenarioTests
     }
 
     [Fact]
-    public void Run_Scenario13WorkConserving_HigherTaskIsPushedToIdleCpuAtOnce()
+    public void Run_Scenario13WorkConserving_HigherTaskIsPlacedOnTheIdleCpuSparingThePinnedOne()
     {
+        // Placement spares the migrate-disabled runner: H goes straight to the idle CPU, no pile-up forms.
         SimResult r = RunClean(SimScenarios.IdleNoPull(BalancePolicy.WorkConserving));
         Assert.Equal(
         [
             "0 cpu0 L Spawn", "0 cpu0 L SwitchIn", "0 cpu0 L MigrateDisable",
-            "25 cpu0 H Spawn", "30 cpu0 L Preempt", "30 cpu0->cpu1 H Push", "30 cpu0 L SwitchIn", "30 cpu1 H SwitchIn",
-            "130 cpu1 H Exit", "200 cpu0 L MigrateEnable", "200 cpu0 L Exit",
+            "25 cpu1 H Spawn", "25 cpu1 H SwitchIn",
+            "125 cpu1 H Exit", "200 cpu0 L MigrateEnable", "200 cpu0 L Exit",
         ], Lines(r));
-        Assert.Equal(5, r.LostUs); // only the 25..30 wait for L's preemption point
+        Assert.Equal(0, r.LostUs);
+        Assert.Equal(0, r.Pushes);
         Assert.Equal(0, r.Task("L").InterferenceUs);
     }
 
@@ -202,10 +204,18 @@ public class SimScenarioTests
     public void Run_Scenario16WorkConserving_NoPileUpForms()
     {
         SimResult r = RunClean(SimScenarios.PileUp(BalancePolicy.WorkConserving));
-        Assert.Equal(45, r.LostUs); // only the three 5 µs waits for T1's preemption points
-        Assert.Equal(3, r.Pushes);
+        Assert.Equal(
+        [
+            "0 cpu0 T1 Spawn", "0 cpu0 T1 SwitchIn", "0 cpu0 T1 MigrateDisable",
+            "5 cpu1 T2 Spawn", "5 cpu1 T2 SwitchIn", "5 cpu1 T2 MigrateDisable",
+            "15 cpu2 T3 Spawn", "15 cpu2 T3 SwitchIn", "15 cpu2 T3 MigrateDisable",
+            "25 cpu3 T4 Spawn", "25 cpu3 T4 SwitchIn", "25 cpu3 T4 MigrateDisable",
+            "100 cpu0 T1 MigrateEnable", "100 cpu0 T1 Exit", "105 cpu1 T2 MigrateEnable", "105 cpu1 T2 Exit",
+            "115 cpu2 T3 MigrateEnable", "115 cpu2 T3 Exit", "125 cpu3 T4 MigrateEnable", "135 cpu3 T4 Exit",
+        ], Lines(r));
+        Assert.Equal(0, r.LostUs); // each waker is placed on an idle CPU: no pinned task is ever preempted
+        Assert.Equal(0, r.Pushes);
         Assert.True(r.Tasks.All(t => t.InterferenceUs == 0));
-        Assert.Equal([100L, 110L, 120L, 140L], r.Tasks.Select(t => t.ExitUs));
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public class RealThreadBalancingTests
             await ctx.PreemptionPoint();
             cpuAfter = ctx.RawCpuId;
         });
-        await Rt.Until(() => Volatile.Read(ref cpuInSection) >= 0, "T inside its section");
+        await Rt.Until(() => Volatile.Read(ref cpuInSection) >= 0 && t.State == RtTaskState.Blocked, "T asleep inside its section");
         int other = 1 - cpuInSection;
         Task move = rt.SetAffinityAsync(t, CpuSet.Of(other));
         Assert.Equal(CpuSet.Of(other), t.Affinity);          // reported mask changes at once (cpus_mask)

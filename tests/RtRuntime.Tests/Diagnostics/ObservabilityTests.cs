@@ -93,7 +93,7 @@ public class ObservabilityTests
                 await gate.WaitAsync(ctx);
             }
         });
-        await Rt.Until(() => rt.NrPinned(0) == 1, "holder pinned");
+        await Rt.Until(() => rt.NrPinned(0) == 1 && holder.State == RtTaskState.Blocked, "holder pinned and asleep");
         RuntimeSnapshot snap = rt.Snapshot();
         CpuSnapshot cpu = Assert.Single(snap.Cpus);
         Assert.Equal(1, cpu.NrPinned);

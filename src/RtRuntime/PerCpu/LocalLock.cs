@@ -150,6 +150,7 @@ public sealed class LocalLock
         MigrateGuard.LeaveUntracked(task);
     }
 
+    [MethodImpl(MethodImplOptions.NoInlining)] // keep the uncontended unlock small where it is inlined
     private void UnlockContended(LocalLockState state, RtTask task)
     {
         RtTask? next;

@@ -63,6 +63,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     private RtTask? _running;
 
+    /// <summary>Scratch for this CPU's pulls (the sources in priority order); only this CPU's thread uses it.</summary>
+    internal Cpu[]? PullSources;
+
     /// <summary>This CPU's local locks that have waiters (the only ones that boost their owner); under <see cref="Lock"/>.</summary>
     internal List<PerCpu.LocalLockState> ContendedLocks { get; } = [];
 

@@ -63,28 +63,33 @@ internal sealed class Balancer
         }
     }
 
-    private static readonly List<Cpu> s_noSources = [];
-
-    /// <summary>Other CPUs with a queued task above this CPU's queue, highest first (racy snapshot; no allocation when none).</summary>
-    private static List<Cpu> SourcesByQueuedTop(Cpu self, Cpu[] cpus)
+    /// <summary>
+    /// Other CPUs with a queued task above this CPU's queue, highest first (racy snapshot), into
+    /// <paramref name="self"/>'s own scratch array (only its thread pulls for it): no allocation.
+    /// </summary>
+    private static ReadOnlySpan<Cpu> SourcesByQueuedTop(Cpu self, Cpu[] cpus)
     {
         int myTop = self.QueuedTop;
-        List<Cpu>? sources = null;
+        Cpu[] sources = self.PullSources ??= new Cpu[cpus.Length];
+        int n = 0;
         foreach (Cpu other in cpus)
         {
             if (other != self && other.QueuedTop > myTop)
             {
-                (sources ??= []).Add(other);
+                // Insertion by queued priority, highest first (the list is as short as the CPU count).
+                int top = other.QueuedTop;
+                int i = n++;
+                while (i > 0 && sources[i - 1].QueuedTop < top)
+                {
+                    sources[i] = sources[i - 1];
+                    i--;
+                }
+
+                sources[i] = other;
             }
         }
 
-        if (sources is null)
-        {
-            return s_noSources;
-        }
-
-        sources.Sort(static (a, b) => b.QueuedTop.CompareTo(a.QueuedTop));
-        return sources;
+        return sources.AsSpan(0, n);
     }
 
     private bool PullFrom(Cpu source, Cpu self, int droppedFrom)
@@ -105,8 +110,8 @@ internal sealed class Balancer
                 int myTop = self.QueuedTop;
                 int sourceRunning = source.RunningPrio;
                 int puller = self.Id;
-                RtTask? candidate = source.Rq.FindFirst(myTop, t =>
-                    BalanceRules.IsPullCandidate(t.Prio, t.AffinityMask, puller, myTop, sourceRunning));
+                var filter = new PullCandidateFilter(puller, myTop, sourceRunning);
+                RtTask? candidate = source.Rq.FindFirst(myTop, ref filter);
                 if (candidate is not null
                     && BalanceRules.CanPull(candidate.Prio, candidate.AffinityMask, candidate.MigrationDisabled, puller, myTop, sourceRunning))
                 {
@@ -257,33 +262,18 @@ internal sealed class Balancer
         // pushable list only ever offers its head.
         for (int round = 0; round < _cpus.Length; round++)
         {
-            RtTask? pushable = null;
-            bool pileUp = false;
+            RtTask? pushable;
+            var filter = default(PushableFilter);
             using (cpu.Lock.EnterScope())
             {
-                int looked = 0;
-                pushable = cpu.Rq.FindFirst(-1, t =>
-                {
-                    if (++looked > 8)
-                    {
-                        return true; // stop scanning; checked below
-                    }
-
-                    if (t.MigrationDisabled > 0)
-                    {
-                        pileUp = true;
-                        return false;
-                    }
-
-                    return true;
-                });
-                if (looked > 8)
+                pushable = cpu.Rq.FindFirst(-1, ref filter);
+                if (filter.Looked > PushableFilter.MaxLooked)
                 {
                     pushable = null;
                 }
             }
 
-            if (pileUp && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
+            if (filter.PileUp && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
             {
                 RequestPushRunning(cpu);
             }
@@ -302,7 +292,8 @@ internal sealed class Balancer
     {
         using (source.Lock.EnterScope())
         {
-            return source.Rq.FindFirst(abovePrio, t => t.AffinityMask.Contains(cpuId)) is not null;
+            var filter = new AllowedOnFilter(cpuId);
+            return source.Rq.FindFirst(abovePrio, ref filter) is not null;
         }
     }
 

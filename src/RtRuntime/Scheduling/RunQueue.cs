@@ -120,16 +120,17 @@ internal sealed class RunQueue
     }
 
     /// <summary>
-    /// The highest-priority queued task above <paramref name="abovePrio"/> that <paramref name="canTake"/>
-    /// accepts (affinity, migrate-disable), scanning priorities from the top and each list in order.
+    /// The highest-priority queued task above <paramref name="abovePrio"/> that <paramref name="filter"/>
+    /// takes (affinity, migrate-disable), scanning priorities from the top and each list in order.
     /// </summary>
-    public RtTask? FindFirst(int abovePrio, Func<RtTask, bool> canTake)
+    public RtTask? FindFirst<TFilter>(int abovePrio, ref TFilter filter)
+        where TFilter : struct, ITaskFilter
     {
         for (int prio = HighestPriority; prio > abovePrio; prio--)
         {
             for (RtTask? t = _heads[prio].Task; t is not null; t = t.RqNext)
             {
-                if (canTake(t))
+                if (filter.Take(t))
                 {
                     return t;
                 }

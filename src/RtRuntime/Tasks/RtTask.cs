@@ -19,7 +19,7 @@ public abstract partial class RtTask
     {
         Scheduler = scheduler;
         Id = Interlocked.Increment(ref s_nextId);
-        Name = name ?? "task-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        _name = name;
         Policy = policy;
         BasePriority = priority;
         Prio = policy == SchedPolicy.Normal ? 0 : priority;
@@ -32,7 +32,9 @@ public abstract partial class RtTask
     public long Id { get; }
 
     /// <summary>The task's name (the kernel's comm).</summary>
-    public string Name { get; }
+    public string Name => _name ??= "task-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture); // unnamed: made on first use, not per spawn
+
+    private string? _name;
 
     /// <summary>The scheduling policy.</summary>
     public SchedPolicy Policy { get; }

@@ -80,15 +80,6 @@ public sealed partial class RtScheduler : IAsyncDisposable
 
     internal long SpinBeforeParkNs { get; }
 
-    /// <summary>1 while an idle CPU spins for work (<see cref="TryBeginIdleSpin"/>).</summary>
-    private PaddedInt _idleSpinner;
-
-    /// <summary>Claims the single idle-spin slot; false when another idle CPU already spins.</summary>
-    internal bool TryBeginIdleSpin() => Interlocked.CompareExchange(ref _idleSpinner.Value, 1, 0) == 0;
-
-    /// <summary>Releases the idle-spin slot.</summary>
-    internal void EndIdleSpin() => Volatile.Write(ref _idleSpinner.Value, 0);
-
     internal ILogger Logger => _logger;
 
     /// <summary>rq->nr_pinned of CPU <paramref name="cpu"/>: its tasks inside migrate-disabled sections.</summary>

@@ -49,9 +49,7 @@ public sealed class RtSchedulerOptions
     /// <summary>
     /// How long an idle CPU spins before it parks, and how early it stops sleeping before a timer to
     /// spin up to it (0..10 ms). Spinning turns a 15–20 µs cross-CPU wakeup into well under 1 µs at
-    /// the cost of burning the core. Only one idle CPU spins for work at a time (the others park at
-    /// once), so spinners never take every core from a producer; every CPU still spins up to its own
-    /// timers. Default zero (park at once).
+    /// the cost of burning the core. Default zero (park at once).
     /// </summary>
     public TimeSpan SpinBeforePark { get; set; } = TimeSpan.Zero;
 

@@ -104,23 +104,7 @@ internal sealed partial class Cpu
 
         if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !Scheduler.Balancer.HasPullable(this))
         {
-            long deadline = Volatile.Read(ref _nextDeadline);
-            long spin = Scheduler.SpinBeforeParkNs;
-
-            // One idle CPU at a time spins for new work (as Go limits its spinning threads): the others
-            // park at once, so spinners never outnumber the cores a busy producer needs too.
-            bool woken = false;
-            if (spin > 0 && Scheduler.TryBeginIdleSpin())
-            {
-                woken = Parker.SpinForPermit(Math.Min(now + spin, deadline));
-                Scheduler.EndIdleSpin();
-            }
-
-            if (!woken)
-            {
-                Parker.Park(deadline, spin);
-            }
-
+            Parker.Park(Volatile.Read(ref _nextDeadline), Scheduler.SpinBeforeParkNs);
             IdleNs += RtClock.NowNs() - now;
         }
 

@@ -31,58 +31,56 @@ internal sealed unsafe class Parker : IDisposable
     }
 
     /// <summary>
-    /// Spins until a permit arrives (consuming it: true) or until <paramref name="untilNs"/>
-    /// (<see cref="RtClock"/> time: false). The idle spin before <see cref="Park"/>.
-    /// </summary>
-    public bool SpinForPermit(long untilNs)
-    {
-        while (true)
-        {
-            if (Interlocked.CompareExchange(ref *_word, Empty, Permit) == Permit)
-            {
-                return true;
-            }
-
-            if (RtClock.NowNs() >= untilNs)
-            {
-                return false;
-            }
-
-            Thread.SpinWait(8);
-        }
-    }
-
-    /// <summary>
     /// Blocks the owner until <see cref="Unpark"/> or until <paramref name="deadlineNs"/>
-    /// (<see cref="RtClock"/> time; <see cref="long.MaxValue"/>: none). With <paramref name="timerSpinNs"/>
-    /// it sleeps only until that long before the deadline and spins the rest (timer precision).
-    /// Returns at once if a permit is pending. May return spuriously.
+    /// (<see cref="RtClock"/> time; <see cref="long.MaxValue"/>: none). Spins first for up to
+    /// <paramref name="spinNs"/>. Returns at once if a permit is pending. May return spuriously.
     /// </summary>
-    public void Park(long deadlineNs, long timerSpinNs)
+    public void Park(long deadlineNs, long spinNs)
     {
         if (Interlocked.CompareExchange(ref *_word, Empty, Permit) == Permit)
         {
             return;
         }
 
-        if (timerSpinNs > 0 && deadlineNs != long.MaxValue)
+        if (spinNs > 0)
         {
-            long now = RtClock.NowNs();
-            if (deadlineNs - now <= timerSpinNs)
+            long spinUntil = RtClock.NowNs() + spinNs;
+            while (true)
             {
-                SpinUntil(deadlineNs);
+                if (Volatile.Read(ref *_word) == Permit)
+                {
+                    Volatile.Write(ref *_word, Empty);
+                    return;
+                }
+
+                long now = RtClock.NowNs();
+                if (now >= spinUntil || now >= deadlineNs)
+                {
+                    break;
+                }
+
+                Thread.SpinWait(8);
+            }
+
+            // With spinning on, sleep only until shortly before the deadline, then spin up to it.
+            if (deadlineNs != long.MaxValue)
+            {
+                long now = RtClock.NowNs();
+                if (deadlineNs - now <= spinNs)
+                {
+                    SpinUntil(deadlineNs);
+                    return;
+                }
+
+                SleepUntil(deadlineNs - spinNs);
+                if (Volatile.Read(ref *_word) != Permit)
+                {
+                    SpinUntil(deadlineNs);
+                }
+
                 Interlocked.Exchange(ref *_word, Empty);
                 return;
             }
-
-            SleepUntil(deadlineNs - timerSpinNs);
-            if (Volatile.Read(ref *_word) != Permit)
-            {
-                SpinUntil(deadlineNs);
-            }
-
-            Interlocked.Exchange(ref *_word, Empty);
-            return;
         }
 
         SleepUntil(deadlineNs);

@@ -41,7 +41,7 @@ public sealed partial class RtScheduler
                     "leave the migrate-disabled section first, or include its current CPU in the mask.");
             }
 
-            if (mask == task.AffinityMask && task.AffinityPending is null)
+            if (mask == task.AffinityMask && task.RareOrNull?.AffinityPending is null)
             {
                 return Task.CompletedTask; // no-op request (scenario 27)
             }
@@ -56,7 +56,7 @@ public sealed partial class RtScheduler
                 return Task.CompletedTask;
             }
 
-            pending = task.AffinityPending ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            pending = task.Rare.AffinityPending ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
 
         MoveForAffinity(task);
@@ -130,7 +130,7 @@ public sealed partial class RtScheduler
     /// <summary>At switch-in: a pending affinity request is satisfied once the task runs inside its mask.</summary>
     internal void OnSwitchIn(Cpu cpu, RtTask task)
     {
-        if (task.AffinityPending is not null && task.AffinityMask.Contains(cpu.Id))
+        if (task.RareOrNull?.AffinityPending is not null && task.AffinityMask.Contains(cpu.Id))
         {
             using (_affinityLock.EnterScope())
             {
@@ -149,8 +149,12 @@ public sealed partial class RtScheduler
 
     private static void CompleteAffinityLocked(RtTask task)
     {
-        TaskCompletionSource? pending = task.AffinityPending;
-        task.AffinityPending = null;
+        RtTaskRare? rare = task.RareOrNull;
+        TaskCompletionSource? pending = rare?.AffinityPending;
+        if (rare is not null)
+        {
+            rare.AffinityPending = null;
+        }
         pending?.TrySetResult();
     }
 }

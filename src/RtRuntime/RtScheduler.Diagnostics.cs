@@ -34,23 +34,24 @@ public sealed partial class RtScheduler
     /// <summary>Switch-in bookkeeping (only reached while a listener is enabled): latency, interference, sched_switch.</summary>
     internal void TraceSwitchIn(Cpu cpu, RtTask task)
     {
-        long now = (task.WokenAtNs | task.InterferedSinceNs) != 0 ? RtClock.NowNs() : 0;
+        RtTaskRare? rare = task.RareOrNull;
+        long now = (task.WokenAtNs | (rare?.InterferedSinceNs ?? 0)) != 0 ? RtClock.NowNs() : 0;
         if (task.WokenAtNs != 0)
         {
             Metrics.WakeupLatency.Record((now - task.WokenAtNs) / 1000.0, new KeyValuePair<string, object?>("cpu", cpu.Id));
             task.WokenAtNs = 0;
         }
 
-        if (task.InterferedSinceNs != 0)
+        if (rare is { InterferedSinceNs: not 0 })
         {
-            long interference = now - task.InterferedSinceNs;
-            task.InterferenceNs += interference;
+            long interference = now - rare.InterferedSinceNs;
+            rare.InterferenceNs += interference;
             if (RtEventSource.Log.IsEnabled())
             {
                 RtEventSource.Log.Interference(task.Id, interference, cpu.Id);
             }
 
-            task.InterferedSinceNs = 0;
+            rare.InterferedSinceNs = 0;
         }
 
         if (RtEventSource.Log.IsVerbose)

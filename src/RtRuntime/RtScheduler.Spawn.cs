@@ -86,7 +86,7 @@ public sealed partial class RtScheduler
         Register(task);
         if (cancellationToken.CanBeCanceled)
         {
-            task.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);
+            task.Rare.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);
         }
 
         task.Run = TaskRunState.Queued;

@@ -121,7 +121,7 @@ public sealed partial class RtScheduler
     internal static void OnMigrateEnable(Cpu cpu, RtTask task)
     {
         bool mustLeave = !task.AffinityMask.Contains(cpu.Id) || !cpu.Active;
-        if (BalanceRules.MigrateEnableQueuesStop(task.MdfPush, cpu.PushTarget is not null && cpu.PushTarget != task, mustLeave))
+        if (BalanceRules.MigrateEnableQueuesStop(task.RareOrNull?.MdfPush == true, cpu.PushTarget is not null && cpu.PushTarget != task, mustLeave))
         {
             cpu.SetPending(PendingWork.Stop);
         }
@@ -252,7 +252,7 @@ public sealed partial class RtScheduler
 
     private void Ended(RtTask task)
     {
-        task.CancellationRegistration.Dispose();
+        task.RareOrNull?.CancellationRegistration.Dispose();
         (task.Cpu ?? _cpus[0]).CountEnded(task.FinalState);
 
         Unregister(task);

@@ -231,7 +231,7 @@ internal sealed partial class Cpu
     private void SwitchIn(RtTask task, long now)
     {
         Scheduler.OnSwitchIn(this, task);
-        if ((task.WokenAtNs | task.InterferedSinceNs) != 0 || Diagnostics.RtEventSource.Log.IsVerbose)
+        if ((task.WokenAtNs | (task.RareOrNull?.InterferedSinceNs ?? 0)) != 0 || Diagnostics.RtEventSource.Log.IsVerbose)
         {
             Scheduler.TraceSwitchIn(this, task);
         }
@@ -375,7 +375,7 @@ internal sealed partial class Cpu
             Preemptions++;
             if (task.MigrationDisabled > 0)
             {
-                task.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority: interference
+                task.Rare.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority: interference
             }
         }
 
@@ -414,7 +414,7 @@ internal sealed partial class Cpu
             task.EnsureOffCpuWatch();
         }
 
-        if (task.AffinityPending is not null && task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
+        if (task.RareOrNull?.AffinityPending is not null && task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
         {
             // An affinity change is pending and the task leaves the CPU migratable: move it now, as
             // migration_cpu_stop would. Its switch-in inside the new mask completes the request (it

@@ -272,7 +272,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         Volatile.Write(ref _nrPinned, _nrPinned + 1);
         if (Diagnostics.RtEventSource.Log.IsVerbose)
         {
-            task.MigrateDisabledAtNs = RtClock.NowNs();
+            task.Rare.MigrateDisabledAtNs = RtClock.NowNs();
             Diagnostics.RtEventSource.Log.MigrateDisable(task.Id, Id);
         }
     }
@@ -281,10 +281,10 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void UnpinTask(RtTask task)
     {
         Volatile.Write(ref _nrPinned, _nrPinned - 1);
-        if (task.MigrateDisabledAtNs != 0)
+        if (task.RareOrNull is { MigrateDisabledAtNs: not 0 } rare)
         {
-            Diagnostics.RtEventSource.Log.MigrateEnable(task.Id, Id, RtClock.NowNs() - task.MigrateDisabledAtNs);
-            task.MigrateDisabledAtNs = 0;
+            Diagnostics.RtEventSource.Log.MigrateEnable(task.Id, Id, RtClock.NowNs() - rare.MigrateDisabledAtNs);
+            rare.MigrateDisabledAtNs = 0;
         }
 
         RtScheduler.OnMigrateEnable(this, task);

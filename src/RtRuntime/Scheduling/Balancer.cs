@@ -330,14 +330,14 @@ internal sealed class Balancer
         using (self.Lock.EnterScope())
         {
             Interlocked.And(ref self.PendingRef, ~PendingWork.Stop);
-            pushRequested = self.PushTarget == running || running.MdfPush;
+            pushRequested = self.PushTarget == running || running.RareOrNull?.MdfPush == true;
             self.PushTarget = null;
         }
 
         bool mustLeave = !running.AffinityMask.Contains(self.Id) || !self.Active;
         if (BalanceRules.StopDefersPush(pushRequested, running.MigrationDisabled))
         {
-            running.MdfPush = true;
+            running.Rare.MdfPush = true;
             return false;
         }
 
@@ -346,7 +346,10 @@ internal sealed class Balancer
             return false;
         }
 
-        running.MdfPush = false;
+        if (running.RareOrNull is { } rare)
+        {
+            rare.MdfPush = false;
+        }
         int target = mustLeave
             ? _scheduler.SelectFallbackCpu(running, exclude: self)
             : Placement.FindLowest(running.Prio, running.AffinityMask, self.Id, _cpus);

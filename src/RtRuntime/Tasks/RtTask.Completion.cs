@@ -10,7 +10,6 @@ public abstract partial class RtTask
     private int _final;
     private Exception? _exception;
     private WaiterNode? _waiters;
-    private Task? _asTask;
 
     /// <summary>True once the task completed, faulted or was cancelled.</summary>
     public bool IsCompleted => Volatile.Read(ref _final) != 0;
@@ -26,14 +25,15 @@ public abstract partial class RtTask
     /// <summary>The completion as a <see cref="Task"/> (allocated on first use).</summary>
     public Task AsTask()
     {
-        Task? existing = Volatile.Read(ref _asTask);
+        RtTaskRare rare = Rare;
+        Task? existing = Volatile.Read(ref rare.AsTask);
         if (existing is not null)
         {
             return existing;
         }
 
         Task created = CreateCompletionTask();
-        return Interlocked.CompareExchange(ref _asTask, created, null) ?? created;
+        return Interlocked.CompareExchange(ref rare.AsTask, created, null) ?? created;
     }
 
     private protected virtual Task CreateCompletionTask()

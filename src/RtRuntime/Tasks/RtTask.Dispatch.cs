@@ -85,13 +85,19 @@ public abstract partial class RtTask
     internal const int GateCancel = 8;
     internal const int GateOffCpu = 16;
 
-    internal CancellationTokenRegistration CancellationRegistration;
+    /// <summary>What most tasks never use, or null (see <see cref="Rare"/>).</summary>
+    internal RtTaskRare? RareOrNull => Volatile.Read(ref _rare);
 
-    /// <summary>set_affinity_pending: the waiters of an affinity change not yet satisfied (last request wins, all complete together).</summary>
-    internal TaskCompletionSource? AffinityPending;
+    /// <summary>What most tasks never use, allocated on first use (by any thread).</summary>
+    internal RtTaskRare Rare => Volatile.Read(ref _rare) ?? CreateRare();
 
-    /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>
-    internal bool MdfPush;
+    private RtTaskRare? _rare;
+
+    private RtTaskRare CreateRare()
+    {
+        var created = new RtTaskRare();
+        return Interlocked.CompareExchange(ref _rare, created, null) ?? created;
+    }
 
     // ---- run-queue and registry links (intrusive, no allocation) ----
 
@@ -108,16 +114,10 @@ public abstract partial class RtTask
     internal long PreemptionCount;
     internal long MigrationCount;
 
-    // ---- tracing timestamps (RtClock ns; wakeup/migrate-disable only while a listener is enabled) ----
+    // ---- tracing timestamp (RtClock ns; only while a listener is enabled) ----
     internal long WokenAtNs;
-    internal long MigrateDisabledAtNs;
-    internal long InterferedSinceNs;
-
-    /// <summary>Total interference: time preempted while migrate-disabled (written by CPU threads at switch-in).</summary>
-    internal long InterferenceNs;
 
     private bool _started;
-    private bool _offCpuWatch;
 
     /// <summary>Starts the body; returns true when it completed synchronously.</summary>
     private protected abstract bool StartBody();
@@ -233,12 +233,13 @@ public abstract partial class RtTask
     /// </summary>
     internal void EnsureOffCpuWatch()
     {
-        if (_offCpuWatch)
+        RtTaskRare rare = Rare;
+        if (rare.OffCpuWatch)
         {
             return;
         }
 
-        _offCpuWatch = true;
+        rare.OffCpuWatch = true;
         WatchBodyCompletion(() => Scheduler.OnBodyCompletedOffCpu(this));
     }
 
@@ -277,8 +278,7 @@ public abstract partial class RtTask
     /// <summary>normal_prio: the priority index without PI boosting.</summary>
     internal int NormalPrio => Policy == SchedPolicy.Normal ? 0 : BasePriority;
 
-    private SwitchPoint? _switchPoint;
 
     /// <summary>A pending ValueTask that suspends the task as a preemption point (for guards' DisposeAsync).</summary>
-    internal ValueTask SwitchPointAsync() => (_switchPoint ??= new SwitchPoint(this)).Arm();
+    internal ValueTask SwitchPointAsync() => (Rare.SwitchPoint ??= new SwitchPoint(this)).Arm();
 }

@@ -95,7 +95,7 @@ public abstract partial class RtTask
     /// Interference suffered: total time this task spent preempted inside a migrate-disabled section,
     /// pinned under a higher-priority task (the unmerged migrate_disable tracer's "migrate_pull → sched-in").
     /// </summary>
-    public TimeSpan Interference => TimeSpan.FromTicks(Volatile.Read(ref InterferenceNs) / 100);
+    public TimeSpan Interference => TimeSpan.FromTicks((RareOrNull is { } rare ? Volatile.Read(ref rare.InterferenceNs) : 0) / 100);
 
     /// <summary>The preempt-disable depth (the kernel's <c>preempt_count</c>, preemption bits).</summary>
     public int PreemptDepth => Volatile.Read(ref PreemptCount);

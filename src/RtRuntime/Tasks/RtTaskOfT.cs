@@ -6,14 +6,13 @@ namespace RtRuntime.Tasks;
 /// <typeparam name="T">The result type.</typeparam>
 public sealed class RtTask<T> : RtTask
 {
-    private Func<TaskContext, ValueTask<T>>? _body;
-    private ValueTask<T> _syncResult;
-    private Task<T>? _bodyTask;
-    private Exception? _startException;
+    // Before the start: the body. After it: null (it completed at once; the result is in _result), the
+    // exception it threw or completed with, or the Task of a body still running.
+    private object? _state;
     private T? _result;
 
     internal RtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity, Func<TaskContext, ValueTask<T>> body)
-        : base(scheduler, name, priority, policy, affinity) => _body = body;
+        : base(scheduler, name, priority, policy, affinity) => _state = body;
 
     /// <summary>The body's result; rethrows its exception or cancellation; throws if not yet complete.</summary>
     public T Result
@@ -48,8 +47,8 @@ public sealed class RtTask<T> : RtTask
 
     private protected override bool StartBody()
     {
-        Func<TaskContext, ValueTask<T>> body = _body!;
-        _body = null;
+        var body = (Func<TaskContext, ValueTask<T>>)_state!;
+        _state = null;
         ValueTask<T> vt;
         try
         {
@@ -57,51 +56,50 @@ public sealed class RtTask<T> : RtTask
         }
         catch (Exception e)
         {
-            _startException = e;
+            _state = e;
             return true;
         }
 
         if (vt.IsCompleted)
         {
-            _syncResult = vt;
+            try
+            {
+                _result = vt.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                _state = e;
+            }
+
             return true;
         }
 
-        _bodyTask = vt.AsTask();
-        return _bodyTask.IsCompleted;
+        Task<T> running = vt.AsTask();
+        _state = running;
+        return running.IsCompleted;
     }
 
-    private protected override bool BodyCompleted => _bodyTask is null || _bodyTask.IsCompleted;
+    private protected override bool BodyCompleted => _state is not Task running || running.IsCompleted;
 
     private protected override void PublishBodyOutcome()
     {
-        Exception? exception = _startException;
-        if (exception is null)
+        Exception? exception = null;
+        switch (_state)
         {
-            if (_bodyTask is null)
-            {
-                try
-                {
-                    _result = _syncResult.GetAwaiter().GetResult();
-                }
-                catch (Exception e)
-                {
-                    exception = e;
-                }
-            }
-            else if (_bodyTask.IsCompletedSuccessfully)
-            {
-                _result = _bodyTask.Result;
-            }
-            else
-            {
-                exception = ValueTaskBody.Outcome(_bodyTask);
-            }
+            case Exception e:
+                exception = e;
+                break;
+            case Task<T> { IsCompletedSuccessfully: true } running:
+                _result = running.Result;
+                break;
+            case Task<T> running:
+                exception = ValueTaskBody.Outcome(running);
+                break;
         }
 
         Complete(ValueTaskBody.Classify(exception), exception);
     }
 
     private protected override void WatchBodyCompletion(Action onCompleted) =>
-        _bodyTask?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
+        (_state as Task)?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
 }

@@ -5,18 +5,17 @@ namespace RtRuntime.Tasks;
 /// <summary>A task whose body returns <see cref="ValueTask"/>.</summary>
 internal sealed class VoidRtTask : RtTask
 {
-    private Func<TaskContext, ValueTask>? _body;
-    private ValueTask _syncResult;
-    private Task? _bodyTask;
-    private Exception? _startException;
+    // Before the start: the body. After it: null (it completed at once), the exception it threw or
+    // completed with, or the Task of a body still running. One field instead of four keeps the task small.
+    private object? _state;
 
     internal VoidRtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity, Func<TaskContext, ValueTask> body)
-        : base(scheduler, name, priority, policy, affinity) => _body = body;
+        : base(scheduler, name, priority, policy, affinity) => _state = body;
 
     private protected override bool StartBody()
     {
-        Func<TaskContext, ValueTask> body = _body!;
-        _body = null;
+        var body = (Func<TaskContext, ValueTask>)_state!;
+        _state = null;
         ValueTask vt;
         try
         {
@@ -24,47 +23,42 @@ internal sealed class VoidRtTask : RtTask
         }
         catch (Exception e)
         {
-            _startException = e;
+            _state = e;
             return true;
         }
 
         if (vt.IsCompleted)
         {
-            _syncResult = vt;
+            try
+            {
+                vt.GetAwaiter().GetResult();
+            }
+            catch (Exception e)
+            {
+                _state = e;
+            }
+
             return true;
         }
 
-        _bodyTask = vt.AsTask();
-        return _bodyTask.IsCompleted;
+        Task running = vt.AsTask();
+        _state = running;
+        return running.IsCompleted;
     }
 
-    private protected override bool BodyCompleted => _bodyTask is null || _bodyTask.IsCompleted;
+    private protected override bool BodyCompleted => _state is not Task running || running.IsCompleted;
 
     private protected override void PublishBodyOutcome()
     {
-        Exception? exception = _startException;
-        if (exception is null)
+        Exception? exception = _state switch
         {
-            if (_bodyTask is null)
-            {
-                try
-                {
-                    _syncResult.GetAwaiter().GetResult();
-                }
-                catch (Exception e)
-                {
-                    exception = e;
-                }
-            }
-            else if (!_bodyTask.IsCompletedSuccessfully)
-            {
-                exception = ValueTaskBody.Outcome(_bodyTask);
-            }
-        }
-
+            Exception e => e,
+            Task { IsCompletedSuccessfully: false } running => ValueTaskBody.Outcome(running),
+            _ => null,
+        };
         Complete(ValueTaskBody.Classify(exception), exception);
     }
 
     private protected override void WatchBodyCompletion(Action onCompleted) =>
-        _bodyTask?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
+        (_state as Task)?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
 }

@@ -1,0 +1,37 @@
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// The parts of a task most tasks never use, allocated on first use (<see cref="RtTask.Rare"/>): a
+/// cancellation registration, a pending affinity change, the MDF_PUSH flag, interference accounting,
+/// tracing timestamps and lazily made awaitables. Keeping them out of the task object keeps every
+/// spawn smaller (bytes per task, the memset, the cache lines a new task drags to its CPU).
+/// </summary>
+internal sealed class RtTaskRare
+{
+    /// <summary>The spawn's cancellation token registration (disposed when the task ends).</summary>
+    public CancellationTokenRegistration CancellationRegistration;
+
+    /// <summary>set_affinity_pending: the waiters of an affinity change not yet satisfied (last request wins, all complete together).</summary>
+    public TaskCompletionSource? AffinityPending;
+
+    /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>
+    public bool MdfPush;
+
+    /// <summary>When the outermost migrate-disable began (RtClock ns; only while a verbose listener is enabled).</summary>
+    public long MigrateDisabledAtNs;
+
+    /// <summary>Since when the task, pinned, waits under a higher priority (RtClock ns; 0 when not).</summary>
+    public long InterferedSinceNs;
+
+    /// <summary>Total interference: time preempted while migrate-disabled (written by CPU threads at switch-in).</summary>
+    public long InterferenceNs;
+
+    /// <summary>The awaitable of an outermost enable that switches (made on first use).</summary>
+    public SwitchPoint? SwitchPoint;
+
+    /// <summary>The completion as a <see cref="Task"/> (made on first use).</summary>
+    public Task? AsTask;
+
+    /// <summary>A watcher finalises a body that finishes off its CPU (armed once).</summary>
+    public bool OffCpuWatch;
+}

@@ -350,6 +350,7 @@ internal sealed class Balancer
         {
             rare.MdfPush = false;
         }
+
         int target = mustLeave
             ? _scheduler.SelectFallbackCpu(running, exclude: self)
             : Placement.FindLowest(running.Prio, running.AffinityMask, self.Id, _cpus);

@@ -155,6 +155,7 @@ public sealed partial class RtScheduler
         {
             rare.AffinityPending = null;
         }
+
         pending?.TrySetResult();
     }
 }

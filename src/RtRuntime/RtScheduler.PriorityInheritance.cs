@@ -32,12 +32,13 @@ public sealed partial class RtScheduler
             }
 
             SetPrioLocked(cpu, task, prio);
-            if (task.BlockedOn is not LocalLockState blockedOn || !blockedOn.RemoveWaiterLocked(task))
+
+            // Its place among the waiters follows its new priority; the boost walks on to that lock's owner.
+            if (task.BlockedOn is not LocalLockState blockedOn || !blockedOn.RepositionWaiterLocked(task))
             {
                 return;
             }
 
-            blockedOn.AddWaiterLocked(task); // its place among the waiters follows its new priority
             if (blockedOn.Owner is not { } next)
             {
                 return;

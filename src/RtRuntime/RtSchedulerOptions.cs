@@ -37,9 +37,9 @@ public sealed class RtSchedulerOptions
 
     /// <summary>
     /// Strict checks: kernel-style BUGs found at run time (scheduling while atomic, this-CPU access
-    /// while preemptible) are thrown into the offending task as well as reported, and guards and
-    /// local locks check the calling thread itself (not only <c>rq->curr</c>), so a context used from
-    /// a foreign thread while its task runs is caught too. Default false (report only); tests turn it on.
+    /// while preemptible) are thrown into the offending task as well as reported, and local locks check
+    /// the calling thread itself (not only <c>rq->curr</c>), so a context used from a foreign thread
+    /// while its task is its CPU's <c>rq->curr</c> is caught there too. Default false (report only); tests turn it on.
     /// </summary>
     public bool StrictChecks { get; set; }
 

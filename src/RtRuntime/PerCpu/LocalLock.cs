@@ -61,19 +61,23 @@ public sealed class LocalLock
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
         RtTask task = context.Task;
-        task.ThrowIfNotCurrent();
+        if (!task.IsCurrentOrRunning)
+        {
+            ThrowHelper.ThrowContextOffCpu(task);
+        }
+
         LocalLockState state = _states[task.Cpu!.Id];
         if (_nonRt)
         {
-            if (state.HeldNonRt != 0)
+            if (state.HolderIdNonRt != 0)
             {
                 ThrowHeld(task, state);
             }
 
-            // Nothing else runs on this CPU until unlock: the lock is ours, and its holder is the
-            // CPU's running task (no owner reference to write: no GC write barrier on this path).
+            // Nothing else runs on this CPU until unlock: the lock is ours. The holder is recorded by
+            // id (no owner reference to write: no GC write barrier on this path).
             PreemptGuard.EnterUntracked(task);
-            state.HeldNonRt = 1;
+            state.HolderIdNonRt = task.Id;
             return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
         }
 
@@ -93,9 +97,9 @@ public sealed class LocalLock
     }
 
     [DoesNotReturn]
-    private void ThrowHeld(RtTask task, LocalLockState state) => throw (state.OwnerSnapshot is { } holder && holder != task
-        ? new InvalidOperationException($"Task '{holder.Name}' still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it.")
-        : new InvalidOperationException($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive."));
+    private void ThrowHeld(RtTask task, LocalLockState state) => throw (state.IsHeldBy(task)
+        ? new InvalidOperationException($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive.")
+        : new InvalidOperationException($"Task {state.HolderIdNonRt} still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it."));
 
     /// <summary>Blocks the task on its CPU's lock and boosts the holder (Rt model; OnCompleted of a contended lock).</summary>
     internal void Block(LocalLockState state, RtTask task, Action continuation)
@@ -131,7 +135,7 @@ public sealed class LocalLock
     {
         if (_nonRt)
         {
-            state.HeldNonRt = 0;
+            state.HolderIdNonRt = 0;
             PreemptGuard.LeaveUntracked(task, epoch);
             return;
         }

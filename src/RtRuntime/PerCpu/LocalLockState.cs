@@ -5,11 +5,13 @@ using RtRuntime.Tasks;
 namespace RtRuntime.PerCpu;
 
 /// <summary>
-/// One CPU's instance of a <see cref="LocalLock"/> in the Rt model: the per-CPU sleeping lock (an
-/// rt_mutex-based spinlock_t). Owner and waiters are all tasks pinned to that CPU, so the owner only
+/// One CPU's instance of a <see cref="LocalLock"/>. In the Rt model it is the per-CPU sleeping lock (an
+/// rt_mutex-based spinlock_t): owner and waiters are all tasks pinned to that CPU, so the owner only
 /// ever changes on that CPU's thread (no atomics on the uncontended path); the waiter list is guarded
-/// by the CPU's run-queue lock, which priority inheritance needs anyway. Waiters are kept in priority
-/// order (highest first, FIFO within a priority) and the lock is handed over in that order.
+/// by the CPU's run-queue lock, which priority inheritance needs anyway, and never looks empty while
+/// it has waiters (the owner's unlock reads that without the lock). Waiters are kept in priority
+/// order (highest first, FIFO within a priority) and the lock is handed over in that order. In the
+/// NonRt model only the holder's id is kept.
 /// </summary>
 internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
 {
@@ -17,20 +19,23 @@ internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
 
     public Cpu Cpu { get; } = cpu;
 
-    /// <summary>The task holding this CPU's lock, or null (guarded by <see cref="Cpu"/>'s lock).</summary>
     /// <summary>The holder in the Rt model (null when free). Written only on this CPU's thread.</summary>
     public RtTask? Owner;
 
-    /// <summary>1 while held in the NonRt model, whose holder is this CPU's running task (it is preempt-disabled).</summary>
-    public int HeldNonRt;
+    /// <summary>
+    /// The holder's id in the NonRt model (0 when free; ids start at 1): a number, so lock and unlock
+    /// write no GC reference. The holder is preempt-disabled, so it is this CPU's running task, unless
+    /// it suspended while atomic (a reported BUG).
+    /// </summary>
+    public long HolderIdNonRt;
 
-    /// <summary>True when <paramref name="task"/>, this CPU's running task, holds the lock.</summary>
+    /// <summary>True when <paramref name="task"/> holds the lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsHeldBy(RtTask task) => Lock.NonRt ? HeldNonRt != 0 : Owner == task;
+    public bool IsHeldBy(RtTask task) => Lock.NonRt ? HolderIdNonRt == task.Id : Owner == task;
 
-    /// <summary>The holder, for snapshots and messages (racy).</summary>
+    /// <summary>The holder, for snapshots and messages (racy; NonRt: null when the holder is not running, after a BUG).</summary>
     public RtTask? OwnerSnapshot => Lock.NonRt
-        ? (Volatile.Read(ref HeldNonRt) != 0 ? Cpu.Running : null)
+        ? (Cpu.Running is { } running && running.Id == Volatile.Read(ref HolderIdNonRt) ? running : null)
         : Volatile.Read(ref Owner);
 
     private WaiterList _waiters;
@@ -72,6 +77,26 @@ internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
         return next;
     }
 
+    /// <summary>
+    /// Moves a waiter to the place its new priority gives it (lock held), without the list ever looking
+    /// empty: the owner's unlock reads "has waiters" without the lock. False when it does not wait here.
+    /// </summary>
+    public bool RepositionWaiterLocked(RtTask task)
+    {
+        if (_waiters.Head == task && task.WaitNext is null)
+        {
+            return true; // the only waiter: its place cannot change
+        }
+
+        if (!_waiters.Remove(task))
+        {
+            return false;
+        }
+
+        _waiters.Insert(task);
+        return true;
+    }
+
     private void LeaveContendedIfEmpty()
     {
         if (_waiters.Head is null)
@@ -85,12 +110,16 @@ internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
     {
         using (Cpu.Lock.EnterScope())
         {
+            // Read the owner while the lock still has this waiter: until then the owner can only release
+            // through the locked slow path, so it cannot slip away unboosted (after the removal, its
+            // fast path may set Owner to null at any moment).
+            RtTask? owner = Volatile.Read(ref Owner);
             if (task.BlockedOn != this || !RemoveWaiterLocked(task))
             {
                 return false;
             }
 
-            if (Owner is { } owner)
+            if (owner is not null)
             {
                 RtScheduler.RecomputePrioLocked(Cpu, owner);
             }

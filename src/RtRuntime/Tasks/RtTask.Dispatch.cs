@@ -253,11 +253,12 @@ public abstract partial class RtTask
     }
 
     /// <summary>
-    /// The misuse check of the hot paths (guards, local locks): rq->curr first (a field read; a
-    /// thread-static read costs a call on Linux), the thread itself when that does not settle it, or
-    /// always under strict checks. Without strict checks a foreign thread using the context while the
-    /// task runs on its CPU goes unnoticed; a context used after the task left its CPU (e.g. after
-    /// ConfigureAwait(false)) is always caught. Decisions that depend on who calls use <see cref="IsCurrent"/>.
+    /// The local lock's misuse check: rq->curr first (a field read; a thread-static read costs a call on
+    /// Linux), the thread itself when that does not settle it, or always under strict checks. Without
+    /// strict checks, a foreign thread using the context while the task is still its CPU's rq->curr goes
+    /// unnoticed: while it runs there, or in the instant of its switch-out after a foreign await (a
+    /// continuation escaping with ConfigureAwait(false) can run before the CPU clears rq->curr). Every
+    /// other check, and every decision that depends on who calls, uses the exact <see cref="IsCurrent"/>.
     /// </summary>
     internal bool IsCurrentOrRunning
     {
@@ -269,7 +270,7 @@ public abstract partial class RtTask
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfNotCurrent()
     {
-        if (!IsCurrentOrRunning)
+        if (!IsCurrent)
         {
             ThrowHelper.ThrowContextOffCpu(this);
         }

@@ -102,4 +102,39 @@ public class LocalLockNonRtTests
         Assert.Equal((1, 0, (string?)null), (inside, after, owner));
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task LockAsync_HolderSuspendedWhileAtomic_OtherTaskIsRefusedAndHolderStillUnlocks()
+    {
+        // A holds the NonRt lock and awaits a foreign task: "scheduling while atomic" resets its preempt
+        // count, so B can run on the CPU. B must not get, or release, A's lock (the holder is kept by id).
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.Model = PreemptionModel.NonRt;
+            o.StrictChecks = false; // the BUG is reported, not thrown into A
+        });
+        var ll = new LocalLock(rt, "pcp lock");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var a = rt.Spawn<string?>("A", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                await release.Task; // foreign suspension while preempt-disabled
+                return ll.OwnerOn(0)?.Name;
+            }
+        });
+        await Rt.Until(() => a.State == Tasks.RtTaskState.Blocked, "A suspended holding the lock");
+        var b = rt.Spawn<string>("B", 10, ctx =>
+            ValueTask.FromResult(Assert.Throws<InvalidOperationException>(() => ll.LockAsync(ctx)).Message));
+
+        string refused = await b.WithTimeout();
+        release.SetResult();
+        string? ownerSeenByA = await a.WithTimeout();
+        Assert.Contains($"Task {a.Id} still holds cpu0's pcp lock", refused, StringComparison.Ordinal);
+        Assert.Equal("A", ownerSeenByA);
+        Assert.Null(ll.OwnerOn(0));
+        Assert.Equal(1, rt.BugCount);
+        await rt.AssertStillRunsTasks();
+    }
 }

@@ -279,7 +279,7 @@ internal sealed partial class Cpu
 
         using (Lock.EnterScope())
         {
-            SwitchOutLocked(task, atHead: false, preempted: false);
+            SwitchOutLocked(task, atHead: false, preempted: false, rare: null);
             return Active ? PickLocked() : null; // a dying CPU picks through Turn (balance_push first)
         }
     }
@@ -343,6 +343,7 @@ internal sealed partial class Cpu
             return false; // the stopper moved the task to another CPU
         }
 
+        RtTaskRare? rare = task.MigrationDisabled > 0 ? task.Rare : null; // made here, never under the run-queue lock
         using (Lock.EnterScope())
         {
             Interlocked.And(ref _pending.Value, ~PendingWork.NeedResched);
@@ -359,7 +360,7 @@ internal sealed partial class Cpu
                 return true;
             }
 
-            SwitchOutLocked(task, atHead: preempt && !rotate, preempted: true);
+            SwitchOutLocked(task, atHead: preempt && !rotate, preempted: true, rare);
         }
 
         KickIfIdle();
@@ -367,15 +368,16 @@ internal sealed partial class Cpu
         return false;
     }
 
-    private void SwitchOutLocked(RtTask task, bool atHead, bool preempted)
+    // rare: the task's rare state when it is migrate-disabled, made before the lock was taken (no allocation under it).
+    private void SwitchOutLocked(RtTask task, bool atHead, bool preempted, RtTaskRare? rare)
     {
         if (preempted)
         {
             task.PreemptionCount++;
             Preemptions++;
-            if (task.MigrationDisabled > 0)
+            if (rare is not null)
             {
-                task.Rare.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority: interference
+                rare.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority: interference
             }
         }
 

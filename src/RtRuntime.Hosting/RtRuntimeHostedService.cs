@@ -119,17 +119,21 @@ internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
         {
             await published.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested && !published.IsCompleted)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            // The host's deadline came first: the runtime has already ended its drain and cancels every
-            // task; cancel the workers' own tokens too.
-            HostingLog.ShutdownTimeoutExpired(_logger, runtime.LiveTasks);
-            foreach (RtTask task in _workerTasks)
+            // The host's deadline came first (the stop may still finish in the meantime: then fall through
+            // and report its outcome). The runtime has already ended its drain and cancels every task;
+            // cancel the workers' own tokens too.
+            if (!published.IsCompleted)
             {
-                task.Cancel();
-            }
+                HostingLog.ShutdownTimeoutExpired(_logger, runtime.LiveTasks);
+                foreach (RtTask task in _workerTasks)
+                {
+                    task.Cancel();
+                }
 
-            return;
+                return;
+            }
         }
 
         await stop.ConfigureAwait(false); // rethrows a stop failure (already logged) to the host

@@ -7,7 +7,8 @@ namespace RtRuntime.Benchmarks;
 /// <summary>
 /// Per-CPU data on 2 busy CPUs: one task per CPU does N increments of (a) a PerCpuCounter, (b) one
 /// shared counter with Interlocked.Increment, (c) its CPU's PerCpu&lt;long&gt; slot under one
-/// MigrateDisable guard; plus a local lock's uncontended lock+unlock in both models. ns/op is per
+/// MigrateDisable guard; plus a local lock's uncontended lock+unlock in both models, awaited
+/// (<c>LockAsync</c>) and synchronous (<c>TryLock</c>, local_trylock). ns/op is per
 /// increment (or lock pair) per task; both tasks run at once.
 /// </summary>
 public class PerCpuBenchmarks
@@ -118,5 +119,33 @@ public class PerCpuBenchmarks
             {
             }
         }
+    });
+
+    [Benchmark(OperationsPerInvoke = N)]
+    public void LocalLockTryLockPairRt() => OnBothCpus(_rt, ctx =>
+    {
+        for (int i = 0; i < N; i++)
+        {
+            if (_rtLock.TryLock(ctx, out LocalLockGuard guard))
+            {
+                guard.Dispose();
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    });
+
+    [Benchmark(OperationsPerInvoke = N)]
+    public void LocalLockTryLockPairNonRt() => OnBothCpus(_nonRt, ctx =>
+    {
+        for (int i = 0; i < N; i++)
+        {
+            if (_nonRtLock.TryLock(ctx, out LocalLockGuard guard))
+            {
+                guard.Dispose();
+            }
+        }
+
+        return ValueTask.CompletedTask;
     });
 }

@@ -61,39 +61,83 @@ public sealed class LocalLock
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
         RtTask task = context.Task;
+        LocalLockState state = StateOf(task);
+        if (TryTake(task, state))
+        {
+            return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
+        }
+
+        if (_nonRt || state.Owner == task)
+        {
+            ThrowHeld(task, state); // NonRt: nothing else runs here while it is held, so the holder is this task (or one that suspended while atomic)
+        }
+
+        MigrateGuard.EnterUntracked(task); // Rt: wait, pinned, for the holder (OnCompleted blocks and boosts it)
+        return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: false);
+    }
+
+    /// <summary>
+    /// <c>local_trylock()</c>: takes the task's current CPU's instance at once if it is free, without
+    /// blocking or awaiting; false, with nothing left disabled, when it is held (by another task in the
+    /// Rt model, or by this task: as in the kernel, a try-lock never deadlocks and never throws on
+    /// recursion). Dispose the guard to unlock.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryLock(TaskContext context, out LocalLockGuard guard)
+    {
+        RtTask task = context.Task;
+        LocalLockState state = StateOf(task);
+        if (TryTake(task, state))
+        {
+            guard = new LocalLockGuard(state, task, task.GuardEpoch);
+            return true;
+        }
+
+        guard = default;
+        return false;
+    }
+
+    /// <summary>This CPU's instance for the calling task, which must be running on its CPU.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private LocalLockState StateOf(RtTask task)
+    {
         if (!task.IsCurrentOrRunning)
         {
             ThrowHelper.ThrowContextOffCpu(task);
         }
 
-        LocalLockState state = _states[task.Cpu!.Id];
+        return _states[task.Cpu!.Id];
+    }
+
+    /// <summary>
+    /// The uncontended take: when the instance is free, count the preempt-disable (NonRt: nothing else
+    /// runs on this CPU until unlock, so the lock is ours) or the migrate-disable (Rt) and record the
+    /// holder (NonRt by id: no GC reference written). False, with nothing changed, when it is held.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool TryTake(RtTask task, LocalLockState state)
+    {
         if (_nonRt)
         {
             if (state.HolderIdNonRt != 0)
             {
-                ThrowHeld(task, state);
+                return false;
             }
 
-            // Nothing else runs on this CPU until unlock: the lock is ours. The holder is recorded by
-            // id (no owner reference to write: no GC write barrier on this path).
             PreemptGuard.EnterUntracked(task);
             state.HolderIdNonRt = task.Id;
-            return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
+            return true;
         }
 
-        if (state.Owner == task)
+        if (state.Owner is not null)
         {
-            ThrowHeld(task, state);
+            return false;
         }
 
         MigrateGuard.EnterUntracked(task);
-        if (state.Owner is null)
-        {
-            state.Owner = task;
-            return new LocalLockAwaitable(state, task, 0, acquired: true);
-        }
-
-        return new LocalLockAwaitable(state, task, 0, acquired: false);
+        state.Owner = task;
+        return true;
     }
 
     [DoesNotReturn]

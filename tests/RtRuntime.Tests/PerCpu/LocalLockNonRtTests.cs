@@ -137,4 +137,26 @@ public class LocalLockNonRtTests
         Assert.Equal(1, rt.BugCount);
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task TryLock_FreeThenHeldBySelf_TakesOnceAndRefusesRecursionWithoutThrowing()
+    {
+        await using var rt = Rt.Start(cpus: 1, model: PreemptionModel.NonRt);
+        var ll = new LocalLock(rt, "pcp lock");
+        var t = rt.Spawn<(bool, int, bool, int, int, bool)>("T", 10, ctx =>
+        {
+            bool first = ll.TryLock(ctx, out LocalLockGuard guard);
+            int depthHeld = ctx.PreemptDepth;
+            bool again = ll.TryLock(ctx, out _); // local_trylock: false, nothing disabled
+            int depthAfterRefusal = ctx.PreemptDepth;
+            guard.Dispose();
+            bool afterUnlock = ll.TryLock(ctx, out LocalLockGuard second);
+            second.Dispose();
+            return ValueTask.FromResult((first, depthHeld, again, depthAfterRefusal, ctx.PreemptDepth, afterUnlock));
+        });
+
+        Assert.Equal((true, 1, false, 1, 0, true), await t.WithTimeout());
+        Assert.Null(ll.OwnerOn(0));
+        await rt.AssertStillRunsTasks();
+    }
 }

@@ -218,4 +218,47 @@ public class LocalLockRtTests
         Assert.Null(ll.OwnerOn(0));
         Assert.Equal("local_lock", ll.Name);
     }
+
+    [Fact]
+    public async Task TryLock_HeldByPreemptedTask_HigherTaskGetsFalseAtOnceWithoutBoostingOrPinning()
+    {
+        // T holds cpu0's lock and is preempted by H on cpu0; H's try-lock fails at once: H neither
+        // blocks nor boosts T, and is left unpinned. After T unlocks, H's try-lock succeeds.
+        await using var rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        var log = new EventLog();
+        var unlocked = new RtEvent();
+        RtTask? h = null;
+        var t = rt.Spawn("T", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                h = rt.Spawn("H", 50, async hctx =>
+                {
+                    bool got = ll.TryLock(hctx, out _);
+                    log.Add($"H:try {got} md {hctx.MigrateDisableDepth} T prio {ctx.Task.EffectivePriority} nr_pinned {rt.NrPinned(0)}");
+                    await unlocked.WaitAsync(hctx);
+                    got = ll.TryLock(hctx, out LocalLockGuard guard);
+                    log.Add($"H:try after unlock {got} md {hctx.MigrateDisableDepth} owner {ll.OwnerOn(0)?.Name}");
+                    guard.Dispose();
+                });
+                await ctx.PreemptionPoint(); // H runs here, fails its try-lock, and blocks on the event
+                log.Add($"T:resumed prio {ctx.Task.EffectivePriority}");
+            }
+
+            unlocked.Set();
+        });
+
+        await t.WithTimeout();
+        await h!.WithTimeout();
+        Assert.Equal(
+            [
+                "H:try False md 0 T prio 10 nr_pinned 1",
+                "T:resumed prio 10",
+                "H:try after unlock True md 1 owner H",
+            ],
+            log.Snapshot());
+        Assert.Null(ll.OwnerOn(0));
+        Assert.Equal(0, rt.NrPinned(0));
+    }
 }

@@ -122,30 +122,21 @@ public class PerCpuBenchmarks
     });
 
     [Benchmark(OperationsPerInvoke = N)]
-    public void LocalLockTryLockPairRt() => OnBothCpus(_rt, ctx =>
-    {
-        for (int i = 0; i < N; i++)
-        {
-            if (_rtLock.TryLock(ctx, out LocalLockGuard guard))
-            {
-                guard.Dispose();
-            }
-        }
-
-        return ValueTask.CompletedTask;
-    });
+    public void LocalLockTryLockPairRt() => OnBothCpus(_rt, ctx => TryLockPairs(_rtLock, ctx));
 
     [Benchmark(OperationsPerInvoke = N)]
-    public void LocalLockTryLockPairNonRt() => OnBothCpus(_nonRt, ctx =>
+    public void LocalLockTryLockPairNonRt() => OnBothCpus(_nonRt, ctx => TryLockPairs(_nonRtLock, ctx));
+
+    private static ValueTask TryLockPairs(LocalLock ll, TaskContext ctx)
     {
         for (int i = 0; i < N; i++)
         {
-            if (_nonRtLock.TryLock(ctx, out LocalLockGuard guard))
+            if (ll.TryLock(ctx, out LocalLockGuard guard))
             {
                 guard.Dispose();
             }
         }
 
         return ValueTask.CompletedTask;
-    });
+    }
 }

@@ -22,7 +22,7 @@ public sealed partial class RtScheduler
     {
         if (Metrics.WakeupLatency.Enabled)
         {
-            task.WokenAtNs = RtClock.NowNs();
+            task.Rare.WokenAtNs = RtClock.NowNs();
         }
 
         if (RtEventSource.Log.IsVerbose)
@@ -35,11 +35,11 @@ public sealed partial class RtScheduler
     internal void TraceSwitchIn(Cpu cpu, RtTask task)
     {
         RtTaskRare? rare = task.RareOrNull;
-        long now = (task.WokenAtNs | (rare?.InterferedSinceNs ?? 0)) != 0 ? RtClock.NowNs() : 0;
-        if (task.WokenAtNs != 0)
+        long now = rare is not null && (rare.WokenAtNs | rare.InterferedSinceNs) != 0 ? RtClock.NowNs() : 0;
+        if (rare is not null && rare.WokenAtNs != 0)
         {
-            Metrics.WakeupLatency.Record((now - task.WokenAtNs) / 1000.0, new KeyValuePair<string, object?>("cpu", cpu.Id));
-            task.WokenAtNs = 0;
+            Metrics.WakeupLatency.Record((now - rare.WokenAtNs) / 1000.0, new KeyValuePair<string, object?>("cpu", cpu.Id));
+            rare.WokenAtNs = 0;
         }
 
         if (rare is { InterferedSinceNs: not 0 })

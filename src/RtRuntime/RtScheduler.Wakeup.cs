@@ -104,7 +104,7 @@ public sealed partial class RtScheduler
             return;
         }
 
-        task.Post(callback, state);
+        task.PushPosted(callback, state);
         TryWake(task);
     }
 

@@ -231,7 +231,7 @@ internal sealed partial class Cpu
     private void SwitchIn(RtTask task, long now)
     {
         Scheduler.OnSwitchIn(this, task);
-        if ((task.WokenAtNs | (task.RareOrNull?.InterferedSinceNs ?? 0)) != 0 || Diagnostics.RtEventSource.Log.IsVerbose)
+        if ((task.RareOrNull is { } rare && (rare.WokenAtNs | rare.InterferedSinceNs) != 0) || Diagnostics.RtEventSource.Log.IsVerbose)
         {
             Scheduler.TraceSwitchIn(this, task);
         }
@@ -247,7 +247,7 @@ internal sealed partial class Cpu
         task.SwitchCount++;
         ContextSwitches++;
         t_currentTask = task;
-        SynchronizationContext.SetSynchronizationContext(task.SyncContext);
+        SynchronizationContext.SetSynchronizationContext(task);
         if (task.Policy == SchedPolicy.RoundRobin)
         {
             Volatile.Write(ref _sliceDeadline, (now == 0 ? RtClock.NowNs() : now) + Scheduler.RoundRobinSliceNs);

@@ -8,14 +8,19 @@ public abstract partial class RtTask
     private static readonly WaiterNode s_completed = new(static () => { }, null, null);
 
     private int _final;
-    private Exception? _exception;
     private WaiterNode? _waiters;
+
+    /// <summary>
+    /// The outcome's exception, kept by the subclass in the field that held the body (dead once the
+    /// task ended): one reference fewer per task. Written before <c>_final</c> is published.
+    /// </summary>
+    private protected abstract Exception? OutcomeException { get; set; }
 
     /// <summary>True once the task completed, faulted or was cancelled.</summary>
     public bool IsCompleted => Volatile.Read(ref _final) != 0;
 
     /// <summary>The exception the body threw (or the cancellation), once the task ended that way.</summary>
-    public Exception? Exception => IsCompleted ? _exception : null;
+    public Exception? Exception => IsCompleted ? OutcomeException : null;
 
     internal RtTaskState FinalState => (RtTaskState)Volatile.Read(ref _final);
 
@@ -45,7 +50,7 @@ public abstract partial class RtTask
             {
                 case RtTaskState.Completed: tcs.TrySetResult(); break;
                 case RtTaskState.Cancelled: tcs.TrySetCanceled(); break;
-                default: tcs.TrySetException(_exception!); break;
+                default: tcs.TrySetException(OutcomeException!); break;
             }
         }, null, null);
         return tcs.Task;
@@ -54,7 +59,7 @@ public abstract partial class RtTask
     /// <summary>Publishes the outcome and schedules every waiter (never inline: user code never runs on the completing CPU here).</summary>
     internal void Complete(RtTaskState state, Exception? exception)
     {
-        _exception = exception;
+        OutcomeException = exception;
         Volatile.Write(ref _final, (int)state);
         WaiterNode? waiters = Interlocked.Exchange(ref _waiters, s_completed);
         for (WaiterNode? w = waiters; w is not null && w != s_completed; w = w.Next)
@@ -91,14 +96,14 @@ public abstract partial class RtTask
             case RtTaskState.Completed:
                 return;
             case RtTaskState.Cancelled:
-                if (_exception is OperationCanceledException oce)
+                if (OutcomeException is OperationCanceledException oce)
                 {
                     ExceptionDispatchInfo.Throw(oce);
                 }
 
                 throw new OperationCanceledException($"Task {Name} was cancelled.");
             case RtTaskState.Faulted:
-                ExceptionDispatchInfo.Throw(_exception!);
+                ExceptionDispatchInfo.Throw(OutcomeException!);
                 return;
             default:
                 throw new InvalidOperationException($"Task {Name} has not completed yet; await it first.");

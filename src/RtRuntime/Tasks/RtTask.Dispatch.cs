@@ -45,8 +45,6 @@ public abstract partial class RtTask
     /// <summary>Continuations posted through the task's SynchronizationContext (a Treiber stack).</summary>
     internal PostedWork? Posted;
 
-    internal readonly TaskSynchronizationContext SyncContext;
-
     // ---- guards ----
 
     /// <summary>preempt_count (preemption bits).</summary>
@@ -113,9 +111,6 @@ public abstract partial class RtTask
     internal long SwitchCount;
     internal long PreemptionCount;
     internal long MigrationCount;
-
-    // ---- tracing timestamp (RtClock ns; only while a listener is enabled) ----
-    internal long WokenAtNs;
 
     private bool _started;
 
@@ -214,8 +209,8 @@ public abstract partial class RtTask
         ContinuationReady = reason != SuspendReason.Block;
     }
 
-    /// <summary>Pushes a continuation posted through the task's SynchronizationContext.</summary>
-    internal void Post(SendOrPostCallback callback, object? state)
+    /// <summary>Pushes a continuation posted through the task's SynchronizationContext (the waker wakes the task).</summary>
+    internal void PushPosted(SendOrPostCallback callback, object? state)
     {
         var work = new PostedWork(callback, state);
         PostedWork? head;

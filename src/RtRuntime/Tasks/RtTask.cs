@@ -7,9 +7,9 @@ namespace RtRuntime.Tasks;
 /// CPU, counters and an awaitable completion; the body sees the same task through its
 /// <see cref="TaskContext"/>. Split by component: this file holds identity and the public view,
 /// <c>RtTask.Dispatch.cs</c> what the CPU dispatcher drives, <c>RtTask.Completion.cs</c> the
-/// awaitable completion.
+/// awaitable completion, <c>RtTask.SynchronizationContext.cs</c> the context its body runs under.
 /// </summary>
-public abstract partial class RtTask
+public abstract partial class RtTask : SynchronizationContext
 {
     private static long s_nextId;
 
@@ -20,12 +20,11 @@ public abstract partial class RtTask
         Scheduler = scheduler;
         Id = Interlocked.Increment(ref s_nextId);
         _name = name;
-        Policy = policy;
-        BasePriority = priority;
+        _policy = (byte)policy;
+        _basePriority = (byte)priority;
         Prio = policy == SchedPolicy.Normal ? 0 : priority;
         AffinityMask = affinity;
         StrictChecks = scheduler.Strict;
-        SyncContext = new TaskSynchronizationContext(this);
     }
 
     /// <summary>A process-unique id (the kernel's pid).</summary>
@@ -37,10 +36,15 @@ public abstract partial class RtTask
     private string? _name;
 
     /// <summary>The scheduling policy.</summary>
-    public SchedPolicy Policy { get; }
+    public SchedPolicy Policy => (SchedPolicy)_policy;
+
+    // Policy and base priority fit a byte each (validated at spawn): with the other small fields they
+    // pack into one 8-byte slot of the task object.
+    private readonly byte _policy;
+    private readonly byte _basePriority;
 
     /// <summary>The RT priority it was spawned with: 1..99 (99 highest), 0 for <see cref="SchedPolicy.Normal"/>.</summary>
-    public int BasePriority { get; }
+    public int BasePriority => _basePriority;
 
     /// <summary>The priority it is scheduled at now (above <see cref="BasePriority"/> while boosted by priority inheritance).</summary>
     public int EffectivePriority => Volatile.Read(ref Prio);

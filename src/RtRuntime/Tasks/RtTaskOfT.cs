@@ -7,7 +7,8 @@ namespace RtRuntime.Tasks;
 public sealed class RtTask<T> : RtTask
 {
     // Before the start: the body. After it: null (it completed at once; the result is in _result), the
-    // exception it threw or completed with, or the Task of a body still running.
+    // exception it threw or completed with, or the Task of a body still running. Once the task ended:
+    // the outcome's exception, or null.
     private object? _state;
     private T? _result;
 
@@ -98,6 +99,12 @@ public sealed class RtTask<T> : RtTask
         }
 
         Complete(ValueTaskBody.Classify(exception), exception);
+    }
+
+    private protected override Exception? OutcomeException
+    {
+        get => _state as Exception;
+        set => _state = value;
     }
 
     private protected override void WatchBodyCompletion(Action onCompleted) =>

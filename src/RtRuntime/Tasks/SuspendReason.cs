@@ -1,7 +1,7 @@
 namespace RtRuntime.Tasks;
 
 /// <summary>Why a task's step handed control back to its CPU's dispatcher.</summary>
-internal enum SuspendReason
+internal enum SuspendReason : byte
 {
     /// <summary>No runtime awaitable suspended: a foreign await (a Task, I/O) whose continuation will be posted.</summary>
     Foreign = 0,

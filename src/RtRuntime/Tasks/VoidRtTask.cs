@@ -6,7 +6,8 @@ namespace RtRuntime.Tasks;
 internal sealed class VoidRtTask : RtTask
 {
     // Before the start: the body. After it: null (it completed at once), the exception it threw or
-    // completed with, or the Task of a body still running. One field instead of four keeps the task small.
+    // completed with, or the Task of a body still running. Once the task ended: the outcome's exception,
+    // or null. One field instead of five keeps the task small.
     private object? _state;
 
     internal VoidRtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity, Func<TaskContext, ValueTask> body)
@@ -57,6 +58,12 @@ internal sealed class VoidRtTask : RtTask
             _ => null,
         };
         Complete(ValueTaskBody.Classify(exception), exception);
+    }
+
+    private protected override Exception? OutcomeException
+    {
+        get => _state as Exception;
+        set => _state = value;
     }
 
     private protected override void WatchBodyCompletion(Action onCompleted) =>

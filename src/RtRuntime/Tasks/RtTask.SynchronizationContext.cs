@@ -1,0 +1,34 @@
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// A task is the <see cref="SynchronizationContext"/> its body runs under. An await of anything
+/// foreign (a Task, I/O) captures it, so the continuation comes back as a wakeup of this same task on
+/// a runtime CPU, never as a ThreadPool callback: the kernel's <c>task_work_add</c>, work queued to
+/// run in the task's own context. Being its own context saves a separate object per task.
+/// </summary>
+public abstract partial class RtTask
+{
+    /// <summary>
+    /// Queues <paramref name="d"/> to run as this task's next step on its CPU and wakes the task
+    /// (<c>task_work_add</c> + <c>try_to_wake_up</c>). Dropped, and counted, once the task has ended.
+    /// </summary>
+    /// <param name="d">The callback.</param>
+    /// <param name="state">The callback's argument.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="d"/> is null.</exception>
+    public override void Post(SendOrPostCallback d, object? state)
+    {
+        ArgumentNullException.ThrowIfNull(d);
+        Scheduler.PostToTask(this, d, state);
+    }
+
+    /// <summary>Not supported: the task may be waiting for its CPU, so a synchronous call could deadlock; use <see cref="Post"/>.</summary>
+    /// <param name="d">The callback.</param>
+    /// <param name="state">The callback's argument.</param>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    public override void Send(SendOrPostCallback d, object? state) =>
+        throw new NotSupportedException($"Task '{Name}' does not support SynchronizationContext.Send: the task may be waiting for its CPU; use Post.");
+
+    /// <summary>The task itself: its context has no state to copy.</summary>
+    /// <returns>This task.</returns>
+    public override SynchronizationContext CreateCopy() => this;
+}

@@ -4,7 +4,12 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime;
 
-/// <summary>Lifetime: the live-task registry and the stop sequence (drain, cancel, abandon, join).</summary>
+/// <summary>
+/// Lifetime: the registry of tasks that ever blocked, the stop sequence (drain, cancel, abandon, join).
+/// A runnable or running task is found on its CPU; only a blocked one is reachable solely through its
+/// waker, so a task joins the registry when it first blocks (a task that never blocks, the common
+/// short task, never touches it) and leaves when it ends.
+/// </summary>
 public sealed partial class RtScheduler
 {
     private const int Stripes = 16;
@@ -15,6 +20,7 @@ public sealed partial class RtScheduler
     private readonly Lock _stopLock = new();
     private Task<ShutdownSummary>? _stopTask;
     private bool _accepting;
+    private volatile bool _cancellingAll;
     // Spawners write these; CPU threads count endings on their own Cpu (no shared line on the hot path).
     private PaddedLong _admitted;
     private PaddedLong _refused;
@@ -87,6 +93,7 @@ public sealed partial class RtScheduler
         if (!await WaitDrainedAsync(drainTimeout, drainCancellation).ConfigureAwait(false))
         {
             RtLog.CancellingAtShutdown(_logger, LiveTasks);
+            _cancellingAll = true; // a task the snapshot misses (moving between CPUs) is cancelled at its next switch-in
             foreach (RtTask task in LiveSnapshot())
             {
                 RequestCancel(task);
@@ -136,7 +143,6 @@ public sealed partial class RtScheduler
     /// </summary>
     private long AbandonStragglers()
     {
-        long abandoned = 0;
         foreach (RtTask task in LiveSnapshot())
         {
             if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked)
@@ -156,12 +162,11 @@ public sealed partial class RtScheduler
             }
             else if (!task.IsCompleted)
             {
-                abandoned++;
                 RtLog.Abandoned(_logger, task.Name, task.CurrentCpu);
             }
         }
 
-        return abandoned;
+        return LiveTasks; // exact, whatever a racy snapshot saw
     }
 
     private void InitRegistry()
@@ -172,8 +177,13 @@ public sealed partial class RtScheduler
         }
     }
 
-    private void Register(RtTask task)
+    /// <summary>Whether a stop is cancelling every task (checked at switch-in).</summary>
+    internal bool CancellingAll => _cancellingAll;
+
+    /// <summary>Adds a task about to block for the first time (on its CPU thread, before it is Blocked).</summary>
+    internal void Register(RtTask task)
     {
+        task.Registered = true;
         int stripe = (int)(task.Id & (Stripes - 1));
         lock (_stripeLocks[stripe])
         {
@@ -190,6 +200,11 @@ public sealed partial class RtScheduler
 
     private void Unregister(RtTask task)
     {
+        if (!task.Registered)
+        {
+            return; // never blocked: never registered
+        }
+
         int stripe = (int)(task.Id & (Stripes - 1));
         lock (_stripeLocks[stripe])
         {
@@ -215,22 +230,50 @@ public sealed partial class RtScheduler
         }
     }
 
-    /// <summary>Every live task (a copy).</summary>
+    /// <summary>
+    /// Every live task (a copy): the running and queued tasks of each CPU (one CPU at a time, under its
+    /// lock) and the registry. A task moving between CPUs meanwhile may be missed.
+    /// </summary>
     internal List<RtTask> LiveSnapshot()
     {
+        var seen = new HashSet<RtTask>(ReferenceEqualityComparer.Instance);
         var list = new List<RtTask>();
+        foreach (Cpu cpu in _cpus)
+        {
+            using (cpu.Lock.EnterScope())
+            {
+                if (cpu.Running is { } running)
+                {
+                    Add(running);
+                }
+
+                foreach (RtTask queued in cpu.Rq.ToList())
+                {
+                    Add(queued);
+                }
+            }
+        }
+
         for (int i = 0; i < Stripes; i++)
         {
             lock (_stripeLocks[i])
             {
                 for (RtTask? t = _stripeHeads[i]; t is not null; t = t.AllNext)
                 {
-                    list.Add(t);
+                    Add(t);
                 }
             }
         }
 
         return list;
+
+        void Add(RtTask task)
+        {
+            if (!task.IsCompleted && seen.Add(task))
+            {
+                list.Add(task);
+            }
+        }
     }
 
     /// <summary>After a task ended (or a spawn was refused): while stopping, the last one completes the drain.</summary>

@@ -83,7 +83,6 @@ public sealed partial class RtScheduler
             throw new InvalidOperationException($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
         }
 
-        Register(task);
         if (cancellationToken.CanBeCanceled)
         {
             task.Rare.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);

@@ -63,11 +63,11 @@ internal sealed partial class Cpu
         {
             Interlocked.And(ref _pending.Value, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Probe));
             next = Rq.PopHighest();
-            Volatile.Write(ref _queuedTop, Rq.HighestPriority);
+            CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
             if (next is not null)
             {
                 Running = next;
-                Volatile.Write(ref _runningPrio, next.Prio);
+                CpuPri.Set(ref _pri.RunningPrio, next.Prio);
                 next.Run = TaskRunState.Running;
             }
         }
@@ -112,9 +112,9 @@ internal sealed partial class Cpu
     }
 
     /// <summary>
-    /// Runs <paramref name="first"/> and, after each yield or preemption, the task picked in the same
-    /// critical section (a direct switch: no clock read, no pull scan, one lock). Returns to the turn
-    /// loop when a task blocks or ends, so the CPU pulls when it drops in priority.
+    /// Runs <paramref name="first"/> and, after each yield, preemption or exit, the task picked in the
+    /// same critical section (a direct switch: no clock read, no pull scan, one lock). Returns to the
+    /// turn loop when a task blocks, or ends when a pull or pending work must come first.
     /// </summary>
     private void RunTask(RtTask first, long now)
     {
@@ -137,7 +137,7 @@ internal sealed partial class Cpu
             using (Lock.EnterScope())
             {
                 Running = null;
-                Volatile.Write(ref _runningPrio, -1);
+                CpuPri.Set(ref _pri.RunningPrio, -1);
             }
 
             Scheduler.CancelUnstarted(task);
@@ -177,7 +177,7 @@ internal sealed partial class Cpu
                 if (done)
                 {
                     Scheduler.Finish(task);
-                    return null;
+                    return next = PickAfterExit(task);
                 }
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.PreemptionPoint)
@@ -221,7 +221,7 @@ internal sealed partial class Cpu
 
                     Running = null;
                     LastRunPrio = task.Prio;
-                    Volatile.Write(ref _runningPrio, -1);
+                    CpuPri.Set(ref _pri.RunningPrio, -1);
                 }
             }
         }
@@ -230,6 +230,11 @@ internal sealed partial class Cpu
     /// <summary>Context switch in: TIF flags, counters, the task's SynchronizationContext, its RR slice.</summary>
     private void SwitchIn(RtTask task, long now)
     {
+        if (Scheduler.CancellingAll)
+        {
+            Scheduler.RequestCancel(task); // the stop cancels every task, those its snapshot missed too
+        }
+
         Scheduler.OnSwitchIn(this, task);
         if ((task.RareOrNull is { } rare && (rare.WokenAtNs | rare.InterferedSinceNs) != 0) || Diagnostics.RtEventSource.Log.IsVerbose)
         {
@@ -284,6 +289,38 @@ internal sealed partial class Cpu
         }
     }
 
+    /// <summary>
+    /// After the running task ended: picks the next task in the same critical section when the turn
+    /// loop would pick it anyway: nothing pending (timers, stop work, hotplug), the CPU active, and no
+    /// other CPU queueing a task above this queue's head, so no pull could run first (the kernel pulls
+    /// only then: <c>need_pull_rt_task</c>). Else null, and the turn loop runs. A CPU working through a
+    /// queue of short tasks thus skips the clock read, the pull scan and a second lock per task.
+    /// </summary>
+    private RtTask? PickAfterExit(RtTask task)
+    {
+        int top = Volatile.Read(ref _pri.QueuedTop);
+        if ((Pending & ~PendingWork.NeedResched) != 0 || top < 0 || !Active || Scheduler.Balancer.HasHigherQueued(this, top))
+        {
+            return null;
+        }
+
+        using (Lock.EnterScope())
+        {
+            if (Rq.HighestPriority < top)
+            {
+                return null; // a pull took the head meanwhile: the turn loop decides
+            }
+
+            if (PushTarget == task)
+            {
+                PushTarget = null; // the push request lapses with its task
+            }
+
+            LastRunPrio = task.Prio;
+            return PickLocked();
+        }
+    }
+
     /// <summary>Picks the next task after a preemption (the preempted task is already queued).</summary>
     private RtTask? PickDirect()
     {
@@ -301,11 +338,11 @@ internal sealed partial class Cpu
         }
 
         RtTask? next = Rq.PopHighest();
-        Volatile.Write(ref _queuedTop, Rq.HighestPriority);
+        CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
         if (next is not null)
         {
             Running = next;
-            Volatile.Write(ref _runningPrio, next.Prio);
+            CpuPri.Set(ref _pri.RunningPrio, next.Prio);
             next.Run = TaskRunState.Running;
         }
 
@@ -396,7 +433,7 @@ internal sealed partial class Cpu
         Interlocked.Or(ref task.Gate, RtTask.GateOffCpu); // before anyone else can pick it up
         Running = null;
         LastRunPrio = task.Prio;
-        Volatile.Write(ref _runningPrio, -1);
+        CpuPri.Set(ref _pri.RunningPrio, -1);
         task.Run = TaskRunState.Queued;
     }
 
@@ -428,6 +465,11 @@ internal sealed partial class Cpu
 
             Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task);
             return true;
+        }
+
+        if (!task.Registered)
+        {
+            Scheduler.Register(task); // blocked, it is reachable only through its waker: list it for the stop
         }
 
         Interlocked.Or(ref task.Gate, RtTask.GateOffCpu); // before a waker can hand it to another CPU

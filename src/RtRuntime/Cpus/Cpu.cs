@@ -28,6 +28,10 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         Scheduler = scheduler;
         Id = id;
         Core = core;
+        _pri.RunningPrio = -1;
+        _pri.QueuedTop = -1;
+        _pri.Active = 1;
+        _pri.Online = 1;
     }
 
     /// <summary>The CPU whose thread is calling, or null off the runtime.</summary>
@@ -73,13 +77,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     internal RtTask? RunningUnordered => _running;
 
     /// <summary>Priority of the running task (−1 idle). Read without the lock by placement (like cpupri).</summary>
-    public int RunningPrio => Volatile.Read(ref _runningPrio);
+    public int RunningPrio => Volatile.Read(ref _pri.RunningPrio);
 
-    private int _runningPrio = -1;
-    private int _queuedTop = -1;
+    private CpuPri _pri;
 
     /// <summary>Highest queued (not running) priority, −1 when the queue is empty. Read without the lock.</summary>
-    public int QueuedTop => Volatile.Read(ref _queuedTop);
+    public int QueuedTop => Volatile.Read(ref _pri.QueuedTop);
 
     /// <summary>rq->push_busy: the running task a stopper push is in flight for (never two at once); null when none.</summary>
     public RtTask? PushTarget;
@@ -88,7 +91,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public int LastRunPrio = -1;
 
     /// <summary>The priority this CPU is busy at for placement: max(running, highest queued); −1 when idle.</summary>
-    public int TopPrio => Math.Max(Volatile.Read(ref _runningPrio), Volatile.Read(ref _queuedTop));
+    public int TopPrio => Math.Max(Volatile.Read(ref _pri.RunningPrio), Volatile.Read(ref _pri.QueuedTop));
 
     /// <inheritdoc/>
     public bool RunningPinned => Volatile.Read(ref _running) is { } running && Volatile.Read(ref running.MigrationDisabled) > 0;
@@ -101,20 +104,16 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>cpu_active: accepts new placements. Read without locks by placement.</summary>
     public bool Active
     {
-        get => _active;
-        set => _active = value;
+        get => Volatile.Read(ref _pri.Active) != 0;
+        set => Volatile.Write(ref _pri.Active, value ? 1 : 0);
     }
-
-    private volatile bool _active = true;
 
     /// <summary>cpu_online.</summary>
     public bool Online
     {
-        get => _online;
-        set => _online = value;
+        get => Volatile.Read(ref _pri.Online) != 0;
+        set => Volatile.Write(ref _pri.Online, value ? 1 : 0);
     }
-
-    private volatile bool _online = true;
 
     /// <summary>The earliest sleeper deadline on this CPU (RtClock ns), or long.MaxValue.</summary>
     public long NextDeadline => Volatile.Read(ref _nextDeadline);
@@ -233,8 +232,8 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
 
         Rq.Enqueue(task, atHead);
-        Volatile.Write(ref _queuedTop, Rq.HighestPriority);
-        if (!fromSwitch && task.Prio > _runningPrio)
+        CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
+        if (!fromSwitch && task.Prio > _pri.RunningPrio)
         {
             SetPending(PendingWork.NeedResched);
         }
@@ -243,7 +242,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>The running task's priority changed (PI boost or unboost); lock held.</summary>
     public void SetRunningPrioLocked(int prio)
     {
-        Volatile.Write(ref _runningPrio, prio);
+        CpuPri.Set(ref _pri.RunningPrio, prio);
         if (Rq.HighestPriority > prio)
         {
             SetPending(PendingWork.NeedResched);
@@ -254,7 +253,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void DequeueLocked(RtTask task)
     {
         Rq.Remove(task);
-        Volatile.Write(ref _queuedTop, Rq.HighestPriority);
+        CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
     }
 
     /// <summary>Unparks the CPU thread if it is idle and the caller is another thread.</summary>

@@ -148,6 +148,20 @@ internal sealed class Balancer
         return false;
     }
 
+    /// <summary>A cheap racy check: does another CPU queue a task above <paramref name="top"/> (one <see cref="PullIfBetter"/> would try)?</summary>
+    public bool HasHigherQueued(Cpu self, int top)
+    {
+        foreach (Cpu other in _cpus)
+        {
+            if (other != self && other.QueuedTop > top)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A cheap racy check for idle CPUs: is there queued work another CPU could hand over?</summary>
     public bool HasPullable(Cpu self)
     {

@@ -97,6 +97,9 @@ public abstract partial class RtTask
         return Interlocked.CompareExchange(ref _rare, created, null) ?? created;
     }
 
+    /// <summary>In the runtime's registry (since it first blocked); written by its CPU thread before it blocks.</summary>
+    internal bool Registered;
+
     // ---- run-queue and registry links (intrusive, no allocation) ----
 
     internal RtTask? RqNext;

@@ -1,0 +1,39 @@
+using System.Runtime.InteropServices;
+
+namespace RtRuntime.Cpus;
+
+/// <summary>
+/// What placement reads of a CPU on every spawn and wakeup, without locks (the kernel's
+/// <c>cpupri</c> and <c>cpu_active_mask</c>): the running and highest queued priorities and the
+/// hotplug state. On a cache line of its own, away from the counters the CPU thread writes on every
+/// task, and written only when a value changes, so a CPU running one task after another at the
+/// same priority does not invalidate the line in every spawner's cache.
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = 128)]
+internal struct CpuPri
+{
+    /// <summary>Priority of the running task (−1 idle).</summary>
+    [FieldOffset(64)]
+    public int RunningPrio;
+
+    /// <summary>Highest queued (not running) priority, −1 when the queue is empty.</summary>
+    [FieldOffset(68)]
+    public int QueuedTop;
+
+    /// <summary>cpu_active (1/0).</summary>
+    [FieldOffset(72)]
+    public int Active;
+
+    /// <summary>cpu_online (1/0).</summary>
+    [FieldOffset(76)]
+    public int Online;
+
+    /// <summary>Publishes <paramref name="value"/> into <paramref name="field"/> unless it already holds it.</summary>
+    public static void Set(ref int field, int value)
+    {
+        if (Volatile.Read(ref field) != value)
+        {
+            Volatile.Write(ref field, value);
+        }
+    }
+}

@@ -34,18 +34,19 @@ public sealed class RtEvent : RtWaitQueue
     /// <summary>Sets the event, waking waiters in priority order (from any thread).</summary>
     public void Set()
     {
-        List<RtTask>? woken = null;
+        var woken = default(WokenTasks);
         lock (Gate)
         {
             if (_autoReset)
             {
-                if (PopLocked() is { } one)
+                RtTask? one = PopLocked();
+                if (one is null)
                 {
-                    woken = [one];
+                    _set = true;
                 }
                 else
                 {
-                    _set = true;
+                    woken.Add(one);
                 }
             }
             else
@@ -53,18 +54,12 @@ public sealed class RtEvent : RtWaitQueue
                 _set = true;
                 while (PopLocked() is { } t)
                 {
-                    (woken ??= []).Add(t);
+                    woken.Add(t);
                 }
             }
         }
 
-        if (woken is not null)
-        {
-            foreach (RtTask t in woken)
-            {
-                Grant(t);
-            }
-        }
+        woken.WakeAll();
     }
 
     /// <summary>Clears the event.</summary>

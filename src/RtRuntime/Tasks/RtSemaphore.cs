@@ -51,7 +51,7 @@ public sealed class RtSemaphore : RtWaitQueue
             throw new ArgumentOutOfRangeException(nameof(releaseCount), releaseCount, "releaseCount must be at least 1.");
         }
 
-        List<RtTask>? woken = null;
+        var woken = default(WokenTasks);
         lock (Gate)
         {
             int banked = Math.Max(0, releaseCount - WaiterCountLocked);
@@ -62,19 +62,13 @@ public sealed class RtSemaphore : RtWaitQueue
 
             for (int i = 0; i < releaseCount - banked; i++)
             {
-                (woken ??= []).Add(PopLocked()!);
+                woken.Add(PopLocked()!);
             }
 
             _count += banked;
         }
 
-        if (woken is not null)
-        {
-            foreach (RtTask t in woken)
-            {
-                Grant(t);
-            }
-        }
+        woken.WakeAll();
     }
 
     private protected override bool TryTakeLocked()

@@ -80,7 +80,7 @@ public abstract class RtWaitQueue : IWaitSource
     private protected RtTask? PopLocked() => _waiters.Pop();
 
     /// <summary>Makes a waiter taken off the queue runnable (call outside <see cref="Gate"/>).</summary>
-    private protected static void Grant(RtTask task)
+    internal static void Grant(RtTask task)
     {
         task.BlockedOn = null;
         task.ContinuationReady = true;

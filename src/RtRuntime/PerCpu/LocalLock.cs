@@ -173,15 +173,28 @@ public sealed class LocalLock
         }
     }
 
-    /// <summary><c>local_unlock()</c>: hand the lock to the highest waiter, drop the boost, leave the section.</summary>
+    /// <summary>
+    /// <c>local_unlock()</c> by <paramref name="task"/> if it holds the lock (false, with nothing changed,
+    /// when it does not): hand the lock to the highest waiter, drop the boost, leave the section.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void Unlock(LocalLockState state, RtTask task, int epoch)
+    internal bool TryUnlock(LocalLockState state, RtTask task, int epoch)
     {
         if (_nonRt)
         {
+            if (state.HolderIdNonRt != task.Id)
+            {
+                return false;
+            }
+
             state.HolderIdNonRt = 0;
             PreemptGuard.LeaveUntracked(task, epoch);
-            return;
+            return true;
+        }
+
+        if (state.Owner != task)
+        {
+            return false;
         }
 
         if (state.HasWaiters)
@@ -196,6 +209,7 @@ public sealed class LocalLock
         }
 
         MigrateGuard.LeaveUntracked(task);
+        return true;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)] // keep the uncontended unlock small where it is inlined

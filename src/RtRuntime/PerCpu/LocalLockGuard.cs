@@ -28,12 +28,10 @@ public readonly struct LocalLockGuard : IDisposable
     {
         LocalLockState? state = _state;
         RtTask? task = _task;
-        if (state is null || task is null || !task.IsCurrentOrRunning || task.Cpu != state.Cpu || !state.IsHeldBy(task))
+        if (state is null || task is null || !task.IsCurrentOrRunning || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task, _epoch))
         {
             ThrowMisuse(state, task);
         }
-
-        state.Lock.Unlock(state, task, _epoch);
     }
 
     [DoesNotReturn]

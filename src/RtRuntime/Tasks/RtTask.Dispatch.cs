@@ -261,7 +261,7 @@ public abstract partial class RtTask
     internal bool IsCurrentOrRunning
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => (Cpu?.RunningUnordered == this && !Scheduler.Strict) || ReferenceEquals(Cpus.Cpu.CurrentTask, this);
+        get => (Cpu?.RunningUnordered == this && !StrictChecks) || ReferenceEquals(Cpus.Cpu.CurrentTask, this);
     }
 
     /// <summary>Throws when the context is used off its CPU (e.g. after ConfigureAwait(false)).</summary>

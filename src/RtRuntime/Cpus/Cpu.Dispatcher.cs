@@ -92,6 +92,14 @@ internal sealed partial class Cpu
     private long _turnStart;
     private bool _turnRan;
 
+    /// <summary>
+    /// How long an idle CPU polls instead of parking while another CPU's running task has a push
+    /// requested (a pile-up repair in flight): the task moves at its next preemption point, usually
+    /// to an idle CPU, and waking a parked CPU thread costs far more than that on a virtual machine
+    /// (a halted vCPU). The guest kernel's haltpoll polls before halting for the same reason.
+    /// </summary>
+    private const long PushPollNs = 100_000;
+
     private void IdleWait(long now)
     {
         Volatile.Write(ref _idle.Value, 1);
@@ -104,7 +112,13 @@ internal sealed partial class Cpu
 
         if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !Scheduler.Balancer.HasPullable(this))
         {
-            Parker.Park(Volatile.Read(ref _nextDeadline), Scheduler.SpinBeforeParkNs);
+            long spin = Scheduler.SpinBeforeParkNs;
+            if (spin < PushPollNs && Scheduler.Balancer.PushInFlight(this))
+            {
+                spin = PushPollNs; // a running task is being pushed and may come here: be awake for it
+            }
+
+            Parker.Park(Volatile.Read(ref _nextDeadline), spin);
             IdleNs += RtClock.NowNs() - now;
         }
 

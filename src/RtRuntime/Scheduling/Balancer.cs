@@ -162,6 +162,20 @@ internal sealed class Balancer
         return false;
     }
 
+    /// <summary>A cheap racy check: has another CPU a push of its running task requested and not yet run (the stopper pending)?</summary>
+    public bool PushInFlight(Cpu self)
+    {
+        foreach (Cpu other in _cpus)
+        {
+            if (other != self && Volatile.Read(ref other.PushTarget) is not null)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>A cheap racy check for idle CPUs: is there queued work another CPU could hand over?</summary>
     public bool HasPullable(Cpu self)
     {

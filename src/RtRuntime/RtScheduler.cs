@@ -29,6 +29,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         Strict = options.StrictChecks;
         RoundRobinSliceNs = RtClock.ToNs(options.RoundRobinSlice);
         SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
+        IdlePollMaxNs = RtClock.ToNs(options.IdlePollMax);
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus, options);
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
@@ -79,6 +80,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
     internal long RoundRobinSliceNs { get; }
 
     internal long SpinBeforeParkNs { get; }
+
+    /// <summary>The adaptive idle poll's bound (0: off); see <see cref="RtSchedulerOptions.IdlePollMax"/>.</summary>
+    internal long IdlePollMaxNs { get; }
 
     internal ILogger Logger => _logger;
 

@@ -100,6 +100,9 @@ internal sealed partial class Cpu
     /// </summary>
     private const long PushPollNs = 100_000;
 
+    // The adaptive idle poll window (haltpoll's poll_limit_ns); only this CPU's thread uses it.
+    private long _pollNs;
+
     private void IdleWait(long now)
     {
         Volatile.Write(ref _idle.Value, 1);
@@ -112,14 +115,20 @@ internal sealed partial class Cpu
 
         if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !Scheduler.Balancer.HasPullable(this))
         {
-            long spin = Scheduler.SpinBeforeParkNs;
+            long fixedSpin = Scheduler.SpinBeforeParkNs;
+            long spin = fixedSpin > 0 ? fixedSpin : _pollNs;
             if (spin < PushPollNs && Scheduler.Balancer.PushInFlight(this))
             {
                 spin = PushPollNs; // a running task is being pushed and may come here: be awake for it
             }
 
-            Parker.Park(Volatile.Read(ref _nextDeadline), spin);
-            IdleNs += RtClock.NowNs() - now;
+            Parker.Park(Volatile.Read(ref _nextDeadline), spin, earlyNs: fixedSpin);
+            long idled = RtClock.NowNs() - now;
+            IdleNs += idled;
+            if (fixedSpin == 0)
+            {
+                _pollNs = HaltPoll.Adjust(_pollNs, idled, Scheduler.IdlePollMaxNs);
+            }
         }
 
         Volatile.Write(ref _idle.Value, 0);

@@ -33,9 +33,11 @@ internal sealed unsafe class Parker : IDisposable
     /// <summary>
     /// Blocks the owner until <see cref="Unpark"/> or until <paramref name="deadlineNs"/>
     /// (<see cref="RtClock"/> time; <see cref="long.MaxValue"/>: none). Spins first for up to
-    /// <paramref name="spinNs"/>. Returns at once if a permit is pending. May return spuriously.
+    /// <paramref name="spinNs"/>; with <paramref name="earlyNs"/> &gt; 0 it then sleeps only until that
+    /// long before the deadline and spins up to it. Returns at once if a permit is pending. May return
+    /// spuriously.
     /// </summary>
-    public void Park(long deadlineNs, long spinNs)
+    public void Park(long deadlineNs, long spinNs, long earlyNs = 0)
     {
         if (Interlocked.CompareExchange(ref *_word, Empty, Permit) == Permit)
         {
@@ -61,26 +63,25 @@ internal sealed unsafe class Parker : IDisposable
 
                 Thread.SpinWait(8);
             }
+        }
 
-            // With spinning on, sleep only until shortly before the deadline, then spin up to it.
-            if (deadlineNs != long.MaxValue)
+        if (earlyNs > 0 && deadlineNs != long.MaxValue)
+        {
+            // Sleep only until shortly before the deadline, then spin up to it.
+            if (deadlineNs - RtClock.NowNs() <= earlyNs)
             {
-                long now = RtClock.NowNs();
-                if (deadlineNs - now <= spinNs)
-                {
-                    SpinUntil(deadlineNs);
-                    return;
-                }
-
-                SleepUntil(deadlineNs - spinNs);
-                if (Volatile.Read(ref *_word) != Permit)
-                {
-                    SpinUntil(deadlineNs);
-                }
-
-                Interlocked.Exchange(ref *_word, Empty);
+                SpinUntil(deadlineNs);
                 return;
             }
+
+            SleepUntil(deadlineNs - earlyNs);
+            if (Volatile.Read(ref *_word) != Permit)
+            {
+                SpinUntil(deadlineNs);
+            }
+
+            Interlocked.Exchange(ref *_word, Empty);
+            return;
         }
 
         SleepUntil(deadlineNs);

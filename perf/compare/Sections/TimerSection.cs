@@ -55,7 +55,7 @@ internal static class TimerSection
 
         var rows = new List<(Latency, string)>
         {
-            (rtIdle, "RtRuntime defaults: CPU threads SCHED_OTHER, park on a futex with the deadline as timeout, timer slack 1 ns"),
+            (rtIdle, "RtRuntime defaults: CPU threads SCHED_OTHER, park on a futex with the deadline as timeout (after an adaptive poll that stays off at this interval), timer slack 1 ns"),
         };
         if (cyclic is not null)
         {
@@ -135,8 +135,9 @@ internal static class TimerSection
         ]));
         sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / ThreadPool)", [(rtWake, tp), (rtWakeSpin, tp)]));
         sec.Images.Add(("enqueue-to-start vs wait-to-run percentiles", Plots.Percentiles("Enqueue→start (ThreadPool) vs wait→run (RtRuntime)", [tp, rtWake, rtWakeSpin], s.ImageDir, "compare-wake")));
-        sec.Notes.Add("An idle RtRuntime CPU parks on a futex: waking it from the other CPU is a cross-CPU futex wake (15–21 µs on this VM kind, see BASELINES.md). "
-            + "`SpinBeforePark` keeps the CPU spinning first. The ThreadPool's idle workers spin too, which is why its p50 is low and its tail is not.");
+        sec.Notes.Add("An idle RtRuntime CPU parks on a futex, and waking a parked CPU from the other one is a cross-CPU futex wake (15–21 µs on this VM kind, see BASELINES.md). "
+            + "By default it first polls for an adaptive window (`IdlePollMax`, the guest kernel's haltpoll: it grows while wakeups come soon after parking, as here); "
+            + "`SpinBeforePark` replaces that with a fixed spin. The ThreadPool's idle workers spin too, which is why its p50 is low and its tail is not.");
     }
 
     /// <summary>Baseline (b): a pinned .NET thread per CPU with 1 ns timer slack calling clock_nanosleep(TIMER_ABSTIME).</summary>

@@ -329,9 +329,9 @@ internal sealed partial class Cpu
 
         using (Lock.EnterScope())
         {
-            if (Rq.HighestPriority < top)
+            if (Rq.HighestPriority < top || !Active)
             {
-                return null; // a pull took the head meanwhile: the turn loop decides
+                return null; // a pull took the head, or the CPU began to die (it picks through the turn loop's balance_push)
             }
 
             if (PushTarget == task)

@@ -19,7 +19,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
     private readonly Cpu[] _cpus;
     private readonly ILogger _logger;
 
-    private RtScheduler(RtSchedulerOptions options, Cpu[] cpus, ILogger logger)
+    private RtScheduler(RtSchedulerOptions options, Cpu[] cpus, ILogger logger, int cores)
     {
         Options = options;
         _cpus = cpus;
@@ -29,7 +29,8 @@ public sealed partial class RtScheduler : IAsyncDisposable
         Strict = options.StrictChecks;
         RoundRobinSliceNs = RtClock.ToNs(options.RoundRobinSlice);
         SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
-        IdlePollMaxNs = RtClock.ToNs(options.IdlePollMax);
+        // More CPU threads than cores: a polling CPU would hold a core another CPU thread needs.
+        IdlePollMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.IdlePollMax) : 0;
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus, options);
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
@@ -125,7 +126,8 @@ public sealed partial class RtScheduler : IAsyncDisposable
         bool pin = options.Pinning == PinningMode.Pinned;
 
         var cpus = new Cpu[count];
-        var scheduler = new RtScheduler(options, cpus, logger);
+        int distinctCores = pin ? cores.Distinct().Count() : allowed.Count;
+        var scheduler = new RtScheduler(options, cpus, logger, distinctCores);
         for (int i = 0; i < count; i++)
         {
             cpus[i] = new Cpu(scheduler, i, pin ? cores[i % cores.Length] : -1);

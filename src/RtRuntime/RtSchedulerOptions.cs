@@ -60,7 +60,8 @@ public sealed class RtSchedulerOptions
     /// and halves, down to zero, when the CPU stays idle longer. A CPU handing work back and forth or
     /// draining a stream of spawns then stays awake between items, instead of paying a cross-CPU
     /// wakeup each time (15–20 µs here, far more when the virtual CPU has halted), while a CPU that
-    /// idles for longer (a periodic task at 1 ms) never polls. Default 100 µs.
+    /// idles for longer (a periodic task at 1 ms) never polls. Off when the runtime has more CPUs than
+    /// cores: a polling CPU thread would hold a core another CPU thread needs. Default 100 µs.
     /// </summary>
     public TimeSpan IdlePollMax { get; set; } = TimeSpan.FromMicroseconds(100);
 

@@ -55,7 +55,7 @@ public sealed class RtSchedulerOptions
 
     /// <summary>
     /// The most an idle CPU polls before it parks when <see cref="SpinBeforePark"/> is zero (0..10 ms;
-    /// zero: never). The window adapts as the guest kernel's haltpoll governor does: it grows (from a
+    /// zero: never, and an idle CPU parks at once even while a pile-up repair may send it a task). The window adapts as the guest kernel's haltpoll governor does: it grows (from a
     /// quarter of this, doubling) while wakeups arrive soon after the CPU parked, within this bound,
     /// and halves, down to zero, when the CPU stays idle longer. A CPU handing work back and forth or
     /// draining a stream of spawns then stays awake between items, instead of paying a cross-CPU

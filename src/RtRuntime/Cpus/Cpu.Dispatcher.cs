@@ -117,7 +117,7 @@ internal sealed partial class Cpu
         {
             long fixedSpin = Scheduler.SpinBeforeParkNs;
             long spin = fixedSpin > 0 ? fixedSpin : _pollNs;
-            if (spin < PushPollNs && Scheduler.Balancer.PushInFlight(this))
+            if (spin < PushPollNs && Scheduler.IdlePollMaxNs > 0 && Scheduler.Balancer.PushInFlight(this))
             {
                 spin = PushPollNs; // a running task is being pushed and may come here: be awake for it
             }

@@ -13,7 +13,7 @@ public class IdleSpinTests
     [InlineData(2, "spin")]
     [InlineData(4, "spin")] // more CPUs than cores: spinning CPUs share cores with the ones they wait for
     [InlineData(2, "adaptive")]
-    [InlineData(4, "adaptive")]
+    [InlineData(4, "adaptive")] // more CPUs than cores: the adaptive poll turns itself off
     [InlineData(2, "never")]
     public async Task BurstsAndSleepers_EveryTaskRunsOnEveryCpu(int cpus, string idle)
     {

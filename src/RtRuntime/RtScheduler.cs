@@ -32,7 +32,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         // More CPU threads than cores: a polling CPU would hold a core another CPU thread needs.
         IdlePollMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.IdlePollMax) : 0;
         Balancer = new Balancer(this, cpus);
-        HrTimer = new HrTimerThread(cpus, options);
+        HrTimer = new HrTimerThread(cpus, options, logger);
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
         InitRegistry();
         AllCpus = CpuSet.Range(0, cpus.Length);

@@ -36,6 +36,18 @@ public sealed class RtSchedulerOptions
     public int CpuThreadPriority { get; set; }
 
     /// <summary>
+    /// The nice value (−20..19) of the timer thread <c>rt/timer</c>, the runtime's hrtimer interrupt for
+    /// busy CPUs, while the CPU threads keep the OS's default policy. A timer interrupt must get a core at
+    /// once even when every core runs a CPU thread, and this thread runs for microseconds at a time:
+    /// at nice 0 it waits for the OS's fair scheduler behind busy CPU threads (milliseconds under load).
+    /// Best effort: a negative value needs CAP_SYS_NICE; when the OS refuses, the thread stays at nice 0
+    /// and the runtime logs it. With <see cref="CpuThreadPolicy.Nice"/> it is at least as favoured as the
+    /// CPU threads; with <see cref="CpuThreadPolicy.Fifo"/> the thread is SCHED_FIFO one above them
+    /// instead. The CPU threads' own policy is never changed unless asked. Default −20.
+    /// </summary>
+    public int TimerThreadNice { get; set; } = -20;
+
+    /// <summary>
     /// Strict checks: kernel-style BUGs found at run time (scheduling while atomic, this-CPU access
     /// while preemptible) are thrown into the offending task as well as reported, and local locks check
     /// the calling thread itself (not only <c>rq->curr</c>), so a context used from a foreign thread
@@ -128,6 +140,11 @@ public sealed class RtSchedulerOptions
         if (SpinBeforePark < TimeSpan.Zero || SpinBeforePark > TimeSpan.FromMilliseconds(10))
         {
             throw new ArgumentOutOfRangeException(nameof(SpinBeforePark), SpinBeforePark, "SpinBeforePark must be 0..10 ms.");
+        }
+
+        if (TimerThreadNice is < -20 or > 19)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TimerThreadNice), TimerThreadNice, "TimerThreadNice is a nice value and must be -20..19.");
         }
 
         if (IdlePollMax < TimeSpan.Zero || IdlePollMax > TimeSpan.FromMilliseconds(10))

@@ -29,6 +29,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Kind}: task {Task} on cpu{Cpu} for {Milliseconds:F1} ms without a preemption point")]
     public static partial void Stall(ILogger logger, string kind, string task, int cpu, double milliseconds);
 
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "rt/timer: the OS refused {What} (errno {Errno}); the timer thread keeps the default policy, so under load timer wakeups of busy CPUs can wait for the OS scheduler")]
+    public static partial void TimerThreadPolicyRefused(ILogger logger, string what, int errno);
+
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "task {Task} no longer affine to cpu{Cpu}")]
     public static partial void AffinityBroken(ILogger logger, string task, int cpu);
 }

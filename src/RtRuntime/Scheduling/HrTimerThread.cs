@@ -1,4 +1,5 @@
 using RtRuntime.Cpus;
+using RtRuntime.Diagnostics;
 using RtRuntime.Interop;
 
 namespace RtRuntime.Scheduling;
@@ -19,11 +20,13 @@ internal sealed class HrTimerThread : IDisposable
     private volatile bool _stop;
 
     private readonly RtSchedulerOptions _options;
+    private readonly Microsoft.Extensions.Logging.ILogger _logger;
 
-    public HrTimerThread(Cpu[] cpus, RtSchedulerOptions options)
+    public HrTimerThread(Cpu[] cpus, RtSchedulerOptions options, Microsoft.Extensions.Logging.ILogger logger)
     {
         _cpus = cpus;
         _options = options;
+        _logger = logger;
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/timer" };
     }
 
@@ -55,13 +58,19 @@ internal sealed class HrTimerThread : IDisposable
             _ = LinuxInterop.SetTimerSlackOneNanosecond();
 
             // The timer "interrupt" must outrank the CPU threads it interrupts: with SCHED_FIFO CPU
-            // threads it runs one priority above them (best effort: the CPU threads already got theirs).
-            _ = _options.CpuThreadPolicy switch
+            // threads it runs one priority above them; otherwise at TimerThreadNice (at least as
+            // favoured as nice CPU threads). Best effort: the CPU threads already got theirs.
+            (string what, int errno) = _options.CpuThreadPolicy switch
             {
-                CpuThreadPolicy.Fifo => LinuxInterop.SetFifo(Math.Min(99, _options.CpuThreadPriority + 1)),
-                CpuThreadPolicy.Nice => LinuxInterop.SetNice(_options.CpuThreadPriority),
-                _ => 0,
+                CpuThreadPolicy.Fifo => ("SCHED_FIFO " + Math.Min(99, _options.CpuThreadPriority + 1), LinuxInterop.SetFifo(Math.Min(99, _options.CpuThreadPriority + 1))),
+                CpuThreadPolicy.Nice => ("nice " + Math.Min(_options.TimerThreadNice, _options.CpuThreadPriority), LinuxInterop.SetNice(Math.Min(_options.TimerThreadNice, _options.CpuThreadPriority))),
+                _ when _options.TimerThreadNice != 0 => ("nice " + _options.TimerThreadNice, LinuxInterop.SetNice(_options.TimerThreadNice)),
+                _ => (string.Empty, 0),
             };
+            if (errno != 0)
+            {
+                RtLog.TimerThreadPolicyRefused(_logger, what, errno);
+            }
         }
 
         while (!_stop)

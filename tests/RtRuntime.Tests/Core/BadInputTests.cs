@@ -21,6 +21,7 @@ public class BadInputTests
         { "BalanceTick=1us", null, "BalanceTick", "100 µs..10 s" },
         { "SpinBeforePark=-1ms", null, "SpinBeforePark", "0..10 ms" },
         { "IdlePollMax=11ms", null, "IdlePollMax", "0..10 ms" },
+        { "TimerThreadNice=-21", null, "TimerThreadNice", "-20..19" },
         { "Nice=20", null, "CpuThreadPriority", "-20..19" },
         { "Fifo=0", null, "CpuThreadPriority", "1..99" },
         { "Model=7", null, "Model", "Rt or NonRt" },
@@ -38,6 +39,7 @@ public class BadInputTests
             case "BalanceTick=1us": o.BalanceTick = TimeSpan.FromMicroseconds(1); break;
             case "SpinBeforePark=-1ms": o.SpinBeforePark = TimeSpan.FromMilliseconds(-1); break;
             case "IdlePollMax=11ms": o.IdlePollMax = TimeSpan.FromMilliseconds(11); break;
+            case "TimerThreadNice=-21": o.TimerThreadNice = -21; break;
             case "Nice=20": o.CpuThreadPolicy = CpuThreadPolicy.Nice; o.CpuThreadPriority = 20; break;
             case "Fifo=0": o.CpuThreadPolicy = CpuThreadPolicy.Fifo; o.CpuThreadPriority = 0; break;
             case "Model=7": o.Model = (PreemptionModel)7; break;

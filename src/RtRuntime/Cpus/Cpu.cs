@@ -207,6 +207,21 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
 
         KickIfIdle();
+        YieldCoreIfWakerHoldsIt();
+    }
+
+    /// <summary>
+    /// check_preempt_curr for a waker off the runtime: a foreign thread running on this CPU's core keeps
+    /// the CPU thread off it (pinned there), so when this CPU must now switch (a higher task arrived, or
+    /// it was idle) the waker yields the core, as the kernel's woken task preempts its waker. Without
+    /// it, the woken task waits for the OS to end the waker's time slice (milliseconds if it spins).
+    /// </summary>
+    private void YieldCoreIfWakerHoldsIt()
+    {
+        if (t_current is null && Core >= 0 && ((Pending & PendingWork.NeedResched) != 0 || IsIdle) && Thread.GetCurrentProcessorId() == Core)
+        {
+            Thread.Yield();
+        }
     }
 
     /// <summary>

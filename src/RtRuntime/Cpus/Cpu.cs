@@ -207,18 +207,22 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
 
         KickIfIdle();
-        YieldCoreIfWakerHoldsIt();
+        YieldCoreIfWakerHoldsIt(task);
     }
 
     /// <summary>
     /// check_preempt_curr for a waker off the runtime: a foreign thread running on this CPU's core keeps
-    /// the CPU thread off it (pinned there), so when this CPU must now switch (a higher task arrived, or
-    /// it was idle) the waker yields the core, as the kernel's woken task preempts its waker. Without
-    /// it, the woken task waits for the OS to end the waker's time slice (milliseconds if it spins).
+    /// the CPU thread off it (pinned there), so when the task it just queued must preempt the running
+    /// one, the waker yields the core, as the kernel's woken RT task preempts its waker. Without it, the
+    /// woken task waits for the OS to end the waker's time slice (milliseconds if it spins). Only for a
+    /// preemption: a task queued behind an equal or higher one, or onto an idle CPU (which the futex
+    /// wake already makes runnable), costs the waker nothing, so a thread spawning a burst of tasks is
+    /// not slowed by a yield per spawn.
     /// </summary>
-    private void YieldCoreIfWakerHoldsIt()
+    private void YieldCoreIfWakerHoldsIt(RtTask queued)
     {
-        if (t_current is null && Core >= 0 && ((Pending & PendingWork.NeedResched) != 0 || IsIdle) && Thread.GetCurrentProcessorId() == Core)
+        int running = RunningPrio;
+        if (t_current is null && Core >= 0 && running >= 0 && queued.Prio > running && Thread.GetCurrentProcessorId() == Core)
         {
             Thread.Yield();
         }

@@ -67,9 +67,10 @@ public sealed class RtSchedulerOptions
 
     /// <summary>
     /// The most an idle CPU polls before it parks when <see cref="SpinBeforePark"/> is zero (0..10 ms;
-    /// zero: never, and an idle CPU parks at once even while a pile-up repair may send it a task). The window adapts as the guest kernel's haltpoll governor does: it grows (from a
-    /// quarter of this, doubling) while wakeups arrive soon after the CPU parked, within this bound,
-    /// and halves, down to zero, when the CPU stays idle longer. A CPU handing work back and forth or
+    /// zero: never, and an idle CPU parks at once even while a pile-up repair may send it a task).
+    /// The window adapts as the guest kernel's haltpoll governor does: it grows (from a quarter of
+    /// this, doubling) while wakeups arrive soon after the CPU parked, within this bound, and halves,
+    /// down to zero, when the CPU stays idle longer. A CPU handing work back and forth or
     /// draining a stream of spawns then stays awake between items, instead of paying a cross-CPU
     /// wakeup each time (15–20 µs here, far more when the virtual CPU has halted), while a CPU that
     /// idles for longer (a periodic task at 1 ms) never polls. Off when the runtime has more CPUs than

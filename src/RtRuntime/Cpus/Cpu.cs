@@ -221,8 +221,10 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     private void YieldCoreIfWakerHoldsIt(RtTask queued)
     {
+        // Field checks first: the thread-static read and the processor id cost more, and most
+        // enqueues (a spawn burst at one priority, a CPU's own wakeups) stop at the priority test.
         int running = RunningPrio;
-        if (t_current is null && Core >= 0 && running >= 0 && queued.Prio > running && Thread.GetCurrentProcessorId() == Core)
+        if (running >= 0 && queued.Prio > running && Core >= 0 && t_current is null && Thread.GetCurrentProcessorId() == Core)
         {
             Thread.Yield();
         }

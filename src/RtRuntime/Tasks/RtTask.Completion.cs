@@ -11,10 +11,14 @@ public abstract partial class RtTask
     private WaiterNode? _waiters;
 
     /// <summary>
-    /// The outcome's exception, kept by the subclass in the field that held the body (dead once the
-    /// task ended): one reference fewer per task. Written before <c>_final</c> is published.
+    /// The outcome's exception, kept in the field that held the body (dead once the task ended): one
+    /// reference fewer per task. Written before <c>_final</c> is published.
     /// </summary>
-    private protected abstract Exception? OutcomeException { get; set; }
+    private Exception? OutcomeException
+    {
+        get => BodyState as Exception;
+        set => BodyState = value;
+    }
 
     /// <summary>True once the task completed, faulted or was cancelled.</summary>
     public bool IsCompleted => Volatile.Read(ref _final) != 0;

@@ -117,17 +117,26 @@ public abstract partial class RtTask
 
     private bool _started;
 
+    /// <summary>
+    /// The body's state, one field for its whole life (instead of five, to keep the task small): before
+    /// the start, the body delegate; after it, null (it completed at once), the exception it threw or
+    /// completed with, or the Task of a body still running; once the task ended, the outcome's
+    /// exception or null (<see cref="OutcomeException"/>).
+    /// </summary>
+    private protected object? BodyState;
+
     /// <summary>Starts the body; returns true when it completed synchronously.</summary>
     private protected abstract bool StartBody();
 
     /// <summary>True once the body's task has completed (on or off CPU).</summary>
-    private protected abstract bool BodyCompleted { get; }
+    private bool BodyCompleted => BodyState is not Task running || running.IsCompleted;
 
     /// <summary>Moves the body's outcome into the completion (called once, after <see cref="BodyCompleted"/>).</summary>
     private protected abstract void PublishBodyOutcome();
 
     /// <summary>Registers a callback for a body that may complete off CPU (after ConfigureAwait(false)).</summary>
-    private protected abstract void WatchBodyCompletion(Action onCompleted);
+    private void WatchBodyCompletion(Action onCompleted) =>
+        (BodyState as Task)?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
 
     /// <summary>Publishes the body's outcome into the completion.</summary>
     internal void PublishOutcome() => PublishBodyOutcome();

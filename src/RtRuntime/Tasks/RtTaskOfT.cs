@@ -6,14 +6,10 @@ namespace RtRuntime.Tasks;
 /// <typeparam name="T">The result type.</typeparam>
 public sealed class RtTask<T> : RtTask
 {
-    // Before the start: the body. After it: null (it completed at once; the result is in _result), the
-    // exception it threw or completed with, or the Task of a body still running. Once the task ended:
-    // the outcome's exception, or null.
-    private object? _state;
     private T? _result;
 
     internal RtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity, Func<TaskContext, ValueTask<T>> body)
-        : base(scheduler, name, priority, policy, affinity) => _state = body;
+        : base(scheduler, name, priority, policy, affinity) => BodyState = body;
 
     /// <summary>The body's result; rethrows its exception or cancellation; throws if not yet complete.</summary>
     public T Result
@@ -48,8 +44,8 @@ public sealed class RtTask<T> : RtTask
 
     private protected override bool StartBody()
     {
-        var body = (Func<TaskContext, ValueTask<T>>)_state!;
-        _state = null;
+        var body = (Func<TaskContext, ValueTask<T>>)BodyState!;
+        BodyState = null;
         ValueTask<T> vt;
         try
         {
@@ -57,7 +53,7 @@ public sealed class RtTask<T> : RtTask
         }
         catch (Exception e)
         {
-            _state = e;
+            BodyState = e;
             return true;
         }
 
@@ -69,23 +65,21 @@ public sealed class RtTask<T> : RtTask
             }
             catch (Exception e)
             {
-                _state = e;
+                BodyState = e;
             }
 
             return true;
         }
 
         Task<T> running = vt.AsTask();
-        _state = running;
+        BodyState = running;
         return running.IsCompleted;
     }
-
-    private protected override bool BodyCompleted => _state is not Task running || running.IsCompleted;
 
     private protected override void PublishBodyOutcome()
     {
         Exception? exception = null;
-        switch (_state)
+        switch (BodyState)
         {
             case Exception e:
                 exception = e;
@@ -100,13 +94,4 @@ public sealed class RtTask<T> : RtTask
 
         Complete(ValueTaskBody.Classify(exception), exception);
     }
-
-    private protected override Exception? OutcomeException
-    {
-        get => _state as Exception;
-        set => _state = value;
-    }
-
-    private protected override void WatchBodyCompletion(Action onCompleted) =>
-        (_state as Task)?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
 }

@@ -5,18 +5,13 @@ namespace RtRuntime.Tasks;
 /// <summary>A task whose body returns <see cref="ValueTask"/>.</summary>
 internal sealed class VoidRtTask : RtTask
 {
-    // Before the start: the body. After it: null (it completed at once), the exception it threw or
-    // completed with, or the Task of a body still running. Once the task ended: the outcome's exception,
-    // or null. One field instead of five keeps the task small.
-    private object? _state;
-
     internal VoidRtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity, Func<TaskContext, ValueTask> body)
-        : base(scheduler, name, priority, policy, affinity) => _state = body;
+        : base(scheduler, name, priority, policy, affinity) => BodyState = body;
 
     private protected override bool StartBody()
     {
-        var body = (Func<TaskContext, ValueTask>)_state!;
-        _state = null;
+        var body = (Func<TaskContext, ValueTask>)BodyState!;
+        BodyState = null;
         ValueTask vt;
         try
         {
@@ -24,7 +19,7 @@ internal sealed class VoidRtTask : RtTask
         }
         catch (Exception e)
         {
-            _state = e;
+            BodyState = e;
             return true;
         }
 
@@ -36,22 +31,20 @@ internal sealed class VoidRtTask : RtTask
             }
             catch (Exception e)
             {
-                _state = e;
+                BodyState = e;
             }
 
             return true;
         }
 
         Task running = vt.AsTask();
-        _state = running;
+        BodyState = running;
         return running.IsCompleted;
     }
 
-    private protected override bool BodyCompleted => _state is not Task running || running.IsCompleted;
-
     private protected override void PublishBodyOutcome()
     {
-        Exception? exception = _state switch
+        Exception? exception = BodyState switch
         {
             Exception e => e,
             Task { IsCompletedSuccessfully: false } running => ValueTaskBody.Outcome(running),
@@ -59,13 +52,4 @@ internal sealed class VoidRtTask : RtTask
         };
         Complete(ValueTaskBody.Classify(exception), exception);
     }
-
-    private protected override Exception? OutcomeException
-    {
-        get => _state as Exception;
-        set => _state = value;
-    }
-
-    private protected override void WatchBodyCompletion(Action onCompleted) =>
-        (_state as Task)?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
 }

@@ -1,0 +1,119 @@
+#:project ../../src/RtRuntime/RtRuntime.csproj
+#:property TreatWarningsAsErrors=false
+#:property NoWarn=CA1303;CA1305;CA1307;CA1309;CA1310;CA1822;CA1852;CA2007;IDE0005;IDE0058
+// Quick probes behind figures in docs/benchmarks.md that BenchmarkDotNet does not isolate:
+//   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50; ns per task
+//   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 20,000 round trips, × 3
+//   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
+// Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
+using System.Diagnostics;
+using RtRuntime;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+string mode = args.Length > 0 ? args[0] : "spawn";
+var poll = TimeSpan.FromMicroseconds(args.Length > 1 ? int.Parse(args[1]) : 100);
+RtSchedulerOptions Options() => new() { CpuCount = 2, IdlePollMax = poll };
+
+switch (mode)
+{
+    case "spawn":
+    {
+        await using var rt = RtScheduler.Start(Options());
+        const int N = 10_000;
+        var handles = new RtTask[N];
+        double total = 0;
+        for (int rep = 0; rep < 50; rep++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < N; i++)
+            {
+                handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask));
+            }
+
+            foreach (RtTask t in handles)
+            {
+                SpinWait s = default;
+                while (!t.IsCompleted)
+                {
+                    s.SpinOnce();
+                }
+            }
+
+            total += Stopwatch.GetElapsedTime(t0).TotalNanoseconds;
+        }
+
+        Console.WriteLine($"spawn (IdlePollMax {poll.TotalMicroseconds} µs): {total / (50.0 * N):F0} ns per task");
+        break;
+    }
+
+    case "pingpong":
+    {
+        await using var rt = RtScheduler.Start(Options());
+        for (int rep = 0; rep < 3; rep++)
+        {
+            const int Rounds = 20_000;
+            var toA = new RtEvent(autoReset: true);
+            var toB = new RtEvent(autoReset: true);
+            RtTask b = rt.Spawn("pong", 50, async ctx =>
+            {
+                for (int i = 0; i < Rounds; i++)
+                {
+                    await toB.WaitAsync(ctx);
+                    toA.Set();
+                }
+            }, SchedPolicy.Fifo, CpuSet.Of(1));
+            long elapsed = await rt.Spawn<long>("ping", 50, async ctx =>
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < Rounds; i++)
+                {
+                    toB.Set();
+                    await toA.WaitAsync(ctx);
+                }
+
+                return Stopwatch.GetTimestamp() - t0;
+            }, SchedPolicy.Fifo, CpuSet.Of(0));
+            await b;
+            Console.WriteLine($"ping-pong (IdlePollMax {poll.TotalMicroseconds} µs): {elapsed * 1e9 / Stopwatch.Frequency / Rounds:F0} ns per round trip");
+        }
+
+        break;
+    }
+
+    case "cpu":
+        foreach (int periodUs in new[] { 0, 1000, 200, 50 })
+        {
+            await using var rt = RtScheduler.Start(Options());
+            var p = Process.GetCurrentProcess();
+            TimeSpan cpu0 = p.TotalProcessorTime;
+            var sw = Stopwatch.StartNew();
+            if (periodUs == 0)
+            {
+                Thread.Sleep(2000);
+            }
+            else
+            {
+                await rt.Spawn("periodic", 50, async ctx =>
+                {
+                    long next = RtClock.NowNs();
+                    while (sw.ElapsedMilliseconds < 2000)
+                    {
+                        next += periodUs * 1000L;
+                        await ctx.SleepUntil(next);
+                    }
+                });
+            }
+
+            p.Refresh();
+            Console.WriteLine($"cpu (IdlePollMax {poll.TotalMicroseconds} µs), period {periodUs} µs: process CPU {(p.TotalProcessorTime - cpu0).TotalMilliseconds / sw.Elapsed.TotalMilliseconds * 100:F1} % of one core");
+        }
+
+        break;
+
+    default:
+        Console.Error.WriteLine("mode: spawn | pingpong | cpu");
+        return 2;
+}
+
+return 0;

@@ -248,6 +248,7 @@ public sealed partial class RtScheduler
 
         task.MigrationDisabled = 0;
         task.PreemptCount = 0;
+        task.GuardEpoch++; // a guard or local lock left open is stale now: disposing it later is checked in full
     }
 
     private void Ended(RtTask task)

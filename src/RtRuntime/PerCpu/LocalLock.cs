@@ -102,6 +102,18 @@ public sealed class LocalLock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private LocalLockState StateOf(RtTask task)
     {
+        Cpu? cpu = task.Cpu;
+        if (cpu is null || cpu.RunningUnordered != task || task.StrictChecks)
+        {
+            return StateOfChecked(task); // strict checks, or not its CPU's rq->curr: test the calling thread
+        }
+
+        return _states[cpu.Id];
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private LocalLockState StateOfChecked(RtTask task)
+    {
         if (!task.IsCurrentOrRunning)
         {
             ThrowHelper.ThrowContextOffCpu(task);
@@ -192,6 +204,13 @@ public sealed class LocalLock
             return true;
         }
 
+        return TryUnlockRt(state, task);
+    }
+
+    /// <summary><see cref="TryUnlock"/> in the Rt model.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryUnlockRt(LocalLockState state, RtTask task)
+    {
         if (state.Owner != task)
         {
             return false;

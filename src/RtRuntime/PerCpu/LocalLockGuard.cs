@@ -28,7 +28,34 @@ public readonly struct LocalLockGuard : IDisposable
     {
         LocalLockState? state = _state;
         RtTask? task = _task;
-        if (state is null || task is null || !task.IsCurrentOrRunning || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task, _epoch))
+        if (state is not null && task is not null)
+        {
+            if (state.NonRt)
+            {
+                if (state.HolderIdNonRt == task.Id && _epoch == task.GuardEpoch && !task.StrictChecks)
+                {
+                    // The holder has been preempt-disabled since it locked: no "scheduling while atomic"
+                    // report and no exit reset its depth (same epoch), so it is still its CPU's running
+                    // task, on the lock's CPU, and the rq->curr test of the Rt path would only repeat
+                    // that (strict checks test the calling thread, below).
+                    state.HolderIdNonRt = 0;
+                    task.PreemptCount--;
+                    return;
+                }
+            }
+            else if (task.IsCurrentOrRunning && task.Cpu == state.Cpu && state.Lock.TryUnlockRt(state, task))
+            {
+                return;
+            }
+        }
+
+        DisposeChecked(state, task, _epoch);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void DisposeChecked(LocalLockState? state, RtTask? task, int epoch)
+    {
+        if (state is null || task is null || !task.IsCurrentOrRunning || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task, epoch))
         {
             ThrowMisuse(state, task);
         }

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -13,13 +14,34 @@ namespace RtRuntime.PerCpu;
 /// order (highest first, FIFO within a priority) and the lock is handed over in that order. In the
 /// NonRt model only the holder's id is kept.
 /// </summary>
-internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
+/// <remarks>
+/// The fields sit between two 128-byte gaps (two cache lines each: adjacent-line prefetch pairs lines
+/// on x86). Lock and unlock write them on every pair, and whatever the allocator puts next to one
+/// CPU's instance (the next CPU's instance, the lock's array of instances, which every CPU reads on
+/// every lock) must not share a line with them; a gap only after the fields left the array beside
+/// cpu0's and doubled the pair's cost with both CPUs locking (see docs/benchmarks.md).
+/// </remarks>
+[StructLayout(LayoutKind.Explicit)]
+internal sealed class LocalLockState : IWaitSource
 {
-    public LocalLock Lock { get; } = owner;
+    private const int Fields = 128;
 
-    public Cpu Cpu { get; } = cpu;
+#pragma warning disable CS0169, IDE0051 // never read: they keep other objects off these fields' cache lines
+    [FieldOffset(0)]
+    private readonly CacheLinePadding _before;
+
+    [FieldOffset(Fields + 56)]
+    private readonly CacheLinePadding _after;
+#pragma warning restore CS0169, IDE0051
+
+    [FieldOffset(Fields)]
+    private readonly LocalLock _lock;
+
+    [FieldOffset(Fields + 8)]
+    private readonly Cpu _cpu;
 
     /// <summary>The holder in the Rt model (null when free). Written only on this CPU's thread.</summary>
+    [FieldOffset(Fields + 16)]
     public RtTask? Owner;
 
     /// <summary>
@@ -27,22 +49,35 @@ internal sealed class LocalLockState(LocalLock owner, Cpu cpu) : IWaitSource
     /// write no GC reference. The holder is preempt-disabled, so it is this CPU's running task, unless
     /// it suspended while atomic (a reported BUG).
     /// </summary>
+    [FieldOffset(Fields + 24)]
     public long HolderIdNonRt;
+
+    [FieldOffset(Fields + 32)]
+    private WaiterList _waiters;
+
+    /// <summary>The lock's model, kept here so that unlock reads it without going through the lock.</summary>
+    [FieldOffset(Fields + 48)]
+    public readonly bool NonRt;
+
+    public LocalLockState(LocalLock owner, Cpu cpu)
+    {
+        _lock = owner;
+        _cpu = cpu;
+        NonRt = owner.NonRt;
+    }
+
+    public LocalLock Lock => _lock;
+
+    public Cpu Cpu => _cpu;
 
     /// <summary>True when <paramref name="task"/> holds the lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsHeldBy(RtTask task) => Lock.NonRt ? HolderIdNonRt == task.Id : Owner == task;
+    public bool IsHeldBy(RtTask task) => NonRt ? HolderIdNonRt == task.Id : Owner == task;
 
     /// <summary>The holder, for snapshots and messages (racy; NonRt: null when the holder is not running, after a BUG).</summary>
-    public RtTask? OwnerSnapshot => Lock.NonRt
+    public RtTask? OwnerSnapshot => NonRt
         ? (Cpu.Running is { } running && running.Id == Volatile.Read(ref HolderIdNonRt) ? running : null)
         : Volatile.Read(ref Owner);
-
-    private WaiterList _waiters;
-
-#pragma warning disable CS0169, IDE0051 // never read: it keeps the next CPU's instance off these cache lines
-    private readonly CacheLinePadding _padding;
-#pragma warning restore CS0169, IDE0051
 
     /// <summary>The highest waiter's priority, or −1 (lock held).</summary>
     public int TopWaiterPrio => _waiters.Head?.Prio ?? -1;

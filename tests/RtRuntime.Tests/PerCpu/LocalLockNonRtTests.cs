@@ -159,4 +159,32 @@ public class LocalLockNonRtTests
         Assert.Null(ll.OwnerOn(0));
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task Guard_DisposedAfterItsTaskExitedHoldingTheLock_ThrowsAndTheRuntimeGoesOn()
+    {
+        // A exits holding the lock (its depth is reset at exit, as the kernel fixes up a task that exits
+        // with a preempt count); B, later on the same CPU, disposes A's guard: only the owner may unlock.
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.Model = PreemptionModel.NonRt;
+            o.StrictChecks = false; // the unlock's fast path is the non-strict one
+        });
+        var ll = new LocalLock(rt, "pcp lock");
+        LocalLockGuard leaked = default;
+        var a = rt.Spawn("A", 10, ctx =>
+        {
+            Assert.True(ll.TryLock(ctx, out leaked));
+            return ValueTask.CompletedTask;
+        });
+        await a.WithTimeout();
+        var b = rt.Spawn<(string, int)>("B", 10, ctx =>
+            ValueTask.FromResult((Assert.Throws<InvalidOperationException>(() => leaked.Dispose()).Message, ctx.PreemptDepth)));
+
+        var (message, depthOfB) = await b.WithTimeout();
+        Assert.Contains("owned by task 'A'; only the owner may unlock it", message, StringComparison.Ordinal);
+        Assert.Equal(0, depthOfB);
+        await rt.AssertStillRunsTasks();
+    }
 }

@@ -102,13 +102,14 @@ public sealed class LocalLock
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private LocalLockState StateOf(RtTask task)
     {
+        LocalLockState[] states = _states;
         Cpu? cpu = task.Cpu;
         if (cpu is null || cpu.RunningUnordered != task || task.StrictChecks)
         {
             return StateOfChecked(task); // strict checks, or not its CPU's rq->curr: test the calling thread
         }
 
-        return _states[cpu.Id];
+        return states[cpu.Id];
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

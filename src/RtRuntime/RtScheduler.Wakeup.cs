@@ -71,8 +71,12 @@ public sealed partial class RtScheduler
             target = SelectFallbackCpu(task, exclude: null);
         }
 
-        TraceWakeup(task, _cpus[target]);
-        _cpus[target].Enqueue(task);
+        Cpu cpu = _cpus[target];
+        TraceWakeup(task, cpu);
+        if (!cpu.TryQueueWake(task))
+        {
+            cpu.Enqueue(task);
+        }
     }
 
     /// <summary>

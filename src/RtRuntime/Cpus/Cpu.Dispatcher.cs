@@ -55,6 +55,7 @@ internal sealed partial class Cpu
             FireTimers(now);
         }
 
+        DrainWakeList();
         HotplugTurn();
         Scheduler.Balancer.PullIfBetter(this);
 
@@ -110,7 +111,7 @@ internal sealed partial class Cpu
         bool work;
         using (Lock.EnterScope())
         {
-            work = Rq.Count > 0 || !_cpuWork.IsEmpty || Dying;
+            work = Rq.Count > 0 || _wakeList is not null || !_cpuWork.IsEmpty || Dying;
         }
 
         if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !Scheduler.Balancer.HasPullable(this))
@@ -287,6 +288,7 @@ internal sealed partial class Cpu
     /// <summary>sched_yield: the task goes to the tail of its priority and the highest task runs next, in one critical section.</summary>
     private RtTask? YieldAndPick(RtTask task)
     {
+        DrainWakeList();
         if ((Pending & PendingWork.Timer) != 0)
         {
             FireTimers(RtClock.NowNs());
@@ -347,6 +349,7 @@ internal sealed partial class Cpu
     /// <summary>Picks the next task after a preemption (the preempted task is already queued).</summary>
     private RtTask? PickDirect()
     {
+        DrainWakeList();
         using (Lock.EnterScope())
         {
             return Active ? PickLocked() : null; // a dying CPU picks through Turn (balance_push first)
@@ -380,8 +383,13 @@ internal sealed partial class Cpu
     {
         // Clear the hint first, then read the truth: a setter writes the CPU word first and the gate
         // second, so anything set after this read shows up in the gate again.
-        Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop | PendingWork.Probe));
+        Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop | PendingWork.Probe | PendingWork.WakeList));
         int pending = Interlocked.And(ref _pending.Value, ~(PendingWork.Timer | PendingWork.Probe));
+        if ((pending & PendingWork.WakeList) != 0)
+        {
+            DrainWakeList(); // before the preempt-disabled test: listed tasks become visible to pulls
+        }
+
         long now = RtClock.NowNs();
         if ((pending & PendingWork.Timer) != 0 || Volatile.Read(ref _nextDeadline) <= now)
         {

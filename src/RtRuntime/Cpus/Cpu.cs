@@ -187,19 +187,22 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void Enqueue(RtTask task, bool atHead = false)
     {
         bool redirect;
+        RtTask? listedElsewhere = null;
         using (Lock.EnterScope())
         {
-            // Placement read Active and the task's mask without this lock: re-check under it. Only a
-            // migrate-disabled task may still come to a dying (inactive, online) CPU, or to a CPU
-            // outside its new mask (it moves at its outermost migrate_enable); nothing to an offline one.
-            redirect = (!Active && (task.MigrationDisabled == 0 || !Online))
-                || (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id)); // the mask changed since placement
+            if (_wakeList is not null)
+            {
+                listedElsewhere = DrainWakeListLocked(); // tasks woken before this one queue first
+            }
+
+            redirect = MustRedirect(task);
             if (!redirect)
             {
                 EnqueueLocked(task, atHead);
             }
         }
 
+        EnqueueElsewhere(listedElsewhere);
         if (redirect)
         {
             Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task, atHead);
@@ -209,6 +212,15 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         KickIfIdle();
         YieldCoreIfWakerHoldsIt(task);
     }
+
+    /// <summary>
+    /// Placement read Active and the task's mask without this CPU's lock: re-checked under it. Only a
+    /// migrate-disabled task may still come to a dying (inactive, online) CPU, or to a CPU outside its
+    /// new mask (it moves at its outermost migrate_enable); nothing to an offline one.
+    /// </summary>
+    private bool MustRedirect(RtTask task) =>
+        (!Active && (task.MigrationDisabled == 0 || !Online))
+        || (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id)); // the mask changed since placement
 
     /// <summary>
     /// check_preempt_curr for a waker off the runtime: a foreign thread running on this CPU's core keeps
@@ -236,28 +248,39 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     public void EnqueueLocked(RtTask task, bool atHead, bool fromSwitch = false)
     {
-        Cpu? previous = task.Cpu;
-        if (previous != this)
-        {
-            if (previous is not null)
-            {
-                task.MigrationCount++;
-                MigrationsIn++;
-                if (Diagnostics.RtEventSource.Log.IsEnabled())
-                {
-                    Diagnostics.RtEventSource.Log.SchedMigrateTask(task.Id, task.Prio, previous.Id, Id);
-                }
-            }
-
-            task.Cpu = this;
-        }
-
+        SetTaskCpu(task);
         Rq.Enqueue(task, atHead);
         CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
         if (!fromSwitch && task.Prio > _pri.RunningPrio)
         {
             SetPending(PendingWork.NeedResched);
         }
+    }
+
+    /// <summary>
+    /// set_task_cpu: the task's CPU becomes this one, counting a migration when it was on another. By
+    /// the enqueue under this CPU's lock, or by a waker before it lists the task here (the kernel also
+    /// sets the CPU before ttwu_queue), so a task's CPU is known from its wakeup on.
+    /// </summary>
+    private void SetTaskCpu(RtTask task)
+    {
+        Cpu? previous = task.Cpu;
+        if (previous == this)
+        {
+            return;
+        }
+
+        if (previous is not null)
+        {
+            task.MigrationCount++;
+            Interlocked.Increment(ref MigrationsIn); // a waker may count here while this CPU's thread does too
+            if (Diagnostics.RtEventSource.Log.IsEnabled())
+            {
+                Diagnostics.RtEventSource.Log.SchedMigrateTask(task.Id, task.Prio, previous.Id, Id);
+            }
+        }
+
+        task.Cpu = this;
     }
 
     /// <summary>The running task's priority changed (PI boost or unboost); lock held.</summary>

@@ -1,0 +1,139 @@
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Cpus;
+
+/// <summary>
+/// The wake list (the kernel's <c>ttwu_queue_wakelist</c>, which it uses for every wakeup across a
+/// cache boundary): a thread other than this CPU's hands it a woken or spawned task with one lock-free
+/// push, and this CPU's thread moves the tasks onto its run queue (<c>sched_ttwu_pending</c>). The
+/// waker then writes one cache line of this CPU instead of its run-queue lock, queue, priorities and
+/// flags, each of which this CPU's thread would pull back (on this VM a cache line takes ≈ 280 ns to
+/// move between cores), and a burst of wakeups moves in one exchange. Only the push that finds the
+/// list empty signals the CPU (<c>llist_add</c> returning true): an unpark when it idles, else a
+/// pending bit that the running task's next preemption point honours, as the kernel's IPI is
+/// honoured at once. A listed task is Queued but on no run queue, as between a wakeup's CAS and its
+/// enqueue, so other CPUs' pulls do not see it until this CPU drains the list: at its next turn,
+/// preemption point, yield or pick, or when a waker takes the run-queue lock first.
+/// </summary>
+internal sealed partial class Cpu
+{
+    // Newest first, linked through RqNext (unused while the task is on no run queue).
+    private RtTask? _wakeList;
+
+    /// <summary>
+    /// Pushes a woken task for this CPU's thread to queue (false from this CPU's own thread, which
+    /// queues directly).
+    /// </summary>
+    internal bool TryQueueWake(RtTask task)
+    {
+        if (t_current == this)
+        {
+            return false;
+        }
+
+        SetTaskCpu(task);
+        RtTask? head = Volatile.Read(ref _wakeList);
+        while (true)
+        {
+            task.RqNext = head;
+            RtTask? seen = Interlocked.CompareExchange(ref _wakeList, task, head);
+            if (seen == head)
+            {
+                break;
+            }
+
+            head = seen;
+        }
+
+        if (head is null)
+        {
+            // The first listed task: signal the CPU. The push is a full fence and the CPU sets its idle
+            // flag and fences before it looks at the list and parks, so either it sees the task, or
+            // this sees it idle and unparks it; a busy CPU sees the pending bit at its next preemption
+            // point or turn.
+            if (IsIdle)
+            {
+                Parker.Unpark();
+            }
+            else
+            {
+                SetPending(PendingWork.WakeList);
+            }
+        }
+
+        YieldCoreIfWakerHoldsIt(task);
+        return true;
+    }
+
+    /// <summary>sched_ttwu_pending on this CPU's thread: queues the listed tasks in wake order.</summary>
+    internal void DrainWakeList()
+    {
+        if (Volatile.Read(ref _wakeList) is null)
+        {
+            return;
+        }
+
+        RtTask? redirect;
+        using (Lock.EnterScope())
+        {
+            redirect = DrainWakeListLocked();
+        }
+
+        EnqueueElsewhere(redirect);
+    }
+
+    /// <summary>
+    /// Queues the listed tasks in wake order (lock held). Returns, linked through RqNext, those that
+    /// may no longer come here (the CPU began to die, or a task's mask changed since its placement),
+    /// for <see cref="EnqueueElsewhere"/> after unlocking.
+    /// </summary>
+    private RtTask? DrainWakeListLocked()
+    {
+        if ((Volatile.Read(ref _pending.Value) & PendingWork.WakeList) != 0)
+        {
+            Interlocked.And(ref _pending.Value, ~PendingWork.WakeList); // before the exchange: a push after it signals again
+        }
+
+        RtTask? list = Interlocked.Exchange(ref _wakeList, null);
+        RtTask? ordered = null;
+        while (list is not null)
+        {
+            RtTask? next = list.RqNext;
+            list.RqNext = ordered;
+            ordered = list;
+            list = next;
+        }
+
+        RtTask? redirect = null;
+        while (ordered is not null)
+        {
+            RtTask? next = ordered.RqNext;
+            ordered.RqNext = null;
+            if (MustRedirect(ordered))
+            {
+                ordered.RqNext = redirect;
+                redirect = ordered;
+            }
+            else
+            {
+                EnqueueLocked(ordered, atHead: false);
+            }
+
+            ordered = next;
+        }
+
+        return redirect;
+    }
+
+    /// <summary>Sends tasks that may not stay here (linked through RqNext) to a fallback CPU; no lock held.</summary>
+    private void EnqueueElsewhere(RtTask? redirect)
+    {
+        while (redirect is not null)
+        {
+            RtTask? next = redirect.RqNext;
+            redirect.RqNext = null;
+            Scheduler.Cpus[Scheduler.SelectFallbackCpu(redirect, exclude: this)].Enqueue(redirect);
+            redirect = next;
+        }
+    }
+}

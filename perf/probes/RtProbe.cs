@@ -5,6 +5,7 @@
 //   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50; ns per task
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 20,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
+//   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using RtRuntime;
@@ -111,8 +112,49 @@ switch (mode)
 
         break;
 
+    case "line":
+    {
+        // What any cross-CPU handoff costs at least: one cache line moving to the other core and back.
+        await using var rt = RtScheduler.Start(Options());
+        for (int rep = 0; rep < 3; rep++)
+        {
+            const int Rounds = 200_000;
+            var box = new long[32]; // the word at index 16 has its cache line to itself
+            RtTask pong = rt.Spawn("pong", 50, ctx =>
+            {
+                for (long i = 0; i < Rounds; i++)
+                {
+                    while (Volatile.Read(ref box[16]) != 2 * i + 1)
+                    {
+                    }
+
+                    Volatile.Write(ref box[16], 2 * i + 2);
+                }
+
+                return ValueTask.CompletedTask;
+            }, SchedPolicy.Fifo, CpuSet.Of(1));
+            long elapsed = await rt.Spawn<long>("ping", 50, ctx =>
+            {
+                long t0 = Stopwatch.GetTimestamp();
+                for (long i = 0; i < Rounds; i++)
+                {
+                    Volatile.Write(ref box[16], 2 * i + 1);
+                    while (Volatile.Read(ref box[16]) != 2 * i + 2)
+                    {
+                    }
+                }
+
+                return ValueTask.FromResult(Stopwatch.GetTimestamp() - t0);
+            }, SchedPolicy.Fifo, CpuSet.Of(0));
+            await pong;
+            Console.WriteLine($"cache line between CPUs 0 and 1: {elapsed * 1e9 / Stopwatch.Frequency / Rounds:F0} ns per round trip");
+        }
+
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | pingpong | cpu");
+        Console.Error.WriteLine("mode: spawn | pingpong | cpu | line");
         return 2;
 }
 

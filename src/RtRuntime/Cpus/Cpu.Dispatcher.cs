@@ -265,14 +265,14 @@ internal sealed partial class Cpu
             Scheduler.TraceSwitchIn(this, task);
         }
 
-        // One CAS: keep the cancel bit, drop off-CPU and stale TIF bits, copy the CPU's pending work
-        // (Running is already this task, so a concurrent SetPending lands in one word or the other).
+        // One CAS: keep the cancel and strict bits, drop off-CPU and stale TIF bits, copy the CPU's
+        // pending work (Running is already this task, so a concurrent SetPending lands in one word or the other).
         int gate;
         do
         {
             gate = Volatile.Read(ref task.Gate);
         }
-        while (Interlocked.CompareExchange(ref task.Gate, (gate & RtTask.GateCancel) | Pending, gate) != gate);
+        while (Interlocked.CompareExchange(ref task.Gate, (gate & (RtTask.GateCancel | RtTask.GateStrict)) | Pending, gate) != gate);
         task.SwitchCount++;
         ContextSwitches++;
         t_currentTask = task;

@@ -29,17 +29,19 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static bool SlowIsCompleted(RtTask t)
     {
-        t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here
-        return t.PreemptCount != 0 && t.CancelFlag == 0;
+        t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
+        return (t.Gate & ~RtTask.GateStrict) == 0 || (t.PreemptCount != 0 && t.CancelFlag == 0);
     }
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the task was cancelled and is preemptible.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void GetResult()
     {
-        if (_task.CancelFlag != 0)
+        // The gate's cancel bit follows the cancel flag: a clear gate (the fast path) needs no second load.
+        RtTask t = _task;
+        if ((t.Gate & RtTask.GateCancel) != 0 && t.CancelFlag != 0)
         {
-            RtScheduler.ThrowCancelled(_task);
+            RtScheduler.ThrowCancelled(t);
         }
     }
 

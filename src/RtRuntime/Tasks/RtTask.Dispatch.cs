@@ -75,13 +75,19 @@ public abstract partial class RtTask
     /// the CPU's <see cref="PendingWork"/> bits mirrored while the task runs (TIF_NEED_RESCHED and
     /// friends), <see cref="GateCancel"/> once cancellation is requested, and <see cref="GateOffCpu"/>
     /// whenever the task is not running on its CPU (so a continuation that escaped with
-    /// ConfigureAwait(false) takes the slow path, which throws). Changed with Interlocked only.
-    /// The CPU's own pending word is the truth; these bits are a hint to take the slow path.
+    /// ConfigureAwait(false) takes the slow path, which throws), and <see cref="GateStrict"/> for
+    /// ever under strict checks (every preemption point then tests the calling thread). Changed with
+    /// Interlocked only. The CPU's own pending word is the truth; these bits are a hint to take the
+    /// slow path.
     /// </summary>
-    internal int Gate = GateOffCpu;
+    internal int Gate; // set by the constructor: off-CPU, and strict under strict checks
 
     internal const int GateCancel = 8;
     internal const int GateOffCpu = 16;
+    internal const int GateStrict = 128;
+
+    /// <summary>The gate bits that do not ask for a switch: off-CPU and strict checks.</summary>
+    internal const int GateNoSwitch = GateOffCpu | GateStrict;
 
     /// <summary>What most tasks never use, or null (see <see cref="Rare"/>).</summary>
     internal RtTaskRare? RareOrNull => Volatile.Read(ref _rare);

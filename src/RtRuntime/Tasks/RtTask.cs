@@ -25,6 +25,7 @@ public abstract partial class RtTask : SynchronizationContext
         Prio = policy == SchedPolicy.Normal ? 0 : priority;
         AffinityMask = affinity;
         StrictChecks = scheduler.Strict;
+        Gate = StrictChecks ? GateOffCpu | GateStrict : GateOffCpu;
     }
 
     /// <summary>A process-unique id (the kernel's pid).</summary>

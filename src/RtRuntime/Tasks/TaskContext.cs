@@ -63,12 +63,7 @@ public readonly struct TaskContext
     {
         // Off-CPU use is caught by the task's gate bit once the dispatcher has seen the task leave; a
         // continuation that escaped while its CPU thread was still finishing the step is caught only
-        // by the exact thread check, which strict mode adds here.
-        if (_task.StrictChecks)
-        {
-            _task.ThrowIfNotCurrent();
-        }
-
+        // by the exact thread check, which strict mode's gate bit sends every point to.
         return new PreemptionPointAwaitable(_task);
     }
 

@@ -2,7 +2,7 @@
 #:property TreatWarningsAsErrors=false
 #:property NoWarn=CA1303;CA1305;CA1307;CA1309;CA1310;CA1822;CA1852;CA2007;IDE0005;IDE0058
 // Quick probes behind figures in docs/benchmarks.md that BenchmarkDotNet does not isolate:
-//   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50; ns per task
+//   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50 after 10 warm-up rounds; ns per task, GC share
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 20,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
@@ -24,8 +24,16 @@ switch (mode)
         const int N = 10_000;
         var handles = new RtTask[N];
         double total = 0;
-        for (int rep = 0; rep < 50; rep++)
+        int gen0 = 0, gen1 = 0;
+        TimeSpan pause = TimeSpan.Zero;
+        for (int rep = 0; rep < 60; rep++)
         {
+            if (rep == 10)
+            {
+                // the first ten rounds warm up (JIT tiers); the GC figures cover the measured fifty
+                (total, gen0, gen1, pause) = (0, GC.CollectionCount(0), GC.CollectionCount(1), GC.GetTotalPauseDuration());
+            }
+
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < N; i++)
             {
@@ -44,7 +52,8 @@ switch (mode)
             total += Stopwatch.GetElapsedTime(t0).TotalNanoseconds;
         }
 
-        Console.WriteLine($"spawn (IdlePollMax {poll.TotalMicroseconds} µs): {total / (50.0 * N):F0} ns per task");
+        Console.WriteLine($"spawn (IdlePollMax {poll.TotalMicroseconds} µs): {total / (50.0 * N):F0} ns per task; "
+            + $"{GC.CollectionCount(0) - gen0} gen0 and {GC.CollectionCount(1) - gen1} gen1 collections, GC pauses {(GC.GetTotalPauseDuration() - pause).TotalNanoseconds / total * 100:F0} % of the time");
         break;
     }
 

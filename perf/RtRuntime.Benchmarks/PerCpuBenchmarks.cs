@@ -7,9 +7,10 @@ namespace RtRuntime.Benchmarks;
 /// <summary>
 /// Per-CPU data on 2 busy CPUs: one task per CPU does N increments of (a) a PerCpuCounter, (b) one
 /// shared counter with Interlocked.Increment, (c) its CPU's PerCpu&lt;long&gt; slot under one
-/// MigrateDisable guard; plus a local lock's uncontended lock+unlock in both models, awaited
-/// (<c>LockAsync</c>) and synchronous (<c>TryLock</c>, local_trylock). ns/op is per
-/// increment (or lock pair) per task; both tasks run at once.
+/// MigrateDisable guard, or under a guard per increment (also with one task alone: the difference is
+/// what two adjacent task objects on two CPUs cost each other); plus a local lock's uncontended
+/// lock+unlock in both models, awaited (<c>LockAsync</c>) and synchronous (<c>TryLock</c>,
+/// local_trylock). ns/op is per increment (or lock pair) per task; both tasks run at once.
 /// </summary>
 public class PerCpuBenchmarks
 {
@@ -98,6 +99,26 @@ public class PerCpuBenchmarks
 
         return ValueTask.CompletedTask;
     });
+
+    [Benchmark(OperationsPerInvoke = N)]
+    public void ThisCpuIncrementGuardEach() => OnBothCpus(_rt, GuardEachIncrement);
+
+    [Benchmark(OperationsPerInvoke = N)]
+    public void ThisCpuIncrementGuardEachOneCpu() =>
+        _rt.Spawn("a", 50, GuardEachIncrement, affinity: Cpus.CpuSet.Of(0)).AsTask().GetAwaiter().GetResult();
+
+    private ValueTask GuardEachIncrement(TaskContext ctx)
+    {
+        for (int i = 0; i < N; i++)
+        {
+            using (ctx.MigrateDisable())
+            {
+                _slots.ThisCpu(ctx)++;
+            }
+        }
+
+        return ValueTask.CompletedTask;
+    }
 
     [Benchmark(OperationsPerInvoke = N)]
     public void LocalLockPairRt() => OnBothCpus(_rt, async ctx =>

@@ -7,8 +7,8 @@ namespace RtRuntime.Benchmarks;
 /// <summary>
 /// Per-CPU data on 2 busy CPUs: one task per CPU does N increments of (a) a PerCpuCounter, (b) one
 /// shared counter with Interlocked.Increment, (c) its CPU's PerCpu&lt;long&gt; slot under one
-/// MigrateDisable guard, or under a guard per increment (also with one task alone: the difference is
-/// what two adjacent task objects on two CPUs cost each other); plus a local lock's uncontended
+/// MigrateDisable guard, or under a guard per increment (also with one task alone, for comparison:
+/// two CPUs at once cost more, for a reason still open); plus a local lock's uncontended
 /// lock+unlock in both models, awaited (<c>LockAsync</c>) and synchronous (<c>TryLock</c>,
 /// local_trylock). ns/op is per increment (or lock pair) per task; both tasks run at once.
 /// </summary>

@@ -74,4 +74,65 @@ public class WakeListTests
 
         Assert.Equal(["L:point after set", "H:woken", "L:end"], log.Snapshot());
     }
+
+    [Fact]
+    public async Task TaskListedOnCpuThatGoesOffline_IsSentToAnActiveCpuWhenTheListIsDrained()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        bool release = false;
+        var hogRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        // The hog holds CPU1 without a preemption point, so CPU1 cannot drain its wake list meanwhile.
+        var hog = rt.Spawn("hog", 90, async ctx =>
+        {
+            hogRunning.SetResult();
+            SpinWait spin = default;
+            while (!Volatile.Read(ref release))
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            await ctx.PreemptionPoint(); // drains the list: X may no longer come here (balance_push would move it too)
+        }, affinity: CpuSet.Of(1));
+        await hogRunning.Task.WithTimeout();
+
+        var x = rt.Spawn<int>("X", 50, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: CpuSet.Of(1)); // listed on busy CPU1
+        Assert.Equal(1, x.CurrentCpu); // set_task_cpu before listing
+        Task offline = rt.OfflineAsync(1); // inactive at once; waits for the hog to leave
+        Volatile.Write(ref release, true);
+
+        Assert.Equal(0, await x.WithTimeout());
+        Assert.Equal(CpuSet.Of(0, 1), x.Affinity); // select_fallback_rq widened it
+        await offline.WithTimeout();
+        await hog.WithTimeout();
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task TaskListedOnCpu_WhoseAffinityThenExcludesIt_RunsInsideItsNewMask()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        bool release = false;
+        var hogRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var hog = rt.Spawn("hog", 90, async ctx =>
+        {
+            hogRunning.SetResult();
+            SpinWait spin = default;
+            while (!Volatile.Read(ref release))
+            {
+                spin.SpinOnce(sleep1Threshold: -1);
+            }
+
+            await ctx.PreemptionPoint();
+        }, affinity: CpuSet.Of(1));
+        await hogRunning.Task.WithTimeout();
+
+        var x = rt.Spawn<int>("X", 50, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: CpuSet.Of(1)); // listed on busy CPU1
+        Task moved = rt.SetAffinityAsync(x, CpuSet.Of(0)); // X is on no run queue yet: its drain must send it on
+        Volatile.Write(ref release, true);
+
+        Assert.Equal(0, await x.WithTimeout());
+        await moved.WithTimeout();
+        await hog.WithTimeout();
+    }
 }

@@ -79,27 +79,13 @@ public class WakeListTests
     public async Task TaskListedOnCpuThatGoesOffline_IsSentToAnActiveCpuWhenTheListIsDrained()
     {
         await using var rt = Rt.Start(cpus: 2);
-        bool release = false;
-        var hogRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-
-        // The hog holds CPU1 without a preemption point, so CPU1 cannot drain its wake list meanwhile.
-        var hog = rt.Spawn("hog", 90, async ctx =>
-        {
-            hogRunning.SetResult();
-            SpinWait spin = default;
-            while (!Volatile.Read(ref release))
-            {
-                spin.SpinOnce(sleep1Threshold: -1);
-            }
-
-            await ctx.PreemptionPoint(); // drains the list: X may no longer come here (balance_push would move it too)
-        }, affinity: CpuSet.Of(1));
-        await hogRunning.Task.WithTimeout();
+        var release = new ManualResetEventSlim();
+        RtTask hog = await HoldCpu1WithoutPreemptionPointsAsync(rt, release); // then its point drains the list (balance_push would move X too)
 
         var x = rt.Spawn<int>("X", 50, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: CpuSet.Of(1)); // listed on busy CPU1
         Assert.Equal(1, x.CurrentCpu); // set_task_cpu before listing
         Task offline = rt.OfflineAsync(1); // inactive at once; waits for the hog to leave
-        Volatile.Write(ref release, true);
+        release.Set();
 
         Assert.Equal(0, await x.WithTimeout());
         Assert.Equal(CpuSet.Of(0, 1), x.Affinity); // select_fallback_rq widened it
@@ -112,27 +98,34 @@ public class WakeListTests
     public async Task TaskListedOnCpu_WhoseAffinityThenExcludesIt_RunsInsideItsNewMask()
     {
         await using var rt = Rt.Start(cpus: 2);
-        bool release = false;
-        var hogRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new ManualResetEventSlim();
+        RtTask hog = await HoldCpu1WithoutPreemptionPointsAsync(rt, release);
+
+        var x = rt.Spawn<int>("X", 50, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: CpuSet.Of(1)); // listed on busy CPU1
+        Task moved = rt.SetAffinityAsync(x, CpuSet.Of(0)); // X is on no run queue yet: its drain must send it on
+        release.Set();
+
+        Assert.Equal(0, await x.WithTimeout());
+        await moved.WithTimeout();
+        await hog.WithTimeout();
+    }
+
+    /// <summary>A task at priority 90 on CPU1 that passes no preemption point until released (so CPU1 drains nothing), then passes one.</summary>
+    private static async Task<RtTask> HoldCpu1WithoutPreemptionPointsAsync(RtScheduler rt, ManualResetEventSlim release)
+    {
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var hog = rt.Spawn("hog", 90, async ctx =>
         {
-            hogRunning.SetResult();
+            running.SetResult();
             SpinWait spin = default;
-            while (!Volatile.Read(ref release))
+            while (!release.IsSet)
             {
                 spin.SpinOnce(sleep1Threshold: -1);
             }
 
             await ctx.PreemptionPoint();
         }, affinity: CpuSet.Of(1));
-        await hogRunning.Task.WithTimeout();
-
-        var x = rt.Spawn<int>("X", 50, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: CpuSet.Of(1)); // listed on busy CPU1
-        Task moved = rt.SetAffinityAsync(x, CpuSet.Of(0)); // X is on no run queue yet: its drain must send it on
-        Volatile.Write(ref release, true);
-
-        Assert.Equal(0, await x.WithTimeout());
-        await moved.WithTimeout();
-        await hog.WithTimeout();
+        await running.Task.WithTimeout();
+        return hog;
     }
 }

@@ -14,6 +14,7 @@ public class DispatchBenchmarks
     private const int Tasks = 10_000;
     private RtScheduler _rt = null!;
     private RtScheduler _spinning = null!;
+    private RtScheduler _locked = null!;
     private readonly RtTask[] _handles = new RtTask[Tasks];
     private readonly Task[] _tasks = new Task[Tasks];
     private CountingWorkItem _item = null!;
@@ -23,6 +24,7 @@ public class DispatchBenchmarks
     {
         _rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
         _spinning = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, SpinBeforePark = TimeSpan.FromMicroseconds(50) });
+        _locked = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, WakeList = false });
         _item = new CountingWorkItem();
     }
 
@@ -31,6 +33,7 @@ public class DispatchBenchmarks
     {
         _rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _spinning.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _locked.DisposeAsync().AsTask().GetAwaiter().GetResult();
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Tasks)]
@@ -49,6 +52,9 @@ public class DispatchBenchmarks
 
     [Benchmark(OperationsPerInvoke = Tasks)]
     public void RtSpawnEmptyAsyncSpinBeforePark() => SpawnAll(_spinning);
+
+    [Benchmark(OperationsPerInvoke = Tasks)]
+    public void RtSpawnEmptyAsyncNoWakeList() => SpawnAll(_locked);
 
     private void SpawnAll(RtScheduler rt)
     {

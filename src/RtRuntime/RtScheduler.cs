@@ -31,6 +31,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
         // More CPU threads than cores: a polling CPU would hold a core another CPU thread needs.
         IdlePollMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.IdlePollMax) : 0;
+        WakeListEnabled = options.WakeList;
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus, options, logger);
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
@@ -84,6 +85,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
 
     /// <summary>The adaptive idle poll's bound (0: off); see <see cref="RtSchedulerOptions.IdlePollMax"/>.</summary>
     internal long IdlePollMaxNs { get; }
+
+    /// <summary>Remote wakeups go through the target CPU's wake list; see <see cref="RtSchedulerOptions.WakeList"/>.</summary>
+    internal bool WakeListEnabled { get; }
 
     internal ILogger Logger => _logger;
 

@@ -78,6 +78,16 @@ public sealed class RtSchedulerOptions
     /// </summary>
     public TimeSpan IdlePollMax { get; set; } = TimeSpan.FromMicroseconds(100);
 
+    /// <summary>
+    /// Wakeups and spawns from threads other than the target CPU's go through that CPU's wake list (the
+    /// kernel's <c>TTWU_QUEUE</c> feature): one lock-free push instead of taking the CPU's run-queue
+    /// lock and writing its queue and flags, each a cache line the CPU's thread must pull back; the CPU
+    /// queues the list at its next turn, preemption point, yield or pick. Off: every enqueue takes the
+    /// run-queue lock at once, so other CPUs' pulls see a woken task from the moment it is woken, at the
+    /// cost of those transfers per wakeup. Default true.
+    /// </summary>
+    public bool WakeList { get; set; } = true;
+
     /// <summary>Period of the rebalancer's safety-net tick (100 µs..10 s). Default 10 ms.</summary>
     public TimeSpan BalanceTick { get; set; } = TimeSpan.FromMilliseconds(10);
 

@@ -22,11 +22,11 @@ internal sealed partial class Cpu
 
     /// <summary>
     /// Pushes a woken task for this CPU's thread to queue (false from this CPU's own thread, which
-    /// queues directly).
+    /// queues directly, or when <see cref="RtSchedulerOptions.WakeList"/> is off).
     /// </summary>
     internal bool TryQueueWake(RtTask task)
     {
-        if (t_current == this)
+        if (!Scheduler.WakeListEnabled || t_current == this)
         {
             return false;
         }

@@ -9,10 +9,16 @@ namespace RtRuntime.Tests.Core;
 /// </summary>
 public class WakeListTests
 {
-    [Fact]
-    public async Task SpawnBurstFromOtherThread_WhileCpuIdlesThenBusy_RunsInSpawnOrder()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)] // the locked path keeps the same order
+    public async Task SpawnBurstFromOtherThread_WhileCpuIdlesThenBusy_RunsInSpawnOrder(bool wakeList)
     {
-        await using var rt = Rt.Start(cpus: 2);
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.WakeList = wakeList;
+        });
         const int Count = 300;
         var order = new List<int>(Count);
         var spawned = new List<RtTask>(Count);

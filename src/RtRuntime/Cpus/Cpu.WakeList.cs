@@ -7,7 +7,7 @@ namespace RtRuntime.Cpus;
 /// cache boundary): a thread other than this CPU's hands it a woken or spawned task with one lock-free
 /// push, and this CPU's thread moves the tasks onto its run queue (<c>sched_ttwu_pending</c>). The
 /// waker then writes one cache line of this CPU instead of its run-queue lock, queue, priorities and
-/// flags, each of which this CPU's thread would pull back (on this VM a cache line takes ≈ 280 ns to
+/// flags, each of which this CPU's thread would pull back (on this VM a cache line takes 240–450 ns to
 /// move between cores), and a burst of wakeups moves in one exchange. Only the push that finds the
 /// list empty signals the CPU (<c>llist_add</c> returning true): an unpark when it idles, else a
 /// pending bit that the running task's next preemption point honours, as the kernel's IPI is

@@ -12,9 +12,9 @@ internal static class PendingWork
     /// <summary>A stopper request (push_cpu_stop / migration_cpu_stop): move the running task away.</summary>
     public const int Stop = 4;
 
-    /// <summary>Tasks wait on the CPU's wake list (sched_ttwu_pending): the next preemption point queues them.</summary>
-    public const int WakeList = 64;
-
     /// <summary>Stall detection's probe: make the running task's next preemption point report back to the dispatcher.</summary>
     public const int Probe = 32;
+
+    /// <summary>Tasks wait on the CPU's wake list (sched_ttwu_pending): the next preemption point queues them.</summary>
+    public const int WakeList = 64;
 }

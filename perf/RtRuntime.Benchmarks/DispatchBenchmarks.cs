@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Benchmarks;
@@ -16,6 +17,8 @@ public class DispatchBenchmarks
     private RtScheduler _spinning = null!;
     private RtScheduler _locked = null!;
     private readonly RtTask[] _handles = new RtTask[Tasks];
+    private readonly CpuSet?[] _noMasks = [null, null];
+    private readonly CpuSet?[] _oneCpuMasks = [CpuSet.Of(0), CpuSet.Of(1)];
     private readonly Task[] _tasks = new Task[Tasks];
     private CountingWorkItem _item = null!;
 
@@ -48,19 +51,23 @@ public class DispatchBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = Tasks)]
-    public void RtSpawnEmptyAsync() => SpawnAll(_rt);
+    public void RtSpawnEmptyAsync() => SpawnAll(_rt, _noMasks);
 
     [Benchmark(OperationsPerInvoke = Tasks)]
-    public void RtSpawnEmptyAsyncSpinBeforePark() => SpawnAll(_spinning);
+    public void RtSpawnEmptyAsyncSpinBeforePark() => SpawnAll(_spinning, _noMasks);
 
     [Benchmark(OperationsPerInvoke = Tasks)]
-    public void RtSpawnEmptyAsyncNoWakeList() => SpawnAll(_locked);
+    public void RtSpawnEmptyAsyncNoWakeList() => SpawnAll(_locked, _noMasks);
 
-    private void SpawnAll(RtScheduler rt)
+    /// <summary>Thread-per-core placement: each task affine to one CPU, alternating CPUs 0 and 1.</summary>
+    [Benchmark(OperationsPerInvoke = Tasks)]
+    public void RtSpawnEmptyAsyncOneCpuEach() => SpawnAll(_rt, _oneCpuMasks);
+
+    private void SpawnAll(RtScheduler rt, CpuSet?[] masks)
     {
         for (int i = 0; i < Tasks; i++)
         {
-            _handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask));
+            _handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask), affinity: masks[i & 1]);
         }
 
         for (int i = 0; i < Tasks; i++)

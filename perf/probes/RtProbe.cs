@@ -3,6 +3,7 @@
 #:property NoWarn=CA1303;CA1305;CA1307;CA1309;CA1310;CA1822;CA1852;CA2007;IDE0005;IDE0058
 // Quick probes behind figures in docs/benchmarks.md that BenchmarkDotNet does not isolate:
 //   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50 after 10 warm-up rounds; ns per task, GC share
+//   dotnet run perf/probes/RtProbe.cs -- affine [IdlePollMax µs]     the same, each task affine to one CPU, alternating CPUs 0 and 1 (thread-per-core placement)
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 20,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
@@ -18,8 +19,9 @@ RtSchedulerOptions Options() => new() { CpuCount = 2, IdlePollMax = poll };
 
 switch (mode)
 {
-    case "spawn":
+    case "spawn" or "affine":
     {
+        CpuSet?[] masks = mode == "affine" ? [CpuSet.Of(0), CpuSet.Of(1)] : [null, null];
         await using var rt = RtScheduler.Start(Options());
         const int N = 10_000;
         var handles = new RtTask[N];
@@ -37,7 +39,7 @@ switch (mode)
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < N; i++)
             {
-                handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask));
+                handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask), affinity: masks[i & 1]);
             }
 
             foreach (RtTask t in handles)
@@ -52,7 +54,7 @@ switch (mode)
             total += Stopwatch.GetElapsedTime(t0).TotalNanoseconds;
         }
 
-        Console.WriteLine($"spawn (IdlePollMax {poll.TotalMicroseconds} µs): {total / (50.0 * N):F0} ns per task; "
+        Console.WriteLine($"{mode} (IdlePollMax {poll.TotalMicroseconds} µs): {total / (50.0 * N):F0} ns per task; "
             + $"{GC.CollectionCount(0) - gen0} gen0 and {GC.CollectionCount(1) - gen1} gen1 collections, GC pauses {(GC.GetTotalPauseDuration() - pause).TotalNanoseconds / total * 100:F0} % of the time");
         break;
     }
@@ -163,7 +165,7 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine("mode: spawn | pingpong | cpu | line");
+        Console.Error.WriteLine("mode: spawn | affine | pingpong | cpu | line");
         return 2;
 }
 

@@ -80,6 +80,11 @@ public sealed partial class RtScheduler
                 if (task.Cpu == cpu)
                 {
                     task.AffinityMask = mask;
+                    if (task.Run == TaskRunState.Queued && (task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task))
+                    {
+                        cpu.RequalifyPushable(task); // queued: counted pushable by the old mask
+                    }
+
                     return cpu;
                 }
             }

@@ -64,7 +64,7 @@ internal sealed partial class Cpu
         {
             Interlocked.And(ref _pending.Value, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Probe));
             next = Rq.PopHighest();
-            CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
+            PublishQueued();
             if (next is not null)
             {
                 Running = next;
@@ -364,7 +364,7 @@ internal sealed partial class Cpu
         }
 
         RtTask? next = Rq.PopHighest();
-        CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
+        PublishQueued();
         if (next is not null)
         {
             Running = next;

@@ -28,8 +28,10 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         Scheduler = scheduler;
         Id = id;
         Core = core;
+        Rq = new RunQueue(id);
         _pri.RunningPrio = -1;
         _pri.QueuedTop = -1;
+        _pri.PushableTop = -1;
         _pri.Active = 1;
         _pri.Online = 1;
     }
@@ -51,7 +53,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>The run-queue lock (rq->lock). Two queues are locked in CPU-id order.</summary>
     public RawSpinLock Lock { get; } = new();
 
-    public RunQueue Rq { get; } = new();
+    public RunQueue Rq { get; }
 
     /// <summary>The pending word (see <see cref="PendingWork"/>): read lock-free at preemption points.</summary>
     public int Pending => Volatile.Read(ref _pending.Value);
@@ -83,6 +85,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     /// <summary>Highest queued (not running) priority, −1 when the queue is empty. Read without the lock.</summary>
     public int QueuedTop => Volatile.Read(ref _pri.QueuedTop);
+
+    /// <summary>
+    /// Highest queued priority among tasks that may move to another CPU (<see cref="RunQueue.HighestPushable"/>),
+    /// −1 when none: the kernel's rt-overloaded test; pulls look only at CPUs where it is above their own queue.
+    /// </summary>
+    public int PushableTop => Volatile.Read(ref _pri.PushableTop);
 
     /// <summary>rq->push_busy: the running task a stopper push is in flight for (never two at once); null when none.</summary>
     public RtTask? PushTarget;
@@ -250,7 +258,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     {
         SetTaskCpu(task);
         Rq.Enqueue(task, atHead);
-        CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
+        PublishQueued();
         if (!fromSwitch && task.Prio > _pri.RunningPrio)
         {
             SetPending(PendingWork.NeedResched);
@@ -293,11 +301,25 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
     }
 
+    /// <summary>Publishes the queue's top priorities for placement and balancing (lock held).</summary>
+    private void PublishQueued()
+    {
+        CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
+        CpuPri.Set(ref _pri.PushableTop, Rq.HighestPushable);
+    }
+
+    /// <summary>A queued task's affinity changed in place (lock held): recounts it pushable or not, and republishes.</summary>
+    public void RequalifyPushable(RtTask task)
+    {
+        Rq.RequalifyPushable(task);
+        PublishQueued();
+    }
+
     /// <summary>Removes a queued task with <see cref="Lock"/> held.</summary>
     public void DequeueLocked(RtTask task)
     {
         Rq.Remove(task);
-        CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
+        PublishQueued();
     }
 
     /// <summary>Unparks the CPU thread if it is idle and the caller is another thread.</summary>

@@ -20,6 +20,10 @@ internal struct CpuPri
     [FieldOffset(68)]
     public int QueuedTop;
 
+    /// <summary>Highest queued priority of a task that may move to another CPU, −1 when none (rt_nr_migratory).</summary>
+    [FieldOffset(80)]
+    public int PushableTop;
+
     /// <summary>cpu_active (1/0).</summary>
     [FieldOffset(72)]
     public int Active;

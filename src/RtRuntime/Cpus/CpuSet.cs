@@ -111,6 +111,31 @@ public readonly struct CpuSet : IEquatable<CpuSet>
     public bool Contains(int cpu) =>
         _bits is not null && (uint)cpu < MaxCpus && (_bits[cpu >> 6] & (1UL << (cpu & 63))) != 0;
 
+    /// <summary>True when the set holds a CPU other than <paramref name="cpu"/> (a task with this affinity could move off it).</summary>
+    public bool HasOtherThan(int cpu)
+    {
+        if (_bits is null)
+        {
+            return false;
+        }
+
+        for (int i = 0; i < _bits.Length; i++)
+        {
+            ulong w = _bits[i];
+            if (i == cpu >> 6)
+            {
+                w &= ~(1UL << (cpu & 63));
+            }
+
+            if (w != 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>The lowest CPU id in the set, or -1 when empty.</summary>
     public int First => Next(-1);
 

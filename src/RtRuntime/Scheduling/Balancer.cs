@@ -47,7 +47,7 @@ internal sealed class Balancer
         for (int round = 0; round < _cpus.Length; round++)
         {
             bool pulled = false;
-            foreach (Cpu source in SourcesByQueuedTop(self, _cpus))
+            foreach (Cpu source in SourcesByPushableTop(self, _cpus))
             {
                 if (PullFrom(source, self, droppedFrom))
                 {
@@ -64,22 +64,23 @@ internal sealed class Balancer
     }
 
     /// <summary>
-    /// Other CPUs with a queued task above this CPU's queue, highest first (racy snapshot), into
+    /// Other CPUs with a pushable task queued above this CPU's queue (the kernel's rto_mask: a queue of
+    /// tasks affine to their CPU alone offers nothing), highest first (racy snapshot), into
     /// <paramref name="self"/>'s own scratch array (only its thread pulls for it): no allocation.
     /// </summary>
-    private static ReadOnlySpan<Cpu> SourcesByQueuedTop(Cpu self, Cpu[] cpus)
+    private static ReadOnlySpan<Cpu> SourcesByPushableTop(Cpu self, Cpu[] cpus)
     {
         int myTop = self.QueuedTop;
         Cpu[] sources = self.PullSources ??= new Cpu[cpus.Length];
         int n = 0;
         foreach (Cpu other in cpus)
         {
-            if (other != self && other.QueuedTop > myTop)
+            int top = other.PushableTop;
+            if (other != self && top > myTop)
             {
-                // Insertion by queued priority, highest first (the list is as short as the CPU count).
-                int top = other.QueuedTop;
+                // Insertion by pushable priority, highest first (the list is as short as the CPU count).
                 int i = n++;
-                while (i > 0 && sources[i - 1].QueuedTop < top)
+                while (i > 0 && sources[i - 1].PushableTop < top)
                 {
                     sources[i] = sources[i - 1];
                     i--;
@@ -111,7 +112,7 @@ internal sealed class Balancer
                 int sourceRunning = source.RunningPrio;
                 int puller = self.Id;
                 var filter = new PullCandidateFilter(puller, myTop, sourceRunning);
-                RtTask? candidate = source.Rq.FindFirst(myTop, ref filter);
+                RtTask? candidate = source.Rq.FindFirstPushable(myTop, ref filter);
                 if (candidate is not null
                     && BalanceRules.CanPull(candidate.Prio, candidate.AffinityMask, candidate.MigrationDisabled, puller, myTop, sourceRunning))
                 {
@@ -148,12 +149,12 @@ internal sealed class Balancer
         return false;
     }
 
-    /// <summary>A cheap racy check: does another CPU queue a task above <paramref name="top"/> (one <see cref="PullIfBetter"/> would try)?</summary>
+    /// <summary>A cheap racy check: does another CPU queue a pushable task above <paramref name="top"/> (one <see cref="PullIfBetter"/> would try)?</summary>
     public bool HasHigherQueued(Cpu self, int top)
     {
         foreach (Cpu other in _cpus)
         {
-            if (other != self && other.QueuedTop > top)
+            if (other != self && other.PushableTop > top)
             {
                 return true;
             }
@@ -186,7 +187,8 @@ internal sealed class Balancer
 
         foreach (Cpu other in _cpus)
         {
-            if (other != self && other.QueuedTop >= 0 && other.QueuedTop <= other.RunningPrio)
+            int pushable = other.PushableTop;
+            if (other != self && pushable >= 0 && pushable <= other.RunningPrio)
             {
                 return true;
             }
@@ -286,7 +288,7 @@ internal sealed class Balancer
     public void PushWaiting(Cpu cpu)
     {
         // push_rt_tasks: push the highest pushable task while pushes succeed. Only the first few
-        // queued tasks are looked at under the lock (no copy of a long queue), as the kernel's
+        // pushable tasks are looked at under the lock (no copy of a long queue), as the kernel's
         // pushable list only ever offers its head.
         for (int round = 0; round < _cpus.Length; round++)
         {
@@ -294,7 +296,7 @@ internal sealed class Balancer
             var filter = default(PushableFilter);
             using (cpu.Lock.EnterScope())
             {
-                pushable = cpu.Rq.FindFirst(-1, ref filter);
+                pushable = cpu.Rq.FindFirstPushable(-1, ref filter);
                 if (filter.Looked > PushableFilter.MaxLooked)
                 {
                     pushable = null;
@@ -321,7 +323,9 @@ internal sealed class Balancer
         using (source.Lock.EnterScope())
         {
             var filter = new AllowedOnFilter(cpuId);
-            return source.Rq.FindFirst(abovePrio, ref filter) is not null;
+            return (source.Id == cpuId
+                ? source.Rq.FindFirst(abovePrio, ref filter)
+                : source.Rq.FindFirstPushable(abovePrio, ref filter)) is not null; // only a pushable task may be allowed elsewhere
         }
     }
 

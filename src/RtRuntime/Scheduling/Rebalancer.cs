@@ -101,9 +101,9 @@ internal sealed class Rebalancer : IDisposable
         DetectStalls(RtClock.NowNs());
         foreach (Cpu cpu in _cpus)
         {
-            if (cpu.QueuedTop < 0)
+            if (cpu.PushableTop < 0)
             {
-                continue;
+                continue; // nothing queued there may move
             }
 
             _scheduler.Balancer.PushWaiting(cpu);
@@ -131,7 +131,7 @@ internal sealed class Rebalancer : IDisposable
             int running = cpu.RunningPrio;
             foreach (Cpu other in _cpus)
             {
-                if (other.QueuedTop > running && Balancer.HasWaiterAllowedOn(other, cpu.Id, running))
+                if ((other == cpu ? other.QueuedTop : other.PushableTop) > running && Balancer.HasWaiterAllowedOn(other, cpu.Id, running))
                 {
                     _lostNs[cpu.Id] += dt;
                     losing = true;

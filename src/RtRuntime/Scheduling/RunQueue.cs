@@ -9,6 +9,10 @@ namespace RtRuntime.Scheduling;
 /// priority and a bitmap of non-empty lists, so pick-next is O(1)) with the normal class as
 /// priority 0 below RT 1..99. FIFO order within a priority; a preempted task goes back to the head
 /// of its list, a yielding or slice-expired one to the tail.
+/// Queued tasks whose affinity allows another CPU are also counted per priority (the kernel's
+/// <c>pushable_tasks</c> and <c>rt_nr_migratory</c>): pulls and pushes look only at those, so a
+/// long queue of tasks affine to this CPU alone costs a balancing CPU nothing, as in the kernel,
+/// where such a queue does not even mark its CPU overloaded.
 /// Not thread-safe: every call is made under the owning CPU's lock.
 /// </summary>
 internal sealed class RunQueue
@@ -21,15 +25,22 @@ internal sealed class RunQueue
     private readonly Slot[] _tails = new Slot[Levels];
     private ulong _map0; // priorities 0..63
     private ulong _map1; // priorities 64..99
+    private readonly int _cpuId;
+    private readonly int[] _pushable = new int[Levels];
+    private ulong _pushMap0;
+    private ulong _pushMap1;
+
+    /// <summary>A queue for CPU <paramref name="cpuId"/> (a task is pushable when its affinity allows another CPU).</summary>
+    public RunQueue(int cpuId) => _cpuId = cpuId;
 
     /// <summary>Number of queued tasks.</summary>
     public int Count { get; private set; }
 
     /// <summary>The highest queued priority, or −1 when empty.</summary>
-    public int HighestPriority =>
-        _map1 != 0 ? 127 - BitOperations.LeadingZeroCount(_map1)
-        : _map0 != 0 ? 63 - BitOperations.LeadingZeroCount(_map0)
-        : -1;
+    public int HighestPriority => Highest(_map0, _map1);
+
+    /// <summary>The highest priority with a pushable task queued (one whose affinity allows another CPU), or −1.</summary>
+    public int HighestPushable => Highest(_pushMap0, _pushMap1);
 
     /// <summary>The first queued task of <paramref name="prio"/>, or null.</summary>
     public RtTask? PeekHighestOf(int prio) => _heads[prio].Task;
@@ -46,7 +57,7 @@ internal sealed class RunQueue
         {
             _heads[prio].Task = task;
             _tails[prio].Task = task;
-            SetBit(prio);
+            SetBit(ref _map0, ref _map1, prio);
         }
         else if (atHead)
         {
@@ -63,6 +74,10 @@ internal sealed class RunQueue
         }
 
         Count++;
+        if (task.AffinityMask.HasOtherThan(_cpuId))
+        {
+            CountPushable(task, prio);
+        }
     }
 
     /// <summary>Removes and returns the first task of the highest priority, or null.</summary>
@@ -113,10 +128,46 @@ internal sealed class RunQueue
         task.RqNext = task.RqPrev = null;
         if (_heads[prio].Task is null)
         {
-            ClearBit(prio);
+            ClearBit(ref _map0, ref _map1, prio);
         }
 
         Count--;
+        if (task.QueuedPushable)
+        {
+            UncountPushable(task, prio);
+        }
+    }
+
+    /// <summary>A queued task's affinity changed in place (its position is kept): counts it pushable or not anew.</summary>
+    public void RequalifyPushable(RtTask task)
+    {
+        bool pushable = task.AffinityMask.HasOtherThan(_cpuId);
+        if (pushable && !task.QueuedPushable)
+        {
+            CountPushable(task, task.Prio);
+        }
+        else if (!pushable && task.QueuedPushable)
+        {
+            UncountPushable(task, task.Prio);
+        }
+    }
+
+    private void CountPushable(RtTask task, int prio)
+    {
+        task.QueuedPushable = true;
+        if (_pushable[prio]++ == 0)
+        {
+            SetBit(ref _pushMap0, ref _pushMap1, prio);
+        }
+    }
+
+    private void UncountPushable(RtTask task, int prio)
+    {
+        task.QueuedPushable = false;
+        if (--_pushable[prio] == 0)
+        {
+            ClearBit(ref _pushMap0, ref _pushMap1, prio);
+        }
     }
 
     /// <summary>
@@ -131,6 +182,33 @@ internal sealed class RunQueue
             for (RtTask? t = _heads[prio].Task; t is not null; t = t.RqNext)
             {
                 if (filter.Take(t))
+                {
+                    return t;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// <see cref="FindFirst{TFilter}"/> over the pushable tasks only (pick_highest_pushable_task): the
+    /// filter never sees a task affine to this CPU alone, and priorities without a pushable task are
+    /// skipped.
+    /// </summary>
+    public RtTask? FindFirstPushable<TFilter>(int abovePrio, ref TFilter filter)
+        where TFilter : struct, ITaskFilter
+    {
+        for (int prio = HighestPushable; prio > abovePrio; prio--)
+        {
+            if (_pushable[prio] == 0)
+            {
+                continue;
+            }
+
+            for (RtTask? t = _heads[prio].Task; t is not null; t = t.RqNext)
+            {
+                if (t.QueuedPushable && filter.Take(t))
                 {
                     return t;
                 }
@@ -155,27 +233,32 @@ internal sealed class RunQueue
         return list;
     }
 
-    private void SetBit(int prio)
+    private static int Highest(ulong map0, ulong map1) =>
+        map1 != 0 ? 127 - BitOperations.LeadingZeroCount(map1)
+        : map0 != 0 ? 63 - BitOperations.LeadingZeroCount(map0)
+        : -1;
+
+    private static void SetBit(ref ulong map0, ref ulong map1, int prio)
     {
         if (prio < 64)
         {
-            _map0 |= 1UL << prio;
+            map0 |= 1UL << prio;
         }
         else
         {
-            _map1 |= 1UL << (prio - 64);
+            map1 |= 1UL << (prio - 64);
         }
     }
 
-    private void ClearBit(int prio)
+    private static void ClearBit(ref ulong map0, ref ulong map1, int prio)
     {
         if (prio < 64)
         {
-            _map0 &= ~(1UL << prio);
+            map0 &= ~(1UL << prio);
         }
         else
         {
-            _map1 &= ~(1UL << (prio - 64));
+            map1 &= ~(1UL << (prio - 64));
         }
     }
 

@@ -110,6 +110,9 @@ public abstract partial class RtTask
 
     internal RtTask? RqNext;
     internal RtTask? RqPrev;
+
+    /// <summary>Counted pushable by the run queue it is on (its affinity allowed another CPU at enqueue).</summary>
+    internal bool QueuedPushable;
     internal RtTask? WaitNext;
     internal RtTask? WaitPrev;
     internal RtTask? AllNext;

@@ -1,0 +1,125 @@
+using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Balancing;
+
+/// <summary>
+/// The run queue's pushable tasks (the kernel's <c>pushable_tasks</c>): balancing scans see only
+/// queued tasks whose affinity allows another CPU, so a long queue of tasks affine to their CPU alone
+/// costs a pulling CPU nothing. The tasks here are built, never spawned: the queue is driven directly.
+/// </summary>
+public class PushableTasksTests
+{
+    private static readonly Func<TaskContext, ValueTask> Body = static _ => ValueTask.CompletedTask;
+
+    [Fact]
+    public async Task AffineTasksAreNotPushable_ScanSkipsThemAndTheirPriorities()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var rq = new RunQueue(cpuId: 1);
+        var affine = Enumerable.Range(0, 3).Select(i => NewTask(rt, "affine" + i, 10, CpuSet.Of(1))).ToList();
+        var affineHigh = NewTask(rt, "affine-high", 20, CpuSet.Of(1));
+        var migratable = NewTask(rt, "migratable", 10, CpuSet.Of(0, 1));
+        foreach (RtTask t in affine)
+        {
+            rq.Enqueue(t, atHead: false);
+        }
+
+        rq.Enqueue(affineHigh, atHead: false);
+        rq.Enqueue(migratable, atHead: false);
+
+        Assert.Equal(20, rq.HighestPriority);
+        Assert.Equal(10, rq.HighestPushable);
+        var filter = new CountingFilter();
+        Assert.Same(migratable, rq.FindFirstPushable(-1, ref filter));
+        Assert.Equal(1, filter.Seen); // the affine tasks ahead of it were never offered
+
+        rq.Remove(migratable);
+        Assert.Equal(-1, rq.HighestPushable);
+        filter = default;
+        Assert.Null(rq.FindFirstPushable(-1, ref filter));
+        Assert.Equal(0, filter.Seen);
+        Assert.Equal(4, rq.Count); // the plain scan still sees every task
+        filter = default;
+        Assert.Same(affineHigh, rq.FindFirst(-1, ref filter));
+    }
+
+    [Fact]
+    public async Task ATaskAffineToAnotherCpuIsPushable()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var rq = new RunQueue(cpuId: 1);
+        var elsewhere = NewTask(rt, "elsewhere", 30, CpuSet.Of(0)); // e.g. a pinned task whose mask changed
+        rq.Enqueue(elsewhere, atHead: false);
+
+        Assert.Equal(30, rq.HighestPushable);
+    }
+
+    [Fact]
+    public async Task AffinityChangedWhileQueued_RequalifyCountsItAnew_PositionKept()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var rq = new RunQueue(cpuId: 1);
+        var first = NewTask(rt, "first", 10, CpuSet.Of(1));
+        var second = NewTask(rt, "second", 10, CpuSet.Of(1));
+        rq.Enqueue(first, atHead: false);
+        rq.Enqueue(second, atHead: false);
+        Assert.Equal(-1, rq.HighestPushable);
+
+        first.AffinityMask = CpuSet.Of(0, 1);
+        rq.RequalifyPushable(first);
+        Assert.Equal(10, rq.HighestPushable);
+        Assert.Same(first, rq.PeekHighest());
+
+        first.AffinityMask = CpuSet.Of(1);
+        rq.RequalifyPushable(first);
+        rq.RequalifyPushable(first); // idempotent
+        Assert.Equal(-1, rq.HighestPushable);
+
+        second.AffinityMask = CpuSet.Of(0, 1);
+        rq.RequalifyPushable(second);
+        Assert.Same(first, rq.PopHighest());
+        Assert.Equal(10, rq.HighestPushable);
+        Assert.Same(second, rq.PopHighest());
+        Assert.Equal(-1, rq.HighestPushable);
+        Assert.False(second.QueuedPushable);
+    }
+
+    [Fact]
+    public async Task QueueOfAffineTasks_OnABusyCpu_AllRunWhileTheOtherCpuIdles()
+    {
+        // Outcome on real threads: tasks affine to CPU 1 queue behind each other there; CPU 0 has
+        // nothing it may take, so it must neither take them nor hold them up; every one runs on CPU 1.
+        await using var rt = Rt.Start(cpus: 2);
+        var cpu = CpuSet.Of(1);
+        var ranOn = new int[2000];
+        var tasks = new List<RtTask>();
+        for (int i = 0; i < ranOn.Length; i++)
+        {
+            int slot = i;
+            tasks.Add(rt.Spawn("affine" + i, 10, ctx =>
+            {
+                ranOn[slot] = ctx.CpuId;
+                return ValueTask.CompletedTask;
+            }, affinity: cpu));
+        }
+
+        await tasks.AllWithTimeout();
+        Assert.All(ranOn, id => Assert.Equal(1, id));
+    }
+
+    private static VoidRtTask NewTask(RtScheduler rt, string name, int prio, CpuSet mask) =>
+        new(rt, name, prio, SchedPolicy.Fifo, mask, Body);
+
+    private struct CountingFilter : ITaskFilter
+    {
+        public int Seen;
+
+        public bool Take(RtTask task)
+        {
+            Seen++;
+            return true;
+        }
+    }
+}

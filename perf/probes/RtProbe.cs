@@ -4,6 +4,8 @@
 // Quick probes behind figures in docs/benchmarks.md that BenchmarkDotNet does not isolate:
 //   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50 after 10 warm-up rounds; ns per task, GC share
 //   dotnet run perf/probes/RtProbe.cs -- affine [IdlePollMax µs]     the same, each task affine to one CPU, alternating CPUs 0 and 1 (thread-per-core placement)
+//   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
+//                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 20,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
@@ -56,6 +58,57 @@ switch (mode)
 
         Console.WriteLine($"{mode} (IdlePollMax {poll.TotalMicroseconds} µs): {total / (50.0 * N):F0} ns per task; "
             + $"{GC.CollectionCount(0) - gen0} gen0 and {GC.CollectionCount(1) - gen1} gen1 collections, GC pauses {(GC.GetTotalPauseDuration() - pause).TotalNanoseconds / total * 100:F0} % of the time");
+        break;
+    }
+
+    case "split":
+    {
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [1] });
+        Thread.BeginThreadAffinity();
+        ulong core0 = 1;
+        if (SchedSetAffinity(0, sizeof(ulong), ref core0) != 0)
+        {
+            throw new InvalidOperationException("sched_setaffinity to core 0 failed");
+        }
+
+        const int N = 10_000;
+        var handles = new RtTask[N];
+        for (int rep = 0; rep < 20; rep++)
+        {
+            int stop = 0;
+            RtTask hog = rt.Spawn("hog", 90, ctx =>
+            {
+                while (Volatile.Read(ref stop) == 0)
+                {
+                }
+
+                return ValueTask.CompletedTask;
+            });
+            while (hog.State != RtTaskState.Running)
+            {
+                Thread.Yield();
+            }
+
+            int gen0 = GC.CollectionCount(0);
+            TimeSpan pause = GC.GetTotalPauseDuration();
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < N; i++)
+            {
+                handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask));
+            }
+
+            long t1 = Stopwatch.GetTimestamp();
+            Volatile.Write(ref stop, 1);
+            RtTask last = handles[N - 1];
+            while (!last.IsCompleted)
+            {
+            }
+
+            long t2 = Stopwatch.GetTimestamp();
+            Console.WriteLine($"producer {(t1 - t0) * 1e9 / Stopwatch.Frequency / N:F0} ns per spawn ({GC.CollectionCount(0) - gen0} gen0, "
+                + $"GC pause {(GC.GetTotalPauseDuration() - pause).TotalNanoseconds / N:F0} ns per spawn); consumer {(t2 - t1) * 1e9 / Stopwatch.Frequency / N:F0} ns per task");
+        }
+
         break;
     }
 
@@ -165,8 +218,11 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine("mode: spawn | affine | pingpong | cpu | line");
+        Console.Error.WriteLine("mode: spawn | affine | split | pingpong | cpu | line");
         return 2;
 }
 
 return 0;
+
+[System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_setaffinity")]
+static extern int SchedSetAffinity(int pid, nint size, ref ulong mask);

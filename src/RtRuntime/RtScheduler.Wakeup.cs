@@ -65,7 +65,7 @@ public sealed partial class RtScheduler
     {
         Cpu? prev = task.Cpu;
         int pinned = task.MigrationDisabled > 0 && prev is not null ? prev.Id : -1;
-        int target = Placement.SelectCpu(task.Prio, task.AffinityMask, pinned, prev?.Id ?? -1, _cpus, sparePinned: Policy == BalancePolicy.WorkConserving);
+        int target = Placement.SelectCpu(task.Prio, task.AffinityMask, pinned, prev?.Id ?? -1, _cpuViews, sparePinned: Policy == BalancePolicy.WorkConserving);
         if (target < 0)
         {
             target = SelectFallbackCpu(task, exclude: null);
@@ -85,7 +85,7 @@ public sealed partial class RtScheduler
     /// </summary>
     internal int SelectFallbackCpu(RtTask task, Cpu? exclude)
     {
-        int target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpus);
+        int target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpuViews);
         if (target >= 0)
         {
             return target;
@@ -94,7 +94,7 @@ public sealed partial class RtScheduler
         int lost = exclude?.Id ?? task.AffinityMask.First;
         task.AffinityMask = AllCpus;
         RtLog.AffinityBroken(_logger, task.Name, lost);
-        target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpus);
+        target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpuViews);
         return target >= 0 ? target : (exclude ?? _cpus[0]).Id;
     }
 

@@ -17,12 +17,14 @@ namespace RtRuntime;
 public sealed partial class RtScheduler : IAsyncDisposable
 {
     private readonly Cpu[] _cpus;
+    private readonly CpuView[] _cpuViews;
     private readonly ILogger _logger;
 
     private RtScheduler(RtSchedulerOptions options, Cpu[] cpus, ILogger logger, int cores)
     {
         Options = options;
         _cpus = cpus;
+        _cpuViews = new CpuView[cpus.Length]; // filled with the CPUs, made after the scheduler they point to
         _logger = logger;
         Model = options.Model;
         Policy = options.Balance;
@@ -64,6 +66,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
     public IReadOnlyList<int> Cores => Array.ConvertAll(_cpus, c => c.Core);
 
     internal Cpu[] Cpus => _cpus;
+
+    /// <summary>The CPUs as placement reads them (<see cref="Scheduling.Placement"/>), by id.</summary>
+    internal ReadOnlySpan<CpuView> CpuViews => _cpuViews;
 
     internal Balancer Balancer { get; }
 
@@ -135,6 +140,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         for (int i = 0; i < count; i++)
         {
             cpus[i] = new Cpu(scheduler, i, pin ? cores[i % cores.Length] : -1);
+            scheduler._cpuViews[i] = new CpuView(cpus[i]);
         }
 
         scheduler.InitMetrics();

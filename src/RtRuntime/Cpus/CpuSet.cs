@@ -111,29 +111,35 @@ public readonly struct CpuSet : IEquatable<CpuSet>
     public bool Contains(int cpu) =>
         _bits is not null && (uint)cpu < MaxCpus && (_bits[cpu >> 6] & (1UL << (cpu & 63))) != 0;
 
-    /// <summary>True when the set holds a CPU other than <paramref name="cpu"/> (a task with this affinity could move off it).</summary>
-    public bool HasOtherThan(int cpu)
+    /// <summary>The set's only CPU, or −1 when it holds none or several (stops at the second CPU found).</summary>
+    public int Sole
     {
-        if (_bits is null)
+        get
         {
-            return false;
-        }
-
-        for (int i = 0; i < _bits.Length; i++)
-        {
-            ulong w = _bits[i];
-            if (i == cpu >> 6)
+            if (_bits is null)
             {
-                w &= ~(1UL << (cpu & 63));
+                return -1;
             }
 
-            if (w != 0)
+            int sole = -1;
+            for (int i = 0; i < _bits.Length; i++)
             {
-                return true;
-            }
-        }
+                ulong w = _bits[i];
+                if (w == 0)
+                {
+                    continue;
+                }
 
-        return false;
+                if (sole >= 0 || (w & (w - 1)) != 0)
+                {
+                    return -1;
+                }
+
+                sole = (i << 6) + BitOperations.TrailingZeroCount(w);
+            }
+
+            return sole;
+        }
     }
 
     /// <summary>The lowest CPU id in the set, or -1 when empty.</summary>

@@ -235,7 +235,7 @@ internal sealed class Balancer
     /// <summary>Moves a task queued on <paramref name="self"/> to the lowest CPU if it would run there now.</summary>
     private bool PushQueued(Cpu self, RtTask task)
     {
-        int target = Placement.FindLowest(task.Prio, task.AffinityMask, self.Id, _cpus);
+        int target = Placement.FindLowest(task.Prio, task.AffinityMask, self.Id, _scheduler.CpuViews);
         if (!BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio))
         {
             return false;
@@ -385,7 +385,7 @@ internal sealed class Balancer
 
         int target = mustLeave
             ? _scheduler.SelectFallbackCpu(running, exclude: self)
-            : Placement.FindLowest(running.Prio, running.AffinityMask, self.Id, _cpus);
+            : Placement.FindLowest(running.Prio, running.AffinityMask, self.Id, _scheduler.CpuViews);
         if (!BalanceRules.StopTargetAcceptable(mustLeave, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio, running.Prio))
         {
             return false;

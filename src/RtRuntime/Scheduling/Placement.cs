@@ -28,16 +28,15 @@ public static class Placement
     /// <param name="prevCpu">The CPU it last ran on, or −1.</param>
     /// <param name="cpus">All CPUs, indexed by id.</param>
     /// <param name="sparePinned">Avoid preempting a migrate-disabled running task when an allowed CPU is idle.</param>
-    public static int SelectCpu<TCpu>(int prio, CpuSet allowed, int pinnedCpu, int prevCpu, IReadOnlyList<TCpu> cpus, bool sparePinned = false)
+    public static int SelectCpu<TCpu>(int prio, CpuSet allowed, int pinnedCpu, int prevCpu, ReadOnlySpan<TCpu> cpus, bool sparePinned = false)
         where TCpu : ICpuState
     {
-        ArgumentNullException.ThrowIfNull(cpus);
         if (pinnedCpu >= 0)
         {
             return pinnedCpu;
         }
 
-        if (prevCpu >= 0 && prevCpu < cpus.Count && allowed.Contains(prevCpu) && cpus[prevCpu].Active && cpus[prevCpu].TopPrio < prio)
+        if (prevCpu >= 0 && prevCpu < cpus.Length && allowed.Contains(prevCpu) && cpus[prevCpu].Active && cpus[prevCpu].TopPrio < prio)
         {
             if (!sparePinned || !cpus[prevCpu].RunningPinned)
             {
@@ -54,7 +53,7 @@ public static class Placement
             return lowest;
         }
 
-        if (prevCpu >= 0 && prevCpu < cpus.Count && allowed.Contains(prevCpu) && cpus[prevCpu].Active)
+        if (prevCpu >= 0 && prevCpu < cpus.Length && allowed.Contains(prevCpu) && cpus[prevCpu].Active)
         {
             return prevCpu;
         }
@@ -72,13 +71,13 @@ public static class Placement
     /// <param name="allowed">The task's affinity.</param>
     /// <param name="exclude">A CPU not to choose, or −1.</param>
     /// <param name="cpus">All CPUs, indexed by id.</param>
-    public static int FindLowest<TCpu>(int prio, CpuSet allowed, int exclude, IReadOnlyList<TCpu> cpus)
+    public static int FindLowest<TCpu>(int prio, CpuSet allowed, int exclude, ReadOnlySpan<TCpu> cpus)
         where TCpu : ICpuState
     {
-        ArgumentNullException.ThrowIfNull(cpus);
         int best = -1;
         int bestPrio = int.MaxValue;
-        for (int id = allowed.First; id >= 0 && id < cpus.Count; id = allowed.Next(id))
+        // Stop at the last CPU rather than asking the set for the next id past it (a scan of every word).
+        for (int id = allowed.First; id >= 0 && id < cpus.Length; id = id + 1 < cpus.Length ? allowed.Next(id) : -1)
         {
             if (id == exclude)
             {

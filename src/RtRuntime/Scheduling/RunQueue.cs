@@ -74,7 +74,7 @@ internal sealed class RunQueue
         }
 
         Count++;
-        if (task.AffinityMask.HasOtherThan(_cpuId))
+        if (task.SoleCpu != _cpuId)
         {
             CountPushable(task, prio);
         }
@@ -141,7 +141,7 @@ internal sealed class RunQueue
     /// <summary>A queued task's affinity changed in place (its position is kept): counts it pushable or not anew.</summary>
     public void RequalifyPushable(RtTask task)
     {
-        bool pushable = task.AffinityMask.HasOtherThan(_cpuId);
+        bool pushable = task.SoleCpu != _cpuId;
         if (pushable && !task.QueuedPushable)
         {
             CountPushable(task, task.Prio);

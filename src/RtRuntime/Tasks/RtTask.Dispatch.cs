@@ -12,7 +12,20 @@ public abstract partial class RtTask
     internal int Prio;
 
     /// <summary>cpus_mask: the requested affinity.</summary>
-    internal CpuSet AffinityMask;
+    internal CpuSet AffinityMask
+    {
+        get => _affinityMask;
+        set
+        {
+            _affinityMask = value;
+            SoleCpu = value.Sole;
+        }
+    }
+
+    private CpuSet _affinityMask;
+
+    /// <summary>The one CPU <see cref="AffinityMask"/> allows, or −1 when it allows several (nr_cpus_allowed > 1).</summary>
+    internal int SoleCpu { get; private set; }
 
     /// <summary>task_cpu(): the CPU the task runs on, is queued on, or last ran on.</summary>
     internal Cpu? Cpu;

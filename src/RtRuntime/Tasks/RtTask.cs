@@ -11,14 +11,20 @@ namespace RtRuntime.Tasks;
 /// </summary>
 public abstract partial class RtTask : SynchronizationContext
 {
-    private static long s_nextId;
+    // Ids are handed out in blocks per spawning thread: one locked add per block, not per spawn.
+    private const int IdBlock = 256;
+    private static long s_nextIdBlock;
+    [ThreadStatic]
+    private static long t_nextId;
+    [ThreadStatic]
+    private static long t_idLimit;
 
     internal readonly RtScheduler Scheduler;
 
     private protected RtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity)
     {
         Scheduler = scheduler;
-        Id = Interlocked.Increment(ref s_nextId);
+        Id = NextId();
         _name = name;
         _policy = (byte)policy;
         _basePriority = (byte)priority;
@@ -28,7 +34,18 @@ public abstract partial class RtTask : SynchronizationContext
         Gate = StrictChecks ? GateOffCpu | GateStrict : GateOffCpu;
     }
 
-    /// <summary>A process-unique id (the kernel's pid).</summary>
+    private static long NextId()
+    {
+        if (t_nextId == t_idLimit)
+        {
+            t_idLimit = Interlocked.Add(ref s_nextIdBlock, IdBlock) + 1;
+            t_nextId = t_idLimit - IdBlock;
+        }
+
+        return t_nextId++;
+    }
+
+    /// <summary>A process-unique id (the kernel's pid; unique, increasing per spawning thread, not dense).</summary>
     public long Id { get; }
 
     /// <summary>The task's name (the kernel's comm).</summary>

@@ -86,6 +86,17 @@ public class PushableTasksTests
         Assert.False(second.QueuedPushable);
     }
 
+    [Theory]
+    [InlineData("1", 1)]
+    [InlineData("700", 700)]
+    [InlineData("0-1", -1)]
+    [InlineData("3,900", -1)]
+    public void SoleCpu_IsTheOnlyCpuOfTheMask_ElseMinusOne(string mask, int sole)
+    {
+        Assert.Equal(sole, CpuSet.Parse(mask).Sole);
+        Assert.Equal(-1, CpuSet.Empty.Sole);
+    }
+
     [Fact]
     public async Task QueueOfAffineTasks_OnABusyCpu_AllRunWhileTheOtherCpuIdles()
     {

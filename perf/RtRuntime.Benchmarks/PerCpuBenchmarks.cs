@@ -148,6 +148,17 @@ public class PerCpuBenchmarks
     [Benchmark(OperationsPerInvoke = N)]
     public void LocalLockTryLockPairNonRt() => OnBothCpus(_nonRt, ctx => TryLockPairs(_nonRtLock, ctx));
 
+    /// <summary>The lock-pair loops without the lock (an empty counted loop, not removed by the JIT): what the pair adds is measured against it in the same run.</summary>
+    [Benchmark(OperationsPerInvoke = N)]
+    public void LocalLockLoopBaselineNonRt() => OnBothCpus(_nonRt, static ctx =>
+    {
+        for (int i = 0; i < N; i++)
+        {
+        }
+
+        return ValueTask.CompletedTask;
+    });
+
     private static ValueTask TryLockPairs(LocalLock ll, TaskContext ctx)
     {
         for (int i = 0; i < N; i++)

@@ -62,6 +62,38 @@ public class PreemptionPointBenchmarks
         s_sink = sink;
     });
 
+    /// <summary>The kernel's pattern: a synchronous loop tests <c>need_resched()</c> each iteration and awaits the point only when it is set.</summary>
+    [Benchmark(OperationsPerInvoke = N)]
+    public void NeedReschedCheck() => Run(static async ctx =>
+    {
+        int sink = 0;
+        int i = 0;
+        while (i < N)
+        {
+            i = RunUntilResched(ctx, i, ref sink);
+            if (i < N)
+            {
+                await ctx.PreemptionPoint();
+            }
+        }
+
+        s_sink = sink;
+    });
+
+    private static int RunUntilResched(TaskContext ctx, int i, ref int sink)
+    {
+        while (i < N)
+        {
+            sink += i++;
+            if (ctx.NeedResched)
+            {
+                break;
+            }
+        }
+
+        return i;
+    }
+
     [Benchmark(OperationsPerInvoke = N)]
     public void PreemptGuardPair() => Run(static ctx =>
     {

@@ -54,6 +54,20 @@ public readonly struct TaskContext
     public bool IsPreemptible => _task.PreemptCount == 0;
 
     /// <summary>
+    /// <c>need_resched()</c>: true when the next <see cref="PreemptionPoint"/> would do more than its one
+    /// load: a switch, a timer, a push request or cancellation is pending (also when the context is used
+    /// off its CPU, and always under strict checks, so that every point tests the calling thread). One
+    /// load, no await: a hot loop tests it in synchronous code, where its locals stay in registers, and
+    /// awaits <see cref="PreemptionPoint"/> only when it is true, as kernel loops call
+    /// <c>cond_resched()</c> after <c>need_resched()</c> (docs/semantics.md, "Preemption points in hot loops").
+    /// </summary>
+    public bool NeedResched
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => _task.Gate != 0;
+    }
+
+    /// <summary>
     /// A preemption point (<c>cond_resched()</c>): completes synchronously with no allocation unless a
     /// switch, a timer, a push request or cancellation is pending and the task is preemptible.
     /// </summary>

@@ -136,9 +136,9 @@ internal sealed partial class Cpu
     }
 
     /// <summary>
-    /// Runs <paramref name="first"/> and, after each yield, preemption or exit, the task picked in the
-    /// same critical section (a direct switch: no clock read, no pull scan, one lock). Returns to the
-    /// turn loop when a task blocks, or ends when a pull or pending work must come first.
+    /// Runs <paramref name="first"/> and, after each yield, preemption, block or exit, the task picked in
+    /// the same critical section (a direct switch: no clock read, no pull scan, one lock). Returns to
+    /// the turn loop when the queue is empty, or when a pull or pending work must come first.
     /// </summary>
     private void RunTask(RtTask first, long now)
     {
@@ -201,7 +201,7 @@ internal sealed partial class Cpu
                 if (done)
                 {
                     Scheduler.Finish(task);
-                    return next = PickAfterExit(task);
+                    return next = PickAfterLeave(task);
                 }
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.PreemptionPoint)
@@ -221,7 +221,7 @@ internal sealed partial class Cpu
 
                 if (LeaveBlocked(task))
                 {
-                    return null;
+                    return next = PickAfterLeave(task);
                 }
             }
         }
@@ -315,13 +315,14 @@ internal sealed partial class Cpu
     }
 
     /// <summary>
-    /// After the running task ended: picks the next task in the same critical section when the turn
+    /// After the running task ended or blocked: picks the next task in the same critical section when the turn
     /// loop would pick it anyway: nothing pending (timers, stop work, hotplug), the CPU active, and no
     /// other CPU queueing a task above this queue's head, so no pull could run first (the kernel pulls
     /// only then: <c>need_pull_rt_task</c>). Else null, and the turn loop runs. A CPU working through a
-    /// queue of short tasks thus skips the clock read, the pull scan and a second lock per task.
+    /// queue of short tasks, or tasks handing work to each other through events, thus skips the clock
+    /// read, the pull scan and a second lock per switch.
     /// </summary>
-    private RtTask? PickAfterExit(RtTask task)
+    private RtTask? PickAfterLeave(RtTask task)
     {
         int top = Volatile.Read(ref _pri.QueuedTop);
         if ((Pending & ~PendingWork.NeedResched) != 0 || top < 0 || !Active || Scheduler.Balancer.HasHigherQueued(this, top))

@@ -24,7 +24,7 @@ public sealed class RtEvent : RtWaitQueue
     {
         get
         {
-            lock (Gate)
+            using (Gate.EnterScope())
             {
                 return _set;
             }
@@ -35,7 +35,7 @@ public sealed class RtEvent : RtWaitQueue
     public void Set()
     {
         var woken = default(WokenTasks);
-        lock (Gate)
+        using (Gate.EnterScope())
         {
             if (_autoReset)
             {
@@ -65,7 +65,7 @@ public sealed class RtEvent : RtWaitQueue
     /// <summary>Clears the event.</summary>
     public void Reset()
     {
-        lock (Gate)
+        using (Gate.EnterScope())
         {
             _set = false;
         }

@@ -34,7 +34,7 @@ public sealed class RtSemaphore : RtWaitQueue
     {
         get
         {
-            lock (Gate)
+            using (Gate.EnterScope())
             {
                 return _count;
             }
@@ -52,7 +52,7 @@ public sealed class RtSemaphore : RtWaitQueue
         }
 
         var woken = default(WokenTasks);
-        lock (Gate)
+        using (Gate.EnterScope())
         {
             int banked = Math.Max(0, releaseCount - WaiterCountLocked);
             if (banked > _max - _count)

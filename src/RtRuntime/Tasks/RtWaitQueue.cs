@@ -1,3 +1,5 @@
+using RtRuntime.Cpus;
+
 namespace RtRuntime.Tasks;
 
 /// <summary>
@@ -9,7 +11,9 @@ namespace RtRuntime.Tasks;
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue of waiting tasks: the kernel's wait queue.")]
 public abstract class RtWaitQueue : IWaitSource
 {
-    private readonly Lock _gate = new();
+    // A spin lock like the run queue's: held for a few field writes, never across user code or a wait
+    // (System.Threading.Lock reads the thread id on every enter: 13 % of a same-CPU event handoff).
+    private readonly RawSpinLock _gate = new();
     private WaiterList _waiters;
 
     private protected RtWaitQueue()
@@ -21,7 +25,7 @@ public abstract class RtWaitQueue : IWaitSource
     {
         get
         {
-            lock (_gate)
+            using (_gate.EnterScope())
             {
                 return _waiters.Count;
             }
@@ -29,7 +33,7 @@ public abstract class RtWaitQueue : IWaitSource
     }
 
     /// <summary>The lock that guards the waiters and the subclass's state.</summary>
-    private protected Lock Gate => _gate;
+    private protected RawSpinLock Gate => _gate;
 
     /// <summary>Consumes the resource if available (under <see cref="Gate"/>).</summary>
     private protected abstract bool TryTakeLocked();
@@ -47,7 +51,7 @@ public abstract class RtWaitQueue : IWaitSource
 
     internal bool TryTakeNow()
     {
-        lock (_gate)
+        using (_gate.EnterScope())
         {
             return TryTakeLocked();
         }
@@ -57,7 +61,7 @@ public abstract class RtWaitQueue : IWaitSource
     internal void Block(RtTask task, Action continuation)
     {
         task.WaitCancelled = false;
-        lock (_gate)
+        using (_gate.EnterScope())
         {
             if (TryTakeLocked())
             {
@@ -89,7 +93,7 @@ public abstract class RtWaitQueue : IWaitSource
 
     bool IWaitSource.TryRemove(RtTask task)
     {
-        lock (_gate)
+        using (_gate.EnterScope())
         {
             return task.BlockedOn == this && _waiters.Remove(task);
         }

@@ -9,16 +9,9 @@ namespace RtRuntime.Benchmarks;
 /// two auto-reset <see cref="RtEvent"/>s N times (each handoff: set, block, switch); against two async
 /// loops handing off through two <see cref="SemaphoreSlim"/>s on the ThreadPool. ns/op is per handoff.
 /// </summary>
-public class EventHandoffBenchmarks
+public class EventHandoffBenchmarks : OneCpuBenchmark
 {
     private const int N = 100_000;
-    private RtScheduler _rt = null!;
-
-    [GlobalSetup]
-    public void Setup() => _rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
-
-    [GlobalCleanup]
-    public void Cleanup() => _rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = 2 * N)]
     public void ThreadPoolSemaphoreHandoff()
@@ -49,7 +42,7 @@ public class EventHandoffBenchmarks
     {
         var toA = new RtEvent(autoReset: true);
         var toB = new RtEvent(autoReset: true);
-        RtTask b = _rt.Spawn("pong", 50, async ctx =>
+        RtTask b = Rt.Spawn("pong", 50, async ctx =>
         {
             for (int i = 0; i < N; i++)
             {
@@ -57,7 +50,7 @@ public class EventHandoffBenchmarks
                 toA.Set();
             }
         }, SchedPolicy.Fifo, CpuSet.Of(0));
-        RtTask a = _rt.Spawn("ping", 50, async ctx =>
+        RtTask a = Rt.Spawn("ping", 50, async ctx =>
         {
             for (int i = 0; i < N; i++)
             {

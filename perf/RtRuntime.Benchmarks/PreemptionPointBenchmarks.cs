@@ -8,20 +8,13 @@ namespace RtRuntime.Benchmarks;
 /// task runs N iterations of a loop; ns/op is per iteration. Compare each with the Baseline loop.
 /// </summary>
 [MemoryDiagnoser]
-public class PreemptionPointBenchmarks
+public class PreemptionPointBenchmarks : OneCpuBenchmark
 {
     private const int N = 1_000_000;
-    private RtScheduler _rt = null!;
     private static int s_sink;
 
-    [GlobalSetup]
-    public void Setup() => _rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
-
-    [GlobalCleanup]
-    public void Cleanup() => _rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
-
     private void Run(Func<TaskContext, ValueTask> body) =>
-        _rt.Spawn("bench", 50, body).AsTask().GetAwaiter().GetResult();
+        Rt.Spawn("bench", 50, body).AsTask().GetAwaiter().GetResult();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = N)]
     public void EmptyLoop() => Run(static async ctx =>

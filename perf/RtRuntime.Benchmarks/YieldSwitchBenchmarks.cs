@@ -6,16 +6,9 @@ namespace RtRuntime.Benchmarks;
 /// A same-CPU switch through yield: two tasks of equal priority on one CPU yield to each other N
 /// times each; against two async loops doing `await Task.Yield()` on the ThreadPool. ns/op is per yield.
 /// </summary>
-public class YieldSwitchBenchmarks
+public class YieldSwitchBenchmarks : OneCpuBenchmark
 {
     private const int N = 100_000;
-    private RtScheduler _rt = null!;
-
-    [GlobalSetup]
-    public void Setup() => _rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
-
-    [GlobalCleanup]
-    public void Cleanup() => _rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = 2 * N)]
     public void ThreadPoolTaskYield()
@@ -32,5 +25,5 @@ public class YieldSwitchBenchmarks
     }
 
     [Benchmark(OperationsPerInvoke = 2 * N)]
-    public void RtYieldSameCpu() => YieldPair.Run(_rt, N);
+    public void RtYieldSameCpu() => YieldPair.Run(Rt, N);
 }

@@ -1,0 +1,16 @@
+using BenchmarkDotNet.Attributes;
+
+namespace RtRuntime.Benchmarks;
+
+/// <summary>A benchmark class whose rows run on one RtRuntime CPU, started once per class and stopped after it.</summary>
+public abstract class OneCpuBenchmark
+{
+    /// <summary>The one-CPU runtime.</summary>
+    protected RtScheduler Rt { get; private set; } = null!;
+
+    [GlobalSetup]
+    public void Setup() => Rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+
+    [GlobalCleanup]
+    public void Cleanup() => Rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
+}

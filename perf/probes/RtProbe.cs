@@ -4,6 +4,8 @@
 // Quick probes behind figures in docs/benchmarks.md that BenchmarkDotNet does not isolate:
 //   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50 after 10 warm-up rounds; ns per task, GC share
 //   dotnet run perf/probes/RtProbe.cs -- affine [IdlePollMax µs]     the same, each task affine to one CPU, alternating CPUs 0 and 1 (thread-per-core placement)
+//   dotnet run perf/probes/RtProbe.cs -- burst                        perf/compare's spawn row: 200,000 spawns, each body increments one shared counter, no handle kept,
+//                                                                     wait (spinning) until all ran; × 6 after one warm-up; ns per item, GC counts (compare with DOTNET_gcConcurrent=0, compare's GC mode)
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 20,000 round trips, × 3
@@ -58,6 +60,45 @@ switch (mode)
 
         Console.WriteLine($"{mode} (IdlePollMax {poll.TotalMicroseconds} µs): {total / (50.0 * N):F0} ns per task; "
             + $"{GC.CollectionCount(0) - gen0} gen0 and {GC.CollectionCount(1) - gen1} gen1 collections, GC pauses {(GC.GetTotalPauseDuration() - pause).TotalNanoseconds / total * 100:F0} % of the time");
+        break;
+    }
+
+    case "burst":
+    {
+        await using var rt = RtScheduler.Start(Options());
+        const int Count = 200_000;
+        int gen0 = 0, gen1 = 0;
+        for (int rep = -1; rep < 6; rep++)
+        {
+            if (rep == 0)
+            {
+                (gen0, gen1) = (GC.CollectionCount(0), GC.CollectionCount(1));
+            }
+
+            Volatile.Write(ref BurstCounter.Done, 0);
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < Count; i++)
+            {
+                rt.Spawn(null, 50, static _ =>
+                {
+                    Interlocked.Increment(ref BurstCounter.Done);
+                    return ValueTask.CompletedTask;
+                });
+            }
+
+            var spin = default(SpinWait);
+            while (Volatile.Read(ref BurstCounter.Done) < Count)
+            {
+                spin.SpinOnce(-1);
+            }
+
+            if (rep >= 0)
+            {
+                Console.WriteLine($"burst: {Stopwatch.GetElapsedTime(t0).TotalNanoseconds / Count:F0} ns per item");
+            }
+        }
+
+        Console.WriteLine($"{GC.CollectionCount(0) - gen0} gen0 and {GC.CollectionCount(1) - gen1} gen1 collections over the six rounds (GC latency mode {System.Runtime.GCSettings.LatencyMode})");
         break;
     }
 
@@ -218,7 +259,7 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine("mode: spawn | affine | split | pingpong | cpu | line");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | cpu | line");
         return 2;
 }
 
@@ -226,3 +267,8 @@ return 0;
 
 [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_setaffinity")]
 static extern int SchedSetAffinity(int pid, nint size, ref ulong mask);
+
+internal static class BurstCounter
+{
+    public static int Done;
+}

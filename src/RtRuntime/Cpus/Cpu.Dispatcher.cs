@@ -315,17 +315,18 @@ internal sealed partial class Cpu
     }
 
     /// <summary>
-    /// After the running task ended or blocked: picks the next task in the same critical section when the turn
-    /// loop would pick it anyway: nothing pending (timers, stop work, hotplug), the CPU active, and no
-    /// other CPU queueing a task above this queue's head, so no pull could run first (the kernel pulls
-    /// only then: <c>need_pull_rt_task</c>). Else null, and the turn loop runs. A CPU working through a
-    /// queue of short tasks, or tasks handing work to each other through events, thus skips the clock
-    /// read, the pull scan and a second lock per switch.
+    /// After the running task ended or blocked: picks the next task in the same critical section when
+    /// the turn loop would pick it anyway: nothing pending (timers, stop work, hotplug, work queued to
+    /// run on this CPU's thread), the CPU active, and no other CPU queueing a task above this queue's
+    /// head, so no pull could run first (the kernel pulls only then: <c>need_pull_rt_task</c>). Else
+    /// null, and the turn loop runs. A CPU working through a queue of short tasks, or tasks handing
+    /// work to each other through events, thus skips the clock read, the pull scan and a second lock
+    /// per switch.
     /// </summary>
     private RtTask? PickAfterLeave(RtTask task)
     {
         int top = Volatile.Read(ref _pri.QueuedTop);
-        if ((Pending & ~PendingWork.NeedResched) != 0 || top < 0 || !Active || Scheduler.Balancer.HasHigherQueued(this, top))
+        if ((Pending & ~PendingWork.NeedResched) != 0 || top < 0 || !Active || _cpuWorkQueued || Scheduler.Balancer.HasHigherQueued(this, top))
         {
             return null;
         }

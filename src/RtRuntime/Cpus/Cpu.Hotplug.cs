@@ -11,6 +11,10 @@ namespace RtRuntime.Cpus;
 internal sealed partial class Cpu
 {
     private readonly ConcurrentQueue<Action> _cpuWork = new();
+
+    // Set when work is queued and cleared before the queue is drained, so that a CPU switching
+    // directly from task to task (PickAfterLeave) still comes back to the turn that runs it.
+    private volatile bool _cpuWorkQueued;
     private TaskCompletionSource? _vacated;
 
     /// <summary>True from the start of an offline until it completes or is cancelled.</summary>
@@ -49,6 +53,7 @@ internal sealed partial class Cpu
                 done.SetException(e);
             }
         });
+        _cpuWorkQueued = true;
         Parker.Unpark();
         return done.Task;
     }
@@ -56,6 +61,7 @@ internal sealed partial class Cpu
     /// <summary>At each turn: queued CPU work, then (while dying) balance_push and the vacated check.</summary>
     private void HotplugTurn()
     {
+        _cpuWorkQueued = false; // before the dequeues: work queued after this is seen now or flags the next turn
         while (_cpuWork.TryDequeue(out Action? work))
         {
             work();

@@ -255,11 +255,18 @@ public sealed partial class RtScheduler
         task.GuardEpoch++; // a guard or local lock left open is stale now: disposing it later is checked in full
     }
 
+    /// <summary>
+    /// Counts a task's end (from <see cref="RtTask.Complete"/>, before its completion's full fence, so
+    /// that <see cref="OnTaskGone"/>'s read of the accepting flag cannot pass the count): on the calling
+    /// CPU when that is one of this runtime's, else on the task's.
+    /// </summary>
+    internal void CountEnded(RtTask task, RtTaskState state) =>
+        (Cpu.Current is { } here && here.Scheduler == this ? here : task.Cpu ?? _cpus[0]).CountEnded(state);
+
+    /// <summary>After <see cref="RtTask.Complete"/> (which counted the end): releases what the task held and completes a drain.</summary>
     private void Ended(RtTask task)
     {
         task.RareOrNull?.CancellationRegistration.Dispose();
-        (task.Cpu ?? _cpus[0]).CountEnded(task.FinalState);
-
         Unregister(task);
         OnTaskGone();
     }

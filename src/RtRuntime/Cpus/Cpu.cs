@@ -145,28 +145,44 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public long Preemptions;
     public long MigrationsIn;
 
-    // Tasks that ended here, by final state (Interlocked: an abandoned task is ended by the stopping thread).
+    // Tasks that ended here, by final state: counted by this CPU's own thread with plain writes (one
+    // writer; the completion's exchange that follows is the fence the stop's drain check needs), and
+    // by any other thread (an abandoned task ended by the stopping thread) with Interlocked, apart.
     private long _endedCompleted;
     private long _endedFaulted;
     private long _endedCancelled;
+    private readonly long[] _endedByOthers = new long[3];
 
     /// <summary>Counts a task that ended on this CPU.</summary>
     public void CountEnded(RtTaskState state)
     {
+        if (t_current != this)
+        {
+            Interlocked.Increment(ref _endedByOthers[Slot(state)]);
+            return;
+        }
+
         switch (state)
         {
-            case RtTaskState.Completed: Interlocked.Increment(ref _endedCompleted); break;
-            case RtTaskState.Faulted: Interlocked.Increment(ref _endedFaulted); break;
-            default: Interlocked.Increment(ref _endedCancelled); break;
+            case RtTaskState.Completed: Volatile.Write(ref _endedCompleted, _endedCompleted + 1); break;
+            case RtTaskState.Faulted: Volatile.Write(ref _endedFaulted, _endedFaulted + 1); break;
+            default: Volatile.Write(ref _endedCancelled, _endedCancelled + 1); break;
         }
     }
 
     /// <summary>Tasks that ended on this CPU in <paramref name="state"/>.</summary>
-    public long EndedCount(RtTaskState state) => state switch
+    public long EndedCount(RtTaskState state) => Interlocked.Read(ref _endedByOthers[Slot(state)]) + state switch
     {
-        RtTaskState.Completed => Interlocked.Read(ref _endedCompleted),
-        RtTaskState.Faulted => Interlocked.Read(ref _endedFaulted),
-        _ => Interlocked.Read(ref _endedCancelled),
+        RtTaskState.Completed => Volatile.Read(ref _endedCompleted),
+        RtTaskState.Faulted => Volatile.Read(ref _endedFaulted),
+        _ => Volatile.Read(ref _endedCancelled),
+    };
+
+    private static int Slot(RtTaskState state) => state switch
+    {
+        RtTaskState.Completed => 0,
+        RtTaskState.Faulted => 1,
+        _ => 2,
     };
 
     /// <summary>Incremented each time a task's step hands control back (read by stall detection).</summary>

@@ -104,7 +104,10 @@ internal sealed partial class Cpu
             list = next;
         }
 
+        // The wakers set each task's CPU before listing it; the queue's published priorities and the
+        // need_resched test are done once for the batch, not per task.
         RtTask? redirect = null;
+        int top = -1;
         while (ordered is not null)
         {
             RtTask? next = ordered.RqNext;
@@ -116,10 +119,20 @@ internal sealed partial class Cpu
             }
             else
             {
-                EnqueueLocked(ordered, atHead: false);
+                Rq.Enqueue(ordered, atHead: false);
+                top = Math.Max(top, ordered.Prio);
             }
 
             ordered = next;
+        }
+
+        if (top >= 0)
+        {
+            PublishQueued();
+            if (top > _pri.RunningPrio)
+            {
+                SetPending(PendingWork.NeedResched);
+            }
         }
 
         return redirect;

@@ -212,6 +212,7 @@ public class PriorityInheritanceTests
         var ll = new LocalLock(rt, "ll");
         var log = new EventLog();
         RtTask? m = null, h = null;
+        var boosted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var t = rt.Spawn<(int Boost, int AfterCancel, int AfterUnlock)>("T", 10, async ctx =>
         {
             int boost, afterCancel;
@@ -242,6 +243,7 @@ public class PriorityInheritanceTests
                 });
                 await ctx.Yield();
                 boost = ctx.Task.EffectivePriority;
+                boosted.TrySetResult(); // H is cancelled only after T has read its boost (else the unboost may come first)
                 await ctx.SpinUntil(() => h.IsCompleted, "H cancelled");
                 afterCancel = ctx.Task.EffectivePriority;
             }
@@ -249,8 +251,9 @@ public class PriorityInheritanceTests
             return (boost, afterCancel, ctx.Task.EffectivePriority);
         });
 
-        await Rt.Until(() => h is { State: RtTaskState.Blocked } && t.EffectivePriority == 50, "T boosted by H");
-        h!.Cancel();
+        await boosted.Task.WithTimeout();
+        Assert.Equal(RtTaskState.Blocked, h!.State);
+        h.Cancel();
         var (boost, afterCancel, afterUnlock) = await t.WithTimeout();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => h.WithTimeout());
         await m!.WithTimeout();

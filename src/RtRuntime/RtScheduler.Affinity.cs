@@ -80,7 +80,7 @@ public sealed partial class RtScheduler
                 if (task.Cpu == cpu)
                 {
                     task.AffinityMask = mask;
-                    if (task.Run == TaskRunState.Queued && (task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task))
+                    if (task.Run == TaskRunState.Queued && cpu.Rq.Contains(task))
                     {
                         cpu.RequalifyPushable(task); // queued: counted pushable by the old mask
                     }
@@ -108,7 +108,7 @@ public sealed partial class RtScheduler
                 bool moved = false;
                 using (cpu.Lock.EnterScope())
                 {
-                    if (task.Cpu == cpu && task.Run == TaskRunState.Queued && (task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task))
+                    if (task.Cpu == cpu && task.Run == TaskRunState.Queued && cpu.Rq.Contains(task))
                     {
                         cpu.DequeueLocked(task);
                         moved = true;

@@ -51,7 +51,7 @@ public sealed partial class RtScheduler
     private static void SetPrioLocked(Cpu cpu, RtTask task, int prio)
     {
         int old = task.Prio;
-        if (task.Run == TaskRunState.Queued && task.Cpu == cpu && (task.RqPrev is not null || cpu.Rq.PeekHighestOf(old) == task))
+        if (task.Run == TaskRunState.Queued && task.Cpu == cpu && cpu.Rq.Contains(task))
         {
             cpu.DequeueLocked(task);
             Volatile.Write(ref task.Prio, prio);

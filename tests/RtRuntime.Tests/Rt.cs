@@ -76,6 +76,24 @@ internal static class Rt
         }
     }
 
+    /// <summary>
+    /// Inside a task body, in synchronous code (no preemption point): spins until
+    /// <paramref name="condition"/> holds, or fails with a TimeoutException after the hang timeout.
+    /// </summary>
+    public static void SpinWithoutPointsUntil(this Tasks.TaskContext ctx, Func<bool> condition, string what)
+    {
+        long deadline = RtClock.NowNs() + RtClock.ToNs(Hang);
+        while (!condition())
+        {
+            if (RtClock.NowNs() > deadline)
+            {
+                throw new TimeoutException($"Task '{ctx.Task.Name}' timed out waiting (without preemption points) until {what}");
+            }
+
+            Thread.SpinWait(20);
+        }
+    }
+
     /// <summary>A runtime task that runs <paramref name="body"/> and hands back whatever it threw (or null).</summary>
     public static Tasks.RtTask<Exception?> SpawnCatching(this RtScheduler rt, string name, int priority, Func<Tasks.TaskContext, ValueTask> body) =>
         rt.Spawn<Exception?>(name, priority, async ctx =>

@@ -145,38 +145,30 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public long Preemptions;
     public long MigrationsIn;
 
-    // Tasks that ended here, by final state: counted by this CPU's own thread with plain writes (one
-    // writer; the completion's exchange that follows is the fence the stop's drain check needs), and
-    // by any other thread (an abandoned task ended by the stopping thread) with Interlocked, apart.
-    private long _endedCompleted;
-    private long _endedFaulted;
-    private long _endedCancelled;
+    // Tasks that ended here, by final state (Completed, Faulted, Cancelled): counted by this CPU's own
+    // thread with plain writes (one writer; the completion's exchange that follows is the fence the
+    // stop's drain check needs), and by any other thread (an abandoned task ended by the stopping
+    // thread) with Interlocked, apart.
+    private readonly long[] _endedHere = new long[3];
     private readonly long[] _endedByOthers = new long[3];
 
     /// <summary>Counts a task that ended on this CPU.</summary>
     public void CountEnded(RtTaskState state)
     {
-        if (t_current != this)
+        int slot = Slot(state);
+        if (t_current == this)
         {
-            Interlocked.Increment(ref _endedByOthers[Slot(state)]);
-            return;
+            Volatile.Write(ref _endedHere[slot], _endedHere[slot] + 1);
         }
-
-        switch (state)
+        else
         {
-            case RtTaskState.Completed: Volatile.Write(ref _endedCompleted, _endedCompleted + 1); break;
-            case RtTaskState.Faulted: Volatile.Write(ref _endedFaulted, _endedFaulted + 1); break;
-            default: Volatile.Write(ref _endedCancelled, _endedCancelled + 1); break;
+            Interlocked.Increment(ref _endedByOthers[slot]);
         }
     }
 
     /// <summary>Tasks that ended on this CPU in <paramref name="state"/>.</summary>
-    public long EndedCount(RtTaskState state) => Interlocked.Read(ref _endedByOthers[Slot(state)]) + state switch
-    {
-        RtTaskState.Completed => Volatile.Read(ref _endedCompleted),
-        RtTaskState.Faulted => Volatile.Read(ref _endedFaulted),
-        _ => Volatile.Read(ref _endedCancelled),
-    };
+    public long EndedCount(RtTaskState state) =>
+        Volatile.Read(ref _endedHere[Slot(state)]) + Interlocked.Read(ref _endedByOthers[Slot(state)]);
 
     private static int Slot(RtTaskState state) => state switch
     {

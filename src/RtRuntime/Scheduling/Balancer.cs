@@ -250,7 +250,7 @@ internal sealed class Balancer
             using (second.Lock.EnterScope())
             {
                 // Re-check under both locks: still queued here, still movable, still worth it.
-                if (task.Cpu == self && task.Run == TaskRunState.Queued && IsQueued(self, task) && dest.Active
+                if (task.Cpu == self && task.Run == TaskRunState.Queued && self.Rq.Contains(task) && dest.Active
                     && BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, dest.TopPrio))
                 {
                     self.DequeueLocked(task);
@@ -268,9 +268,6 @@ internal sealed class Balancer
 
         return moved;
     }
-
-    private static bool IsQueued(Cpu cpu, RtTask task) =>
-        task.RqPrev is not null || cpu.Rq.PeekHighestOf(task.Prio) == task;
 
     /// <summary>balance_push: a migratable task taken off a dying CPU's queue goes to an active CPU (its affinity widened if needed).</summary>
     public void PushedOff(Cpu dying, RtTask task)

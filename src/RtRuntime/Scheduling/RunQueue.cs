@@ -45,6 +45,13 @@ internal sealed class RunQueue
     /// <summary>The first queued task of <paramref name="prio"/>, or null.</summary>
     public RtTask? PeekHighestOf(int prio) => _heads[prio].Task;
 
+    /// <summary>
+    /// True when <paramref name="task"/> is on this queue (given it is Queued with this queue's CPU: a
+    /// task on the CPU's wake list is linked through RqNext only, and is neither a list's head nor has
+    /// a previous).
+    /// </summary>
+    public bool Contains(RtTask task) => task.RqPrev is not null || _heads[task.Prio].Task == task;
+
     /// <summary>True when another task of <paramref name="prio"/> is queued.</summary>
     public bool HasPriority(int prio) => _heads[prio].Task is not null;
 

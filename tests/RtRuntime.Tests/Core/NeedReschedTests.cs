@@ -33,12 +33,7 @@ public class NeedReschedTests
             lowRunning.SetResult();
 
             // A synchronous loop with no point: only the flag tells it the high task waits.
-            DateTime hang = DateTime.UtcNow + Rt.Hang;
-            while (!ctx.NeedResched && DateTime.UtcNow < hang)
-            {
-                Thread.SpinWait(20);
-            }
-
+            ctx.SpinWithoutPointsUntil(() => ctx.NeedResched, "NeedResched is set");
             sawSet = ctx.NeedResched;
             log.Add("low:flag");
             await ctx.PreemptionPoint();
@@ -71,12 +66,7 @@ public class NeedReschedTests
         var task = rt.Spawn("victim", 10, async ctx =>
         {
             running.SetResult();
-            DateTime hang = DateTime.UtcNow + Rt.Hang;
-            while (!ctx.NeedResched && DateTime.UtcNow < hang)
-            {
-                Thread.SpinWait(20);
-            }
-
+            ctx.SpinWithoutPointsUntil(() => ctx.NeedResched, "NeedResched is set");
             sawSet = ctx.NeedResched;
             await ctx.PreemptionPoint();
         });

@@ -123,8 +123,15 @@ internal sealed partial class Cpu
                 spin = PushPollNs; // a running task is being pushed and may come here: be awake for it
             }
 
-            Parker.Park(Volatile.Read(ref _nextDeadline), spin, earlyNs: fixedSpin);
-            long idled = RtClock.NowNs() - now;
+            long busyDeadline = Scheduler.HrTimer.TakeDuty(this);
+            Parker.Park(Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline), spin, earlyNs: fixedSpin);
+            long woke = RtClock.NowNs();
+            if (busyDeadline <= woke)
+            {
+                FireBusyCpusTimers(woke);
+            }
+
+            long idled = woke - now;
             IdleNs += idled;
             if (fixedSpin == 0)
             {
@@ -133,6 +140,7 @@ internal sealed partial class Cpu
         }
 
         Volatile.Write(ref _idle.Value, 0);
+        Scheduler.HrTimer.EndIdle(this);
     }
 
     /// <summary>

@@ -401,17 +401,45 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>Wakes every sleeper whose deadline has passed (on this CPU's thread, outside the lock).</summary>
     private void FireTimers(long now)
     {
+        TakeExpired(now, _expired);
+        WakeExpired();
+    }
+
+    /// <summary>
+    /// The timer duty of an idle CPU (see <see cref="HrTimerThread"/>): fires the expired timers of the
+    /// busy CPUs, as their interrupt would; the woken tasks are placed as any wakeup is (here, when
+    /// their own CPU runs a higher or a pinned task).
+    /// </summary>
+    private void FireBusyCpusTimers(long now)
+    {
+        foreach (Cpu cpu in Scheduler.Cpus)
+        {
+            if (cpu != this && !cpu.IsIdle && cpu.NextDeadline <= now)
+            {
+                cpu.TakeExpired(now, _expired);
+            }
+        }
+
+        WakeExpired();
+    }
+
+    /// <summary>Moves this CPU's sleepers whose deadline has passed to <paramref name="into"/> (any thread).</summary>
+    private void TakeExpired(long now, List<RtTask> into)
+    {
         using (Lock.EnterScope())
         {
             while (_timers.TryPeek(out RtTask? task, out long deadline) && deadline <= now)
             {
                 _timers.Dequeue();
-                _expired.Add(task);
+                into.Add(task);
             }
 
             Volatile.Write(ref _nextDeadline, _timers.TryPeek(out _, out long next) ? next : long.MaxValue);
         }
+    }
 
+    private void WakeExpired()
+    {
         foreach (RtTask task in _expired)
         {
             task.BlockedOn = null;

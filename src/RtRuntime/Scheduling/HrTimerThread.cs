@@ -10,6 +10,14 @@ namespace RtRuntime.Scheduling;
 /// until the earliest deadline (sleepers or RR slice) among busy CPUs and then sets that CPU's
 /// pending Timer bit: the running task's next preemption point fires the timers, and preempts if a
 /// woken task outranks it. It never takes a run-queue lock.
+/// <para>
+/// An idle CPU is a faster timer interrupt for busy CPUs than this thread: one idle CPU at a time
+/// (the timer duty) parks no later than the busy CPUs' earliest sleeper deadline and fires their
+/// expired timers itself when it wakes, so a sleeper that should run on an idle CPU (its own CPU runs
+/// a higher or a migrate-disabled task) runs there after one timed wakeup, instead of after this
+/// thread's wakeup, the busy CPU's next preemption point and a second wakeup of the idle CPU. This
+/// thread stays armed for the same deadlines: it covers a duty CPU that became busy meanwhile.
+/// </para>
 /// </summary>
 internal sealed class HrTimerThread : IDisposable
 {
@@ -18,6 +26,12 @@ internal sealed class HrTimerThread : IDisposable
     private readonly Thread _thread;
     private long _target = long.MaxValue;
     private volatile bool _stop;
+
+    // The timer duty: the idle CPU covering busy CPUs' sleepers (null: vacant), and the deadline it
+    // parks towards (long.MaxValue when vacant, so the next busy CPU with a sleeper hands it on;
+    // long.MinValue when no kick is wanted).
+    private Cpu? _dutyCpu;
+    private long _dutyDeadline = long.MaxValue;
 
     private readonly RtSchedulerOptions _options;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
@@ -34,11 +48,13 @@ internal sealed class HrTimerThread : IDisposable
 
     /// <summary>
     /// Called by a CPU that became busy or armed a slice: wakes this thread if the CPU's earliest
-    /// deadline is before the one it sleeps towards (or it is rescanning).
+    /// deadline is before the one it sleeps towards (or it is rescanning), and the duty CPU if the
+    /// CPU's earliest sleeper is before the deadline it parks towards (or the duty is vacant).
     /// </summary>
     public void NotifyBusy(Cpu cpu)
     {
-        long deadline = Math.Min(cpu.NextDeadline, cpu.SliceDeadline);
+        long sleeper = cpu.NextDeadline;
+        long deadline = Math.Min(sleeper, cpu.SliceDeadline);
         if (deadline == long.MaxValue)
         {
             return;
@@ -49,6 +65,110 @@ internal sealed class HrTimerThread : IDisposable
         {
             _parker.Unpark();
         }
+
+        // The duty CPU parks towards a later deadline, or the duty is vacant: have an idle CPU park
+        // again, towards this one.
+        if (sleeper < Volatile.Read(ref _dutyDeadline))
+        {
+            KickDuty(cpu);
+        }
+    }
+
+    private void KickDuty(Cpu busy)
+    {
+        if (Volatile.Read(ref _dutyCpu) is { } duty)
+        {
+            if (duty != busy)
+            {
+                duty.Parker.Unpark();
+            }
+
+            return;
+        }
+
+        // Vacant (its holder went busy): hand it to an idle CPU, once; TakeDuty re-arms the kicks.
+        Volatile.Write(ref _dutyDeadline, long.MinValue);
+        foreach (Cpu cpu in _cpus)
+        {
+            if (cpu != busy && cpu.IsIdle && cpu.Active)
+            {
+                cpu.Parker.Unpark();
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Called by an idle CPU about to park: takes the timer duty if no other CPU has it and returns the
+    /// busy CPUs' earliest sleeper deadline (the duty CPU parks no later); <see cref="long.MaxValue"/>
+    /// without the duty. Pair with <see cref="EndIdle"/>.
+    /// </summary>
+    public long TakeDuty(Cpu idle)
+    {
+        if (!idle.Active || (Volatile.Read(ref _dutyCpu) != idle && Interlocked.CompareExchange(ref _dutyCpu, idle, null) is not null))
+        {
+            return long.MaxValue;
+        }
+
+        // Publish "parks indefinitely" before reading the deadlines: a busy CPU that arms one after
+        // this read sees that value and kicks (NotifyBusy writes the deadline, then reads this).
+        Interlocked.Exchange(ref _dutyDeadline, long.MaxValue);
+        long earliest = EarliestBusySleeper(except: idle);
+        Interlocked.Exchange(ref _dutyDeadline, earliest);
+
+        // This thread need not wake for what the duty covers: let it re-arm past it.
+        if (earliest != long.MaxValue && Volatile.Read(ref _target) >= earliest)
+        {
+            _parker.Unpark();
+        }
+
+        return earliest;
+    }
+
+    /// <summary>
+    /// An idle CPU stops idling: it gives the timer duty up if it had it, and wakes this thread if a
+    /// busy CPU's sleeper it covered is now before this thread's deadline.
+    /// </summary>
+    public void EndIdle(Cpu idle)
+    {
+        if (Volatile.Read(ref _dutyCpu) != idle)
+        {
+            return;
+        }
+
+        long covered = Volatile.Read(ref _dutyDeadline);
+        Volatile.Write(ref _dutyCpu, null);
+        Interlocked.Exchange(ref _dutyDeadline, long.MaxValue);
+        if (covered != long.MaxValue && covered != long.MinValue && EarliestBusySleeper(except: idle) < Volatile.Read(ref _target))
+        {
+            _parker.Unpark();
+        }
+    }
+
+    private long EarliestBusySleeper(Cpu except)
+    {
+        long earliest = long.MaxValue;
+        foreach (Cpu cpu in _cpus)
+        {
+            if (cpu != except && !cpu.IsIdle)
+            {
+                earliest = Math.Min(earliest, cpu.NextDeadline);
+            }
+        }
+
+        return earliest;
+    }
+
+    /// <summary>Sleeper deadlines from this one on are the duty CPU's to fire; long.MaxValue: none.</summary>
+    private long CoveredByDuty()
+    {
+        if (Volatile.Read(ref _dutyCpu) is null)
+        {
+            return long.MaxValue;
+        }
+
+        long covered = Volatile.Read(ref _dutyDeadline);
+        return covered == long.MinValue ? long.MaxValue : covered;
     }
 
     private void Loop()
@@ -79,6 +199,7 @@ internal sealed class HrTimerThread : IDisposable
             Interlocked.Exchange(ref _target, long.MaxValue);
             long now = RtClock.NowNs();
             long earliest = long.MaxValue;
+            long covered = CoveredByDuty();
             foreach (Cpu cpu in _cpus)
             {
                 if (cpu.IsIdle)
@@ -86,7 +207,8 @@ internal sealed class HrTimerThread : IDisposable
                     continue; // it fires its own timers when it wakes
                 }
 
-                long deadline = Math.Min(cpu.NextDeadline, cpu.SliceDeadline);
+                long sleeper = cpu.NextDeadline;
+                long deadline = Math.Min(sleeper >= covered ? long.MaxValue : sleeper, cpu.SliceDeadline);
                 if (deadline <= now)
                 {
                     cpu.SetPending(PendingWork.Timer);

@@ -34,6 +34,7 @@ internal sealed class HrTimerThread : IDisposable
     private long _dutyDeadline = long.MaxValue;
 
     private readonly RtSchedulerOptions _options;
+    private readonly long _spinNs;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
 
     public HrTimerThread(Cpu[] cpus, RtSchedulerOptions options, Microsoft.Extensions.Logging.ILogger logger)
@@ -41,6 +42,7 @@ internal sealed class HrTimerThread : IDisposable
         _cpus = cpus;
         _options = options;
         _logger = logger;
+        _spinNs = RtClock.ToNs(options.SpinBeforePark);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/timer" };
     }
 
@@ -220,7 +222,7 @@ internal sealed class HrTimerThread : IDisposable
             }
 
             Interlocked.Exchange(ref _target, earliest);
-            _parker.Park(earliest, 0);
+            _parker.Park(earliest, 0, earlyNs: _spinNs); // SpinBeforePark: spin up to the deadline
         }
     }
 

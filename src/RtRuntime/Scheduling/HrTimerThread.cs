@@ -107,9 +107,10 @@ internal sealed class HrTimerThread : IDisposable
     /// </summary>
     public long TakeDuty(Cpu idle)
     {
-        if (!idle.Active || (Volatile.Read(ref _dutyCpu) != idle && Interlocked.CompareExchange(ref _dutyCpu, idle, null) is not null))
+        Cpu? holder = Volatile.Read(ref _dutyCpu);
+        if (!idle.Active || (holder != idle && (holder is not null || Interlocked.CompareExchange(ref _dutyCpu, idle, null) is not null)))
         {
-            return long.MaxValue;
+            return long.MaxValue; // another CPU has it (no locked instruction on the shared word then)
         }
 
         // Publish "parks indefinitely" before reading the deadlines: a busy CPU that arms one after

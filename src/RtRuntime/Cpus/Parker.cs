@@ -46,8 +46,8 @@ internal sealed unsafe class Parker : IDisposable
 
         if (spinNs > 0)
         {
-            long spinUntil = RtClock.NowNs() + spinNs;
-            while (true)
+            long spinUntil = Math.Min(RtClock.NowNs() + spinNs, deadlineNs);
+            for (int i = 1; ; i++)
             {
                 if (Volatile.Read(ref *_word) == Permit)
                 {
@@ -55,13 +55,14 @@ internal sealed unsafe class Parker : IDisposable
                     return;
                 }
 
-                long now = RtClock.NowNs();
-                if (now >= spinUntil || now >= deadlineNs)
+                // The permit is tested every ~40 ns (Thread.SpinWait(1) here; SpinWait(8) is ~330 ns,
+                // half of which every poll-caught wakeup waited), the clock every fourth turn.
+                if ((i & 3) == 0 && RtClock.NowNs() >= spinUntil)
                 {
                     break;
                 }
 
-                Thread.SpinWait(8);
+                Thread.SpinWait(1);
             }
         }
 
@@ -109,7 +110,7 @@ internal sealed unsafe class Parker : IDisposable
     {
         while (RtClock.NowNs() < deadlineNs && Volatile.Read(ref *_word) != Permit)
         {
-            Thread.SpinWait(4);
+            Thread.SpinWait(1);
         }
     }
 

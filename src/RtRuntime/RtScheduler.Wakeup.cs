@@ -65,7 +65,7 @@ public sealed partial class RtScheduler
     {
         Cpu? prev = task.Cpu;
         int pinned = task.MigrationDisabled > 0 && prev is not null ? prev.Id : -1;
-        int target = Placement.SelectCpu(task.Prio, task.AffinityMask, pinned, prev?.Id ?? -1, _cpuViews, sparePinned: Policy == BalancePolicy.WorkConserving);
+        int target = Placement.SelectCpu(task.Prio, task.AffinityMask, pinned, prev?.Id ?? -1, _cpuViews, sparePinned: Policy == BalancePolicy.WorkConserving, soleCpu: task.SoleCpu);
         if (target < 0)
         {
             target = SelectFallbackCpu(task, exclude: null);

@@ -32,8 +32,8 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         _pri.RunningPrio = -1;
         _pri.QueuedTop = -1;
         _pri.PushableTop = -1;
-        _pri.Active = 1;
-        _pri.Online = 1;
+        _online.Active = 1;
+        _online.Online = 1;
     }
 
     /// <summary>The CPU whose thread is calling, or null off the runtime.</summary>
@@ -82,6 +82,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public int RunningPrio => Volatile.Read(ref _pri.RunningPrio);
 
     private CpuPri _pri;
+    private CpuOnlineState _online;
 
     /// <summary>Highest queued (not running) priority, −1 when the queue is empty. Read without the lock.</summary>
     public int QueuedTop => Volatile.Read(ref _pri.QueuedTop);
@@ -112,15 +113,15 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>cpu_active: accepts new placements. Read without locks by placement.</summary>
     public bool Active
     {
-        get => Volatile.Read(ref _pri.Active) != 0;
-        set => Volatile.Write(ref _pri.Active, value ? 1 : 0);
+        get => Volatile.Read(ref _online.Active) != 0;
+        set => Volatile.Write(ref _online.Active, value ? 1 : 0);
     }
 
     /// <summary>cpu_online.</summary>
     public bool Online
     {
-        get => Volatile.Read(ref _pri.Online) != 0;
-        set => Volatile.Write(ref _pri.Online, value ? 1 : 0);
+        get => Volatile.Read(ref _online.Online) != 0;
+        set => Volatile.Write(ref _online.Online, value ? 1 : 0);
     }
 
     /// <summary>The earliest sleeper deadline on this CPU (RtClock ns), or long.MaxValue.</summary>

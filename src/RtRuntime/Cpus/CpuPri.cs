@@ -4,8 +4,8 @@ namespace RtRuntime.Cpus;
 
 /// <summary>
 /// What placement reads of a CPU on every spawn and wakeup, without locks (the kernel's
-/// <c>cpupri</c> and <c>cpu_active_mask</c>): the running and highest queued priorities and the
-/// hotplug state. On a cache line of its own, away from the counters the CPU thread writes on every
+/// <c>cpupri</c>): the running and highest queued priorities (the hotplug state has its own line,
+/// <see cref="CpuOnlineState"/>). On a cache line of its own, away from the counters the CPU thread writes on every
 /// task, and written only when a value changes, so a CPU running one task after another at the
 /// same priority does not invalidate the line in every spawner's cache.
 /// </summary>
@@ -23,14 +23,6 @@ internal struct CpuPri
     /// <summary>Highest queued priority of a task that may move to another CPU, −1 when none (rt_nr_migratory).</summary>
     [FieldOffset(80)]
     public int PushableTop;
-
-    /// <summary>cpu_active (1/0).</summary>
-    [FieldOffset(72)]
-    public int Active;
-
-    /// <summary>cpu_online (1/0).</summary>
-    [FieldOffset(76)]
-    public int Online;
 
     /// <summary>Publishes <paramref name="value"/> into <paramref name="field"/> unless it already holds it.</summary>
     public static void Set(ref int field, int value)

@@ -19,6 +19,8 @@ public static class Placement
     /// at the pinned task's next preemption point, while the idle CPU runs it at once. (A CPU busy at a
     /// lower priority is not preferred: it too switches only at its next preemption point, which may
     /// come later.) Mainline's select_task_rq_rt does not look at this.
+    /// A task allowed on one CPU only (<paramref name="soleCpu"/>) goes there if it is active, whatever
+    /// runs there: the general rules give the same answer without reading its priorities.
     /// Returns −1 when no allowed CPU is active (the caller falls back).
     /// </summary>
     /// <typeparam name="TCpu">The CPU state type.</typeparam>
@@ -28,12 +30,18 @@ public static class Placement
     /// <param name="prevCpu">The CPU it last ran on, or −1.</param>
     /// <param name="cpus">All CPUs, indexed by id.</param>
     /// <param name="sparePinned">Avoid preempting a migrate-disabled running task when an allowed CPU is idle.</param>
-    public static int SelectCpu<TCpu>(int prio, CpuSet allowed, int pinnedCpu, int prevCpu, ReadOnlySpan<TCpu> cpus, bool sparePinned = false)
+    /// <param name="soleCpu"><paramref name="allowed"/>'s only CPU, or −1 when it holds several (or the caller did not look).</param>
+    public static int SelectCpu<TCpu>(int prio, CpuSet allowed, int pinnedCpu, int prevCpu, ReadOnlySpan<TCpu> cpus, bool sparePinned = false, int soleCpu = -1)
         where TCpu : ICpuState
     {
         if (pinnedCpu >= 0)
         {
             return pinnedCpu;
+        }
+
+        if (soleCpu >= 0 && soleCpu < cpus.Length)
+        {
+            return cpus[soleCpu].Active ? soleCpu : -1;
         }
 
         if (prevCpu >= 0 && prevCpu < cpus.Length && allowed.Contains(prevCpu) && cpus[prevCpu].Active && cpus[prevCpu].TopPrio < prio)

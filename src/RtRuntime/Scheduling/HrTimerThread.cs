@@ -108,9 +108,28 @@ internal sealed class HrTimerThread : IDisposable
     public long TakeDuty(Cpu idle)
     {
         Cpu? holder = Volatile.Read(ref _dutyCpu);
-        if (!idle.Active || (holder != idle && (holder is not null || Interlocked.CompareExchange(ref _dutyCpu, idle, null) is not null)))
+        if (!idle.Active || (holder is not null && holder != idle))
         {
             return long.MaxValue; // another CPU has it (no locked instruction on the shared word then)
+        }
+
+        if (holder is null && EarliestBusySleeper(except: idle) == long.MaxValue)
+        {
+            // Nothing to cover: stay vacant without writing the shared words (CPUs that idle between
+            // handoffs, as in a ping-pong, would otherwise move their line at every park). A busy CPU
+            // that arms a sleeper later finds the duty vacant and kicks an idle CPU to take it; re-arm
+            // that kick if it was spent on this CPU.
+            if (Volatile.Read(ref _dutyDeadline) == long.MinValue)
+            {
+                Interlocked.CompareExchange(ref _dutyDeadline, long.MaxValue, long.MinValue);
+            }
+
+            return long.MaxValue;
+        }
+
+        if (holder is null && Interlocked.CompareExchange(ref _dutyCpu, idle, null) is not null)
+        {
+            return long.MaxValue;
         }
 
         // Publish "parks indefinitely" before reading the deadlines: a busy CPU that arms one after
@@ -153,9 +172,12 @@ internal sealed class HrTimerThread : IDisposable
         long earliest = long.MaxValue;
         foreach (Cpu cpu in _cpus)
         {
-            if (cpu != except && !cpu.IsIdle)
+            // The deadline first: it changes only when a CPU's timers do, while the idle flag moves
+            // with every idle period.
+            long deadline = cpu.NextDeadline;
+            if (deadline < earliest && cpu != except && !cpu.IsIdle)
             {
-                earliest = Math.Min(earliest, cpu.NextDeadline);
+                earliest = deadline;
             }
         }
 

@@ -314,7 +314,16 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     private void PublishQueued()
     {
         CpuPri.Set(ref _pri.QueuedTop, Rq.HighestPriority);
-        CpuPri.Set(ref _pri.PushableTop, Rq.HighestPushable);
+        int pushable = Rq.HighestPushable;
+        int was = _pri.PushableTop;
+        if (pushable != was)
+        {
+            Volatile.Write(ref _pri.PushableTop, pushable);
+            if ((was < 0) != (pushable < 0))
+            {
+                Scheduler.Balancer.OverloadChanged(pushable >= 0);
+            }
+        }
     }
 
     /// <summary>A queued task's affinity changed in place (lock held): recounts it pushable or not, and republishes.</summary>

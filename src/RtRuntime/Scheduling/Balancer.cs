@@ -29,6 +29,17 @@ internal sealed class Balancer
     public long Pushes;
     public long RunningPushes;
 
+    // rto_count: CPUs whose queue holds a task that could move (PushableTop ≥ 0). Changed only when a
+    // CPU becomes or stops being overloaded, so the pull checks of every turn and idle entry read one
+    // word that stays in their cache instead of every other CPU's priority line.
+    private PaddedInt _overloaded;
+
+    /// <summary>rt_set_overload / rt_clear_overload: a CPU's queue began or stopped holding a task that could move.</summary>
+    public void OverloadChanged(bool overloaded) => Interlocked.Add(ref _overloaded.Value, overloaded ? 1 : -1);
+
+    /// <summary>rt_overloaded(): some CPU may have a task to pull (racy, like the per-CPU values it summarises).</summary>
+    private bool AnyOverloaded => Volatile.Read(ref _overloaded.Value) != 0;
+
     /// <summary>
     /// pull_rt_task: before <paramref name="self"/> picks, take the best waiting task of any other CPU
     /// that may run here and outranks everything queued here (sources tried from the highest queued
@@ -39,9 +50,9 @@ internal sealed class Balancer
     {
         int droppedFrom = self.LastRunPrio;
         self.LastRunPrio = -1;
-        if (!self.Active)
+        if (!AnyOverloaded || !self.Active)
         {
-            return; // a dying or offline CPU takes no work
+            return; // nothing anywhere to pull, or a dying or offline CPU (it takes no work)
         }
 
         for (int round = 0; round < _cpus.Length; round++)
@@ -152,6 +163,11 @@ internal sealed class Balancer
     /// <summary>A cheap racy check: does another CPU queue a pushable task above <paramref name="top"/> (one <see cref="PullIfBetter"/> would try)?</summary>
     public bool HasHigherQueued(Cpu self, int top)
     {
+        if (!AnyOverloaded)
+        {
+            return false;
+        }
+
         foreach (Cpu other in _cpus)
         {
             if (other != self && other.PushableTop > top)
@@ -180,7 +196,7 @@ internal sealed class Balancer
     /// <summary>A cheap racy check for idle CPUs: is there queued work another CPU could hand over?</summary>
     public bool HasPullable(Cpu self)
     {
-        if (!self.Active)
+        if (!AnyOverloaded || !self.Active)
         {
             return false;
         }

@@ -250,10 +250,16 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     private void YieldCoreIfWakerHoldsIt(RtTask queued)
     {
-        // Field checks first: the thread-static read and the processor id cost more, and most
-        // enqueues (a spawn burst at one priority, a CPU's own wakeups) stop at the priority test.
+        // A waker on a CPU thread stops at the thread-static test, before reading this CPU's running
+        // priority: that line lives in the target's cache, and pulling it costs a cache-line transfer
+        // on every cross-CPU wakeup (far more than the thread-static read).
+        if (t_current is not null || Core < 0)
+        {
+            return;
+        }
+
         int running = RunningPrio;
-        if (running >= 0 && queued.Prio > running && Core >= 0 && t_current is null && Thread.GetCurrentProcessorId() == Core)
+        if (running >= 0 && queued.Prio > running && Thread.GetCurrentProcessorId() == Core)
         {
             Thread.Yield();
         }

@@ -42,8 +42,10 @@ internal sealed partial class Cpu
     private bool Turn()
     {
         // One clock read per turn (24 ns on a KVM guest): it serves the timers, the busy-time
-        // accounting of the previous turn, and the RR slice of the next task.
-        long now = RtClock.NowNs();
+        // accounting of the previous turn, and the RR slice of the next task. A turn right after an
+        // idle period reuses the time its wakeup was read at (the handoff's critical path).
+        long now = _idleEndNs != 0 ? _idleEndNs : RtClock.NowNs();
+        _idleEndNs = 0;
         if (_turnRan)
         {
             BusyNs += now - _turnStart;
@@ -93,6 +95,9 @@ internal sealed partial class Cpu
     private long _turnStart;
     private bool _turnRan;
 
+    // When the last idle period ended (read as it woke), for the next turn; 0 when that turn has it.
+    private long _idleEndNs;
+
     /// <summary>
     /// How long an idle CPU polls instead of parking while another CPU's running task has a push
     /// requested (a pile-up repair in flight): the task moves at its next preemption point, usually
@@ -133,6 +138,7 @@ internal sealed partial class Cpu
 
             long idled = woke - now;
             IdleNs += idled;
+            _idleEndNs = woke;
             if (fixedSpin == 0)
             {
                 _pollNs = HaltPoll.Adjust(_pollNs, idled, Scheduler.IdlePollMaxNs);

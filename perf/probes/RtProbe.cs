@@ -8,7 +8,7 @@
 //                                                                     wait (spinning) until all ran; × 6 after one warm-up; ns per item, GC counts (compare with DOTNET_gcConcurrent=0, compare's GC mode)
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
-//   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 20,000 round trips, × 3
+//   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
@@ -156,9 +156,9 @@ switch (mode)
     case "pingpong":
     {
         await using var rt = RtScheduler.Start(Options());
-        for (int rep = 0; rep < 3; rep++)
+        for (int rep = 0; rep < 5; rep++)
         {
-            const int Rounds = 20_000;
+            const int Rounds = 200_000;
             var toA = new RtEvent(autoReset: true);
             var toB = new RtEvent(autoReset: true);
             RtTask b = rt.Spawn("pong", 50, async ctx =>

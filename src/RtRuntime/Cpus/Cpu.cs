@@ -430,7 +430,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     {
         foreach (Cpu cpu in Scheduler.Cpus)
         {
-            if (cpu != this && !cpu.IsIdle && cpu.NextDeadline <= now)
+            // Only a CPU running a task: one that has just left idle for these very timers (they
+            // may be its own wakeup) fires them itself, without a cross-CPU hop.
+            if (cpu != this && cpu.NextDeadline <= now && !cpu.IsIdle && cpu.RunningPrio >= 0)
             {
                 cpu.TakeExpired(now, _expired);
             }

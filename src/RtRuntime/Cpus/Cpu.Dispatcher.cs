@@ -128,7 +128,7 @@ internal sealed partial class Cpu
                 spin = PushPollNs; // a running task is being pushed and may come here: be awake for it
             }
 
-            long busyDeadline = Scheduler.HrTimer.TakeDuty(this);
+            long busyDeadline = Scheduler.HrTimer.Duty.Take(this);
             Parker.Park(Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline), spin, earlyNs: fixedSpin);
             long woke = RtClock.NowNs();
             if (busyDeadline <= woke)
@@ -146,7 +146,7 @@ internal sealed partial class Cpu
         }
 
         Volatile.Write(ref _idle.Value, 0);
-        Scheduler.HrTimer.EndIdle(this);
+        Scheduler.HrTimer.Duty.EndIdle(this);
     }
 
     /// <summary>

@@ -422,7 +422,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     }
 
     /// <summary>
-    /// The timer duty of an idle CPU (see <see cref="HrTimerThread"/>): fires the expired timers of the
+    /// The timer duty of an idle CPU (see <see cref="TimerDuty"/>): fires the expired timers of the
     /// busy CPUs, as their interrupt would; the woken tasks are placed as any wakeup is (here, when
     /// their own CPU runs a higher or a pinned task).
     /// </summary>

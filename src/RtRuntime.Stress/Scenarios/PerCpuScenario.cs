@@ -129,25 +129,13 @@ public sealed class PerCpuScenario : StressScenario
                 switch (method)
                 {
                     case 0:
-                        for (int i = 0; i < Batch; i++)
-                        {
-                            counter.Increment(ctx);
-                        }
-
+                        CounterBatch(counter, ctx);
                         break;
                     case 1:
-                        for (int i = 0; i < Batch; i++)
-                        {
-                            Interlocked.Increment(ref shared);
-                        }
-
+                        InterlockedBatch(ref shared);
                         break;
                     case 2:
-                        for (int i = 0; i < Batch; i++)
-                        {
-                            threadLocal.Value++;
-                        }
-
+                        ThreadLocalBatch(threadLocal);
                         break;
                     case 3:
                         for (int i = 0; i < Batch; i++)
@@ -209,6 +197,35 @@ public sealed class PerCpuScenario : StressScenario
         }
     }
 
+    // The counter loops run in their own small methods, called once per batch: they tier up by call
+    // counting to optimized code, while inside the long-running async loop (hoisted locals, OSR code)
+    // they would measure the state machine rather than the counters.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void CounterBatch(PerCpuCounter counter, TaskContext ctx)
+    {
+        for (int i = 0; i < Batch; i++)
+        {
+            counter.Increment(ctx);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void InterlockedBatch(ref long shared)
+    {
+        for (int i = 0; i < Batch; i++)
+        {
+            Interlocked.Increment(ref shared);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static void ThreadLocalBatch(ThreadLocal<long> threadLocal)
+    {
+        for (int i = 0; i < Batch; i++)
+        {
+            threadLocal.Value++;
+        }
+    }
     private sealed class CountingPolicy : PooledObjectPolicy<PoolItem>
     {
         private long _created;

@@ -65,14 +65,7 @@ internal sealed partial class Cpu
         using (Lock.EnterScope())
         {
             Interlocked.And(ref _pending.Value, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Probe));
-            next = Rq.PopHighest();
-            PublishQueued();
-            if (next is not null)
-            {
-                Running = next;
-                CpuPri.Set(ref _pri.RunningPrio, next.Prio);
-                next.Run = TaskRunState.Running;
-            }
+            next = PickLocked();
         }
 
         if (next is null)
@@ -372,6 +365,7 @@ internal sealed partial class Cpu
         }
     }
 
+    /// <summary>pick_next_task with <see cref="Lock"/> held: the highest queued task becomes rq->curr.</summary>
     private RtTask? PickLocked()
     {
         if ((Pending & PendingWork.NeedResched) != 0)

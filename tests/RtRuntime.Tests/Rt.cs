@@ -8,6 +8,14 @@ internal static class Rt
     /// <summary>Generous: only turns a hang into a failure; never a timing assertion.</summary>
     public static readonly TimeSpan Hang = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// A <see cref="RtSchedulerOptions.StallThreshold"/> that keeps the stall detector's probe (a
+    /// pending bit set once a task has run half the threshold without a step) out of a test that
+    /// needs nothing pending but what it causes: on a loaded run a CPU thread can be held off its core
+    /// for longer than the default 12.5 ms.
+    /// </summary>
+    public static readonly TimeSpan NoStallProbe = TimeSpan.FromSeconds(60);
+
     public static RtScheduler Start(int cpus = 2, PreemptionModel model = PreemptionModel.Rt, BalancePolicy balance = BalancePolicy.WorkConserving, PinningMode pinning = PinningMode.Pinned) =>
         RtScheduler.Start(new RtSchedulerOptions
         {

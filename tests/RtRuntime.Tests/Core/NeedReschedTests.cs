@@ -15,6 +15,7 @@ public class NeedReschedTests
         {
             o.CpuCount = 1;
             o.StrictChecks = false; // strict checks keep it set (every point tests the thread)
+            o.StallThreshold = Rt.NoStallProbe; // only the test's own cause may set the flag
         });
         var log = new EventLog();
         var lowRunning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -60,6 +61,7 @@ public class NeedReschedTests
         {
             o.CpuCount = 1;
             o.StrictChecks = false;
+            o.StallThreshold = Rt.NoStallProbe; // only the test's own cause may set the flag
         });
         var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         bool sawSet = false;

@@ -160,7 +160,11 @@ public class PreemptGuardTests
     {
         // Scenario 29: depth 1, nothing pending; preempt_enable does not switch. A queued lower-priority
         // task does not make a switch pending either.
-        await using var rt = Rt.Start(cpus: 1);
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.StallThreshold = Rt.NoStallProbe; // nothing may be pending but what the test causes
+        });
         var log = new EventLog();
         RtTask? low = null;
         var t = rt.Spawn<bool[]>("T", 50, async ctx =>

@@ -11,8 +11,10 @@
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
+//   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
+using System.Globalization;
 using RtRuntime;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
@@ -258,8 +260,99 @@ switch (mode)
         break;
     }
 
+    case "preempt":
+    {
+        // perf/compare's "RtRuntime event, point/K µs" row split in two: a FIFO 1 hog on CPU 0 (core 0)
+        // passes a point every K µs; a thread on core 1 stamps the time and sets an event that a FIFO
+        // 90 task there waits on. "stamp → Set returned" is the waker's side, "Set returned → running"
+        // the CPU's. Third argument: BalanceTick in ms (default 10).
+        long k = (args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) : 10) * 1000;
+        double tickMs = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 10;
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [0], BalanceTick = TimeSpan.FromMilliseconds(tickMs) });
+        const int N = 20_000;
+        int stop = 0, ready = 0;
+        long stamp = 0, setDone = 0;
+        var total = new long[N];
+        var wakerSide = new long[N];
+        var cpuSide = new long[N];
+        var ev = new RtEvent(autoReset: true);
+        Task hog = rt.Spawn("hog", 1, async ctx =>
+        {
+            while (Volatile.Read(ref stop) == 0)
+            {
+                long end = RtClock.NowNs() + k;
+                while (RtClock.NowNs() < end)
+                {
+                }
+
+                await ctx.PreemptionPoint();
+            }
+        }).AsTask();
+        Task waiter = rt.Spawn("waiter", 90, async ctx =>
+        {
+            for (int i = -50; i < N; i++)
+            {
+                Volatile.Write(ref ready, 1);
+                await ev.WaitAsync(ctx);
+                long now = RtClock.NowNs();
+                long done;
+                while ((done = Volatile.Read(ref setDone)) == 0)
+                {
+                }
+
+                if (i >= 0)
+                {
+                    long s = Volatile.Read(ref stamp);
+                    (total[i], wakerSide[i], cpuSide[i]) = (now - s, done - s, now - done);
+                }
+
+                Volatile.Write(ref setDone, 0);
+            }
+        }).AsTask();
+        var setter = new Thread(() =>
+        {
+            ulong core1 = 2;
+            if (SchedSetAffinity(0, sizeof(ulong), ref core1) != 0)
+            {
+                throw new InvalidOperationException("sched_setaffinity to core 1 failed");
+            }
+
+            var rng = new Random(12345);
+            for (int i = -50; i < N; i++)
+            {
+                while (Volatile.Read(ref ready) == 0)
+                {
+                }
+
+                Volatile.Write(ref ready, 0);
+                long until = RtClock.NowNs() + 50_000 + rng.NextInt64(100_000);
+                while (RtClock.NowNs() < until)
+                {
+                }
+
+                Volatile.Write(ref stamp, RtClock.NowNs());
+                ev.Set();
+                Volatile.Write(ref setDone, RtClock.NowNs());
+            }
+        });
+        setter.Start();
+        await waiter;
+        Volatile.Write(ref stop, 1);
+        await hog;
+        setter.Join();
+        Console.WriteLine($"preempt, K = {k / 1000} µs, BalanceTick {tickMs} ms, {N} samples (µs):");
+        foreach ((string name, long[] xs) in new[] { ("stamp → running", total), ("stamp → Set returned", wakerSide), ("Set returned → running", cpuSide) })
+        {
+            Array.Sort(xs);
+            double P(double q) => xs[(int)(q * (N - 1))] / 1000.0;
+            Console.WriteLine($"  {name,-24} p50 {P(0.5):F2}  p90 {P(0.9):F2}  p98 {P(0.98):F2}  p99 {P(0.99):F2}  p99.9 {P(0.999):F2}");
+        }
+
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | cpu | line");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | cpu | line | preempt");
         return 2;
 }
 

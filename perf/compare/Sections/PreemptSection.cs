@@ -24,7 +24,8 @@ internal static class PreemptSection
             + $"A FIFO 90 task on the same CPU is made runnable {Fmt.Int(n)} times, either by its timer (`SleepUntil`, every {Fmt.Num(interval / 1000.0)} µs; latency = running − deadline) "
             + "or by an auto-reset `RtEvent` set from a .NET thread pinned to core 1 after a random 0.25–0.75 × period gap (latency = running − the stamp taken just before `Set()`). "
             + "The kernel baseline is the same with OS threads (native/preempt.c, built with gcc at run time): a SCHED_FIFO 90 thread on core 0 preempting a computing thread there, "
-            + "woken by its `clock_nanosleep` timer or by a futex wake from core 1. The kernel needs no preemption points: it preempts at once.");
+            + "woken by its `clock_nanosleep` timer or by a futex wake from core 1. The kernel needs no preemption points: it preempts at once. "
+            + "The bare-thread rows are the floor of the event rows on this machine: the same hog loop and setter with no runtime and no switch, only a flag read where the hog passes its point.");
         log.WriteLine("[2] preemption latency");
 
         var rows = new List<(Latency, string)>();
@@ -49,6 +50,18 @@ internal static class PreemptSection
                 plotted.Add(timer);
                 plotted.Add(ev);
             }
+        }
+
+        // The machine's floor for the same measurement: no runtime, no switch. A plain thread on core 0
+        // computes K µs between two reads of a flag that the same setter on core 1 raises.
+        var floors = new Dictionary<long, Latency>();
+        foreach (long k in s_pointsUs)
+        {
+            Latency floor = BareFlagFloor($"bare threads, flag read every {k} µs (the floor)", n, interval, k * 1000);
+            log.WriteLine($"  bare-thread floor K={k}: p99 {Fmt.Us(floor.P99Us)} us");
+            floors[k] = floor;
+            rows.Add((floor, $"no runtime: a SCHED_OTHER thread pinned to core 0 computes {k} µs between reads of a flag that a thread on core 1 raises (the same setter as the event rows); latency = flag seen − stamp. No task switch happens: what is left is the point interval and this VM's own interruptions"));
+            plotted.Add(floor);
         }
 
         // The timer of a busy CPU is the rt/timer thread's futex wakeup; SpinBeforePark has it wake
@@ -106,8 +119,13 @@ internal static class PreemptSection
             ratioPairs.Add((results[(k, "timer" + SpinTag)], kTimer));
         }
 
+        foreach (long k in s_pointsUs)
+        {
+            ratioPairs.Add((results[(k, "event")], floors[k]));
+        }
+
         sec.Tables.Add(Tables.Latencies("Made runnable → running on a busy CPU", rows));
-        sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / kernel)", ratioPairs));
+        sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / kernel, and / the bare-thread floor)", ratioPairs));
         sec.Images.Add(("preemption latency percentiles", Plots.Percentiles("Preemption latency on a busy CPU", plotted, s.ImageDir, "compare-preempt")));
         foreach ((long k, string mode) in s_pointsUs.SelectMany(k => new[] { (k, "event"), (k, "timer"), (k, "event" + FifoTag), (k, "timer" + FifoTag), (k, "timer" + SpinTag) }))
         {
@@ -120,7 +138,7 @@ internal static class PreemptSection
                     : "defaults";
                 report.Targets.Add(new TargetRow(
                     $"Preemption p99 on a busy CPU ≤ K + 5 µs (K = {k} µs, woken by {by}; {policy})",
-                    $"{Fmt.Us(l.P99Us)} µs vs {Fmt.Num(bound)} µs",
+                    $"{Fmt.Us(l.P99Us)} µs vs {Fmt.Num(bound)} µs (bare-thread floor {Fmt.Us(floors[k].P99Us)} µs)",
                     Fmt.Ratio(l.P99Us / bound),
                     l.P99Us <= bound));
             }
@@ -129,6 +147,68 @@ internal static class PreemptSection
         sec.Notes.Add("A timer on a busy RtRuntime CPU is delivered by the `rt/timer` thread (an hrtimer-interrupt analogue): it sleeps on a futex until the earliest deadline and then flags the CPU, "
             + "and the hog's next preemption point switches. The timer latency therefore adds that thread's own futex wakeup to the preemption-point interval, "
             + "unless `SpinBeforePark` has it wake early and spin to the deadline (the [SpinBeforePark] rows: it spins on core 1, which this runtime does not use).");
+    }
+
+    /// <summary>
+    /// The floor of the event rows without the runtime: the hog's loop on a plain thread pinned to core 0,
+    /// reading a flag where the hog passes its preemption point, and the event rows' setter on core 1.
+    /// </summary>
+    private static Latency BareFlagFloor(string label, int n, long intervalNs, long pointNs)
+    {
+        var h = new Latency(label);
+        var stop = new Flag();
+        var ready = new Flag();
+        var raised = new Flag();
+        long stamp = 0;
+        var hog = new Thread(() =>
+        {
+            PinIfLinux(0);
+            int seen = -RtLoops.Warmup;
+            ready.Set();
+            while (seen < n)
+            {
+                long now = Busy.For(pointNs);
+                if (raised.IsSet)
+                {
+                    if (seen++ >= 0)
+                    {
+                        h.Record(now - Volatile.Read(ref stamp));
+                    }
+
+                    raised.Clear();
+                    ready.Set();
+                }
+            }
+
+            stop.Set();
+        })
+        { IsBackground = true, Name = "cmp/floor-hog" };
+        var setter = new Thread(() =>
+        {
+            PinIfLinux(1);
+            var rng = new Random(12345);
+            while (Busy.WaitFlag(ref ready.Value, ref stop.Value))
+            {
+                ready.Clear();
+                Busy.For((intervalNs / 4) + rng.NextInt64(intervalNs / 2));
+                Volatile.Write(ref stamp, RtClock.NowNs());
+                raised.Set();
+            }
+        })
+        { IsBackground = true, Name = "cmp/floor-setter" };
+        hog.Start();
+        setter.Start();
+        hog.Join();
+        setter.Join();
+        return h;
+    }
+
+    private static void PinIfLinux(int core)
+    {
+        if (OperatingSystem.IsLinux() && Environment.ProcessorCount > core)
+        {
+            Native.PinTo(core);
+        }
     }
 
     private static RtSchedulerOptions OneCpu(bool fifo) => fifo

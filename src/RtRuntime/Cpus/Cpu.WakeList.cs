@@ -9,7 +9,8 @@ namespace RtRuntime.Cpus;
 /// waker then writes one cache line of this CPU instead of its run-queue lock, queue, priorities and
 /// flags, each of which this CPU's thread would pull back (on this VM a cache line takes 240–450 ns to
 /// move between cores), and a burst of wakeups moves in one exchange. Only the push that finds the
-/// list empty signals the CPU (<c>llist_add</c> returning true): an unpark when it idles, else a
+/// list empty signals the CPU (<c>llist_add</c> returning true): an unpark when it sleeps (an idle CPU
+/// that polls watches the list itself), else a
 /// pending bit that the running task's next preemption point honours, as the kernel's IPI is
 /// honoured at once. A listed task is Queued but on no run queue, as between a wakeup's CAS and its
 /// enqueue, so other CPUs' pulls do not see it until this CPU drains the list: at its next turn,
@@ -49,11 +50,16 @@ internal sealed partial class Cpu
         {
             // The first listed task: signal the CPU. The push is a full fence and the CPU sets its idle
             // flag and fences before it looks at the list and parks, so either it sees the task, or
-            // this sees it idle and unparks it; a busy CPU sees the pending bit at its next preemption
-            // point or turn.
+            // this sees it idle; a busy CPU sees the pending bit at its next preemption point or turn.
+            // An idle CPU that polls watches the list itself, and one about to sleep looks at it again
+            // after it has marked its parker asleep (Parker.Park), so only a sleeping CPU is unparked:
+            // the waker does not write the parker's line, and the poller does not take it back.
             if (IsIdle)
             {
-                Parker.Unpark();
+                if (Parker.IsAsleep)
+                {
+                    Parker.Unpark();
+                }
             }
             else
             {

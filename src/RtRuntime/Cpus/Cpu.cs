@@ -34,6 +34,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         _pri.PushableTop = -1;
         _online.Active = 1;
         _online.Online = 1;
+        Parker = new Parker(() => Volatile.Read(ref _wakeList) is not null);
     }
 
     /// <summary>The CPU whose thread is calling, or null off the runtime.</summary>
@@ -137,7 +138,8 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>True while the CPU thread is idle (parked or about to park).</summary>
     public bool IsIdle => Volatile.Read(ref _idle.Value) != 0;
 
-    public Parker Parker { get; } = new();
+    /// <summary>The CPU thread's parker; its idle poll also watches the wake list, so a waker need not signal a polling CPU.</summary>
+    public Parker Parker { get; }
 
     public Thread? Thread { get; set; }
 

@@ -20,8 +20,15 @@ internal sealed unsafe class Parker : IDisposable
     private readonly int* _word;
     private readonly ManualResetEventSlim? _event;
 
-    public Parker()
+    // Work the owner also watches while it spins, and tests again once its word says Parked and
+    // before it sleeps: a waker that publishes such work and then sees the word not Parked may skip
+    // Unpark (see IsAsleep).
+    private readonly Func<bool>? _hasWork;
+
+    /// <param name="hasWork">Work that ends a park without a permit (tested while spinning and right before sleeping), or null.</param>
+    public Parker(Func<bool>? hasWork = null)
     {
+        _hasWork = hasWork;
         _word = (int*)NativeMemory.AlignedAlloc(64, 64);
         *_word = Empty;
         if (!OperatingSystem.IsLinux())
@@ -31,7 +38,15 @@ internal sealed unsafe class Parker : IDisposable
     }
 
     /// <summary>
-    /// Blocks the owner until <see cref="Unpark"/> or until <paramref name="deadlineNs"/>
+    /// True once the owner has marked itself asleep (it will not notice work without <see cref="Unpark"/>).
+    /// A waker that published the parker's watched work (a full fence after it) and reads false needs no
+    /// Unpark: the owner is spinning, and sees the work, or is about to sleep, and tests the work again
+    /// after marking itself asleep.
+    /// </summary>
+    public bool IsAsleep => Volatile.Read(ref *_word) == Parked;
+
+    /// <summary>
+    /// Blocks the owner until <see cref="Unpark"/>, until the watched work appears, or until <paramref name="deadlineNs"/>
     /// (<see cref="RtClock"/> time; <see cref="long.MaxValue"/>: none). Spins first for up to
     /// <paramref name="spinNs"/>; with <paramref name="earlyNs"/> &gt; 0 it then sleeps only until that
     /// long before the deadline and spins up to it. Returns at once if a permit is pending. May return
@@ -52,6 +67,11 @@ internal sealed unsafe class Parker : IDisposable
                 if (Volatile.Read(ref *_word) == Permit)
                 {
                     Volatile.Write(ref *_word, Empty);
+                    return;
+                }
+
+                if (_hasWork is { } hasWork && hasWork())
+                {
                     return;
                 }
 
@@ -108,7 +128,7 @@ internal sealed unsafe class Parker : IDisposable
 
     private void SpinUntil(long deadlineNs)
     {
-        while (RtClock.NowNs() < deadlineNs && Volatile.Read(ref *_word) != Permit)
+        while (RtClock.NowNs() < deadlineNs && Volatile.Read(ref *_word) != Permit && _hasWork?.Invoke() != true)
         {
             Thread.SpinWait(1);
         }
@@ -119,6 +139,13 @@ internal sealed unsafe class Parker : IDisposable
         if (Interlocked.CompareExchange(ref *_word, Parked, Empty) != Empty)
         {
             return; // a permit arrived meanwhile
+        }
+
+        if (_hasWork?.Invoke() == true)
+        {
+            // Work published before a waker saw the word Parked: it did not unpark, so do not sleep.
+            Interlocked.CompareExchange(ref *_word, Empty, Parked);
+            return;
         }
 
         long timeout = deadlineNs == long.MaxValue ? -1 : Math.Max(0, deadlineNs - RtClock.NowNs());

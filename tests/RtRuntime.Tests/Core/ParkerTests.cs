@@ -1,0 +1,89 @@
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>
+/// The parker's watched work (a CPU's wake list): an owner that spins or is about to sleep notices it
+/// without a permit, so a waker unparks only an owner that is asleep (<see cref="Parker.IsAsleep"/>).
+/// Outcomes only: every wait below would hang without the behaviour, and the timeouts only turn a hang
+/// into a failure.
+/// </summary>
+public class ParkerTests
+{
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task Park_WhileSpinning_ReturnsWhenWatchedWorkAppears_WithoutAPermit()
+    {
+        int work = 0;
+        using var parker = new Parker(() => Volatile.Read(ref work) != 0);
+        var parked = Task.Run(() => parker.Park(long.MaxValue, spinNs: long.MaxValue / 4)); // spins until work or a permit
+        Volatile.Write(ref work, 1);
+        await parked.WaitAsync(HangGuard);
+        Assert.False(parker.IsAsleep);
+    }
+
+    [Fact]
+    public async Task Park_WithWatchedWorkAlreadyPublished_DoesNotSleep()
+    {
+        int work = 1;
+        using var parker = new Parker(() => Volatile.Read(ref work) != 0);
+        await Task.Run(() => parker.Park(long.MaxValue, spinNs: 0)).WaitAsync(HangGuard); // no spin: straight to the sleep path, which tests the work after marking itself asleep
+        Assert.False(parker.IsAsleep);
+    }
+
+    [Fact]
+    public async Task Park_WithoutWork_IsAsleepUntilUnparked()
+    {
+        using var parker = new Parker(() => false);
+        var parked = Task.Run(() => parker.Park(long.MaxValue, spinNs: 0));
+        await Rt.Until(() => parker.IsAsleep, "the owner marks itself asleep");
+        Assert.False(parked.IsCompleted);
+        parker.Unpark();
+        await parked.WaitAsync(HangGuard);
+        Assert.False(parker.IsAsleep);
+    }
+
+    [Fact]
+    public async Task WakerThatUnparksOnlyASleepingOwner_LosesNoWakeup()
+    {
+        // The wake list's protocol, raced 20,000 times: the waker publishes work (a full fence) and
+        // unparks only if the owner is asleep; the owner alternates spinning and sleeping parks. A lost
+        // wakeup leaves the owner asleep with no deadline and the round never ends.
+        const int Rounds = 20_000;
+        int work = 0;
+        int taken = 0;
+        using var parker = new Parker(() => Volatile.Read(ref work) != 0);
+        var owner = Task.Run(() =>
+        {
+            for (int round = 0; round < Rounds; round++)
+            {
+                while (Interlocked.Exchange(ref work, 0) == 0)
+                {
+                    parker.Park(long.MaxValue, spinNs: (round & 1) == 0 ? 0 : 2_000);
+                }
+
+                Volatile.Write(ref taken, round + 1);
+            }
+        });
+        var waker = Task.Run(() =>
+        {
+            for (int round = 0; round < Rounds; round++)
+            {
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref taken) != round)
+                {
+                    spin.SpinOnce(-1);
+                }
+
+                Interlocked.Exchange(ref work, 1);
+                if (parker.IsAsleep)
+                {
+                    parker.Unpark();
+                }
+            }
+        });
+        await Task.WhenAll(owner, waker).WaitAsync(HangGuard);
+        Assert.Equal(Rounds, Volatile.Read(ref taken));
+    }
+}

@@ -61,20 +61,32 @@ public abstract class RtWaitQueue : IWaitSource
     internal void Block(RtTask task, Action continuation)
     {
         task.WaitCancelled = false;
+
+        // The wait is published before the gate's exchange (a full fence) and the cancel flag is read
+        // after it, while a canceller sets the flag with an exchange and then reads the wait: either
+        // this sees the flag, or the canceller sees the wait and removes the task under the gate once
+        // it is listed. No separate fence after listing, as a wait on a timer or a lock needs.
+        task.BlockedOn = this;
         using (_gate.EnterScope())
         {
             if (TryTakeLocked())
             {
+                task.BlockedOn = null;
+                task.Suspend(continuation, SuspendReason.PreemptionPoint);
+                return;
+            }
+
+            if (task.CancelFlag != 0)
+            {
+                task.BlockedOn = null;
+                task.WaitCancelled = true; // resumes at once and GetResult throws, as a cancelled waiter would
                 task.Suspend(continuation, SuspendReason.PreemptionPoint);
                 return;
             }
 
             task.Suspend(continuation, SuspendReason.Block);
-            task.BlockedOn = this;
             _waiters.Insert(task);
         }
-
-        task.Scheduler.CheckCancelAfterBlock(task);
     }
 
     /// <summary>Waiters now (under <see cref="Gate"/>).</summary>

@@ -66,9 +66,47 @@ public class WaitQueueTests
         var t = rt.Spawn("waiter", 10, async ctx => await ev.WaitAsync(ctx));
         await Rt.Until(() => ev.WaiterCount == 1, "waiter blocks");
         t.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
-        Assert.Equal(RtTaskState.Cancelled, t.State);
-        Assert.Equal(0, ev.WaiterCount);
+        await AssertEndsCancelledAndUnlisted(t, ev);
+    }
+
+    [Fact]
+    public async Task Wait_CancelledBeforeItBlocks_ThrowsAtOnceAndLeavesNoWaiter()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var ev = new RtEvent();
+        var t = rt.Spawn("waiter", 10, async ctx =>
+        {
+            ctx.Task.Cancel(); // the flag is set before the wait registers: Block sees it under the gate
+            await ev.WaitAsync(ctx);
+        });
+        await AssertEndsCancelledAndUnlisted(t, ev);
+    }
+
+    [Fact]
+    public async Task Wait_CancelRacingWithBlock_EveryWaiterEndsCancelledAndNoneStaysListed()
+    {
+        // The cancel flag and the wait's registration race (the waiter publishes its wait, fences with
+        // the gate and reads the flag; the canceller sets the flag and reads the wait): every round must
+        // end cancelled, none may hang, and no cancelled task may stay on the wait queue.
+        await using var rt = Rt.Start(cpus: 2);
+        var ev = new RtEvent();
+        const int Rounds = 2_000;
+        var random = new Random(7);
+        for (int round = 0; round < Rounds; round++)
+        {
+            int spin = random.Next(0, 2_000);
+            var t = rt.Spawn("waiter", 10, async ctx => await ev.WaitAsync(ctx), affinity: CpuSet.Of(round & 1));
+            Thread.SpinWait(spin);
+            t.Cancel();
+            await AssertEndsCancelledAndUnlisted(t, ev);
+        }
+    }
+
+    private static async Task AssertEndsCancelledAndUnlisted(RtTask waiter, RtWaitQueue queue)
+    {
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, waiter.State);
+        Assert.Equal(0, queue.WaiterCount);
     }
 
     [Fact]

@@ -9,6 +9,7 @@
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
+//   dotnet run perf/probes/RtProbe.cs -- samecpu                      the same with both tasks on CPU 0 (the handoff's software path, no crossing)
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
@@ -155,7 +156,7 @@ switch (mode)
         break;
     }
 
-    case "pingpong":
+    case "pingpong" or "samecpu":
     {
         await using var rt = RtScheduler.Start(Options());
         for (int rep = 0; rep < 5; rep++)
@@ -170,7 +171,7 @@ switch (mode)
                     await toB.WaitAsync(ctx);
                     toA.Set();
                 }
-            }, SchedPolicy.Fifo, CpuSet.Of(1));
+            }, SchedPolicy.Fifo, CpuSet.Of(mode == "samecpu" ? 0 : 1));
             long elapsed = await rt.Spawn<long>("ping", 50, async ctx =>
             {
                 long t0 = Stopwatch.GetTimestamp();
@@ -183,7 +184,7 @@ switch (mode)
                 return Stopwatch.GetTimestamp() - t0;
             }, SchedPolicy.Fifo, CpuSet.Of(0));
             await b;
-            Console.WriteLine($"ping-pong (IdlePollMax {poll.TotalMicroseconds} µs): {elapsed * 1e9 / Stopwatch.Frequency / Rounds:F0} ns per round trip");
+            Console.WriteLine($"{(mode == "samecpu" ? "same-CPU ping-pong" : "ping-pong")} (IdlePollMax {poll.TotalMicroseconds} µs): {elapsed * 1e9 / Stopwatch.Frequency / Rounds:F0} ns per round trip");
         }
 
         break;
@@ -352,7 +353,7 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | cpu | line | preempt");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt");
         return 2;
 }
 

@@ -24,60 +24,52 @@ internal static class DispatchSection
         int reps = s.Reps;
         int cores = Environment.ProcessorCount;
         log.WriteLine("[3] dispatch");
-        sec.Text.Add($"Throughput figures are medians of {reps} repetitions after one warm-up repetition (± half the spread). "
+        sec.Text.Add($"Throughput figures are medians of {reps} repetitions after one warm-up repetition (± half the spread); in every repetition the variants of a table run once each, in turn, so that all of them see the same phases of this shared machine. "
             + $"Spawn-and-run: a .NET thread outside the runtime starts {Fmt.Int(s.SpawnCount)} empty work items (each increments a shared counter) and waits (spinning) until all ran; "
             + "ns per item = elapsed / items. Ping-pong: two parties on two cores hand a token back and forth; ns per round trip. "
             + $"Yield: two tasks yield {Fmt.Int(s.Yields)} times each; ns of CPU per yield (RtRuntime: both tasks share one CPU, so elapsed / (2 × yields); "
             + "ThreadPool: the two tasks run on two pool threads at once, so elapsed / yields).");
 
-        // Spawn and run.
-        var spawn = new List<(string Name, double Ns, string Spread)>();
+        // Spawn and run. Every repetition runs each variant once, in turn, so that RtRuntime and its
+        // baselines see the same phases of this shared VM (a cache line's round trip moves 4-8x between them).
         int count = s.SpawnCount;
-        foreach ((string name, RtSchedulerOptions o) in new[] { ("RtRuntime Spawn", new RtSchedulerOptions()), ("RtRuntime Spawn, SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }) })
-        {
-            await using RtScheduler rt = RtScheduler.Start(o);
-            List<double> xs = Repeat(reps, () => Drain(count, () =>
-            {
-                for (int i = 0; i < count; i++)
-                {
-                    rt.Spawn(null, 50, s_emptyBody);
-                }
-            }));
-            spawn.Add((name, Fmt.Median(xs), Fmt.MedianSpread(xs)));
-            log.WriteLine($"  {name}: {Fmt.Num(Fmt.Median(xs))} ns/task");
-        }
-
-        List<double> taskRun = Repeat(reps, () => Drain(count, () =>
-        {
-            for (int i = 0; i < count; i++)
-            {
-                _ = Task.Run(s_emptyAction);
-            }
-        }));
-        spawn.Add(("Task.Run", Fmt.Median(taskRun), Fmt.MedianSpread(taskRun)));
+        using var spawnChannel = new ChannelDispatcher(cores);
         var item = new EmptyWorkItem();
-        List<double> uq = Repeat(reps, () => Drain(count, () =>
-        {
-            for (int i = 0; i < count; i++)
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
-            }
-        }));
-        spawn.Add(("ThreadPool.UnsafeQueueUserWorkItem", Fmt.Median(uq), Fmt.MedianSpread(uq)));
-        using (var d = new ChannelDispatcher(cores))
-        {
-            List<double> ch = Repeat(reps, () => Drain(count, () =>
+        (string Name, Func<Task<double>> Measure)[] spawnVariants =
+        [
+            ("RtRuntime Spawn", () => RtSpawnDrainAsync(new RtSchedulerOptions(), count)),
+            ("RtRuntime Spawn, SpinBeforePark", () => RtSpawnDrainAsync(new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }, count)),
+            ("Task.Run", () => Task.FromResult(Drain(count, () =>
             {
                 for (int i = 0; i < count; i++)
                 {
-                    d.Post(s_emptyAction);
+                    _ = Task.Run(s_emptyAction);
                 }
-            }));
-            spawn.Add(("thread-per-core Channel dispatcher", Fmt.Median(ch), Fmt.MedianSpread(ch)));
+            }))),
+            ("ThreadPool.UnsafeQueueUserWorkItem", () => Task.FromResult(Drain(count, () =>
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
+                }
+            }))),
+            ("thread-per-core Channel dispatcher", () => Task.FromResult(Drain(count, () =>
+            {
+                for (int i = 0; i < count; i++)
+                {
+                    spawnChannel.Post(s_emptyAction);
+                }
+            }))),
+        ];
+        List<double>[] spawnXs = await InterleavedAsync(reps, spawnVariants.Select(v => v.Measure).ToArray());
+        var spawn = spawnVariants.Select((v, i) => (v.Name, Ns: Fmt.Median(spawnXs[i]), Spread: Fmt.MedianSpread(spawnXs[i]))).ToList();
+        foreach ((string name, double ns, _) in spawn)
+        {
+            log.WriteLine($"  {name}: {Fmt.Num(ns)} ns/item");
         }
 
-        log.WriteLine($"  Task.Run: {Fmt.Num(Fmt.Median(taskRun))} ns/item");
         double rtSpawn = spawn[0].Ns;
+        double taskRun = spawn[2].Ns;
         var st = new Table("Spawn-and-run of empty work items (ns per item, lower is better)", "variant", "ns/item", "M items/s", "RtRuntime Spawn / this (throughput ratio)");
         foreach ((string name, double ns, string spread) in spawn)
         {
@@ -85,88 +77,55 @@ internal static class DispatchSection
         }
 
         sec.Tables.Add(st);
-        double spawnRatio = Fmt.Median(taskRun) / rtSpawn;
-        report.Targets.Add(new TargetRow("Spawn-and-run of empty tasks ≥ 1.5× `Task.Run` (throughput)", $"{Fmt.Num(rtSpawn)} vs {Fmt.Num(Fmt.Median(taskRun))} ns/item", Fmt.Ratio(spawnRatio), spawnRatio >= 1.5));
+        double spawnRatio = taskRun / rtSpawn;
+        report.Targets.Add(new TargetRow("Spawn-and-run of empty tasks ≥ 1.5× `Task.Run` (throughput)", $"{Fmt.Num(rtSpawn)} vs {Fmt.Num(taskRun)} ns/item", Fmt.Ratio(spawnRatio), spawnRatio >= 1.5));
 
-        // Ping-pong.
+        // Ping-pong, interleaved the same way.
         int rounds = s.PingPongRounds;
-        var pp = new List<(string Name, double Ns, string Spread)>();
-        foreach ((string name, RtSchedulerOptions o, bool sameCpu) in new[]
-        {
-            ("RtRuntime RtEvent ping-pong", new RtSchedulerOptions(), false),
-            ("RtRuntime RtEvent ping-pong, SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }, false),
-            ("RtRuntime RtEvent ping-pong, FIFO CPU threads", new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }, false),
-            ("RtRuntime RtEvent ping-pong, FIFO CPU threads + SpinBeforePark", new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90, SpinBeforePark = TimerSection.Spin }, false),
-            ("RtRuntime RtEvent ping-pong, both tasks on CPU 0 (not cross-CPU; for reference)", new RtSchedulerOptions(), true),
-        })
-        {
-            await using RtScheduler rt = RtScheduler.Start(o);
-            var xs = new List<double>();
-            for (int r = -1; r < reps; r++)
-            {
-                double ns = await RtPingPongAsync(rt, rounds, sameCpu);
-                if (r >= 0)
-                {
-                    xs.Add(ns);
-                }
-            }
-
-            pp.Add((name, Fmt.Median(xs), Fmt.MedianSpread(xs)));
-            log.WriteLine($"  {name}: {Fmt.Num(Fmt.Median(xs))} ns/round trip");
-        }
-
-        var tpx = new List<double>();
         var tpSameThread = new List<double>();
-        for (int r = -1; r < reps; r++)
+        using var pingChannel = new ChannelDispatcher(Math.Max(2, cores));
+        var ppVariants = new List<(string Name, Func<Task<double>> Measure)>
         {
-            (double ns, double sameThreadPct) = await ThreadPoolPingPongAsync(rounds);
-            if (r >= 0)
+            ("RtRuntime RtEvent ping-pong", () => RtPingPongOnceAsync(new RtSchedulerOptions(), rounds, sameCpu: false)),
+            ("RtRuntime RtEvent ping-pong, SpinBeforePark", () => RtPingPongOnceAsync(new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }, rounds, sameCpu: false)),
+            ("RtRuntime RtEvent ping-pong, FIFO CPU threads", () => RtPingPongOnceAsync(new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }, rounds, sameCpu: false)),
+            ("RtRuntime RtEvent ping-pong, FIFO CPU threads + SpinBeforePark", () => RtPingPongOnceAsync(new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90, SpinBeforePark = TimerSection.Spin }, rounds, sameCpu: false)),
+            ("RtRuntime RtEvent ping-pong, both tasks on CPU 0 (not cross-CPU; for reference)", () => RtPingPongOnceAsync(new RtSchedulerOptions(), rounds, sameCpu: true)),
+            ("ThreadPool SemaphoreSlim.WaitAsync ping-pong", async () =>
             {
-                tpx.Add(ns);
+                (double ns, double sameThreadPct) = await ThreadPoolPingPongAsync(rounds);
                 tpSameThread.Add(sameThreadPct);
-            }
-        }
-
-        pp.Add(("ThreadPool SemaphoreSlim.WaitAsync ping-pong", Fmt.Median(tpx), Fmt.MedianSpread(tpx)));
-        double? line = null;
-        await using (RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions()))
+                return ns;
+            }),
+            ("thread-per-core Channel dispatcher ping-pong", () => Task.FromResult(ChannelPingPong(pingChannel, rounds))),
+        };
+        bool withLine = Environment.ProcessorCount > 1;
+        if (withLine)
         {
-            if (rt.CpuCount > 1)
-            {
-                var lines = new List<double>();
-                for (int r = -1; r < reps; r++)
-                {
-                    double ns = await CacheLineRoundTripAsync(rt, rounds * 10);
-                    if (r >= 0)
-                    {
-                        lines.Add(ns);
-                    }
-                }
-
-                line = Fmt.Median(lines);
-                pp.Add(("one cache line bounced between tasks on CPUs 0 and 1 (spinning; the floor of any cross-core handoff)", line.Value, Fmt.MedianSpread(lines)));
-            }
+            ppVariants.Add(("one cache line bounced between tasks on CPUs 0 and 1 (spinning; the floor of any cross-core handoff)", () => CacheLineRoundTripAsync(rounds * 10)));
         }
 
-        using (var d = new ChannelDispatcher(Math.Max(2, cores)))
+        List<double>[] ppXs = await InterleavedAsync(reps, ppVariants.Select(v => v.Measure).ToArray());
+        var pp = ppVariants.Select((v, i) => (v.Name, Ns: Fmt.Median(ppXs[i]), Spread: Fmt.MedianSpread(ppXs[i]))).ToList();
+        foreach ((string name, double ns, _) in pp)
         {
-            List<double> chx = Repeat(reps, () => ChannelPingPong(d, rounds));
-            pp.Add(("thread-per-core Channel dispatcher ping-pong", Fmt.Median(chx), Fmt.MedianSpread(chx)));
+            log.WriteLine($"  {name}: {Fmt.Num(ns)} ns/round trip");
         }
 
-        log.WriteLine($"  ThreadPool ping-pong: {Fmt.Num(Fmt.Median(tpx))} ns/round trip");
+        double tpPing = pp[5].Ns;
+        double? line = withLine ? pp[^1].Ns : null;
         var pt = new Table($"Ping-pong between two cores, {Fmt.Int(rounds)} round trips (ns per round trip)", "variant", "ns/round trip", "µs/round trip", "this / ThreadPool");
         foreach ((string name, double ns, string spread) in pp)
         {
-            pt.Add(name, spread, Fmt.Num(ns / 1000), Fmt.Ratio(ns / Fmt.Median(tpx)));
+            pt.Add(name, spread, Fmt.Num(ns / 1000), Fmt.Ratio(ns / tpPing));
         }
 
         sec.Tables.Add(pt);
-        double ppRatio = pp[0].Ns / Fmt.Median(tpx);
-        double ppSpinRatio = pp[1].Ns / Fmt.Median(tpx);
+        double ppRatio = pp[0].Ns / tpPing;
+        double ppSpinRatio = pp[1].Ns / tpPing;
         string floor = line is { } l ? $" (cache-line round trip {Fmt.Num(l / 1000)} µs)" : string.Empty;
-        report.Targets.Add(new TargetRow("Cross-CPU ping-pong round trip ≤ the ThreadPool's (defaults)", $"{Fmt.Num(pp[0].Ns / 1000)} vs {Fmt.Num(Fmt.Median(tpx) / 1000)} µs{floor}", Fmt.Ratio(ppRatio), ppRatio <= 1));
-        report.Targets.Add(new TargetRow("Cross-CPU ping-pong round trip ≤ the ThreadPool's (SpinBeforePark)", $"{Fmt.Num(pp[1].Ns / 1000)} vs {Fmt.Num(Fmt.Median(tpx) / 1000)} µs{floor}", Fmt.Ratio(ppSpinRatio), ppSpinRatio <= 1));
+        report.Targets.Add(new TargetRow("Cross-CPU ping-pong round trip ≤ the ThreadPool's (defaults)", $"{Fmt.Num(pp[0].Ns / 1000)} vs {Fmt.Num(tpPing / 1000)} µs{floor}", Fmt.Ratio(ppRatio), ppRatio <= 1));
+        report.Targets.Add(new TargetRow("Cross-CPU ping-pong round trip ≤ the ThreadPool's (SpinBeforePark)", $"{Fmt.Num(pp[1].Ns / 1000)} vs {Fmt.Num(tpPing / 1000)} µs{floor}", Fmt.Ratio(ppSpinRatio), ppSpinRatio <= 1));
 
         // Yield switch.
         int yields = s.Yields;
@@ -220,19 +179,56 @@ internal static class DispatchSection
         }
     }
 
-    private static List<double> Repeat(int reps, Func<double> measure)
+    /// <summary>
+    /// One warm-up pass and <paramref name="reps"/> measured passes; each pass runs every variant once, in
+    /// turn, so that the variants of one table see the same phases of the machine. Per variant, the measured values.
+    /// </summary>
+    private static async Task<List<double>[]> InterleavedAsync(int reps, Func<Task<double>>[] variants)
     {
-        var xs = new List<double>();
+        var xs = variants.Select(_ => new List<double>()).ToArray();
         for (int r = -1; r < reps; r++)
         {
-            double v = measure();
-            if (r >= 0)
+            for (int v = 0; v < variants.Length; v++)
             {
-                xs.Add(v);
+                double x = await variants[v]();
+                if (r >= 0)
+                {
+                    xs[v].Add(x);
+                }
             }
         }
 
         return xs;
+    }
+
+    /// <summary>
+    /// One spawn-and-run measurement on a runtime of its own, started and stopped outside the timing and
+    /// warmed by a tenth of the work first (its idle poll adapts to the load, as a long-running one has).
+    /// </summary>
+    private static async Task<double> RtSpawnDrainAsync(RtSchedulerOptions options, int count)
+    {
+        await using RtScheduler rt = RtScheduler.Start(options);
+        double result = 0;
+        foreach (int n in new[] { Math.Max(1, count / 10), count })
+        {
+            result = Drain(n, () =>
+            {
+                for (int i = 0; i < n; i++)
+                {
+                    rt.Spawn(null, 50, s_emptyBody);
+                }
+            });
+        }
+
+        return result;
+    }
+
+    /// <summary>One ping-pong measurement on a runtime of its own, warmed by a tenth of the round trips first.</summary>
+    private static async Task<double> RtPingPongOnceAsync(RtSchedulerOptions options, int rounds, bool sameCpu)
+    {
+        await using RtScheduler rt = RtScheduler.Start(options);
+        await RtPingPongAsync(rt, Math.Max(1, rounds / 10), sameCpu);
+        return await RtPingPongAsync(rt, rounds, sameCpu);
     }
 
     /// <summary>Runs <paramref name="start"/> (which starts <paramref name="count"/> items) and spins until all ran; ns per item.</summary>
@@ -282,8 +278,9 @@ internal static class DispatchSection
     /// The floor of a cross-core handoff on this machine: tasks on CPUs 0 and 1 hand one word (alone on
     /// its cache line) back and forth by spinning on it, with no wakeup; ns per round trip.
     /// </summary>
-    private static async Task<double> CacheLineRoundTripAsync(RtScheduler rt, int rounds)
+    private static async Task<double> CacheLineRoundTripAsync(int rounds)
     {
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
         var box = new long[32]; // the word at index 16 has its cache line to itself
         RtTask pong = rt.Spawn("line/pong", 50, ctx =>
         {

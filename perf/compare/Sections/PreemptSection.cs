@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -159,7 +160,7 @@ internal static class PreemptSection
         var stop = new Flag();
         var ready = new Flag();
         var raised = new Flag();
-        long stamp = 0;
+        var stamp = new StrongBox<long>();
         var hog = new Thread(() =>
         {
             PinIfLinux(0);
@@ -172,7 +173,7 @@ internal static class PreemptSection
                 {
                     if (seen++ >= 0)
                     {
-                        h.Record(now - Volatile.Read(ref stamp));
+                        h.Record(now - Volatile.Read(ref stamp.Value));
                     }
 
                     raised.Clear();
@@ -183,6 +184,19 @@ internal static class PreemptSection
             stop.Set();
         })
         { IsBackground = true, Name = "cmp/floor-hog" };
+        hog.Start();
+        Thread setter = StartSetter("cmp/floor-setter", ready, stop, intervalNs, stamp, raised.Set);
+        hog.Join();
+        setter.Join();
+        return h;
+    }
+
+    /// <summary>
+    /// The setter of the event rows and of their floor, on core 1: after each <paramref name="ready"/>, a
+    /// random 0.25–0.75 × period gap, then the time into <paramref name="stamp"/> and <paramref name="raise"/>; until <paramref name="stop"/>.
+    /// </summary>
+    private static Thread StartSetter(string name, Flag ready, Flag stop, long intervalNs, StrongBox<long> stamp, Action raise)
+    {
         var setter = new Thread(() =>
         {
             PinIfLinux(1);
@@ -191,16 +205,13 @@ internal static class PreemptSection
             {
                 ready.Clear();
                 Busy.For((intervalNs / 4) + rng.NextInt64(intervalNs / 2));
-                Volatile.Write(ref stamp, RtClock.NowNs());
-                raised.Set();
+                Volatile.Write(ref stamp.Value, RtClock.NowNs());
+                raise();
             }
         })
-        { IsBackground = true, Name = "cmp/floor-setter" };
-        hog.Start();
+        { IsBackground = true, Name = name };
         setter.Start();
-        hog.Join();
-        setter.Join();
-        return h;
+        return setter;
     }
 
     private static void PinIfLinux(int core)
@@ -241,7 +252,7 @@ internal static class PreemptSection
         var ready = new Flag();
         var ev = new RtEvent(autoReset: true);
         var h = new Latency(label);
-        long stamp = 0;
+        var stamp = new StrongBox<long>();
         Task hog = rt.Spawn("hog", 1, ctx => RtLoops.HogAsync(ctx, stop, pointNs)).AsTask();
         Task waiter = rt.Spawn("waiter", 90, async ctx =>
         {
@@ -252,33 +263,11 @@ internal static class PreemptSection
                 long now = RtClock.NowNs();
                 if (i >= 0)
                 {
-                    h.Record(now - Volatile.Read(ref stamp));
+                    h.Record(now - Volatile.Read(ref stamp.Value));
                 }
             }
         }).AsTask();
-        var setter = new Thread(() =>
-        {
-            if (OperatingSystem.IsLinux() && Environment.ProcessorCount > 1)
-            {
-                Native.PinTo(1);
-            }
-
-            var rng = new Random(12345);
-            for (int i = -RtLoops.Warmup; i < n; i++)
-            {
-                if (!Busy.WaitFlag(ref ready.Value, ref stop.Value))
-                {
-                    return;
-                }
-
-                ready.Clear();
-                Busy.For((intervalNs / 4) + rng.NextInt64(intervalNs / 2));
-                Volatile.Write(ref stamp, RtClock.NowNs());
-                ev.Set();
-            }
-        })
-        { IsBackground = true, Name = "cmp/setter" };
-        setter.Start();
+        Thread setter = StartSetter("cmp/setter", ready, stop, intervalNs, stamp, ev.Set);
         try
         {
             await waiter;

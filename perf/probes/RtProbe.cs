@@ -13,6 +13,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
+//   dotnet run perf/probes/RtProbe.cs -- gaps                         how often core 0 stops under a spinning loop (clock reads more than 20 µs apart): a bare pinned
+//                                                                     thread and a task on rt/cpu0 alternately, 2 s each, × 4, with a thread spinning on core 1
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -352,8 +354,65 @@ switch (mode)
         break;
     }
 
+    case "gaps":
+    {
+        static (int Count, long Ns) SpinAndCountGaps(long ns)
+        {
+            long last = RtClock.NowNs(), end = last + ns, sum = 0;
+            int gaps = 0;
+            while (last < end)
+            {
+                long t = RtClock.NowNs();
+                if (t - last > 20_000)
+                {
+                    gaps++;
+                    sum += t - last;
+                }
+
+                last = t;
+            }
+
+            return (gaps, sum);
+        }
+
+        int stop = 0;
+        var other = new Thread(() =>
+        {
+            ulong core1 = 2;
+            _ = SchedSetAffinity(0, sizeof(ulong), ref core1);
+            while (Volatile.Read(ref stop) == 0)
+            {
+            }
+        });
+        other.Start();
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [0] });
+        Console.WriteLine("gaps > 20 µs in a spinning loop on core 0, 2 s each (count, total µs, mean µs):");
+        for (int r = 0; r < 4; r++)
+        {
+            (int Count, long Ns) bare = default, task = default;
+            var t = new Thread(() =>
+            {
+                ulong core0 = 1;
+                _ = SchedSetAffinity(0, sizeof(ulong), ref core0);
+                bare = SpinAndCountGaps(2_000_000_000);
+            });
+            t.Start();
+            t.Join();
+            await rt.Spawn("spin", 1, ctx =>
+            {
+                task = SpinAndCountGaps(2_000_000_000);
+                return ValueTask.CompletedTask;
+            });
+            Console.WriteLine($"  bare thread {bare.Count} ({bare.Ns / 1000} µs, {bare.Ns / 1000.0 / Math.Max(1, bare.Count):F1})   task on rt/cpu0 {task.Count} ({task.Ns / 1000} µs, {task.Ns / 1000.0 / Math.Max(1, task.Count):F1})");
+        }
+
+        Volatile.Write(ref stop, 1);
+        other.Join();
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps");
         return 2;
 }
 

@@ -16,6 +16,7 @@ public static class CompareCli
           --out      the markdown report (default docs/benchmarks-compare.md)
           --images   where the PNG plots go (default: images/ next to the report)
           --only     run only these sections (1 timer, 2 preemption, 3 dispatch, 4 check overhead, 5 per-CPU, 6 memory, 7 balancing and hotplug)
+        (section 3 runs this program again as `--spawn-pair COUNT REPS` under another GC gen0 budget)
         """;
 
     /// <summary>The section titles, in order; the smoke test checks that each is in the report.</summary>
@@ -29,6 +30,13 @@ public static class CompareCli
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        if (args is [SpawnGen0Child.Flag, string countArg, string repsArg]
+            && int.TryParse(countArg, NumberStyles.Integer, CultureInfo.InvariantCulture, out int spawnCount) && spawnCount > 0
+            && int.TryParse(repsArg, NumberStyles.Integer, CultureInfo.InvariantCulture, out int spawnReps) && spawnReps > 0)
+        {
+            return await SpawnGen0Child.RunChildAsync(spawnCount, spawnReps, stdout); // section 3's child process
+        }
+
         bool quick = false;
         string outPath = Path.Combine("docs", "benchmarks-compare.md");
         string? images = null;

@@ -33,6 +33,17 @@ internal static unsafe partial class Native
     [LibraryImport(Libc, EntryPoint = "sched_setaffinity", SetLastError = true)]
     private static partial int SchedSetAffinity(int pid, nuint size, ulong* mask);
 
+    [LibraryImport(Libc, EntryPoint = "getrusage")]
+    private static partial int GetRusage(int who, long* usage);
+
+    /// <summary>The process's minor page faults so far (<c>getrusage(RUSAGE_SELF)</c>: two timevals, then ru_maxrss … ru_minflt).</summary>
+    public static long MinorFaults()
+    {
+        long* usage = stackalloc long[18];
+        _ = GetRusage(0, usage);
+        return usage[8];
+    }
+
     /// <summary>CLOCK_MONOTONIC in nanoseconds (the clock RtClock and Stopwatch read on Linux).</summary>
     public static long MonotonicNs()
     {

@@ -24,7 +24,7 @@ internal static class ProcessRunner
         return null;
     }
 
-    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout)
+    public static async Task<Result> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -35,6 +35,11 @@ internal static class ProcessRunner
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
+        }
+
+        foreach ((string name, string value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
         }
 
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");

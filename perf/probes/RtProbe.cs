@@ -1,11 +1,13 @@
 #:project ../../src/RtRuntime/RtRuntime.csproj
 #:property TreatWarningsAsErrors=false
+#:property AllowUnsafeBlocks=true
 #:property NoWarn=CA1303;CA1305;CA1307;CA1309;CA1310;CA1822;CA1852;CA2007;IDE0005;IDE0058
 // Quick probes behind figures in docs/benchmarks.md that BenchmarkDotNet does not isolate:
 //   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50 after 10 warm-up rounds; ns per task, GC share
 //   dotnet run perf/probes/RtProbe.cs -- affine [IdlePollMax µs]     the same, each task affine to one CPU, alternating CPUs 0 and 1 (thread-per-core placement)
-//   dotnet run perf/probes/RtProbe.cs -- burst                        perf/compare's spawn row: 200,000 spawns, each body increments one shared counter, no handle kept,
-//                                                                     wait (spinning) until all ran; × 6 after one warm-up; ns per item, GC counts (compare with DOTNET_gcConcurrent=0, compare's GC mode)
+//   dotnet run perf/probes/RtProbe.cs -- burst                        perf/compare's spawn row against Task.Run in the same process: 50,000 items whose body increments one
+//                                                                     shared counter, no handle kept, then a spinning wait; × 16, alternating; medians and minor page
+//                                                                     faults per 1,000 items (try DOTNET_gcConcurrent=0, compare's GC mode, or DOTNET_GCgen0size=0x8000000)
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
@@ -70,40 +72,65 @@ switch (mode)
 
     case "burst":
     {
+        // perf/compare's spawn row, with Task.Run of the same body alternating in the same process: each
+        // round spawns 50,000 items whose body increments one shared counter (no handle kept), then
+        // spins until all ran; ns per item, medians of 16 rounds each after two warm-up rounds, and the
+        // process's minor page faults per variant (getrusage). Compare GC settings through the
+        // environment, e.g. DOTNET_gcConcurrent=0 (perf/compare's) or DOTNET_GCgen0size=0x8000000.
         await using var rt = RtScheduler.Start(Options());
-        const int Count = 200_000;
-        int gen0 = 0, gen1 = 0;
-        for (int rep = -1; rep < 6; rep++)
+        const int Count = 50_000;
+        var times = new Dictionary<string, List<double>> { ["rt.Spawn"] = [], ["Task.Run"] = [] };
+        var faults = new Dictionary<string, long> { ["rt.Spawn"] = 0, ["Task.Run"] = 0 };
+        for (int rep = -2; rep < 16; rep++)
         {
-            if (rep == 0)
+            foreach (string variant in times.Keys)
             {
-                (gen0, gen1) = (GC.CollectionCount(0), GC.CollectionCount(1));
-            }
-
-            Volatile.Write(ref BurstCounter.Done, 0);
-            long t0 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < Count; i++)
-            {
-                rt.Spawn(null, 50, static _ =>
+                Volatile.Write(ref BurstCounter.Done, 0);
+                long f0 = MinorFaults();
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < Count; i++)
                 {
-                    Interlocked.Increment(ref BurstCounter.Done);
-                    return ValueTask.CompletedTask;
-                });
-            }
+                    if (variant == "rt.Spawn")
+                    {
+                        rt.Spawn(null, 50, static _ =>
+                        {
+                            Interlocked.Increment(ref BurstCounter.Done);
+                            return ValueTask.CompletedTask;
+                        });
+                    }
+                    else
+                    {
+                        _ = Task.Run(static async () =>
+                        {
+                            Interlocked.Increment(ref BurstCounter.Done);
+                            await Task.CompletedTask;
+                        });
+                    }
+                }
 
-            var spin = default(SpinWait);
-            while (Volatile.Read(ref BurstCounter.Done) < Count)
-            {
-                spin.SpinOnce(-1);
-            }
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref BurstCounter.Done) < Count)
+                {
+                    spin.SpinOnce(-1);
+                }
 
-            if (rep >= 0)
-            {
-                Console.WriteLine($"burst: {Stopwatch.GetElapsedTime(t0).TotalNanoseconds / Count:F0} ns per item");
+                if (rep >= 0)
+                {
+                    times[variant].Add(Stopwatch.GetElapsedTime(t0).TotalNanoseconds / Count);
+                    faults[variant] += MinorFaults() - f0;
+                }
             }
         }
 
-        Console.WriteLine($"{GC.CollectionCount(0) - gen0} gen0 and {GC.CollectionCount(1) - gen1} gen1 collections over the six rounds (GC latency mode {System.Runtime.GCSettings.LatencyMode})");
+        Console.WriteLine($"burst of {Count:N0} items × 16 (GC: concurrent {System.Runtime.GCSettings.LatencyMode != System.Runtime.GCLatencyMode.Batch}, gen0size {Environment.GetEnvironmentVariable("DOTNET_GCgen0size") ?? "default"}):");
+        foreach ((string variant, List<double> xs) in times)
+        {
+            xs.Sort();
+            Console.WriteLine($"  {variant,-9} median {xs[xs.Count / 2]:F0} ns per item (min {xs[0]:F0}, max {xs[^1]:F0}); {faults[variant] / (16.0 * Count) * 1000:F1} minor page faults per 1,000 items");
+        }
+
+        double ratio = times["Task.Run"][8] / times["rt.Spawn"][8];
+        Console.WriteLine($"  rt.Spawn throughput / Task.Run's: {ratio:F2}×");
         break;
     }
 
@@ -420,6 +447,17 @@ return 0;
 
 [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_setaffinity")]
 static extern int SchedSetAffinity(int pid, nint size, ref ulong mask);
+
+[System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
+static extern unsafe int GetRusage(int who, long* usage);
+
+// The process's minor page faults so far (struct rusage: two timevals, then ru_maxrss … ru_minflt).
+static unsafe long MinorFaults()
+{
+    long* usage = stackalloc long[18];
+    _ = GetRusage(0, usage);
+    return usage[8];
+}
 
 internal static class BurstCounter
 {

@@ -39,13 +39,7 @@ internal static class DispatchSection
         [
             ("RtRuntime Spawn", () => RtSpawnDrainAsync(new RtSchedulerOptions(), count)),
             ("RtRuntime Spawn, SpinBeforePark", () => RtSpawnDrainAsync(new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }, count)),
-            ("Task.Run", () => Task.FromResult(Drain(count, () =>
-            {
-                for (int i = 0; i < count; i++)
-                {
-                    _ = Task.Run(s_emptyAction);
-                }
-            }))),
+            ("Task.Run", () => Task.FromResult(TaskRunDrain(count))),
             ("ThreadPool.UnsafeQueueUserWorkItem", () => Task.FromResult(Drain(count, () =>
             {
                 for (int i = 0; i < count; i++)
@@ -79,6 +73,7 @@ internal static class DispatchSection
         sec.Tables.Add(st);
         double spawnRatio = taskRun / rtSpawn;
         report.Targets.Add(new TargetRow("Spawn-and-run of empty tasks ≥ 1.5× `Task.Run` (throughput)", $"{Fmt.Num(rtSpawn)} vs {Fmt.Num(taskRun)} ns/item", Fmt.Ratio(spawnRatio), spawnRatio >= 1.5));
+        await SpawnGen0Child.AddTableAsync(sec, report, count, reps, log);
 
         // Ping-pong, interleaved the same way.
         int rounds = s.PingPongRounds;
@@ -205,7 +200,7 @@ internal static class DispatchSection
     /// One spawn-and-run measurement on a runtime of its own, started and stopped outside the timing and
     /// warmed by a tenth of the work first (its idle poll adapts to the load, as a long-running one has).
     /// </summary>
-    private static async Task<double> RtSpawnDrainAsync(RtSchedulerOptions options, int count)
+    internal static async Task<double> RtSpawnDrainAsync(RtSchedulerOptions options, int count)
     {
         await using RtScheduler rt = RtScheduler.Start(options);
         double result = 0;
@@ -230,6 +225,15 @@ internal static class DispatchSection
         await RtPingPongAsync(rt, Math.Max(1, rounds / 10), sameCpu);
         return await RtPingPongAsync(rt, rounds, sameCpu);
     }
+
+    /// <summary>The Task.Run row: <paramref name="count"/> empty work items through <c>Task.Run</c>, drained; ns per item.</summary>
+    internal static double TaskRunDrain(int count) => Drain(count, () =>
+    {
+        for (int i = 0; i < count; i++)
+        {
+            _ = Task.Run(s_emptyAction);
+        }
+    });
 
     /// <summary>Runs <paramref name="start"/> (which starts <paramref name="count"/> items) and spins until all ran; ns per item.</summary>
     private static double Drain(int count, Action start)

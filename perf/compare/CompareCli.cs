@@ -16,7 +16,7 @@ public static class CompareCli
           --out      the markdown report (default docs/benchmarks-compare.md)
           --images   where the PNG plots go (default: images/ next to the report)
           --only     run only these sections (1 timer, 2 preemption, 3 dispatch, 4 check overhead, 5 per-CPU, 6 memory, 7 balancing and hotplug)
-        (section 3 runs this program again as `--spawn-pair COUNT REPS` under another GC gen0 budget)
+        (section 3 runs this program again as `--spawn-pair COUNT REPS [--lock-memory]` under other GC and memory settings)
         """;
 
     /// <summary>The section titles, in order; the smoke test checks that each is in the report.</summary>
@@ -30,11 +30,12 @@ public static class CompareCli
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-        if (args is [SpawnGen0Child.Flag, string countArg, string repsArg]
+        if (args is [SpawnSettingsChild.Flag, string countArg, string repsArg, ..] && args.Length <= 4
             && int.TryParse(countArg, NumberStyles.Integer, CultureInfo.InvariantCulture, out int spawnCount) && spawnCount > 0
-            && int.TryParse(repsArg, NumberStyles.Integer, CultureInfo.InvariantCulture, out int spawnReps) && spawnReps > 0)
+            && int.TryParse(repsArg, NumberStyles.Integer, CultureInfo.InvariantCulture, out int spawnReps) && spawnReps > 0
+            && (args.Length == 3 || args[3] == SpawnSettingsChild.LockFlag))
         {
-            return await SpawnGen0Child.RunChildAsync(spawnCount, spawnReps, stdout); // section 3's child process
+            return await SpawnSettingsChild.RunChildAsync(spawnCount, spawnReps, args.Length == 4, stdout); // section 3's child process
         }
 
         bool quick = false;

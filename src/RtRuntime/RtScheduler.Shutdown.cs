@@ -119,6 +119,7 @@ public sealed partial class RtScheduler
             await Task.Run(() => cpu.Thread!.Join(grace == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : grace)).ConfigureAwait(false);
         }
 
+        UnlockMemory();
         var summary = new ShutdownSummary(
             Accepted, Ended(RtTaskState.Completed), Ended(RtTaskState.Faulted), Ended(RtTaskState.Cancelled), abandoned);
         RtLog.Stopped(_logger, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using RtRuntime.Cpus;
 using RtRuntime.Diagnostics;
 using RtRuntime.Interop;
+using RtRuntime.Memory;
 using RtRuntime.Scheduling;
 
 namespace RtRuntime;
@@ -19,6 +20,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
     private readonly Cpu[] _cpus;
     private readonly CpuView[] _cpuViews;
     private readonly ILogger _logger;
+    private bool _memoryLocked; // this runtime holds one of MemoryLock's holds (LockMemory)
 
     private RtScheduler(RtSchedulerOptions options, Cpu[] cpus, ILogger logger, int cores)
     {
@@ -144,9 +146,52 @@ public sealed partial class RtScheduler : IAsyncDisposable
         }
 
         scheduler.InitMetrics();
-        scheduler.StartThreads();
+        scheduler._memoryLocked = LockMemoryIfAsked(options, logger);
+        try
+        {
+            scheduler.StartThreads();
+        }
+        catch (InvalidOperationException)
+        {
+            scheduler.UnlockMemory();
+            throw;
+        }
+
         RtLog.Started(logger, count, options.Pinning, pin ? string.Join(',', cpus.Select(c => c.Core)) : "none", options.Model, options.Balance);
         return scheduler;
+    }
+
+    /// <summary><see cref="RtSchedulerOptions.LockMemory"/>: true when this runtime holds the process's memory lock.</summary>
+    private static bool LockMemoryIfAsked(RtSchedulerOptions options, ILogger logger)
+    {
+        if (!options.LockMemory)
+        {
+            return false;
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            RtLog.LockMemoryUnsupported(logger);
+            return false;
+        }
+
+        if (MemoryLock.Acquire() is { } error)
+        {
+            throw new InvalidOperationException("RtRuntime could not start: LockMemory: " + error + ".");
+        }
+
+        RtLog.MemoryLocked(logger);
+        return true;
+    }
+
+    /// <summary>Drops this runtime's hold on the process's memory lock, once.</summary>
+    private void UnlockMemory()
+    {
+        if (_memoryLocked)
+        {
+            _memoryLocked = false;
+            MemoryLock.Release();
+        }
     }
 
     private static int[] ResolveCores(RtSchedulerOptions options, CpuSet allowed)

@@ -55,6 +55,18 @@ public sealed class RtSchedulerOptions
     /// </summary>
     public bool StrictChecks { get; set; }
 
+    /// <summary>
+    /// Lock the process's memory at <see cref="RtScheduler.Start"/>: <c>mlockall(MCL_CURRENT | MCL_FUTURE)</c>,
+    /// as <c>cyclictest -m</c> and PREEMPT_RT applications do, so that pages stay resident and no task
+    /// takes a page fault on memory the process touched before, the GC's recycled gen0 pages included
+    /// (a minor fault costs ~11 µs on the VMs this was measured on; docs/benchmarks.md). Process-wide:
+    /// the last runtime that asked for it unlocks when it stops. Opt-in: the process's resident size
+    /// becomes everything it maps (thread stacks included), and it needs CAP_IPC_LOCK or an
+    /// RLIMIT_MEMLOCK above that size; when the OS refuses, <see cref="RtScheduler.Start"/> fails with
+    /// the errno's text. Linux only (elsewhere logged and ignored). Default false.
+    /// </summary>
+    public bool LockMemory { get; set; }
+
     /// <summary>SCHED_RR time slice (1 µs..10 s). Default 100 ms, the kernel's <c>sched_rr_timeslice_ms</c>.</summary>
     public TimeSpan RoundRobinSlice { get; set; } = TimeSpan.FromMilliseconds(100);
 

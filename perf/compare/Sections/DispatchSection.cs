@@ -73,7 +73,7 @@ internal static class DispatchSection
         sec.Tables.Add(st);
         double spawnRatio = taskRun / rtSpawn;
         report.Targets.Add(new TargetRow("Spawn-and-run of empty tasks ≥ 1.5× `Task.Run` (throughput)", $"{Fmt.Num(rtSpawn)} vs {Fmt.Num(taskRun)} ns/item", Fmt.Ratio(spawnRatio), spawnRatio >= 1.5));
-        await SpawnGen0Child.AddTableAsync(sec, report, count, reps, log);
+        await SpawnSettingsChild.AddTableAsync(sec, report, count, reps, log);
 
         // Ping-pong, interleaved the same way.
         int rounds = s.PingPongRounds;

@@ -34,4 +34,10 @@ internal static partial class RtLog
 
     [LoggerMessage(EventId = 7, Level = LogLevel.Warning, Message = "task {Task} no longer affine to cpu{Cpu}")]
     public static partial void AffinityBroken(ILogger logger, string task, int cpu);
+
+    [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "LockMemory: mlockall is Linux-only; the process's memory is not locked")]
+    public static partial void LockMemoryUnsupported(ILogger logger);
+
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "LockMemory: the process's memory is locked (mlockall MCL_CURRENT | MCL_FUTURE)")]
+    public static partial void MemoryLocked(ILogger logger);
 }

@@ -15,6 +15,8 @@ internal static unsafe partial class LinuxInterop
     private const long SysFutexArm64 = 98;
     private const int FutexWaitPrivate = 128; // FUTEX_WAIT | FUTEX_PRIVATE_FLAG
     private const int FutexWakePrivate = 129; // FUTEX_WAKE | FUTEX_PRIVATE_FLAG
+    private const int McLCurrent = 1;         // MCL_CURRENT
+    private const int McLFuture = 2;          // MCL_FUTURE
 
     [StructLayout(LayoutKind.Sequential)]
     private struct Timespec
@@ -44,6 +46,12 @@ internal static unsafe partial class LinuxInterop
 
     [LibraryImport(Libc, EntryPoint = "sched_setscheduler", SetLastError = true)]
     private static partial int SchedSetScheduler(int pid, int policy, int* param);
+
+    [LibraryImport(Libc, EntryPoint = "mlockall", SetLastError = true)]
+    private static partial int MlockAll(int flags);
+
+    [LibraryImport(Libc, EntryPoint = "munlockall", SetLastError = true)]
+    private static partial int MunlockAll();
 
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, int* uaddr, int op, int val, Timespec* timeout, nint uaddr2, int val3);
@@ -120,6 +128,12 @@ internal static unsafe partial class LinuxInterop
 
     private static long FutexNumber =>
         RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? SysFutexArm64 : SysFutexX64;
+
+    /// <summary><c>mlockall(MCL_CURRENT | MCL_FUTURE)</c>; returns 0 or the errno.</summary>
+    internal static int LockAllMemory() => MlockAll(McLCurrent | McLFuture) == 0 ? 0 : Marshal.GetLastPInvokeError();
+
+    /// <summary><c>munlockall()</c>: its only failure is having nothing locked, which is not one here.</summary>
+    internal static void UnlockAllMemory() => _ = MunlockAll();
 
     /// <summary>The errno's text, e.g. "Invalid argument (EINVAL, errno 22)".</summary>
     internal static string Describe(int errno) => errno switch

@@ -60,6 +60,17 @@ internal static class TimerSection
             sec.Notes.Add("RtRuntime with SCHED_FIFO CPU threads skipped: " + e.Message);
         }
 
+        Latency? rtLocked = null;
+        try
+        {
+            rtLocked = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime LockMemory", new RtSchedulerOptions { LockMemory = true }, loops, interval, 0);
+            log.WriteLine($"  RtRuntime LockMemory: p99 {Fmt.Us(rtLocked.P99Us)} us");
+        }
+        catch (InvalidOperationException e)
+        {
+            sec.Notes.Add("RtRuntime with LockMemory skipped: " + e.Message);
+        }
+
         Latency rtLoad = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime + hog (point/10 µs)", new RtSchedulerOptions(), loops, interval, 10_000);
         log.WriteLine($"  RtRuntime under load: p99 {Fmt.Us(rtLoad.P99Us)} us");
         (Latency? cyclicLoad, string cyclicLoadNote) = await KernelTools.CyclictestAsync("cyclictest FIFO 90 + stress-ng", loops, interval, stress: true, log);
@@ -83,6 +94,11 @@ internal static class TimerSection
             rows.Add((rtFifo, "RtRuntime with `CpuThreadPolicy = Fifo, CpuThreadPriority = 90` (opt-in), otherwise defaults"));
         }
 
+        if (rtLocked is not null)
+        {
+            rows.Add((rtLocked, "RtRuntime with `LockMemory = true` (opt-in: `mlockall(MCL_CURRENT \\| MCL_FUTURE)`, as `cyclictest -m` locks its memory), otherwise defaults"));
+        }
+
         rows.Add((rtLoad, "RtRuntime defaults; a FIFO 1 hog per CPU computes and passes a preemption point every 10 µs"));
         if (cyclicLoad is not null)
         {
@@ -93,7 +109,7 @@ internal static class TimerSection
         Latency? kernel = cyclic ?? nanosleep;
         sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / baseline, same run)",
         [
-            (rtIdle, cyclic), (rtIdle, nanosleep), (rtIdle, periodic), (rtSpin, cyclic), (rtSpin, nanosleep), (rtSpin, spinFloor), (rtFifo ?? rtIdle, rtFifo is null ? null : cyclic),
+            (rtIdle, cyclic), (rtIdle, nanosleep), (rtIdle, periodic), (rtSpin, cyclic), (rtSpin, nanosleep), (rtSpin, spinFloor), (rtLocked ?? rtIdle, rtLocked is null ? null : cyclic), (rtFifo ?? rtIdle, rtFifo is null ? null : cyclic),
             (rtLoad, cyclicLoad), (rtLoad, cyclic),
         ]));
         if (cyclic is null)
@@ -116,6 +132,11 @@ internal static class TimerSection
         if (rtFifo is not null)
         {
             all.Add(rtFifo);
+        }
+
+        if (rtLocked is not null)
+        {
+            all.Add(rtLocked);
         }
 
         if (cyclic is not null)

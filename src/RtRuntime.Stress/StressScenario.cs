@@ -46,6 +46,7 @@ public abstract class StressScenario
         result.Parameters["duration"] = FormatDuration(settings.Duration);
         result.Parameters["model"] = settings.Model.ToString();
         result.Parameters["pinning"] = settings.Pinning.ToString();
+        result.Parameters["lockMemory"] = settings.LockMemory ? "true" : "false";
         long start = Stopwatch.GetTimestamp();
         await RunCoreAsync(settings, result, progress, cancellationToken).ConfigureAwait(false);
         result.Elapsed = Stopwatch.GetElapsedTime(start);
@@ -75,6 +76,11 @@ public abstract class StressScenario
         args.Add("--model");
         args.Add(settings.Model.ToString());
         args.Add(settings.Pinning == PinningMode.Pinned ? "--pin" : "--no-pin");
+        if (settings.LockMemory)
+        {
+            args.Add("--lock-memory");
+        }
+
         return string.Join(' ', args);
     }
 

@@ -29,6 +29,12 @@ public sealed record StressSettings
     /// <summary>Whether CPU threads are pinned to cores. Default <see cref="PinningMode.Pinned"/>.</summary>
     public PinningMode Pinning { get; init; } = PinningMode.Pinned;
 
+    /// <summary>
+    /// Lock the process's memory while the runtime runs (<see cref="RtSchedulerOptions.LockMemory"/>: mlockall),
+    /// as <c>cyclictest -m</c> does. Default false.
+    /// </summary>
+    public bool LockMemory { get; init; }
+
     /// <summary>Logger factory handed to the runtime. Default: none.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -63,6 +69,7 @@ public sealed record StressSettings
         Model = Model,
         Balance = policy,
         StrictChecks = false,
+        LockMemory = LockMemory,
         LoggerFactory = LoggerFactory,
     };
 }

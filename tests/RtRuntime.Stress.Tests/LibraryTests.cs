@@ -18,6 +18,17 @@ public class LibraryTests
     }
 
     [Fact]
+    public async Task Cyclic_LockMemory_RunsLockedAndSaysSoInTheReport()
+    {
+        StressSettings locked = new() { CpuCount = 2, Duration = TimeSpan.FromSeconds(0.5), Seed = 1, LockMemory = true };
+        ScenarioResult r = await new CyclicScenario().RunAsync(locked);
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        Assert.Equal("true", r.Parameters["lockMemory"]);
+        Assert.EndsWith("--lock-memory", r.Reproduce, StringComparison.Ordinal);
+        Assert.EndsWith("--pin", new CyclicScenario().ReproduceCommand(Tiny()), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cyclic_MigrateDisabledLoad_HogsProgressAndPinnedSectionsHold()
     {
         ScenarioResult r = await new CyclicScenario("cyclic-load-md") { Load = true, LoadMigrateDisabled = true, Interval = TimeSpan.FromMicroseconds(500) }.RunAsync(Tiny());

@@ -389,7 +389,6 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     {
         using (Lock.EnterScope())
         {
-            task.SleepDeadline = deadlineNs;
             task.BlockedOn = this;
             _timers.Enqueue(task, deadlineNs);
             if (deadlineNs < _nextDeadline)

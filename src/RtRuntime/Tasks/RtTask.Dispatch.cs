@@ -52,9 +52,6 @@ public abstract partial class RtTask
     /// <summary>Set when a wait ended by cancellation rather than by its event.</summary>
     internal bool WaitCancelled;
 
-    /// <summary>Timer expiry of a sleep, in <see cref="RtClock"/> nanoseconds.</summary>
-    internal long SleepDeadline;
-
     /// <summary>Continuations posted through the task's SynchronizationContext (a Treiber stack).</summary>
     internal PostedWork? Posted;
 

@@ -122,7 +122,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
     /// the threads already started and throws, naming the CPU, the core and the errno text.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is invalid.</exception>
-    /// <exception cref="InvalidOperationException">A CPU thread could not be pinned or given its OS policy.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// A CPU thread could not be pinned or given its OS policy, or <see cref="RtSchedulerOptions.LockMemory"/> was refused by the OS.
+    /// </exception>
     public static RtScheduler Start(RtSchedulerOptions? options = null)
     {
         options ??= new RtSchedulerOptions();
@@ -147,14 +149,18 @@ public sealed partial class RtScheduler : IAsyncDisposable
 
         scheduler.InitMetrics();
         scheduler._memoryLocked = LockMemoryIfAsked(options, logger);
+        bool started = false;
         try
         {
             scheduler.StartThreads();
+            started = true;
         }
-        catch (InvalidOperationException)
+        finally
         {
-            scheduler.UnlockMemory();
-            throw;
+            if (!started)
+            {
+                scheduler.UnlockMemory(); // a failed start leaves the process as it found it
+            }
         }
 
         RtLog.Started(logger, count, options.Pinning, pin ? string.Join(',', cpus.Select(c => c.Core)) : "none", options.Model, options.Balance);

@@ -55,16 +55,4 @@ internal static class MemoryLock
             }
         }
     }
-
-    /// <summary>True while this process's memory is locked by a runtime.</summary>
-    public static bool IsHeld
-    {
-        get
-        {
-            lock (s_gate)
-            {
-                return s_holders > 0;
-            }
-        }
-    }
 }

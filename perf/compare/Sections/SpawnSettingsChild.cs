@@ -5,10 +5,10 @@ namespace RtRuntime.Compare.Sections;
 /// <summary>
 /// Section 3's spawn-and-run pair (RtRuntime Spawn and Task.Run, alternating) in child processes of
 /// this program, one per setting: the GC gen0 budget (<c>DOTNET_GCgen0size</c>) is read at startup and
-/// a memory lock is the whole process's, so each setting needs its own process. On this VM every page of gen0 memory the GC hands out again
-/// after a collection costs a page fault, and the budget decides how often that happens (locking the
-/// process's memory keeps those pages resident instead); each child reports the minor page faults of
-/// each variant beside its time.
+/// a memory lock is the whole process's, so each setting needs its own process. On this VM every page
+/// of gen0 memory the GC hands out again after a collection costs a page fault, and the budget decides
+/// how often that happens (locking the process's memory keeps those pages resident instead); each
+/// child reports the minor page faults of each variant beside its time.
 /// </summary>
 internal static class SpawnSettingsChild
 {
@@ -51,10 +51,12 @@ internal static class SpawnSettingsChild
             }
         }
 
-        // RtSpawnDrainAsync also warms each fresh runtime with a tenth of the items: its faults count those too.
-        double perK = 1000.0 / (reps * count);
+        // RtSpawnDrainAsync starts a fresh runtime and warms it with a tenth of the items before the timed
+        // ones: its faults are per item spawned, the warm-up's included (and the runtime's start).
+        long rtItems = (long)reps * (count + Math.Max(1, count / 10));
+        long taskRunItems = (long)reps * count;
         await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"{Flag} {Fmt.Median(rt)} {Fmt.Median(taskRun)} {rtFaults * perK / 1.1} {taskRunFaults * perK}"));
+            $"{Flag} {Fmt.Median(rt)} {Fmt.Median(taskRun)} {rtFaults * 1000.0 / rtItems} {taskRunFaults * 1000.0 / taskRunItems}"));
         return 0;
     }
 

@@ -31,6 +31,11 @@ internal static class TimerSection
             + "The baselines run the same loop back to back in this process (or as the kernel's own `cyclictest`).");
 
         log.WriteLine("[1] timer wakeup latency");
+
+        // The first rows of a run would otherwise carry the tiered JIT's warm-up (its call-counting
+        // stubs are removed with the runtime suspended: millisecond stalls in the first seconds). Run
+        // the periodic loop once, discarded, so that every measured row sees the same steady code.
+        _ = await RtLoops.PeriodicOnEveryCpuAsync("warm-up", new RtSchedulerOptions(), Math.Max(RtLoops.Warmup, loops / 5), interval, 0);
         TimeSpan cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
         long wall0 = RtClock.NowNs();
         Latency rtIdle = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime idle", new RtSchedulerOptions(), loops, interval, 0);

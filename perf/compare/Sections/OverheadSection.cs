@@ -194,7 +194,7 @@ internal static class OverheadSection
         for (long c = 0; c < chunks; c++)
         {
             h = HashChunk(data, chunk, h);
-            await new BareFlagAwaitable();
+            await new RtRuntime.Benchmarks.FlagAwaitable();
         }
 
         long t = Native.ThreadCpuNs() - t0;

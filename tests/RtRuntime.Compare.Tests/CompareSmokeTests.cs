@@ -49,6 +49,10 @@ public sealed class CompareSmokeTests : IDisposable
 
         Assert.True(DataRows(SectionBody(md, "## Targets")) >= 1);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir, "images"), "compare-*.png"));
+
+        // Section 3 runs this program again in child processes (one per GC and memory setting): each must have reported.
+        Assert.Contains("Spawn-and-run under other GC and memory settings", md, StringComparison.Ordinal);
+        Assert.DoesNotContain("The spawn pair with", md, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -6,15 +6,17 @@ namespace RtRuntime.Compare;
 internal static class Busy
 {
     /// <summary>Spins on the runtime clock for <paramref name="ns"/>; returns the end time.</summary>
-    public static long For(long ns)
+    public static long For(long ns) => Until(RtClock.NowNs() + ns);
+
+    /// <summary>Spins on the runtime clock (CLOCK_MONOTONIC on Linux) until <paramref name="deadlineNs"/>; returns the end time.</summary>
+    public static long Until(long deadlineNs)
     {
-        long end = RtClock.NowNs() + ns;
         long now;
         do
         {
             now = RtClock.NowNs();
         }
-        while (now < end);
+        while (now < deadlineNs);
         return now;
     }
 

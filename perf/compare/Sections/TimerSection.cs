@@ -52,7 +52,7 @@ internal static class TimerSection
         Latency rtSpin = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = TimerSpin }, loops, interval, 0);
         string spinCpu = CpuShare(cpu0, wall0, cpus);
         log.WriteLine($"  RtRuntime spin: p99 {Fmt.Us(rtSpin.P99Us)} us");
-        Latency spinFloor = PeriodicThreads("spinning thread (floor)", cpus, loops, interval, SpinUntil);
+        Latency spinFloor = PeriodicThreads("spinning thread (floor)", cpus, loops, interval, deadline => Busy.Until(deadline));
         log.WriteLine($"  spinning threads: p99 {Fmt.Us(spinFloor.P99Us)} us");
         Latency? rtFifo = null;
         try
@@ -231,13 +231,6 @@ internal static class TimerSection
     }
 
     /// <summary>Baseline (c): PeriodicTimer loops on the ThreadPool (1 ms, its minimum); latency = tick interval − period.</summary>
-    private static void SpinUntil(long deadlineNs)
-    {
-        while (Native.MonotonicNs() < deadlineNs)
-        {
-        }
-    }
-
     private static async Task<Latency> PeriodicTimerAsync(string label, int loopsInParallel, int ticks)
     {
         var period = TimeSpan.FromMilliseconds(1);

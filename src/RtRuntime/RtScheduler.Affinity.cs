@@ -48,10 +48,16 @@ public sealed partial class RtScheduler
 
             // The mask changes under the run-queue lock of the task's CPU, so a pull (which reads it under
             // both CPUs' locks) sees the old mask or the new one with the task where it was checked.
-            cpu = SetMaskOnCpu(task, mask);
-            if (BalanceRules.AffinityCompletesAtOnce(cpu?.Id ?? -1, mask))
+            Cpu? settled = SetMaskOnCpu(task, mask);
+
+            // The mask before the run state (a full fence: a waker's CAS out of Blocked is one too), so
+            // either this sees the task runnable, or its waker places it by the new mask.
+            Interlocked.MemoryBarrier();
+            int run = Volatile.Read(ref task.Run);
+            bool offCpu = settled is null && (run is TaskRunState.Created or TaskRunState.Dead || (run == TaskRunState.Blocked && task.MigrationDisabled == 0));
+            if (BalanceRules.AffinityCompletesAtOnce(settled?.Id ?? -1, offCpu, mask))
             {
-                // Already inside the mask: complete now, with any request it supersedes (scenario 24).
+                // Settled inside the mask, or off every CPU: complete now, with any request it supersedes (scenario 24).
                 CompleteAffinityLocked(task);
                 return Task.CompletedTask;
             }
@@ -64,6 +70,11 @@ public sealed partial class RtScheduler
         return pending.Task;
     }
 
+    /// <summary>
+    /// Writes the mask under the lock of the task's CPU; returns that CPU when the task is settled on it
+    /// (running there, or in its run queue), null when it is on no CPU's queue (never placed, blocked,
+    /// or between CPUs: taken off one and not yet queued on the next, where <c>task.Cpu</c> is stale).
+    /// </summary>
     private static Cpu? SetMaskOnCpu(RtTask task, CpuSet mask)
     {
         while (true)
@@ -80,12 +91,13 @@ public sealed partial class RtScheduler
                 if (task.Cpu == cpu)
                 {
                     task.AffinityMask = mask;
-                    if (task.Run == TaskRunState.Queued && cpu.Rq.Contains(task))
+                    bool queuedHere = task.Run == TaskRunState.Queued && cpu.Rq.Contains(task);
+                    if (queuedHere)
                     {
                         cpu.RequalifyPushable(task); // queued: counted pushable by the old mask
                     }
 
-                    return cpu;
+                    return queuedHere || (task.Run == TaskRunState.Running && cpu.Running == task) ? cpu : null;
                 }
             }
         }
@@ -123,11 +135,7 @@ public sealed partial class RtScheduler
                 break;
             case TaskRunState.Blocked:
                 // Asleep and migratable: the wakeup places it inside the new mask (p->wake_cpu).
-                using (_affinityLock.EnterScope())
-                {
-                    CompleteAffinityLocked(task);
-                }
-
+                CompleteAffinity(task);
                 break;
         }
     }
@@ -149,6 +157,14 @@ public sealed partial class RtScheduler
         if (!task.AffinityMask.Contains(cpu.Id) && task.MigrationDisabled == 0)
         {
             cpu.SetPending(PendingWork.Stop); // raced with an affinity change: leave at the first preemption point
+        }
+    }
+
+    private void CompleteAffinity(RtTask task)
+    {
+        using (_affinityLock.EnterScope())
+        {
+            CompleteAffinityLocked(task);
         }
     }
 

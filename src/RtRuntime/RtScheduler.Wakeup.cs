@@ -80,22 +80,52 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>
-    /// select_fallback_rq: an active CPU of the task's affinity (other than <paramref name="exclude"/>);
-    /// if none, the affinity is widened to every CPU with a warning, as the kernel does on hotplug.
+    /// select_fallback_rq: an active CPU of the task's affinity other than <paramref name="exclude"/>
+    /// (the CPU it leaves), else <paramref name="exclude"/> itself if the affinity allows it and it is
+    /// active (the mask may have changed since the caller decided the task must leave); if the
+    /// affinity allows no active CPU, it is widened to every CPU with a warning, as the kernel does on
+    /// hotplug. Reads the mask once per attempt: a concurrent SetAffinityAsync is never overwritten.
     /// </summary>
     internal int SelectFallbackCpu(RtTask task, Cpu? exclude)
     {
-        int target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpuViews);
-        if (target >= 0)
+        while (true)
         {
-            return target;
-        }
+            CpuSet mask = task.AffinityMask;
+            int target = Placement.FindLowest(task.Prio, mask, exclude?.Id ?? -1, _cpuViews);
+            if (target >= 0)
+            {
+                return target;
+            }
 
-        int lost = exclude?.Id ?? task.AffinityMask.First;
-        task.AffinityMask = AllCpus;
-        RtLog.AffinityBroken(_logger, task.Name, lost);
-        target = Placement.FindLowest(task.Prio, task.AffinityMask, exclude?.Id ?? -1, _cpuViews);
-        return target >= 0 ? target : (exclude ?? _cpus[0]).Id;
+            if (exclude is not null && mask.Contains(exclude.Id) && (exclude.Active || mask == AllCpus))
+            {
+                // The CPU it leaves is the only choice: its mask changed to hold only that (active) CPU
+                // since the caller looked, or no other CPU is active (a pinned task on a dying CPU).
+                return exclude.Id;
+            }
+
+            if (mask == AllCpus)
+            {
+                return _cpus[0].Id; // no CPU is active (the runtime is stopping): any queue will do
+            }
+
+            bool widened;
+            using (_affinityLock.EnterScope())
+            {
+                // Under the affinity lock, and only if no SetAffinityAsync changed the mask meanwhile
+                // (then the loop places the task by the new one).
+                widened = task.AffinityMask == mask;
+                if (widened)
+                {
+                    task.AffinityMask = AllCpus;
+                }
+            }
+
+            if (widened)
+            {
+                RtLog.AffinityBroken(_logger, task.Name, exclude?.Id ?? mask.First);
+            }
+        }
     }
 
     /// <summary>A continuation posted to the task's SynchronizationContext comes back as a wakeup.</summary>
@@ -266,6 +296,11 @@ public sealed partial class RtScheduler
     /// <summary>After <see cref="RtTask.Complete"/> (which counted the end): releases what the task held and completes a drain.</summary>
     private void Ended(RtTask task)
     {
+        if (task.RareOrNull is { AffinityPending: not null })
+        {
+            CompleteAffinity(task); // it ended before it ran inside its new mask: nothing is left to move
+        }
+
         task.RareOrNull?.CancellationRegistration.Dispose();
         Unregister(task);
         OnTaskGone();

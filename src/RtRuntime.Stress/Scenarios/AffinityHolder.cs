@@ -6,8 +6,10 @@ namespace RtRuntime.Stress;
 /// <summary>
 /// The CPUs a task may be seen on while the harness changes its affinity: the old and the new mask
 /// together until the change completes (the task runs inside the new mask), then the new one.
+/// <paramref name="widenAllowed"/>: CPUs go offline in this run, so the runtime may widen a mask
+/// (select_fallback_rq); without hotplug a widened mask is never excused.
 /// </summary>
-internal sealed class AffinityHolder(CpuSet initial, CpuSet all)
+internal sealed class AffinityHolder(CpuSet initial, CpuSet all, bool widenAllowed)
 {
     private readonly Lock _lock = new();
     private CpuSet _allowed = initial;
@@ -50,12 +52,12 @@ internal sealed class AffinityHolder(CpuSet initial, CpuSet all)
 
     /// <summary>
     /// In-body check. A task whose every allowed CPU went offline has its affinity widened to all CPUs by
-    /// the runtime (select_fallback_rq); then the check is skipped and counted.
+    /// the runtime (select_fallback_rq); under hotplug churn the check is then skipped and counted.
     /// </summary>
     public void Check(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats)
     {
         CpuSet allowed = Allowed;
-        if (ctx.Task.Affinity == all && allowed != all)
+        if (widenAllowed && ctx.Task.Affinity == all && allowed != all)
         {
             Interlocked.Increment(ref stats.AffinityWidened);
             return;

@@ -254,7 +254,7 @@ public sealed class MixedScenario : StressScenario
                 // The injected task is never cancelled: a cancel before its first step would skip the injection.
                 bool cancel = random.NextDouble() < CancelRate && !injectHere;
                 string name = "mix/" + index.ToString(CultureInfo.InvariantCulture);
-                AffinityHolder? holder = useHolders ? new AffinityHolder(script.Affinity ?? all, all) : null;
+                AffinityHolder? holder = useHolders ? new AffinityHolder(script.Affinity ?? all, all, widenAllowed: stats.HotplugRuntime is not null) : null;
                 RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, injectHere ? CancellationToken.None : cancellationToken);
                 checker.Track(task, faultAllowed: script.Throws, cancelAllowed: true);
                 if (holder is not null && affinityRandom is not null)

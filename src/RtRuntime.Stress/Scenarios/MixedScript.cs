@@ -86,14 +86,7 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
 
     public async ValueTask RunAsync(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats, AffinityHolder? holder = null)
     {
-        if (holder is not null)
-        {
-            holder.Check(ctx, name, checker, stats);
-        }
-        else if (Affinity is { } mask)
-        {
-            checker.CheckAffinity(name, mask, ctx.RawCpuId);
-        }
+        CheckAffinity(ctx, name, checker, stats, holder);
 
         if (stats.HotplugRuntime is { } rt)
         {
@@ -115,10 +108,23 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
             checker.CheckPinned(name, cpu, cpu + 1); // as if the task had moved inside its section
         }
 
-        await RunOpsAsync(ctx, name, Ops, -1, checker, stats);
+        await RunOpsAsync(ctx, name, Ops, -1, checker, stats, holder);
     }
 
-    private static async ValueTask RunOpsAsync(TaskContext ctx, string name, MixedOp[] ops, int pinnedCpu, InvariantChecker checker, MixedStats stats)
+    /// <summary>The task runs inside its affinity: the holder's masks when they change, else the script's.</summary>
+    private void CheckAffinity(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats, AffinityHolder? holder)
+    {
+        if (holder is not null)
+        {
+            holder.Check(ctx, name, checker, stats);
+        }
+        else if (Affinity is { } mask)
+        {
+            checker.CheckAffinity(name, mask, ctx.RawCpuId);
+        }
+    }
+
+    private async ValueTask RunOpsAsync(TaskContext ctx, string name, MixedOp[] ops, int pinnedCpu, InvariantChecker checker, MixedStats stats, AffinityHolder? holder)
     {
         foreach (MixedOp op in ops)
         {
@@ -149,7 +155,7 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                         slots.ThisCpu(ctx)++;
                         Interlocked.Increment(ref stats.PerCpuIncrements);
                     }
-                    await RunOpsAsync(ctx, name, op.Inner!, cpu, checker, stats);
+                    await RunOpsAsync(ctx, name, op.Inner!, cpu, checker, stats, holder);
                     checker.CheckPinned(name, cpu, ctx.RawCpuId);
                     break;
                 }
@@ -159,7 +165,7 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                     Interlocked.Increment(ref stats.PreemptSections);
                     await using PreemptGuard guard = ctx.PreemptDisable();
                     int cpu = ctx.RawCpuId;
-                    await RunOpsAsync(ctx, name, op.Inner!, pinnedCpu >= 0 ? pinnedCpu : cpu, checker, stats);
+                    await RunOpsAsync(ctx, name, op.Inner!, pinnedCpu >= 0 ? pinnedCpu : cpu, checker, stats, holder);
                     checker.CheckPinned(name, cpu, ctx.RawCpuId);
                     break;
                 }
@@ -168,6 +174,10 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
             if (pinnedCpu >= 0)
             {
                 checker.CheckPinned(name, pinnedCpu, ctx.RawCpuId);
+            }
+            else
+            {
+                CheckAffinity(ctx, name, checker, stats, holder); // after every step, not only the first
             }
         }
     }

@@ -305,12 +305,7 @@ internal sealed partial class Cpu
         {
             // Its affinity changed while it ran: a yield is where it leaves (a task that only yields
             // never reaches the preemption point that would run the stopper).
-            using (Lock.EnterScope())
-            {
-                LeaveRunningLocked(task);
-            }
-
-            Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task);
+            LeaveForMask(task);
             return PickDirect();
         }
 
@@ -499,12 +494,7 @@ internal sealed partial class Cpu
             // An affinity change is pending and the task leaves the CPU migratable: move it now, as
             // migration_cpu_stop would. Its switch-in inside the new mask completes the request (it
             // may be the very request the task is awaiting), then it blocks there.
-            using (Lock.EnterScope())
-            {
-                LeaveRunningLocked(task);
-            }
-
-            Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task);
+            LeaveForMask(task);
             return true;
         }
 
@@ -518,10 +508,29 @@ internal sealed partial class Cpu
         if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1
             && Interlocked.CompareExchange(ref task.Run, TaskRunState.Running, TaskRunState.Blocked) == TaskRunState.Blocked)
         {
+            if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
+            {
+                // An affinity change saw it blocked and completed (its wakeup would place it inside the
+                // new mask): it may not run another step here.
+                LeaveForMask(task);
+                return true;
+            }
+
             Interlocked.And(ref task.Gate, ~RtTask.GateOffCpu);
             return false;
         }
 
         return true;
+    }
+
+    /// <summary>migration_cpu_stop for a task leaving this CPU migratable: it goes to an active CPU of its mask.</summary>
+    private void LeaveForMask(RtTask task)
+    {
+        using (Lock.EnterScope())
+        {
+            LeaveRunningLocked(task);
+        }
+
+        Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task);
     }
 }

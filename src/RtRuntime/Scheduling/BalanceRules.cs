@@ -152,11 +152,17 @@ public static class BalanceRules
         selfIssued && migrationDisabled > 0 && !requested.Contains(taskCpu);
 
     /// <summary>
-    /// affine_move_task: a request completes at once (no move) when the task's CPU is inside the new mask
-    /// (it also completes every earlier waiter: scenario 24), or when the task has no CPU yet.
+    /// affine_move_task: a request completes at once (no move) when the task is settled on a CPU inside
+    /// the new mask, running there or queued there (it also completes every earlier waiter: scenario 24),
+    /// or when it is off every CPU and free to go anywhere (never placed, exited, or blocked while
+    /// migratable: its wakeup places it by the new mask). A task between CPUs (taken off one, not yet
+    /// queued on the next) is neither: its request completes when it switches in inside the mask, or
+    /// when it ends. A task blocked inside a migrate-disabled section wakes on its pinned CPU: it waits
+    /// for its outermost migrate_enable like a running one.
     /// </summary>
-    /// <param name="taskCpu">The task's CPU (task_cpu), or −1 when it never ran.</param>
+    /// <param name="settledCpu">The CPU the task runs on or is queued on, or −1 when it is on no CPU's queue.</param>
+    /// <param name="offCpu">The task is not runnable and not pinned: never placed, exited, or blocked while migratable.</param>
     /// <param name="requested">The requested mask.</param>
-    public static bool AffinityCompletesAtOnce(int taskCpu, CpuSet requested) =>
-        taskCpu < 0 || requested.Contains(taskCpu);
+    public static bool AffinityCompletesAtOnce(int settledCpu, bool offCpu, CpuSet requested) =>
+        offCpu || (settledCpu >= 0 && requested.Contains(settledCpu));
 }

@@ -267,6 +267,7 @@ internal sealed class Balancer
             {
                 // Re-check under both locks: still queued here, still movable, still worth it.
                 if (task.Cpu == self && task.Run == TaskRunState.Queued && self.Rq.Contains(task) && dest.Active
+                    && task.AffinityMask.Contains(target) // the mask may have changed since FindLowest read it
                     && BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, dest.TopPrio))
                 {
                     self.DequeueLocked(task);

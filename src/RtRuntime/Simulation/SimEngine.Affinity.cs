@@ -39,7 +39,8 @@ internal sealed partial class SimEngine
 
         target.Mask = mask;
         (target.AffinityWaiters ??= []).Add(caller);
-        if (BalanceRules.AffinityCompletesAtOnce(target.Cpu, mask) || target.State is SimTaskState.NotSpawned or SimTaskState.Exited || target.IsBlocked)
+        bool offCpu = target.State is SimTaskState.NotSpawned or SimTaskState.Exited || (target.IsBlocked && target.MigrationDisabled == 0);
+        if (BalanceRules.AffinityCompletesAtOnce(target.Cpu, offCpu, mask))
         {
             CompleteAffinity(target); // a blocked target is placed inside the mask when it wakes
             if (target.State == SimTaskState.Queued)

@@ -162,7 +162,7 @@ public static class CompareCli
             + "`SpinBeforePark` avoids it only while the spinning thread keeps its core.");
         report.Footer.Add("- **Timers on a busy CPU go through the `rt/timer` thread** (SCHED_OTHER, unpinned): its own futex wakeup is added to the preemption-point interval.");
         report.Footer.Add("- **Spawn allocates and wakes:** every spawn allocates the task object (section 6) and, when the target CPU is parked, makes a futex wake syscall; "
-            + "`perf record` of the spawn loop showed the spawning thread in page faults and `memset` of fresh allocation contexts, and the rebalancer copying whole run queues (`RunQueue.ToList()` in `Balancer.PushWaiting`).");
+            + "`perf record` of the spawn loop showed the spawning thread in page faults and `memset` of fresh allocation contexts (the rebalancer's copy of whole run queues it also showed, `RunQueue.ToList()` in `Balancer.PushWaiting`, is gone: a push now looks at the first few pushable tasks only).");
         report.Footer.Add("- **A migrate-disable guard per increment** costs more than the increment: the per-CPU counter beats a contended `Interlocked` only when one guard covers many increments.");
         report.Footer.Add(string.Empty);
         report.Footer.Add("_Per-CPU data in section 5 uses a padded array indexed by `ctx.RawCpuId` inside `MigrateDisable()`; the runtime's `PerCpu<T>` type will replace it._");

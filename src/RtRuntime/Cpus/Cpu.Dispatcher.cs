@@ -319,7 +319,7 @@ internal sealed partial class Cpu
     /// <summary>
     /// After the running task ended or blocked: picks the next task in the same critical section when
     /// the turn loop would pick it anyway: nothing pending (timers, stop work, hotplug, work queued to
-    /// run on this CPU's thread), the CPU active, and no other CPU queueing a task above this queue's
+    /// run on this CPU's thread; a timer that is only near is polled by the next task's points), the CPU active, and no other CPU queueing a task above this queue's
     /// head, so no pull could run first (the kernel pulls only then: <c>need_pull_rt_task</c>). Else
     /// null, and the turn loop runs. A CPU working through a queue of short tasks, or tasks handing
     /// work to each other through events, thus skips the clock read, the pull scan and a second lock
@@ -328,7 +328,7 @@ internal sealed partial class Cpu
     private RtTask? PickAfterLeave(RtTask task)
     {
         int top = Volatile.Read(ref _pri.QueuedTop);
-        if ((Pending & ~PendingWork.NeedResched) != 0 || top < 0 || !Active || _cpuWorkQueued || Scheduler.Balancer.HasHigherQueued(this, top))
+        if ((Pending & ~(PendingWork.NeedResched | PendingWork.TimerSoon)) != 0 || top < 0 || !Active || _cpuWorkQueued || Scheduler.Balancer.HasHigherQueued(this, top))
         {
             return null;
         }
@@ -401,7 +401,22 @@ internal sealed partial class Cpu
             FireTimers(now);
         }
 
-        if ((pending & PendingWork.Timer) != 0)
+        bool rearm = (pending & PendingWork.Timer) != 0;
+        if ((pending & PendingWork.TimerSoon) != 0 && !Scheduler.HrTimer.IsNear(this, now))
+        {
+            // The near deadline fired (here or by another CPU): stop polling; the CPU word first, then
+            // the gate, so that a TimerSoon set again meanwhile is seen in the gate at the next point.
+            Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
+            Interlocked.And(ref task.Gate, ~PendingWork.TimerSoon);
+            if ((Pending & PendingWork.TimerSoon) != 0)
+            {
+                Interlocked.Or(ref task.Gate, PendingWork.TimerSoon);
+            }
+
+            rearm = true; // the timer thread arms the next deadline's lead
+        }
+
+        if (rearm)
         {
             Scheduler.HrTimer.NotifyBusy(this); // re-arm the busy-CPU timer for the next deadline or slice
         }

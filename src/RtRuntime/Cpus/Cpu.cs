@@ -442,6 +442,15 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         WakeExpired();
     }
 
+    /// <summary>
+    /// For a preemption point that sees only <see cref="PendingWork.TimerSoon"/>: true once this CPU's
+    /// earliest sleeper deadline or RR slice has passed (the point must take the slow path and fire
+    /// it), or when the bit is no longer set on the CPU (a stale copy in the gate: the slow path clears it).
+    /// </summary>
+    public bool NearTimerDue() =>
+        (Pending & PendingWork.TimerSoon) == 0
+        || RtClock.NowNs() >= Math.Min(Volatile.Read(ref _nextDeadline), Volatile.Read(ref _sliceDeadline));
+
     /// <summary>Moves this CPU's sleepers whose deadline has passed to <paramref name="into"/> (any thread).</summary>
     private void TakeExpired(long now, List<RtTask> into)
     {

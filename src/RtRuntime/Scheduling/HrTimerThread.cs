@@ -23,6 +23,7 @@ internal sealed class HrTimerThread : IDisposable
 
     private readonly RtSchedulerOptions _options;
     private readonly long _spinNs;
+    private readonly long _leadNs;
     private readonly Microsoft.Extensions.Logging.ILogger _logger;
 
     public HrTimerThread(Cpu[] cpus, RtSchedulerOptions options, Microsoft.Extensions.Logging.ILogger logger)
@@ -31,6 +32,7 @@ internal sealed class HrTimerThread : IDisposable
         _options = options;
         _logger = logger;
         _spinNs = RtClock.ToNs(options.SpinBeforePark);
+        _leadNs = RtClock.ToNs(options.TimerLead);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/timer" };
         Duty = new TimerDuty(cpus, this);
     }
@@ -39,6 +41,18 @@ internal sealed class HrTimerThread : IDisposable
     public TimerDuty Duty { get; }
 
     public void Start() => _thread.Start();
+
+    /// <summary>
+    /// True when <paramref name="cpu"/>'s earliest deadline (sleeper or RR slice) is within the timer
+    /// lead of <paramref name="now"/> (<see cref="RtSchedulerOptions.TimerLead"/>), or passed: from then
+    /// on its preemption points read the clock (<see cref="PendingWork.TimerSoon"/>), so the timer fires
+    /// at the first point after the deadline, whatever the OS's delay in waking this thread or the duty CPU.
+    /// </summary>
+    public bool IsNear(Cpu cpu, long now)
+    {
+        long deadline = Math.Min(cpu.NextDeadline, cpu.SliceDeadline);
+        return deadline != long.MaxValue && deadline - _leadNs <= now;
+    }
 
     /// <summary>
     /// Called by a CPU that became busy or armed a slice: wakes this thread if the CPU's earliest
@@ -55,7 +69,7 @@ internal sealed class HrTimerThread : IDisposable
         }
 
         Interlocked.MemoryBarrier();
-        if (deadline < Volatile.Read(ref _target))
+        if (deadline - _leadNs < Volatile.Read(ref _target))
         {
             _parker.Unpark();
         }
@@ -118,7 +132,8 @@ internal sealed class HrTimerThread : IDisposable
                 }
 
                 long sleeper = cpu.NextDeadline;
-                long deadline = Math.Min(sleeper >= covered ? long.MaxValue : sleeper, cpu.SliceDeadline);
+                long slice = cpu.SliceDeadline;
+                long deadline = Math.Min(sleeper >= covered ? long.MaxValue : sleeper, slice);
                 if (deadline <= now)
                 {
                     cpu.SetPending(PendingWork.Timer);
@@ -126,6 +141,23 @@ internal sealed class HrTimerThread : IDisposable
                 else if (deadline < earliest)
                 {
                     earliest = deadline;
+                }
+
+                // The timer lead, for every deadline (the duty CPU's too): the CPU polls from here on.
+                long near = Math.Min(sleeper, slice);
+                if (_leadNs > 0 && near != long.MaxValue && near > now)
+                {
+                    if (near - _leadNs <= now)
+                    {
+                        if ((cpu.Pending & PendingWork.TimerSoon) == 0)
+                        {
+                            cpu.SetPending(PendingWork.TimerSoon);
+                        }
+                    }
+                    else if (near - _leadNs < earliest)
+                    {
+                        earliest = near - _leadNs;
+                    }
                 }
             }
 

@@ -63,7 +63,7 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         RtTask task = Leave();
-        return task.PreemptCount == 0 && (task.Gate & ~RtTask.GateNoSwitch) != 0
+        return task.PreemptCount == 0 && (task.Gate & ~RtTask.GateNotDue) != 0
             ? task.SwitchPointAsync()
             : default;
     }

@@ -30,7 +30,13 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     private static bool SlowIsCompleted(RtTask t)
     {
         t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
-        return (t.Gate & ~RtTask.GateStrict) == 0 || (t.PreemptCount != 0 && t.CancelFlag == 0);
+        int gate = t.Gate & ~RtTask.GateStrict;
+        if (gate == Cpus.PendingWork.TimerSoon && !t.Cpu!.NearTimerDue())
+        {
+            return true; // a timer is near but not due: the clock was read, nothing to switch for yet
+        }
+
+        return gate == 0 || (t.PreemptCount != 0 && t.CancelFlag == 0);
     }
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the task was cancelled and is preemptible.</summary>

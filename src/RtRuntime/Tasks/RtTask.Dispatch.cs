@@ -99,6 +99,9 @@ public abstract partial class RtTask
     /// <summary>The gate bits that do not ask for a switch: off-CPU and strict checks.</summary>
     internal const int GateNoSwitch = GateOffCpu | GateStrict;
 
+    /// <summary>The gate bits that do not make a switch due yet: <see cref="GateNoSwitch"/> and a near timer still polled (<see cref="Cpus.PendingWork.TimerSoon"/>).</summary>
+    internal const int GateNotDue = GateNoSwitch | Cpus.PendingWork.TimerSoon;
+
     /// <summary>What most tasks never use, or null (see <see cref="Rare"/>).</summary>
     internal RtTaskRare? RareOrNull => Volatile.Read(ref _rare);
 

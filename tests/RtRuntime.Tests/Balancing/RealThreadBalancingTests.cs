@@ -58,6 +58,7 @@ public class RealThreadBalancingTests
         long lowProgress = 0;
         long lowProgressWhileHighRan = -1;
         int lowCpu = -1;
+        int highCpuWhileLowRan = -1;
 
         // H first runs on the CPU that L will pin, then sleeps; its wakeup returns it there
         // (select_task_rq prefers the previous CPU when the task would run there now).
@@ -68,10 +69,26 @@ public class RealThreadBalancingTests
             await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(0, 1));   // may run anywhere again, but stays
             await wake.WaitAsync(ctx);                               // blocks with prev CPU = L's
             long before = Volatile.Read(ref lowProgress);
-            for (int i = 0; i < 2_000; i++)
+            if (repaired)
             {
-                await ctx.PreemptionPoint();
-                Thread.SpinWait(50);
+                // Until L progresses (its CPU thread may be off its core for milliseconds on a loaded
+                // machine): only the hang guard bounds it, so a repair that never comes still fails.
+                long guard = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+                while (Volatile.Read(ref lowProgress) == before && RtClock.NowNs() < guard)
+                {
+                    await ctx.PreemptionPoint();
+                    Thread.SpinWait(50);
+                }
+
+                highCpuWhileLowRan = ctx.RawCpuId;
+            }
+            else
+            {
+                for (int i = 0; i < 2_000; i++)
+                {
+                    await ctx.PreemptionPoint();
+                    Thread.SpinWait(50);
+                }
             }
 
             lowProgressWhileHighRan = Volatile.Read(ref lowProgress) - before;
@@ -103,6 +120,7 @@ public class RealThreadBalancingTests
         if (repaired)
         {
             Assert.True(lowProgressWhileHighRan > 0, "L should run on its CPU while H runs on the other");
+            Assert.NotEqual(lowCpu, highCpuWhileLowRan);
             Assert.True(h.Migrations >= 1);
         }
         else

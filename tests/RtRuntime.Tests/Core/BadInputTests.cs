@@ -20,6 +20,7 @@ public class BadInputTests
         { "RoundRobinSlice=0", null, "RoundRobinSlice", "1 µs..10 s" },
         { "BalanceTick=1us", null, "BalanceTick", "100 µs..10 s" },
         { "SpinBeforePark=-1ms", null, "SpinBeforePark", "0..10 ms" },
+        { "TimerLead=11ms", null, "TimerLead", "0..10 ms" },
         { "IdlePollMax=11ms", null, "IdlePollMax", "0..10 ms" },
         { "TimerThreadNice=-21", null, "TimerThreadNice", "-20..19" },
         { "Nice=20", null, "CpuThreadPriority", "-20..19" },
@@ -38,6 +39,7 @@ public class BadInputTests
             case "RoundRobinSlice=0": o.RoundRobinSlice = TimeSpan.Zero; break;
             case "BalanceTick=1us": o.BalanceTick = TimeSpan.FromMicroseconds(1); break;
             case "SpinBeforePark=-1ms": o.SpinBeforePark = TimeSpan.FromMilliseconds(-1); break;
+            case "TimerLead=11ms": o.TimerLead = TimeSpan.FromMilliseconds(11); break;
             case "IdlePollMax=11ms": o.IdlePollMax = TimeSpan.FromMilliseconds(11); break;
             case "TimerThreadNice=-21": o.TimerThreadNice = -21; break;
             case "Nice=20": o.CpuThreadPolicy = CpuThreadPolicy.Nice; o.CpuThreadPriority = 20; break;

@@ -17,6 +17,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
 //   dotnet run perf/probes/RtProbe.cs -- gaps                         how often core 0 stops under a spinning loop (clock reads more than 20 µs apart): a bare pinned
 //                                                                     thread and a task on rt/cpu0 alternately, 2 s each, × 4, with a thread spinning on core 1
+//   dotnet run perf/probes/RtProbe.cs -- lead [work ns]               the timer lead's cost: a task on CPU 0 passes a point every ~work ns (default 100) beside a FIFO-90
+//                                                                     task waking every 1 ms on CPU 0; points per second with TimerLead 0 and 200 µs alternately, 2 s × 5
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -438,8 +440,57 @@ switch (mode)
         break;
     }
 
+    case "lead":
+    {
+        int work = args.Length > 1 ? int.Parse(args[1]) : 100;
+        for (int r = 0; r < 5; r++)
+        {
+            foreach (TimeSpan lead in new[] { TimeSpan.Zero, TimeSpan.FromMicroseconds(200) })
+            {
+                await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, TimerLead = lead });
+                long end = RtClock.NowNs() + 2_000_000_000;
+                RtTask periodic = rt.Spawn("periodic", 90, async ctx =>
+                {
+                    for (long next = RtClock.NowNs() + 1_000_000; next < end; next += 1_000_000)
+                    {
+                        await ctx.SleepUntil(next);
+                    }
+                }, affinity: CpuSet.Of(0));
+                double perSecond = await rt.Spawn<double>("hog", 10, async ctx =>
+                {
+                    long start = RtClock.NowNs(), points = 0;
+                    while (RtClock.NowNs() < end)
+                    {
+                        for (int k = 0; k < 1000; k++)
+                        {
+                            double x = 1; // ~work ns of arithmetic between points (no clock read)
+                            for (int j = 0; j < work / 2; j++)
+                            {
+                                x = (x * 1.0000001) + 1e-9;
+                            }
+
+                            if (x < 0)
+                            {
+                                Console.WriteLine(x);
+                            }
+
+                            await ctx.PreemptionPoint();
+                            points++;
+                        }
+                    }
+
+                    return points / ((RtClock.NowNs() - start) / 1e9);
+                }, affinity: CpuSet.Of(0));
+                await periodic;
+                Console.WriteLine($"  round {r} TimerLead {lead.TotalMicroseconds,3} µs: {perSecond / 1e6:F3} M points/s");
+            }
+        }
+
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead");
         return 2;
 }
 

@@ -85,9 +85,9 @@ public sealed class RtSchedulerOptions
     /// fires at the first point after its deadline; without it, the timer waits for the <c>rt/timer</c>
     /// thread (or an idle CPU) to wake, which the OS may delay by tens of microseconds, or milliseconds
     /// under load. Only an OS wakeup later than the lead still delays the timer. The cost is one clock
-    /// read per preemption point during the lead (with a 1 ms timer on the CPU, a task passing a point
-    /// every ~125 ns made 1.8 % fewer points on average, inside the run-to-run spread; one every µs, no
-    /// difference: see docs/benchmarks.md). Zero: no lead. Default 200 µs.
+    /// read per preemption point during the lead: with a 1 ms timer on the CPU, a task passing a point
+    /// every ~40 ns made 8 % fewer points, one passing a point every ~850 ns 0.3 % fewer
+    /// (<c>perf/probes/RtProbe.cs -- lead</c>, docs/benchmarks.md). Zero: no lead. Default 200 µs.
     /// </summary>
     public TimeSpan TimerLead { get; set; } = TimeSpan.FromMicroseconds(200);
 

@@ -56,7 +56,7 @@ internal sealed class HrTimerThread : IDisposable
 
     /// <summary>
     /// Called by a CPU that became busy or armed a slice: wakes this thread if the CPU's earliest
-    /// deadline is before the one it sleeps towards (or it is rescanning), and the duty CPU if the
+    /// deadline, less the timer lead, is before the one it sleeps towards (or it is rescanning), and the duty CPU if the
     /// CPU's earliest sleeper is before the deadline it parks towards (or the duty is vacant).
     /// </summary>
     public void NotifyBusy(Cpu cpu)

@@ -402,18 +402,30 @@ internal sealed partial class Cpu
         }
 
         bool rearm = (pending & PendingWork.Timer) != 0;
-        if ((pending & PendingWork.TimerSoon) != 0 && !Scheduler.HrTimer.IsNear(this, now))
+        if (((pending | Volatile.Read(ref task.Gate)) & PendingWork.TimerSoon) != 0)
         {
-            // The near deadline fired (here or by another CPU): stop polling; the CPU word first, then
-            // the gate, so that a TimerSoon set again meanwhile is seen in the gate at the next point.
-            Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
-            Interlocked.And(ref task.Gate, ~PendingWork.TimerSoon);
-            if ((Pending & PendingWork.TimerSoon) != 0)
+            if (Scheduler.HrTimer.IsNear(this, now))
             {
-                Interlocked.Or(ref task.Gate, PendingWork.TimerSoon);
+                // Still near: keep polling. A clear racing with the timer thread's set can leave the
+                // bit in the gate only; put it back on the CPU, or every point would come here.
+                if ((Pending & PendingWork.TimerSoon) == 0)
+                {
+                    SetPending(PendingWork.TimerSoon);
+                }
             }
+            else
+            {
+                // The near deadline fired (here or by another CPU): stop polling; the CPU word first,
+                // then the gate, so that a TimerSoon set again meanwhile is seen in the gate at the next point.
+                Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
+                Interlocked.And(ref task.Gate, ~PendingWork.TimerSoon);
+                if ((Pending & PendingWork.TimerSoon) != 0)
+                {
+                    Interlocked.Or(ref task.Gate, PendingWork.TimerSoon);
+                }
 
-            rearm = true; // the timer thread arms the next deadline's lead
+                rearm = true; // the timer thread arms the next deadline's lead
+            }
         }
 
         if (rearm)

@@ -135,6 +135,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     private long _sliceDeadline = long.MaxValue;
 
+    /// <summary>This CPU's earliest timer: a sleeper's deadline or the RR slice's end (RtClock ns), or long.MaxValue.</summary>
+    public long EarliestTimer => Math.Min(NextDeadline, SliceDeadline);
+
     /// <summary>True while the CPU thread is idle (parked or about to park).</summary>
     public bool IsIdle => Volatile.Read(ref _idle.Value) != 0;
 
@@ -449,7 +452,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     public bool NearTimerDue() =>
         (Pending & PendingWork.TimerSoon) == 0
-        || RtClock.NowNs() >= Math.Min(Volatile.Read(ref _nextDeadline), Volatile.Read(ref _sliceDeadline));
+        || RtClock.NowNs() >= EarliestTimer;
 
     /// <summary>Moves this CPU's sleepers whose deadline has passed to <paramref name="into"/> (any thread).</summary>
     private void TakeExpired(long now, List<RtTask> into)

@@ -50,7 +50,7 @@ internal sealed class HrTimerThread : IDisposable
     /// </summary>
     public bool IsNear(Cpu cpu, long now)
     {
-        long deadline = Math.Min(cpu.NextDeadline, cpu.SliceDeadline);
+        long deadline = cpu.EarliestTimer;
         return deadline != long.MaxValue && deadline - _leadNs <= now;
     }
 

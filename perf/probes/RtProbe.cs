@@ -18,7 +18,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- gaps                         how often core 0 stops under a spinning loop (clock reads more than 20 µs apart): a bare pinned
 //                                                                     thread and a task on rt/cpu0 alternately, 2 s each, × 4, with a thread spinning on core 1
 //   dotnet run perf/probes/RtProbe.cs -- lead [work ns]               the timer lead's cost: a task on CPU 0 passes a point every ~work ns (default 100) beside a FIFO-90
-//                                                                     task waking every 1 ms on CPU 0; points per second with TimerLead 0 and 200 µs alternately, 2 s × 5
+//                                                                     task waking every 1 ms on CPU 0; points per second with TimerLead 0, 200 µs, and 200 µs with
+//                                                                     AnticipateTimers, in turn (cpu0's timer spins printed), 2 s × 5
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -445,9 +446,9 @@ switch (mode)
         int work = args.Length > 1 ? int.Parse(args[1]) : 100;
         for (int r = 0; r < 5; r++)
         {
-            foreach (TimeSpan lead in new[] { TimeSpan.Zero, TimeSpan.FromMicroseconds(200) })
+            foreach ((TimeSpan lead, bool anticipate) in new[] { (TimeSpan.Zero, false), (TimeSpan.FromMicroseconds(200), false), (TimeSpan.FromMicroseconds(200), true) })
             {
-                await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, TimerLead = lead });
+                await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, TimerLead = lead, AnticipateTimers = anticipate });
                 long end = RtClock.NowNs() + 2_000_000_000;
                 RtTask periodic = rt.Spawn("periodic", 90, async ctx =>
                 {
@@ -482,7 +483,8 @@ switch (mode)
                     return points / ((RtClock.NowNs() - start) / 1e9);
                 }, affinity: CpuSet.Of(0));
                 await periodic;
-                Console.WriteLine($"  round {r} TimerLead {lead.TotalMicroseconds,3} µs: {perSecond / 1e6:F3} M points/s");
+                CpuSnapshot cpu0 = rt.Snapshot().Cpus[0];
+                Console.WriteLine($"  round {r} TimerLead {lead.TotalMicroseconds,3} µs, AnticipateTimers {anticipate,-5}: {perSecond / 1e6:F3} M points/s; {cpu0.TimerSpins} spins, {cpu0.TimerSpin.TotalMilliseconds:F1} ms spinning");
             }
         }
 

@@ -94,7 +94,8 @@ public sealed partial class RtScheduler
                 cpu.Id, cpu.Core, cpu.Online, cpu.Active, running?.Name, running?.Id, running is null ? -1 : running.EffectivePriority,
                 queued.Select(t => new QueuedTaskSnapshot(t.Id, t.Name, t.EffectivePriority)).ToArray(),
                 cpu.NrPinned, TimeSpan.FromTicks(cpu.BusyNs / 100), TimeSpan.FromTicks(cpu.IdleNs / 100),
-                LostBandwidth(cpu.Id), cpu.ContextSwitches));
+                LostBandwidth(cpu.Id), cpu.ContextSwitches,
+                Volatile.Read(ref cpu.TimerSpins), TimeSpan.FromTicks(Volatile.Read(ref cpu.TimerSpinNs) / 100)));
         }
 
         var tasks = LiveSnapshot().Select(t => new TaskSnapshot(

@@ -36,6 +36,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         // More CPU threads than cores: a polling CPU would hold a core another CPU thread needs.
         IdlePollMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.IdlePollMax) : 0;
         WakeListEnabled = options.WakeList;
+        AnticipateTimersNs = options.AnticipateTimers ? RtClock.ToNs(options.TimerLead) : 0;
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus, options, logger);
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
@@ -89,6 +90,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
     internal long RoundRobinSliceNs { get; }
 
     internal long SpinBeforeParkNs { get; }
+
+    /// <summary>The longest point gap timer anticipation acts on (the timer lead), or 0 when off; see <see cref="RtSchedulerOptions.AnticipateTimers"/>.</summary>
+    internal long AnticipateTimersNs { get; }
 
     /// <summary>The adaptive idle poll's bound (0: off); see <see cref="RtSchedulerOptions.IdlePollMax"/>.</summary>
     internal long IdlePollMaxNs { get; }

@@ -92,6 +92,18 @@ public sealed class RtSchedulerOptions
     public TimeSpan TimerLead { get; set; } = TimeSpan.FromMicroseconds(200);
 
     /// <summary>
+    /// Timer anticipation (needs a <see cref="TimerLead"/>): while a busy CPU's points poll a near
+    /// sleeper deadline, the point whose successor would come after the deadline (judged by the gap
+    /// since the previous point) stops there and spins to the deadline, when the sleeper will preempt
+    /// the running task (it outranks everything on the CPU, and the running task is not migrate-disabled); the
+    /// sleeper then runs on time instead of up to one point interval late. The kernel needs no such
+    /// thing (its timer interrupt preempts at once); cooperative points do. The cost falls on the
+    /// preempted task: at most one point interval of spinning per anticipated deadline, and only when
+    /// points come closer together than the lead. Default true.
+    /// </summary>
+    public bool AnticipateTimers { get; set; } = true;
+
+    /// <summary>
     /// The most an idle CPU polls before it parks when <see cref="SpinBeforePark"/> is zero (0..10 ms;
     /// zero: never, and an idle CPU parks at once even while a pile-up repair may send it a task).
     /// The window adapts as the guest kernel's haltpoll governor does: it grows (from a quarter of

@@ -13,6 +13,7 @@ internal static class PreemptSection
     public const string Title = "2. Preemption latency on a busy CPU";
     private const string FifoTag = " [FIFO CPU thread]";
     private const string SpinTag = " [SpinBeforePark]";
+    private const string NoAnticipationTag = " [AnticipateTimers off]";
     private static readonly long[] s_pointsUs = [10, 100];
 
     public static async Task RunAsync(CompareSettings s, Report report, TextWriter log)
@@ -63,6 +64,17 @@ internal static class PreemptSection
             floors[k] = floor;
             rows.Add((floor, $"no runtime: a SCHED_OTHER thread pinned to core 0 computes {k} µs between reads of a flag that a thread on core 1 raises (the same setter as the event rows); latency = flag seen − stamp. No task switch happens: what is left is the point interval and this VM's own interruptions"));
             plotted.Add(floor);
+        }
+
+        // The same-run baseline of timer anticipation (on by default): the defaults without it, where
+        // the timer fires at the first point after its deadline.
+        foreach (long k in s_pointsUs)
+        {
+            Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{NoAnticipationTag}", new() { CpuCount = 1, Cores = [0], AnticipateTimers = false }, n, interval, k * 1000);
+            log.WriteLine($"  RtRuntime timer K={k}{NoAnticipationTag}: p99 {Fmt.Us(timer.P99Us)} us");
+            results[(k, "timer" + NoAnticipationTag)] = timer;
+            rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer; defaults but `AnticipateTimers = false`: no stop at the point before the deadline, the timer fires at the first point after it"));
+            plotted.Add(timer);
         }
 
         // The timer of a busy CPU is the rt/timer thread's futex wakeup; SpinBeforePark has it wake
@@ -118,6 +130,7 @@ internal static class PreemptSection
         foreach (long k in s_pointsUs)
         {
             ratioPairs.Add((results[(k, "timer" + SpinTag)], kTimer));
+            ratioPairs.Add((results[(k, "timer")], results[(k, "timer" + NoAnticipationTag)]));
         }
 
         foreach (long k in s_pointsUs)
@@ -145,9 +158,12 @@ internal static class PreemptSection
             }
         }
 
-        sec.Notes.Add("A timer on a busy RtRuntime CPU is delivered by the `rt/timer` thread (an hrtimer-interrupt analogue): it sleeps on a futex until the earliest deadline and then flags the CPU, "
-            + "and the hog's next preemption point switches. The timer latency therefore adds that thread's own futex wakeup to the preemption-point interval, "
-            + "unless `SpinBeforePark` has it wake early and spin to the deadline (the [SpinBeforePark] rows: it spins on core 1, which this runtime does not use).");
+        sec.Notes.Add("A timer on a busy RtRuntime CPU needs no interrupt thread to be on time: from `TimerLead` (default 200 µs) before the deadline the hog's preemption points read the clock, "
+            + "and with `AnticipateTimers` (default on) the point whose successor would come after the deadline (judged by the gap between the hog's last points) stops the hog there and the CPU spins to the deadline, "
+            + "so the timer task runs at its deadline instead of up to K µs after it. The cost is the spin, taken from the hog: at most one point interval per deadline. "
+            + "The [AnticipateTimers off] rows are the same defaults without it (the timer fires at the first point after its deadline): the same-run baseline of the default timer rows. "
+            + "The `rt/timer` thread (an hrtimer-interrupt analogue) still flags the CPU at the deadline, for points too far apart for the lead; `SpinBeforePark` has it wake early and spin to the deadline "
+            + "(the [SpinBeforePark] rows: it spins on core 1, which this runtime does not use).");
     }
 
     /// <summary>

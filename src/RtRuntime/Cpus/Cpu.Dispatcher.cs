@@ -386,6 +386,11 @@ internal sealed partial class Cpu
     /// </summary>
     private bool ContinueAfterPreemptionPoint(RtTask task)
     {
+        if (_spinToNs != 0)
+        {
+            SpinToAnticipatedTimer(task); // the last point before a sleeper's deadline: wait for it here
+        }
+
         // Clear the hint first, then read the truth: a setter writes the CPU word first and the gate
         // second, so anything set after this read shows up in the gate again.
         Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop | PendingWork.Probe | PendingWork.WakeList));

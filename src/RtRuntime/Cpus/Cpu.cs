@@ -448,11 +448,20 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>
     /// For a preemption point that sees only <see cref="PendingWork.TimerSoon"/>: true once this CPU's
     /// earliest sleeper deadline or RR slice has passed (the point must take the slow path and fire
-    /// it), or when the bit is no longer set on the CPU (a stale copy in the gate: the slow path clears it).
+    /// it), when the point is the last before a sleeper's deadline and spins to it (<see cref="AnticipatesTimer"/>),
+    /// or when the bit is no longer set on the CPU (a stale copy in the gate: the slow path clears it).
     /// </summary>
-    public bool NearTimerDue() =>
-        (Pending & PendingWork.TimerSoon) == 0
-        || RtClock.NowNs() >= EarliestTimer;
+    public bool NearTimerDue(RtTask task)
+    {
+        if ((Pending & PendingWork.TimerSoon) == 0)
+        {
+            return true;
+        }
+
+        long now = RtClock.NowNs();
+        long gap = NotePoint(task, now);
+        return now >= EarliestTimer || AnticipatesTimer(now, gap);
+    }
 
     /// <summary>Moves this CPU's sleepers whose deadline has passed to <paramref name="into"/> (any thread).</summary>
     private void TakeExpired(long now, List<RtTask> into)

@@ -33,9 +33,12 @@ public sealed record RuntimeSnapshot(DateTimeOffset Taken, IReadOnlyList<CpuSnap
 /// <param name="Idle">Time spent parked.</param>
 /// <param name="LostBandwidth">Time idle or running lower priority while a higher-priority task allowed here waited.</param>
 /// <param name="ContextSwitches">Tasks switched in.</param>
+/// <param name="TimerSpins">Sleeper deadlines this CPU anticipated: it stopped the running task at the point before the deadline and spun to it (<see cref="RtSchedulerOptions.AnticipateTimers"/>).</param>
+/// <param name="TimerSpin">Time spent in those spins (taken from the tasks stopped early).</param>
 public sealed record CpuSnapshot(
     int Id, int Core, bool Online, bool Active, string? CurrentTask, long? CurrentTaskId, int CurrentPriority,
-    IReadOnlyList<QueuedTaskSnapshot> Queue, int NrPinned, TimeSpan Busy, TimeSpan Idle, TimeSpan LostBandwidth, long ContextSwitches);
+    IReadOnlyList<QueuedTaskSnapshot> Queue, int NrPinned, TimeSpan Busy, TimeSpan Idle, TimeSpan LostBandwidth, long ContextSwitches,
+    long TimerSpins, TimeSpan TimerSpin);
 
 /// <summary>A queued task in a <see cref="CpuSnapshot"/>.</summary>
 /// <param name="Id">Task id.</param>

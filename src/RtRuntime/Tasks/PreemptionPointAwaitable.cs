@@ -31,7 +31,7 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     {
         t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
         int gate = t.Gate & ~RtTask.GateStrict;
-        if (gate == Cpus.PendingWork.TimerSoon && !t.Cpu!.NearTimerDue())
+        if (gate == Cpus.PendingWork.TimerSoon && !t.Cpu!.NearTimerDue(t))
         {
             return true; // a timer is near but not due: the clock was read, nothing to switch for yet
         }

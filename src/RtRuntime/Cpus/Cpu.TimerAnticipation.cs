@@ -1,0 +1,117 @@
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Cpus;
+
+/// <summary>
+/// Timer anticipation (<see cref="RtSchedulerOptions.AnticipateTimers"/>): a busy CPU cannot be
+/// interrupted, so a sleeper whose deadline falls between two preemption points of the running task
+/// would wait for the second. While the timer lead has the points reading the clock, the point whose
+/// successor would come after the deadline (judged by the gap since the previous point) stops the
+/// task there, and the CPU spins to the deadline; the timer then fires on time and the sleeper
+/// preempts the task. Only the CPU's own thread uses these fields.
+/// </summary>
+internal sealed partial class Cpu
+{
+    // When the running task's last clock-reading point passed, and this CPU's switch count then.
+    private long _pointNs;
+    private long _pointSwitches = -1;
+
+    // The shorter of the last two gaps between two such points of one task with no switch between (one
+    // gap stretched by an OS or VM interruption does not count), the last gap, and that task's id: kept
+    // across switches, so a task preempted at every deadline still has its gap known.
+    private long _gapNs;
+    private long _lastGapNs;
+    private long _gapTaskId;
+
+    // The sleeper deadline a point was last sent to the slow path for (each is anticipated once).
+    private long _anticipatedNs;
+
+    // The deadline the next slow path spins to, or 0.
+    private long _spinToNs;
+
+    /// <summary>Deadlines this CPU spun to (the running task stopped at the point before them).</summary>
+    public long TimerSpins;
+
+    /// <summary>Time this CPU spent spinning to anticipated deadlines, in ns.</summary>
+    public long TimerSpinNs;
+
+    /// <summary>
+    /// Notes a point of <paramref name="task"/> that read the clock at <paramref name="now"/>; returns the
+    /// task's last gap between two points, or <see cref="long.MaxValue"/> when none is known.
+    /// </summary>
+    private long NotePoint(RtTask task, long now)
+    {
+        if (ContextSwitches == _pointSwitches)
+        {
+            long gap = now - _pointNs; // the same run of the same task: nothing else ran between
+            _gapNs = _gapTaskId == task.Id ? Math.Min(gap, _lastGapNs) : gap;
+            _lastGapNs = gap;
+            _gapTaskId = task.Id;
+        }
+
+        _pointNs = now;
+        _pointSwitches = ContextSwitches;
+        return _gapTaskId == task.Id ? _gapNs : long.MaxValue;
+    }
+
+    /// <summary>
+    /// For a point that reads the clock at <paramref name="now"/>, before this CPU's earliest timer:
+    /// true when the next point, <paramref name="gapNs"/> away, would come after the earliest sleeper's
+    /// deadline (a gap within the timer lead; once per deadline); the slow path then decides whether to
+    /// spin to it (<see cref="SpinToAnticipatedTimer"/>).
+    /// </summary>
+    private bool AnticipatesTimer(long now, long gapNs)
+    {
+        long sleeper = NextDeadline;
+        if (gapNs > Scheduler.AnticipateTimersNs || sleeper == _anticipatedNs || now + gapNs < sleeper)
+        {
+            return false;
+        }
+
+        _anticipatedNs = sleeper;
+        _spinToNs = sleeper;
+        return true;
+    }
+
+    /// <summary>
+    /// The slow path of an anticipating point: when the earliest sleeper will preempt
+    /// <paramref name="task"/> here (it outranks everything on this CPU, and the task is preemptible and
+    /// not migrate-disabled, so placement keeps the sleeper on this CPU), spins until its deadline,
+    /// or until other work is pending; the slow path then fires the timer.
+    /// </summary>
+    private void SpinToAnticipatedTimer(RtTask task)
+    {
+        long deadline = _spinToNs;
+        _spinToNs = 0;
+        if (task.PreemptCount != 0 || task.MigrationDisabled != 0 || task.CancelFlag != 0 || !NearSleeperPreempts(task, deadline))
+        {
+            return;
+        }
+
+        long start = RtClock.NowNs();
+        if (start >= deadline)
+        {
+            return;
+        }
+
+        long now = start;
+        while (now < deadline && (Pending & ~PendingWork.TimerSoon) == 0 && task.CancelFlag == 0)
+        {
+            Thread.SpinWait(1);
+            now = RtClock.NowNs();
+        }
+
+        TimerSpins++;
+        TimerSpinNs += now - start;
+    }
+
+    private bool NearSleeperPreempts(RtTask task, long deadline)
+    {
+        using (Lock.EnterScope())
+        {
+            return _timers.TryPeek(out RtTask? sleeper, out long due) && due == deadline
+                && sleeper.Prio > Math.Max(task.Prio, Rq.HighestPriority)
+                && sleeper.AffinityMask.Contains(Id);
+        }
+    }
+}

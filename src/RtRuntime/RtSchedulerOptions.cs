@@ -93,8 +93,8 @@ public sealed class RtSchedulerOptions
 
     /// <summary>
     /// Timer anticipation (needs a <see cref="TimerLead"/>): while a busy CPU's points poll a near
-    /// sleeper deadline, the point whose successor would come after the deadline (judged by the gap
-    /// since the previous point) stops there and spins to the deadline, when the sleeper will preempt
+    /// sleeper deadline, the point whose successor would come after the deadline (judged by the shorter
+    /// of the running task's last two gaps between points) stops there and spins to the deadline, when the sleeper will preempt
     /// the running task (it outranks everything on the CPU, and the running task is not migrate-disabled); the
     /// sleeper then runs on time instead of up to one point interval late. The kernel needs no such
     /// thing (its timer interrupt preempts at once); cooperative points do. The cost falls on the

@@ -36,10 +36,14 @@ internal sealed class RtMetrics : IDisposable
         _meter.CreateObservableGauge("rtruntime.cpus.online", () => cpus.Count(c => c.Online), "{cpu}", "CPUs online.");
         _meter.CreateObservableCounter("rtruntime.cpu.lost_bandwidth", () => PerCpuSeconds(cpus, c => runtime.Rebalancer.LostNs(c.Id)), "s", "Time a CPU idled or ran lower priority while a higher-priority task allowed there waited.");
         _meter.CreateObservableCounter("rtruntime.cpu.busy_time", () => PerCpuSeconds(cpus, c => c.BusyNs), "s", "Time each CPU spent running tasks.");
+        _meter.CreateObservableCounter("rtruntime.cpu.timer_spin_time", () => PerCpuSeconds(cpus, c => Volatile.Read(ref c.TimerSpinNs)), "s", "Time each CPU spun to an anticipated sleeper deadline, taken from the task it stopped early (AnticipateTimers).");
 
         WakeupLatency = _meter.CreateHistogram<double>("rtruntime.task.wakeup_latency", "us", "From a task becoming runnable (spawn or wakeup) to running.");
         StepTime = _meter.CreateHistogram<double>("rtruntime.task.step_time", "us", "Run time of one task step (until it suspends).");
     }
+
+    /// <summary>The meter the instruments live on (for a listener scoped to this runtime).</summary>
+    public Meter Meter => _meter;
 
     public Histogram<double> WakeupLatency { get; }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -17,8 +18,9 @@ public class TimerAnticipationTests
     [Fact]
     public async Task HigherSleeperOnBusyCpu_IsAnticipated_AndNeverWakesEarly()
     {
-        (long spins, long early, int periods) = await RunAsync(anticipate: true, hogPrio: 10, sleeperPrio: 90, pinnedHog: false, stopAfterFirstSpin: true);
+        (long spins, long early, int periods, double spinSeconds) = await RunAsync(anticipate: true, hogPrio: 10, sleeperPrio: 90, pinnedHog: false, stopAfterFirstSpin: true);
         Assert.True(spins > 0, $"no deadline anticipated in {periods} periods");
+        Assert.True(spinSeconds > 0, "rtruntime.cpu.timer_spin_time reports cpu0's spin");
         Assert.Equal(0, early);
     }
 
@@ -34,18 +36,19 @@ public class TimerAnticipationTests
     [InlineData("migrate-disabled hog", true, 10, 90, true)]
     public async Task NeverSpins_WhenTheRulesSayNo(string why, bool anticipate, int hogPrio, int sleeperPrio, bool pinnedHog)
     {
-        (long spins, long early, _) = await RunAsync(anticipate, hogPrio, sleeperPrio, pinnedHog, stopAfterFirstSpin: false);
+        (long spins, long early, _, double spinSeconds) = await RunAsync(anticipate, hogPrio, sleeperPrio, pinnedHog, stopAfterFirstSpin: false);
         Assert.True(spins == 0, $"{why}: {spins} deadlines spun to");
+        Assert.Equal(0, spinSeconds);
         Assert.Equal(0, early);
     }
 
     /// <summary>
     /// A hog on cpu0 passing a point every few µs, and a periodic sleeper there (1 ms). Runs 200
     /// periods, or with <paramref name="stopAfterFirstSpin"/> until cpu0 has anticipated one deadline
-    /// (the hang timeout turns "never" into a failure). Returns cpu0's spins, the sleeper's early
-    /// wakeups and the periods run.
+    /// (the hang timeout turns "never" into a failure). Returns cpu0's spins (from a snapshot), the
+    /// sleeper's early wakeups, the periods run, and cpu0's spin time as the meter reports it.
     /// </summary>
-    private static async Task<(long Spins, long Early, int Periods)> RunAsync(bool anticipate, int hogPrio, int sleeperPrio, bool pinnedHog, bool stopAfterFirstSpin)
+    private static async Task<(long Spins, long Early, int Periods, double SpinSeconds)> RunAsync(bool anticipate, int hogPrio, int sleeperPrio, bool pinnedHog, bool stopAfterFirstSpin)
     {
         await using var rt = Rt.Start(o =>
         {
@@ -128,6 +131,9 @@ public class TimerAnticipationTests
         }
 
         await hog.WithTimeout();
-        return (rt.Snapshot().Cpus[0].TimerSpins, early, periods);
+        using var spinTime = new MetricCollector<double>(rt.Metrics.Meter, "rtruntime.cpu.timer_spin_time");
+        spinTime.RecordObservableInstruments();
+        double cpu0Spin = spinTime.GetMeasurementSnapshot().Single(m => (int)m.Tags["cpu"]! == 0).Value;
+        return (rt.Snapshot().Cpus[0].TimerSpins, early, periods, cpu0Spin);
     }
 }

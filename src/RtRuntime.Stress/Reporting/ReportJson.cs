@@ -295,6 +295,8 @@ internal static class ReportJson
             w.WriteNumber("idleUs", c.IdleUs);
             w.WriteNumber("lostUs", c.LostUs);
             w.WriteNumber("switches", c.Switches);
+            w.WriteNumber("timerSpins", c.TimerSpins);
+            w.WriteNumber("timerSpinUs", c.TimerSpinUs);
             w.WriteEndObject();
         }
 

@@ -105,8 +105,8 @@ public sealed class SimulateScenario : StressScenario
                 t.Name, N(t.Priority), N(t.RunUs), N(t.WaitUs), N(t.MaxWaitUs), N(t.InterferenceUs), N(t.Migrations), N(t.Pushes), N(t.Pulls),
                 N(t.Preemptions), t.ExitUs < 0 ? "-" : N(t.ExitUs), t.LastCpu < 0 ? "-" : N(t.LastCpu), t.Affinity.ToString(),
             ]).ToList()));
-        result.Tables.Add(new ResultTable("CPUs (virtual µs)", ["cpu", "busy", "idle", "lost bandwidth", "switches"],
-            sim.Cpus.Select(c => (IReadOnlyList<string>)["cpu" + N(c.Id), N(c.BusyUs), N(c.IdleUs), N(c.LostUs), N(c.Switches)]).ToList()));
+        result.Tables.Add(new ResultTable("CPUs (virtual µs)", ["cpu", "busy", "idle", "lost bandwidth", "switches", "timer spins", "timer spin"],
+            sim.Cpus.Select(c => (IReadOnlyList<string>)["cpu" + N(c.Id), N(c.BusyUs), N(c.IdleUs), N(c.LostUs), N(c.Switches), N(c.TimerSpins), N(c.TimerSpinUs)]).ToList()));
         result.Bars.Add(new BarSeries("lost-bandwidth", "Lost bandwidth per CPU (virtual µs)", "us",
             sim.Cpus.Select(c => "cpu" + N(c.Id)).ToArray(), sim.Cpus.Select(c => (double)c.LostUs).ToArray()));
         AddTimeline(sim, result);

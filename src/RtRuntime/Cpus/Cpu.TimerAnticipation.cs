@@ -1,3 +1,4 @@
+using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Cpus;
@@ -63,7 +64,7 @@ internal sealed partial class Cpu
     private bool AnticipatesTimer(long now, long gapNs)
     {
         long sleeper = NextDeadline;
-        if (gapNs > Scheduler.AnticipateTimersNs || sleeper == _anticipatedNs || now + gapNs < sleeper)
+        if (sleeper == _anticipatedNs || !TimerRules.PointAnticipates(now, gapNs, sleeper, Scheduler.AnticipateTimersNs))
         {
             return false;
         }
@@ -83,7 +84,7 @@ internal sealed partial class Cpu
     {
         long deadline = _spinToNs;
         _spinToNs = 0;
-        if (task.PreemptCount != 0 || task.MigrationDisabled != 0 || task.CancelFlag != 0 || !NearSleeperPreempts(task, deadline))
+        if (task.PreemptCount != 0 || task.CancelFlag != 0 || !NearSleeperPreempts(task, deadline))
         {
             return;
         }
@@ -110,8 +111,7 @@ internal sealed partial class Cpu
         using (Lock.EnterScope())
         {
             return _timers.TryPeek(out RtTask? sleeper, out long due) && due == deadline
-                && sleeper.Prio > Math.Max(task.Prio, Rq.HighestPriority)
-                && sleeper.AffinityMask.Contains(Id);
+                && TimerRules.SleeperWillPreempt(sleeper.Prio, sleeper.AffinityMask.Contains(Id), task.Prio, Rq.HighestPriority, task.MigrationDisabled != 0);
         }
     }
 }

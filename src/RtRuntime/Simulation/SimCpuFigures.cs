@@ -22,4 +22,10 @@ public sealed class SimCpuFigures
 
     /// <summary>Context switches (switch-ins).</summary>
     public int Switches { get; internal set; }
+
+    /// <summary>Sleeper deadlines this CPU spun to (timer anticipation, <see cref="SimScenario.AnticipateTimersUs"/>).</summary>
+    public int TimerSpins { get; internal set; }
+
+    /// <summary>Time spent in those spins (the stopped task's, counted as busy).</summary>
+    public long TimerSpinUs { get; internal set; }
 }

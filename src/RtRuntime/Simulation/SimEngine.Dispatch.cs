@@ -166,6 +166,8 @@ internal sealed partial class SimEngine
     private void PreemptionPoint(SimTask task)
     {
         SimCpu cpu = _cpus[task.Cpu];
+        task.PointUs = _now;
+        task.PointGen = task.SwitchGen;
         if (task.PreemptCount != 0 && !(cpu.QueuedTop > task.Prio && TakeFault(SimFault.SwitchOutPreemptDisabled)))
         {
             return;

@@ -29,7 +29,11 @@ internal sealed partial class SimEngine
                     }
 
                     task.SegmentUs = step.EveryUs > 0 ? Math.Min(step.EveryUs, task.RunLeft) : task.RunLeft;
-                    Post(_now + task.SegmentUs, SimEventType.SegmentEnd, task);
+                    if (!AnticipateTimer(task))
+                    {
+                        Post(_now + task.SegmentUs, SimEventType.SegmentEnd, task);
+                    }
+
                     return;
                 case SimStepKind.PreemptionPoint:
                     task.Pc++;
@@ -63,7 +67,8 @@ internal sealed partial class SimEngine
                     }
 
                     Block(task, SimTaskState.Sleeping);
-                    Post(_now + step.DurationUs, SimEventType.SleepEnd, task);
+                    task.SleepUntilUs = _now + step.DurationUs;
+                    Post(task.SleepUntilUs, SimEventType.SleepEnd, task);
                     break;
                 case SimStepKind.Wait:
                     task.Pc++;

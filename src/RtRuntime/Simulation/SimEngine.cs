@@ -144,10 +144,15 @@ internal sealed partial class SimEngine
     /// <summary>rq->nr_pinned of a CPU.</summary>
     public int NrPinned(int cpu) => _cpus[cpu].NrPinned;
 
-    private void Post(long time, SimEventType type, SimTask? task)
+    /// <summary>Queues an event at <paramref name="time"/>.</summary>
+    /// <param name="time">Virtual µs.</param>
+    /// <param name="type">What happens.</param>
+    /// <param name="task">The task it happens to, or null (a tick).</param>
+    /// <param name="afterOthers">Order the event after every other event of the same instant (seeded or not).</param>
+    private void Post(long time, SimEventType type, SimTask? task, bool afterOthers = false)
     {
         long seq = _seq++;
-        long key = _seed == 0 ? 0 : SimRandom.Mix(_seed, seq);
+        long key = afterOthers ? long.MaxValue : _seed == 0 ? 0 : SimRandom.Mix(_seed, seq);
         _queue.Enqueue(new SimEvent(type, task), new SimEventOrder(time, key, seq));
         if (type != SimEventType.Tick)
         {

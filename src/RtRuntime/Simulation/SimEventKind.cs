@@ -62,4 +62,7 @@ public enum SimEventKind
 
     /// <summary>A kernel-style BUG in the script (scheduling while atomic, guard underflow); see <see cref="SimResult.Bugs"/>.</summary>
     Bug = 19,
+
+    /// <summary>Timer anticipation: the running task stopped at its point before a sleeper's deadline and the CPU spins to it (other: the sleeper).</summary>
+    TimerSpin = 20,
 }

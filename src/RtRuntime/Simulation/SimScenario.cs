@@ -28,6 +28,9 @@ public sealed class SimScenario
     /// <summary>The longest task or event name.</summary>
     public const int MaxNameLength = 64;
 
+    /// <summary>The largest <see cref="AnticipateTimersUs"/> (10 ms, as the runtime's TimerLead).</summary>
+    public const long MaxAnticipateTimersUs = 10_000;
+
     /// <summary>Number of CPUs, 1..1024 (ids 0..Cpus−1).</summary>
     public int Cpus { get; init; } = 2;
 
@@ -42,6 +45,16 @@ public sealed class SimScenario
 
     /// <summary>The SCHED_RR slice in µs. Default 100 000 (the kernel's 100 ms).</summary>
     public long RoundRobinSliceUs { get; init; } = 100_000;
+
+    /// <summary>
+    /// Timer anticipation (the runtime's <see cref="RtSchedulerOptions.AnticipateTimers"/>, with its
+    /// <see cref="RtSchedulerOptions.TimerLead"/> as the bound): at a point whose next segment would end
+    /// after the deadline of a sleeper that will preempt the task (<see cref="Scheduling.TimerRules"/>),
+    /// and which is at most this long, the task stops there and its CPU spins to the deadline. Here the
+    /// gap is the next segment's exact length (the runtime estimates it from the task's last gaps).
+    /// 0..10,000 µs; 0 (the default) turns it off: a woken sleeper preempts at the first point after its deadline.
+    /// </summary>
+    public long AnticipateTimersUs { get; init; }
 
     /// <summary>Stop at this virtual time (µs); 0 (default) runs until no event is left.</summary>
     public long EndUs { get; init; }
@@ -102,6 +115,11 @@ public sealed class SimScenario
         CheckTime("$.tickUs", TickUs, allowZero: true);
         CheckTime("$.roundRobinSliceUs", RoundRobinSliceUs, allowZero: false);
         CheckTime("$.endUs", EndUs, allowZero: true);
+        if (AnticipateTimersUs is < 0 or > MaxAnticipateTimersUs)
+        {
+            Fail("$.anticipateTimersUs", $"must be 0..{MaxAnticipateTimersUs} µs (the runtime's TimerLead range), got {AnticipateTimersUs}.");
+        }
+
         CpuSet all = CpuSet.Range(0, Cpus);
         if (!InactiveCpus.IsSubsetOf(all))
         {

@@ -60,7 +60,7 @@ internal static class SimScenarioReader
         int cpus = 2;
         PreemptionModel model = PreemptionModel.Rt;
         BalancePolicy policy = BalancePolicy.WorkConserving;
-        long tick = 1000, slice = 100_000, end = 0;
+        long tick = 1000, slice = 100_000, end = 0, anticipate = 0;
         CpuSet inactive = default;
         List<SimTaskSpec> tasks = [];
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -75,9 +75,10 @@ internal static class SimScenarioReader
                 case "tickUs": tick = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
                 case "roundRobinSliceUs": slice = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
                 case "endUs": end = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
+                case "anticipateTimersUs": anticipate = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
                 case "inactiveCpus": inactive = ReadCpus(ref reader, ctx, at); break;
                 case "tasks": tasks = ReadTasks(ref reader, ctx, at); break;
-                default: throw ctx.Error(ref reader, at, "unknown field; allowed: cpus, model, policy, tickUs, roundRobinSliceUs, endUs, inactiveCpus, tasks.");
+                default: throw ctx.Error(ref reader, at, "unknown field; allowed: cpus, model, policy, tickUs, roundRobinSliceUs, endUs, anticipateTimersUs, inactiveCpus, tasks.");
             }
         }
 
@@ -89,6 +90,7 @@ internal static class SimScenarioReader
             TickUs = tick,
             RoundRobinSliceUs = slice,
             EndUs = end,
+            AnticipateTimersUs = anticipate,
             InactiveCpus = inactive,
             Tasks = tasks,
         };

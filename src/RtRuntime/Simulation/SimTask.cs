@@ -56,6 +56,15 @@ internal sealed class SimTask
     /// <summary>Length of the segment in flight (ends with a preemption point).</summary>
     public long SegmentUs;
 
+    /// <summary>When a sleeping task's timer fires (virtual µs).</summary>
+    public long SleepUntilUs;
+
+    /// <summary>When the task last passed a preemption point, and its switch generation then (−1: never).</summary>
+    public long PointUs = -1;
+
+    /// <summary>The <see cref="SwitchGen"/> at <see cref="PointUs"/>: a point followed by no switch.</summary>
+    public int PointGen;
+
     public int PreemptCount;
 
     /// <summary>Counts switch-ins: a script runner stops when the task was switched out and in again meanwhile.</summary>

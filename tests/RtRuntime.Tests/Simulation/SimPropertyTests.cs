@@ -52,12 +52,14 @@ public class SimPropertyTests
                    Gen.Const(Array.Empty<SimTaskSpec>()),
                    (acc, g) => Gen.Select(acc, g, (a, t) => (SimTaskSpec[])[.. a, t])),
                Gen.Int[0, 3],
-               (tasks, tick) => new SimScenario
+               Gen.OneOf(0L, 5L, 20L, 200L),
+               (tasks, tick, anticipate) => new SimScenario
                {
                    Cpus = p.cpus,
                    TickUs = tick * 20,
                    RoundRobinSliceUs = 30,
                    EndUs = 20_000,
+                   AnticipateTimersUs = anticipate,
                    Tasks = tasks,
                }));
 
@@ -69,11 +71,12 @@ public class SimPropertyTests
         TickUs = s.TickUs,
         RoundRobinSliceUs = s.RoundRobinSliceUs,
         EndUs = s.EndUs,
+        AnticipateTimersUs = s.AnticipateTimersUs,
         Tasks = s.Tasks,
     };
 
     private static string Describe(SimScenario s) =>
-        $"cpus={s.Cpus} tick={s.TickUs} " + string.Join(" | ", s.Tasks.Select(t => $"{t.Name}({t.Priority},{t.Policy},{t.Affinity},@{t.SpawnUs},cpu{t.WakeCpu}): {string.Join(", ", t.Steps)}"));
+        $"cpus={s.Cpus} tick={s.TickUs} anticipate={s.AnticipateTimersUs} " + string.Join(" | ", s.Tasks.Select(t => $"{t.Name}({t.Priority},{t.Policy},{t.Affinity},@{t.SpawnUs},cpu{t.WakeCpu}): {string.Join(", ", t.Steps)}"));
 
     [Fact]
     public void Run_RandomScenarios_NoInvariantFires()

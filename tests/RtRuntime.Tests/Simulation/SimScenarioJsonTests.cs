@@ -15,6 +15,7 @@ public class SimScenarioJsonTests
           "model": "Rt",
           "policy": "KernelFaithful",
           "tickUs": 500,
+          "anticipateTimersUs": 200,
           "tasks": [
             { "name": "L", "priority": 10, "cpu": 0,
               "steps": [ "migrateDisable", { "run": 200, "everyUs": 10 }, "migrateEnable" ] },
@@ -34,6 +35,7 @@ public class SimScenarioJsonTests
         Assert.Equal(2, s.Cpus);
         Assert.Equal(BalancePolicy.KernelFaithful, s.Policy);
         Assert.Equal(500, s.TickUs);
+        Assert.Equal(200, s.AnticipateTimersUs);
         SimTaskSpec h = s.Tasks[1];
         Assert.Equal(SchedPolicy.RoundRobin, h.Policy);
         Assert.Equal(CpuSet.Of(0, 1), h.Affinity);
@@ -83,6 +85,14 @@ public class SimScenarioJsonTests
         Assert.Equal("$.tasks[0].steps[0].run", e.Path);
         Assert.Equal(3, e.Line);
         Assert.Contains("must be 1..1000000000000 µs, got -5", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_AnticipateTimersOutOfRange_NamesFieldAndRange()
+    {
+        SimScenarioException e = Reject("{\"anticipateTimersUs\": 20000}");
+        Assert.Equal("$.anticipateTimersUs", e.Path);
+        Assert.Contains("must be 0..10000 µs (the runtime's TimerLead range), got 20000", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

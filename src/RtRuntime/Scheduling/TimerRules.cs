@@ -1,0 +1,36 @@
+namespace RtRuntime.Scheduling;
+
+/// <summary>
+/// Timer anticipation (<see cref="RtSchedulerOptions.AnticipateTimers"/>) as pure functions, shared by
+/// the threaded runtime (nanoseconds of <see cref="Cpus.RtClock"/>) and the simulator (virtual
+/// microseconds): the kernel's timer interrupt preempts a busy CPU at the deadline; cooperative points
+/// can only stop the running task at the last point before it. Priorities as in <see cref="BalanceRules"/>.
+/// </summary>
+public static class TimerRules
+{
+    /// <summary>
+    /// True when the running task's next point, <paramref name="gap"/> after this one at
+    /// <paramref name="now"/>, would come after <paramref name="deadline"/> (still ahead), and the gap is
+    /// within <paramref name="maxGap"/> (the timer lead; 0: anticipation off): the point stops the task.
+    /// </summary>
+    /// <param name="now">This point's time.</param>
+    /// <param name="gap">The expected time to the task's next point.</param>
+    /// <param name="deadline">The earliest sleeper deadline on the CPU.</param>
+    /// <param name="maxGap">The longest gap anticipation acts on; 0 turns it off.</param>
+    public static bool PointAnticipates(long now, long gap, long deadline, long maxGap) =>
+        gap <= maxGap && now < deadline && deadline - now <= gap;
+
+    /// <summary>
+    /// Whether the sleeper, once its timer fires, will preempt the running task on this CPU, so that
+    /// stopping that task for it is worth the spin: it may run here, outranks the running task and
+    /// everything queued, and the running task is not migrate-disabled (select_task_rq may then send
+    /// the sleeper to another CPU: WorkConserving spares a pinned runner).
+    /// </summary>
+    /// <param name="sleeperPrio">The sleeper's priority.</param>
+    /// <param name="sleeperAllowedHere">The sleeper's affinity holds this CPU.</param>
+    /// <param name="runningPrio">The running task's priority.</param>
+    /// <param name="queuedTop">The highest priority queued on this CPU, or −1.</param>
+    /// <param name="runningMigrateDisabled">The running task is migrate-disabled.</param>
+    public static bool SleeperWillPreempt(int sleeperPrio, bool sleeperAllowedHere, int runningPrio, int queuedTop, bool runningMigrateDisabled) =>
+        sleeperAllowedHere && !runningMigrateDisabled && sleeperPrio > Math.Max(runningPrio, queuedTop);
+}

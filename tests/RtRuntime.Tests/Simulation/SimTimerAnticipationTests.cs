@@ -1,0 +1,97 @@
+using RtRuntime;
+using RtRuntime.Scheduling;
+using RtRuntime.Simulation;
+using static RtRuntime.Tests.Simulation.SimBuild;
+
+namespace RtRuntime.Tests.Simulation;
+
+/// <summary>
+/// Timer anticipation in the simulator (<see cref="SimScenario.AnticipateTimersUs"/>) with exact
+/// traces, and the shared <see cref="TimerRules"/> the runtime uses too. On one CPU, H sleeps from 0 until
+/// 250 µs; L, spawned at 1 µs, computes 1,000 µs with a point every 100 µs.
+/// </summary>
+public class SimTimerAnticipationTests
+{
+    [Fact]
+    public void Off_SleeperPreemptsAtTheFirstPointAfterItsDeadline()
+    {
+        SimResult r = RunClean(Busy(anticipateUs: 0, hPrio: 90));
+        Assert.Equal(
+        [
+            "0 cpu0 H Spawn", "0 cpu0 H SwitchIn", "0 cpu0 H Block", "1 cpu0 L Spawn", "1 cpu0 L SwitchIn",
+            "250 cpu0 H Wakeup", "301 cpu0 L Preempt", "301 cpu0 H SwitchIn", "311 cpu0 H Exit", "311 cpu0 L SwitchIn", "1011 cpu0 L Exit",
+        ], Lines(r));
+        Assert.Equal(51, r.Task("H").MaxWaitUs);
+        Assert.Equal(0, r.Cpus[0].TimerSpins);
+    }
+
+    [Fact]
+    public void On_PointBeforeTheDeadlineStopsTheTaskAndTheSleeperRunsOnTime()
+    {
+        SimResult r = RunClean(Busy(anticipateUs: 200, hPrio: 90));
+        Assert.Equal(
+        [
+            "0 cpu0 H Spawn", "0 cpu0 H SwitchIn", "0 cpu0 H Block", "1 cpu0 L Spawn", "1 cpu0 L SwitchIn",
+            "201 cpu0 L TimerSpin H", "250 cpu0 H Wakeup", "250 cpu0 L Preempt", "250 cpu0 H SwitchIn", "260 cpu0 H Exit",
+            "260 cpu0 L SwitchIn", "1060 cpu0 L Exit",
+        ], Lines(r));
+        Assert.Equal(0, r.Task("H").MaxWaitUs);
+        Assert.Equal(1, r.Cpus[0].TimerSpins);
+        Assert.Equal(49, r.Cpus[0].TimerSpinUs); // L's 1,000 µs of work end 49 µs later than without: the spin was its time
+    }
+
+    [Theory]
+    [InlineData("a lower sleeper would not preempt", 200, 5, false, 100)]
+    [InlineData("a migrate-disabled runner may send the sleeper elsewhere", 200, 90, true, 100)]
+    [InlineData("the gap is longer than the bound", 50, 90, false, 100)]
+    public void NoSpin_WhenTheRulesSayNo(string why, long anticipateUs, int hPrio, bool pinned, long everyUs)
+    {
+        SimResult r = RunClean(Busy(anticipateUs, hPrio, pinned, everyUs));
+        Assert.True(r.Cpus[0].TimerSpins == 0, why);
+        Assert.DoesNotContain(r.Trace, e => e.Kind == SimEventKind.TimerSpin);
+    }
+
+    [Fact]
+    public void Seeded_TheSpinEndsAfterTheSleepersWakeupAtTheSameInstant()
+    {
+        // Seeds shuffle events of one instant; the spin's end must still see the sleeper woken.
+        for (int seed = 1; seed <= 20; seed++)
+        {
+            SimResult r = Simulator.Run(Busy(anticipateUs: 200, hPrio: 90), seed, new SimOptions());
+            Assert.True(r.Violations.Count == 0, r.ToString());
+            Assert.Equal(0, r.Task("H").MaxWaitUs);
+        }
+    }
+
+    [Theory]
+    [InlineData(200, 100, 250, 200, true)]   // the next point (300) comes after the deadline
+    [InlineData(100, 100, 250, 200, false)]  // the next point (200) still comes before it
+    [InlineData(200, 50, 250, 200, true)]    // a point that lands on the deadline would do, but this one is earlier
+    [InlineData(250, 100, 250, 200, false)]  // the deadline is now: it fires, nothing to anticipate
+    [InlineData(200, 300, 250, 200, false)]  // the gap is longer than the bound
+    [InlineData(200, 100, 250, 0, false)]    // bound 0: off
+    public void PointAnticipates_IsTheLastPointBeforeTheDeadline(long now, long gap, long deadline, long maxGap, bool expected) =>
+        Assert.Equal(expected, TimerRules.PointAnticipates(now, gap, deadline, maxGap));
+
+    [Theory]
+    [InlineData(90, true, 10, -1, false, true)]
+    [InlineData(10, true, 10, -1, false, false)]  // equal priority never preempts
+    [InlineData(90, true, 10, 95, false, false)]  // a queued task outranks the sleeper
+    [InlineData(90, false, 10, -1, false, false)] // the sleeper may not run here
+    [InlineData(90, true, 10, -1, true, false)]   // a pinned runner
+    public void SleeperWillPreempt_Cases(int sleeper, bool allowed, int running, int queued, bool pinned, bool expected) =>
+        Assert.Equal(expected, TimerRules.SleeperWillPreempt(sleeper, allowed, running, queued, pinned));
+
+    private static SimScenario Busy(long anticipateUs, int hPrio, bool pinned = false, long everyUs = 100) => new()
+    {
+        Cpus = 1,
+        Policy = BalancePolicy.WorkConserving,
+        TickUs = 0,
+        AnticipateTimersUs = anticipateUs,
+        Tasks =
+        [
+            Task("H", hPrio, steps: [Sleep(250), Run(10)]),
+            pinned ? Task("L", 10, spawn: 1, steps: [MD, Run(1000, everyUs), ME]) : Task("L", 10, spawn: 1, steps: [Run(1000, everyUs)]),
+        ],
+    };
+}

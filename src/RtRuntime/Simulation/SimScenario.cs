@@ -52,9 +52,13 @@ public sealed class SimScenario
     /// after the deadline of a sleeper that will preempt the task (<see cref="Scheduling.TimerRules"/>),
     /// and which is at most this long, the task stops there and its CPU spins to the deadline. Here the
     /// gap is the next segment's exact length (the runtime estimates it from the task's last gaps).
-    /// 0..10,000 µs; 0 (the default) turns it off: a woken sleeper preempts at the first point after its deadline.
+    /// 0..10,000 µs; default 200, as the runtime's defaults (<c>AnticipateTimers</c> on, <c>TimerLead</c> 200 µs);
+    /// 0 turns it off: a woken sleeper preempts at the first point after its deadline.
     /// </summary>
-    public long AnticipateTimersUs { get; init; }
+    public long AnticipateTimersUs { get; init; } = DefaultAnticipateTimersUs;
+
+    /// <summary>The default <see cref="AnticipateTimersUs"/>: the runtime's default TimerLead, in µs.</summary>
+    public const long DefaultAnticipateTimersUs = 200;
 
     /// <summary>Stop at this virtual time (µs); 0 (default) runs until no event is left.</summary>
     public long EndUs { get; init; }

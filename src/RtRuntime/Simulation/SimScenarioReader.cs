@@ -60,7 +60,7 @@ internal static class SimScenarioReader
         int cpus = 2;
         PreemptionModel model = PreemptionModel.Rt;
         BalancePolicy policy = BalancePolicy.WorkConserving;
-        long tick = 1000, slice = 100_000, end = 0, anticipate = 0;
+        long tick = 1000, slice = 100_000, end = 0, anticipate = SimScenario.DefaultAnticipateTimersUs;
         CpuSet inactive = default;
         List<SimTaskSpec> tasks = [];
         var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -15,7 +15,7 @@ public class SimScenarioJsonTests
           "model": "Rt",
           "policy": "KernelFaithful",
           "tickUs": 500,
-          "anticipateTimersUs": 200,
+          "anticipateTimersUs": 150,
           "tasks": [
             { "name": "L", "priority": 10, "cpu": 0,
               "steps": [ "migrateDisable", { "run": 200, "everyUs": 10 }, "migrateEnable" ] },
@@ -35,7 +35,7 @@ public class SimScenarioJsonTests
         Assert.Equal(2, s.Cpus);
         Assert.Equal(BalancePolicy.KernelFaithful, s.Policy);
         Assert.Equal(500, s.TickUs);
-        Assert.Equal(200, s.AnticipateTimersUs);
+        Assert.Equal(150, s.AnticipateTimersUs);
         SimTaskSpec h = s.Tasks[1];
         Assert.Equal(SchedPolicy.RoundRobin, h.Policy);
         Assert.Equal(CpuSet.Of(0, 1), h.Affinity);

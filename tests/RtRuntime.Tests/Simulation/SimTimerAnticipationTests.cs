@@ -40,6 +40,15 @@ public class SimTimerAnticipationTests
         Assert.Equal(49, r.Cpus[0].TimerSpinUs); // L's 1,000 µs of work end 49 µs later than without: the spin was its time
     }
 
+    [Fact]
+    public void Default_IsTheRuntimesDefault()
+    {
+        var defaults = new RtSchedulerOptions();
+        Assert.True(defaults.AnticipateTimers);
+        Assert.Equal((long)defaults.TimerLead.TotalMicroseconds, new SimScenario().AnticipateTimersUs);
+        Assert.Equal(new SimScenario().AnticipateTimersUs, SimScenario.FromJson("{}").AnticipateTimersUs);
+    }
+
     [Theory]
     [InlineData("a lower sleeper would not preempt", 200, 5, false, 100)]
     [InlineData("a migrate-disabled runner may send the sleeper elsewhere", 200, 90, true, 100)]

@@ -102,8 +102,11 @@ internal sealed partial class Cpu
             now = RtClock.NowNs();
         }
 
-        TimerSpins++;
-        TimerSpinNs += now - start;
+        if (now > start)
+        {
+            TimerSpins++;
+            TimerSpinNs += now - start;
+        }
     }
 
     private bool NearSleeperPreempts(RtTask task, long deadline)
@@ -111,7 +114,7 @@ internal sealed partial class Cpu
         using (Lock.EnterScope())
         {
             return _timers.TryPeek(out RtTask? sleeper, out long due) && due == deadline
-                && TimerRules.SleeperWillPreempt(sleeper.Prio, sleeper.AffinityMask.Contains(Id), task.Prio, Rq.HighestPriority, task.MigrationDisabled != 0);
+                && TimerRules.SleeperWillPreempt(sleeper.Prio, sleeper.Cpu == this && sleeper.AffinityMask.Contains(Id), task.Prio, Rq.HighestPriority, task.MigrationDisabled != 0);
         }
     }
 }

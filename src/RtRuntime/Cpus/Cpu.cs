@@ -460,7 +460,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
         long now = RtClock.NowNs();
         long gap = NotePoint(task, now);
-        return now >= EarliestTimer || AnticipatesTimer(now, gap);
+        return now >= EarliestTimer || (task.PreemptCount == 0 && AnticipatesTimer(now, gap)); // a preempt-disabled point cannot stop
     }
 
     /// <summary>Moves this CPU's sleepers whose deadline has passed to <paramref name="into"/> (any thread).</summary>

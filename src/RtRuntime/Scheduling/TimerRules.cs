@@ -22,15 +22,16 @@ public static class TimerRules
 
     /// <summary>
     /// Whether the sleeper, once its timer fires, will preempt the running task on this CPU, so that
-    /// stopping that task for it is worth the spin: it may run here, outranks the running task and
-    /// everything queued, and the running task is not migrate-disabled (select_task_rq may then send
-    /// the sleeper to another CPU: WorkConserving spares a pinned runner).
+    /// stopping that task for it is worth the spin: its wakeup comes here (select_task_rq keeps a task on
+    /// its previous CPU when it would run there at once), it outranks the running task and everything
+    /// queued, and the running task is not migrate-disabled (select_task_rq may then send the sleeper
+    /// to another CPU: WorkConserving spares a pinned runner).
     /// </summary>
     /// <param name="sleeperPrio">The sleeper's priority.</param>
-    /// <param name="sleeperAllowedHere">The sleeper's affinity holds this CPU.</param>
+    /// <param name="sleeperWakesHere">This CPU is the sleeper's previous CPU and its affinity holds it (a timer adopted from a CPU gone offline may belong to a task last on another).</param>
     /// <param name="runningPrio">The running task's priority.</param>
     /// <param name="queuedTop">The highest priority queued on this CPU, or −1.</param>
     /// <param name="runningMigrateDisabled">The running task is migrate-disabled.</param>
-    public static bool SleeperWillPreempt(int sleeperPrio, bool sleeperAllowedHere, int runningPrio, int queuedTop, bool runningMigrateDisabled) =>
-        sleeperAllowedHere && !runningMigrateDisabled && sleeperPrio > Math.Max(runningPrio, queuedTop);
+    public static bool SleeperWillPreempt(int sleeperPrio, bool sleeperWakesHere, int runningPrio, int queuedTop, bool runningMigrateDisabled) =>
+        sleeperWakesHere && !runningMigrateDisabled && sleeperPrio > Math.Max(runningPrio, queuedTop);
 }

@@ -142,6 +142,11 @@ internal sealed partial class SimEngine
     /// <summary>The end of a Run segment: account the computation, then a preemption point.</summary>
     private void EndSegment(SimTask task)
     {
+        if (task.SpinStartUs >= 0)
+        {
+            EndTimerSpin(task);
+        }
+
         task.RunLeft -= task.SegmentUs;
         task.SegmentUs = 0;
         if (task.RunLeft <= 0)

@@ -31,7 +31,7 @@ internal sealed partial class SimEngine
                     task.SegmentUs = step.EveryUs > 0 ? Math.Min(step.EveryUs, task.RunLeft) : task.RunLeft;
                     if (!AnticipateTimer(task))
                     {
-                        Post(_now + task.SegmentUs, SimEventType.SegmentEnd, task);
+                        Post(_now + task.SegmentUs, SimEventType.SegmentEnd, task, gen: ++task.SegmentGen);
                     }
 
                     return;

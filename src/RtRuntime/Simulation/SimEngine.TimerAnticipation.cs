@@ -31,13 +31,41 @@ internal sealed partial class SimEngine
             return false;
         }
 
-        long spin = sleeper.SleepUntilUs - _now;
         cpu.Figures.TimerSpins++;
-        cpu.Figures.TimerSpinUs += spin;
         Emit(cpu.Id, task, SimEventKind.TimerSpin, other: sleeper.Name);
         task.SegmentUs = 0; // the spin computes nothing of the task's Run step
-        Post(sleeper.SleepUntilUs, SimEventType.SegmentEnd, task, afterOthers: true); // after the sleeper's own wakeup at that instant
+        task.SpinStartUs = _now;
+        _spinningCpus++;
+        Post(sleeper.SleepUntilUs, SimEventType.SegmentEnd, task, afterOthers: true, gen: ++task.SegmentGen); // after the sleeper's own wakeup at that instant
         return true;
+    }
+
+    // CPUs whose running task is stopped in a spin.
+    private int _spinningCpus;
+
+    /// <summary>The spin of <paramref name="task"/>'s CPU ends now: its time goes to the CPU's figures.</summary>
+    private void EndTimerSpin(SimTask task)
+    {
+        _cpus[task.Cpu].Figures.TimerSpinUs += _now - task.SpinStartUs;
+        task.SpinStartUs = -1;
+        _spinningCpus--;
+    }
+
+    /// <summary>
+    /// After an event: a spin ends early, at once, when its CPU has other work for the stopped task's
+    /// point (a task queued above it, or stop work), as the runtime's spin ends on any pending bit but
+    /// the near-timer one. The point then runs now (a new segment end; the one at the deadline is stale).
+    /// </summary>
+    private void CutTimerSpins()
+    {
+        foreach (SimCpu cpu in _cpus)
+        {
+            if (cpu.Running is { SpinStartUs: >= 0 } task && (BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio) || cpu.StopPending))
+            {
+                EndTimerSpin(task);
+                Post(_now, SimEventType.SegmentEnd, task, gen: ++task.SegmentGen);
+            }
+        }
     }
 
     /// <summary>The sleeper whose timer fires first on <paramref name="cpu"/> (its last CPU), lowest id on ties; null when none.</summary>

@@ -149,11 +149,12 @@ internal sealed partial class SimEngine
     /// <param name="type">What happens.</param>
     /// <param name="task">The task it happens to, or null (a tick).</param>
     /// <param name="afterOthers">Order the event after every other event of the same instant (seeded or not).</param>
-    private void Post(long time, SimEventType type, SimTask? task, bool afterOthers = false)
+    /// <param name="gen">For a SegmentEnd, the task's <see cref="SimTask.SegmentGen"/> it belongs to.</param>
+    private void Post(long time, SimEventType type, SimTask? task, bool afterOthers = false, int gen = 0)
     {
         long seq = _seq++;
         long key = afterOthers ? long.MaxValue : _seed == 0 ? 0 : SimRandom.Mix(_seed, seq);
-        _queue.Enqueue(new SimEvent(type, task), new SimEventOrder(time, key, seq));
+        _queue.Enqueue(new SimEvent(type, task, gen), new SimEventOrder(time, key, seq));
         if (type != SimEventType.Tick)
         {
             _liveNonTick++;
@@ -173,7 +174,11 @@ internal sealed partial class SimEngine
                 Activate(ev.Task!, spawn: true);
                 break;
             case SimEventType.SegmentEnd:
-                EndSegment(ev.Task!);
+                if (ev.Gen == ev.Task!.SegmentGen)
+                {
+                    EndSegment(ev.Task);
+                }
+
                 break;
             case SimEventType.SleepEnd:
                 _sleeping.Remove(ev.Task!);
@@ -235,6 +240,11 @@ internal sealed partial class SimEngine
 
             if (_queuedCount == 0 || !IdlePulls())
             {
+                if (_spinningCpus > 0)
+                {
+                    CutTimerSpins();
+                }
+
                 return;
             }
         }
@@ -277,6 +287,10 @@ internal sealed partial class SimEngine
         foreach (SimTask t in _tasks)
         {
             t.Figures.Affinity = t.Mask;
+            if (t.SpinStartUs >= 0)
+            {
+                EndTimerSpin(t); // the run ended (endUs) during a spin: count it up to now
+            }
         }
 
         return new SimResult

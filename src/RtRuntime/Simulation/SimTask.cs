@@ -56,6 +56,12 @@ internal sealed class SimTask
     /// <summary>Length of the segment in flight (ends with a preemption point).</summary>
     public long SegmentUs;
 
+    /// <summary>Counts the segments posted for this task: a SegmentEnd event of an older one (a spin cut short) is stale.</summary>
+    public int SegmentGen;
+
+    /// <summary>When the task's CPU began spinning to an anticipated deadline for it, or −1 when it is not spinning.</summary>
+    public long SpinStartUs = -1;
+
     /// <summary>When a sleeping task's timer fires (virtual µs).</summary>
     public long SleepUntilUs;
 

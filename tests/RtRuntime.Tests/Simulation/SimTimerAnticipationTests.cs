@@ -49,13 +49,36 @@ public class SimTimerAnticipationTests
         Assert.Equal(new SimScenario().AnticipateTimersUs, SimScenario.FromJson("{}").AnticipateTimersUs);
     }
 
-    [Theory]
-    [InlineData("a lower sleeper would not preempt", 200, 5, false, 100)]
-    [InlineData("a migrate-disabled runner may send the sleeper elsewhere", 200, 90, true, 100)]
-    [InlineData("the gap is longer than the bound", 50, 90, false, 100)]
-    public void NoSpin_WhenTheRulesSayNo(string why, long anticipateUs, int hPrio, bool pinned, long everyUs)
+    [Fact]
+    public void AHigherWakeupDuringTheSpin_EndsItAtOnce()
     {
-        SimResult r = RunClean(Busy(anticipateUs, hPrio, pinned, everyUs));
+        // As the runtime's spin ends on any pending work: M (95) spawned at 220 µs preempts L then, not at 250.
+        SimScenario busy = Busy(anticipateUs: 200, hPrio: 90);
+        SimResult r = RunClean(new SimScenario
+        {
+            Cpus = 1,
+            TickUs = 0,
+            AnticipateTimersUs = 200,
+            Tasks = [.. busy.Tasks, Task("M", 95, spawn: 220, steps: [Run(10)])],
+        });
+        Assert.Equal(
+        [
+            "0 cpu0 H Spawn", "0 cpu0 H SwitchIn", "0 cpu0 H Block", "1 cpu0 L Spawn", "1 cpu0 L SwitchIn",
+            "201 cpu0 L TimerSpin H", "220 cpu0 M Spawn", "220 cpu0 L Preempt", "220 cpu0 M SwitchIn", "230 cpu0 M Exit",
+            "230 cpu0 L SwitchIn", "250 cpu0 H Wakeup", "330 cpu0 L Preempt", "330 cpu0 H SwitchIn", "340 cpu0 H Exit",
+            "340 cpu0 L SwitchIn", "1040 cpu0 L Exit",
+        ], Lines(r));
+        Assert.Equal(19, r.Cpus[0].TimerSpinUs); // 201 → 220; the segment end the spin had posted for 250 µs is stale
+    }
+
+    [Theory]
+    [InlineData("a lower sleeper would not preempt", 200, 5, "", 100)]
+    [InlineData("a migrate-disabled runner may send the sleeper elsewhere", 200, 90, "migrate", 100)]
+    [InlineData("a preempt-disabled point cannot stop its task", 200, 90, "preempt", 100)]
+    [InlineData("the gap is longer than the bound", 50, 90, "", 100)]
+    public void NoSpin_WhenTheRulesSayNo(string why, long anticipateUs, int hPrio, string guard, long everyUs)
+    {
+        SimResult r = RunClean(Busy(anticipateUs, hPrio, guard, everyUs));
         Assert.True(r.Cpus[0].TimerSpins == 0, why);
         Assert.DoesNotContain(r.Trace, e => e.Kind == SimEventKind.TimerSpin);
     }
@@ -91,7 +114,7 @@ public class SimTimerAnticipationTests
     public void SleeperWillPreempt_Cases(int sleeper, bool allowed, int running, int queued, bool pinned, bool expected) =>
         Assert.Equal(expected, TimerRules.SleeperWillPreempt(sleeper, allowed, running, queued, pinned));
 
-    private static SimScenario Busy(long anticipateUs, int hPrio, bool pinned = false, long everyUs = 100) => new()
+    private static SimScenario Busy(long anticipateUs, int hPrio, string guard = "", long everyUs = 100) => new()
     {
         Cpus = 1,
         Policy = BalancePolicy.WorkConserving,
@@ -100,7 +123,12 @@ public class SimTimerAnticipationTests
         Tasks =
         [
             Task("H", hPrio, steps: [Sleep(250), Run(10)]),
-            pinned ? Task("L", 10, spawn: 1, steps: [MD, Run(1000, everyUs), ME]) : Task("L", 10, spawn: 1, steps: [Run(1000, everyUs)]),
+            Task("L", 10, spawn: 1, steps: guard switch
+            {
+                "migrate" => [MD, Run(1000, everyUs), ME],
+                "preempt" => [PD, Run(1000, everyUs), PE],
+                _ => [Run(1000, everyUs)],
+            }),
         ],
     };
 }

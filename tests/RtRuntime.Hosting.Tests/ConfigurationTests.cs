@@ -21,6 +21,10 @@ public sealed class ConfigurationTests
             ["RtRuntime:RoundRobinSlice"] = "00:00:00.050",
             ["RtRuntime:SpinBeforePark"] = "00:00:00.001",
             ["RtRuntime:BalanceTick"] = "00:00:00.020",
+            ["RtRuntime:TimerLead"] = "00:00:00.0003",
+            ["RtRuntime:AnticipateTimers"] = "false",
+            ["RtRuntime:IdlePollMax"] = "00:00:00.00005",
+            ["RtRuntime:WakeList"] = "false",
             ["RtRuntime:Hosting:CancelGrace"] = "00:00:02",
         });
 
@@ -33,6 +37,10 @@ public sealed class ConfigurationTests
         Assert.Equal(TimeSpan.FromMilliseconds(50), options.RoundRobinSlice);
         Assert.Equal(TimeSpan.FromMilliseconds(1), options.SpinBeforePark);
         Assert.Equal(TimeSpan.FromMilliseconds(20), options.BalanceTick);
+        Assert.Equal(TimeSpan.FromMicroseconds(300), options.TimerLead);
+        Assert.False(options.AnticipateTimers);
+        Assert.Equal(TimeSpan.FromMicroseconds(50), options.IdlePollMax);
+        Assert.False(options.WakeList);
         Assert.Same(host.Services.GetRequiredService<ILoggerFactory>(), options.LoggerFactory);
         Assert.Equal(TimeSpan.FromSeconds(2), host.Services.GetRequiredService<IOptions<RtRuntimeHostingOptions>>().Value.CancelGrace);
 

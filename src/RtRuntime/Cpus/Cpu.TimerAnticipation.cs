@@ -7,8 +7,8 @@ namespace RtRuntime.Cpus;
 /// Timer anticipation (<see cref="RtSchedulerOptions.AnticipateTimers"/>): a busy CPU cannot be
 /// interrupted, so a sleeper whose deadline falls between two preemption points of the running task
 /// would wait for the second. While the timer lead has the points reading the clock, the point whose
-/// successor would come after the deadline (judged by the gap since the previous point) stops the
-/// task there, and the CPU spins to the deadline; the timer then fires on time and the sleeper
+/// successor would come after the deadline (judged by the shorter of the task's last two point gaps)
+/// stops the task there, and the CPU spins to the deadline; the timer then fires on time and the sleeper
 /// preempts the task. Only the CPU's own thread uses these fields.
 /// </summary>
 internal sealed partial class Cpu
@@ -76,8 +76,9 @@ internal sealed partial class Cpu
 
     /// <summary>
     /// The slow path of an anticipating point: when the earliest sleeper will preempt
-    /// <paramref name="task"/> here (it outranks everything on this CPU, and the task is preemptible and
-    /// not migrate-disabled, so placement keeps the sleeper on this CPU), spins until its deadline,
+    /// <paramref name="task"/> here (this CPU is its previous one and its affinity holds it, it outranks
+    /// everything on this CPU, and the task is preemptible and not migrate-disabled, so placement keeps
+    /// the sleeper on this CPU: <see cref="TimerRules.SleeperWillPreempt"/>), spins until its deadline,
     /// or until other work is pending; the slow path then fires the timer.
     /// </summary>
     private void SpinToAnticipatedTimer(RtTask task)

@@ -55,6 +55,28 @@ public class PreemptionPointBenchmarks : OneCpuBenchmark
         s_sink = sink;
     });
 
+    /// <summary>
+    /// A point during a timer lead (<see cref="RtSchedulerOptions.TimerLead"/>): the CPU's near-timer
+    /// bit is set (here with no sleeper, so nothing ever becomes due), and every point reads the clock
+    /// and notes its gap for timer anticipation instead of the one-load fast path.
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = N)]
+    public void PreemptionPointDuringTimerLead() => Run(static async ctx =>
+    {
+        Cpus.Cpu cpu = ctx.Task.Cpu!;
+        cpu.SetPending(Cpus.PendingWork.TimerSoon); // mirrored into this task's gate
+        int sink = 0;
+        for (int i = 0; i < N; i++)
+        {
+            sink += i;
+            await ctx.PreemptionPoint();
+        }
+
+        s_sink = sink;
+        Interlocked.And(ref cpu.PendingRef, ~Cpus.PendingWork.TimerSoon);
+        Interlocked.And(ref ctx.Task.Gate, ~Cpus.PendingWork.TimerSoon);
+    });
+
     /// <summary>The kernel's pattern: a synchronous loop tests <c>need_resched()</c> each iteration and awaits the point only when it is set.</summary>
     [Benchmark(OperationsPerInvoke = N)]
     public void NeedReschedCheck() => Run(static async ctx =>

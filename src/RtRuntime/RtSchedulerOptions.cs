@@ -84,9 +84,10 @@ public sealed class RtSchedulerOptions
     /// deadline or the RR slice), the running task's preemption points read the clock, so the timer
     /// fires at the first point after its deadline; without it, the timer waits for the <c>rt/timer</c>
     /// thread (or an idle CPU) to wake, which the OS may delay by tens of microseconds, or milliseconds
-    /// under load. Only an OS wakeup later than the lead still delays the timer. The cost is one clock
-    /// read per preemption point during the lead: with a 1 ms timer on the CPU, a task passing a point
-    /// every ~40 ns made 8 % fewer points, one passing a point every ~850 ns 0.3 % fewer
+    /// under load. Only an OS wakeup later than the lead still delays the timer. During the lead a point
+    /// reads the clock (~25 ns here) only at halving distances to the timer, judged by the task's point
+    /// gap, and counts the points between (~3 ns more than the one-load fast path): with a 1 ms timer
+    /// on the CPU, a task passing a point every ~40 ns made as many points as without a lead
     /// (<c>perf/probes/RtProbe.cs -- lead</c>, docs/benchmarks.md). Zero: no lead. Default 200 µs.
     /// </summary>
     public TimeSpan TimerLead { get; set; } = TimeSpan.FromMicroseconds(200);

@@ -391,6 +391,8 @@ internal sealed partial class Cpu
             SpinToAnticipatedTimer(task); // the last point before a sleeper's deadline: wait for it here
         }
 
+        _skipPoints = 0; // timers may fire or change here: the next near-timer point reads the clock
+
         // Clear the hint first, then read the truth: a setter writes the CPU word first and the gate
         // second, so anything set after this read shows up in the gate again.
         Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop | PendingWork.Probe | PendingWork.WakeList));

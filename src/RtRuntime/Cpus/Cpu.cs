@@ -458,9 +458,20 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             return true;
         }
 
+        if (SkipsClockRead())
+        {
+            return false; // far enough from the timer, by the task's point gap, to pass this point on a count
+        }
+
         long now = RtClock.NowNs();
         long gap = NotePoint(task, now);
-        return now >= EarliestTimer || (task.PreemptCount == 0 && AnticipatesTimer(now, gap)); // a preempt-disabled point cannot stop
+        if (now >= EarliestTimer || (task.PreemptCount == 0 && AnticipatesTimer(now, gap))) // a preempt-disabled point cannot stop
+        {
+            return true;
+        }
+
+        CountPointsBeforeNextRead(now, gap);
+        return false;
     }
 
     /// <summary>Moves this CPU's sleepers whose deadline has passed to <paramref name="into"/> (any thread).</summary>

@@ -33,7 +33,7 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
         int gate = t.Gate & ~RtTask.GateStrict;
         if (gate == Cpus.PendingWork.TimerSoon && !t.Cpu!.NearTimerDue(t))
         {
-            return true; // a timer is near but not due: the clock was read, nothing to switch for yet
+            return true; // a timer is near but not due (the clock was read, or the point passed on the lead's countdown): nothing to switch for yet
         }
 
         return gate == 0 || (t.PreemptCount != 0 && t.CancelFlag == 0);

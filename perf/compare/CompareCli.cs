@@ -160,7 +160,7 @@ public static class CompareCli
             + "The opt-in `CpuThreadPolicy = Fifo` removes that, as it does for cyclictest.");
         report.Footer.Add("- **A parked CPU costs a cross-CPU futex wakeup** (plus, when the core is shared, the OS's wakeup-preemption delay). The ping-pong and the event wake pay it on every handoff; "
             + "`SpinBeforePark` avoids it only while the spinning thread keeps its core.");
-        report.Footer.Add("- **Timers on a busy CPU go through the `rt/timer` thread** (SCHED_OTHER, unpinned): its own futex wakeup is added to the preemption-point interval.");
+        report.Footer.Add("- **Timers on a busy CPU** are polled by its preemption points from `TimerLead` (200 µs) before the deadline, and with `AnticipateTimers` the point before the deadline stops the running task and the CPU spins to it (section 2's `[AnticipateTimers off]` rows are the same-run baseline); points further apart than the lead leave the timer to the `rt/timer` thread (SCHED_OTHER, unpinned), whose own futex wakeup is then added to the preemption-point interval.");
         report.Footer.Add("- **Spawn allocates and wakes:** every spawn allocates the task object (section 6) and, when the target CPU is parked, makes a futex wake syscall; "
             + "`perf record` of the spawn loop showed the spawning thread in page faults and `memset` of fresh allocation contexts (the rebalancer's copy of whole run queues it also showed, `RunQueue.ToList()` in `Balancer.PushWaiting`, is gone: a push now looks at the first few pushable tasks only).");
         report.Footer.Add("- **A migrate-disable guard per increment** costs more than the increment: the per-CPU counter beats a contended `Interlocked` only when one guard covers many increments.");

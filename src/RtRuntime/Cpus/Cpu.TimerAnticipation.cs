@@ -62,16 +62,15 @@ internal sealed partial class Cpu
     }
 
     /// <summary>
-    /// After a clock read at <paramref name="now"/> that found nothing due: the points to pass before
-    /// the next read, covering half the time left to the earliest timer at <paramref name="gapNs"/> per
+    /// After a clock read that found nothing due, <paramref name="leftNs"/> before the earliest timer:
+    /// the points to pass before the next read, covering half that time at <paramref name="gapNs"/> per
     /// point (less one), so the reads come at halving distances and every point reads the clock in the
     /// last two gaps, where anticipation needs it. Reading the clock costs ~25 ns here; a task passing a
     /// point every 40 ns would otherwise spend most of the lead reading it.
     /// </summary>
-    private void CountPointsBeforeNextRead(long now, long gapNs)
+    private void CountPointsBeforeNextRead(long leftNs, long gapNs)
     {
-        long left = EarliestTimer - now;
-        long points = gapNs is > 0 and < long.MaxValue ? (left / 2 / gapNs) - 1 : 0;
+        long points = gapNs is > 0 and < long.MaxValue ? (leftNs / 2 / gapNs) - 1 : 0;
         _skipPoints = points > 0 ? (int)Math.Min(points, int.MaxValue) : 0;
         _skipSwitches = ContextSwitches;
     }

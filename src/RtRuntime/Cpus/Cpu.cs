@@ -465,12 +465,13 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
         long now = RtClock.NowNs();
         long gap = NotePoint(task, now);
-        if (now >= EarliestTimer || (task.PreemptCount == 0 && AnticipatesTimer(now, gap))) // a preempt-disabled point cannot stop
+        long earliest = EarliestTimer;
+        if (now >= earliest || (task.PreemptCount == 0 && AnticipatesTimer(now, gap))) // a preempt-disabled point cannot stop
         {
             return true;
         }
 
-        CountPointsBeforeNextRead(now, gap);
+        CountPointsBeforeNextRead(earliest - now, gap);
         return false;
     }
 

@@ -19,10 +19,11 @@ internal static class PendingWork
     public const int WakeList = 64;
 
     /// <summary>
-    /// A sleeper's deadline (or the RR slice) on this busy CPU is less than the timer lead away: every
-    /// preemption point reads the clock and takes the slow path once it has passed, so the timer fires
-    /// at the first point after its deadline instead of after <c>rt/timer</c>'s (or the duty CPU's)
-    /// wakeup, which the OS may delay by tens of microseconds. (Not a TIF bit: the kernel's timer
+    /// A sleeper's deadline (or the RR slice) on this busy CPU is less than the timer lead away: the
+    /// preemption points poll it (<see cref="Cpu.NearTimerDue"/>: a clock read at halving distances, a
+    /// countdown between) and take the slow path once it has passed, or at the last point before a
+    /// sleeper's deadline (timer anticipation), instead of waiting for <c>rt/timer</c>'s (or the duty
+    /// CPU's) wakeup, which the OS may delay by tens of microseconds. (Not a TIF bit: the kernel's timer
     /// interrupt reaches a busy CPU at once.)
     /// </summary>
     public const int TimerSoon = 256;

@@ -45,8 +45,9 @@ internal sealed class HrTimerThread : IDisposable
     /// <summary>
     /// True when <paramref name="cpu"/>'s earliest deadline (sleeper or RR slice) is within the timer
     /// lead of <paramref name="now"/> (<see cref="RtSchedulerOptions.TimerLead"/>), or passed: from then
-    /// on its preemption points read the clock (<see cref="PendingWork.TimerSoon"/>), so the timer fires
-    /// at the first point after the deadline, whatever the OS's delay in waking this thread or the duty CPU.
+    /// on its preemption points poll the timer (<see cref="PendingWork.TimerSoon"/>), so it fires at the
+    /// first point after the deadline (or at the deadline, anticipated), whatever the OS's delay in waking
+    /// this thread or the duty CPU.
     /// </summary>
     public bool IsNear(Cpu cpu, long now)
     {

@@ -108,10 +108,11 @@ public static class StressCli
         {
             new(new CyclicScenario("cyclic-idle"), For(TimeSpan.FromSeconds(7))),
             new(new CyclicScenario("cyclic-load") { Load = true }, For(TimeSpan.FromSeconds(7))),
-            new(new PileupScenario(), For(TimeSpan.FromSeconds(5))),
         };
         if (settings.EffectiveCpuCount >= 2)
         {
+            // A pile-up and hotplug both need a second CPU.
+            suite.Add(new(new PileupScenario(), For(TimeSpan.FromSeconds(5))));
             suite.Add(new(new HotplugScenario(), For(TimeSpan.FromSeconds(6))));
         }
 

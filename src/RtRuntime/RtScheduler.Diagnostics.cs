@@ -8,6 +8,7 @@ namespace RtRuntime;
 public sealed partial class RtScheduler
 {
     private long _stalls;
+    private readonly RateLimit _stallLogLimit;
 
     /// <summary>Raised when a task passed no preemption point for longer than <see cref="RtSchedulerOptions.StallThreshold"/>, or a need_resched stayed pending longer than <see cref="RtSchedulerOptions.ReschedLatencyWarn"/> (on the rebalancer thread; keep handlers short).</summary>
     public event Action<StallReport>? StallDetected;
@@ -62,10 +63,10 @@ public sealed partial class RtScheduler
 
     internal void ReportStall(StallReport report)
     {
-        long n = Interlocked.Increment(ref _stalls);
-        if (n <= 5 || n % 100 == 0)
+        Interlocked.Increment(ref _stalls);
+        if (LogAllowed(_stallLogLimit, "stall reports"))
         {
-            RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds); // rate-limited
+            RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds);
         }
 
         if (RtEventSource.Log.IsEnabled())
@@ -74,6 +75,25 @@ public sealed partial class RtScheduler
         }
 
         StallDetected?.Invoke(report);
+    }
+
+    /// <summary>
+    /// printk_ratelimit() for one kind of log message (<see cref="RtSchedulerOptions.LogRateLimit"/>):
+    /// whether to log this one, after logging how many its kind's last window suppressed.
+    /// </summary>
+    private bool LogAllowed(RateLimit limit, string kind)
+    {
+        if (!limit.Allow(out int suppressed))
+        {
+            return false;
+        }
+
+        if (suppressed > 0)
+        {
+            RtLog.Suppressed(_logger, kind, suppressed);
+        }
+
+        return true;
     }
 
     /// <summary>The /proc view: every CPU and every live task, now (a consistent view per CPU, not across CPUs).</summary>

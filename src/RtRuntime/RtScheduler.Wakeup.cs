@@ -9,6 +9,8 @@ namespace RtRuntime;
 public sealed partial class RtScheduler
 {
     private readonly int[] _bugCounts = new int[3];
+    private readonly RateLimit[] _bugLogLimits; // one per BugKind
+    private readonly RateLimit _affinityLogLimit;
     private long _droppedPosts;
 
     /// <summary>Raised for every kernel-style BUG found in task code (on the thread that found it).</summary>
@@ -121,7 +123,7 @@ public sealed partial class RtScheduler
                 }
             }
 
-            if (widened)
+            if (widened && LogAllowed(_affinityLogLimit, "no longer affine"))
             {
                 RtLog.AffinityBroken(_logger, task.Name, exclude?.Id ?? mask.First);
             }
@@ -233,10 +235,10 @@ public sealed partial class RtScheduler
 
     private void Report(BugReport report)
     {
-        int n = Interlocked.Increment(ref _bugCounts[(int)report.Kind]);
-        if (n <= 10 || n % 1000 == 0)
+        Interlocked.Increment(ref _bugCounts[(int)report.Kind]);
+        if (LogAllowed(_bugLogLimits[(int)report.Kind], "BUG reports"))
         {
-            RtLog.Bug(_logger, report.Message); // rate-limited like printk_ratelimit
+            RtLog.Bug(_logger, report.Message);
         }
 
         if (RtEventSource.Log.IsEnabled())

@@ -42,7 +42,12 @@ public sealed partial class RtScheduler : IAsyncDisposable
         Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
         InitRegistry();
         AllCpus = CpuSet.Range(0, cpus.Length);
+        _bugLogLimits = [.. Enum.GetValues<BugKind>().Select(_ => NewLogLimit(options))];
+        _affinityLogLimit = NewLogLimit(options);
+        _stallLogLimit = NewLogLimit(options);
     }
+
+    private static RateLimit NewLogLimit(RtSchedulerOptions options) => new(options.LogRateLimit, options.LogRateLimitBurst);
 
     /// <summary>Creates the metrics once the CPUs exist.</summary>
     private void InitMetrics() => Metrics = new RtMetrics(this, Options.MeterFactory);

@@ -145,6 +145,18 @@ public sealed class RtSchedulerOptions
     /// <summary>A need_resched left pending longer than this is reported (the kernel's LATENCY_WARN; 10 ms..60 s). Default 100 ms.</summary>
     public TimeSpan ReschedLatencyWarn { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// The window of the runtime's warning and error logs (BUG reports, stalls, affinity breaks), each
+    /// kind limited on its own to <see cref="LogRateLimitBurst"/> messages per window, after the
+    /// kernel's <c>printk_ratelimit</c> sysctl. The first message after a window that suppressed some
+    /// is preceded by a count of them. Zero logs every message; otherwise 1 ms..1 h. Default 5 s, the
+    /// kernel's. Events, counters and tracepoints are never limited.
+    /// </summary>
+    public TimeSpan LogRateLimit { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Messages of one kind per <see cref="LogRateLimit"/> window (1..10,000; the kernel's <c>printk_ratelimit_burst</c>). Default 10, the kernel's.</summary>
+    public int LogRateLimitBurst { get; set; } = 10;
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {
@@ -220,6 +232,16 @@ public sealed class RtSchedulerOptions
         if (ReschedLatencyWarn < TimeSpan.FromMilliseconds(10) || ReschedLatencyWarn > TimeSpan.FromSeconds(60))
         {
             throw new ArgumentOutOfRangeException(nameof(ReschedLatencyWarn), ReschedLatencyWarn, "ReschedLatencyWarn must be 10 ms..60 s.");
+        }
+
+        if (LogRateLimit != TimeSpan.Zero && (LogRateLimit < TimeSpan.FromMilliseconds(1) || LogRateLimit > TimeSpan.FromHours(1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LogRateLimit), LogRateLimit, "LogRateLimit must be zero (no limit) or 1 ms..1 h.");
+        }
+
+        if (LogRateLimitBurst is < 1 or > 10_000)
+        {
+            throw new ArgumentOutOfRangeException(nameof(LogRateLimitBurst), LogRateLimitBurst, "LogRateLimitBurst must be 1..10000.");
         }
 
         if (Cores is not null)

@@ -25,6 +25,8 @@ public sealed class ConfigurationTests
             ["RtRuntime:AnticipateTimers"] = "false",
             ["RtRuntime:IdlePollMax"] = "00:00:00.00005",
             ["RtRuntime:WakeList"] = "false",
+            ["RtRuntime:LogRateLimit"] = "00:01:00",
+            ["RtRuntime:LogRateLimitBurst"] = "3",
             ["RtRuntime:Hosting:CancelGrace"] = "00:00:02",
         });
 
@@ -41,6 +43,8 @@ public sealed class ConfigurationTests
         Assert.False(options.AnticipateTimers);
         Assert.Equal(TimeSpan.FromMicroseconds(50), options.IdlePollMax);
         Assert.False(options.WakeList);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.LogRateLimit);
+        Assert.Equal(3, options.LogRateLimitBurst);
         Assert.Same(host.Services.GetRequiredService<ILoggerFactory>(), options.LoggerFactory);
         Assert.Equal(TimeSpan.FromSeconds(2), host.Services.GetRequiredService<IOptions<RtRuntimeHostingOptions>>().Value.CancelGrace);
 

@@ -60,7 +60,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Mixed_Quiet_ExitsZeroAndPrintsNothing()
     {
-        // --no-hotplug: hotplug churn can hit the runtime's offline race (see Mixed_HotplugChurn_NoTaskOnAnOfflineCpu).
+        // --no-hotplug: hotplug churn is covered by Mixed_HotplugChurn_NoTaskOnAnOfflineCpu; this one checks the quiet output.
         var (code, stdout, stderr) = await Run("mixed", "--cpus", "2", "--duration", "1s", "--seed", "21", "--quiet", "--no-hotplug", "--out", Out("m"));
         Assert.True(code == 0, stdout + stderr);
         Assert.Equal(string.Empty, stdout);
@@ -86,6 +86,7 @@ public sealed class CliTests : IDisposable
     [InlineData("--pin and --no-pin", "cyclic", "--pin", "--no-pin")]
     [InlineData("Unrecognized command or argument", "bogus")]
     [InlineData("hotplug needs --cpus 2 or more", "hotplug", "--cpus", "1")]
+    [InlineData("pileup needs --cpus 2 or more", "pileup", "--cpus", "1")]
     [InlineData("--max-gap-ms must be", "hotplug", "--max-gap-ms", "-1")]
     [InlineData("Required argument missing", "simulate")]
     [InlineData("--trace-lines must be", "simulate", "x.json", "--trace-lines", "-1")]

@@ -135,6 +135,17 @@ public class LibraryTests
         Assert.Contains("boom", v.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("pileup")]
+    [InlineData("hotplug")]
+    public async Task TwoCpuScenarios_OneCpu_ThrowNamingTheCount(string kind)
+    {
+        StressScenario scenario = kind == "pileup" ? new PileupScenario() : new HotplugScenario();
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => scenario.RunAsync(Tiny() with { CpuCount = 1 }));
+        Assert.Equal(1, e.ActualValue);
+        Assert.Contains("at least 2 CPUs", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Settings_OutOfRange_Throws()
     {

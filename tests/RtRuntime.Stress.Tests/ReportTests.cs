@@ -37,8 +37,6 @@ public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
     [Fact]
     public void DefaultSuite_RunsEveryScenarioAndPasses()
     {
-        // The one tolerated failure is the known runtime hotplug race that mixed's churn can hit (see
-        // CliTests.Mixed_HotplugChurn_NoTaskOnAnOfflineCpu, skipped): a task on a CPU that went offline.
         string[] fails = fixture.Output.Split('\n').Where(l => l.StartsWith("FAIL ", StringComparison.Ordinal)).ToArray();
         Assert.True(fixture.ExitCode == 0 && fails.Length == 0, fixture.Output);
         foreach (string name in new[] { "cyclic-idle", "cyclic-load", "pileup", "hotplug", "percpu", "mixed" })

@@ -13,7 +13,7 @@ internal sealed class PileupCommand : ScenarioCommand
 
     public override string Name => "pileup";
 
-    public override string Description => "migrate-disable pile-up: low-priority pinned tasks preempted by higher ones on one CPU while others idle; lost bandwidth, migrations and latency per balancing policy (a fresh runtime each; --duration is per policy).";
+    public override string Description => "migrate-disable pile-up: low-priority pinned tasks preempted by higher ones on one CPU while others idle; lost bandwidth, migrations and latency per balancing policy (a fresh runtime each; --duration is per policy). Needs 2+ CPUs (default --cpus: max(2, cores)).";
 
     public override IEnumerable<Option> Options => [_window];
 
@@ -28,5 +28,15 @@ internal sealed class PileupCommand : ScenarioCommand
                 Policies = onePolicy ? [parseResult.GetValue(common.Policy)] : [BalancePolicy.WorkConserving, BalancePolicy.KernelFaithful, BalancePolicy.NoPushRunning],
             },
         ];
+    }
+
+    public override StressSettings Adjust(ParseResult parseResult, CommonOptions common, StressSettings settings, IReadOnlyList<StressScenario> scenarios)
+    {
+        if (settings.CpuCount is { } n && n < 2)
+        {
+            throw new BadArgumentException($"pileup needs --cpus 2 or more (a pile-up is tasks stuck on one CPU while another could run them); got {n}.");
+        }
+
+        return settings with { CpuCount = settings.CpuCount ?? Math.Max(2, settings.EffectiveCpuCount) };
     }
 }

@@ -102,6 +102,11 @@ public sealed class PileupScenario : StressScenario
     protected override async Task RunCoreAsync(StressSettings settings, ScenarioResult result, IProgress<ScenarioProgress>? progress, CancellationToken cancellationToken)
     {
         int cpus = settings.EffectiveCpuCount;
+        if (cpus < 2)
+        {
+            throw new ArgumentOutOfRangeException(nameof(settings), cpus, "pileup needs at least 2 CPUs (a pile-up is tasks stuck on one CPU while another could run them).");
+        }
+
         int stairs = Math.Min(cpus, StairMax);
         result.Parameters["staircase_tasks"] = stairs.ToString(CultureInfo.InvariantCulture);
         result.Parameters["window"] = FormatDuration(Window);

@@ -38,6 +38,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 11, Level = LogLevel.Warning, Message = "LockMemory: mlockall is Linux-only; the process's memory is not locked")]
     public static partial void LockMemoryUnsupported(ILogger logger);
 
+    [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "{Kind}: {Count} messages suppressed (LogRateLimit)")]
+    public static partial void Suppressed(ILogger logger, string kind, int count);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "LockMemory: the process's memory is locked (mlockall MCL_CURRENT | MCL_FUTURE)")]
     public static partial void MemoryLocked(ILogger logger);
 }

@@ -22,6 +22,8 @@ public class BadInputTests
         { "SpinBeforePark=-1ms", null, "SpinBeforePark", "0..10 ms" },
         { "TimerLead=11ms", null, "TimerLead", "0..10 ms" },
         { "IdlePollMax=11ms", null, "IdlePollMax", "0..10 ms" },
+        { "LogRateLimit=2h", null, "LogRateLimit", "zero (no limit) or 1 ms..1 h" },
+        { "LogRateLimitBurst=0", null, "LogRateLimitBurst", "1..10000" },
         { "TimerThreadNice=-21", null, "TimerThreadNice", "-20..19" },
         { "Nice=20", null, "CpuThreadPriority", "-20..19" },
         { "Fifo=0", null, "CpuThreadPriority", "1..99" },
@@ -41,6 +43,8 @@ public class BadInputTests
             case "SpinBeforePark=-1ms": o.SpinBeforePark = TimeSpan.FromMilliseconds(-1); break;
             case "TimerLead=11ms": o.TimerLead = TimeSpan.FromMilliseconds(11); break;
             case "IdlePollMax=11ms": o.IdlePollMax = TimeSpan.FromMilliseconds(11); break;
+            case "LogRateLimit=2h": o.LogRateLimit = TimeSpan.FromHours(2); break;
+            case "LogRateLimitBurst=0": o.LogRateLimitBurst = 0; break;
             case "TimerThreadNice=-21": o.TimerThreadNice = -21; break;
             case "Nice=20": o.CpuThreadPolicy = CpuThreadPolicy.Nice; o.CpuThreadPriority = 20; break;
             case "Fifo=0": o.CpuThreadPolicy = CpuThreadPolicy.Fifo; o.CpuThreadPriority = 0; break;

@@ -11,10 +11,12 @@ namespace RtRuntime.Tests.Hotplug;
 /// </summary>
 public class AffinityBreakTests
 {
-    private static RtScheduler Start(CapturingLoggerFactory logs, int cpus = 2) => Rt.Start(o =>
+    private static RtScheduler Start(CapturingLoggerFactory logs, int cpus = 2, int burst = 10) => Rt.Start(o =>
     {
         o.CpuCount = cpus;
         o.LoggerFactory = logs;
+        o.LogRateLimit = TimeSpan.FromHours(1); // one window for the whole test
+        o.LogRateLimitBurst = burst;
     });
 
     private static string[] AffinityWarnings(CapturingLoggerFactory logs) =>
@@ -119,5 +121,32 @@ public class AffinityBreakTests
         Assert.Equal(CpuSet.Of(1, 2), u.Affinity);
         Assert.Empty(AffinityWarnings(logs));
         Assert.DoesNotContain(logs.Messages, m => m.Level >= LogLevel.Error);
+    }
+
+    [Fact]
+    public async Task Wakeups_ManySleepersAffineOnlyToOfflinedCpu_AllWidenedWarningsRateLimited()
+    {
+        // printk_ratelimit: select_fallback_rq warns at most LogRateLimitBurst times per window, and
+        // every task is still widened and runs.
+        using var logs = new CapturingLoggerFactory();
+        await using var rt = Start(logs, burst: 2);
+        var wake = new RtEvent();
+        RtTask<int>[] sleepers = Enumerable.Range(0, 5).Select(i => rt.Spawn<int>($"S{i}", 10, async ctx =>
+        {
+            await wake.WaitAsync(ctx);
+            return ctx.RawCpuId;
+        }, affinity: CpuSet.Of(1))).ToArray();
+        await Rt.Until(() => sleepers.All(s => s.State == RtTaskState.Blocked), "all asleep");
+
+        await rt.OfflineAsync(1).WithTimeout();
+        wake.Set();
+        foreach (RtTask<int> s in sleepers)
+        {
+            Assert.Equal(0, await s.WithTimeout());
+            Assert.Equal(CpuSet.Of(0, 1), s.Affinity);
+        }
+
+        Assert.Equal(2, AffinityWarnings(logs).Length);
+        Assert.All(AffinityWarnings(logs), w => Assert.EndsWith("no longer affine to cpu1", w, StringComparison.Ordinal));
     }
 }

@@ -66,7 +66,10 @@ public sealed partial class RtScheduler
         Interlocked.Increment(ref _stalls);
         if (LogAllowed(_stallLogLimit, "stall reports"))
         {
-            RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds);
+            string threadRan = report.ThreadCpuTime is { } ran
+                ? ran.TotalMilliseconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " ms"
+                : "an unknown part";
+            RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds, threadRan);
         }
 
         if (RtEventSource.Log.IsEnabled())

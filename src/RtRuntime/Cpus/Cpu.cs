@@ -1,3 +1,4 @@
+using RtRuntime.Interop;
 using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
@@ -50,6 +51,19 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     /// <summary>The core the thread is pinned to, or −1 when unpinned.</summary>
     public int Core { get; }
+
+    /// <summary>The OS thread id (Linux <c>gettid</c>) of this CPU's thread once it runs, else 0.</summary>
+    internal volatile int OsThreadId;
+
+    /// <summary>
+    /// The CPU time this CPU's thread has had from the OS, in ns (its per-thread CPU clock), or -1
+    /// where the OS does not tell (not Linux, or the thread has not started or has ended).
+    /// </summary>
+    internal long ThreadCpuTimeNs()
+    {
+        int tid = OsThreadId;
+        return tid != 0 && OperatingSystem.IsLinux() ? LinuxInterop.ThreadCpuTimeNs(tid) : -1;
+    }
 
     /// <summary>The run-queue lock (rq->lock). Two queues are locked in CPU-id order.</summary>
     public RawSpinLock Lock { get; } = new();

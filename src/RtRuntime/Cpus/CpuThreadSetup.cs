@@ -39,6 +39,7 @@ internal static class CpuThreadSetup
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private static string? ApplyLinux(Cpu cpu, RtSchedulerOptions options)
     {
+        cpu.OsThreadId = LinuxInterop.GetTid();
         if (cpu.Core >= 0)
         {
             int errno = LinuxInterop.SetCurrentThreadAffinity(CpuSet.Of(cpu.Core));

@@ -26,8 +26,8 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Dying CPU not properly vacated! cpu{Cpu}: nr_pinned {NrPinned}, tasks: {Tasks}")]
     public static partial void NotVacated(ILogger logger, int cpu, int nrPinned, string tasks);
 
-    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Kind}: task {Task} on cpu{Cpu} for {Milliseconds:F1} ms without a preemption point")]
-    public static partial void Stall(ILogger logger, string kind, string task, int cpu, double milliseconds);
+    [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Kind}: task {Task} on cpu{Cpu} for {Milliseconds:F1} ms without a preemption point (its CPU thread ran {ThreadRan} of it)")]
+    public static partial void Stall(ILogger logger, string kind, string task, int cpu, double milliseconds, string threadRan);
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "rt/timer: the OS refused {What} (errno {Errno}); the timer thread keeps the default policy, so under load timer wakeups of busy CPUs can wait for the OS scheduler")]
     public static partial void TimerThreadPolicyRefused(ILogger logger, string what, int errno);

@@ -6,4 +6,13 @@ namespace RtRuntime;
 /// <param name="TaskId">The running task's id.</param>
 /// <param name="Cpu">The CPU.</param>
 /// <param name="Duration">How long, at the time of the report.</param>
-public sealed record StallReport(string Kind, string TaskName, long TaskId, int Cpu, TimeSpan Duration);
+public sealed record StallReport(string Kind, string TaskName, long TaskId, int Cpu, TimeSpan Duration)
+{
+    /// <summary>
+    /// How much of <see cref="Duration"/> the CPU's OS thread actually ran, from its per-thread CPU clock
+    /// (Linux; null elsewhere). Close to <see cref="Duration"/>: the task itself held the CPU. Much less:
+    /// the thread was off its core (blocked in a system call inside the task, or the OS or the hypervisor
+    /// gave the core to something else), so the stall is not only the task's doing.
+    /// </summary>
+    public TimeSpan? ThreadCpuTime { get; init; }
+}

@@ -53,6 +53,9 @@ internal static unsafe partial class LinuxInterop
     [LibraryImport(Libc, EntryPoint = "munlockall", SetLastError = true)]
     private static partial int MunlockAll();
 
+    [LibraryImport(Libc, EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clockId, Timespec* ts);
+
     [LibraryImport(Libc, EntryPoint = "syscall", SetLastError = true)]
     private static partial long Syscall(long number, int* uaddr, int op, int val, Timespec* timeout, nint uaddr2, int val3);
 
@@ -88,6 +91,18 @@ internal static unsafe partial class LinuxInterop
         }
 
         return Cpus.CpuSet.Of(ids.ToArray());
+    }
+
+    /// <summary>
+    /// The CPU time thread <paramref name="tid"/> of this process has run, in ns, from its per-thread
+    /// CPU clock (what <c>pthread_getcpuclockid</c> returns: <c>MAKE_THREAD_CPUCLOCK(tid,
+    /// CPUCLOCK_SCHED)</c>), readable from any thread; -1 if the clock cannot be read (the thread ended).
+    /// </summary>
+    internal static long ThreadCpuTimeNs(int tid)
+    {
+        Timespec ts;
+        int clockId = (~tid << 3) | 6; // CPUCLOCK_PERTHREAD_MASK (4) | CPUCLOCK_SCHED (2)
+        return ClockGetTime(clockId, &ts) == 0 ? (ts.Seconds * 1_000_000_000) + ts.Nanoseconds : -1;
     }
 
     /// <summary>Sets the calling thread's timer slack to 1 ns (the default 50 µs delays every timed wake).</summary>

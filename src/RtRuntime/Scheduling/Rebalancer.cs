@@ -159,7 +159,7 @@ internal sealed class Rebalancer : IDisposable
             long seq = Volatile.Read(ref cpu.StepSeq);
             if (running is null || running != w.Task || seq != w.Seq)
             {
-                w = new StallWatch { Task = running, Seq = seq, SinceNs = now };
+                w = new StallWatch { Task = running, Seq = seq, SinceNs = now, SinceCpuNs = running is null ? -1 : cpu.ThreadCpuTimeNs() };
             }
             else
             {
@@ -173,7 +173,7 @@ internal sealed class Rebalancer : IDisposable
                 if (!w.Reported && held >= _stallNs)
                 {
                     w.Reported = true;
-                    _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100)));
+                    _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100)) { ThreadCpuTime = RanSince(cpu, w.SinceCpuNs) });
                 }
             }
 
@@ -182,11 +182,12 @@ internal sealed class Rebalancer : IDisposable
                 if (w.ReschedSinceNs == 0)
                 {
                     w.ReschedSinceNs = now;
+                    w.ReschedSinceCpuNs = cpu.ThreadCpuTimeNs();
                 }
                 else if (!w.ReschedReported && now - w.ReschedSinceNs >= _reschedWarnNs)
                 {
                     w.ReschedReported = true;
-                    _scheduler.ReportStall(new StallReport("resched-latency", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks((now - w.ReschedSinceNs) / 100)));
+                    _scheduler.ReportStall(new StallReport("resched-latency", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks((now - w.ReschedSinceNs) / 100)) { ThreadCpuTime = RanSince(cpu, w.ReschedSinceCpuNs) });
                 }
             }
             else
@@ -197,11 +198,20 @@ internal sealed class Rebalancer : IDisposable
         }
     }
 
+    /// <summary>The CPU time <paramref name="cpu"/>'s thread had since <paramref name="sinceCpuNs"/> (its CPU clock then), or null when the OS does not tell.</summary>
+    private static TimeSpan? RanSince(Cpu cpu, long sinceCpuNs)
+    {
+        long cpuNs = sinceCpuNs < 0 ? -1 : cpu.ThreadCpuTimeNs();
+        return cpuNs < 0 ? null : TimeSpan.FromTicks((cpuNs - sinceCpuNs) / 100);
+    }
+
     private struct StallWatch
     {
         public RtTask? Task;
         public long Seq;
         public long SinceNs;
+        public long SinceCpuNs;
+        public long ReschedSinceCpuNs;
         public bool Probed;
         public bool Reported;
         public long ReschedSinceNs;

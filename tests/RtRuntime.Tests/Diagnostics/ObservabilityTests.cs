@@ -55,30 +55,58 @@ public class ObservabilityTests
     [Fact]
     public async Task Stall_TaskWithoutPreemptionPoint_ReportedWithNameAndCpu()
     {
+        (StallReport r, long count) = await RunUntilStallAsync("hog", () => Thread.SpinWait(100));
+        Assert.Equal("hog", r.TaskName);
+        Assert.Equal(0, r.Cpu);
+        Assert.Equal(1, count);
+        if (OperatingSystem.IsLinux())
+        {
+            // The thread's CPU clock: no more than all of the stall (none of it when the OS kept the
+            // thread off its core the whole time, as it can on a loaded machine).
+            Assert.NotNull(r.ThreadCpuTime);
+            Assert.InRange(r.ThreadCpuTime.Value, TimeSpan.Zero, r.Duration + TimeSpan.FromMilliseconds(1));
+        }
+    }
+
+    [Fact]
+    public async Task Stall_TaskBlockedInASystemCall_ReportsThatItsThreadBarelyRan()
+    {
+        // Blocks its CPU's thread in nanosleep, which is not a preemption point.
+        (StallReport r, _) = await RunUntilStallAsync("sleeper", () => Thread.Sleep(2));
+        Assert.Equal("sleeper", r.TaskName);
+        Assert.True(r.Duration >= StallThreshold, r.ToString());
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.NotNull(r.ThreadCpuTime);
+            Assert.True(r.ThreadCpuTime < r.Duration / 2, $"a sleeping thread ran {r.ThreadCpuTime} of a {r.Duration} stall");
+        }
+    }
+
+    private static readonly TimeSpan StallThreshold = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>One task on one CPU repeats <paramref name="step"/> without a preemption point until a stall is reported (bounded by the hang timeout).</summary>
+    private static async Task<(StallReport Report, long StallCount)> RunUntilStallAsync(string name, Action step)
+    {
         await using var rt = RtScheduler.Start(new RtSchedulerOptions
         {
             CpuCount = 1,
-            StallThreshold = TimeSpan.FromMilliseconds(10),
+            StallThreshold = StallThreshold,
             BalanceTick = TimeSpan.FromMilliseconds(1),
         });
         var reports = new ConcurrentQueue<StallReport>();
         rt.StallDetected += reports.Enqueue;
-        var hog = rt.Spawn("hog", 10, ctx =>
+        var task = rt.Spawn(name, 10, ctx =>
         {
-            // No preemption point until a stall has been reported (bounded by the hang timeout).
             long deadline = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
             while (reports.IsEmpty && RtClock.NowNs() < deadline)
             {
-                Thread.SpinWait(100);
+                step();
             }
 
             return ValueTask.CompletedTask;
         });
-        await hog.WithTimeout();
-        StallReport r = Assert.Single(reports, r => r.Kind == "stall");
-        Assert.Equal("hog", r.TaskName);
-        Assert.Equal(0, r.Cpu);
-        Assert.Equal(1, rt.StallCount);
+        await task.WithTimeout();
+        return (Assert.Single(reports, r => r.Kind == "stall"), rt.StallCount);
     }
 
     [Fact]

@@ -69,7 +69,14 @@ public sealed partial class RtScheduler
             string threadRan = report.ThreadCpuTime is { } ran
                 ? ran.TotalMilliseconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " ms"
                 : "an unknown part";
-            RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds, threadRan);
+            if (report.Kind == "stall")
+            {
+                RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds, threadRan);
+            }
+            else
+            {
+                RtLog.ReschedLatency(_logger, report.Kind, report.Cpu, report.Duration.TotalMilliseconds, report.TaskName, threadRan);
+            }
         }
 
         if (RtEventSource.Log.IsEnabled())

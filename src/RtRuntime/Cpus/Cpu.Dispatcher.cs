@@ -442,7 +442,19 @@ internal sealed partial class Cpu
 
         if (task.PreemptCount != 0 || task.CancelFlag != 0)
         {
-            return true; // preempt-disabled (here only for cancellation), or about to throw cancellation
+            if (task.PreemptCount != 0)
+            {
+                // Preempt-disabled: here for the interrupt work above (or a cancellation it cannot
+                // throw yet). A switch or stopper request stays pending on the CPU: put it back in the
+                // gate, so that the first point after the section ends acts on it.
+                int held = Pending & (PendingWork.NeedResched | PendingWork.Stop);
+                if (held != 0)
+                {
+                    Interlocked.Or(ref task.Gate, held);
+                }
+            }
+
+            return true; // preempt-disabled, or about to throw cancellation
         }
 
         if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))

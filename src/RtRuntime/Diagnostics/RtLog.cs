@@ -29,6 +29,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Kind}: task {Task} on cpu{Cpu} for {Milliseconds:F1} ms without a preemption point (its CPU thread ran {ThreadRan} of it)")]
     public static partial void Stall(ILogger logger, string kind, string task, int cpu, double milliseconds, string threadRan);
 
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "{Kind}: need_resched pending on cpu{Cpu} for {Milliseconds:F1} ms while task {Task} runs (its CPU thread ran {ThreadRan} of it)")]
+    public static partial void ReschedLatency(ILogger logger, string kind, int cpu, double milliseconds, string task, string threadRan);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "rt/timer: the OS refused {What} (errno {Errno}); the timer thread keeps the default policy, so under load timer wakeups of busy CPUs can wait for the OS scheduler")]
     public static partial void TimerThreadPolicyRefused(ILogger logger, string what, int errno);
 

@@ -31,12 +31,28 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     {
         t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
         int gate = t.Gate & ~RtTask.GateStrict;
-        if (gate == Cpus.PendingWork.TimerSoon && !t.Cpu!.NearTimerDue(t))
+        if (gate == 0)
         {
-            return true; // a timer is near but not due (the clock was read, or the point passed on the lead's countdown): nothing to switch for yet
+            return true;
         }
 
-        return gate == 0 || (t.PreemptCount != 0 && t.CancelFlag == 0);
+        if (gate == Cpus.PendingWork.TimerSoon)
+        {
+            // Near but not due (the clock was read, or the point passed on the lead's countdown):
+            // nothing to do yet. Due: the slow path fires it, preempt-disabled or not.
+            return !t.Cpu!.NearTimerDue(t);
+        }
+
+        if (t.PreemptCount == 0 || t.CancelFlag != 0)
+        {
+            return false; // a switch may be due, or the cancellation is thrown
+        }
+
+        // Preempt-disabled: no switch, but the "interrupt" work still runs at the point, as the
+        // kernel's IPIs and hrtimer interrupts are not masked by preempt_disable: queued wakeups
+        // (which then set need_resched and become visible to other CPUs' pulls) and due timers.
+        return (gate & (Cpus.PendingWork.WakeList | Cpus.PendingWork.Timer)) == 0
+            && ((gate & Cpus.PendingWork.TimerSoon) == 0 || !t.Cpu!.NearTimerDue(t));
     }
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the task was cancelled and is preemptible.</summary>

@@ -1,3 +1,4 @@
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -316,5 +317,59 @@ public class PreemptGuardTests
         Assert.Equal(255, depth);
         Assert.Contains("overflow", message, StringComparison.Ordinal);
         Assert.Contains("255", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task PreemptDisabledPoints_FireDueTimers_ButSwitchOnlyAfterTheSection()
+    {
+        // preempt_disable does not mask the hrtimer interrupt: the sleeper's timer fires at a point
+        // inside the section (the sleeper becomes runnable there), and it runs once the section ends.
+        // The sleep must outlast the time the section takes to start: if the OS delays that, the
+        // attempt proves nothing and runs again with a longer sleep.
+        for (int attempt = 0, sleepMs = 20; attempt < 6; attempt++, sleepMs *= 2)
+        {
+            await using var rt = Rt.Start(cpus: 1);
+            var go = new RtEvent();
+            var sleeper = rt.Spawn<int>("sleeper", 90, async ctx =>
+            {
+                await ctx.Sleep(TimeSpan.FromMilliseconds(sleepMs));
+                return ctx.RawCpuId;
+            });
+            var low = rt.Spawn<(bool Started, RtTaskState Seen, bool RanAfter)>("low", 10, async ctx =>
+            {
+                await go.WaitAsync(ctx);
+                RtTaskState seen;
+                using (ctx.PreemptDisable())
+                {
+                    if (sleeper.State != RtTaskState.Blocked)
+                    {
+                        return (false, sleeper.State, false);
+                    }
+
+                    long deadline = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+                    while (sleeper.State == RtTaskState.Blocked && RtClock.NowNs() < deadline)
+                    {
+                        await ctx.PreemptionPoint(); // cannot switch here
+                    }
+
+                    seen = sleeper.State;
+                }
+
+                await ctx.PreemptionPoint(); // the first point after the section: the sleeper runs
+                return (true, seen, sleeper.IsCompleted);
+            });
+            await Rt.Until(() => low.State == RtTaskState.Blocked, "low waiting"); // the sleeper is asleep or done: low checks
+            go.Set();
+            (bool started, RtTaskState seen, bool ranAfter) = await low.WithTimeout();
+            Assert.Equal(0, await sleeper.WithTimeout());
+            if (started)
+            {
+                Assert.Equal(RtTaskState.Runnable, seen);
+                Assert.True(ranAfter);
+                return;
+            }
+        }
+
+        Assert.Fail("the section never started before the sleeper's deadline (the OS delayed it every time)");
     }
 }

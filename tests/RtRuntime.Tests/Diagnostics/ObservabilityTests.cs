@@ -6,6 +6,8 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
+using RtRuntime.Tests.Hotplug;
+
 namespace RtRuntime.Tests.Diagnostics;
 
 public class ObservabilityTests
@@ -80,6 +82,43 @@ public class ObservabilityTests
             Assert.NotNull(r.ThreadCpuTime);
             Assert.True(r.ThreadCpuTime < r.Duration / 2, $"a sleeping thread ran {r.ThreadCpuTime} of a {r.Duration} stall");
         }
+    }
+
+    [Fact]
+    public async Task ReschedLatency_HigherTaskWaitsOnPreemptDisabledTask_ReportedAndLoggedAsPendingNeedResched()
+    {
+        using var logs = new CapturingLoggerFactory();
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions
+        {
+            CpuCount = 1,
+            ReschedLatencyWarn = TimeSpan.FromMilliseconds(10),
+            BalanceTick = TimeSpan.FromMilliseconds(1),
+            LoggerFactory = logs,
+        });
+        var reports = new ConcurrentQueue<StallReport>();
+        rt.StallDetected += reports.Enqueue;
+        var started = new RtEvent();
+        var low = rt.Spawn("low", 10, async ctx =>
+        {
+            using (ctx.PreemptDisable())
+            {
+                started.Set();
+                long deadline = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+                while (!reports.Any(r => r.Kind == "resched-latency") && RtClock.NowNs() < deadline)
+                {
+                    await ctx.PreemptionPoint(); // passes points, but cannot be preempted
+                }
+            }
+        });
+        await Rt.Until(() => started.IsSet, "low preempt-disabled");
+        var high = rt.Spawn("high", 90, _ => ValueTask.CompletedTask);
+        await low.WithTimeout();
+        await high.WithTimeout();
+        StallReport r = Assert.Single(reports, r => r.Kind == "resched-latency");
+        Assert.Equal("low", r.TaskName);
+        Assert.True(r.Duration >= TimeSpan.FromMilliseconds(10), r.ToString());
+        Assert.Contains(logs.Messages, m => m.Message.StartsWith("resched-latency: need_resched pending on cpu0 for ", StringComparison.Ordinal)
+            && m.Message.Contains(" ms while task low runs (its CPU thread ran ", StringComparison.Ordinal));
     }
 
     private static readonly TimeSpan StallThreshold = TimeSpan.FromMilliseconds(10);

@@ -9,6 +9,7 @@ public sealed partial class RtScheduler
 {
     private long _stalls;
     private readonly RateLimit _stallLogLimit;
+    private readonly RateLimit _postLogLimit;
 
     /// <summary>Raised when a task passed no preemption point for longer than <see cref="RtSchedulerOptions.StallThreshold"/>, or a need_resched stayed pending longer than <see cref="RtSchedulerOptions.ReschedLatencyWarn"/> (on the rebalancer thread; keep handlers short).</summary>
     public event Action<StallReport>? StallDetected;
@@ -85,6 +86,15 @@ public sealed partial class RtScheduler
         }
 
         StallDetected?.Invoke(report);
+    }
+
+    /// <summary>A continuation's SynchronizationContext threw from Post: it runs on the ThreadPool instead (logged, rate-limited).</summary>
+    internal void ReportPostFailed(SynchronizationContext context, Exception exception)
+    {
+        if (LogAllowed(_postLogLimit, "continuation post failures"))
+        {
+            RtLog.PostFailed(_logger, context.GetType().FullName ?? context.GetType().Name, exception);
+        }
     }
 
     /// <summary>

@@ -252,6 +252,7 @@ public sealed partial class RtScheduler
     /// <summary>The body completed: publish the outcome, fix up leaked guards, account. On the task's CPU thread.</summary>
     internal void Finish(RtTask task)
     {
+        AbandonWait(task);
         ReleaseLeakedGuards(task);
         Volatile.Write(ref task.Run, TaskRunState.Dead);
         task.PublishOutcome();
@@ -261,6 +262,7 @@ public sealed partial class RtScheduler
     /// <summary>A step threw outside the body (a posted callback): the task faults, the CPU goes on.</summary>
     internal void FaultFromStep(RtTask task, Exception exception)
     {
+        AbandonWait(task);
         ReleaseLeakedGuards(task);
         Volatile.Write(ref task.Run, TaskRunState.Dead);
         task.Complete(RtTaskState.Faulted, exception);
@@ -273,6 +275,20 @@ public sealed partial class RtScheduler
         Volatile.Write(ref task.Run, TaskRunState.Dead);
         task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was cancelled before it started."));
         Ended(task);
+    }
+
+    /// <summary>
+    /// A task ending while one of its flows still waits (a body that returned without awaiting a wait
+    /// it started, or a task faulting from another flow) leaves what it waits on, so that a permit, an
+    /// event, a lock handover or a timer does not go to a dead task.
+    /// </summary>
+    private static void AbandonWait(RtTask task)
+    {
+        if (task.BlockedOn is { } source)
+        {
+            _ = source.TryRemove(task);
+            task.BlockedOn = null;
+        }
     }
 
     private static void ReleaseLeakedGuards(RtTask task)

@@ -45,6 +45,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         _bugLogLimits = [.. Enum.GetValues<BugKind>().Select(_ => NewLogLimit(options))];
         _affinityLogLimit = NewLogLimit(options);
         _stallLogLimit = NewLogLimit(options);
+        _postLogLimit = NewLogLimit(options);
     }
 
     private static RateLimit NewLogLimit(RtSchedulerOptions options) => new(options.LogRateLimit, options.LogRateLimitBurst);

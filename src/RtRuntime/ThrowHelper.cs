@@ -30,10 +30,8 @@ internal static class ThrowHelper
     public static InvalidOperationException GuardNotTaken(string guard, string factory) =>
         new($"This {guard} was never taken (it is a default value): enable without disable. Obtain guards from {factory}.");
 
-    [DoesNotReturn]
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowConcurrentFlows(RtTask task) =>
-        throw new InvalidOperationException(
+    public static InvalidOperationException ConcurrentFlows(RtTask task) =>
+        new(
             $"Task '{task.Name}' awaited a runtime awaitable while another of its flows was already suspended on one: a task has one flow of control; " +
             "spawn another task for concurrent work.");
 

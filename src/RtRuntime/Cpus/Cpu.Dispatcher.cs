@@ -205,6 +205,12 @@ internal sealed partial class Cpu
                     return null;
                 }
 
+                if (task.RareOrNull?.FlowMisuse is { } misuse)
+                {
+                    Scheduler.FaultFromStep(task, misuse); // two flows suspended at once (RtTask.CanSuspend)
+                    return null;
+                }
+
                 if (done)
                 {
                     Scheduler.Finish(task);

@@ -161,6 +161,11 @@ public sealed class LocalLock
     /// <summary>Blocks the task on its CPU's lock and boosts the holder (Rt model; OnCompleted of a contended lock).</summary>
     internal void Block(LocalLockState state, RtTask task, Action continuation)
     {
+        if (!task.CanSuspend())
+        {
+            return; // another flow is suspended: take nothing (the task faults after this step)
+        }
+
         task.WaitCancelled = false;
         bool acquired;
         using (state.Cpu.Lock.EnterScope())
@@ -169,11 +174,11 @@ public sealed class LocalLock
             if (acquired)
             {
                 state.Owner = task; // released between LockAsync and here
-                task.Suspend(continuation, SuspendReason.PreemptionPoint);
+                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
             }
             else
             {
-                task.Suspend(continuation, SuspendReason.Block);
+                _ = task.Suspend(continuation, SuspendReason.Block);
                 task.BlockedOn = state;
                 state.AddWaiterLocked(task);
                 RtScheduler.RecomputePrioLocked(state.Cpu, state.Owner!); // priority inheritance (chains through nested locks)

@@ -68,8 +68,8 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     }
 
     /// <inheritdoc/>
-    public void OnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.PreemptionPoint);
+    public void OnCompleted(Action continuation) => _ = _task.Suspend(continuation, SuspendReason.PreemptionPoint);
 
     /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.PreemptionPoint);
+    public void UnsafeOnCompleted(Action continuation) => _ = _task.Suspend(continuation, SuspendReason.PreemptionPoint);
 }

@@ -69,7 +69,7 @@ public abstract partial class RtTask
         WaiterNode? waiters = Interlocked.Exchange(ref _waiters, s_completed);
         for (WaiterNode? w = waiters; w is not null && w != s_completed; w = w.Next)
         {
-            w.Dispatch();
+            w.Dispatch(Scheduler);
         }
     }
 
@@ -82,7 +82,7 @@ public abstract partial class RtTask
             WaiterNode? head = Volatile.Read(ref _waiters);
             if (head == s_completed)
             {
-                node.Dispatch();
+                node.Dispatch(Scheduler);
                 return;
             }
 
@@ -119,19 +119,30 @@ public abstract partial class RtTask
     {
         public WaiterNode? Next;
 
-        public void Dispatch()
+        /// <summary>
+        /// Schedules the continuation on its captured context, else on the ThreadPool. A context whose
+        /// Post throws (one that has shut down) gets the continuation run on the ThreadPool instead,
+        /// and <paramref name="scheduler"/> logs it: the completing CPU and the other waiters go on.
+        /// </summary>
+        public void Dispatch(RtScheduler scheduler)
         {
             Action run = executionContext is null
                 ? action
                 : () => ExecutionContext.Run(executionContext, static a => ((Action)a!)(), action);
             if (context is not null)
             {
-                context.Post(static a => ((Action)a!)(), run);
+                try
+                {
+                    context.Post(static a => ((Action)a!)(), run);
+                    return;
+                }
+                catch (Exception e)
+                {
+                    scheduler.ReportPostFailed(context, e);
+                }
             }
-            else
-            {
-                ThreadPool.UnsafeQueueUserWorkItem(static a => a(), run, preferLocal: false);
-            }
+
+            ThreadPool.UnsafeQueueUserWorkItem(static a => a(), run, preferLocal: false);
         }
     }
 }

@@ -230,17 +230,39 @@ public abstract partial class RtTask
         }
     }
 
-    /// <summary>Called by a runtime awaitable from OnCompleted, on this task's CPU thread.</summary>
-    internal void Suspend(Action continuation, SuspendReason reason)
+    /// <summary>
+    /// Called by a runtime awaitable from OnCompleted, on this task's CPU thread; false when another
+    /// flow of the task is already suspended on one (see <see cref="CanSuspend"/>): this continuation
+    /// is then dropped and the task faults when its step ends.
+    /// </summary>
+    internal bool Suspend(Action continuation, SuspendReason reason)
     {
-        if (Continuation is not null)
+        if (!CanSuspend())
         {
-            ThrowHelper.ThrowConcurrentFlows(this);
+            return false;
         }
 
         Continuation = continuation;
         Reason = reason;
         ContinuationReady = reason != SuspendReason.Block;
+        return true;
+    }
+
+    /// <summary>
+    /// True when the task may suspend: no other of its flows is suspended on a runtime awaitable (a
+    /// task has one flow of control). Otherwise notes the misuse, which faults the task when this step
+    /// ends: an exception thrown from OnCompleted would escape to the ThreadPool and end the process.
+    /// An awaitable that takes something before it suspends (a permit, a lock) asks first.
+    /// </summary>
+    internal bool CanSuspend()
+    {
+        if (Continuation is null)
+        {
+            return true;
+        }
+
+        Rare.FlowMisuse ??= ThrowHelper.ConcurrentFlows(this);
+        return false;
     }
 
     /// <summary>Pushes a continuation posted through the task's SynchronizationContext (the waker wakes the task).</summary>

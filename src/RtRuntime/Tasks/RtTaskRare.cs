@@ -8,6 +8,12 @@ namespace RtRuntime.Tasks;
 /// </summary>
 internal sealed class RtTaskRare
 {
+    /// <summary>
+    /// A second flow of the task tried to suspend on a runtime awaitable while one already was
+    /// (<see cref="RtTask.Suspend"/>): the error the task faults with when its step ends.
+    /// </summary>
+    public InvalidOperationException? FlowMisuse;
+
     /// <summary>The spawn's cancellation token registration (disposed when the task ends).</summary>
     public CancellationTokenRegistration CancellationRegistration;
 

@@ -60,6 +60,11 @@ public abstract class RtWaitQueue : IWaitSource
     /// <summary>OnCompleted of a wait: take the resource if it became available, else block in priority order.</summary>
     internal void Block(RtTask task, Action continuation)
     {
+        if (!task.CanSuspend())
+        {
+            return; // another flow is suspended: take nothing (the task faults after this step)
+        }
+
         task.WaitCancelled = false;
 
         // The wait is published before the gate's exchange (a full fence) and the cancel flag is read
@@ -72,7 +77,7 @@ public abstract class RtWaitQueue : IWaitSource
             if (TryTakeLocked())
             {
                 task.BlockedOn = null;
-                task.Suspend(continuation, SuspendReason.PreemptionPoint);
+                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
                 return;
             }
 
@@ -80,11 +85,11 @@ public abstract class RtWaitQueue : IWaitSource
             {
                 task.BlockedOn = null;
                 task.WaitCancelled = true; // resumes at once and GetResult throws, as a cancelled waiter would
-                task.Suspend(continuation, SuspendReason.PreemptionPoint);
+                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
                 return;
             }
 
-            task.Suspend(continuation, SuspendReason.Block);
+            _ = task.Suspend(continuation, SuspendReason.Block);
             _waiters.Insert(task);
         }
     }

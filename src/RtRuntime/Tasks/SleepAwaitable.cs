@@ -37,7 +37,9 @@ public readonly struct SleepAwaitable : ICriticalNotifyCompletion
     /// <inheritdoc/>
     public void UnsafeOnCompleted(Action continuation)
     {
-        _task.Suspend(continuation, SuspendReason.Block);
-        _task.Cpu!.ArmSleep(_task, _deadlineNs);
+        if (_task.Suspend(continuation, SuspendReason.Block))
+        {
+            _task.Cpu!.ArmSleep(_task, _deadlineNs);
+        }
     }
 }

@@ -25,8 +25,8 @@ public readonly struct YieldAwaitable : ICriticalNotifyCompletion
     }
 
     /// <inheritdoc/>
-    public void OnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.Yield);
+    public void OnCompleted(Action continuation) => _ = _task.Suspend(continuation, SuspendReason.Yield);
 
     /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation) => _task.Suspend(continuation, SuspendReason.Yield);
+    public void UnsafeOnCompleted(Action continuation) => _ = _task.Suspend(continuation, SuspendReason.Yield);
 }

@@ -19,6 +19,11 @@ internal sealed class RtRuntimeHealthCheckOptionsValidator : IValidateOptions<Rt
             failures.Add($"{section}:MaxBugReports = {options.MaxBugReports} is invalid: it must be zero or positive.");
         }
 
+        if (options.MaxStallsPerWindow < 0)
+        {
+            failures.Add($"{section}:MaxStallsPerWindow = {options.MaxStallsPerWindow} is invalid: it must be zero or positive.");
+        }
+
         if (options.RateWindow <= TimeSpan.Zero)
         {
             failures.Add($"{section}:RateWindow = {options.RateWindow} is invalid: it must be positive.");

@@ -129,14 +129,16 @@ public sealed class HealthCheckTests
         Assert.Equal(3L, result.Data["liveTasks"]);
     }
 
-    [Fact]
-    public async Task StartAsync_NegativeHealthThreshold_FailsNamingKey()
+    [Theory]
+    [InlineData("MaxBugReports")]
+    [InlineData("MaxStallsPerWindow")]
+    public async Task StartAsync_NegativeHealthThreshold_FailsNamingKey(string key)
     {
-        using IHost host = BuildHost(new Dictionary<string, string?> { ["RtRuntime:HealthCheck:MaxBugReports"] = "-1" });
+        using IHost host = BuildHost(new Dictionary<string, string?> { ["RtRuntime:HealthCheck:" + key] = "-1" });
 
         var ex = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() => host.StartAsync());
 
-        Assert.Contains("RtRuntime:HealthCheck:MaxBugReports = -1 is invalid", ex.Message, StringComparison.Ordinal);
+        Assert.Contains($"RtRuntime:HealthCheck:{key} = -1 is invalid", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

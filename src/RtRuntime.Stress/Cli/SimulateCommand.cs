@@ -72,17 +72,7 @@ internal sealed class SimulateCommand : ScenarioCommand
         SimScenario scenario = loaded;
         if (policy || model || cpus is not null)
         {
-            scenario = new SimScenario
-            {
-                Cpus = cpus ?? loaded.Cpus,
-                Model = model ? parseResult.GetValue(common.Model) : loaded.Model,
-                Policy = policy ? parseResult.GetValue(common.Policy) : loaded.Policy,
-                TickUs = loaded.TickUs,
-                RoundRobinSliceUs = loaded.RoundRobinSliceUs,
-                EndUs = loaded.EndUs,
-                InactiveCpus = loaded.InactiveCpus,
-                Tasks = loaded.Tasks,
-            };
+            scenario = loaded.With(cpus, model ? parseResult.GetValue(common.Model) : null, policy ? parseResult.GetValue(common.Policy) : null);
             if (cpus is { } n)
             {
                 extra.AddRange(["--cpus", n.ToString(CultureInfo.InvariantCulture)]);

@@ -378,7 +378,11 @@ internal sealed partial class Cpu
         PublishQueued();
         if (next is not null)
         {
-            Running = next;
+            // A full fence (not a plain store): SwitchIn then reads Pending to copy it into the task's
+            // gate, while a lock-free SetPending ORs Pending and then reads Running. Store then load on
+            // both sides: without the fence each could miss the other's store, and the request would
+            // reach neither the new task's gate nor its points.
+            Interlocked.Exchange(ref _running, next);
             CpuPri.Set(ref _pri.RunningPrio, next.Prio);
             next.Run = TaskRunState.Running;
         }

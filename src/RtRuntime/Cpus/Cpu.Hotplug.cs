@@ -147,5 +147,6 @@ internal sealed partial class Cpu
 
         Parker.Unpark();
         Scheduler.HrTimer.NotifyBusy(this);
+        Scheduler.CheckCancelAfterBlock(task); // a cancel between the dying CPU's clear and here found no timer to remove
     }
 }

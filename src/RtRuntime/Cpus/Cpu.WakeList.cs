@@ -76,7 +76,20 @@ internal sealed partial class Cpu
     {
         if (Volatile.Read(ref _wakeList) is null)
         {
-            return;
+            if ((Volatile.Read(ref _pending.Value) & PendingWork.WakeList) == 0)
+            {
+                return;
+            }
+
+            // A signal for a list drained meanwhile (the push found the list empty and signalled after
+            // another path took it): clear it, or every switch-in copies it into the gate and the
+            // task's first point takes the slow path for nothing. Then look again: a push before the
+            // clear is drained now, one after it signals again.
+            Interlocked.And(ref _pending.Value, ~PendingWork.WakeList);
+            if (Volatile.Read(ref _wakeList) is null)
+            {
+                return;
+            }
         }
 
         RtTask? redirect;

@@ -111,8 +111,9 @@ public sealed class PerCpuPool<T> : IDisposable
 
     private T Create()
     {
+        T item = _factory(); // counted once it exists: a factory that throws creates nothing
         Interlocked.Increment(ref _created);
-        return _factory();
+        return item;
     }
 
     private void Refill(Cache cache)

@@ -69,6 +69,23 @@ public sealed class SimScenario
     /// <summary>The tasks.</summary>
     public IReadOnlyList<SimTaskSpec> Tasks { get; init; } = [];
 
+    /// <summary>A copy of this scenario with the given settings replaced (null keeps this one's) and every other field kept.</summary>
+    /// <param name="cpus">The CPU count, or null.</param>
+    /// <param name="model">The preemption model, or null.</param>
+    /// <param name="policy">The balancing policy, or null.</param>
+    public SimScenario With(int? cpus = null, PreemptionModel? model = null, BalancePolicy? policy = null) => new()
+    {
+        Cpus = cpus ?? Cpus,
+        Model = model ?? Model,
+        Policy = policy ?? Policy,
+        TickUs = TickUs,
+        RoundRobinSliceUs = RoundRobinSliceUs,
+        AnticipateTimersUs = AnticipateTimersUs,
+        EndUs = EndUs,
+        InactiveCpus = InactiveCpus,
+        Tasks = Tasks,
+    };
+
     /// <summary>Loads a scenario from JSON text (strict: unknown fields and out-of-range values are rejected).</summary>
     /// <param name="json">The JSON document.</param>
     /// <exception cref="SimScenarioException">The document is not a valid scenario; the message names the line and field.</exception>

@@ -46,6 +46,31 @@ public class SimScenarioJsonTests
     }
 
     [Fact]
+    public void With_OverridesOnlyWhatItIsGiven_KeepsEveryOtherField()
+    {
+        // rtstress simulate --policy/--model/--cpus: the file's other settings must survive.
+        SimScenario s = new()
+        {
+            Cpus = 3,
+            Model = PreemptionModel.NonRt,
+            Policy = BalancePolicy.KernelFaithful,
+            TickUs = 500,
+            RoundRobinSliceUs = 7000,
+            AnticipateTimersUs = 0,
+            EndUs = 9000,
+            InactiveCpus = CpuSet.Of(2),
+            Tasks = SimScenario.FromJson(Valid).Tasks,
+        };
+        SimScenario w = s.With(policy: BalancePolicy.NoPushRunning);
+        Assert.Equal(
+            (3, PreemptionModel.NonRt, BalancePolicy.NoPushRunning, 500L, 7000L, 0L, 9000L, CpuSet.Of(2)),
+            (w.Cpus, w.Model, w.Policy, w.TickUs, w.RoundRobinSliceUs, w.AnticipateTimersUs, w.EndUs, w.InactiveCpus));
+        Assert.Same(s.Tasks, w.Tasks);
+        SimScenario c = s.With(cpus: 4, model: PreemptionModel.Rt);
+        Assert.Equal((4, PreemptionModel.Rt, BalancePolicy.KernelFaithful), (c.Cpus, c.Model, c.Policy));
+    }
+
+    [Fact]
     public void FromJson_InvalidJson_NamesLine()
     {
         SimScenarioException e = Reject("{\n  \"cpus\": 2,\n  \"tasks\": [ {\"name\": \"A\" ]\n}");

@@ -286,6 +286,17 @@ internal sealed partial class Cpu
             gate = Volatile.Read(ref task.Gate);
         }
         while (Interlocked.CompareExchange(ref task.Gate, (gate & (RtTask.GateCancel | RtTask.GateStrict)) | Pending, gate) != gate);
+
+        // Read Pending again after that exchange (a full fence, so after the store of Running): a
+        // lock-free SetPending ORs Pending and then reads Running, so a setter whose read of Running
+        // missed this task set its bits before this read. Without it, the Pending read inside the
+        // exchange could pass the store of Running, both sides would miss each other, and the request
+        // would reach neither the gate nor the task's points.
+        int late = Pending & ~Volatile.Read(ref task.Gate);
+        if (late != 0)
+        {
+            Interlocked.Or(ref task.Gate, late);
+        }
         task.SwitchCount++;
         ContextSwitches++;
         t_currentTask = task;
@@ -378,11 +389,7 @@ internal sealed partial class Cpu
         PublishQueued();
         if (next is not null)
         {
-            // A full fence (not a plain store): SwitchIn then reads Pending to copy it into the task's
-            // gate, while a lock-free SetPending ORs Pending and then reads Running. Store then load on
-            // both sides: without the fence each could miss the other's store, and the request would
-            // reach neither the new task's gate nor its points.
-            Interlocked.Exchange(ref _running, next);
+            Running = next; // SwitchIn's gate exchange orders this store before its last read of Pending
             CpuPri.Set(ref _pri.RunningPrio, next.Prio);
             next.Run = TaskRunState.Running;
         }

@@ -1,5 +1,7 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
 using RtRuntime.Diagnostics;
+using RtRuntime.PerCpu;
 using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
@@ -8,7 +10,8 @@ namespace RtRuntime;
 /// <summary>try_to_wake_up and placement, posted continuations, cancellation, BUG reports, task exit.</summary>
 public sealed partial class RtScheduler
 {
-    private readonly int[] _bugCounts = new int[3];
+    private readonly int[] _bugCounts = new int[Enum.GetValues<BugKind>().Length];
+    private readonly ConditionalWeakTable<LocalLock, object?> _localLocks = [];
     private readonly RateLimit[] _bugLogLimits; // one per BugKind
     private readonly RateLimit _affinityLogLimit;
     private long _droppedPosts;
@@ -219,6 +222,24 @@ public sealed partial class RtScheduler
         task.GuardEpoch++;
     }
 
+    /// <summary>Remembers a local lock (weakly), so that a task ending while it holds one releases it.</summary>
+    internal void TrackLocalLock(LocalLock localLock) => _localLocks.AddOrUpdate(localLock, null);
+
+    /// <summary>Releases the local locks <paramref name="task"/> holds; returns "name on cpuN" for each, or null.</summary>
+    private List<string>? ReleaseLocalLocks(RtTask task)
+    {
+        List<string>? released = null;
+        foreach (KeyValuePair<LocalLock, object?> entry in _localLocks)
+        {
+            if (entry.Key.ReleaseHeldBy(task) is { } cpus)
+            {
+                (released ??= []).AddRange(cpus.Select(c => $"cpu{c}'s {entry.Key.Name}"));
+            }
+        }
+
+        return released;
+    }
+
     private static string SchedulingWhileAtomicMessage(RtTask task) =>
         $"BUG: scheduling while atomic: {task.Name}/{task.Id}/0x{task.PreemptCount:x8}";
 
@@ -291,8 +312,18 @@ public sealed partial class RtScheduler
         }
     }
 
-    private static void ReleaseLeakedGuards(RtTask task)
+    private void ReleaseLeakedGuards(RtTask task)
     {
+        // A held local lock holds a guard (Rt: migrate-disable, NonRt: preempt-disable), so only a task
+        // ending with guards open can hold one, or one whose depth a "scheduling while atomic" reset
+        // (its epoch moved: a NonRt holder keeps its lock through that, and may then fail to unlock it
+        // from another CPU).
+        if ((task.MigrationDisabled | task.PreemptCount | task.GuardEpoch) != 0 && ReleaseLocalLocks(task) is { } held)
+        {
+            Report(new BugReport(BugKind.LockHeldAtExit, task.Name, task.Id, task.Cpu?.Id ?? -1,
+                $"BUG: lock held when task exited: {task.Name}/{task.Id} held {string.Join(", ", held)} (released)"));
+        }
+
         if (task.MigrationDisabled > 0 && task.Cpu is { } cpu)
         {
             cpu.UnpinExited(); // exiting inside migrate_disable: keep nr_pinned honest

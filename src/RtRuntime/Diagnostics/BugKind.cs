@@ -11,4 +11,10 @@ public enum BugKind
 
     /// <summary>"BUG: using this-CPU data in preemptible code" (a this-CPU slot accessed without a guard).</summary>
     ThisCpuInPreemptible = 2,
+
+    /// <summary>
+    /// "BUG: lock held when task exited" (lockdep's "lock held when returning to user space"): a task
+    /// ended holding a <see cref="PerCpu.LocalLock"/>; the runtime released it (to its top waiter).
+    /// </summary>
+    LockHeldAtExit = 3,
 }

@@ -30,6 +30,42 @@ public sealed class LocalLock
         {
             _states[cpu] = new LocalLockState(this, runtime.Cpus[cpu]);
         }
+
+        runtime.TrackLocalLock(this);
+    }
+
+    /// <summary>
+    /// Releases every instance <paramref name="task"/> still holds, which it can no longer unlock (it
+    /// ended, or a "scheduling while atomic" reset its preempt depth): the Rt lock passes to its top
+    /// waiter, as an unlock would. Returns the ids of the CPUs whose instance it held. On the task's
+    /// CPU thread (where an Rt holder is pinned).
+    /// </summary>
+    internal List<int>? ReleaseHeldBy(RtTask task)
+    {
+        List<int>? released = null;
+        foreach (LocalLockState state in _states)
+        {
+            if (_nonRt ? Interlocked.CompareExchange(ref state.HolderIdNonRt, 0, task.Id) != task.Id : state.Owner != task)
+            {
+                continue;
+            }
+
+            if (!_nonRt)
+            {
+                if (state.HasWaiters)
+                {
+                    UnlockContended(state, task);
+                }
+                else
+                {
+                    state.Owner = null;
+                }
+            }
+
+            (released ??= []).Add(state.Cpu.Id);
+        }
+
+        return released;
     }
 
     /// <summary>The lock's name (for messages).</summary>

@@ -187,4 +187,53 @@ public class LocalLockNonRtTests
         Assert.Equal(0, depthOfB);
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task TaskEndsHoldingTheLock_Released_NextTaskTakesIt()
+    {
+        await using var rt = StartNonRt(1);
+        var ll = new LocalLock(rt, "pcp lock");
+        var a = rt.Spawn("A", 10, async ctx => _ = await ll.LockAsync(ctx)); // never disposed
+        await a.WithTimeout();
+        Assert.Equal("B", await LockAndNameOwner(rt, ll, "B", CpuSet.Of(0)).WithTimeout());
+        Assert.Equal(1, rt.BugCount);
+    }
+
+    [Fact]
+    public async Task HolderResumesOnAnotherCpuAfterSchedulingWhileAtomic_ItsUnlockFails_TheLockIsReleasedWhenItEnds()
+    {
+        await using var rt = StartNonRt(2);
+        var ll = new LocalLock(rt, "pcp lock");
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var a = rt.Spawn("A", 10, async ctx =>
+        {
+            var guard = await ll.LockAsync(ctx);
+            await release.Task; // foreign suspension while preempt-disabled: BUG, depth reset
+            guard.Dispose();    // throws if A came back on the other CPU
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => a.State == RtTaskState.Blocked, "A suspended holding cpu0's lock");
+        await rt.SetAffinityAsync(a, CpuSet.Of(1)).WithTimeout(); // it resumes on cpu1
+        release.SetResult();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => a.WithTimeout());
+        Assert.Contains("tried to unlock cpu0's pcp lock", e.Message, StringComparison.Ordinal);
+
+        Assert.Equal("C", await LockAndNameOwner(rt, ll, "C", CpuSet.Of(0)).WithTimeout());
+        Assert.Equal(2, rt.BugCount); // scheduling while atomic, then the lock held at exit
+    }
+
+    /// <summary>A task on cpu0 that takes <paramref name="ll"/> and returns the owner it sees there.</summary>
+    private static RtTask<string?> LockAndNameOwner(RtScheduler rt, LocalLock ll, string name, CpuSet affinity) =>
+        rt.Spawn<string?>(name, 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                return ll.OwnerOn(0)?.Name;
+            }
+        }, affinity: affinity);
+
+    private static RtScheduler StartNonRt(int cpus) => Rt.Start(o =>
+    {
+        o.CpuCount = cpus;
+        o.Model = PreemptionModel.NonRt;
+    });
 }

@@ -261,4 +261,40 @@ public class LocalLockRtTests
         Assert.Null(ll.OwnerOn(0));
         Assert.Equal(0, rt.NrPinned(0));
     }
+
+    [Fact]
+    public async Task TaskEndsHoldingTheLock_ReleasedToItsWaiter_BugReported_CpuCanGoOffline()
+    {
+        // lockdep's "lock held when returning to user space": the runtime reports it and releases the
+        // lock, so its waiter (pinned while it waits) runs and the CPU can still be vacated.
+        await using var rt = Rt.Start(cpus: 2);
+        var ll = new LocalLock(rt, "pcp lock");
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<BugReport>();
+        rt.BugReported += reports.Enqueue;
+        var holding = new RtEvent();
+        var end = new RtEvent();
+        var a = rt.Spawn("A", 10, async ctx =>
+        {
+            _ = await ll.LockAsync(ctx); // never disposed
+            holding.Set();
+            await end.WaitAsync(ctx);
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => holding.IsSet, "A holds the lock");
+        var b = rt.Spawn("B", 20, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+            }
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => b.State == RtTaskState.Blocked, "B waits for the lock");
+
+        end.Set();
+        await a.WithTimeout();
+        await b.WithTimeout();
+        BugReport r = Assert.Single(reports);
+        Assert.Equal(BugKind.LockHeldAtExit, r.Kind);
+        Assert.Equal("BUG: lock held when task exited: A/" + a.Id + " held cpu1's pcp lock (released)", r.Message);
+        Assert.Null(ll.OwnerOn(1));
+        await rt.OfflineAsync(1).WithTimeout();
+    }
 }

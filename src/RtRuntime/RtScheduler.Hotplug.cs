@@ -52,7 +52,7 @@ public sealed partial class RtScheduler
     /// and loses nothing.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
-    /// <exception cref="InvalidOperationException">The CPU is offline already, or it is the last online CPU.</exception>
+    /// <exception cref="InvalidOperationException">The CPU is offline already, it is the last online CPU, or the runtime is stopping.</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting for pinned tasks; the CPU is active again.</exception>
     public async Task OfflineAsync(int cpu, CancellationToken cancellationToken = default)
     {
@@ -60,6 +60,7 @@ public sealed partial class RtScheduler
         await _hotplugMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfStopping(cpu, "go offline");
             if (!dying.Online)
             {
                 throw new InvalidOperationException($"cpu{cpu} is already offline.");
@@ -102,13 +103,14 @@ public sealed partial class RtScheduler
 
     /// <summary>Brings CPU <paramref name="cpu"/> online: online callbacks run on it in registration order, then it accepts tasks at once.</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
-    /// <exception cref="InvalidOperationException">The CPU is online already.</exception>
+    /// <exception cref="InvalidOperationException">The CPU is online already, or the runtime is stopping.</exception>
     public async Task OnlineAsync(int cpu, CancellationToken cancellationToken = default)
     {
         Cpu c = CpuAt(cpu);
         await _hotplugMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            ThrowIfStopping(cpu, "come online");
             if (c.Online)
             {
                 throw new InvalidOperationException($"cpu{cpu} is already online.");
@@ -128,6 +130,15 @@ public sealed partial class RtScheduler
         finally
         {
             _hotplugMutex.Release();
+        }
+    }
+
+    /// <summary>Hotplug needs the CPU threads, which exit when the runtime stops: refused from the start of a stop.</summary>
+    private void ThrowIfStopping(int cpu, string what)
+    {
+        if (Volatile.Read(ref _stopTask) is not null)
+        {
+            throw new InvalidOperationException($"cpu{cpu} cannot {what}: the runtime is stopping or stopped.");
         }
     }
 

@@ -33,6 +33,7 @@ internal sealed partial class Cpu
         {
         }
 
+        ExitHotplug();
         t_current = null;
     }
 

@@ -10,7 +10,11 @@ namespace RtRuntime.Cpus;
 /// </summary>
 internal sealed partial class Cpu
 {
-    private readonly ConcurrentQueue<Action> _cpuWork = new();
+    private readonly ConcurrentQueue<(Action Run, Action<Exception> Fail)> _cpuWork = new();
+
+    // Set once this CPU's thread has left its dispatcher loop (the runtime stopped): work queued from
+    // then on cannot run on it and fails instead of waiting forever.
+    private volatile bool _threadExited;
 
     // Set when work is queued and cleared before the queue is drained, so that a CPU switching
     // directly from task to task (PickAfterLeave) still comes back to the turn that runs it.
@@ -42,29 +46,62 @@ internal sealed partial class Cpu
     public Task<T> RunOnCpuAsync<T>(Func<T> work)
     {
         var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _cpuWork.Enqueue(() =>
-        {
-            try
+        _cpuWork.Enqueue((
+            () =>
             {
-                done.SetResult(work());
-            }
-            catch (Exception e)
-            {
-                done.SetException(e);
-            }
-        });
+                try
+                {
+                    done.SetResult(work());
+                }
+                catch (Exception e)
+                {
+                    done.SetException(e);
+                }
+            },
+            e => done.TrySetException(e)));
         _cpuWorkQueued = true;
-        Parker.Unpark();
+        Interlocked.MemoryBarrier(); // the enqueue before the exit flag's read; the exiting thread sets it, then drains
+        if (_threadExited)
+        {
+            FailCpuWork();
+        }
+        else
+        {
+            Parker.Unpark();
+        }
+
         return done.Task;
+    }
+
+    /// <summary>
+    /// The thread's last act before it exits (the runtime stopped): runs the work queued until now and
+    /// the vacated check of an offline in progress, on this CPU's thread as usual; then fails what
+    /// comes later, and an offline that can no longer be vacated.
+    /// </summary>
+    private void ExitHotplug()
+    {
+        HotplugTurn();
+        _threadExited = true;
+        Interlocked.MemoryBarrier(); // the flag before the last drain; a queuer enqueues, then reads it
+        FailCpuWork();
+        Volatile.Read(ref _vacated)?.TrySetException(new InvalidOperationException($"The runtime stopped while cpu{Id} was going offline."));
+    }
+
+    private void FailCpuWork()
+    {
+        while (_cpuWork.TryDequeue(out (Action Run, Action<Exception> Fail) work))
+        {
+            work.Fail(new InvalidOperationException($"cpu{Id}'s thread has exited (the runtime stopped): the work cannot run on it."));
+        }
     }
 
     /// <summary>At each turn: queued CPU work, then (while dying) balance_push and the vacated check.</summary>
     private void HotplugTurn()
     {
         _cpuWorkQueued = false; // before the dequeues: work queued after this is seen now or flags the next turn
-        while (_cpuWork.TryDequeue(out Action? work))
+        while (_cpuWork.TryDequeue(out (Action Run, Action<Exception> Fail) work))
         {
-            work();
+            work.Run();
         }
 
         TaskCompletionSource? vacated = Volatile.Read(ref _vacated);

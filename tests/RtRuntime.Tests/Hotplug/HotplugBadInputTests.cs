@@ -100,4 +100,41 @@ public class HotplugBadInputTests
         Assert.Equal((false, true, true), (rt.IsOnline(c), rt.IsOnline(1 - c), rt.IsActive(1 - c)));
         Assert.Equal(1, rt.HotplugOperations);
     }
+
+    [Fact]
+    public async Task HotplugApi_AfterStop_ThrowsInsteadOfWaitingForever()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        await rt.OfflineAsync(1).WithTimeout();
+        await rt.StopAsync(TimeSpan.FromSeconds(1)).WithTimeout();
+        var off = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(0).WithTimeout());
+        var on = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1).WithTimeout());
+        Assert.Equal("cpu0 cannot go offline: the runtime is stopping or stopped.", off.Message);
+        Assert.Equal("cpu1 cannot come online: the runtime is stopping or stopped.", on.Message);
+    }
+
+    [Fact]
+    public async Task OfflineAsync_InFlightWhenTheRuntimeStops_Ends()
+    {
+        // The offline waits for a pinned task; the stop cancels that task and the CPU threads exit: the
+        // offline either finishes or fails, but does not wait forever on a thread that is gone.
+        await using var rt = Rt.Start(cpus: 2);
+        var never = new Tasks.RtEvent();
+        var pinned = rt.Spawn("pinned", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await never.WaitAsync(ctx);
+            }
+        }, affinity: Cpus.CpuSet.Of(1));
+        await Rt.Until(() => rt.NrPinned(1) == 1, "pinned on cpu1");
+        Task offline = rt.OfflineAsync(1);
+        Assert.False(offline.IsCompleted);
+
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero).WithTimeout();
+        Assert.True(summary.AllAccountedFor, summary.ToString());
+        Assert.Equal(Tasks.RtTaskState.Cancelled, pinned.State);
+        Exception? ended = await Record.ExceptionAsync(() => offline.WithTimeout());
+        Assert.True(ended is null or InvalidOperationException, ended?.ToString());
+    }
 }

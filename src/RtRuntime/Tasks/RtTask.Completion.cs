@@ -74,7 +74,7 @@ public abstract partial class RtTask
     }
 
     /// <summary>Registers a continuation for the completion; runs it (scheduled) at once if already complete.</summary>
-    internal void AddWaiter(Action continuation, SynchronizationContext? context, ExecutionContext? executionContext)
+    internal void AddWaiter(Action continuation, object? context, ExecutionContext? executionContext)
     {
         var node = new WaiterNode(continuation, context, executionContext);
         while (true)
@@ -115,7 +115,8 @@ public abstract partial class RtTask
         }
     }
 
-    private sealed class WaiterNode(Action action, SynchronizationContext? context, ExecutionContext? executionContext)
+    /// <summary>A continuation and where it resumes: a SynchronizationContext, a TaskScheduler, or null (the ThreadPool).</summary>
+    private sealed class WaiterNode(Action action, object? context, ExecutionContext? executionContext)
     {
         public WaiterNode? Next;
 
@@ -129,16 +130,22 @@ public abstract partial class RtTask
             Action run = executionContext is null
                 ? action
                 : () => ExecutionContext.Run(executionContext, static a => ((Action)a!)(), action);
-            if (context is not null)
+            if (context is TaskScheduler taskScheduler)
+            {
+                _ = Task.Factory.StartNew(run, CancellationToken.None, TaskCreationOptions.DenyChildAttach, taskScheduler);
+                return;
+            }
+
+            if (context is SynchronizationContext synchronizationContext)
             {
                 try
                 {
-                    context.Post(static a => ((Action)a!)(), run);
+                    synchronizationContext.Post(static a => ((Action)a!)(), run);
                     return;
                 }
                 catch (Exception e)
                 {
-                    scheduler.ReportPostFailed(context, e);
+                    scheduler.ReportPostFailed(synchronizationContext, e);
                 }
             }
 

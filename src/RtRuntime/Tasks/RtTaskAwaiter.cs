@@ -23,9 +23,21 @@ public readonly struct RtTaskAwaiter : ICriticalNotifyCompletion
     public void UnsafeOnCompleted(Action continuation) =>
         _task.AddWaiter(continuation, CapturedContext(), null);
 
-    internal static SynchronizationContext? CapturedContext()
+    /// <summary>
+    /// Where the continuation resumes, as a Task awaiter decides: the current SynchronizationContext
+    /// (unless it is the base type, which has no affinity), else the current TaskScheduler unless it is
+    /// the default (code running on an <see cref="RtTaskScheduler"/> resumes there), else null (the
+    /// ThreadPool).
+    /// </summary>
+    internal static object? CapturedContext()
     {
         SynchronizationContext? current = SynchronizationContext.Current;
-        return current is not null && current.GetType() != typeof(SynchronizationContext) ? current : null;
+        if (current is not null && current.GetType() != typeof(SynchronizationContext))
+        {
+            return current;
+        }
+
+        TaskScheduler scheduler = TaskScheduler.Current;
+        return scheduler != TaskScheduler.Default ? scheduler : null;
     }
 }

@@ -40,25 +40,56 @@ public sealed class RtTaskScheduler : TaskScheduler
     protected override void QueueTask(Task task)
     {
         _queued.TryAdd(task, 0);
-        _runtime.Spawn(_name, _priority, ctx =>
+        RtTask wrapper;
+        try
         {
-            _queued.TryRemove(task, out _);
-
-            // Let awaits inside the Task resume through this scheduler (a new runtime task each), not
-            // through the wrapper task's SynchronizationContext, which ends when this body returns.
-            SynchronizationContext? saved = SynchronizationContext.Current;
-            SynchronizationContext.SetSynchronizationContext(null);
-            try
+            wrapper = _runtime.Spawn(_name, _priority, ctx =>
             {
-                TryExecuteTask(task);
-            }
-            finally
-            {
-                SynchronizationContext.SetSynchronizationContext(saved);
-            }
+                if (_queued.TryRemove(task, out _))
+                {
+                    _ = Execute(task);
+                }
 
-            return ValueTask.CompletedTask;
-        }, _policy, _affinity);
+                return ValueTask.CompletedTask;
+            }, _policy, _affinity);
+        }
+        catch
+        {
+            _queued.TryRemove(task, out _); // not queued after all: the Task faults with the refusal
+            throw;
+        }
+
+        // A wrapper the runtime's stop cancels before it starts never runs its body: the Task then runs
+        // on the ThreadPool rather than wait forever (nothing accepted is lost).
+        wrapper.AddWaiter(
+            () =>
+            {
+                if (_queued.TryRemove(task, out _))
+                {
+                    ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Scheduler.Execute(s.Task), (Scheduler: this, Task: task), preferLocal: false);
+                }
+            },
+            context: null,
+            executionContext: null);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="task"/> here with no SynchronizationContext, so that its awaits resume
+    /// through this scheduler (TaskScheduler.Current: a new runtime task each), not through the context
+    /// of the runtime task that happens to run it, which may end first.
+    /// </summary>
+    private bool Execute(Task task)
+    {
+        SynchronizationContext? saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(null);
+        try
+        {
+            return TryExecuteTask(task);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
     }
 
     /// <inheritdoc/>
@@ -75,7 +106,7 @@ public sealed class RtTaskScheduler : TaskScheduler
             return false;
         }
 
-        return TryExecuteTask(task);
+        return Execute(task);
     }
 
     /// <inheritdoc/>

@@ -1,0 +1,85 @@
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>RtTaskScheduler: where Task code resumes, and that a queued Task is never left behind.</summary>
+public class RtTaskSchedulerTests
+{
+    [Fact]
+    public async Task AwaitingAnRtTask_InsideATaskOnTheScheduler_ResumesOnTheScheduler()
+    {
+        // As a Task awaiter does: no SynchronizationContext, so the current TaskScheduler.
+        await using var rt = Rt.Start(cpus: 2);
+        var scheduler = new RtTaskScheduler(rt, 10);
+        Task<(string? Thread, bool OnScheduler)> work = Task.Factory.StartNew(async () =>
+        {
+            await rt.Spawn("child", 20, async ctx => await ctx.Sleep(TimeSpan.FromMilliseconds(2)));
+            return (Thread.CurrentThread.Name, TaskScheduler.Current == scheduler);
+        }, CancellationToken.None, TaskCreationOptions.None, scheduler).Unwrap();
+
+        (string? thread, bool onScheduler) = await work.WithTimeout();
+        Assert.StartsWith("rt/cpu", thread, StringComparison.Ordinal);
+        Assert.True(onScheduler);
+    }
+
+    [Fact]
+    public async Task ContinuationInlinedOnARuntimeTask_ItsAwaitsResumeThroughTheScheduler_NotTheEndedTask()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var scheduler = new RtTaskScheduler(rt, 10);
+        Task<Task<string?>>? inner = null;
+        await rt.Spawn("A", 50, ctx =>
+        {
+            // Runs inline on A (ExecuteSynchronously, A outranks the scheduler); A ends right after.
+            inner = Task.CompletedTask.ContinueWith(
+                async _ =>
+                {
+                    await Task.Delay(5);
+                    return Thread.CurrentThread.Name;
+                },
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                scheduler);
+            return ValueTask.CompletedTask;
+        }).WithTimeout();
+
+        Assert.StartsWith("rt/cpu", await inner!.Unwrap().WithTimeout(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task QueuedTask_WrapperCancelledBeforeItStarts_TheTaskStillRunsOnTheThreadPool()
+    {
+        // A wrapper cancelled before it starts (a stop's cancellation can reach it there) never runs its
+        // body: the Task must run elsewhere, not stay WaitingToRun.
+        await using var rt = Rt.Start(cpus: 1);
+        bool release = false;
+        var hog = rt.Spawn("hog", 50, async ctx =>
+        {
+            while (!Volatile.Read(ref release))
+            {
+                await ctx.PreemptionPoint(); // holds the only CPU: the wrapper (priority 10) waits
+            }
+        });
+        await Rt.Until(() => hog.State == RtTaskState.Running, "hog running");
+        var scheduler = new RtTaskScheduler(rt, 10);
+        Task<string?> queued = Task.Factory.StartNew(() => Thread.CurrentThread.Name, CancellationToken.None, TaskCreationOptions.None, scheduler);
+
+        // The wrapper waits behind the hog; cancel it there (as a stop's cancellation does to a task it
+        // reaches before it starts), then let the CPU pick it: it ends Cancelled without its body.
+        RtTask? wrapper = null;
+        await Rt.Until(() => (wrapper = Cpus0Queue(rt).FirstOrDefault(t => t.Name == "tasksched-p10")) is not null, "wrapper queued");
+        rt.RequestCancel(wrapper!);
+        Volatile.Write(ref release, true);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => wrapper!.WithTimeout());
+        Assert.DoesNotContain("rt/cpu", await queued.WithTimeout() ?? string.Empty, StringComparison.Ordinal); // ran, on the ThreadPool
+        await hog.WithTimeout();
+    }
+
+    private static List<RtTask> Cpus0Queue(RtScheduler rt)
+    {
+        using (rt.Cpus[0].Lock.EnterScope())
+        {
+            return rt.Cpus[0].Rq.ToList();
+        }
+    }
+}

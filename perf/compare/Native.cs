@@ -27,6 +27,9 @@ internal static unsafe partial class Native
     [SuppressGCTransition]
     private static partial int ClockGettime(int clock, Timespec* ts);
 
+    [LibraryImport(Libc, EntryPoint = "clock_gettime")]
+    private static partial int ClockGettimeSyscall(int clock, Timespec* ts); // a thread CPU clock of another thread is a system call
+
     [LibraryImport(Libc, EntryPoint = "prctl", SetLastError = true)]
     private static partial int Prctl(int option, nuint arg2, nuint arg3, nuint arg4, nuint arg5);
 
@@ -61,6 +64,16 @@ internal static unsafe partial class Native
         Timespec ts;
         _ = ClockGettime(ClockThreadCpu, &ts);
         return (ts.Sec * 1_000_000_000L) + ts.Nsec;
+    }
+
+    /// <summary>
+    /// CPU time of thread <paramref name="tid"/> of this process in nanoseconds, from its per-thread CPU
+    /// clock (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED), what pthread_getcpuclockid returns); -1 if unreadable.
+    /// </summary>
+    public static long ThreadCpuNs(int tid)
+    {
+        Timespec ts;
+        return ClockGettimeSyscall((~tid << 3) | 6, &ts) == 0 ? (ts.Sec * 1_000_000_000L) + ts.Nsec : -1;
     }
 
     /// <summary>Sleeps until the absolute CLOCK_MONOTONIC time <paramref name="deadlineNs"/>.</summary>

@@ -40,4 +40,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 111, Level = LogLevel.Error, Message = "RtRuntime failed while stopping")]
     public static partial void StopFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "RtRuntime disposed while running ({LiveTasks} live tasks): the host never stopped it (a later hosted service failed to start, or the host was disposed without a stop); cancelling and stopping now")]
+    public static partial void StoppingAtDispose(ILogger logger, long liveTasks);
 }

@@ -20,7 +20,7 @@ namespace RtRuntime.Hosting;
 /// budget, or the caller's token), the workers' tasks are cancelled at once and this method returns;
 /// the summary is logged when the runtime finishes stopping.
 /// </remarks>
-internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
+internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable, IDisposable
 {
     private readonly RtRuntimeAccessor _accessor;
     private readonly IServiceProvider _services;
@@ -139,7 +139,27 @@ internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
         await stop.ConfigureAwait(false); // rethrows a stop failure (already logged) to the host
     }
 
-    public void Dispose() => _stopping.Dispose();
+    /// <summary>
+    /// Stops the runtime if the host never did: a hosted service after this one failed to start (the
+    /// host then stops no service), or the host was disposed without a stop. Without this the CPU
+    /// threads and the workers would outlive the host. No drain; the workers are cancelled at once
+    /// and get <see cref="RtRuntimeHostingOptions.CancelGrace"/> to end; the summary is published.
+    /// </summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_accessor.State == RtRuntimeState.Running && _accessor.TryGetRuntime(out RtScheduler? runtime))
+        {
+            _accessor.OnStopping();
+            HostingLog.StoppingAtDispose(_logger, runtime.LiveTasks);
+            await _stopping.CancelAsync().ConfigureAwait(false);
+            await PublishSummaryAsync(runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace)).ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+    }
+
+    /// <summary>See <see cref="DisposeAsync"/> (a container disposed synchronously).</summary>
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>
     /// Splits the host's shutdown timeout into a drain and a cancel grace: the grace is the configured one
@@ -171,22 +191,25 @@ internal sealed class RtRuntimeHostedService : IHostedService, IDisposable
         worker.SetTask(task);
         _workerTasks.Add(task);
         HostingLog.WorkerStarted(_logger, registration.Name, options.Policy, options.Priority, task.Affinity);
-        _ = ObserveWorkerAsync(registration.Name, task);
+        _ = ObserveWorkerAsync(runtime, registration.Name, task);
     }
 
-    private async Task ObserveWorkerAsync(string name, RtTask task)
+    private async Task ObserveWorkerAsync(RtScheduler runtime, string name, RtTask task)
     {
         try
         {
             await task.AsTask().ConfigureAwait(false);
             HostingLog.WorkerCompleted(_logger, name);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested || !runtime.IsAccepting)
         {
+            // Cancelled by a stop (the host's stopping token, or the runtime's cancel after the drain).
             HostingLog.WorkerCancelled(_logger, name);
         }
         catch (Exception ex)
         {
+            // A fault, including an OperationCanceledException the worker threw while nobody stopped it
+            // (as a BackgroundService's would be).
             HostingLog.WorkerFaulted(_logger, ex, name);
             if (_hostOptions.BackgroundServiceExceptionBehavior == BackgroundServiceExceptionBehavior.StopHost)
             {

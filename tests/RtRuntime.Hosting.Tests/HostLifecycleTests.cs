@@ -152,4 +152,25 @@ public sealed class HostLifecycleTests
         Assert.Equal(Timeout.InfiniteTimeSpan, drain);
         Assert.Equal(TimeSpan.FromSeconds(5), grace);
     }
+
+    [Fact]
+    public async Task StartAsync_ALaterHostedServiceFails_TheRuntimeStopsWhenTheHostIsDisposed()
+    {
+        IHost host = TestHosts.Build(s =>
+        {
+            s.AddRtWorker<CooperativeWorker>();
+            s.AddHostedService<FailingStartService>();
+        });
+        var accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+        Assert.Equal(RtRuntimeState.Running, accessor.State); // the host stops no service after a failed start
+        Assert.True(accessor.TryGetRuntime(out RtScheduler? runtime));
+
+        host.Dispose();
+        ShutdownSummary summary = await accessor.Stopped.WaitAsync(TestHosts.Hang);
+        Assert.Equal(RtRuntimeState.Stopped, accessor.State);
+        Assert.False(runtime!.IsAccepting);
+        Assert.True(summary.AllAccountedFor, summary.ToString());
+        Assert.Equal(1, summary.Accepted); // the worker: it returned on its stopping token or was cancelled
+    }
 }

@@ -73,4 +73,18 @@ public sealed class RtWorkerTests
         Assert.Equal(RtRuntimeState.Running, host.Services.GetRequiredService<RtRuntimeAccessor>().State);
         await host.StopAsync();
     }
+
+    [Fact]
+    public async Task RtWorker_ThrowsOperationCanceledOnItsOwn_IsAFaultThatStopsTheHost()
+    {
+        // As for a BackgroundService: only a cancellation the host's stop caused is not an error.
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<SelfCancellingWorker>());
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using CancellationTokenRegistration registration = lifetime.ApplicationStopping.Register(() => stopping.TrySetResult());
+
+        await host.StartAsync();
+        await stopping.Task.WaitAsync(TestHosts.Hang);
+        await host.StopAsync();
+    }
 }

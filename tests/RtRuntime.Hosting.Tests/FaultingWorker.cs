@@ -1,13 +1,7 @@
-using RtRuntime.Tasks;
-
 namespace RtRuntime.Hosting.Tests;
 
 /// <summary>Throws from its body.</summary>
-internal sealed class FaultingWorker : RtWorker
+internal sealed class FaultingWorker : ThrowingWorker
 {
-    protected override async ValueTask ExecuteAsync(TaskContext context, CancellationToken stoppingToken)
-    {
-        await context.PreemptionPoint();
-        throw new InvalidOperationException("worker failure for the test");
-    }
+    protected override Exception Failure() => new InvalidOperationException("worker failure for the test");
 }

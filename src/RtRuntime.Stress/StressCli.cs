@@ -19,6 +19,9 @@ public static class StressCli
     /// <summary>Exit code: bad arguments (the usage line and what was wrong are printed on stderr).</summary>
     public const int ExitBadArguments = 2;
 
+    /// <summary>Exit code: interrupted (Ctrl+C, SIGINT's 128 + 2); the report holds what ran, the interrupted scenario marked as not completed.</summary>
+    public const int ExitInterrupted = 130;
+
     /// <summary>Runs <c>rtstress</c> with <paramref name="args"/>.</summary>
     /// <param name="args">The command-line arguments.</param>
     /// <param name="output">Standard output (default: the process's).</param>

@@ -26,6 +26,41 @@ public sealed class CliTests : IDisposable
     private string Out(string name) => Path.Combine(_dir, name);
 
     [Fact]
+    public async Task Interrupted_MidScenario_Exits130WithTheReportOfWhatRanAndTheScenarioNotPassed()
+    {
+        // Ctrl+C: cancel once the scenario has started (its log line), long before its 60 s are up.
+        string folder = Out("int");
+        using var cts = new CancellationTokenSource();
+        using var o = new StringWriter();
+        using var e = new StringWriter();
+        Task<int> run = StressCli.RunAsync(["mixed", "--cpus", "2", "--duration", "60s", "--seed", "5", "--json", "--out", folder], o, e, cts.Token);
+        string log = Path.Combine(folder, "rtstress.log");
+        Assert.True(SpinWait.SpinUntil(() => ReadShared(log).Contains("[mixed] starting", StringComparison.Ordinal), TimeSpan.FromSeconds(60)), "the scenario never started");
+        await cts.CancelAsync();
+
+        Assert.Equal(StressCli.ExitInterrupted, await run.WaitAsync(TimeSpan.FromSeconds(60)));
+        using JsonDocument doc = JsonDocument.Parse(o.ToString());
+        JsonElement scenario = doc.RootElement.GetProperty("scenarios")[0];
+        Assert.False(scenario.GetProperty("passed").GetBoolean());
+        Assert.Contains("interrupted after", e.ToString(), StringComparison.Ordinal);
+        Assert.True(File.Exists(Path.Combine(folder, "report.json")));
+        Assert.True(File.Exists(Path.Combine(folder, "report.html")));
+    }
+
+    /// <summary>Reads a file another writer holds open.</summary>
+    private static string ReadShared(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return string.Empty;
+        }
+
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    [Fact]
     public async Task Cyclic_Tiny_ExitsZeroWithTableAndReport()
     {
         var (code, stdout, stderr) = await Run("cyclic", "--cpus", "2", "--duration", "1s", "--interval", "500us", "--seed", "3", "--out", Out("c"));

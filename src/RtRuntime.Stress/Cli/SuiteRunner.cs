@@ -93,8 +93,14 @@ internal static class SuiteRunner
             }
         }
 
+        bool interrupted = cancellationToken.IsCancellationRequested;
+        if (interrupted)
+        {
+            log.Warning("Interrupted: {Ran} of {Count} scenario(s) ran; writing the report of what ran", results.Count, entries.Count);
+        }
+
         var report = new StressReport(entries[0].Settings, results, command, started, Stopwatch.GetElapsedTime(t0));
-        IReadOnlyList<string> files = await report.WriteAsync(folder, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<string> files = await report.WriteAsync(folder, CancellationToken.None).ConfigureAwait(false); // an interrupted run still gets its report
         log.Information("Report: {Files} files in {Folder}; open {Html}", files.Count, Path.GetFullPath(folder), Path.Combine(Path.GetFullPath(folder), "report.html"));
 
         if (!quiet)
@@ -118,7 +124,7 @@ internal static class SuiteRunner
             await io.Out.WriteLineAsync(report.ToSummaryJson(Path.GetFullPath(folder))).ConfigureAwait(false);
         }
 
-        return report.Passed ? StressCli.ExitPassed : StressCli.ExitInvariantFailed;
+        return interrupted ? StressCli.ExitInterrupted : report.Passed ? StressCli.ExitPassed : StressCli.ExitInvariantFailed;
     }
 
     private static async Task<ScenarioResult> RunOneAsync(SuiteEntry entry, SerilogLoggerFactory loggerFactory, Logger log, IProgress<ScenarioProgress> progress, CancellationToken cancellationToken)
@@ -127,6 +133,12 @@ internal static class SuiteRunner
         try
         {
             ScenarioResult result = await entry.Scenario.RunAsync(settings, progress, cancellationToken).ConfigureAwait(false);
+            if (cancellationToken.IsCancellationRequested)
+            {
+                // Its figures cover only the part that ran: not a PASS.
+                result.Violations.Add(new InvariantViolation(result.Name, "scenario-completed", $"interrupted after {result.Elapsed.TotalSeconds:0.0} s", settings.Seed) { Reproduce = result.Reproduce });
+            }
+
             log.Information("[{Scenario}] {Verdict} in {Seconds:0.0} s: {Summary}", result.Name, result.Passed ? "PASS" : "FAIL", result.Elapsed.TotalSeconds, result.SummaryLine());
             return result;
         }

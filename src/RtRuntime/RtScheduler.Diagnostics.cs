@@ -10,6 +10,7 @@ public sealed partial class RtScheduler
     private long _stalls;
     private readonly RateLimit _stallLogLimit;
     private readonly RateLimit _postLogLimit;
+    private readonly RateLimit _handlerLogLimit;
 
     /// <summary>Raised when a task passed no preemption point for longer than <see cref="RtSchedulerOptions.StallThreshold"/>, or a need_resched stayed pending longer than <see cref="RtSchedulerOptions.ReschedLatencyWarn"/> (on the rebalancer thread; keep handlers short).</summary>
     public event Action<StallReport>? StallDetected;
@@ -85,11 +86,38 @@ public sealed partial class RtScheduler
             RtEventSource.Log.Stall(report.TaskId, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds);
         }
 
-        StallDetected?.Invoke(report);
+        Raise(StallDetected, report, nameof(StallDetected));
     }
 
-    /// <summary>A continuation's SynchronizationContext threw from Post: it runs on the ThreadPool instead (logged, rate-limited).</summary>
-    internal void ReportPostFailed(SynchronizationContext context, Exception exception)
+    /// <summary>
+    /// Raises a diagnostic event on the thread that found it (a CPU thread, rt/balance): each handler
+    /// on its own, and one that throws is logged (rate-limited), never let through to kill that thread.
+    /// </summary>
+    private void Raise<T>(Action<T>? handlers, T report, string eventName)
+    {
+        if (handlers is null)
+        {
+            return;
+        }
+
+        foreach (Delegate handler in handlers.GetInvocationList())
+        {
+            try
+            {
+                ((Action<T>)handler)(report);
+            }
+            catch (Exception e)
+            {
+                if (LogAllowed(_handlerLogLimit, "event handler failures"))
+                {
+                    RtLog.HandlerFailed(_logger, eventName, e);
+                }
+            }
+        }
+    }
+
+    /// <summary>A continuation's SynchronizationContext or TaskScheduler refused it: it runs on the ThreadPool instead (logged, rate-limited).</summary>
+    internal void ReportPostFailed(object context, Exception exception)
     {
         if (LogAllowed(_postLogLimit, "continuation post failures"))
         {

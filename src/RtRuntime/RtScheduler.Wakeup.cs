@@ -267,7 +267,7 @@ public sealed partial class RtScheduler
             RtEventSource.Log.Bug(report.Message);
         }
 
-        BugReported?.Invoke(report);
+        Raise(BugReported, report, nameof(BugReported));
     }
 
     /// <summary>The body completed: publish the outcome, fix up leaked guards, account. On the task's CPU thread.</summary>

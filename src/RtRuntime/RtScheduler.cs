@@ -46,6 +46,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         _affinityLogLimit = NewLogLimit(options);
         _stallLogLimit = NewLogLimit(options);
         _postLogLimit = NewLogLimit(options);
+        _handlerLogLimit = NewLogLimit(options);
     }
 
     private static RateLimit NewLogLimit(RtSchedulerOptions options) => new(options.LogRateLimit, options.LogRateLimitBurst);

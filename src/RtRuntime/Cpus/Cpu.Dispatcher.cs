@@ -458,22 +458,22 @@ internal sealed partial class Cpu
             Scheduler.HrTimer.NotifyBusy(this); // re-arm the busy-CPU timer for the next deadline or slice
         }
 
-        if (task.PreemptCount != 0 || task.CancelFlag != 0)
+        if (task.PreemptCount != 0)
         {
-            if (task.PreemptCount != 0)
+            // Preempt-disabled: here for the interrupt work above (or a cancellation it cannot throw
+            // yet). A switch or stopper request stays pending on the CPU: put it back in the gate, so
+            // that the first point after the section ends acts on it.
+            int held = Pending & (PendingWork.NeedResched | PendingWork.Stop);
+            if (held != 0)
             {
-                // Preempt-disabled: here for the interrupt work above (or a cancellation it cannot
-                // throw yet). A switch or stopper request stays pending on the CPU: put it back in the
-                // gate, so that the first point after the section ends acts on it.
-                int held = Pending & (PendingWork.NeedResched | PendingWork.Stop);
-                if (held != 0)
-                {
-                    Interlocked.Or(ref task.Gate, held);
-                }
+                Interlocked.Or(ref task.Gate, held);
             }
 
-            return true; // preempt-disabled, or about to throw cancellation
+            return true;
         }
+
+        // A cancelled task goes on like any other (its point throws when it resumes): one that catches
+        // the cancellation and loops must still yield to higher tasks and leave a dying CPU.
 
         if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))
         {

@@ -15,6 +15,7 @@ public static class RtClock
         return s_isNanoseconds ? ticks : (long)(ticks * s_nsPerTick);
     }
 
-    /// <summary>A duration in nanoseconds.</summary>
-    public static long ToNs(TimeSpan span) => span.Ticks * 100;
+    /// <summary>A duration in nanoseconds, saturated to <see cref="long.MinValue"/>..<see cref="long.MaxValue"/> (durations beyond about 292 years).</summary>
+    public static long ToNs(TimeSpan span) =>
+        span.Ticks > long.MaxValue / 100 ? long.MaxValue : span.Ticks < long.MinValue / 100 ? long.MinValue : span.Ticks * 100;
 }

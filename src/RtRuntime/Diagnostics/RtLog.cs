@@ -44,8 +44,11 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 13, Level = LogLevel.Warning, Message = "{Kind}: {Count} messages suppressed (LogRateLimit)")]
     public static partial void Suppressed(ILogger logger, string kind, int count);
 
-    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "An awaiter's SynchronizationContext {Context} threw from Post; its continuation runs on the ThreadPool instead")]
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "An awaiter's SynchronizationContext or TaskScheduler {Context} refused its continuation; it runs on the ThreadPool instead")]
     public static partial void PostFailed(ILogger logger, string context, Exception exception);
+
+    [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "A handler of RtScheduler.{Event} threw; the runtime goes on (keep handlers short and non-throwing)")]
+    public static partial void HandlerFailed(ILogger logger, string @event, Exception exception);
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "LockMemory: the process's memory is locked (mlockall MCL_CURRENT | MCL_FUTURE)")]
     public static partial void MemoryLocked(ILogger logger);

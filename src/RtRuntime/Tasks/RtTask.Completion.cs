@@ -121,31 +121,34 @@ public abstract partial class RtTask
         public WaiterNode? Next;
 
         /// <summary>
-        /// Schedules the continuation on its captured context, else on the ThreadPool. A context whose
-        /// Post throws (one that has shut down) gets the continuation run on the ThreadPool instead,
-        /// and <paramref name="scheduler"/> logs it: the completing CPU and the other waiters go on.
+        /// Schedules the continuation on its captured context (a SynchronizationContext or TaskScheduler),
+        /// else on the ThreadPool. A context that refuses it (a SynchronizationContext that has shut
+        /// down, a TaskScheduler that throws from QueueTask) gets the continuation run on the ThreadPool
+        /// instead, and <paramref name="scheduler"/> logs it: the completing CPU and the other waiters go on.
         /// </summary>
         public void Dispatch(RtScheduler scheduler)
         {
             Action run = executionContext is null
                 ? action
                 : () => ExecutionContext.Run(executionContext, static a => ((Action)a!)(), action);
-            if (context is TaskScheduler taskScheduler)
-            {
-                _ = Task.Factory.StartNew(run, CancellationToken.None, TaskCreationOptions.DenyChildAttach, taskScheduler);
-                return;
-            }
-
-            if (context is SynchronizationContext synchronizationContext)
+            if (context is not null)
             {
                 try
                 {
-                    synchronizationContext.Post(static a => ((Action)a!)(), run);
+                    if (context is TaskScheduler taskScheduler)
+                    {
+                        _ = Task.Factory.StartNew(run, CancellationToken.None, TaskCreationOptions.DenyChildAttach, taskScheduler);
+                    }
+                    else
+                    {
+                        ((SynchronizationContext)context).Post(static a => ((Action)a!)(), run);
+                    }
+
                     return;
                 }
                 catch (Exception e)
                 {
-                    scheduler.ReportPostFailed(synchronizationContext, e);
+                    scheduler.ReportPostFailed(context, e); // a scheduler that refuses work, a context that has shut down
                 }
             }
 

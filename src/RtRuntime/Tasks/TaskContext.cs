@@ -98,7 +98,9 @@ public readonly struct TaskContext
             throw new ArgumentOutOfRangeException(nameof(duration), duration, "A sleep duration must be zero or positive.");
         }
 
-        return SleepUntil(RtClock.NowNs() + RtClock.ToNs(duration));
+        long now = RtClock.NowNs();
+        long ns = RtClock.ToNs(duration);
+        return SleepUntil(ns >= long.MaxValue - now ? long.MaxValue : now + ns); // TimeSpan.MaxValue: until cancelled
     }
 
     /// <summary>Sleeps until <paramref name="deadlineNs"/> on the <see cref="RtClock"/> (absolute, for drift-free periodic tasks).</summary>

@@ -168,8 +168,93 @@ public class FaultTests
         }
 
         Assert.True(await resumed.Task.WaitAsync(Rt.Hang)); // resumed on a ThreadPool thread
-        Assert.Contains(logs.Messages, m => m.Message.Contains(nameof(RefusingContext), StringComparison.Ordinal) && m.Message.Contains("threw from Post", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.Message.Contains(nameof(RefusingContext), StringComparison.Ordinal) && m.Message.Contains("refused its continuation", StringComparison.Ordinal));
         await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task BugReportedHandlerThrows_TheOtherHandlersRun_TheTaskAndTheCpuGoOn()
+    {
+        using var logs = new Hotplug.CapturingLoggerFactory();
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.LoggerFactory = logs;
+            o.StrictChecks = false; // reported, not thrown into the task
+        });
+        int seen = 0;
+        rt.BugReported += _ => throw new InvalidOperationException("a handler that throws");
+        rt.BugReported += _ => Interlocked.Increment(ref seen);
+        var t = rt.Spawn<int>("bug", 10, ctx => ValueTask.FromResult(ctx.CpuId)); // smp_processor_id() in preemptible code
+
+        Assert.InRange(await t.WithTimeout(), 0, 1);
+        Assert.Equal(1, seen);
+        Assert.Contains(logs.Messages, m => m.Message.Contains("A handler of RtScheduler.BugReported threw", StringComparison.Ordinal));
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task AwaiterOnATaskSchedulerThatRefusesWork_ContinuationRunsOnTheThreadPool()
+    {
+        // ConcurrentExclusiveSchedulerPair refuses new work once completed: QueueTask throws.
+        await using var rt = Rt.Start(cpus: 1);
+        var gate = new RtEvent();
+        var t = rt.Spawn("worker", 10, async ctx => await gate.WaitAsync(ctx));
+        var pair = new ConcurrentExclusiveSchedulerPair();
+        Task<Task<bool>> awaiting = Task.Factory.StartNew(
+            async () =>
+            {
+                await t; // captures the pair's scheduler
+                return Thread.CurrentThread.IsThreadPoolThread;
+            },
+            CancellationToken.None,
+            TaskCreationOptions.None,
+            pair.ExclusiveScheduler);
+        Task<bool> resumed = await awaiting.WaitAsync(Rt.Hang);
+        await Rt.Until(() => t.State == RtTaskState.Blocked, "worker waiting");
+        pair.Complete();
+        gate.Set();
+
+        Assert.True(await resumed.WaitAsync(Rt.Hang));
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task CancelledTaskThatCatchesCancellation_StillYieldsToAHigherTask()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        bool release = false;
+        var low = rt.Spawn("low", 10, async ctx =>
+        {
+            while (!Volatile.Read(ref release))
+            {
+                try
+                {
+                    await ctx.PreemptionPoint();
+                }
+                catch (OperationCanceledException)
+                {
+                    // a cleanup loop that outlives its cancellation
+                }
+            }
+        });
+        await Rt.Until(() => low.State == RtTaskState.Running, "low running");
+        low.Cancel();
+        var high = rt.Spawn("high", 50, _ => ValueTask.CompletedTask);
+
+        await high.WithTimeout(); // ran while low still loops
+        Volatile.Write(ref release, true);
+        await low.WithTimeout();
+    }
+
+    [Fact]
+    public async Task SleepForTimeSpanMaxValue_SleepsUntilCancelled()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var t = rt.Spawn("forever", 10, async ctx => await ctx.Sleep(TimeSpan.MaxValue));
+        await Rt.Until(() => t.State == RtTaskState.Blocked, "asleep"); // not returned at once (the ns used to wrap negative)
+        t.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
     }
 
     private static async Task AwaitThenSignal(RtTask t, TaskCompletionSource<bool> resumed)

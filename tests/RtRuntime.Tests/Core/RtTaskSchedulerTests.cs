@@ -53,13 +53,8 @@ public class RtTaskSchedulerTests
         // body: the Task must run elsewhere, not stay WaitingToRun.
         await using var rt = Rt.Start(cpus: 1);
         bool release = false;
-        var hog = rt.Spawn("hog", 50, async ctx =>
-        {
-            while (!Volatile.Read(ref release))
-            {
-                await ctx.PreemptionPoint(); // holds the only CPU: the wrapper (priority 10) waits
-            }
-        });
+        // Holds the only CPU, passing points: the wrapper (priority 10) waits.
+        var hog = rt.Spawn("hog", 50, async ctx => await ctx.SpinUntil(() => Volatile.Read(ref release), "hog released"));
         await Rt.Until(() => hog.State == RtTaskState.Running, "hog running");
         var scheduler = new RtTaskScheduler(rt, 10);
         Task<string?> queued = Task.Factory.StartNew(() => Thread.CurrentThread.Name, CancellationToken.None, TaskCreationOptions.None, scheduler);

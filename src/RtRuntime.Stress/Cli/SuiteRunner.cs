@@ -127,7 +127,7 @@ internal static class SuiteRunner
         return interrupted ? StressCli.ExitInterrupted : report.Passed ? StressCli.ExitPassed : StressCli.ExitInvariantFailed;
     }
 
-    private static async Task<ScenarioResult> RunOneAsync(SuiteEntry entry, SerilogLoggerFactory loggerFactory, Logger log, IProgress<ScenarioProgress> progress, CancellationToken cancellationToken)
+    internal static async Task<ScenarioResult> RunOneAsync(SuiteEntry entry, SerilogLoggerFactory loggerFactory, Logger log, IProgress<ScenarioProgress> progress, CancellationToken cancellationToken)
     {
         StressSettings settings = entry.Settings with { LoggerFactory = loggerFactory };
         try
@@ -142,9 +142,10 @@ internal static class SuiteRunner
             log.Information("[{Scenario}] {Verdict} in {Seconds:0.0} s: {Summary}", result.Name, result.Passed ? "PASS" : "FAIL", result.Elapsed.TotalSeconds, result.SummaryLine());
             return result;
         }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or TimeoutException or IOException)
+        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
-            // The run could not complete (e.g. the runtime could not pin its threads): report it as a failure of the scenario.
+            // The run could not complete (the runtime could not pin its threads, a hotplug callback threw,
+            // a bug): report it as a failure of the scenario, with its seed, and go on with the next one.
             log.Error(ex, "[{Scenario}] did not complete", entry.Scenario.Name);
             var failed = new ScenarioResult(entry.Scenario.Name, entry.Scenario.Kind, settings.Seed) { Reproduce = entry.Scenario.ReproduceCommand(settings), Cpus = settings.EffectiveCpuCount };
             failed.Violations.Add(new InvariantViolation(entry.Scenario.Name, "scenario-completed", $"{ex.GetType().Name}: {ex.Message}", settings.Seed) { Reproduce = failed.Reproduce });

@@ -24,7 +24,7 @@ public sealed class RtRuntimeAccessor
     public RtRuntimeState State => (RtRuntimeState)Volatile.Read(ref _state);
 
     /// <summary>The running (or stopping, or stopped) runtime.</summary>
-    /// <exception cref="InvalidOperationException">The host has not started the runtime, or it failed to start.</exception>
+    /// <exception cref="InvalidOperationException">The host has not started the runtime, or the runtime itself failed to start (a pinning failure). After a start that failed later (a worker could not be spawned) this is the runtime that start stopped.</exception>
     public RtScheduler Runtime
     {
         get

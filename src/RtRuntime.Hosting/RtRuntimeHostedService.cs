@@ -91,7 +91,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
                 task.Cancel();
             }
 
-            await runtime.StopAsync(TimeSpan.Zero, drainCancellation: CancellationToken.None).ConfigureAwait(false);
+            await runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace, CancellationToken.None).ConfigureAwait(false);
             _accessor.OnStartFailed(ex);
             throw;
         }

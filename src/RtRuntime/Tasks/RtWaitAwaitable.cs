@@ -18,7 +18,14 @@ public readonly struct RtWaitAwaitable : ICriticalNotifyCompletion
     public RtWaitAwaitable GetAwaiter() => this;
 
     /// <summary>True when the resource was available at once (it is then taken).</summary>
-    public bool IsCompleted => _task.CancelFlag == 0 && _queue.TryTakeNow();
+    public bool IsCompleted
+    {
+        get
+        {
+            _task.ThrowIfNotCurrent(); // awaited off the task's CPU thread, it would block a task that is not running
+            return _task.CancelFlag == 0 && _queue.TryTakeNow();
+        }
+    }
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the wait ended by cancellation.</summary>
     public void GetResult()

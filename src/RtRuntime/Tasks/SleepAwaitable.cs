@@ -18,9 +18,19 @@ public readonly struct SleepAwaitable : ICriticalNotifyCompletion
     /// <summary>Returns this awaitable.</summary>
     public SleepAwaitable GetAwaiter() => this;
 
-    /// <summary>True when the deadline has already passed and nothing is pending.</summary>
-    public bool IsCompleted =>
-        _task.CancelFlag == 0 && _task.Cpu!.Pending == 0 && RtClock.NowNs() >= _deadlineNs;
+    /// <summary>
+    /// True when the deadline has already passed and nothing is pending. Throws when awaited off the
+    /// task's CPU thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): its timer would be
+    /// armed from a foreign thread and the task never woken.
+    /// </summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            _task.ThrowIfNotCurrent();
+            return _task.CancelFlag == 0 && _task.Cpu!.Pending == 0 && RtClock.NowNs() >= _deadlineNs;
+        }
+    }
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation.</summary>
     public void GetResult()

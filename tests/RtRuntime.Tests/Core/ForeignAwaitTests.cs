@@ -219,4 +219,34 @@ public class ForeignAwaitTests
         Assert.Same(e, t.Exception);
         await rt.AssertStillRunsTasks();
     }
+
+    [Theory]
+    [InlineData("sleep")]
+    [InlineData("wait")]
+    public async Task RuntimeAwaitableMadeOnCpu_AwaitedAfterConfigureAwaitFalse_FaultsTheTaskClearly(string kind)
+    {
+        // Its timer or wait would be armed from a ThreadPool thread for a task that is not running:
+        // the task would never wake. It faults with the context-off-CPU error instead.
+        await using var rt = Rt.Start(cpus: 2);
+        var ev = new RtEvent();
+        var t = rt.Spawn("escaped", 10, async ctx =>
+        {
+            if (kind == "sleep")
+            {
+                SleepAwaitable sleep = ctx.Sleep(TimeSpan.FromMilliseconds(5));
+                await Task.Delay(1).ConfigureAwait(false);
+                await sleep;
+            }
+            else
+            {
+                RtWaitAwaitable wait = ev.WaitAsync(ctx);
+                await Task.Delay(1).ConfigureAwait(false);
+                await wait;
+            }
+        });
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
+        Assert.Contains("was used off its CPU", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+    }
 }

@@ -113,11 +113,12 @@ public sealed partial class RtScheduler
         HrTimer.Stop();
         Rebalancer.Stop();
         Metrics.Dispose();
-        foreach (Cpu cpu in _cpus)
-        {
-            // A CPU still running an abandoned task cannot exit; it is a background thread.
-            await Task.Run(() => cpu.Thread!.Join(grace == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : grace)).ConfigureAwait(false);
-        }
+        // The CPU threads exit together, within one grace (joined one after another, each could take the
+        // whole grace, and a host's shutdown timeout would pass before the summary). A CPU still running
+        // an abandoned task cannot exit (it is a background thread): it is not waited for.
+        TimeSpan join = grace == Timeout.InfiniteTimeSpan ? TimeSpan.FromSeconds(30) : grace;
+        await Task.WhenAll(_cpus.Select(cpu => Task.Run(() =>
+            cpu.Thread!.Join(cpu.Running is { IsCompleted: false } ? TimeSpan.Zero : join)))).ConfigureAwait(false);
 
         UnlockMemory();
         var summary = new ShutdownSummary(

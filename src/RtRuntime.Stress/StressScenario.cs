@@ -122,11 +122,12 @@ public abstract class StressScenario
     /// <summary>A checker for a run of this scenario, reporting the reproduce command.</summary>
     /// <param name="settings">The run's settings.</param>
     /// <param name="result">The run's result (its <see cref="ScenarioResult.Reproduce"/> is used).</param>
-    protected InvariantChecker CreateChecker(StressSettings settings, ScenarioResult result)
+    /// <param name="interruption">The run's cancellation (Ctrl+C): after it, any tracked task may end cancelled.</param>
+    protected InvariantChecker CreateChecker(StressSettings settings, ScenarioResult result, CancellationToken interruption = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         ArgumentNullException.ThrowIfNull(result);
-        return new InvariantChecker(Name, settings.Seed) { Reproduce = result.Reproduce };
+        return new InvariantChecker(Name, settings.Seed) { Reproduce = result.Reproduce, Interruption = interruption };
     }
 
     /// <summary>

@@ -41,6 +41,13 @@ public sealed class InvariantChecker
     /// <summary>The command that reproduces the run; copied into every violation.</summary>
     public string Reproduce { get; set; } = string.Empty;
 
+    /// <summary>
+    /// The run's interruption (Ctrl+C): once it is cancelled, any tracked task may end cancelled.
+    /// Otherwise only a task tracked with <c>cancelAllowed</c> may: the runtime cancelling one the
+    /// harness never cancelled is an <see cref="Invariants.ExpectedOutcome"/> failure.
+    /// </summary>
+    public CancellationToken Interruption { get; set; }
+
     /// <summary>How many BUG reports the run injects on purpose (more or fewer is a violation). Default 0.</summary>
     public long ExpectedBugs { get; set; }
 
@@ -232,7 +239,7 @@ public sealed class InvariantChecker
                     break;
                 case RtTaskState.Cancelled:
                     cancelled++;
-                    if (!t.CancelAllowed)
+                    if (!t.CancelAllowed && !Interruption.IsCancellationRequested)
                     {
                         Fail(Invariants.ExpectedOutcome, $"task '{t.Task.Name}' was cancelled but the harness never cancelled it");
                     }

@@ -101,7 +101,7 @@ public sealed class CyclicScenario : StressScenario
         result.Parameters["load_migrate_disabled"] = LoadMigrateDisabled ? "yes" : "no";
         result.Parameters["policy"] = settings.Policy.ToString();
 
-        InvariantChecker checker = CreateChecker(settings, result);
+        InvariantChecker checker = CreateChecker(settings, result, cancellationToken); // their tasks end by themselves: only Ctrl+C cancels them
         var histograms = new LatencyHistogram[cpus];
         var hogPoints = new long[hogs];
         await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
@@ -115,7 +115,7 @@ public sealed class CyclicScenario : StressScenario
             CpuSet mask = CpuSet.Of(cpu);
             string name = "cyclic/" + cpu.ToString(CultureInfo.InvariantCulture);
             RtTask task = rt.Spawn(name, Priority, ctx => MeasureAsync(ctx, name, mask, histogram, intervalNs, end, checker), SchedPolicy.Fifo, mask, cancellationToken);
-            checker.Track(task, cancelAllowed: true);
+            checker.Track(task);
             tasks.Add(task.AsTask());
         }
 
@@ -126,7 +126,7 @@ public sealed class CyclicScenario : StressScenario
             int index = i;
             string name = "hog/" + i.ToString(CultureInfo.InvariantCulture);
             RtTask task = rt.Spawn(name, 1, ctx => HogAsync(ctx, name, pointNs, sectionNs, LoadMigrateDisabled, end, hogPoints, index, checker), SchedPolicy.Fifo, null, cancellationToken);
-            checker.Track(task, cancelAllowed: true);
+            checker.Track(task);
             tasks.Add(task.AsTask());
         }
 

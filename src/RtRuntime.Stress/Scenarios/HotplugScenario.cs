@@ -75,7 +75,7 @@ public sealed class HotplugScenario : StressScenario
         result.Parameters["max_gap_ms"] = MaxGapMs.ToString(CultureInfo.InvariantCulture);
         result.Parameters["policy"] = settings.Policy.ToString();
 
-        InvariantChecker checker = CreateChecker(settings, result);
+        InvariantChecker checker = CreateChecker(settings, result, cancellationToken);
         await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
         var state = new LoadState(rt, checker);

@@ -128,7 +128,7 @@ public sealed class MixedScenario : StressScenario
         result.Parameters["hotplug_churn"] = churn ? "on" : "off";
         result.Parameters["affinity_changes"] = affinityChanges ? "on" : "off";
 
-        InvariantChecker checker = CreateChecker(settings, result);
+        InvariantChecker checker = CreateChecker(settings, result, cancellationToken);
         checker.ExpectedBugs = 0; // an injected BUG is meant to fail the run
         var random = new Random(settings.Seed);
         await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));

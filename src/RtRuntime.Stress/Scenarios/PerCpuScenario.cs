@@ -43,7 +43,7 @@ public sealed class PerCpuScenario : StressScenario
         long phaseNs = durationNs / Methods.Count;
         result.Parameters["tasks"] = cpus.ToString(CultureInfo.InvariantCulture);
         result.Parameters["phase"] = FormatDuration(TimeSpan.FromTicks(phaseNs / 100));
-        InvariantChecker checker = CreateChecker(settings, result);
+        InvariantChecker checker = CreateChecker(settings, result, cancellationToken); // their tasks end by themselves: only Ctrl+C cancels them
         await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
 
@@ -108,7 +108,7 @@ public sealed class PerCpuScenario : StressScenario
                     int slot = cpu;
                     string name = $"percpu/{Methods[method]}/{cpu}";
                     RtTask t = rt.Spawn(name, 50, ctx => LoopAsync(ctx, name, method, slot, phaseStart, phaseEnd, ops), SchedPolicy.Fifo, CpuSet.Of(cpu), cancellationToken);
-                    checker.Track(t, cancelAllowed: true);
+                    checker.Track(t);
                     tasks.Add(t.AsTask());
                 }
 

@@ -154,7 +154,7 @@ public sealed class PileupScenario : StressScenario
         long periodNs = RtClock.ToNs(Period);
         long windowNs = RtClock.ToNs(Window);
         long durationNs = RtClock.ToNs(settings.Duration);
-        InvariantChecker checker = CreateChecker(settings, result);
+        InvariantChecker checker = CreateChecker(settings, result, cancellationToken); // their tasks end by themselves: only Ctrl+C cancels them
         await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(policy));
         checker.Attach(rt);
 
@@ -178,7 +178,7 @@ public sealed class PileupScenario : StressScenario
             long touchOffset = TouchNs + (i * 200_000L);
             bool pinned = i < stairs - 1 || stairs == 1;
             RtTask task = rt.Spawn(name, prio, ctx => StairAsync(ctx, name, pinned, s, counted, rec, checker, origin, rounds, periodNs, touchOffset, wakeOffset, StairStartNs + windowNs), SchedPolicy.Fifo, null, cancellationToken);
-            checker.Track(task, cancelAllowed: true);
+            checker.Track(task);
             tasks.Add(task.AsTask());
         }
 
@@ -190,7 +190,7 @@ public sealed class PileupScenario : StressScenario
             var rec = new TimelineRecorder(group, name, DisturberPriority, origin, timelineUntil);
             recorders.Add(rec);
             RtTask task = rt.Spawn(name, DisturberPriority, ctx => DisturbAsync(ctx, name, mask, disturbedNs, rec, checker, origin, rounds, periodNs, midOffset), SchedPolicy.Fifo, mask, cancellationToken);
-            checker.Track(task, cancelAllowed: true);
+            checker.Track(task);
             tasks.Add(task.AsTask());
         }
 

@@ -172,7 +172,11 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             return (Timeout.InfiniteTimeSpan, cancelGrace);
         }
 
-        TimeSpan total = shutdownTimeout < TimeSpan.Zero ? TimeSpan.Zero : shutdownTimeout;
+        // A tenth of the timeout (at most 1 s) is kept for the teardown after the grace (the CPU threads'
+        // exit, the summary), so that the summary is logged before the host gives up.
+        TimeSpan timeout = shutdownTimeout < TimeSpan.Zero ? TimeSpan.Zero : shutdownTimeout;
+        TimeSpan reserve = timeout / 10 < TimeSpan.FromSeconds(1) ? timeout / 10 : TimeSpan.FromSeconds(1);
+        TimeSpan total = timeout - reserve;
         TimeSpan grace = cancelGrace < total / 2 ? cancelGrace : total / 2;
         return (total - grace, grace);
     }

@@ -12,8 +12,18 @@ public readonly struct YieldAwaitable : ICriticalNotifyCompletion
     /// <summary>Returns this awaitable.</summary>
     public YieldAwaitable GetAwaiter() => this;
 
-    /// <summary>Always false: a yield always goes through the dispatcher.</summary>
-    public bool IsCompleted => false;
+    /// <summary>
+    /// Always false: a yield always goes through the dispatcher. Throws when awaited off the task's CPU
+    /// thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): the task would never resume.
+    /// </summary>
+    public bool IsCompleted
+    {
+        get
+        {
+            _task.ThrowIfNotCurrent();
+            return false;
+        }
+    }
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the task was cancelled.</summary>
     public void GetResult()

@@ -223,10 +223,11 @@ public class ForeignAwaitTests
     [Theory]
     [InlineData("sleep")]
     [InlineData("wait")]
+    [InlineData("yield")]
     public async Task RuntimeAwaitableMadeOnCpu_AwaitedAfterConfigureAwaitFalse_FaultsTheTaskClearly(string kind)
     {
-        // Its timer or wait would be armed from a ThreadPool thread for a task that is not running:
-        // the task would never wake. It faults with the context-off-CPU error instead.
+        // Its timer, wait or yield would be armed from a ThreadPool thread for a task that is not
+        // running: the task would never resume. It faults with the context-off-CPU error instead.
         await using var rt = Rt.Start(cpus: 2);
         var ev = new RtEvent();
         var t = rt.Spawn("escaped", 10, async ctx =>
@@ -236,6 +237,12 @@ public class ForeignAwaitTests
                 SleepAwaitable sleep = ctx.Sleep(TimeSpan.FromMilliseconds(5));
                 await Task.Delay(1).ConfigureAwait(false);
                 await sleep;
+            }
+            else if (kind == "yield")
+            {
+                YieldAwaitable yield = ctx.Yield();
+                await Task.Delay(1).ConfigureAwait(false);
+                await yield;
             }
             else
             {

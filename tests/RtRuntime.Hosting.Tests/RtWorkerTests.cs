@@ -37,13 +37,7 @@ public sealed class RtWorkerTests
     public async Task RtWorker_Faults_StopsHostAndIsCountedFaulted()
     {
         using IHost host = TestHosts.Build(s => s.AddRtWorker<FaultingWorker>());
-        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
-        var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        using CancellationTokenRegistration registration = lifetime.ApplicationStopping.Register(() => stopping.TrySetResult());
-
-        await host.StartAsync();
-        await stopping.Task.WaitAsync(TestHosts.Hang);
-        await host.StopAsync();
+        await RunUntilTheHostStopsItselfAsync(host);
 
         ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
         Assert.Equal(1, summary.Faulted);
@@ -79,6 +73,12 @@ public sealed class RtWorkerTests
     {
         // As for a BackgroundService: only a cancellation the host's stop caused is not an error.
         using IHost host = TestHosts.Build(s => s.AddRtWorker<SelfCancellingWorker>());
+        await RunUntilTheHostStopsItselfAsync(host);
+    }
+
+    /// <summary>Starts the host, waits until it begins to stop on its own (a worker fault), then stops it.</summary>
+    private static async Task RunUntilTheHostStopsItselfAsync(IHost host)
+    {
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         var stopping = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using CancellationTokenRegistration registration = lifetime.ApplicationStopping.Register(() => stopping.TrySetResult());

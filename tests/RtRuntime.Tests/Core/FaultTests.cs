@@ -149,11 +149,7 @@ public class FaultTests
     public async Task AwaiterWhoseContextThrowsFromPost_ContinuationRunsOnTheThreadPool_CpuKeepsRunning()
     {
         using var logs = new Hotplug.CapturingLoggerFactory();
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.LoggerFactory = logs;
-        });
+        await using var rt = StartLogged(logs, cpus: 1);
         var t = rt.Spawn("worker", 10, async ctx => await ctx.Sleep(TimeSpan.FromMilliseconds(20)));
         var resumed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         SynchronizationContext? previous = SynchronizationContext.Current;
@@ -176,12 +172,7 @@ public class FaultTests
     public async Task BugReportedHandlerThrows_TheOtherHandlersRun_TheTaskAndTheCpuGoOn()
     {
         using var logs = new Hotplug.CapturingLoggerFactory();
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.LoggerFactory = logs;
-            o.StrictChecks = false; // reported, not thrown into the task
-        });
+        await using var rt = StartLogged(logs, cpus: 2); // BUGs reported, not thrown into the task
         int seen = 0;
         rt.BugReported += _ => throw new InvalidOperationException("a handler that throws");
         rt.BugReported += _ => Interlocked.Increment(ref seen);
@@ -256,6 +247,14 @@ public class FaultTests
         t.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
     }
+
+    /// <summary>A runtime logging into <paramref name="logs"/>, without strict checks (BUGs are reported, not thrown).</summary>
+    private static RtScheduler StartLogged(Hotplug.CapturingLoggerFactory logs, int cpus) => Rt.Start(o =>
+    {
+        o.CpuCount = cpus;
+        o.LoggerFactory = logs;
+        o.StrictChecks = false;
+    });
 
     private static async Task AwaitThenSignal(RtTask t, TaskCompletionSource<bool> resumed)
     {

@@ -149,11 +149,7 @@ public sealed partial class RtScheduler
         {
             if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked)
             {
-                if (task.BlockedOn is { } wait)
-                {
-                    wait.TryRemove(task);
-                }
-
+                AbandonWait(task);
                 if (task.MigrationDisabled > 0 && task.Cpu is { } cpu)
                 {
                     cpu.UnpinExited();

@@ -300,14 +300,15 @@ public sealed partial class RtScheduler
 
     /// <summary>
     /// A task ending while one of its flows still waits (a body that returned without awaiting a wait
-    /// it started, or a task faulting from another flow) leaves what it waits on, so that a permit, an
-    /// event, a lock handover or a timer does not go to a dead task.
+    /// it started, a task faulting from another flow, a blocked task ended at shutdown) leaves what it
+    /// waits on, and gives back what it was granted and never took, so that a permit, an event, a lock
+    /// handover or a timer does not go to a dead task.
     /// </summary>
-    private static void AbandonWait(RtTask task)
+    internal static void AbandonWait(RtTask task)
     {
         if (task.BlockedOn is { } source)
         {
-            _ = source.TryRemove(task);
+            source.Abandon(task);
             task.BlockedOn = null;
         }
     }

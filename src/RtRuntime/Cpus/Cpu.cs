@@ -121,9 +121,13 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public bool RunningPinned => Volatile.Read(ref _running) is { } running && Volatile.Read(ref running.MigrationDisabled) > 0;
 
     /// <summary>rq->nr_pinned: tasks of this CPU inside a migrate-disabled section (running, preempted or asleep).</summary>
-    public int NrPinned => Volatile.Read(ref _nrPinned);
+    public int NrPinned => Volatile.Read(ref _nrPinned) + Volatile.Read(ref _nrUnpinnedElsewhere);
 
     private int _nrPinned;
+
+    // Pins dropped by another thread (shutdown ending a task blocked inside migrate_disable), as a
+    // negative count: _nrPinned has one writer, this CPU's thread, which may be writing it right then.
+    private int _nrUnpinnedElsewhere;
 
     /// <summary>cpu_active: accepts new placements. Read without locks by placement.</summary>
     public bool Active
@@ -398,8 +402,18 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         RtScheduler.OnMigrateEnable(this, task);
     }
 
-    /// <summary>A task exited inside a migrate-disabled section: drop its pin.</summary>
-    public void UnpinExited() => Volatile.Write(ref _nrPinned, _nrPinned - 1);
+    /// <summary>A task exited inside a migrate-disabled section: drop its pin (on this CPU's thread or another).</summary>
+    public void UnpinExited()
+    {
+        if (t_current == this)
+        {
+            Volatile.Write(ref _nrPinned, _nrPinned - 1);
+        }
+        else
+        {
+            Interlocked.Decrement(ref _nrUnpinnedElsewhere);
+        }
+    }
 
     /// <summary>Arms a sleep: the task waits on this CPU's timer queue until <paramref name="deadlineNs"/>.</summary>
     public void ArmSleep(RtTask task, long deadlineNs)
@@ -431,6 +445,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             return true;
         }
     }
+
+    /// <summary>A sleeper ended (IWaitSource): its timer goes; a sleep grants nothing to give back.</summary>
+    public void Abandon(RtTask task) => _ = TryRemove(task);
 
     /// <summary>Wakes every sleeper whose deadline has passed (on this CPU's thread, outside the lock).</summary>
     private void FireTimers(long now)

@@ -140,6 +140,12 @@ internal sealed class LocalLockState : IWaitSource
         }
     }
 
+    /// <summary>
+    /// A waiter ended: it leaves the list. A handover to it made it the owner, on this CPU's thread,
+    /// which is also the ending task's: the release of locks held at exit gives that back.
+    /// </summary>
+    public void Abandon(RtTask task) => _ = TryRemove(task);
+
     /// <summary>Cancellation of a waiter: take it off the list and let the owner's boost drop.</summary>
     public bool TryRemove(RtTask task)
     {

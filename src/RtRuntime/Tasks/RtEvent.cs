@@ -71,6 +71,14 @@ public sealed class RtEvent : RtWaitQueue
         }
     }
 
+    private protected override void ReturnGrant()
+    {
+        if (_autoReset)
+        {
+            Set(); // the signal it consumed goes to the next waiter, or leaves the event set
+        }
+    }
+
     private protected override bool TryTakeLocked()
     {
         if (!_set)

@@ -71,6 +71,24 @@ public sealed class RtSemaphore : RtWaitQueue
         woken.WakeAll();
     }
 
+    private protected override void ReturnGrant()
+    {
+        var woken = default(WokenTasks);
+        using (Gate.EnterScope())
+        {
+            if (PopLocked() is { } next)
+            {
+                woken.Add(next);
+            }
+            else
+            {
+                _count++; // the permit was taken from the count or a release, so it fits under maxCount
+            }
+        }
+
+        woken.WakeAll();
+    }
+
     private protected override bool TryTakeLocked()
     {
         if (_count == 0)

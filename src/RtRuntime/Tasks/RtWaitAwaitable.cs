@@ -30,6 +30,11 @@ public readonly struct RtWaitAwaitable : ICriticalNotifyCompletion
     /// <summary>Throws <see cref="OperationCanceledException"/> when the wait ended by cancellation.</summary>
     public void GetResult()
     {
+        if (_task.BlockedOn is not null)
+        {
+            RtWaitQueue.TakeGrant(_task); // resumed after a grant: the permit or signal is this flow's
+        }
+
         if (_task.WaitCancelled)
         {
             _task.WaitCancelled = false;

@@ -76,7 +76,8 @@ public abstract class RtWaitQueue : IWaitSource
         {
             if (TryTakeLocked())
             {
-                task.BlockedOn = null;
+                // Granted at once: BlockedOn stays until the flow resumes and takes it (GetResult), so
+                // that a task ending before then gives it back (Abandon).
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
                 return;
             }
@@ -100,19 +101,42 @@ public abstract class RtWaitQueue : IWaitSource
     /// <summary>Removes and returns the highest-priority waiter (under <see cref="Gate"/>), or null.</summary>
     private protected RtTask? PopLocked() => _waiters.Pop();
 
-    /// <summary>Makes a waiter taken off the queue runnable (call outside <see cref="Gate"/>).</summary>
+    /// <summary>
+    /// Makes a waiter taken off the queue runnable (call outside <see cref="Gate"/>). Its
+    /// <see cref="RtTask.BlockedOn"/> stays this queue until the waiting flow resumes and takes the
+    /// grant (<see cref="TakeGrant"/>): if the task ends first, <see cref="IWaitSource.Abandon"/> gives it back.
+    /// </summary>
     internal static void Grant(RtTask task)
     {
-        task.BlockedOn = null;
         task.ContinuationReady = true;
         task.Scheduler.TryWake(task);
     }
+
+    /// <summary>The waiting flow resumed (on the task's CPU thread): what it was granted is its own now.</summary>
+    internal static void TakeGrant(RtTask task) => task.BlockedOn = null;
+
+    /// <summary>
+    /// Gives back a grant whose waiter ended before it resumed to take it: the permit or auto-reset
+    /// signal goes to the next waiter, or is banked (a manual-reset event consumed nothing).
+    /// </summary>
+    private protected abstract void ReturnGrant();
 
     bool IWaitSource.TryRemove(RtTask task)
     {
         using (_gate.EnterScope())
         {
             return task.BlockedOn == this && _waiters.Remove(task);
+        }
+    }
+
+    void IWaitSource.Abandon(RtTask task)
+    {
+        // Called for a task that ended (on its CPU thread, or by shutdown for a blocked task): a task
+        // still listed leaves; one no longer listed was granted (a signaller popped it under the gate,
+        // or Block took the resource at once) and never resumed to take the grant.
+        if (!((IWaitSource)this).TryRemove(task))
+        {
+            ReturnGrant();
         }
     }
 }

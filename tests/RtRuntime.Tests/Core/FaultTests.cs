@@ -88,7 +88,7 @@ public class FaultTests
 
     private static async Task ChildYield(TaskContext ctx) => await ctx.Yield();
 
-    private static async Task ChildWait(TaskContext ctx, RtSemaphore sem) => await sem.WaitAsync(ctx);
+    private static async Task ChildWait(TaskContext ctx, RtWaitQueue queue) => await queue.WaitAsync(ctx);
 
     [Fact]
     public async Task TwoFlowsSuspendingAtOnce_TaskFaultsWithAClearError_RuntimeKeepsRunning()
@@ -143,6 +143,43 @@ public class FaultTests
         await Rt.Until(() => live.State == RtTaskState.Blocked, "live waiting");
         sem.Release();
         await live.WithTimeout();
+    }
+
+    [Fact]
+    public async Task BodyReturnsAfterItsWaitingFlowWasGranted_ThePermitGoesBack()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var sem = new RtSemaphore(0);
+        var orphan = rt.Spawn("orphan", 20, ctx =>
+        {
+            _ = ChildWait(ctx, sem);
+            sem.Release(); // hands the permit to this task's waiting flow, which never resumes: the body returns
+            return ValueTask.CompletedTask;
+        });
+        await orphan.WithTimeout();
+        Assert.Equal(1, sem.CurrentCount);
+
+        var live = rt.Spawn("live", 10, async ctx => await sem.WaitAsync(ctx));
+        await live.WithTimeout();
+        Assert.Equal(0, sem.CurrentCount);
+    }
+
+    [Fact]
+    public async Task BodyReturnsAfterItsWaitingFlowWasSignalled_TheAutoResetSignalGoesToTheNextWaiter()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var signal = new RtEvent(autoReset: true);
+        var live = rt.Spawn("live", 10, async ctx => await signal.WaitAsync(ctx));
+        await Rt.Until(() => live.State == RtTaskState.Blocked, "live waiting");
+        var orphan = rt.Spawn("orphan", 20, ctx =>
+        {
+            _ = ChildWait(ctx, signal); // queued ahead of "live" (higher priority)
+            signal.Set(); // wakes this task's flow, which never resumes: the body returns
+            return ValueTask.CompletedTask;
+        });
+        await orphan.WithTimeout();
+        await live.WithTimeout();
+        Assert.False(signal.IsSet);
     }
 
     [Fact]

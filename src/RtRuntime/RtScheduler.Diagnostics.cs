@@ -83,7 +83,8 @@ public sealed partial class RtScheduler
 
         if (RtEventSource.Log.IsEnabled())
         {
-            RtEventSource.Log.Stall(report.TaskId, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds);
+            RtEventSource.Log.Stall(report.TaskId, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds, report.Kind,
+                report.ThreadCpuTime?.TotalMilliseconds ?? -1);
         }
 
         Raise(StallDetected, report, nameof(StallDetected));

@@ -57,9 +57,15 @@ internal sealed class RtEventSource : EventSource
     [Event(9, Level = EventLevel.Error, Message = "{0}")]
     public void Bug(string message) => WriteEvent(9, message);
 
-    /// <summary>A stall: a task passed no preemption point for <paramref name="milliseconds"/>.</summary>
-    [Event(10, Level = EventLevel.Warning, Message = "stall: {1}/{0} on cpu{2} for {3} ms")]
-    public void Stall(long task, string name, int cpu, double milliseconds) => WriteEvent(10, task, name, cpu, milliseconds);
+    /// <summary>
+    /// A stall (<paramref name="kind"/> "stall": a task passed no preemption point for
+    /// <paramref name="milliseconds"/>) or a need_resched left pending that long ("resched latency").
+    /// <paramref name="threadCpuMilliseconds"/> is how much of it the CPU thread itself ran (its thread
+    /// CPU clock; the rest the OS ran something else), or -1 when unknown.
+    /// </summary>
+    [Event(10, Level = EventLevel.Warning, Version = 1, Message = "{4}: {1}/{0} on cpu{2} for {3} ms (the thread ran {5} ms of it)")]
+    public void Stall(long task, string name, int cpu, double milliseconds, string kind, double threadCpuMilliseconds) =>
+        WriteEvent(10, task, name, cpu, milliseconds, kind, threadCpuMilliseconds);
 
     /// <summary>Interference: a pinned task waited this long, preempted, before it ran again (migrate_pull → sched-in).</summary>
     [Event(11, Level = EventLevel.Informational, Message = "interference {0}: {1} ns on cpu{2}")]

@@ -85,6 +85,22 @@ public class ObservabilityTests
     }
 
     [Fact]
+    public async Task Stall_EventSourceEnabled_StallEventCarriesKindAndThreadCpuTime()
+    {
+        using var listener = new Listener();
+        (StallReport r, _) = await RunUntilStallAsync("traced-hog", () => Thread.SpinWait(100));
+        EventWrittenEventArgs e = Assert.Single(listener.Stalls, e => (string?)e.Payload![1] == "traced-hog");
+        Assert.Equal(1, e.Version);
+        Assert.Equal("stall", e.Payload![4]);
+        double threadMs = (double)e.Payload[5]!;
+        Assert.Equal(r.ThreadCpuTime?.TotalMilliseconds ?? -1, threadMs);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.True(threadMs >= 0, "the thread CPU clock is known on Linux");
+        }
+    }
+
+    [Fact]
     public async Task ReschedLatency_HigherTaskWaitsOnPreemptDisabledTask_ReportedAndLoggedAsPendingNeedResched()
     {
         using var logs = new CapturingLoggerFactory();
@@ -178,6 +194,8 @@ public class ObservabilityTests
     {
         public ConcurrentBag<string> Names { get; } = [];
 
+        public ConcurrentBag<EventWrittenEventArgs> Stalls { get; } = [];
+
         protected override void OnEventSourceCreated(EventSource eventSource)
         {
             if (eventSource.Name == "RtRuntime")
@@ -191,6 +209,10 @@ public class ObservabilityTests
             if (eventData.EventName is { } name)
             {
                 Names.Add(name);
+                if (name == "Stall")
+                {
+                    Stalls.Add(eventData);
+                }
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -14,7 +15,8 @@ namespace RtRuntime.Hosting;
 /// </summary>
 /// <remarks>
 /// Stop sequence: (1) the workers' stopping token is cancelled; (2) the runtime stops accepting tasks
-/// and drains for the host's shutdown timeout minus the cancel grace; (3) it cancels what is left and
+/// and drains for what is left of the host's shutdown timeout (counted from ApplicationStopping)
+/// minus the cancel grace; (3) it cancels what is left and
 /// gives it the grace; (4) the summary is logged and published on <see cref="RtRuntimeAccessor.Stopped"/>.
 /// If the token <see cref="StopAsync"/> receives fires first (other hosted services used up the
 /// budget, or the caller's token), the workers' tasks are cancelled at once and this method returns;
@@ -33,6 +35,8 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<RtTask> _workerTasks = [];
+    private long _hostStoppingAt; // Stopwatch timestamp of ApplicationStopping: the host's shutdown timeout runs from about then
+    private CancellationTokenRegistration _stoppingRegistration;
 
     public RtRuntimeHostedService(
         RtRuntimeAccessor accessor,
@@ -73,6 +77,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         }
 
         _accessor.OnStarted(runtime);
+        _stoppingRegistration = _lifetime.ApplicationStopping.Register(() => Interlocked.CompareExchange(ref _hostStoppingAt, Stopwatch.GetTimestamp(), 0));
         try
         {
             foreach (RtWorkerRegistration registration in _registrations)
@@ -110,7 +115,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         _accessor.OnStopping();
         await _stopping.CancelAsync().ConfigureAwait(false);
 
-        (TimeSpan drain, TimeSpan grace) = StopBudget(_hostOptions.ShutdownTimeout, _hostingOptions.Value.CancelGrace);
+        (TimeSpan drain, TimeSpan grace) = StopBudget(RemainingShutdownTimeout(), _hostingOptions.Value.CancelGrace);
         HostingLog.Stopping(_logger, runtime.LiveTasks, drain, grace);
         Task<ShutdownSummary> stop = runtime.StopAsync(drain, grace, cancellationToken); // the host's token ends the drain early
         Task published = PublishSummaryAsync(stop); // never throws
@@ -155,6 +160,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             await PublishSummaryAsync(runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace)).ConfigureAwait(false);
         }
 
+        _stoppingRegistration.Dispose();
         _stopping.Dispose();
     }
 
@@ -165,6 +171,24 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     /// Splits the host's shutdown timeout into a drain and a cancel grace: the grace is the configured one
     /// capped at half the timeout, the drain is the rest, so the cancellation happens before the host gives up.
     /// </summary>
+    /// <summary>
+    /// The host's shutdown timeout left when this service stops: the host starts it when it begins
+    /// stopping (with ApplicationStopping) and stops the hosted services registered after this one first,
+    /// so their stop time is no longer this one's to spend.
+    /// </summary>
+    private TimeSpan RemainingShutdownTimeout()
+    {
+        TimeSpan timeout = _hostOptions.ShutdownTimeout;
+        long since = Volatile.Read(ref _hostStoppingAt);
+        if (timeout == Timeout.InfiniteTimeSpan || since == 0)
+        {
+            return timeout; // not stopped through the host (a direct StopAsync call): the whole timeout
+        }
+
+        TimeSpan left = timeout - Stopwatch.GetElapsedTime(since);
+        return left < TimeSpan.Zero ? TimeSpan.Zero : left;
+    }
+
     internal static (TimeSpan Drain, TimeSpan Grace) StopBudget(TimeSpan shutdownTimeout, TimeSpan cancelGrace)
     {
         if (shutdownTimeout == Timeout.InfiniteTimeSpan)

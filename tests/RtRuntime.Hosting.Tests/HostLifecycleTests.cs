@@ -1,5 +1,7 @@
+using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Testing;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Hosting.Tests;
@@ -96,6 +98,29 @@ public sealed class HostLifecycleTests
         Assert.Equal(1, summary.Accepted);
         Assert.Equal(1, summary.Cancelled);
         Assert.Equal(0, summary.Abandoned);
+        Assert.True(summary.AllAccountedFor);
+    }
+
+    [Fact]
+    public async Task StopAsync_AfterAnotherServiceSpentPartOfTheShutdownTimeout_BudgetsOnlyWhatIsLeft()
+    {
+        TimeSpan shutdownTimeout = TimeSpan.FromSeconds(3);
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Hosting:CancelGrace"] = "00:00:01" },
+            s => s.AddRtWorker<StubbornWorker>().AddHostedService<SlowStopService>().AddFakeLogging(),
+            shutdownTimeout);
+        await host.StartAsync();
+        var worker = host.Services.GetRequiredService<StubbornWorker>();
+        await worker.Started.Task.WaitAsync(TestHosts.Hang);
+
+        await host.StopAsync(); // stops SlowStopService first (reverse registration order), then the runtime
+        ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
+
+        FakeLogRecord stopping = Assert.Single(host.Services.GetFakeLogCollector().GetSnapshot(), r => r.Id.Id == 107);
+        TimeSpan drain = TimeSpan.Parse(stopping.GetStructuredStateValue("Drain")!, CultureInfo.InvariantCulture);
+        TimeSpan grace = TimeSpan.Parse(stopping.GetStructuredStateValue("Grace")!, CultureInfo.InvariantCulture);
+        Assert.True(drain + grace <= shutdownTimeout - SlowStopService.Delay, $"drain {drain} + grace {grace} exceed what the slow service left of {shutdownTimeout}");
+        Assert.Equal(RtTaskState.Cancelled, worker.Task!.State);
         Assert.True(summary.AllAccountedFor);
     }
 

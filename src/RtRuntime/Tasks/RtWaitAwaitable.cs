@@ -30,9 +30,12 @@ public readonly struct RtWaitAwaitable : ICriticalNotifyCompletion
     /// <summary>Throws <see cref="OperationCanceledException"/> when the wait ended by cancellation.</summary>
     public void GetResult()
     {
-        if (_task.BlockedOn is not null)
+        if (_task.BlockedOn is not null && _task.Continuation is null)
         {
-            RtWaitQueue.TakeGrant(_task); // resumed after a grant: the permit or signal is this flow's
+            // Resumed after a grant (the step took the continuation it resumes): the permit or signal is
+            // this flow's. A wait that completed at once, while another flow of the task is suspended
+            // in a wait (its continuation still held), leaves that flow's BlockedOn alone.
+            RtWaitQueue.TakeGrant(_task);
         }
 
         if (_task.WaitCancelled)

@@ -165,6 +165,22 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task WaitCompletingAtOnceWhileAnotherFlowWaits_TheWaitingFlowIsStillDroppedWhenTheBodyReturns()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var sem = new RtSemaphore(0);
+        var open = new RtSemaphore(1);
+        var orphan = rt.Spawn("orphan", 20, async ctx =>
+        {
+            _ = ChildWait(ctx, sem); // suspended on sem
+            await open.WaitAsync(ctx); // completes at once: must not take the other flow's wait for its own
+        });
+        await orphan.WithTimeout();
+        Assert.Equal(0, sem.WaiterCount);
+        Assert.Equal(0, open.CurrentCount);
+    }
+
+    [Fact]
     public async Task BodyReturnsAfterItsWaitingFlowWasSignalled_TheAutoResetSignalGoesToTheNextWaiter()
     {
         await using var rt = Rt.Start(cpus: 1);

@@ -56,6 +56,12 @@ public sealed class ScenarioResult
     /// <summary>The simulator's output, for a <c>simulate</c> run (null for the other kinds).</summary>
     public Simulation.SimResult? Simulation { get; set; }
 
+    /// <summary>
+    /// What the watchdog saw when it fired (null when it did not): the runtimes' snapshots and what it did
+    /// next. Its failure is the <see cref="Invariants.Watchdog"/> violation.
+    /// </summary>
+    public WatchdogFiring? Watchdog { get; set; }
+
     /// <summary>Invariant violations (empty when the run passed).</summary>
     public IList<InvariantViolation> Violations { get; } = new List<InvariantViolation>();
 

@@ -58,7 +58,8 @@ public sealed class StressReport
     public string ToSummaryJson(string? reportFolder) => ReportJson.Summary(this, reportFolder);
 
     /// <summary>
-    /// Writes the report folder: report.json, the plots (PNG and SVG) and report.html. Creates the
+    /// Writes the report folder: report.json, the plots (PNG and SVG), report.html, and for a scenario
+    /// the watchdog fired on, <c>&lt;scenario&gt;-watchdog.json</c> (its runtimes' snapshots). Creates the
     /// folder if needed; overwrites files of the same names.
     /// </summary>
     /// <param name="folder">The folder.</param>
@@ -85,6 +86,13 @@ public sealed class StressReport
                     }
                 }
 
+                files.Add(name);
+            }
+
+            if (r.Watchdog is { } firing)
+            {
+                string name = WatchdogJson.FileName(r.Name);
+                await File.WriteAllTextAsync(Path.Combine(folder, name), WatchdogJson.Serialize(r, firing), cancellationToken).ConfigureAwait(false);
                 files.Add(name);
             }
         }

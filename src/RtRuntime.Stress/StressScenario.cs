@@ -28,16 +28,52 @@ public abstract class StressScenario
     /// <summary>How many runtime runs of <see cref="StressSettings.Duration"/> the scenario makes (for progress and time estimates).</summary>
     public virtual int Runs => 1;
 
+    /// <summary>
+    /// How long the scenario should take: <see cref="Runs"/> × <see cref="StressSettings.Duration"/>. The
+    /// watchdog's deadline is this plus <see cref="StressSettings.WatchdogGrace"/>. Null when the scenario
+    /// has no planned time (it then has a watchdog only when the grace is set explicitly: the grace is its deadline).
+    /// </summary>
+    /// <param name="settings">The settings of the run.</param>
+    public virtual TimeSpan? PlannedDuration(StressSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.Duration * Runs;
+    }
+
     /// <summary>Runs the scenario.</summary>
     /// <param name="settings">The shared settings (validated here).</param>
     /// <param name="progress">Receives progress about four times a second; may be null.</param>
     /// <param name="cancellationToken">Stops the run early (the result then holds what was measured).</param>
+    /// <returns>
+    /// The result. When the watchdog fires (the run passes <see cref="PlannedDuration"/> plus
+    /// <see cref="StressSettings.WatchdogGrace"/>), it holds an <see cref="Invariants.Watchdog"/> violation
+    /// and <see cref="ScenarioResult.Watchdog"/>; if the run then did not end, it was abandoned and the
+    /// result has no figures.
+    /// </returns>
     /// <exception cref="ArgumentOutOfRangeException">A setting or scenario parameter is invalid.</exception>
     public async Task<ScenarioResult> RunAsync(StressSettings settings, IProgress<ScenarioProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate();
         Validate();
+        ScenarioResult result = NewResult(settings);
+        long start = Stopwatch.GetTimestamp();
+        if (ScenarioWatchdog.Create(result, PlannedDuration(settings), settings, start) is { } watchdog)
+        {
+            result = await watchdog.RunAsync(result, (r, p, ct) => RunCoreAsync(settings, r, p, ct), () => NewResult(settings), progress, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            await RunCoreAsync(settings, result, progress, cancellationToken).ConfigureAwait(false);
+        }
+
+        result.Elapsed = Stopwatch.GetElapsedTime(start);
+        progress?.Report(new ScenarioProgress(Name, 1.0, result.Passed ? "done" : "FAILED"));
+        return result;
+    }
+
+    private ScenarioResult NewResult(StressSettings settings)
+    {
         var result = new ScenarioResult(Name, Kind, settings.Seed)
         {
             Reproduce = ReproduceCommand(settings),
@@ -47,10 +83,6 @@ public abstract class StressScenario
         result.Parameters["model"] = settings.Model.ToString();
         result.Parameters["pinning"] = settings.Pinning.ToString();
         result.Parameters["lockMemory"] = settings.LockMemory ? "true" : "false";
-        long start = Stopwatch.GetTimestamp();
-        await RunCoreAsync(settings, result, progress, cancellationToken).ConfigureAwait(false);
-        result.Elapsed = Stopwatch.GetElapsedTime(start);
-        progress?.Report(new ScenarioProgress(Name, 1.0, result.Passed ? "done" : "FAILED"));
         return result;
     }
 
@@ -79,6 +111,12 @@ public abstract class StressScenario
         if (settings.LockMemory)
         {
             args.Add("--lock-memory");
+        }
+
+        if (settings.WatchdogGrace is { } grace)
+        {
+            args.Add("--watchdog");
+            args.Add(grace == Timeout.InfiniteTimeSpan ? "off" : FormatDuration(grace));
         }
 
         return string.Join(' ', args);
@@ -118,6 +156,20 @@ public abstract class StressScenario
     /// <param name="progress">Progress receiver, or null.</param>
     /// <param name="cancellationToken">Stops the run early.</param>
     protected abstract Task RunCoreAsync(StressSettings settings, ScenarioResult result, IProgress<ScenarioProgress>? progress, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Starts a runtime for this run and puts it under the run's watchdog: when the watchdog fires, the
+    /// runtime's snapshot (its live tasks) goes into the failure and the watchdog stops it. Start every
+    /// runtime of a scenario through this (and stop it as usual).
+    /// </summary>
+    /// <param name="options">The runtime's options (e.g. <see cref="StressSettings.ToRuntimeOptions"/>).</param>
+    /// <returns>The started runtime.</returns>
+    protected static RtScheduler StartRuntime(RtSchedulerOptions options)
+    {
+        RtScheduler runtime = RtScheduler.Start(options);
+        ScenarioWatchdog.Current?.Register(runtime);
+        return runtime;
+    }
 
     /// <summary>A checker for a run of this scenario, reporting the reproduce command.</summary>
     /// <param name="settings">The run's settings.</param>

@@ -35,6 +35,16 @@ public sealed record StressSettings
     /// </summary>
     public bool LockMemory { get; init; }
 
+    /// <summary>
+    /// The watchdog's grace: how long a scenario may run past its planned time
+    /// (<see cref="StressScenario.PlannedDuration"/>) before the watchdog fails it with
+    /// <see cref="Invariants.Watchdog"/>, reports what was still running, cancels it, stops its runtimes
+    /// and, if it still does not end, abandons it. 100 ms..24 h, or <see cref="Timeout.InfiniteTimeSpan"/>
+    /// for no watchdog. Default (null): the longer of 2 minutes and the planned time (a scenario without a
+    /// planned time, <c>simulate</c>, then has no watchdog).
+    /// </summary>
+    public TimeSpan? WatchdogGrace { get; init; }
+
     /// <summary>Logger factory handed to the runtime. Default: none.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 
@@ -52,6 +62,11 @@ public sealed record StressSettings
         if (Duration < TimeSpan.FromMilliseconds(100) || Duration > TimeSpan.FromHours(24))
         {
             throw new ArgumentOutOfRangeException(nameof(Duration), Duration, "Duration must be 100 ms..24 h.");
+        }
+
+        if (WatchdogGrace is { } grace && grace != Timeout.InfiniteTimeSpan && (grace < TimeSpan.FromMilliseconds(100) || grace > TimeSpan.FromHours(24)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WatchdogGrace), grace, "WatchdogGrace must be 100 ms..24 h, Timeout.InfiniteTimeSpan (no watchdog) or null (the default).");
         }
 
         if (!Enum.IsDefined(Policy) || !Enum.IsDefined(Model) || !Enum.IsDefined(Pinning))

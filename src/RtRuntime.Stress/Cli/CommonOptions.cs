@@ -19,6 +19,14 @@ internal sealed class CommonOptions
         CustomParser = r => ParseDuration(r, "--duration", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24), "100ms..24h"),
     };
 
+    public Option<TimeSpan?> Watchdog { get; } = new("--watchdog")
+    {
+        Description = "How long a scenario may run past its planned time before it fails 'watchdog': what was still running is reported, the scenario is cancelled, its runtime stopped, and the run goes on. "
+            + "E.g. 30s, 5m (100ms..24h), or off. Default: the longer of 2m and the planned time (simulate: off).",
+        Recursive = true,
+        CustomParser = ParseWatchdog,
+    };
+
     public Option<int?> Seed { get; } = new("--seed")
     {
         Description = "Seed of the run's random choices (default: a fresh one, printed in the report and in every failure).",
@@ -75,7 +83,7 @@ internal sealed class CommonOptions
         Recursive = true,
     };
 
-    public IEnumerable<Option> All => [Cpus, Duration, Seed, Policy, Model, Pin, NoPin, LockMemory, Out, Json, Quiet];
+    public IEnumerable<Option> All => [Cpus, Duration, Watchdog, Seed, Policy, Model, Pin, NoPin, LockMemory, Out, Json, Quiet];
 
     public void AddValidators()
     {
@@ -96,7 +104,17 @@ internal sealed class CommonOptions
         });
     }
 
-    internal static TimeSpan? ParseDuration(ArgumentResult r, string name, TimeSpan min, TimeSpan max, string range)
+    private static TimeSpan? ParseWatchdog(ArgumentResult r)
+    {
+        if (r.Tokens.Count > 0 && string.Equals(r.Tokens[0].Value.Trim(), "off", StringComparison.OrdinalIgnoreCase))
+        {
+            return Timeout.InfiniteTimeSpan;
+        }
+
+        return ParseDuration(r, "--watchdog", TimeSpan.FromMilliseconds(100), TimeSpan.FromHours(24), "100ms..24h, or off", "30s, 5m or off");
+    }
+
+    internal static TimeSpan? ParseDuration(ArgumentResult r, string name, TimeSpan min, TimeSpan max, string range, string examples = "10s, 500ms, 100us or 1m")
     {
         if (r.Tokens.Count == 0)
         {
@@ -106,7 +124,7 @@ internal sealed class CommonOptions
         string text = r.Tokens[0].Value;
         if (!DurationParser.TryParse(text, out TimeSpan value))
         {
-            r.AddError($"{name} '{text}' is not a duration; write e.g. 10s, 500ms, 100us or 1m.");
+            r.AddError($"{name} '{text}' is not a duration; write e.g. {examples}.");
             return null;
         }
 
@@ -123,6 +141,7 @@ internal sealed class CommonOptions
     {
         CpuCount = pr.GetValue(Cpus),
         Duration = pr.GetValue(Duration) ?? defaultDuration,
+        WatchdogGrace = pr.GetValue(Watchdog),
         Seed = pr.GetValue(Seed) ?? Random.Shared.Next(1, int.MaxValue),
         Policy = pr.GetValue(Policy),
         Model = pr.GetValue(Model),

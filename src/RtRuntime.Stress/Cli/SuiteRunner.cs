@@ -136,7 +136,7 @@ internal static class SuiteRunner
             if (cancellationToken.IsCancellationRequested)
             {
                 // Its figures cover only the part that ran: not a PASS.
-                result.Violations.Add(new InvariantViolation(result.Name, "scenario-completed", $"interrupted after {result.Elapsed.TotalSeconds:0.0} s", settings.Seed) { Reproduce = result.Reproduce });
+                result.Violations.Add(new InvariantViolation(result.Name, Invariants.ScenarioCompleted, $"interrupted after {result.Elapsed.TotalSeconds:0.0} s", settings.Seed) { Reproduce = result.Reproduce });
             }
 
             log.Information("[{Scenario}] {Verdict} in {Seconds:0.0} s: {Summary}", result.Name, result.Passed ? "PASS" : "FAIL", result.Elapsed.TotalSeconds, result.SummaryLine());
@@ -148,7 +148,7 @@ internal static class SuiteRunner
             // a bug): report it as a failure of the scenario, with its seed, and go on with the next one.
             log.Error(ex, "[{Scenario}] did not complete", entry.Scenario.Name);
             var failed = new ScenarioResult(entry.Scenario.Name, entry.Scenario.Kind, settings.Seed) { Reproduce = entry.Scenario.ReproduceCommand(settings), Cpus = settings.EffectiveCpuCount };
-            failed.Violations.Add(new InvariantViolation(entry.Scenario.Name, "scenario-completed", $"{ex.GetType().Name}: {ex.Message}", settings.Seed) { Reproduce = failed.Reproduce });
+            failed.Violations.Add(new InvariantViolation(entry.Scenario.Name, Invariants.ScenarioCompleted, $"{ex.GetType().Name}: {ex.Message}", settings.Seed) { Reproduce = failed.Reproduce });
             return failed;
         }
     }

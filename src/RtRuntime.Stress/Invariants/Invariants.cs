@@ -24,6 +24,18 @@ public static class Invariants
     /// <summary>The runtime stopped cleanly: no task abandoned, none still live after the drain.</summary>
     public const string CleanStop = "clean-stop";
 
+    /// <summary>
+    /// The scenario ran to its end and its figures cover the whole run: not interrupted (Ctrl+C), no
+    /// unexpected exception, not abandoned after the watchdog fired.
+    /// </summary>
+    public const string ScenarioCompleted = "scenario-completed";
+
+    /// <summary>
+    /// The scenario ended within its planned time plus the watchdog's grace (<see cref="StressSettings.WatchdogGrace"/>),
+    /// or within the grace's settle time after an interruption. The failure lists the tasks still live then.
+    /// </summary>
+    public const string Watchdog = "watchdog";
+
     /// <summary>The deterministic simulator found one of its invariants broken (task lost or duplicated, pinned task moved, preempt-disabled task switched out, not the N highest when balanced).</summary>
     public const string SimulatorInvariant = "simulator-invariant";
 

@@ -46,6 +46,20 @@ internal static class HtmlReport
                 sb.Append("<p class=\"fail\">").Append(E(v.Invariant)).Append(": ").Append(E(v.Message)).Append("</p>\n");
             }
 
+            if (r.Watchdog is { } firing)
+            {
+                sb.Append("<p>The watchdog fired ").Append(E(firing.FiredAfter.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture)))
+                  .Append(" s after the start").Append(firing.Abandoned ? " and abandoned the scenario" : string.Empty)
+                  .Append(". What was running then: <a href=\"").Append(E(WatchdogJson.FileName(r.Name))).Append("\">")
+                  .Append(E(WatchdogJson.FileName(r.Name))).Append("</a>.</p>\n<ul>");
+                foreach (string note in firing.Notes)
+                {
+                    sb.Append("<li>").Append(E(note)).Append("</li>");
+                }
+
+                sb.Append("</ul>\n");
+            }
+
             foreach (ResultTable t in r.Tables)
             {
                 sb.Append("<h3>").Append(E(t.Title)).Append("</h3>\n<table><tr>");

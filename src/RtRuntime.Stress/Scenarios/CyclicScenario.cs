@@ -104,7 +104,7 @@ public sealed class CyclicScenario : StressScenario
         InvariantChecker checker = CreateChecker(settings, result, cancellationToken); // their tasks end by themselves: only Ctrl+C cancels them
         var histograms = new LatencyHistogram[cpus];
         var hogPoints = new long[hogs];
-        await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
+        await using RtScheduler rt = StartRuntime(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
         long start = RtClock.NowNs();
         long end = start + durationNs;

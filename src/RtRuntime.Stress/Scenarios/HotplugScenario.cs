@@ -76,7 +76,7 @@ public sealed class HotplugScenario : StressScenario
         result.Parameters["policy"] = settings.Policy.ToString();
 
         InvariantChecker checker = CreateChecker(settings, result, cancellationToken);
-        await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
+        await using RtScheduler rt = StartRuntime(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
         var state = new LoadState(rt, checker);
         using PerCpuPool<PoolItem> pool = state.Pool;

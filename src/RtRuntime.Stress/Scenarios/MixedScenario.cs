@@ -131,7 +131,7 @@ public sealed class MixedScenario : StressScenario
         InvariantChecker checker = CreateChecker(settings, result, cancellationToken);
         checker.ExpectedBugs = 0; // an injected BUG is meant to fail the run
         var random = new Random(settings.Seed);
-        await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
+        await using RtScheduler rt = StartRuntime(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
         var counter = new PerCpuCounter(rt);
         var slots = new PerCpu<long>(rt);

@@ -44,7 +44,7 @@ public sealed class PerCpuScenario : StressScenario
         result.Parameters["tasks"] = cpus.ToString(CultureInfo.InvariantCulture);
         result.Parameters["phase"] = FormatDuration(TimeSpan.FromTicks(phaseNs / 100));
         InvariantChecker checker = CreateChecker(settings, result, cancellationToken); // their tasks end by themselves: only Ctrl+C cancels them
-        await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(settings.Policy));
+        await using RtScheduler rt = StartRuntime(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
 
         var counter = new PerCpuCounter(rt);

@@ -155,7 +155,7 @@ public sealed class PileupScenario : StressScenario
         long windowNs = RtClock.ToNs(Window);
         long durationNs = RtClock.ToNs(settings.Duration);
         InvariantChecker checker = CreateChecker(settings, result, cancellationToken); // their tasks end by themselves: only Ctrl+C cancels them
-        await using RtScheduler rt = RtScheduler.Start(settings.ToRuntimeOptions(policy));
+        await using RtScheduler rt = StartRuntime(settings.ToRuntimeOptions(policy));
         checker.Attach(rt);
 
         // First round starts a little later so every task is spawned and asleep.

@@ -46,8 +46,18 @@ public sealed class SimulateScenario : StressScenario
         args.AddRange(ExtraArguments);
         args.Add("--seed");
         args.Add(settings.Seed.ToString(CultureInfo.InvariantCulture));
+        if (settings.WatchdogGrace is { } grace)
+        {
+            args.Add("--watchdog");
+            args.Add(grace == Timeout.InfiniteTimeSpan ? "off" : FormatDuration(grace));
+        }
+
         return string.Join(' ', args);
     }
+
+    /// <summary>None: the simulation runs in virtual time, bounded by <see cref="MaxEvents"/>. It has a watchdog only when <see cref="StressSettings.WatchdogGrace"/> is set (then the grace is its deadline).</summary>
+    /// <param name="settings">The settings of the run.</param>
+    public override TimeSpan? PlannedDuration(StressSettings settings) => null;
 
     /// <inheritdoc/>
     protected override void Validate()

@@ -125,16 +125,35 @@ public abstract class RtWaitQueue : IWaitSource
     {
         using (_gate.EnterScope())
         {
-            return task.BlockedOn == this && _waiters.Remove(task);
+            if (task.BlockedOn != this || !_waiters.Remove(task))
+            {
+                return false;
+            }
+
+            task.BlockedOn = null; // under the gate: an Abandon racing this removal sees that nothing was granted
+            return true;
         }
     }
 
     void IWaitSource.Abandon(RtTask task)
     {
-        // Called for a task that ended (on its CPU thread, or by shutdown for a blocked task): a task
-        // still listed leaves; one no longer listed was granted (a signaller popped it under the gate,
-        // or Block took the resource at once) and never resumed to take the grant.
-        if (!((IWaitSource)this).TryRemove(task))
+        // Called for a task that ended (on its CPU thread, or by shutdown for a blocked task), decided
+        // under the gate: a task still listed leaves; one no longer listed but still pointing here was
+        // granted (a signaller popped it, or Block took the resource at once) and never resumed to take
+        // the grant; one a canceller removed no longer points here (TryRemove clears it under the gate).
+        bool granted;
+        using (_gate.EnterScope())
+        {
+            if (task.BlockedOn != this)
+            {
+                return;
+            }
+
+            granted = !_waiters.Remove(task);
+            task.BlockedOn = null;
+        }
+
+        if (granted)
         {
             ReturnGrant();
         }

@@ -165,6 +165,35 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task CancelRacingTheEndOfATaskWhoseFlowWaits_NoPermitAppearsFromNothing()
+    {
+        // Cancel() removes the waiting flow while the body returns (Finish abandons the wait): whichever
+        // comes first, the task was never granted anything, so nothing may be given back. A race, so
+        // many rounds; the invariant is exact in each (the semaphore is never released).
+        await using var rt = Rt.Start(cpus: 1);
+        var random = new Random(1);
+        for (int round = 0; round < 5_000; round++)
+        {
+            var sem = new RtSemaphore(0);
+            int waiting = 0, go = 0;
+            int spins = random.Next(0, 64);
+            var t = rt.Spawn("orphan", 20, ctx =>
+            {
+                _ = ChildWait(ctx, sem);
+                Volatile.Write(ref waiting, 1);
+                SpinWait.SpinUntil(() => Volatile.Read(ref go) != 0); // spins, then yields (one core is enough)
+                return ValueTask.CompletedTask; // Finish abandons the wait, racing the Cancel below
+            });
+            SpinWait.SpinUntil(() => Volatile.Read(ref waiting) != 0);
+            Volatile.Write(ref go, 1);
+            Thread.SpinWait(spins);
+            t.Cancel();
+            _ = await Record.ExceptionAsync(() => t.WithTimeout()); // completed or cancelled: either is fine
+            Assert.True(sem.CurrentCount == 0, $"round {round}: a permit nobody released (count {sem.CurrentCount})");
+        }
+    }
+
+    [Fact]
     public async Task WaitCompletingAtOnceWhileAnotherFlowWaits_TheWaitingFlowIsStillDroppedWhenTheBodyReturns()
     {
         await using var rt = Rt.Start(cpus: 1);

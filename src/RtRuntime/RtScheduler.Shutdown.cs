@@ -150,11 +150,7 @@ public sealed partial class RtScheduler
             if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked)
             {
                 AbandonWait(task);
-                if (task.MigrationDisabled > 0 && task.Cpu is { } cpu)
-                {
-                    cpu.UnpinExited();
-                }
-
+                ReleaseLeakedGuards(task, reportHeldLocks: false); // its local locks too: it did not exit, the stop ended it
                 task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still blocked when the runtime stopped; ended as cancelled."));
                 Ended(task);
             }

@@ -313,13 +313,17 @@ public sealed partial class RtScheduler
         }
     }
 
-    private void ReleaseLeakedGuards(RtTask task)
+    /// <summary>
+    /// Releases what an ended task still held: its local locks (reported as a BUG when
+    /// <paramref name="reportHeldLocks"/>: the task exited holding them), its pin, its guard depths.
+    /// </summary>
+    private void ReleaseLeakedGuards(RtTask task, bool reportHeldLocks = true)
     {
         // A held local lock holds a guard (Rt: migrate-disable, NonRt: preempt-disable), so only a task
         // ending with guards open can hold one, or one whose depth a "scheduling while atomic" reset
         // (its epoch moved: a NonRt holder keeps its lock through that, and may then fail to unlock it
         // from another CPU).
-        if ((task.MigrationDisabled | task.PreemptCount | task.GuardEpoch) != 0 && ReleaseLocalLocks(task) is { } held)
+        if ((task.MigrationDisabled | task.PreemptCount | task.GuardEpoch) != 0 && ReleaseLocalLocks(task) is { } held && reportHeldLocks)
         {
             Report(new BugReport(BugKind.LockHeldAtExit, task.Name, task.Id, task.Cpu?.Id ?? -1,
                 $"BUG: lock held when task exited: {task.Name}/{task.Id} held {string.Join(", ", held)} (released)"));

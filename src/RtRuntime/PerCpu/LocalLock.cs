@@ -38,7 +38,8 @@ public sealed class LocalLock
     /// Releases every instance <paramref name="task"/> still holds, which it can no longer unlock (it
     /// ended, or a "scheduling while atomic" reset its preempt depth): the Rt lock passes to its top
     /// waiter, as an unlock would. Returns the ids of the CPUs whose instance it held. On the task's
-    /// CPU thread (where an Rt holder is pinned).
+    /// CPU thread (where an Rt holder is pinned), or on the stopping thread for a task the stop ended
+    /// (the Rt release is made under the CPU's lock, so no waiter can slip in unseen).
     /// </summary>
     internal List<int>? ReleaseHeldBy(RtTask task)
     {
@@ -52,14 +53,7 @@ public sealed class LocalLock
 
             if (!_nonRt)
             {
-                if (state.HasWaiters)
-                {
-                    UnlockContended(state, task);
-                }
-                else
-                {
-                    state.Owner = null;
-                }
+                UnlockContended(state, task); // under the CPU's lock: the stop may release it from another thread
             }
 
             (released ??= []).Add(state.Cpu.Id);

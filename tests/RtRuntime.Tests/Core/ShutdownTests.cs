@@ -148,6 +148,31 @@ public class ShutdownTests
     }
 
     [Fact]
+    public async Task StopAsync_TaskHoldingALocalLockBlockedOnForeignAwait_EndedAndTheLockReleased()
+    {
+        // Rt model: the lock is a sleeping lock that may be held across an await (NonRt's holder by id
+        // is not observable once its task is off CPU).
+        var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Model = PreemptionModel.Rt });
+        var localLock = new RtRuntime.PerCpu.LocalLock(rt, "stop-lock");
+        var never = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var holder = rt.Spawn("holder", 20, async ctx =>
+        {
+            using (await localLock.LockAsync(ctx))
+            {
+                await never.Task;
+            }
+        });
+        await Rt.Until(() => holder.State == RtTaskState.Blocked, "holder blocked on the foreign await");
+
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(100)).WithTimeout();
+
+        Assert.Equal(RtTaskState.Cancelled, holder.State);
+        Assert.Equal(0, summary.Abandoned);
+        Assert.Null(localLock.OwnerOn(0));
+        Assert.Equal(0, rt.NrPinned(0));
+    }
+
+    [Fact]
     public async Task StopAsync_TaskThatNeverReachesPreemptionPoint_ReportedAbandonedNotAccountedFor()
     {
         var rt = Rt.Start(cpus: 1);

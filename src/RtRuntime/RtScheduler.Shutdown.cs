@@ -120,7 +120,7 @@ public sealed partial class RtScheduler
         await Task.WhenAll(_cpus.Select(cpu => Task.Run(() =>
             cpu.Thread!.Join(cpu.Running is { IsCompleted: false } ? TimeSpan.Zero : join)))).ConfigureAwait(false);
 
-        UnlockMemory();
+        ReleaseOsRequests();
         var summary = new ShutdownSummary(
             Accepted, Ended(RtTaskState.Completed), Ended(RtTaskState.Faulted), Ended(RtTaskState.Cancelled), abandoned);
         RtLog.Stopped(_logger, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);

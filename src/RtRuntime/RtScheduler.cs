@@ -4,6 +4,7 @@ using RtRuntime.Cpus;
 using RtRuntime.Diagnostics;
 using RtRuntime.Interop;
 using RtRuntime.Memory;
+using RtRuntime.Power;
 using RtRuntime.Scheduling;
 
 namespace RtRuntime;
@@ -21,6 +22,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
     private readonly CpuView[] _cpuViews;
     private readonly ILogger _logger;
     private bool _memoryLocked; // this runtime holds one of MemoryLock's holds (LockMemory)
+    private CpuLatencyRequest? _cpuLatency; // CpuDmaLatency's request, held until the stop
 
     private RtScheduler(RtSchedulerOptions options, Cpu[] cpus, ILogger logger, int cores)
     {
@@ -134,7 +136,8 @@ public sealed partial class RtScheduler : IAsyncDisposable
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">An option is invalid.</exception>
     /// <exception cref="InvalidOperationException">
-    /// A CPU thread could not be pinned or given its OS policy, or <see cref="RtSchedulerOptions.LockMemory"/> was refused by the OS.
+    /// A CPU thread could not be pinned or given its OS policy, or <see cref="RtSchedulerOptions.LockMemory"/> or
+    /// <see cref="RtSchedulerOptions.CpuDmaLatency"/> was refused by the OS.
     /// </exception>
     public static RtScheduler Start(RtSchedulerOptions? options = null)
     {
@@ -163,6 +166,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         bool started = false;
         try
         {
+            scheduler._cpuLatency = HoldCpuLatencyIfAsked(options, logger);
             scheduler.StartThreads();
             started = true;
         }
@@ -170,7 +174,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         {
             if (!started)
             {
-                scheduler.UnlockMemory(); // a failed start leaves the process as it found it
+                scheduler.ReleaseOsRequests(); // a failed start leaves the process and the system as it found them
             }
         }
 
@@ -201,14 +205,35 @@ public sealed partial class RtScheduler : IAsyncDisposable
         return true;
     }
 
-    /// <summary>Drops this runtime's hold on the process's memory lock, once.</summary>
-    private void UnlockMemory()
+    /// <summary><see cref="RtSchedulerOptions.CpuDmaLatency"/>: the request this runtime holds, or null.</summary>
+    private static CpuLatencyRequest? HoldCpuLatencyIfAsked(RtSchedulerOptions options, ILogger logger)
+    {
+        if (options.CpuDmaLatency is not { } latency)
+        {
+            return null;
+        }
+
+        if (!OperatingSystem.IsLinux())
+        {
+            RtLog.CpuDmaLatencyUnsupported(logger);
+            return null;
+        }
+
+        CpuLatencyRequest request = CpuLatencyRequest.Hold(latency);
+        RtLog.CpuDmaLatencyHeld(logger, latency.Ticks / TimeSpan.TicksPerMicrosecond);
+        return request;
+    }
+
+    /// <summary>Drops what this runtime asked of the OS at start, once: its hold on the process's memory lock, its CPU latency request.</summary>
+    private void ReleaseOsRequests()
     {
         if (_memoryLocked)
         {
             _memoryLocked = false;
             MemoryLock.Release();
         }
+
+        Interlocked.Exchange(ref _cpuLatency, null)?.Dispose();
     }
 
     private static int[] ResolveCores(RtSchedulerOptions options, CpuSet allowed)

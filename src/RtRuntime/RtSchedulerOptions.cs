@@ -67,6 +67,18 @@ public sealed class RtSchedulerOptions
     /// </summary>
     public bool LockMemory { get; set; }
 
+    /// <summary>
+    /// Hold a CPU latency QoS request of this value while the runtime runs (<c>/dev/cpu_dma_latency</c>,
+    /// the kernel's <c>cpu_latency_qos</c>), as <c>cyclictest</c> holds 0 µs by default: cpuidle then
+    /// keeps idle CPUs out of states slower to leave than this, so a parked CPU thread wakes sooner. On
+    /// a KVM guest with the <c>haltpoll</c> cpuidle driver, 0 keeps idle vCPUs polling instead of
+    /// halting to the hypervisor (docs/tuning.md has the measured effect). System-wide and not free:
+    /// idle CPUs draw power polling. Opt-in; needs root or write access to the device, else
+    /// <see cref="RtScheduler.Start"/> fails with the OS's message. Dropped when the runtime stops.
+    /// Linux only (elsewhere logged and ignored). 0..1 s, whole microseconds; default null (not held).
+    /// </summary>
+    public TimeSpan? CpuDmaLatency { get; set; }
+
     /// <summary>SCHED_RR time slice (1 µs..10 s). Default 100 ms, the kernel's <c>sched_rr_timeslice_ms</c>.</summary>
     public TimeSpan RoundRobinSlice { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -202,6 +214,11 @@ public sealed class RtSchedulerOptions
         if (SpinBeforePark < TimeSpan.Zero || SpinBeforePark > TimeSpan.FromMilliseconds(10))
         {
             throw new ArgumentOutOfRangeException(nameof(SpinBeforePark), SpinBeforePark, "SpinBeforePark must be 0..10 ms.");
+        }
+
+        if (CpuDmaLatency is { } latency && (latency < TimeSpan.Zero || latency > TimeSpan.FromSeconds(1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CpuDmaLatency), latency, "CpuDmaLatency must be 0..1 s (null: not held).");
         }
 
         if (TimerLead < TimeSpan.Zero || TimerLead > TimeSpan.FromMilliseconds(10))

@@ -52,4 +52,10 @@ internal static partial class RtLog
 
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "LockMemory: the process's memory is locked (mlockall MCL_CURRENT | MCL_FUTURE)")]
     public static partial void MemoryLocked(ILogger logger);
+
+    [LoggerMessage(EventId = 17, Level = LogLevel.Warning, Message = "CpuDmaLatency: /dev/cpu_dma_latency is Linux-only; no CPU latency request is held")]
+    public static partial void CpuDmaLatencyUnsupported(ILogger logger);
+
+    [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "CpuDmaLatency: holding a CPU latency request of {Microseconds} µs (/dev/cpu_dma_latency) until the runtime stops")]
+    public static partial void CpuDmaLatencyHeld(ILogger logger, long microseconds);
 }

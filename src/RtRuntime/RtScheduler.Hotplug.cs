@@ -13,7 +13,7 @@ namespace RtRuntime;
 public sealed partial class RtScheduler
 {
     private readonly SemaphoreSlim _hotplugMutex = new(1, 1);
-    private readonly List<HotplugCallback> _hotplugCallbacks = [];
+    private readonly List<HotplugRegistration> _hotplugCallbacks = []; // by registration: equal callback records stay distinct
     private long _hotplugOps;
 
     /// <summary>Hotplug operations completed (offline and online).</summary>
@@ -35,12 +35,13 @@ public sealed partial class RtScheduler
     public IDisposable RegisterHotplug(HotplugCallback callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
+        var registration = new HotplugRegistration(this, callback);
         lock (_hotplugCallbacks)
         {
-            _hotplugCallbacks.Add(callback);
+            _hotplugCallbacks.Add(registration);
         }
 
-        return new HotplugRegistration(this, callback);
+        return registration;
     }
 
     /// <summary>
@@ -147,7 +148,7 @@ public sealed partial class RtScheduler
         HotplugCallback[] steps;
         lock (_hotplugCallbacks)
         {
-            steps = _hotplugCallbacks.ToArray();
+            steps = _hotplugCallbacks.Select(r => r.Callback).ToArray();
         }
 
         if (!online)
@@ -186,13 +187,23 @@ public sealed partial class RtScheduler
         RtLog.NotVacated(_logger, cpu.Id, cpu.NrPinned, dump);
     }
 
+    /// <summary>One registration (compared by reference): disposing it removes it, once, and never another one.</summary>
     private sealed class HotplugRegistration(RtScheduler scheduler, HotplugCallback callback) : IDisposable
     {
+        private int _disposed;
+
+        public HotplugCallback Callback => callback;
+
         public void Dispose()
         {
+            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            {
+                return;
+            }
+
             lock (scheduler._hotplugCallbacks)
             {
-                scheduler._hotplugCallbacks.Remove(callback);
+                scheduler._hotplugCallbacks.Remove(this);
             }
         }
     }

@@ -56,6 +56,22 @@ public class HotplugCallbackTests
     }
 
     [Fact]
+    public async Task RegisterHotplug_SameCallbackTwice_DisposingOneTwiceLeavesTheOther()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var log = new EventLog();
+        HotplugCallback same = Recording("S", log, rt);
+        var first = rt.RegisterHotplug(same);
+        using var second = rt.RegisterHotplug(same with { }); // an equal record: a distinct registration
+        first.Dispose();
+        first.Dispose(); // must not take the second registration with it
+
+        await rt.OfflineAsync(1).WithTimeout();
+        await rt.OnlineAsync(1).WithTimeout();
+        Assert.Equal(["S:offline", "S:online"], log.Snapshot().Select(e => e[..e.IndexOf(" cpu", StringComparison.Ordinal)]).ToArray());
+    }
+
+    [Fact]
     public async Task OfflineStep_RunsOnlyAfterPinnedTaskLeft()
     {
         await using var rt = Rt.Start(cpus: 2);

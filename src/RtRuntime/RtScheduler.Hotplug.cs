@@ -14,6 +14,7 @@ public sealed partial class RtScheduler
 {
     private readonly SemaphoreSlim _hotplugMutex = new(1, 1);
     private readonly List<HotplugRegistration> _hotplugCallbacks = []; // by registration: equal callback records stay distinct
+    private readonly CancellationTokenSource _hotplugStop = new(); // cancelled when a stop begins: ends a hotplug operation's waits
     private long _hotplugOps;
 
     /// <summary>Hotplug operations completed (offline and online).</summary>
@@ -58,10 +59,9 @@ public sealed partial class RtScheduler
     public async Task OfflineAsync(int cpu, CancellationToken cancellationToken = default)
     {
         Cpu dying = CpuAt(cpu);
-        await _hotplugMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using CancellationTokenSource stopOrCancel = await EnterHotplugAsync(cpu, "go offline", cancellationToken).ConfigureAwait(false);
         try
         {
-            ThrowIfStopping(cpu, "go offline");
             if (!dying.Online)
             {
                 throw new InvalidOperationException($"cpu{cpu} is already offline.");
@@ -78,11 +78,12 @@ public sealed partial class RtScheduler
             Rebalancer.Notify(BalanceReason.Hotplug);
             try
             {
-                await vacated.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                await vacated.Task.WaitAsync(stopOrCancel.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
-                dying.AbortDying();
+                dying.AbortDying(); // cancelled, or the runtime began to stop: the CPU is active again
+                ThrowIfStopping(cpu, "go offline");
                 throw;
             }
 
@@ -108,10 +109,9 @@ public sealed partial class RtScheduler
     public async Task OnlineAsync(int cpu, CancellationToken cancellationToken = default)
     {
         Cpu c = CpuAt(cpu);
-        await _hotplugMutex.WaitAsync(cancellationToken).ConfigureAwait(false);
+        using CancellationTokenSource stopOrCancel = await EnterHotplugAsync(cpu, "come online", cancellationToken).ConfigureAwait(false);
         try
         {
-            ThrowIfStopping(cpu, "come online");
             if (c.Online)
             {
                 throw new InvalidOperationException($"cpu{cpu} is already online.");
@@ -134,10 +134,44 @@ public sealed partial class RtScheduler
         }
     }
 
+    /// <summary>
+    /// Takes the hotplug mutex for one operation; returns a token that fires on the caller's cancellation
+    /// or when the runtime begins to stop (dispose it). Refused once a stop has begun, including while
+    /// waiting for the mutex behind an operation the stop ends.
+    /// </summary>
+    private async Task<CancellationTokenSource> EnterHotplugAsync(int cpu, string what, CancellationToken cancellationToken)
+    {
+        ThrowIfStopping(cpu, what);
+        CancellationTokenSource stopOrCancel = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _hotplugStop.Token);
+        try
+        {
+            await _hotplugMutex.WaitAsync(stopOrCancel.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            stopOrCancel.Dispose();
+            ThrowIfStopping(cpu, what);
+            throw;
+        }
+
+        try
+        {
+            ThrowIfStopping(cpu, what);
+        }
+        catch
+        {
+            _hotplugMutex.Release();
+            stopOrCancel.Dispose();
+            throw;
+        }
+
+        return stopOrCancel;
+    }
+
     /// <summary>Hotplug needs the CPU threads, which exit when the runtime stops: refused from the start of a stop.</summary>
     private void ThrowIfStopping(int cpu, string what)
     {
-        if (Volatile.Read(ref _stopTask) is not null)
+        if (Volatile.Read(ref _stopTask) is not null || _hotplugStop.IsCancellationRequested)
         {
             throw new InvalidOperationException($"cpu{cpu} cannot {what}: the runtime is stopping or stopped.");
         }

@@ -83,6 +83,7 @@ public sealed partial class RtScheduler
     private async Task<ShutdownSummary> StopCoreAsync(TimeSpan drainTimeout, TimeSpan grace, CancellationToken drainCancellation)
     {
         Volatile.Write(ref _accepting, false);
+        _hotplugStop.Cancel(); // an offline waiting for pinned tasks ends (its CPU active again), queued hotplug calls fail
         Interlocked.MemoryBarrier();
         if (LiveTasks == 0)
         {

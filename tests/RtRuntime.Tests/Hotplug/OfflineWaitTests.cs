@@ -167,6 +167,44 @@ public class OfflineWaitTests
     }
 
     [Fact]
+    public async Task StopAsync_WhileAnOfflineWaitsForAPinnedTask_TheOfflineEndsCpuActiveAndLaterHotplugThrows()
+    {
+        var rt = Rt.Start(cpus: 2);
+        int release = 0;
+        var spinner = rt.Spawn("pinned-spinner", 20, ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                while (Volatile.Read(ref release) == 0)
+                {
+                    Thread.SpinWait(10); // no preemption point: the stop cannot end it, only abandon it
+                }
+            }
+
+            return ValueTask.CompletedTask;
+        }, affinity: RtRuntime.Cpus.CpuSet.Of(1));
+        try
+        {
+            await Rt.Until(() => rt.NrPinned(1) == 1, "pinned on cpu1");
+            Task offline = rt.OfflineAsync(1);
+            await Rt.Until(() => !rt.IsActive(1), "cpu1 dying");
+
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+
+            Assert.Equal(1, summary.Abandoned);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => offline.WithTimeout()); // ended by the stop, not left pending
+            Assert.True(rt.IsOnline(1) && rt.IsActive(1), "the abandoned offline left cpu1 active again");
+            await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(0).WithTimeout()); // refused, not queued behind it
+        }
+        finally
+        {
+            Volatile.Write(ref release, 1); // let the abandoned task's CPU thread go
+        }
+
+        await spinner.WithTimeout();
+    }
+
+    [Fact]
     public async Task OfflineAsync_TokenAlreadyCancelled_ThrowsAndCpuStaysActive()
     {
         await using var rt = Rt.Start(cpus: 2);

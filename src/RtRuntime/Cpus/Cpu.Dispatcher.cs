@@ -100,6 +100,9 @@ internal sealed partial class Cpu
     /// </summary>
     private const long PushPollNs = 100_000;
 
+    /// <summary>The longest a dying CPU parks between vacated checks (a safety net: what vacates it wakes it).</summary>
+    private const long DyingRecheckNs = 1_000_000;
+
     // The adaptive idle poll window (haltpoll's poll_limit_ns); only this CPU's thread uses it.
     private long _pollNs;
 
@@ -110,8 +113,14 @@ internal sealed partial class Cpu
         bool work;
         using (Lock.EnterScope())
         {
-            work = Rq.Count > 0 || _wakeList is not null || !_cpuWork.IsEmpty || Dying;
+            work = Rq.Count > 0 || _wakeList is not null || !_cpuWork.IsEmpty;
         }
+
+        // A dying CPU with nothing queued waits for its pinned tasks to leave: they unpin on this
+        // thread (it is awake then) or wake through the wake list (it is unparked); a pin dropped
+        // from another thread unparks it too. It parks like an idle CPU, and re-checks at least every
+        // DyingRecheckNs as a safety net (it used to spin through its turns the whole wait).
+        long dyingDeadline = Dying ? now + DyingRecheckNs : long.MaxValue;
 
         if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !Scheduler.Balancer.HasPullable(this))
         {
@@ -123,7 +132,7 @@ internal sealed partial class Cpu
             }
 
             long busyDeadline = Scheduler.HrTimer.Duty.Take(this);
-            Parker.Park(Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline), spin, earlyNs: fixedSpin);
+            Parker.Park(Math.Min(Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline), dyingDeadline), spin, earlyNs: fixedSpin);
             long woke = RtClock.NowNs();
             if (busyDeadline <= woke)
             {

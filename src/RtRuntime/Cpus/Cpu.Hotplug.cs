@@ -110,25 +110,31 @@ internal sealed partial class Cpu
             return;
         }
 
-        List<RtTask> leaving = [];
+        List<RtTask>? leaving = null; // allocated only when something is queued: this runs every turn of the wait
         bool empty;
         using (Lock.EnterScope())
         {
-            foreach (RtTask task in Rq.ToList())
+            if (Rq.Count > 0)
             {
-                if (task.MigrationDisabled == 0 || !Online)
+                foreach (RtTask task in Rq.ToList())
                 {
-                    DequeueLocked(task);
-                    leaving.Add(task);
+                    if (task.MigrationDisabled == 0 || !Online)
+                    {
+                        DequeueLocked(task);
+                        (leaving ??= []).Add(task);
+                    }
                 }
             }
 
             empty = Rq.Count == 0 && Running is null && NrPinned == 0;
         }
 
-        foreach (RtTask task in leaving)
+        if (leaving is not null)
         {
-            Scheduler.Balancer.PushedOff(this, task);
+            foreach (RtTask task in leaving)
+            {
+                Scheduler.Balancer.PushedOff(this, task);
+            }
         }
 
         if (empty)

@@ -412,6 +412,10 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         else
         {
             Interlocked.Decrement(ref _nrUnpinnedElsewhere);
+            if (Dying)
+            {
+                Parker.Unpark(); // an offline may be waiting for this pin: let the CPU check at once
+            }
         }
     }
 

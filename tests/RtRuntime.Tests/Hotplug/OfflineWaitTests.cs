@@ -205,6 +205,35 @@ public class OfflineWaitTests
     }
 
     [Fact]
+    public async Task OfflineAsync_WaitingForAPinnedSleeper_TheDyingCpuParksInsteadOfSpinning()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var wake = new RtEvent();
+        var sleeper = rt.Spawn("pinned-sleeper", 20, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await wake.WaitAsync(ctx);
+            }
+        }, affinity: RtRuntime.Cpus.CpuSet.Of(1));
+        await Rt.Until(() => rt.NrPinned(1) == 1 && sleeper.State == RtTaskState.Blocked, "pinned sleeper on cpu1");
+
+        Task offline = rt.OfflineAsync(1);
+        await Rt.Until(() => !rt.IsActive(1), "cpu1 dying");
+        TimeSpan idleAtStart = rt.Snapshot().Cpus[1].Idle;
+
+        // Idle time accrues only while a CPU thread parks: a dying CPU that spun through its turns for
+        // the whole wait (a core and ~500 MB/s of garbage here) never added any.
+        await Rt.Until(() => rt.Snapshot().Cpus[1].Idle > idleAtStart, "the dying cpu1 parked");
+        Assert.False(offline.IsCompleted);
+
+        wake.Set();
+        await offline.WithTimeout();
+        await sleeper.WithTimeout();
+        Assert.False(rt.IsOnline(1));
+    }
+
+    [Fact]
     public async Task OfflineAsync_TokenAlreadyCancelled_ThrowsAndCpuStaysActive()
     {
         await using var rt = Rt.Start(cpus: 2);

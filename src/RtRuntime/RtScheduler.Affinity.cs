@@ -19,12 +19,20 @@ public sealed partial class RtScheduler
     /// EBUSY) and its mask is unchanged.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The mask is empty or names CPUs this runtime lacks.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or has no online CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, excluding the current CPU (EBUSY).</exception>
     public Task SetAffinityAsync(RtTask task, CpuSet affinity)
     {
         ArgumentNullException.ThrowIfNull(task);
         CpuSet mask = ValidateAffinity(affinity, nameof(affinity));
+        if (!_cpus.Any(c => c.Online && mask.Contains(c.Id)))
+        {
+            // sched_setaffinity's EINVAL: a mask with no online CPU would only be widened to every CPU
+            // (select_fallback_rq) with a warning that names the CPU the task leaves, not the mask.
+            throw new ArgumentOutOfRangeException(nameof(affinity), mask.ToString(),
+                $"affinity {{{mask}}} has no online CPU; online now: {{{OnlineCpus}}}.");
+        }
+
         if (task.IsCompleted)
         {
             return Task.CompletedTask;

@@ -51,6 +51,21 @@ internal sealed class AffinityHolder(CpuSet initial, CpuSet all, bool widenAllow
     }
 
     /// <summary>
+    /// The request was refused (its mask had no online CPU: the kernel's EINVAL) and the task keeps
+    /// <paramref name="current"/>. The allowed set stays as wide as it is until a later request completes.
+    /// </summary>
+    public void Refuse(long version, CpuSet current)
+    {
+        using (_lock.EnterScope())
+        {
+            if (version == _version)
+            {
+                _requested = current;
+            }
+        }
+    }
+
+    /// <summary>
     /// In-body check. A task whose every allowed CPU went offline has its affinity widened to all CPUs by
     /// the runtime (select_fallback_rq); under hotplug churn the check is then skipped and counted.
     /// </summary>

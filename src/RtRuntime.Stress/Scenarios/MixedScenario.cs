@@ -196,6 +196,7 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("bug_reports", checker.BugCount, "count");
         result.AddFigure("percpu_increments", increments, "count");
         result.AddFigure("affinity_changes", Interlocked.Read(ref stats.AffinityChanges), "count");
+        result.AddFigure("affinity_refused", Interlocked.Read(ref stats.AffinityRefused), "count");
         result.AddFigure("affinity_widened", Interlocked.Read(ref stats.AffinityWidened), "count");
         if (hotplug is not null)
         {
@@ -300,8 +301,22 @@ public sealed class MixedScenario : StressScenario
             }
 
             CpuSet mask = CpuSet.Of(ids);
-            long version = holder.Begin(task.Affinity, mask);
-            Task done = rt.SetAffinityAsync(task, mask);
+            CpuSet current = task.Affinity;
+            long version = holder.Begin(current, mask);
+            Task done;
+            try
+            {
+                done = rt.SetAffinityAsync(task, mask);
+            }
+            catch (ArgumentOutOfRangeException)
+            {
+                // The mask is non-empty and names CPUs of this runtime: refused only because none of them was
+                // online at the call (hotplug churn; online again by now, perhaps): EINVAL, mask unchanged.
+                holder.Refuse(version, current);
+                Interlocked.Increment(ref stats.AffinityRefused);
+                continue;
+            }
+
             Interlocked.Increment(ref stats.AffinityChanges);
             done.ContinueWith(_ => holder.Complete(version), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }

@@ -10,6 +10,7 @@ internal sealed class MixedStats
     public long PreemptSections;
     public long PerCpuIncrements;
     public long AffinityChanges;
+    public long AffinityRefused; // refused: the mask had no online CPU (EINVAL)
     public long AffinityWidened;
 
     /// <summary>Incremented inside every migrate-disabled section (null: not checked).</summary>

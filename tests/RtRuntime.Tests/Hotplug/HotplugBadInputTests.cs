@@ -137,4 +137,21 @@ public class HotplugBadInputTests
         Exception? ended = await Record.ExceptionAsync(() => offline.WithTimeout());
         Assert.True(ended is null or InvalidOperationException, ended?.ToString());
     }
+
+    [Fact]
+    public async Task SetAffinityAsync_MaskWithNoOnlineCpu_ThrowsEinvalAndTheMaskStays()
+    {
+        await using var rt = Rt.Start(cpus: 3);
+        await rt.OfflineAsync(2).WithTimeout();
+        var gate = new Tasks.RtEvent();
+        var task = rt.Spawn("u", 10, async ctx => await gate.WaitAsync(ctx), affinity: Cpus.CpuSet.Of(0));
+
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => rt.SetAffinityAsync(task, Cpus.CpuSet.Of(2)));
+
+        Assert.Equal("affinity", e.ParamName);
+        Assert.Contains("no online CPU", e.Message, StringComparison.Ordinal);
+        Assert.Equal(Cpus.CpuSet.Of(0), task.Affinity); // not widened to every CPU
+        gate.Set();
+        await task.WithTimeout();
+    }
 }

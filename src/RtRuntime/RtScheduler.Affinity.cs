@@ -19,18 +19,18 @@ public sealed partial class RtScheduler
     /// EBUSY) and its mask is unchanged.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or has no online CPU (the kernel's EINVAL).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or has no active CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, excluding the current CPU (EBUSY).</exception>
     public Task SetAffinityAsync(RtTask task, CpuSet affinity)
     {
         ArgumentNullException.ThrowIfNull(task);
         CpuSet mask = ValidateAffinity(affinity, nameof(affinity));
-        if (!_cpus.Any(c => c.Online && mask.Contains(c.Id)))
+        if (!_cpus.Any(c => c.Active && mask.Contains(c.Id)))
         {
-            // sched_setaffinity's EINVAL: a mask with no online CPU would only be widened to every CPU
-            // (select_fallback_rq) with a warning that names the CPU the task leaves, not the mask.
+            // set_cpus_allowed_ptr's EINVAL (as the simulator's): a mask with no active CPU would only be
+            // widened to every CPU (select_fallback_rq) with a warning naming the CPU the task leaves.
             throw new ArgumentOutOfRangeException(nameof(affinity), mask.ToString(),
-                $"affinity {{{mask}}} has no online CPU; online now: {{{OnlineCpus}}}.");
+                $"affinity {{{mask}}} has no active CPU (online and not going offline); online now: {{{OnlineCpus}}}.");
         }
 
         if (task.IsCompleted)
@@ -63,7 +63,10 @@ public sealed partial class RtScheduler
             Interlocked.MemoryBarrier();
             int run = Volatile.Read(ref task.Run);
             bool offCpu = settled is null && (run is TaskRunState.Created or TaskRunState.Dead || (run == TaskRunState.Blocked && task.MigrationDisabled == 0));
-            if (BalanceRules.AffinityCompletesAtOnce(settled?.Id ?? -1, offCpu, mask))
+
+            // A task blocked inside a migrate-disabled section wakes on its pinned CPU (task_cpu(p)), as the simulator counts it.
+            int settledCpu = settled?.Id ?? (run == TaskRunState.Blocked && task.MigrationDisabled > 0 && task.Cpu is { } pinned ? pinned.Id : -1);
+            if (BalanceRules.AffinityCompletesAtOnce(settledCpu, offCpu, mask))
             {
                 // Settled inside the mask, or off every CPU: complete now, with any request it supersedes (scenario 24).
                 CompleteAffinityLocked(task);

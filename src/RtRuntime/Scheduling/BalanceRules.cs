@@ -157,8 +157,9 @@ public static class BalanceRules
     /// or when it is off every CPU and free to go anywhere (never placed, exited, or blocked while
     /// migratable: its wakeup places it by the new mask). A task between CPUs (taken off one, not yet
     /// queued on the next) is neither: its request completes when it switches in inside the mask, or
-    /// when it ends. A task blocked inside a migrate-disabled section wakes on its pinned CPU: it waits
-    /// for its outermost migrate_enable like a running one.
+    /// when it ends. A task blocked inside a migrate-disabled section wakes on its pinned CPU, which counts
+    /// as settled there: a mask including it completes at once, else it waits for the outermost
+    /// migrate_enable like a running one.
     /// </summary>
     /// <param name="settledCpu">The CPU the task runs on or is queued on, or −1 when it is on no CPU's queue.</param>
     /// <param name="offCpu">The task is not runnable and not pinned: never placed, exited, or blocked while migratable.</param>

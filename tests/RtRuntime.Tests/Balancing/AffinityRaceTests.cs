@@ -12,6 +12,30 @@ namespace RtRuntime.Tests.Balancing;
 public class AffinityRaceTests
 {
     [Fact]
+    public async Task SetAffinity_TaskBlockedWhileMigrateDisabled_MaskWithItsCpu_CompletesAtOnce()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var wake = new RtEvent();
+        var t = rt.Spawn("pinned-sleeper", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await wake.WaitAsync(ctx);
+            }
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => t.State == RtTaskState.Blocked && rt.NrPinned(1) == 1, "blocked, pinned on cpu1");
+
+        Task inside = rt.SetAffinityAsync(t, CpuSet.Of(0, 1));
+        Assert.True(inside.IsCompleted); // it wakes on cpu1, inside the mask (affine_move_task: task_cpu(p) in the mask)
+        Task outside = rt.SetAffinityAsync(t, CpuSet.Of(0));
+        Assert.False(outside.IsCompleted); // it wakes on cpu1 and leaves at its outermost migrate_enable
+
+        wake.Set();
+        await outside.WithTimeout();
+        await t.WithTimeout();
+    }
+
+    [Fact]
     public async Task SetAffinity_TaskEndsBeforeItReachesAPoint_RequestCompletes()
     {
         await using var rt = Rt.Start(o =>

@@ -42,6 +42,23 @@ internal static class Rt
 
     public static Task<T> WithTimeout<T>(this Tasks.RtTask<T> task) => task.AsTask().WaitAsync(Hang);
 
+    /// <summary>
+    /// Spawns a task that waits on <paramref name="wake"/> inside a migrate-disabled section on
+    /// <paramref name="cpu"/>, and returns once it is blocked there and pinned (nr_pinned counts it).
+    /// </summary>
+    public static async Task<Tasks.RtTask> SpawnPinnedSleeperAsync(RtScheduler rt, string name, int priority, int cpu, Tasks.RtEvent wake)
+    {
+        Tasks.RtTask task = rt.Spawn(name, priority, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await wake.WaitAsync(ctx);
+            }
+        }, affinity: Cpus.CpuSet.Of(cpu));
+        await Until(() => task.State == Tasks.RtTaskState.Blocked && rt.NrPinned(cpu) >= 1, $"{name} blocked and pinned on cpu{cpu}");
+        return task;
+    }
+
     /// <summary>Awaits every task (each with the hang timeout).</summary>
     public static async Task AllWithTimeout(this IEnumerable<Tasks.RtTask> tasks)
     {

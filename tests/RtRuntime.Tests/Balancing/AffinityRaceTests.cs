@@ -16,14 +16,7 @@ public class AffinityRaceTests
     {
         await using var rt = Rt.Start(cpus: 2);
         var wake = new RtEvent();
-        var t = rt.Spawn("pinned-sleeper", 10, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                await wake.WaitAsync(ctx);
-            }
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => t.State == RtTaskState.Blocked && rt.NrPinned(1) == 1, "blocked, pinned on cpu1");
+        RtTask t = await Rt.SpawnPinnedSleeperAsync(rt, "pinned-sleeper", 10, cpu: 1, wake);
 
         Task inside = rt.SetAffinityAsync(t, CpuSet.Of(0, 1));
         Assert.True(inside.IsCompleted); // it wakes on cpu1, inside the mask (affine_move_task: task_cpu(p) in the mask)

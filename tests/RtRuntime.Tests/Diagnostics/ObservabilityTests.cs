@@ -169,14 +169,7 @@ public class ObservabilityTests
     {
         await using var rt = Rt.Start(cpus: 1);
         var gate = new RtEvent();
-        var holder = rt.Spawn("holder", 30, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                await gate.WaitAsync(ctx);
-            }
-        });
-        await Rt.Until(() => rt.NrPinned(0) == 1 && holder.State == RtTaskState.Blocked, "holder pinned and asleep");
+        RtTask holder = await Rt.SpawnPinnedSleeperAsync(rt, "holder", 30, cpu: 0, gate);
         RuntimeSnapshot snap = rt.Snapshot();
         CpuSnapshot cpu = Assert.Single(snap.Cpus);
         Assert.Equal(1, cpu.NrPinned);

@@ -209,14 +209,7 @@ public class OfflineWaitTests
     {
         await using var rt = Rt.Start(cpus: 2);
         var wake = new RtEvent();
-        var sleeper = rt.Spawn("pinned-sleeper", 20, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                await wake.WaitAsync(ctx);
-            }
-        }, affinity: RtRuntime.Cpus.CpuSet.Of(1));
-        await Rt.Until(() => rt.NrPinned(1) == 1 && sleeper.State == RtTaskState.Blocked, "pinned sleeper on cpu1");
+        RtTask sleeper = await Rt.SpawnPinnedSleeperAsync(rt, "pinned-sleeper", 20, cpu: 1, wake);
 
         Task offline = rt.OfflineAsync(1);
         await Rt.Until(() => !rt.IsActive(1), "cpu1 dying");

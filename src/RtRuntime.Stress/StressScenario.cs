@@ -83,6 +83,7 @@ public abstract class StressScenario
         result.Parameters["model"] = settings.Model.ToString();
         result.Parameters["pinning"] = settings.Pinning.ToString();
         result.Parameters["lockMemory"] = settings.LockMemory ? "true" : "false";
+        result.Parameters["cpuDmaLatency"] = settings.CpuDmaLatency is { } latency ? FormatDuration(latency) : "none";
         return result;
     }
 
@@ -111,6 +112,12 @@ public abstract class StressScenario
         if (settings.LockMemory)
         {
             args.Add("--lock-memory");
+        }
+
+        if (settings.CpuDmaLatency is { } dmaLatency)
+        {
+            args.Add("--cpu-dma-latency");
+            args.Add(FormatDuration(dmaLatency));
         }
 
         if (settings.WatchdogGrace is { } grace)

@@ -36,6 +36,12 @@ public sealed record StressSettings
     public bool LockMemory { get; init; }
 
     /// <summary>
+    /// A CPU latency request held while the runtime runs (<see cref="RtSchedulerOptions.CpuDmaLatency"/>:
+    /// <c>/dev/cpu_dma_latency</c>), as <c>cyclictest</c> holds 0 µs by default. 0..1 s; default null (none).
+    /// </summary>
+    public TimeSpan? CpuDmaLatency { get; init; }
+
+    /// <summary>
     /// The watchdog's grace: how long a scenario may run past its planned time
     /// (<see cref="StressScenario.PlannedDuration"/>) before the watchdog fails it with
     /// <see cref="Invariants.Watchdog"/>, reports what was still running, cancels it, stops its runtimes
@@ -69,6 +75,11 @@ public sealed record StressSettings
             throw new ArgumentOutOfRangeException(nameof(WatchdogGrace), grace, "WatchdogGrace must be 100 ms..24 h, Timeout.InfiniteTimeSpan (no watchdog) or null (the default).");
         }
 
+        if (CpuDmaLatency is { } latency && (latency < TimeSpan.Zero || latency > TimeSpan.FromSeconds(1)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CpuDmaLatency), latency, "CpuDmaLatency must be 0..1 s, or null (none).");
+        }
+
         if (!Enum.IsDefined(Policy) || !Enum.IsDefined(Model) || !Enum.IsDefined(Pinning))
         {
             throw new ArgumentOutOfRangeException(nameof(Policy), "Policy, Model and Pinning must be defined enum values.");
@@ -85,6 +96,7 @@ public sealed record StressSettings
         Balance = policy,
         StrictChecks = false,
         LockMemory = LockMemory,
+        CpuDmaLatency = CpuDmaLatency,
         LoggerFactory = LoggerFactory,
     };
 }

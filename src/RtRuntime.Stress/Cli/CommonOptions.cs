@@ -65,6 +65,13 @@ internal sealed class CommonOptions
         Recursive = true,
     };
 
+    public Option<TimeSpan?> CpuDmaLatency { get; } = new("--cpu-dma-latency")
+    {
+        Description = "Hold a CPU latency request (/dev/cpu_dma_latency) of this much while the runtime runs, e.g. 0us, as cyclictest holds 0 µs unless --laptop. System-wide; needs root.",
+        Recursive = true,
+        CustomParser = r => ParseDuration(r, "--cpu-dma-latency", TimeSpan.Zero, TimeSpan.FromSeconds(1), "0us..1s", "0us, 10us or 1ms"),
+    };
+
     public Option<string?> Out { get; } = new("--out")
     {
         Description = "Report folder (default: ./rtstress-report/<timestamp>).",
@@ -83,7 +90,7 @@ internal sealed class CommonOptions
         Recursive = true,
     };
 
-    public IEnumerable<Option> All => [Cpus, Duration, Watchdog, Seed, Policy, Model, Pin, NoPin, LockMemory, Out, Json, Quiet];
+    public IEnumerable<Option> All => [Cpus, Duration, Watchdog, Seed, Policy, Model, Pin, NoPin, LockMemory, CpuDmaLatency, Out, Json, Quiet];
 
     public void AddValidators()
     {
@@ -147,5 +154,6 @@ internal sealed class CommonOptions
         Model = pr.GetValue(Model),
         Pinning = pr.GetValue(NoPin) ? PinningMode.Unpinned : PinningMode.Pinned,
         LockMemory = pr.GetValue(LockMemory),
+        CpuDmaLatency = pr.GetValue(CpuDmaLatency),
     };
 }

@@ -25,9 +25,9 @@ public sealed partial class RtScheduler
     {
         ArgumentNullException.ThrowIfNull(task);
         CpuSet mask = ValidateAffinity(affinity, nameof(affinity));
-        if (!_cpus.Any(c => c.Active && mask.Contains(c.Id)))
+        if (!Placement.AnyActive(mask, _cpuViews))
         {
-            // set_cpus_allowed_ptr's EINVAL (as the simulator's): a mask with no active CPU would only be
+            // set_cpus_allowed_ptr's EINVAL (the simulator's too): a mask with no active CPU would only be
             // widened to every CPU (select_fallback_rq) with a warning naming the CPU the task leaves.
             throw new ArgumentOutOfRangeException(nameof(affinity), mask.ToString(),
                 $"affinity {{{mask}}} has no active CPU (online and not going offline); online now: {{{OnlineCpus}}}.");

@@ -112,4 +112,25 @@ public static class Placement
 
         return best;
     }
+
+    /// <summary>
+    /// True when <paramref name="mask"/> holds an active CPU: the test behind <c>set_cpus_allowed_ptr</c>'s
+    /// EINVAL (a mask with none would only be widened by <c>select_fallback_rq</c>).
+    /// </summary>
+    /// <typeparam name="TCpu">The CPU state type.</typeparam>
+    /// <param name="mask">The requested affinity.</param>
+    /// <param name="cpus">All CPUs, indexed by id.</param>
+    public static bool AnyActive<TCpu>(CpuSet mask, ReadOnlySpan<TCpu> cpus)
+        where TCpu : ICpuState
+    {
+        for (int id = mask.First; id >= 0 && id < cpus.Length; id = mask.Next(id))
+        {
+            if (cpus[id].Active)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

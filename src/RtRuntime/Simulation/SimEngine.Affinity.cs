@@ -31,7 +31,7 @@ internal sealed partial class SimEngine
             return;
         }
 
-        if (!HasActive(mask))
+        if (!Placement.AnyActive(mask, _cpus))
         {
             Emit(caller.Cpu, caller, SimEventKind.AffinityFailed, other: target.Name); // -EINVAL
             return;
@@ -74,19 +74,6 @@ internal sealed partial class SimEngine
 
         caller.AffinityTarget = target;
         Block(caller, SimTaskState.AffinityWait);
-    }
-
-    private bool HasActive(CpuSet mask)
-    {
-        for (int id = mask.First; id >= 0 && id < _cpus.Length; id = mask.Next(id))
-        {
-            if (_cpus[id].Active)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>complete_all(&amp;pending->done): every caller waiting on <paramref name="target"/> returns.</summary>

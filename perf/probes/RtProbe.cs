@@ -20,6 +20,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- lead [work ns]               the timer lead's cost: a task on CPU 0 passes a point every ~work ns (default 100) beside a FIFO-90
 //                                                                     task waking every 1 ms on CPU 0; points per second with TimerLead 0, 200 µs, and 200 µs with
 //                                                                     AnticipateTimers, in turn (cpu0's timer spins printed), 2 s × 5
+//   dotnet run perf/probes/RtProbe.cs -- dying                        an offline waiting 2 s for a pinned sleeper: process CPU time, allocation and gen0 GCs over
+//                                                                     the wait, against the same runtime idle for 2 s before it, × 3
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -491,8 +493,52 @@ switch (mode)
         break;
     }
 
+    case "dying":
+    {
+        // An offline waiting 2 s for a pinned sleeper, against the same runtime idle for 2 s (same process, × 3).
+        for (int r = 0; r < 3; r++)
+        {
+            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, Pinning = PinningMode.Unpinned });
+            var wake = new RtEvent();
+            RtTask sleeper = rt.Spawn("pinned-sleeper", 10, async ctx =>
+            {
+                using (ctx.MigrateDisable())
+                {
+                    await wake.WaitAsync(ctx);
+                }
+            }, affinity: CpuSet.Of(1));
+            while (rt.NrPinned(1) != 1 || sleeper.State != RtTaskState.Blocked)
+            {
+                await Task.Delay(1);
+            }
+
+            var proc = Process.GetCurrentProcess();
+            TimeSpan cpuBefore = proc.TotalProcessorTime;
+            await Task.Delay(2000);
+            proc.Refresh();
+            double idleMs = (proc.TotalProcessorTime - cpuBefore).TotalMilliseconds;
+
+            long allocated = GC.GetTotalAllocatedBytes(true);
+            int gen0 = GC.CollectionCount(0);
+            Task offline = rt.OfflineAsync(1);
+            proc.Refresh();
+            cpuBefore = proc.TotalProcessorTime;
+            await Task.Delay(2000);
+            proc.Refresh();
+            double dyingMs = (proc.TotalProcessorTime - cpuBefore).TotalMilliseconds;
+            double mb = (GC.GetTotalAllocatedBytes(true) - allocated) / 1048576.0;
+            int gcs = GC.CollectionCount(0) - gen0;
+            wake.Set();
+            await offline;
+            await sleeper;
+            Console.WriteLine($"  round {r}: process CPU time over 2 s idle {idleMs:F0} ms, offline waiting on the pinned sleeper {dyingMs:F0} ms ({mb:F1} MB allocated, {gcs} gen0 GCs)");
+        }
+
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead | dying");
         return 2;
 }
 

@@ -22,6 +22,9 @@
 //                                                                     AnticipateTimers, in turn (cpu0's timer spins printed), 2 s × 5
 //   dotnet run perf/probes/RtProbe.cs -- dying                        an offline waiting 2 s for a pinned sleeper: process CPU time, allocation and gen0 GCs over
 //                                                                     the wait, against the same runtime idle for 2 s before it, × 3
+//   dotnet run perf/probes/RtProbe.cs -- observe                      observability's cost, interleaved in one process: same-CPU yields and spawn-and-run on one CPU
+//                                                                     with no listener, a MeterListener on every "RtRuntime" instrument, and that plus an
+//                                                                     EventListener at Informational; 100 rounds after 5 warm-up rounds (the order rotating), medians
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -537,8 +540,96 @@ switch (mode)
         break;
     }
 
+    case "observe":
+    {
+        // Observability's cost in one process, interleaved (BenchmarkDotNet runs each setting in its own
+        // process, whose code layout alone moves a 60 ns switch by a few %): same-CPU yields and
+        // spawn-and-run on one CPU with no listener, with a MeterListener enabling every "RtRuntime"
+        // instrument, and with that plus an EventListener at Informational; 100 rounds (the order rotating), medians.
+        // This thread (the spawner) on core 1, the runtime's one CPU on core 0: left to the OS, the
+        // spawner sometimes shares core 0 with it, and spawn-and-run swings ±40 % between rounds.
+        ulong spawnerCore = 2;
+        if (SchedSetAffinity(0, sizeof(ulong), ref spawnerCore) != 0)
+        {
+            throw new InvalidOperationException("sched_setaffinity(core 1) failed");
+        }
+
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        const int yields = 200_000, spawns = 20_000;
+        var handles = new RtTask[spawns];
+        double Yield()
+        {
+            var sw = Stopwatch.StartNew();
+            RtTask a = rt.Spawn("a", 20, async ctx => { for (int i = 0; i < yields; i++) { await ctx.Yield(); } });
+            RtTask b = rt.Spawn("b", 20, async ctx => { for (int i = 0; i < yields; i++) { await ctx.Yield(); } });
+            a.AsTask().GetAwaiter().GetResult();
+            b.AsTask().GetAwaiter().GetResult();
+            return sw.Elapsed.TotalNanoseconds / (2.0 * yields);
+        }
+
+        double Spawn()
+        {
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < spawns; i++)
+            {
+                handles[i] = rt.Spawn(null, 10, static async ctx => await default(ValueTask));
+            }
+
+            foreach (RtTask t in handles)
+            {
+                SpinWait spin = default;
+                while (!t.IsCompleted)
+                {
+                    spin.SpinOnce();
+                }
+            }
+
+            return sw.Elapsed.TotalNanoseconds / spawns;
+        }
+
+        string[] settings = ["off", "metrics", "metrics+events"];
+        var results = settings.ToDictionary(x => x, _ => (Yield: new List<double>(), Spawn: new List<double>()));
+        for (int r = -5; r < 100; r++)
+        {
+            for (int k = 0; k < settings.Length; k++)
+            {
+                string setting = settings[(k + r + 5) % settings.Length]; // each setting in each place of the round in turn
+                using var meters = setting == "off" ? null : new System.Diagnostics.Metrics.MeterListener
+                {
+                    InstrumentPublished = (i, l) =>
+                    {
+                        if (i.Meter.Name == "RtRuntime")
+                        {
+                            l.EnableMeasurementEvents(i);
+                        }
+                    },
+                };
+                meters?.SetMeasurementEventCallback<double>(static (_, _, _, _) => { });
+                meters?.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
+                meters?.Start();
+                using var events = setting == "metrics+events" ? new InformationalListener() : null;
+                double y = Yield(), sp = Spawn();
+                if (r >= 0)
+                {
+                    results[setting].Yield.Add(y);
+                    results[setting].Spawn.Add(sp);
+                }
+            }
+        }
+
+        static double Median(List<double> xs) => xs.Order().ElementAt(xs.Count / 2);
+        double yieldOff = Median(results["off"].Yield), spawnOff = Median(results["off"].Spawn);
+        foreach (string setting in settings)
+        {
+            double y = Median(results[setting].Yield), sp = Median(results[setting].Spawn);
+            Console.WriteLine($"  {setting,-15} yield {y,6:F1} ns ({(y / yieldOff - 1) * 100,5:+0.0;-0.0} %)   spawn-and-run {sp,6:F1} ns ({(sp / spawnOff - 1) * 100,5:+0.0;-0.0} %)");
+        }
+
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead | dying");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead | dying | observe");
         return 2;
 }
 
@@ -561,4 +652,19 @@ static unsafe long MinorFaults()
 internal static class BurstCounter
 {
     public static int Done;
+}
+
+sealed class InformationalListener : System.Diagnostics.Tracing.EventListener
+{
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource eventSource)
+    {
+        if (eventSource.Name == "RtRuntime")
+        {
+            EnableEvents(eventSource, System.Diagnostics.Tracing.EventLevel.Informational);
+        }
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs eventData)
+    {
+    }
 }

@@ -7,6 +7,9 @@ namespace RtRuntime;
 /// <summary>Observability: tracepoints on the switch and wakeup paths, stall reports, snapshots.</summary>
 public sealed partial class RtScheduler
 {
+    [ThreadStatic]
+    private static int t_wakeupSample;
+
     private long _stalls;
     private readonly RateLimit _stallLogLimit;
     private readonly RateLimit _postLogLimit;
@@ -23,9 +26,10 @@ public sealed partial class RtScheduler
     /// <summary>Wakeup bookkeeping: sched_wakeup, and the start of the wakeup-latency measurement.</summary>
     internal void TraceWakeup(RtTask task, Cpu target)
     {
-        if (Metrics.WakeupLatency.Enabled)
+        // Sampled like the step time (one wakeup in 64 per waking thread, RtMetrics.SampleMask).
+        if (Metrics.WakeupLatencyOn && (++t_wakeupSample & RtMetrics.SampleMask) == 0)
         {
-            task.Rare.WokenAtNs = RtClock.NowNs();
+            task.WokenAtNs = RtClock.NowNs();
         }
 
         if (RtEventSource.Log.IsVerbose)
@@ -38,18 +42,18 @@ public sealed partial class RtScheduler
     internal void TraceSwitchIn(Cpu cpu, RtTask task)
     {
         RtTaskRare? rare = task.RareOrNull;
-        long now = rare is not null && (rare.WokenAtNs | rare.InterferedSinceNs) != 0 ? RtClock.NowNs() : 0;
-        if (rare is not null && rare.WokenAtNs != 0)
+        long now = (task.WokenAtNs | (rare?.InterferedSinceNs ?? 0)) != 0 ? RtClock.NowNs() : 0;
+        if (task.WokenAtNs != 0)
         {
-            Metrics.WakeupLatency.Record((now - rare.WokenAtNs) / 1000.0, new KeyValuePair<string, object?>("cpu", cpu.Id));
-            rare.WokenAtNs = 0;
+            Metrics.WakeupLatency.Record((now - task.WokenAtNs) / 1000.0, cpu.MetricTag);
+            task.WokenAtNs = 0;
         }
 
         if (rare is { InterferedSinceNs: not 0 })
         {
             long interference = now - rare.InterferedSinceNs;
             rare.InterferenceNs += interference;
-            if (RtEventSource.Log.IsEnabled())
+            if (RtEventSource.Log.On)
             {
                 RtEventSource.Log.Interference(task.Id, interference, cpu.Id);
             }
@@ -81,7 +85,7 @@ public sealed partial class RtScheduler
             }
         }
 
-        if (RtEventSource.Log.IsEnabled())
+        if (RtEventSource.Log.On)
         {
             RtEventSource.Log.Stall(report.TaskId, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds, report.Kind,
                 report.ThreadCpuTime?.TotalMilliseconds ?? -1);

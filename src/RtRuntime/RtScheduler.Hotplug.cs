@@ -208,7 +208,7 @@ public sealed partial class RtScheduler
 
     private static void Trace(int cpu, string step)
     {
-        if (RtEventSource.Log.IsEnabled())
+        if (RtEventSource.Log.On)
         {
             RtEventSource.Log.Hotplug(cpu, step);
         }

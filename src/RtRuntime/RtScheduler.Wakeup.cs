@@ -262,7 +262,7 @@ public sealed partial class RtScheduler
             RtLog.Bug(_logger, report.Message);
         }
 
-        if (RtEventSource.Log.IsEnabled())
+        if (RtEventSource.Log.On)
         {
             RtEventSource.Log.Bug(report.Message);
         }

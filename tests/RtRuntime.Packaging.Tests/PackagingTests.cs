@@ -83,6 +83,42 @@ public sealed class PackagingTests : IClassFixture<PackedFeedCleanup>
             using RtRuntime;
             using RtRuntime.Hosting;
 
+            // Run with "compiled-out": the feature switch set before the runtime's first use, as docs/observability.md says.
+            bool compiledOut = args.Length > 0 && args[0] == "compiled-out";
+            if (compiledOut)
+            {
+                AppContext.SetSwitch("RtRuntime.Instrumentation.IsSupported", false);
+            }
+
+            // The instruments, seen by listeners that enable everything.
+            using var listener = new RtListener();
+            long records = 0;
+            using var meters = new System.Diagnostics.Metrics.MeterListener
+            {
+                InstrumentPublished = (instrument, l) =>
+                {
+                    if (instrument.Meter.Name == "RtRuntime")
+                    {
+                        l.EnableMeasurementEvents(instrument);
+                    }
+                },
+            };
+            meters.SetMeasurementEventCallback<double>((_, _, _, _) => Interlocked.Increment(ref records));
+            meters.Start();
+            await using (RtScheduler traced = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 }))
+            {
+                for (int i = 0; i < 20; i++)
+                {
+                    await traced.Spawn("traced", 10, async ctx => await ctx.Yield());
+                }
+            }
+
+            Console.WriteLine($"events={listener.Count} records={Interlocked.Read(ref records)}");
+            if (compiledOut)
+            {
+                return;
+            }
+
             // The library on its own.
             await using (RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 }))
             {
@@ -105,6 +141,29 @@ public sealed class PackagingTests : IClassFixture<PackedFeedCleanup>
             await host.StopAsync();
             ShutdownSummary hostedSummary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped;
             Console.WriteLine($"hosted={hosted} hostedAccounted={hostedSummary.AllAccountedFor}");
+
+            sealed class RtListener : System.Diagnostics.Tracing.EventListener
+            {
+                private long _count;
+
+                public long Count => Interlocked.Read(ref _count);
+
+                protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+                {
+                    if (source.Name == "RtRuntime")
+                    {
+                        EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose);
+                    }
+                }
+
+                protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+                {
+                    if (e.EventSource.Name == "RtRuntime" && e.EventId is > 0 and < 100)
+                    {
+                        Interlocked.Increment(ref _count);
+                    }
+                }
+            }
             """);
 
         await DotnetCli.RunCheckedAsync("dotnet", consumer, "build", "-c", "Release", "--disable-build-servers");
@@ -113,6 +172,11 @@ public sealed class PackagingTests : IClassFixture<PackedFeedCleanup>
         Assert.Contains("result=42", output, StringComparison.Ordinal);
         Assert.Contains("accounted=True completed=1", output, StringComparison.Ordinal);
         Assert.Contains("hosted=7 hostedAccounted=True", output, StringComparison.Ordinal);
+        Assert.Matches(@"events=[1-9]\d* records=[1-9]\d*", output);
+
+        // The feature switch off: the same listeners see no tracepoint and no histogram record.
+        string compiledOut = await DotnetCli.RunCheckedAsync("dotnet", consumer, "run", "-c", "Release", "--no-build", "--", "compiled-out");
+        Assert.Contains("events=0 records=0", compiledOut, StringComparison.Ordinal);
     }
 
     private static XDocument ReadNuspec(ZipArchive zip, string id)

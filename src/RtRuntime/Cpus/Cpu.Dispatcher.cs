@@ -194,9 +194,9 @@ internal sealed partial class Cpu
                 bool done;
                 try
                 {
-                    if ((StepSeq & 15) == 0 && Scheduler.Metrics.StepTime.Enabled)
+                    if ((StepSeq & Diagnostics.RtMetrics.SampleMask) == 0 && Scheduler.Metrics.StepTimeOn)
                     {
-                        // Sampled: one step in 16 is timed (two clock reads would double a yield switch).
+                        // Sampled: one step in 64 is timed (RtMetrics.SampleMask).
                         long t0 = RtClock.NowNs();
                         done = task.Step();
                         Scheduler.Metrics.StepTime.Record((RtClock.NowNs() - t0) / 1000.0);
@@ -283,7 +283,7 @@ internal sealed partial class Cpu
         }
 
         Scheduler.OnSwitchIn(this, task);
-        if ((task.RareOrNull is { } rare && (rare.WokenAtNs | rare.InterferedSinceNs) != 0) || Diagnostics.RtEventSource.Log.IsVerbose)
+        if (task.WokenAtNs != 0 || (task.RareOrNull is { } rare && rare.InterferedSinceNs != 0) || Diagnostics.RtEventSource.Log.IsVerbose)
         {
             Scheduler.TraceSwitchIn(this, task);
         }

@@ -30,6 +30,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         Id = id;
         Core = core;
         Rq = new RunQueue(id);
+        MetricTag = new KeyValuePair<string, object?>("cpu", id);
         _pri.RunningPrio = -1;
         _pri.QueuedTop = -1;
         _pri.PushableTop = -1;
@@ -48,6 +49,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     /// <summary>Logical CPU id (0..N−1).</summary>
     public int Id { get; }
+
+    /// <summary>The "cpu" tag of this CPU's measurements, boxed once (a histogram record allocates nothing).</summary>
+    public KeyValuePair<string, object?> MetricTag { get; }
 
     /// <summary>The core the thread is pinned to, or −1 when unpinned.</summary>
     public int Core { get; }
@@ -320,7 +324,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         {
             task.MigrationCount++;
             Interlocked.Increment(ref MigrationsIn); // a waker may count here while this CPU's thread does too
-            if (Diagnostics.RtEventSource.Log.IsEnabled())
+            if (Diagnostics.RtEventSource.Log.On)
             {
                 Diagnostics.RtEventSource.Log.SchedMigrateTask(task.Id, task.Prio, previous.Id, Id);
             }

@@ -7,15 +7,19 @@ namespace RtRuntime.Diagnostics;
 /// named after the kernel's: sched_switch, sched_wakeup, sched_migrate_task, plus the migrate-disable
 /// tracepoints mainline never merged (sched_migrate_disable/enable/pull) with the two figures they were
 /// meant for: time spent migrate-disabled, and the interference a pinned task suffered. Every call
-/// site checks <see cref="EventSource.IsEnabled()"/> first, so a disabled source costs one field read.
+/// site checks <see cref="On"/> (or <see cref="IsVerbose"/>) first, so a disabled source costs one field
+/// read, and nothing when <see cref="RtInstrumentation.IsSupported"/> is switched off.
 /// </summary>
 [EventSource(Name = "RtRuntime")]
 internal sealed class RtEventSource : EventSource
 {
     public static readonly RtEventSource Log = new();
 
+    /// <summary>True when a listener has enabled the source (and instrumentation is compiled in).</summary>
+    public bool On => RtInstrumentation.IsSupported && IsEnabled();
+
     /// <summary>True when a listener wants the per-switch and per-wakeup (Verbose) events.</summary>
-    public bool IsVerbose => IsEnabled(EventLevel.Verbose, EventKeywords.All);
+    public bool IsVerbose => RtInstrumentation.IsSupported && IsEnabled(EventLevel.Verbose, EventKeywords.All);
 
     private RtEventSource()
     {

@@ -146,7 +146,7 @@ internal sealed class Balancer
 
         if (pinned is not null)
         {
-            if (RtEventSource.Log.IsEnabled())
+            if (RtEventSource.Log.On)
             {
                 RtEventSource.Log.MigratePull(pinned.Id, source.Id);
             }
@@ -414,7 +414,7 @@ internal sealed class Balancer
         if (!mustLeave)
         {
             Interlocked.Increment(ref RunningPushes);
-            if (RtEventSource.Log.IsEnabled())
+            if (RtEventSource.Log.On)
             {
                 RtEventSource.Log.PushRunning(running.Id, self.Id, target);
             }

@@ -110,6 +110,13 @@ public abstract partial class RtTask
 
     private RtTaskRare? _rare;
 
+    /// <summary>
+    /// When a sampled wakeup made this task runnable (<see cref="RtClock"/> ns), until it runs; 0 when
+    /// not sampled. Here and not in <see cref="RtTaskRare"/>: a rare-state object per sampled spawn
+    /// made the wakeup-latency histogram cost 13 % of spawn-and-run (RtProbe observe).
+    /// </summary>
+    internal long WokenAtNs;
+
     private RtTaskRare CreateRare()
     {
         var created = new RtTaskRare();

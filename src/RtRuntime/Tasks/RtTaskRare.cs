@@ -29,9 +29,6 @@ internal sealed class RtTaskRare
     /// <summary>Since when the task, pinned, waits under a higher priority (RtClock ns; 0 when not).</summary>
     public long InterferedSinceNs;
 
-    /// <summary>When the last wakeup happened (RtClock ns; only while the wakeup-latency histogram is listened to; 0 after switch-in).</summary>
-    public long WokenAtNs;
-
     /// <summary>Total interference: time preempted while migrate-disabled (written by CPU threads at switch-in).</summary>
     public long InterferenceNs;
 

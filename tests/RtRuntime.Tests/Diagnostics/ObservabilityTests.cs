@@ -27,6 +27,19 @@ public class ObservabilityTests
         });
         await low.WithTimeout();
 
+        // The wakeup-latency histogram samples one wakeup in 64 per waking thread: 64 spawns in a
+        // row from this thread (no await between them) give it at least one.
+        var spawned = new RtTask[64];
+        for (int i = 0; i < spawned.Length; i++)
+        {
+            spawned[i] = rt.Spawn("sampled", 10, _ => ValueTask.CompletedTask);
+        }
+
+        foreach (RtTask t in spawned)
+        {
+            await t.WithTimeout();
+        }
+
         switches.RecordObservableInstruments();
         preemptions.RecordObservableInstruments();
         Assert.True(switches.LastMeasurement!.Value >= 3, "low, high, low again");

@@ -241,15 +241,17 @@ internal sealed class Balancer
 
         foreach (RtTask runner in above)
         {
-            if (PushQueued(self, runner))
-            {
-                Interlocked.Increment(ref RunningPushes);
-            }
+            PushQueued(self, runner, repair: true);
         }
     }
 
-    /// <summary>Moves a task queued on <paramref name="self"/> to the lowest CPU if it would run there now.</summary>
-    private bool PushQueued(Cpu self, RtTask task)
+    /// <summary>
+    /// Moves a task queued on <paramref name="self"/> to the lowest CPU if it would run there now:
+    /// counted as a push, or with <paramref name="repair"/> as a running push (the pile-up repair:
+    /// the task that preempted a pinned one moved away before it starts, as the stopper would move it
+    /// once it runs; sched_migrate_pull's PushRunning event either way).
+    /// </summary>
+    private bool PushQueued(Cpu self, RtTask task, bool repair = false)
     {
         int target = Placement.FindLowest(task.Prio, task.AffinityMask, self.Id, _scheduler.CpuViews);
         if (!BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio))
@@ -279,7 +281,19 @@ internal sealed class Balancer
 
         if (moved)
         {
-            Interlocked.Increment(ref Pushes);
+            if (repair)
+            {
+                Interlocked.Increment(ref RunningPushes);
+                if (RtEventSource.Log.On)
+                {
+                    RtEventSource.Log.PushRunning(task.Id, self.Id, target);
+                }
+            }
+            else
+            {
+                Interlocked.Increment(ref Pushes);
+            }
+
             dest.KickIfIdle();
         }
 

@@ -153,7 +153,8 @@ internal sealed partial class SimEngine
         }
     }
 
-    private bool TryPushQueued(SimCpu cpu, SimTask t)
+    /// <summary>The threaded Balancer's PushQueued: a push, or with <paramref name="repair"/> a pile-up repair (a running push).</summary>
+    private bool TryPushQueued(SimCpu cpu, SimTask t, bool repair = false)
     {
         if (t.MigrationDisabled > 0)
         {
@@ -167,9 +168,17 @@ internal sealed partial class SimEngine
         }
 
         Dequeue(cpu, t);
-        Emit(target, t, SimEventKind.Push, cpu.Id);
+        Emit(target, t, repair ? SimEventKind.PushRunning : SimEventKind.Push, cpu.Id);
         t.Figures.Pushes++;
-        _pushes++;
+        if (repair)
+        {
+            _runningPushes++;
+        }
+        else
+        {
+            _pushes++;
+        }
+
         Enqueue(_cpus[target], t, atHead: false);
         return true;
     }
@@ -188,7 +197,7 @@ internal sealed partial class SimEngine
         }
 
         // Every task that would run here before the pinned one is pushed while a CPU below it exists.
-        while (cpu.Queue[0] is { } runner && runner != preempted && runner.Prio > preempted.Prio && TryPushQueued(cpu, runner))
+        while (cpu.Queue[0] is { } runner && runner != preempted && runner.Prio > preempted.Prio && TryPushQueued(cpu, runner, repair: true))
         {
         }
     }

@@ -59,6 +59,7 @@ public class RealThreadBalancingTests
         long lowProgressWhileHighRan = -1;
         int lowCpu = -1;
         int highCpuWhileLowRan = -1;
+        long highMigrationsBeforeWake = -1;
 
         // H first runs on the CPU that L will pin, then sleeps; its wakeup returns it there
         // (select_task_rq prefers the previous CPU when the task would run there now).
@@ -67,6 +68,7 @@ public class RealThreadBalancingTests
             await ctx.SpinUntil(() => Volatile.Read(ref lowCpu) >= 0, "L pinned");
             await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(lowCpu)); // now on L's CPU
             await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(0, 1));   // may run anywhere again, but stays
+            Volatile.Write(ref highMigrationsBeforeWake, ctx.Task.Migrations);
             await wake.WaitAsync(ctx);                               // blocks with prev CPU = L's
             long before = Volatile.Read(ref lowProgress);
             if (repaired)
@@ -122,11 +124,67 @@ public class RealThreadBalancingTests
             Assert.True(lowProgressWhileHighRan > 0, "L should run on its CPU while H runs on the other");
             Assert.NotEqual(lowCpu, highCpuWhileLowRan);
             Assert.True(h.Migrations >= 1);
+
+            // Each balancing move counted once: no more pushes, running pushes and pulls than H moved
+            // after its wakeup (a wakeup placed straight on the idle CPU moves it with none of them).
+            (long pushes, long pulls, long runningPushes) = rt.BalanceCounters;
+            long moves = h.Migrations - Volatile.Read(ref highMigrationsBeforeWake);
+            Assert.True(pushes + pulls + runningPushes <= moves, $"pushes {pushes} + pulls {pulls} + running pushes {runningPushes} > {moves} moves of H");
         }
         else
         {
             Assert.Equal(0, lowProgressWhileHighRan); // L stays preempted under H: the bandwidth is lost
         }
+    }
+
+    [Fact]
+    public async Task BalanceCounters_RepeatedPileUpRepairs_EachMoveCountedOnce()
+    {
+        // Each round: M (60) holds CPU 1 while L (10), pinned on CPU 0, wakes H (50), which can only
+        // queue behind L; then M sleeps, CPU 1 goes idle, and L passes a point: H preempts L and is
+        // moved to CPU 1 (repaired on sight, pulled by the idle CPU, or pushed by the stopper).
+        await using var rt = Rt.Start(cpus: 2, balance: BalancePolicy.WorkConserving);
+        long moves = 0;
+        for (int round = 0; round < 20; round++)
+        {
+            int release = 0;
+            var m = rt.Spawn("M", 60, async ctx =>
+            {
+                await ctx.SpinUntil(() => Volatile.Read(ref release) != 0, "L released M");
+                await ctx.Sleep(TimeSpan.FromMilliseconds(2));
+            }, affinity: CpuSet.Of(1));
+            await Rt.Until(() => m.State == RtTaskState.Running, "M running on CPU 1");
+            RtTask? h = null;
+            var l = rt.Spawn("L", 10, async ctx =>
+            {
+                using (ctx.MigrateDisable())
+                {
+                    h = rt.Spawn("H", 50, async c =>
+                    {
+                        for (int k = 0; k < 50; k++)
+                        {
+                            Thread.SpinWait(200);
+                            await c.PreemptionPoint();
+                        }
+                    });
+                    Volatile.Write(ref release, 1);
+                    long until = RtClock.NowNs() + 500_000; // no point for 0.5 ms: M goes to sleep meanwhile
+                    while (RtClock.NowNs() < until)
+                    {
+                        Thread.SpinWait(20);
+                    }
+
+                    await ctx.PreemptionPoint();
+                }
+            }, affinity: CpuSet.Of(0));
+            await l.WithTimeout();
+            await m.WithTimeout();
+            await h!.WithTimeout();
+            moves += h!.Migrations + l.Migrations + m.Migrations;
+        }
+
+        (long pushes, long pulls, long runningPushes) = rt.BalanceCounters;
+        Assert.True(pushes + pulls + runningPushes <= moves, $"pushes {pushes} + pulls {pulls} + running pushes {runningPushes} > {moves} moves");
     }
 
     [Fact]

@@ -25,6 +25,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- observe                      observability's cost, interleaved in one process: same-CPU yields and spawn-and-run on one CPU
 //                                                                     with no listener, a MeterListener on every "RtRuntime" instrument, and that plus an
 //                                                                     EventListener at Informational; 100 rounds after 5 warm-up rounds (the order rotating), medians
+//   dotnet run perf/probes/RtProbe.cs -- switch [compiled-out]        one process's same-CPU yield switch (median of 40 rounds), with the RtRuntime.Instrumentation.IsSupported
+//                                                                     switch off when asked; alternate it with the default in a shell loop to see the disabled sites' cost
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -33,7 +35,7 @@ using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 string mode = args.Length > 0 ? args[0] : "spawn";
-var poll = TimeSpan.FromMicroseconds(args.Length > 1 ? int.Parse(args[1]) : 100);
+var poll = TimeSpan.FromMicroseconds(args.Length > 1 && int.TryParse(args[1], out int pollUs) ? pollUs : 100);
 RtSchedulerOptions Options() => new() { CpuCount = 2, IdlePollMax = poll };
 
 switch (mode)
@@ -628,8 +630,39 @@ switch (mode)
         break;
     }
 
+    case "switch":
+    {
+        // One process's same-CPU yield switch, with the instrumentation switch off when args[1] is
+        // "compiled-out" (set before the runtime's first use). Run it alternately, in a shell loop,
+        // against "off": the difference is what the disabled instrument sites cost.
+        if (args.Length > 1 && args[1] == "compiled-out")
+        {
+            AppContext.SetSwitch("RtRuntime.Instrumentation.IsSupported", false);
+        }
+
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        const int yields = 200_000;
+        var rounds = new List<double>();
+        for (int r = -10; r < 40; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            RtTask a = rt.Spawn("a", 20, async ctx => { for (int i = 0; i < yields; i++) { await ctx.Yield(); } });
+            RtTask b = rt.Spawn("b", 20, async ctx => { for (int i = 0; i < yields; i++) { await ctx.Yield(); } });
+            await a;
+            await b;
+            if (r >= 0)
+            {
+                rounds.Add(sw.Elapsed.TotalNanoseconds / (2.0 * yields));
+            }
+        }
+
+        rounds.Sort();
+        Console.WriteLine($"  {(args.Length > 1 ? args[1] : "off"),-12} yield median {rounds[rounds.Count / 2]:F2} ns (min {rounds[0]:F2})");
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead | dying | observe");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead | dying | observe | switch");
         return 2;
 }
 

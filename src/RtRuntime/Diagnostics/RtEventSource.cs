@@ -19,7 +19,7 @@ internal sealed class RtEventSource : EventSource
     public bool On => RtInstrumentation.IsSupported && IsEnabled();
 
     /// <summary>True when a listener wants the per-switch and per-wakeup (Verbose) events.</summary>
-    public bool IsVerbose => RtInstrumentation.IsSupported && IsEnabled(EventLevel.Verbose, EventKeywords.All);
+    public bool IsVerbose => RtInstrumentation.IsSupported && IsEnabled() && IsEnabled(EventLevel.Verbose, EventKeywords.All); // the field read first: no call while disabled
 
     private RtEventSource()
     {

@@ -141,19 +141,27 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>
-    /// After the cancel grace: a task blocked on a foreign await can be ended as cancelled (its
-    /// continuation, if it ever comes, is dropped); a task still running cannot be stopped and is counted.
+    /// After the cancel grace: a task blocked on a foreign await, or queued on a CPU whose running task
+    /// never reached a preemption point, can be ended as cancelled (its continuation, if it ever comes,
+    /// is dropped); a task still running cannot be stopped and is counted.
     /// </summary>
     private long AbandonStragglers()
     {
+        foreach (Cpu cpu in _cpus)
+        {
+            cpu.DrainWakeList(); // a stuck CPU's listed wakeups into its queue, where they can be ended
+        }
+
         foreach (RtTask task in LiveSnapshot())
         {
             if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked)
             {
                 AbandonWait(task);
-                ReleaseLeakedGuards(task, reportHeldLocks: false); // its local locks too: it did not exit, the stop ended it
-                task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still blocked when the runtime stopped; ended as cancelled."));
-                Ended(task);
+                EndAtStop(task, "blocked");
+            }
+            else if (TryDequeueForStop(task))
+            {
+                EndAtStop(task, "queued behind a task that did not stop");
             }
             else if (!task.IsCompleted)
             {
@@ -162,6 +170,34 @@ public sealed partial class RtScheduler
         }
 
         return LiveTasks; // exact, whatever a racy snapshot saw
+    }
+
+    /// <summary>Takes a still-queued task off its CPU's run queue for good (under that CPU's lock, so its CPU can no longer pick it).</summary>
+    private static bool TryDequeueForStop(RtTask task)
+    {
+        if (task.Cpu is not { } cpu)
+        {
+            return false;
+        }
+
+        using (cpu.Lock.EnterScope())
+        {
+            if (task.Cpu != cpu || Volatile.Read(ref task.Run) != TaskRunState.Queued || !cpu.Rq.Contains(task))
+            {
+                return false;
+            }
+
+            cpu.DequeueLocked(task);
+            Volatile.Write(ref task.Run, TaskRunState.Dead);
+            return true;
+        }
+    }
+
+    private void EndAtStop(RtTask task, string was)
+    {
+        ReleaseLeakedGuards(task, reportHeldLocks: false); // its local locks and pin too: it did not exit, the stop ended it
+        task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still {was} when the runtime stopped; ended as cancelled."));
+        Ended(task);
     }
 
     private void InitRegistry()

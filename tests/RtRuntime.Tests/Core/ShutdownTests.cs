@@ -199,6 +199,77 @@ public class ShutdownTests
     }
 
     [Fact]
+    public async Task StopAsync_TasksQueuedBehindATaskThatNeverStops_EndedAsCancelledOnlyItAbandoned()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var release = new ManualResetEventSlim();
+        var spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Rt.Hang); // holds its CPU thread without any preemption point
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+        // Spawned from this thread: handed over through the stuck CPU's wake list, which it never drains.
+        var unstarted = rt.Spawn("unstarted", 10, async ctx => await ctx.Yield());
+        var woken = rt.Spawn("woken", 20, async ctx => await ctx.Yield());
+        await Rt.Until(() => woken.State == RtTaskState.Runnable && unstarted.State == RtTaskState.Runnable, "both queued behind the spinner");
+
+        try
+        {
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+            Assert.Equal(new ShutdownSummary(3, 0, 0, 2, 1), summary);
+            Assert.Equal(RtTaskState.Cancelled, unstarted.State);
+            Assert.Equal(RtTaskState.Cancelled, woken.State);
+            Assert.Equal(RtTaskState.Running, spinner.State);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner.WithTimeout();
+        Assert.Equal(RtTaskState.Cancelled, unstarted.State); // the CPU, free again, did not run them after all
+        Assert.Equal(RtTaskState.Cancelled, woken.State);
+    }
+
+    [Fact]
+    public async Task StopAsync_PinnedTaskPreemptedByATaskThatNeverStops_EndedAndUnpinned()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var release = new ManualResetEventSlim();
+        RtTask? spinner = null;
+        var pinned = rt.Spawn("pinned", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                spinner = rt.Spawn("spinner", 50, _ =>
+                {
+                    release.Wait(Rt.Hang); // holds the CPU thread without any preemption point
+                    return ValueTask.CompletedTask;
+                });
+                await ctx.PreemptionPoint(); // preempted here, pinned, behind the spinner
+            }
+        });
+        await Rt.Until(() => spinner is { State: RtTaskState.Running } && pinned.State == RtTaskState.Runnable, "the spinner preempted the pinned task");
+        Assert.Equal(1, rt.NrPinned(0));
+
+        try
+        {
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+            Assert.Equal(new ShutdownSummary(2, 0, 0, 1, 1), summary);
+            Assert.Equal(RtTaskState.Cancelled, pinned.State);
+            Assert.Equal(0, rt.NrPinned(0));
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner!.WithTimeout();
+        Assert.Equal(0, rt.NrPinned(0));
+    }
+
+    [Fact]
     public async Task StopAsync_Twice_ReturnsFirstSummary()
     {
         var rt = Rt.Start(cpus: 1);

@@ -168,10 +168,6 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
     /// <summary>
-    /// Splits the host's shutdown timeout into a drain and a cancel grace: the grace is the configured one
-    /// capped at half the timeout, the drain is the rest, so the cancellation happens before the host gives up.
-    /// </summary>
-    /// <summary>
     /// The host's shutdown timeout left when this service stops: the host starts it when it begins
     /// stopping (with ApplicationStopping) and stops the hosted services registered after this one first,
     /// so their stop time is no longer this one's to spend.
@@ -189,6 +185,12 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         return left < TimeSpan.Zero ? TimeSpan.Zero : left;
     }
 
+    /// <summary>
+    /// Splits the host's shutdown timeout into a drain and a cancel grace: a tenth of the timeout (at most
+    /// 1 s) is kept for the teardown, the grace is the configured one capped at half of what is left, and
+    /// the drain is the rest, so the cancellation and the summary happen before the host gives up. An
+    /// infinite timeout drains without limit.
+    /// </summary>
     internal static (TimeSpan Drain, TimeSpan Grace) StopBudget(TimeSpan shutdownTimeout, TimeSpan cancelGrace)
     {
         if (shutdownTimeout == Timeout.InfiniteTimeSpan)

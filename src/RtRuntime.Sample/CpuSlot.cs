@@ -1,20 +1,18 @@
-using System.Runtime.InteropServices;
-
 namespace RtRuntime.Sample;
 
 /// <summary>
-/// One CPU's statistics. 128 bytes: two cache lines, so neighbouring CPUs' slots never share a line
-/// (adjacent-line prefetch pairs lines on x86).
+/// One CPU's statistics, a slot of <see cref="PerCpuStats"/>: written by the sampler and the housekeeping
+/// worker on that CPU. <see cref="RtRuntime.PerCpu.PerCpu{T}"/> keeps slots at least 128 bytes apart,
+/// so neighbouring CPUs' slots never share a cache line.
 /// </summary>
-[StructLayout(LayoutKind.Explicit, Size = 128)]
 internal struct CpuSlot
 {
     /// <summary>Periods the sampler completed on this CPU.</summary>
-    [FieldOffset(0)] public long Samples;
+    public long Samples;
 
     /// <summary>The sampler's worst wakeup latency on this CPU, in nanoseconds.</summary>
-    [FieldOffset(8)] public long MaxLatencyNs;
+    public long MaxLatencyNs;
 
     /// <summary>Chunks of background work the housekeeping worker did on this CPU.</summary>
-    [FieldOffset(16)] public long Chunks;
+    public long Chunks;
 }

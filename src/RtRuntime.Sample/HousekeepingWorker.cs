@@ -8,8 +8,8 @@ namespace RtRuntime.Sample;
 
 /// <summary>
 /// The low-priority worker (FIFO 10 in appsettings.json): does background work in chunks with
-/// preemption points (the sampler preempts it there), counts the chunks in this CPU's slot, and
-/// reports every CPU's slots now and then.
+/// preemption points (the sampler, allowed on the same CPU, preempts it there), counts the chunks in
+/// this CPU's slot of the shared <see cref="PerCpuStats"/>, and reports every CPU's slots now and then.
 /// </summary>
 internal sealed class HousekeepingWorker(PerCpuStats stats, IOptions<SampleOptions> options, ILogger<HousekeepingWorker> logger) : RtWorker
 {

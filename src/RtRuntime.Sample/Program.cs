@@ -5,28 +5,57 @@ using RtRuntime.Hosting;
 using RtRuntime.Sample;
 using Serilog;
 
-// The content root is the app's folder, so `dotnet run --project src/RtRuntime.Sample` finds
-// appsettings.json from any working directory.
-HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+try
 {
-    Args = args,
-    ContentRootPath = AppContext.BaseDirectory,
-});
+    // The content root is the app's folder, so `dotnet run --project src/RtRuntime.Sample` finds
+    // appsettings.json from any working directory.
+    HostApplicationBuilder builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings
+    {
+        Args = args,
+        ContentRootPath = AppContext.BaseDirectory,
+    });
 
-builder.Services.AddSerilog((services, logger) => logger.ReadFrom.Configuration(builder.Configuration));
-builder.Services.AddOptions<SampleOptions>().BindConfiguration("Sample");
-builder.Services.AddSingleton<PerCpuStats>();
-builder.Services.AddRtRuntime();
-builder.Services.AddRtWorker<SamplerWorker>("Sampler");
-builder.Services.AddRtWorker<HousekeepingWorker>("Housekeeping");
-builder.Services.AddHealthChecks().AddRtRuntimeHealthCheck();
+    // The static logger, configured from the "Serilog" section, outlives the host: it still logs a
+    // start failure after the host is disposed, and is flushed at the end.
+    Log.Logger = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger();
+    builder.Services.AddSerilog();
+    builder.Services.AddOptions<SampleOptions>().BindConfiguration("Sample");
+    builder.Services.AddSingleton<PerCpuStats>();
+    builder.Services.AddRtRuntime();
+    builder.Services.AddRtWorker<SamplerWorker>("Sampler");
+    builder.Services.AddRtWorker<HousekeepingWorker>("Housekeeping");
+    builder.Services.AddHealthChecks().AddRtRuntimeHealthCheck();
 
-using IHost host = builder.Build();
-RtRuntimeAccessor runtime = host.Services.GetRequiredService<RtRuntimeAccessor>();
-await host.RunAsync(); // Ctrl+C (SIGINT) or SIGTERM stops the host: the runtime drains and logs its summary
+    using IHost host = builder.Build();
+    RtRuntimeAccessor runtime = host.Services.GetRequiredService<RtRuntimeAccessor>();
+    PerCpuStats stats = host.Services.GetRequiredService<PerCpuStats>();
+    await host.RunAsync(); // Ctrl+C (SIGINT) or SIGTERM stops the host: the runtime drains and logs its summary
 
-ShutdownSummary summary = await runtime.Stopped;
-Console.WriteLine(
-    $"RtRuntime stopped: {summary.Accepted} accepted, {summary.Completed} completed, {summary.Faulted} faulted, "
-    + $"{summary.Cancelled} cancelled, {summary.Abandoned} abandoned; all accounted for: {summary.AllAccountedFor}");
-return summary.AllAccountedFor ? 0 : 1;
+    ShutdownSummary summary = await runtime.Stopped;
+    for (int cpu = 0; cpu < stats.CpuCount; cpu++)
+    {
+        CpuSlot slot = stats.Read(cpu); // exact: the workers have stopped
+        Console.WriteLine($"cpu{cpu}: {slot.Samples} samples (max wakeup latency {slot.MaxLatencyNs / 1000.0:F1} µs), {slot.Chunks} housekeeping chunks");
+    }
+
+    Console.WriteLine(
+        $"RtRuntime stopped: {summary.Accepted} accepted, {summary.Completed} completed, {summary.Faulted} faulted, "
+        + $"{summary.Cancelled} cancelled, {summary.Abandoned} abandoned; all accounted for: {summary.AllAccountedFor}");
+    return summary.AllAccountedFor ? 0 : 1;
+}
+#pragma warning disable CA1031 // the process's last resort: any failure (bad configuration, a CPU that cannot be pinned) ends it with one line
+catch (Exception ex)
+#pragma warning restore CA1031
+{
+    if (ReferenceEquals(Log.Logger, Serilog.Core.Logger.None))
+    {
+        Log.Logger = new LoggerConfiguration().WriteTo.Console(formatProvider: System.Globalization.CultureInfo.InvariantCulture).CreateLogger(); // failed before the configured logger existed
+    }
+
+    Log.ForContext("SourceContext", "RtRuntime.Sample").Fatal("Host failed: {Error}: {Message}", ex.GetType().Name, ex.Message.ReplaceLineEndings(" "));
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}

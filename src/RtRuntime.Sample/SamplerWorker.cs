@@ -7,7 +7,8 @@ namespace RtRuntime.Sample;
 
 /// <summary>
 /// The high-priority worker (FIFO 80 in appsettings.json): wakes every period on an absolute deadline
-/// (drift-free, like cyclictest) and records the wakeup latency in this CPU's slot.
+/// (drift-free, like cyclictest) and records the wakeup latency in this CPU's slot of the shared
+/// <see cref="PerCpuStats"/>.
 /// </summary>
 internal sealed class SamplerWorker(PerCpuStats stats, IOptions<SampleOptions> options) : RtWorker
 {

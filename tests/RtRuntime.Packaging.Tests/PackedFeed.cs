@@ -29,13 +29,55 @@ internal sealed class PackedFeed
 
     public static Task<PackedFeed> GetAsync() => s_feed.Value;
 
-    /// <summary>Deletes the temporary folder (≈ 700 MB: the tool package carries ScottPlot's natives) once the tests are done.</summary>
+    /// <summary>
+    /// Once the tests are done: deletes the temporary folder (≈ 700 MB: the tool package carries ScottPlot's
+    /// natives) and this run's version of each package from the NuGet global packages folder, where the
+    /// consumer's restore (and the tool install) extracted them. A failure is reported on stderr, not thrown.
+    /// </summary>
     public static void DeleteIfCreated()
     {
         if (s_feed.IsValueCreated && s_feed.Value.IsCompletedSuccessfully)
         {
-            DeleteQuietly(s_feed.Value.Result.Root);
+            PackedFeed feed = s_feed.Value.Result;
+            DeleteQuietly(feed.Root);
+            DeleteFromGlobalPackages(feed.Version);
         }
+    }
+
+    /// <summary>
+    /// Removes <c>&lt;global packages&gt;/&lt;id&gt;/&lt;version&gt;</c> for each package this run packed, and only
+    /// that version: other runs' versions (possibly still in use by a concurrent run) are left alone.
+    /// </summary>
+    private static void DeleteFromGlobalPackages(string version)
+    {
+        string? global = GlobalPackagesFolder();
+        if (global is null)
+        {
+            Console.Error.WriteLine($"Could not delete version {version} from the NuGet global packages folder: neither NUGET_PACKAGES nor the home folder is set.");
+            return;
+        }
+
+        // The folder names are the lower-cased ids and version (NuGet's layout).
+        foreach (string id in new[] { "rtruntime", "rtruntime.hosting", "rtstress" })
+        {
+            string folder = Path.Combine(global, id, version.ToLowerInvariant());
+            if (Directory.Exists(folder))
+            {
+                DeleteQuietly(folder);
+            }
+        }
+    }
+
+    /// <summary>The NuGet global packages folder: <c>NUGET_PACKAGES</c> if set, else <c>~/.nuget/packages</c>.</summary>
+    private static string? GlobalPackagesFolder()
+    {
+        if (Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured)
+        {
+            return configured;
+        }
+
+        string home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return home.Length > 0 ? Path.Combine(home, ".nuget", "packages") : null;
     }
 
     private static async Task<PackedFeed> CreateAsync()
@@ -79,7 +121,7 @@ internal sealed class PackedFeed
         throw new InvalidOperationException($"No RtRuntime.sln above {AppContext.BaseDirectory}.");
     }
 
-    /// <summary>Removes the temporary folder; a failure is reported, not thrown.</summary>
+    /// <summary>Removes a folder and everything in it; a failure is reported on stderr, not thrown.</summary>
     private static void DeleteQuietly(string root)
     {
         try

@@ -51,6 +51,9 @@ public sealed class HostedMetricsTests
         {
             await host.StartAsync();
             RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+            Assert.Equal(
+                s_longInstruments.Concat(s_doubleInstruments).Order(StringComparer.Ordinal),
+                PublishedInstruments(meterFactory).Order(StringComparer.Ordinal)); // the lists above are the whole meter
             int tasksRun = await RunWorkAsync(runtime);
 
             foreach (MetricCollector<long> collector in longs.Values)
@@ -151,6 +154,22 @@ public sealed class HostedMetricsTests
         Assert.True(instrument is not null, $"{name}: no such instrument on the host's RtRuntime meter");
         Assert.Same(meterFactory, instrument.Meter.Scope);
         Assert.True(measurements > 0, $"{name}: no measurement");
+    }
+
+    /// <summary>The names of the instruments on the "RtRuntime" meter created through <paramref name="meterFactory"/>.</summary>
+    private static List<string> PublishedInstruments(IMeterFactory meterFactory)
+    {
+        var names = new List<string>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, _) =>
+        {
+            if (instrument.Meter.Name == "RtRuntime" && ReferenceEquals(instrument.Meter.Scope, meterFactory))
+            {
+                names.Add(instrument.Name); // called from Start for the instruments that already exist
+            }
+        };
+        listener.Start();
+        return names;
     }
 
     /// <summary>The sum over CPUs of the last measurement of each CPU tag (or of the untagged value).</summary>

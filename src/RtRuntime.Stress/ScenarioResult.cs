@@ -44,6 +44,12 @@ public sealed class ScenarioResult
     /// <summary>Latency histograms (per CPU, per task group, …).</summary>
     public IList<LatencyHistogram> Histograms { get; } = new List<LatencyHistogram>();
 
+    /// <summary>
+    /// What <see cref="Histograms"/> measure, for their plot: the file name's suffix, the title and the x axis
+    /// (default: wakeup latency, <c>&lt;scenario&gt;-latency.png</c>).
+    /// </summary>
+    public HistogramPlot HistogramPlot { get; set; } = HistogramPlot.WakeupLatency;
+
     /// <summary>Tables for the report.</summary>
     public IList<ResultTable> Tables { get; } = new List<ResultTable>();
 

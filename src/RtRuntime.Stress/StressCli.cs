@@ -38,8 +38,7 @@ public static class StressCli
         if (parsed.Errors.Count > 0)
         {
             Command command = parsed.CommandResult.Command;
-            string name = command == root ? "rtstress" : "rtstress " + command.Name;
-            await io.Error.WriteLineAsync($"usage: {name} [options]    (see '{name} --help')").ConfigureAwait(false);
+            await io.Error.WriteLineAsync(UsageLine(command == root ? null : ScenarioCommands.Registered.FirstOrDefault(c => c.Name == command.Name))).ConfigureAwait(false);
             foreach (var e in parsed.Errors)
             {
                 await io.Error.WriteLineAsync("error: " + e.Message).ConfigureAwait(false);
@@ -62,7 +61,7 @@ public static class StressCli
         }
 
         common.AddValidators();
-        root.SetAction((pr, ct) => SuiteRunner.RunAsync(pr, common, DefaultSuite(pr, common), io, ct));
+        root.SetAction((pr, ct) => SuiteRunner.RunAsync(pr, common, DefaultSuite(pr, common), io, UsageLine(null), ct));
         foreach (ScenarioCommand sc in ScenarioCommands.Registered)
         {
             var command = new Command(sc.Name, sc.Description);
@@ -88,18 +87,23 @@ public static class StressCli
                 }
                 catch (BadArgumentException ex)
                 {
-                    await io.Error.WriteLineAsync($"usage: rtstress {captured.Usage}    (see 'rtstress {captured.Name} --help')").ConfigureAwait(false);
+                    await io.Error.WriteLineAsync(UsageLine(captured)).ConfigureAwait(false);
                     await io.Error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
                     return ExitBadArguments;
                 }
 
-                return await SuiteRunner.RunAsync(pr, common, scenarios.Select(s => new SuiteEntry(s, settings)).ToList(), io, ct).ConfigureAwait(false);
+                return await SuiteRunner.RunAsync(pr, common, scenarios.Select(s => new SuiteEntry(s, settings)).ToList(), io, UsageLine(captured), ct).ConfigureAwait(false);
             });
             root.Subcommands.Add(command);
         }
 
         return root;
     }
+
+    /// <summary>The usage line printed before a bad-argument error: the subcommand's (<paramref name="command"/>), or the root's when null.</summary>
+    private static string UsageLine(ScenarioCommand? command) => command is null
+        ? "usage: rtstress [command] [options]    (see 'rtstress --help')"
+        : $"usage: rtstress {command.Usage}    (see 'rtstress {command.Name} --help')";
 
     /// <summary>The default suite: each scenario sized so the whole takes about a minute (or each gets --duration).</summary>
     private static List<SuiteEntry> DefaultSuite(ParseResult pr, CommonOptions common)

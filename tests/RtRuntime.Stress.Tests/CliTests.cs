@@ -1,4 +1,5 @@
 using System.Text.Json;
+using RtRuntime.Stress.Cli;
 
 namespace RtRuntime.Stress.Tests;
 
@@ -112,6 +113,76 @@ public sealed class CliTests : IDisposable
         Assert.Contains("reproduce: rtstress mixed --inject bug", stderr, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Pin_Alone_IsAccepted()
+    {
+        // Every printed reproduce command ends in --pin: alone it must run, not clash with the unset --no-pin.
+        var (code, stdout, stderr) = await Run("cyclic", "--cpus", "1", "--duration", "200ms", "--seed", "3", "--pin", "--quiet", "--out", Out("pin"));
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Equal(string.Empty, stderr);
+    }
+
+    [Fact]
+    public async Task ReproduceCommand_OfAnInjectedViolation_RunsThroughTheCli_AndFailsTheSameInvariant()
+    {
+        ScenarioResult r = await new MixedScenario { Inject = MixedInjection.Bug }.RunAsync(new StressSettings { CpuCount = 2, Duration = TimeSpan.FromSeconds(1), Seed = 4243 });
+        InvariantViolation v = Assert.Single(r.Violations, v => v.Invariant == Invariants.NoBugReports);
+        string[] words = v.Reproduce.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("rtstress", words[0]);
+        Assert.Equal("--pin", words[^1]);
+
+        var (code, stdout, stderr) = await Run([.. words.Skip(1), "--quiet", "--out", Out("repro")]);
+        Assert.True(code == StressCli.ExitInvariantFailed, $"exit {code}: {stdout}{stderr}");
+        Assert.Contains($"invariant '{v.Invariant}' failed (seed 4243)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ReportCommand_IsTheArguments_WithNoTrailingSpaceForTheNoArgumentRun()
+    {
+        // The no-argument run is the minute-long default suite: its command line is checked directly, the CLI path through a subcommand.
+        Assert.Equal("rtstress", SuiteRunner.CommandLine([]));
+        var (code, stdout, stderr) = await Run("percpu", "--cpus", "1", "--duration", "350ms", "--seed", "2", "--quiet", "--out", Out("cmd"));
+        Assert.True(code == 0, stdout + stderr);
+        using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Out("cmd"), "report.json")));
+        Assert.Equal("rtstress percpu --cpus 1 --duration 350ms --seed 2 --quiet --out " + Out("cmd"), doc.RootElement.GetProperty("command").GetString());
+    }
+
+    [Fact]
+    public async Task ReportLine_CountsEveryFileInTheFolder()
+    {
+        string file = Path.Combine(AppContext.BaseDirectory, "examples", "pileup.json");
+        string folder = Out("count");
+        var (code, stdout, stderr) = await Run("simulate", file, "--trace-lines", "0", "--out", folder);
+        Assert.True(code == 0, stdout + stderr);
+        int files = Directory.GetFiles(folder).Length;
+        Assert.Contains($"Report: {files} files in", stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--seed 'abc' is not an integer; give an integer -2147483648..2147483647.", "--seed", "abc")]
+    [InlineData("--seed must be -2147483648..2147483647; got 99999999999.", "cyclic", "--seed", "99999999999")]
+    [InlineData("--cpus 'abc' is not an integer; give an integer 1..1024.", "--cpus", "abc")]
+    [InlineData("--cpus '2.5' is not an integer; give an integer 1..1024.", "mixed", "--cpus", "2.5")]
+    [InlineData("--priority 'high' is not an integer; give an integer 1..99.", "cyclic", "--priority", "high")]
+    [InlineData("--load-tasks 'x' is not an integer; give an integer 1..4096.", "cyclic", "--load-tasks", "x")]
+    [InlineData("--max-live 'x' is not an integer; give an integer 1..100000.", "mixed", "--max-live", "x")]
+    [InlineData("--tasks-per-cpu 'x' is not an integer; give an integer 1..1000.", "hotplug", "--tasks-per-cpu", "x")]
+    [InlineData("--max-gap-ms 'x' is not an integer; give an integer 0..1000.", "hotplug", "--max-gap-ms", "x")]
+    [InlineData("--max-events 'x' is not an integer; give an integer 1..50000000.", "simulate", "x.json", "--max-events", "x")]
+    [InlineData("--trace-lines 'x' is not an integer; give an integer 0..1000000.", "simulate", "x.json", "--trace-lines", "x")]
+    [InlineData("--policy 'Fastest' is not one of WorkConserving, KernelFaithful, NoPushRunning.", "pileup", "--policy", "Fastest")]
+    [InlineData("--model 'x' is not one of Rt, NonRt.", "--model", "x")]
+    [InlineData("--inject 'x' is not one of None, Bug, Pinned.", "mixed", "--inject", "x")]
+    public async Task MalformedValues_ExitTwoNamingTheOptionTheValueAndWhatIsAllowed(string message, params string[] args)
+    {
+        var (code, stdout, stderr) = await Run(args);
+        Assert.Equal(StressCli.ExitBadArguments, code);
+        Assert.StartsWith("usage: rtstress", stderr, StringComparison.Ordinal);
+        Assert.Contains("error: " + message, stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Cannot parse", stderr, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stdout);
+    }
+
     [Theory]
     [InlineData("--duration must be", "cyclic", "--duration", "-2s")]
     [InlineData("--duration '", "mixed", "--duration", "soon")]
@@ -139,13 +210,14 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public async Task UnwritableOutputFolder_ExitsTwo()
+    public async Task UnwritableOutputFolder_ExitsTwoWithThatSubcommandsUsage()
     {
         Directory.CreateDirectory(_dir);
         string file = Path.Combine(_dir, "a-file");
         await File.WriteAllTextAsync(file, "x");
         var (code, _, stderr) = await Run("cyclic", "--duration", "1s", "--out", Path.Combine(file, "sub"));
         Assert.Equal(StressCli.ExitBadArguments, code);
+        Assert.StartsWith("usage: rtstress cyclic [options]", stderr, StringComparison.Ordinal);
         Assert.Contains("cannot write the report folder", stderr, StringComparison.Ordinal);
     }
 

@@ -74,6 +74,14 @@ public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
         Assert.Contains(pngs, p => Path.GetFileName(p) == "cyclic-idle-latency.png");
         Assert.Contains(pngs, p => Path.GetFileName(p) == "pileup-lost-bandwidth.png");
         Assert.Contains(pngs, p => Path.GetFileName(p) == "pileup-timeline-NoPushRunning.png");
+        Assert.Contains(pngs, p => Path.GetFileName(p) == "hotplug-offline-wait.png"); // named for what it shows, not "-latency"
+        Assert.DoesNotContain(pngs, p => Path.GetFileName(p) == "hotplug-latency.png");
+        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(fixture.Folder, "report.json"))))
+        {
+            JsonElement hotplug = doc.RootElement.GetProperty("scenarios").EnumerateArray().Single(s => s.GetProperty("name").GetString() == "hotplug");
+            Assert.Contains(hotplug.GetProperty("plots").EnumerateArray(), p => p.GetProperty("png").GetString() == "hotplug-offline-wait.png");
+        }
+
         Assert.Equal(pngs.Length, svgs.Length);
         foreach (string png in pngs)
         {
@@ -95,6 +103,7 @@ public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
         var refs = Regex.Matches(html, "(?:src|href)=\"([^\"#]+)\"").Select(m => m.Groups[1].Value).Distinct().ToList();
         Assert.Contains("report.json", refs);
         Assert.Contains(refs, r => r.EndsWith(".svg", StringComparison.Ordinal));
+        Assert.Contains("hotplug-offline-wait.svg", refs);
         foreach (string r in refs)
         {
             Assert.DoesNotContain("://", r, StringComparison.Ordinal);

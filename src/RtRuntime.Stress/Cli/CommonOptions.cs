@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Numerics;
 
 namespace RtRuntime.Stress.Cli;
 
@@ -10,6 +12,7 @@ internal sealed class CommonOptions
     {
         Description = $"Logical CPUs of the runtime, 1..{StressSettings.MaxCpus} (default: the cores this process may use).",
         Recursive = true,
+        CustomParser = r => ParseNullableInteger(r, "--cpus", 1, StressSettings.MaxCpus),
     };
 
     public Option<TimeSpan?> Duration { get; } = new("--duration")
@@ -29,8 +32,9 @@ internal sealed class CommonOptions
 
     public Option<int?> Seed { get; } = new("--seed")
     {
-        Description = "Seed of the run's random choices (default: a fresh one, printed in the report and in every failure).",
+        Description = "Seed of the run's random choices, an integer -2147483648..2147483647 (default: a fresh one, printed in the report and in every failure).",
         Recursive = true,
+        CustomParser = r => ParseNullableInteger(r, "--seed", int.MinValue, int.MaxValue),
     };
 
     public Option<BalancePolicy> Policy { get; } = new("--policy")
@@ -38,6 +42,7 @@ internal sealed class CommonOptions
         Description = "Balancing policy: WorkConserving, KernelFaithful or NoPushRunning (pileup: compare all three unless given).",
         Recursive = true,
         DefaultValueFactory = _ => BalancePolicy.WorkConserving,
+        CustomParser = r => ParseEnum(r, "--policy", BalancePolicy.WorkConserving),
     };
 
     public Option<PreemptionModel> Model { get; } = new("--model")
@@ -45,6 +50,7 @@ internal sealed class CommonOptions
         Description = "Guard semantics: Rt (migrate_disable is its own guard) or NonRt (it is preempt_disable).",
         Recursive = true,
         DefaultValueFactory = _ => PreemptionModel.Rt,
+        CustomParser = r => ParseEnum(r, "--model", PreemptionModel.Rt),
     };
 
     public Option<bool> Pin { get; } = new("--pin")
@@ -94,21 +100,69 @@ internal sealed class CommonOptions
 
     public void AddValidators()
     {
-        Cpus.Validators.Add(r =>
-        {
-            int? n = r.GetValueOrDefault<int?>();
-            if (n is < 1 or > StressSettings.MaxCpus)
-            {
-                r.AddError($"--cpus must be 1..{StressSettings.MaxCpus}; got {n}.");
-            }
-        });
+        // System.CommandLine validates options that were not given too (with their defaults): check the
+        // conflict only when both were given on the command line.
         NoPin.Validators.Add(r =>
         {
-            if (r.GetResult(Pin) is { Implicit: false })
+            if (!r.Implicit && r.GetResult(Pin) is { Implicit: false })
             {
                 r.AddError("--pin and --no-pin exclude each other; give one.");
             }
         });
+    }
+
+    /// <summary>
+    /// Parses an integer option's value, <paramref name="min"/>..<paramref name="max"/>, with a message naming the
+    /// option, the value and the range (instead of the parser's "Cannot parse argument … as expected type …").
+    /// </summary>
+    internal static T ParseInteger<T>(ArgumentResult r, string name, T min, T max, T fallback)
+        where T : IBinaryInteger<T>
+    {
+        if (r.Tokens.Count == 0)
+        {
+            return fallback;
+        }
+
+        string text = r.Tokens[0].Value;
+        string range = string.Create(CultureInfo.InvariantCulture, $"{min}..{max}");
+        if (!BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out BigInteger value))
+        {
+            r.AddError($"{name} '{text}' is not an integer; give an integer {range}.");
+            return fallback;
+        }
+
+        if (value < BigInteger.CreateTruncating(min) || value > BigInteger.CreateTruncating(max))
+        {
+            r.AddError($"{name} must be {range}; got {text}.");
+            return fallback;
+        }
+
+        return T.CreateChecked(value);
+    }
+
+    internal static int? ParseNullableInteger(ArgumentResult r, string name, int min, int max) =>
+        r.Tokens.Count == 0 ? null : ParseInteger(r, name, min, max, 0);
+
+    /// <summary>Parses an enum option's value (any case, names only), with a message listing the names allowed.</summary>
+    internal static T ParseEnum<T>(ArgumentResult r, string name, T fallback)
+        where T : struct, Enum
+    {
+        if (r.Tokens.Count == 0)
+        {
+            return fallback;
+        }
+
+        string text = r.Tokens[0].Value.Trim();
+        foreach (T candidate in Enum.GetValues<T>())
+        {
+            if (string.Equals(candidate.ToString(), text, StringComparison.OrdinalIgnoreCase))
+            {
+                return candidate;
+            }
+        }
+
+        r.AddError($"{name} '{r.Tokens[0].Value}' is not one of {string.Join(", ", Enum.GetNames<T>())}.");
+        return fallback;
     }
 
     private static TimeSpan? ParseWatchdog(ArgumentResult r)

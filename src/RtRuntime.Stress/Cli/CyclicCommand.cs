@@ -11,11 +11,20 @@ internal sealed class CyclicCommand : ScenarioCommand
         CustomParser = r => CommonOptions.ParseDuration(r, "--interval", TimeSpan.FromMicroseconds(100), TimeSpan.FromSeconds(1), "100us..1s"),
     };
 
-    private readonly Option<int> _priority = new("--priority") { Description = "FIFO priority of the measuring tasks, 1..99 (default 90).", DefaultValueFactory = _ => 90 };
+    private readonly Option<int> _priority = new("--priority")
+    {
+        Description = "FIFO priority of the measuring tasks, 1..99 (default 90).",
+        DefaultValueFactory = _ => 90,
+        CustomParser = r => CommonOptions.ParseInteger(r, "--priority", 1, 99, 90),
+    };
 
     private readonly Option<bool> _load = new("--load") { Description = "Add low-priority hogs (one per CPU unless --load-tasks)." };
 
-    private readonly Option<int> _loadTasks = new("--load-tasks") { Description = "Number of hogs, 1..4096 (default: one per CPU)." };
+    private readonly Option<int> _loadTasks = new("--load-tasks")
+    {
+        Description = "Number of hogs, 1..4096 (default: one per CPU).",
+        CustomParser = r => CommonOptions.ParseInteger(r, "--load-tasks", 1, 4096, 0),
+    };
 
     private readonly Option<TimeSpan?> _loadPoint = new("--load-point")
     {
@@ -24,24 +33,6 @@ internal sealed class CyclicCommand : ScenarioCommand
     };
 
     private readonly Option<bool> _loadMigrateDisabled = new("--load-migrate-disabled") { Description = "Hogs spin inside 2 ms migrate-disabled sections (implies --load)." };
-
-    public CyclicCommand()
-    {
-        _priority.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 99)
-            {
-                r.AddError("--priority must be 1..99.");
-            }
-        });
-        _loadTasks.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 4096)
-            {
-                r.AddError("--load-tasks must be 1..4096.");
-            }
-        });
-    }
 
     public override string Name => "cyclic";
 

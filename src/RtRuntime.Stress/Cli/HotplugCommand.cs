@@ -5,27 +5,19 @@ namespace RtRuntime.Stress.Cli;
 /// <summary><c>rtstress hotplug</c>: CPUs offline and online under load.</summary>
 internal sealed class HotplugCommand : ScenarioCommand
 {
-    private readonly Option<int> _tasksPerCpu = new("--tasks-per-cpu") { Description = "Load tasks alive at once per CPU, 1..1000 (default 4).", DefaultValueFactory = _ => 4 };
-
-    private readonly Option<int> _maxGap = new("--max-gap-ms") { Description = "Longest pause between two hotplug operations in ms, 0..1000 (default 2).", DefaultValueFactory = _ => 2 };
-
-    public HotplugCommand()
+    private readonly Option<int> _tasksPerCpu = new("--tasks-per-cpu")
     {
-        _tasksPerCpu.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 1000)
-            {
-                r.AddError("--tasks-per-cpu must be 1..1000.");
-            }
-        });
-        _maxGap.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 0 or > 1000)
-            {
-                r.AddError("--max-gap-ms must be 0..1000.");
-            }
-        });
-    }
+        Description = "Load tasks alive at once per CPU, 1..1000 (default 4).",
+        DefaultValueFactory = _ => 4,
+        CustomParser = r => CommonOptions.ParseInteger(r, "--tasks-per-cpu", 1, 1000, 4),
+    };
+
+    private readonly Option<int> _maxGap = new("--max-gap-ms")
+    {
+        Description = "Longest pause between two hotplug operations in ms, 0..1000 (default 2).",
+        DefaultValueFactory = _ => 2,
+        CustomParser = r => CommonOptions.ParseInteger(r, "--max-gap-ms", 0, 1000, 2),
+    };
 
     public override string Name => "hotplug";
 

@@ -9,24 +9,18 @@ internal sealed class MixedCommand : ScenarioCommand
     {
         Description = "Break something on purpose to see the checker catch it: none, bug (a real BUG report), pinned (a fake CPU change inside a migrate-disabled section).",
         DefaultValueFactory = _ => MixedInjection.None,
+        CustomParser = r => CommonOptions.ParseEnum(r, "--inject", MixedInjection.None),
     };
 
-    private readonly Option<int> _maxLive = new("--max-live") { Description = "Most random tasks alive at once, 1..100000 (default 8 per CPU)." };
+    private readonly Option<int> _maxLive = new("--max-live")
+    {
+        Description = "Most random tasks alive at once, 1..100000 (default 8 per CPU).",
+        CustomParser = r => CommonOptions.ParseInteger(r, "--max-live", 1, 100_000, 0),
+    };
 
     private readonly Option<bool> _noAffinity = new("--no-affinity-changes") { Description = "Do not change running tasks' affinity (on by default with 2+ CPUs)." };
 
     private readonly Option<bool> _noHotplug = new("--no-hotplug") { Description = "No CPU hotplug churn (on by default with 2+ CPUs)." };
-
-    public MixedCommand()
-    {
-        _maxLive.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<int>() is < 1 or > 100_000)
-            {
-                r.AddError("--max-live must be 1..100000.");
-            }
-        });
-    }
 
     public override string Name => "mixed";
 

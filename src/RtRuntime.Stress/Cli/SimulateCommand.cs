@@ -13,24 +13,15 @@ internal sealed class SimulateCommand : ScenarioCommand
     {
         Description = "Stop the simulation after this many events, 1..50000000 (default 10000000).",
         DefaultValueFactory = _ => 10_000_000,
+        CustomParser = r => CommonOptions.ParseInteger(r, "--max-events", 1L, 50_000_000L, 10_000_000L),
     };
-
-    public SimulateCommand()
-    {
-        _maxEvents.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<long>() is < 1 or > 50_000_000)
-            {
-                r.AddError("--max-events must be 1..50000000.");
-            }
-        });
-    }
 
     /// <summary>How many trace lines the console shows (<c>--trace-lines</c>; the report folder has all of them).</summary>
     public static Option<int> TraceLines { get; } = new("--trace-lines")
     {
         Description = "Trace lines printed on the console, 0..1000000 (default 200; the report folder holds the whole trace).",
         DefaultValueFactory = _ => 200,
+        CustomParser = r => CommonOptions.ParseInteger(r, "--trace-lines", 0, 1_000_000, 200),
     };
 
     public override string Name => "simulate";
@@ -46,10 +37,6 @@ internal sealed class SimulateCommand : ScenarioCommand
     public override IReadOnlyList<StressScenario> Create(ParseResult parseResult, CommonOptions common)
     {
         string file = parseResult.GetValue(_file) ?? string.Empty;
-        if (parseResult.GetValue(TraceLines) is < 0 or > 1_000_000)
-        {
-            throw new BadArgumentException("--trace-lines must be 0..1000000.");
-        }
 
         SimScenario loaded;
         try

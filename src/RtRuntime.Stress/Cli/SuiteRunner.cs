@@ -14,15 +14,15 @@ internal static class SuiteRunner
 {
     private static readonly TimeSpan PlainProgressEvery = TimeSpan.FromSeconds(2);
 
-    public static async Task<int> RunAsync(ParseResult pr, CommonOptions common, IReadOnlyList<SuiteEntry> entries, CliOutput io, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(ParseResult pr, CommonOptions common, IReadOnlyList<SuiteEntry> entries, CliOutput io, string usage, CancellationToken cancellationToken)
     {
         bool json = pr.GetValue(common.Json);
         bool quiet = pr.GetValue(common.Quiet);
         string folder = pr.GetValue(common.Out) ?? Path.Combine("rtstress-report", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
-        string command = "rtstress " + string.Join(' ', pr.Tokens.Select(t => t.Value));
+        string command = CommandLine(pr.Tokens.Select(t => t.Value));
         if (CheckWritable(folder) is { } problem)
         {
-            await io.Error.WriteLineAsync($"usage: rtstress [command] [options]    (see 'rtstress --help')").ConfigureAwait(false);
+            await io.Error.WriteLineAsync(usage).ConfigureAwait(false);
             await io.Error.WriteLineAsync($"error: --out: cannot write the report folder '{folder}': {problem}").ConfigureAwait(false);
             return StressCli.ExitBadArguments;
         }
@@ -101,7 +101,8 @@ internal static class SuiteRunner
 
         var report = new StressReport(entries[0].Settings, results, command, started, Stopwatch.GetElapsedTime(t0));
         IReadOnlyList<string> files = await report.WriteAsync(folder, CancellationToken.None).ConfigureAwait(false); // an interrupted run still gets its report
-        log.Information("Report: {Files} files in {Folder}; open {Html}", files.Count, Path.GetFullPath(folder), Path.Combine(Path.GetFullPath(folder), "report.html"));
+        // + 1: rtstress.log, which the logger writes, not the report.
+        log.Information("Report: {Files} files in {Folder}; open {Html}", files.Count + 1, Path.GetFullPath(folder), Path.Combine(Path.GetFullPath(folder), "report.html"));
 
         if (!quiet)
         {
@@ -126,6 +127,9 @@ internal static class SuiteRunner
 
         return interrupted ? StressCli.ExitInterrupted : report.Passed ? StressCli.ExitPassed : StressCli.ExitInvariantFailed;
     }
+
+    /// <summary>The command line as the report records it: <c>rtstress</c> and the arguments, with no trailing space when there are none.</summary>
+    internal static string CommandLine(IEnumerable<string> args) => string.Join(' ', args.Prepend("rtstress"));
 
     internal static async Task<ScenarioResult> RunOneAsync(SuiteEntry entry, SerilogLoggerFactory loggerFactory, Logger log, IProgress<ScenarioProgress> progress, CancellationToken cancellationToken)
     {

@@ -3,8 +3,8 @@ using ScottPlot;
 namespace RtRuntime.Stress.Reporting;
 
 /// <summary>
-/// Draws the report's plots with ScottPlot (headless, PNG and SVG): a latency histogram per scenario
-/// with one line per CPU (or histogram), bar charts, and a CPU timeline per group showing which
+/// Draws the report's plots with ScottPlot (headless, PNG and SVG): a histogram plot per scenario
+/// (wakeup latency unless its <see cref="ScenarioResult.HistogramPlot"/> says otherwise) with one line per CPU (or histogram), bar charts, and a CPU timeline per group showing which
 /// priority ran where.
 /// </summary>
 internal static class PlotWriter
@@ -23,7 +23,7 @@ internal static class PlotWriter
             string stem = Safe(r.Name);
             if (r.Histograms.Any(h => h.Count > 0))
             {
-                files.Add(Histograms(r, folder, stem + "-latency"));
+                files.Add(Histograms(r, folder, stem + "-" + Safe(r.HistogramPlot.FileSuffix)));
             }
 
             foreach (BarSeries b in r.Bars)
@@ -55,11 +55,11 @@ internal static class PlotWriter
             line.MarkerSize = 5;
         }
 
-        plot.Title($"{r.Name}: wakeup latency (last bin: everything above 1.2 × p99.9)");
-        plot.XLabel("latency (µs)");
+        plot.Title($"{r.Name}: {r.HistogramPlot.Title} (last bin: everything above 1.2 × p99.9)");
+        plot.XLabel(r.HistogramPlot.AxisLabel);
         plot.YLabel("log10(samples)");
         plot.ShowLegend(Alignment.UpperRight);
-        return Save(plot, folder, stem, $"{r.Name}: latency histograms");
+        return Save(plot, folder, stem, $"{r.Name}: {r.HistogramPlot.Title} histograms");
     }
 
     private static PlotFile Bars(BarSeries b, string folder, string stem)

@@ -97,6 +97,7 @@ public sealed class HotplugScenario : StressScenario
 
         LatencyHistogram waits = driver.OfflineWaits;
         result.Histograms.Add(waits);
+        result.HistogramPlot = new HistogramPlot("offline-wait", "offline wait (OfflineAsync call to CPU offline)", "offline wait (µs)");
         result.AddFigure("hotplug_ops", ops, "count", summary: true);
         result.AddFigure("ops_per_s", ops / Math.Max(seconds, 1e-9), "1/s", summary: true);
         result.AddFigure("offline_wait_p50_us", waits.P50Us, "us");

@@ -21,6 +21,9 @@ public sealed class PerCpuScenario : StressScenario
 {
     private const int Batch = 256;
 
+    /// <summary>The longest untimed warm-up of a method (otherwise a fifth of its share of the duration).</summary>
+    private const long MaxWarmupNs = 100_000_000;
+
     /// <summary>The methods compared, in run order.</summary>
     public static readonly IReadOnlyList<string> Methods =
         ["PerCpuCounter", "Interlocked", "ThreadLocal", "PerCpuPool", "ConcurrentBag", "ArrayPool.Shared", "DefaultObjectPool"];
@@ -40,9 +43,15 @@ public sealed class PerCpuScenario : StressScenario
     {
         int cpus = settings.EffectiveCpuCount;
         long durationNs = RtClock.ToNs(settings.Duration);
-        long phaseNs = durationNs / Methods.Count;
+        // Each method's share of the duration starts with an untimed warm-up (a fifth of it, at most 100 ms):
+        // its code tiers up and its pool fills before it is timed, so the first method measured is not the
+        // one that pays for the JIT and the cold caches.
+        long shareNs = durationNs / Methods.Count;
+        long warmupNs = Math.Min(shareNs / 5, MaxWarmupNs);
+        long phaseNs = shareNs - warmupNs;
         result.Parameters["tasks"] = cpus.ToString(CultureInfo.InvariantCulture);
         result.Parameters["phase"] = FormatDuration(TimeSpan.FromTicks(phaseNs / 100));
+        result.Parameters["warmup"] = FormatDuration(TimeSpan.FromTicks(warmupNs / 100));
         InvariantChecker checker = CreateChecker(settings, result, cancellationToken); // their tasks end by themselves: only Ctrl+C cancels them
         await using RtScheduler rt = StartRuntime(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
@@ -57,14 +66,15 @@ public sealed class PerCpuScenario : StressScenario
         var objectPool = new DefaultObjectPool<PoolItem>(objectPolicy, Math.Max(2, cpus * 2));
         long start = RtClock.NowNs();
         var rates = new double[Methods.Count];
-        var totals = new long[Methods.Count];
+        var totals = new long[Methods.Count]; // timed operations
+        var warmups = new long[Methods.Count]; // untimed warm-up operations (in the sums, not in the rates)
         Task run = RunPhasesAsync();
         await WatchAsync(run, start, durationNs, progress, () => $"{checker.Checks} checks, {checker.Violations.Count} violations").ConfigureAwait(false);
         await checker.StopAndCheckAsync(rt, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
 
-        checker.CheckEqual(Invariants.PerCpuSumExact, "PerCpuCounter.Sum() vs the increments made", totals[0], counter.Sum());
-        checker.CheckEqual(Invariants.PerCpuSumExact, "the shared Interlocked counter vs the increments made", totals[1], Interlocked.Read(ref shared));
-        checker.CheckEqual(Invariants.PerCpuSumExact, "ThreadLocal<long> values summed vs the increments made", totals[2], threadLocal.Values.Sum());
+        checker.CheckEqual(Invariants.PerCpuSumExact, "PerCpuCounter.Sum() vs the increments made", totals[0] + warmups[0], counter.Sum());
+        checker.CheckEqual(Invariants.PerCpuSumExact, "the shared Interlocked counter vs the increments made", totals[1] + warmups[1], Interlocked.Read(ref shared));
+        checker.CheckEqual(Invariants.PerCpuSumExact, "ThreadLocal<long> values summed vs the increments made", totals[2] + warmups[2], threadLocal.Values.Sum());
         long held = perCpuPool.GlobalCount + Enumerable.Range(0, cpus).Sum(perCpuPool.CachedOn);
         checker.CheckEqual(Invariants.PoolAccounting, "PerCpuPool: global + cached objects vs Created", perCpuPool.Created, held);
         checker.CheckEqual(Invariants.PoolAccounting, "ConcurrentBag: objects in the bag vs created", Interlocked.Read(ref bagCreated), bag.Count);
@@ -99,15 +109,17 @@ public sealed class PerCpuScenario : StressScenario
             for (int m = 0; m < Methods.Count && !cancellationToken.IsCancellationRequested; m++)
             {
                 int method = m;
-                long phaseStart = RtClock.NowNs() + 2_000_000; // all tasks start together
+                long warmupStart = RtClock.NowNs() + 2_000_000; // all tasks start together
+                long phaseStart = warmupStart + warmupNs;
                 long phaseEnd = phaseStart + phaseNs;
                 var ops = new long[cpus];
+                var warm = new long[cpus];
                 var tasks = new List<Task>();
                 for (int cpu = 0; cpu < cpus; cpu++)
                 {
                     int slot = cpu;
                     string name = $"percpu/{Methods[method]}/{cpu}";
-                    RtTask t = rt.Spawn(name, 50, ctx => LoopAsync(ctx, name, method, slot, phaseStart, phaseEnd, ops), SchedPolicy.Fifo, CpuSet.Of(cpu), cancellationToken);
+                    RtTask t = rt.Spawn(name, 50, ctx => LoopAsync(ctx, name, method, slot, warmupStart, phaseStart, phaseEnd, ops, warm), SchedPolicy.Fifo, CpuSet.Of(cpu), cancellationToken);
                     checker.Track(t);
                     tasks.Add(t.AsTask());
                 }
@@ -115,76 +127,96 @@ public sealed class PerCpuScenario : StressScenario
                 await Task.WhenAll(tasks.Select(t => t.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default))).ConfigureAwait(false);
                 long lastEnd = Math.Max(RtClock.NowNs(), phaseEnd);
                 totals[method] = ops.Sum();
+                warmups[method] = warm.Sum();
                 rates[method] = totals[method] / ((lastEnd - phaseStart) / 1e9);
                 progress?.Report(new ScenarioProgress(Name, (m + 1.0) / Methods.Count, $"{Methods[method]}: {ScenarioResult.Format(rates[method])} ops/s"));
             }
         }
 
-        async ValueTask LoopAsync(TaskContext ctx, string name, int method, int slot, long phaseStart, long phaseEnd, long[] ops)
+        async ValueTask LoopAsync(TaskContext ctx, string name, int method, int slot, long warmupStart, long phaseStart, long phaseEnd, long[] ops, long[] warm)
         {
-            await ctx.SleepUntil(phaseStart);
+            // Untimed warm-up: batches for the first 60 % of the window, then idle until phaseStart, so the
+            // runtime's background JIT gets a core to compile the tiered-up code (both cores are busy while
+            // the tasks run). Then the timed phase from phaseStart.
+            await ctx.SleepUntil(warmupStart);
+            long warmEnd = warmupStart + ((phaseStart - warmupStart) * 3 / 5);
             long n = 0;
+            while (RtClock.NowNs() < warmEnd)
+            {
+                await OneBatchAsync(ctx, name, method);
+                n += Batch;
+            }
+
+            warm[slot] = n;
+            await ctx.SleepUntil(phaseStart);
+            n = 0;
             while (RtClock.NowNs() < phaseEnd)
             {
-                switch (method)
-                {
-                    case 0:
-                        CounterBatch(counter, ctx);
-                        break;
-                    case 1:
-                        InterlockedBatch(ref shared);
-                        break;
-                    case 2:
-                        ThreadLocalBatch(threadLocal);
-                        break;
-                    case 3:
-                        for (int i = 0; i < Batch; i++)
-                        {
-                            PoolItem item = await perCpuPool.RentAsync(ctx);
-                            Mark(item, name);
-                            await perCpuPool.ReturnAsync(ctx, item);
-                        }
-
-                        break;
-                    case 4:
-                        for (int i = 0; i < Batch; i++)
-                        {
-                            if (!bag.TryTake(out PoolItem? item))
-                            {
-                                Interlocked.Increment(ref bagCreated);
-                                item = new PoolItem();
-                            }
-
-                            Mark(item, name);
-                            bag.Add(item);
-                        }
-
-                        break;
-                    case 5:
-                        for (int i = 0; i < Batch; i++)
-                        {
-                            byte[] array = ArrayPool<byte>.Shared.Rent(256);
-                            array[0]++;
-                            ArrayPool<byte>.Shared.Return(array);
-                        }
-
-                        break;
-                    default:
-                        for (int i = 0; i < Batch; i++)
-                        {
-                            PoolItem item = objectPool.Get();
-                            Mark(item, name);
-                            objectPool.Return(item);
-                        }
-
-                        break;
-                }
-
+                await OneBatchAsync(ctx, name, method);
                 n += Batch;
-                await ctx.PreemptionPoint();
             }
 
             ops[slot] = n;
+        }
+
+        // One batch of the method's operations, then a preemption point.
+        async ValueTask OneBatchAsync(TaskContext ctx, string name, int method)
+        {
+            switch (method)
+            {
+                case 0:
+                    CounterBatch(counter, ctx);
+                    break;
+                case 1:
+                    InterlockedBatch(ref shared);
+                    break;
+                case 2:
+                    ThreadLocalBatch(threadLocal);
+                    break;
+                case 3:
+                    for (int i = 0; i < Batch; i++)
+                    {
+                        PoolItem item = await perCpuPool.RentAsync(ctx);
+                        Mark(item, name);
+                        await perCpuPool.ReturnAsync(ctx, item);
+                    }
+
+                    break;
+                case 4:
+                    for (int i = 0; i < Batch; i++)
+                    {
+                        if (!bag.TryTake(out PoolItem? item))
+                        {
+                            Interlocked.Increment(ref bagCreated);
+                            item = new PoolItem();
+                        }
+
+                        Mark(item, name);
+                        bag.Add(item);
+                    }
+
+                    break;
+                case 5:
+                    for (int i = 0; i < Batch; i++)
+                    {
+                        byte[] array = ArrayPool<byte>.Shared.Rent(256);
+                        array[0]++;
+                        ArrayPool<byte>.Shared.Return(array);
+                    }
+
+                    break;
+                default:
+                    for (int i = 0; i < Batch; i++)
+                    {
+                        PoolItem item = objectPool.Get();
+                        Mark(item, name);
+                        objectPool.Return(item);
+                    }
+
+                    break;
+            }
+
+            await ctx.PreemptionPoint();
         }
 
         void Mark(PoolItem item, string name)
@@ -197,10 +229,14 @@ public sealed class PerCpuScenario : StressScenario
         }
     }
 
-    // The counter loops run in their own small methods, called once per batch: they tier up by call
-    // counting to optimized code, while inside the long-running async loop (hoisted locals, OSR code)
-    // they would measure the state machine rather than the counters.
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    // The counter loops run in their own small methods, called once per batch: inside the long-running
+    // async loop (hoisted locals, OSR code) they would measure the state machine rather than the
+    // counters. They are compiled fully optimized at once (AggressiveOptimization): left to tiering, their
+    // tier-1 code arrived when the call-counting delay had passed and the background JIT got a core
+    // (both cores run the tasks), often in the middle of a timed phase, so the first method was measured
+    // partly at tier 0 (PerCpuCounter 40..582 M ops/s in ten runs of one command, 2026-11-27; with
+    // tiering off 546..549 M; compiled this way 631..1413 M in four runs).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining | System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void CounterBatch(PerCpuCounter counter, TaskContext ctx)
     {
         for (int i = 0; i < Batch; i++)
@@ -209,7 +245,7 @@ public sealed class PerCpuScenario : StressScenario
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining | System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void InterlockedBatch(ref long shared)
     {
         for (int i = 0; i < Batch; i++)
@@ -218,7 +254,7 @@ public sealed class PerCpuScenario : StressScenario
         }
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining | System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static void ThreadLocalBatch(ThreadLocal<long> threadLocal)
     {
         for (int i = 0; i < Batch; i++)

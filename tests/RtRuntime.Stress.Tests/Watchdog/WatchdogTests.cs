@@ -119,7 +119,7 @@ public sealed class WatchdogTests(ITestOutputHelper output) : IDisposable
         using var o = new StringWriter();
         using var e = new StringWriter();
 
-        int code = await SuiteRunner.RunAsync(pr, common, entries, new CliOutput(o, e, IsProcessConsole: false), CancellationToken.None).WaitAsync(HangLimit);
+        int code = await SuiteRunner.RunAsync(pr, common, entries, new CliOutput(o, e, IsProcessConsole: false), "usage: rtstress hang [options]", CancellationToken.None).WaitAsync(HangLimit);
 
         output.WriteLine(e.ToString());
         Assert.Equal(StressCli.ExitInvariantFailed, code);

@@ -141,29 +141,39 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>
-    /// After the cancel grace: a task blocked on a foreign await, or queued on a CPU whose running task
-    /// never reached a preemption point, can be ended as cancelled (its continuation, if it ever comes,
-    /// is dropped); a task still running cannot be stopped and is counted.
+    /// After the cancel grace: a task blocked on a foreign await, or still queued (its CPU runs a task
+    /// that never reached a preemption point, or the grace ended before it ran), is ended as cancelled
+    /// (its continuation, if it ever comes, is dropped; what it waited on gets back any grant it did not
+    /// take); a queued task whose body already completed off its CPU gets its outcome. A task still
+    /// running cannot be stopped and is counted. Ending tasks wakes their awaiters (and a released
+    /// local lock's next holder), which may queue on a stuck CPU's wake list: so the wake lists are
+    /// drained and the live tasks looked at again until a pass ends nothing.
     /// </summary>
     private long AbandonStragglers()
     {
-        foreach (Cpu cpu in _cpus)
+        bool endedAny = true;
+        for (int pass = 0; endedAny && pass < 64; pass++)
         {
-            cpu.DrainWakeList(); // a stuck CPU's listed wakeups into its queue, where they can be ended
+            endedAny = false;
+            foreach (Cpu cpu in _cpus)
+            {
+                cpu.DrainWakeList(); // a stuck CPU's listed wakeups into its queue, where they can be ended
+            }
+
+            foreach (RtTask task in LiveSnapshot())
+            {
+                if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked
+                    || TryDequeueForStop(task))
+                {
+                    EndAtStop(task);
+                    endedAny = true;
+                }
+            }
         }
 
         foreach (RtTask task in LiveSnapshot())
         {
-            if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked)
-            {
-                AbandonWait(task);
-                EndAtStop(task, "blocked");
-            }
-            else if (TryDequeueForStop(task))
-            {
-                EndAtStop(task, "queued behind a task that did not stop");
-            }
-            else if (!task.IsCompleted)
+            if (!task.IsCompleted)
             {
                 RtLog.Abandoned(_logger, task.Name, task.CurrentCpu);
             }
@@ -193,10 +203,21 @@ public sealed partial class RtScheduler
         }
     }
 
-    private void EndAtStop(RtTask task, string was)
+    /// <summary>Ends a task the stop took (now Dead): as <see cref="Finish"/> when its body completed off its CPU, else cancelled.</summary>
+    private void EndAtStop(RtTask task)
     {
+        AbandonWait(task); // a grant it was given and never took goes to the next waiter
         ReleaseLeakedGuards(task, reportHeldLocks: false); // its local locks and pin too: it did not exit, the stop ended it
-        task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still {was} when the runtime stopped; ended as cancelled."));
+        if (task.HasCompletedBody)
+        {
+            task.PublishOutcome(); // queued only for its CPU to publish what the body returned
+        }
+        else
+        {
+            string was = task.IsStarted ? "blocked or queued" : "waiting to start";
+            task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still {was} when the runtime stopped; ended as cancelled."));
+        }
+
         Ended(task);
     }
 

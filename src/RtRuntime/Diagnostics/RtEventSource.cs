@@ -49,7 +49,7 @@ internal sealed class RtEventSource : EventSource
     [Event(6, Level = EventLevel.Informational, Message = "migrate_pull: {0} pinned on cpu{1}")]
     public void MigratePull(long task, int cpu) => WriteEvent(6, task, cpu);
 
-    /// <summary>The pile-up repair: the running task of <paramref name="fromCpu"/> was pushed to <paramref name="toCpu"/>.</summary>
+    /// <summary>The pile-up repair: the task that preempted a pinned one on <paramref name="fromCpu"/> was pushed to <paramref name="toCpu"/>, by the stopper while it ran or before it started.</summary>
     [Event(7, Level = EventLevel.Informational, Message = "push running {0} cpu{1} -> cpu{2}")]
     public void PushRunning(long task, int fromCpu, int toCpu) => WriteEvent(7, task, fromCpu, toCpu);
 

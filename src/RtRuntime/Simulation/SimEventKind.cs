@@ -33,7 +33,7 @@ public enum SimEventKind
     /// <summary>A push of the running task was requested on <see cref="SimTraceEvent.Cpu"/> (stop_one_cpu_nowait(push_cpu_stop)).</summary>
     PushRequested = 9,
 
-    /// <summary>The stopper moved the running task from <see cref="SimTraceEvent.OtherCpu"/> to <see cref="SimTraceEvent.Cpu"/> (push_cpu_stop).</summary>
+    /// <summary>A pile-up repair moved the task that preempted a pinned one from <see cref="SimTraceEvent.OtherCpu"/> to <see cref="SimTraceEvent.Cpu"/>: the stopper while it ran (push_cpu_stop), or before it started.</summary>
     PushRunning = 10,
 
     /// <summary>The stopper found the runner migrate-disabled and deferred the push to its migrate_enable (MDF_PUSH).</summary>

@@ -167,6 +167,9 @@ public abstract partial class RtTask
     private void WatchBodyCompletion(Action onCompleted) =>
         (BodyState as Task)?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
 
+    /// <summary>True once the body started and completed (on or off CPU) and only its outcome is left to publish.</summary>
+    internal bool HasCompletedBody => _started && BodyCompleted;
+
     /// <summary>Publishes the body's outcome into the completion.</summary>
     internal void PublishOutcome() => PublishBodyOutcome();
 

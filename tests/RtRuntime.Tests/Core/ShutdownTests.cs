@@ -270,6 +270,111 @@ public class ShutdownTests
     }
 
     [Fact]
+    public async Task StopAsync_GrantedWaiterQueuedBehindATaskThatNeverStops_PermitReturned()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var release = new ManualResetEventSlim();
+        var sem = new RtSemaphore(0);
+        var waiter = rt.Spawn("waiter", 10, async ctx => await sem.WaitAsync(ctx));
+        await Rt.Until(() => sem.WaiterCount == 1, "the waiter waits");
+        var spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Rt.Hang); // holds its CPU thread without any preemption point
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+        sem.Release(); // granted to the waiter, which queues behind the spinner
+
+        try
+        {
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+            Assert.Equal(new ShutdownSummary(2, 0, 0, 1, 1), summary);
+            Assert.Equal(RtTaskState.Cancelled, waiter.State);
+            Assert.Equal(1, sem.CurrentCount); // the permit it never took is back
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner.WithTimeout();
+    }
+
+    [Fact]
+    public async Task StopAsync_BodyCompletedOffCpuQueuedBehindATaskThatNeverStops_GetsItsResult()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var release = new ManualResetEventSlim();
+        var proceed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int returned = 0;
+        var offCpu = rt.Spawn<int>("off-cpu", 10, async ctx =>
+        {
+            await proceed.Task.ConfigureAwait(false); // the rest of the body runs on the ThreadPool
+            Volatile.Write(ref returned, 1);
+            return 42;
+        });
+        await Rt.Until(() => offCpu.State == RtTaskState.Blocked, "the body awaits off the runtime");
+        var spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Rt.Hang);
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+        proceed.SetResult();
+        await Rt.Until(() => Volatile.Read(ref returned) == 1 && offCpu.State == RtTaskState.Runnable, "the body returned; its CPU has yet to publish it");
+
+        try
+        {
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+            Assert.Equal(new ShutdownSummary(2, 1, 0, 0, 1), summary);
+            Assert.Equal(42, await offCpu.WithTimeout());
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner.WithTimeout();
+    }
+
+    [Fact]
+    public async Task StopAsync_AwaiterWokenByATaskTheStopEnds_EndedTooOnlyTheStuckTaskAbandoned()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var release = new ManualResetEventSlim();
+        RtTask? awaited = null;
+        RtTask? spinner = null;
+        var awaiter = rt.Spawn("awaiter", 5, async ctx =>
+        {
+            awaited = rt.Spawn("awaited", 10, async c =>
+            {
+                spinner = rt.Spawn("spinner", 50, _ =>
+                {
+                    release.Wait(Rt.Hang);
+                    return ValueTask.CompletedTask;
+                });
+                await c.PreemptionPoint(); // preempted: queued behind the spinner
+            });
+            await awaited; // blocks until the awaited task ends: the stop's ending wakes it onto the stuck CPU
+        });
+        await Rt.Until(() => spinner is { State: RtTaskState.Running } && awaited is { State: RtTaskState.Runnable } && awaiter.State == RtTaskState.Blocked, "the pile behind the spinner");
+
+        try
+        {
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+            Assert.Equal(new ShutdownSummary(3, 0, 0, 2, 1), summary);
+            Assert.Equal(RtTaskState.Cancelled, awaited!.State);
+            Assert.Equal(RtTaskState.Cancelled, awaiter.State);
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner!.WithTimeout();
+    }
+
+    [Fact]
     public async Task StopAsync_Twice_ReturnsFirstSummary()
     {
         var rt = Rt.Start(cpus: 1);

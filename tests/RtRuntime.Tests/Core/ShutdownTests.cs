@@ -203,12 +203,7 @@ public class ShutdownTests
     {
         var rt = Rt.Start(cpus: 1);
         var release = new ManualResetEventSlim();
-        var spinner = rt.Spawn("spinner", 50, _ =>
-        {
-            release.Wait(Rt.Hang); // holds its CPU thread without any preemption point
-            return ValueTask.CompletedTask;
-        });
-        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+        RtTask spinner = await SpawnStuckAsync(rt, release);
         // Spawned from this thread: handed over through the stuck CPU's wake list, which it never drains.
         var unstarted = rt.Spawn("unstarted", 10, async ctx => await ctx.Yield());
         var woken = rt.Spawn("woken", 20, async ctx => await ctx.Yield());
@@ -277,12 +272,7 @@ public class ShutdownTests
         var sem = new RtSemaphore(0);
         var waiter = rt.Spawn("waiter", 10, async ctx => await sem.WaitAsync(ctx));
         await Rt.Until(() => sem.WaiterCount == 1, "the waiter waits");
-        var spinner = rt.Spawn("spinner", 50, _ =>
-        {
-            release.Wait(Rt.Hang); // holds its CPU thread without any preemption point
-            return ValueTask.CompletedTask;
-        });
-        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+        RtTask spinner = await SpawnStuckAsync(rt, release);
         sem.Release(); // granted to the waiter, which queues behind the spinner
 
         try
@@ -314,12 +304,7 @@ public class ShutdownTests
             return 42;
         });
         await Rt.Until(() => offCpu.State == RtTaskState.Blocked, "the body awaits off the runtime");
-        var spinner = rt.Spawn("spinner", 50, _ =>
-        {
-            release.Wait(Rt.Hang);
-            return ValueTask.CompletedTask;
-        });
-        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+        RtTask spinner = await SpawnStuckAsync(rt, release);
         proceed.SetResult();
         await Rt.Until(() => Volatile.Read(ref returned) == 1 && offCpu.State == RtTaskState.Runnable, "the body returned; its CPU has yet to publish it");
 
@@ -384,5 +369,17 @@ public class ShutdownTests
         Assert.Same(first, second);
         Assert.Equal(new ShutdownSummary(1, 1, 0, 0, 0), await first.WithTimeout());
         await rt.DisposeAsync();
+    }
+
+    /// <summary>A task at priority 50 that holds its CPU thread, with no preemption point, until <paramref name="release"/> is set; returned once it runs.</summary>
+    private static async Task<RtTask> SpawnStuckAsync(RtScheduler rt, ManualResetEventSlim release)
+    {
+        RtTask spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Rt.Hang);
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
+        return spinner;
     }
 }

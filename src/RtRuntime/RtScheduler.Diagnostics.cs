@@ -8,7 +8,7 @@ namespace RtRuntime;
 public sealed partial class RtScheduler
 {
     [ThreadStatic]
-    private static int t_wakeupSample;
+    private static uint t_wakeupSample;
 
     private long _stalls;
     private readonly RateLimit _stallLogLimit;
@@ -26,8 +26,8 @@ public sealed partial class RtScheduler
     /// <summary>Wakeup bookkeeping: sched_wakeup, and the start of the wakeup-latency measurement.</summary>
     internal void TraceWakeup(RtTask task, Cpu target)
     {
-        // Sampled like the step time (one wakeup in 64 per waking thread, RtMetrics.SampleMask).
-        if (Metrics.WakeupLatencyOn && (++t_wakeupSample & RtMetrics.SampleMask) == 0)
+        // Sampled like the step time: one wakeup in 64 per waking thread, at random (RtMetrics.Sample).
+        if (Metrics.WakeupLatencyOn && RtMetrics.Sample(ref t_wakeupSample))
         {
             task.WokenAtNs = RtClock.NowNs();
         }

@@ -120,9 +120,9 @@ public sealed class HostedMetricsTests
         await low.AsTask().WaitAsync(TestHosts.Hang);
         tasksRun += 2;
 
-        // The wakeup-latency histogram samples one wakeup in 64 per waking thread: 128 spawns in a row
-        // from this thread (no await between them) give it at least one.
-        var spawned = new RtTask[128];
+        // The wakeup-latency histogram samples one wakeup in 64 at random: 4,096 spawns leave it none
+        // with a probability of (63/64)^4096, about 1e-28.
+        var spawned = new RtTask[4_096];
         for (int i = 0; i < spawned.Length; i++)
         {
             spawned[i] = runtime.Spawn("sampled", 10, _ => ValueTask.CompletedTask);
@@ -135,7 +135,7 @@ public sealed class HostedMetricsTests
 
         tasksRun += spawned.Length;
 
-        // The step-time histogram samples one step in 64 per CPU: each yield ends a step.
+        // The step-time histogram samples one step in 64 at random (gaps of 1..127): each yield ends a step.
         RtTask yielder = runtime.Spawn("yielder", 20, async ctx =>
         {
             for (int i = 0; i < 4_096; i++)

@@ -194,9 +194,8 @@ internal sealed partial class Cpu
                 bool done;
                 try
                 {
-                    if ((StepSeq & Diagnostics.RtMetrics.SampleMask) == 0 && Scheduler.Metrics.StepTimeOn)
+                    if (StepSeq == _nextStepSample && SampleThisStep())
                     {
-                        // Sampled: one step in 64 is timed (RtMetrics.SampleMask).
                         long t0 = RtClock.NowNs();
                         done = task.Step();
                         Scheduler.Metrics.StepTime.Record((RtClock.NowNs() - t0) / 1000.0);
@@ -605,5 +604,16 @@ internal sealed partial class Cpu
         }
 
         Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task);
+    }
+
+    /// <summary>
+    /// The step-time histogram's sample (once per sampled step): the next step to time is a random gap
+    /// away, 64 on average (<see cref="Diagnostics.RtMetrics.NextGap"/>); true when a listener wants this one.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool SampleThisStep()
+    {
+        _nextStepSample = StepSeq + Diagnostics.RtMetrics.NextGap(ref _stepSampleState);
+        return Scheduler.Metrics.StepTimeOn;
     }
 }

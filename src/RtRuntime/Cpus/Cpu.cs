@@ -207,6 +207,10 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     /// <summary>Incremented each time a task's step hands control back (read by stall detection).</summary>
     public long StepSeq;
+
+    // The step-time histogram's sample: the next step timed, and the random gaps' state (this CPU's thread only).
+    private long _nextStepSample;
+    private uint _stepSampleState;
     public long BusyNs;
     public long IdleNs;
 

@@ -44,13 +44,31 @@ internal sealed class RtMetrics : IDisposable
     }
 
     /// <summary>
-    /// Both histograms sample one event in 64: a step per CPU (<c>(StepSeq &amp; SampleMask) == 0</c>),
-    /// a wakeup per waking thread. A same-CPU switch is about 60 ns and a spawn-and-run about 110 ns,
-    /// and timing one costs two clock reads (24 ns each on this VM) and a record: timing every 16th
-    /// still cost 7 % of a switch and 4–5 % of a spawn (RtProbe observe). Percentiles are the
-    /// sample's; rtstress cyclic and the Verbose tracepoints see every wakeup.
+    /// Both histograms sample one event in 64 on average, at random (xorshift32): a step per CPU
+    /// (<see cref="NextGap"/>), a wakeup per waking thread (<see cref="Sample"/>). Not every 64th: a
+    /// fixed period aliases with periodic work (two tasks alternating steps would have only one of
+    /// them timed). A same-CPU switch is about 60 ns and a spawn-and-run about 110 ns, and timing one
+    /// costs two clock reads (24 ns each on this VM) and a record (RtProbe observe). Percentiles are
+    /// the sample's; rtstress cyclic and the Verbose tracepoints see every wakeup.
     /// </summary>
     public const int SampleMask = 63;
+
+    /// <summary>True for one call in 64 on average, at random (advances <paramref name="state"/>).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public static bool Sample(ref uint state) => (Next(ref state) & SampleMask) == 0;
+
+    /// <summary>A random gap to the next sampled event, 1..127 (64 on average).</summary>
+    public static int NextGap(ref uint state) => 1 + (int)(Next(ref state) % (2 * SampleMask + 1));
+
+    private static uint Next(ref uint state)
+    {
+        uint x = state == 0 ? 0x9E3779B9u : state; // a zero state would stay zero
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        state = x;
+        return x;
+    }
 
     /// <summary>The meter the instruments live on (for a listener scoped to this runtime).</summary>
     public Meter Meter => _meter;

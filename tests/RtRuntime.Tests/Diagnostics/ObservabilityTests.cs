@@ -27,9 +27,9 @@ public class ObservabilityTests
         });
         await low.WithTimeout();
 
-        // The wakeup-latency histogram samples one wakeup in 64 per waking thread: 64 spawns in a
-        // row from this thread (no await between them) give it at least one.
-        var spawned = new RtTask[64];
+        // The wakeup-latency histogram samples one wakeup in 64 at random: 4,096 spawns leave it none
+        // with a probability of (63/64)^4096, about 1e-28.
+        var spawned = new RtTask[4_096];
         for (int i = 0; i < spawned.Length; i++)
         {
             spawned[i] = rt.Spawn("sampled", 10, _ => ValueTask.CompletedTask);

@@ -249,7 +249,7 @@ internal sealed class Balancer
     /// Moves a task queued on <paramref name="self"/> to the lowest CPU if it would run there now:
     /// counted as a push, or with <paramref name="repair"/> as a running push (the pile-up repair:
     /// the task that preempted a pinned one moved away before it starts, as the stopper would move it
-    /// once it runs; sched_migrate_pull's PushRunning event either way).
+    /// once it runs; with a PushRunning event, as the stopper's move has).
     /// </summary>
     private bool PushQueued(Cpu self, RtTask task, bool repair = false)
     {

@@ -275,19 +275,10 @@ public class ShutdownTests
         RtTask spinner = await SpawnStuckAsync(rt, release);
         sem.Release(); // granted to the waiter, which queues behind the spinner
 
-        try
-        {
-            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
-            Assert.Equal(new ShutdownSummary(2, 0, 0, 1, 1), summary);
-            Assert.Equal(RtTaskState.Cancelled, waiter.State);
-            Assert.Equal(1, sem.CurrentCount); // the permit it never took is back
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        await spinner.WithTimeout();
+        ShutdownSummary summary = await StopWhileStuckAsync(rt, release, spinner);
+        Assert.Equal(new ShutdownSummary(2, 0, 0, 1, 1), summary);
+        Assert.Equal(RtTaskState.Cancelled, waiter.State);
+        Assert.Equal(1, sem.CurrentCount); // the permit it never took is back
     }
 
     [Fact]
@@ -308,18 +299,9 @@ public class ShutdownTests
         proceed.SetResult();
         await Rt.Until(() => Volatile.Read(ref returned) == 1 && offCpu.State == RtTaskState.Runnable, "the body returned; its CPU has yet to publish it");
 
-        try
-        {
-            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
-            Assert.Equal(new ShutdownSummary(2, 1, 0, 0, 1), summary);
-            Assert.Equal(42, await offCpu.WithTimeout());
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        await spinner.WithTimeout();
+        ShutdownSummary summary = await StopWhileStuckAsync(rt, release, spinner);
+        Assert.Equal(new ShutdownSummary(2, 1, 0, 0, 1), summary);
+        Assert.Equal(42, await offCpu.WithTimeout());
     }
 
     [Fact]
@@ -344,19 +326,10 @@ public class ShutdownTests
         });
         await Rt.Until(() => spinner is { State: RtTaskState.Running } && awaited is { State: RtTaskState.Runnable } && awaiter.State == RtTaskState.Blocked, "the pile behind the spinner");
 
-        try
-        {
-            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
-            Assert.Equal(new ShutdownSummary(3, 0, 0, 2, 1), summary);
-            Assert.Equal(RtTaskState.Cancelled, awaited!.State);
-            Assert.Equal(RtTaskState.Cancelled, awaiter.State);
-        }
-        finally
-        {
-            release.Set();
-        }
-
-        await spinner!.WithTimeout();
+        ShutdownSummary summary = await StopWhileStuckAsync(rt, release, spinner!);
+        Assert.Equal(new ShutdownSummary(3, 0, 0, 2, 1), summary);
+        Assert.Equal(RtTaskState.Cancelled, awaited!.State); // ended states are final: the spinner's end cannot change them
+        Assert.Equal(RtTaskState.Cancelled, awaiter.State);
     }
 
     [Fact]
@@ -369,6 +342,23 @@ public class ShutdownTests
         Assert.Same(first, second);
         Assert.Equal(new ShutdownSummary(1, 1, 0, 0, 0), await first.WithTimeout());
         await rt.DisposeAsync();
+    }
+
+    /// <summary>Stops with no drain and a 50 ms cancel grace while <paramref name="stuck"/> holds its CPU, then lets it finish.</summary>
+    private static async Task<ShutdownSummary> StopWhileStuckAsync(RtScheduler rt, ManualResetEventSlim release, RtTask stuck)
+    {
+        ShutdownSummary summary;
+        try
+        {
+            summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await stuck.WithTimeout();
+        return summary;
     }
 
     /// <summary>A task at priority 50 that holds its CPU thread, with no preemption point, until <paramref name="release"/> is set; returned once it runs.</summary>

@@ -211,6 +211,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     // The step-time histogram's sample: the next step timed, and the random gaps' state (this CPU's thread only).
     private long _nextStepSample;
     private uint _stepSampleState;
+
     public long BusyNs;
     public long IdleNs;
 

@@ -163,9 +163,7 @@ public static class CompareCli
         report.Footer.Add("- **Timers on a busy CPU** are polled by its preemption points from `TimerLead` (200 µs) before the deadline, and with `AnticipateTimers` the point before the deadline stops the running task and the CPU spins to it (section 2's `[AnticipateTimers off]` rows are the same-run baseline); points further apart than the lead leave the timer to the `rt/timer` thread (SCHED_OTHER, unpinned), whose own futex wakeup is then added to the preemption-point interval.");
         report.Footer.Add("- **Spawn allocates and wakes:** every spawn allocates the task object (section 6) and, when the target CPU is parked, makes a futex wake syscall; "
             + "`perf record` of the spawn loop showed the spawning thread in page faults and `memset` of fresh allocation contexts (the rebalancer's copy of whole run queues it also showed, `RunQueue.ToList()` in `Balancer.PushWaiting`, is gone: a push now looks at the first few pushable tasks only).");
-        report.Footer.Add("- **A migrate-disable guard per increment** costs more than the increment: the per-CPU counter beats a contended `Interlocked` only when one guard covers many increments.");
-        report.Footer.Add(string.Empty);
-        report.Footer.Add("_Per-CPU data in section 5 uses a padded array indexed by `ctx.RawCpuId` inside `MigrateDisable()`; the runtime's `PerCpu<T>` type will replace it._");
+        report.Footer.Add("- **A migrate-disable guard per increment** costs more than the increment: `PerCpu<T>` beats a contended `Interlocked` when one guard covers many increments; `PerCpuCounter.Increment` pays instead a check per call that the calling thread runs the task (a thread-static read), where the kernel's `this_cpu_inc` is one `gs:`-relative instruction.");
 
         string imagePrefix = Path.GetRelativePath(Path.GetDirectoryName(fullOut)!, imageDir).Replace('\\', '/') + "/";
         await File.WriteAllTextAsync(fullOut, MarkdownWriter.Write(report, imagePrefix));

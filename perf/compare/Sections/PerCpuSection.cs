@@ -5,12 +5,12 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime.Compare.Sections;
 
-/// <summary>5. Per-CPU data: the runtime's per-CPU counter and padded per-CPU slots against Interlocked on a shared counter and ThreadLocal, two CPUs busy.</summary>
+/// <summary>5. Per-CPU data: the runtime's `PerCpuCounter` and `PerCpu<long>` against Interlocked on a shared counter and ThreadLocal, two CPUs busy.</summary>
 internal static class PerCpuSection
 {
     public const string Title = "5. Per-CPU data";
 
-    // 16 longs = 128 bytes per CPU: a cache line plus the adjacent-line prefetch pair.
+    // 16 longs = 128 bytes: the shared counter sits alone on a cache line and its prefetch pair.
     private const int Stride = 16;
     private const int Batch = 1000;
 
@@ -41,8 +41,8 @@ internal static class PerCpuSection
             foreach ((Variant v, string name) in new[]
             {
                 (Variant.PerCpuCounter, "the runtime's `PerCpuCounter.Increment(ctx)` (`this_cpu_inc`: one operation, no guard)"),
-                (Variant.PerCpuGuarded, "per-CPU padded slot, `using (ctx.MigrateDisable())` around each increment"),
-                (Variant.PerCpuBatch, $"per-CPU padded slot, one `MigrateDisable()` per {Batch} increments"),
+                (Variant.PerCpuGuarded, "`PerCpu<long>`: `using (ctx.MigrateDisable()) slots.ThisCpu(ctx)++;` per increment"),
+                (Variant.PerCpuBatch, $"`PerCpu<long>`: one `MigrateDisable()` and one `ref slots.ThisCpu(ctx)` per {Batch} increments (`this_cpu_ptr` once, then `(*p)++`)"),
                 (Variant.Interlocked, "`Interlocked.Increment` on one shared counter"),
                 (Variant.ThreadLocal, "`ThreadLocal<long>` (`tl.Value++`)"),
             })
@@ -70,8 +70,8 @@ internal static class PerCpuSection
 
         sec.Text.Add($"Two FIFO 50 tasks, one pinned to each CPU, each add {Fmt.Int(ops)} to a counter; ns of the CPU thread's own CPU time (`CLOCK_THREAD_CPUTIME_ID`) per increment per task (median of {reps}). "
             + "Throughput scaling is relative to the Interlocked counter. `PerCpuCounter.Increment` is the kernel's `this_cpu_inc`: safe without a guard, because a task leaves its CPU only at an await. "
-            + "The padded-slot rows index a plain array by `ctx.RawCpuId` read inside a migrate-disabled section (the pattern for a multi-step update of this CPU's data); "
-            + "the guard per increment is what an explicit `migrate_disable()`/`migrate_enable()` pair costs. Sums are checked after each run.");
+            + "The `PerCpu<long>` rows take this CPU's slot (its own 128 bytes) inside a migrate-disabled section, the pattern for a multi-step update of this CPU's data: "
+            + "a guard per increment is what an explicit `migrate_disable()`/`migrate_enable()` pair costs; the batch row takes the slot's reference once per guard, as kernel code takes `this_cpu_ptr()` once inside `preempt_disable()`. Sums are checked after each run.");
         double interlocked = Fmt.Median(rows.First(r => r.V == Variant.Interlocked).NsPerOp);
         var t = new Table("Counter increments, 2 CPUs busy", "variant", "ns/op per task", "throughput vs Interlocked", "sum correct");
         foreach (var r in rows)
@@ -80,7 +80,7 @@ internal static class PerCpuSection
         }
 
         sec.Tables.Add(t);
-        foreach ((Variant v, string what) in new[] { (Variant.PerCpuCounter, "`PerCpuCounter.Increment`, no guard"), (Variant.PerCpuGuarded, "padded slot, guard per increment"), (Variant.PerCpuBatch, $"padded slot, one guard per {Batch} increments") })
+        foreach ((Variant v, string what) in new[] { (Variant.PerCpuCounter, "`PerCpuCounter.Increment`, no guard"), (Variant.PerCpuGuarded, "`PerCpu<long>`, guard per increment"), (Variant.PerCpuBatch, $"`PerCpu<long>`, one guard per {Batch} increments") })
         {
             double ns = Fmt.Median(rows.First(r => r.V == v).NsPerOp);
             double x = interlocked / ns;
@@ -93,7 +93,7 @@ internal static class PerCpuSection
 
     private static async Task<(double NsPerOp, bool SumOk)> MeasureAsync(RtScheduler rt, int cpus, Variant v, long ops)
     {
-        var slots = new long[(cpus + 2) * Stride];
+        var slots = new PerCpu<long>(rt);
         var counter = new PerCpuCounter(rt);
         var shared = new long[3 * Stride];
         using var tl = new ThreadLocal<long>(trackAllValues: true);
@@ -147,7 +147,7 @@ internal static class PerCpuSection
             Variant.Interlocked => shared[Stride],
             Variant.ThreadLocal => tl.Values.Sum(),
             Variant.PerCpuCounter => counter.Sum(),
-            _ => Enumerable.Range(0, cpus).Sum(c => slots[(c + 1) * Stride]),
+            _ => Enumerable.Range(0, cpus).Sum(c => slots.Remote(c)),
         };
         return (elapsed.Average() / ops, sum == expected);
     }
@@ -162,28 +162,29 @@ internal static class PerCpuSection
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void PerCpuGuarded(TaskContext ctx, long[] slots, long ops)
+    private static void PerCpuGuarded(TaskContext ctx, PerCpu<long> slots, long ops)
     {
         for (long i = 0; i < ops; i++)
         {
             using (ctx.MigrateDisable())
             {
-                slots[(ctx.RawCpuId + 1) * Stride]++;
+                slots.ThisCpu(ctx)++;
             }
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void PerCpuBatch(TaskContext ctx, long[] slots, long ops)
+    private static void PerCpuBatch(TaskContext ctx, PerCpu<long> slots, long ops)
     {
         for (long i = 0; i < ops; i += Batch)
         {
             using (ctx.MigrateDisable())
             {
+                ref long slot = ref slots.ThisCpu(ctx);
                 long n = Math.Min(Batch, ops - i);
                 for (long j = 0; j < n; j++)
                 {
-                    slots[(ctx.RawCpuId + 1) * Stride]++;
+                    slot++;
                 }
             }
         }

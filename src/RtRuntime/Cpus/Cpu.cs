@@ -18,6 +18,11 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     [ThreadStatic]
     private static RtTask? t_currentTask;
 
+    // The calling CPU thread's id, beside t_currentTask in the thread's statics: once a caller has
+    // checked that it runs the task (t_currentTask), this-CPU data is one load away (smp_processor_id()).
+    [ThreadStatic]
+    private static int t_currentId;
+
     private readonly PriorityQueue<RtTask, long> _timers = new();
     private readonly List<RtTask> _expired = new();
 
@@ -44,6 +49,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     /// <summary>The task the calling CPU thread is running, or null.</summary>
     public static RtTask? CurrentTask => t_currentTask;
+
+    /// <summary>The calling CPU thread's id; meaningful only on a CPU thread (after a <see cref="CurrentTask"/> check).</summary>
+    public static int CurrentId => t_currentId;
 
     public RtScheduler Scheduler { get; }
 

@@ -53,19 +53,7 @@ public sealed class PerCpu<T>
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");
         }
 
-        return ref _slots[Index(task.Cpu!.Id)];
-    }
-
-    /// <summary>
-    /// <c>raw_cpu_ptr()</c>/<c>__this_cpu</c> for single operations that cannot be preempted midway: the slot of
-    /// the task's CPU with no preemptible check. Correct only for one synchronous read-modify-write
-    /// between two awaits (a cooperative task is never switched out in synchronous code).
-    /// </summary>
-    internal ref T ThisCpuUnchecked(TaskContext context)
-    {
-        RtTask task = context.Task;
-        task.ThrowIfNotCurrent();
-        return ref _slots[Index(task.Cpu!.Id)];
+        return ref _slots[Index(Cpus.Cpu.CurrentId)];
     }
 
     /// <summary><c>per_cpu_ptr(p, cpu)</c>: CPU <paramref name="cpu"/>'s slot (remote access: synchronise yourself).</summary>
@@ -80,6 +68,9 @@ public sealed class PerCpu<T>
         return ref _slots[Index(cpu)];
     }
 
+    /// <summary>The slots, <see cref="Index"/> apart (for <see cref="PerCpuCounter"/>'s one-load hot path).</summary>
+    internal T[] Slots => _slots;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Index(int cpu) => (cpu + 1) * s_stride;
+    internal static int Index(int cpu) => (cpu + 1) * s_stride;
 }

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.PerCpu;
@@ -10,17 +12,22 @@ namespace RtRuntime.PerCpu;
 /// </summary>
 public sealed class PerCpuCounter
 {
-    private readonly PerCpu<long> _slots;
+    private readonly PerCpu<long> _perCpu;
+    private readonly long[] _slots; // _perCpu's slots, loaded from the counter itself on the hot path
 
     /// <summary>Creates a counter with one slot per CPU of <paramref name="runtime"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="runtime"/> is null.</exception>
-    public PerCpuCounter(RtScheduler runtime) => _slots = new PerCpu<long>(runtime);
+    public PerCpuCounter(RtScheduler runtime)
+    {
+        _perCpu = new PerCpu<long>(runtime);
+        _slots = _perCpu.Slots;
+    }
 
     /// <summary><c>this_cpu_add()</c>.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
     public void Add(TaskContext context, long delta)
     {
-        ref long slot = ref _slots.ThisCpuUnchecked(context);
+        ref long slot = ref ThisCpuRaw(context);
         Volatile.Write(ref slot, slot + delta);
     }
 
@@ -30,21 +37,33 @@ public sealed class PerCpuCounter
 
     /// <summary><c>this_cpu_read()</c>: this CPU's slot.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    public long ReadThisCpu(TaskContext context) => Volatile.Read(ref _slots.ThisCpuUnchecked(context));
+    public long ReadThisCpu(TaskContext context) => Volatile.Read(ref ThisCpuRaw(context));
 
     /// <summary>CPU <paramref name="cpu"/>'s slot.</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
-    public long Read(int cpu) => Volatile.Read(ref _slots.Remote(cpu));
+    public long Read(int cpu) => Volatile.Read(ref _perCpu.Remote(cpu));
 
     /// <summary>The sum over every CPU's slot (exact once writers stop; a racy snapshot while they run).</summary>
     public long Sum()
     {
         long sum = 0;
-        for (int cpu = 0; cpu < _slots.CpuCount; cpu++)
+        for (int cpu = 0; cpu < _perCpu.CpuCount; cpu++)
         {
-            sum += Volatile.Read(ref _slots.Remote(cpu));
+            sum += Volatile.Read(ref _perCpu.Remote(cpu));
         }
 
         return sum;
+    }
+
+    /// <summary>
+    /// <c>raw_cpu_ptr()</c>: the slot of the task's CPU with no preemptible check. Correct only for one
+    /// synchronous read-modify-write between two awaits (a cooperative task is never switched out in
+    /// synchronous code). Once the thread is known to run the task, its CPU is the thread's.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ref long ThisCpuRaw(TaskContext context)
+    {
+        context.Task.ThrowIfNotCurrent();
+        return ref _slots[PerCpu<long>.Index(Cpu.CurrentId)];
     }
 }

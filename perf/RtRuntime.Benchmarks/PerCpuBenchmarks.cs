@@ -10,7 +10,8 @@ namespace RtRuntime.Benchmarks;
 /// MigrateDisable guard, or under a guard per increment (also with one task alone, for comparison:
 /// two CPUs at once cost more, for a reason still open); plus a local lock's uncontended
 /// lock+unlock in both models, awaited (<c>LockAsync</c>) and synchronous (<c>TryLock</c>,
-/// local_trylock). ns/op is per increment (or lock pair) per task; both tasks run at once.
+/// local_trylock), on both CPUs at once and with one task alone. ns/op is per increment (or lock
+/// pair) per task; in the two-CPU rows both tasks run at once.
 /// </summary>
 public class PerCpuBenchmarks
 {
@@ -104,8 +105,7 @@ public class PerCpuBenchmarks
     public void ThisCpuIncrementGuardEach() => OnBothCpus(_rt, GuardEachIncrement);
 
     [Benchmark(OperationsPerInvoke = N)]
-    public void ThisCpuIncrementGuardEachOneCpu() =>
-        _rt.Spawn("a", 50, GuardEachIncrement, affinity: Cpus.CpuSet.Of(0)).AsTask().GetAwaiter().GetResult();
+    public void ThisCpuIncrementGuardEachOneCpu() => OnCpu0(_rt, GuardEachIncrement);
 
     private ValueTask GuardEachIncrement(TaskContext ctx)
     {
@@ -158,6 +158,27 @@ public class PerCpuBenchmarks
 
         return ValueTask.CompletedTask;
     });
+
+    // One task alone on CPU 0, as the guard pairs are measured (PreemptionPointBenchmarks): the
+    // uncontended pair with the other CPU idle, against the same empty loop on one CPU.
+    [Benchmark(OperationsPerInvoke = N)]
+    public void LocalLockTryLockPairRtOneCpu() => OnCpu0(_rt, ctx => TryLockPairs(_rtLock, ctx));
+
+    [Benchmark(OperationsPerInvoke = N)]
+    public void LocalLockTryLockPairNonRtOneCpu() => OnCpu0(_nonRt, ctx => TryLockPairs(_nonRtLock, ctx));
+
+    [Benchmark(OperationsPerInvoke = N)]
+    public void LocalLockLoopBaselineNonRtOneCpu() => OnCpu0(_nonRt, static ctx =>
+    {
+        for (int i = 0; i < N; i++)
+        {
+        }
+
+        return ValueTask.CompletedTask;
+    });
+
+    private static void OnCpu0(RtScheduler rt, Func<TaskContext, ValueTask> body) =>
+        rt.Spawn("a", 50, body, affinity: Cpus.CpuSet.Of(0)).AsTask().GetAwaiter().GetResult();
 
     private static ValueTask TryLockPairs(LocalLock ll, TaskContext ctx)
     {

@@ -150,7 +150,7 @@ public static class CompareCli
         TimeSpan took = DateTimeOffset.UtcNow - started;
         report.Header.Add($"- **Load average** (1/5/15 min, /proc/loadavg): before {loadBefore}, after {loadAfter}; the run took {took.TotalMinutes:0.0} min. "
             + "The machine is shared: millisecond outliers appear in every run, idle or not, for RtRuntime and baselines alike.");
-        report.Header.Add("- Every figure comes from this run; nothing is hard-coded. Re-run the command to regenerate this file and `docs/images/compare-*.png`.");
+        report.Header.Add("- Every figure comes from this run; nothing is hard-coded. Re-run the command to regenerate this file and its plots.");
         report.Footer.Add("## What limits the misses");
         report.Footer.Add(string.Empty);
         report.Footer.Add("Mechanisms, to read against the rows above (the figures themselves are this run's):");
@@ -171,7 +171,7 @@ public static class CompareCli
         await stdout.WriteLineAsync("targets:");
         foreach (TargetRow t in report.Targets)
         {
-            await stdout.WriteLineAsync($"  [{(t.Met switch { true => "met", false => "MISSED", null => "n/a" })}] {t.Target}: {t.Measured} ({t.Ratio})");
+            await stdout.WriteLineAsync($"  [{(t.Met switch { true => "met", false => "MISSED", null => "reported" })}] {t.Target}: {t.Measured} ({t.Ratio})");
         }
 
         await stdout.WriteLineAsync($"wrote {fullOut} and plots in {imageDir} ({took.TotalSeconds:0} s)");

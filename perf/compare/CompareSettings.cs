@@ -12,7 +12,7 @@ internal sealed class CompareSettings
     /// <summary>Where the PNG plots go.</summary>
     public required string ImageDir { get; init; }
 
-    /// <summary>The sections to run (1..6); all by default.</summary>
+    /// <summary>The sections to run (1..7); all by default.</summary>
     public required IReadOnlySet<int> Sections { get; init; }
 
     /// <summary>The command line as typed, for the report.</summary>

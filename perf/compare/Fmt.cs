@@ -28,7 +28,7 @@ internal static class Fmt
 
     public static string Int(long v) => v.ToString("N0", CultureInfo.InvariantCulture);
 
-    public static string Met(bool? met) => met switch { true => "**yes**", false => "no", null => "not measured" };
+    public static string Met(bool? met) => met switch { true => "**yes**", false => "no", null => "reported" };
 
     public static double Median(IReadOnlyList<double> xs)
     {

@@ -51,7 +51,7 @@ internal static class TimerSection
         string idleCpu = CpuShare(cpu0, wall0, cpus);
         log.WriteLine($"  RtRuntime idle: p99 {Fmt.Us(rtIdle.P99Us)} us");
         (Latency? cyclic, string cyclicNote) = await KernelTools.CyclictestAsync("cyclictest FIFO 90", loops, interval, stress: false, log);
-        log.WriteLine($"  cyclictest: p99 {(cyclic is null ? "skipped" : Fmt.Us(cyclic.P99Us))} us");
+        log.WriteLine($"  cyclictest: {(cyclic is null ? "skipped" : $"p99 {Fmt.Us(cyclic.P99Us)} us")}");
         Latency nanosleep = PeriodicThreads("clock_nanosleep thread", cpus, loops, interval, Native.SleepUntil);
         log.WriteLine($"  clock_nanosleep: p99 {Fmt.Us(nanosleep.P99Us)} us");
         Latency periodic = await PeriodicTimerAsync("PeriodicTimer (1 ms)", cpus, Math.Max(20, (int)(loops * interval / 1_000_000)));
@@ -101,7 +101,7 @@ internal static class TimerSection
         Latency rtLoad = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime + hog (point/10 µs)", new RtSchedulerOptions(), loops, interval, 10_000);
         log.WriteLine($"  RtRuntime under load: p99 {Fmt.Us(rtLoad.P99Us)} us");
         (Latency? cyclicLoad, string cyclicLoadNote) = await KernelTools.CyclictestAsync("cyclictest FIFO 90 + stress-ng", loops, interval, stress: true, log);
-        log.WriteLine($"  cyclictest + stress-ng: p99 {(cyclicLoad is null ? "skipped" : Fmt.Us(cyclicLoad.P99Us))} us");
+        log.WriteLine($"  cyclictest + stress-ng: {(cyclicLoad is null ? "skipped" : $"p99 {Fmt.Us(cyclicLoad.P99Us)} us")}");
 
         var rows = new List<(Latency, string)>
         {
@@ -218,9 +218,8 @@ internal static class TimerSection
             + "`SpinBeforePark` replaces that with a fixed spin. The ThreadPool's idle workers spin too, which is why its p50 is low and its tail is not.");
     }
 
-    /// <summary>Baseline (b): a pinned .NET thread per CPU with 1 ns timer slack calling clock_nanosleep(TIMER_ABSTIME).</summary>
     /// <summary>
-    /// The cyclictest loop on a pinned .NET thread per CPU; <paramref name="waitUntil"/> waits for each
+    /// Baseline (b), and the spinning floor: the cyclictest loop on a pinned .NET thread per CPU; <paramref name="waitUntil"/> waits for each
     /// absolute CLOCK_MONOTONIC deadline (<c>clock_nanosleep</c>, or a spin on the clock for the floor).
     /// </summary>
     private static Latency PeriodicThreads(string label, int cpus, int loops, long intervalNs, Action<long> waitUntil)

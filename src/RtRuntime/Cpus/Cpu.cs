@@ -102,9 +102,6 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>This CPU's local locks that have waiters (the only ones that boost their owner); under <see cref="Lock"/>.</summary>
     internal List<PerCpu.LocalLockState> ContendedLocks { get; } = [];
 
-    /// <summary><see cref="Running"/> without ordering, for the cheap "is this task current" check.</summary>
-    internal RtTask? RunningUnordered => _running;
-
     /// <summary>Priority of the running task (−1 idle). Read without the lock by placement (like cpupri).</summary>
     public int RunningPrio => Volatile.Read(ref _pri.RunningPrio);
 

@@ -128,28 +128,15 @@ public sealed class LocalLock
         return false;
     }
 
-    /// <summary>This CPU's instance for the calling task, which must be running on its CPU.</summary>
+    /// <summary>
+    /// This CPU's instance for the calling task, which must be running on its CPU: the calling thread
+    /// is tested (one thread-static read), so another thread using the context while the task runs
+    /// is refused too, as after a ConfigureAwait(false).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private LocalLockState StateOf(RtTask task)
     {
-        LocalLockState[] states = _states;
-        Cpu? cpu = task.Cpu;
-        if (cpu is null || cpu.RunningUnordered != task || task.StrictChecks)
-        {
-            return StateOfChecked(task); // strict checks, or not its CPU's rq->curr: test the calling thread
-        }
-
-        return states[cpu.Id];
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private LocalLockState StateOfChecked(RtTask task)
-    {
-        if (!task.IsCurrentOrRunning)
-        {
-            ThrowHelper.ThrowContextOffCpu(task);
-        }
-
+        task.ThrowIfNotCurrent();
         return _states[task.Cpu!.Id];
     }
 

@@ -32,18 +32,17 @@ public readonly struct LocalLockGuard : IDisposable
         {
             if (state.NonRt)
             {
-                if (state.HolderIdNonRt == task.Id && _epoch == task.GuardEpoch && !task.StrictChecks)
+                if (state.HolderIdNonRt == task.Id && _epoch == task.GuardEpoch && task.IsCurrent)
                 {
-                    // The holder has been preempt-disabled since it locked: no "scheduling while atomic"
-                    // report and no exit reset its depth (same epoch), so it is still its CPU's running
-                    // task, on the lock's CPU, and the rq->curr test of the Rt path would only repeat
-                    // that (strict checks test the calling thread, below).
+                    // The calling thread runs the holder, which has been preempt-disabled since it
+                    // locked: no "scheduling while atomic" report and no exit reset its depth (same
+                    // epoch), so it is still on the lock's CPU.
                     state.HolderIdNonRt = 0;
                     task.PreemptCount--;
                     return;
                 }
             }
-            else if (task.IsCurrentOrRunning && task.Cpu == state.Cpu && state.Lock.TryUnlockRt(state, task))
+            else if (task.IsCurrent && task.Cpu == state.Cpu && state.Lock.TryUnlockRt(state, task))
             {
                 return;
             }
@@ -55,7 +54,7 @@ public readonly struct LocalLockGuard : IDisposable
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void DisposeChecked(LocalLockState? state, RtTask? task, int epoch)
     {
-        if (state is null || task is null || !task.IsCurrentOrRunning || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task, epoch))
+        if (state is null || task is null || !task.IsCurrent || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task, epoch))
         {
             ThrowMisuse(state, task);
         }
@@ -69,7 +68,7 @@ public readonly struct LocalLockGuard : IDisposable
             throw new InvalidOperationException("This LocalLockGuard was never taken (a default value): unlock without lock.");
         }
 
-        if (!task.IsCurrentOrRunning)
+        if (!task.IsCurrent)
         {
             throw new InvalidOperationException(
                 $"{state.Lock.Name} of cpu{state.Cpu.Id} is owned by task '{task.Name}'; only the owner may unlock it, on its CPU.");

@@ -11,12 +11,17 @@ namespace RtRuntime.PerCpu;
 /// is <c>per_cpu_ptr()</c>: any CPU's slot, and the caller synchronises. Slots outlive CPU hotplug, as
 /// the kernel keeps the per-CPU data of possible CPUs.
 /// </summary>
-/// <typeparam name="T">The slot type (a struct for data that lives in the slot; a class for a per-CPU object).</typeparam>
+/// <typeparam name="T">
+/// The slot type: a struct for data that lives in the slot; a class for a per-CPU object (then only
+/// the references are padded apart, and the objects lie where the GC put them, usually side by side:
+/// pad such a class to 128 bytes, or keep hot per-CPU data in a struct).
+/// </typeparam>
 public sealed class PerCpu<T>
 {
-    // Slots are Stride elements apart (at least 128 bytes: a line pair, against adjacent-line
-    // prefetch), and the first slot starts one stride in, away from the array header.
-    private static readonly int s_stride = Math.Max(1, (128 + Unsafe.SizeOf<T>() - 1) / Unsafe.SizeOf<T>());
+    // Slots are Stride elements apart, so that at least 128 bytes (a line pair, against adjacent-line
+    // prefetch) lie between one slot's end and the next one's start whatever the slot's size, and the
+    // first slot starts one stride in, away from the array header.
+    private static readonly int s_stride = (Unsafe.SizeOf<T>() + 128 + Unsafe.SizeOf<T>() - 1) / Unsafe.SizeOf<T>();
     private readonly T[] _slots;
 
     /// <summary>Creates one slot per CPU of <paramref name="runtime"/>, each set by <paramref name="initial"/> (default: default(T)).</summary>
@@ -40,7 +45,9 @@ public sealed class PerCpu<T>
 
     /// <summary>
     /// <c>this_cpu_ptr()</c>: the slot of the CPU the task runs on. Take a PreemptDisable or
-    /// MigrateDisable guard first so the reference stays this CPU's across preemption points.
+    /// MigrateDisable guard first so the reference stays this CPU's across preemption points. A task
+    /// bound to one CPU is not reported without a guard (the kernel's <c>is_percpu_thread()</c>
+    /// exemption, as for <see cref="TaskContext.CpuId"/>); only hotplug's fallback affinity moves it.
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU; or, in strict mode, from preemptible code.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -48,7 +55,7 @@ public sealed class PerCpu<T>
     {
         RtTask task = context.Task;
         task.ThrowIfNotCurrent();
-        if ((task.PreemptCount | task.MigrationDisabled) == 0)
+        if ((task.PreemptCount | task.MigrationDisabled) == 0 && task.SoleCpu < 0)
         {
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");
         }

@@ -313,20 +313,6 @@ public abstract partial class RtTask
         get => ReferenceEquals(Cpus.Cpu.CurrentTask, this);
     }
 
-    /// <summary>
-    /// The local lock's misuse check: rq->curr first (a field read; a thread-static read costs a call on
-    /// Linux), the thread itself when that does not settle it, or always under strict checks. Without
-    /// strict checks, a foreign thread using the context while the task is still its CPU's rq->curr goes
-    /// unnoticed: while it runs there, or in the instant of its switch-out after a foreign await (a
-    /// continuation escaping with ConfigureAwait(false) can run before the CPU clears rq->curr). Every
-    /// other check, and every decision that depends on who calls, uses the exact <see cref="IsCurrent"/>.
-    /// </summary>
-    internal bool IsCurrentOrRunning
-    {
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => (Cpu?.RunningUnordered == this && !StrictChecks) || ReferenceEquals(Cpus.Cpu.CurrentTask, this);
-    }
-
     /// <summary>Throws when the context is used off its CPU (e.g. after ConfigureAwait(false)).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfNotCurrent()

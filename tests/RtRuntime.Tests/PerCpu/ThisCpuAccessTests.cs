@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using RtRuntime.Cpus;
 using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
@@ -20,20 +21,20 @@ public class ThisCpuAccessTests
     [Fact]
     public async Task ThisCpu_PreemptibleStrict_ThrowsAndReportsBug()
     {
-        await using var rt = Rt.Start(cpus: 1);
+        await using var rt = Rt.Start(cpus: 2); // two CPUs: a task allowed on one only is exempt (is_percpu_thread)
         var slots = new PerCpu<long>(rt);
         var reports = new ConcurrentQueue<BugReport>();
         rt.BugReported += reports.Enqueue;
         var t = rt.Spawn<string>("reader", 10, ctx =>
-            ValueTask.FromResult(Assert.Throws<InvalidOperationException>(() => slots.ThisCpu(ctx)++).Message));
+            ValueTask.FromResult(Assert.Throws<InvalidOperationException>(() => slots.ThisCpu(ctx)++).Message), affinity: CpuSet.Of(0, 1));
 
         string message = await t.WithTimeout();
         Assert.StartsWith("BUG: using this-CPU data in preemptible", message, StringComparison.Ordinal);
         Assert.Contains($"code: reader/{t.Id}", message, StringComparison.Ordinal);
         BugReport report = Assert.Single(reports);
         Assert.Equal(BugKind.ThisCpuInPreemptible, report.Kind);
-        Assert.Equal(("reader", t.Id, 0), (report.TaskName, report.TaskId, report.Cpu));
-        Assert.Equal(0, slots.Remote(0)); // the throw came before the write
+        Assert.Equal(("reader", t.Id), (report.TaskName, report.TaskId));
+        Assert.Equal((0L, 0L), (slots.Remote(0), slots.Remote(1))); // the throw came before the write
         await rt.AssertStillRunsTasks();
     }
 
@@ -42,7 +43,7 @@ public class ThisCpuAccessTests
     {
         await using var rt = Rt.Start(o =>
         {
-            o.CpuCount = 2;
+            o.CpuCount = 3;
             o.StrictChecks = false;
         });
         var slots = new PerCpu<long>(rt);
@@ -53,12 +54,76 @@ public class ThisCpuAccessTests
             slots.ThisCpu(ctx) = 7;
             slots.ThisCpu(ctx) += 1;
             return ValueTask.FromResult(ctx.RawCpuId);
+        }, affinity: CpuSet.Of(1, 2)); // two CPUs: not a per-CPU task
+
+        int cpu = await t.WithTimeout();
+        Assert.Contains(cpu, new[] { 1, 2 });
+        Assert.Equal(8L, slots.Remote(cpu));
+        Assert.Equal(8L, Enumerable.Range(0, 3).Sum(c => slots.Remote(c)));
+        Assert.Equal(2, reports.Count);
+        Assert.All(reports, r => Assert.Equal((BugKind.ThisCpuInPreemptible, cpu), (r.Kind, r.Cpu)));
+    }
+
+    [Fact]
+    public async Task ThisCpuAndCpuId_TaskBoundToOneCpuWithoutGuard_NotReportedEvenStrict()
+    {
+        // is_percpu_thread(): a task whose affinity is one CPU cannot be migrated by the balancer, so
+        // smp_processor_id() and this_cpu_ptr() are silent for it, as the kernel's check is.
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.StrictChecks = true;
+        });
+        var slots = new PerCpu<long>(rt);
+        var reports = new ConcurrentQueue<BugReport>();
+        rt.BugReported += reports.Enqueue;
+        var t = rt.Spawn<int>("percpu", 10, ctx =>
+        {
+            slots.ThisCpu(ctx) += 5;
+            return ValueTask.FromResult(ctx.CpuId);
         }, affinity: CpuSet.Of(1));
 
         Assert.Equal(1, await t.WithTimeout());
-        Assert.Equal((0L, 8L), (slots.Remote(0), slots.Remote(1)));
-        Assert.Equal(2, reports.Count);
-        Assert.All(reports, r => Assert.Equal((BugKind.ThisCpuInPreemptible, 1), (r.Kind, r.Cpu)));
+        Assert.Equal((0L, 5L), (slots.Remote(0), slots.Remote(1)));
+        Assert.Empty(reports);
+    }
+
+    [Fact]
+    public async Task Slots_OfAnySize_HaveAtLeast128BytesBetweenThem()
+    {
+        await using var rt = Rt.Start(cpus: 3);
+        AssertGap<long>(rt);
+        AssertGap<Bytes120>(rt);
+        AssertGap<Bytes128>(rt);
+        AssertGap<Bytes200>(rt);
+    }
+
+    private static void AssertGap<T>(RtScheduler rt)
+    {
+        var slots = new PerCpu<T>(rt);
+        for (int cpu = 0; cpu < 2; cpu++)
+        {
+            long gap = (long)Unsafe.ByteOffset(ref slots.Remote(cpu), ref slots.Remote(cpu + 1)) - Unsafe.SizeOf<T>();
+            Assert.True(gap >= 128, $"{typeof(T).Name}: {gap} bytes between cpu{cpu}'s slot and cpu{cpu + 1}'s");
+        }
+    }
+
+    [StructLayout(LayoutKind.Sequential, Size = 120)]
+    private struct Bytes120
+    {
+        public long First;
+    }
+
+    [StructLayout(LayoutKind.Sequential, Size = 128)]
+    private struct Bytes128
+    {
+        public long First;
+    }
+
+    [StructLayout(LayoutKind.Sequential, Size = 200)]
+    private struct Bytes200
+    {
+        public long First;
     }
 
     [Theory]

@@ -71,7 +71,12 @@ public sealed partial class RtScheduler
         return mask;
     }
 
-    private RtTask Admit(RtTask task, CancellationToken cancellationToken)
+    private RtTask Admit(RtTask task, CancellationToken cancellationToken) => TryAdmit(task, cancellationToken)
+        ? task
+        : throw new InvalidOperationException($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
+
+    /// <summary>Queues <paramref name="task"/>; false, with the task counted as refused, once the runtime is stopping.</summary>
+    private bool TryAdmit(RtTask task, CancellationToken cancellationToken)
     {
         // Count the task before checking _accepting; StopAsync clears _accepting before reading the
         // count, so a task is either refused here or waited for there.
@@ -80,7 +85,7 @@ public sealed partial class RtScheduler
         {
             Interlocked.Increment(ref _refused.Value);
             OnTaskGone();
-            throw new InvalidOperationException($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
+            return false;
         }
 
         if (cancellationToken.CanBeCanceled)
@@ -90,6 +95,6 @@ public sealed partial class RtScheduler
 
         task.Run = TaskRunState.Queued;
         Activate(task);
-        return task;
+        return true;
     }
 }

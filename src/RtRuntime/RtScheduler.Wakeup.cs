@@ -14,7 +14,6 @@ public sealed partial class RtScheduler
     private readonly ConditionalWeakTable<LocalLock, object?> _localLocks = [];
     private readonly RateLimit[] _bugLogLimits; // one per BugKind
     private readonly RateLimit _affinityLogLimit;
-    private long _droppedPosts;
 
     /// <summary>Raised for every kernel-style BUG found in task code (on the thread that found it).</summary>
     public event Action<BugReport>? BugReported;
@@ -138,13 +137,36 @@ public sealed partial class RtScheduler
     {
         if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
         {
-            // The task was abandoned at shutdown; its body can no longer run.
-            Interlocked.Increment(ref _droppedPosts);
+            RunPostedAfterExit(task, callback, state);
             return;
         }
 
         task.PushPosted(callback, state);
         TryWake(task);
+    }
+
+    /// <summary>
+    /// A continuation for a task that has ended: work its body started and did not await (a
+    /// fire-and-forget async call, the losing side of a WhenAny) outlived it. It runs as a task of its
+    /// own, at the ended task's priority, policy and affinity, so it still runs on the runtime and its
+    /// awaiting code still completes. Only while the runtime is stopping is it dropped (and logged).
+    /// </summary>
+    private void RunPostedAfterExit(RtTask ended, SendOrPostCallback callback, object? state)
+    {
+        var posted = new VoidRtTask(this, ended.Name + "/posted", ended.BasePriority, ended.Policy, ended.AffinityMask, _ =>
+        {
+            callback(state);
+            return ValueTask.CompletedTask;
+        });
+        if (TryAdmit(posted, default))
+        {
+            return;
+        }
+
+        if (LogAllowed(_postLogLimit, "continuation post failures"))
+        {
+            RtLog.PostAfterExitDropped(_logger, ended.Name);
+        }
     }
 
     /// <summary>The body completed on a foreign thread (after ConfigureAwait(false)): finish it on its CPU.</summary>

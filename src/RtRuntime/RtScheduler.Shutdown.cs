@@ -21,6 +21,11 @@ public sealed partial class RtScheduler
     private Task<ShutdownSummary>? _stopTask;
     private bool _accepting;
     private volatile bool _cancellingAll;
+    private volatile bool _reaping;
+
+    // After the cancel grace, how long running tasks that go on past their cancellation get to reach
+    // their next runtime await, where they are ended (a task that never reaches one is abandoned).
+    private static readonly TimeSpan s_reapWindow = TimeSpan.FromMilliseconds(200);
     // Spawners write these; CPU threads count endings on their own Cpu (no shared line on the hot path).
     private PaddedLong _admitted;
     private PaddedLong _refused;
@@ -48,8 +53,9 @@ public sealed partial class RtScheduler
     /// Stops the runtime: refuses new tasks at once, lets live tasks finish for up to
     /// <paramref name="drainTimeout"/>, then cancels the rest and gives them
     /// <paramref name="cancelGrace"/> (default 5 s) to observe it at a preemption point or blocking
-    /// wait; tasks blocked on a foreign await are then ended as cancelled. Finally the CPU threads
-    /// exit. Idempotent: later calls return the first call's result.
+    /// wait; tasks blocked on a foreign await are then ended as cancelled, and a task that caught its
+    /// cancellation and went on is ended at its next runtime await. Finally the CPU threads exit.
+    /// Idempotent: later calls return the first call's result.
     /// </summary>
     /// <param name="drainTimeout">How long live tasks may finish on their own.</param>
     /// <param name="cancelGrace">How long cancelled tasks get to observe it (default 5 s).</param>
@@ -102,7 +108,12 @@ public sealed partial class RtScheduler
 
             if (!await WaitDrainedAsync(grace, CancellationToken.None).ConfigureAwait(false))
             {
-                abandoned = AbandonStragglers();
+                _reaping = true; // a running task that catches its cancellation and goes on ends at its next runtime await
+                AbandonStragglers();
+                if (!await WaitDrainedAsync(s_reapWindow, CancellationToken.None).ConfigureAwait(false))
+                {
+                    abandoned = LogAbandoned();
+                }
             }
         }
 
@@ -145,11 +156,11 @@ public sealed partial class RtScheduler
     /// that never reached a preemption point, or the grace ended before it ran), is ended as cancelled
     /// (its continuation, if it ever comes, is dropped; what it waited on gets back any grant it did not
     /// take); a queued task whose body already completed off its CPU gets its outcome. A task still
-    /// running cannot be stopped and is counted. Ending tasks wakes their awaiters (and a released
-    /// local lock's next holder), which may queue on a stuck CPU's wake list: so the wake lists are
-    /// drained and the live tasks looked at again until a pass ends nothing.
+    /// running is ended by its CPU at its next runtime await (<see cref="Reaping"/>). Ending tasks wakes
+    /// their awaiters (and a released local lock's next holder), which may queue on a stuck CPU's wake
+    /// list: so the wake lists are drained and the live tasks looked at again until a pass ends nothing.
     /// </summary>
-    private long AbandonStragglers()
+    private void AbandonStragglers()
     {
         bool endedAny = true;
         for (int pass = 0; endedAny && pass < 64; pass++)
@@ -170,7 +181,11 @@ public sealed partial class RtScheduler
                 }
             }
         }
+    }
 
+    /// <summary>Logs each task the stop could not end (running without reaching a runtime await); returns their count.</summary>
+    private long LogAbandoned()
+    {
         foreach (RtTask task in LiveSnapshot())
         {
             if (!task.IsCompleted)
@@ -203,8 +218,21 @@ public sealed partial class RtScheduler
         }
     }
 
+    /// <summary>
+    /// Whether the stop's cancel grace has passed: a cancelled task that goes on running (it catches
+    /// its cancellation and awaits again) is ended by its CPU at its next runtime await, without resuming.
+    /// </summary>
+    internal bool Reaping => _reaping;
+
+    /// <summary>On the task's CPU thread, at a step boundary while <see cref="Reaping"/>: ends a cancelled task without resuming it.</summary>
+    internal void Reap(RtTask task)
+    {
+        Volatile.Write(ref task.Run, TaskRunState.Dead);
+        EndAtStop(task, reaped: true);
+    }
+
     /// <summary>Ends a task the stop took (now Dead): as <see cref="Finish"/> when its body completed off its CPU, else cancelled.</summary>
-    private void EndAtStop(RtTask task)
+    private void EndAtStop(RtTask task, bool reaped = false)
     {
         AbandonWait(task); // a grant it was given and never took goes to the next waiter
         ReleaseLeakedGuards(task, reportHeldLocks: false); // its local locks and pin too: it did not exit, the stop ended it
@@ -214,7 +242,8 @@ public sealed partial class RtScheduler
         }
         else
         {
-            string was = task.IsStarted ? "blocked or queued" : "waiting to start";
+            string was = reaped ? "running after its cancellation (past the grace; ended at its next await)"
+                : task.IsStarted ? "blocked or queued" : "waiting to start";
             task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still {was} when the runtime stopped; ended as cancelled."));
         }
 

@@ -192,6 +192,12 @@ internal sealed partial class Cpu
         {
             while (true)
             {
+                if (task.CancelFlag != 0 && Scheduler.Reaping && task.IsStarted)
+                {
+                    Scheduler.Reap(task); // the stop's grace has passed and it went on: end it here, not resumed
+                    return next = PickAfterLeave(task);
+                }
+
                 bool done;
                 try
                 {

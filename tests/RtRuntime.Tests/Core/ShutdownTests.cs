@@ -332,6 +332,55 @@ public class ShutdownTests
         Assert.Equal(RtTaskState.Cancelled, awaiter.State);
     }
 
+    [Theory]
+    [InlineData("sleep")]
+    [InlineData("yield")]
+    [InlineData("point")]
+    [InlineData("wait")]
+    public async Task StopAsync_TaskThatCatchesItsCancellationAndGoesOn_EndedAtItsNextAwaitAfterGrace(string awaitKind)
+    {
+        var rt = Rt.Start(cpus: 1);
+        var never = new RtEvent();
+        int caught = 0;
+        RtTask stubborn = rt.Spawn("stubborn", 10, async ctx =>
+        {
+            while (true)
+            {
+                try
+                {
+                    switch (awaitKind)
+                    {
+                        case "sleep":
+                            await ctx.Sleep(TimeSpan.FromMilliseconds(1));
+                            break;
+                        case "yield":
+                            await ctx.Yield();
+                            break;
+                        case "point":
+                            await ctx.PreemptionPoint();
+                            break;
+                        default:
+                            await never.WaitAsync(ctx);
+                            break;
+                    }
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref caught); // the retry-loop shape: cancellation swallowed, loop again
+                }
+            }
+        });
+        await Rt.Until(() => stubborn.State != RtTaskState.Runnable, "the task started");
+
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+        Assert.Equal(new ShutdownSummary(1, 0, 0, 1, 0), summary);
+        Assert.Equal(RtTaskState.Cancelled, stubborn.State);
+        Assert.True(Volatile.Read(ref caught) > 0, "the task caught its cancellation during the grace");
+        var e = await Assert.ThrowsAsync<OperationCanceledException>(async () => await stubborn);
+        Assert.Contains("running after its cancellation", e.Message, StringComparison.Ordinal);
+        await rt.DisposeAsync();
+    }
+
     [Fact]
     public async Task StopAsync_Twice_ReturnsFirstSummary()
     {

@@ -17,7 +17,7 @@ public sealed partial class RtScheduler
     /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public RtTask Spawn(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(body);
+        ThrowIfNullBody(body, name);
         CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
         return Admit(new VoidRtTask(this, name, priority, policy, mask, body), cancellationToken);
     }
@@ -29,9 +29,17 @@ public sealed partial class RtScheduler
     /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public RtTask<T> Spawn<T>(string? name, int priority, Func<TaskContext, ValueTask<T>> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(body);
+        ThrowIfNullBody(body, name);
         CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
         return (RtTask<T>)Admit(new RtTask<T>(this, name, priority, policy, mask, body), cancellationToken);
+    }
+
+    private static void ThrowIfNullBody(object? body, string? name)
+    {
+        if (body is null)
+        {
+            throw new ArgumentNullException(nameof(body), $"body of task '{name}' is null; it must be an async function taking the task's TaskContext.");
+        }
     }
 
     internal CpuSet ValidateSpawn(string? name, int priority, SchedPolicy policy, CpuSet? affinity)

@@ -151,10 +151,21 @@ internal static unsafe partial class LinuxInterop
     internal static void UnlockAllMemory() => _ = MunlockAll();
 
     /// <summary>The errno's text, e.g. "Invalid argument (EINVAL, errno 22)".</summary>
-    internal static string Describe(int errno) => errno switch
+    internal static string Describe(int errno) => Name(errno) is { } name
+        ? $"{Marshal.GetPInvokeErrorMessage(errno)} ({name}, errno {errno})"
+        : $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
+
+    /// <summary>The symbolic names of the errors the runtime's system calls report (asm-generic/errno-base.h).</summary>
+    private static string? Name(int errno) => errno switch
     {
-        1 => $"{Marshal.GetPInvokeErrorMessage(errno)} (EPERM, errno 1)",
-        22 => $"{Marshal.GetPInvokeErrorMessage(errno)} (EINVAL, errno 22)",
-        _ => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})",
+        1 => "EPERM",
+        3 => "ESRCH",
+        12 => "ENOMEM",
+        13 => "EACCES",
+        14 => "EFAULT",
+        16 => "EBUSY",
+        22 => "EINVAL",
+        38 => "ENOSYS",
+        _ => null,
     };
 }

@@ -165,13 +165,15 @@ public class BadInputTests
     }
 
     [Fact]
-    public async Task Spawn_NullBody_ThrowsArgumentNullNamingBody()
+    public async Task Spawn_NullBody_ThrowsArgumentNullNamingBodyAndWhatIsAllowed()
     {
         await using var rt = Rt.Start(cpus: 1);
         var e = Assert.Throws<ArgumentNullException>(() => rt.Spawn("bad", 10, null!));
         var e2 = Assert.Throws<ArgumentNullException>(() => rt.Spawn<int>("bad", 10, null!));
         Assert.Equal("body", e.ParamName);
         Assert.Equal("body", e2.ParamName);
+        Assert.StartsWith("body of task 'bad' is null; it must be an async function taking the task's TaskContext.", e.Message, StringComparison.Ordinal);
+        Assert.Equal(e.Message, e2.Message);
         await rt.AssertStillRunsTasks();
     }
 

@@ -169,16 +169,21 @@ public partial class PinningTests
             }
         }
     }
-}
 
-/// <summary>A fact that only runs on Linux (pinning is observed through libc).</summary>
-internal sealed class LinuxFactAttribute : FactAttribute
-{
-    public LinuxFactAttribute()
+    [Theory]
+    [InlineData(1, "(EPERM, errno 1)")]
+    [InlineData(13, "(EACCES, errno 13)")]
+    [InlineData(22, "(EINVAL, errno 22)")]
+    [InlineData(4242, "(errno 4242)")]
+    public void Describe_Errno_GivesTheOsTextAndTheSymbolicNameWhenKnown(int errno, string suffix)
     {
         if (!OperatingSystem.IsLinux())
         {
-            Skip = "Linux only: observes pinning through sched_getcpu/sched_getaffinity.";
+            return; // errno texts are Linux's
         }
+
+        string text = Interop.LinuxInterop.Describe(errno);
+        Assert.EndsWith(" " + suffix, text, StringComparison.Ordinal);
+        Assert.True(text.Length > suffix.Length + 1, text); // the OS's own text comes first
     }
 }

@@ -299,4 +299,36 @@ public class PriorityInheritanceTests
         Assert.Equal(10, await t.WithTimeout());
         Assert.Null(ll.OwnerOn(0));
     }
+
+    [Fact]
+    public async Task Snapshot_WhileBoosted_ShowsBaseAndInheritedPriorityThenBaseAgain()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        var gate = new RtEvent();
+        int locked = 0;
+        var owner = rt.Spawn("T", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                Volatile.Write(ref locked, 1);
+                await gate.WaitAsync(ctx);
+            }
+        });
+        await Rt.Until(() => Volatile.Read(ref locked) == 1 && owner.State == RtTaskState.Blocked, "T holds the lock and sleeps");
+        var waiter = rt.Spawn("H", 50, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+            }
+        });
+        await Rt.Until(() => waiter.State == RtTaskState.Blocked, "H waits for the lock");
+
+        var boosted = rt.Snapshot().Tasks.Single(x => x.Name == "T");
+        gate.Set();
+        await owner.WithTimeout();
+        await waiter.WithTimeout();
+        Assert.Equal((10, 50), (boosted.BasePriority, boosted.EffectivePriority));
+        Assert.Equal((10, 10), (owner.BasePriority, owner.EffectivePriority));
+    }
 }

@@ -26,6 +26,7 @@ public sealed partial class RtScheduler
     // After the cancel grace, how long running tasks that go on past their cancellation get to reach
     // their next runtime await, where they are ended (a task that never reaches one is abandoned).
     private static readonly TimeSpan s_reapWindow = TimeSpan.FromMilliseconds(200);
+
     // Spawners write these; CPU threads count endings on their own Cpu (no shared line on the hot path).
     private PaddedLong _admitted;
     private PaddedLong _refused;

@@ -75,6 +75,7 @@ internal static class Plots
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual(ticks.ToArray());
         plot.Axes.Bottom.TickLabelStyle.Rotation = -20;
         plot.Axes.Bottom.TickLabelStyle.Alignment = Alignment.MiddleRight;
+        plot.Axes.Bottom.MinimumSize = 110; // room for the rotated labels (ScottPlot sizes the axis for unrotated ones)
         plot.Axes.Margins(bottom: 0);
         plot.Title(title);
         plot.YLabel(unit);

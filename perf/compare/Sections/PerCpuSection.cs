@@ -87,7 +87,7 @@ internal static class PerCpuSection
             report.Targets.Add(new TargetRow($"Per-CPU counter ≥ 10× `Interlocked` on a shared counter ({what})", $"{Fmt.Num(ns)} vs {Fmt.Num(interlocked)} ns/op", Fmt.Ratio(x), x >= 10));
         }
 
-        sec.Images.Add(("per-CPU counters", Plots.Bars("Counter increment, 2 CPUs busy", "ns per op per task", ["PerCpuCounter", "per-CPU, guard/op", $"per-CPU, guard/{Batch}", "Interlocked", "ThreadLocal"],
+        sec.Images.Add(("per-CPU counters", Plots.Bars("Counter increment, 2 CPUs busy", "ns per op per task", ["PerCpuCounter", "PerCpu<long>, guard/op", $"PerCpu<long>, guard/{Batch}", "Interlocked", "ThreadLocal"],
             rows.Select(r => Fmt.Median(r.NsPerOp)).ToArray(), s.ImageDir, "compare-percpu")));
     }
 

@@ -87,6 +87,7 @@ internal static class OverheadSection
             foreach (Measured v in r.Variants)
             {
                 double overhead = (Fmt.Median(v.Ratios) - 1) * 100;
+                log.WriteLine($"  {v.Short} per {per}: {Fmt.Pct(overhead)}");
                 t.Add(v.Name, per, r.Chunk.ToString(System.Globalization.CultureInfo.InvariantCulture), Fmt.Num(r.NsPerElement), Fmt.Num(r.NoneMs), Fmt.Num(Fmt.Median(v.Ms)),
                     Fmt.Pct(overhead), $"{Fmt.Pct((v.Ratios.Min() - 1) * 100)} … {Fmt.Pct((v.Ratios.Max() - 1) * 100)}");
                 if (v.IsTarget)

@@ -113,6 +113,7 @@ public sealed partial class RtScheduler
                 AbandonStragglers();
                 if (!await WaitDrainedAsync(s_reapWindow, CancellationToken.None).ConfigureAwait(false))
                 {
+                    AbandonStragglers(); // what the reaped tasks' ends woke, or a task that blocked meanwhile
                     abandoned = LogAbandoned();
                 }
             }

@@ -137,42 +137,80 @@ public sealed partial class RtScheduler
     {
         if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
         {
-            RunPostedAfterExit(task, callback, state);
+            RunPostedAfterExit(task, new PostedWork(callback, state));
             return;
         }
 
         task.PushPosted(callback, state);
         TryWake(task);
+        if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
+        {
+            ForwardPostedAfterExit(task); // it ended in the meantime, maybe without running this post
+        }
+    }
+
+    /// <summary>Work posted to a task that has ended goes to its <see cref="PostedAfterExit"/> queue.</summary>
+    private static void RunPostedAfterExit(RtTask ended, PostedWork work) => ended.AfterExit.Post(work);
+
+    /// <summary>
+    /// After a task became Dead: work posted in its last step (pushed, but not run before it ended)
+    /// goes to its after-exit queue, in the order it was posted. The poster checks Dead after its push
+    /// and calls this too; each item is taken once (the exchange), by whichever side comes first.
+    /// </summary>
+    internal static void ForwardPostedAfterExit(RtTask task)
+    {
+        PostedWork? stack = Interlocked.Exchange(ref task.Posted, null);
+        PostedWork? fifo = null;
+        while (stack is not null)
+        {
+            PostedWork? next = stack.Next;
+            stack.Next = fifo;
+            fifo = stack;
+            stack = next;
+        }
+
+        while (fifo is not null)
+        {
+            PostedWork? next = fifo.Next;
+            fifo.Next = null;
+            RunPostedAfterExit(task, fifo);
+            fifo = next;
+        }
     }
 
     /// <summary>
-    /// A continuation for a task that has ended: work its body started and did not await (a
-    /// fire-and-forget async call, the losing side of a WhenAny) outlived it. It runs as a task of its
-    /// own, at the ended task's priority, policy and affinity, so it still runs on the runtime and its
-    /// awaiting code still completes. Only while the runtime is stopping is it dropped (and logged).
+    /// Starts a task that runs an ended task's after-exit work: at its priority and policy, on its
+    /// CPUs while one of them is active (else on any), named after it once (<c>&lt;name&gt;/posted</c>,
+    /// also for work posted to such a task after it ended). False once the runtime is stopping.
     /// </summary>
-    private void RunPostedAfterExit(RtTask ended, SendOrPostCallback callback, object? state)
+    internal bool TrySpawnPostedDrain(RtTask ended, Func<TaskContext, ValueTask> body)
     {
-        var posted = new VoidRtTask(this, ended.Name + "/posted", ended.BasePriority, ended.Policy, ended.AffinityMask, _ =>
+        string name = ended.Name.EndsWith(PostedSuffix, StringComparison.Ordinal) ? ended.Name : ended.Name + PostedSuffix;
+        CpuSet mask = ended.AffinityMask;
+        bool anyActive = false;
+        for (int cpu = mask.First; cpu >= 0 && !anyActive; cpu = mask.Next(cpu))
         {
-            callback(state);
-            return ValueTask.CompletedTask;
-        });
-        if (TryAdmit(posted, default))
-        {
-            return;
+            anyActive = _cpus[cpu].Active;
         }
 
-        if (LogAllowed(_postLogLimit, "continuation post failures"))
+        return TryAdmit(new VoidRtTask(this, name, ended.BasePriority, ended.Policy, anyActive ? mask : AllCpus, body), default);
+    }
+
+    private const string PostedSuffix = "/posted";
+
+    /// <summary>Work posted to an ended task could not run: the runtime is stopping (logged at debug level, rate-limited).</summary>
+    internal void ReportPostsDroppedAfterExit(RtTask ended, int count)
+    {
+        if (count > 0 && LogAllowed(_postLogLimit, "continuation post failures"))
         {
-            RtLog.PostAfterExitDropped(_logger, ended.Name);
+            RtLog.PostAfterExitDropped(_logger, ended.Name, count);
         }
     }
 
     /// <summary>The body completed on a foreign thread (after ConfigureAwait(false)): finish it on its CPU.</summary>
     internal void OnBodyCompletedOffCpu(RtTask task)
     {
-        if (Cpu.CurrentTask != task)
+        if (Cpu.CurrentTask != task && Volatile.Read(ref task.Run) != TaskRunState.Dead)
         {
             PostToTask(task, static _ => { }, null);
         }
@@ -378,6 +416,11 @@ public sealed partial class RtScheduler
         }
 
         task.RareOrNull?.CancellationRegistration.Dispose();
+        if (Volatile.Read(ref task.Posted) is not null)
+        {
+            ForwardPostedAfterExit(task); // posted in its last step: still to run, after it
+        }
+
         Unregister(task);
         OnTaskGone();
     }

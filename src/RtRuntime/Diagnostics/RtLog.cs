@@ -59,6 +59,6 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 18, Level = LogLevel.Information, Message = "CpuDmaLatency: holding a CPU latency request of {Microseconds} µs (/dev/cpu_dma_latency) until the runtime stops")]
     public static partial void CpuDmaLatencyHeld(ILogger logger, long microseconds);
 
-    [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "A continuation posted to task {Task}, which has ended, was dropped: the runtime is stopping")]
-    public static partial void PostAfterExitDropped(ILogger logger, string task);
+    [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "{Count} continuation(s) posted to task {Task}, which has ended, dropped: the runtime is stopping")]
+    public static partial void PostAfterExitDropped(ILogger logger, string task, int count);
 }

@@ -45,9 +45,11 @@ public sealed class PerCpu<T>
 
     /// <summary>
     /// <c>this_cpu_ptr()</c>: the slot of the CPU the task runs on. Take a PreemptDisable or
-    /// MigrateDisable guard first so the reference stays this CPU's across preemption points. A task
-    /// bound to one CPU is not reported without a guard (the kernel's <c>is_percpu_thread()</c>
-    /// exemption, as for <see cref="TaskContext.CpuId"/>); only hotplug's fallback affinity moves it.
+    /// MigrateDisable guard first so the reference stays this CPU's across preemption points. Unlike
+    /// <see cref="TaskContext.CpuId"/>, a task bound to one CPU is reported too: the kernel exempts only
+    /// per-CPU threads whose affinity cannot change (<c>is_percpu_thread()</c>), and here
+    /// <c>SetAffinityAsync</c> or hotplug can move any task, while a per-CPU object taken through this
+    /// reference can outlive the call.
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU; or, in strict mode, from preemptible code.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -55,7 +57,7 @@ public sealed class PerCpu<T>
     {
         RtTask task = context.Task;
         task.ThrowIfNotCurrent();
-        if ((task.PreemptCount | task.MigrationDisabled) == 0 && task.SoleCpu < 0)
+        if ((task.PreemptCount | task.MigrationDisabled) == 0)
         {
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");
         }

@@ -110,6 +110,16 @@ public abstract partial class RtTask
 
     private RtTaskRare? _rare;
 
+    /// <summary>Where work posted after the task ended goes (made on first use, by any thread).</summary>
+    internal PostedAfterExit AfterExit
+    {
+        get
+        {
+            RtTaskRare rare = Rare;
+            return Volatile.Read(ref rare.AfterExit) ?? Interlocked.CompareExchange(ref rare.AfterExit, new PostedAfterExit(this), null) ?? rare.AfterExit;
+        }
+    }
+
     /// <summary>
     /// When a sampled wakeup made this task runnable (<see cref="RtClock"/> ns), until it runs; 0 when
     /// not sampled. Here and not in <see cref="RtTaskRare"/>: a rare-state object per sampled spawn
@@ -235,8 +245,25 @@ public abstract partial class RtTask
 
         while (fifo is not null)
         {
-            fifo.Callback(fifo.State);
+            PostedWork current = fifo;
             fifo = fifo.Next;
+            try
+            {
+                current.Callback(current.State);
+            }
+            catch
+            {
+                // The task faults with this (RtScheduler.FaultFromStep); the posts after it go back on
+                // the list, which its end forwards to its after-exit queue, instead of being lost.
+                while (fifo is not null)
+                {
+                    PostedWork next = fifo.Next!;
+                    PushPosted(fifo);
+                    fifo = next;
+                }
+
+                throw;
+            }
         }
     }
 
@@ -276,9 +303,10 @@ public abstract partial class RtTask
     }
 
     /// <summary>Pushes a continuation posted through the task's SynchronizationContext (the waker wakes the task).</summary>
-    internal void PushPosted(SendOrPostCallback callback, object? state)
+    internal void PushPosted(SendOrPostCallback callback, object? state) => PushPosted(new PostedWork(callback, state));
+
+    private void PushPosted(PostedWork work)
     {
-        var work = new PostedWork(callback, state);
         PostedWork? head;
         do
         {

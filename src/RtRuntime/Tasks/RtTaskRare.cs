@@ -40,4 +40,7 @@ internal sealed class RtTaskRare
 
     /// <summary>A watcher finalises a body that finishes off its CPU (armed once).</summary>
     public bool OffCpuWatch;
+
+    /// <summary>The queue of work posted after the task ended (made on first such post).</summary>
+    public PostedAfterExit? AfterExit;
 }

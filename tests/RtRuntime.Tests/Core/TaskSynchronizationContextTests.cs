@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RtRuntime.Tasks;
 using RtRuntime.Tests.Hotplug;
 
@@ -109,6 +110,97 @@ public class TaskSynchronizationContextTests
         bool ran = false;
         t.Post(_ => ran = true, null);
         Assert.False(ran);
-        Assert.Contains(logs.Messages, m => m.Message.Contains("posted to task ended, which has ended, was dropped: the runtime is stopping", StringComparison.Ordinal));
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Debug && m.Message == "1 continuation(s) posted to task ended, which has ended, dropped: the runtime is stopping");
+    }
+
+    [Fact]
+    public async Task PostInTheTasksLastStep_RunsAfterItEnds()
+    {
+        // The helper's continuation is posted while the body is still running (its last step): the
+        // task ends without running it, and it must still run after.
+        await using var rt = Rt.Start(cpus: 1);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? helper = null;
+        RtTask t = rt.Spawn("last-step", 10, ctx =>
+        {
+            helper = HelperAsync(gate.Task);
+            gate.SetResult(); // posts the helper's continuation to this task, which is still running
+            return ValueTask.CompletedTask;
+        });
+        await t.WithTimeout();
+        await helper!.WaitAsync(Rt.Hang);
+
+        static async Task HelperAsync(Task gate) => await gate;
+    }
+
+    [Fact]
+    public async Task AsyncLoopOutlivingItsTask_KeepsOneContextNameAndRunsEveryHop()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var names = new List<string>();
+        Task? loop = null;
+        RtTask t = rt.Spawn("loop", 10, ctx =>
+        {
+            loop = LoopAsync(names);
+            return ValueTask.CompletedTask;
+        });
+        await t.WithTimeout();
+        await loop!.WaitAsync(Rt.Hang);
+        Assert.Equal(20, names.Count);
+        Assert.All(names, n => Assert.Equal("loop/posted", n)); // not loop/posted/posted/…
+
+        static async Task LoopAsync(List<string> names)
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await Task.Delay(1); // each hop's continuation is posted to the context the last one ran under
+                names.Add((SynchronizationContext.Current as RtTask)?.Name ?? "<none>");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TwoPostsToAnEndedTask_RunOneAtATime()
+    {
+        // Under the task, its continuations ran one at a time; after it ended they still do.
+        await using var rt = Rt.Start(cpus: 2);
+        var gate = new TaskCompletionSource();
+        int inside = 0, overlap = 0;
+        var order = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        Task? a = null, b = null;
+        RtTask t = rt.Spawn("owner", 10, ctx =>
+        {
+            a = HelperAsync(0);
+            b = HelperAsync(1);
+            return ValueTask.CompletedTask;
+        });
+        await t.WithTimeout();
+        gate.SetResult(); // both continuations are posted to the ended task, in this order
+        await Task.WhenAll(a!, b!).WaitAsync(Rt.Hang);
+        Assert.Equal(0, overlap);
+        Assert.Equal([0, 1], order.Order().ToArray());
+
+        async Task HelperAsync(int i)
+        {
+            await gate.Task;
+            order.Enqueue(i);
+            if (Interlocked.Increment(ref inside) == 2)
+            {
+                Interlocked.Exchange(ref overlap, 1);
+            }
+
+            long until = RtRuntime.Cpus.RtClock.NowNs() + 100_000_000; // give a parallel run the chance to show
+            while (Volatile.Read(ref inside) < 2 && RtRuntime.Cpus.RtClock.NowNs() < until)
+            {
+                Thread.SpinWait(20);
+            }
+
+            if (Volatile.Read(ref inside) == 2)
+            {
+                Interlocked.Exchange(ref overlap, 1);
+            }
+
+            Interlocked.Decrement(ref inside);
+        }
     }
 }

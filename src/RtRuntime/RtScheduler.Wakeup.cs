@@ -159,16 +159,7 @@ public sealed partial class RtScheduler
     /// </summary>
     internal static void ForwardPostedAfterExit(RtTask task)
     {
-        PostedWork? stack = Interlocked.Exchange(ref task.Posted, null);
-        PostedWork? fifo = null;
-        while (stack is not null)
-        {
-            PostedWork? next = stack.Next;
-            stack.Next = fifo;
-            fifo = stack;
-            stack = next;
-        }
-
+        PostedWork? fifo = PostedWork.InPostedOrder(Interlocked.Exchange(ref task.Posted, null));
         while (fifo is not null)
         {
             PostedWork? next = fifo.Next;

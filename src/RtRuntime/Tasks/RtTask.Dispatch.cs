@@ -231,18 +231,7 @@ public abstract partial class RtTask
 
     private void RunPosted()
     {
-        PostedWork? stack = Interlocked.Exchange(ref Posted, null);
-
-        // Reverse the LIFO stack so posts run in the order they arrived.
-        PostedWork? fifo = null;
-        while (stack is not null)
-        {
-            PostedWork next = stack.Next!;
-            stack.Next = fifo;
-            fifo = stack;
-            stack = next;
-        }
-
+        PostedWork? fifo = PostedWork.InPostedOrder(Interlocked.Exchange(ref Posted, null));
         while (fifo is not null)
         {
             PostedWork current = fifo;

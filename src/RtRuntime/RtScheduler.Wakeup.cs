@@ -132,59 +132,40 @@ public sealed partial class RtScheduler
         }
     }
 
-    /// <summary>A continuation posted to the task's SynchronizationContext comes back as a wakeup.</summary>
+    /// <summary>
+    /// A continuation posted to the task's SynchronizationContext comes back as a wakeup. If the task
+    /// has ended (before the push, or since), its after-exit queue takes it, in the order posted.
+    /// </summary>
     internal void PostToTask(RtTask task, SendOrPostCallback callback, object? state)
     {
+        task.PushPosted(callback, state); // a full fence: the task's end sees this push, or this sees Dead
         if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
         {
-            RunPostedAfterExit(task, new PostedWork(callback, state));
+            task.AfterExit.Forward(task);
             return;
         }
 
-        task.PushPosted(callback, state);
         TryWake(task);
-        if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
-        {
-            ForwardPostedAfterExit(task); // it ended in the meantime, maybe without running this post
-        }
-    }
-
-    /// <summary>Work posted to a task that has ended goes to its <see cref="PostedAfterExit"/> queue.</summary>
-    private static void RunPostedAfterExit(RtTask ended, PostedWork work) => ended.AfterExit.Post(work);
-
-    /// <summary>
-    /// After a task became Dead: work posted in its last step (pushed, but not run before it ended)
-    /// goes to its after-exit queue, in the order it was posted. The poster checks Dead after its push
-    /// and calls this too; each item is taken once (the exchange), by whichever side comes first.
-    /// </summary>
-    internal static void ForwardPostedAfterExit(RtTask task)
-    {
-        PostedWork? fifo = PostedWork.InPostedOrder(Interlocked.Exchange(ref task.Posted, null));
-        while (fifo is not null)
-        {
-            PostedWork? next = fifo.Next;
-            fifo.Next = null;
-            RunPostedAfterExit(task, fifo);
-            fifo = next;
-        }
     }
 
     /// <summary>
     /// Starts a task that runs an ended task's after-exit work: at its priority and policy, on its
-    /// CPUs while one of them is active (else on any), named after it once (<c>&lt;name&gt;/posted</c>,
-    /// also for work posted to such a task after it ended). False once the runtime is stopping.
+    /// CPUs while one of them is active (else on any), named <c>&lt;name&gt;/posted</c>. Its own
+    /// after-exit work goes to the same queue. False once the runtime is stopping.
     /// </summary>
-    internal bool TrySpawnPostedDrain(RtTask ended, Func<TaskContext, ValueTask> body)
+    internal bool TrySpawnPostedDrain(PostedAfterExit queue, Func<TaskContext, ValueTask> body)
     {
-        string name = ended.Name.EndsWith(PostedSuffix, StringComparison.Ordinal) ? ended.Name : ended.Name + PostedSuffix;
-        CpuSet mask = ended.AffinityMask;
+        RtTask root = queue.Root;
+        CpuSet mask = root.AffinityMask;
         bool anyActive = false;
         for (int cpu = mask.First; cpu >= 0 && !anyActive; cpu = mask.Next(cpu))
         {
             anyActive = _cpus[cpu].Active;
         }
 
-        return TryAdmit(new VoidRtTask(this, name, ended.BasePriority, ended.Policy, anyActive ? mask : AllCpus, body), default);
+        var drain = new VoidRtTask(this, root.Name + PostedSuffix, root.BasePriority, root.Policy, anyActive ? mask : AllCpus, body);
+        drain.Rare.AfterExit = queue; // before it is published: what is posted to it after its end comes back here
+        return TryAdmit(drain, default);
     }
 
     private const string PostedSuffix = "/posted";
@@ -407,9 +388,10 @@ public sealed partial class RtScheduler
         }
 
         task.RareOrNull?.CancellationRegistration.Dispose();
-        if (Volatile.Read(ref task.Posted) is not null)
+        Interlocked.MemoryBarrier(); // Dead is written: a poster that pushed before it is seen here, one after it sees Dead
+        if (Volatile.Read(ref task.Posted) is not null || task.RareOrNull?.PostedRest is not null)
         {
-            ForwardPostedAfterExit(task); // posted in its last step: still to run, after it
+            task.AfterExit.Forward(task); // posted in its last step, or left by a post that threw: still to run, after it
         }
 
         Unregister(task);

@@ -7,26 +7,56 @@ namespace RtRuntime.Tasks;
 /// started and did not await (a fire-and-forget call, the losing side of a WhenAny). The kernel's
 /// <c>task_work_add</c> on an exited task fails; here the work still runs, on the runtime: queued in
 /// the order it was posted and run by one short task at a time, <c>&lt;name&gt;/posted</c>, at the
-/// ended task's priority and policy, so its continuations run one at a time, as under the task
+/// ended task's priority and policy. Those tasks share this queue (work posted to one of them after
+/// it ended comes back here), so the ended task's continuations run one at a time, as under the task
 /// itself. Only once the runtime is stopping is the work dropped (logged at debug level).
 /// </summary>
-internal sealed class PostedAfterExit(RtTask ended)
+internal sealed class PostedAfterExit(RtTask root)
 {
     private readonly ConcurrentQueue<PostedWork> _queue = new();
+    private readonly Lock _forwarding = new();
     private int _draining; // 1 while a drain task is live (or being started)
 
-    /// <summary>Queues <paramref name="work"/> and starts a drain task unless one is live.</summary>
-    public void Post(PostedWork work)
+    /// <summary>The ended task whose work this is (its name, priority, policy and CPUs are the drain tasks').</summary>
+    public RtTask Root => root;
+
+    /// <summary>
+    /// Takes the work left on <paramref name="ended"/> (this queue's root, or one of its drain tasks),
+    /// now Dead: the rest of a step whose post threw, then its posted stack, in the order posted. The
+    /// task's end and a poster that finds it Dead after its push both call this; one forward at a time,
+    /// so a later post cannot overtake an earlier one.
+    /// </summary>
+    public void Forward(RtTask ended)
     {
-        _queue.Enqueue(work);
+        lock (_forwarding)
+        {
+            if (ended.RareOrNull is { } rare)
+            {
+                Enqueue(Interlocked.Exchange(ref rare.PostedRest, null));
+            }
+
+            Enqueue(PostedWork.InPostedOrder(Interlocked.Exchange(ref ended.Posted, null)));
+        }
+
         TryStartDrain();
+    }
+
+    private void Enqueue(PostedWork? fifo)
+    {
+        while (fifo is not null)
+        {
+            PostedWork? next = fifo.Next;
+            fifo.Next = null;
+            _queue.Enqueue(fifo);
+            fifo = next;
+        }
     }
 
     private void TryStartDrain()
     {
         while (!_queue.IsEmpty && Interlocked.CompareExchange(ref _draining, 1, 0) == 0)
         {
-            if (ended.Scheduler.TrySpawnPostedDrain(ended, Drain))
+            if (root.Scheduler.TrySpawnPostedDrain(this, Drain))
             {
                 return;
             }
@@ -39,8 +69,8 @@ internal sealed class PostedAfterExit(RtTask ended)
                 dropped++;
             }
 
-            Volatile.Write(ref _draining, 0);
-            ended.Scheduler.ReportPostsDroppedAfterExit(ended, dropped);
+            Interlocked.Exchange(ref _draining, 0);
+            root.Scheduler.ReportPostsDroppedAfterExit(root, dropped);
         }
     }
 
@@ -56,7 +86,7 @@ internal sealed class PostedAfterExit(RtTask ended)
                     work.Callback(work.State);
                 }
 
-                Volatile.Write(ref _draining, 0);
+                Interlocked.Exchange(ref _draining, 0); // a full fence: a poster's enqueue is seen below, or it sees 0
                 if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
                 {
                     return ValueTask.CompletedTask;
@@ -67,7 +97,7 @@ internal sealed class PostedAfterExit(RtTask ended)
         {
             // A callback threw: this drain task faults with it (as a task does when its posted work
             // throws), and the work queued after it gets a drain task of its own.
-            Volatile.Write(ref _draining, 0);
+            Interlocked.Exchange(ref _draining, 0);
             TryStartDrain();
             throw;
         }

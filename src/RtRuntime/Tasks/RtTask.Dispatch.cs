@@ -242,15 +242,9 @@ public abstract partial class RtTask
             }
             catch
             {
-                // The task faults with this (RtScheduler.FaultFromStep); the posts after it go back on
-                // the list, which its end forwards to its after-exit queue, instead of being lost.
-                while (fifo is not null)
-                {
-                    PostedWork next = fifo.Next!;
-                    PushPosted(fifo);
-                    fifo = next;
-                }
-
+                // The task faults with this (RtScheduler.FaultFromStep); the posts after it are kept,
+                // ahead of anything posted since, for its end to forward to its after-exit queue.
+                Rare.PostedRest = fifo;
                 throw;
             }
         }
@@ -292,10 +286,9 @@ public abstract partial class RtTask
     }
 
     /// <summary>Pushes a continuation posted through the task's SynchronizationContext (the waker wakes the task).</summary>
-    internal void PushPosted(SendOrPostCallback callback, object? state) => PushPosted(new PostedWork(callback, state));
-
-    private void PushPosted(PostedWork work)
+    internal void PushPosted(SendOrPostCallback callback, object? state)
     {
+        var work = new PostedWork(callback, state);
         PostedWork? head;
         do
         {

@@ -41,6 +41,9 @@ internal sealed class RtTaskRare
     /// <summary>A watcher finalises a body that finishes off its CPU (armed once).</summary>
     public bool OffCpuWatch;
 
-    /// <summary>The queue of work posted after the task ended (made on first such post).</summary>
+    /// <summary>The queue of work posted after the task ended (made on first such post; a drain task's is its root's).</summary>
     public PostedAfterExit? AfterExit;
+
+    /// <summary>The posts of a step that came after one that threw (in order), for the task's end to forward.</summary>
+    public PostedWork? PostedRest;
 }

@@ -74,8 +74,11 @@ internal sealed class PostedAfterExit(RtTask root)
         }
     }
 
-    /// <summary>The drain task's body: runs the queued work in order until the queue stays empty.</summary>
-    private ValueTask Drain(TaskContext context)
+    /// <summary>
+    /// The drain task's body: runs the queued work in order until the queue stays empty, with a
+    /// preemption point after each item, so a higher-priority task made runnable meanwhile gets the CPU.
+    /// </summary>
+    private async ValueTask Drain(TaskContext context)
     {
         try
         {
@@ -84,19 +87,21 @@ internal sealed class PostedAfterExit(RtTask root)
                 while (_queue.TryDequeue(out PostedWork? work))
                 {
                     work.Callback(work.State);
+                    await context.PreemptionPoint();
                 }
 
                 Interlocked.Exchange(ref _draining, 0); // a full fence: a poster's enqueue is seen below, or it sees 0
                 if (_queue.IsEmpty || Interlocked.CompareExchange(ref _draining, 1, 0) != 0)
                 {
-                    return ValueTask.CompletedTask;
+                    return;
                 }
             }
         }
         catch
         {
-            // A callback threw: this drain task faults with it (as a task does when its posted work
-            // throws), and the work queued after it gets a drain task of its own.
+            // A callback threw, or the drain task was cancelled (by a stop) at its point: it ends with
+            // that, as a task does when its posted work throws, and the work queued after it gets a
+            // drain task of its own (or, while stopping, is dropped and logged).
             Interlocked.Exchange(ref _draining, 0);
             TryStartDrain();
             throw;

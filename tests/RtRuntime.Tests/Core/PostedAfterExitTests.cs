@@ -125,6 +125,29 @@ public class PostedAfterExitTests
         Assert.Equal(["x (last step)", "y (after end)"], order.ToArray());
     }
 
+    [Fact]
+    public async Task DrainOfManyPosts_LetsAHigherPriorityTaskRunBetweenThem()
+    {
+        // One CPU: the drain task (priority 10) passes a preemption point after each post, so the
+        // priority-50 task the first post spawns runs before the second post.
+        await using var rt = Rt.Start(cpus: 1);
+        var order = new ConcurrentQueue<string>();
+        RtTask t = rt.Spawn("ended", 10, ctx => ValueTask.CompletedTask);
+        await t.WithTimeout();
+        t.Post(_ =>
+        {
+            order.Enqueue("post 1");
+            _ = rt.Spawn("high", 50, ctx =>
+            {
+                order.Enqueue("high");
+                return ValueTask.CompletedTask;
+            });
+        }, null);
+        t.Post(_ => order.Enqueue("post 2"), null);
+        await Rt.Until(() => order.Count == 3, "both posts and the high task ran");
+        Assert.Equal(["post 1", "high", "post 2"], order.ToArray());
+    }
+
     private sealed class InlineContext : SynchronizationContext
     {
         public override void Post(SendOrPostCallback d, object? state) => d(state);

@@ -388,7 +388,8 @@ public sealed partial class RtScheduler
         }
 
         task.RareOrNull?.CancellationRegistration.Dispose();
-        Interlocked.MemoryBarrier(); // Dead is written: a poster that pushed before it is seen here, one after it sees Dead
+        // Every ending wrote Dead before Complete's Interlocked.Exchange of the waiters, a full fence (no
+        // second one per task here): a poster that pushed before it is seen below, one after it sees Dead.
         if (Volatile.Read(ref task.Posted) is not null || task.RareOrNull?.PostedRest is not null)
         {
             task.AfterExit.Forward(task); // posted in its last step, or left by a post that threw: still to run, after it

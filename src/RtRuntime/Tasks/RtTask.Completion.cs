@@ -66,7 +66,7 @@ public abstract partial class RtTask
         OutcomeException = exception;
         Volatile.Write(ref _final, (int)state);
         Scheduler.CountEnded(this, state); // after the final state (a count never runs ahead of IsCompleted), before the fence below
-        WaiterNode? waiters = Interlocked.Exchange(ref _waiters, s_completed);
+        WaiterNode? waiters = Interlocked.Exchange(ref _waiters, s_completed); // also the fence RtScheduler.Ended relies on after Dead
         for (WaiterNode? w = waiters; w is not null && w != s_completed; w = w.Next)
         {
             w.Dispatch(Scheduler);

@@ -388,6 +388,11 @@ public sealed partial class RtScheduler
         }
 
         task.RareOrNull?.CancellationRegistration.Dispose();
+        if (task.RareOrNull?.AfterExit is { } queue && queue.Root != task && !task.HasCompletedBody)
+        {
+            queue.DrainEnded(); // a drain task ended before its loop did (a stop took it): it still held its queue
+        }
+
         // Every ending wrote Dead before Complete's Interlocked.Exchange of the waiters, a full fence (no
         // second one per task here): a poster that pushed before it is seen below, one after it sees Dead.
         if (Volatile.Read(ref task.Posted) is not null || task.RareOrNull?.PostedRest is not null)

@@ -41,6 +41,17 @@ internal sealed class PostedAfterExit(RtTask root)
         TryStartDrain();
     }
 
+    /// <summary>
+    /// The drain task ended without finishing its loop (a stop ended it before it started, or at its
+    /// preemption point): it still held the queue, which no other drain can have taken meanwhile. Hand
+    /// the queue on (while stopping, its work is dropped and logged).
+    /// </summary>
+    public void DrainEnded()
+    {
+        Interlocked.Exchange(ref _draining, 0);
+        TryStartDrain();
+    }
+
     private void Enqueue(PostedWork? fifo)
     {
         while (fifo is not null)

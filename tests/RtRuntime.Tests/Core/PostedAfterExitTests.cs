@@ -148,6 +148,46 @@ public class PostedAfterExitTests
         Assert.Equal(["post 1", "high", "post 2"], order.ToArray());
     }
 
+    [Fact]
+    public async Task DrainTaskEndedByTheStopBeforeItRan_ItsWorkIsDroppedAndLogged()
+    {
+        // One CPU held by a task that never reaches a preemption point: the drain task for the ended
+        // owner's post stays queued, and the stop ends it unstarted. The queue it held is handed on,
+        // so its work (and what is posted after) is dropped and logged, not kept silently.
+        using var logs = new Hotplug.CapturingLoggerFactory();
+        var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.LoggerFactory = logs;
+        });
+        RtTask owner = rt.Spawn("owner", 10, ctx => ValueTask.CompletedTask);
+        await owner.WithTimeout();
+        var release = new ManualResetEventSlim();
+        RtTask spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Rt.Hang);
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner holds the CPU");
+        bool ran = false;
+        owner.Post(_ => ran = true, null); // its drain task queues behind the spinner
+
+        try
+        {
+            await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner.WithTimeout();
+        owner.Post(_ => ran = true, null);
+        Assert.False(ran);
+        Assert.Equal(2, logs.Messages.Count(m => m.Message == "1 continuation(s) posted to task owner, which has ended, dropped: the runtime is stopping"));
+        await rt.DisposeAsync();
+    }
+
     private sealed class InlineContext : SynchronizationContext
     {
         public override void Post(SendOrPostCallback d, object? state) => d(state);

@@ -1,15 +1,141 @@
+using Microsoft.Extensions.Logging;
 using System.Collections.Concurrent;
 using RtRuntime.Tasks;
+using RtRuntime.Tests.Hotplug;
 
 namespace RtRuntime.Tests.Core;
 
 /// <summary>
-/// Work posted to a task after it ended (PostedAfterExit): it runs in the order posted and one item
-/// at a time, whichever drain task runs it, and a throwing post or a post racing the task's end does
-/// not reorder it.
+/// Work posted to a task after it ended (PostedAfterExit): an async call the body did not await still
+/// completes, on the runtime; the work runs in the order posted and one item at a time, whichever
+/// drain task runs it; a throwing post or a post racing the task's end does not reorder it; only a
+/// stopping runtime drops it, and logs that.
 /// </summary>
 public class PostedAfterExitTests
 {
+    [Fact]
+    public async Task Post_ToAnEndedTask_RunsAsATaskOfItsOwnOnACpu()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        RtTask t = rt.Spawn("ended", 10, ctx => ValueTask.CompletedTask);
+        await t.WithTimeout();
+        var ran = new TaskCompletionSource<(string?, string?)>(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.Post(_ => ran.TrySetResult((Thread.CurrentThread.Name, (SynchronizationContext.Current as RtTask)?.Name)), null);
+        Assert.Equal(("rt/cpu0", "ended/posted"), await ran.Task.WaitAsync(Rt.Hang));
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task AsyncCallNotAwaited_OutlivesItsTask_CompletesOnTheRuntime()
+    {
+        // The body starts an async helper and returns without awaiting it: the helper's continuation
+        // comes back to the task's context after the task has ended, and must still run (on a CPU).
+        await using var rt = Rt.Start(cpus: 2);
+        Task<string?>? escaped = null;
+        RtTask t = rt.Spawn("starter", 10, ctx =>
+        {
+            escaped = HelperAsync();
+            return ValueTask.CompletedTask;
+        });
+        await t.WithTimeout();
+        Assert.Equal(RtTaskState.Completed, t.State);
+        Assert.StartsWith("rt/cpu", await escaped!.WaitAsync(Rt.Hang), StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+
+        static async Task<string?> HelperAsync()
+        {
+            await Task.Delay(20);
+            return Thread.CurrentThread.Name;
+        }
+    }
+
+    [Fact]
+    public async Task Post_ToAnEndedTaskAfterStop_IsDroppedAndLogged()
+    {
+        using var logs = new CapturingLoggerFactory();
+        (RtScheduler rt, RtTask t) = await StartWithEndedTaskAsync(logs, "ended");
+        await rt.DisposeAsync();
+        bool ran = false;
+        t.Post(_ => ran = true, null);
+        Assert.False(ran);
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Debug && m.Message == "1 continuation(s) posted to task ended, which has ended, dropped: the runtime is stopping");
+    }
+
+    [Fact]
+    public async Task PostInTheTasksLastStep_RunsAfterItEnds()
+    {
+        // The helper's continuation is posted while the body is still running (its last step): the
+        // task ends without running it, and it must still run after.
+        await using var rt = Rt.Start(cpus: 1);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task? helper = null;
+        RtTask t = rt.Spawn("last-step", 10, ctx =>
+        {
+            helper = HelperAsync(gate.Task);
+            gate.SetResult(); // posts the helper's continuation to this task, which is still running
+            return ValueTask.CompletedTask;
+        });
+        await t.WithTimeout();
+        await helper!.WaitAsync(Rt.Hang);
+
+        static async Task HelperAsync(Task gate) => await gate;
+    }
+
+    [Fact]
+    public async Task AsyncLoopOutlivingItsTask_KeepsOneContextNameAndRunsEveryHop()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var names = new List<string>();
+        Task? loop = null;
+        RtTask t = rt.Spawn("loop", 10, ctx =>
+        {
+            loop = LoopAsync(names);
+            return ValueTask.CompletedTask;
+        });
+        await t.WithTimeout();
+        await loop!.WaitAsync(Rt.Hang);
+        Assert.Equal(20, names.Count);
+        Assert.All(names, n => Assert.Equal("loop/posted", n)); // not loop/posted/posted/…
+
+        static async Task LoopAsync(List<string> names)
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await Task.Delay(1); // each hop's continuation is posted to the context the last one ran under
+                names.Add((SynchronizationContext.Current as RtTask)?.Name ?? "<none>");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task TwoPostsToAnEndedTask_RunOneAtATime()
+    {
+        // Under the task, its continuations ran one at a time; after it ended they still do.
+        await using var rt = Rt.Start(cpus: 2);
+        var gate = new TaskCompletionSource();
+        var probe = new OverlapProbe();
+        var order = new ConcurrentQueue<int>();
+        Task? a = null, b = null;
+        RtTask t = rt.Spawn("owner", 10, ctx =>
+        {
+            a = HelperAsync(0);
+            b = HelperAsync(1);
+            return ValueTask.CompletedTask;
+        });
+        await t.WithTimeout();
+        gate.SetResult(); // both continuations are posted to the ended task
+        await Task.WhenAll(a!, b!).WaitAsync(Rt.Hang);
+        Assert.False(probe.Overlapped);
+        Assert.Equal([0, 1], order.Order().ToArray());
+
+        async Task HelperAsync(int i)
+        {
+            await gate.Task;
+            order.Enqueue(i);
+            probe.Run();
+        }
+    }
+
     [Fact]
     public async Task ContinuationsOfOneEndedTask_HoppingThroughDrainTasks_NeverRunAtOnce()
     {
@@ -20,7 +146,7 @@ public class PostedAfterExitTests
         var gateA2 = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var gateB = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var aHopped = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        int inside = 0, overlap = 0;
+        var probe = new OverlapProbe();
         var contexts = new ConcurrentQueue<string?>();
         Task? a = null, b = null;
         RtTask t = rt.Spawn("owner", 10, ctx =>
@@ -36,7 +162,7 @@ public class PostedAfterExitTests
         gateA2.SetResult();
         gateB.SetResult();
         await Task.WhenAll(a!, b!).WaitAsync(Rt.Hang);
-        Assert.Equal(0, overlap);
+        Assert.False(probe.Overlapped);
         Assert.All(contexts, name => Assert.Equal("owner/posted", name));
 
         async Task AAsync()
@@ -56,18 +182,7 @@ public class PostedAfterExitTests
         void Critical()
         {
             contexts.Enqueue((SynchronizationContext.Current as RtTask)?.Name);
-            if (Interlocked.Increment(ref inside) == 2)
-            {
-                Interlocked.Exchange(ref overlap, 1);
-            }
-
-            long until = RtRuntime.Cpus.RtClock.NowNs() + 100_000_000; // room for a parallel run to show
-            while (Volatile.Read(ref inside) < 2 && RtRuntime.Cpus.RtClock.NowNs() < until)
-            {
-                Thread.SpinWait(20);
-            }
-
-            Interlocked.Decrement(ref inside);
+            probe.Run();
         }
     }
 
@@ -154,14 +269,8 @@ public class PostedAfterExitTests
         // One CPU held by a task that never reaches a preemption point: the drain task for the ended
         // owner's post stays queued, and the stop ends it unstarted. The queue it held is handed on,
         // so its work (and what is posted after) is dropped and logged, not kept silently.
-        using var logs = new Hotplug.CapturingLoggerFactory();
-        var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.LoggerFactory = logs;
-        });
-        RtTask owner = rt.Spawn("owner", 10, ctx => ValueTask.CompletedTask);
-        await owner.WithTimeout();
+        using var logs = new CapturingLoggerFactory();
+        (RtScheduler rt, RtTask owner) = await StartWithEndedTaskAsync(logs, "owner");
         var release = new ManualResetEventSlim();
         RtTask spinner = rt.Spawn("spinner", 50, _ =>
         {
@@ -186,6 +295,49 @@ public class PostedAfterExitTests
         Assert.False(ran);
         Assert.Equal(2, logs.Messages.Count(m => m.Message == "1 continuation(s) posted to task owner, which has ended, dropped: the runtime is stopping"));
         await rt.DisposeAsync();
+    }
+
+    /// <summary>A one-CPU runtime logging to <paramref name="logs"/>, and a task of it that has ended.</summary>
+    private static async Task<(RtScheduler Runtime, RtTask Ended)> StartWithEndedTaskAsync(CapturingLoggerFactory logs, string name)
+    {
+        RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.LoggerFactory = logs;
+        });
+        RtTask ended = rt.Spawn(name, 10, ctx => ValueTask.CompletedTask);
+        await ended.WithTimeout();
+        return (rt, ended);
+    }
+
+    /// <summary>A section that notes when two threads are in it at once, lingering so that a parallel run shows.</summary>
+    private sealed class OverlapProbe
+    {
+        private int _inside;
+        private int _overlapped;
+
+        public bool Overlapped => Volatile.Read(ref _overlapped) != 0;
+
+        public void Run()
+        {
+            if (Interlocked.Increment(ref _inside) == 2)
+            {
+                Volatile.Write(ref _overlapped, 1);
+            }
+
+            long until = RtRuntime.Cpus.RtClock.NowNs() + 100_000_000; // 100 ms of room for the other one to arrive
+            while (Volatile.Read(ref _inside) < 2 && RtRuntime.Cpus.RtClock.NowNs() < until)
+            {
+                Thread.SpinWait(20);
+            }
+
+            if (Volatile.Read(ref _inside) == 2)
+            {
+                Volatile.Write(ref _overlapped, 1);
+            }
+
+            Interlocked.Decrement(ref _inside);
+        }
     }
 
     private sealed class InlineContext : SynchronizationContext

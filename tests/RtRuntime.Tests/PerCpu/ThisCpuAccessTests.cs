@@ -41,14 +41,7 @@ public class ThisCpuAccessTests
     [Fact]
     public async Task ThisCpu_PreemptibleNotStrict_ReportsEveryAccessAndReturnsThisCpusSlot()
     {
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 3;
-            o.StrictChecks = false;
-        });
-        var slots = new PerCpu<long>(rt);
-        var reports = new ConcurrentQueue<BugReport>();
-        rt.BugReported += reports.Enqueue;
+        await using var rt = StartNotStrict(3, out PerCpu<long> slots, out ConcurrentQueue<BugReport> reports);
         var t = rt.Spawn<int>("writer", 10, ctx =>
         {
             slots.ThisCpu(ctx) = 7;
@@ -71,14 +64,7 @@ public class ThisCpuAccessTests
         // changes; this_cpu_ptr() hands out the slot, whose per-CPU object can outlive the call, and
         // SetAffinityAsync can move the task at its next point: only the kernel's per-CPU threads, whose
         // affinity cannot change, are exempt there.
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.StrictChecks = false;
-        });
-        var slots = new PerCpu<long>(rt);
-        var reports = new ConcurrentQueue<BugReport>();
-        rt.BugReported += reports.Enqueue;
+        await using var rt = StartNotStrict(2, out PerCpu<long> slots, out ConcurrentQueue<BugReport> reports);
         var t = rt.Spawn<(int, int)>("bound", 10, ctx =>
         {
             int cpu = ctx.CpuId;
@@ -90,6 +76,21 @@ public class ThisCpuAccessTests
         Assert.Equal((1, 0), await t.WithTimeout());
         Assert.Equal((0L, 5L), (slots.Remote(0), slots.Remote(1)));
         Assert.Equal(BugKind.ThisCpuInPreemptible, Assert.Single(reports).Kind);
+    }
+
+    /// <summary>A runtime without strict checks (BUGs reported, not thrown), a slot per CPU, and the reports it makes.</summary>
+    private static RtScheduler StartNotStrict(int cpus, out PerCpu<long> slots, out ConcurrentQueue<BugReport> reports)
+    {
+        RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = cpus;
+            o.StrictChecks = false;
+        });
+        slots = new PerCpu<long>(rt);
+        var queue = new ConcurrentQueue<BugReport>();
+        rt.BugReported += queue.Enqueue;
+        reports = queue;
+        return rt;
     }
 
     [Fact]

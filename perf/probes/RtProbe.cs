@@ -27,6 +27,8 @@
 //                                                                     EventListener at Informational; 100 rounds after 5 warm-up rounds (the order rotating), medians
 //   dotnet run perf/probes/RtProbe.cs -- switch [compiled-out]        one process's same-CPU yield switch (median of 40 rounds), with the RtRuntime.Instrumentation.IsSupported
 //                                                                     switch off when asked; alternate it with the default in a shell loop to see the disabled sites' cost
+//   dotnet run perf/probes/RtProbe.cs -- cancel                       cancelling sleepers by handle, newest first: n = 10k, 20k, 40k, 80k tasks asleep on CPU 0 with
+//                                                                     distinct deadlines; ms until all ended and ns per cancel, × 3 per n
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -537,6 +539,61 @@ switch (mode)
             await offline;
             await sleeper;
             Console.WriteLine($"  round {r}: process CPU time over 2 s idle {idleMs:F0} ms, offline waiting on the pinned sleeper {dyingMs:F0} ms ({mb:F1} MB allocated, {gcs} gen0 GCs)");
+        }
+
+        break;
+    }
+
+    case "cancel":
+    {
+        // Cancelling sleepers one by one: n tasks asleep on CPU 0 with distinct deadlines (an hour
+        // away), cancelled newest first by handle; ms for all n to end, and per cancel. × 3 per n.
+        foreach (int n in new[] { 10_000, 20_000, 40_000, 80_000 })
+        {
+            for (int r = 0; r < 3; r++)
+            {
+                await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+                long baseNs = RtClock.NowNs() + 3_600_000_000_000L;
+                int asleep = 0, ended = 0;
+                var handles = new RtTask[n];
+                for (int i = 0; i < n; i++)
+                {
+                    long deadline = baseNs + (i * 1000L);
+                    handles[i] = rt.Spawn(null, 50, async ctx =>
+                    {
+                        Interlocked.Increment(ref asleep);
+                        try
+                        {
+                            await ctx.SleepUntil(deadline);
+                        }
+                        finally
+                        {
+                            Interlocked.Increment(ref ended);
+                        }
+                    }, affinity: CpuSet.Of(0));
+                }
+
+                while (Volatile.Read(ref asleep) < n || handles[n - 1].State != RtTaskState.Blocked)
+                {
+                    await Task.Delay(1);
+                }
+
+                var sw = Stopwatch.StartNew();
+                for (int i = n - 1; i >= 0; i--)
+                {
+                    handles[i].Cancel();
+                }
+
+                double cancelMs = sw.Elapsed.TotalMilliseconds;
+                while (Volatile.Read(ref ended) < n)
+                {
+                    Thread.SpinWait(100);
+                }
+
+                double ms = sw.Elapsed.TotalMilliseconds;
+                Console.Write($"  (Cancel() calls {cancelMs:F1} ms)");
+                Console.WriteLine($"  n {n,6} round {r}: all cancelled sleepers ended in {ms,8:F1} ms ({ms * 1e6 / n,8:F0} ns per cancel)");
+            }
         }
 
         break;

@@ -147,7 +147,7 @@ internal sealed partial class Cpu
     public void FinishOffline(RtScheduler scheduler)
     {
         List<RtTask> left;
-        List<(RtTask Task, long Deadline)> timers;
+        List<(RtTask Task, long Expires)> timers;
         using (Lock.EnterScope())
         {
             Volatile.Write(ref _vacated, null);
@@ -158,8 +158,7 @@ internal sealed partial class Cpu
                 left.Add(running);
             }
 
-            timers = [.. _timers.UnorderedItems.Select(e => (e.Element, e.Priority))];
-            _timers.Clear();
+            timers = _timers.RemoveAll();
             Volatile.Write(ref _nextDeadline, long.MaxValue);
         }
 
@@ -181,7 +180,7 @@ internal sealed partial class Cpu
         using (Lock.EnterScope())
         {
             task.BlockedOn = this;
-            _timers.Enqueue(task, deadline);
+            _timers.Add(task, deadline);
             if (deadline < _nextDeadline)
             {
                 Volatile.Write(ref _nextDeadline, deadline);

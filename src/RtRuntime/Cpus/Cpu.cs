@@ -23,7 +23,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     [ThreadStatic]
     private static int t_currentId;
 
-    private readonly PriorityQueue<RtTask, long> _timers = new();
+    private readonly TimerQueue _timers = new();
     private readonly List<RtTask> _expired = new();
 
     private PaddedInt _pending;
@@ -439,7 +439,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         using (Lock.EnterScope())
         {
             task.BlockedOn = this;
-            _timers.Enqueue(task, deadlineNs);
+            _timers.Add(task, deadlineNs);
             if (deadlineNs < _nextDeadline)
             {
                 Volatile.Write(ref _nextDeadline, deadlineNs);
@@ -454,12 +454,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     {
         using (Lock.EnterScope())
         {
-            if (!_timers.Remove(task, out _, out _))
+            if (!_timers.Remove(task))
             {
                 return false;
             }
 
-            Volatile.Write(ref _nextDeadline, _timers.TryPeek(out _, out long next) ? next : long.MaxValue);
+            Volatile.Write(ref _nextDeadline, _timers.NextExpiry);
             return true;
         }
     }
@@ -529,13 +529,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     {
         using (Lock.EnterScope())
         {
-            while (_timers.TryPeek(out RtTask? task, out long deadline) && deadline <= now)
+            while (_timers.TryTakeExpired(now, out RtTask? task))
             {
-                _timers.Dequeue();
                 into.Add(task);
             }
 
-            Volatile.Write(ref _nextDeadline, _timers.TryPeek(out _, out long next) ? next : long.MaxValue);
+            Volatile.Write(ref _nextDeadline, _timers.NextExpiry);
         }
     }
 

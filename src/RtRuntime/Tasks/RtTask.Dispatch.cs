@@ -24,8 +24,22 @@ public abstract partial class RtTask
 
     private CpuSet _affinityMask;
 
+    // A short (CPU ids are below CpuSet.MaxCpus, 1024): it shares the task's last 8-byte
+    // word with the bool fields and TimerSlot, which keeps the task at 248 bytes.
+    private short _soleCpu;
+
     /// <summary>The one CPU <see cref="AffinityMask"/> allows, or −1 when it allows several (nr_cpus_allowed > 1).</summary>
-    internal int SoleCpu { get; private set; }
+    internal int SoleCpu
+    {
+        get => _soleCpu;
+        private set => _soleCpu = checked((short)value);
+    }
+
+    /// <summary>
+    /// The task's place in its CPU's <see cref="TimerQueue"/> plus one while it sleeps there, else 0
+    /// (the kernel's <c>timerqueue_node</c> in the task's hrtimer); written under that CPU's lock.
+    /// </summary>
+    internal int TimerSlot;
 
     /// <summary>task_cpu(): the CPU the task runs on, is queued on, or last ran on.</summary>
     internal Cpu? Cpu;

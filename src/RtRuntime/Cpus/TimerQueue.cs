@@ -1,0 +1,170 @@
+using System.Diagnostics.CodeAnalysis;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Cpus;
+
+/// <summary>
+/// A CPU's sleepers ordered by deadline: the kernel's <c>timerqueue</c> under a CPU's hrtimer base.
+/// A binary min-heap whose tasks remember their place in it (<see cref="RtTask.TimerSlot"/>), so that
+/// a sleep ended early (cancellation, a task ending, hotplug) leaves in O(log n), as
+/// <c>timerqueue_del()</c> does, instead of a scan of every sleeper while the CPU's lock is held.
+/// Not thread-safe: the owning CPU's lock guards every call.
+/// </summary>
+internal sealed class TimerQueue
+{
+    private Entry[] _heap = [];
+    private int _count;
+
+    /// <summary>The number of armed timers.</summary>
+    public int Count => _count;
+
+    /// <summary>The earliest deadline, or <see cref="long.MaxValue"/> when none is armed.</summary>
+    public long NextExpiry => _count > 0 ? _heap[0].Expires : long.MaxValue;
+
+    /// <summary><c>timerqueue_add()</c>: arms <paramref name="task"/>'s timer for <paramref name="expires"/>.</summary>
+    /// <exception cref="InvalidOperationException">The task's timer is already armed (on this CPU or another).</exception>
+    public void Add(RtTask task, long expires)
+    {
+        if (task.TimerSlot != 0)
+        {
+            throw new InvalidOperationException($"Task '{task.Name}' is already in a timer queue (slot {task.TimerSlot}): a task sleeps on one timer at a time.");
+        }
+
+        if (_count == _heap.Length)
+        {
+            Array.Resize(ref _heap, Math.Max(4, _heap.Length * 2));
+        }
+
+        SiftUp(_count++, new Entry(expires, task));
+    }
+
+    /// <summary><c>timerqueue_getnext()</c>: the earliest timer, when one is armed.</summary>
+    public bool TryPeek([NotNullWhen(true)] out RtTask? task, out long expires)
+    {
+        if (_count == 0)
+        {
+            task = null;
+            expires = long.MaxValue;
+            return false;
+        }
+
+        (expires, task) = (_heap[0].Expires, _heap[0].Task);
+        return true;
+    }
+
+    /// <summary>Removes and returns the earliest timer's task when its deadline is at or before <paramref name="now"/>.</summary>
+    public bool TryTakeExpired(long now, [NotNullWhen(true)] out RtTask? task)
+    {
+        if (_count == 0 || _heap[0].Expires > now)
+        {
+            task = null;
+            return false;
+        }
+
+        task = _heap[0].Task;
+        RemoveAt(0);
+        return true;
+    }
+
+    /// <summary><c>timerqueue_del()</c>: disarms <paramref name="task"/>'s timer; false when it is not armed here.</summary>
+    public bool Remove(RtTask task)
+    {
+        int i = task.TimerSlot - 1;
+        if ((uint)i >= (uint)_count || _heap[i].Task != task)
+        {
+            return false; // not armed, or armed on another CPU's queue (its slot is that queue's)
+        }
+
+        RemoveAt(i);
+        return true;
+    }
+
+    /// <summary>Disarms every timer and returns them with their deadlines, in no particular order (hotplug).</summary>
+    public List<(RtTask Task, long Expires)> RemoveAll()
+    {
+        var all = new List<(RtTask Task, long Expires)>(_count);
+        for (int i = 0; i < _count; i++)
+        {
+            _heap[i].Task.TimerSlot = 0;
+            all.Add((_heap[i].Task, _heap[i].Expires));
+        }
+
+        Array.Clear(_heap, 0, _count);
+        _count = 0;
+        return all;
+    }
+
+    private void RemoveAt(int i)
+    {
+        _heap[i].Task.TimerSlot = 0;
+        Entry last = _heap[--_count];
+        _heap[_count] = default;
+        if (i == _count)
+        {
+            return;
+        }
+
+        if (i > 0 && last.Expires < _heap[(i - 1) / 2].Expires)
+        {
+            SiftUp(i, last);
+        }
+        else
+        {
+            SiftDown(i, last);
+        }
+    }
+
+    // Moves the hole at i up until entry's parent is not later, then fills it.
+    private void SiftUp(int i, Entry entry)
+    {
+        while (i > 0)
+        {
+            int parent = (i - 1) / 2;
+            if (_heap[parent].Expires <= entry.Expires)
+            {
+                break;
+            }
+
+            Place(i, _heap[parent]);
+            i = parent;
+        }
+
+        Place(i, entry);
+    }
+
+    // Moves the hole at i down until no child is earlier than entry, then fills it.
+    private void SiftDown(int i, Entry entry)
+    {
+        while (true)
+        {
+            int child = (2 * i) + 1;
+            if (child >= _count)
+            {
+                break;
+            }
+
+            if (child + 1 < _count && _heap[child + 1].Expires < _heap[child].Expires)
+            {
+                child++;
+            }
+
+            if (entry.Expires <= _heap[child].Expires)
+            {
+                break;
+            }
+
+            Place(i, _heap[child]);
+            i = child;
+        }
+
+        Place(i, entry);
+    }
+
+    private void Place(int i, Entry entry)
+    {
+        _heap[i] = entry;
+        entry.Task.TimerSlot = i + 1;
+    }
+
+    private readonly record struct Entry(long Expires, RtTask Task);
+}

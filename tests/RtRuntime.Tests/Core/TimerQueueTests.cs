@@ -1,0 +1,126 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+using Xunit;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>
+/// A CPU's timer queue (the kernel's <c>timerqueue</c>): the heap against a plain list as the model,
+/// and, on real threads, sleepers cancelled in any order while others sleep on.
+/// </summary>
+public sealed class TimerQueueTests
+{
+    private static readonly Func<TaskContext, ValueTask> s_noBody = _ => ValueTask.CompletedTask;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task RandomAddsRemovesAndExpiriesMatchAList(int seed)
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask[] tasks = Enumerable.Range(0, 64).Select(i => Unadmitted(rt, i)).ToArray();
+        var queue = new TimerQueue();
+        var model = new List<(RtTask Task, long Expires)>();
+        var random = new Random(seed);
+        long now = 0;
+        for (int step = 0; step < 20_000; step++)
+        {
+            RtTask task = tasks[random.Next(tasks.Length)];
+            int armed = model.FindIndex(e => e.Task == task);
+            switch (random.Next(3))
+            {
+                case 0 when armed < 0:
+                    long expires = now + random.Next(0, 40); // ties on purpose
+                    queue.Add(task, expires);
+                    model.Add((task, expires));
+                    break;
+                case 1:
+                    Assert.Equal(armed >= 0, queue.Remove(task));
+                    if (armed >= 0)
+                    {
+                        model.RemoveAt(armed);
+                    }
+
+                    break;
+                default:
+                    now += random.Next(0, 8);
+                    while (queue.TryTakeExpired(now, out RtTask? due))
+                    {
+                        int at = model.FindIndex(e => e.Task == due);
+                        Assert.True(at >= 0, "a task taken that was not armed");
+                        Assert.Equal(model.Min(e => e.Expires), model[at].Expires); // the earliest (any of a tie)
+                        Assert.True(model[at].Expires <= now);
+                        model.RemoveAt(at);
+                    }
+
+                    Assert.True(model.All(e => e.Expires > now), "an expired timer was left behind");
+                    break;
+            }
+
+            Assert.Equal(model.Count, queue.Count);
+            Assert.Equal(model.Count == 0 ? long.MaxValue : model.Min(e => e.Expires), queue.NextExpiry);
+            Assert.All(tasks, t => Assert.Equal(model.Exists(e => e.Task == t), t.TimerSlot != 0));
+        }
+    }
+
+    [Fact]
+    public async Task ATaskArmedOnOneQueueIsNotRemovedFromAnother()
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask a = Unadmitted(rt, 0), b = Unadmitted(rt, 1);
+        var mine = new TimerQueue();
+        var other = new TimerQueue();
+        mine.Add(a, 10);
+        other.Add(b, 5);
+
+        Assert.False(other.Remove(a)); // a's slot (1) is b's place in the other queue
+        Assert.Equal(1, other.Count);
+        Assert.True(mine.TryPeek(out RtTask? first, out long expires));
+        Assert.Same(a, first);
+        Assert.Equal(10, expires);
+        var e = Assert.Throws<InvalidOperationException>(() => other.Add(a, 1));
+        Assert.Contains("already in a timer queue", e.Message, StringComparison.Ordinal);
+
+        List<(RtTask Task, long Expires)> all = mine.RemoveAll();
+        Assert.Equal([(a, 10L)], all);
+        Assert.Equal(0, a.TimerSlot);
+        Assert.False(mine.Remove(a));
+    }
+
+    [Fact]
+    public async Task SleepersCancelledInAnyOrderEndWhileTheOthersWakeAtTheirDeadlines()
+    {
+        const int N = 400;
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        long near = RtClock.NowNs() + 500_000_000L; // usually after every cancel below (nothing asserts it)
+        long far = near + (3_600L * 1_000_000_000L);
+        int asleep = 0;
+        var tasks = new RtTask[N];
+        for (int i = 0; i < N; i++)
+        {
+            // Even tasks wake at distinct deadlines soon; odd ones would sleep an hour and are cancelled.
+            long deadline = (i % 2 == 1 ? far : near) + i;
+            tasks[i] = rt.Spawn($"sleeper{i}", 10, async ctx =>
+            {
+                Interlocked.Increment(ref asleep);
+                await ctx.SleepUntil(deadline);
+            }, SchedPolicy.Fifo);
+        }
+
+        await Rt.Until(() => Volatile.Read(ref asleep) == N && tasks.Where((_, i) => i % 2 == 1).All(t => t.State == RtTaskState.Blocked), "all asleep");
+
+        foreach (int i in Enumerable.Range(0, N).Where(i => i % 2 == 1).OrderBy(i => (i * 7919) % N))
+        {
+            tasks[i].Cancel();
+        }
+
+        await Task.WhenAll(tasks.Select(t => t.AsTask().ContinueWith(_ => { }, TaskScheduler.Default))).WaitAsync(Rt.Hang);
+        Assert.All(tasks.Where((_, i) => i % 2 == 1), t => Assert.Equal(RtTaskState.Cancelled, t.State));
+        Assert.All(tasks.Where((_, i) => i % 2 == 0), t => Assert.Equal(RtTaskState.Completed, t.State));
+        Assert.Equal(long.MaxValue, rt.Cpus[0].NextDeadline);
+        Assert.All(tasks, t => Assert.Equal(0, t.TimerSlot));
+    }
+
+    private static VoidRtTask Unadmitted(RtScheduler rt, int i) => new(rt, $"timer{i}", 10, SchedPolicy.Fifo, CpuSet.Of(0), s_noBody);
+}

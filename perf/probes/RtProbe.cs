@@ -29,6 +29,8 @@
 //                                                                     switch off when asked; alternate it with the default in a shell loop to see the disabled sites' cost
 //   dotnet run perf/probes/RtProbe.cs -- cancel                       cancelling sleepers by handle, newest first: n = 10k, 20k, 40k, 80k tasks asleep on CPU 0 with
 //                                                                     distinct deadlines; ms until all ended and ns per cancel, × 3 per n
+//   dotnet run perf/probes/RtProbe.cs -- waiters                      n = 5k..40k tasks of one priority blocking on one RtEvent on CPU 0, then one Set(): ms until all
+//                                                                     are blocked (ns per waiter) and until all ended
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -594,6 +596,44 @@ switch (mode)
                 Console.Write($"  (Cancel() calls {cancelMs:F1} ms)");
                 Console.WriteLine($"  n {n,6} round {r}: all cancelled sleepers ended in {ms,8:F1} ms ({ms * 1e6 / n,8:F0} ns per cancel)");
             }
+        }
+
+        break;
+    }
+
+    case "waiters":
+    {
+        // Many waiters on one RtEvent (a wait queue in priority order): n tasks of one priority block
+        // on it, on CPU 0, then one Set() wakes them all; ms until all are blocked, and until all ended.
+        foreach (int n in new[] { 5_000, 10_000, 20_000, 40_000 })
+        {
+            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+            var gate = new RtEvent();
+            int ended = 0;
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < n; i++)
+            {
+                rt.Spawn(null, 50, async ctx =>
+                {
+                    await gate.WaitAsync(ctx);
+                    Interlocked.Increment(ref ended);
+                }, affinity: CpuSet.Of(0));
+            }
+
+            while (gate.WaiterCount < n)
+            {
+                await Task.Delay(1);
+            }
+
+            double blockedMs = sw.Elapsed.TotalMilliseconds;
+            sw.Restart();
+            gate.Set();
+            while (Volatile.Read(ref ended) < n)
+            {
+                await Task.Delay(1);
+            }
+
+            Console.WriteLine($"  n {n,6}: all blocked in {blockedMs,8:F1} ms ({blockedMs * 1e6 / n,8:F0} ns per waiter), all woken and ended in {sw.Elapsed.TotalMilliseconds,8:F1} ms");
         }
 
         break;

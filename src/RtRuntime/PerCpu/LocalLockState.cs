@@ -30,7 +30,7 @@ internal sealed class LocalLockState : IWaitSource
     [FieldOffset(0)]
     private readonly CacheLinePadding _before;
 
-    [FieldOffset(Fields + 56)]
+    [FieldOffset(Fields + 64)]
     private readonly CacheLinePadding _after;
 #pragma warning restore CS0169, IDE0051
 
@@ -53,10 +53,10 @@ internal sealed class LocalLockState : IWaitSource
     public long HolderIdNonRt;
 
     [FieldOffset(Fields + 32)]
-    private WaiterList _waiters;
+    private WaiterList _waiters; // 24 bytes: head, tail, count
 
     /// <summary>The lock's model, kept here so that unlock reads it without going through the lock.</summary>
-    [FieldOffset(Fields + 48)]
+    [FieldOffset(Fields + 56)]
     public readonly bool NonRt;
 
     public LocalLockState(LocalLock owner, Cpu cpu)

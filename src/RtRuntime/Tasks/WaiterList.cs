@@ -9,6 +9,7 @@ namespace RtRuntime.Tasks;
 internal struct WaiterList
 {
     private RtTask? _head;
+    private RtTask? _tail;
 
     /// <summary>Waiters on the list.</summary>
     public int Count { get; private set; }
@@ -16,19 +17,31 @@ internal struct WaiterList
     /// <summary>The highest waiter, or null.</summary>
     public readonly RtTask? Head => _head;
 
-    /// <summary>Adds a waiter after every waiter of higher or equal priority.</summary>
+    /// <summary>
+    /// Adds a waiter after every waiter of higher or equal priority. O(1) when it goes last (the
+    /// common case: waiters of one priority queue FIFO) or first (above every waiter); otherwise it
+    /// walks back from the tail over the waiters below its priority. (The kernel's <c>plist</c> would
+    /// bound that walk by the number of distinct priorities, at two more links per task.)
+    /// </summary>
     public void Insert(RtTask task)
     {
-        RtTask? prev = null;
-        RtTask? cur = _head;
-        while (cur is not null && cur.Prio >= task.Prio)
+        RtTask? prev, next;
+        if (_head is not null && task.Prio > _head.Prio)
         {
-            prev = cur;
-            cur = cur.WaitNext;
+            (prev, next) = (null, _head);
+        }
+        else
+        {
+            (prev, next) = (_tail, null);
+            while (prev is not null && prev.Prio < task.Prio)
+            {
+                next = prev;
+                prev = prev.WaitPrev;
+            }
         }
 
         task.WaitPrev = prev;
-        task.WaitNext = cur;
+        task.WaitNext = next;
         if (prev is null)
         {
             _head = task;
@@ -38,9 +51,13 @@ internal struct WaiterList
             prev.WaitNext = task;
         }
 
-        if (cur is not null)
+        if (next is null)
         {
-            cur.WaitPrev = task;
+            _tail = task;
+        }
+        else
+        {
+            next.WaitPrev = task;
         }
 
         Count++;
@@ -69,6 +86,10 @@ internal struct WaiterList
         if (task.WaitNext is { } next)
         {
             next.WaitPrev = task.WaitPrev;
+        }
+        else
+        {
+            _tail = task.WaitPrev;
         }
 
         task.WaitNext = task.WaitPrev = null;

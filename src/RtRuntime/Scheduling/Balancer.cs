@@ -236,7 +236,7 @@ internal sealed class Balancer
         List<RtTask> above;
         using (self.Lock.EnterScope())
         {
-            above = self.Rq.ToList().Where(t => t.Prio > preempted.Prio).ToList();
+            above = self.Rq.ToList(abovePrio: preempted.Prio); // not a copy of the whole queue under the lock
         }
 
         foreach (RtTask runner in above)

@@ -226,10 +226,16 @@ internal sealed class RunQueue
     }
 
     /// <summary>Every queued task, highest priority first (for snapshots and shutdown).</summary>
-    public List<RtTask> ToList()
+    public List<RtTask> ToList() => ToList(-1);
+
+    /// <summary>
+    /// The queued tasks above <paramref name="abovePrio"/>, highest priority first: a walk of those
+    /// levels only, not of every queued task.
+    /// </summary>
+    public List<RtTask> ToList(int abovePrio)
     {
-        var list = new List<RtTask>(Count);
-        for (int prio = Levels - 1; prio >= 0; prio--)
+        var list = new List<RtTask>(abovePrio < 0 ? Count : 0);
+        for (int prio = Levels - 1; prio > abovePrio; prio--)
         {
             for (RtTask? t = _heads[prio].Task; t is not null; t = t.RqNext)
             {

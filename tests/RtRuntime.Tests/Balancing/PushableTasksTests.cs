@@ -120,6 +120,28 @@ public class PushableTasksTests
         Assert.All(ranOn, id => Assert.Equal(1, id));
     }
 
+    [Fact]
+    public async Task ToListAbovePriority_WalksOnlyTheHigherLevels_HighestFirstFifoWithin()
+    {
+        // The pile-up repair's list of the tasks that preempted a pinned one: those above its priority,
+        // without copying the rest of the queue.
+        await using var rt = Rt.Start(cpus: 2);
+        var rq = new RunQueue(cpuId: 1);
+        RtTask low = NewTask(rt, "low", 10, CpuSet.Of(0, 1));
+        RtTask same = NewTask(rt, "same", 20, CpuSet.Of(0, 1));
+        RtTask high1 = NewTask(rt, "high1", 30, CpuSet.Of(0, 1));
+        RtTask high2 = NewTask(rt, "high2", 30, CpuSet.Of(0, 1));
+        RtTask top = NewTask(rt, "top", 90, CpuSet.Of(1));
+        foreach (RtTask t in new[] { low, high1, same, top, high2 })
+        {
+            rq.Enqueue(t, atHead: false);
+        }
+
+        Assert.Equal([top, high1, high2], rq.ToList(abovePrio: 20));
+        Assert.Equal([top, high1, high2, same, low], rq.ToList());
+        Assert.Empty(rq.ToList(abovePrio: 90));
+    }
+
     private static VoidRtTask NewTask(RtScheduler rt, string name, int prio, CpuSet mask) =>
         new(rt, name, prio, SchedPolicy.Fifo, mask, Body);
 

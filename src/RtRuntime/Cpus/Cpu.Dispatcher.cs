@@ -61,7 +61,7 @@ internal sealed partial class Cpu
 
         DrainWakeList();
         HotplugTurn();
-        Scheduler.Balancer.PullIfBetter(this);
+        _pullFailed = Scheduler.Balancer.PullIfBetter(this);
 
         RtTask? next;
         using (Lock.EnterScope())
@@ -104,6 +104,17 @@ internal sealed partial class Cpu
     /// <summary>The longest a dying CPU parks between vacated checks (a safety net: what vacates it wakes it).</summary>
     private const long DyingRecheckNs = 1_000_000;
 
+    /// <summary>
+    /// The longest an idle CPU parks after a pull that found queued work elsewhere and could take none of
+    /// it (its affinity excludes this CPU, it is migrate-disabled): the offer is looked at again this
+    /// often instead of on every turn, which spun the idle CPU's core while the work stayed put. Work
+    /// that may run here still arrives at once, by placement, a push or the rebalancer.
+    /// </summary>
+    private const long PullRecheckNs = 1_000_000;
+
+    // This turn's pull found an offer above this CPU's queue and took nothing (see PullRecheckNs).
+    private bool _pullFailed;
+
     // The adaptive idle poll window (haltpoll's poll_limit_ns); only this CPU's thread uses it.
     private long _pollNs;
 
@@ -123,7 +134,17 @@ internal sealed partial class Cpu
         // DyingRecheckNs as a safety net (it used to spin through its turns the whole wait).
         long dyingDeadline = Dying ? now + DyingRecheckNs : long.MaxValue;
 
-        if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !Scheduler.Balancer.HasPullable(this))
+        // An offer this turn's pull could not take does not keep the CPU awake: it parks, and looks again
+        // after PullRecheckNs (an offer seen only now, after the pull, is pulled at once instead).
+        long pullRecheck = long.MaxValue;
+        bool pullable = Scheduler.Balancer.HasPullable(this);
+        if (pullable && _pullFailed)
+        {
+            pullable = false;
+            pullRecheck = now + PullRecheckNs;
+        }
+
+        if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !pullable)
         {
             long fixedSpin = Scheduler.SpinBeforeParkNs;
             long spin = fixedSpin > 0 ? fixedSpin : _pollNs;
@@ -133,7 +154,7 @@ internal sealed partial class Cpu
             }
 
             long busyDeadline = Scheduler.HrTimer.Duty.Take(this);
-            Parker.Park(Math.Min(Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline), dyingDeadline), spin, earlyNs: fixedSpin);
+            Parker.Park(Math.Min(Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline), Math.Min(dyingDeadline, pullRecheck)), spin, earlyNs: fixedSpin);
             long woke = RtClock.NowNs();
             if (busyDeadline <= woke)
             {

@@ -44,21 +44,24 @@ internal sealed class Balancer
     /// pull_rt_task: before <paramref name="self"/> picks, take the best waiting task of any other CPU
     /// that may run here and outranks everything queued here (sources tried from the highest queued
     /// priority down). A migrate-disabled candidate cannot move: its CPU is asked to push its running
-    /// task instead, if the policy repairs pile-ups on a pull.
+    /// task instead, if the policy repairs pile-ups on a pull. True when a source offered a task above
+    /// this CPU's queue and none could be pulled (affinity, a migrate-disabled candidate, a race): an
+    /// idle CPU must not spin on such an offer (see <see cref="HasPullable"/>).
     /// </summary>
-    public void PullIfBetter(Cpu self)
+    public bool PullIfBetter(Cpu self)
     {
         int droppedFrom = self.LastRunPrio;
         self.LastRunPrio = -1;
         if (!AnyOverloaded || !self.Active)
         {
-            return; // nothing anywhere to pull, or a dying or offline CPU (it takes no work)
+            return false; // nothing anywhere to pull, or a dying or offline CPU (it takes no work)
         }
 
         for (int round = 0; round < _cpus.Length; round++)
         {
+            ReadOnlySpan<Cpu> sources = SourcesByPushableTop(self, _cpus);
             bool pulled = false;
-            foreach (Cpu source in SourcesByPushableTop(self, _cpus))
+            foreach (Cpu source in sources)
             {
                 if (PullFrom(source, self, droppedFrom))
                 {
@@ -69,9 +72,11 @@ internal sealed class Balancer
 
             if (!pulled)
             {
-                return;
+                return sources.Length > 0;
             }
         }
+
+        return false;
     }
 
     /// <summary>
@@ -193,7 +198,12 @@ internal sealed class Balancer
         return false;
     }
 
-    /// <summary>A cheap racy check for idle CPUs: is there queued work another CPU could hand over?</summary>
+    /// <summary>
+    /// A cheap racy check for idle CPUs: is there queued work another CPU could hand over? It reads
+    /// only the other CPUs' highest pushable priorities, not whether those tasks may run on
+    /// <paramref name="self"/>: after a pull that found such an offer and took nothing, the CPU parks
+    /// anyway and looks again after <c>Cpu.PullRecheckNs</c>, instead of spinning on the offer.
+    /// </summary>
     public bool HasPullable(Cpu self)
     {
         if (!AnyOverloaded || !self.Active)

@@ -31,6 +31,8 @@
 //                                                                     distinct deadlines; ms until all ended and ns per cancel, × 3 per n
 //   dotnet run perf/probes/RtProbe.cs -- waiters                      n = 5k..40k tasks of one priority blocking on one RtEvent on CPU 0, then one Set(): ms until all
 //                                                                     are blocked (ns per waiter) and until all ended
+//   dotnet run perf/probes/RtProbe.cs -- mixwaiters                   n/2 priority-10 tasks block on one RtEvent on CPU 0, then n/2 more at priority 20 (or 10: the
+//                                                                     control); ms for the second half to block, n = 10k..80k
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -634,6 +636,53 @@ switch (mode)
             }
 
             Console.WriteLine($"  n {n,6}: all blocked in {blockedMs,8:F1} ms ({blockedMs * 1e6 / n,8:F0} ns per waiter), all woken and ended in {sw.Elapsed.TotalMilliseconds,8:F1} ms");
+        }
+
+        break;
+    }
+
+    case "mixwaiters":
+    {
+        // WaiterList.Insert with two priorities: n/2 tasks of priority 10 block on one RtEvent (CPU 0),
+        // then n/2 of priority 20 (or 10 again: the control). Each priority-20 waiter after the first
+        // walks back from the tail over every priority-10 waiter under the event's gate.
+        foreach (int n in new[] { 10_000, 20_000, 40_000, 80_000 })
+        {
+            foreach (int second in new[] { 10, 20 })
+            {
+                await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+                var gate = new RtEvent();
+                int ended = 0;
+                for (int i = 0; i < n / 2; i++)
+                {
+                    rt.Spawn(null, 10, async ctx => { await gate.WaitAsync(ctx); Interlocked.Increment(ref ended); }, affinity: CpuSet.Of(0));
+                }
+
+                while (gate.WaiterCount < n / 2)
+                {
+                    await Task.Delay(1);
+                }
+
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < n / 2; i++)
+                {
+                    rt.Spawn(null, second, async ctx => { await gate.WaitAsync(ctx); Interlocked.Increment(ref ended); }, affinity: CpuSet.Of(0));
+                }
+
+                while (gate.WaiterCount < n)
+                {
+                    Thread.SpinWait(50);
+                }
+
+                double ms = sw.Elapsed.TotalMilliseconds;
+                gate.Set();
+                while (Volatile.Read(ref ended) < n)
+                {
+                    await Task.Delay(1);
+                }
+
+                Console.WriteLine($"  n {n,6} (second half at prio {second}): second half blocked in {ms,9:F1} ms ({ms * 1e6 / (n / 2),9:F0} ns per waiter)");
+            }
         }
 
         break;

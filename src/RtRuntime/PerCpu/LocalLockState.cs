@@ -30,7 +30,7 @@ internal sealed class LocalLockState : IWaitSource
     [FieldOffset(0)]
     private readonly CacheLinePadding _before;
 
-    [FieldOffset(Fields + 64)]
+    [FieldOffset(Fields + 72)]
     private readonly CacheLinePadding _after;
 #pragma warning restore CS0169, IDE0051
 
@@ -53,10 +53,10 @@ internal sealed class LocalLockState : IWaitSource
     public long HolderIdNonRt;
 
     [FieldOffset(Fields + 32)]
-    private WaiterList _waiters; // 24 bytes: head, tail, count
+    private WaiterList _waiters; // 32 bytes: head, tail, last-of-priority hints, count
 
     /// <summary>The lock's model, kept here so that unlock reads it without going through the lock.</summary>
-    [FieldOffset(Fields + 56)]
+    [FieldOffset(Fields + 64)]
     public readonly bool NonRt;
 
     public LocalLockState(LocalLock owner, Cpu cpu)
@@ -93,7 +93,7 @@ internal sealed class LocalLockState : IWaitSource
             Cpu.ContendedLocks.Add(this);
         }
 
-        _waiters.Insert(task);
+        _waiters.Insert(task, this);
     }
 
     /// <summary>Removes a waiter (lock held); false when it does not wait here.</summary>
@@ -128,7 +128,7 @@ internal sealed class LocalLockState : IWaitSource
             return false;
         }
 
-        _waiters.Insert(task);
+        _waiters.Insert(task, this);
         return true;
     }
 

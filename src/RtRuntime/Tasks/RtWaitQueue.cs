@@ -91,7 +91,7 @@ public abstract class RtWaitQueue : IWaitSource
             }
 
             _ = task.Suspend(continuation, SuspendReason.Block);
-            _waiters.Insert(task);
+            _waiters.Insert(task, this);
         }
     }
 

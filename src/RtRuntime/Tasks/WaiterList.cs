@@ -6,10 +6,20 @@ namespace RtRuntime.Tasks;
 /// time). The order of an rt_mutex's waiters; used by wait queues and local locks. Not thread-safe:
 /// the owner's lock guards it.
 /// </summary>
+/// <remarks>
+/// A waiter goes after every waiter of higher or equal priority. That place is found in O(1): at the
+/// tail (waiters of one priority queue FIFO), at the head (above every waiter), or after the last
+/// waiter of its priority or of the nearest higher one, which the list remembers per priority once
+/// priorities mix (the kernel's <c>plist</c> links the first node of each priority instead, at two more
+/// links per task). A remembered waiter is used only after checking that it is still on this list and
+/// that the new waiter belongs right after it, so a stale entry (its priority changed under priority
+/// inheritance while it waited, or it left) costs a walk back from the tail, never the list's order.
+/// </remarks>
 internal struct WaiterList
 {
     private RtTask? _head;
     private RtTask? _tail;
+    private RtTask?[]? _lastOfPrio; // per priority: its last waiter (a hint, checked on use); made when priorities first mix
 
     /// <summary>Waiters on the list.</summary>
     public int Count { get; private set; }
@@ -18,28 +28,28 @@ internal struct WaiterList
     public readonly RtTask? Head => _head;
 
     /// <summary>
-    /// Adds a waiter after every waiter of higher or equal priority. O(1) when it goes last (the
-    /// common case: waiters of one priority queue FIFO) or first (above every waiter); otherwise it
-    /// walks back from the tail over the waiters below its priority. (The kernel's <c>plist</c> would
-    /// bound that walk by the number of distinct priorities, at two more links per task.)
+    /// Adds a waiter after every waiter of higher or equal priority. <paramref name="owner"/> is what the
+    /// waiters of this list are blocked on (their <see cref="RtTask.BlockedOn"/>): it tells a remembered
+    /// waiter still on this list from one that left.
     /// </summary>
-    public void Insert(RtTask task)
+    public void Insert(RtTask task, object owner)
     {
-        RtTask? prev, next;
-        if (_head is not null && task.Prio > _head.Prio)
+        int prio = task.Prio;
+        RtTask? prev;
+        if (_tail is null || _tail.Prio >= prio)
         {
-            (prev, next) = (null, _head);
+            prev = _tail; // last: FIFO within its priority (or the list is empty)
+        }
+        else if (_head!.Prio < prio)
+        {
+            prev = null; // first: above every waiter
         }
         else
         {
-            (prev, next) = (_tail, null);
-            while (prev is not null && prev.Prio < task.Prio)
-            {
-                next = prev;
-                prev = prev.WaitPrev;
-            }
+            prev = LastAtOrAbove(prio, owner);
         }
 
+        RtTask? next = prev is null ? _head : prev.WaitNext;
         task.WaitPrev = prev;
         task.WaitNext = next;
         if (prev is null)
@@ -60,8 +70,60 @@ internal struct WaiterList
             next.WaitPrev = task;
         }
 
+        if (_lastOfPrio is not null)
+        {
+            _lastOfPrio[prio] = task;
+        }
+
         Count++;
     }
+
+    /// <summary>
+    /// The waiter a new one of <paramref name="prio"/> goes after, when it goes between the head and the
+    /// tail: the remembered last waiter of its priority, or of the nearest higher one present; a walk
+    /// back from the tail when no remembered waiter checks out.
+    /// </summary>
+    private RtTask? LastAtOrAbove(int prio, object owner)
+    {
+        if (_lastOfPrio is null)
+        {
+            // Priorities mix for the first time: remember each one's last waiter (one walk, once per list).
+            _lastOfPrio = new RtTask?[Scheduling.RunQueue.Levels];
+            for (RtTask? t = _head; t is not null; t = t.WaitNext)
+            {
+                _lastOfPrio[t.Prio] = t;
+            }
+        }
+
+        for (int p = prio; p < _lastOfPrio.Length; p++)
+        {
+            if (_lastOfPrio[p] is not { } last)
+            {
+                continue;
+            }
+
+            if (IsOnThisList(last, owner) && last.Prio >= prio && (last.WaitNext is null || last.WaitNext.Prio < prio))
+            {
+                return last;
+            }
+
+            if (!IsOnThisList(last, owner) || last.Prio != p)
+            {
+                _lastOfPrio[p] = null; // stale: it left, or its priority changed
+            }
+        }
+
+        RtTask? prev = _tail;
+        while (prev is not null && prev.Prio < prio)
+        {
+            prev = prev.WaitPrev;
+        }
+
+        return prev;
+    }
+
+    private readonly bool IsOnThisList(RtTask task, object owner) =>
+        ReferenceEquals(task.BlockedOn, owner) && (task.WaitPrev is not null || _head == task);
 
     /// <summary>True when the task is on this list (given it is on at most one list).</summary>
     public readonly bool Contains(RtTask task) => task.WaitPrev is not null || _head == task;
@@ -90,6 +152,11 @@ internal struct WaiterList
         else
         {
             _tail = task.WaitPrev;
+        }
+
+        if (_lastOfPrio is not null && _lastOfPrio[task.Prio] == task)
+        {
+            _lastOfPrio[task.Prio] = task.WaitPrev is { } before && before.Prio == task.Prio ? before : null;
         }
 
         task.WaitNext = task.WaitPrev = null;

@@ -400,6 +400,11 @@ public sealed partial class RtScheduler
             task.AfterExit.Forward(task); // posted in its last step, or left by a post that threw: still to run, after it
         }
 
+        // A sleeper's timer that hotplug moved to another CPU after the ending's AbandonWait looked
+        // (the dying CPU's queue was empty then) is taken off here, past the same fence; AdoptTimer
+        // looks at the completion after its own, so one of the two sees the other.
+        AbandonWait(task);
+
         Unregister(task);
         OnTaskGone();
     }

@@ -189,6 +189,10 @@ internal sealed partial class Cpu
 
         Parker.Unpark();
         Scheduler.HrTimer.NotifyBusy(this);
-        Scheduler.CheckCancelAfterBlock(task); // a cancel between the dying CPU's clear and here found no timer to remove
+        Scheduler.CheckCancelAfterBlock(task); // a cancel between the dying CPU's clear and here found no timer to remove (its fence also orders the next read)
+        if (task.IsCompleted)
+        {
+            _ = TryRemove(task); // the sleeper ended meanwhile (another of its flows, or the stop): no timer for a dead task
+        }
     }
 }

@@ -338,6 +338,7 @@ public sealed partial class RtScheduler
     /// </summary>
     internal static void AbandonWait(RtTask task)
     {
+        Cpu.DisarmWaitTimeout(task); // a timed wait's timeout
         if (task.BlockedOn is { } source)
         {
             source.Abandon(task);

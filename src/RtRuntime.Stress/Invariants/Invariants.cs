@@ -45,6 +45,9 @@ public static class Invariants
     /// <summary>A per-CPU pool neither loses nor duplicates objects: created = global + cached once all are returned, and no object is rented twice at once.</summary>
     public const string PoolAccounting = "pool-accounting";
 
+    /// <summary>The permits the mixed scripts' timed waits take and give back are all back after the stop: a timed-out wait took none, a granted one exactly one.</summary>
+    public const string PermitsConserved = "permits-conserved";
+
     /// <summary>Every CPU is online at the end of a hotplug run, and no task ran on an offline CPU.</summary>
     public const string HotplugConsistent = "hotplug-consistent";
 }

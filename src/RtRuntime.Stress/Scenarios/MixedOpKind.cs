@@ -7,6 +7,7 @@ internal enum MixedOpKind
     Point,
     Yield,
     Sleep,
+    TimedWait,
     MigrateSection,
     PreemptSection,
     Throw,

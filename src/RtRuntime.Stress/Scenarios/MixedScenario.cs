@@ -135,7 +135,8 @@ public sealed class MixedScenario : StressScenario
         checker.Attach(rt);
         var counter = new PerCpuCounter(rt);
         var slots = new PerCpu<long>(rt);
-        var stats = new MixedStats { Counter = counter, Slots = slots, HotplugRuntime = churn ? rt : null };
+        int permitCount = Math.Max(1, cpus / 2);
+        var stats = new MixedStats { Counter = counter, Slots = slots, HotplugRuntime = churn ? rt : null, Permits = new RtSemaphore(permitCount), PermitCount = permitCount };
         HotplugDriver? hotplug = churn ? new HotplugDriver(rt, unchecked((settings.Seed * 31) + 11), checker, HotplugMaxGapMs) : null;
         using IDisposable? hotplugChecks = hotplug?.RegisterChecks();
         long start = RtClock.NowNs();
@@ -172,6 +173,7 @@ public sealed class MixedScenario : StressScenario
         long slotTotal = Enumerable.Range(0, cpus).Sum(c => Volatile.Read(ref slots.Remote(c)));
         checker.CheckEqual(Invariants.PerCpuSumExact, "PerCpuCounter.Sum() vs the increments made in migrate-disabled sections", increments, counter.Sum());
         checker.CheckEqual(Invariants.PerCpuSumExact, "sum of the PerCpu<long> slots vs the increments made in migrate-disabled sections", increments, slotTotal);
+        checker.CheckEqual(Invariants.PermitsConserved, "the timed waits' RtSemaphore count after the stop vs the permits it started with", stats.PermitCount, stats.Permits.CurrentCount);
         Collect(checker, result);
 
         var all = new LatencyHistogram("probes");
@@ -198,6 +200,8 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("affinity_changes", Interlocked.Read(ref stats.AffinityChanges), "count");
         result.AddFigure("affinity_refused", Interlocked.Read(ref stats.AffinityRefused), "count");
         result.AddFigure("affinity_widened", Interlocked.Read(ref stats.AffinityWidened), "count");
+        result.AddFigure("timed_waits_got", Interlocked.Read(ref stats.TimedWaitsGot), "count");
+        result.AddFigure("timed_waits_timed_out", Interlocked.Read(ref stats.TimedWaitsTimedOut), "count");
         if (hotplug is not null)
         {
             result.AddFigure("hotplug_ops", hotplug.Offlines + hotplug.Onlines, "count", summary: true);

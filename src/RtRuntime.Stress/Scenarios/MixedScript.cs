@@ -61,7 +61,10 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
             case 2:
                 return new MixedOp(MixedOpKind.Yield, 0);
             case 3:
-                return new MixedOp(MixedOpKind.Sleep, random.NextInt64(20_000, 2_000_000));
+                // A sleep, or a timed wait (10 µs–1 ms) for one of the run's few shared permits.
+                return random.Next(2) == 0
+                    ? new MixedOp(MixedOpKind.Sleep, random.NextInt64(20_000, 2_000_000))
+                    : new MixedOp(MixedOpKind.TimedWait, random.NextInt64(10_000, 1_000_000));
             case 4:
             {
                 bool innerAtomic = model == PreemptionModel.NonRt;
@@ -141,6 +144,26 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                     break;
                 case MixedOpKind.Sleep:
                     await ctx.Sleep(TimeSpan.FromTicks(op.Ns / 100));
+                    break;
+                case MixedOpKind.TimedWait when stats.Permits is { } permits:
+                    if (await permits.WaitAsync(ctx, TimeSpan.FromTicks(op.Ns / 100)))
+                    {
+                        Interlocked.Increment(ref stats.TimedWaitsGot);
+                        try
+                        {
+                            Busy.For(5_000);
+                            await ctx.PreemptionPoint(); // held across a point: others time out or wait for it
+                        }
+                        finally
+                        {
+                            permits.Release();
+                        }
+                    }
+                    else
+                    {
+                        Interlocked.Increment(ref stats.TimedWaitsTimedOut);
+                    }
+
                     break;
                 case MixedOpKind.Throw:
                     throw new InjectedFaultException($"fault injected into '{name}'");

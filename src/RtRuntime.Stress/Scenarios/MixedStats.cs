@@ -12,6 +12,8 @@ internal sealed class MixedStats
     public long AffinityChanges;
     public long AffinityRefused; // refused: the mask had no online CPU (EINVAL)
     public long AffinityWidened;
+    public long TimedWaitsGot;
+    public long TimedWaitsTimedOut;
 
     /// <summary>Incremented inside every migrate-disabled section (null: not checked).</summary>
     public PerCpuCounter? Counter { get; init; }
@@ -21,4 +23,9 @@ internal sealed class MixedStats
 
     /// <summary>The runtime, for the in-body online check during hotplug churn (null: no churn).</summary>
     public RtScheduler? HotplugRuntime { get; init; }
+
+    /// <summary>The few permits the scripts' timed waits compete for (<see cref="PermitCount"/> of them, all back once the tasks ended).</summary>
+    public Tasks.RtSemaphore? Permits { get; init; }
+
+    public int PermitCount { get; init; }
 }

@@ -147,7 +147,6 @@ internal sealed partial class Cpu
     public void FinishOffline(RtScheduler scheduler)
     {
         List<RtTask> left;
-        List<(RtTask Task, long Expires)> timers;
         using (Lock.EnterScope())
         {
             Volatile.Write(ref _vacated, null);
@@ -157,9 +156,6 @@ internal sealed partial class Cpu
             {
                 left.Add(running);
             }
-
-            timers = _timers.RemoveAll();
-            Volatile.Write(ref _nextDeadline, long.MaxValue);
         }
 
         if (left.Count > 0 || NrPinned != 0)
@@ -167,32 +163,53 @@ internal sealed partial class Cpu
             scheduler.ReportNotVacated(this, left);
         }
 
-        // hrtimers_dead_cpu: sleepers' timers move to an online CPU.
-        Cpu target = scheduler.Cpus.First(c => c.Online && c != this);
-        foreach ((RtTask task, long deadline) in timers)
-        {
-            target.AdoptTimer(task, deadline);
-        }
+        MoveTimersTo(scheduler.Cpus.First(c => c.Online && c != this));
     }
 
-    private void AdoptTimer(RtTask task, long deadline)
+    /// <summary>
+    /// hrtimers_dead_cpu: the sleepers' timers and the timed waits' timeouts move to an online CPU, under
+    /// both CPUs' locks (in id order), so that whoever looks for a timer under one of them (a cancel, a
+    /// timed wait's resume) finds it on one queue or the other, never on neither.
+    /// </summary>
+    private void MoveTimersTo(Cpu target)
     {
-        using (Lock.EnterScope())
+        List<RtTask> sleepers = [];
+        Cpu first = Id < target.Id ? this : target;
+        Cpu second = Id < target.Id ? target : this;
+        using (first.Lock.EnterScope())
         {
-            task.BlockedOn = this;
-            _timers.Add(task, deadline);
-            if (deadline < _nextDeadline)
+            using (second.Lock.EnterScope())
             {
-                Volatile.Write(ref _nextDeadline, deadline);
+                foreach ((RtTask task, long deadline) in _timers.RemoveAll())
+                {
+                    target._timers.Add(task, deadline);
+                    if (task.RareOrNull is { } rare && rare.WaitTimerCpu == this)
+                    {
+                        rare.WaitTimerCpu = target; // a timed wait: it stays blocked on its wait queue
+                    }
+                    else
+                    {
+                        task.BlockedOn = target;
+                        sleepers.Add(task);
+                    }
+                }
+
+                Volatile.Write(ref _nextDeadline, long.MaxValue);
+                Volatile.Write(ref target._nextDeadline, target._timers.NextExpiry);
             }
         }
 
-        Parker.Unpark();
-        Scheduler.HrTimer.NotifyBusy(this);
-        Scheduler.CheckCancelAfterBlock(task); // a cancel between the dying CPU's clear and here found no timer to remove (its fence also orders the next read)
-        if (task.IsCompleted)
+        target.Parker.Unpark();
+        Scheduler.HrTimer.NotifyBusy(target);
+        foreach (RtTask task in sleepers)
         {
-            _ = TryRemove(task); // the sleeper ended meanwhile (another of its flows, or the stop): no timer for a dead task
+            // A cancel that read the dying CPU as the sleeper's wait before the move found no timer to
+            // remove there; the fence in CheckCancelAfterBlock also orders the completion read after it.
+            Scheduler.CheckCancelAfterBlock(task);
+            if (task.IsCompleted)
+            {
+                _ = target.TryRemove(task); // the sleeper ended meanwhile (another of its flows, or the stop): no timer for a dead task
+            }
         }
     }
 }

@@ -449,6 +449,54 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         Scheduler.CheckCancelAfterBlock(task);
     }
 
+    /// <summary>
+    /// Arms the timeout of a timed wait (<c>schedule_timeout</c> under <c>wait_event_timeout</c>): the
+    /// task, already listed on its wait queue, also sits on this CPU's timer queue until the deadline,
+    /// when the timer takes it off the wait queue if it is still there (<see cref="TakeExpired"/>).
+    /// Its <see cref="RtTask.BlockedOn"/> stays the wait queue.
+    /// </summary>
+    public void ArmWaitTimeout(RtTask task, long deadlineNs)
+    {
+        RtTaskRare rare = task.Rare;
+        using (Lock.EnterScope())
+        {
+            rare.WaitTimerCpu = this;
+            _timers.Add(task, deadlineNs);
+            if (deadlineNs < _nextDeadline)
+            {
+                Volatile.Write(ref _nextDeadline, deadlineNs);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Disarms a timed wait's timeout, if one is armed (the waiting flow resumed, or the task ended). On
+    /// any thread: the CPU holding the timer is found through <see cref="RtTaskRare.WaitTimerCpu"/>,
+    /// re-read under that CPU's lock, as hotplug may move the timer meanwhile.
+    /// </summary>
+    public static void DisarmWaitTimeout(RtTask task)
+    {
+        RtTaskRare? rare = task.RareOrNull;
+        while (rare is not null && Volatile.Read(ref rare.WaitTimerCpu) is { } cpu)
+        {
+            using (cpu.Lock.EnterScope())
+            {
+                if (rare.WaitTimerCpu != cpu)
+                {
+                    continue; // moved by hotplug, or fired, meanwhile
+                }
+
+                if (cpu._timers.Remove(task))
+                {
+                    Volatile.Write(ref cpu._nextDeadline, cpu._timers.NextExpiry);
+                }
+
+                rare.WaitTimerCpu = null;
+                return;
+            }
+        }
+    }
+
     /// <summary>Cancels a sleep (IWaitSource): true when the task was still asleep here.</summary>
     public bool TryRemove(RtTask task)
     {
@@ -531,6 +579,22 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         {
             while (_timers.TryTakeExpired(now, out RtTask? task))
             {
+                if (task.RareOrNull is { } rare && rare.WaitTimerCpu == this)
+                {
+                    // A timed wait's timeout: the task is woken as timed out only if this takes it off its
+                    // wait queue (under that queue's gate, nested in this lock); a grant or a cancel that
+                    // took it first wakes it themselves. Decided here, under the lock its resume disarms
+                    // the timer under, so a later wait of the task is never taken for this one.
+                    rare.WaitTimerCpu = null;
+                    if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue && ((IWaitSource)queue).TryRemove(task))
+                    {
+                        rare.WaitTimedOut = true;
+                        into.Add(task);
+                    }
+
+                    continue;
+                }
+
                 into.Add(task);
             }
 

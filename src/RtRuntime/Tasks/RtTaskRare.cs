@@ -46,4 +46,13 @@ internal sealed class RtTaskRare
 
     /// <summary>The posts of a step that came after one that threw (in order), for the task's end to forward.</summary>
     public PostedWork? PostedRest;
+
+    /// <summary>
+    /// The CPU whose timer queue holds this task's wait timeout (<see cref="RtWaitQueue.WaitAsync(TaskContext, TimeSpan)"/>),
+    /// or null when none is armed. Written under that CPU's lock (a hotplug move holds both CPUs' locks).
+    /// </summary>
+    public Cpus.Cpu? WaitTimerCpu;
+
+    /// <summary>The last timed wait ended by its timeout (set by the timer that took the task off the queue, read once by the waiting flow).</summary>
+    public bool WaitTimedOut;
 }

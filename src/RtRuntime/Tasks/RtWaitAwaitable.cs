@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 
 namespace RtRuntime.Tasks;
 
-/// <summary>The awaitable of <see cref="RtWaitQueue.WaitAsync"/>.</summary>
+/// <summary>The awaitable of <see cref="RtWaitQueue.WaitAsync(TaskContext)"/>.</summary>
 public readonly struct RtWaitAwaitable : ICriticalNotifyCompletion
 {
     private readonly RtWaitQueue _queue;

@@ -49,6 +49,42 @@ public abstract class RtWaitQueue : IWaitSource
         return new RtWaitAwaitable(this, task);
     }
 
+    /// <summary>
+    /// Waits until the resource is available or <paramref name="timeout"/> has passed, whichever comes
+    /// first (<c>wait_event_timeout</c>, <c>down_timeout</c>): the await returns true when it got the
+    /// resource, false when the time ran out (then nothing was taken). <see cref="TimeSpan.Zero"/> takes
+    /// it only if it is available now; <see cref="TimeSpan.MaxValue"/> waits until cancelled.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
+    public RtTimedWaitAwaitable WaitAsync(TaskContext context, TimeSpan timeout)
+    {
+        if (timeout < TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "timeout must be zero or positive (TimeSpan.Zero: take it only if available now); to wait without one, use WaitAsync(context).");
+        }
+
+        long now = RtClock.NowNs();
+        long ns = RtClock.ToNs(timeout);
+        return WaitUntilAsync(context, ns >= long.MaxValue - now ? long.MaxValue : now + ns);
+    }
+
+    /// <summary>
+    /// Waits until the resource is available or the <see cref="RtClock"/> reaches
+    /// <paramref name="deadlineNs"/> (absolute), whichever comes first: the await returns true when it got
+    /// the resource, false when the deadline passed first (then nothing was taken).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
+    public RtTimedWaitAwaitable WaitUntilAsync(TaskContext context, long deadlineNs)
+    {
+        RtTask task = context.Task ?? throw new ArgumentException("The TaskContext is a default value; use the context passed to the task body.", nameof(context));
+        task.ThrowIfNotCurrent();
+        task.Scheduler.ThrowIfAtomic(task, "Wait");
+        return new RtTimedWaitAwaitable(this, task, deadlineNs);
+    }
+
     internal bool TryTakeNow()
     {
         using (_gate.EnterScope())
@@ -58,11 +94,27 @@ public abstract class RtWaitQueue : IWaitSource
     }
 
     /// <summary>OnCompleted of a wait: take the resource if it became available, else block in priority order.</summary>
-    internal void Block(RtTask task, Action continuation)
+    internal void Block(RtTask task, Action continuation) => _ = BlockListed(task, continuation);
+
+    /// <summary>
+    /// OnCompleted of a timed wait: as <see cref="Block"/>, and a task left waiting also gets its timeout
+    /// armed on its CPU's timer queue (after it is listed, so that the timer always finds it there or
+    /// finds it already granted or cancelled; the task is still in this step, so it cannot resume first).
+    /// </summary>
+    internal void BlockTimed(RtTask task, Action continuation, long deadlineNs)
+    {
+        if (BlockListed(task, continuation))
+        {
+            task.Cpu!.ArmWaitTimeout(task, deadlineNs);
+        }
+    }
+
+    /// <summary>Block's work; true when the task was listed as a waiter (not granted at once, not cancelled).</summary>
+    private bool BlockListed(RtTask task, Action continuation)
     {
         if (!task.CanSuspend())
         {
-            return; // another flow is suspended: take nothing (the task faults after this step)
+            return false; // another flow is suspended: take nothing (the task faults after this step)
         }
 
         task.WaitCancelled = false;
@@ -79,7 +131,7 @@ public abstract class RtWaitQueue : IWaitSource
                 // Granted at once: BlockedOn stays until the flow resumes and takes it (GetResult), so
                 // that a task ending before then gives it back (Abandon).
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
-                return;
+                return false;
             }
 
             if (task.CancelFlag != 0)
@@ -87,11 +139,12 @@ public abstract class RtWaitQueue : IWaitSource
                 task.BlockedOn = null;
                 task.WaitCancelled = true; // resumes at once and GetResult throws, as a cancelled waiter would
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
-                return;
+                return false;
             }
 
             _ = task.Suspend(continuation, SuspendReason.Block);
             _waiters.Insert(task, this);
+            return true;
         }
     }
 

@@ -33,6 +33,9 @@
 //                                                                     are blocked (ns per waiter) and until all ended
 //   dotnet run perf/probes/RtProbe.cs -- mixwaiters                   n/2 priority-10 tasks block on one RtEvent on CPU 0, then n/2 more at priority 20 (or 10: the
 //                                                                     control); ms for the second half to block, n = 10k..80k
+//   dotnet run perf/probes/RtProbe.cs -- pullscan                     n = 10k..80k tasks affine to cpu0 queued behind a busy task, with or without one pushable task
+//                                                                     at the tail that idle cpu1 may not take (3 CPUs, cpu2 offline): cpu1's and rt/balance's CPU time,
+//                                                                     and cpu0's yield time (its lock held by balancing scans)
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -688,6 +691,72 @@ switch (mode)
         break;
     }
 
+    case "pullscan":
+    {
+        // An idle CPU's pull walks a whole priority list of another CPU's queue under both run-queue
+        // locks, skipping tasks that cannot move, and an idle CPU that fails to pull does not park
+        // (HasPullable ignores affinity), so it walks again at once. 3 CPUs, cpu2 taken offline:
+        // cpu0 runs a prio-50 task that spins on preemption points and yields every 20 µs (a yield takes cpu0's lock), with n prio-10
+        // tasks affine to cpu0 alone queued behind it and (unless "control") one prio-10 task allowed
+        // on {0,2} at the tail (pushable, but not onto cpu1); cpu1 is otherwise idle.
+        // Reported: cpu1's thread CPU time over 1 s, and how long cpu0's yields (one every 20 µs of busy work) took.
+        foreach (int n in new[] { 10_000, 20_000, 40_000, 80_000 })
+        {
+            foreach (bool control in new[] { true, false })
+            {
+                await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 3 });
+                await rt.OfflineAsync(2);
+                bool measuring = false, done = false;
+                long yields = 0, worstNs = 0, totalNs = 0;
+                rt.Spawn("hog0", 50, async ctx =>
+                {
+                    while (!Volatile.Read(ref done))
+                    {
+                        long until = RtClock.NowNs() + 20_000;
+                        while (RtClock.NowNs() < until)
+                        {
+                            await ctx.PreemptionPoint(); // cpu0 stays busy at 50: its RunningPrio never drops
+                        }
+
+                        long t0 = RtClock.NowNs();
+                        await ctx.Yield(); // takes cpu0's lock once
+                        long took = RtClock.NowNs() - t0;
+                        if (Volatile.Read(ref measuring))
+                        {
+                            yields++;
+                            totalNs += took;
+                            worstNs = Math.Max(worstNs, took);
+                        }
+                    }
+                }, affinity: CpuSet.Of(0));
+                for (int i = 0; i < n; i++)
+                {
+                    rt.Spawn(null, 10, _ => ValueTask.CompletedTask, affinity: CpuSet.Of(0));
+                }
+
+                if (!control)
+                {
+                    rt.Spawn("pushable", 10, _ => ValueTask.CompletedTask, affinity: CpuSet.Of(0, 2));
+                }
+
+                await Task.Delay(500); // every spawn queued on cpu0
+                rt.Spawn("kick1", 1, _ => ValueTask.CompletedTask, affinity: CpuSet.Of(1)); // cpu1 leaves idle once (as any work there would make it)
+                await Task.Delay(100);
+                int queued0 = rt.Snapshot().Cpus[0].Queue.Count;
+                long cpu1Before = ThreadCpuNs("rt/cpu1"), balBefore = ThreadCpuNs("rt/balance");
+                Volatile.Write(ref measuring, true);
+                await Task.Delay(1000);
+                Volatile.Write(ref measuring, false);
+                long cpu1Ms = (ThreadCpuNs("rt/cpu1") - cpu1Before) / 1_000_000, balMs = (ThreadCpuNs("rt/balance") - balBefore) / 1_000_000;
+                await Task.Delay(10);
+                Volatile.Write(ref done, true);
+                Console.WriteLine($"  n {n,6} {(control ? "control (no pushable task)  " : "one pushable task at tail   ")}: cpu0 queue {queued0,6}; CPU time over 1 s: rt/cpu1 {cpu1Ms,4} ms, rt/balance {balMs,4} ms; cpu0 yield every 20 µs: {yields,6} yields, mean {(yields == 0 ? 0 : totalNs / yields),7} ns, worst {worstNs / 1000,6} µs");
+            }
+        }
+
+        break;
+    }
+
     case "observe":
     {
         // Observability's cost in one process, interleaved (BenchmarkDotNet runs each setting in its own
@@ -821,6 +890,27 @@ static extern int SchedSetAffinity(int pid, nint size, ref ulong mask);
 static extern unsafe int GetRusage(int who, long* usage);
 
 // The process's minor page faults so far (struct rusage: two timevals, then ru_maxrss … ru_minflt).
+static long ThreadCpuNs(string name)
+{
+    foreach (string dir in Directory.GetDirectories("/proc/self/task"))
+    {
+        try
+        {
+            if (File.ReadAllText(Path.Combine(dir, "comm")).Trim() != name)
+            {
+                continue;
+            }
+
+            return long.Parse(File.ReadAllText(Path.Combine(dir, "schedstat")).Split(' ')[0]); // ns on CPU
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    return -1;
+}
+
 static unsafe long MinorFaults()
 {
     long* usage = stackalloc long[18];

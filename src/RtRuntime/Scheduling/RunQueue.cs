@@ -30,6 +30,11 @@ internal sealed class RunQueue
     private ulong _pushMap0;
     private ulong _pushMap1;
 
+    // Per priority: its first pushable task when known; null when it has none or it is not known (a
+    // removal or an affinity change made it so). The balancing scan finds it and keeps it, so a list
+    // of many tasks affine to this CPU alone ahead of a pushable one is walked once, not at every pull.
+    private readonly Slot[] _firstPushable = new Slot[Levels];
+
     /// <summary>A queue for CPU <paramref name="cpuId"/> (a task is pushable when its affinity allows another CPU).</summary>
     public RunQueue(int cpuId) => _cpuId = cpuId;
 
@@ -83,6 +88,11 @@ internal sealed class RunQueue
         Count++;
         if (task.SoleCpu != _cpuId)
         {
+            if (atHead || _pushable[prio] == 0)
+            {
+                _firstPushable[prio].Task = task; // it is now the first pushable of its priority
+            }
+
             CountPushable(task, prio);
         }
     }
@@ -141,6 +151,11 @@ internal sealed class RunQueue
         Count--;
         if (task.QueuedPushable)
         {
+            if (_firstPushable[prio].Task == task)
+            {
+                _firstPushable[prio].Task = null; // the next one is found by the next scan
+            }
+
             UncountPushable(task, prio);
         }
     }
@@ -151,10 +166,17 @@ internal sealed class RunQueue
         bool pushable = task.SoleCpu != _cpuId;
         if (pushable && !task.QueuedPushable)
         {
+            // The only pushable one is the first; otherwise it may sit before the known first one.
+            _firstPushable[task.Prio].Task = _pushable[task.Prio] == 0 ? task : null;
             CountPushable(task, task.Prio);
         }
         else if (!pushable && task.QueuedPushable)
         {
+            if (_firstPushable[task.Prio].Task == task)
+            {
+                _firstPushable[task.Prio].Task = null;
+            }
+
             UncountPushable(task, task.Prio);
         }
     }
@@ -200,8 +222,9 @@ internal sealed class RunQueue
 
     /// <summary>
     /// <see cref="FindFirst{TFilter}"/> over the pushable tasks only (pick_highest_pushable_task): the
-    /// filter never sees a task affine to this CPU alone, and priorities without a pushable task are
-    /// skipped.
+    /// filter never sees a task affine to this CPU alone, priorities without a pushable task are
+    /// skipped, and a priority's scan starts at its first pushable task (found once, then kept until
+    /// it leaves), not at the head of its list.
     /// </summary>
     public RtTask? FindFirstPushable<TFilter>(int abovePrio, ref TFilter filter)
         where TFilter : struct, ITaskFilter
@@ -213,7 +236,19 @@ internal sealed class RunQueue
                 continue;
             }
 
-            for (RtTask? t = _heads[prio].Task; t is not null; t = t.RqNext)
+            RtTask? first = _firstPushable[prio].Task;
+            if (first is null)
+            {
+                first = _heads[prio].Task;
+                while (first is not null && !first.QueuedPushable)
+                {
+                    first = first.RqNext;
+                }
+
+                _firstPushable[prio].Task = first;
+            }
+
+            for (RtTask? t = first; t is not null; t = t.RqNext)
             {
                 if (t.QueuedPushable && filter.Take(t))
                 {

@@ -120,6 +120,58 @@ public class PushableTasksTests
         Assert.All(ranOn, id => Assert.Equal(1, id));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public async Task FirstPushable_KeptAcrossRandomEnqueuesRemovesPopsAndAffinityChanges_MatchesAScanOfTheQueue(int seed)
+    {
+        // The scan starts at each priority's remembered first pushable task: whatever the queue went
+        // through, it must find exactly what a walk of the whole queue (the model) finds.
+        await using var rt = Rt.Start(cpus: 2);
+        var rq = new RunQueue(cpuId: 1);
+        RtTask[] tasks = Enumerable.Range(0, 40).Select(i => (RtTask)NewTask(rt, "t" + i, 10, CpuSet.Of(1))).ToArray();
+        var queued = new HashSet<RtTask>();
+        var random = new Random(seed);
+        for (int step = 0; step < 20_000; step++)
+        {
+            RtTask task = tasks[random.Next(tasks.Length)];
+            switch (random.Next(6))
+            {
+                case < 2 when !queued.Contains(task):
+                    task.Prio = random.Next(2) == 0 ? 10 : 20;
+                    task.AffinityMask = random.Next(4) == 0 ? CpuSet.Of(0, 1) : CpuSet.Of(1); // mostly affine here
+                    rq.Enqueue(task, atHead: random.Next(3) == 0);
+                    queued.Add(task);
+                    break;
+                case 2 when queued.Contains(task):
+                    rq.Remove(task);
+                    queued.Remove(task);
+                    break;
+                case 3:
+                    if (rq.PopHighest() is { } popped)
+                    {
+                        Assert.True(queued.Remove(popped));
+                    }
+
+                    break;
+                case 4 when queued.Contains(task):
+                    task.AffinityMask = task.QueuedPushable ? CpuSet.Of(1) : CpuSet.Of(0, 1);
+                    rq.RequalifyPushable(task);
+                    break;
+                default:
+                    var filter = new CountingFilter();
+                    RtTask? found = rq.FindFirstPushable(-1, ref filter);
+                    RtTask? expected = rq.ToList().FirstOrDefault(t => t.QueuedPushable);
+                    Assert.Same(expected, found);
+                    Assert.Equal(expected is null ? 0 : 1, filter.Seen); // only pushable tasks are offered
+                    break;
+            }
+
+            Assert.Equal(queued.Count, rq.Count);
+        }
+    }
+
     [Fact]
     public async Task ToListAbovePriority_WalksOnlyTheHigherLevels_HighestFirstFifoWithin()
     {

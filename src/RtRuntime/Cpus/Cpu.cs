@@ -583,15 +583,17 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
                 {
                     // A timed wait's timeout: the task is woken as timed out only if this takes it off its
                     // wait queue (under that queue's gate, nested in this lock); a grant or a cancel that
-                    // took it first wakes it themselves. Decided here, under the lock its resume disarms
-                    // the timer under, so a later wait of the task is never taken for this one.
-                    rare.WaitTimerCpu = null;
+                    // took it first wakes it themselves. WaitTimerCpu is cleared only after that decision:
+                    // a resuming flow's disarm that reads it set waits for this lock, and one that reads
+                    // it clear comes after the decision, so a later wait of the task is never taken for
+                    // this one.
                     if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue && ((IWaitSource)queue).TryRemove(task))
                     {
                         rare.WaitTimedOut = true;
                         into.Add(task);
                     }
 
+                    Volatile.Write(ref rare.WaitTimerCpu, null);
                     continue;
                 }
 

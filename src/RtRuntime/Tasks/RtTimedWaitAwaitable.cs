@@ -8,11 +8,22 @@ namespace RtRuntime.Tasks;
 /// <see cref="RtWaitQueue.WaitUntilAsync"/>: true when the wait got the resource, false when its
 /// deadline passed first.
 /// </summary>
-public readonly struct RtTimedWaitAwaitable : ICriticalNotifyCompletion
+/// <remarks>
+/// Not readonly: a wait that completes at once keeps its outcome in the awaiter itself (the awaiting
+/// code calls <see cref="IsCompleted"/> and <see cref="GetResult"/> on one copy), so that it never
+/// touches the task's timer or timed-out flag, which belong to a wait that suspended: another flow of
+/// the task (a posted continuation) may try-take while the body's flow is blocked in a timed wait.
+/// </remarks>
+public struct RtTimedWaitAwaitable : ICriticalNotifyCompletion
 {
+    private const byte Suspended = 0;
+    private const byte TookAtOnce = 1;
+    private const byte TimedOutAtOnce = 2;
+
     private readonly RtWaitQueue _queue;
     private readonly RtTask _task;
     private readonly long _deadlineNs;
+    private byte _atOnce;
 
     internal RtTimedWaitAwaitable(RtWaitQueue queue, RtTask task, long deadlineNs)
     {
@@ -22,7 +33,7 @@ public readonly struct RtTimedWaitAwaitable : ICriticalNotifyCompletion
     }
 
     /// <summary>Returns this awaitable.</summary>
-    public RtTimedWaitAwaitable GetAwaiter() => this;
+    public readonly RtTimedWaitAwaitable GetAwaiter() => this;
 
     /// <summary>True when the resource was available at once (it is then taken), or the deadline has already passed.</summary>
     public bool IsCompleted
@@ -37,12 +48,13 @@ public readonly struct RtTimedWaitAwaitable : ICriticalNotifyCompletion
 
             if (_queue.TryTakeNow())
             {
+                _atOnce = TookAtOnce;
                 return true;
             }
 
             if (RtClock.NowNs() >= _deadlineNs)
             {
-                _task.Rare.WaitTimedOut = true;
+                _atOnce = TimedOutAtOnce;
                 return true;
             }
 
@@ -52,8 +64,13 @@ public readonly struct RtTimedWaitAwaitable : ICriticalNotifyCompletion
 
     /// <summary>True when the wait got the resource, false when the deadline passed first.</summary>
     /// <exception cref="OperationCanceledException">The wait ended by cancellation.</exception>
-    public bool GetResult()
+    public readonly bool GetResult()
     {
+        if (_atOnce != Suspended)
+        {
+            return _atOnce == TookAtOnce;
+        }
+
         RtTask task = _task;
         Cpu.DisarmWaitTimeout(task); // the timeout of a wait that was granted or cancelled first
         if (task.BlockedOn is not null && task.Continuation is null)
@@ -77,8 +94,8 @@ public readonly struct RtTimedWaitAwaitable : ICriticalNotifyCompletion
     }
 
     /// <inheritdoc/>
-    public void OnCompleted(Action continuation) => _queue.BlockTimed(_task, continuation, _deadlineNs);
+    public readonly void OnCompleted(Action continuation) => _queue.BlockTimed(_task, continuation, _deadlineNs);
 
     /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation) => _queue.BlockTimed(_task, continuation, _deadlineNs);
+    public readonly void UnsafeOnCompleted(Action continuation) => _queue.BlockTimed(_task, continuation, _deadlineNs);
 }

@@ -168,6 +168,74 @@ public class TimedWaitTests
         await rt.DisposeAsync();
     }
 
+    // Two flows of one task: a foreign await's continuation runs as posted work of the task while its
+    // body's flow is blocked in a timed wait, and may itself try-take (a wait that completes at once).
+
+    [Fact]
+    public async Task ASecondFlowsTryTake_DoesNotDisarmTheBlockedFlowsTimeout()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var sem = new RtSemaphore(0);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool? sideGot = null;
+        RtTask<bool> waiter = rt.Spawn<bool>("waiter", 20, async ctx =>
+        {
+            async Task Side()
+            {
+                await gate.Task; // resumes as posted work of this task, while the main flow waits
+                sideGot = await sem.WaitAsync(ctx, TimeSpan.Zero); // a try-take: completes at once
+            }
+
+            _ = Side();
+            return await sem.WaitAsync(ctx, TimeSpan.FromMilliseconds(100));
+        });
+        await Rt.Until(() => sem.WaiterCount == 1 && waiter.State == RtTaskState.Blocked, "waiter blocked");
+        Assert.NotEqual(long.MaxValue, rt.Cpus[0].NextDeadline);
+
+        gate.SetResult();
+        await Rt.Until(() => sideGot is not null, "side flow ran");
+        Assert.False(sideGot);
+        Assert.NotEqual(long.MaxValue, rt.Cpus[0].NextDeadline); // the side flow's try-take left the main flow's timeout armed
+        Assert.False(await waiter.WithTimeout()); // and it ends the main flow's wait
+    }
+
+    [Fact]
+    public async Task ATimeoutsFlag_DoesNotLeakIntoASecondFlowsTimedWait()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var sem = new RtSemaphore(0);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool? sideGot = null;
+        bool stopHog = false;
+        RtTask<bool> waiter = rt.Spawn<bool>("waiter", 20, async ctx =>
+        {
+            async Task Side()
+            {
+                await gate.Task;
+                sideGot = await sem.WaitAsync(ctx, TimeSpan.FromSeconds(10)); // a permit is banked: taken at once
+            }
+
+            _ = Side();
+            return await sem.WaitAsync(ctx, TimeSpan.FromMilliseconds(20));
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => sem.WaiterCount == 1 && waiter.State == RtTaskState.Blocked, "waiter blocked");
+
+        // A higher task keeps cpu0 while the waiter's timeout fires (cpu1 fires it, or the hog's points).
+        RtTask hog = rt.Spawn("hog", 40, async ctx => await ctx.SpinUntil(() => Volatile.Read(ref stopHog), "released"), affinity: CpuSet.Of(0));
+        await Rt.Until(() => sem.WaiterCount == 0, "the waiter's timeout took it off the semaphore");
+
+        sem.Release();      // banked: nobody waits
+        gate.SetResult();   // the side flow is posted to the waiter, which is woken but not yet run
+        await Task.Delay(20); // lets the post land first, usually; either order must give the same outcome
+        Volatile.Write(ref stopHog, true);
+        await hog.WithTimeout();
+
+        bool mainGot = await waiter.WithTimeout();
+        await Rt.Until(() => sideGot is not null, "side flow ran");
+        Assert.Equal(0, sem.CurrentCount); // one permit was taken...
+        Assert.Equal((SideGot: true, MainGot: false), (SideGot: sideGot!.Value, MainGot: mainGot)); // ...by the side flow; the main flow timed out
+    }
+
     [Fact]
     public async Task BadInput_NegativeTimeout_AndATimedWaitWhilePreemptDisabled_ThrowAtOnce()
     {

@@ -135,7 +135,8 @@ internal sealed partial class Cpu
         long dyingDeadline = Dying ? now + DyingRecheckNs : long.MaxValue;
 
         // An offer this turn's pull could not take does not keep the CPU awake: it parks, and looks again
-        // after PullRecheckNs (an offer seen only now, after the pull, is pulled at once instead).
+        // after PullRecheckNs. (So does an offer it could take that appeared after that pull, unless a
+        // push or a placement brings it here first: a delay of at most PullRecheckNs.)
         long pullRecheck = long.MaxValue;
         bool pullable = Scheduler.Balancer.HasPullable(this);
         if (pullable && _pullFailed)

@@ -138,14 +138,20 @@ internal sealed partial class Cpu
         // after PullRecheckNs. (So does an offer it could take that appeared after that pull, unless a
         // push or a placement brings it here first: a delay of at most PullRecheckNs.)
         long pullRecheck = long.MaxValue;
-        bool pullable = Scheduler.Balancer.HasPullable(this);
-        if (pullable && _pullFailed)
+        bool park = !work && !_exit && Volatile.Read(ref _nextDeadline) > now;
+        if (park && Scheduler.Balancer.HasPullable(this))
         {
-            pullable = false;
-            pullRecheck = now + PullRecheckNs;
+            if (_pullFailed)
+            {
+                pullRecheck = now + PullRecheckNs;
+            }
+            else
+            {
+                park = false;
+            }
         }
 
-        if (!work && !_exit && Volatile.Read(ref _nextDeadline) > now && !pullable)
+        if (park)
         {
             long fixedSpin = Scheduler.SpinBeforeParkNs;
             long spin = fixedSpin > 0 ? fixedSpin : _pollNs;

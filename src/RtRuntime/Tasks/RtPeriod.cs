@@ -1,0 +1,84 @@
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// A periodic release schedule for one task's loop, with overrun accounting: the kernel's
+/// <c>hrtimer_forward()</c> (which moves a periodic timer past now and returns how many periods it
+/// skipped) and a periodic <c>timerfd</c> (whose read returns the expirations since the last one), as
+/// cyclictest counts overruns. Releases stay on the phase of the first one: a late loop does not
+/// drift, and it does not run a burst of catch-up iterations either.
+/// </summary>
+/// <remarks>
+/// <code>
+/// var period = new RtPeriod(TimeSpan.FromMicroseconds(100));
+/// while (running)
+/// {
+///     long missed = await period.WaitAsync(ctx);  // 0 when the loop kept up
+///     if (missed > 0) { /* degrade: the previous iterations overran */ }
+///     // ... sample, compute, actuate ...
+/// }
+/// </code>
+/// Used by one task at a time (not thread-safe).
+/// </remarks>
+public sealed class RtPeriod
+{
+    private readonly long _intervalNs;
+    private long _nextNs;
+
+    /// <summary>A schedule whose first release is one <paramref name="interval"/> from now.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is not positive.</exception>
+    public RtPeriod(TimeSpan interval)
+        : this(interval, NowPlus(interval))
+    {
+    }
+
+    /// <summary>A schedule whose first release is at <paramref name="firstReleaseNs"/> on the <see cref="RtClock"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is not positive.</exception>
+    public RtPeriod(TimeSpan interval, long firstReleaseNs)
+    {
+        _intervalNs = CheckedInterval(interval);
+        _nextNs = firstReleaseNs;
+    }
+
+    /// <summary>The period.</summary>
+    public TimeSpan Interval => TimeSpan.FromTicks(_intervalNs / 100);
+
+    /// <summary>The next release time (<see cref="RtClock"/> ns) a <see cref="WaitAsync"/> will wait for, unless it has already passed.</summary>
+    public long NextReleaseNs => _nextNs;
+
+    /// <summary>Releases missed so far: the sum of what <see cref="WaitAsync"/> returned.</summary>
+    public long Overruns { get; private set; }
+
+    /// <summary>
+    /// Waits for the next release and returns how many releases were missed before it (0 when the loop
+    /// kept up). When the next release has already passed, it returns at once (after a preemption
+    /// point's check) with the releases that passed beyond it, and the schedule moves to the first
+    /// release still to come, on the same phase.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="OperationCanceledException">The task was cancelled (thrown by the await).</exception>
+    public RtPeriodAwaitable WaitAsync(TaskContext context)
+    {
+        long release = _nextNs;
+        long now = RtClock.NowNs();
+        long missed = 0;
+        if (now >= release)
+        {
+            // hrtimer_forward: the releases up to now have all passed; the one being consumed is the first.
+            missed = (now - release) / _intervalNs;
+            release += missed * _intervalNs;
+        }
+
+        SleepAwaitable sleep = context.SleepUntil(release); // a release already passed completes at once
+        _nextNs = release + _intervalNs;
+        Overruns += missed;
+        return new RtPeriodAwaitable(sleep, missed);
+    }
+
+    private static long CheckedInterval(TimeSpan interval) => interval > TimeSpan.Zero
+        ? RtClock.ToNs(interval)
+        : throw new ArgumentOutOfRangeException(nameof(interval), interval, "interval must be positive.");
+
+    private static long NowPlus(TimeSpan interval) => RtClock.NowNs() + CheckedInterval(interval);
+}

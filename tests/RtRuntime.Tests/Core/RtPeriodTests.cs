@@ -1,0 +1,86 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>
+/// <see cref="RtPeriod"/> (hrtimer_forward): releases on a fixed phase, and the count of releases a late
+/// loop missed. Outcomes only: a release is never waited for early, and overruns are bounded from
+/// below by the work done, never asserted from above.
+/// </summary>
+public class RtPeriodTests
+{
+    [Fact]
+    public async Task AKeptUpLoop_WakesAtOrAfterEachRelease_OnThePhaseOfTheFirst()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var interval = TimeSpan.FromMilliseconds(3);
+        (long Release, long WokeAt, long Missed)[] waits = await rt.Spawn("periodic", 90, async ctx =>
+        {
+            var period = new RtPeriod(interval);
+            long first = period.NextReleaseNs;
+            var log = new (long, long, long)[5];
+            for (int i = 0; i < log.Length; i++)
+            {
+                long release = period.NextReleaseNs;
+                long missed = await period.WaitAsync(ctx);
+                log[i] = (release, RtClock.NowNs(), missed);
+            }
+
+            Assert.Equal(0, (period.NextReleaseNs - first) % RtClock.ToNs(interval)); // still on the first release's phase
+            return log;
+        }, SchedPolicy.Fifo).WithTimeout();
+
+        foreach ((long release, long wokeAt, long missed) in waits)
+        {
+            Assert.True(wokeAt >= release || missed > 0, "woke before its release");
+        }
+    }
+
+    [Fact]
+    public async Task ALateLoop_GetsTheReleasesItMissed_AtOnce_AndKeepsItsPhase()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var interval = TimeSpan.FromMilliseconds(2);
+        long intervalNs = RtClock.ToNs(interval);
+        (long Missed, long Overruns, long NextRelease, long CalledAt, long Phase) result = await rt.Spawn("late", 90, async ctx =>
+        {
+            var period = new RtPeriod(interval);
+            long first = period.NextReleaseNs;
+            _ = await period.WaitAsync(ctx);
+            long workEnd = RtClock.NowNs() + (7 * intervalNs / 2); // 3.5 intervals of work: at least 3 releases pass
+            while (RtClock.NowNs() < workEnd)
+            {
+            }
+
+            long calledAt = RtClock.NowNs();
+            long missed = await period.WaitAsync(ctx);
+            return (missed, period.Overruns, period.NextReleaseNs, calledAt, (period.NextReleaseNs - first) % intervalNs);
+        }, SchedPolicy.Fifo).WithTimeout();
+
+        Assert.True(result.Missed >= 2, $"missed {result.Missed}: at least two releases passed beyond the one consumed");
+        Assert.Equal(result.Missed, result.Overruns);
+        Assert.Equal(0, result.Phase);
+        Assert.True(result.NextRelease > result.CalledAt, "the schedule moved past the releases that had passed");
+    }
+
+    [Fact]
+    public async Task BadInput_AndCancellationWhileWaiting()
+    {
+        var zero = Assert.Throws<ArgumentOutOfRangeException>(() => new RtPeriod(TimeSpan.Zero));
+        Assert.Equal("interval", zero.ParamName);
+        Assert.Contains("positive", zero.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RtPeriod(TimeSpan.FromMilliseconds(-1), 0));
+
+        await using var rt = Rt.Start(cpus: 1);
+        RtTask sleeper = rt.Spawn("hourly", 50, async ctx =>
+        {
+            var period = new RtPeriod(TimeSpan.FromHours(1));
+            _ = await period.WaitAsync(ctx);
+        });
+        await Rt.Until(() => sleeper.State == RtTaskState.Blocked, "asleep until its first release");
+        sleeper.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, sleeper.State);
+    }
+}

@@ -75,7 +75,11 @@ public sealed partial class RtScheduler
             string threadRan = report.ThreadCpuTime is { } ran
                 ? ran.TotalMilliseconds.ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " ms"
                 : "an unknown part";
-            if (report.Kind == "stall")
+            if (report.WaitsOnItsOwnPostedWork)
+            {
+                RtLog.StallOnOwnPostedWork(_logger, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds, threadRan);
+            }
+            else if (report.Kind == "stall")
             {
                 RtLog.Stall(_logger, report.Kind, report.TaskName, report.Cpu, report.Duration.TotalMilliseconds, threadRan);
             }

@@ -15,4 +15,13 @@ public sealed record StallReport(string Kind, string TaskName, long TaskId, int 
     /// gave the core to something else), so the stall is not only the task's doing.
     /// </summary>
     public TimeSpan? ThreadCpuTime { get; init; }
+
+    /// <summary>
+    /// The stalled step has work posted to its own task waiting (continuations of the task's own awaits,
+    /// which run only on its CPU thread once the step ends), and the CPU thread ran less than half the
+    /// stall (or its CPU time is unknown): the step most likely waits synchronously on async work that
+    /// resumes on this task (<c>.Result</c>, <c>.Wait()</c>, <c>GetAwaiter().GetResult()</c> on a Task
+    /// the task started), which can never finish on this CPU. Await it instead.
+    /// </summary>
+    public bool WaitsOnItsOwnPostedWork { get; init; }
 }

@@ -173,7 +173,12 @@ internal sealed class Rebalancer : IDisposable
                 if (!w.Reported && held >= _stallNs)
                 {
                     w.Reported = true;
-                    _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100)) { ThreadCpuTime = RanSince(cpu, w.SinceCpuNs) });
+                    TimeSpan? ran = RanSince(cpu, w.SinceCpuNs);
+                    _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100))
+                    {
+                        ThreadCpuTime = ran,
+                        WaitsOnItsOwnPostedWork = Volatile.Read(ref running.Posted) is not null && (ran is null || ran.Value.Ticks * 2 < held / 100),
+                    });
                 }
             }
 

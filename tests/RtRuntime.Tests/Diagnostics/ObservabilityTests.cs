@@ -95,6 +95,51 @@ public class ObservabilityTests
             Assert.NotNull(r.ThreadCpuTime);
             Assert.True(r.ThreadCpuTime < r.Duration / 2, $"a sleeping thread ran {r.ThreadCpuTime} of a {r.Duration} stall");
         }
+
+        Assert.False(r.WaitsOnItsOwnPostedWork, "nothing was posted to the task: not a sync-over-async wait");
+    }
+
+    [Fact]
+    public async Task Stall_TaskWaitingSynchronouslyOnItsOwnAsyncWork_IsReportedAsSyncOverAsync()
+    {
+        // The body blocks its CPU thread on a Task whose continuation is posted back to the task itself
+        // (its SynchronizationContext), which can run only once the step ends: the deadlock a
+        // GetAwaiter().GetResult() on a task's own async work makes. The wait here has a way out.
+        using var logs = new CapturingLoggerFactory();
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions
+        {
+            CpuCount = 1,
+            StallThreshold = StallThreshold,
+            BalanceTick = TimeSpan.FromMilliseconds(1),
+            LoggerFactory = logs,
+        });
+        var reports = new ConcurrentQueue<StallReport>();
+        rt.StallDetected += reports.Enqueue;
+        using var escape = new CancellationTokenSource();
+        RtTask task = rt.Spawn("sync-over-async", 10, _ =>
+        {
+            Task own = DelayOnThisTaskAsync();
+            try
+            {
+                own.Wait(escape.Token);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return ValueTask.CompletedTask;
+        });
+
+        await Rt.Until(() => !reports.IsEmpty, "a stall reported");
+        await escape.CancelAsync();
+        await task.WithTimeout();
+        StallReport r = Assert.Single(reports, r => r.Kind == "stall");
+        Assert.Equal("sync-over-async", r.TaskName);
+        Assert.True(r.WaitsOnItsOwnPostedWork, r.ToString());
+        Assert.Contains(logs.Messages, m => m.Message.StartsWith("stall: task sync-over-async on cpu0 has blocked its CPU thread", StringComparison.Ordinal)
+            && m.Message.Contains("(sync-over-async); await it instead", StringComparison.Ordinal));
+
+        static async Task DelayOnThisTaskAsync() => await Task.Delay(1); // resumes through the task's context
     }
 
     [Fact]

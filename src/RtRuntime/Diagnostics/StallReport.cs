@@ -24,4 +24,11 @@ public sealed record StallReport(string Kind, string TaskName, long TaskId, int 
     /// the task started), which can never finish on this CPU. Await it instead.
     /// </summary>
     public bool WaitsOnItsOwnPostedWork { get; init; }
+
+    /// <summary>
+    /// How long the .NET GC paused every managed thread, this CPU's included, during the stall
+    /// (<see cref="GC.GetTotalPauseDuration"/> over it, sampled by the rebalancer; stall reports only).
+    /// A large share of <see cref="Duration"/>: the GC, not the task, held the CPU.
+    /// </summary>
+    public TimeSpan? GcPauseTime { get; init; }
 }

@@ -152,6 +152,7 @@ internal sealed class Rebalancer : IDisposable
     /// </summary>
     private void DetectStalls(long now)
     {
+        long gcPauseTicks = GC.GetTotalPauseDuration().Ticks; // once per pass: the GC pauses every CPU thread alike
         foreach (Cpu cpu in _cpus)
         {
             ref StallWatch w = ref _watch[cpu.Id];
@@ -159,7 +160,7 @@ internal sealed class Rebalancer : IDisposable
             long seq = Volatile.Read(ref cpu.StepSeq);
             if (running is null || running != w.Task || seq != w.Seq)
             {
-                w = new StallWatch { Task = running, Seq = seq, SinceNs = now, SinceCpuNs = running is null ? -1 : cpu.ThreadCpuTimeNs() };
+                w = new StallWatch { Task = running, Seq = seq, SinceNs = now, SinceCpuNs = running is null ? -1 : cpu.ThreadCpuTimeNs(), SinceGcPauseTicks = gcPauseTicks };
             }
             else
             {
@@ -177,6 +178,7 @@ internal sealed class Rebalancer : IDisposable
                     _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100))
                     {
                         ThreadCpuTime = ran,
+                        GcPauseTime = TimeSpan.FromTicks(gcPauseTicks - w.SinceGcPauseTicks),
                         WaitsOnItsOwnPostedWork = Volatile.Read(ref running.Posted) is not null && (ran is null || ran.Value.Ticks * 2 < held / 100),
                     });
                 }
@@ -216,6 +218,7 @@ internal sealed class Rebalancer : IDisposable
         public long Seq;
         public long SinceNs;
         public long SinceCpuNs;
+        public long SinceGcPauseTicks;
         public long ReschedSinceCpuNs;
         public bool Probed;
         public bool Reported;

@@ -100,6 +100,26 @@ public class ObservabilityTests
     }
 
     [Fact]
+    public async Task Stall_WhileBlockingGcsRun_ReportsTheirPauseTime()
+    {
+        // Blocking collections every millisecond pause every managed thread, the stalled CPU's too.
+        using var stop = new CancellationTokenSource();
+        Task collector = Task.Run(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect(2, GCCollectionMode.Forced, blocking: true);
+                Thread.Sleep(1);
+            }
+        });
+        (StallReport r, _) = await RunUntilStallAsync("gc-stalled", () => Thread.SpinWait(100));
+        await stop.CancelAsync();
+        await collector.WaitAsync(Rt.Hang);
+        Assert.NotNull(r.GcPauseTime);
+        Assert.True(r.GcPauseTime > TimeSpan.Zero, $"no GC pause counted in a {r.Duration} stall with collections running throughout");
+    }
+
+    [Fact]
     public async Task Stall_TaskWaitingSynchronouslyOnItsOwnAsyncWork_IsReportedAsSyncOverAsync()
     {
         // The body blocks its CPU thread on a Task whose continuation is posted back to the task itself

@@ -13,6 +13,9 @@ internal struct CpuSlot
     /// <summary>The sampler's worst wakeup latency on this CPU, in nanoseconds.</summary>
     public long MaxLatencyNs;
 
+    /// <summary>Periods the sampler missed on this CPU (it was still busy, or woken too late, when they came).</summary>
+    public long Overruns;
+
     /// <summary>Chunks of background work the housekeeping worker did on this CPU.</summary>
     public long Chunks;
 }

@@ -48,7 +48,7 @@ internal sealed class HousekeepingWorker(PerCpuStats stats, IOptions<SampleOptio
         for (int cpu = 0; cpu < stats.CpuCount; cpu++)
         {
             CpuSlot slot = stats.Read(cpu);
-            SampleLog.CpuReport(logger, cpu, slot.Samples, slot.MaxLatencyNs / 1000.0, slot.Chunks);
+            SampleLog.CpuReport(logger, cpu, slot.Samples, slot.MaxLatencyNs / 1000.0, slot.Overruns, slot.Chunks);
         }
     }
 

@@ -35,7 +35,7 @@ try
     for (int cpu = 0; cpu < stats.CpuCount; cpu++)
     {
         CpuSlot slot = stats.Read(cpu); // exact: the workers have stopped
-        Console.WriteLine($"cpu{cpu}: {slot.Samples} samples (max wakeup latency {slot.MaxLatencyNs / 1000.0:F1} µs), {slot.Chunks} housekeeping chunks");
+        Console.WriteLine($"cpu{cpu}: {slot.Samples} samples (max wakeup latency {slot.MaxLatencyNs / 1000.0:F1} µs, {slot.Overruns} overruns), {slot.Chunks} housekeeping chunks");
     }
 
     Console.WriteLine(

@@ -6,31 +6,30 @@ using RtRuntime.Tasks;
 namespace RtRuntime.Sample;
 
 /// <summary>
-/// The high-priority worker (FIFO 80 in appsettings.json): wakes every period on an absolute deadline
-/// (drift-free, like cyclictest) and records the wakeup latency in this CPU's slot of the shared
-/// <see cref="PerCpuStats"/>.
+/// The high-priority worker (FIFO 80 in appsettings.json): wakes every period on an absolute schedule
+/// (<see cref="RtPeriod"/>: drift-free, like cyclictest) and records the wakeup latency and the periods
+/// it missed in this CPU's slot of the shared <see cref="PerCpuStats"/>.
 /// </summary>
 internal sealed class SamplerWorker(PerCpuStats stats, IOptions<SampleOptions> options) : RtWorker
 {
     protected override async ValueTask ExecuteAsync(TaskContext context, CancellationToken stoppingToken)
     {
-        long periodNs = RtClock.ToNs(options.Value.SamplePeriod);
-        long deadline = RtClock.NowNs() + periodNs;
+        var period = new RtPeriod(options.Value.SamplePeriod);
         while (!stoppingToken.IsCancellationRequested)
         {
-            await context.SleepUntil(deadline);
-            long latency = RtClock.NowNs() - deadline;
+            long release = period.NextReleaseNs;
+            long missed = await period.WaitAsync(context);
+            long latency = RtClock.NowNs() - release;
             using (context.MigrateDisable())
             {
                 ref CpuSlot slot = ref stats.ThisCpu(context);
                 slot.Samples++;
-                if (latency > slot.MaxLatencyNs)
+                slot.Overruns += missed;
+                if (missed == 0 && latency > slot.MaxLatencyNs)
                 {
-                    slot.MaxLatencyNs = latency;
+                    slot.MaxLatencyNs = latency; // a missed period's lateness is counted as an overrun instead
                 }
             }
-
-            deadline += periodNs;
         }
     }
 }

@@ -29,7 +29,7 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Kind}: task {Task} on cpu{Cpu} for {Milliseconds:F1} ms without a preemption point (its CPU thread ran {ThreadRan} of it)")]
     public static partial void Stall(ILogger logger, string kind, string task, int cpu, double milliseconds, string threadRan);
 
-    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "stall: task {Task} on cpu{Cpu} has blocked its CPU thread for {Milliseconds:F1} ms (the thread ran {ThreadRan} of it) while continuations of its own awaits wait for that thread: a synchronous wait (.Result, .Wait(), GetAwaiter().GetResult()) on async work that resumes on this task can never finish on this CPU (sync-over-async); await it instead")]
+    [LoggerMessage(EventId = 20, Level = LogLevel.Error, Message = "stall: task {Task} on cpu{Cpu} has blocked its CPU thread for {Milliseconds:F1} ms (the thread ran {ThreadRan} of it) while continuations of its own awaits wait for that thread: most likely a synchronous wait (.Result, .Wait(), GetAwaiter().GetResult()) on async work that resumes on this task, which can never finish on this CPU (sync-over-async); await it instead")]
     public static partial void StallOnOwnPostedWork(ILogger logger, string task, int cpu, double milliseconds, string threadRan);
 
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "{Kind}: need_resched pending on cpu{Cpu} for {Milliseconds:F1} ms while task {Task} runs (its CPU thread ran {ThreadRan} of it)")]

@@ -18,10 +18,13 @@ public sealed record StallReport(string Kind, string TaskName, long TaskId, int 
 
     /// <summary>
     /// The stalled step has work posted to its own task waiting (continuations of the task's own awaits,
-    /// which run only on its CPU thread once the step ends), and the CPU thread ran less than half the
-    /// stall (or its CPU time is unknown): the step most likely waits synchronously on async work that
+    /// which run only on its CPU thread once the step ends), and for most of the stall its CPU thread
+    /// neither ran nor was paused by the GC: the step most likely waits synchronously on async work that
     /// resumes on this task (<c>.Result</c>, <c>.Wait()</c>, <c>GetAwaiter().GetResult()</c> on a Task
-    /// the task started), which can never finish on this CPU. Await it instead.
+    /// the task started), which can never finish on this CPU; await it instead. A step blocked for
+    /// another reason while an unrelated continuation waits, or kept off its core by the OS, looks the
+    /// same to this test. Known only with the thread's CPU clock (Linux; false elsewhere). When the
+    /// posted work arrives after the threshold, a second stall report for the same step carries it.
     /// </summary>
     public bool WaitsOnItsOwnPostedWork { get; init; }
 

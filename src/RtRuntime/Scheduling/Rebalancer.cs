@@ -171,16 +171,26 @@ internal sealed class Rebalancer : IDisposable
                     w.Probed = true;
                 }
 
-                if (!w.Reported && held >= _stallNs)
+                // Reported once at the threshold; then once more if the step turns out to wait on its own
+                // posted work (the continuation it waits for is posted only when the inner operation
+                // completes, which may come after the threshold).
+                bool first = !w.Reported && held >= _stallNs;
+                if (first || (w.Reported && !w.SyncOverAsyncReported && Volatile.Read(ref running.Posted) is not null))
                 {
-                    w.Reported = true;
                     TimeSpan? ran = RanSince(cpu, w.SinceCpuNs);
-                    _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100))
+                    var gcPause = TimeSpan.FromTicks(gcPauseTicks - w.SinceGcPauseTicks);
+                    bool syncOverAsync = WaitsOnItsOwnPostedWork(running, held, ran, gcPause);
+                    if (first || syncOverAsync)
                     {
-                        ThreadCpuTime = ran,
-                        GcPauseTime = TimeSpan.FromTicks(gcPauseTicks - w.SinceGcPauseTicks),
-                        WaitsOnItsOwnPostedWork = Volatile.Read(ref running.Posted) is not null && (ran is null || ran.Value.Ticks * 2 < held / 100),
-                    });
+                        w.Reported = true;
+                        w.SyncOverAsyncReported = syncOverAsync;
+                        _scheduler.ReportStall(new StallReport("stall", running.Name, running.Id, cpu.Id, TimeSpan.FromTicks(held / 100))
+                        {
+                            ThreadCpuTime = ran,
+                            GcPauseTime = gcPause,
+                            WaitsOnItsOwnPostedWork = syncOverAsync,
+                        });
+                    }
                 }
             }
 
@@ -212,6 +222,15 @@ internal sealed class Rebalancer : IDisposable
         return cpuNs < 0 ? null : TimeSpan.FromTicks((cpuNs - sinceCpuNs) / 100);
     }
 
+    /// <summary>
+    /// A stalled step most likely waits synchronously on its own task's async work: work is posted to the
+    /// task (continuations of its own awaits, which run only once the step ends), and most of the stall
+    /// its thread neither ran nor spent in GC pauses (it was blocked, or kept off its core by the OS:
+    /// the thread's CPU clock cannot tell those apart). Unknown without the thread's CPU clock (Linux).
+    /// </summary>
+    private static bool WaitsOnItsOwnPostedWork(RtTask running, long heldNs, TimeSpan? ran, TimeSpan gcPause) =>
+        Volatile.Read(ref running.Posted) is not null && ran is { } r && (heldNs - (r.Ticks * 100) - (gcPause.Ticks * 100)) * 2 > heldNs;
+
     private struct StallWatch
     {
         public RtTask? Task;
@@ -222,6 +241,7 @@ internal sealed class Rebalancer : IDisposable
         public long ReschedSinceCpuNs;
         public bool Probed;
         public bool Reported;
+        public bool SyncOverAsyncReported;
         public long ReschedSinceNs;
         public bool ReschedReported;
     }

@@ -30,10 +30,13 @@ internal sealed class RunQueue
     private ulong _pushMap0;
     private ulong _pushMap1;
 
-    // Per priority: its first pushable task when known; null when it has none or it is not known (a
-    // removal or an affinity change made it so). The balancing scan finds it and keeps it, so a list
-    // of many tasks affine to this CPU alone ahead of a pushable one is walked once, not at every pull.
-    private readonly Slot[] _firstPushable = new Slot[Levels];
+    // Per priority: where a scan for pushable tasks may start, a queued task with no pushable task
+    // before it in its list (null: at the head). The scan leaves it at the first pushable task it finds;
+    // a removed scan start hands it to the task before it; a pushable task enqueued at the head, or
+    // made pushable in place, resets it. All O(1), so a list of many tasks affine to this CPU alone
+    // ahead of pushable ones is walked once, not at every pull (the kernel keeps a separate plist of
+    // pushable tasks instead, at a node per task).
+    private readonly Slot[] _scanStart = new Slot[Levels];
 
     /// <summary>A queue for CPU <paramref name="cpuId"/> (a task is pushable when its affinity allows another CPU).</summary>
     public RunQueue(int cpuId) => _cpuId = cpuId;
@@ -88,9 +91,9 @@ internal sealed class RunQueue
         Count++;
         if (task.SoleCpu != _cpuId)
         {
-            if (atHead || _pushable[prio] == 0)
+            if (atHead)
             {
-                _firstPushable[prio].Task = task; // it is now the first pushable of its priority
+                _scanStart[prio].Task = null; // a pushable task before the scan start: scan from the head
             }
 
             CountPushable(task, prio);
@@ -148,14 +151,14 @@ internal sealed class RunQueue
             ClearBit(ref _map0, ref _map1, prio);
         }
 
+        if (_scanStart[prio].Task == task)
+        {
+            _scanStart[prio].Task = prev; // no pushable task before it either
+        }
+
         Count--;
         if (task.QueuedPushable)
         {
-            if (_firstPushable[prio].Task == task)
-            {
-                _firstPushable[prio].Task = null; // the next one is found by the next scan
-            }
-
             UncountPushable(task, prio);
         }
     }
@@ -166,17 +169,11 @@ internal sealed class RunQueue
         bool pushable = task.SoleCpu != _cpuId;
         if (pushable && !task.QueuedPushable)
         {
-            // The only pushable one is the first; otherwise it may sit before the known first one.
-            _firstPushable[task.Prio].Task = _pushable[task.Prio] == 0 ? task : null;
+            _scanStart[task.Prio].Task = null; // it may sit before the scan start
             CountPushable(task, task.Prio);
         }
         else if (!pushable && task.QueuedPushable)
         {
-            if (_firstPushable[task.Prio].Task == task)
-            {
-                _firstPushable[task.Prio].Task = null;
-            }
-
             UncountPushable(task, task.Prio);
         }
     }
@@ -223,8 +220,8 @@ internal sealed class RunQueue
     /// <summary>
     /// <see cref="FindFirst{TFilter}"/> over the pushable tasks only (pick_highest_pushable_task): the
     /// filter never sees a task affine to this CPU alone, priorities without a pushable task are
-    /// skipped, and a priority's scan starts at its first pushable task (found once, then kept until
-    /// it leaves), not at the head of its list.
+    /// skipped, and a priority's scan starts where the last one found its first pushable task (see
+    /// the scan start), not at the head of its list.
     /// </summary>
     public RtTask? FindFirstPushable<TFilter>(int abovePrio, ref TFilter filter)
         where TFilter : struct, ITaskFilter
@@ -236,17 +233,13 @@ internal sealed class RunQueue
                 continue;
             }
 
-            RtTask? first = _firstPushable[prio].Task;
-            if (first is null)
+            RtTask? first = _scanStart[prio].Task ?? _heads[prio].Task;
+            while (first is not null && !first.QueuedPushable)
             {
-                first = _heads[prio].Task;
-                while (first is not null && !first.QueuedPushable)
-                {
-                    first = first.RqNext;
-                }
-
-                _firstPushable[prio].Task = first;
+                first = first.RqNext;
             }
+
+            _scanStart[prio].Task = first;
 
             for (RtTask? t = first; t is not null; t = t.RqNext)
             {

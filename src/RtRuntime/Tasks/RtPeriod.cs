@@ -47,7 +47,7 @@ public sealed class RtPeriod
     /// <summary>The next release time (<see cref="RtClock"/> ns) a <see cref="WaitAsync"/> will wait for, unless it has already passed.</summary>
     public long NextReleaseNs => _nextNs;
 
-    /// <summary>Releases missed so far: the sum of what <see cref="WaitAsync"/> returned.</summary>
+    /// <summary>Releases missed so far: the sum of the counts <see cref="WaitAsync"/> computed (a count is added when the wait is made, even if its await is then cancelled).</summary>
     public long Overruns { get; private set; }
 
     /// <summary>
@@ -65,13 +65,16 @@ public sealed class RtPeriod
         long missed = 0;
         if (now >= release)
         {
-            // hrtimer_forward: the releases up to now have all passed; the one being consumed is the first.
-            missed = (now - release) / _intervalNs;
-            release += missed * _intervalNs;
+            // hrtimer_forward: the releases up to now have all passed; the one being consumed is the
+            // first. Unsigned: a first release far in the past must not overflow the difference, and
+            // the release it moves to (at most now) fits again.
+            ulong behind = (ulong)now - (ulong)release;
+            missed = (long)(behind / (ulong)_intervalNs);
+            release = (long)((ulong)release + ((ulong)missed * (ulong)_intervalNs));
         }
 
         SleepAwaitable sleep = context.SleepUntil(release); // a release already passed completes at once
-        _nextNs = release + _intervalNs;
+        _nextNs = Saturating(release, _intervalNs);
         Overruns += missed;
         return new RtPeriodAwaitable(sleep, missed);
     }
@@ -80,5 +83,8 @@ public sealed class RtPeriod
         ? RtClock.ToNs(interval)
         : throw new ArgumentOutOfRangeException(nameof(interval), interval, "interval must be positive.");
 
-    private static long NowPlus(TimeSpan interval) => RtClock.NowNs() + CheckedInterval(interval);
+    private static long NowPlus(TimeSpan interval) => Saturating(RtClock.NowNs(), CheckedInterval(interval));
+
+    // time + interval, held at long.MaxValue (a release that never comes: TimeSpan.MaxValue waits until cancelled).
+    private static long Saturating(long time, long intervalNs) => intervalNs >= long.MaxValue - time ? long.MaxValue : time + intervalNs;
 }

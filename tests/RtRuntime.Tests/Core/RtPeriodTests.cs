@@ -65,6 +65,36 @@ public class RtPeriodTests
     }
 
     [Fact]
+    public async Task ExtremeSchedules_AMaxValuePeriodWaitsUntilCancelled_AFirstReleaseFarInThePastCountsForward()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        (long Missed, long Next, long CalledAt) past = await rt.Spawn("past", 50, async ctx =>
+        {
+            var period = new RtPeriod(TimeSpan.FromMilliseconds(1), long.MinValue);
+            long calledAt = RtClock.NowNs();
+            long missed = await period.WaitAsync(ctx);
+            return (missed, period.NextReleaseNs, calledAt);
+        }).WithTimeout();
+        Assert.True(past.Missed > 0, $"missed {past.Missed}");
+        Assert.True(past.Next > past.CalledAt, "the schedule moved to a release still to come");
+
+        int releases = 0;
+        RtTask forever = rt.Spawn("forever", 50, async ctx =>
+        {
+            var period = new RtPeriod(TimeSpan.MaxValue);
+            while (true)
+            {
+                _ = await period.WaitAsync(ctx);
+                releases++;
+            }
+        });
+        await Rt.Until(() => forever.State == RtTaskState.Blocked, "asleep until a release that never comes");
+        forever.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => forever.WithTimeout());
+        Assert.Equal(0, releases);
+    }
+
+    [Fact]
     public async Task BadInput_AndCancellationWhileWaiting()
     {
         var zero = Assert.Throws<ArgumentOutOfRangeException>(() => new RtPeriod(TimeSpan.Zero));

@@ -173,6 +173,14 @@ internal sealed partial class Cpu
     /// </summary>
     private void MoveTimersTo(Cpu target)
     {
+        using (Lock.EnterScope())
+        {
+            if (_timers.Count == 0)
+            {
+                return; // nothing to move: no second lock, and no wakeup of the target or rt/timer on the offline's path
+            }
+        }
+
         List<RtTask> sleepers = [];
         Cpu first = Id < target.Id ? this : target;
         Cpu second = Id < target.Id ? target : this;

@@ -145,8 +145,15 @@ public sealed partial class RtScheduler
 
                 break;
             case TaskRunState.Blocked:
-                // Asleep and migratable: the wakeup places it inside the new mask (p->wake_cpu).
-                CompleteAffinity(task);
+                // Asleep and migratable: the wakeup places it inside the new mask (p->wake_cpu). The
+                // migrate-disable depth read above may predate a section the task entered before it
+                // blocked: read again after seeing Blocked (a blocked task cannot change it). A pinned
+                // sleeper wakes on its CPU, and its request completes once it runs inside the mask.
+                if (Volatile.Read(ref task.MigrationDisabled) == 0)
+                {
+                    CompleteAffinity(task);
+                }
+
                 break;
         }
     }

@@ -71,8 +71,11 @@ internal sealed class AffinityHolder(CpuSet initial, CpuSet all, bool widenAllow
     /// </summary>
     public void Check(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats)
     {
+        // The runtime's mask first: a request that narrows it after this read has already widened
+        // Allowed (Begin), so a widening seen here is never checked against a set read before it.
+        bool widened = widenAllowed && ctx.Task.Affinity == all;
         CpuSet allowed = Allowed;
-        if (widenAllowed && ctx.Task.Affinity == all && allowed != all)
+        if (widened && allowed != all)
         {
             Interlocked.Increment(ref stats.AffinityWidened);
             return;

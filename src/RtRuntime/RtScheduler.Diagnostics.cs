@@ -177,7 +177,11 @@ public sealed partial class RtScheduler
 
         var tasks = LiveSnapshot().Select(t => new TaskSnapshot(
             t.Id, t.Name, t.State, t.Policy, t.BasePriority, t.EffectivePriority, t.Affinity.ToString(), t.EffectiveAffinity.ToString(),
-            t.CurrentCpu, t.PreemptDepth, t.MigrateDisableDepth, t.Switches, t.Preemptions, t.Migrations, t.Interference)).ToArray();
+            t.CurrentCpu, t.PreemptDepth, t.MigrateDisableDepth, t.Switches, t.Preemptions, t.Migrations, t.Interference)
+        {
+            RunTime = t.RunTime,
+            LongestStep = t.LongestStep,
+        }).ToArray();
         return new RuntimeSnapshot(DateTimeOffset.UtcNow, cpus.ToArray(), tasks);
     }
 }

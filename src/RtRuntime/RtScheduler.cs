@@ -33,6 +33,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         Model = options.Model;
         Policy = options.Balance;
         Strict = options.StrictChecks;
+        TaskRunTime = options.TaskRunTime;
         RoundRobinSliceNs = RtClock.ToNs(options.RoundRobinSlice);
         SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
         // More CPU threads than cores: a polling CPU would hold a core another CPU thread needs.
@@ -99,6 +100,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
     internal long RoundRobinSliceNs { get; }
 
     internal long SpinBeforeParkNs { get; }
+
+    /// <summary>Steps are timed into each task's run time; see <see cref="RtSchedulerOptions.TaskRunTime"/>.</summary>
+    internal bool TaskRunTime { get; }
 
     /// <summary>The longest point gap timer anticipation acts on (the timer lead), or 0 when off; see <see cref="RtSchedulerOptions.AnticipateTimers"/>.</summary>
     internal long AnticipateTimersNs { get; }

@@ -56,6 +56,15 @@ public sealed class RtSchedulerOptions
     public bool StrictChecks { get; set; }
 
     /// <summary>
+    /// Account each task's run time (<see cref="Tasks.RtTask.RunTime"/>, the kernel's
+    /// <c>se.sum_exec_runtime</c>) and its longest step (<see cref="Tasks.RtTask.LongestStep"/>), so that a
+    /// task's budget can be checked against its period. Each step then reads the clock twice (about 24 ns
+    /// each on a KVM guest), which is why it is off by default. The times are wall-clock time of the
+    /// task's steps on its CPU thread, so they include time the OS took that thread away.
+    /// </summary>
+    public bool TaskRunTime { get; set; }
+
+    /// <summary>
     /// Lock the process's memory at <see cref="RtScheduler.Start"/>: <c>mlockall(MCL_CURRENT | MCL_FUTURE)</c>,
     /// as <c>cyclictest -m</c> and PREEMPT_RT applications do, so that pages stay resident and no task
     /// takes a page fault on memory the process touched before, the GC's recycled gen0 pages included

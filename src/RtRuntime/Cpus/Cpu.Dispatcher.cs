@@ -199,6 +199,37 @@ internal sealed partial class Cpu
         SynchronizationContext.SetSynchronizationContext(null);
     }
 
+    /// <summary>
+    /// A step timed into the task's run time and longest step (<see cref="RtSchedulerOptions.TaskRunTime"/>),
+    /// and into the step-time metric when this step is sampled.
+    /// </summary>
+    private bool TimedStep(RtTask task)
+    {
+        RtTaskRare rare = task.Rare;
+        long t0 = RtClock.NowNs();
+        bool done;
+        try
+        {
+            done = task.Step();
+        }
+        finally
+        {
+            long ns = RtClock.NowNs() - t0;
+            Volatile.Write(ref rare.RunTimeNs, rare.RunTimeNs + ns);
+            if (ns > rare.LongestStepNs)
+            {
+                Volatile.Write(ref rare.LongestStepNs, ns);
+            }
+
+            if (StepSeq == _nextStepSample && SampleThisStep())
+            {
+                Scheduler.Metrics.StepTime.Record(ns / 1000.0);
+            }
+        }
+
+        return done;
+    }
+
     /// <summary>Runs one task until it leaves the CPU; returns the next task when it switched directly.</summary>
     private RtTask? RunUntilSwitch(RtTask task, long now)
     {
@@ -229,7 +260,11 @@ internal sealed partial class Cpu
                 bool done;
                 try
                 {
-                    if (StepSeq == _nextStepSample && SampleThisStep())
+                    if (Scheduler.TaskRunTime)
+                    {
+                        done = TimedStep(task);
+                    }
+                    else if (StepSeq == _nextStepSample && SampleThisStep())
                     {
                         long t0 = RtClock.NowNs();
                         done = task.Step();

@@ -65,4 +65,11 @@ public sealed record QueuedTaskSnapshot(long Id, string Name, int Priority);
 public sealed record TaskSnapshot(
     long Id, string Name, Tasks.RtTaskState State, Tasks.SchedPolicy Policy, int BasePriority, int EffectivePriority,
     string Affinity, string EffectiveAffinity, int Cpu, int PreemptDepth, int MigrateDisableDepth, long Switches, long Preemptions, long Migrations,
-    TimeSpan Interference);
+    TimeSpan Interference)
+{
+    /// <summary>Time the task has run (sum_exec_runtime); zero unless <see cref="RtSchedulerOptions.TaskRunTime"/> is on.</summary>
+    public TimeSpan RunTime { get; init; }
+
+    /// <summary>The task's longest step; zero unless <see cref="RtSchedulerOptions.TaskRunTime"/> is on.</summary>
+    public TimeSpan LongestStep { get; init; }
+}

@@ -119,6 +119,18 @@ public abstract partial class RtTask : SynchronizationContext
     /// </summary>
     public TimeSpan Interference => TimeSpan.FromTicks((RareOrNull is { } rare ? Volatile.Read(ref rare.InterferenceNs) : 0) / 100);
 
+    /// <summary>
+    /// Time the task has run (<c>se.sum_exec_runtime</c>): the wall-clock time of its steps on its CPU
+    /// thread. Zero unless <see cref="RtSchedulerOptions.TaskRunTime"/> is on.
+    /// </summary>
+    public TimeSpan RunTime => TimeSpan.FromTicks((RareOrNull is { } rare ? Volatile.Read(ref rare.RunTimeNs) : 0) / 100);
+
+    /// <summary>
+    /// The task's longest step: the longest it ran between two awaits (its worst-case stretch without a
+    /// preemption point). Zero unless <see cref="RtSchedulerOptions.TaskRunTime"/> is on.
+    /// </summary>
+    public TimeSpan LongestStep => TimeSpan.FromTicks((RareOrNull is { } rare ? Volatile.Read(ref rare.LongestStepNs) : 0) / 100);
+
     /// <summary>The preempt-disable depth (the kernel's <c>preempt_count</c>, preemption bits).</summary>
     public int PreemptDepth => Volatile.Read(ref PreemptCount);
 

@@ -53,6 +53,12 @@ internal sealed class RtTaskRare
     /// </summary>
     public Cpus.Cpu? WaitTimerCpu;
 
+    /// <summary>Run time so far, ns (<see cref="RtSchedulerOptions.TaskRunTime"/>; written by the task's CPU thread).</summary>
+    public long RunTimeNs;
+
+    /// <summary>The longest step so far, ns (<see cref="RtSchedulerOptions.TaskRunTime"/>).</summary>
+    public long LongestStepNs;
+
     /// <summary>The last timed wait ended by its timeout (set by the timer that took the task off the queue, read once by the waiting flow).</summary>
     public bool WaitTimedOut;
 }

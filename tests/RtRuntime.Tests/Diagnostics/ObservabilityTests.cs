@@ -247,6 +247,56 @@ public class ObservabilityTests
     }
 
     [Fact]
+    public async Task TaskRunTime_On_CountsEachStepsTime_AndTheLongest_Off_CountsNothing()
+    {
+        // Lower bounds only: the task spins 20 ms in one step and 5 ms in another, by the runtime's clock,
+        // so its run time is at least 25 ms and its longest step at least 20 ms, whatever the machine does.
+        const long Long = 20_000_000, Short = 5_000_000;
+        static async ValueTask Body(TaskContext ctx)
+        {
+            Spin(Long);
+            await ctx.Yield();
+            Spin(Short);
+        }
+
+        static void Spin(long ns)
+        {
+            long end = RtClock.NowNs() + ns;
+            while (RtClock.NowNs() < end)
+            {
+            }
+        }
+
+        await using (var on = Rt.Start(o => { o.CpuCount = 1; o.TaskRunTime = true; o.StallThreshold = Rt.NoStallProbe; }))
+        {
+            RtTask task = on.Spawn("timed", 10, Body);
+            await task.WithTimeout();
+            Assert.True(task.RunTime >= TimeSpan.FromTicks((Long + Short) / 100), $"run time {task.RunTime}");
+            Assert.True(task.LongestStep >= TimeSpan.FromTicks(Long / 100), $"longest step {task.LongestStep}");
+            Assert.True(task.LongestStep <= task.RunTime, $"longest step {task.LongestStep} above the run time {task.RunTime}");
+
+            var gate = new RtEvent();
+            RtTask waiting = on.Spawn("snapshotted", 10, async ctx =>
+            {
+                Spin(Long);
+                await gate.WaitAsync(ctx);
+            });
+            await Rt.Until(() => waiting.State == RtTaskState.Blocked, "snapshotted blocked");
+            TaskSnapshot snap = Assert.Single(on.Snapshot().Tasks, t => t.Name == "snapshotted");
+            Assert.True(snap.RunTime >= TimeSpan.FromTicks(Long / 100), $"snapshot run time {snap.RunTime}");
+            Assert.Equal(snap.RunTime, snap.LongestStep); // one step so far
+            gate.Set();
+            await waiting.WithTimeout();
+        }
+
+        await using var off = Rt.Start(o => { o.CpuCount = 1; o.StallThreshold = Rt.NoStallProbe; });
+        RtTask untimed = off.Spawn("untimed", 10, Body);
+        await untimed.WithTimeout();
+        Assert.Equal(TimeSpan.Zero, untimed.RunTime);
+        Assert.Equal(TimeSpan.Zero, untimed.LongestStep);
+    }
+
+    [Fact]
     public async Task Snapshot_WithPinnedAndQueuedTasks_ShowsThemAndSerializes()
     {
         await using var rt = Rt.Start(cpus: 1);

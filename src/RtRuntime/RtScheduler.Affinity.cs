@@ -149,9 +149,9 @@ public sealed partial class RtScheduler
                 // migrate-disable depth read above may predate a section the task entered before it
                 // blocked: read again after seeing Blocked (a blocked task cannot change it). A pinned
                 // sleeper wakes on its CPU, and its request completes once it runs inside the mask.
-                if (Volatile.Read(ref task.MigrationDisabled) == 0)
+                if (Volatile.Read(ref task.MigrationDisabled) == 0 || task.AffinityMask.Contains(cpu.Id))
                 {
-                    CompleteAffinity(task);
+                    CompleteAffinity(task); // or pinned, but already inside its new mask
                 }
 
                 break;

@@ -77,6 +77,13 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         return tid != 0 && OperatingSystem.IsLinux() ? LinuxInterop.ThreadCpuTimeNs(tid) : -1;
     }
 
+    /// <summary>Whether the CPU's OS thread sleeps now (blocked, not running or runnable), or null when unknown (Linux only).</summary>
+    internal bool? ThreadSleeps()
+    {
+        int tid = OsThreadId;
+        return tid != 0 && OperatingSystem.IsLinux() ? LinuxInterop.ThreadSleeps(tid) : null;
+    }
+
     /// <summary>The run-queue lock (rq->lock). Two queues are locked in CPU-id order.</summary>
     public RawSpinLock Lock { get; } = new();
 

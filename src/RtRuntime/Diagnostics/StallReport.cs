@@ -21,10 +21,11 @@ public sealed record StallReport(string Kind, string TaskName, long TaskId, int 
     /// which run only on its CPU thread once the step ends), and for most of the stall its CPU thread
     /// neither ran nor was paused by the GC: the step most likely waits synchronously on async work that
     /// resumes on this task (<c>.Result</c>, <c>.Wait()</c>, <c>GetAwaiter().GetResult()</c> on a Task
-    /// the task started), which can never finish on this CPU; await it instead. A step blocked for
-    /// another reason while an unrelated continuation waits, or kept off its core by the OS, looks the
-    /// same to this test. Known only with the thread's CPU clock (Linux; false elsewhere). When the
-    /// posted work arrives after the threshold, a second stall report for the same step carries it.
+    /// the task started), which can never finish on this CPU; await it instead. The thread must also
+    /// sleep at the report (not merely be kept off its core by the OS). A step blocked for another reason
+    /// while an unrelated continuation waits looks the same to this test. Known only with the thread's
+    /// CPU clock and state (Linux; false elsewhere). When the posted work arrives after the threshold, a
+    /// second stall report for the same step carries it.
     /// </summary>
     public bool WaitsOnItsOwnPostedWork { get; init; }
 

@@ -105,6 +105,32 @@ internal static unsafe partial class LinuxInterop
         return ClockGetTime(clockId, &ts) == 0 ? (ts.Seconds * 1_000_000_000) + ts.Nanoseconds : -1;
     }
 
+    /// <summary>
+    /// Whether thread <paramref name="tid"/> of this process sleeps now (<c>/proc/self/task/TID/stat</c>,
+    /// state <c>S</c> or <c>D</c>): blocked in a wait or a system call, as opposed to running or
+    /// runnable (<c>R</c>: kept off a core by the OS at most). Null when it cannot be read (the thread is
+    /// gone), which callers treat as unknown.
+    /// </summary>
+    internal static bool? ThreadSleeps(int tid)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/self/task/{tid}/stat");
+        }
+        catch (IOException)
+        {
+            return null; // unknown: the caller's diagnosis is then not made
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
+        }
+
+        int close = text.LastIndexOf(')'); // "tid (comm) S ...": comm may hold spaces and parentheses
+        return close >= 0 && close + 2 < text.Length ? text[close + 2] is 'S' or 'D' : null;
+    }
+
     /// <summary>Sets the calling thread's timer slack to 1 ns (the default 50 µs delays every timed wake).</summary>
     internal static int SetTimerSlackOneNanosecond() =>
         Prctl(PrTimerSlack, 1, 0, 0, 0) == 0 ? 0 : Marshal.GetLastPInvokeError();

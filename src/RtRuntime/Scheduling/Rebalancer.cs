@@ -169,6 +169,7 @@ internal sealed class Rebalancer : IDisposable
                 {
                     cpu.SetPending(PendingWork.Probe);
                     w.Probed = true;
+
                 }
 
                 // Reported once at the threshold; then once more if the step turns out to wait on its own
@@ -179,7 +180,7 @@ internal sealed class Rebalancer : IDisposable
                 {
                     TimeSpan? ran = RanSince(cpu, w.SinceCpuNs);
                     var gcPause = TimeSpan.FromTicks(gcPauseTicks - w.SinceGcPauseTicks);
-                    bool syncOverAsync = WaitsOnItsOwnPostedWork(running, held, ran, gcPause);
+                    bool syncOverAsync = WaitsOnItsOwnPostedWork(cpu, running, held, ran, gcPause);
                     if (first || syncOverAsync)
                     {
                         w.Reported = true;
@@ -224,12 +225,15 @@ internal sealed class Rebalancer : IDisposable
 
     /// <summary>
     /// A stalled step most likely waits synchronously on its own task's async work: work is posted to the
-    /// task (continuations of its own awaits, which run only once the step ends), and most of the stall
-    /// its thread neither ran nor spent in GC pauses (it was blocked, or kept off its core by the OS:
-    /// the thread's CPU clock cannot tell those apart). Unknown without the thread's CPU clock (Linux).
+    /// task (continuations of its own awaits, which run only once the step ends), for most of the stall
+    /// its thread neither ran nor was paused by the GC, and it sleeps now (blocked, not runnable: a
+    /// thread the OS merely keeps off its core is runnable). Unknown, and so false, without the thread's
+    /// CPU clock and state (Linux).
     /// </summary>
-    private static bool WaitsOnItsOwnPostedWork(RtTask running, long heldNs, TimeSpan? ran, TimeSpan gcPause) =>
-        Volatile.Read(ref running.Posted) is not null && ran is { } r && (heldNs - (r.Ticks * 100) - (gcPause.Ticks * 100)) * 2 > heldNs;
+    private static bool WaitsOnItsOwnPostedWork(Cpu cpu, RtTask running, long heldNs, TimeSpan? ran, TimeSpan gcPause) =>
+        Volatile.Read(ref running.Posted) is not null
+        && ran is { } r && (heldNs - (r.Ticks * 100) - (gcPause.Ticks * 100)) * 2 > heldNs
+        && cpu.ThreadSleeps() == true;
 
     private struct StallWatch
     {

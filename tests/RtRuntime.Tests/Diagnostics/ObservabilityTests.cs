@@ -100,6 +100,58 @@ public class ObservabilityTests
     }
 
     [Fact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public async Task Stall_OfASpinningTaskWhoseCoreTheOsGivesToAnotherThread_IsNotSyncOverAsync()
+    {
+        // A task spins without a point while a continuation posted to it waits, and a nice -10 thread
+        // pinned to the same core takes most of it: the CPU thread barely runs, but it is runnable all
+        // along (state R), not blocked, so this is no sync-over-async wait.
+        Assert.True(OperatingSystem.IsLinux(), "the diagnosis needs the thread's clocks (Linux), and so does this test");
+        (RtScheduler rt, ConcurrentQueue<StallReport> reports) = StartWatchingStalls();
+        await using RtScheduler owned = rt;
+        int core = rt.Cpus[0].Core;
+        int stop = 0;
+        var hog = new Thread(() =>
+        {
+            Assert.Equal(0, Interop.LinuxInterop.SetCurrentThreadAffinity(CpuSet.Of(core)));
+            Assert.Equal(0, Interop.LinuxInterop.SetNice(-10));
+            while (Volatile.Read(ref stop) == 0)
+            {
+            }
+        });
+        RtTask task = rt.Spawn("starved", 10, ctx =>
+        {
+            _ = DelayOnThisTaskAsync(); // its continuation is posted to this task and waits for the step to end
+            long deadline = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+            while (reports.IsEmpty && RtClock.NowNs() < deadline)
+            {
+            }
+
+            long extra = RtClock.NowNs() + 50_000_000; // room for a second report, were the cause found
+            while (RtClock.NowNs() < extra)
+            {
+            }
+
+            return ValueTask.CompletedTask;
+        });
+        hog.Start();
+        try
+        {
+            await task.WithTimeout();
+        }
+        finally
+        {
+            Volatile.Write(ref stop, 1);
+            hog.Join();
+        }
+
+        Assert.NotEmpty(reports);
+        Assert.All(reports, r => Assert.False(r.WaitsOnItsOwnPostedWork, $"flagged: {r}"));
+
+        static async Task DelayOnThisTaskAsync() => await Task.Delay(1);
+    }
+
+    [Fact]
     public async Task Stall_WhileBlockingGcsRun_ReportsTheirPauseTime()
     {
         // Blocking collections every millisecond pause every managed thread, the stalled CPU's too.
@@ -129,15 +181,8 @@ public class ObservabilityTests
         // GetAwaiter().GetResult() on a task's own async work makes. The wait here has a way out.
         Assert.True(OperatingSystem.IsLinux(), "the diagnosis needs the thread's CPU clock (Linux), and so does this test");
         using var logs = new CapturingLoggerFactory();
-        await using var rt = RtScheduler.Start(new RtSchedulerOptions
-        {
-            CpuCount = 1,
-            StallThreshold = StallThreshold,
-            BalanceTick = TimeSpan.FromMilliseconds(1),
-            LoggerFactory = logs,
-        });
-        var reports = new ConcurrentQueue<StallReport>();
-        rt.StallDetected += reports.Enqueue;
+        (RtScheduler rt, ConcurrentQueue<StallReport> reports) = StartWatchingStalls(logs);
+        await using RtScheduler owned = rt;
         using var escape = new CancellationTokenSource();
         RtTask task = rt.Spawn("sync-over-async", 10, _ =>
         {
@@ -221,17 +266,26 @@ public class ObservabilityTests
 
     private static readonly TimeSpan StallThreshold = TimeSpan.FromMilliseconds(10);
 
-    /// <summary>One task on one CPU repeats <paramref name="step"/> without a preemption point until a stall is reported (bounded by the hang timeout).</summary>
-    private static async Task<(StallReport Report, long StallCount)> RunUntilStallAsync(string name, Action step)
+    /// <summary>A one-CPU runtime with a short stall threshold and a 1 ms detection tick, and the queue its stall reports go to.</summary>
+    private static (RtScheduler Rt, ConcurrentQueue<StallReport> Reports) StartWatchingStalls(Microsoft.Extensions.Logging.ILoggerFactory? logs = null)
     {
-        await using var rt = RtScheduler.Start(new RtSchedulerOptions
+        var rt = RtScheduler.Start(new RtSchedulerOptions
         {
             CpuCount = 1,
             StallThreshold = StallThreshold,
             BalanceTick = TimeSpan.FromMilliseconds(1),
+            LoggerFactory = logs,
         });
         var reports = new ConcurrentQueue<StallReport>();
         rt.StallDetected += reports.Enqueue;
+        return (rt, reports);
+    }
+
+    /// <summary>One task on one CPU repeats <paramref name="step"/> without a preemption point until a stall is reported (bounded by the hang timeout).</summary>
+    private static async Task<(StallReport Report, long StallCount)> RunUntilStallAsync(string name, Action step)
+    {
+        (RtScheduler rt, ConcurrentQueue<StallReport> reports) = StartWatchingStalls();
+        await using RtScheduler owned = rt;
         var task = rt.Spawn(name, 10, ctx =>
         {
             long deadline = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);

@@ -34,6 +34,19 @@ internal static class Rt
         return RtScheduler.Start(options);
     }
 
+    private static readonly Func<Tasks.TaskContext, ValueTask> s_noBody = static _ => ValueTask.CompletedTask;
+
+    /// <summary>
+    /// A task built but never spawned (never admitted, never run), for driving the runtime's data
+    /// structures (run queue, timer queue, waiter list) directly in a test.
+    /// </summary>
+    public static Tasks.VoidRtTask Unadmitted(RtScheduler rt, string name, int priority = 10, CpuSet? affinity = null) =>
+        new(rt, name, priority, Tasks.SchedPolicy.Fifo, affinity ?? CpuSet.Of(0), s_noBody);
+
+    /// <summary><paramref name="count"/> unadmitted tasks named <paramref name="prefix"/>0, <paramref name="prefix"/>1, ….</summary>
+    public static Tasks.RtTask[] Unadmitted(RtScheduler rt, string prefix, int count) =>
+        Enumerable.Range(0, count).Select(i => (Tasks.RtTask)Unadmitted(rt, prefix + i)).ToArray();
+
     public static async Task WithTimeout(this Task task) => await task.WaitAsync(Hang);
 
     public static async Task<T> WithTimeout<T>(this Task<T> task) => await task.WaitAsync(Hang);

@@ -11,16 +11,14 @@ namespace RtRuntime.Tests.Balancing;
 /// </summary>
 public class PushableTasksTests
 {
-    private static readonly Func<TaskContext, ValueTask> Body = static _ => ValueTask.CompletedTask;
-
     [Fact]
     public async Task AffineTasksAreNotPushable_ScanSkipsThemAndTheirPriorities()
     {
         await using var rt = Rt.Start(cpus: 2);
         var rq = new RunQueue(cpuId: 1);
-        var affine = Enumerable.Range(0, 3).Select(i => NewTask(rt, "affine" + i, 10, CpuSet.Of(1))).ToList();
-        var affineHigh = NewTask(rt, "affine-high", 20, CpuSet.Of(1));
-        var migratable = NewTask(rt, "migratable", 10, CpuSet.Of(0, 1));
+        var affine = Enumerable.Range(0, 3).Select(i => Rt.Unadmitted(rt, "affine" + i, 10, CpuSet.Of(1))).ToList();
+        var affineHigh = Rt.Unadmitted(rt, "affine-high", 20, CpuSet.Of(1));
+        var migratable = Rt.Unadmitted(rt, "migratable", 10, CpuSet.Of(0, 1));
         foreach (RtTask t in affine)
         {
             rq.Enqueue(t, atHead: false);
@@ -50,7 +48,7 @@ public class PushableTasksTests
     {
         await using var rt = Rt.Start(cpus: 2);
         var rq = new RunQueue(cpuId: 1);
-        var elsewhere = NewTask(rt, "elsewhere", 30, CpuSet.Of(0)); // e.g. a pinned task whose mask changed
+        var elsewhere = Rt.Unadmitted(rt, "elsewhere", 30, CpuSet.Of(0)); // e.g. a pinned task whose mask changed
         rq.Enqueue(elsewhere, atHead: false);
 
         Assert.Equal(30, rq.HighestPushable);
@@ -61,8 +59,8 @@ public class PushableTasksTests
     {
         await using var rt = Rt.Start(cpus: 2);
         var rq = new RunQueue(cpuId: 1);
-        var first = NewTask(rt, "first", 10, CpuSet.Of(1));
-        var second = NewTask(rt, "second", 10, CpuSet.Of(1));
+        var first = Rt.Unadmitted(rt, "first", 10, CpuSet.Of(1));
+        var second = Rt.Unadmitted(rt, "second", 10, CpuSet.Of(1));
         rq.Enqueue(first, atHead: false);
         rq.Enqueue(second, atHead: false);
         Assert.Equal(-1, rq.HighestPushable);
@@ -130,7 +128,7 @@ public class PushableTasksTests
         // through, it must find exactly what a walk of the whole queue (the model) finds.
         await using var rt = Rt.Start(cpus: 2);
         var rq = new RunQueue(cpuId: 1);
-        RtTask[] tasks = Enumerable.Range(0, 40).Select(i => (RtTask)NewTask(rt, "t" + i, 10, CpuSet.Of(1))).ToArray();
+        RtTask[] tasks = Enumerable.Range(0, 40).Select(i => (RtTask)Rt.Unadmitted(rt, "t" + i, 10, CpuSet.Of(1))).ToArray();
         var queued = new HashSet<RtTask>();
         var random = new Random(seed);
         for (int step = 0; step < 20_000; step++)
@@ -179,11 +177,11 @@ public class PushableTasksTests
         // without copying the rest of the queue.
         await using var rt = Rt.Start(cpus: 2);
         var rq = new RunQueue(cpuId: 1);
-        RtTask low = NewTask(rt, "low", 10, CpuSet.Of(0, 1));
-        RtTask same = NewTask(rt, "same", 20, CpuSet.Of(0, 1));
-        RtTask high1 = NewTask(rt, "high1", 30, CpuSet.Of(0, 1));
-        RtTask high2 = NewTask(rt, "high2", 30, CpuSet.Of(0, 1));
-        RtTask top = NewTask(rt, "top", 90, CpuSet.Of(1));
+        RtTask low = Rt.Unadmitted(rt, "low", 10, CpuSet.Of(0, 1));
+        RtTask same = Rt.Unadmitted(rt, "same", 20, CpuSet.Of(0, 1));
+        RtTask high1 = Rt.Unadmitted(rt, "high1", 30, CpuSet.Of(0, 1));
+        RtTask high2 = Rt.Unadmitted(rt, "high2", 30, CpuSet.Of(0, 1));
+        RtTask top = Rt.Unadmitted(rt, "top", 90, CpuSet.Of(1));
         foreach (RtTask t in new[] { low, high1, same, top, high2 })
         {
             rq.Enqueue(t, atHead: false);
@@ -193,9 +191,6 @@ public class PushableTasksTests
         Assert.Equal([top, high1, high2, same, low], rq.ToList());
         Assert.Empty(rq.ToList(abovePrio: 90));
     }
-
-    private static VoidRtTask NewTask(RtScheduler rt, string name, int prio, CpuSet mask) =>
-        new(rt, name, prio, SchedPolicy.Fifo, mask, Body);
 
     private struct CountingFilter : ITaskFilter
     {

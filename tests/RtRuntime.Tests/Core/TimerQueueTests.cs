@@ -10,8 +10,6 @@ namespace RtRuntime.Tests.Core;
 /// </summary>
 public sealed class TimerQueueTests
 {
-    private static readonly Func<TaskContext, ValueTask> s_noBody = _ => ValueTask.CompletedTask;
-
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -19,7 +17,7 @@ public sealed class TimerQueueTests
     public async Task RandomAddsRemovesAndExpiriesMatchAList(int seed)
     {
         await using RtScheduler rt = Rt.Start(cpus: 1);
-        RtTask[] tasks = Enumerable.Range(0, 64).Select(i => Unadmitted(rt, i)).ToArray();
+        RtTask[] tasks = Rt.Unadmitted(rt, "timer", 64);
         var queue = new TimerQueue();
         var model = new List<(RtTask Task, long Expires)>();
         var random = new Random(seed);
@@ -68,7 +66,7 @@ public sealed class TimerQueueTests
     public async Task ATaskArmedOnOneQueueIsNotRemovedFromAnother()
     {
         await using RtScheduler rt = Rt.Start(cpus: 1);
-        RtTask a = Unadmitted(rt, 0), b = Unadmitted(rt, 1);
+        RtTask a = Rt.Unadmitted(rt, "a"), b = Rt.Unadmitted(rt, "b");
         var mine = new TimerQueue();
         var other = new TimerQueue();
         mine.Add(a, 10);
@@ -121,6 +119,4 @@ public sealed class TimerQueueTests
         Assert.Equal(long.MaxValue, rt.Cpus[0].NextDeadline);
         Assert.All(tasks, t => Assert.Equal(0, t.TimerSlot));
     }
-
-    private static VoidRtTask Unadmitted(RtScheduler rt, int i) => new(rt, $"timer{i}", 10, SchedPolicy.Fifo, CpuSet.Of(0), s_noBody);
 }

@@ -12,8 +12,6 @@ namespace RtRuntime.Tests.Core;
 /// </summary>
 public sealed class WaiterListTests
 {
-    private static readonly Func<TaskContext, ValueTask> s_noBody = _ => ValueTask.CompletedTask;
-
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -22,7 +20,7 @@ public sealed class WaiterListTests
     {
         await using RtScheduler rt = Rt.Start(cpus: 1);
         var owner = new RtEvent(); // what the listed tasks are blocked on
-        RtTask[] tasks = NewTasks(rt, 48);
+        RtTask[] tasks = Rt.Unadmitted(rt, "waiter", 48);
         var list = default(WaiterList);
         var model = new List<(RtTask Task, long Seq)>();
         var random = new Random(seed);
@@ -82,7 +80,7 @@ public sealed class WaiterListTests
         // the list's remembered per-priority places go stale, which must never break its links.
         await using RtScheduler rt = Rt.Start(cpus: 1);
         var owner = new RtEvent();
-        RtTask[] tasks = NewTasks(rt, 48);
+        RtTask[] tasks = Rt.Unadmitted(rt, "waiter", 48);
         var list = default(WaiterList);
         var listed = new HashSet<RtTask>();
         int changedInPlace = 0;
@@ -129,10 +127,6 @@ public sealed class WaiterListTests
     [Fact]
     public void FitsTheRoomLocalLockStateGivesIt() =>
         Assert.True(Unsafe.SizeOf<WaiterList>() <= 32, $"WaiterList is {Unsafe.SizeOf<WaiterList>()} bytes; LocalLockState's explicit layout gives it 32");
-
-    private static RtTask[] NewTasks(RtScheduler rt, int n) => Enumerable.Range(0, n)
-        .Select(i => (RtTask)new VoidRtTask(rt, $"waiter{i}", 10, SchedPolicy.Fifo, CpuSet.Of(0), s_noBody))
-        .ToArray();
 
     private static void Sort(List<(RtTask Task, long Seq)> model) =>
         model.Sort((a, b) => a.Task.Prio != b.Task.Prio ? b.Task.Prio.CompareTo(a.Task.Prio) : a.Seq.CompareTo(b.Seq));

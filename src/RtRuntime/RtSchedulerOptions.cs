@@ -94,7 +94,8 @@ public sealed class RtSchedulerOptions
     /// <summary>
     /// How long an idle CPU spins before it parks, and how early it stops sleeping before a timer to
     /// spin up to it (0..10 ms); the <c>rt/timer</c> thread, the timer of busy CPUs, also stops
-    /// sleeping this early before each deadline it serves and spins up to it. Spinning turns a 15–20 µs
+    /// sleeping this early before each deadline it flags at the deadline (a CPU without a timer lead,
+    /// <see cref="TimerLead"/> zero; within the lead the CPU's own points fire it) and spins up to it. Spinning turns a 15–20 µs
     /// cross-CPU wakeup into well under 1 µs, and a timer's 40–110 µs late OS wakeup (on these virtual
     /// machines) into about 1 µs, at the cost of burning the core. Default zero (park at once).
     /// </summary>

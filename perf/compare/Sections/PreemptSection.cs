@@ -77,14 +77,15 @@ internal static class PreemptSection
             plotted.Add(timer);
         }
 
-        // The timer of a busy CPU is the rt/timer thread's futex wakeup; SpinBeforePark has it wake
-        // early and spin up to the deadline (the event rows do not change: the CPU never parks).
+        // SpinBeforePark on a busy CPU: the hog's points poll within the timer lead as by default, and
+        // rt/timer backs them up without spinning (it spins only for a CPU without a lead); the rows
+        // show the option does not disturb the busy CPU (the event rows do not change: it never parks).
         foreach (long k in s_pointsUs)
         {
             Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{SpinTag}", new() { CpuCount = 1, Cores = [0], SpinBeforePark = TimerSection.TimerSpin }, n, interval, k * 1000);
             log.WriteLine($"  RtRuntime timer K={k}{SpinTag}: p99 {Fmt.Us(timer.P99Us)} us");
             results[(k, "timer" + SpinTag)] = timer;
-            rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer; `SpinBeforePark = {TimerSection.TimerSpin.TotalMicroseconds} µs` (opt-in): `rt/timer` wakes that early and spins to the deadline"));
+            rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer; `SpinBeforePark = {TimerSection.TimerSpin.TotalMicroseconds} µs` (opt-in): the CPU still polls and anticipates; `rt/timer` spins only for CPUs without a timer lead"));
             plotted.Add(timer);
         }
 
@@ -162,8 +163,8 @@ internal static class PreemptSection
             + "and with `AnticipateTimers` (default on) the point whose successor would come after the deadline (judged by the gap between the hog's last points) stops the hog there and the CPU spins to the deadline, "
             + "so the timer task runs at its deadline instead of up to K µs after it. The cost is the spin, taken from the hog: at most one point interval per deadline. "
             + "The [AnticipateTimers off] rows are the same defaults without it (the timer fires at the first point after its deadline): the same-run baseline of the default timer rows. "
-            + "The `rt/timer` thread (an hrtimer-interrupt analogue) still flags the CPU at the deadline, for points too far apart for the lead; `SpinBeforePark` has it wake early and spin to the deadline "
-            + "(the [SpinBeforePark] rows: it spins on core 1, which this runtime does not use).");
+            + "The `rt/timer` thread (an hrtimer-interrupt analogue) does not wake at the deadline of a CPU whose points poll: it backs the CPU up 25 µs after it (for a countdown of points that overshot), "
+            + "so that when the OS runs it on core 0 it does not take the core from the woken task; it flags the CPU at the deadline only for a CPU without a timer lead, and only then spins to it under `SpinBeforePark`.");
     }
 
     /// <summary>

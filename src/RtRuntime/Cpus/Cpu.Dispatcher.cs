@@ -385,7 +385,7 @@ internal sealed partial class Cpu
             Volatile.Write(ref _sliceDeadline, (now == 0 ? RtClock.NowNs() : now) + Scheduler.RoundRobinSliceNs);
         }
 
-        Scheduler.HrTimer.NotifyBusy(this);
+        Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
     }
 
     /// <summary>sched_yield: the task goes to the tail of its priority and the highest task runs next, in one critical section.</summary>
@@ -533,7 +533,7 @@ internal sealed partial class Cpu
 
         if (rearm)
         {
-            Scheduler.HrTimer.NotifyBusy(this); // re-arm the busy-CPU timer for the next deadline or slice
+            Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0); // re-arm the busy-CPU timer for the next deadline or slice
         }
 
         if (task.PreemptCount != 0)

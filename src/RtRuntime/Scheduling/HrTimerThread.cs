@@ -9,12 +9,22 @@ namespace RtRuntime.Scheduling;
 /// earliest sleeper deadline and fires its timers itself; a busy CPU cannot, so this thread sleeps
 /// until the earliest deadline (sleepers or RR slice) among busy CPUs and then sets that CPU's
 /// pending Timer bit: the running task's next preemption point fires the timers, and preempts if a
-/// woken task outranks it. It never takes a run-queue lock.
+/// woken task outranks it. It never takes a run-queue lock. From the timer lead before a deadline the
+/// CPU's points poll the clock and fire it themselves; the thread then wakes only to back them up,
+/// <see cref="PollBackstopNs"/> after the deadline (<see cref="TimerRules.ForBusyCpu"/>).
 /// While a CPU is idle it can be a faster interrupt than this thread (<see cref="TimerDuty"/>); this
 /// thread skips the sleepers such a CPU covers.
 /// </summary>
 internal sealed class HrTimerThread : IDisposable
 {
+    /// <summary>
+    /// How long after the deadline of a CPU that polls its timers this thread flags it anyway (see
+    /// <see cref="TimerRules.ForBusyCpu"/>): longer than what this thread's wakeup takes from a core here
+    /// (about 16 µs), so that a wakeup on the polling CPU's core lands after the woken task's switch-in,
+    /// and short enough to bound how late a countdown that overshot can make the timer.
+    /// </summary>
+    internal const long PollBackstopNs = 25_000;
+
     private readonly Cpu[] _cpus;
     private readonly Parker _parker = new();
     private readonly Thread _thread;
@@ -56,11 +66,15 @@ internal sealed class HrTimerThread : IDisposable
     }
 
     /// <summary>
-    /// Called by a CPU that became busy or armed a slice: wakes this thread if the CPU's earliest
-    /// deadline, less the timer lead, is before the one it sleeps towards (or it is rescanning), and the duty CPU if the
-    /// CPU's earliest sleeper is before the deadline it parks towards (or the duty is vacant).
+    /// Called by a CPU that became busy or armed a slice (or by hotplug for the CPU that adopted
+    /// timers): wakes this thread if the CPU's earliest deadline, less the timer lead, is before the one
+    /// it sleeps towards (or it is rescanning), and the duty CPU if the CPU's earliest sleeper is before
+    /// the deadline it parks towards (or the duty is vacant). A CPU already polling its timers, told by
+    /// its own thread (<paramref name="polling"/>: its TimerSoon bit, which only that thread clears),
+    /// needs this thread only at its backstop (<see cref="TimerRules.ForBusyCpu"/>): a CPU that keeps
+    /// polling from one deadline to the next (a period within the lead) no longer wakes it at each.
     /// </summary>
-    public void NotifyBusy(Cpu cpu)
+    public void NotifyBusy(Cpu cpu, bool polling = false)
     {
         long sleeper = cpu.NextDeadline;
         long deadline = Math.Min(sleeper, cpu.SliceDeadline);
@@ -70,7 +84,8 @@ internal sealed class HrTimerThread : IDisposable
         }
 
         Interlocked.MemoryBarrier();
-        if (deadline - _leadNs < Volatile.Read(ref _target))
+        long wake = polling && _leadNs > 0 ? deadline + PollBackstopNs : deadline - _leadNs;
+        if (wake < Volatile.Read(ref _target))
         {
             _parker.Unpark();
         }
@@ -124,6 +139,7 @@ internal sealed class HrTimerThread : IDisposable
             Interlocked.Exchange(ref _target, long.MaxValue);
             long now = RtClock.NowNs();
             long earliest = long.MaxValue;
+            bool spin = false;
             long covered = Duty.Covered;
             foreach (Cpu cpu in _cpus)
             {
@@ -134,36 +150,26 @@ internal sealed class HrTimerThread : IDisposable
 
                 long sleeper = cpu.NextDeadline;
                 long slice = cpu.SliceDeadline;
-                long deadline = Math.Min(sleeper >= covered ? long.MaxValue : sleeper, slice);
-                if (deadline <= now)
+                BusyCpuTimer timer = TimerRules.ForBusyCpu(now, Math.Min(sleeper, slice), Math.Min(sleeper >= covered ? long.MaxValue : sleeper, slice), _leadNs, PollBackstopNs);
+                if (timer.Poll && (cpu.Pending & PendingWork.TimerSoon) == 0)
+                {
+                    cpu.SetPending(PendingWork.TimerSoon); // the timer lead (the duty CPU's deadlines too): the CPU polls from here on
+                }
+
+                if (timer.Fire)
                 {
                     cpu.SetPending(PendingWork.Timer);
                 }
-                else if (deadline < earliest)
-                {
-                    earliest = deadline;
-                }
 
-                // The timer lead, for every deadline (the duty CPU's too): the CPU polls from here on.
-                long near = Math.Min(sleeper, slice);
-                if (_leadNs > 0 && near != long.MaxValue && near > now)
+                if (timer.Next < earliest)
                 {
-                    if (near - _leadNs <= now)
-                    {
-                        if ((cpu.Pending & PendingWork.TimerSoon) == 0)
-                        {
-                            cpu.SetPending(PendingWork.TimerSoon);
-                        }
-                    }
-                    else if (near - _leadNs < earliest)
-                    {
-                        earliest = near - _leadNs;
-                    }
+                    earliest = timer.Next;
+                    spin = timer.Spin;
                 }
             }
 
             Interlocked.Exchange(ref _target, earliest);
-            _parker.Park(earliest, 0, earlyNs: _spinNs); // SpinBeforePark: spin up to the deadline
+            _parker.Park(earliest, 0, earlyNs: spin ? _spinNs : 0); // SpinBeforePark: spin up to a deadline (not to a lead or a backstop)
         }
     }
 

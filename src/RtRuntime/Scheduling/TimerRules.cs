@@ -34,4 +34,35 @@ public static class TimerRules
     /// <param name="runningMigrateDisabled">The running task is migrate-disabled.</param>
     public static bool SleeperWillPreempt(int sleeperPrio, bool sleeperWakesHere, int runningPrio, int queuedTop, bool runningMigrateDisabled) =>
         sleeperWakesHere && !runningMigrateDisabled && sleeperPrio > Math.Max(runningPrio, queuedTop);
+    /// <summary>
+    /// The busy-CPU timer thread's decision for one busy CPU at <paramref name="now"/>. From
+    /// <paramref name="lead"/> before the CPU's earliest deadline its points read the clock
+    /// (<see cref="BusyCpuTimer.Poll"/>), so the CPU is its own timer interrupt: it fires the deadline at
+    /// its first point after it, or at it (anticipated). The thread then only backs it up,
+    /// <paramref name="backstop"/> after the deadline, for points that passed on a countdown that
+    /// overshot. A wakeup of the thread at the deadline itself would do nothing the points do not, and
+    /// when the OS runs the thread on that CPU's core it takes the core from the CPU thread (about 16 µs
+    /// on this VM kind) exactly when the woken task should run. Without a lead (0) the thread flags the
+    /// CPU at the deadline, as the kernel's timer interrupt would.
+    /// </summary>
+    /// <param name="now">The scan's time.</param>
+    /// <param name="near">The CPU's earliest deadline, sleeper or RR slice; <see cref="long.MaxValue"/>: none.</param>
+    /// <param name="deadline">The earliest of those this thread must fire (a sleeper an idle CPU's timer duty covers excluded).</param>
+    /// <param name="lead">The timer lead; 0: off.</param>
+    /// <param name="backstop">How long after the deadline of a polling CPU the thread flags it.</param>
+    public static BusyCpuTimer ForBusyCpu(long now, long near, long deadline, long lead, long backstop)
+    {
+        bool poll = lead > 0 && near != long.MaxValue && near - lead <= now;
+        long fireAt = poll && deadline != long.MaxValue ? deadline + backstop : deadline;
+        bool fire = fireAt <= now;
+        long next = fire ? long.MaxValue : fireAt; // once flagged, the CPU re-arms the thread after firing
+        bool spin = !fire && !poll && fireAt != long.MaxValue;
+        if (!poll && lead > 0 && near != long.MaxValue && near - lead < next)
+        {
+            next = near - lead;
+            spin = false;
+        }
+
+        return new BusyCpuTimer(poll, fire, next, spin);
+    }
 }

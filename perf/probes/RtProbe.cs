@@ -13,6 +13,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
 //   dotnet run perf/probes/RtProbe.cs -- samecpu                      the same with both tasks on CPU 0 (the handoff's software path, no crossing)
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
+//   dotnet run perf/probes/RtProbe.cs -- early                        the idle timer's early wake: a periodic task per CPU (2 CPUs, every 200 µs), defaults against
+//                                                                     TimerEarlyWakeMax = 0 alternately, 20,000 wakeups each, × 3: latency percentiles and CPU time
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
 //   dotnet run perf/probes/RtProbe.cs -- gaps                         how often core 0 stops under a spinning loop (clock reads more than 20 µs apart): a bare pinned
@@ -264,6 +266,54 @@ switch (mode)
 
             p.Refresh();
             Console.WriteLine($"cpu (IdlePollMax {poll.TotalMicroseconds} µs), period {periodUs} µs: process CPU {(p.TotalProcessorTime - cpu0).TotalMilliseconds / sw.Elapsed.TotalMilliseconds * 100:F1} % of one core");
+        }
+
+        break;
+
+    case "early":
+        // The idle timer's early wake: defaults against TimerEarlyWakeMax = 0, alternately, 2 CPUs, one
+        // FIFO 90 task per CPU sleeping to absolute deadlines every 200 µs (perf/compare section 1's loop).
+        for (int round = 0; round < 6; round++)
+        {
+            bool on = round % 2 == 0;
+            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, TimerEarlyWakeMax = on ? TimeSpan.FromMicroseconds(50) : TimeSpan.Zero });
+            const int Wakeups = 20_000;
+            var late = new List<long>[2];
+            var p = Process.GetCurrentProcess();
+            TimeSpan cpu0 = p.TotalProcessorTime;
+            var sw = Stopwatch.StartNew();
+            var sleepers = new List<Task>();
+            for (int c = 0; c < 2; c++)
+            {
+                var l = late[c] = new List<long>(Wakeups);
+                sleepers.Add(rt.Spawn("periodic" + c, 90, async ctx =>
+                {
+                    long next = RtClock.NowNs() + 200_000;
+                    for (int i = -50; i < Wakeups; i++)
+                    {
+                        await ctx.SleepUntil(next);
+                        long now = RtClock.NowNs();
+                        if (i >= 0)
+                        {
+                            l.Add(now - next);
+                        }
+
+                        next += 200_000;
+                        while (next <= now)
+                        {
+                            next += 200_000;
+                        }
+                    }
+                }, SchedPolicy.Fifo, CpuSet.Of(c)).AsTask());
+            }
+
+            await Task.WhenAll(sleepers);
+            p.Refresh();
+            double cpuPct = (p.TotalProcessorTime - cpu0).TotalMilliseconds / sw.Elapsed.TotalMilliseconds / 2 * 100;
+            long[] all = late[0].Concat(late[1]).Order().ToArray();
+            string Q(double q) => (all[(int)(q * (all.Length - 1))] / 1000.0).ToString("F1", CultureInfo.InvariantCulture);
+            TimeSpan learnt = rt.Snapshot().Cpus[0].TimerEarlyWake;
+            Console.WriteLine($"early wake {(on ? "on (50 µs bound)" : "off             ")}: p50 {Q(0.5)} p90 {Q(0.9)} p99 {Q(0.99)} p99.9 {Q(0.999)} µs, process CPU {cpuPct:F1} % of 2 cores, cpu0 learnt {learnt.TotalMicroseconds:F1} µs");
         }
 
         break;
@@ -877,7 +927,7 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | line | preempt | gaps | lead | dying | observe | switch");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | line | preempt | gaps | lead | dying | observe | switch");
         return 2;
 }
 

@@ -172,7 +172,10 @@ public sealed partial class RtScheduler
                 queued.Select(t => new QueuedTaskSnapshot(t.Id, t.Name, t.EffectivePriority)).ToArray(),
                 cpu.NrPinned, TimeSpan.FromTicks(cpu.BusyNs / 100), TimeSpan.FromTicks(cpu.IdleNs / 100),
                 LostBandwidth(cpu.Id), cpu.ContextSwitches,
-                Volatile.Read(ref cpu.TimerSpins), TimeSpan.FromTicks(Volatile.Read(ref cpu.TimerSpinNs) / 100)));
+                Volatile.Read(ref cpu.TimerSpins), TimeSpan.FromTicks(Volatile.Read(ref cpu.TimerSpinNs) / 100))
+            {
+                TimerEarlyWake = TimeSpan.FromTicks(Volatile.Read(ref cpu.TimerEarlyNs) / 100),
+            });
         }
 
         var tasks = LiveSnapshot().Select(t => new TaskSnapshot(

@@ -38,6 +38,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         SpinBeforeParkNs = RtClock.ToNs(options.SpinBeforePark);
         // More CPU threads than cores: a polling CPU would hold a core another CPU thread needs.
         IdlePollMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.IdlePollMax) : 0;
+        TimerEarlyWakeMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.TimerEarlyWakeMax) : 0;
         WakeListEnabled = options.WakeList;
         AnticipateTimersNs = options.AnticipateTimers ? RtClock.ToNs(options.TimerLead) : 0;
         Balancer = new Balancer(this, cpus);
@@ -109,6 +110,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
 
     /// <summary>The adaptive idle poll's bound (0: off); see <see cref="RtSchedulerOptions.IdlePollMax"/>.</summary>
     internal long IdlePollMaxNs { get; }
+
+    /// <summary>The idle timer's early-wake bound (0: off); see <see cref="RtSchedulerOptions.TimerEarlyWakeMax"/>.</summary>
+    internal long TimerEarlyWakeMaxNs { get; }
 
     /// <summary>Remote wakeups go through the target CPU's wake list; see <see cref="RtSchedulerOptions.WakeList"/>.</summary>
     internal bool WakeListEnabled { get; }

@@ -24,6 +24,7 @@ public sealed class ConfigurationTests
             ["RtRuntime:TimerLead"] = "00:00:00.0003",
             ["RtRuntime:AnticipateTimers"] = "false",
             ["RtRuntime:IdlePollMax"] = "00:00:00.00005",
+            ["RtRuntime:TimerEarlyWakeMax"] = "00:00:00.00002",
             ["RtRuntime:WakeList"] = "false",
             ["RtRuntime:LogRateLimit"] = "00:01:00",
             ["RtRuntime:LogRateLimitBurst"] = "3",
@@ -42,6 +43,7 @@ public sealed class ConfigurationTests
         Assert.Equal(TimeSpan.FromMicroseconds(300), options.TimerLead);
         Assert.False(options.AnticipateTimers);
         Assert.Equal(TimeSpan.FromMicroseconds(50), options.IdlePollMax);
+        Assert.Equal(TimeSpan.FromMicroseconds(20), options.TimerEarlyWakeMax);
         Assert.False(options.WakeList);
         Assert.Equal(TimeSpan.FromMinutes(1), options.LogRateLimit);
         Assert.Equal(3, options.LogRateLimitBurst);

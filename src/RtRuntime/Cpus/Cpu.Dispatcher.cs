@@ -118,6 +118,9 @@ internal sealed partial class Cpu
     // The adaptive idle poll window (haltpoll's poll_limit_ns); only this CPU's thread uses it.
     private long _pollNs;
 
+    /// <summary>The learnt early wake before a timer (<see cref="TimerEarlyWake"/>); written by this CPU's thread only.</summary>
+    internal long TimerEarlyNs;
+
     private void IdleWait(long now)
     {
         Volatile.Write(ref _idle.Value, 1);
@@ -161,7 +164,14 @@ internal sealed partial class Cpu
             }
 
             long busyDeadline = Scheduler.HrTimer.Duty.Take(this);
-            Parker.Park(Math.Min(Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline), Math.Min(dyingDeadline, pullRecheck)), spin, earlyNs: fixedSpin);
+            long timer = Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline);
+            long until = Math.Min(timer, Math.Min(dyingDeadline, pullRecheck));
+            long early = fixedSpin > 0 ? fixedSpin : until == timer ? TimerEarlyNs : 0; // a recheck needs no precision
+            Parker.Park(until, spin, earlyNs: early);
+            if (fixedSpin == 0 && until == timer && Parker.SleepLateNs >= 0)
+            {
+                Volatile.Write(ref TimerEarlyNs, TimerEarlyWake.Adjust(TimerEarlyNs, Parker.SleepLateNs, Scheduler.TimerEarlyWakeMaxNs));
+            }
             long woke = RtClock.NowNs();
             if (busyDeadline <= woke)
             {

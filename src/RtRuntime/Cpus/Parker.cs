@@ -25,6 +25,13 @@ internal sealed unsafe class Parker : IDisposable
     // Unpark (see IsAsleep).
     private readonly Func<bool>? _hasWork;
 
+    /// <summary>
+    /// How late, in ns, the last <see cref="Park"/> that slept towards a time came back from that sleep
+    /// by its timeout (the OS's timer wakeup latency), or −1 when it ended otherwise (a permit, work,
+    /// no sleep, or no time): what <see cref="TimerEarlyWake"/> learns from. Only the owner uses it.
+    /// </summary>
+    public long SleepLateNs { get; private set; } = -1;
+
     /// <param name="hasWork">Work that ends a park without a permit (tested while spinning and right before sleeping), or null.</param>
     public Parker(Func<bool>? hasWork = null)
     {
@@ -54,6 +61,7 @@ internal sealed unsafe class Parker : IDisposable
     /// </summary>
     public void Park(long deadlineNs, long spinNs, long earlyNs = 0)
     {
+        SleepLateNs = -1;
         if (Interlocked.CompareExchange(ref *_word, Empty, Permit) == Permit)
         {
             return;
@@ -98,6 +106,7 @@ internal sealed unsafe class Parker : IDisposable
             SleepUntil(deadlineNs - earlyNs);
             if (Volatile.Read(ref *_word) != Permit)
             {
+                NoteSleepEnd(deadlineNs - earlyNs);
                 SpinUntil(deadlineNs);
             }
 
@@ -106,7 +115,16 @@ internal sealed unsafe class Parker : IDisposable
         }
 
         SleepUntil(deadlineNs);
-        Interlocked.Exchange(ref *_word, Empty);
+        if (Interlocked.Exchange(ref *_word, Empty) == Parked && deadlineNs != long.MaxValue)
+        {
+            NoteSleepEnd(deadlineNs); // still Parked: no permit ended the sleep
+        }
+    }
+
+    private void NoteSleepEnd(long targetNs)
+    {
+        long late = RtClock.NowNs() - targetNs;
+        SleepLateNs = late >= 0 ? late : -1; // earlier than asked: a spurious return, not a timeout
     }
 
     /// <summary>Gives the owner a permit and wakes it if it sleeps.</summary>

@@ -38,7 +38,14 @@ public sealed record RuntimeSnapshot(DateTimeOffset Taken, IReadOnlyList<CpuSnap
 public sealed record CpuSnapshot(
     int Id, int Core, bool Online, bool Active, string? CurrentTask, long? CurrentTaskId, int CurrentPriority,
     IReadOnlyList<QueuedTaskSnapshot> Queue, int NrPinned, TimeSpan Busy, TimeSpan Idle, TimeSpan LostBandwidth, long ContextSwitches,
-    long TimerSpins, TimeSpan TimerSpin);
+    long TimerSpins, TimeSpan TimerSpin)
+{
+    /// <summary>
+    /// How long before a timer this CPU asks the OS to wake it when idle, learnt from how late its
+    /// timed sleeps came back (<see cref="RtSchedulerOptions.TimerEarlyWakeMax"/>); zero when off or not learnt yet.
+    /// </summary>
+    public TimeSpan TimerEarlyWake { get; init; }
+}
 
 /// <summary>A queued task in a <see cref="CpuSnapshot"/>.</summary>
 /// <param name="Id">Task id.</param>

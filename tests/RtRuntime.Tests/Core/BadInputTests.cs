@@ -22,6 +22,7 @@ public class BadInputTests
         { "SpinBeforePark=-1ms", null, "SpinBeforePark", "0..10 ms" },
         { "TimerLead=11ms", null, "TimerLead", "0..10 ms" },
         { "IdlePollMax=11ms", null, "IdlePollMax", "0..10 ms" },
+        { "TimerEarlyWakeMax=2ms", null, "TimerEarlyWakeMax", "0..1 ms" },
         { "LogRateLimit=2h", null, "LogRateLimit", "zero (no limit) or 1 ms..1 h" },
         { "LogRateLimitBurst=0", null, "LogRateLimitBurst", "1..10000" },
         { "TimerThreadNice=-21", null, "TimerThreadNice", "-20..19" },
@@ -43,6 +44,7 @@ public class BadInputTests
             case "SpinBeforePark=-1ms": o.SpinBeforePark = TimeSpan.FromMilliseconds(-1); break;
             case "TimerLead=11ms": o.TimerLead = TimeSpan.FromMilliseconds(11); break;
             case "IdlePollMax=11ms": o.IdlePollMax = TimeSpan.FromMilliseconds(11); break;
+            case "TimerEarlyWakeMax=2ms": o.TimerEarlyWakeMax = TimeSpan.FromMilliseconds(2); break;
             case "LogRateLimit=2h": o.LogRateLimit = TimeSpan.FromHours(2); break;
             case "LogRateLimitBurst=0": o.LogRateLimitBurst = 0; break;
             case "TimerThreadNice=-21": o.TimerThreadNice = -21; break;

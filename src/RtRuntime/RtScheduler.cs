@@ -76,6 +76,12 @@ public sealed partial class RtScheduler : IAsyncDisposable
     /// <summary>True when kernel-style BUGs are thrown into the offending task as well as reported.</summary>
     public bool Strict { get; }
 
+    /// <summary>
+    /// The allowed cores no CPU thread is pinned to, where <c>rt/timer</c> and <c>rt/balance</c> run
+    /// (<see cref="Housekeeping"/>); null when there are none (a CPU thread on every allowed core, or unpinned).
+    /// </summary>
+    internal CpuSet? HousekeepingCores { get; private set; }
+
     /// <summary>The cores CPU i is pinned to (−1 when unpinned), by CPU id.</summary>
     public IReadOnlyList<int> Cores => Array.ConvertAll(_cpus, c => c.Core);
 
@@ -169,6 +175,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
             scheduler._cpuViews[i] = new CpuView(cpus[i]);
         }
 
+        scheduler.HousekeepingCores = Housekeeping.Cores(allowed, Array.ConvertAll(cpus, c => c.Core));
         scheduler.InitMetrics();
         scheduler._memoryLocked = LockMemoryIfAsked(options, logger);
         bool started = false;
@@ -293,8 +300,8 @@ public sealed partial class RtScheduler : IAsyncDisposable
             throw new InvalidOperationException("RtRuntime could not start: " + string.Join("; ", failures));
         }
 
-        HrTimer.Start();
-        Rebalancer.Start();
+        HrTimer.Start(HousekeepingCores);
+        Rebalancer.Start(HousekeepingCores);
         _accepting = true;
     }
 }

@@ -35,6 +35,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "{Kind}: need_resched pending on cpu{Cpu} for {Milliseconds:F1} ms while task {Task} runs (its CPU thread ran {ThreadRan} of it)")]
     public static partial void ReschedLatency(ILogger logger, string kind, int cpu, double milliseconds, string task, string threadRan);
 
+    [LoggerMessage(EventId = 21, Level = LogLevel.Information, Message = "{Thread}: the OS refused its housekeeping cores {Cores} (errno {Errno}); it runs where the OS puts it, CPU threads' cores included")]
+    public static partial void HousekeepingRefused(ILogger logger, string thread, Cpus.CpuSet cores, int errno);
+
     [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "rt/timer: the OS refused {What} (errno {Errno}); the timer thread keeps the default policy, so under load timer wakeups of busy CPUs can wait for the OS scheduler")]
     public static partial void TimerThreadPolicyRefused(ILogger logger, string what, int errno);
 

@@ -50,7 +50,17 @@ internal sealed class HrTimerThread : IDisposable
     /// <summary>The idle CPUs' share of this thread's work (see <see cref="TimerDuty"/>).</summary>
     public TimerDuty Duty { get; }
 
-    public void Start() => _thread.Start();
+    /// <summary>The OS thread id of <c>rt/timer</c> once it runs (Linux), else 0.</summary>
+    internal volatile int OsThreadId;
+
+    /// <summary>Starts the thread, confined to <paramref name="housekeeping"/> when there are such cores.</summary>
+    public void Start(CpuSet? housekeeping)
+    {
+        _housekeeping = housekeeping;
+        _thread.Start();
+    }
+
+    private CpuSet? _housekeeping;
 
     /// <summary>
     /// True when <paramref name="cpu"/>'s earliest deadline (sleeper or RR slice) is within the timer
@@ -113,8 +123,10 @@ internal sealed class HrTimerThread : IDisposable
 
     private void Loop()
     {
+        Housekeeping.Confine(_housekeeping, "rt/timer", _logger);
         if (OperatingSystem.IsLinux())
         {
+            OsThreadId = LinuxInterop.GetTid();
             _ = LinuxInterop.SetTimerSlackOneNanosecond();
 
             // The timer "interrupt" must outrank the CPU threads it interrupts: with SCHED_FIFO CPU

@@ -54,8 +54,15 @@ internal sealed class Rebalancer : IDisposable
     /// <summary>Events received, by reason.</summary>
     public long EventCount(BalanceReason reason) => Volatile.Read(ref _eventCounts[(int)reason]);
 
-    public void Start()
+    /// <summary>The OS thread id of <c>rt/balance</c> once it runs (Linux), else 0.</summary>
+    internal volatile int OsThreadId;
+
+    private CpuSet? _housekeeping;
+
+    /// <summary>Starts the thread, confined to <paramref name="housekeeping"/> when there are such cores.</summary>
+    public void Start(CpuSet? housekeeping)
     {
+        _housekeeping = housekeeping;
         _lastSampleNs = RtClock.NowNs();
         _thread.Start();
     }
@@ -72,8 +79,10 @@ internal sealed class Rebalancer : IDisposable
 
     private void Loop()
     {
+        Housekeeping.Confine(_housekeeping, "rt/balance", _scheduler.Logger);
         if (OperatingSystem.IsLinux())
         {
+            OsThreadId = LinuxInterop.GetTid();
             _ = LinuxInterop.SetTimerSlackOneNanosecond();
         }
 

@@ -15,6 +15,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- early                        the idle timer's early wake: a periodic task per CPU (2 CPUs, every 200 µs), defaults against
 //                                                                     TimerEarlyWakeMax = 0 alternately, 20,000 wakeups each, × 3: latency percentiles and CPU time
+//   dotnet run perf/probes/RtProbe.cs -- timercore                    perf/compare's K = 10 µs timer-woken preemption row with rt/timer forced onto the busy CPU's core:
+//                                                                     defaults and SpinBeforePark, × 3 each; latency percentiles and rt/timer's wakeups
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
 //   dotnet run perf/probes/RtProbe.cs -- gaps                         how often core 0 stops under a spinning loop (clock reads more than 20 µs apart): a bare pinned
@@ -314,6 +316,63 @@ switch (mode)
             string Q(double q) => (all[(int)(q * (all.Length - 1))] / 1000.0).ToString("F1", CultureInfo.InvariantCulture);
             TimeSpan learnt = rt.Snapshot().Cpus[0].TimerEarlyWake;
             Console.WriteLine($"early wake {(on ? "on (50 µs bound)" : "off             ")}: p50 {Q(0.5)} p90 {Q(0.9)} p99 {Q(0.99)} p99.9 {Q(0.999)} µs, process CPU {cpuPct:F1} % of 2 cores, cpu0 learnt {learnt.TotalMicroseconds:F1} µs");
+        }
+
+        break;
+
+    case "timercore":
+        // perf/compare's K = 10 µs timer-woken preemption row (one CPU on core 0: a FIFO 1 hog passes a point
+        // every 10 µs, a FIFO 90 task sleeps to deadlines every 200 µs) with rt/timer forced onto core 0
+        // (sched_setaffinity of its thread), where the OS may also put it unforced; defaults, then
+        // SpinBeforePark = 100 µs, three rounds each, 10,000 samples.
+        foreach (bool spin in new[] { false, false, false, true, true, true })
+        {
+            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [0], SpinBeforePark = spin ? TimeSpan.FromMicroseconds(100) : TimeSpan.Zero });
+            int tid = ThreadId("rt/timer");
+            ulong core0 = 1;
+            _ = SchedSetAffinity(tid, sizeof(ulong), ref core0);
+            long wakes0 = VoluntarySwitches(tid);
+            const int Samples = 10_000;
+            const long PointNs = 10_000, PeriodNs = 200_000;
+            int stop = 0;
+            var late = new List<long>(Samples);
+            Task hog = rt.Spawn("hog", 1, async ctx =>
+            {
+                while (Volatile.Read(ref stop) == 0)
+                {
+                    long end = RtClock.NowNs() + PointNs;
+                    while (RtClock.NowNs() < end)
+                    {
+                    }
+
+                    await ctx.PreemptionPoint();
+                }
+            }).AsTask();
+            await rt.Spawn("measurer", 90, async ctx =>
+            {
+                long next = RtClock.NowNs() + PeriodNs;
+                for (int i = -50; i < Samples; i++)
+                {
+                    await ctx.SleepUntil(next);
+                    long now = RtClock.NowNs();
+                    if (i >= 0)
+                    {
+                        late.Add(now - next);
+                    }
+
+                    next += PeriodNs;
+                    while (next <= now)
+                    {
+                        next += PeriodNs;
+                    }
+                }
+            });
+            long wakes = VoluntarySwitches(tid) - wakes0;
+            Volatile.Write(ref stop, 1);
+            await hog;
+            long[] sorted = late.Order().ToArray();
+            string Q(double q) => (sorted[(int)(q * (sorted.Length - 1))] / 1000.0).ToString("F2", CultureInfo.InvariantCulture);
+            Console.WriteLine($"rt/timer on core 0, {(spin ? "SpinBeforePark 100 µs" : "defaults             ")}: p50 {Q(0.5)} p90 {Q(0.9)} p99 {Q(0.99)} µs, {sorted.Count(x => x > PointNs)} of {Samples} later than K; rt/timer woke {wakes} times");
         }
 
         break;
@@ -927,7 +986,7 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | line | preempt | gaps | lead | dying | observe | switch");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | timercore | line | preempt | gaps | lead | dying | observe | switch");
         return 2;
 }
 
@@ -938,6 +997,15 @@ static extern int SchedSetAffinity(int pid, nint size, ref ulong mask);
 
 [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
 static extern unsafe int GetRusage(int who, long* usage);
+
+// The OS thread id of this process's thread named <name>, or 0.
+static int ThreadId(string name) =>
+    Directory.GetDirectories("/proc/self/task").Where(d => File.ReadAllText(Path.Combine(d, "comm")).Trim() == name)
+        .Select(d => int.Parse(Path.GetFileName(d), CultureInfo.InvariantCulture)).FirstOrDefault();
+
+// A thread's voluntary context switches (its sleeps) so far.
+static long VoluntarySwitches(int tid) =>
+    long.Parse(File.ReadLines($"/proc/self/task/{tid}/status").Single(l => l.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal)).Split(':')[1], CultureInfo.InvariantCulture);
 
 // The process's minor page faults so far (struct rusage: two timevals, then ru_maxrss … ru_minflt).
 static long ThreadCpuNs(string name)

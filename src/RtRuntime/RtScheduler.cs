@@ -167,7 +167,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         bool pin = options.Pinning == PinningMode.Pinned;
 
         var cpus = new Cpu[count];
-        int distinctCores = pin ? cores.Distinct().Count() : allowed.Count;
+        int distinctCores = pin ? Enumerable.Range(0, count).Select(i => cores[i % cores.Length]).Distinct().Count() : allowed.Count; // the cores the CPU threads use
         var scheduler = new RtScheduler(options, cpus, logger, distinctCores);
         for (int i = 0; i < count; i++)
         {

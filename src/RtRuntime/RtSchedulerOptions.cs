@@ -15,7 +15,7 @@ public sealed class RtSchedulerOptions
     public int? CpuCount { get; set; }
 
     /// <summary>
-    /// Whether CPU threads are pinned to cores. Default <see cref="PinningMode.Pinned"/>. Pinned, the
+    /// Whether CPU threads are pinned to cores. Default <see cref="PinningMode.Pinned"/>. Pinned (on Linux), the
     /// runtime's helper threads (<c>rt/timer</c>, <c>rt/balance</c>) run on the allowed cores no CPU
     /// thread uses, when there are any (housekeeping cores: give the runtime fewer CPUs than the
     /// process has cores to keep its CPU threads' cores free of them).
@@ -155,6 +155,13 @@ public sealed class RtSchedulerOptions
     /// has more CPUs than cores, as <see cref="IdlePollMax"/>. Default 50 µs.
     /// </summary>
     public TimeSpan TimerEarlyWakeMax { get; set; } = TimeSpan.FromMicroseconds(50);
+
+    /// <summary>
+    /// For tests only: how long after the deadline of a CPU that polls its timers <c>rt/timer</c> flags
+    /// it (null: 25 µs). A test sets it to hours to show that the CPU fires such timers itself on every
+    /// path (points, yields, direct switches), without the backstop.
+    /// </summary>
+    internal TimeSpan? PollBackstop { get; set; }
 
     /// <summary>
     /// Wakeups and spawns from threads other than the target CPU's go through that CPU's wake list (the

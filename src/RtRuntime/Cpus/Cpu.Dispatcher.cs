@@ -402,9 +402,18 @@ internal sealed partial class Cpu
     private RtTask? YieldAndPick(RtTask task)
     {
         DrainWakeList();
-        if ((Pending & PendingWork.Timer) != 0)
+        int pending = Pending;
+        if ((pending & PendingWork.Timer) != 0)
         {
             FireTimers(RtClock.NowNs());
+        }
+        else if ((pending & PendingWork.TimerSoon) != 0)
+        {
+            long now = RtClock.NowNs(); // polling: a yield is a point of sorts, and rt/timer comes only at the backstop
+            if (Volatile.Read(ref _nextDeadline) <= now)
+            {
+                FireTimers(now);
+            }
         }
 
         if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
@@ -434,9 +443,15 @@ internal sealed partial class Cpu
     private RtTask? PickAfterLeave(RtTask task)
     {
         int top = Volatile.Read(ref _pri.QueuedTop);
-        if ((Pending & ~(PendingWork.NeedResched | PendingWork.TimerSoon)) != 0 || top < 0 || !Active || _cpuWorkQueued || Scheduler.Balancer.HasHigherQueued(this, top))
+        int pending = Pending;
+        if ((pending & ~(PendingWork.NeedResched | PendingWork.TimerSoon)) != 0 || top < 0 || !Active || _cpuWorkQueued || Scheduler.Balancer.HasHigherQueued(this, top))
         {
             return null;
+        }
+
+        if ((pending & PendingWork.TimerSoon) != 0 && Volatile.Read(ref _nextDeadline) <= RtClock.NowNs())
+        {
+            return null; // a polled sleeper is due: the turn loop fires it (rt/timer comes only at the backstop)
         }
 
         using (Lock.EnterScope())

@@ -208,6 +208,7 @@ internal sealed partial class Cpu
         }
 
         target.Parker.Unpark();
+        target.SetPending(PendingWork.Timer); // a busy target's next point fires what is due and drops a countdown computed for its own later timers
         Scheduler.HrTimer.NotifyBusy(target);
         foreach (RtTask task in sleepers)
         {

@@ -46,8 +46,8 @@ internal sealed partial class Cpu
     /// True when this point may pass on the countdown instead of reading the clock: the earliest timer
     /// was, at the last read, more than twice the task's point gap away per point left to skip (see
     /// <see cref="CountPointsBeforeNextRead"/>), and no switch happened since. A point stretched
-    /// by the OS can make the countdown overshoot; the <c>rt/timer</c> thread's Timer bit at the deadline
-    /// then fires the timer, as it does without a lead.
+    /// by the OS can make the countdown overshoot; the <c>rt/timer</c> thread's Timer bit at its backstop,
+    /// 25 µs after the deadline (<see cref="Scheduling.TimerRules.ForBusyCpu"/>), then fires the timer.
     /// </summary>
     private bool SkipsClockRead()
     {

@@ -103,10 +103,17 @@ internal sealed unsafe class Parker : IDisposable
                 return;
             }
 
-            SleepUntil(deadlineNs - earlyNs);
+            bool slept = SleepUntil(deadlineNs - earlyNs);
             if (Volatile.Read(ref *_word) != Permit)
             {
-                NoteSleepEnd(deadlineNs - earlyNs);
+                if (slept)
+                {
+                    NoteSleepEnd(deadlineNs - earlyNs);
+                }
+
+                // Awake now: a waker that reads the word not Parked sets its permit without a futex
+                // wake (a syscall the spin does not need); the spin sees the permit and the watched work.
+                Interlocked.CompareExchange(ref *_word, Empty, Parked);
                 SpinUntil(deadlineNs);
             }
 
@@ -114,8 +121,8 @@ internal sealed unsafe class Parker : IDisposable
             return;
         }
 
-        SleepUntil(deadlineNs);
-        if (Interlocked.Exchange(ref *_word, Empty) == Parked && deadlineNs != long.MaxValue)
+        bool sleptTimed = SleepUntil(deadlineNs);
+        if (Interlocked.Exchange(ref *_word, Empty) == Parked && sleptTimed && deadlineNs != long.MaxValue)
         {
             NoteSleepEnd(deadlineNs); // still Parked: no permit ended the sleep
         }
@@ -152,34 +159,37 @@ internal sealed unsafe class Parker : IDisposable
         }
     }
 
-    private void SleepUntil(long deadlineNs)
+    // True when the owner actually waited in the OS (a futex or event wait with a timeout > 0).
+    private bool SleepUntil(long deadlineNs)
     {
         if (Interlocked.CompareExchange(ref *_word, Parked, Empty) != Empty)
         {
-            return; // a permit arrived meanwhile
+            return false; // a permit arrived meanwhile
         }
 
         if (_hasWork?.Invoke() == true)
         {
             // Work published before a waker saw the word Parked: it did not unpark, so do not sleep.
             Interlocked.CompareExchange(ref *_word, Empty, Parked);
-            return;
+            return false;
         }
 
         long timeout = deadlineNs == long.MaxValue ? -1 : Math.Max(0, deadlineNs - RtClock.NowNs());
         if (OperatingSystem.IsLinux())
         {
-            if (timeout != 0)
+            if (timeout == 0)
             {
-                LinuxInterop.FutexWait(_word, Parked, timeout);
+                return false;
             }
+
+            LinuxInterop.FutexWait(_word, Parked, timeout);
+            return true;
         }
-        else
-        {
-            int ms = timeout < 0 ? -1 : (int)Math.Min(int.MaxValue, (timeout + 999_999) / 1_000_000);
-            _event!.Wait(ms);
-            _event.Reset();
-        }
+
+        int ms = timeout < 0 ? -1 : (int)Math.Min(int.MaxValue, (timeout + 999_999) / 1_000_000);
+        _event!.Wait(ms);
+        _event.Reset();
+        return ms != 0;
     }
 
     public void Dispose()

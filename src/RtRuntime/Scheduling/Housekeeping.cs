@@ -12,7 +12,7 @@ namespace RtRuntime.Scheduling;
 /// kthreads go to the housekeeping CPUs: every wakeup of a helper thread on a CPU thread's core takes
 /// that core from the running task (about 16 µs on these virtual machines), and when it coincides
 /// with a deadline the woken task pays it. With a CPU thread on every core there are none, and the
-/// helpers run wherever the OS puts them.
+/// helpers run wherever the OS puts them. Linux only: elsewhere the helpers are left where the OS puts them.
 /// </summary>
 internal static class Housekeeping
 {

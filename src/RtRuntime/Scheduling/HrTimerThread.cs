@@ -11,7 +11,7 @@ namespace RtRuntime.Scheduling;
 /// pending Timer bit: the running task's next preemption point fires the timers, and preempts if a
 /// woken task outranks it. It never takes a run-queue lock. From the timer lead before a deadline the
 /// CPU's points poll the clock and fire it themselves; the thread then wakes only to back them up,
-/// <see cref="PollBackstopNs"/> after the deadline (<see cref="TimerRules.ForBusyCpu"/>).
+/// <see cref="DefaultPollBackstopNs"/> after the deadline (<see cref="TimerRules.ForBusyCpu"/>).
 /// While a CPU is idle it can be a faster interrupt than this thread (<see cref="TimerDuty"/>); this
 /// thread skips the sleepers such a CPU covers.
 /// </summary>
@@ -20,10 +20,14 @@ internal sealed class HrTimerThread : IDisposable
     /// <summary>
     /// How long after the deadline of a CPU that polls its timers this thread flags it anyway (see
     /// <see cref="TimerRules.ForBusyCpu"/>): longer than what this thread's wakeup takes from a core here
-    /// (about 16 µs), so that a wakeup on the polling CPU's core lands after the woken task's switch-in,
-    /// and short enough to bound how late a countdown that overshot can make the timer.
+    /// (about 16 µs), so that a wakeup on the polling CPU's core lands after the woken task's switch-in.
+    /// A countdown of points that overshot the deadline then fires late by this plus the OS's wakeup
+    /// latency of this thread (it does not spin to a backstop).
     /// </summary>
-    internal const long PollBackstopNs = 25_000;
+    internal const long DefaultPollBackstopNs = 25_000;
+
+    // DefaultPollBackstopNs, or RtSchedulerOptions.PollBackstop (tests only).
+    private readonly long _backstopNs;
 
     private readonly Cpu[] _cpus;
     private readonly Parker _parker = new();
@@ -43,6 +47,7 @@ internal sealed class HrTimerThread : IDisposable
         _logger = logger;
         _spinNs = RtClock.ToNs(options.SpinBeforePark);
         _leadNs = RtClock.ToNs(options.TimerLead);
+        _backstopNs = options.PollBackstop is { } backstop ? RtClock.ToNs(backstop) : DefaultPollBackstopNs;
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/timer" };
         Duty = new TimerDuty(cpus, this);
     }
@@ -94,7 +99,7 @@ internal sealed class HrTimerThread : IDisposable
         }
 
         Interlocked.MemoryBarrier();
-        long wake = polling && _leadNs > 0 ? deadline + PollBackstopNs : deadline - _leadNs;
+        long wake = polling && _leadNs > 0 ? deadline + _backstopNs : deadline - _leadNs;
         if (wake < Volatile.Read(ref _target))
         {
             _parker.Unpark();
@@ -162,7 +167,7 @@ internal sealed class HrTimerThread : IDisposable
 
                 long sleeper = cpu.NextDeadline;
                 long slice = cpu.SliceDeadline;
-                BusyCpuTimer timer = TimerRules.ForBusyCpu(now, Math.Min(sleeper, slice), Math.Min(sleeper >= covered ? long.MaxValue : sleeper, slice), _leadNs, PollBackstopNs);
+                BusyCpuTimer timer = TimerRules.ForBusyCpu(now, Math.Min(sleeper, slice), Math.Min(sleeper >= covered ? long.MaxValue : sleeper, slice), _leadNs, _backstopNs);
                 if (timer.Poll && (cpu.Pending & PendingWork.TimerSoon) == 0)
                 {
                     cpu.SetPending(PendingWork.TimerSoon); // the timer lead (the duty CPU's deadlines too): the CPU polls from here on

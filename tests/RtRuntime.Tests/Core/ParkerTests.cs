@@ -86,4 +86,37 @@ public class ParkerTests
         await Task.WhenAll(owner, waker).WaitAsync(HangGuard);
         Assert.Equal(Rounds, Volatile.Read(ref taken));
     }
+
+    // SleepLateNs feeds the idle timer's early wake (TimerEarlyWake): only a sleep the OS ended by its
+    // timeout reports how late it came back; a park that never slept reports nothing (−1).
+
+    [Fact]
+    public void Park_ToAPassedDeadline_DoesNotSleep_AndReportsNoLateness()
+    {
+        using var parker = new Parker(() => false);
+        parker.Park(RtClock.NowNs() - 40_000, spinNs: 0); // e.g. a busy CPU's overdue deadline for the timer duty
+        Assert.Equal(-1, parker.SleepLateNs);
+    }
+
+    [Fact]
+    public void Park_WhoseSpinReachesTheDeadline_DoesNotSleep_AndReportsNoLateness()
+    {
+        using var parker = new Parker(() => false);
+        parker.Park(RtClock.NowNs() + 20_000, spinNs: 1_000_000); // the idle poll covers the whole wait
+        Assert.Equal(-1, parker.SleepLateNs);
+    }
+
+    [Fact]
+    public void Park_ThatSleepsToItsTimeout_ReportsALatenessOfZeroOrMore()
+    {
+        using var parker = new Parker(() => false);
+        long late = -1;
+        for (int attempt = 0; attempt < 10 && late < 0; attempt++) // a signal (the GC's suspension) may end a sleep early: try again
+        {
+            parker.Park(RtClock.NowNs() + 200_000, spinNs: 0);
+            late = parker.SleepLateNs;
+        }
+
+        Assert.True(late >= 0, $"no timed-out sleep in 10 attempts (last {late})");
+    }
 }

@@ -7,7 +7,7 @@ namespace RtRuntime.Tests.Core;
 /// learns how late the OS wakes it from its timed sleeps and asks to be woken that much before its next
 /// timer. The rule exactly; on real threads, that the learnt value appears (the OS never wakes a sleeper
 /// before its timeout, so every report is late by some nanoseconds at least), stays within the bound,
-/// and stays zero when the option is off or the runtime has more CPUs than cores.
+/// and stays zero when the option is off or the CPU threads outnumber the cores they use.
 /// </summary>
 public class TimerEarlyWakeTests
 {
@@ -22,15 +22,20 @@ public class TimerEarlyWakeTests
         Assert.Equal(expected, TimerEarlyWake.Adjust(early, late, max));
 
     [Theory]
-    [InlineData(false, 50, true)]  // defaults: learnt, within 50 µs
-    [InlineData(false, 0, false)]  // off
-    [InlineData(true, 50, false)]  // twice as many CPUs as cores: off, as the idle poll
-    public async Task IdleCpu_LearnsItsEarlyWake_WithinTheBound(bool oversubscribed, int maxUs, bool learnt)
+    [InlineData("one", 50, true)]             // defaults: learnt, within 50 µs
+    [InlineData("one", 0, false)]             // off
+    [InlineData("oversubscribed", 50, false)] // twice as many CPUs as cores: off, as the idle poll
+    [InlineData("shared core", 50, false)]    // two CPUs pinned to one core (Cores lists it twice): off too
+    public async Task IdleCpu_LearnsItsEarlyWake_WithinTheBound(string cpus, int maxUs, bool learnt)
     {
-        int cpus = oversubscribed ? 2 * Environment.ProcessorCount : 1;
         await using var rt = Rt.Start(o =>
         {
-            o.CpuCount = cpus;
+            o.CpuCount = cpus switch { "one" => 1, "oversubscribed" => 2 * Environment.ProcessorCount, _ => 2 };
+            if (cpus == "shared core")
+            {
+                o.Cores = [0, 0, 1];
+            }
+
             o.TimerEarlyWakeMax = TimeSpan.FromMicroseconds(maxUs);
         });
         await rt.Spawn("sleeper", 50, async ctx =>

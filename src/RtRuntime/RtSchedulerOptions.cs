@@ -15,8 +15,8 @@ public sealed class RtSchedulerOptions
     public int? CpuCount { get; set; }
 
     /// <summary>
-    /// Whether CPU threads are pinned to cores. Default <see cref="PinningMode.Pinned"/>. Pinned (on Linux), the
-    /// runtime's helper threads (<c>rt/timer</c>, <c>rt/balance</c>) run on the allowed cores no CPU
+    /// Whether CPU threads are pinned to cores. Default <see cref="PinningMode.Pinned"/>. Pinned, and on
+    /// Linux, the runtime's helper threads (<c>rt/timer</c>, <c>rt/balance</c>) run on the allowed cores no CPU
     /// thread uses, when there are any (housekeeping cores: give the runtime fewer CPUs than the
     /// process has cores to keep its CPU threads' cores free of them).
     /// </summary>

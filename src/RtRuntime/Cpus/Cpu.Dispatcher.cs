@@ -405,7 +405,11 @@ internal sealed partial class Cpu
         int pending = Pending;
         if ((pending & PendingWork.Timer) != 0)
         {
+            // Consumed here as at a point's slow path (else every later yield would take the lock to
+            // fire nothing), and the timer thread re-armed for the next deadline.
+            Interlocked.And(ref _pending.Value, ~PendingWork.Timer);
             FireTimers(RtClock.NowNs());
+            Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
         }
         else if ((pending & PendingWork.TimerSoon) != 0)
         {
@@ -434,7 +438,7 @@ internal sealed partial class Cpu
     /// <summary>
     /// After the running task ended or blocked: picks the next task in the same critical section when
     /// the turn loop would pick it anyway: nothing pending (timers, stop work, hotplug, work queued to
-    /// run on this CPU's thread; a timer that is only near is polled by the next task's points), the CPU active, and no other CPU queueing a task above this queue's
+    /// run on this CPU's thread; a timer that is only near is polled here, and by the next task's points), the CPU active, and no other CPU queueing a task above this queue's
     /// head, so no pull could run first (the kernel pulls only then: <c>need_pull_rt_task</c>). Else
     /// null, and the turn loop runs. A CPU working through a queue of short tasks, or tasks handing
     /// work to each other through events, thus skips the clock read, the pull scan and a second lock

@@ -56,8 +56,9 @@ internal sealed unsafe class Parker : IDisposable
     /// Blocks the owner until <see cref="Unpark"/>, until the watched work appears, or until <paramref name="deadlineNs"/>
     /// (<see cref="RtClock"/> time; <see cref="long.MaxValue"/>: none). Spins first for up to
     /// <paramref name="spinNs"/>; with <paramref name="earlyNs"/> &gt; 0 it then sleeps only until that
-    /// long before the deadline and spins up to it. Returns at once if a permit is pending. May return
-    /// spuriously.
+    /// long before the deadline and spins up to it. Returns at once if a permit is pending. A timed sleep
+    /// that the OS ends early without a permit (a stale futex wake, a signal) sleeps again, so an early
+    /// wake never turns into a long spin; an untimed one may return spuriously.
     /// </summary>
     public void Park(long deadlineNs, long spinNs, long earlyNs = 0)
     {
@@ -100,6 +101,7 @@ internal sealed unsafe class Parker : IDisposable
             if (deadlineNs - RtClock.NowNs() <= earlyNs)
             {
                 SpinUntil(deadlineNs);
+                Interlocked.Exchange(ref *_word, Empty); // a permit that ended the spin is this park's
                 return;
             }
 
@@ -159,7 +161,7 @@ internal sealed unsafe class Parker : IDisposable
         }
     }
 
-    // True when the owner actually waited in the OS (a futex or event wait with a timeout > 0).
+    // True when the owner actually waited in the OS (a futex or event wait, timed with a timeout > 0 or untimed).
     private bool SleepUntil(long deadlineNs)
     {
         if (Interlocked.CompareExchange(ref *_word, Parked, Empty) != Empty)
@@ -182,14 +184,45 @@ internal sealed unsafe class Parker : IDisposable
                 return false;
             }
 
-            LinuxInterop.FutexWait(_word, Parked, timeout);
-            return true;
+            while (true)
+            {
+                LinuxInterop.FutexWait(_word, Parked, timeout);
+                if (Volatile.Read(ref *_word) != Parked || deadlineNs == long.MaxValue)
+                {
+                    return true;
+                }
+
+                timeout = deadlineNs - RtClock.NowNs(); // still Parked before the time: a spurious return (a stale FUTEX_WAKE, EINTR)
+                if (timeout <= 0)
+                {
+                    return true;
+                }
+            }
         }
 
         int ms = timeout < 0 ? -1 : (int)Math.Min(int.MaxValue, (timeout + 999_999) / 1_000_000);
-        _event!.Wait(ms);
-        _event.Reset();
-        return ms != 0;
+        if (ms == 0)
+        {
+            return false;
+        }
+
+        while (true)
+        {
+            _event!.Wait(ms);
+            _event.Reset();
+            if (Volatile.Read(ref *_word) != Parked || deadlineNs == long.MaxValue)
+            {
+                return true;
+            }
+
+            long left = deadlineNs - RtClock.NowNs(); // still Parked before the time: a stale Set of an earlier park
+            if (left <= 0)
+            {
+                return true;
+            }
+
+            ms = (int)Math.Min(int.MaxValue, (left + 999_999) / 1_000_000);
+        }
     }
 
     public void Dispose()

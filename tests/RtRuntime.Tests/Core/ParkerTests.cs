@@ -119,4 +119,55 @@ public class ParkerTests
 
         Assert.True(late >= 0, $"no timed-out sleep in 10 attempts (last {late})");
     }
+
+    // A timed sleep ended by the OS without a permit (a futex wake meant for an earlier park, a signal)
+    // must sleep again: in the early-wake path it became a spin to a deadline however far away.
+
+    [LinuxFact]
+    public async Task EarlyWakePark_WokenWithoutAPermit_SleepsAgainInsteadOfSpinningToTheDeadline()
+    {
+        long checks = 0; // the watched work is tested once per spin turn (and once before each sleep)
+        using var parker = new Parker(() =>
+        {
+            Interlocked.Increment(ref checks);
+            return false;
+        });
+        long deadline = RtClock.NowNs() + 400_000_000;
+        var parked = Task.Factory.StartNew(() => parker.Park(deadline, spinNs: 0, earlyNs: 50_000), TaskCreationOptions.LongRunning);
+        await Rt.Until(() => parker.IsAsleep || parked.IsCompleted, "the owner sleeps");
+        Assert.False(parked.IsCompleted);
+        long before = Interlocked.Read(ref checks);
+        StaleFutexWake(parker);
+        await parked.WaitAsync(HangGuard);
+        long turns = Interlocked.Read(ref checks) - before;
+        Assert.True(turns < 100_000, $"the owner spun {turns:N0} turns towards a deadline ~400 ms away (the 50 µs early window alone is ~1,000)");
+    }
+
+    [Fact]
+    public async Task EarlyWakePark_InsideTheEarlyWindow_ConsumesThePermitThatEndedIt()
+    {
+        int spinning = 0;
+        using var parker = new Parker(() =>
+        {
+            Volatile.Write(ref spinning, 1);
+            return false;
+        });
+        var parked = Task.Factory.StartNew(() => parker.Park(RtClock.NowNs() + 5_000_000_000, spinNs: 0, earlyNs: 10_000_000_000), TaskCreationOptions.LongRunning);
+        await Rt.Until(() => Volatile.Read(ref spinning) != 0, "the owner spins");
+        parker.Unpark();
+        await parked.WaitAsync(HangGuard);
+        var next = Task.Factory.StartNew(() => parker.Park(long.MaxValue, spinNs: 0), TaskCreationOptions.LongRunning);
+        await Rt.Until(() => parker.IsAsleep || next.IsCompleted, "the next park sleeps or returns");
+        bool returnedAtOnce = next.IsCompleted;
+        parker.Unpark();
+        await next.WaitAsync(HangGuard);
+        Assert.False(returnedAtOnce, "the permit that ended the early-window spin leaked into the next park");
+    }
+
+    /// <summary>A FUTEX_WAKE on the parker's word with no permit, as a waker of an earlier park that saw it Parked sends late.</summary>
+    private static void StaleFutexWake(Parker parker)
+    {
+        object word = typeof(Parker).GetField("_word", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(parker)!;
+        typeof(Interop.LinuxInterop).GetMethod("FutexWake", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!.Invoke(null, [word]);
+    }
 }

@@ -33,7 +33,11 @@ public class TimerEarlyWakeTests
             o.CpuCount = cpus switch { "one" => 1, "oversubscribed" => 2 * Environment.ProcessorCount, _ => 2 };
             if (cpus == "shared core")
             {
-                o.Cores = [0, 0, 1];
+                // Both CPUs on the first allowed core, with a second allowed core listed after them and
+                // unused: the check must count the cores the CPU threads use, not the list.
+                CpuSet allowed = OperatingSystem.IsLinux() ? Interop.LinuxInterop.GetCurrentThreadAffinity() : CpuSet.Range(0, Environment.ProcessorCount);
+                int first = allowed.First, second = allowed.Next(first);
+                o.Cores = second >= 0 ? [first, first, second] : [first, first];
             }
 
             o.TimerEarlyWakeMax = TimeSpan.FromMicroseconds(maxUs);

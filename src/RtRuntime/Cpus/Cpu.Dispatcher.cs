@@ -418,6 +418,16 @@ internal sealed partial class Cpu
             {
                 FireTimers(now);
             }
+
+            if (!Scheduler.HrTimer.IsNear(this, now))
+            {
+                // Nothing near any more: stop polling, as a point's slow path does (a CPU that only
+                // yields would otherwise read the clock at every yield from then on), and have the
+                // timer thread arm the next deadline's lead. The yielding task's gate may keep a stale
+                // copy of the bit: its next point clears it.
+                Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
+                Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
+            }
         }
 
         if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))

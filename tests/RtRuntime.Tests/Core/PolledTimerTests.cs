@@ -77,6 +77,43 @@ public class PolledTimerTests
         Assert.Equal(Sleeps, woke);
     }
 
+    /// <summary>
+    /// Once nothing is near, a CPU that only yields stops polling (its TimerSoon bit clears, as at a
+    /// point's slow path): else every later yield would read the clock. Without the clear the bit stays
+    /// set for good and the wait below hangs.
+    /// </summary>
+    [Fact]
+    public async Task YieldOnlyCpu_StopsPollingOnceItsTimerFired()
+    {
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        int stop = 0;
+        RtTask yielder = rt.Spawn("yielder", 10, async ctx =>
+        {
+            while (Volatile.Read(ref stop) == 0)
+            {
+                await ctx.Yield();
+            }
+        });
+        RtTask sleeper = rt.Spawn("sleeper", 90, async ctx => await ctx.Sleep(TimeSpan.FromMilliseconds(1)));
+        Cpus.Cpu cpu = rt.CpuAt(0);
+        try
+        {
+            await Rt.Until(() => (cpu.Pending & Cpus.PendingWork.TimerSoon) != 0 || sleeper.IsCompleted, "the CPU polls its sleeper's timer, or the sleeper ran");
+            await sleeper.WithTimeout();
+            await Rt.Until(() => (cpu.Pending & Cpus.PendingWork.TimerSoon) == 0, "the yielding CPU stops polling");
+        }
+        finally
+        {
+            Volatile.Write(ref stop, 1);
+        }
+
+        await yielder.WithTimeout();
+    }
+
     private static async ValueTask HandOff(TaskContext ctx, RtEvent give, RtEvent take, Func<bool> stop)
     {
         while (!stop())

@@ -398,6 +398,21 @@ internal sealed partial class Cpu
         Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
     }
 
+    /// <summary>
+    /// At a yield or a direct switch that polled the timers: when nothing is near any more, stop polling,
+    /// as a point's slow path does (a CPU that only yields or hands off would otherwise read the clock at
+    /// every switch from then on), and have the timer thread arm the next deadline's lead. The task
+    /// switched out may keep a stale copy of the bit in its gate: its next point clears it.
+    /// </summary>
+    private void StopPollingIfNothingNear(long now)
+    {
+        if (!Scheduler.HrTimer.IsNear(this, now))
+        {
+            Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
+            Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
+        }
+    }
+
     /// <summary>sched_yield: the task goes to the tail of its priority and the highest task runs next, in one critical section.</summary>
     private RtTask? YieldAndPick(RtTask task)
     {
@@ -419,15 +434,7 @@ internal sealed partial class Cpu
                 FireTimers(now);
             }
 
-            if (!Scheduler.HrTimer.IsNear(this, now))
-            {
-                // Nothing near any more: stop polling, as a point's slow path does (a CPU that only
-                // yields would otherwise read the clock at every yield from then on), and have the
-                // timer thread arm the next deadline's lead. The yielding task's gate may keep a stale
-                // copy of the bit: its next point clears it.
-                Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
-                Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
-            }
+            StopPollingIfNothingNear(now);
         }
 
         if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
@@ -463,9 +470,15 @@ internal sealed partial class Cpu
             return null;
         }
 
-        if ((pending & PendingWork.TimerSoon) != 0 && Volatile.Read(ref _nextDeadline) <= RtClock.NowNs())
+        if ((pending & PendingWork.TimerSoon) != 0)
         {
-            return null; // a polled sleeper is due: the turn loop fires it (rt/timer comes only at the backstop)
+            long now = RtClock.NowNs();
+            if (Volatile.Read(ref _nextDeadline) <= now)
+            {
+                return null; // a polled sleeper is due: the turn loop fires it (rt/timer comes only at the backstop)
+            }
+
+            StopPollingIfNothingNear(now);
         }
 
         using (Lock.EnterScope())

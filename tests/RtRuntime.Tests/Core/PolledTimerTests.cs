@@ -8,6 +8,7 @@ namespace RtRuntime.Tests.Core;
 /// hour away (a test-only option), every way a busy CPU goes from task to task must still fire its
 /// sleepers: preemption points, yields, and direct switches after a block. Without the CPU's own
 /// polling on a path, the sleeper below would wait the hour: the hang guard turns that into a failure.
+/// Once nothing is near, the CPU must stop polling on those paths too.
 /// </summary>
 public class PolledTimerTests
 {
@@ -19,42 +20,9 @@ public class PolledTimerTests
     [InlineData("handoff")] // two tasks handing off by events (direct switch after a block: PickAfterLeave)
     public async Task SleeperOnABusyCpu_WakesWithoutTheTimerThreadsBackstop(string busy)
     {
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.PollBackstop = TimeSpan.FromHours(1);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using var rt = StartOneCpu(o => o.PollBackstop = TimeSpan.FromHours(1));
         int stop = 0;
-        var busyTasks = new List<RtTask>();
-        switch (busy)
-        {
-            case "points":
-                busyTasks.Add(rt.Spawn("hog", 10, async ctx =>
-                {
-                    while (Volatile.Read(ref stop) == 0)
-                    {
-                        await ctx.PreemptionPoint();
-                    }
-                }));
-                break;
-            case "yields":
-                busyTasks.Add(rt.Spawn("yielder", 10, async ctx =>
-                {
-                    while (Volatile.Read(ref stop) == 0)
-                    {
-                        await ctx.Yield();
-                    }
-                }));
-                break;
-            default:
-                var ping = new RtEvent(autoReset: true);
-                var pong = new RtEvent(autoReset: true);
-                busyTasks.Add(rt.Spawn("ping", 10, async ctx => await HandOff(ctx, pong, ping, () => Volatile.Read(ref stop) != 0)));
-                busyTasks.Add(rt.Spawn("pong", 10, async ctx => await HandOff(ctx, ping, pong, () => Volatile.Read(ref stop) != 0)));
-                break;
-        }
-
+        List<RtTask> busyTasks = SpawnBusy(rt, busy, () => Volatile.Read(ref stop) != 0);
         int woke = 0;
         RtTask sleeper = rt.Spawn("sleeper", 90, async ctx =>
         {
@@ -78,40 +46,69 @@ public class PolledTimerTests
     }
 
     /// <summary>
-    /// Once nothing is near, a CPU that only yields stops polling (its TimerSoon bit clears, as at a
-    /// point's slow path): else every later yield would read the clock. Without the clear the bit stays
-    /// set for good and the wait below hangs.
+    /// Once nothing is near, a CPU that only yields or hands off stops polling (its TimerSoon bit
+    /// clears, as at a point's slow path): else every later switch would read the clock. Without the
+    /// clear the bit stays set for good and the wait below hangs.
     /// </summary>
-    [Fact]
-    public async Task YieldOnlyCpu_StopsPollingOnceItsTimerFired()
+    [Theory]
+    [InlineData("yields")]
+    [InlineData("handoff")]
+    public async Task CpuWithoutPoints_StopsPollingOnceItsTimerFired(string busy)
     {
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using var rt = StartOneCpu(_ => { });
         int stop = 0;
-        RtTask yielder = rt.Spawn("yielder", 10, async ctx =>
-        {
-            while (Volatile.Read(ref stop) == 0)
-            {
-                await ctx.Yield();
-            }
-        });
+        List<RtTask> busyTasks = SpawnBusy(rt, busy, () => Volatile.Read(ref stop) != 0);
         RtTask sleeper = rt.Spawn("sleeper", 90, async ctx => await ctx.Sleep(TimeSpan.FromMilliseconds(1)));
         Cpus.Cpu cpu = rt.CpuAt(0);
         try
         {
-            await Rt.Until(() => (cpu.Pending & Cpus.PendingWork.TimerSoon) != 0 || sleeper.IsCompleted, "the CPU polls its sleeper's timer, or the sleeper ran");
             await sleeper.WithTimeout();
-            await Rt.Until(() => (cpu.Pending & Cpus.PendingWork.TimerSoon) == 0, "the yielding CPU stops polling");
+            await Rt.Until(() => (cpu.Pending & Cpus.PendingWork.TimerSoon) == 0, "the CPU stops polling");
         }
         finally
         {
             Volatile.Write(ref stop, 1);
         }
 
-        await yielder.WithTimeout();
+        await busyTasks.AllWithTimeout();
+    }
+
+    private static RtScheduler StartOneCpu(Action<RtSchedulerOptions> configure) => Rt.Start(o =>
+    {
+        o.CpuCount = 1;
+        o.StallThreshold = Rt.NoStallProbe;
+        configure(o);
+    });
+
+    private static List<RtTask> SpawnBusy(RtScheduler rt, string busy, Func<bool> stop)
+    {
+        switch (busy)
+        {
+            case "points":
+                return [rt.Spawn("hog", 10, async ctx =>
+                {
+                    while (!stop())
+                    {
+                        await ctx.PreemptionPoint();
+                    }
+                })];
+            case "yields":
+                return [rt.Spawn("yielder", 10, async ctx =>
+                {
+                    while (!stop())
+                    {
+                        await ctx.Yield();
+                    }
+                })];
+            default:
+                var ping = new RtEvent(autoReset: true);
+                var pong = new RtEvent(autoReset: true);
+                return
+                [
+                    rt.Spawn("ping", 10, async ctx => await HandOff(ctx, pong, ping, stop)),
+                    rt.Spawn("pong", 10, async ctx => await HandOff(ctx, ping, pong, stop)),
+                ];
+        }
     }
 
     private static async ValueTask HandOff(TaskContext ctx, RtEvent give, RtEvent take, Func<bool> stop)

@@ -31,6 +31,7 @@ public sealed class HostedMetricsTests
         "rtruntime.cpu.lost_bandwidth",
         "rtruntime.cpu.busy_time",
         "rtruntime.cpu.timer_spin_time",
+        "rtruntime.cpu.timer_early_wake",
         "rtruntime.task.wakeup_latency",
         "rtruntime.task.step_time",
     ];
@@ -85,6 +86,7 @@ public sealed class HostedMetricsTests
             Assert.Equal(0, longs["rtruntime.bugs"].LastMeasurement!.Value);
             Assert.Equal(0, longs["rtruntime.hotplug.operations"].LastMeasurement!.Value);
             Assert.Equal(2, longs["rtruntime.cpu.runqueue_length"].GetMeasurementSnapshot().Count); // one per CPU
+            Assert.Equal(2, doubles["rtruntime.cpu.timer_early_wake"].GetMeasurementSnapshot().Count);
 
             await host.StopAsync();
             ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);

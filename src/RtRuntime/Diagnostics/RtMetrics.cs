@@ -38,6 +38,7 @@ internal sealed class RtMetrics : IDisposable
         _meter.CreateObservableCounter("rtruntime.cpu.lost_bandwidth", () => PerCpuSeconds(cpus, c => runtime.Rebalancer.LostNs(c.Id)), "s", "Time a CPU idled or ran lower priority while a higher-priority task allowed there waited.");
         _meter.CreateObservableCounter("rtruntime.cpu.busy_time", () => PerCpuSeconds(cpus, c => c.BusyNs), "s", "Time each CPU spent running tasks.");
         _meter.CreateObservableCounter("rtruntime.cpu.timer_spin_time", () => PerCpuSeconds(cpus, c => Volatile.Read(ref c.TimerSpinNs)), "s", "Time each CPU spun to an anticipated sleeper deadline, taken from the task it stopped early (AnticipateTimers).");
+        _meter.CreateObservableGauge("rtruntime.cpu.timer_early_wake", () => PerCpuSeconds(cpus, c => Volatile.Read(ref c.TimerEarlyNs)), "s", "How long before a timer each idle CPU asks the OS to wake it and spins the rest, learnt from how late its timed sleeps came back (TimerEarlyWakeMax).");
 
         WakeupLatency = _meter.CreateHistogram<double>("rtruntime.task.wakeup_latency", "us", "From a task becoming runnable (spawn or wakeup) to running.");
         StepTime = _meter.CreateHistogram<double>("rtruntime.task.step_time", "us", "Run time of one task step (until it suspends).");

@@ -288,25 +288,7 @@ switch (mode)
             for (int c = 0; c < 2; c++)
             {
                 var l = late[c] = new List<long>(Wakeups);
-                sleepers.Add(rt.Spawn("periodic" + c, 90, async ctx =>
-                {
-                    long next = RtClock.NowNs() + 200_000;
-                    for (int i = -50; i < Wakeups; i++)
-                    {
-                        await ctx.SleepUntil(next);
-                        long now = RtClock.NowNs();
-                        if (i >= 0)
-                        {
-                            l.Add(now - next);
-                        }
-
-                        next += 200_000;
-                        while (next <= now)
-                        {
-                            next += 200_000;
-                        }
-                    }
-                }, SchedPolicy.Fifo, CpuSet.Of(c)).AsTask());
+                sleepers.Add(rt.Spawn("periodic" + c, 90, ctx => PeriodicLateness(ctx, l, 200_000, Wakeups), SchedPolicy.Fifo, CpuSet.Of(c)).AsTask());
             }
 
             await Task.WhenAll(sleepers);
@@ -348,25 +330,7 @@ switch (mode)
                     await ctx.PreemptionPoint();
                 }
             }).AsTask();
-            await rt.Spawn("measurer", 90, async ctx =>
-            {
-                long next = RtClock.NowNs() + PeriodNs;
-                for (int i = -50; i < Samples; i++)
-                {
-                    await ctx.SleepUntil(next);
-                    long now = RtClock.NowNs();
-                    if (i >= 0)
-                    {
-                        late.Add(now - next);
-                    }
-
-                    next += PeriodNs;
-                    while (next <= now)
-                    {
-                        next += PeriodNs;
-                    }
-                }
-            });
+            await rt.Spawn("measurer", 90, ctx => PeriodicLateness(ctx, late, PeriodNs, Samples));
             long wakes = VoluntarySwitches(tid) - wakes0;
             Volatile.Write(ref stop, 1);
             await hog;
@@ -997,6 +961,28 @@ static extern int SchedSetAffinity(int pid, nint size, ref ulong mask);
 
 [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
 static extern unsafe int GetRusage(int who, long* usage);
+
+// perf/compare's cyclictest loop (RtLoops.PeriodicAsync): sleep to absolute deadlines every periodNs and
+// record how late each wake was, after 50 discarded warm-up wakes; missed periods are skipped.
+static async ValueTask PeriodicLateness(TaskContext ctx, List<long> late, long periodNs, int samples)
+{
+    long next = RtClock.NowNs() + periodNs;
+    for (int i = -50; i < samples; i++)
+    {
+        await ctx.SleepUntil(next);
+        long now = RtClock.NowNs();
+        if (i >= 0)
+        {
+            late.Add(now - next);
+        }
+
+        next += periodNs;
+        while (next <= now)
+        {
+            next += periodNs;
+        }
+    }
+}
 
 // The OS thread id of this process's thread named <name>, or 0.
 static int ThreadId(string name) =>

@@ -166,16 +166,18 @@ public sealed partial class RtScheduler : IAsyncDisposable
         int count = options.CpuCount ?? cores.Length;
         bool pin = options.Pinning == PinningMode.Pinned;
 
+        // CPU i's core (round-robin over the resolved cores), or −1 unpinned.
+        int[] cpuCores = Enumerable.Range(0, count).Select(i => pin ? cores[i % cores.Length] : -1).ToArray();
         var cpus = new Cpu[count];
-        int distinctCores = pin ? Enumerable.Range(0, count).Select(i => cores[i % cores.Length]).Distinct().Count() : allowed.Count; // the cores the CPU threads use
+        int distinctCores = pin ? cpuCores.Distinct().Count() : allowed.Count; // the cores the CPU threads use
         var scheduler = new RtScheduler(options, cpus, logger, distinctCores);
         for (int i = 0; i < count; i++)
         {
-            cpus[i] = new Cpu(scheduler, i, pin ? cores[i % cores.Length] : -1);
+            cpus[i] = new Cpu(scheduler, i, cpuCores[i]);
             scheduler._cpuViews[i] = new CpuView(cpus[i]);
         }
 
-        scheduler.HousekeepingCores = Housekeeping.Cores(allowed, Array.ConvertAll(cpus, c => c.Core));
+        scheduler.HousekeepingCores = Housekeeping.Cores(allowed, cpuCores);
         scheduler.InitMetrics();
         scheduler._memoryLocked = LockMemoryIfAsked(options, logger);
         bool started = false;
@@ -193,7 +195,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
             }
         }
 
-        RtLog.Started(logger, count, options.Pinning, pin ? string.Join(',', cpus.Select(c => c.Core)) : "none", options.Model, options.Balance);
+        RtLog.Started(logger, count, options.Pinning, pin ? string.Join(',', cpuCores) : "none", options.Model, options.Balance);
         return scheduler;
     }
 

@@ -395,8 +395,14 @@ internal sealed partial class Cpu
             Volatile.Write(ref _sliceDeadline, (now == 0 ? RtClock.NowNs() : now) + Scheduler.RoundRobinSliceNs);
         }
 
-        Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
+        NotifyTimerThread();
     }
+
+    /// <summary>
+    /// Tells <c>rt/timer</c> this CPU is busy with its current deadlines (from this CPU's thread, the
+    /// only one that clears TimerSoon, so the bit read here says whether the CPU polls).
+    /// </summary>
+    private void NotifyTimerThread() => Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
 
     /// <summary>
     /// At a yield or a direct switch that polled the timers: when nothing is near any more, stop polling,
@@ -409,7 +415,7 @@ internal sealed partial class Cpu
         if (!Scheduler.HrTimer.IsNear(this, now))
         {
             Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
-            Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
+            NotifyTimerThread();
         }
     }
 
@@ -424,7 +430,7 @@ internal sealed partial class Cpu
             // fire nothing), and the timer thread re-armed for the next deadline.
             Interlocked.And(ref _pending.Value, ~PendingWork.Timer);
             FireTimers(RtClock.NowNs());
-            Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
+            NotifyTimerThread();
         }
         else if ((pending & PendingWork.TimerSoon) != 0)
         {
@@ -585,7 +591,7 @@ internal sealed partial class Cpu
 
         if (rearm)
         {
-            Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0); // re-arm the busy-CPU timer for the next deadline or slice
+            NotifyTimerThread(); // re-arm the busy-CPU timer for the next deadline or slice
         }
 
         if (task.PreemptCount != 0)

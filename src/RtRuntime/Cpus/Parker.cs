@@ -177,52 +177,40 @@ internal sealed unsafe class Parker : IDisposable
         }
 
         long timeout = deadlineNs == long.MaxValue ? -1 : Math.Max(0, deadlineNs - RtClock.NowNs());
-        if (OperatingSystem.IsLinux())
-        {
-            if (timeout == 0)
-            {
-                return false;
-            }
-
-            while (true)
-            {
-                LinuxInterop.FutexWait(_word, Parked, timeout);
-                if (Volatile.Read(ref *_word) != Parked || deadlineNs == long.MaxValue)
-                {
-                    return true;
-                }
-
-                timeout = deadlineNs - RtClock.NowNs(); // still Parked before the time: a spurious return (a stale FUTEX_WAKE, EINTR)
-                if (timeout <= 0)
-                {
-                    return true;
-                }
-            }
-        }
-
-        int ms = timeout < 0 ? -1 : (int)Math.Min(int.MaxValue, (timeout + 999_999) / 1_000_000);
-        if (ms == 0)
+        if (timeout == 0)
         {
             return false;
         }
 
         while (true)
         {
-            _event!.Wait(ms);
-            _event.Reset();
+            WaitInOs(timeout);
             if (Volatile.Read(ref *_word) != Parked || deadlineNs == long.MaxValue)
             {
                 return true;
             }
 
-            long left = deadlineNs - RtClock.NowNs(); // still Parked before the time: a stale Set of an earlier park
-            if (left <= 0)
+            // Still Parked before the time: a spurious return (a futex wake or an event Set meant for an
+            // earlier park, EINTR). Sleep again for what is left.
+            timeout = deadlineNs - RtClock.NowNs();
+            if (timeout <= 0)
             {
                 return true;
             }
-
-            ms = (int)Math.Min(int.MaxValue, (left + 999_999) / 1_000_000);
         }
+    }
+
+    // One OS wait while the word is Parked: a futex on Linux (ns timeout), else the event (rounded up to ms); −1: no timeout.
+    private void WaitInOs(long timeoutNs)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            LinuxInterop.FutexWait(_word, Parked, timeoutNs);
+            return;
+        }
+
+        _event!.Wait(timeoutNs < 0 ? -1 : (int)Math.Min(int.MaxValue, (timeoutNs + 999_999) / 1_000_000));
+        _event.Reset();
     }
 
     public void Dispose()

@@ -35,6 +35,9 @@ internal static class ThrowHelper
             $"Task '{task.Name}' awaited a runtime awaitable while another of its flows was already suspended on one: a task has one flow of control; " +
             "spawn another task for concurrent work.");
 
+    public static InvalidOperationException SleepAwaiterReused(RtTask task) =>
+        new($"Task '{task.Name}' completed a sleep's awaiter that is not the one it awaits now (completed twice, or after another await): await each sleep once, where it is made.");
+
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void ThrowSchedulingWhileAtomic(string message) =>

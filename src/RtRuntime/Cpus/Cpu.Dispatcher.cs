@@ -296,7 +296,7 @@ internal sealed partial class Cpu
 
                 if (task.RareOrNull?.FlowMisuse is { } misuse)
                 {
-                    Scheduler.FaultFromStep(task, misuse); // two flows suspended at once (RtTask.CanSuspend)
+                    Scheduler.FaultFromStep(task, misuse); // two flows suspended at once, or a stale sleep awaiter (RtTask.NoteFlowMisuse)
                     return null;
                 }
 

@@ -440,6 +440,37 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
     }
 
+    // The sleep the running task is about to await: from its awaiter to HrTimerSleeper, in one step
+    // on this CPU's thread (only that thread touches these).
+    private long _preparedSleepNs;
+    private short _preparedSleepToken;
+    private bool _preparedSleep;
+
+    /// <summary>
+    /// Leaves the deadline of a sleep the running task is about to await (from its awaiter, on this
+    /// CPU's thread) for <see cref="Tasks.HrTimerSleeper"/>, which takes it in the same step; returns
+    /// the token that the sleep's ValueTask carries.
+    /// </summary>
+    public short PrepareSleep(long deadlineNs)
+    {
+        _preparedSleepNs = deadlineNs;
+        _preparedSleep = true;
+        return unchecked(++_preparedSleepToken);
+    }
+
+    /// <summary>Takes the prepared sleep's deadline; false when <paramref name="token"/> is not the prepared one's, or it was taken already.</summary>
+    public bool TakePreparedSleep(short token, out long deadlineNs)
+    {
+        deadlineNs = _preparedSleepNs;
+        if (!_preparedSleep || token != _preparedSleepToken)
+        {
+            return false;
+        }
+
+        _preparedSleep = false;
+        return true;
+    }
+
     /// <summary>Arms a sleep: the task waits on this CPU's timer queue until <paramref name="deadlineNs"/>.</summary>
     public void ArmSleep(RtTask task, long deadlineNs)
     {

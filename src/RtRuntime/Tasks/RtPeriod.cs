@@ -1,3 +1,4 @@
+using System.Threading.Tasks.Sources;
 using RtRuntime.Cpus;
 
 namespace RtRuntime.Tasks;
@@ -21,10 +22,11 @@ namespace RtRuntime.Tasks;
 /// </code>
 /// Used by one task at a time (not thread-safe).
 /// </remarks>
-public sealed class RtPeriod
+public sealed class RtPeriod : IValueTaskSource<long>
 {
     private readonly long _intervalNs;
     private long _nextNs;
+    private long _missed; // the count the wait in progress returns (one task at a time)
 
     /// <summary>A schedule whose first release is one <paramref name="interval"/> from now.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is not positive.</exception>
@@ -76,7 +78,21 @@ public sealed class RtPeriod
         SleepAwaitable sleep = context.SleepUntil(release); // a release already passed completes at once
         _nextNs = Saturating(release, _intervalNs);
         Overruns += missed;
-        return new RtPeriodAwaitable(sleep, missed);
+        _missed = missed;
+        return new RtPeriodAwaitable(sleep, this, missed);
+    }
+
+    // The source of a wait that suspends: the sleep's (HrTimerSleeper), with this wait's missed count
+    // as its result. Explicit: only the awaiter of WaitAsync calls these.
+    ValueTaskSourceStatus IValueTaskSource<long>.GetStatus(short token) => HrTimerSleeper.Instance.GetStatus(token);
+
+    void IValueTaskSource<long>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+        HrTimerSleeper.Instance.OnCompleted(continuation, state, token, flags);
+
+    long IValueTaskSource<long>.GetResult(short token)
+    {
+        HrTimerSleeper.Instance.GetResult(token);
+        return _missed;
     }
 
     private static long CheckedInterval(TimeSpan interval) => interval > TimeSpan.Zero

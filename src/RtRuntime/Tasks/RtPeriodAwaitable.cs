@@ -3,34 +3,26 @@ using System.Runtime.CompilerServices;
 namespace RtRuntime.Tasks;
 
 /// <summary>The awaitable of <see cref="RtPeriod.WaitAsync"/>: a sleep until the release, whose result is the releases missed before it.</summary>
-public readonly struct RtPeriodAwaitable : ICriticalNotifyCompletion
+public readonly struct RtPeriodAwaitable
 {
     private readonly SleepAwaitable _sleep;
+    private readonly RtPeriod _period;
     private readonly long _missed;
 
-    internal RtPeriodAwaitable(SleepAwaitable sleep, long missed)
+    internal RtPeriodAwaitable(SleepAwaitable sleep, RtPeriod period, long missed)
     {
         _sleep = sleep;
+        _period = period;
         _missed = missed;
     }
 
-    /// <summary>Returns this awaitable.</summary>
-    public RtPeriodAwaitable GetAwaiter() => this;
-
-    /// <summary>True when the release has already come (and nothing is pending on the CPU).</summary>
-    public bool IsCompleted => _sleep.IsCompleted;
-
-    /// <summary>The releases missed before this one (0 when the loop kept up).</summary>
-    /// <exception cref="OperationCanceledException">The task was cancelled while it waited.</exception>
-    public long GetResult()
-    {
-        _sleep.GetResult();
-        return _missed;
-    }
-
-    /// <inheritdoc/>
-    public void OnCompleted(Action continuation) => _sleep.OnCompleted(continuation);
-
-    /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation) => _sleep.UnsafeOnCompleted(continuation);
+    /// <summary>
+    /// A completed awaiter when the release has already come (and nothing is pending on the CPU),
+    /// else one that sleeps until it. Its result is the releases missed before this one (0 when the
+    /// loop kept up); it throws <see cref="OperationCanceledException"/> when the task was cancelled
+    /// while it waited.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread.</exception>
+    public ValueTaskAwaiter<long> GetAwaiter() =>
+        (_sleep.TryPrepare(out short token) ? new ValueTask<long>(_period, token) : new ValueTask<long>(_missed)).GetAwaiter();
 }

@@ -7,7 +7,7 @@ public abstract partial class RtTask
 {
     private static readonly WaiterNode s_completed = new(static () => { }, null, null);
 
-    private int _final;
+    private byte _final; // an RtTaskState once ended, else 0 (a byte: the task's small fields share 8-byte words)
     private WaiterNode? _waiters;
 
     /// <summary>
@@ -64,7 +64,7 @@ public abstract partial class RtTask
     internal void Complete(RtTaskState state, Exception? exception)
     {
         OutcomeException = exception;
-        Volatile.Write(ref _final, (int)state);
+        Volatile.Write(ref _final, (byte)state);
         Scheduler.CountEnded(this, state); // after the final state (a count never runs ahead of IsCompleted), before the fence below
         WaiterNode? waiters = Interlocked.Exchange(ref _waiters, s_completed); // also the fence RtScheduler.Ended relies on after Dead
         for (WaiterNode? w = waiters; w is not null && w != s_completed; w = w.Next)

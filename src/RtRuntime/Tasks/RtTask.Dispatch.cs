@@ -24,8 +24,8 @@ public abstract partial class RtTask
 
     private CpuSet _affinityMask;
 
-    // A short (CPU ids are below CpuSet.MaxCpus, 1024): it shares the task's last 8-byte
-    // word with the bool fields and TimerSlot, which keeps the task at 248 bytes.
+    // A short (CPU ids are below CpuSet.MaxCpus, 1024): like the other byte-sized fields, it packs
+    // into 8-byte words shared with its neighbours, which keeps the task at 232 bytes.
     private short _soleCpu;
 
     /// <summary>The one CPU <see cref="AffinityMask"/> allows, or −1 when it allows several (nr_cpus_allowed > 1).</summary>
@@ -46,13 +46,24 @@ public abstract partial class RtTask
 
     // ---- run state (see TaskRunState) ----
 
-    internal int Run;
-    internal int WakeWhileRunning;
+    internal byte Run;
+    internal byte WakeWhileRunning;
 
     // ---- the single flow of control ----
 
-    /// <summary>The continuation a runtime awaitable captured.</summary>
-    internal Action? Continuation;
+    /// <summary>
+    /// The continuation a runtime awaitable captured: an <see cref="Action"/>, or the state machine box
+    /// an async method builder handed a ValueTask source, run by <see cref="s_builderInvoker"/>.
+    /// </summary>
+    internal object? Continuation;
+
+    /// <summary>
+    /// The invoker .NET's async method builders pass every ValueTask source with their state machine
+    /// box as its state (one delegate for the process), learnt from the first such suspension: a task
+    /// that suspends on a source keeps just the box, where an <see cref="Action"/> to it would cost
+    /// 64 bytes per task.
+    /// </summary>
+    private static Action<object?>? s_builderInvoker;
 
     /// <summary>True when <see cref="Continuation"/> may run (preempted, yielded, or woken from a block).</summary>
     internal bool ContinuationReady;
@@ -72,10 +83,10 @@ public abstract partial class RtTask
     // ---- guards ----
 
     /// <summary>preempt_count (preemption bits).</summary>
-    internal int PreemptCount;
+    internal byte PreemptCount; // at most PreemptGuard.MaxDepth (255)
 
     /// <summary>p->migration_disabled.</summary>
-    internal int MigrationDisabled;
+    internal ushort MigrationDisabled; // at most MigrateGuard.MaxDepth (32767)
 
     /// <summary>Bumped when a BUG report resets the depths, so guards taken before become no-ops.</summary>
     internal int GuardEpoch;
@@ -89,7 +100,7 @@ public abstract partial class RtTask
     /// <summary>Token of the innermost live migrate guard (0: none).</summary>
     internal int MigrateTop;
 
-    internal volatile int CancelFlag;
+    internal volatile byte CancelFlag;
 
     /// <summary>The runtime's strict checks, copied here so the preemption point reads one object.</summary>
     internal readonly bool StrictChecks;
@@ -233,11 +244,18 @@ public abstract partial class RtTask
         }
         else if (ContinuationReady)
         {
-            Action c = Continuation!;
+            object c = Continuation!;
             Continuation = null;
             ContinuationReady = false;
             Reason = SuspendReason.Foreign;
-            c();
+            if (c is Action action)
+            {
+                action();
+            }
+            else
+            {
+                s_builderInvoker!(c);
+            }
         }
 
         return BodyCompleted;
@@ -276,10 +294,36 @@ public abstract partial class RtTask
             return false;
         }
 
+        Capture(continuation, reason);
+        return true;
+    }
+
+    /// <summary>
+    /// <see cref="Suspend(Action, SuspendReason)"/> for a ValueTask source's continuation: the builders'
+    /// invoker with its box is kept as the box alone; any other invoker (an awaiter completed by hand)
+    /// is wrapped in an <see cref="Action"/>.
+    /// </summary>
+    internal bool Suspend(Action<object?> invoker, object? state, SuspendReason reason)
+    {
+        if (!CanSuspend())
+        {
+            return false;
+        }
+
+        if (state is not (null or Action))
+        {
+            _ = Interlocked.CompareExchange(ref s_builderInvoker, invoker, null);
+        }
+
+        Capture(invoker == s_builderInvoker && state is not (null or Action) ? state : () => invoker(state), reason);
+        return true;
+    }
+
+    private void Capture(object continuation, SuspendReason reason)
+    {
         Continuation = continuation;
         Reason = reason;
         ContinuationReady = reason != SuspendReason.Block;
-        return true;
     }
 
     /// <summary>
@@ -295,9 +339,12 @@ public abstract partial class RtTask
             return true;
         }
 
-        Rare.FlowMisuse ??= ThrowHelper.ConcurrentFlows(this);
+        NoteFlowMisuse(ThrowHelper.ConcurrentFlows(this));
         return false;
     }
+
+    /// <summary>Notes a misuse of the task's flow of control (the first one counts): the task faults with it when this step ends.</summary>
+    internal void NoteFlowMisuse(InvalidOperationException misuse) => Rare.FlowMisuse ??= misuse;
 
     /// <summary>Pushes a continuation posted through the task's SynchronizationContext (the waker wakes the task).</summary>
     internal void PushPosted(SendOrPostCallback callback, object? state)

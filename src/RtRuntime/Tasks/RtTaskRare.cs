@@ -9,8 +9,9 @@ namespace RtRuntime.Tasks;
 internal sealed class RtTaskRare
 {
     /// <summary>
-    /// A second flow of the task tried to suspend on a runtime awaitable while one already was
-    /// (<see cref="RtTask.Suspend"/>): the error the task faults with when its step ends.
+    /// A misuse of the task's one flow of control: a second flow tried to suspend on a runtime
+    /// awaitable while one already was (<see cref="RtTask.CanSuspend"/>), or a sleep's awaiter was
+    /// completed twice (<see cref="HrTimerSleeper"/>). The error the task faults with when its step ends.
     /// </summary>
     public InvalidOperationException? FlowMisuse;
 

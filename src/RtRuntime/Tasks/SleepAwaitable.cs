@@ -3,8 +3,12 @@ using RtRuntime.Cpus;
 
 namespace RtRuntime.Tasks;
 
-/// <summary>The awaitable of <see cref="TaskContext.Sleep"/>: blocks the task on its CPU's timer queue until the deadline.</summary>
-public readonly struct SleepAwaitable : ICriticalNotifyCompletion
+/// <summary>
+/// The awaitable of <see cref="TaskContext.Sleep"/>: blocks the task on its CPU's timer queue until the
+/// deadline. Its awaiter is a <see cref="ValueTaskAwaiter"/> over the runtime's sleep source, which
+/// costs the sleeping task no continuation delegate.
+/// </summary>
+public readonly struct SleepAwaitable
 {
     private readonly RtTask _task;
     private readonly long _deadlineNs;
@@ -15,41 +19,27 @@ public readonly struct SleepAwaitable : ICriticalNotifyCompletion
         _deadlineNs = deadlineNs;
     }
 
-    /// <summary>Returns this awaitable.</summary>
-    public SleepAwaitable GetAwaiter() => this;
-
     /// <summary>
-    /// True when the deadline has already passed and nothing is pending. Throws when awaited off the
-    /// task's CPU thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): its timer would be
-    /// armed from a foreign thread and the task never woken.
+    /// A completed awaiter when the deadline has already passed and nothing is pending on the CPU;
+    /// otherwise one that suspends the task until the deadline (and throws
+    /// <see cref="OperationCanceledException"/> when the sleep ended by cancellation).
     /// </summary>
-    public bool IsCompleted
-    {
-        get
-        {
-            _task.ThrowIfNotCurrent();
-            return _task.CancelFlag == 0 && _task.Cpu!.Pending == 0 && RtClock.NowNs() >= _deadlineNs;
-        }
-    }
+    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): its timer would be armed from a foreign thread and the task never woken.</exception>
+    public ValueTaskAwaiter GetAwaiter() =>
+        (TryPrepare(out short token) ? new ValueTask(HrTimerSleeper.Instance, token) : default).GetAwaiter();
 
-    /// <summary>Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation.</summary>
-    public void GetResult()
+    /// <summary>False when the sleep completes at once; else leaves its deadline on the CPU for <see cref="HrTimerSleeper"/> and returns the token.</summary>
+    internal bool TryPrepare(out short token)
     {
-        if (_task.CancelFlag != 0)
+        _task.ThrowIfNotCurrent();
+        Cpu cpu = _task.Cpu!;
+        if (_task.CancelFlag == 0 && cpu.Pending == 0 && RtClock.NowNs() >= _deadlineNs)
         {
-            RtScheduler.ThrowCancelled(_task);
+            token = 0;
+            return false;
         }
-    }
 
-    /// <inheritdoc/>
-    public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
-
-    /// <inheritdoc/>
-    public void UnsafeOnCompleted(Action continuation)
-    {
-        if (_task.Suspend(continuation, SuspendReason.Block))
-        {
-            _task.Cpu!.ArmSleep(_task, _deadlineNs);
-        }
+        token = cpu.PrepareSleep(_deadlineNs);
+        return true;
     }
 }

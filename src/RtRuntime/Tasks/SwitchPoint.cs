@@ -15,7 +15,7 @@ internal sealed class SwitchPoint(RtTask task) : IValueTaskSource
     public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        _ = task.Suspend(() => continuation(state), SuspendReason.PreemptionPoint);
+        _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
 
     public void GetResult(short token)
     {

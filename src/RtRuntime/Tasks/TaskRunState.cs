@@ -8,9 +8,9 @@ namespace RtRuntime.Tasks;
 /// </summary>
 internal static class TaskRunState
 {
-    public const int Created = 0;
-    public const int Queued = 1;
-    public const int Running = 2;
-    public const int Blocked = 3;
-    public const int Dead = 4;
+    public const byte Created = 0;
+    public const byte Queued = 1;
+    public const byte Running = 2;
+    public const byte Blocked = 3;
+    public const byte Dead = 4;
 }

@@ -1,0 +1,60 @@
+using System.Threading.Tasks.Sources;
+using RtRuntime.Cpus;
+
+namespace RtRuntime.Tasks;
+
+/// <summary>
+/// The ValueTask source of every sleep: the kernel's <c>hrtimer_sleeper</c>, one instance for the
+/// process. A sleep's awaiter (<see cref="SleepAwaitable.GetAwaiter"/>) leaves its deadline on the
+/// calling CPU and carries this source with that CPU's token; when the body suspends, this source
+/// arms the timer of the task running there (the CPU thread's current task).
+/// </summary>
+/// <remarks>
+/// Why a ValueTask source and not a custom awaiter: .NET's async method builders hand a custom
+/// awaiter a delegate to their state machine (a 64-byte <see cref="Action"/>, made once per task),
+/// and hand a ValueTask source the state machine itself. A sleeping task keeps that delegate for as
+/// long as it lives; awaiting a source it has none (see <see cref="RtTask.Suspend(Action{object?}, object?, SuspendReason)"/>).
+/// </remarks>
+internal sealed class HrTimerSleeper : IValueTaskSource
+{
+    /// <summary>The one instance: the sleeping task is found from the calling CPU thread.</summary>
+    public static readonly HrTimerSleeper Instance = new();
+
+    private HrTimerSleeper()
+    {
+    }
+
+    /// <summary>Always pending: a sleep that would complete at once never reaches the source (its awaiter is a completed one).</summary>
+    public ValueTaskSourceStatus GetStatus(short token) => ValueTaskSourceStatus.Pending;
+
+    /// <summary>Suspends the current task and arms its timer for the deadline its awaiter left on this CPU.</summary>
+    /// <exception cref="InvalidOperationException">Called off a CPU thread (an awaiter completed by hand on another thread).</exception>
+    public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
+    {
+        RtTask task = CurrentTask();
+        Cpu cpu = task.Cpu!;
+        if (!cpu.TakePreparedSleep(token, out long deadlineNs))
+        {
+            task.NoteFlowMisuse(ThrowHelper.SleepAwaiterReused(task));
+            return;
+        }
+
+        if (task.Suspend(continuation, state, SuspendReason.Block))
+        {
+            cpu.ArmSleep(task, deadlineNs);
+        }
+    }
+
+    /// <summary>Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation.</summary>
+    public void GetResult(short token)
+    {
+        RtTask task = CurrentTask();
+        if (task.CancelFlag != 0)
+        {
+            RtScheduler.ThrowCancelled(task);
+        }
+    }
+
+    private static RtTask CurrentTask() => Cpu.CurrentTask
+        ?? throw new InvalidOperationException("A sleep's awaiter was completed off a CPU thread: await the sleep in the task's body, on its CPU.");
+}

@@ -35,8 +35,11 @@ internal static class ThrowHelper
             $"Task '{task.Name}' awaited a runtime awaitable while another of its flows was already suspended on one: a task has one flow of control; " +
             "spawn another task for concurrent work.");
 
-    public static InvalidOperationException SleepAwaiterReused(RtTask task) =>
-        new($"Task '{task.Name}' completed a sleep's awaiter that is not the one it awaits now (completed twice, or after another await): await each sleep once, where it is made.");
+    public static InvalidOperationException StaleAwaiter(RtTask task) =>
+        new($"Task '{task.Name}' completed a sleep's or wait's awaiter that is not the one it awaits now (completed twice, or after another await): await each sleep or wait once, where it is made.");
+
+    public static InvalidOperationException AwaiterOffCpu() =>
+        new("A sleep's or wait's awaiter was completed off a CPU thread: await it in the task's body, on its CPU.");
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -107,7 +107,7 @@ internal static class MemorySection
         t.Add("heap bytes retained per sleeping task", Fmt.Num(retained), Fmt.Num(dotNetRetained),
             $"`GC.GetTotalMemory(true)` before and with {Fmt.Int(k)} tasks in `await ctx.SleepUntil(now + 1 h)` (RtRuntime) / the same body as an `async` method awaiting an incomplete Task (.NET); both include the body's async state machine");
         t.Add("… the runtime's own: RtRuntime − .NET", Fmt.Num(overhead), "n/a",
-            "the task object, the continuation delegate the body's state machine hands a custom awaiter (a .NET `Task` await needs none) and the timer queue's slot");
+            "the task object and the timer queue's slot (a sleep suspends through a ValueTask source, so the body's state machine needs no continuation delegate)");
         t.Add("bytes allocated per sleeping task", Fmt.Num(allocated), "n/a", "`GC.GetTotalAllocatedBytes(precise: true)` around spawning them");
         t.Add($"{Fmt.Int(k)} tasks asleep at once", allAsleep ? "all asleep" : $"**only {Fmt.Int(Volatile.Read(ref s_asleep))} asleep**", "n/a",
             $"working set {Fmt.Num(wsBefore / 1048576.0)} MB → {Fmt.Num(wsAfter / 1048576.0)} MB ({Fmt.Signed((wsAfter - wsBefore) / 1048576.0)} MB: the GC reuses pages the steps before it committed, so this is not a per-task figure)");

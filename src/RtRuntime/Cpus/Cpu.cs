@@ -440,34 +440,40 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
     }
 
-    // The sleep the running task is about to await: from its awaiter to HrTimerSleeper, in one step
-    // on this CPU's thread (only that thread touches these).
-    private long _preparedSleepNs;
-    private short _preparedSleepToken;
-    private bool _preparedSleep;
+    // The block the running task is about to await: from its awaiter to the ValueTask source that
+    // suspends it (HrTimerSleeper, WaitQueueEntry), in one step on this CPU's thread, the only
+    // thread that touches these.
+    private RtWaitQueue? _preparedQueue;
+    private long _preparedDeadlineNs;
+    private short _preparedToken;
+    private bool _prepared;
 
     /// <summary>
-    /// Leaves the deadline of a sleep the running task is about to await (from its awaiter, on this
-    /// CPU's thread) for <see cref="Tasks.HrTimerSleeper"/>, which takes it in the same step; returns
-    /// the token that the sleep's ValueTask carries.
+    /// Leaves what the running task is about to block on (from its awaiter, on this CPU's thread): a
+    /// sleep until <paramref name="deadlineNs"/> when <paramref name="queue"/> is null, else a wait on
+    /// the queue with that timeout (<see cref="long.MaxValue"/>: none). The ValueTask source takes it
+    /// in the same step; returns the token that the ValueTask carries.
     /// </summary>
-    public short PrepareSleep(long deadlineNs)
+    public short PrepareBlock(RtWaitQueue? queue, long deadlineNs)
     {
-        _preparedSleepNs = deadlineNs;
-        _preparedSleep = true;
-        return unchecked(++_preparedSleepToken);
+        _preparedQueue = queue;
+        _preparedDeadlineNs = deadlineNs;
+        _prepared = true;
+        return unchecked(++_preparedToken);
     }
 
-    /// <summary>Takes the prepared sleep's deadline; false when <paramref name="token"/> is not the prepared one's, or it was taken already.</summary>
-    public bool TakePreparedSleep(short token, out long deadlineNs)
+    /// <summary>Takes the prepared block; false when <paramref name="token"/> is not the prepared one's, or it was taken already.</summary>
+    public bool TakePreparedBlock(short token, out RtWaitQueue? queue, out long deadlineNs)
     {
-        deadlineNs = _preparedSleepNs;
-        if (!_preparedSleep || token != _preparedSleepToken)
+        queue = _preparedQueue;
+        deadlineNs = _preparedDeadlineNs;
+        if (!_prepared || token != _preparedToken)
         {
             return false;
         }
 
-        _preparedSleep = false;
+        _prepared = false;
+        _preparedQueue = null; // not kept alive by the CPU
         return true;
     }
 

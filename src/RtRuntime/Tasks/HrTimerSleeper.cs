@@ -31,11 +31,11 @@ internal sealed class HrTimerSleeper : IValueTaskSource
     /// <exception cref="InvalidOperationException">Called off a CPU thread (an awaiter completed by hand on another thread).</exception>
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        RtTask task = CurrentTask();
+        RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
         Cpu cpu = task.Cpu!;
-        if (!cpu.TakePreparedSleep(token, out long deadlineNs))
+        if (!cpu.TakePreparedBlock(token, out RtWaitQueue? queue, out long deadlineNs) || queue is not null)
         {
-            task.NoteFlowMisuse(ThrowHelper.SleepAwaiterReused(task));
+            task.NoteFlowMisuse(ThrowHelper.StaleAwaiter(task));
             return;
         }
 
@@ -48,13 +48,10 @@ internal sealed class HrTimerSleeper : IValueTaskSource
     /// <summary>Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation.</summary>
     public void GetResult(short token)
     {
-        RtTask task = CurrentTask();
+        RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
         if (task.CancelFlag != 0)
         {
             RtScheduler.ThrowCancelled(task);
         }
     }
-
-    private static RtTask CurrentTask() => Cpu.CurrentTask
-        ?? throw new InvalidOperationException("A sleep's awaiter was completed off a CPU thread: await the sleep in the task's body, on its CPU.");
 }

@@ -93,24 +93,23 @@ public abstract class RtWaitQueue : IWaitSource
         }
     }
 
-    /// <summary>OnCompleted of a wait: take the resource if it became available, else block in priority order.</summary>
-    internal void Block(RtTask task, Action continuation) => _ = BlockListed(task, continuation);
-
     /// <summary>
-    /// OnCompleted of a timed wait: as <see cref="Block"/>, and a task left waiting also gets its timeout
-    /// armed on its CPU's timer queue (after it is listed, so that the timer always finds it there or
-    /// finds it already granted or cancelled; the task is still in this step, so it cannot resume first).
+    /// OnCompleted of a wait (<see cref="WaitQueueEntry"/>): take the resource if it became available,
+    /// else block in priority order. A task left waiting with a deadline (not <see cref="long.MaxValue"/>)
+    /// also gets its timeout armed on its CPU's timer queue (after it is listed, so that the timer
+    /// always finds it there or finds it already granted or cancelled; the task is still in this step,
+    /// so it cannot resume first).
     /// </summary>
-    internal void BlockTimed(RtTask task, Action continuation, long deadlineNs)
+    internal void Block(RtTask task, Action<object?> continuation, object? state, long deadlineNs)
     {
-        if (BlockListed(task, continuation))
+        if (BlockListed(task, continuation, state) && deadlineNs != long.MaxValue)
         {
             task.Cpu!.ArmWaitTimeout(task, deadlineNs);
         }
     }
 
     /// <summary>Block's work; true when the task was listed as a waiter (not granted at once, not cancelled).</summary>
-    private bool BlockListed(RtTask task, Action continuation)
+    private bool BlockListed(RtTask task, Action<object?> continuation, object? state)
     {
         if (!task.CanSuspend())
         {
@@ -130,7 +129,7 @@ public abstract class RtWaitQueue : IWaitSource
             {
                 // Granted at once: BlockedOn stays until the flow resumes and takes it (GetResult), so
                 // that a task ending before then gives it back (Abandon).
-                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
+                _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
                 return false;
             }
 
@@ -138,11 +137,11 @@ public abstract class RtWaitQueue : IWaitSource
             {
                 task.BlockedOn = null;
                 task.WaitCancelled = true; // resumes at once and GetResult throws, as a cancelled waiter would
-                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
+                _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
                 return false;
             }
 
-            _ = task.Suspend(continuation, SuspendReason.Block);
+            _ = task.Suspend(continuation, state, SuspendReason.Block);
             _waiters.Insert(task, this);
             return true;
         }

@@ -39,7 +39,7 @@ public readonly struct SleepAwaitable
             return false;
         }
 
-        token = cpu.PrepareSleep(_deadlineNs);
+        token = cpu.PrepareBlock(null, _deadlineNs);
         return true;
     }
 }

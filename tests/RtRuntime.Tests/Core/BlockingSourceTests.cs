@@ -5,11 +5,12 @@ using RtRuntime.Tasks;
 namespace RtRuntime.Tests.Core;
 
 /// <summary>
-/// Sleeps through the runtime's ValueTask source (<see cref="HrTimerSleeper"/>): a sleeping task keeps
-/// its body's state machine and no continuation delegate; an awaiter completed by hand still resumes;
-/// a stale awaiter faults its task clearly and the runtime goes on.
+/// Sleeps and waits through the runtime's ValueTask sources (<see cref="HrTimerSleeper"/>,
+/// <see cref="WaitQueueEntry"/>): a blocked task keeps its body's state machine box and no continuation
+/// delegate; an awaiter completed by hand still resumes; a stale awaiter faults its task clearly and
+/// the runtime goes on.
 /// </summary>
-public class SleepSourceTests
+public class BlockingSourceTests
 {
     [Fact]
     public async Task AsleepInSleepUntil_TheTaskKeepsTheStateMachineNotADelegate()
@@ -45,6 +46,31 @@ public class SleepSourceTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.WithTimeout());
     }
 
+    [Theory]
+    [InlineData("wait")]
+    [InlineData("timed wait")]
+    public async Task BlockedInAWait_TheTaskKeepsNoDelegate_AndTheGrantResumesIt(string kind)
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var ev = new RtEvent();
+        var waiter = rt.Spawn<bool>("waiter", 10, async ctx =>
+        {
+            if (kind == "wait")
+            {
+                await ev.WaitAsync(ctx);
+                return true;
+            }
+
+            return await ev.WaitAsync(ctx, TimeSpan.FromHours(1));
+        });
+        await Rt.Until(() => waiter.State == RtTaskState.Blocked, "the waiter blocked");
+
+        _ = Assert.IsAssignableFrom<Task>(waiter.Continuation);
+        ev.Set();
+        Assert.True(await waiter.WithTimeout());
+        Assert.Equal(0, ev.WaiterCount);
+    }
+
     [Fact]
     public async Task SleepAwaiterCompletedByHand_ResumesThroughItsOwnDelegate()
     {
@@ -66,20 +92,22 @@ public class SleepSourceTests
     }
 
     [Fact]
-    public async Task StaleSleepAwaiter_FaultsTheTaskClearly_AndTheRuntimeGoesOn()
+    public async Task StaleAwaiter_FaultsTheTaskClearly_AndTheRuntimeGoesOn()
     {
         await using var rt = Rt.Start(cpus: 1);
+        var ev = new RtEvent();
         var t = rt.Spawn("stale", 10, async ctx =>
         {
-            ValueTaskAwaiter first = ctx.Sleep(TimeSpan.FromMilliseconds(1)).GetAwaiter();
-            ValueTaskAwaiter second = ctx.Sleep(TimeSpan.FromMilliseconds(1)).GetAwaiter(); // the CPU now holds this one's deadline
+            // An hour each: neither may complete at once however slow the machine (the second must be prepared).
+            ValueTaskAwaiter first = ctx.Sleep(TimeSpan.FromHours(1)).GetAwaiter();
+            ValueTaskAwaiter<bool> second = ev.WaitAsync(ctx, TimeSpan.FromHours(1)).GetAwaiter(); // the CPU now holds this one's block
             first.UnsafeOnCompleted(static () => { });
             await ctx.Yield();
             GC.KeepAlive(second);
         });
 
         var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
-        Assert.Contains("completed a sleep's awaiter that is not the one it awaits now", e.Message, StringComparison.Ordinal);
+        Assert.Contains("completed a sleep's or wait's awaiter that is not the one it awaits now", e.Message, StringComparison.Ordinal);
         await rt.AssertStillRunsTasks();
     }
 }

@@ -293,10 +293,14 @@ internal sealed partial class Cpu
                     Scheduler.FaultFromStep(task, e);
                     return null;
                 }
+                finally
+                {
+                    ForgetPreparedBlock();
+                }
 
                 if (task.RareOrNull?.FlowMisuse is { } misuse)
                 {
-                    Scheduler.FaultFromStep(task, misuse); // two flows suspended at once, or a stale sleep awaiter (RtTask.NoteFlowMisuse)
+                    Scheduler.FaultFromStep(task, misuse); // two flows suspended at once, or a stale sleep or wait awaiter (RtTask.NoteFlowMisuse)
                     return null;
                 }
 

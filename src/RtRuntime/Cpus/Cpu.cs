@@ -477,6 +477,19 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         return true;
     }
 
+    /// <summary>
+    /// Forgets a block prepared in the step that just ended and never taken (an awaiter made and not
+    /// awaited): its queue is not kept alive, and an awaiter kept past its step is always stale.
+    /// </summary>
+    private void ForgetPreparedBlock()
+    {
+        if (_prepared)
+        {
+            _prepared = false;
+            _preparedQueue = null;
+        }
+    }
+
     /// <summary>Arms a sleep: the task waits on this CPU's timer queue until <paramref name="deadlineNs"/>.</summary>
     public void ArmSleep(RtTask task, long deadlineNs)
     {

@@ -11,7 +11,7 @@ namespace RtRuntime.Tasks;
 /// </summary>
 /// <remarks>
 /// Why a ValueTask source and not a custom awaiter: .NET's async method builders hand a custom
-/// awaiter a delegate to their state machine (a 64-byte <see cref="Action"/>, made once per task),
+/// awaiter a delegate to their state machine (a 64-byte <see cref="Action"/>, made once per async method and kept by its box),
 /// and hand a ValueTask source the state machine itself. A sleeping task keeps that delegate for as
 /// long as it lives; awaiting a source it has none (see <see cref="RtTask.Suspend(Action{object?}, object?, SuspendReason)"/>).
 /// </remarks>

@@ -26,7 +26,6 @@ public sealed class RtPeriod : IValueTaskSource<long>
 {
     private readonly long _intervalNs;
     private long _nextNs;
-    private long _missed; // the count the wait in progress returns (one task at a time)
 
     /// <summary>A schedule whose first release is one <paramref name="interval"/> from now.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="interval"/> is not positive.</exception>
@@ -78,11 +77,13 @@ public sealed class RtPeriod : IValueTaskSource<long>
         SleepAwaitable sleep = context.SleepUntil(release); // a release already passed completes at once
         _nextNs = Saturating(release, _intervalNs);
         Overruns += missed;
-        _missed = missed;
         return new RtPeriodAwaitable(sleep, this, missed);
     }
 
-    // The source of a wait that suspends: the sleep's (HrTimerSleeper), with this wait's missed count
+    /// <summary>The missed count of the wait suspended now, its result when it resumes (set by its awaiter; one task at a time).</summary>
+    internal long SuspendedMissed { get; set; }
+
+    // The source of a wait that suspends: the sleep's (HrTimerSleeper), with that wait's missed count
     // as its result. Explicit: only the awaiter of WaitAsync calls these.
     ValueTaskSourceStatus IValueTaskSource<long>.GetStatus(short token) => HrTimerSleeper.Instance.GetStatus(token);
 
@@ -92,7 +93,7 @@ public sealed class RtPeriod : IValueTaskSource<long>
     long IValueTaskSource<long>.GetResult(short token)
     {
         HrTimerSleeper.Instance.GetResult(token);
-        return _missed;
+        return SuspendedMissed;
     }
 
     private static long CheckedInterval(TimeSpan interval) => interval > TimeSpan.Zero

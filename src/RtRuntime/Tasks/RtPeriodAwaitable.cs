@@ -23,6 +23,14 @@ public readonly struct RtPeriodAwaitable
     /// while it waited.
     /// </summary>
     /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread.</exception>
-    public ValueTaskAwaiter<long> GetAwaiter() =>
-        (_sleep.TryPrepare(out short token) ? new ValueTask<long>(_period, token) : new ValueTask<long>(_missed)).GetAwaiter();
+    public ValueTaskAwaiter<long> GetAwaiter()
+    {
+        if (!_sleep.TryPrepare(out short token))
+        {
+            return new ValueTask<long>(_missed).GetAwaiter();
+        }
+
+        _period.SuspendedMissed = _missed; // this wait's own count, for the period's source to return when it resumes
+        return new ValueTask<long>(_period, token).GetAwaiter();
+    }
 }

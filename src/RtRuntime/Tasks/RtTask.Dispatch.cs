@@ -53,17 +53,10 @@ public abstract partial class RtTask
 
     /// <summary>
     /// The continuation a runtime awaitable captured: an <see cref="Action"/>, or the state machine box
-    /// an async method builder handed a ValueTask source, run by <see cref="s_builderInvoker"/>.
+    /// an async method builder handed a ValueTask source, run by <see cref="BuilderInvoker"/> (no
+    /// 64-byte <see cref="Action"/> to the box).
     /// </summary>
     internal object? Continuation;
-
-    /// <summary>
-    /// The invoker .NET's async method builders pass every ValueTask source with their state machine
-    /// box as its state (one delegate for the process), learnt from the first such suspension: a task
-    /// that suspends on a source keeps just the box, where an <see cref="Action"/> to it would cost
-    /// 64 bytes per task.
-    /// </summary>
-    private static Action<object?>? s_builderInvoker;
 
     /// <summary>True when <see cref="Continuation"/> may run (preempted, yielded, or woken from a block).</summary>
     internal bool ContinuationReady;
@@ -254,7 +247,7 @@ public abstract partial class RtTask
             }
             else
             {
-                s_builderInvoker!(c);
+                BuilderInvoker.Instance(c);
             }
         }
 
@@ -310,12 +303,7 @@ public abstract partial class RtTask
             return false;
         }
 
-        if (state is not (null or Action))
-        {
-            _ = Interlocked.CompareExchange(ref s_builderInvoker, invoker, null);
-        }
-
-        Capture(invoker == s_builderInvoker && state is not (null or Action) ? state : () => invoker(state), reason);
+        Capture(invoker == BuilderInvoker.Instance && state is not (null or Action) ? state : () => invoker(state), reason);
         return true;
     }
 

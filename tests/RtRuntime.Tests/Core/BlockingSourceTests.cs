@@ -110,4 +110,84 @@ public class BlockingSourceTests
         Assert.Contains("completed a sleep's or wait's awaiter that is not the one it awaits now", e.Message, StringComparison.Ordinal);
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task AwaiterKeptPastItsStep_IsStale_AndFaultsTheTask()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var t = rt.Spawn("kept", 10, async ctx =>
+        {
+            ValueTaskAwaiter kept = ctx.Sleep(TimeSpan.FromHours(1)).GetAwaiter();
+            await ctx.Yield(); // the step ends: what the awaiter prepared is forgotten
+            kept.UnsafeOnCompleted(static () => { });
+            await ctx.Yield();
+        });
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
+        Assert.Contains("completed a sleep's or wait's awaiter that is not the one it awaits now", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task WaitAwaiterMadeAndNotAwaited_TheCpuDoesNotKeepItsQueue()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        WeakReference? weak = null;
+        await rt.Spawn("try-take", 10, ctx =>
+        {
+            weak = TryTakeByAwaiter(ctx);
+            return ValueTask.CompletedTask;
+        }).WithTimeout();
+
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(weak!.IsAlive, "the CPU still references the event the awaiter prepared to wait on");
+    }
+
+    [Fact]
+    public async Task PeriodWaitThatSuspends_ReturnsItsOwnMissedCount_NotALaterWaits()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        long interval = RtClock.ToNs(TimeSpan.FromHours(1));
+        var period = new RtPeriod(TimeSpan.FromHours(1), RtClock.NowNs() - (3 * interval) - 1); // three releases missed
+        var t = rt.Spawn<long>("period", 10, async ctx =>
+        {
+            RtPeriodAwaitable first = period.WaitAsync(ctx); // its release passed: three missed
+            _ = period.WaitAsync(ctx); // the next release is an hour away: none missed (never awaited)
+            _ = rt.Spawn("higher", 50, _ => ValueTask.CompletedTask); // pending work: the first await suspends
+            return await first;
+        });
+
+        Assert.Equal(3, await t.WithTimeout());
+    }
+
+    [Fact]
+    public async Task AGuardsSwitchAwaitedAsATask_LeavesSleepersWithoutADelegate()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        await rt.Spawn("as-task", 10, async ctx =>
+        {
+            PreemptGuard guard = ctx.PreemptDisable();
+            _ = rt.Spawn("higher", 50, _ => ValueTask.CompletedTask); // a switch is due at the enable
+            await guard.DisposeAsync().AsTask(); // a source completed through another invoker than the builders'
+        }).WithTimeout();
+
+        var sleeper = rt.Spawn("sleeper", 10, async ctx => await ctx.SleepUntil(long.MaxValue));
+        await Rt.Until(() => sleeper.State == RtTaskState.Blocked, "the sleeper asleep");
+        Assert.IsNotType<Action>(sleeper.Continuation, exactMatch: false);
+        sleeper.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference TryTakeByAwaiter(TaskContext ctx)
+    {
+        var ev = new RtEvent();
+        Assert.False(ev.WaitAsync(ctx).GetAwaiter().IsCompleted); // not set: prepares a wait that is never awaited
+        return new WeakReference(ev);
+    }
 }

@@ -303,9 +303,12 @@ public abstract partial class RtTask
             return false;
         }
 
-        Capture(invoker == BuilderInvoker.Instance && state is not (null or Action) ? state : () => invoker(state), reason);
+        Capture(invoker == BuilderInvoker.Instance && state is not (null or Action) ? state : Wrap(invoker, state), reason);
         return true;
     }
+
+    // Its own method: a lambda in Suspend would make the compiler allocate its closure on every call.
+    private static Action Wrap(Action<object?> invoker, object? state) => () => invoker(state);
 
     private void Capture(object continuation, SuspendReason reason)
     {

@@ -183,6 +183,63 @@ public class BlockingSourceTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AHandoffThroughWaits_AllocatesNothingPerSuspension(bool timed)
+    {
+        // Two tasks on one CPU hand off through two events: every wait suspends. Counted on the CPU
+        // thread, so both tasks' allocations are in it (the waits are inline: a helper async method would
+        // allocate its own box per call); a closure per suspension would be 32 B each.
+        const int Warmup = 1_000, Rounds = 20_000;
+        await using var rt = Rt.Start(cpus: 1);
+        var toA = new RtEvent(autoReset: true);
+        var toB = new RtEvent(autoReset: true);
+        var pong = rt.Spawn("pong", 10, async ctx =>
+        {
+            for (int i = 0; i < Warmup + Rounds; i++)
+            {
+                if (timed)
+                {
+                    Assert.True(await toB.WaitAsync(ctx, TimeSpan.FromHours(1)));
+                }
+                else
+                {
+                    await toB.WaitAsync(ctx);
+                }
+
+                toA.Set();
+            }
+        });
+        var ping = rt.Spawn<long>("ping", 10, async ctx =>
+        {
+            long before = 0;
+            for (int i = 0; i < Warmup + Rounds; i++)
+            {
+                if (i == Warmup)
+                {
+                    before = GC.GetAllocatedBytesForCurrentThread();
+                }
+
+                toB.Set();
+                if (timed)
+                {
+                    Assert.True(await toA.WaitAsync(ctx, TimeSpan.FromHours(1)));
+                }
+                else
+                {
+                    await toA.WaitAsync(ctx);
+                }
+            }
+
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        });
+
+        long allocated = await ping.WithTimeout();
+        await pong.WithTimeout();
+        Assert.True(allocated < Rounds * 8L, $"{allocated} B allocated over {Rounds} round trips (two suspensions each)");
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference TryTakeByAwaiter(TaskContext ctx)
     {

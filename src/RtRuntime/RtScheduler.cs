@@ -157,6 +157,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
     {
         options ??= new RtSchedulerOptions();
         options.Validate();
+        _ = Tasks.BuilderInvoker.Instance; // its type initialiser awaits a probe: here, not under a wait queue's spin lock at a first suspension
         ILogger logger = options.LoggerFactory?.CreateLogger("RtRuntime") ?? NullLogger.Instance;
 
         CpuSet allowed = OperatingSystem.IsLinux()

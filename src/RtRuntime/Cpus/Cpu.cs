@@ -477,6 +477,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         return true;
     }
 
+    /// <summary>True when <paramref name="token"/>'s block is prepared and not taken: its awaiter's result is asked before it was awaited.</summary>
+    public bool IsPreparedUntaken(short token) => _prepared && token == _preparedToken;
+
     /// <summary>
     /// Forgets a block prepared in the step that just ended and never taken (an awaiter made and not
     /// awaited): its queue is not kept alive, and an awaiter kept past its step is always stale.

@@ -46,9 +46,15 @@ internal sealed class HrTimerSleeper : IValueTaskSource
     }
 
     /// <summary>Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation.</summary>
+    /// <exception cref="InvalidOperationException">Asked before the sleep was awaited (a synchronous GetResult).</exception>
     public void GetResult(short token)
     {
         RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
+        if (task.Cpu!.IsPreparedUntaken(token))
+        {
+            throw ThrowHelper.ResultBeforeAwait(task);
+        }
+
         if (task.CancelFlag != 0)
         {
             RtScheduler.ThrowCancelled(task);

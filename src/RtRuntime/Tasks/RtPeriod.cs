@@ -1,4 +1,3 @@
-using System.Threading.Tasks.Sources;
 using RtRuntime.Cpus;
 
 namespace RtRuntime.Tasks;
@@ -22,7 +21,7 @@ namespace RtRuntime.Tasks;
 /// </code>
 /// Used by one task at a time (not thread-safe).
 /// </remarks>
-public sealed class RtPeriod : IValueTaskSource<long>
+public sealed class RtPeriod
 {
     private readonly long _intervalNs;
     private long _nextNs;
@@ -40,6 +39,7 @@ public sealed class RtPeriod : IValueTaskSource<long>
     {
         _intervalNs = CheckedInterval(interval);
         _nextNs = firstReleaseNs;
+        Source = new RtPeriodSource(this);
     }
 
     /// <summary>The period.</summary>
@@ -83,18 +83,8 @@ public sealed class RtPeriod : IValueTaskSource<long>
     /// <summary>The missed count of the wait suspended now, its result when it resumes (set by its awaiter; one task at a time).</summary>
     internal long SuspendedMissed { get; set; }
 
-    // The source of a wait that suspends: the sleep's (HrTimerSleeper), with that wait's missed count
-    // as its result. Explicit: only the awaiter of WaitAsync calls these.
-    ValueTaskSourceStatus IValueTaskSource<long>.GetStatus(short token) => HrTimerSleeper.Instance.GetStatus(token);
-
-    void IValueTaskSource<long>.OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
-        HrTimerSleeper.Instance.OnCompleted(continuation, state, token, flags);
-
-    long IValueTaskSource<long>.GetResult(short token)
-    {
-        HrTimerSleeper.Instance.GetResult(token);
-        return SuspendedMissed;
-    }
+    /// <summary>The source of this period's waits that suspend (made with the period, not per wait).</summary>
+    internal RtPeriodSource Source { get; }
 
     private static long CheckedInterval(TimeSpan interval) => interval > TimeSpan.Zero
         ? RtClock.ToNs(interval)

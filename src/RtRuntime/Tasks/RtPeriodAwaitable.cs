@@ -2,7 +2,10 @@ using System.Runtime.CompilerServices;
 
 namespace RtRuntime.Tasks;
 
-/// <summary>The awaitable of <see cref="RtPeriod.WaitAsync"/>: a sleep until the release, whose result is the releases missed before it.</summary>
+/// <summary>
+/// The awaitable of <see cref="RtPeriod.WaitAsync"/>: a sleep until the release, whose result is the
+/// releases missed before it. Its awaiter is for <c>await</c>: its <c>IsCompleted</c> is not a poll of the deadline or the resource, and asking its result before awaiting it throws.
+/// </summary>
 public readonly struct RtPeriodAwaitable
 {
     private readonly SleepAwaitable _sleep;
@@ -31,6 +34,6 @@ public readonly struct RtPeriodAwaitable
         }
 
         _period.SuspendedMissed = _missed; // this wait's own count, for the period's source to return when it resumes
-        return new ValueTask<long>(_period, token).GetAwaiter();
+        return new ValueTask<long>(_period.Source, token).GetAwaiter();
     }
 }

@@ -8,6 +8,7 @@ namespace RtRuntime.Tasks;
 /// <see cref="RtWaitQueue.WaitUntilAsync"/>: true when the wait got the resource, false when its
 /// deadline passed first. Its awaiter is a <see cref="ValueTaskAwaiter{TResult}"/> over the runtime's
 /// wait source, which costs the waiting task no continuation delegate.
+/// Its awaiter is for <c>await</c>: its <c>IsCompleted</c> is not a poll of the deadline or the resource, and asking its result before awaiting it throws.
 /// </summary>
 /// <remarks>
 /// A wait that completes at once has its outcome in a completed awaiter, so that it never touches the

@@ -6,6 +6,7 @@ namespace RtRuntime.Tasks;
 /// The awaitable of <see cref="RtWaitQueue.WaitAsync(TaskContext)"/>. Its awaiter is a
 /// <see cref="ValueTaskAwaiter"/> over the runtime's wait source, which costs the waiting task no
 /// continuation delegate.
+/// Its awaiter is for <c>await</c>: its <c>IsCompleted</c> is not a poll of the deadline or the resource, and asking its result before awaiting it throws.
 /// </summary>
 public readonly struct RtWaitAwaitable
 {

@@ -7,6 +7,7 @@ namespace RtRuntime.Tasks;
 /// The awaitable of <see cref="TaskContext.Sleep"/>: blocks the task on its CPU's timer queue until the
 /// deadline. Its awaiter is a <see cref="ValueTaskAwaiter"/> over the runtime's sleep source, which
 /// costs the sleeping task no continuation delegate.
+/// Its awaiter is for <c>await</c>: its <c>IsCompleted</c> is not a poll of the deadline or the resource, and asking its result before awaiting it throws.
 /// </summary>
 public readonly struct SleepAwaitable
 {

@@ -38,13 +38,15 @@ internal sealed class WaitQueueEntry : IValueTaskSource, IValueTaskSource<bool>
 
     /// <summary>The end of a wait without a timeout (<see cref="RtWaitQueue.WaitAsync(TaskContext)"/>).</summary>
     /// <exception cref="OperationCanceledException">The wait ended by cancellation.</exception>
-    public void GetResult(short token) => _ = Resume();
+    /// <exception cref="InvalidOperationException">Asked before the wait was awaited (a synchronous GetResult).</exception>
+    public void GetResult(short token) => _ = Resume(token);
 
     /// <summary>The end of a timed wait: true when it got the resource, false when the deadline passed first.</summary>
     /// <exception cref="OperationCanceledException">The wait ended by cancellation.</exception>
+    /// <exception cref="InvalidOperationException">Asked before the wait was awaited (a synchronous GetResult).</exception>
     bool IValueTaskSource<bool>.GetResult(short token)
     {
-        RtTask task = Resume();
+        RtTask task = Resume(token);
         if (task.RareOrNull is { WaitTimedOut: true } rare)
         {
             rare.WaitTimedOut = false;
@@ -56,9 +58,13 @@ internal sealed class WaitQueueEntry : IValueTaskSource, IValueTaskSource<bool>
 
     ValueTaskSourceStatus IValueTaskSource<bool>.GetStatus(short token) => ValueTaskSourceStatus.Pending;
 
-    private static RtTask Resume()
+    private static RtTask Resume(short token)
     {
         RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
+        if (task.Cpu!.IsPreparedUntaken(token))
+        {
+            throw ThrowHelper.ResultBeforeAwait(task); // it would claim a grant it never waited for
+        }
         Cpu.DisarmWaitTimeout(task); // the timeout of a wait that was granted or cancelled first
         if (task.BlockedOn is not null && task.Continuation is null)
         {

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Threading.Tasks.Sources;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -238,6 +239,48 @@ public class BlockingSourceTests
         long allocated = await ping.WithTimeout();
         await pong.WithTimeout();
         Assert.True(allocated < Rounds * 8L, $"{allocated} B allocated over {Rounds} round trips (two suspensions each)");
+    }
+
+    [Theory]
+    [InlineData("sleep")]
+    [InlineData("wait")]
+    [InlineData("timed wait")]
+    public async Task AResultAskedBeforeTheAwait_Throws_AndTheRuntimeGoesOn(string kind)
+    {
+        // A synchronous GetResult of a pending sleep or wait would skip the sleep, or claim a grant that
+        // never came (a timed wait on an unset event said true).
+        await using var rt = Rt.Start(cpus: 1);
+        var ev = new RtEvent();
+        var t = rt.Spawn("sync", 10, ctx =>
+        {
+            switch (kind)
+            {
+                case "sleep":
+                    ctx.Sleep(TimeSpan.FromHours(1)).GetAwaiter().GetResult();
+                    break;
+                case "wait":
+                    ev.WaitAsync(ctx).GetAwaiter().GetResult();
+                    break;
+                default:
+                    _ = ev.WaitAsync(ctx, TimeSpan.FromHours(1)).GetAwaiter().GetResult();
+                    break;
+            }
+
+            return ValueTask.CompletedTask;
+        });
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
+        Assert.Contains("asked a sleep's or wait's result before awaiting it", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0, ev.WaiterCount);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public void RtPeriod_IsNotItselfAValueTaskSource()
+    {
+        // Public, it could be awaited off a CPU, where the builder's OnCompleted call throws on the
+        // ThreadPool and ends the process.
+        Assert.False(typeof(IValueTaskSource<long>).IsAssignableFrom(typeof(RtPeriod)));
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

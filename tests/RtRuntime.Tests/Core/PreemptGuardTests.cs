@@ -372,4 +372,27 @@ public class PreemptGuardTests
 
         Assert.Fail("the section never started before the sleeper's deadline (the OS delayed it every time)");
     }
+
+    [Fact]
+    public async Task CancelledSwitchAtDisposeAsync_AsTask_EndsCanceledNotFaulted()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var t = rt.Spawn<string>("as-task", 10, async ctx =>
+        {
+            PreemptGuard guard = ctx.PreemptDisable();
+            ctx.Task.Cancel(); // a switch is due at the enable (the cancel bit)
+            Task asTask = guard.DisposeAsync().AsTask();
+            try
+            {
+                await asTask;
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            return asTask.Status.ToString();
+        });
+
+        Assert.Equal(nameof(TaskStatus.Canceled), await t.WithTimeout());
+    }
 }

@@ -462,23 +462,39 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         return unchecked(++_preparedToken);
     }
 
-    /// <summary>Takes the prepared block; false when <paramref name="token"/> is not the prepared one's, or it was taken already.</summary>
-    public bool TakePreparedBlock(short token, out RtWaitQueue? queue, out long deadlineNs)
+    /// <summary>
+    /// For a ValueTask source's OnCompleted: the calling CPU thread's task and the block its awaiter
+    /// prepared with <paramref name="token"/>: a wait on <paramref name="queue"/> when
+    /// <paramref name="onQueue"/>, else a sleep. False, with the misuse noted on the task (it faults
+    /// when this step ends), when the token is stale (taken already, or another await's) or names the
+    /// other kind.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Called off a CPU thread (an awaiter completed by hand on another thread).</exception>
+    public static bool TakeBlockOfCurrent(short token, bool onQueue, out RtTask task, out RtWaitQueue? queue, out long deadlineNs)
     {
-        queue = _preparedQueue;
-        deadlineNs = _preparedDeadlineNs;
-        if (!_prepared || token != _preparedToken)
+        task = CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
+        Cpu cpu = task.Cpu!;
+        queue = cpu._preparedQueue;
+        deadlineNs = cpu._preparedDeadlineNs;
+        if (!cpu._prepared || token != cpu._preparedToken || (queue is not null) != onQueue)
         {
+            task.NoteFlowMisuse(ThrowHelper.StaleAwaiter(task));
             return false;
         }
 
-        _prepared = false;
-        _preparedQueue = null; // not kept alive by the CPU
+        cpu._prepared = false;
+        cpu._preparedQueue = null; // not kept alive by the CPU
         return true;
     }
 
-    /// <summary>True when <paramref name="token"/>'s block is prepared and not taken: its awaiter's result is asked before it was awaited.</summary>
-    public bool IsPreparedUntaken(short token) => _prepared && token == _preparedToken;
+    /// <summary>For a ValueTask source's GetResult: the calling CPU thread's task, resuming from the block of <paramref name="token"/>.</summary>
+    /// <exception cref="InvalidOperationException">Called off a CPU thread, or before the block was awaited (a synchronous GetResult: a sleep would be skipped, a wait would claim a grant it never waited for).</exception>
+    public static RtTask ResumingFromBlock(short token)
+    {
+        RtTask task = CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
+        Cpu cpu = task.Cpu!;
+        return cpu._prepared && token == cpu._preparedToken ? throw ThrowHelper.ResultBeforeAwait(task) : task;
+    }
 
     /// <summary>
     /// Forgets a block prepared in the step that just ended and never taken (an awaiter made and not

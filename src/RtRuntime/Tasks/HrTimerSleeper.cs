@@ -31,17 +31,10 @@ internal sealed class HrTimerSleeper : IValueTaskSource
     /// <exception cref="InvalidOperationException">Called off a CPU thread (an awaiter completed by hand on another thread).</exception>
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
-        Cpu cpu = task.Cpu!;
-        if (!cpu.TakePreparedBlock(token, out RtWaitQueue? queue, out long deadlineNs) || queue is not null)
+        if (Cpu.TakeBlockOfCurrent(token, onQueue: false, out RtTask task, out _, out long deadlineNs)
+            && task.Suspend(continuation, state, SuspendReason.Block))
         {
-            task.NoteFlowMisuse(ThrowHelper.StaleAwaiter(task));
-            return;
-        }
-
-        if (task.Suspend(continuation, state, SuspendReason.Block))
-        {
-            cpu.ArmSleep(task, deadlineNs);
+            task.Cpu!.ArmSleep(task, deadlineNs);
         }
     }
 
@@ -49,12 +42,7 @@ internal sealed class HrTimerSleeper : IValueTaskSource
     /// <exception cref="InvalidOperationException">Asked before the sleep was awaited (a synchronous GetResult).</exception>
     public void GetResult(short token)
     {
-        RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
-        if (task.Cpu!.IsPreparedUntaken(token))
-        {
-            throw ThrowHelper.ResultBeforeAwait(task);
-        }
-
+        RtTask task = Cpu.ResumingFromBlock(token);
         if (task.CancelFlag != 0)
         {
             RtScheduler.ThrowCancelled(task);

@@ -26,14 +26,10 @@ internal sealed class WaitQueueEntry : IValueTaskSource, IValueTaskSource<bool>
     /// <exception cref="InvalidOperationException">Called off a CPU thread (an awaiter completed by hand on another thread).</exception>
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
-        RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
-        if (!task.Cpu!.TakePreparedBlock(token, out RtWaitQueue? queue, out long deadlineNs) || queue is null)
+        if (Cpu.TakeBlockOfCurrent(token, onQueue: true, out RtTask task, out RtWaitQueue? queue, out long deadlineNs))
         {
-            task.NoteFlowMisuse(ThrowHelper.StaleAwaiter(task));
-            return;
+            queue!.Block(task, continuation, state, deadlineNs);
         }
-
-        queue.Block(task, continuation, state, deadlineNs);
     }
 
     /// <summary>The end of a wait without a timeout (<see cref="RtWaitQueue.WaitAsync(TaskContext)"/>).</summary>
@@ -60,11 +56,7 @@ internal sealed class WaitQueueEntry : IValueTaskSource, IValueTaskSource<bool>
 
     private static RtTask Resume(short token)
     {
-        RtTask task = Cpu.CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
-        if (task.Cpu!.IsPreparedUntaken(token))
-        {
-            throw ThrowHelper.ResultBeforeAwait(task); // it would claim a grant it never waited for
-        }
+        RtTask task = Cpu.ResumingFromBlock(token);
         Cpu.DisarmWaitTimeout(task); // the timeout of a wait that was granted or cancelled first
         if (task.BlockedOn is not null && task.Continuation is null)
         {

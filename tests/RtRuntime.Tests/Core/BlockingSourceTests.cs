@@ -18,15 +18,7 @@ public class BlockingSourceTests
     {
         await using var rt = Rt.Start(cpus: 1);
         var sleeper = rt.Spawn("sleeper", 10, async ctx => await ctx.SleepUntil(long.MaxValue));
-        await Rt.Until(() => sleeper.State == RtTaskState.Blocked, "the sleeper asleep");
-
-        object? continuation = sleeper.Continuation;
-        Assert.NotNull(continuation);
-        Assert.IsNotType<Action>(continuation, exactMatch: false); // a delegate would be 64 bytes more per sleeping task
-        _ = Assert.IsAssignableFrom<Task>(continuation); // the builder's box (a Task) that runs the body's state machine
-
-        sleeper.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
+        await AssertBlockedOnTheBoxThenCancel(sleeper, "the sleeper asleep");
     }
 
     [Fact]
@@ -40,11 +32,7 @@ public class BlockingSourceTests
             long atOnce = await period.WaitAsync(ctx); // the release has passed: completes at once, no release missed
             return atOnce + await period.WaitAsync(ctx); // the next release is an hour away: sleeps
         });
-        await Rt.Until(() => waiter.State == RtTaskState.Blocked, "the periodic task asleep");
-
-        Assert.IsNotType<Action>(waiter.Continuation, exactMatch: false);
-        waiter.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter.WithTimeout());
+        await AssertBlockedOnTheBoxThenCancel(waiter, "the periodic task asleep");
     }
 
     [Theory]
@@ -107,9 +95,7 @@ public class BlockingSourceTests
             GC.KeepAlive(second);
         });
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
-        Assert.Contains("completed a sleep's or wait's awaiter that is not the one it awaits now", e.Message, StringComparison.Ordinal);
-        await rt.AssertStillRunsTasks();
+        await AssertFaultsAsStaleAwaiter(rt, t);
     }
 
     [Fact]
@@ -124,9 +110,7 @@ public class BlockingSourceTests
             await ctx.Yield();
         });
 
-        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
-        Assert.Contains("completed a sleep's or wait's awaiter that is not the one it awaits now", e.Message, StringComparison.Ordinal);
-        await rt.AssertStillRunsTasks();
+        await AssertFaultsAsStaleAwaiter(rt, t);
     }
 
     [Fact]
@@ -178,10 +162,7 @@ public class BlockingSourceTests
         }).WithTimeout();
 
         var sleeper = rt.Spawn("sleeper", 10, async ctx => await ctx.SleepUntil(long.MaxValue));
-        await Rt.Until(() => sleeper.State == RtTaskState.Blocked, "the sleeper asleep");
-        Assert.IsNotType<Action>(sleeper.Continuation, exactMatch: false);
-        sleeper.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
+        await AssertBlockedOnTheBoxThenCancel(sleeper, "the sleeper asleep");
     }
 
     [Theory]
@@ -281,6 +262,26 @@ public class BlockingSourceTests
         // Public, it could be awaited off a CPU, where the builder's OnCompleted call throws on the
         // ThreadPool and ends the process.
         Assert.False(typeof(IValueTaskSource<long>).IsAssignableFrom(typeof(RtPeriod)));
+    }
+
+    // Once blocked, the task keeps the builder's box (a Task that runs the body's state machine), not an
+    // Action to it (64 bytes more per blocked task); cancelled, it ends cancelled.
+    private static async Task AssertBlockedOnTheBoxThenCancel(RtTask task, string what)
+    {
+        await Rt.Until(() => task.State == RtTaskState.Blocked, what);
+        object? continuation = task.Continuation;
+        Assert.NotNull(continuation);
+        Assert.IsNotType<Action>(continuation, exactMatch: false);
+        _ = Assert.IsAssignableFrom<Task>(continuation);
+        task.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.WithTimeout());
+    }
+
+    private static async Task AssertFaultsAsStaleAwaiter(RtScheduler rt, RtTask task)
+    {
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => task.WithTimeout());
+        Assert.Contains("completed a sleep's or wait's awaiter that is not the one it awaits now", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -54,17 +54,17 @@ public sealed partial class RtScheduler
         if (task.Run == TaskRunState.Queued && task.Cpu == cpu && cpu.Rq.Contains(task))
         {
             cpu.DequeueLocked(task);
-            Volatile.Write(ref task.Prio, prio);
+            task.PrioVolatile = prio;
             cpu.EnqueueLocked(task, atHead: prio < old);
         }
         else if (cpu.Running == task)
         {
-            Volatile.Write(ref task.Prio, prio);
+            task.PrioVolatile = prio;
             cpu.SetRunningPrioLocked(prio);
         }
         else
         {
-            Volatile.Write(ref task.Prio, prio);
+            task.PrioVolatile = prio;
         }
     }
 }

@@ -34,6 +34,40 @@ public sealed partial class RtScheduler
         return (RtTask<T>)Admit(new RtTask<T>(this, name, priority, policy, mask, body), cancellationToken);
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> as a task, as <see cref="Spawn(string, int, Func{TaskContext, ValueTask}, SchedPolicy, CpuSet?, CancellationToken)"/>
+    /// does, and returns its completion as a <see cref="ValueTask"/> instead of a handle: the task object
+    /// comes from the runtime's cache and goes back to it when the task ends, so that once the cache is
+    /// warm a spawn allocates nothing (the kernel's <c>task_struct</c> slab cache).
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// A task goes back to the cache only if it completed successfully without ever blocking (no sleep,
+    /// wait, lock wait or foreign await: those leave wakers and timers that may still refer to it) and
+    /// without a <paramref name="cancellationToken"/>; any other task is left to the GC, as a spawned
+    /// one is. The returned ValueTask stays right after the object is reused: a completion of an
+    /// earlier life reads as completed successfully. Await it at most once, as any ValueTask.
+    /// </para>
+    /// <para>
+    /// The body's <see cref="TaskContext"/>, its <see cref="TaskContext.Task"/> handle and its
+    /// <see cref="SynchronizationContext"/> belong to the task only until it ends; kept past that, they may
+    /// name the task object's next life.
+    /// </para>
+    /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
+    public ValueTask RunAsync(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
+    {
+        ThrowIfNullBody(body, name);
+        CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
+        VoidRtTask task = TaskCache.Take()?.Reincarnate(name, priority, policy, mask, body)
+            ?? new VoidRtTask(this, name, priority, policy, mask, body) { Pooled = true };
+        short token = task.Token; // before it can run, end and be retired
+        _ = Admit(task, cancellationToken);
+        return new ValueTask(task, token);
+    }
+
     private static void ThrowIfNullBody(object? body, string? name)
     {
         if (body is null)

@@ -6,6 +6,7 @@ using RtRuntime.Interop;
 using RtRuntime.Memory;
 using RtRuntime.Power;
 using RtRuntime.Scheduling;
+using RtRuntime.Tasks;
 
 namespace RtRuntime;
 
@@ -40,6 +41,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         IdlePollMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.IdlePollMax) : 0;
         TimerEarlyWakeMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.TimerEarlyWakeMax) : 0;
         WakeListEnabled = options.WakeList;
+        TaskCache = new TaskCache(options.TaskCacheCapacity);
         AnticipateTimersNs = options.AnticipateTimers ? RtClock.ToNs(options.TimerLead) : 0;
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus, options, logger);
@@ -91,6 +93,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
     internal ReadOnlySpan<CpuView> CpuViews => _cpuViews;
 
     internal Balancer Balancer { get; }
+
+    /// <summary>The task objects <see cref="RunAsync"/> reuses (task_struct_cachep).</summary>
+    internal TaskCache TaskCache { get; }
 
     internal HrTimerThread HrTimer { get; }
 

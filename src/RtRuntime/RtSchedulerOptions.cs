@@ -173,6 +173,16 @@ public sealed class RtSchedulerOptions
     /// </summary>
     public bool WakeList { get; set; } = true;
 
+    /// <summary>
+    /// The most ended task objects the runtime keeps for <see cref="RtScheduler.RunAsync"/> to reuse
+    /// (0..16,777,216; 0: every RunAsync allocates, as a spawn does). The cache only ever holds objects
+    /// that were once in flight together, so it reaches this size only after a burst of that many
+    /// pooled tasks, and then keeps them (about 240 bytes each: 16 MB at the default), as the kernel's
+    /// slab cache keeps freed task structs; a thread that spawns also keeps the batches it took until it
+    /// has spawned them. Default 65,536.
+    /// </summary>
+    public int TaskCacheCapacity { get; set; } = 65_536;
+
     /// <summary>Period of the rebalancer's safety-net tick (100 µs..10 s). Default 10 ms.</summary>
     public TimeSpan BalanceTick { get; set; } = TimeSpan.FromMilliseconds(10);
 
@@ -268,6 +278,11 @@ public sealed class RtSchedulerOptions
         if (TimerEarlyWakeMax < TimeSpan.Zero || TimerEarlyWakeMax > TimeSpan.FromMilliseconds(1))
         {
             throw new ArgumentOutOfRangeException(nameof(TimerEarlyWakeMax), TimerEarlyWakeMax, "TimerEarlyWakeMax must be 0..1 ms.");
+        }
+
+        if (TaskCacheCapacity is < 0 or > 1 << 24)
+        {
+            throw new ArgumentOutOfRangeException(nameof(TaskCacheCapacity), TaskCacheCapacity, "TaskCacheCapacity must be 0..16777216 task objects.");
         }
 
         if (IdlePollMax < TimeSpan.Zero || IdlePollMax > TimeSpan.FromMilliseconds(10))

@@ -49,6 +49,9 @@ internal static class Rt
 
     public static async Task WithTimeout(this Task task) => await task.WaitAsync(Hang);
 
+    /// <summary>Lets a ValueTask go unawaited on purpose (a refused spawn, a fire-and-forget whose body reports its end).</summary>
+    public static void Forget(this ValueTask run) => _ = run.IsCompleted;
+
     public static async Task<T> WithTimeout<T>(this Task<T> task) => await task.WaitAsync(Hang);
 
     public static Task WithTimeout(this Tasks.RtTask task) => task.AsTask().WaitAsync(Hang);

@@ -123,6 +123,7 @@ internal sealed partial class Cpu
 
     private void IdleWait(long now)
     {
+        FlushFreeTasks();
         Volatile.Write(ref _idle.Value, 1);
         Interlocked.MemoryBarrier();
         bool work;
@@ -307,6 +308,11 @@ internal sealed partial class Cpu
                 if (done)
                 {
                     Scheduler.Finish(task);
+                    if (task.TryRetire())
+                    {
+                        FreeTask(task); // pushed to the cache only once this thread is done with it
+                    }
+
                     return next = PickAfterLeave(task);
                 }
 

@@ -5,7 +5,7 @@ namespace RtRuntime.Tasks;
 /// <summary>The awaitable completion of a task: result, exception or cancellation.</summary>
 public abstract partial class RtTask
 {
-    private static readonly WaiterNode s_completed = new(static () => { }, null, null);
+    private static readonly WaiterNode s_completed = new(static _ => { }, null, null, null);
 
     private byte _final; // an RtTaskState once ended, else 0 (a byte: the task's small fields share 8-byte words)
     private WaiterNode? _waiters;
@@ -69,20 +69,29 @@ public abstract partial class RtTask
         WaiterNode? waiters = Interlocked.Exchange(ref _waiters, s_completed); // also the fence RtScheduler.Ended relies on after Dead
         for (WaiterNode? w = waiters; w is not null && w != s_completed; w = w.Next)
         {
-            w.Dispatch(Scheduler);
+            if (w.TryClaim())
+            {
+                w.Dispatch(Scheduler);
+            }
         }
     }
 
     /// <summary>Registers a continuation for the completion; runs it (scheduled) at once if already complete.</summary>
-    internal void AddWaiter(Action continuation, object? context, ExecutionContext? executionContext)
+    internal void AddWaiter(Action continuation, object? context, ExecutionContext? executionContext) =>
+        AddWaiter(new WaiterNode(static a => ((Action)a!)(), continuation, context, executionContext));
+
+    private void AddWaiter(WaiterNode node)
     {
-        var node = new WaiterNode(continuation, context, executionContext);
         while (true)
         {
             WaiterNode? head = Volatile.Read(ref _waiters);
             if (head == s_completed)
             {
-                node.Dispatch(Scheduler);
+                if (node.TryClaim())
+                {
+                    node.Dispatch(Scheduler);
+                }
+
                 return;
             }
 
@@ -115,10 +124,19 @@ public abstract partial class RtTask
         }
     }
 
-    /// <summary>A continuation and where it resumes: a SynchronizationContext, a TaskScheduler, or null (the ThreadPool).</summary>
-    private sealed class WaiterNode(Action action, object? context, ExecutionContext? executionContext)
+    /// <summary>
+    /// A continuation and where it resumes: a SynchronizationContext, a TaskScheduler, or null (the
+    /// ThreadPool). Claimed once before it is dispatched: a pooled task's awaiter that lost a race with
+    /// the task's reuse may find its node on the next life's list, and dispatches it itself (see
+    /// <see cref="OnCompletedOf"/>).
+    /// </summary>
+    private sealed class WaiterNode(Action<object?> callback, object? state, object? context, ExecutionContext? executionContext)
     {
         public WaiterNode? Next;
+        private int _claimed;
+
+        /// <summary>True for the one caller that may dispatch this node.</summary>
+        public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
 
         /// <summary>
         /// Schedules the continuation on its captured context (a SynchronizationContext or TaskScheduler),
@@ -128,20 +146,17 @@ public abstract partial class RtTask
         /// </summary>
         public void Dispatch(RtScheduler scheduler)
         {
-            Action run = executionContext is null
-                ? action
-                : () => ExecutionContext.Run(executionContext, static a => ((Action)a!)(), action);
             if (context is not null)
             {
                 try
                 {
                     if (context is TaskScheduler taskScheduler)
                     {
-                        _ = Task.Factory.StartNew(run, CancellationToken.None, TaskCreationOptions.DenyChildAttach, taskScheduler);
+                        _ = Task.Factory.StartNew(static n => ((WaiterNode)n!).Run(), this, CancellationToken.None, TaskCreationOptions.DenyChildAttach, taskScheduler);
                     }
                     else
                     {
-                        ((SynchronizationContext)context).Post(static a => ((Action)a!)(), run);
+                        ((SynchronizationContext)context).Post(static n => ((WaiterNode)n!).Run(), this);
                     }
 
                     return;
@@ -152,7 +167,21 @@ public abstract partial class RtTask
                 }
             }
 
-            ThreadPool.UnsafeQueueUserWorkItem(static a => a(), run, preferLocal: false);
+            ThreadPool.UnsafeQueueUserWorkItem(static n => n.Run(), this, preferLocal: false);
         }
+
+        private void Run()
+        {
+            if (executionContext is null)
+            {
+                callback(state);
+            }
+            else
+            {
+                ExecutionContext.Run(executionContext, static n => ((WaiterNode)n!).RunInContext(), this);
+            }
+        }
+
+        private void RunInContext() => callback(state);
     }
 }

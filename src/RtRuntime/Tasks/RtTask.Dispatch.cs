@@ -9,7 +9,22 @@ public abstract partial class RtTask
     // ---- scheduling identity (changed under the owning CPU's run-queue lock) ----
 
     /// <summary>Effective priority index: 0 = normal class, 1..99 = RT (higher runs first).</summary>
-    internal int Prio;
+    internal int Prio
+    {
+        get => _prio;
+        set => _prio = (byte)value;
+    }
+
+    /// <summary>The effective priority, published for readers off the CPU's lock (<see cref="EffectivePriority"/>).</summary>
+    internal int PrioVolatile
+    {
+        get => Volatile.Read(ref _prio);
+        set => Volatile.Write(ref _prio, (byte)value);
+    }
+
+    // A byte (priorities are 0..99): with the other small fields it fills the 8-byte words of the
+    // task object, which keeps it at 232 bytes.
+    private byte _prio;
 
     /// <summary>cpus_mask: the requested affinity.</summary>
     internal CpuSet AffinityMask

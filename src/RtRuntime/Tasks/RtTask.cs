@@ -24,13 +24,19 @@ public abstract partial class RtTask : SynchronizationContext
     private protected RtTask(RtScheduler scheduler, string? name, int priority, SchedPolicy policy, CpuSet affinity)
     {
         Scheduler = scheduler;
+        StrictChecks = scheduler.Strict;
+        SetIdentity(name, priority, policy, affinity);
+    }
+
+    /// <summary>What a spawn gives a task (the constructor's, and a cached task's new life): id, name, policy, priority, affinity, gate.</summary>
+    private void SetIdentity(string? name, int priority, SchedPolicy policy, CpuSet affinity)
+    {
         Id = NextId();
         _name = name;
         _policy = (byte)policy;
         _basePriority = (byte)priority;
         Prio = policy == SchedPolicy.Normal ? 0 : priority;
         AffinityMask = affinity;
-        StrictChecks = scheduler.Strict;
         Gate = StrictChecks ? GateOffCpu | GateStrict : GateOffCpu;
     }
 
@@ -46,7 +52,7 @@ public abstract partial class RtTask : SynchronizationContext
     }
 
     /// <summary>A process-unique id (the kernel's pid; unique, increasing per spawning thread, not dense).</summary>
-    public long Id { get; }
+    public long Id { get; private set; }
 
     /// <summary>The task's name (the kernel's comm).</summary>
     public string Name => _name ??= "task-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture); // unnamed: made on first use, not per spawn
@@ -58,14 +64,14 @@ public abstract partial class RtTask : SynchronizationContext
 
     // Policy and base priority fit a byte each (validated at spawn): with the other small fields they
     // pack into one 8-byte slot of the task object.
-    private readonly byte _policy;
-    private readonly byte _basePriority;
+    private byte _policy;
+    private byte _basePriority;
 
     /// <summary>The RT priority it was spawned with: 1..99 (99 highest), 0 for <see cref="SchedPolicy.Normal"/>.</summary>
     public int BasePriority => _basePriority;
 
     /// <summary>The priority it is scheduled at now (above <see cref="BasePriority"/> while boosted by priority inheritance).</summary>
-    public int EffectivePriority => Volatile.Read(ref Prio);
+    public int EffectivePriority => PrioVolatile;
 
     /// <summary>
     /// The requested affinity (the kernel's <c>cpus_mask</c>, what <c>/proc/PID/status</c> prints): it

@@ -25,6 +25,7 @@ public class BadInputTests
         { "TimerEarlyWakeMax=2ms", null, "TimerEarlyWakeMax", "0..1 ms" },
         { "LogRateLimit=2h", null, "LogRateLimit", "zero (no limit) or 1 ms..1 h" },
         { "LogRateLimitBurst=0", null, "LogRateLimitBurst", "1..10000" },
+        { "TaskCacheCapacity=-1", null, "TaskCacheCapacity", "0..16777216" },
         { "TimerThreadNice=-21", null, "TimerThreadNice", "-20..19" },
         { "Nice=20", null, "CpuThreadPriority", "-20..19" },
         { "Fifo=0", null, "CpuThreadPriority", "1..99" },
@@ -47,6 +48,7 @@ public class BadInputTests
             case "TimerEarlyWakeMax=2ms": o.TimerEarlyWakeMax = TimeSpan.FromMilliseconds(2); break;
             case "LogRateLimit=2h": o.LogRateLimit = TimeSpan.FromHours(2); break;
             case "LogRateLimitBurst=0": o.LogRateLimitBurst = 0; break;
+            case "TaskCacheCapacity=-1": o.TaskCacheCapacity = -1; break;
             case "TimerThreadNice=-21": o.TimerThreadNice = -21; break;
             case "Nice=20": o.CpuThreadPolicy = CpuThreadPolicy.Nice; o.CpuThreadPriority = 20; break;
             case "Fifo=0": o.CpuThreadPolicy = CpuThreadPolicy.Fifo; o.CpuThreadPriority = 0; break;
@@ -114,8 +116,9 @@ public class BadInputTests
 
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn("bad", priority, body, policy));
         var e2 = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn<int>("bad", priority, _ => ValueTask.FromResult(1), policy));
+        var e3 = Assert.Throws<ArgumentOutOfRangeException>(() => rt.RunAsync("bad", priority, body, policy).Forget());
 
-        foreach (ArgumentOutOfRangeException x in new[] { e, e2 })
+        foreach (ArgumentOutOfRangeException x in new[] { e, e2, e3 })
         {
             Assert.Equal("priority", x.ParamName);
             Assert.Equal(priority, x.ActualValue);
@@ -172,10 +175,13 @@ public class BadInputTests
         await using var rt = Rt.Start(cpus: 1);
         var e = Assert.Throws<ArgumentNullException>(() => rt.Spawn("bad", 10, null!));
         var e2 = Assert.Throws<ArgumentNullException>(() => rt.Spawn<int>("bad", 10, null!));
+        var e3 = Assert.Throws<ArgumentNullException>(() => rt.RunAsync("bad", 10, null!).Forget());
         Assert.Equal("body", e.ParamName);
         Assert.Equal("body", e2.ParamName);
+        Assert.Equal("body", e3.ParamName);
         Assert.StartsWith("body of task 'bad' is null; it must be an async function taking the task's TaskContext.", e.Message, StringComparison.Ordinal);
         Assert.Equal(e.Message, e2.Message);
+        Assert.Equal(e.Message, e3.Message);
         await rt.AssertStillRunsTasks();
     }
 

@@ -41,7 +41,6 @@ public sealed partial class RtScheduler : IAsyncDisposable
         IdlePollMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.IdlePollMax) : 0;
         TimerEarlyWakeMaxNs = cpus.Length <= cores ? RtClock.ToNs(options.TimerEarlyWakeMax) : 0;
         WakeListEnabled = options.WakeList;
-        TaskCache = new TaskCache(options.TaskCacheCapacity);
         AnticipateTimersNs = options.AnticipateTimers ? RtClock.ToNs(options.TimerLead) : 0;
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus, options, logger);
@@ -95,7 +94,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
     internal Balancer Balancer { get; }
 
     /// <summary>The task objects <see cref="RunAsync"/> reuses (task_struct_cachep).</summary>
-    internal TaskCache TaskCache { get; }
+    internal TaskCache TaskCache { get; private set; } = null!;
 
     internal HrTimerThread HrTimer { get; }
 
@@ -177,6 +176,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         var cpus = new Cpu[count];
         int distinctCores = pin ? cpuCores.Distinct().Count() : allowed.Count; // the cores the CPU threads use
         var scheduler = new RtScheduler(options, cpus, logger, distinctCores);
+        scheduler.TaskCache = new TaskCache(options.TaskCacheCapacity, cpuCores);
         for (int i = 0; i < count; i++)
         {
             cpus[i] = new Cpu(scheduler, i, cpuCores[i]);

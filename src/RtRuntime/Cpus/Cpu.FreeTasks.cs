@@ -32,7 +32,7 @@ internal sealed partial class Cpu
     {
         if (_freeTasks is { } head)
         {
-            Scheduler.TaskCache.PushBatch(head, _freeCount);
+            Scheduler.TaskCache.PushBatch(Id, head, _freeCount);
             _freeTasks = null;
             _freeCount = 0;
         }

@@ -6,20 +6,20 @@ namespace RtRuntime.Tasks;
 /// The runtime's cache of task objects for <see cref="RtScheduler.RunAsync"/> (the kernel's
 /// <c>task_struct_cachep</c>, a slab cache with per-CPU free lists). A pooled task that ended well
 /// without ever blocking goes, on its CPU thread, to that CPU's free batch (<see cref="Cpu.FreeTask"/>,
-/// no atomics); a full batch, or the batch of a CPU going idle, is pushed here with one compare-exchange;
-/// a spawning thread takes every batch at once with one exchange into a list of its own (a thread
-/// static), and then takes one task per spawn from it without atomics. A spawn therefore allocates
-/// nothing once the cache is warm: on these virtual machines a spawn's bytes cost more than its
-/// instructions, because the GC gives collected gen0 pages back and faults them in again at ~11 µs a
-/// page (docs/benchmarks.md).
+/// no atomics); a full batch, or the batch of a CPU going idle, is pushed onto that CPU's stack here
+/// with one compare-exchange; a spawning thread takes every batch of one stack at once with one
+/// exchange into a list of its own (a thread static), and then takes one task per spawn from it
+/// without atomics. It takes from the stack of the CPU pinned to the core it runs on first: the
+/// objects there were last written on its own core, so reusing them moves no cache line between
+/// cores. A spawn therefore allocates nothing once the cache is warm.
 /// </summary>
 /// <remarks>
 /// Batches are linked through <see cref="RtTask.WaitNext"/>, the tasks of a batch through
-/// <see cref="RtTask.RqNext"/>: a cached task is on no queue and waits on nothing. The shared stack
-/// holds about <see cref="RtSchedulerOptions.TaskCacheCapacity"/> tasks (a soft bound: racing pushes
-/// may pass it by a few batches); batches beyond that are left to the GC.
+/// <see cref="RtTask.RqNext"/>: a cached task is on no queue and waits on nothing. Each CPU's stack
+/// holds about its share of <see cref="RtSchedulerOptions.TaskCacheCapacity"/> tasks (a soft bound:
+/// racing pushes may pass it by a few batches); batches beyond that are left to the GC.
 /// </remarks>
-internal sealed class TaskCache(int capacity)
+internal sealed class TaskCache
 {
     /// <summary>Tasks a CPU frees before it pushes them here as one batch.</summary>
     internal const int BatchSize = 32;
@@ -33,8 +33,31 @@ internal sealed class TaskCache(int capacity)
     [ThreadStatic]
     private static RtTask? t_batches; // the batches taken but not yet started, through WaitNext
 
-    private RtTask? _batches;
-    private int _count;
+    private readonly Stack[] _stacks;
+    private readonly int[] _cpuOfCore; // the first CPU pinned to each core, or −1
+    private readonly int _capacityPerCpu;
+
+    /// <param name="capacity">The cache's capacity in tasks, shared evenly by the CPUs.</param>
+    /// <param name="cpuCores">Each CPU's core, or −1 when unpinned.</param>
+    internal TaskCache(int capacity, int[] cpuCores)
+    {
+        _stacks = new Stack[cpuCores.Length];
+        for (int i = 0; i < _stacks.Length; i++)
+        {
+            _stacks[i] = new Stack();
+        }
+
+        _capacityPerCpu = capacity == 0 ? 0 : Math.Max(BatchSize, capacity / cpuCores.Length);
+        _cpuOfCore = new int[Math.Max(0, cpuCores.Max()) + 1];
+        Array.Fill(_cpuOfCore, -1);
+        for (int cpu = cpuCores.Length - 1; cpu >= 0; cpu--)
+        {
+            if (cpuCores[cpu] >= 0)
+            {
+                _cpuOfCore[cpuCores[cpu]] = cpu;
+            }
+        }
+    }
 
     /// <summary>
     /// A cached task for the calling thread to reincarnate, or null when the cache is empty (the
@@ -45,11 +68,6 @@ internal sealed class TaskCache(int capacity)
     {
         if (t_owner != this)
         {
-            if (Volatile.Read(ref _batches) is null)
-            {
-                return null;
-            }
-
             t_owner = this;
             t_tasks = null;
             t_batches = null;
@@ -58,20 +76,10 @@ internal sealed class TaskCache(int capacity)
         RtTask? task = t_tasks;
         if (task is null)
         {
-            task = t_batches;
+            task = t_batches ?? TakeBatches();
             if (task is null)
             {
-                if (Volatile.Read(ref _batches) is null)
-                {
-                    return null;
-                }
-
-                task = Interlocked.Exchange(ref _batches, null);
-                Volatile.Write(ref _count, 0);
-                if (task is null)
-                {
-                    return null;
-                }
+                return null;
             }
 
             t_batches = task.WaitNext;
@@ -83,23 +91,46 @@ internal sealed class TaskCache(int capacity)
         return (VoidRtTask)task;
     }
 
-    /// <summary>
-    /// Pushes a CPU's batch of <paramref name="count"/> freed tasks (linked through RqNext from
-    /// <paramref name="head"/>); a full cache leaves it to the GC.
-    /// </summary>
-    internal void PushBatch(RtTask head, int count)
+    /// <summary>Every batch of one CPU's stack: the stack of the CPU on the calling thread's core first, else the first non-empty one.</summary>
+    private RtTask? TakeBatches()
     {
-        if (Volatile.Read(ref _count) + count > capacity)
+        uint core = (uint)Thread.GetCurrentProcessorId();
+        int first = core < (uint)_cpuOfCore.Length && _cpuOfCore[core] >= 0 ? _cpuOfCore[core] : 0;
+        for (int i = 0; i < _stacks.Length; i++)
+        {
+            Stack stack = _stacks[(first + i) % _stacks.Length];
+            if (Volatile.Read(ref stack.Batches) is not null)
+            {
+                RtTask? batches = Interlocked.Exchange(ref stack.Batches, null);
+                Volatile.Write(ref stack.Count, 0);
+                if (batches is not null)
+                {
+                    return batches;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Pushes CPU <paramref name="cpu"/>'s batch of <paramref name="count"/> freed tasks (linked through
+    /// RqNext from <paramref name="head"/>) onto its stack; a full stack leaves it to the GC.
+    /// </summary>
+    internal void PushBatch(int cpu, RtTask head, int count)
+    {
+        Stack stack = _stacks[cpu];
+        if (Volatile.Read(ref stack.Count) + count > _capacityPerCpu)
         {
             return;
         }
 
-        Interlocked.Add(ref _count, count);
-        RtTask? top = Volatile.Read(ref _batches);
+        Interlocked.Add(ref stack.Count, count);
+        RtTask? top = Volatile.Read(ref stack.Batches);
         while (true)
         {
             head.WaitNext = top;
-            RtTask? seen = Interlocked.CompareExchange(ref _batches, head, top);
+            RtTask? seen = Interlocked.CompareExchange(ref stack.Batches, head, top);
             if (seen == top)
             {
                 return;
@@ -107,5 +138,15 @@ internal sealed class TaskCache(int capacity)
 
             top = seen;
         }
+    }
+
+    /// <summary>One CPU's stack of batches (its CPU pushes, spawning threads take), followed by padding so that two CPUs' stacks never share a line.</summary>
+    private sealed class Stack
+    {
+        public RtTask? Batches;
+        public int Count;
+#pragma warning disable CS0169, IDE0051 // never read: keeps the next CPU's stack off these fields' cache lines
+        private readonly CacheLinePadding _after;
+#pragma warning restore CS0169, IDE0051
     }
 }

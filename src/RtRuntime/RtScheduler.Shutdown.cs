@@ -31,6 +31,12 @@ public sealed partial class RtScheduler
     private PaddedLong _admitted;
     private PaddedLong _refused;
 
+    /// <summary>
+    /// Tasks spawned with <see cref="RunAsync"/> whose objects went back to the task cache for a later
+    /// spawn to reuse (they ended well without blocking), over all CPUs.
+    /// </summary>
+    public long TasksRetired => _cpus.Sum(c => Volatile.Read(ref c.TasksRetired));
+
     /// <summary>Tasks accepted and not yet ended.</summary>
     public long LiveTasks => Accepted - Ended(RtTaskState.Completed) - Ended(RtTaskState.Faulted) - Ended(RtTaskState.Cancelled);
 

@@ -14,6 +14,7 @@ public sealed class HostedMetricsTests
     [
         "rtruntime.cpu.context_switches",
         "rtruntime.cpu.preemptions",
+        "rtruntime.cpu.tasks_retired",
         "rtruntime.task.migrations",
         "rtruntime.balance.pushes",
         "rtruntime.balance.pulls",
@@ -82,6 +83,7 @@ public sealed class HostedMetricsTests
             // reported as a BUG (strict checks are on in these hosts).
             Assert.True(LatestSum(longs["rtruntime.cpu.context_switches"]) >= tasksRun, $"context switches < {tasksRun} tasks run");
             Assert.True(LatestSum(longs["rtruntime.cpu.preemptions"]) >= 1, "no preemption counted");
+            Assert.Equal(1, LatestSum(longs["rtruntime.cpu.tasks_retired"])); // the one RunAsync task
             Assert.Equal(2, longs["rtruntime.cpus.online"].LastMeasurement!.Value);
             Assert.Equal(0, longs["rtruntime.bugs"].LastMeasurement!.Value);
             Assert.Equal(0, longs["rtruntime.hotplug.operations"].LastMeasurement!.Value);
@@ -106,7 +108,7 @@ public sealed class HostedMetricsTests
         }
     }
 
-    /// <summary>Spawns, a preemption and thousands of yields; returns the number of tasks that ran.</summary>
+    /// <summary>Spawns, a preemption, thousands of yields and a pooled task; returns the number of tasks that ran.</summary>
     private static async Task<int> RunWorkAsync(RtScheduler runtime)
     {
         int tasksRun = 0;
@@ -147,6 +149,16 @@ public sealed class HostedMetricsTests
         });
         await yielder.AsTask().WaitAsync(TestHosts.Hang);
         tasksRun++;
+
+        // A RunAsync task that ends well without blocking: its CPU retires its object to the task cache
+        // right after its end (the await may return first).
+        await runtime.RunAsync("pooled", 10, _ => ValueTask.CompletedTask).AsTask().WaitAsync(TestHosts.Hang);
+        tasksRun++;
+        long deadline = Environment.TickCount64 + (long)TestHosts.Hang.TotalMilliseconds;
+        while (runtime.TasksRetired == 0 && Environment.TickCount64 < deadline)
+        {
+            await Task.Delay(1);
+        }
 
         return tasksRun;
     }

@@ -18,6 +18,11 @@ public sealed class InvariantChecker
     private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<TrackedTask> _tracked = new();
     private readonly ConcurrentQueue<BugReport> _bugs = new();
+    private readonly ConcurrentQueue<Task> _pooled = new();
+    private long _pooledAccepted;
+    private long _pooledCompleted;
+    private long _pooledFaulted;
+    private long _pooledCancelled;
     private long _checks;
     private long _bugCount;
     private int _recorded;
@@ -86,6 +91,69 @@ public sealed class InvariantChecker
     {
         ArgumentNullException.ThrowIfNull(task);
         _tracked.Enqueue(new TrackedTask(task, faultAllowed, cancelAllowed));
+    }
+
+    /// <summary>
+    /// Tracks a task spawned with <see cref="RtScheduler.RunAsync"/> (it has no handle of its own: its
+    /// object may live again as another task): its completion is awaited and its outcome counted and
+    /// checked as a tracked task's.
+    /// </summary>
+    /// <param name="name">The task's name, for messages.</param>
+    /// <param name="run">Its completion.</param>
+    /// <param name="faultAllowed">True when its body may throw <see cref="InjectedFaultException"/>.</param>
+    /// <param name="cancelAllowed">True when the harness may cancel it.</param>
+    public void TrackPooled(string name, ValueTask run, bool faultAllowed = false, bool cancelAllowed = false)
+    {
+        Interlocked.Increment(ref _pooledAccepted);
+        _pooled.Enqueue(ObservePooledAsync(name, run, faultAllowed, cancelAllowed));
+    }
+
+    private async Task ObservePooledAsync(string name, ValueTask run, bool faultAllowed, bool cancelAllowed)
+    {
+        try
+        {
+            await run.ConfigureAwait(false);
+            Interlocked.Increment(ref _pooledCompleted);
+        }
+        catch (OperationCanceledException)
+        {
+            Interlocked.Increment(ref _pooledCancelled);
+            if (!cancelAllowed && !Interruption.IsCancellationRequested)
+            {
+                Fail(Invariants.ExpectedOutcome, $"pooled task '{name}' was cancelled but the harness never cancelled it");
+            }
+        }
+        catch (Exception e)
+        {
+            Interlocked.Increment(ref _pooledFaulted);
+            if (!faultAllowed || e is not InjectedFaultException)
+            {
+                Fail(Invariants.ExpectedOutcome, $"pooled task '{name}' faulted: {e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// In-body check at a pooled task's end: <paramref name="now"/> (its context's task now) must be
+    /// <paramref name="first"/>, still with the id <paramref name="firstId"/> it had at its first step.
+    /// </summary>
+    /// <param name="task">The task's name.</param>
+    /// <param name="first">The context's task at the body's first step.</param>
+    /// <param name="firstId">Its id then.</param>
+    /// <param name="now">The context's task now.</param>
+    /// <returns>True when the check held.</returns>
+    public bool CheckSameLife(string task, RtTask first, long firstId, RtTask now)
+    {
+        ArgumentNullException.ThrowIfNull(first);
+        ArgumentNullException.ThrowIfNull(now);
+        Interlocked.Increment(ref _checks);
+        if (ReferenceEquals(first, now) && now.Id == firstId)
+        {
+            return true;
+        }
+
+        Fail(Invariants.TaskObjectReuse, $"pooled task '{task}' (id {firstId}) ended as id {now.Id}{(ReferenceEquals(first, now) ? " on the same object" : " on another object")}: its object was given another life while it ran");
+        return false;
     }
 
     /// <summary>
@@ -170,12 +238,15 @@ public sealed class InvariantChecker
     {
         ArgumentNullException.ThrowIfNull(runtime);
         TrackedTask[] tracked = _tracked.ToArray();
-        Task all = Task.WhenAll(tracked.Select(t => t.Task.AsTask().ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)));
+        Task[] pooled = _pooled.ToArray(); // each observer ends when its task does, and never throws
+        Task all = Task.WhenAll(tracked.Select(t => t.Task.AsTask().ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)).Concat(pooled));
         Task first = await Task.WhenAny(all, Task.Delay(drain)).ConfigureAwait(false);
         if (first != all)
         {
             int live = tracked.Count(t => !t.Task.IsCompleted);
-            Fail(Invariants.CleanStop, $"{live} task(s) still live {drain.TotalSeconds:0.#} s after the run ended (first: {tracked.First(t => !t.Task.IsCompleted).Task})");
+            int livePooled = pooled.Count(t => !t.IsCompleted);
+            string example = live > 0 ? $" (first: {tracked.First(t => !t.Task.IsCompleted).Task})" : string.Empty;
+            Fail(Invariants.CleanStop, $"{live} task(s) and {livePooled} pooled task(s) still live {drain.TotalSeconds:0.#} s after the run ended{example}");
         }
 
         for (int cpu = 0; cpu < runtime.CpuCount; cpu++)
@@ -189,22 +260,24 @@ public sealed class InvariantChecker
         }
 
         ShutdownSummary summary = await runtime.StopAsync(TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        _ = await Task.WhenAny(Task.WhenAll(pooled), Task.Delay(drain)).ConfigureAwait(false); // the stop ended any still running; one that did not end shows in the counts below
         runtime.BugReported -= OnBug;
-        CheckSummary(runtime, summary, tracked);
+        CheckSummary(runtime, summary, tracked, pooled);
         return summary;
     }
 
-    private void CheckSummary(RtScheduler runtime, ShutdownSummary summary, TrackedTask[] tracked)
+    private void CheckSummary(RtScheduler runtime, ShutdownSummary summary, TrackedTask[] tracked, Task[] pooled)
     {
-        Interlocked.Add(ref _checks, 4 + tracked.Length);
+        Interlocked.Add(ref _checks, 4 + tracked.Length + pooled.Length);
         if (!summary.AllAccountedFor)
         {
             Fail(Invariants.AllTasksAccounted, $"accepted {summary.Accepted} but completed {summary.Completed} + faulted {summary.Faulted} + cancelled {summary.Cancelled} = {summary.Completed + summary.Faulted + summary.Cancelled} (abandoned {summary.Abandoned})");
         }
 
-        if (summary.Accepted != tracked.Length)
+        long pooledAccepted = Interlocked.Read(ref _pooledAccepted);
+        if (summary.Accepted != tracked.Length + pooledAccepted)
         {
-            Fail(Invariants.AllTasksAccounted, $"the harness spawned {tracked.Length} tasks but the runtime accepted {summary.Accepted}");
+            Fail(Invariants.AllTasksAccounted, $"the harness spawned {tracked.Length} tasks and {pooledAccepted} pooled tasks but the runtime accepted {summary.Accepted}");
         }
 
         if (summary.Abandoned != 0)
@@ -221,7 +294,7 @@ public sealed class InvariantChecker
             }
         }
 
-        long completed = 0, faulted = 0, cancelled = 0;
+        long completed = Interlocked.Read(ref _pooledCompleted), faulted = Interlocked.Read(ref _pooledFaulted), cancelled = Interlocked.Read(ref _pooledCancelled);
         foreach (TrackedTask t in tracked)
         {
             switch (t.Task.State)

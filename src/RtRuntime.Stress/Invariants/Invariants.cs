@@ -50,4 +50,10 @@ public static class Invariants
 
     /// <summary>Every CPU is online at the end of a hotplug run, and no task ran on an offline CPU.</summary>
     public const string HotplugConsistent = "hotplug-consistent";
+
+    /// <summary>
+    /// A task object from the runtime's cache (<see cref="RtScheduler.RunAsync"/>) is never given another
+    /// life while its task runs: the body sees the same object and id from its first step to its last.
+    /// </summary>
+    public const string TaskObjectReuse = "task-object-reuse";
 }

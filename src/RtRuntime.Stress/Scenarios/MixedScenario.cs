@@ -8,7 +8,8 @@ namespace RtRuntime.Stress;
 /// <summary>
 /// The soak: a seeded random mix of short tasks (FIFO, RR and normal priorities, random affinities,
 /// work with preemption points, yields, sleeps, nested migrate- and preempt-disabled sections, injected
-/// faults, cancellations) with every invariant checked, plus one periodic latency probe per CPU and any
+/// faults, cancellations; every other one through <see cref="RtScheduler.RunAsync"/>, whose task objects
+/// the runtime reuses) with every invariant checked, plus one periodic latency probe per CPU and any
 /// <see cref="Workloads"/> of the user's. The same seed gives the same task scripts and spawn order
 /// (timing, and so the interleaving, still varies).
 /// </summary>
@@ -169,6 +170,7 @@ public sealed class MixedScenario : StressScenario
             $"{Volatile.Read(ref stats.Spawned)} tasks, {rt.LiveTasks} live, online {rt.OnlineCpus}, max probe {probes.Max(p => p.MaxNs) / 1000.0:0} us, {checker.Checks} checks, {checker.Violations.Count} violations").ConfigureAwait(false);
         await Task.WhenAll(longLived.Select(t => t.ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default))).WaitAsync(TimeSpan.FromSeconds(30), CancellationToken.None).ConfigureAwait(false);
         ShutdownSummary summary = await checker.StopAndCheckAsync(rt, TimeSpan.FromSeconds(30)).ConfigureAwait(false);
+        long retired = rt.TasksRetired;
         long increments = Interlocked.Read(ref stats.PerCpuIncrements);
         long slotTotal = Enumerable.Range(0, cpus).Sum(c => Volatile.Read(ref slots.Remote(c)));
         checker.CheckEqual(Invariants.PerCpuSumExact, "PerCpuCounter.Sum() vs the increments made in migrate-disabled sections", increments, counter.Sum());
@@ -190,6 +192,8 @@ public sealed class MixedScenario : StressScenario
 
         result.AddFigure("tasks", summary.Accepted, "count", summary: true);
         result.AddFigure("completed", summary.Completed, "count");
+        result.AddFigure("pooled_tasks", Interlocked.Read(ref stats.Pooled), "count");
+        result.AddFigure("pooled_retired", retired, "count");
         result.AddFigure("faulted", summary.Faulted, "count", summary: true);
         result.AddFigure("cancelled", summary.Cancelled, "count", summary: true);
         result.AddFigure("migrate_sections", Interlocked.Read(ref stats.MigrateSections), "count");
@@ -231,7 +235,7 @@ public sealed class MixedScenario : StressScenario
         var movable = new List<(RtTask Task, AffinityHolder Holder)>();
         int index = 0;
         bool injected = false;
-        var cancellations = new List<(long AtNs, RtTask Task)>();
+        var cancellations = new List<(long AtNs, Action Cancel)>();
         while (RtClock.NowNs() < end && !cancellationToken.IsCancellationRequested)
         {
             long now = RtClock.NowNs();
@@ -242,7 +246,7 @@ public sealed class MixedScenario : StressScenario
                     return false;
                 }
 
-                c.Task.Cancel();
+                c.Cancel();
                 return true;
             });
 
@@ -260,6 +264,29 @@ public sealed class MixedScenario : StressScenario
                 bool cancel = random.NextDouble() < CancelRate && !injectHere;
                 string name = "mix/" + index.ToString(CultureInfo.InvariantCulture);
                 AffinityHolder? holder = useHolders ? new AffinityHolder(script.Affinity ?? all, all, widenAllowed: stats.HotplugRuntime is not null) : null;
+                if ((index & 1) == 1 && !injectHere)
+                {
+                    // Every other task through RunAsync: its object comes from the runtime's cache and
+                    // goes back when it ends well without blocking. No handle to cancel it by, so one
+                    // to cancel gets a token of its own (and is then never reused: it has a registration).
+                    CancellationTokenSource? cts = cancel ? new CancellationTokenSource() : null;
+                    checker.TrackPooled(name, rt.RunAsync(name, script.Priority, ctx => RunPooledAsync(ctx, script, name, checker, stats, holder), script.Policy, script.Affinity, cts?.Token ?? CancellationToken.None),
+                        faultAllowed: script.Throws, cancelAllowed: true);
+                    if (cts is not null)
+                    {
+                        cancellations.Add((now + random.NextInt64(0, 3_000_000), () =>
+                        {
+                            cts.Cancel();
+                            cts.Dispose();
+                        }));
+                    }
+
+                    Interlocked.Increment(ref stats.Spawned);
+                    Interlocked.Increment(ref stats.Pooled);
+                    index++;
+                    continue;
+                }
+
                 RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, injectHere ? CancellationToken.None : cancellationToken);
                 checker.Track(task, faultAllowed: script.Throws, cancelAllowed: true);
                 if (holder is not null && affinityRandom is not null)
@@ -268,7 +295,7 @@ public sealed class MixedScenario : StressScenario
                 }
                 if (cancel)
                 {
-                    cancellations.Add((now + random.NextInt64(0, 3_000_000), task));
+                    cancellations.Add((now + random.NextInt64(0, 3_000_000), task.Cancel));
                 }
 
                 Interlocked.Increment(ref stats.Spawned);
@@ -283,9 +310,24 @@ public sealed class MixedScenario : StressScenario
             await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
         }
 
-        foreach ((_, RtTask task) in cancellations)
+        foreach ((_, Action cancelTask) in cancellations)
         {
-            task.Cancel();
+            cancelTask();
+        }
+    }
+
+    /// <summary>A pooled task's body: the script, with the object's identity checked from the first step to the last.</summary>
+    private static async ValueTask RunPooledAsync(TaskContext ctx, MixedScript script, string name, InvariantChecker checker, MixedStats stats, AffinityHolder? holder)
+    {
+        RtTask self = ctx.Task;
+        long id = self.Id;
+        try
+        {
+            await script.RunAsync(ctx, name, checker, stats, holder);
+        }
+        finally
+        {
+            checker.CheckSameLife(name, self, id, ctx.Task);
         }
     }
 

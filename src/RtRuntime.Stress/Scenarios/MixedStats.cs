@@ -6,6 +6,7 @@ namespace RtRuntime.Stress;
 internal sealed class MixedStats
 {
     public long Spawned;
+    public long Pooled; // of Spawned, through RunAsync
     public long MigrateSections;
     public long PreemptSections;
     public long PerCpuIncrements;

@@ -14,6 +14,9 @@ internal sealed partial class Cpu
     private RtTask? _freeTasks; // through RqNext
     private int _freeCount;
 
+    /// <summary>Pooled tasks this CPU retired for reuse (written by its thread only).</summary>
+    public long TasksRetired;
+
     /// <summary>Keeps an ended pooled task for reuse (on this CPU's thread, from the task's end).</summary>
     internal void FreeTask(RtTask task)
     {
@@ -25,6 +28,7 @@ internal sealed partial class Cpu
         task.RqNext = _freeTasks;
         _freeTasks = task;
         _freeCount++;
+        Volatile.Write(ref TasksRetired, TasksRetired + 1);
     }
 
     /// <summary>Pushes the free list to the runtime's cache, where spawning threads take from (on this CPU's thread, outside any task).</summary>

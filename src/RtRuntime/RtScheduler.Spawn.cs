@@ -46,17 +46,22 @@ public sealed partial class RtScheduler
     /// wait, lock wait or foreign await: those leave wakers and timers that may still refer to it) and
     /// without a <paramref name="cancellationToken"/>; any other task is left to the GC, as a spawned
     /// one is. The returned ValueTask stays right after the object is reused: a completion of an
-    /// earlier life reads as completed successfully. Await it at most once, as any ValueTask.
+    /// earlier life reads as completed successfully (an object lives at most 65,536 times, the range of
+    /// a ValueTask's token). Await it at most once, as any ValueTask.
     /// </para>
     /// <para>
-    /// The body's <see cref="TaskContext"/>, its <see cref="TaskContext.Task"/> handle and its
-    /// <see cref="SynchronizationContext"/> belong to the task only until it ends; kept past that, they may
-    /// name the task object's next life.
+    /// The body does not run under its task's <see cref="SynchronizationContext"/>, as a spawned body
+    /// does, but under one shared by the runtime's RunAsync tasks: a continuation posted to it, after a
+    /// foreign await (a <see cref="Task"/>, I/O) or by an async call the body did not await, runs on
+    /// the runtime in a short task <c>runasync/posted</c> in the normal class, never in the pooled task
+    /// (whose object may be running another task by then). A body that goes on after a foreign await
+    /// therefore runs outside its task, as after <c>ConfigureAwait(false)</c>: its
+    /// <see cref="TaskContext"/> then throws. Spawn bodies that await foreign work with
+    /// <see cref="Spawn(string, int, Func{TaskContext, ValueTask}, SchedPolicy, CpuSet?, CancellationToken)"/>.
+    /// The body's <see cref="TaskContext"/> and its <see cref="TaskContext.Task"/> handle belong to
+    /// the task only until it ends.
     /// </para>
     /// </remarks>
-    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
-    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public ValueTask RunAsync(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);

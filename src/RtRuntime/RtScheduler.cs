@@ -96,6 +96,12 @@ public sealed partial class RtScheduler : IAsyncDisposable
     /// <summary>The task objects <see cref="RunAsync"/> reuses (task_struct_cachep).</summary>
     internal TaskCache TaskCache { get; private set; } = null!;
 
+    /// <summary>
+    /// The context <see cref="RunAsync"/> bodies run under (a pooled task's object is never a context:
+    /// see <see cref="Tasks.RunAsyncContext"/>); its posts run on <c>runasync/posted</c> tasks.
+    /// </summary>
+    internal SynchronizationContext RunAsyncContext { get; private set; } = null!;
+
     internal HrTimerThread HrTimer { get; }
 
     internal Rebalancer Rebalancer { get; }
@@ -177,6 +183,8 @@ public sealed partial class RtScheduler : IAsyncDisposable
         int distinctCores = pin ? cpuCores.Distinct().Count() : allowed.Count; // the cores the CPU threads use
         var scheduler = new RtScheduler(options, cpus, logger, distinctCores);
         scheduler.TaskCache = new TaskCache(options.TaskCacheCapacity, cpuCores);
+        var runAsyncRoot = new VoidRtTask(scheduler, "runasync", 0, SchedPolicy.Normal, scheduler.AllCpus, static _ => ValueTask.CompletedTask); // never runs: names the drain tasks
+        scheduler.RunAsyncContext = new RunAsyncContext(new PostedAfterExit(runAsyncRoot));
         for (int i = 0; i < count; i++)
         {
             cpus[i] = new Cpu(scheduler, i, cpuCores[i]);

@@ -12,7 +12,9 @@ internal static class ThrowHelper
     public static void ThrowContextOffCpu(RtTask task) =>
         throw new InvalidOperationException(
             $"The TaskContext of task '{task.Name}' (id {task.Id}) was used off its CPU: this thread is not cpu{task.CurrentCpu}'s dispatcher running the task. " +
-            "A continuation that escaped with ConfigureAwait(false) (or code on another thread) may not use the context; await without ConfigureAwait(false) inside task bodies.");
+            (task.Pooled
+                ? "A RunAsync body goes on outside its task after a foreign await (a Task, I/O), as after ConfigureAwait(false): spawn bodies that await foreign work and then use their context with Spawn."
+                : "A continuation that escaped with ConfigureAwait(false) (or code on another thread) may not use the context; await without ConfigureAwait(false) inside task bodies."));
 
     [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -399,7 +399,7 @@ internal sealed partial class Cpu
         task.SwitchCount++;
         ContextSwitches++;
         t_currentTask = task;
-        SynchronizationContext.SetSynchronizationContext(task);
+        SynchronizationContext.SetSynchronizationContext(task.Pooled ? Scheduler.RunAsyncContext : task); // a pooled task's object is never a context (RunAsyncContext)
         if (task.Policy == SchedPolicy.RoundRobin)
         {
             Volatile.Write(ref _sliceDeadline, (now == 0 ? RtClock.NowNs() : now) + Scheduler.RoundRobinSliceNs);

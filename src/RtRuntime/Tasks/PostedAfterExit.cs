@@ -41,6 +41,13 @@ internal sealed class PostedAfterExit(RtTask root)
         TryStartDrain();
     }
 
+    /// <summary>Queues one callback (the <see cref="RunAsyncContext"/>'s posts, whose root never runs) and starts a drain if none is live.</summary>
+    public void Post(SendOrPostCallback callback, object? state)
+    {
+        _queue.Enqueue(new PostedWork(callback, state));
+        TryStartDrain();
+    }
+
     /// <summary>
     /// The drain task ended without finishing its loop (a stop ended it before it started, or at its
     /// preemption point): it still held the queue, which no other drain can have taken meanwhile. Hand

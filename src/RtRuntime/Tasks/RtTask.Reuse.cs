@@ -17,7 +17,12 @@ public abstract partial class RtTask
     /// <summary>Spawned by <see cref="RtScheduler.RunAsync"/>: its object may be retired and reused once it ends.</summary>
     internal bool Pooled;
 
-    private short _life; // the number of this life, bumped when the task is retired (wraps, as a ValueTask token does)
+    private short _life; // the number of this life, bumped when the task is retired (a ValueTask token: 16 bits)
+
+    // The 65,536th life of an object is its last: a next one would have the first life's token, and
+    // a ValueTask of that life would read the later one (its fault, its pending state). One object
+    // in 65,536 lives is left to the GC instead.
+    private const short LastLife = -1;
 
     /// <summary>The token of this life's completion.</summary>
     internal short Token => Volatile.Read(ref _life);
@@ -30,7 +35,12 @@ public abstract partial class RtTask
     /// </summary>
     internal bool TryRetire()
     {
-        if (!Pooled || FinalState != RtTaskState.Completed || Registered || RareOrNull is not null || Volatile.Read(ref Posted) is not null)
+        // Continuation: a flow of the task (an async call the body started and did not await) was
+        // still suspended on a runtime wait when the body returned. Its end took it off that wait, but
+        // a signaller or timer that had already taken it off grants it after (outside its lock): that
+        // late wakeup must find this object dead, not a next life.
+        if (!Pooled || FinalState != RtTaskState.Completed || Registered || Continuation is not null || RareOrNull is not null || Volatile.Read(ref Posted) is not null
+            || _life == LastLife)
         {
             return false;
         }

@@ -55,7 +55,7 @@ public abstract partial class RtTask : SynchronizationContext
     public long Id { get; private set; }
 
     /// <summary>The task's name (the kernel's comm).</summary>
-    public string Name => _name ??= "task-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture); // unnamed: made on first use, not per spawn
+    public string Name => _name ?? "task-" + Id.ToString(System.Globalization.CultureInfo.InvariantCulture); // unnamed: made on each use, not per spawn (and not kept: a pooled task's object may be in its next life when a snapshot asks)
 
     private string? _name;
 

@@ -294,6 +294,29 @@ public class TaskCacheTests
     }
 
     [Fact]
+    public async Task ARunAsyncBody_GoesOnOutsideItsTaskAfterAForeignAwait_AndItsContextThenThrowsSayingSo()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        string? after = null;
+        ValueTask quiet = rt.RunAsync("quiet", 10, async ctx =>
+        {
+            await Task.Delay(1);
+            after = SynchronizationContext.Current is RtTask t ? t.Name : "no task";
+        });
+        await quiet.AsTask().WithTimeout(); // it ends well: it did not touch its context after the await
+        Assert.Equal("runasync/posted", after);
+
+        ValueTask usesContext = rt.RunAsync("uses-context", 10, async ctx =>
+        {
+            await Task.Delay(1);
+            await ctx.Yield();
+        });
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => usesContext.AsTask().WithTimeout());
+        Assert.Contains("RunAsync body goes on outside its task after a foreign await", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
     public async Task RunAsync_AfterStop_IsRefused()
     {
         var rt = Rt.Start(cpus: 1);

@@ -5,9 +5,10 @@
 // Quick probes behind figures in docs/benchmarks.md that BenchmarkDotNet does not isolate:
 //   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50 after 10 warm-up rounds; ns per task, GC share
 //   dotnet run perf/probes/RtProbe.cs -- affine [IdlePollMax µs]     the same, each task affine to one CPU, alternating CPUs 0 and 1 (thread-per-core placement)
-//   dotnet run perf/probes/RtProbe.cs -- burst                        perf/compare's spawn row against Task.Run in the same process: 50,000 items whose body increments one
-//                                                                     shared counter, no handle kept, then a spinning wait; × 16, alternating; medians and minor page
-//                                                                     faults per 1,000 items (try DOTNET_gcConcurrent=0, compare's GC mode, or DOTNET_GCgen0size=0x8000000)
+//   dotnet run perf/probes/RtProbe.cs -- burst                        perf/compare's spawn row (rt.Spawn, rt.RunAsync) against Task.Run in the same process: 50,000 items whose
+//                                                                     body increments one shared counter, no handle kept, then a spinning wait; × 16, alternating; medians,
+//                                                                     minor page faults per 1,000 items and bytes the spawning thread allocated per item (try
+//                                                                     DOTNET_gcConcurrent=0, compare's GC mode, or DOTNET_GCgen0size=0x8000000)
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
@@ -40,6 +41,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- pullscan                     n = 10k..80k tasks affine to cpu0 queued behind a busy task, with or without one pushable task
 //                                                                     at the tail that idle cpu1 may not take (3 CPUs, cpu2 offline): cpu1's and rt/balance's CPU time,
 //                                                                     and cpu0's yield time (its lock held by balancing scans)
+//   dotnet run perf/probes/RtProbe.cs -- gcpause                      a FIFO-90 task waking every 200 µs on CPU 0 while a thread on core 1 spawns empty tasks on CPU 1 (Spawn,
+//                                                                     then RunAsync, 2 s rounds, × 4): its lateness p99 / p99.9 / max, the GCs and GC pause time per round
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -104,6 +107,7 @@ switch (mode)
         const int Count = 50_000;
         var times = new Dictionary<string, List<double>> { ["rt.Spawn"] = [], ["rt.RunAsync"] = [], ["Task.Run"] = [] };
         var faults = new Dictionary<string, long> { ["rt.Spawn"] = 0, ["rt.RunAsync"] = 0, ["Task.Run"] = 0 };
+        var bytes = new Dictionary<string, long> { ["rt.Spawn"] = 0, ["rt.RunAsync"] = 0, ["Task.Run"] = 0 };
         for (int rep = -2; rep < 16; rep++)
         {
             foreach (string variant in times.Keys)
@@ -149,7 +153,7 @@ switch (mode)
                 if (rep >= 0)
                 {
                     times[variant].Add(Stopwatch.GetElapsedTime(t0).TotalNanoseconds / Count);
-                    if (rep == 15) Console.WriteLine($"{variant}: {(GC.GetAllocatedBytesForCurrentThread() - a0) / (double)Count:F1} B/item on the spawner");
+                    bytes[variant] += GC.GetAllocatedBytesForCurrentThread() - a0;
                     faults[variant] += MinorFaults() - f0;
                 }
             }
@@ -159,7 +163,7 @@ switch (mode)
         foreach ((string variant, List<double> xs) in times)
         {
             xs.Sort();
-            Console.WriteLine($"  {variant,-9} median {xs[xs.Count / 2]:F0} ns per item (min {xs[0]:F0}, max {xs[^1]:F0}); {faults[variant] / (16.0 * Count) * 1000:F1} minor page faults per 1,000 items");
+            Console.WriteLine($"  {variant,-11} median {xs[xs.Count / 2]:F0} ns per item (min {xs[0]:F0}, max {xs[^1]:F0}); {faults[variant] / (16.0 * Count) * 1000:F1} minor page faults per 1,000 items; {bytes[variant] / (16.0 * Count):F1} B allocated per item by the spawning thread");
         }
 
         Console.WriteLine($"  rt.Spawn throughput / Task.Run's: {times["Task.Run"][8] / times["rt.Spawn"][8]:F2}×");
@@ -959,8 +963,106 @@ switch (mode)
         break;
     }
 
+    case "gcpause":
+    {
+        // What a spawn's allocation costs the latency of other tasks: a FIFO-90 task on CPU 0 wakes every
+        // 200 µs on an absolute schedule and records how late it ran, while a thread on core 1 spawns empty
+        // tasks affine to CPU 1 as fast as they run (at most 4,096 in flight), for 2 s per round, with
+        // Spawn and with RunAsync in turn (4 rounds each after one of each to warm up). Every GC
+        // suspends every managed thread, the runtime's CPU threads included: the GCs a round caused and
+        // their pause time are reported beside the periodic task's latency.
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        CpuSet cpu1 = CpuSet.Of(1);
+        const long PeriodNs = 200_000;
+        var results = new Dictionary<string, List<(double P99, double P999, double Max, int Gcs, double PauseMs, long Spawned)>> { ["Spawn"] = [], ["RunAsync"] = [] };
+        for (int round = -1; round < 4; round++)
+        {
+            foreach (string variant in results.Keys)
+            {
+                var lateNs = new List<long>(20_000);
+                bool stop = false;
+                RtTask periodic = rt.Spawn("periodic", 90, async ctx =>
+                {
+                    long next = RtClock.NowNs() + PeriodNs;
+                    while (!Volatile.Read(ref stop))
+                    {
+                        await ctx.SleepUntil(next);
+                        lateNs.Add(RtClock.NowNs() - next);
+                        next += PeriodNs;
+                    }
+                }, affinity: CpuSet.Of(0));
+                int gc0 = GC.CollectionCount(0);
+                TimeSpan pause0 = GC.GetTotalPauseDuration();
+                long spawned = 0;
+                Volatile.Write(ref BurstCounter.Done, 0);
+                var spawner = new Thread(() =>
+                {
+                    // On core 1, with CPU 1's thread: CPU 0's core is left to the periodic task.
+                    ulong core1 = 2;
+                    if (SchedSetAffinity(0, sizeof(ulong), ref core1) != 0)
+                    {
+                        throw new InvalidOperationException("sched_setaffinity to core 1 failed");
+                    }
+
+                    var sw = Stopwatch.StartNew();
+                    while (sw.Elapsed < TimeSpan.FromSeconds(2))
+                    {
+                        if (spawned - Volatile.Read(ref BurstCounter.Done) >= 4_096)
+                        {
+                            Thread.SpinWait(20);
+                            continue;
+                        }
+
+                        Func<TaskContext, ValueTask> body = static _ =>
+                        {
+                            Interlocked.Increment(ref BurstCounter.Done);
+                            return ValueTask.CompletedTask;
+                        };
+                        if (variant == "Spawn")
+                        {
+                            rt.Spawn(null, 10, body, affinity: cpu1);
+                        }
+                        else
+                        {
+                            _ = rt.RunAsync(null, 10, body, affinity: cpu1);
+                        }
+
+                        spawned++;
+                    }
+                });
+                spawner.Start();
+                spawner.Join();
+                Volatile.Write(ref stop, true);
+                await periodic;
+                int gcs = GC.CollectionCount(0) - gc0;
+                double pauseMs = (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds;
+                while (Volatile.Read(ref BurstCounter.Done) < spawned)
+                {
+                    Thread.SpinWait(20);
+                }
+
+                if (round >= 0)
+                {
+                    lateNs.Sort();
+                    results[variant].Add((lateNs[(int)(lateNs.Count * 0.99)] / 1000.0, lateNs[(int)(lateNs.Count * 0.999)] / 1000.0, lateNs[^1] / 1000.0, gcs, pauseMs, spawned));
+                }
+            }
+        }
+
+        Console.WriteLine("periodic task (FIFO 90, 200 µs, CPU 0) while a thread on core 1 spawns empty tasks on CPU 1, 2 s per round (µs late):");
+        foreach ((string variant, var rs) in results)
+        {
+            foreach (var r in rs)
+            {
+                Console.WriteLine($"  {variant,-8} p99 {r.P99,7:F1}  p99.9 {r.P999,7:F1}  max {r.Max,8:F1}   {r.Gcs,4} GCs, {r.PauseMs,6:F1} ms paused, {r.Spawned / 2e6:F2} M spawns/s");
+            }
+        }
+
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | timercore | line | preempt | gaps | lead | dying | observe | switch");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | timercore | line | preempt | gaps | lead | dying | observe | switch | gcpause");
         return 2;
 }
 

@@ -1,6 +1,6 @@
 using System.Runtime.ExceptionServices;
-using RtRuntime.Cpus;
 using System.Threading.Tasks.Sources;
+using RtRuntime.Cpus;
 
 namespace RtRuntime.Tasks;
 
@@ -30,8 +30,8 @@ public abstract partial class RtTask
     /// <summary>
     /// On the task's CPU thread, right after it ended: true, with its life number bumped, when it can be
     /// reused: pooled, completed successfully, never blocked (so no waker, timer or registry entry can
-    /// still refer to it), and nothing rare attached (no cancellation registration, no completion task,
-    /// no work posted after its end).
+    /// still refer to it), no flow still suspended, nothing rare attached (no cancellation registration,
+    /// no completion task, no work posted after its end), and not its last life.
     /// </summary>
     internal bool TryRetire()
     {

@@ -18,6 +18,7 @@ public sealed partial class RtScheduler
     private readonly RtTask?[] _stripeHeads = new RtTask?[Stripes];
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Lock _stopLock = new();
+    private readonly Lock _drainLock = new(); // orders a drain task admitted while stopping with the drain's completion
     private Task<ShutdownSummary>? _stopTask;
     private bool _accepting;
     private volatile bool _cancellingAll;
@@ -98,10 +99,7 @@ public sealed partial class RtScheduler
         Volatile.Write(ref _accepting, false);
         _hotplugStop.Cancel(); // an offline waiting for pinned tasks ends (its CPU active again), queued hotplug calls fail
         Interlocked.MemoryBarrier();
-        if (LiveTasks == 0)
-        {
-            _drained.TrySetResult();
-        }
+        OnTaskGone();
 
         long abandoned = 0;
         if (!await WaitDrainedAsync(drainTimeout, drainCancellation).ConfigureAwait(false))
@@ -370,7 +368,35 @@ public sealed partial class RtScheduler
     {
         if (!Volatile.Read(ref _accepting) && LiveTasks == 0)
         {
-            _drained.TrySetResult();
+            lock (_drainLock)
+            {
+                if (LiveTasks == 0) // a task admitted while draining (TryAdmitWhileDraining) is counted under this lock
+                {
+                    _drained.TrySetResult();
+                }
+            }
         }
+    }
+
+    /// <summary>
+    /// Admits a runtime task that runs work of accepted tasks (a posted drain: the rest of a RunAsync
+    /// body after a foreign await, a continuation of an ended task) while a stop still waits for the
+    /// live tasks to end; false once it cancels them or they all ended (the work is then dropped).
+    /// </summary>
+    private bool TryAdmitWhileDraining(RtTask task)
+    {
+        lock (_drainLock)
+        {
+            if (_cancellingAll || _drained.Task.IsCompleted)
+            {
+                return false;
+            }
+
+            Interlocked.Increment(ref _admitted.Value); // counted before the drain can complete: the stop waits for it
+        }
+
+        task.Run = TaskRunState.Queued;
+        Activate(task);
+        return true;
     }
 }

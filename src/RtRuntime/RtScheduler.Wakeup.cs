@@ -151,7 +151,9 @@ public sealed partial class RtScheduler
     /// <summary>
     /// Starts a task that runs an ended task's after-exit work: at its priority and policy, on its
     /// CPUs while one of them is active (else on any), named <c>&lt;name&gt;/posted</c>. Its own
-    /// after-exit work goes to the same queue. False once the runtime is stopping.
+    /// after-exit work goes to the same queue. Admitted while a stop still drains (the work may be
+    /// the rest of a live RunAsync body, which the stop waits for); false once the stop cancels, or
+    /// has drained.
     /// </summary>
     internal bool TrySpawnPostedDrain(PostedAfterExit queue, Func<TaskContext, ValueTask> body)
     {
@@ -165,7 +167,7 @@ public sealed partial class RtScheduler
 
         var drain = new VoidRtTask(this, root.Name + PostedSuffix, root.BasePriority, root.Policy, anyActive ? mask : AllCpus, body);
         drain.Rare.AfterExit = queue; // before it is published: what is posted to it after its end comes back here
-        return TryAdmit(drain, default);
+        return (Volatile.Read(ref _accepting) && TryAdmit(drain, default)) || TryAdmitWhileDraining(drain);
     }
 
     private const string PostedSuffix = "/posted";

@@ -91,7 +91,7 @@ public sealed class LocalLock
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
         RtTask task = context.Task;
-        LocalLockState state = StateOf(task);
+        LocalLockState state = StateOf(context);
         if (TryTake(task, state))
         {
             return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
@@ -117,7 +117,7 @@ public sealed class LocalLock
     public bool TryLock(TaskContext context, out LocalLockGuard guard)
     {
         RtTask task = context.Task;
-        LocalLockState state = StateOf(task);
+        LocalLockState state = StateOf(context);
         if (TryTake(task, state))
         {
             guard = new LocalLockGuard(state, task, task.GuardEpoch);
@@ -134,10 +134,10 @@ public sealed class LocalLock
     /// is refused too, as after a ConfigureAwait(false).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private LocalLockState StateOf(RtTask task)
+    private LocalLockState StateOf(TaskContext context)
     {
-        task.ThrowIfNotCurrent();
-        return _states[task.Cpu!.Id];
+        context.ThrowIfNotCurrent();
+        return _states[context.Task.Cpu!.Id];
     }
 
     /// <summary>

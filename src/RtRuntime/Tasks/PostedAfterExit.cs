@@ -9,7 +9,8 @@ namespace RtRuntime.Tasks;
 /// the order it was posted and run by one short task at a time, <c>&lt;name&gt;/posted</c>, at the
 /// ended task's priority and policy. Those tasks share this queue (work posted to one of them after
 /// it ended comes back here), so the ended task's continuations run one at a time, as under the task
-/// itself. Only once the runtime is stopping is the work dropped (logged at debug level).
+/// itself. Only once a stop cancels the tasks, or all of them ended, is the work dropped (logged at
+/// debug level): while a stop still drains, it runs (it may be the rest of a live RunAsync body).
 /// </summary>
 internal sealed class PostedAfterExit(RtTask root)
 {

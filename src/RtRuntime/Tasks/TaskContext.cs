@@ -12,7 +12,27 @@ public readonly struct TaskContext
 {
     private readonly RtTask _task;
 
-    internal TaskContext(RtTask task) => _task = task;
+    // The life of the task's object this context belongs to (RtTask.Token; always 0 for a spawned
+    // task). A pooled task's object runs later lives once it ended, and a flow of an earlier life that
+    // goes on in a later life's step (a continuation that the later life resumes inline: both run under
+    // the runtime's RunAsyncContext) would otherwise pass the running-task test as that life.
+    private readonly short _life;
+
+    internal TaskContext(RtTask task)
+    {
+        _task = task;
+        _life = task.Token;
+    }
+
+    /// <summary>Throws unless the calling thread runs this context's task, in this context's life.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void ThrowIfNotCurrent()
+    {
+        if (!_task.IsCurrent || _task.Token != _life)
+        {
+            ThrowHelper.ThrowContextOffCpu(_task);
+        }
+    }
 
     /// <summary>The task's handle.</summary>
     public RtTask Task => _task;
@@ -30,7 +50,7 @@ public readonly struct TaskContext
     {
         get
         {
-            _task.ThrowIfNotCurrent();
+            ThrowIfNotCurrent();
             // Silent under either guard, or for a per-CPU task (is_percpu_thread: affinity of one CPU).
             if (_task.PreemptCount == 0 && _task.MigrationDisabled == 0 && _task.AffinityMask.Count != 1)
             {
@@ -78,13 +98,13 @@ public readonly struct TaskContext
         // Off-CPU use is caught by the task's gate bit once the dispatcher has seen the task leave; a
         // continuation that escaped while its CPU thread was still finishing the step is caught only
         // by the exact thread check, which strict mode's gate bit sends every point to.
-        return new PreemptionPointAwaitable(_task);
+        return new PreemptionPointAwaitable(_task, _life);
     }
 
     /// <summary><c>sched_yield()</c>: go to the tail of the task's priority on its CPU. Throws when preempt-disabled (scheduling while atomic).</summary>
     public YieldAwaitable Yield()
     {
-        _task.ThrowIfNotCurrent();
+        ThrowIfNotCurrent();
         _task.Scheduler.ThrowIfAtomic(_task, "Yield");
         return new YieldAwaitable(_task);
     }
@@ -106,7 +126,7 @@ public readonly struct TaskContext
     /// <summary>Sleeps until <paramref name="deadlineNs"/> on the <see cref="RtClock"/> (absolute, for drift-free periodic tasks).</summary>
     public SleepAwaitable SleepUntil(long deadlineNs)
     {
-        _task.ThrowIfNotCurrent();
+        ThrowIfNotCurrent();
         _task.Scheduler.ThrowIfAtomic(_task, "Sleep");
         return new SleepAwaitable(_task, deadlineNs);
     }
@@ -118,7 +138,7 @@ public readonly struct TaskContext
     /// </summary>
     public PreemptGuard PreemptDisable()
     {
-        _task.ThrowIfNotCurrent();
+        ThrowIfNotCurrent();
         return PreemptGuard.Enter(_task);
     }
 
@@ -128,7 +148,7 @@ public readonly struct TaskContext
     /// </summary>
     public MigrateGuard MigrateDisable()
     {
-        _task.ThrowIfNotCurrent();
+        ThrowIfNotCurrent();
         return MigrateGuard.Enter(_task);
     }
 }

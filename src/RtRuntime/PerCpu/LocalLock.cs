@@ -117,7 +117,8 @@ public sealed class LocalLock
     public bool TryLock(TaskContext context, out LocalLockGuard guard)
     {
         RtTask task = context.Task;
-        LocalLockState state = StateOf(context);
+        task.ThrowIfNotCurrent(); // a try-lock never suspends: the task's test, not the life's
+        LocalLockState state = _states[task.Cpu!.Id];
         if (TryTake(task, state))
         {
             guard = new LocalLockGuard(state, task, task.GuardEpoch);

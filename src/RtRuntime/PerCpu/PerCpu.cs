@@ -56,7 +56,7 @@ public sealed class PerCpu<T>
     public ref T ThisCpu(TaskContext context)
     {
         RtTask task = context.Task;
-        context.ThrowIfNotCurrent();
+        task.ThrowIfNotCurrent();
         if ((task.PreemptCount | task.MigrationDisabled) == 0)
         {
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");

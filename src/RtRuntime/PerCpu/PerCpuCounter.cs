@@ -63,7 +63,7 @@ public sealed class PerCpuCounter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref long ThisCpuRaw(TaskContext context)
     {
-        context.ThrowIfNotCurrent();
+        context.Task.ThrowIfNotCurrent();
         return ref _slots[PerCpu<long>.Index(Cpu.CurrentId)];
     }
 }

@@ -9,13 +9,8 @@ namespace RtRuntime.Tasks;
 public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
 {
     private readonly RtTask _task;
-    private readonly short _life; // the TaskContext's (see TaskContext._life)
 
-    internal PreemptionPointAwaitable(RtTask task, short life)
-    {
-        _task = task;
-        _life = life;
-    }
+    internal PreemptionPointAwaitable(RtTask task) => _task = task;
 
     /// <summary>Returns this awaitable.</summary>
     public PreemptionPointAwaitable GetAwaiter() => this;
@@ -27,19 +22,14 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
         get
         {
             RtTask t = _task;
-            return t.Gate == 0 || SlowIsCompleted(t, _life);
+            return t.Gate == 0 || SlowIsCompleted(t);
         }
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool SlowIsCompleted(RtTask t, short life)
+    private static bool SlowIsCompleted(RtTask t)
     {
         t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
-        if (t.Token != life)
-        {
-            ThrowHelper.ThrowContextOffCpu(t); // a flow of an earlier life of a pooled task's object
-        }
-
         int gate = t.Gate & ~RtTask.GateStrict;
         if (gate == 0)
         {

@@ -15,7 +15,10 @@ public readonly struct TaskContext
     // The life of the task's object this context belongs to (RtTask.Token; always 0 for a spawned
     // task). A pooled task's object runs later lives once it ended, and a flow of an earlier life that
     // goes on in a later life's step (a continuation that the later life resumes inline: both run under
-    // the runtime's RunAsyncContext) would otherwise pass the running-task test as that life.
+    // the runtime's RunAsyncContext) would otherwise pass the running-task test as that life. Tested by
+    // the operations that suspend the task (a yield, sleep, wait or lock wait), which such a flow would
+    // take from the life it runs in; not by the preemption point, the guards or the this-CPU accessors,
+    // whose fast paths stay one load (the point's slow path can still suspend: docs/architecture.md).
     private readonly short _life;
 
     internal TaskContext(RtTask task)
@@ -24,7 +27,7 @@ public readonly struct TaskContext
         _life = task.Token;
     }
 
-    /// <summary>Throws unless the calling thread runs this context's task, in this context's life.</summary>
+    /// <summary>Throws unless the calling thread runs this context's task, in this context's life (before an operation that suspends the task).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void ThrowIfNotCurrent()
     {
@@ -50,7 +53,7 @@ public readonly struct TaskContext
     {
         get
         {
-            ThrowIfNotCurrent();
+            _task.ThrowIfNotCurrent();
             // Silent under either guard, or for a per-CPU task (is_percpu_thread: affinity of one CPU).
             if (_task.PreemptCount == 0 && _task.MigrationDisabled == 0 && _task.AffinityMask.Count != 1)
             {
@@ -98,7 +101,7 @@ public readonly struct TaskContext
         // Off-CPU use is caught by the task's gate bit once the dispatcher has seen the task leave; a
         // continuation that escaped while its CPU thread was still finishing the step is caught only
         // by the exact thread check, which strict mode's gate bit sends every point to.
-        return new PreemptionPointAwaitable(_task, _life);
+        return new PreemptionPointAwaitable(_task);
     }
 
     /// <summary><c>sched_yield()</c>: go to the tail of the task's priority on its CPU. Throws when preempt-disabled (scheduling while atomic).</summary>
@@ -138,7 +141,7 @@ public readonly struct TaskContext
     /// </summary>
     public PreemptGuard PreemptDisable()
     {
-        ThrowIfNotCurrent();
+        _task.ThrowIfNotCurrent();
         return PreemptGuard.Enter(_task);
     }
 
@@ -148,7 +151,7 @@ public readonly struct TaskContext
     /// </summary>
     public MigrateGuard MigrateDisable()
     {
-        ThrowIfNotCurrent();
+        _task.ThrowIfNotCurrent();
         return MigrateGuard.Enter(_task);
     }
 }

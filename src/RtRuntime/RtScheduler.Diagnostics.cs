@@ -29,7 +29,7 @@ public sealed partial class RtScheduler
         // Sampled like the step time: one wakeup in 64 per waking thread, at random (RtMetrics.Sample).
         if (Metrics.WakeupLatencyOn && RtMetrics.Sample(ref t_wakeupSample))
         {
-            task.WokenAtNs = RtClock.NowNs();
+            task.WokenAtNs = (int)RtClock.NowNs() | 1;
         }
 
         if (RtEventSource.Log.IsVerbose)
@@ -42,10 +42,15 @@ public sealed partial class RtScheduler
     internal void TraceSwitchIn(Cpu cpu, RtTask task)
     {
         RtTaskRare? rare = task.RareOrNull;
-        long now = (task.WokenAtNs | (rare?.InterferedSinceNs ?? 0)) != 0 ? RtClock.NowNs() : 0;
+        long now = task.WokenAtNs != 0 || (rare?.InterferedSinceNs ?? 0) != 0 ? RtClock.NowNs() : 0;
         if (task.WokenAtNs != 0)
         {
-            Metrics.WakeupLatency.Record((now - task.WokenAtNs) / 1000.0, cpu.MetricTag);
+            int latencyNs = (int)now - task.WokenAtNs; // the low 32 bits' difference: exact below 2.1 s
+            if (latencyNs >= 0)
+            {
+                Metrics.WakeupLatency.Record(latencyNs / 1000.0, cpu.MetricTag);
+            }
+
             task.WokenAtNs = 0;
         }
 

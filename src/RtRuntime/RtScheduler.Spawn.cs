@@ -59,7 +59,11 @@ public sealed partial class RtScheduler
     /// <see cref="TaskContext"/> then throws. Spawn bodies that await foreign work with
     /// <see cref="Spawn(string, int, Func{TaskContext, ValueTask}, SchedPolicy, CpuSet?, CancellationToken)"/>.
     /// The body's <see cref="TaskContext"/> and its <see cref="TaskContext.Task"/> handle belong to
-    /// the task only until it ends.
+    /// the task only until it ends. Await every async call the body starts: one left running that
+    /// awaits foreign work may be resumed inline by a later task on the same object (one that completes
+    /// that work under the same context), where its context passes for that task's and a suspension
+    /// through it faults that task, reported as two flows of one task (the same misuse a spawned
+    /// task's un-awaited call that suspends on a runtime awaitable is reported as).
     /// </para>
     /// </remarks>
     public ValueTask RunAsync(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)

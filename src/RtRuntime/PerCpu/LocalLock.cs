@@ -91,7 +91,7 @@ public sealed class LocalLock
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
         RtTask task = context.Task;
-        LocalLockState state = StateOf(context);
+        LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
             return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
@@ -117,8 +117,7 @@ public sealed class LocalLock
     public bool TryLock(TaskContext context, out LocalLockGuard guard)
     {
         RtTask task = context.Task;
-        task.ThrowIfNotCurrent(); // a try-lock never suspends: the task's test, not the life's
-        LocalLockState state = _states[task.Cpu!.Id];
+        LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
             guard = new LocalLockGuard(state, task, task.GuardEpoch);
@@ -135,10 +134,10 @@ public sealed class LocalLock
     /// is refused too, as after a ConfigureAwait(false).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private LocalLockState StateOf(TaskContext context)
+    private LocalLockState StateOf(RtTask task)
     {
-        context.ThrowIfNotCurrent();
-        return _states[context.Task.Cpu!.Id];
+        task.ThrowIfNotCurrent();
+        return _states[task.Cpu!.Id];
     }
 
     /// <summary>

@@ -44,7 +44,7 @@ public abstract class RtWaitQueue : IWaitSource
     public RtWaitAwaitable WaitAsync(TaskContext context)
     {
         RtTask task = context.Task ?? throw new ArgumentException("The TaskContext is a default value; use the context passed to the task body.", nameof(context));
-        context.ThrowIfNotCurrent();
+        task.ThrowIfNotCurrent();
         task.Scheduler.ThrowIfAtomic(task, "Wait");
         return new RtWaitAwaitable(this, task);
     }
@@ -80,7 +80,7 @@ public abstract class RtWaitQueue : IWaitSource
     public RtTimedWaitAwaitable WaitUntilAsync(TaskContext context, long deadlineNs)
     {
         RtTask task = context.Task ?? throw new ArgumentException("The TaskContext is a default value; use the context passed to the task body.", nameof(context));
-        context.ThrowIfNotCurrent();
+        task.ThrowIfNotCurrent();
         task.Scheduler.ThrowIfAtomic(task, "Wait");
         return new RtTimedWaitAwaitable(this, task, deadlineNs);
     }

@@ -12,30 +12,7 @@ public readonly struct TaskContext
 {
     private readonly RtTask _task;
 
-    // The life of the task's object this context belongs to (RtTask.Token; always 0 for a spawned
-    // task). A pooled task's object runs later lives once it ended, and a flow of an earlier life that
-    // goes on in a later life's step (a continuation that the later life resumes inline: both run under
-    // the runtime's RunAsyncContext) would otherwise pass the running-task test as that life. Tested by
-    // the operations that suspend the task (a yield, sleep, wait or lock wait), which such a flow would
-    // take from the life it runs in; not by the preemption point, the guards or the this-CPU accessors,
-    // whose fast paths stay one load (the point's slow path can still suspend: docs/architecture.md).
-    private readonly short _life;
-
-    internal TaskContext(RtTask task)
-    {
-        _task = task;
-        _life = task.Token;
-    }
-
-    /// <summary>Throws unless the calling thread runs this context's task, in this context's life (before an operation that suspends the task).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void ThrowIfNotCurrent()
-    {
-        if (!_task.IsCurrent || _task.Token != _life)
-        {
-            ThrowHelper.ThrowContextOffCpu(_task);
-        }
-    }
+    internal TaskContext(RtTask task) => _task = task;
 
     /// <summary>The task's handle.</summary>
     public RtTask Task => _task;
@@ -107,7 +84,7 @@ public readonly struct TaskContext
     /// <summary><c>sched_yield()</c>: go to the tail of the task's priority on its CPU. Throws when preempt-disabled (scheduling while atomic).</summary>
     public YieldAwaitable Yield()
     {
-        ThrowIfNotCurrent();
+        _task.ThrowIfNotCurrent();
         _task.Scheduler.ThrowIfAtomic(_task, "Yield");
         return new YieldAwaitable(_task);
     }
@@ -129,7 +106,7 @@ public readonly struct TaskContext
     /// <summary>Sleeps until <paramref name="deadlineNs"/> on the <see cref="RtClock"/> (absolute, for drift-free periodic tasks).</summary>
     public SleepAwaitable SleepUntil(long deadlineNs)
     {
-        ThrowIfNotCurrent();
+        _task.ThrowIfNotCurrent();
         _task.Scheduler.ThrowIfAtomic(_task, "Sleep");
         return new SleepAwaitable(_task, deadlineNs);
     }

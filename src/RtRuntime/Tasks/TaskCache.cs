@@ -59,6 +59,9 @@ internal sealed class TaskCache
         }
     }
 
+    /// <summary>False when <see cref="RtSchedulerOptions.TaskCacheCapacity"/> is 0: nothing is retired or reused.</summary>
+    internal bool Enabled => _capacityPerCpu > 0;
+
     /// <summary>
     /// A cached task for the calling thread to reincarnate, or null when the cache is empty (the
     /// caller allocates). A thread keeps the batches it took from one runtime's cache; spawning on

@@ -291,6 +291,8 @@ public class TaskCacheTests
             Assert.DoesNotContain(seen, t => ReferenceEquals(t, task));
             seen.Add(task);
         }
+
+        Assert.Equal(0, rt.TasksRetired); // none counted as retired either
     }
 
     [Fact]

@@ -177,7 +177,7 @@ public sealed class RtSchedulerOptions
     /// The most ended task objects the runtime keeps for <see cref="RtScheduler.RunAsync"/> to reuse
     /// (0..16,777,216; 0: every RunAsync allocates, as a spawn does). The cache only ever holds objects
     /// that were once in flight together, so it reaches this size only after a burst of that many
-    /// pooled tasks, and then keeps them (about 240 bytes each: 16 MB at the default), as the kernel's
+    /// pooled tasks, and then keeps them (232 bytes each: about 15 MB at the default), as the kernel's
     /// slab cache keeps freed task structs; a thread that spawns also keeps the batches it took until it
     /// has spawned them. Default 65,536.
     /// </summary>

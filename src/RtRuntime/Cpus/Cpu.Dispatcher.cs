@@ -308,7 +308,7 @@ internal sealed partial class Cpu
                 if (done)
                 {
                     Scheduler.Finish(task);
-                    if (Scheduler.TaskCache.Enabled && task.TryRetire())
+                    if (task.TryRetire())
                     {
                         FreeTask(task); // pushed to the cache only once this thread is done with it
                     }

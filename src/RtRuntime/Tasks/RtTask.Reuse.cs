@@ -31,7 +31,7 @@ public abstract partial class RtTask
     /// On the task's CPU thread, right after it ended: true, with its life number bumped, when it can be
     /// reused: pooled, completed successfully, never blocked (so no waker, timer or registry entry can
     /// still refer to it), no flow still suspended, nothing rare attached (no cancellation registration,
-    /// no completion task, no work posted after its end), and not its last life.
+    /// no completion task, no work posted after its end), not its last life, and the cache is on.
     /// </summary>
     internal bool TryRetire()
     {
@@ -39,7 +39,7 @@ public abstract partial class RtTask
         // still suspended on a runtime wait when the body returned. Its end took it off that wait, but
         // a signaller or timer that had already taken it off grants it after (outside its lock): that
         // late wakeup must find this object dead, not a next life.
-        if (!Pooled || FinalState != RtTaskState.Completed || Registered || Continuation is not null || RareOrNull is not null || Volatile.Read(ref Posted) is not null
+        if (!Pooled || !Scheduler.TaskCache.Enabled || FinalState != RtTaskState.Completed || Registered || Continuation is not null || RareOrNull is not null || Volatile.Read(ref Posted) is not null
             || _life == LastLife)
         {
             return false;
@@ -155,19 +155,7 @@ public abstract partial class RtTask
     internal void OnCompletedOf(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags)
     {
         ArgumentNullException.ThrowIfNull(continuation);
-        object? context = null;
-        if ((flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0)
-        {
-            SynchronizationContext? sc = SynchronizationContext.Current;
-            if (sc is not null && sc.GetType() != typeof(SynchronizationContext))
-            {
-                context = sc;
-            }
-            else if (TaskScheduler.Current != TaskScheduler.Default)
-            {
-                context = TaskScheduler.Current;
-            }
-        }
+        object? context = (flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 ? RtTaskAwaiter.CapturedContext() : null;
 
         ExecutionContext? executionContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
         var node = new WaiterNode(continuation, state, context, executionContext);

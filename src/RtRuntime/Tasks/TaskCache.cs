@@ -69,6 +69,11 @@ internal sealed class TaskCache
     /// </summary>
     internal VoidRtTask? Take()
     {
+        if (!Enabled)
+        {
+            return null; // nothing is ever cached: no thread statics, no look at the stacks
+        }
+
         if (t_owner != this)
         {
             t_owner = this;

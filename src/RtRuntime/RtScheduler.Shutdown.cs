@@ -138,6 +138,7 @@ public sealed partial class RtScheduler
         await Task.WhenAll(_cpus.Select(cpu => Task.Run(() =>
             cpu.Thread!.Join(cpu.Running is { IsCompleted: false } ? TimeSpan.Zero : join)))).ConfigureAwait(false);
 
+        TaskCache.Close(); // no thread that spawned here keeps the runtime alive through its cached task objects
         ReleaseOsRequests();
         var summary = new ShutdownSummary(
             Accepted, Ended(RtTaskState.Completed), Ended(RtTaskState.Faulted), Ended(RtTaskState.Cancelled), abandoned);

@@ -25,15 +25,13 @@ internal sealed class TaskCache
     internal const int BatchSize = 32;
 
     [ThreadStatic]
-    private static TaskCache? t_owner;
-
-    [ThreadStatic]
-    private static RtTask? t_tasks; // the batch being taken from, through RqNext
-
-    [ThreadStatic]
-    private static RtTask? t_batches; // the batches taken but not yet started, through WaitNext
+    private static Taker? t_taker; // what the calling thread took from the cache it last spawned on
 
     private readonly Stack[] _stacks;
+    private readonly List<Taker> _takers = []; // under _takersLock: every thread's taker of this cache, for Close
+    private readonly Lock _takersLock = new();
+    private int _pruneAt = 16;
+    private bool _closed;
     private readonly int[] _cpuOfCore; // the first CPU pinned to each core, or −1
     private readonly int _capacityPerCpu;
 
@@ -63,9 +61,9 @@ internal sealed class TaskCache
     internal bool Enabled => _capacityPerCpu > 0;
 
     /// <summary>
-    /// A cached task for the calling thread to reincarnate, or null when the cache is empty (the
-    /// caller allocates). A thread keeps the batches it took from one runtime's cache; spawning on
-    /// another runtime's drops them (to the GC).
+    /// A cached task for the calling thread to reincarnate, or null when the cache is empty or closed
+    /// (the caller allocates). A thread keeps the batches it took from one runtime's cache; spawning
+    /// on another runtime's drops them (to the GC), and so does the runtime's stop (<see cref="Close"/>).
     /// </summary>
     internal VoidRtTask? Take()
     {
@@ -74,29 +72,88 @@ internal sealed class TaskCache
             return null; // nothing is ever cached: no thread statics, no look at the stacks
         }
 
-        if (t_owner != this)
+        Taker? taker = t_taker;
+        if (taker is null || taker.Owner != this)
         {
-            t_owner = this;
-            t_tasks = null;
-            t_batches = null;
+            taker = Adopt(taker);
+            if (taker is null)
+            {
+                return null;
+            }
         }
 
-        RtTask? task = t_tasks;
+        RtTask? task = taker.Tasks;
         if (task is null)
         {
-            task = t_batches ?? TakeBatches();
+            task = taker.Batches ?? TakeBatches();
             if (task is null)
             {
                 return null;
             }
 
-            t_batches = task.WaitNext;
+            taker.Batches = task.WaitNext;
             task.WaitNext = null;
         }
 
-        t_tasks = task.RqNext;
+        taker.Tasks = task.RqNext;
         task.RqNext = null;
         return (VoidRtTask)task;
+    }
+
+    /// <summary>
+    /// The calling thread starts taking from this cache: what it held of another (or of this one before
+    /// a <see cref="Close"/>) is dropped, and its new taker is listed so that the stop can drop it too.
+    /// Null once the cache is closed.
+    /// </summary>
+    private Taker? Adopt(Taker? previous)
+    {
+        previous?.Release();
+        t_taker = null;
+        using (_takersLock.EnterScope())
+        {
+            if (_closed)
+            {
+                return null;
+            }
+
+            if (_takers.Count >= _pruneAt)
+            {
+                _takers.RemoveAll(static t => t.Owner is null); // takers their threads left for another cache
+                _pruneAt = Math.Max(16, 2 * _takers.Count);
+            }
+
+            var taker = new Taker(this);
+            _takers.Add(taker);
+            t_taker = taker;
+            return taker;
+        }
+    }
+
+    /// <summary>
+    /// At the runtime's stop, once its CPU threads have exited: every thread's taken batches and the
+    /// stacks are dropped, so that no thread that once spawned on the runtime keeps it (and up to
+    /// <see cref="RtSchedulerOptions.TaskCacheCapacity"/> task objects) alive through its thread
+    /// statics. A spawn that races the stop may still leave its thread one batch, until that thread
+    /// spawns again (on any runtime).
+    /// </summary>
+    internal void Close()
+    {
+        using (_takersLock.EnterScope())
+        {
+            _closed = true;
+            foreach (Taker taker in _takers)
+            {
+                taker.Release();
+            }
+
+            _takers.Clear();
+        }
+
+        foreach (Stack stack in _stacks)
+        {
+            Volatile.Write(ref stack.Batches, null);
+            Volatile.Write(ref stack.Count, 0);
+        }
     }
 
     /// <summary>Every batch of one CPU's stack: the stack of the CPU on the calling thread's core first, else the first non-empty one.</summary>
@@ -145,6 +202,22 @@ internal sealed class TaskCache
             }
 
             top = seen;
+        }
+    }
+
+    /// <summary>What one thread took from one cache: the batch being taken from (through RqNext) and the batches not yet started (through WaitNext).</summary>
+    private sealed class Taker(TaskCache owner)
+    {
+        public TaskCache? Owner = owner;
+        public RtTask? Tasks;
+        public RtTask? Batches;
+
+        /// <summary>Drops what the thread took (to the GC) and leaves the cache.</summary>
+        public void Release()
+        {
+            Owner = null;
+            Tasks = null;
+            Batches = null;
         }
     }
 

@@ -1,14 +1,16 @@
 using System.Runtime.CompilerServices;
+using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
 
 /// <summary>
-/// A thread that spawned with <see cref="RtScheduler.RunAsync"/> keeps, in its thread statics, the
-/// cached task objects it took; once the runtime has stopped, that must not keep the runtime (and its
-/// cache of up to <see cref="RtSchedulerOptions.TaskCacheCapacity"/> objects) alive for as long as the
-/// thread lives.
+/// A stopped runtime is garbage once the application drops it: nothing outside it (thread statics,
+/// static events, timers) keeps it reachable. In particular a thread that spawned with
+/// <see cref="RtScheduler.RunAsync"/> keeps, in its thread statics, the cached task objects it took;
+/// that must not keep the runtime (and its cache of up to
+/// <see cref="RtSchedulerOptions.TaskCacheCapacity"/> objects) alive for as long as the thread lives.
 /// </summary>
-public class TaskCacheRetentionTests
+public class RuntimeRetentionTests
 {
     [Fact]
     public void AStoppedRuntime_IsNotKeptAliveByAThreadThatSpawnedOnIt()
@@ -50,6 +52,50 @@ public class TaskCacheRetentionTests
             release.Set();
             spawner.Join(Rt.Hang);
         }
+    }
+
+    [Fact]
+    public void AStoppedRuntime_ThatRanSpawnedTasksSleepsWaitsAndLocks_IsCollectable()
+    {
+        WeakReference weak = UseEverythingThenStop();
+        for (int i = 0; i < 10 && weak.IsAlive; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+
+        Assert.False(weak.IsAlive, "a stopped runtime is still reachable from a root outside it");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference UseEverythingThenStop()
+    {
+        RtScheduler rt = Rt.Start(cpus: 2);
+        var ev = new RtEvent();
+        var sem = new RtSemaphore(0);
+        var counter = new RtRuntime.PerCpu.PerCpuCounter(rt);
+        var local = new RtRuntime.PerCpu.LocalLock(rt);
+        RtTask waiter = rt.Spawn("waiter", 20, async ctx =>
+        {
+            await ev.WaitAsync(ctx);
+            await sem.WaitAsync(ctx);
+            await Task.Delay(1); // a foreign await: the continuation comes back through the task's context
+        });
+        RtTask worker = rt.Spawn("worker", 10, async ctx =>
+        {
+            await ctx.Sleep(TimeSpan.FromMilliseconds(1));
+            counter.Increment(ctx);
+            using (await local.LockAsync(ctx))
+            {
+                await ctx.PreemptionPoint();
+            }
+
+            ev.Set();
+            sem.Release();
+        });
+        Assert.True(Task.WaitAll([waiter.AsTask(), worker.AsTask()], Rt.Hang));
+        rt.DisposeAsync().AsTask().Wait(Rt.Hang);
+        return new WeakReference(rt);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

@@ -37,7 +37,7 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
         if (online < runtime.CpuCount && !options.AllowOfflineCpus)
         {
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus,
-                $"RtRuntime has {runtime.CpuCount - online} CPU(s) offline ({runtime.OnlineCpus} online) and AllowOfflineCpus is false."));
+                $"RtRuntime has {runtime.CpuCount - online} CPU(s) offline (online CPUs: {runtime.OnlineCpus}) and AllowOfflineCpus is false."));
         }
 
         HealthSample now = Read(runtime);

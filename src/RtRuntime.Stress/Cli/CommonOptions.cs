@@ -39,7 +39,7 @@ internal sealed class CommonOptions
 
     public Option<BalancePolicy> Policy { get; } = new("--policy")
     {
-        Description = "Balancing policy: WorkConserving, KernelFaithful or NoPushRunning (pileup: compare all three unless given).",
+        Description = "Balancing policy: WorkConserving, KernelFaithful or NoPushRunning. Unless given, pileup compares all three and simulate uses the scenario file's policy; the default shown applies to the other scenarios.",
         Recursive = true,
         DefaultValueFactory = _ => BalancePolicy.WorkConserving,
         CustomParser = r => ParseEnum(r, "--policy", BalancePolicy.WorkConserving),
@@ -47,7 +47,7 @@ internal sealed class CommonOptions
 
     public Option<PreemptionModel> Model { get; } = new("--model")
     {
-        Description = "Guard semantics: Rt (migrate_disable is its own guard) or NonRt (it is preempt_disable).",
+        Description = "Guard semantics: Rt (migrate_disable is its own guard) or NonRt (it is preempt_disable). Unless given, simulate uses the scenario file's model.",
         Recursive = true,
         DefaultValueFactory = _ => PreemptionModel.Rt,
         CustomParser = r => ParseEnum(r, "--model", PreemptionModel.Rt),

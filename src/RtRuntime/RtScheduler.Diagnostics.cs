@@ -48,7 +48,7 @@ public sealed partial class RtScheduler
             int latencyNs = (int)now - task.WokenAtNs; // the low 32 bits' difference: exact below 2.1 s
             if (latencyNs >= 0)
             {
-                Metrics.WakeupLatency.Record(latencyNs / 1000.0, cpu.MetricTag);
+                Record(Metrics.WakeupLatency, latencyNs / 1000.0, cpu.MetricTag);
             }
 
             task.WokenAtNs = 0;
@@ -69,6 +69,54 @@ public sealed partial class RtScheduler
         if (RtEventSource.Log.IsVerbose)
         {
             RtEventSource.Log.SchedSwitch(cpu.Id, task.Id, task.Prio);
+        }
+    }
+
+    /// <summary>
+    /// Records a sampled histogram measurement on a CPU thread. A MeterListener's measurement callback
+    /// runs inside <c>Record</c>: one that throws is logged (rate-limited) and the measurement dropped,
+    /// never let through into the dispatcher (which would fault the task just stepped, or end the CPU
+    /// thread and the process).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal void Record(System.Diagnostics.Metrics.Histogram<double> histogram, double value, KeyValuePair<string, object?> tag)
+    {
+        try
+        {
+            histogram.Record(value, tag);
+        }
+        catch (Exception e)
+        {
+            ReportListenerFailed(histogram, e);
+        }
+    }
+
+    /// <inheritdoc cref="Record(System.Diagnostics.Metrics.Histogram{double}, double, KeyValuePair{string, object?})"/>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    internal void Record(System.Diagnostics.Metrics.Histogram<double> histogram, double value)
+    {
+        try
+        {
+            histogram.Record(value);
+        }
+        catch (Exception e)
+        {
+            ReportListenerFailed(histogram, e);
+        }
+    }
+
+    private void ReportListenerFailed(System.Diagnostics.Metrics.Instrument instrument, Exception e)
+    {
+        try
+        {
+            if (LogAllowed(_handlerLogLimit, "event handler failures"))
+            {
+                RtLog.ListenerFailed(_logger, instrument.Name, e);
+            }
+        }
+        catch (Exception)
+        {
+            // a logger that throws too: nothing more to do on a CPU thread
         }
     }
 

@@ -234,7 +234,7 @@ internal sealed partial class Cpu
 
             if (StepSeq == _nextStepSample && SampleThisStep())
             {
-                Scheduler.Metrics.StepTime.Record(ns / 1000.0);
+                Scheduler.Record(Scheduler.Metrics.StepTime, ns / 1000.0);
             }
         }
 
@@ -279,7 +279,7 @@ internal sealed partial class Cpu
                     {
                         long t0 = RtClock.NowNs();
                         done = task.Step();
-                        Scheduler.Metrics.StepTime.Record((RtClock.NowNs() - t0) / 1000.0);
+                        Scheduler.Record(Scheduler.Metrics.StepTime, (RtClock.NowNs() - t0) / 1000.0);
                     }
                     else
                     {

@@ -56,6 +56,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "A handler of RtScheduler.{Event} threw; the runtime goes on (keep handlers short and non-throwing)")]
     public static partial void HandlerFailed(ILogger logger, string @event, Exception exception);
 
+    [LoggerMessage(EventId = 22, Level = LogLevel.Error, Message = "A MeterListener's measurement callback threw on {Instrument}; the measurement is dropped and the runtime goes on")]
+    public static partial void ListenerFailed(ILogger logger, string instrument, Exception exception);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "LockMemory: the process's memory is locked (mlockall MCL_CURRENT | MCL_FUTURE)")]
     public static partial void MemoryLocked(ILogger logger);
 

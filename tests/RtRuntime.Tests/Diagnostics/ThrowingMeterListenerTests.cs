@@ -1,0 +1,120 @@
+using System.Diagnostics.Metrics;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Diagnostics;
+
+/// <summary>
+/// A MeterListener whose measurement callback throws is user code like any other: its exception must
+/// neither change a task's outcome nor reach a CPU thread's loop (where it would end the process).
+/// </summary>
+public sealed class ThrowingMeterListenerTests
+{
+    [Fact]
+    public async Task StepTime_ListenerThrows_TasksStillCompleteAndCpusGoOn()
+    {
+        using var factory = new ScopedMeterFactory();
+        using MeterListener listener = factory.ThrowingListener("rtruntime.task.step_time");
+        await using RtScheduler rt = Rt.Start(o => { o.CpuCount = 2; o.MeterFactory = factory; });
+
+        // One step in 64 on average is timed (gaps of 1..127 per CPU): 4,096 one-step tasks leave none
+        // timed with a negligible probability.
+        var tasks = new RtTask[4_096];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = rt.Spawn("step" + i, 10, _ => ValueTask.CompletedTask);
+        }
+
+        foreach (RtTask t in tasks)
+        {
+            try
+            {
+                await t.WithTimeout();
+            }
+            catch (InvalidOperationException)
+            {
+                // counted below
+            }
+        }
+
+        Assert.True(factory.Thrown > 0, "the listener never saw a step: the test proves nothing");
+        Assert.All(tasks, t => Assert.Equal(RtTaskState.Completed, t.State));
+    }
+
+    [Fact]
+    public async Task WakeupLatency_ListenerThrows_CpuThreadsSurviveAndTasksComplete()
+    {
+        // Before the fix the listener's exception escapes Cpu.SwitchIn on a CPU thread: an unhandled
+        // exception that ends the test process.
+        using var factory = new ScopedMeterFactory();
+        using MeterListener listener = factory.ThrowingListener("rtruntime.task.wakeup_latency");
+        await using RtScheduler rt = Rt.Start(o => { o.CpuCount = 2; o.MeterFactory = factory; });
+
+        var tasks = new RtTask[4_096];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = rt.Spawn("wake" + i, 10, _ => ValueTask.CompletedTask);
+        }
+
+        foreach (RtTask t in tasks)
+        {
+            await t.WithTimeout();
+        }
+
+        Assert.True(factory.Thrown > 0, "the listener never saw a wakeup: the test proves nothing");
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(5)).WithTimeout();
+        Assert.Equal(tasks.Length, summary.Completed);
+        Assert.True(summary.AllAccountedFor);
+    }
+
+    /// <summary>A meter factory of its own, so that the listener sees this test's runtime only (tests run in parallel).</summary>
+    private sealed class ScopedMeterFactory : IMeterFactory
+    {
+        private readonly List<Meter> _meters = [];
+        private long _thrown;
+
+        public long Thrown => Interlocked.Read(ref _thrown);
+
+        public Meter Create(MeterOptions options)
+        {
+            var meter = new Meter(options.Name, options.Version, options.Tags, scope: this);
+            lock (_meters)
+            {
+                _meters.Add(meter);
+            }
+
+            return meter;
+        }
+
+        public MeterListener ThrowingListener(string instrumentName)
+        {
+            var listener = new MeterListener
+            {
+                InstrumentPublished = (instrument, l) =>
+                {
+                    if (ReferenceEquals(instrument.Meter.Scope, this) && instrument.Name == instrumentName)
+                    {
+                        l.EnableMeasurementEvents(instrument);
+                    }
+                },
+            };
+            listener.SetMeasurementEventCallback<double>((_, _, _, _) =>
+            {
+                Interlocked.Increment(ref _thrown);
+                throw new InvalidOperationException("a listener's bug");
+            });
+            listener.Start();
+            return listener;
+        }
+
+        public void Dispose()
+        {
+            lock (_meters)
+            {
+                foreach (Meter meter in _meters)
+                {
+                    meter.Dispose();
+                }
+            }
+        }
+    }
+}

@@ -77,6 +77,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         }
 
         _accessor.OnStarted(runtime);
+        runtime.DisposeOwner = StopAtDisposeAsync; // the container disposes an injected RtScheduler before this service
         _stoppingRegistration = _lifetime.ApplicationStopping.Register(() => Interlocked.CompareExchange(ref _hostStoppingAt, Stopwatch.GetTimestamp(), 0));
         try
         {
@@ -152,6 +153,14 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     /// </summary>
     public async ValueTask DisposeAsync()
     {
+        await StopAtDisposeAsync().ConfigureAwait(false);
+        _stoppingRegistration.Dispose();
+        _stopping.Dispose();
+    }
+
+    /// <summary>The stop of <see cref="DisposeAsync"/>; also run by the runtime's own DisposeAsync (the container disposes an injected RtScheduler first).</summary>
+    private async ValueTask StopAtDisposeAsync()
+    {
         if (_accessor.State == RtRuntimeState.Running && _accessor.TryGetRuntime(out RtScheduler? runtime))
         {
             _accessor.OnStopping();
@@ -159,9 +168,6 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             await _stopping.CancelAsync().ConfigureAwait(false);
             await PublishSummaryAsync(runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace)).ConfigureAwait(false);
         }
-
-        _stoppingRegistration.Dispose();
-        _stopping.Dispose();
     }
 
     /// <summary>See <see cref="DisposeAsync"/> (a container disposed synchronously).</summary>

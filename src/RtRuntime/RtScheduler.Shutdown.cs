@@ -83,7 +83,23 @@ public sealed partial class RtScheduler
     /// <summary>Stops with a 5 s drain (see <see cref="StopAsync"/>).</summary>
     public async ValueTask DisposeAsync()
     {
-        await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        if (Volatile.Read(ref _disposeOwner) is { } owner)
+        {
+            await owner().ConfigureAwait(false); // the owner's stop (a host's: its workers' tokens, its grace)
+        }
+
+        await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); // after the owner's stop: its result
+    }
+
+    private Func<ValueTask>? _disposeOwner;
+
+    /// <summary>
+    /// Set by an owner of this runtime (the hosted service): <see cref="DisposeAsync"/> runs the owner's stop
+    /// first. A DI container that hands out this runtime disposes it before the hosted service that started it.
+    /// </summary>
+    internal Func<ValueTask>? DisposeOwner
+    {
+        set => Volatile.Write(ref _disposeOwner, value);
     }
 
     private static void ValidateTimeout(TimeSpan timeout, string name)

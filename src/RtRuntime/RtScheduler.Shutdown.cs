@@ -71,9 +71,9 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentOutOfRangeException">A timeout is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
     public Task<ShutdownSummary> StopAsync(TimeSpan drainTimeout, TimeSpan? cancelGrace = null, CancellationToken drainCancellation = default)
     {
-        ValidateTimeout(drainTimeout, nameof(drainTimeout));
+        ValidateTimeout(drainTimeout, nameof(drainTimeout), s_maxDrain);
         TimeSpan grace = cancelGrace ?? TimeSpan.FromSeconds(5);
-        ValidateTimeout(grace, nameof(cancelGrace));
+        ValidateTimeout(grace, nameof(cancelGrace), s_maxGrace);
         lock (_stopLock)
         {
             return _stopTask ??= StopCoreAsync(drainTimeout, grace, drainCancellation);
@@ -102,11 +102,17 @@ public sealed partial class RtScheduler
         set => Volatile.Write(ref _disposeOwner, value);
     }
 
-    private static void ValidateTimeout(TimeSpan timeout, string name)
+    private static readonly TimeSpan s_maxDrain = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+    private static readonly TimeSpan s_maxGrace = TimeSpan.FromMilliseconds(int.MaxValue);
+
+    private static void ValidateTimeout(TimeSpan timeout, string name, TimeSpan max)
     {
-        if (timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan)
+        // The drain waits with Task.Delay (at most 4294967294 ms, about 49.7 days), the grace with Thread.Join
+        // too (at most int.MaxValue ms, about 24.8 days): a longer one (TimeSpan.MaxValue meant as "forever")
+        // would fault the stop midway, the runtime refusing tasks and its CPU threads left running.
+        if ((timeout < TimeSpan.Zero && timeout != Timeout.InfiniteTimeSpan) || timeout > max)
         {
-            throw new ArgumentOutOfRangeException(name, timeout, $"{name} must be zero or positive, or Timeout.InfiniteTimeSpan.");
+            throw new ArgumentOutOfRangeException(name, timeout, $"{name} must be 0..{max} ({max.TotalMilliseconds} ms), or Timeout.InfiniteTimeSpan.");
         }
     }
 

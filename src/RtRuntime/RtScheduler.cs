@@ -193,10 +193,10 @@ public sealed partial class RtScheduler : IAsyncDisposable
 
         scheduler.HousekeepingCores = Housekeeping.Cores(allowed, cpuCores);
         scheduler.InitMetrics();
-        scheduler._memoryLocked = LockMemoryIfAsked(options, logger);
         bool started = false;
         try
         {
+            scheduler._memoryLocked = LockMemoryIfAsked(options, logger);
             scheduler._cpuLatency = HoldCpuLatencyIfAsked(options, logger);
             scheduler.StartThreads();
             started = true;
@@ -206,6 +206,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
             if (!started)
             {
                 scheduler.ReleaseOsRequests(); // a failed start leaves the process and the system as it found them
+                scheduler.Metrics.Dispose();   // and publishes no instruments of a runtime that never ran
             }
         }
 

@@ -26,16 +26,16 @@ internal sealed class RtMetrics : IDisposable
         _meter.CreateObservableCounter("rtruntime.cpu.preemptions", () => PerCpu(cpus, c => c.Preemptions), "{preemption}", "Tasks switched out at a preemption point by a higher priority, per CPU.");
         _meter.CreateObservableCounter("rtruntime.cpu.tasks_retired", () => PerCpu(cpus, c => Volatile.Read(ref c.TasksRetired)), "{task}", "Tasks spawned with RunAsync whose objects went back to the task cache for reuse (they ended well without blocking), per CPU.");
         _meter.CreateObservableCounter("rtruntime.task.migrations", () => PerCpu(cpus, c => c.MigrationsIn), "{migration}", "Tasks that arrived from another CPU, per destination CPU.");
-        _meter.CreateObservableCounter("rtruntime.balance.pushes", () => Interlocked.Read(ref runtime.Balancer.Pushes), "{push}", "Queued tasks pushed to a CPU running lower priority, or off a dying CPU.");
-        _meter.CreateObservableCounter("rtruntime.balance.pulls", () => Interlocked.Read(ref runtime.Balancer.Pulls), "{pull}", "Queued tasks pulled by a CPU that dropped in priority or went idle.");
-        _meter.CreateObservableCounter("rtruntime.balance.running_pushes", () => Interlocked.Read(ref runtime.Balancer.RunningPushes), "{push}", "Migrate-disable pile-up repairs: the task that preempted a pinned one moved away, before it started or by the stopper.");
-        _meter.CreateObservableCounter("rtruntime.hotplug.operations", () => runtime.HotplugOperations, "{operation}", "CPU offline and online operations completed.");
-        _meter.CreateObservableCounter("rtruntime.bugs", () => runtime.BugCount, "{report}", "Kernel-style BUG reports (scheduling while atomic, this-CPU access while preemptible).");
-        _meter.CreateObservableCounter("rtruntime.stalls", () => runtime.StallCount, "{stall}", "Tasks that passed no preemption point for longer than the stall threshold.");
+        _meter.CreateObservableCounter("rtruntime.balance.pushes", () => One(() => Interlocked.Read(ref runtime.Balancer.Pushes)), "{push}", "Queued tasks pushed to a CPU running lower priority, or off a dying CPU.");
+        _meter.CreateObservableCounter("rtruntime.balance.pulls", () => One(() => Interlocked.Read(ref runtime.Balancer.Pulls)), "{pull}", "Queued tasks pulled by a CPU that dropped in priority or went idle.");
+        _meter.CreateObservableCounter("rtruntime.balance.running_pushes", () => One(() => Interlocked.Read(ref runtime.Balancer.RunningPushes)), "{push}", "Migrate-disable pile-up repairs: the task that preempted a pinned one moved away, before it started or by the stopper.");
+        _meter.CreateObservableCounter("rtruntime.hotplug.operations", () => One(() => runtime.HotplugOperations), "{operation}", "CPU offline and online operations completed.");
+        _meter.CreateObservableCounter("rtruntime.bugs", () => One(() => runtime.BugCount), "{report}", "Kernel-style BUG reports (scheduling while atomic, this-CPU access while preemptible).");
+        _meter.CreateObservableCounter("rtruntime.stalls", () => One(() => runtime.StallCount), "{stall}", "Tasks that passed no preemption point for longer than the stall threshold.");
 
         _meter.CreateObservableGauge("rtruntime.cpu.runqueue_length", () => PerCpu(cpus, c => (long)c.Rq.Count), "{task}", "Runnable tasks waiting on each CPU's run queue.");
         _meter.CreateObservableGauge("rtruntime.cpu.nr_pinned", () => PerCpu(cpus, c => (long)c.NrPinned), "{task}", "Tasks inside a migrate-disabled section, per CPU (rq->nr_pinned).");
-        _meter.CreateObservableGauge("rtruntime.cpus.online", () => (long)cpus.Count(c => c.Online), "{cpu}", "CPUs online.");
+        _meter.CreateObservableGauge("rtruntime.cpus.online", () => One(() => cpus.Count(c => c.Online)), "{cpu}", "CPUs online.");
         _meter.CreateObservableCounter("rtruntime.cpu.lost_bandwidth", () => PerCpuSeconds(cpus, c => runtime.Rebalancer.LostNs(c.Id)), "s", "Time a CPU idled or ran lower priority while a higher-priority task allowed there waited.");
         _meter.CreateObservableCounter("rtruntime.cpu.busy_time", () => PerCpuSeconds(cpus, c => c.BusyNs), "s", "Time each CPU spent running tasks.");
         _meter.CreateObservableCounter("rtruntime.cpu.timer_spin_time", () => PerCpuSeconds(cpus, c => Volatile.Read(ref c.TimerSpinNs)), "s", "Time each CPU spun to an anticipated sleeper deadline, taken from the task it stopped early (AnticipateTimers).");
@@ -85,11 +85,23 @@ internal sealed class RtMetrics : IDisposable
     /// <summary>A listener has enabled the step-time histogram (and instrumentation is compiled in).</summary>
     public bool StepTimeOn => RtInstrumentation.IsSupported && StepTime.Enabled;
 
-    private static IEnumerable<Measurement<long>> PerCpu(Cpu[] cpus, Func<Cpu, long> read) =>
-        cpus.Select(c => new Measurement<long>(read(c), c.MetricTag));
+    // Once disposed (the runtime stopped), the observable instruments report nothing: a meter from an
+    // IMeterFactory (the host's) is owned by the factory, whose meters ignore Dispose, so the instruments
+    // stay published until the host is disposed and would report the stopped runtime's last figures.
+    private Measurement<long>[] One(Func<long> read) =>
+        _disposed ? [] : [new Measurement<long>(read())];
 
-    private static IEnumerable<Measurement<double>> PerCpuSeconds(Cpu[] cpus, Func<Cpu, long> readNs) =>
-        cpus.Select(c => new Measurement<double>(readNs(c) / 1e9, c.MetricTag));
+    private Measurement<long>[] PerCpu(Cpu[] cpus, Func<Cpu, long> read) =>
+        _disposed ? [] : cpus.Select(c => new Measurement<long>(read(c), c.MetricTag)).ToArray();
 
-    public void Dispose() => _meter.Dispose();
+    private Measurement<double>[] PerCpuSeconds(Cpu[] cpus, Func<Cpu, long> readNs) =>
+        _disposed ? [] : cpus.Select(c => new Measurement<double>(readNs(c) / 1e9, c.MetricTag)).ToArray();
+
+    private volatile bool _disposed;
+
+    public void Dispose()
+    {
+        _disposed = true;
+        _meter.Dispose();
+    }
 }

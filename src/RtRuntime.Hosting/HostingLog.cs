@@ -43,4 +43,7 @@ internal static partial class HostingLog
 
     [LoggerMessage(EventId = 112, Level = LogLevel.Warning, Message = "RtRuntime disposed while running ({LiveTasks} live tasks): the host never stopped it (a later hosted service failed to start, or the host was disposed without a stop); cancelling and stopping now")]
     public static partial void StoppingAtDispose(ILogger logger, long liveTasks);
+
+    [LoggerMessage(EventId = 113, Level = LogLevel.Error, Message = "A callback registered on an RT worker's stopping token threw; the runtime stops regardless")]
+    public static partial void StoppingTokenCallbackFailed(ILogger logger, Exception exception);
 }

@@ -91,7 +91,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             // A worker whose affinity names CPUs this runtime does not have (or whose constructor threw)
             // fails host start like a pinning failure; the runtime and the workers already spawned stop first.
             HostingLog.StartFailed(_logger, ex);
-            await _stopping.CancelAsync().ConfigureAwait(false);
+            await CancelStoppingTokenAsync().ConfigureAwait(false);
             foreach (RtTask task in _workerTasks)
             {
                 task.Cancel();
@@ -114,7 +114,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         }
 
         _accessor.OnStopping();
-        await _stopping.CancelAsync().ConfigureAwait(false);
+        await CancelStoppingTokenAsync().ConfigureAwait(false);
 
         (TimeSpan drain, TimeSpan grace) = StopBudget(RemainingShutdownTimeout(), _hostingOptions.Value.CancelGrace);
         HostingLog.Stopping(_logger, runtime.LiveTasks, drain, grace);
@@ -165,7 +165,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         {
             _accessor.OnStopping();
             HostingLog.StoppingAtDispose(_logger, runtime.LiveTasks);
-            await _stopping.CancelAsync().ConfigureAwait(false);
+            await CancelStoppingTokenAsync().ConfigureAwait(false);
             await PublishSummaryAsync(runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace)).ConfigureAwait(false);
         }
     }
@@ -252,6 +252,23 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
                 HostingLog.StoppingHostAfterWorkerFault(_logger, name);
                 _lifetime.StopApplication();
             }
+        }
+    }
+
+    /// <summary>
+    /// Cancels the workers' stopping token. Its callbacks are the workers' code: one that throws is logged
+    /// (every callback still runs, the token is cancelled) and the stop goes on; let through, it would end
+    /// this stop before the runtime's, leaving the runtime running and its CPU threads behind the host.
+    /// </summary>
+    private async Task CancelStoppingTokenAsync()
+    {
+        try
+        {
+            await _stopping.CancelAsync().ConfigureAwait(false);
+        }
+        catch (Exception ex)
+        {
+            HostingLog.StoppingTokenCallbackFailed(_logger, ex);
         }
     }
 

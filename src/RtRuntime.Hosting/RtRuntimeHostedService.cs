@@ -37,6 +37,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     private readonly List<RtTask> _workerTasks = [];
     private long _hostStoppingAt; // Stopwatch timestamp of ApplicationStopping: the host's shutdown timeout runs from about then
     private CancellationTokenRegistration _stoppingRegistration;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously); // the summary published
 
     public RtRuntimeHostedService(
         RtRuntimeAccessor accessor,
@@ -110,7 +111,21 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     {
         if (_accessor.State != RtRuntimeState.Running || !_accessor.TryGetRuntime(out RtScheduler? runtime))
         {
-            return; // never started, failed to start, or already stopped
+            // Never started, failed to start, or already stopped; a stop under way (a second IHost.StopAsync)
+            // is waited for, within this call's token, as the first one waits.
+            if (_accessor.State == RtRuntimeState.Stopping)
+            {
+                try
+                {
+                    await _stopped.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // this caller's deadline: the stop goes on in the background
+                }
+            }
+
+            return;
         }
 
         _accessor.OnStopping();
@@ -273,6 +288,18 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     }
 
     private async Task PublishSummaryAsync(Task<ShutdownSummary> stop)
+    {
+        try
+        {
+            await PublishSummaryCoreAsync(stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stopped.TrySetResult(); // a second StopAsync waits for this
+        }
+    }
+
+    private async Task PublishSummaryCoreAsync(Task<ShutdownSummary> stop)
     {
         ShutdownSummary summary;
         try

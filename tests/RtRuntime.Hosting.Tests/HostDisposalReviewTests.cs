@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using RtRuntime.Tasks;
 
 namespace RtRuntime.Hosting.Tests;
 
@@ -12,9 +11,9 @@ public sealed class HostDisposalReviewTests
         // docs/hosting.md: a host disposed without a stop stops the runtime with no drain, the workers'
         // stopping token cancelled at once. Resolving RtScheduler (the documented way for code created
         // after start) must not change that: the container owns that instance too and disposes it first.
-        IHost host = TestHosts.Build(s => s.AddRtWorker<CooperativeWorker>());
+        IHost host = TestHosts.Build(s => s.AddRtWorker<TokenRecordingWorker>());
         await host.StartAsync();
-        var worker = host.Services.GetRequiredService<CooperativeWorker>();
+        var worker = host.Services.GetRequiredService<TokenRecordingWorker>();
         await worker.Started.Task.WaitAsync(TestHosts.Hang);
         _ = host.Services.GetRequiredService<RtScheduler>(); // e.g. a request handler injected it
         RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
@@ -22,8 +21,10 @@ public sealed class HostDisposalReviewTests
         await Task.Run(host.Dispose).WaitAsync(TestHosts.Hang);
 
         ShutdownSummary summary = await accessor.Stopped.WaitAsync(TestHosts.Hang);
-        Assert.Equal(RtTaskState.Completed, worker.Task!.State); // it returned on its stopping token
-        Assert.Equal(1, summary.Completed);
+        // Before the fix the container's RtScheduler.DisposeAsync drained for 5 s and then cancelled the
+        // task with the worker's stopping token never cancelled (the hosted service was disposed after).
+        Assert.True(await worker.TokenCancelledAtEnd.Task.WaitAsync(TestHosts.Hang), "the worker's task ended before its stopping token was cancelled");
+        Assert.Equal(1, summary.Accepted);
         Assert.True(summary.AllAccountedFor);
     }
 }

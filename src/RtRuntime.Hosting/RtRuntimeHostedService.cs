@@ -58,7 +58,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         _registrations = registrations.ToArray();
         _hostOptions = hostOptions.Value;
         _lifetime = lifetime;
-        _logger = logger;
+        _logger = new RtRuntime.Diagnostics.NonThrowingLogger(logger); // a sink's exception must not end a start, a stop or the summary
     }
 
     /// <summary>Starts and pins the CPUs, then spawns every registered RT worker.</summary>

@@ -168,7 +168,9 @@ public sealed partial class RtScheduler : IAsyncDisposable
         options ??= new RtSchedulerOptions();
         options.Validate();
         _ = Tasks.BuilderInvoker.Instance; // its type initialiser awaits a probe: here, not under a wait queue's spin lock at a first suspension
-        ILogger logger = options.LoggerFactory?.CreateLogger("RtRuntime") ?? NullLogger.Instance;
+        ILogger logger = options.LoggerFactory?.CreateLogger("RtRuntime") is { } appLogger
+            ? new Diagnostics.NonThrowingLogger(appLogger) // logged from the runtime's own threads: a sink's exception must not end them
+            : NullLogger.Instance;
 
         CpuSet allowed = OperatingSystem.IsLinux()
             ? LinuxInterop.GetCurrentThreadAffinity()

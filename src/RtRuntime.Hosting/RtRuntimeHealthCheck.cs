@@ -14,13 +14,15 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
 {
     private readonly RtRuntimeAccessor _accessor;
     private readonly IOptionsMonitor<RtRuntimeHealthCheckOptions> _options;
+    private readonly string _name;
     private readonly Lock _lock = new();
     private HealthSample? _windowStart;
 
-    public RtRuntimeHealthCheck(RtRuntimeAccessor accessor, IOptionsMonitor<RtRuntimeHealthCheckOptions> options)
+    public RtRuntimeHealthCheck(RtRuntimeAccessor accessor, IOptionsMonitor<RtRuntimeHealthCheckOptions> options, string name)
     {
         _accessor = accessor;
         _options = options;
+        _name = name;
     }
 
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -32,7 +34,7 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"RtRuntime is {state}."));
         }
 
-        RtRuntimeHealthCheckOptions options = _options.CurrentValue;
+        RtRuntimeHealthCheckOptions options = _options.Get(_name); // this registration's options
         int online = runtime.OnlineCpus.Count;
         if (online < runtime.CpuCount && !options.AllowOfflineCpus)
         {

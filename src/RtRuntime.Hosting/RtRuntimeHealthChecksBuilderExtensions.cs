@@ -28,8 +28,12 @@ public static class RtRuntimeHealthChecksBuilderExtensions
         Action<RtRuntimeHealthCheckOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(name);
         builder.Services.AddRtRuntime();
-        OptionsBuilder<RtRuntimeHealthCheckOptions> options = builder.Services.AddOptions<RtRuntimeHealthCheckOptions>()
+
+        // Options and state per registration (named after the check): each configure applies to its own
+        // check only, and each check keeps its own rate window.
+        OptionsBuilder<RtRuntimeHealthCheckOptions> options = builder.Services.AddOptions<RtRuntimeHealthCheckOptions>(name)
             .BindConfiguration(RtRuntimeConfiguration.HealthCheckSectionName)
             .ValidateOnStart();
         if (configure is not null)
@@ -38,7 +42,8 @@ public static class RtRuntimeHealthChecksBuilderExtensions
         }
 
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RtRuntimeHealthCheckOptions>, RtRuntimeHealthCheckOptionsValidator>());
-        builder.Services.TryAddSingleton<RtRuntimeHealthCheck>();
-        return builder.Add(new HealthCheckRegistration(name, sp => sp.GetRequiredService<RtRuntimeHealthCheck>(), failureStatus, tags));
+        builder.Services.TryAddKeyedSingleton<RtRuntimeHealthCheck>(name, (sp, _) => new RtRuntimeHealthCheck(
+            sp.GetRequiredService<RtRuntimeAccessor>(), sp.GetRequiredService<IOptionsMonitor<RtRuntimeHealthCheckOptions>>(), name));
+        return builder.Add(new HealthCheckRegistration(name, sp => sp.GetRequiredKeyedService<RtRuntimeHealthCheck>(name), failureStatus, tags));
     }
 }

@@ -107,16 +107,9 @@ public sealed partial class RtScheduler
 
     private void ReportListenerFailed(System.Diagnostics.Metrics.Instrument instrument, Exception e)
     {
-        try
+        if (LogAllowed(_handlerLogLimit, "event handler failures"))
         {
-            if (LogAllowed(_handlerLogLimit, "event handler failures"))
-            {
-                RtLog.ListenerFailed(_logger, instrument.Name, e);
-            }
-        }
-        catch (Exception)
-        {
-            // a logger that throws too: nothing more to do on a CPU thread
+            RtLog.ListenerFailed(_logger, instrument.Name, e); // the runtime's logger never throws (NonThrowingLogger)
         }
     }
 

@@ -135,6 +135,12 @@ public sealed partial class RtScheduler : IAsyncDisposable
 
     internal ILogger Logger => _logger;
 
+    /// <summary>
+    /// Log messages the application's logging provider failed to take (it threw): each was dropped and
+    /// the runtime went on; also the <c>rtruntime.log.failures</c> counter and an EventSource error.
+    /// </summary>
+    public long LogFailures => (_logger as Diagnostics.NonThrowingLogger)?.Failures ?? 0;
+
     /// <summary>rq->nr_pinned of CPU <paramref name="cpu"/>: its tasks inside migrate-disabled sections.</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     public int NrPinned(int cpu) => CpuAt(cpu).NrPinned;

@@ -22,6 +22,7 @@ public sealed class HostedMetricsTests
         "rtruntime.hotplug.operations",
         "rtruntime.bugs",
         "rtruntime.stalls",
+        "rtruntime.log.failures",
         "rtruntime.cpu.runqueue_length",
         "rtruntime.cpu.nr_pinned",
         "rtruntime.cpus.online",

@@ -74,4 +74,8 @@ internal sealed class RtEventSource : EventSource
     /// <summary>Interference: a pinned task waited this long, preempted, before it ran again (migrate_pull → sched-in).</summary>
     [Event(11, Level = EventLevel.Informational, Message = "interference {0}: {1} ns on cpu{2}")]
     public void Interference(long task, long nanoseconds, int cpu) => WriteEvent(11, task, nanoseconds, cpu);
+
+    /// <summary>A logging provider threw; the runtime dropped the message and went on (<see cref="NonThrowingLogger"/>).</summary>
+    [Event(12, Level = EventLevel.Error, Message = "a logging provider threw {0} ({1}); the message (event {2}) was dropped")]
+    public void LogSinkFailed(string exceptionType, string exceptionMessage, int eventId) => WriteEvent(12, exceptionType, exceptionMessage, eventId);
 }

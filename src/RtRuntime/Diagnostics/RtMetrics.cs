@@ -31,6 +31,7 @@ internal sealed class RtMetrics : IDisposable
         _meter.CreateObservableCounter("rtruntime.balance.running_pushes", () => One(() => Interlocked.Read(ref runtime.Balancer.RunningPushes)), "{push}", "Migrate-disable pile-up repairs: the task that preempted a pinned one moved away, before it started or by the stopper.");
         _meter.CreateObservableCounter("rtruntime.hotplug.operations", () => One(() => runtime.HotplugOperations), "{operation}", "CPU offline and online operations completed.");
         _meter.CreateObservableCounter("rtruntime.bugs", () => One(() => runtime.BugCount), "{report}", "Kernel-style BUG reports (scheduling while atomic, this-CPU access while preemptible).");
+        _meter.CreateObservableCounter("rtruntime.log.failures", () => One(() => runtime.LogFailures), "{message}", "Log messages dropped because the application's logging provider threw.");
         _meter.CreateObservableCounter("rtruntime.stalls", () => One(() => runtime.StallCount), "{stall}", "Tasks that passed no preemption point for longer than the stall threshold.");
 
         _meter.CreateObservableGauge("rtruntime.cpu.runqueue_length", () => PerCpu(cpus, c => (long)c.Rq.Count), "{task}", "Runnable tasks waiting on each CPU's run queue.");

@@ -3,7 +3,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace RtRuntime.Hosting.Tests;
 
-public sealed class HostDisposalReviewTests
+public sealed class HostDisposalTests
 {
     [Fact]
     public async Task Dispose_WithoutStopAfterRtSchedulerWasInjected_CancelsTheWorkersStoppingTokenAtOnce()

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace RtRuntime.Hosting.Tests;
 
-public sealed class HealthCheckRegistrationReviewTests
+public sealed class HealthCheckRegistrationTests
 {
     [Fact]
     public async Task TwoRegistrations_EachConfigure_AppliesToItsOwnCheckOnly()

@@ -4,7 +4,7 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime.Hosting.Tests;
 
-public sealed class DoubleStopReviewTests
+public sealed class DoubleStopTests
 {
     [Fact]
     public async Task StopAsync_SecondCallWhileTheFirstDrains_ReturnsOnlyOnceTheRuntimeStopped()

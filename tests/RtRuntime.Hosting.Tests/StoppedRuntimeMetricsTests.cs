@@ -5,7 +5,7 @@ using Microsoft.Extensions.Hosting;
 
 namespace RtRuntime.Hosting.Tests;
 
-public sealed class StoppedRuntimeMetricsReviewTests
+public sealed class StoppedRuntimeMetricsTests
 {
     [Fact]
     public async Task Meter_AfterTheHostedRuntimeStopped_PublishesNoMoreMeasurements()

@@ -4,7 +4,7 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime.Hosting.Tests;
 
-public sealed class StoppingTokenCallbackReviewTests
+public sealed class StoppingTokenCallbackTests
 {
     [Fact]
     public async Task StopAsync_AWorkersStoppingTokenCallbackThrows_TheRuntimeStillStopsAndAccounts()

@@ -208,9 +208,27 @@ public abstract partial class RtTask
     /// <summary>Moves the body's outcome into the completion (called once, after <see cref="BodyCompleted"/>).</summary>
     private protected abstract void PublishBodyOutcome();
 
-    /// <summary>Registers a callback for a body that may complete off CPU (after ConfigureAwait(false)).</summary>
-    private void WatchBodyCompletion(Action onCompleted) =>
-        (BodyState as Task)?.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(onCompleted);
+    /// <summary>
+    /// Watches a body that may complete off CPU (after ConfigureAwait(false)): <see
+    /// cref="RtScheduler.OnBodyCompletedOffCpu"/> runs on the thread that completes the body
+    /// (ExecuteSynchronously), which tells an off-CPU completion from one on the task's CPU thread. An
+    /// awaiter's continuation would not run there when that thread is the CPU's: its
+    /// SynchronizationContext (the task) is not the default one, so the TPL queued the continuation to
+    /// the ThreadPool, which took a body that completed on its CPU for one that completed off it and
+    /// posted to the ending task (a needless <c>&lt;name&gt;/posted</c> task after its end).
+    /// </summary>
+    private void WatchBodyCompletion()
+    {
+        if (BodyState is Task body)
+        {
+            _ = body.ContinueWith(
+                static (_, state) => ((RtTask)state!).Scheduler.OnBodyCompletedOffCpu((RtTask)state!),
+                this,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
+        }
+    }
 
     /// <summary>True once the body started and completed (on or off CPU) and only its outcome is left to publish.</summary>
     internal bool HasCompletedBody => _started && BodyCompleted;
@@ -380,7 +398,7 @@ public abstract partial class RtTask
         }
 
         rare.OffCpuWatch = true;
-        WatchBodyCompletion(() => Scheduler.OnBodyCompletedOffCpu(this));
+        WatchBodyCompletion();
     }
 
     internal bool IsStarted => _started;

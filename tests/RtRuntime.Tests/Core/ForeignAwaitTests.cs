@@ -256,4 +256,26 @@ public class ForeignAwaitTests
         Assert.Contains("was used off its CPU", e.Message, StringComparison.Ordinal);
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task ABodyThatEndsOnItsCpuAfterAForeignAwait_LeavesNoPostedWorkBehind()
+    {
+        // The runtime watches a body that suspended on a foreign await, in case it completes off its CPU
+        // (after ConfigureAwait(false)). A body that completes on its CPU must not be taken for one that
+        // did: the watcher then posted to the ending task, whose end spawned a needless "<name>/posted"
+        // task, counted in the stop's summary (in most rounds here before the fix, where the task ends
+        // while a stop drains).
+        const int Rounds = 20;
+        for (int i = 0; i < Rounds; i++)
+        {
+            RtScheduler rt = Rt.Start(cpus: 1);
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            RtTask task = rt.Spawn("foreign", 10, async _ => await release.Task);
+            await Rt.Until(() => task.State == RtTaskState.Blocked, "the task blocked on the foreign await");
+            Task<ShutdownSummary> stop = rt.StopAsync(Rt.Hang);
+            release.SetResult();
+            ShutdownSummary summary = await stop.WithTimeout();
+            Assert.Equal((1L, 1L), (summary.Accepted, summary.Completed));
+        }
+    }
 }

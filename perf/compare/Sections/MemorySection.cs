@@ -20,6 +20,10 @@ internal static class MemorySection
 
     private static int s_done;
     private static int s_asleep;
+
+    // The .NET baseline's own counters: it must not move s_done, which the sleepers' cancellation check counts.
+    private static int s_dotNetDone;
+    private static int s_dotNetAsleep;
     private static long s_wakeAt;
 
     public static async Task RunAsync(CompareSettings s, Report report, TextWriter log)
@@ -105,7 +109,7 @@ internal static class MemorySection
             pending[i] = DotNetSleeperAsync(tcs.Task);
         }
 
-        double dotNetRetained = (GC.GetTotalMemory(forceFullCollection: true) - baseHeap) / k;
+        double dotNetRetained = (GC.GetTotalMemory(forceFullCollection: true) - baseHeap) / (double)k;
         tcs.SetResult();
         await Task.WhenAll(pending);
 
@@ -149,12 +153,12 @@ internal static class MemorySection
     {
         try
         {
-            Interlocked.Increment(ref s_asleep);
+            Interlocked.Increment(ref s_dotNetAsleep);
             await t;
         }
         finally
         {
-            Interlocked.Increment(ref s_done);
+            Interlocked.Increment(ref s_dotNetDone);
         }
     }
 

@@ -144,7 +144,7 @@ public sealed class HotplugScenario : StressScenario
                 int seed = random.Next();
                 string name = "hp/" + index.ToString(CultureInfo.InvariantCulture);
                 RtTask task = rt.Spawn(name, prio, ctx => state.RunAsync(ctx, name, seed, steps, usesPool, throws), policy, null, cancellationToken);
-                state.Checker.Track(task, faultAllowed: throws, cancelAllowed: true);
+                state.Checker.Track(task, faultAllowed: throws, cancelAllowed: cancel);
                 if (cancel)
                 {
                     _ = CancelLaterAsync(task, random.Next(0, 3));

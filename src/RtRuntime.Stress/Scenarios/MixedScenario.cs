@@ -150,7 +150,7 @@ public sealed class MixedScenario : StressScenario
             CpuSet mask = CpuSet.Of(cpu);
             string name = "probe/" + cpu.ToString(CultureInfo.InvariantCulture);
             RtTask probe = rt.Spawn(name, ProbePriority, ctx => ProbeAsync(ctx, name, mask, h, intervalNs, end, checker), SchedPolicy.Fifo, mask, cancellationToken);
-            checker.Track(probe, cancelAllowed: true);
+            checker.Track(probe); // ends by itself: only Ctrl+C (the checker's Interruption) may cancel it
             longLived.Add(probe.AsTask());
         }
 
@@ -160,7 +160,7 @@ public sealed class MixedScenario : StressScenario
             var h = new LatencyHistogram("workload:" + w.Name);
             workloadHistograms.Add(h);
             RtTask task = rt.Spawn("workload/" + w.Name, w.Priority, ctx => WorkloadAsync(ctx, w, h, end), SchedPolicy.Fifo, null, cancellationToken);
-            checker.Track(task, cancelAllowed: true);
+            checker.Track(task); // likewise
             longLived.Add(task.AsTask());
         }
 
@@ -271,7 +271,7 @@ public sealed class MixedScenario : StressScenario
                     // to cancel gets a token of its own (and is then never reused: it has a registration).
                     CancellationTokenSource? cts = cancel ? new CancellationTokenSource() : null;
                     checker.TrackPooled(name, rt.RunAsync(name, script.Priority, ctx => RunPooledAsync(ctx, script, name, checker, stats, holder), script.Policy, script.Affinity, cts?.Token ?? CancellationToken.None),
-                        faultAllowed: script.Throws, cancelAllowed: true);
+                        faultAllowed: script.Throws, cancelAllowed: cancel);
                     if (cts is not null)
                     {
                         cancellations.Add((now + random.NextInt64(0, 3_000_000), () =>
@@ -288,7 +288,7 @@ public sealed class MixedScenario : StressScenario
                 }
 
                 RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, injectHere ? CancellationToken.None : cancellationToken);
-                checker.Track(task, faultAllowed: script.Throws, cancelAllowed: true);
+                checker.Track(task, faultAllowed: script.Throws, cancelAllowed: cancel); // only the ones the harness cancels may end cancelled
                 if (holder is not null && affinityRandom is not null)
                 {
                     movable.Add((task, holder));

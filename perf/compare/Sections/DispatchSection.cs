@@ -41,16 +41,16 @@ internal static class DispatchSection
             ("RtRuntime Spawn, SpinBeforePark", () => RtSpawnDrainAsync(new RtSchedulerOptions { SpinBeforePark = TimerSection.Spin }, count)),
             ("Task.Run", () => Task.FromResult(TaskRunDrain(count))),
             ("RtRuntime RunAsync (task objects from the runtime's cache)", () => RtSpawnDrainAsync(new RtSchedulerOptions(), count, cached: true)),
-            ("ThreadPool.UnsafeQueueUserWorkItem", () => Task.FromResult(Drain(count, () =>
+            ("ThreadPool.UnsafeQueueUserWorkItem", () => Task.FromResult(WarmedDrain(count, n =>
             {
-                for (int i = 0; i < count; i++)
+                for (int i = 0; i < n; i++)
                 {
                     ThreadPool.UnsafeQueueUserWorkItem(item, preferLocal: false);
                 }
             }))),
-            ("thread-per-core Channel dispatcher", () => Task.FromResult(Drain(count, () =>
+            ("thread-per-core Channel dispatcher", () => Task.FromResult(WarmedDrain(count, n =>
             {
-                for (int i = 0; i < count; i++)
+                for (int i = 0; i < n; i++)
                 {
                     spawnChannel.Post(s_emptyAction);
                 }
@@ -92,11 +92,16 @@ internal static class DispatchSection
             ("RtRuntime RtEvent ping-pong, both tasks on CPU 0 (not cross-CPU; for reference)", () => RtPingPongOnceAsync(new RtSchedulerOptions(), rounds, sameCpu: true)),
             ("ThreadPool SemaphoreSlim.WaitAsync ping-pong", async () =>
             {
+                _ = await ThreadPoolPingPongAsync(Math.Max(1, rounds / 10)); // warmed by a tenth of the round trips, as the RtRuntime rows
                 (double ns, double sameThreadPct) = await ThreadPoolPingPongAsync(rounds);
                 tpSameThread.Add(sameThreadPct);
                 return ns;
             }),
-            ("thread-per-core Channel dispatcher ping-pong", () => Task.FromResult(ChannelPingPong(pingChannel, rounds))),
+            ("thread-per-core Channel dispatcher ping-pong", () =>
+            {
+                _ = ChannelPingPong(pingChannel, Math.Max(1, rounds / 10)); // the same warm-up
+                return Task.FromResult(ChannelPingPong(pingChannel, rounds));
+            }),
         };
         bool withLine = Environment.ProcessorCount > 1;
         if (withLine)
@@ -126,35 +131,18 @@ internal static class DispatchSection
         report.Targets.Add(new TargetRow("Cross-CPU ping-pong round trip ≤ the ThreadPool's (defaults)", $"{Fmt.Num(pp[0].Ns / 1000)} vs {Fmt.Num(tpPing / 1000)} µs{floor}", Fmt.Ratio(ppRatio), ppRatio <= 1));
         report.Targets.Add(new TargetRow("Cross-CPU ping-pong round trip ≤ the ThreadPool's (SpinBeforePark)", $"{Fmt.Num(pp[1].Ns / 1000)} vs {Fmt.Num(tpPing / 1000)} µs{floor}", Fmt.Ratio(ppSpinRatio), ppSpinRatio <= 1));
 
-        // Yield switch.
+        // Yield switch, interleaved the same way (each repetition runs both variants in turn).
         int yields = s.Yields;
-        double rtYield;
         List<double> ry;
+        List<double> ty;
         await using (RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions()))
         {
-            ry = new List<double>();
-            for (int r = -1; r < reps; r++)
-            {
-                double ns = await RtYieldAsync(rt, yields);
-                if (r >= 0)
-                {
-                    ry.Add(ns);
-                }
-            }
-
-            rtYield = Fmt.Median(ry);
+            List<double>[] yXs = await InterleavedAsync(reps, [() => RtYieldAsync(rt, yields), () => TaskYieldAsync(yields)]);
+            ry = yXs[0];
+            ty = yXs[1];
         }
 
-        var ty = new List<double>();
-        for (int r = -1; r < reps; r++)
-        {
-            double ns = await TaskYieldAsync(yields);
-            if (r >= 0)
-            {
-                ty.Add(ns);
-            }
-        }
-
+        double rtYield = Fmt.Median(ry);
         double tpYield = Fmt.Median(ty);
         log.WriteLine($"  yield: RtRuntime {Fmt.Num(rtYield)} ns, Task.Yield {Fmt.Num(tpYield)} ns");
         var yt = new Table("Yield switch (ns of CPU per yield)", "variant", "ns/yield", "this / Task.Yield");
@@ -241,14 +229,22 @@ internal static class DispatchSection
         return await RtPingPongAsync(rt, rounds, sameCpu);
     }
 
-    /// <summary>The Task.Run row: <paramref name="count"/> empty work items through <c>Task.Run</c>, drained; ns per item.</summary>
-    internal static double TaskRunDrain(int count) => Drain(count, () =>
+    /// <summary>The Task.Run row: <paramref name="count"/> empty work items through <c>Task.Run</c>, drained, after a tenth of them as warm-up (as the RtRuntime rows); ns per item.</summary>
+    internal static double TaskRunDrain(int count) => WarmedDrain(count, n =>
     {
-        for (int i = 0; i < count; i++)
+        for (int i = 0; i < n; i++)
         {
             _ = Task.Run(s_emptyAction);
         }
     });
+
+    /// <summary>A baseline's drain warmed as <see cref="RtSpawnDrainAsync"/> warms the runtime: a tenth of the items first, untimed; ns per item of the timed drain.</summary>
+    private static double WarmedDrain(int count, Action<int> start)
+    {
+        int warm = Math.Max(1, count / 10);
+        _ = Drain(warm, () => start(warm));
+        return Drain(count, () => start(count));
+    }
 
     /// <summary>Runs <paramref name="start"/> (which starts <paramref name="count"/> items) and spins until all ran; ns per item.</summary>
     private static double Drain(int count, Action start)

@@ -51,10 +51,10 @@ internal static class SpawnSettingsChild
             }
         }
 
-        // RtSpawnDrainAsync starts a fresh runtime and warms it with a tenth of the items before the timed
-        // ones: its faults are per item spawned, the warm-up's included (and the runtime's start).
+        // Both variants warm up with a tenth of the items before the timed ones (RtSpawnDrainAsync on a
+        // fresh runtime): faults are per item started, the warm-up's included (and the runtime's start).
         long rtItems = (long)reps * (count + Math.Max(1, count / 10));
-        long taskRunItems = (long)reps * count;
+        long taskRunItems = rtItems;
         await stdout.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"{Flag} {Fmt.Median(rt)} {Fmt.Median(taskRun)} {rtFaults * 1000.0 / rtItems} {taskRunFaults * 1000.0 / taskRunItems}"));
         return 0;

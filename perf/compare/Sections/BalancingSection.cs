@@ -148,7 +148,8 @@ internal static class BalancingSection
             table.Add("wakeups per second", Fmt.Num(rate), "20 periodic tasks at 200 µs on 2 CPUs");
             table.Add("rt/balance CPU time", double.IsNaN(cpuPercent) ? "n/a (no /proc)" : $"{Fmt.Num(cpuPercent)} % of one core", "CPU time of the thread named rt/balance over the window, from its per-thread CPU clock (clock_gettime on the clock id of its tid)");
             sec.Tables.Add(table);
-            report.Targets.Add(new TargetRow($"Rebalancer cost at ≈100k wakeups/s ≤ 5 % of one core ({Fmt.Num(rate)} wakeups/s measured)", $"{Fmt.Num(cpuPercent)} %", Fmt.Ratio(cpuPercent / 5), double.IsNaN(cpuPercent) ? null : cpuPercent <= 5));
+            bool loadReached = rate >= 90_000; // the target's condition: a cost at a lighter load says nothing about ≈100k/s
+            report.Targets.Add(new TargetRow($"Rebalancer cost at ≈100k wakeups/s ≤ 5 % of one core ({Fmt.Num(rate)} wakeups/s measured)", $"{Fmt.Num(cpuPercent)} %{(loadReached ? string.Empty : " (load below 90k wakeups/s: not the target's condition)")}", Fmt.Ratio(cpuPercent / 5), double.IsNaN(cpuPercent) ? null : cpuPercent <= 5 && loadReached));
         }
     }
 

@@ -149,7 +149,7 @@ public sealed class MixedScenario : StressScenario
             var h = probes[cpu] = new LatencyHistogram("cpu" + cpu.ToString(CultureInfo.InvariantCulture));
             CpuSet mask = CpuSet.Of(cpu);
             string name = "probe/" + cpu.ToString(CultureInfo.InvariantCulture);
-            RtTask probe = rt.Spawn(name, ProbePriority, ctx => ProbeAsync(ctx, name, mask, h, intervalNs, end, checker), SchedPolicy.Fifo, mask, cancellationToken);
+            RtTask probe = rt.Spawn(name, ProbePriority, ctx => ProbeAsync(ctx, name, mask, h, intervalNs, end, checker, widenAllowed: churn), SchedPolicy.Fifo, mask, cancellationToken);
             checker.Track(probe); // ends by itself: only Ctrl+C (the checker's Interruption) may cancel it
             longLived.Add(probe.AsTask());
         }
@@ -368,7 +368,7 @@ public sealed class MixedScenario : StressScenario
         }
     }
 
-    private static async ValueTask ProbeAsync(TaskContext ctx, string name, CpuSet mask, LatencyHistogram histogram, long intervalNs, long end, InvariantChecker checker)
+    private static async ValueTask ProbeAsync(TaskContext ctx, string name, CpuSet mask, LatencyHistogram histogram, long intervalNs, long end, InvariantChecker checker, bool widenAllowed)
     {
         long next = RtClock.NowNs() + intervalNs;
         while (next < end)
@@ -376,12 +376,13 @@ public sealed class MixedScenario : StressScenario
             await ctx.SleepUntil(next);
             long latency = RtClock.NowNs() - next;
             histogram.Record(latency);
-            if (ctx.Task.Affinity == mask)
+            if (ctx.Task.Affinity == mask || !widenAllowed)
             {
                 checker.CheckAffinity(name, mask, ctx.RawCpuId);
             }
 
-            // else its CPU went offline and the runtime widened its affinity (select_fallback_rq): nothing to check
+            // else its CPU went offline and the runtime widened its affinity (select_fallback_rq): nothing to check.
+            // Without hotplug churn nothing may widen it: the check always runs.
             if (latency >= intervalNs)
             {
                 histogram.RecordOverrun();

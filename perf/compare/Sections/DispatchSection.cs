@@ -155,13 +155,13 @@ internal static class DispatchSection
         sec.Images.Add(("spawn-and-run", Plots.Bars("Spawn-and-run of empty work items", "ns per item", labels, spawn.Select(x => x.Ns).ToArray(), s.ImageDir, "compare-spawn")));
         sec.Images.Add(("ping-pong", Plots.Bars("Ping-pong round trip between two cores", "µs per round trip", pp.Select(x => x.Name).ToArray(), pp.Select(x => x.Ns / 1000).ToArray(), s.ImageDir, "compare-pingpong")));
         sec.Notes.Add("An idle RtRuntime CPU polls for an adaptive window before it parks on a futex (`IdlePollMax`, default 100 µs: the window grows while handoffs come soon after parking, as in a ping-pong); "
-            + "a handoff to a parked CPU pays a futex wake (15–21 µs on this VM kind). `SpinBeforePark` replaces the adaptive window with a fixed 50 µs spin. The ThreadPool's workers spin before they block.");
+            + "a handoff to a parked CPU pays a futex wake. `SpinBeforePark` replaces the adaptive window with a fixed 50 µs spin. The ThreadPool's workers spin before they block.");
         sec.Notes.Add($"The ThreadPool's ping-pong is mostly not cross-CPU: in this run the pong side ran on the same pool thread as the ping side's previous step in "
             + $"{Fmt.Num(Fmt.Median(tpSameThread))} % of round trips (median of the repetitions; a released `SemaphoreSlim` waiter's continuation is queued to the releasing worker's local queue, "
             + "which that worker usually runs next). The RtRuntime rows pin the two tasks to CPUs 0 and 1, so every handoff crosses cores; the same-CPU row shows the handoff without the crossing.");
         if (line is { } floorNs)
         {
-            sec.Notes.Add($"The cache-line row is what any cross-core handoff costs at least on this machine at this moment (it varies 4–8× between the VM's fast and slow phases): "
+            sec.Notes.Add($"The cache-line row is what any cross-core handoff costs at least on this machine at this moment (it varies between the VM's fast and slow phases): "
                 + $"RtRuntime's cross-CPU round trip took {Fmt.Num(pp[0].Ns / floorNs)} of them in this run (two handoffs, each a wakeup the other CPU must notice, queue and run).");
         }
     }

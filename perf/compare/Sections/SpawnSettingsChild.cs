@@ -88,7 +88,7 @@ internal static class SpawnSettingsChild
         }
 
         sec.Tables.Add(t);
-        sec.Notes.Add("Why other settings: on this VM a minor page fault costs ~11 µs (perf/probes/pagefault.c), and with the default budget the GC gives the pages of collected gen0 regions back to the OS "
+        sec.Notes.Add("Why other settings: a minor page fault is costly on a VM (perf/probes/pagefault.c measures it; this run does not), and with the default budget the GC gives the pages of collected gen0 regions back to the OS "
             + "and faults them in again, so nearly every page the spawning thread allocates faults (the fault columns: one per a few KB allocated). A spawn allocates more than `Task.Run` of an Action (section 6 has its bytes per task), so the faults weigh on the spawn more. "
             + "With a 128 MB budget the collected regions are reused and both variants lose most of their faults; with the memory locked the pages stay resident (the GC's madvise cannot drop locked pages). "
             + "Both are process settings an application chooses (`DOTNET_GCgen0size` is read at startup; `LockMemory` locks the whole process); the main table above and its target row keep this program's defaults.");

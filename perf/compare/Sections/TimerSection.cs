@@ -221,7 +221,7 @@ internal static class TimerSection
         ]));
         sec.Tables.Add(Tables.Ratios("Ratios (RtRuntime / ThreadPool)", [(rtWake, tp), (rtWakeSpin, tp)]));
         sec.Images.Add(("enqueue-to-start vs wait-to-run percentiles", Plots.Percentiles("Enqueue→start (ThreadPool) vs wait→run (RtRuntime)", [tp, rtWake, rtWakeSpin], s.ImageDir, "compare-wake")));
-        sec.Notes.Add("An idle RtRuntime CPU parks on a futex, and waking a parked CPU from the other one is a cross-CPU futex wake (15–21 µs on this VM kind, see BASELINES.md). "
+        sec.Notes.Add("An idle RtRuntime CPU parks on a futex, and waking a parked CPU from the other one is a cross-CPU futex wake (its cost is not measured by this run). "
             + "By default it first polls for an adaptive window (`IdlePollMax`, the guest kernel's haltpoll: it grows while wakeups come soon after parking, as here); "
             + "`SpinBeforePark` replaces that with a fixed spin. The ThreadPool's idle workers spin too, which is why its p50 is low and its tail is not.");
     }

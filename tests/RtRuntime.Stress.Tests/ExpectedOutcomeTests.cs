@@ -6,7 +6,7 @@ namespace RtRuntime.Stress.Tests;
 /// expected-outcome in the scenarios that cancel some tasks on purpose (mixed, hotplug): a task the
 /// harness did not choose to cancel must not end cancelled.
 /// </summary>
-public class ExpectedOutcomeAuditTests
+public class ExpectedOutcomeTests
 {
     [Fact]
     public async Task Mixed_AWorkloadCancelledByNoOne_IsAnExpectedOutcomeFailure()

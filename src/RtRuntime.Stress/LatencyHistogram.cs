@@ -35,11 +35,11 @@ public sealed class LatencyHistogram
     /// <summary>The largest sample so far in ns (safe to read while recording, for progress lines).</summary>
     public long MaxNs => Volatile.Read(ref _max);
 
-    /// <summary>Smallest sample in µs (0 when empty).</summary>
-    public double MinUs => Count == 0 ? 0 : _min / 1000.0;
+    /// <summary>Smallest sample in µs (NaN when empty: nothing was measured, shown as "n/a" and written as null).</summary>
+    public double MinUs => Count == 0 ? double.NaN : _min / 1000.0;
 
-    /// <summary>Mean in µs.</summary>
-    public double MeanUs => Count == 0 ? 0 : _histogram.GetMean() / 1000.0;
+    /// <summary>Mean in µs (NaN when empty).</summary>
+    public double MeanUs => Count == 0 ? double.NaN : _histogram.GetMean() / 1000.0;
 
     /// <summary>Median in µs.</summary>
     public double P50Us => Percentile(50);
@@ -50,8 +50,8 @@ public sealed class LatencyHistogram
     /// <summary>99.9th percentile in µs.</summary>
     public double P999Us => Percentile(99.9);
 
-    /// <summary>Largest sample in µs.</summary>
-    public double MaxUs => Count == 0 ? 0 : MaxNs / 1000.0;
+    /// <summary>Largest sample in µs (NaN when empty).</summary>
+    public double MaxUs => Count == 0 ? double.NaN : MaxNs / 1000.0;
 
     /// <summary>Records one latency in nanoseconds (negative values count as <see cref="Early"/> and record 0).</summary>
     /// <param name="ns">The latency.</param>
@@ -85,10 +85,10 @@ public sealed class LatencyHistogram
     /// <summary>Counts one overrun (a wakeup that missed at least one whole period).</summary>
     public void RecordOverrun() => Overruns++;
 
-    /// <summary>The value at <paramref name="percentile"/> (0..100) in µs.</summary>
+    /// <summary>The value at <paramref name="percentile"/> (0..100) in µs (NaN when empty: an empty histogram has no p99, not a perfect one).</summary>
     /// <param name="percentile">The percentile.</param>
     public double Percentile(double percentile) =>
-        Count == 0 ? 0 : _histogram.GetValueAtPercentile(percentile) / 1000.0;
+        Count == 0 ? double.NaN : _histogram.GetValueAtPercentile(percentile) / 1000.0;
 
     /// <summary>Adds every sample of <paramref name="other"/> to this histogram.</summary>
     /// <param name="other">The histogram to merge.</param>

@@ -10,7 +10,7 @@ namespace RtRuntime.Stress;
 public sealed class StressReport
 {
     /// <summary>The version of report.json's schema; bumped on any incompatible change.</summary>
-    public const int SchemaVersion = 1;
+    public const int SchemaVersion = 2;
 
     /// <summary>Creates a report of <paramref name="results"/> run with <paramref name="settings"/>.</summary>
     /// <param name="settings">The shared settings.</param>

@@ -18,6 +18,25 @@ public class LibraryTests
     }
 
     [Fact]
+    public async Task Cyclic_ThatMeasuredNothing_ReportsNoLatencyInsteadOfAPerfectOne()
+    {
+        // A run shorter than one interval records no wakeup: its percentiles are not 0 µs but absent
+        // ("n/a" in the table, null in report.json).
+        StressSettings brief = new() { CpuCount = 1, Duration = TimeSpan.FromMilliseconds(100), Seed = 1 };
+        ScenarioResult r = await new CyclicScenario { Interval = TimeSpan.FromMilliseconds(500) }.RunAsync(brief);
+        Assert.All(r.Histograms, h => Assert.Equal(0, h.Count));
+        Assert.True(double.IsNaN(r.Figure("p99_us")!.Value));
+        Assert.Equal("n/a", ScenarioResult.Format(r.Figure("max_us")!.Value));
+
+        var report = new StressReport(brief, [r], "rtstress cyclic", DateTimeOffset.UtcNow, TimeSpan.FromSeconds(1));
+        using var json = System.Text.Json.JsonDocument.Parse(report.ToJson());
+        System.Text.Json.JsonElement scenario = json.RootElement.GetProperty("scenarios")[0];
+        System.Text.Json.JsonElement p99 = scenario.GetProperty("figures").EnumerateArray().Single(f => f.GetProperty("key").GetString() == "p99_us");
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, p99.GetProperty("value").ValueKind);
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, scenario.GetProperty("histograms")[0].GetProperty("p99Us").ValueKind);
+    }
+
+    [Fact]
     public async Task Cyclic_LockMemory_RunsLockedAndSaysSoInTheReport()
     {
         StressSettings locked = new() { CpuCount = 2, Duration = TimeSpan.FromSeconds(0.5), Seed = 1, LockMemory = true };

@@ -71,7 +71,7 @@ internal static class ReportJson
                 w.WriteStartObject("figures");
                 foreach (ScenarioFigure f in r.Figures)
                 {
-                    w.WriteNumber(f.Key, Finite(f.Value));
+                    WriteNumberOrNull(w, f.Key, f.Value);
                 }
 
                 w.WriteEndObject();
@@ -125,7 +125,7 @@ internal static class ReportJson
         {
             w.WriteStartObject();
             w.WriteString("key", f.Key);
-            w.WriteNumber("value", Finite(f.Value));
+            WriteNumberOrNull(w, "value", f.Value);
             w.WriteString("unit", f.Unit);
             w.WriteBoolean("summary", f.Summary);
             w.WriteEndObject();
@@ -138,12 +138,12 @@ internal static class ReportJson
             w.WriteStartObject();
             w.WriteString("label", h.Label);
             w.WriteNumber("count", h.Count);
-            w.WriteNumber("minUs", h.MinUs);
-            w.WriteNumber("meanUs", Finite(h.MeanUs));
-            w.WriteNumber("p50Us", h.P50Us);
-            w.WriteNumber("p99Us", h.P99Us);
-            w.WriteNumber("p999Us", h.P999Us);
-            w.WriteNumber("maxUs", h.MaxUs);
+            WriteNumberOrNull(w, "minUs", h.MinUs);
+            WriteNumberOrNull(w, "meanUs", h.MeanUs);
+            WriteNumberOrNull(w, "p50Us", h.P50Us);
+            WriteNumberOrNull(w, "p99Us", h.P99Us);
+            WriteNumberOrNull(w, "p999Us", h.P999Us);
+            WriteNumberOrNull(w, "maxUs", h.MaxUs);
             w.WriteNumber("overruns", h.Overruns);
             w.WriteNumber("early", h.Early);
             w.WriteStartArray("buckets");
@@ -207,7 +207,14 @@ internal static class ReportJson
             w.WriteStartArray("values");
             foreach (double v in b.Values)
             {
-                w.WriteNumberValue(Finite(v));
+                if (double.IsFinite(v))
+                {
+                    w.WriteNumberValue(v);
+                }
+                else
+                {
+                    w.WriteNullValue(); // not measured (an empty sample, a rate over nothing): not a 0
+                }
             }
 
             w.WriteEndArray();
@@ -378,5 +385,16 @@ internal static class ReportJson
         w.WriteEndArray();
     }
 
-    private static double Finite(double v) => double.IsFinite(v) ? v : 0;
+    /// <summary>A figure, or null when it was not measured (NaN: an empty histogram, a ratio over a zero rate); never a made-up 0.</summary>
+    private static void WriteNumberOrNull(Utf8JsonWriter w, string name, double v)
+    {
+        if (double.IsFinite(v))
+        {
+            w.WriteNumber(name, v);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
 }

@@ -238,7 +238,18 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
 
         // No spawn token: the stopping token is a request to the worker; the runtime's own cancel after
         // the drain is the hard stop.
-        RtTask task = runtime.Spawn(registration.Name, options.Priority, ctx => worker.RunAsync(ctx, stoppingToken), options.Policy, affinity);
+        RtTask task;
+        try
+        {
+            task = runtime.Spawn(registration.Name, options.Priority, ctx => worker.RunAsync(ctx, stoppingToken), options.Policy, affinity);
+        }
+        catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "affinity")
+        {
+            // Only the started runtime knows its CPUs: name the configuration key the user wrote, not the Spawn argument.
+            string key = RtRuntimeConfiguration.WorkerSectionName(registration.Name) + ":Affinity";
+            throw new ArgumentOutOfRangeException(key, options.Affinity, $"{key} = '{options.Affinity}' is invalid: the runtime has CPUs 0-{runtime.CpuCount - 1}. ({ex.Message})");
+        }
+
         worker.SetTask(task);
         _workerTasks.Add(task);
         HostingLog.WorkerStarted(_logger, registration.Name, options.Policy, options.Priority, task.Affinity);

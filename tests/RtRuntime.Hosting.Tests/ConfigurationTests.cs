@@ -166,7 +166,8 @@ public sealed class ConfigurationTests
 
         var ex = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => host.StartAsync());
 
-        Assert.Equal("affinity", ex.ParamName);
+        Assert.Equal("RtRuntime:Workers:ProbeWorker:Affinity", ex.ParamName);
+        Assert.Contains("RtRuntime:Workers:ProbeWorker:Affinity = '1' is invalid: the runtime has CPUs 0-0", ex.Message, StringComparison.Ordinal);
         RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
         Assert.Equal(RtRuntimeState.Failed, accessor.State);
         Assert.True(accessor.TryGetRuntime(out RtScheduler? runtime));

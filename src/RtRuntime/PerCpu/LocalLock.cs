@@ -86,7 +86,10 @@ public sealed class LocalLock
     /// preempt- or migrate-disable and writes the owner. Only a waiter takes the run-queue lock, and
     /// only a lock with waiters (listed on its CPU) takes part in priority inheritance.
     /// </remarks>
-    /// <exception cref="InvalidOperationException">Used off the task's CPU, or the task already holds this CPU's lock (recursion).</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Used off the task's CPU, the task already holds this CPU's lock (recursion), or (Rt model) the
+    /// lock is held by another task while this one is preempt-disabled (scheduling while atomic).
+    /// </exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
@@ -102,6 +105,10 @@ public sealed class LocalLock
             ThrowHeld(task, state); // NonRt: nothing else runs here while it is held, so the holder is this task (or one that suspended while atomic)
         }
 
+        // Rt: a sleeping lock (rt_spin_lock's might_sleep check): a preempt-disabled task that would block
+        // on it is "scheduling while atomic", refused at once as Yield, Sleep and Wait refuse, before
+        // anything is counted; else the holder would run on this CPU inside the caller's section.
+        Runtime.ThrowIfAtomic(task, "LockAsync");
         MigrateGuard.EnterUntracked(task); // Rt: wait, pinned, for the holder (OnCompleted blocks and boosts it)
         return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: false);
     }

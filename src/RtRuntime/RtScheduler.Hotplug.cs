@@ -179,23 +179,26 @@ public sealed partial class RtScheduler
 
     private List<Exception> RunCallbacks(int cpu, bool online)
     {
-        HotplugCallback[] steps;
+        HotplugRegistration[] registrations;
         lock (_hotplugCallbacks)
         {
-            steps = _hotplugCallbacks.Select(r => r.Callback).ToArray();
+            registrations = _hotplugCallbacks.ToArray();
         }
 
         if (!online)
         {
-            Array.Reverse(steps);
+            Array.Reverse(registrations);
         }
 
         var errors = new List<Exception>();
-        foreach (HotplugCallback step in steps)
+        foreach (HotplugRegistration registration in registrations)
         {
+            HotplugCallback step = registration.Callback;
             try
             {
-                (online ? step.Online : step.Offline)?.Invoke(cpu);
+                // A registration disposed since the snapshot (by an earlier step, or by another thread)
+                // is skipped; one disposed while its step runs waits for the step (TryInvoke).
+                _ = registration.TryInvoke(online ? step.Online : step.Offline, cpu);
             }
             catch (Exception e)
             {
@@ -221,18 +224,44 @@ public sealed partial class RtScheduler
         RtLog.NotVacated(_logger, cpu.Id, cpu.NrPinned, dump);
     }
 
-    /// <summary>One registration (compared by reference): disposing it removes it, once, and never another one.</summary>
+    /// <summary>
+    /// One registration (compared by reference): disposing it removes it, once, and never another one.
+    /// Once Dispose has returned its step does not run, nor is it running (cpuhp_remove_state()): a
+    /// Dispose from another thread while the step runs waits for it; one from the step itself, or from
+    /// an earlier step of the same operation, returns at once and the step is skipped.
+    /// </summary>
     private sealed class HotplugRegistration(RtScheduler scheduler, HotplugCallback callback) : IDisposable
     {
-        private int _disposed;
+        private readonly Lock _invoke = new(); // held while the step runs; reentrant for a Dispose from the step
+        private volatile bool _disposed;
 
         public HotplugCallback Callback => callback;
 
+        /// <summary>Runs <paramref name="step"/> unless this registration was disposed; false when skipped.</summary>
+        public bool TryInvoke(Action<int>? step, int cpu)
+        {
+            using (_invoke.EnterScope())
+            {
+                if (_disposed)
+                {
+                    return false;
+                }
+
+                step?.Invoke(cpu);
+                return true;
+            }
+        }
+
         public void Dispose()
         {
-            if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            using (_invoke.EnterScope())
             {
-                return;
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
             }
 
             lock (scheduler._hotplugCallbacks)

@@ -34,7 +34,16 @@ public sealed partial class RtScheduler
             SetPrioLocked(cpu, task, prio);
 
             // Its place among the waiters follows its new priority; the boost walks on to that lock's owner.
-            if (task.BlockedOn is not LocalLockState blockedOn || !blockedOn.RepositionWaiterLocked(task))
+            // A holder asleep on a wait queue (an Rt local lock's holder may block) moves there too: the
+            // queue hands over in priority order, and the boost is what lets it pass lower waiters.
+            IWaitSource? waitingOn = Volatile.Read(ref task.BlockedOn);
+            if (waitingOn is RtWaitQueue queue)
+            {
+                queue.RepositionWaiter(task);
+                return;
+            }
+
+            if (waitingOn is not LocalLockState blockedOn || !blockedOn.RepositionWaiterLocked(task))
             {
                 return;
             }

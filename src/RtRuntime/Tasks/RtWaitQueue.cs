@@ -173,6 +173,24 @@ public abstract class RtWaitQueue : IWaitSource
     /// </summary>
     private protected abstract void ReturnGrant();
 
+    /// <summary>
+    /// Priority inheritance changed the priority of <paramref name="task"/> (<c>rt_mutex_setprio</c>,
+    /// under its CPU's lock, which nests outside this gate as in a timed wait's timeout): a task still
+    /// listed moves to the place its new priority gives it, so that the queue stays in priority order
+    /// (a list left out of order also misplaces later waiters). One granted and not yet resumed is no
+    /// longer listed and stays as it is.
+    /// </summary>
+    internal void RepositionWaiter(RtTask task)
+    {
+        using (_gate.EnterScope())
+        {
+            if (task.BlockedOn == this && _waiters.Remove(task))
+            {
+                _waiters.Insert(task, this);
+            }
+        }
+    }
+
     bool IWaitSource.TryRemove(RtTask task)
     {
         using (_gate.EnterScope())

@@ -4,31 +4,43 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime;
 
-/// <summary>Throw sites kept out of hot paths (the throwers are never inlined).</summary>
+/// <summary>
+/// Throw sites kept out of hot paths. Each Throw… helper is a few IL bytes (<c>throw Build(…)</c>) and
+/// not NoInlining: the JIT looks into a callee it may inline, sees one that only throws, and then
+/// treats its call as a throw (a cold block, no register kept alive across it). A NoInlining or large
+/// thrower is, for all the JIT knows, a call that returns.
+/// </summary>
 internal static class ThrowHelper
 {
     [DoesNotReturn]
+    public static void ThrowContextOffCpu(RtTask task) => throw ContextOffCpu(task);
+
+    [DoesNotReturn]
+    public static void ThrowGuardOverflow(string what, RtTask task, int max) => throw GuardOverflow(what, task, max);
+
+    [DoesNotReturn]
+    public static void ThrowGuardOrder(string what, RtTask task, int depth) => throw GuardOrder(what, task, depth);
+
+    // The exceptions of the Throw… helpers above, built out of line so that each helper stays a few IL
+    // bytes the JIT inspects (and so learns that it does not return).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowContextOffCpu(RtTask task) =>
-        throw new InvalidOperationException(
+    private static InvalidOperationException ContextOffCpu(RtTask task) =>
+        new(
             $"The TaskContext of task '{task.Name}' (id {task.Id}) was used off its CPU: this thread is not cpu{task.CurrentCpu}'s dispatcher running the task. " +
             (task.Pooled
                 ? "A RunAsync body goes on outside its task after a foreign await (a Task, I/O), as after ConfigureAwait(false): spawn bodies that await foreign work and then use their context with Spawn."
                 : "A continuation that escaped with ConfigureAwait(false) (or code on another thread) may not use the context; await without ConfigureAwait(false) inside task bodies."));
 
-    [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowGuardOverflow(string what, RtTask task, int max) =>
-        throw new InvalidOperationException($"{what} overflow in task '{task.Name}': depth is already {max}, the maximum allowed nesting.");
+    private static InvalidOperationException GuardOverflow(string what, RtTask task, int max) =>
+        new($"{what} overflow in task '{task.Name}': depth is already {max}, the maximum allowed nesting.");
 
-    [DoesNotReturn]
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowGuardOrder(string what, RtTask task, int depth) =>
-        throw new InvalidOperationException(
+    private static InvalidOperationException GuardOrder(string what, RtTask task, int depth) =>
+        new(
             $"{what} underflow or out of order in task '{task.Name}': this guard is not the innermost live one (depth is {depth}); it was disposed already, or an inner guard is still live. " +
             "Each guard must be disposed exactly once, in reverse order of taking (use 'using').");
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
     public static InvalidOperationException GuardNotTaken(string guard, string factory) =>
         new($"This {guard} was never taken (it is a default value): enable without disable. Obtain guards from {factory}.");
 
@@ -47,7 +59,9 @@ internal static class ThrowHelper
         new("A sleep's or wait's awaiter was completed off a CPU thread: await it in the task's body, on its CPU.");
 
     [DoesNotReturn]
+    public static void ThrowSchedulingWhileAtomic(string message) => throw SchedulingWhileAtomic(message);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
-    public static void ThrowSchedulingWhileAtomic(string message) =>
-        throw new InvalidOperationException(message + " (a task must not block, sleep or yield while preempt-disabled)");
+    private static InvalidOperationException SchedulingWhileAtomic(string message) =>
+        new(message + " (a task must not block, sleep or yield while preempt-disabled)");
 }

@@ -62,7 +62,7 @@ public sealed class PerCpu<T>
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");
         }
 
-        return ref _slots[Index(Cpus.Cpu.CurrentId)];
+        return ref _slots[Index(task.Cpu!.Id)]; // the calling thread runs the task: its CPU is this one
     }
 
     /// <summary><c>per_cpu_ptr(p, cpu)</c>: CPU <paramref name="cpu"/>'s slot (remote access: synchronise yourself).</summary>

@@ -24,7 +24,6 @@ internal sealed partial class Cpu
     public void ThreadMain(Func<Cpu, bool> setup)
     {
         t_current = this;
-        t_currentId = Id;
         if (!setup(this))
         {
             return;

@@ -63,7 +63,8 @@ public sealed class PerCpuCounter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref long ThisCpuRaw(TaskContext context)
     {
-        context.Task.ThrowIfNotCurrent();
-        return ref _slots[PerCpu<long>.Index(Cpu.CurrentId)];
+        RtTask task = context.Task;
+        task.ThrowIfNotCurrent();
+        return ref _slots[PerCpu<long>.Index(task.Cpu!.Id)]; // the calling thread runs the task: its CPU is this one
     }
 }

@@ -184,7 +184,10 @@ public sealed partial class RtScheduler
     /// <summary>The body completed on a foreign thread (after ConfigureAwait(false)): finish it on its CPU.</summary>
     internal void OnBodyCompletedOffCpu(RtTask task)
     {
-        if (Cpu.CurrentTask != task && Volatile.Read(ref task.Run) != TaskRunState.Dead)
+        // On the task's CPU thread the body completed in a step there (nothing to do: the step ends it),
+        // unless the watcher is being armed: then the body had already completed off the CPU.
+        bool offCpu = Cpu.CurrentTask != task || task.RareOrNull?.ArmingOffCpuWatch == true;
+        if (offCpu && Volatile.Read(ref task.Run) != TaskRunState.Dead)
         {
             PostToTask(task, static _ => { }, null);
         }

@@ -28,8 +28,9 @@ public sealed class PerCpuCounter
     public void Add(TaskContext context, long delta)
     {
         // An array element store, not a store through a ref: the JIT then knows it cannot change the
-        // task's or the CPU's fields, and keeps their loads out of a caller's loop. A plain store is
-        // one instruction that Sum's volatile reads see, as the kernel's this_cpu_add is.
+        // task's or the CPU's fields, and keeps their loads out of a caller's loop. Only this CPU's
+        // thread writes the slot, so a plain read-modify-write loses nothing (this_cpu_add); Sum's
+        // volatile reads see it.
         RtTask task = context.Task;
         task.ThrowIfNotCurrent();
         _slots[PerCpu<long>.Index(task.Cpu!.Id)] += delta;

@@ -215,18 +215,22 @@ public abstract partial class RtTask
     /// awaiter's continuation would not run there when that thread is the CPU's: its
     /// SynchronizationContext (the task) is not the default one, so the TPL queued the continuation to
     /// the ThreadPool, which took a body that completed on its CPU for one that completed off it and
-    /// posted to the ending task (a needless <c>&lt;name&gt;/posted</c> task after its end).
+    /// posted to the ending task (a needless <c>&lt;name&gt;/posted</c> task after its end). A body
+    /// that completed off its CPU before this runs has the watcher run here, at once, on the CPU thread
+    /// (<see cref="RtTaskRare.ArmingOffCpuWatch"/> tells it so).
     /// </summary>
-    private void WatchBodyCompletion()
+    private void WatchBodyCompletion(RtTaskRare rare)
     {
         if (BodyState is Task body)
         {
+            rare.ArmingOffCpuWatch = true;
             _ = body.ContinueWith(
                 static (_, state) => ((RtTask)state!).Scheduler.OnBodyCompletedOffCpu((RtTask)state!),
                 this,
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
                 TaskScheduler.Default);
+            rare.ArmingOffCpuWatch = false;
         }
     }
 
@@ -398,7 +402,7 @@ public abstract partial class RtTask
         }
 
         rare.OffCpuWatch = true;
-        WatchBodyCompletion();
+        WatchBodyCompletion(rare);
     }
 
     internal bool IsStarted => _started;

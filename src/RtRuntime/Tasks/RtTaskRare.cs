@@ -42,6 +42,12 @@ internal sealed class RtTaskRare
     /// <summary>A watcher finalises a body that finishes off its CPU (armed once).</summary>
     public bool OffCpuWatch;
 
+    /// <summary>
+    /// True while the CPU thread arms that watcher: a body already finished by then (off its CPU) has
+    /// the watcher run at once on the CPU thread, which must not take it for an on-CPU completion.
+    /// </summary>
+    public volatile bool ArmingOffCpuWatch;
+
     /// <summary>The queue of work posted after the task ended (made on first such post; a drain task's is its root's).</summary>
     public PostedAfterExit? AfterExit;
 

@@ -278,4 +278,18 @@ public class ForeignAwaitTests
             Assert.Equal((1L, 1L), (summary.Accepted, summary.Completed));
         }
     }
+
+    [Fact]
+    public async Task ABodyThatCompletesOffItsCpuBeforeItsCpuWatchesIt_StillEnds()
+    {
+        // A body that continues off its CPU (ConfigureAwait(false)) and ends there may finish before its
+        // CPU thread has armed the watch for exactly that case (right after the step that suspended):
+        // the watch then fires at once, on the CPU thread, and must still see an off-CPU completion.
+        await using var rt = Rt.Start(cpus: 1);
+        for (int i = 0; i < 2000; i++)
+        {
+            RtTask task = rt.Spawn("off-cpu", 10, async _ => await Task.Run(static () => { }).ConfigureAwait(false));
+            await task.WithTimeout();
+        }
+    }
 }

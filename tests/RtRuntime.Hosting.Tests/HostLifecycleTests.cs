@@ -83,13 +83,8 @@ public sealed class HostLifecycleTests
     [Fact]
     public async Task StopAsync_WorkerIgnoresStoppingToken_CancelledAfterDrainWithinShutdownTimeout()
     {
-        using IHost host = TestHosts.Build(
-            new Dictionary<string, string?> { ["RtRuntime:Hosting:CancelGrace"] = "00:00:01" },
-            s => s.AddRtWorker<StubbornWorker>(),
-            shutdownTimeout: TimeSpan.FromSeconds(4));
-        await host.StartAsync();
-        var worker = host.Services.GetRequiredService<StubbornWorker>();
-        await worker.Started.Task.WaitAsync(TestHosts.Hang);
+        (IHost host, StubbornWorker worker) = await StartWithStubbornWorkerAsync();
+        using IHost _ = host;
 
         await host.StopAsync();
         ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
@@ -197,5 +192,38 @@ public sealed class HostLifecycleTests
         Assert.False(runtime!.IsAccepting);
         Assert.True(summary.AllAccountedFor, summary.ToString());
         Assert.Equal(1, summary.Accepted); // the worker: it returned on its stopping token or was cancelled
+    }
+
+    [Fact]
+    public async Task StopAsync_SecondCallWhileTheFirstDrains_ReturnsOnlyOnceTheRuntimeStopped()
+    {
+        // The stubborn worker keeps the first stop draining until it is cancelled. A second StopAsync
+        // (a second IHost.StopAsync, e.g. from a signal handler while RunAsync stops the host) must not
+        // report the runtime stopped while it still runs.
+        (IHost host, StubbornWorker worker) = await StartWithStubbornWorkerAsync();
+        using IHost _ = host;
+        var service = host.Services.GetRequiredService<RtRuntimeHostedService>();
+        RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+
+        Task first = service.StopAsync(CancellationToken.None);
+        Assert.Equal(RtRuntimeState.Stopping, accessor.State);
+        await service.StopAsync(CancellationToken.None).WaitAsync(TestHosts.Hang);
+
+        Assert.True(accessor.Stopped.IsCompleted, "the second StopAsync returned while the runtime was still stopping");
+        Assert.Equal(RtTaskState.Cancelled, worker.Task!.State);
+        await first.WaitAsync(TestHosts.Hang);
+    }
+
+    /// <summary>A started host (4 s shutdown timeout, 1 s cancel grace) whose one worker ignores its stopping token, once the worker runs.</summary>
+    private static async Task<(IHost Host, StubbornWorker Worker)> StartWithStubbornWorkerAsync()
+    {
+        IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Hosting:CancelGrace"] = "00:00:01" },
+            s => s.AddRtWorker<StubbornWorker>(),
+            shutdownTimeout: TimeSpan.FromSeconds(4));
+        await host.StartAsync();
+        var worker = host.Services.GetRequiredService<StubbornWorker>();
+        await worker.Started.Task.WaitAsync(TestHosts.Hang);
+        return (host, worker);
     }
 }

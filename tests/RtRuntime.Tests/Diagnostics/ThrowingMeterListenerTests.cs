@@ -18,11 +18,7 @@ public sealed class ThrowingMeterListenerTests
 
         // One step in 64 on average is timed (gaps of 1..127 per CPU): 4,096 one-step tasks leave none
         // timed with a negligible probability.
-        var tasks = new RtTask[4_096];
-        for (int i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = rt.Spawn("step" + i, 10, _ => ValueTask.CompletedTask);
-        }
+        RtTask[] tasks = SpawnEmpty(rt, "step");
 
         foreach (RtTask t in tasks)
         {
@@ -49,11 +45,7 @@ public sealed class ThrowingMeterListenerTests
         using MeterListener listener = factory.ThrowingListener("rtruntime.task.wakeup_latency");
         await using RtScheduler rt = Rt.Start(o => { o.CpuCount = 2; o.MeterFactory = factory; });
 
-        var tasks = new RtTask[4_096];
-        for (int i = 0; i < tasks.Length; i++)
-        {
-            tasks[i] = rt.Spawn("wake" + i, 10, _ => ValueTask.CompletedTask);
-        }
+        RtTask[] tasks = SpawnEmpty(rt, "wake");
 
         foreach (RtTask t in tasks)
         {
@@ -64,6 +56,18 @@ public sealed class ThrowingMeterListenerTests
         ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(5)).WithTimeout();
         Assert.Equal(tasks.Length, summary.Completed);
         Assert.True(summary.AllAccountedFor);
+    }
+
+    /// <summary>4,096 one-step tasks: one wakeup and one step each, one in 64 of them sampled on average.</summary>
+    private static RtTask[] SpawnEmpty(RtScheduler rt, string prefix)
+    {
+        var tasks = new RtTask[4_096];
+        for (int i = 0; i < tasks.Length; i++)
+        {
+            tasks[i] = rt.Spawn(prefix + i, 10, _ => ValueTask.CompletedTask);
+        }
+
+        return tasks;
     }
 
     /// <summary>A meter factory of its own, so that the listener sees this test's runtime only (tests run in parallel).</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.PerCpu;
@@ -62,7 +63,7 @@ public sealed class PerCpu<T>
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");
         }
 
-        return ref _slots[Index(task.Cpu!.Id)]; // the calling thread runs the task: its CPU is this one
+        return ref _slots[Index(Cpu.Current!.Id)]; // the calling thread runs the task: its CPU is this thread's
     }
 
     /// <summary><c>per_cpu_ptr(p, cpu)</c>: CPU <paramref name="cpu"/>'s slot (remote access: synchronise yourself).</summary>

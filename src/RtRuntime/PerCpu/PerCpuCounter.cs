@@ -27,13 +27,16 @@ public sealed class PerCpuCounter
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
     public void Add(TaskContext context, long delta)
     {
-        // An array element store, not a store through a ref: the JIT then knows it cannot change the
-        // task's or the CPU's fields, and keeps their loads out of a caller's loop. Only this CPU's
-        // thread writes the slot, so a plain read-modify-write loses nothing (this_cpu_add); Sum's
-        // volatile reads see it.
+        // Shaped for the JIT to keep everything but the add out of a caller's loop: the slots are read
+        // first (that read is the null check of this counter, so nothing comes before it); the CPU
+        // is the thread's (Cpu.Current, a thread static like the check's), not the task's field; and
+        // the add is an array element store, not a store through a ref, so the JIT knows it changes
+        // none of these. Only this CPU's thread writes the slot, so a plain read-modify-write loses
+        // nothing (this_cpu_add); Sum's volatile reads see it.
+        long[] slots = _slots;
         RtTask task = context.Task;
         task.ThrowIfNotCurrent();
-        _slots[PerCpu<long>.Index(task.Cpu!.Id)] += delta;
+        slots[PerCpu<long>.Index(Cpu.Current!.Id)] += delta;
     }
 
     /// <summary><c>this_cpu_inc()</c>.</summary>
@@ -70,6 +73,6 @@ public sealed class PerCpuCounter
     {
         RtTask task = context.Task;
         task.ThrowIfNotCurrent();
-        return ref _slots[PerCpu<long>.Index(task.Cpu!.Id)]; // the calling thread runs the task: its CPU is this one
+        return ref _slots[PerCpu<long>.Index(Cpu.Current!.Id)]; // the calling thread runs the task: its CPU is this thread's
     }
 }

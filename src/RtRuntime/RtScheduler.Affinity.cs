@@ -117,9 +117,22 @@ public sealed partial class RtScheduler
     /// <summary>Moves the task towards its new mask, or leaves that to its next preemption point / migrate-enable.</summary>
     private void MoveForAffinity(RtTask task)
     {
-        if (task.Cpu is not { } cpu || task.MigrationDisabled > 0)
+        if (task.Cpu is not { } cpu)
         {
-            return; // deferred: its outermost migrate_enable raises the stop work
+            return;
+        }
+
+        if (task.MigrationDisabled > 0)
+        {
+            // Deferred: its outermost migrate_enable raises the stop work. A running task may be in
+            // that enable right now, having read its MigrateEnableWork flag before this set it: the
+            // stop work at its next preemption point looks again (and does nothing while it is pinned).
+            if (Volatile.Read(ref task.Run) == TaskRunState.Running)
+            {
+                cpu.SetPending(PendingWork.Stop);
+            }
+
+            return;
         }
 
         switch (Volatile.Read(ref task.Run))

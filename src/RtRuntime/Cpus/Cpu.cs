@@ -398,6 +398,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         if (Diagnostics.RtEventSource.Log.IsVerbose)
         {
             task.Rare.MigrateDisabledAtNs = RtClock.NowNs();
+            task.MigrateEnableWork = true; // the enable ends the trace
             Diagnostics.RtEventSource.Log.MigrateDisable(task.Id, Id);
         }
     }
@@ -406,6 +407,20 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void UnpinTask(RtTask task)
     {
         Volatile.Write(ref _nrPinned, _nrPinned - 1);
+        if (task.MigrateEnableWork || Volatile.Read(ref _online.Active) == 0)
+        {
+            UnpinTaskSlow(task);
+        }
+    }
+
+    /// <summary>
+    /// The rest of an outermost migrate_enable() when the task's affinity changed, MDF_PUSH or a trace is
+    /// pending, or the CPU is inactive. An affinity written after the flag is cleared here raises stop
+    /// work itself (<c>MoveForAffinity</c>), so nothing is missed.
+    /// </summary>
+    private void UnpinTaskSlow(RtTask task)
+    {
+        Volatile.Write(ref task.MigrateEnableWork, false);
         if (task.RareOrNull is { MigrateDisabledAtNs: not 0 } rare)
         {
             Diagnostics.RtEventSource.Log.MigrateEnable(task.Id, Id, RtClock.NowNs() - rare.MigrateDisabledAtNs);

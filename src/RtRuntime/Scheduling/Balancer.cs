@@ -408,6 +408,7 @@ internal sealed class Balancer
         if (BalanceRules.StopDefersPush(pushRequested, running.MigrationDisabled))
         {
             running.Rare.MdfPush = true;
+            running.MigrateEnableWork = true; // its outermost migrate_enable pushes it
             return false;
         }
 

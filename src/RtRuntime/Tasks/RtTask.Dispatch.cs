@@ -32,10 +32,31 @@ public abstract partial class RtTask
         get => _affinityMask;
         set
         {
-            _affinityMask = value;
-            SoleCpu = value.Sole;
+            SetAffinityFields(value);
+            Volatile.Write(ref MigrateEnableWork, true); // after the mask: a migrate_enable that sees this sees the mask
         }
     }
+
+    /// <summary>A spawn's mask: nothing is pinned yet, so no migrate_enable has anything to look at.</summary>
+    private void SetSpawnAffinity(CpuSet mask)
+    {
+        SetAffinityFields(mask);
+        MigrateEnableWork = false; // a cached task's last life may have left it set
+    }
+
+    private void SetAffinityFields(CpuSet mask)
+    {
+        _affinityMask = mask;
+        SoleCpu = mask.Sole;
+    }
+
+    /// <summary>
+    /// Set when the outermost <c>migrate_enable()</c> has more to do than unpin: the affinity changed
+    /// (it may now exclude the CPU), MDF_PUSH is pending, or a migrate-disable trace is open. The
+    /// kernel's test there is <c>p->cpus_ptr != &amp;p->cpus_mask</c>; this one flag spares the common
+    /// enable the affinity, push and trace checks. That enable clears it before it looks.
+    /// </summary>
+    internal bool MigrateEnableWork;
 
     private CpuSet _affinityMask;
 

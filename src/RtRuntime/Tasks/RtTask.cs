@@ -36,7 +36,7 @@ public abstract partial class RtTask : SynchronizationContext
         _policy = (byte)policy;
         _basePriority = (byte)priority;
         Prio = policy == SchedPolicy.Normal ? 0 : priority;
-        AffinityMask = affinity;
+        SetSpawnAffinity(affinity);
         Gate = StrictChecks ? GateOffCpu | GateStrict : GateOffCpu;
     }
 

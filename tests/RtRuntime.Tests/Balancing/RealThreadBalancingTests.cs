@@ -218,6 +218,42 @@ public class RealThreadBalancingTests
     }
 
     [Fact]
+    public async Task DeferredPush_RequestedAsTheRunnerPins_HappensAtItsOutermostMigrateEnable()
+    {
+        // Scenario 14 (MDF_PUSH) on real threads: the push of the running H is requested, H pins itself
+        // before the stop work runs, so the push is recorded, not done; H's outermost migrate_enable
+        // then pushes it to the idle CPU.
+        await using var rt = Rt.Start(cpus: 2);
+        int requested = 0;
+        int cpuBefore = -1;
+        int cpuInSection = -1;
+        int cpuAfter = -1;
+        var h = rt.Spawn("H", 50, async ctx =>
+        {
+            Volatile.Write(ref cpuBefore, ctx.RawCpuId);
+            while (Volatile.Read(ref requested) == 0)
+            {
+                Thread.SpinWait(20); // no preemption point: the requested stop work waits for one
+            }
+
+            using (ctx.MigrateDisable())
+            {
+                await ctx.PreemptionPoint(); // the stop work runs here, and defers the push
+                cpuInSection = ctx.CpuId;
+            }
+
+            await ctx.PreemptionPoint(); // the enable queued the stop work again: H moves here
+            cpuAfter = ctx.RawCpuId;
+        });
+        await Rt.Until(() => Volatile.Read(ref cpuBefore) >= 0, "H running");
+        RtRuntime.Scheduling.Balancer.RequestPushRunning(rt.Cpus[cpuBefore]);
+        Volatile.Write(ref requested, 1);
+        await h.WithTimeout();
+        Assert.Equal(cpuBefore, cpuInSection);
+        Assert.Equal(1 - cpuBefore, cpuAfter);
+    }
+
+    [Fact]
     public async Task SetAffinity_SelfWhileMigrateDisabledExcludingCpu_DeniedWithEbusyMaskUnchanged()
     {
         await using var rt = Rt.Start(cpus: 2);

@@ -19,11 +19,18 @@ public sealed partial class RtScheduler
     /// EBUSY) and its mask is unchanged.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or has no active CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, excluding the current CPU (EBUSY).</exception>
     public Task SetAffinityAsync(RtTask task, CpuSet affinity)
     {
         ArgumentNullException.ThrowIfNull(task);
+        if (task.Scheduler != this)
+        {
+            // Its mask would name this runtime's CPUs, and a move would queue it on them.
+            throw new ArgumentException($"task '{task.Name}' (id {task.Id}) belongs to another runtime; set its affinity through the RtScheduler that spawned it.", nameof(task));
+        }
+
         CpuSet mask = ValidateAffinity(affinity, nameof(affinity));
         if (!Placement.AnyActive(mask, _cpuViews))
         {

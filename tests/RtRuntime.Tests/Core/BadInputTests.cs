@@ -296,4 +296,28 @@ public class BadInputTests
         Assert.True(rt.IsAccepting);
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task SetAffinityAsync_TaskOfAnotherRuntime_ThrowsNamingTaskAndLeavesItAlone()
+    {
+        // The request would write a mask of this runtime's CPUs into a task of another runtime, and move
+        // it onto this runtime's CPUs: {1} is a CPU here, not there.
+        await using var mine = Rt.Start(cpus: 2);
+        await using var other = Rt.Start(cpus: 1);
+        var wake = new RtEvent();
+        RtTask foreign = other.Spawn("theirs", 10, async ctx => await wake.WaitAsync(ctx));
+        await Rt.Until(() => foreign.State == RtTaskState.Blocked, "theirs blocked");
+
+        var e = Assert.Throws<ArgumentException>(() => { _ = mine.SetAffinityAsync(foreign, CpuSet.Of(1)); });
+        Assert.Equal("task", e.ParamName);
+        Assert.Contains("'theirs'", e.Message, StringComparison.Ordinal);
+        Assert.Contains("another runtime", e.Message, StringComparison.Ordinal);
+        Assert.Equal(CpuSet.Of(0), foreign.Affinity);
+
+        wake.Set();
+        await foreign.WithTimeout(); // woken on its own runtime's CPU
+        Assert.Equal(0, foreign.CurrentCpu);
+        await mine.AssertStillRunsTasks();
+        await other.AssertStillRunsTasks();
+    }
 }

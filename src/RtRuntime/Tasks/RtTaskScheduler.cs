@@ -53,6 +53,15 @@ public sealed class RtTaskScheduler : TaskScheduler
                 return ValueTask.CompletedTask;
             }, _policy, _affinity);
         }
+        catch (InvalidOperationException) when (!_runtime.IsAccepting)
+        {
+            // The runtime stops (or has stopped): the Task runs on the ThreadPool. It is most often the
+            // continuation of a Task already running here, whose await completed after the stop began,
+            // and the TPL drops a continuation its scheduler refuses (the async method would stay
+            // suspended for ever, its awaiters with it).
+            RunOnThreadPool(task);
+            return;
+        }
         catch
         {
             _queued.TryRemove(task, out _); // not queued after all: the Task faults with the refusal
@@ -61,16 +70,16 @@ public sealed class RtTaskScheduler : TaskScheduler
 
         // A wrapper the runtime's stop cancels before it starts never runs its body: the Task then runs
         // on the ThreadPool rather than wait forever (nothing accepted is lost).
-        wrapper.AddWaiter(
-            () =>
-            {
-                if (_queued.TryRemove(task, out _))
-                {
-                    ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Scheduler.Execute(s.Task), (Scheduler: this, Task: task), preferLocal: false);
-                }
-            },
-            context: null,
-            executionContext: null);
+        wrapper.AddWaiter(() => RunOnThreadPool(task), context: null, executionContext: null);
+    }
+
+    /// <summary>Runs <paramref name="task"/> on the ThreadPool instead, unless a runtime task or an inline call took it.</summary>
+    private void RunOnThreadPool(Task task)
+    {
+        if (_queued.TryRemove(task, out _))
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static s => _ = s.Scheduler.Execute(s.Task), (Scheduler: this, Task: task), preferLocal: false);
+        }
     }
 
     /// <summary>

@@ -70,6 +70,29 @@ public class RtTaskSchedulerTests
         await hog.WithTimeout();
     }
 
+    [Fact]
+    public async Task AwaitInsideATaskOnTheScheduler_ResumingAfterTheRuntimeStopped_StillCompletes()
+    {
+        // The await's continuation is queued to the scheduler after the stop: it must run somewhere
+        // (the ThreadPool), not be dropped with the async method left suspended for ever.
+        var rt = Rt.Start(cpus: 1);
+        var scheduler = new RtTaskScheduler(rt, 10);
+        var awaiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<int> work = Task.Factory.StartNew(async () =>
+        {
+            awaiting.SetResult();
+            await gate.Task;
+            return 42;
+        }, CancellationToken.None, TaskCreationOptions.None, scheduler).Unwrap();
+        await awaiting.Task.WithTimeout();
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(5)).WithTimeout();
+        Assert.True(summary.AllAccountedFor);
+
+        gate.SetResult();
+        Assert.Equal(42, await work.WithTimeout());
+    }
+
     private static List<RtTask> Cpus0Queue(RtScheduler rt)
     {
         using (rt.Cpus[0].Lock.EnterScope())

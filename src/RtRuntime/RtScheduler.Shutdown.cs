@@ -76,7 +76,18 @@ public sealed partial class RtScheduler
         ValidateTimeout(grace, nameof(cancelGrace), s_maxGrace);
         lock (_stopLock)
         {
-            return _stopTask ??= StopCoreAsync(drainTimeout, grace, drainCancellation);
+            if (_stopTask is { } started)
+            {
+                return started;
+            }
+
+            // Published before the stop's first steps run: they end hotplug waits, whose failures run
+            // their awaiters' continuations inline, and a call to StopAsync made there (on this thread,
+            // through this reentrant lock) must get this stop, not start a second one.
+            var start = new Task<Task<ShutdownSummary>>(() => StopCoreAsync(drainTimeout, grace, drainCancellation));
+            _stopTask = start.Unwrap();
+            start.RunSynchronously(TaskScheduler.Default);
+            return _stopTask;
         }
     }
 

@@ -423,4 +423,32 @@ public class ShutdownTests
         await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
         return spinner;
     }
+
+    [Fact]
+    public async Task StopAsync_CalledAgainFromCodeTheStopsOwnStartRuns_ReturnsTheSameStop()
+    {
+        // A stop ends a pending offline, whose failure runs its awaiter's continuation inline, inside the
+        // stop's first call: a second call made there must get that same stop, not start another one.
+        var rt = Rt.Start(cpus: 2);
+        var wake = new RtEvent();
+        RtTask pinned = await Rt.SpawnPinnedSleeperAsync(rt, "pinned", 10, cpu: 1, wake);
+        Task<ShutdownSummary>? inner = null;
+        Task offline = rt.OfflineAsync(1);
+        Task continuation = offline.ContinueWith(
+            _ => inner = rt.StopAsync(TimeSpan.FromSeconds(5)),
+            CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
+        await Rt.Until(() => !rt.IsActive(1), "cpu1 dying");
+
+        Task<ShutdownSummary> outer = rt.StopAsync(TimeSpan.FromSeconds(5));
+        wake.Set();
+        ShutdownSummary summary = await outer.WithTimeout();
+        await continuation.WithTimeout();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => offline);
+        await pinned.WithTimeout();
+        Assert.Same(outer, inner);
+        Assert.Same(outer, rt.StopAsync(TimeSpan.Zero));
+        Assert.True(summary.AllAccountedFor);
+    }
 }

@@ -46,13 +46,20 @@ public class SimScenarioTests
     [Fact]
     public void Run_Scenario7_BlockedPinnedTaskWakesOnItsCpuAndStaysCountedInNrPinned()
     {
-        var pinned = new List<(long, int)>();
-        var options = new SimOptions { AfterEvent = e => pinned.Add((e.Now, e.NrPinned(1))) };
+        var pinned = new List<(long Now, int Cpu1, int Cpu0)>();
+        var options = new SimOptions { AfterEvent = e => pinned.Add((e.Now, e.NrPinned(1), e.NrPinned(0))) };
         SimResult r = RunClean(SimScenarios.BlockingInsideRegion(), options);
 
-        Assert.Contains("50 cpu1 T Wakeup", Lines(r));
-        Assert.Contains((0L, 1), pinned);  // asleep inside the region: still pinned on CPU1
-        Assert.Contains((60L, 0), pinned);
+        Assert.Equal(
+        [
+            "0 cpu1 T Spawn", "0 cpu1 T SwitchIn", "0 cpu1 T MigrateDisable", "0 cpu1 T Block",
+            "40 cpu1 X Spawn", "40 cpu1 X SwitchIn",
+            "50 cpu0 W Spawn", "50 cpu0 W SwitchIn", "50 cpu1 T Wakeup", "50 cpu0 W Exit",
+            "80 cpu1 X Exit", "80 cpu1 T SwitchIn", "90 cpu1 T MigrateEnable", "90 cpu1 T Exit",
+        ], Lines(r));
+        // From its migrate_disable to its migrate_enable (asleep, then queued behind X) T counts on CPU1 only.
+        Assert.All(pinned.Where(p => p.Now < 90), p => Assert.Equal((1, 0), (p.Cpu1, p.Cpu0)));
+        Assert.Contains((90L, 0, 0), pinned);
         Assert.Equal(0, r.Task("T").Migrations);
     }
 

@@ -17,10 +17,15 @@ internal static class SimScenarios
         Task("T", 10, cpu: 0, affinity: "0-1", steps: [MD, Run(100, 10), ME, Run(10)]),
         Task("H", 50, cpu: 0, spawn: 15, affinity: "0", steps: [Run(30)]));
 
-    /// <summary>7: T blocks inside migrate_disable on CPU1; W on CPU0 wakes it at 50.</summary>
+    /// <summary>
+    /// 7: T blocks inside migrate_disable on CPU1; X (mask 1) runs on CPU1 from 40; W (5, mask 0) wakes T
+    /// from CPU0 at 50 and ends, leaving CPU0 idle. Unpinned, T would be placed on CPU0 (busy below it,
+    /// then idle) or pulled there; pinned, it must queue on CPU1 behind X.
+    /// </summary>
     public static SimScenario BlockingInsideRegion() => Scenario(2, BalancePolicy.WorkConserving,
         Task("T", 10, cpu: 1, steps: [MD, SimStep.Wait("e"), Run(10), ME]),
-        Task("W", 20, cpu: 0, spawn: 50, affinity: "0", steps: [SimStep.Signal("e")]));
+        Task("X", 30, cpu: 1, spawn: 40, affinity: "1", steps: [Run(40)]),
+        Task("W", 5, cpu: 0, spawn: 50, affinity: "0", steps: [SimStep.Signal("e")]));
 
     /// <summary>8: A(90), B(80), C(70) on 2 CPUs; A sleeps at 100 and CPU0 pulls C.</summary>
     public static SimScenario NHighest() => Scenario(2, BalancePolicy.WorkConserving,

@@ -1,10 +1,12 @@
+using Microsoft.Extensions.Logging;
 using RtRuntime.Cpus;
+using RtRuntime.Hotplug;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Hotplug;
 
 /// <summary>
-/// Scenario 21 and balance_push: an offline of an empty CPU completes; migratable tasks running or
+/// Scenario 21 and balance_push: an offline of an empty CPU completes; a pin left at the final step is reported; migratable tasks running or
 /// queued on the dying CPU leave it (at their next preemption point, or from its queue); sleepers'
 /// timers move to an online CPU.
 /// </summary>
@@ -33,6 +35,27 @@ public class OfflineVacateTests
         Assert.Equal(1, rt.HotplugOperations);
         Assert.DoesNotContain(logs.Messages, m => m.Message.Contains("not properly vacated", StringComparison.Ordinal));
         await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task OfflineAsync_PinLeftAfterTheVacatedCheck_ReportsDyingCpuNotProperlyVacated()
+    {
+        // Nothing the API allows lands on a vacated CPU, so an offline step (run on the dying CPU's thread
+        // after the vacated check, before the final step) leaves a pin there, as a bug would: the final
+        // step must report it (sched_cpu_dying's WARN) and still take the CPU offline.
+        using var logs = new CapturingLoggerFactory();
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.LoggerFactory = logs;
+        });
+        var t = rt.Spawn("T", 10, _ => ValueTask.CompletedTask);
+        await t.WithTimeout();
+        using var reg = rt.RegisterHotplug(new HotplugCallback("leaves-a-pin", Online: null, Offline: cpu => rt.Cpus[cpu].PinTask(t)));
+        await rt.OfflineAsync(1).WithTimeout();
+        Assert.Equal((false, 1), (rt.IsOnline(1), rt.NrPinned(1)));
+        Assert.Single(logs.Messages, m => m.Level == LogLevel.Error
+            && m.Message.StartsWith("Dying CPU not properly vacated! cpu1: nr_pinned 1, tasks: ", StringComparison.Ordinal));
     }
 
     [Fact]

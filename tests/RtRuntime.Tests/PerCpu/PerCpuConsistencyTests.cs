@@ -28,6 +28,7 @@ public class PerCpuConsistencyTests
         RtTask? h = null;
         var t = rt.Spawn<(Slot Before, Slot After, int CpuAfter)>("T", 10, async ctx =>
         {
+            await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(0, 1)); // started on CPU0; may now run on either
             using (ctx.MigrateDisable())
             {
                 Slot mine = slots.ThisCpu(ctx);
@@ -42,7 +43,7 @@ public class PerCpuConsistencyTests
                 mine.Value++;
                 return (mine, slots.ThisCpu(ctx), ctx.CpuId);
             }
-        }, affinity: CpuSet.Of(0)); // CPU1 stays idle: T, pinned, must still not go there
+        }, affinity: CpuSet.Of(0)); // CPU1 stays idle: T, allowed there but pinned, must still not go there
         var r = await t.WithTimeout();
         await h!.WithTimeout();
         Assert.Equal(0, r.CpuAfter);
@@ -52,6 +53,7 @@ public class PerCpuConsistencyTests
         Assert.Equal(0, slots.Remote(1).Value);
         Assert.Equal(["H:run on cpu0, T preempted, nr_pinned 1", "T:resumed"], log.Snapshot());
         Assert.Equal((0L, 1L), (t.Migrations, t.Preemptions));
+        Assert.Equal(CpuSet.Of(0, 1), t.Affinity);
         Assert.Equal(0, rt.NrPinned(0));
     }
 

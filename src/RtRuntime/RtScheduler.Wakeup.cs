@@ -76,10 +76,44 @@ public sealed partial class RtScheduler
         }
 
         Cpu cpu = _cpus[target];
+        int prio = task.Prio;
+        bool equal = cpu.RunningPrio == prio; // the line placement just read (cpupri)
+        CpuSet mask = equal ? task.AffinityMask : default; // read before the task can run (and end) there
         TraceWakeup(task, cpu);
         if (!cpu.TryQueueWake(task))
         {
             cpu.Enqueue(task);
+        }
+
+        if (equal)
+        {
+            MoveEqualPriorityRunner(cpu, task, prio, mask);
+        }
+    }
+
+    /// <summary>
+    /// check_preempt_equal_prio: <paramref name="task"/> (read before its enqueue: <paramref name="prio"/>,
+    /// <paramref name="mask"/>) woke on <paramref name="cpu"/> at its running task's priority. If the woken task has no CPU below it elsewhere while the runner has one, the
+    /// runner is asked to move (the stopper, at its next preemption point; it re-checks), so both run
+    /// (<see cref="BalanceRules.EqualPriorityMovesRunner"/>, shared with the simulator).
+    /// </summary>
+    private void MoveEqualPriorityRunner(Cpu cpu, RtTask task, int prio, CpuSet mask)
+    {
+        if (cpu.Running is not { } runner || runner == task)
+        {
+            return;
+        }
+
+        int elsewhere = Placement.FindLowest(prio, mask, cpu.Id, _cpuViews);
+        int runnerPrio = runner.PrioVolatile; // another CPU's running task: read off its lock
+        int runnerTarget = Placement.FindLowest(runnerPrio, runner.AffinityMask, cpu.Id, _cpuViews);
+        if (BalanceRules.EqualPriorityMovesRunner(
+            prio,
+            elsewhere >= 0 ? _cpus[elsewhere].TopPrio : int.MaxValue,
+            runnerPrio,
+            runnerTarget >= 0 ? _cpus[runnerTarget].TopPrio : int.MaxValue))
+        {
+            Balancer.RequestPushRunning(cpu);
         }
     }
 

@@ -13,12 +13,26 @@ public static class BalanceRules
 {
     /// <summary>
     /// wakeup_preempt_rt / need_resched: a runnable task preempts the running one only when its priority is
-    /// strictly higher; equal priority never preempts (FIFO order among equals). An idle CPU (−1) is
-    /// preempted by anything.
+    /// strictly higher; equal priority never preempts (FIFO order among equals; but see
+    /// <see cref="EqualPriorityMovesRunner"/>). An idle CPU (−1) is preempted by anything.
     /// </summary>
     /// <param name="candidatePrio">The waking or queued task's priority (the queue's top).</param>
     /// <param name="runningPrio">The running task's priority, or −1 when the CPU is idle.</param>
     public static bool ShouldPreempt(int candidatePrio, int runningPrio) => candidatePrio > runningPrio;
+
+    /// <summary>
+    /// check_preempt_equal_prio (wakeup_preempt_rt): a task waking at the running task's priority does
+    /// not preempt it, unless the woken task has no CPU busy below it elsewhere (find_lowest_rq finds
+    /// none: it is affine to this CPU, or every other allowed CPU is as busy) while the runner has one.
+    /// Then the runner is moved there (here by the stopper at its next preemption point; the kernel
+    /// requeues the woken task at the head, reschedules, and pushes the preempted runner), so both run.
+    /// </summary>
+    /// <param name="wakingPrio">The woken task's priority.</param>
+    /// <param name="wakingElsewhereTopPrio">The <see cref="ICpuState.TopPrio"/> of the lowest other CPU the woken task may run on, or <see cref="int.MaxValue"/> when there is none.</param>
+    /// <param name="runnerPrio">The running task's priority, or −1 when the CPU is idle.</param>
+    /// <param name="runnerElsewhereTopPrio">The <see cref="ICpuState.TopPrio"/> of the lowest other CPU the runner may run on, or <see cref="int.MaxValue"/> when there is none.</param>
+    public static bool EqualPriorityMovesRunner(int wakingPrio, int wakingElsewhereTopPrio, int runnerPrio, int runnerElsewhereTopPrio) =>
+        wakingPrio == runnerPrio && wakingElsewhereTopPrio >= wakingPrio && runnerElsewhereTopPrio < runnerPrio;
 
     /// <summary>
     /// pull_rt_task's candidate test, ignoring migrate-disable: the task may run on the puller (its

@@ -27,10 +27,34 @@ internal sealed partial class SimEngine
         Emit(target, task, spawn ? SimEventKind.Spawn : SimEventKind.Wakeup, spawn ? -1 : prev);
         SimCpu cpu = _cpus[target];
         Enqueue(cpu, task, atHead: false);
-        if (cpu.Running is not null && !BalanceRules.ShouldPreempt(task.Prio, cpu.RunningPrio))
+        if (cpu.Running is { } runner && !BalanceRules.ShouldPreempt(task.Prio, runner.Prio))
         {
-            PushQueuedTasks(cpu); // task_woken_rt -> push_rt_tasks
+            if (EqualPriorityMovesRunner(cpu, task, runner))
+            {
+                RequestPushRunning(cpu); // check_preempt_equal_prio: the runner leaves at its next preemption point
+            }
+            else
+            {
+                PushQueuedTasks(cpu); // task_woken_rt -> push_rt_tasks
+            }
         }
+    }
+
+    /// <summary>check_preempt_equal_prio through <see cref="BalanceRules.EqualPriorityMovesRunner"/>.</summary>
+    private bool EqualPriorityMovesRunner(SimCpu cpu, SimTask task, SimTask runner)
+    {
+        if (task.Prio != runner.Prio || cpu.StopPending || _options.InjectFault == SimFault.NoBalancing)
+        {
+            return false;
+        }
+
+        int elsewhere = Placement.FindLowest(task.Prio, task.Mask, cpu.Id, _cpus);
+        int runnerTarget = Placement.FindLowest(runner.Prio, runner.Mask, cpu.Id, _cpus);
+        return BalanceRules.EqualPriorityMovesRunner(
+            task.Prio,
+            elsewhere >= 0 ? _cpus[elsewhere].TopPrio : int.MaxValue,
+            runner.Prio,
+            runnerTarget >= 0 ? _cpus[runnerTarget].TopPrio : int.MaxValue);
     }
 
     private void Wake(SimTask task)

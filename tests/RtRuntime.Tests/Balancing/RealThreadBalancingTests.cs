@@ -48,6 +48,44 @@ public class RealThreadBalancingTests
     }
 
     [Theory]
+    [InlineData(BalancePolicy.WorkConserving)]
+    [InlineData(BalancePolicy.KernelFaithful)]
+    public async Task EqualPriority_WakerAffineToTheRunnersCpu_RunnerMovesToTheIdleCpuAndBothRun(BalancePolicy policy)
+    {
+        // Scenario 11's exception (check_preempt_equal_prio): F2 (50) may run only on CPU0, where F1 (50)
+        // runs; F1 may also run on the idle CPU1. F1 is moved there and F2 runs, instead of waiting
+        // for F1, which here only ends once F2 has run (or at the hang guard).
+        await using var rt = Rt.Start(cpus: 2, balance: policy);
+        bool f2Ran = false;
+        bool f1Running = false;
+        var f1 = rt.Spawn<(int Before, int After, bool SawF2)>("F1", 50, async ctx =>
+        {
+            await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(0, 1)); // started on CPU0 (it stays); may now run on either
+            int before = ctx.RawCpuId;
+            Volatile.Write(ref f1Running, true);
+            long guard = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+            while (!Volatile.Read(ref f2Ran) && RtClock.NowNs() < guard)
+            {
+                await ctx.PreemptionPoint();
+                Thread.SpinWait(50);
+            }
+
+            return (before, ctx.RawCpuId, Volatile.Read(ref f2Ran));
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => Volatile.Read(ref f1Running), "F1 running");
+        var f2 = rt.Spawn("F2", 50, _ =>
+        {
+            Volatile.Write(ref f2Ran, true);
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(0));
+
+        var r = await f1.WithTimeout();
+        await f2.WithTimeout();
+        Assert.Equal((0, 1, true), r);
+        Assert.Equal(1L, rt.BalanceCounters.RunningPushes);
+    }
+
+    [Theory]
     [InlineData(BalancePolicy.WorkConserving, true)]
     [InlineData(BalancePolicy.NoPushRunning, false)]
     public async Task PileUp_HigherWakesOnPinnedLowsCpu_RepairedOnlyWhenPolicyMovesRunner(BalancePolicy policy, bool repaired)

@@ -111,6 +111,29 @@ public class SimScenarioTests
     }
 
     [Fact]
+    public void Run_Scenario11_EqualPriorityWakerAffineHere_RunnerThatCanMoveIsPushedAndBothRun()
+    {
+        // check_preempt_equal_prio: F2 can run only here, F1 could run on the idle CPU1.
+        SimResult r = RunClean(SimScenarios.EqualPriorityRunnerCanMove("0-1"));
+        Assert.Equal(
+        [
+            "0 cpu0 F1 Spawn", "0 cpu0 F1 SwitchIn",
+            "25 cpu0 F2 Spawn", "25 cpu0 F1 PushRequested",
+            "30 cpu0->cpu1 F1 PushRunning", "30 cpu0 F2 SwitchIn", "30 cpu1 F1 SwitchIn",
+            "40 cpu0 F2 Exit", "100 cpu1 F1 Exit",
+        ], Lines(r));
+        Assert.Equal(0, r.LostUs);
+    }
+
+    [Fact]
+    public void Run_Scenario11_EqualPriorityRunnerAffineHereToo_NoPreemptionWhileTheOtherCpuIdles()
+    {
+        SimResult r = RunClean(SimScenarios.EqualPriorityRunnerCanMove("0"));
+        Assert.Equal(["0 cpu0 F1 Spawn", "0 cpu0 F1 SwitchIn", "25 cpu0 F2 Spawn", "100 cpu0 F1 Exit", "100 cpu0 F2 SwitchIn", "110 cpu0 F2 Exit"], Lines(r));
+        Assert.Equal(0, r.Task("F1").Preemptions);
+    }
+
+    [Fact]
     public void Run_Scenario12KernelFaithful_PullPushesTheRunnerAwayAndPinnedTaskResumes()
     {
         SimResult r = RunClean(SimScenarios.PullRepair(BalancePolicy.KernelFaithful));

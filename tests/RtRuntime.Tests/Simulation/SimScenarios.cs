@@ -50,6 +50,11 @@ internal static class SimScenarios
         Task("F1", 50, cpu: 0, steps: [Run(100, 10)]),
         Task("F2", 50, cpu: 0, spawn: 25, steps: [Run(10)]));
 
+    /// <summary>11, the exception: F1(50, mask 0-1) runs on CPU0 of 2, CPU1 idle; F2(50, mask 0) wakes on CPU0 at 25.</summary>
+    public static SimScenario EqualPriorityRunnerCanMove(string runnerMask) => Scenario(2, BalancePolicy.KernelFaithful,
+        Task("F1", 50, cpu: 0, affinity: runnerMask, steps: [Run(100, 10)]),
+        Task("F2", 50, cpu: 0, spawn: 25, affinity: "0", steps: [Run(10)]));
+
     /// <summary>12/13/15 base: L(10) migrate-disabled on CPU0, R(30) on CPU1 blocks at 100, H(50) wakes on CPU0 at 25.</summary>
     public static SimScenario PullRepair(BalancePolicy policy, bool runnerPinned = false) => Scenario(2, policy,
         Task("L", 10, cpu: 0, steps: [MD, Run(200, 10), ME]),

@@ -1,11 +1,12 @@
 using RtRuntime;
 using RtRuntime.Cpus;
 using RtRuntime.Simulation;
+using RtRuntime.Tasks;
 using static RtRuntime.Tests.Simulation.SimBuild;
 
 namespace RtRuntime.Tests.Simulation;
 
-/// <summary>Kernel-reference section 10 scenarios 4, 6-16, 19, 22-27 with exact traces or figures (seed 0).</summary>
+/// <summary>Kernel-reference section 10 scenarios 4, 6-16, 19, 22-27, 38 with exact traces or figures (seed 0).</summary>
 public class SimScenarioTests
 {
     [Fact]
@@ -327,6 +328,33 @@ public class SimScenarioTests
         SimResult r = RunClean(SimScenarios.NoOpAffinity());
         Assert.Equal(["0 cpu0 T Spawn", "0 cpu0 T SwitchIn", "10 cpu0 T AffinitySet T", "10 cpu0 T AffinityDone T", "20 cpu0 T Exit"], Lines(r));
         Assert.Equal(0, r.Task("T").Migrations);
+    }
+
+    [Fact]
+    public void Run_Scenario38_RoundRobinPeersAlternateEverySliceAndALoneRoundRobinTaskIsNotRequeued()
+    {
+        SimResult r = RunClean(SimScenarios.Slices(SchedPolicy.RoundRobin));
+        Assert.Equal(
+        [
+            "0 cpu0 A Spawn", "0 cpu0 A SwitchIn", "0 cpu0 B Spawn", "0 cpu0 C Spawn",
+            "30 cpu0 A Preempt", "30 cpu0 B SwitchIn", "60 cpu0 B Preempt", "60 cpu0 A SwitchIn",
+            "90 cpu0 A Preempt", "90 cpu0 B SwitchIn", "120 cpu0 B Preempt", "120 cpu0 A SwitchIn",
+            "130 cpu0 A Exit", "130 cpu0 B SwitchIn", "140 cpu0 B Exit",
+            "140 cpu0 C SwitchIn", "210 cpu0 C Exit", // C alone at its priority: 70 µs, two slices, never requeued
+        ], Lines(r));
+        Assert.Equal([2, 2, 0], r.Tasks.Select(t => t.Preemptions));
+    }
+
+    [Fact]
+    public void Run_Scenario38_FifoPeersAreNeverTimeSliced()
+    {
+        SimResult r = RunClean(SimScenarios.Slices(SchedPolicy.Fifo));
+        Assert.Equal(
+        [
+            "0 cpu0 A Spawn", "0 cpu0 A SwitchIn", "0 cpu0 B Spawn", "0 cpu0 C Spawn",
+            "70 cpu0 A Exit", "70 cpu0 B SwitchIn", "140 cpu0 B Exit", "140 cpu0 C SwitchIn", "210 cpu0 C Exit",
+        ], Lines(r));
+        Assert.True(r.Tasks.All(t => t.Preemptions == 0));
     }
 
     [Fact]

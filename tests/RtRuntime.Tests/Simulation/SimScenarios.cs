@@ -1,5 +1,6 @@
 using RtRuntime;
 using RtRuntime.Simulation;
+using RtRuntime.Tasks;
 using static RtRuntime.Tests.Simulation.SimBuild;
 
 namespace RtRuntime.Tests.Simulation;
@@ -54,6 +55,34 @@ internal static class SimScenarios
     public static SimScenario EqualPriorityRunnerCanMove(string runnerMask) => Scenario(2, BalancePolicy.KernelFaithful,
         Task("F1", 50, cpu: 0, affinity: runnerMask, steps: [Run(100, 10)]),
         Task("F2", 50, cpu: 0, spawn: 25, affinity: "0", steps: [Run(10)]));
+
+    /// <summary>
+    /// 38: one CPU, a 30 µs slice; A and B (20) spawn at 0 with <paramref name="policy"/>, each running
+    /// 70 µs with a preemption point every 10 µs; C (RR 10) runs alone afterwards.
+    /// </summary>
+    public static SimScenario Slices(SchedPolicy policy) => new()
+    {
+        Cpus = 1,
+        TickUs = 0,
+        RoundRobinSliceUs = 30,
+        Tasks =
+        [
+            WithPolicy(Task("A", 20, cpu: 0, steps: [Run(70, 10)]), policy),
+            WithPolicy(Task("B", 20, cpu: 0, steps: [Run(70, 10)]), policy),
+            WithPolicy(Task("C", 10, cpu: 0, steps: [Run(70, 10)]), SchedPolicy.RoundRobin),
+        ],
+    };
+
+    private static SimTaskSpec WithPolicy(SimTaskSpec t, SchedPolicy policy) => new()
+    {
+        Name = t.Name,
+        Priority = t.Priority,
+        WakeCpu = t.WakeCpu,
+        SpawnUs = t.SpawnUs,
+        Affinity = t.Affinity,
+        Steps = t.Steps,
+        Policy = policy,
+    };
 
     /// <summary>12/13/15 base: L(10) migrate-disabled on CPU0, R(30) on CPU1 blocks at 100, H(50) wakes on CPU0 at 25.</summary>
     public static SimScenario PullRepair(BalancePolicy policy, bool runnerPinned = false) => Scenario(2, policy,

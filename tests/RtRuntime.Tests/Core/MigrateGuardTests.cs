@@ -75,11 +75,14 @@ public class MigrateGuardTests
         await using var rt = Rt.Start(cpus: 2);
         const int Rounds = 20;
         var seen = new List<(int NrPinned, RtTaskState State, CpuSet Effective, CpuSet Affinity)>();
-        var l = rt.Spawn<(int Start, int[] Cpus, long MigrationsBefore, long MigrationsAfter, long Preemptions)>("L", 10, async ctx =>
+        var l = rt.Spawn<(int Start, int[] Cpus, long MigrationsBefore, long MigrationsAfter, long Preemptions, CpuSet EffectiveRunning, CpuSet EffectiveAfter)>("L", 10, async ctx =>
         {
             RtTask self = ctx.Task;
+            (int, int[], long, long, long) r;
+            CpuSet effectiveRunning;
             using (ctx.MigrateDisable())
             {
+                effectiveRunning = self.EffectiveAffinity; // running: cpus_ptr is still cpus_mask (the pin is lazy)
                 int start = ctx.CpuId;
                 long migrationsBefore = self.Migrations;
                 long preemptionsBefore = self.Preemptions;
@@ -100,11 +103,14 @@ public class MigrateGuardTests
                     Assert.True(h.IsCompleted);
                 }
 
-                return (start, cpus.ToArray(), migrationsBefore, self.Migrations, self.Preemptions - preemptionsBefore);
+                r = (start, cpus.ToArray(), migrationsBefore, self.Migrations, self.Preemptions - preemptionsBefore);
             }
+
+            return (r.Item1, r.Item2, r.Item3, r.Item4, r.Item5, effectiveRunning, self.EffectiveAffinity);
         });
 
         var r = await l.WithTimeout();
+        Assert.Equal((CpuSet.Range(0, 2), CpuSet.Range(0, 2)), (r.EffectiveRunning, r.EffectiveAfter)); // scenario 6
         Assert.All(r.Cpus, c => Assert.Equal(r.Start, c));
         Assert.Equal(2 * Rounds, r.Cpus.Length);
         Assert.Equal(r.MigrationsBefore, r.MigrationsAfter);

@@ -255,6 +255,53 @@ public class RealThreadBalancingTests
         Assert.Equal(other, cpuAfter);
     }
 
+    [Theory]
+    [InlineData(false)] // scenario 23: {1} then {2}: both wait; T goes to CPU2 and both return
+    [InlineData(true)]  // scenario 24: {1} then {0,1}: both return at once; T stays on CPU0
+    public async Task SetAffinity_TwoRequestsWhileMigrateDisabled_LastWinsAndBothReturnTogether(bool secondIncludesCpu0)
+    {
+        await using var rt = Rt.Start(cpus: 3);
+        var leave = new RtEvent();
+        bool asleep = false;
+        var t = rt.Spawn<(int InSection, int After, long MovesInSection)>("T", 10, async ctx =>
+        {
+            int inSection;
+            long moves;
+            using (ctx.MigrateDisable())
+            {
+                inSection = ctx.CpuId;
+                long before = ctx.Task.Migrations;
+                Volatile.Write(ref asleep, true);
+                await leave.WaitAsync(ctx);
+                moves = ctx.Task.Migrations - before;
+            }
+
+            await ctx.PreemptionPoint();
+            return (inSection, ctx.RawCpuId, moves);
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => Volatile.Read(ref asleep) && t.State == RtTaskState.Blocked, "T asleep inside its section on CPU0");
+
+        CpuSet second = secondIncludesCpu0 ? CpuSet.Of(0, 1) : CpuSet.Of(2);
+        Task p1 = rt.SetAffinityAsync(t, CpuSet.Of(1));
+        Assert.False(p1.IsCompleted);
+        Task p2 = rt.SetAffinityAsync(t, second);
+        Assert.Equal(second, t.Affinity);
+        Assert.Equal(CpuSet.Of(0), t.EffectiveAffinity);
+        if (secondIncludesCpu0)
+        {
+            Assert.True(p1.IsCompletedSuccessfully && p2.IsCompletedSuccessfully); // P2's mask holds T's CPU: both return at once
+        }
+        else
+        {
+            Assert.False(p1.IsCompleted || p2.IsCompleted); // both wait for T's outermost migrate_enable
+        }
+
+        leave.Set();
+        await Task.WhenAll(p1, p2).WithTimeout();
+        var r = await t.WithTimeout();
+        Assert.Equal((0, secondIncludesCpu0 ? 0 : 2, 0L), r);
+    }
+
     [Fact]
     public async Task DeferredPush_RequestedAsTheRunnerPins_HappensAtItsOutermostMigrateEnable()
     {

@@ -175,6 +175,85 @@ public class RealThreadBalancingTests
         }
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // scenario 14: H pins itself after the push is requested, before it runs; its outermost migrate_enable pushes it
+    public async Task PileUp_KernelFaithful_PullByCpuDroppingFromRt_PushesTheRunnerAwayAndPinnedTaskResumes(bool runnerPinsItself)
+    {
+        // Scenario 12 (a7c81556ec4d): L (10, mask 0-1) pinned on CPU0, R (30, mask 1) on CPU1; H (50) wakes
+        // on CPU0 (the lowest CPU: KernelFaithful does not spare pinned runners) and preempts L; then R
+        // blocks: CPU1's pull finds L not movable and has CPU0 push its running H to CPU1.
+        await using var rt = Rt.Start(cpus: 2, balance: BalancePolicy.KernelFaithful);
+        var rWait = new RtEvent();
+        bool rRunning = false, releaseR = false, hDone = false;
+        long lProgress = 0;
+        int hCpuAtWake = -1, hCpuAfter = -1, hCpuDeferred = -1;
+        var r = rt.Spawn("R", 30, async ctx =>
+        {
+            Volatile.Write(ref rRunning, true);
+            await ctx.SpinUntil(() => Volatile.Read(ref releaseR), "H running on CPU0");
+            await rWait.WaitAsync(ctx); // CPU1 drops from priority 30: it pulls
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => Volatile.Read(ref rRunning), "R running on CPU1");
+
+        RtTask? h = null;
+        var l = rt.Spawn<(int Cpu, int CpuAfterResume)>("L", 10, async ctx =>
+        {
+            await rt.SetAffinityAsync(ctx.Task, CpuSet.Of(0, 1)); // started on CPU0 (it stays); pushable by its mask
+            using (ctx.MigrateDisable())
+            {
+                int cpu = ctx.CpuId;
+                h = rt.Spawn("H", 50, async hctx =>
+                {
+                    Volatile.Write(ref hCpuAtWake, hctx.RawCpuId);
+                    if (runnerPinsItself)
+                    {
+                        // No preemption point until the push is requested (so its stopper has not run), then pin.
+                        Volatile.Write(ref releaseR, true);
+                        long until = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+                        while (Volatile.Read(ref rt.Cpus[0].PushTarget) != hctx.Task && RtClock.NowNs() < until)
+                        {
+                            Thread.SpinWait(50);
+                        }
+
+                        using (hctx.MigrateDisable())
+                        {
+                            // The stopper runs at the first point, finds H pinned and defers (MDF_PUSH).
+                            await hctx.SpinUntil(() => hctx.Task.RareOrNull?.MdfPush == true, "the push deferred");
+                            Volatile.Write(ref hCpuDeferred, hctx.CpuId);
+                        }
+                    }
+
+                    Volatile.Write(ref releaseR, true);
+                    long guard = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+                    while (Volatile.Read(ref lProgress) == 0 && RtClock.NowNs() < guard)
+                    {
+                        await hctx.PreemptionPoint(); // the stopper moves H at one of these
+                        Thread.SpinWait(50);
+                    }
+
+                    Volatile.Write(ref hCpuAfter, hctx.RawCpuId);
+                    Volatile.Write(ref hDone, true);
+                });
+                await ctx.PreemptionPoint(); // H preempts L here: the pile-up
+                int resumed = ctx.CpuId;
+                Interlocked.Increment(ref lProgress);
+                await ctx.SpinUntil(() => Volatile.Read(ref hDone), "H done");
+                return (cpu, resumed);
+            }
+        }, affinity: CpuSet.Of(0));
+
+        var lr = await l.WithTimeout();
+        await h!.WithTimeout();
+        rWait.Set();
+        await r.WithTimeout();
+        Assert.Equal((0, 0), lr);
+        Assert.Equal((0, 1), (hCpuAtWake, hCpuAfter));
+        Assert.Equal(runnerPinsItself ? 0 : -1, hCpuDeferred);
+        Assert.Equal(0, l.Migrations);
+        Assert.True(rt.BalanceCounters.RunningPushes >= 1);
+    }
+
     [Fact]
     public async Task BalanceCounters_RepeatedPileUpRepairs_EachMoveCountedOnce()
     {

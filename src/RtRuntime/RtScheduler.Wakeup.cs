@@ -271,7 +271,15 @@ public sealed partial class RtScheduler
     }
 
     internal static void ThrowCancelled(RtTask task) =>
-        throw new OperationCanceledException($"Task '{task.Name}' (id {task.Id}) was cancelled.");
+        throw new OperationCanceledException($"Task '{task.Name}' (id {task.Id}) was cancelled.", CancelledBy(task));
+
+    /// <summary>
+    /// The token a cancellation names: the spawn's, when it is the one cancelled (so that
+    /// <c>catch (OperationCanceledException e) when (e.CancellationToken == token)</c> recognises it,
+    /// through <c>AsTask</c> too), else none (<see cref="RtTask.Cancel"/>).
+    /// </summary>
+    private static CancellationToken CancelledBy(RtTask task) =>
+        task.RareOrNull?.CancellationRegistration.Token is { IsCancellationRequested: true } token ? token : default;
 
     /// <summary>The runtime's own blocking awaitables refuse to run preempt-disabled: "scheduling while atomic".</summary>
     internal void ThrowIfAtomic(RtTask task, string operation)
@@ -365,7 +373,7 @@ public sealed partial class RtScheduler
     internal void CancelUnstarted(RtTask task)
     {
         Volatile.Write(ref task.Run, TaskRunState.Dead);
-        task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was cancelled before it started."));
+        task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was cancelled before it started.", CancelledBy(task)));
         Ended(task);
     }
 

@@ -247,6 +247,11 @@ internal sealed partial class Cpu
         {
             using (Lock.EnterScope())
             {
+                if (PushTarget == task)
+                {
+                    PushTarget = null; // the push request lapses with its task (else it would read as a push in flight)
+                }
+
                 Running = null;
                 CpuPri.Set(ref _pri.RunningPrio, -1);
             }

@@ -45,6 +45,9 @@ public abstract partial class RtTask
         return Interlocked.CompareExchange(ref rare.AsTask, created, null) ?? created;
     }
 
+    /// <summary>The token a cancelled task's exception names (default when it was cancelled without one), for <see cref="AsTask"/>.</summary>
+    private protected CancellationToken CancelledBy => (OutcomeException as OperationCanceledException)?.CancellationToken ?? default;
+
     private protected virtual Task CreateCompletionTask()
     {
         var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -53,7 +56,7 @@ public abstract partial class RtTask
             switch (FinalState)
             {
                 case RtTaskState.Completed: tcs.TrySetResult(); break;
-                case RtTaskState.Cancelled: tcs.TrySetCanceled(); break;
+                case RtTaskState.Cancelled: tcs.TrySetCanceled(CancelledBy); break;
                 default: tcs.TrySetException(OutcomeException!); break;
             }
         }, null, null);

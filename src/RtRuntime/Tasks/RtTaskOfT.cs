@@ -35,7 +35,7 @@ public sealed class RtTask<T> : RtTask
             switch (FinalState)
             {
                 case RtTaskState.Completed: tcs.TrySetResult(_result!); break;
-                case RtTaskState.Cancelled: tcs.TrySetCanceled(); break;
+                case RtTaskState.Cancelled: tcs.TrySetCanceled(CancelledBy); break;
                 default: tcs.TrySetException(Exception!); break;
             }
         }, null, null);

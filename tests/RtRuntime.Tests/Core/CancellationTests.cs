@@ -32,6 +32,29 @@ public class CancellationTests
     }
 
     [Fact]
+    public async Task AsTask_OfATaskCancelledByItsToken_CarriesThatToken()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        using var cts = new CancellationTokenSource();
+        var plain = rt.Spawn("plain", 10, async ctx => await ctx.Sleep(TimeSpan.FromHours(1)), cancellationToken: cts.Token);
+        var typed = rt.Spawn<int>("typed", 10, async ctx =>
+        {
+            await ctx.Sleep(TimeSpan.FromHours(1));
+            return 1;
+        }, cancellationToken: cts.Token);
+        Task plainTask = plain.AsTask();
+        Task<int> typedTask = typed.AsTask();
+
+        cts.Cancel();
+        var fromPlain = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => plainTask.WithTimeout());
+        var fromTyped = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => typedTask.WithTimeout());
+        Assert.Equal(cts.Token, Assert.IsAssignableFrom<OperationCanceledException>(plain.Exception).CancellationToken);
+        Assert.Equal(cts.Token, fromPlain.CancellationToken);
+        Assert.Equal(cts.Token, fromTyped.CancellationToken);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
     public async Task Cancel_TaskSleepingForAnHour_WakesAndEndsCancelled()
     {
         await using var rt = Rt.Start(cpus: 2);

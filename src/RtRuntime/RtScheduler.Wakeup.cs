@@ -99,7 +99,11 @@ public sealed partial class RtScheduler
     /// </summary>
     private void MoveEqualPriorityRunner(Cpu cpu, RtTask task, int prio, CpuSet mask)
     {
-        if (cpu.Running is not { } runner || runner == task)
+        // Neither task has a lower CPU to go to unless some other CPU runs below prio: that is asked
+        // first, of the priority lines placement has just read, so a wakeup among equally busy CPUs
+        // (a spawn burst) reads nothing more; the runner's fields are another CPU's lines.
+        int lowest = Placement.FindLowest(prio, AllCpus, cpu.Id, _cpuViews);
+        if (lowest < 0 || _cpus[lowest].TopPrio >= prio || cpu.Running is not { } runner || runner == task)
         {
             return;
         }

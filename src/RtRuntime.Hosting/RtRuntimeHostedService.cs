@@ -173,7 +173,11 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         _stopping.Dispose();
     }
 
-    /// <summary>The stop of <see cref="DisposeAsync"/>; also run by the runtime's own DisposeAsync (the container disposes an injected RtScheduler first).</summary>
+    /// <summary>
+    /// The stop of <see cref="DisposeAsync"/>; also run by the runtime's own DisposeAsync (the container
+    /// disposes an injected RtScheduler first). A stop the host's deadline cut short goes on in the
+    /// background (its grace is bounded): this waits for it, so no CPU thread outlives the host.
+    /// </summary>
     private async ValueTask StopAtDisposeAsync()
     {
         if (_accessor.State == RtRuntimeState.Running && _accessor.TryGetRuntime(out RtScheduler? runtime))
@@ -182,6 +186,10 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             HostingLog.StoppingAtDispose(_logger, runtime.LiveTasks);
             await CancelStoppingTokenAsync().ConfigureAwait(false);
             await PublishSummaryAsync(runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace)).ConfigureAwait(false);
+        }
+        else if (_accessor.State == RtRuntimeState.Stopping)
+        {
+            await _stopped.Task.ConfigureAwait(false);
         }
     }
 

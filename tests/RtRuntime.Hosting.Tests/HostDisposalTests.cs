@@ -27,4 +27,27 @@ public sealed class HostDisposalTests
         Assert.Equal(1, summary.Accepted);
         Assert.True(summary.AllAccountedFor);
     }
+
+    [Fact]
+    public async Task Dispose_AfterAStopTheHostsDeadlineCutShort_ReturnsOnlyOnceTheRuntimeStopped()
+    {
+        // The host's deadline (here a token already cancelled) ends StopAsync while the runtime's stop
+        // goes on: the worker awaits foreign work, which the stop ends (as cancelled) only once the cancel
+        // grace (1 s) is over.
+        // Disposing the host then must wait for that stop, or the CPU threads outlive the host.
+        IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Hosting:CancelGrace"] = "00:00:01" },
+            s => s.AddRtWorker<ForeignWaitWorker>());
+        await host.StartAsync();
+        await host.Services.GetRequiredService<ForeignWaitWorker>().Started.Task.WaitAsync(TestHosts.Hang);
+        RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+
+        await host.Services.GetRequiredService<RtRuntimeHostedService>().StopAsync(new CancellationToken(canceled: true)).WaitAsync(TestHosts.Hang);
+        Assert.Equal(RtRuntimeState.Stopping, accessor.State);
+        await Task.Run(host.Dispose).WaitAsync(TestHosts.Hang);
+
+        Assert.True(accessor.Stopped.IsCompleted, "host.Dispose returned while the runtime was still stopping");
+        ShutdownSummary summary = await accessor.Stopped;
+        Assert.Equal((1L, 1L, 0L), (summary.Accepted, summary.Cancelled, summary.Abandoned));
+    }
 }

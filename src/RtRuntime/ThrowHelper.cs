@@ -16,6 +16,9 @@ internal static class ThrowHelper
     public static void ThrowContextOffCpu(RtTask task) => throw ContextOffCpu(task);
 
     [DoesNotReturn]
+    public static void ThrowContextOffCpuOrDefault(RtTask? task, string paramName) => throw ContextOffCpuOrDefault(task, paramName);
+
+    [DoesNotReturn]
     public static void ThrowGuardOverflow(string what, RtTask task, int max) => throw GuardOverflow(what, task, max);
 
     [DoesNotReturn]
@@ -30,6 +33,11 @@ internal static class ThrowHelper
             (task.Pooled
                 ? "A RunAsync body goes on outside its task after a foreign await (a Task, I/O), as after ConfigureAwait(false): spawn bodies that await foreign work and then use their context with Spawn."
                 : "A continuation that escaped with ConfigureAwait(false) (or code on another thread) may not use the context; await without ConfigureAwait(false) inside task bodies."));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static Exception ContextOffCpuOrDefault(RtTask? task, string paramName) => task is null
+        ? new ArgumentException("The TaskContext is a default value, which belongs to no task; use the context passed to the task body.", paramName)
+        : ContextOffCpu(task);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException GuardOverflow(string what, RtTask task, int max) =>

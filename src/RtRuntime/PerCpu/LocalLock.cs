@@ -90,10 +90,11 @@ public sealed class LocalLock
     /// Used off the task's CPU, the task already holds this CPU's lock (recursion), or (Rt model) the
     /// lock is held by another task while this one is preempt-disabled (scheduling while atomic).
     /// </exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
-        RtTask task = context.Task;
+        RtTask task = context.CurrentTaskOf(nameof(context));
         LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
@@ -120,10 +121,11 @@ public sealed class LocalLock
     /// recursion). Dispose the guard to unlock.
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLock(TaskContext context, out LocalLockGuard guard)
     {
-        RtTask task = context.Task;
+        RtTask task = context.CurrentTaskOf(nameof(context));
         LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
@@ -136,16 +138,12 @@ public sealed class LocalLock
     }
 
     /// <summary>
-    /// This CPU's instance for the calling task, which must be running on its CPU: the calling thread
-    /// is tested (one thread-static read), so another thread using the context while the task runs
-    /// is refused too, as after a ConfigureAwait(false).
+    /// This CPU's instance for <paramref name="task"/>, which <see cref="TaskContext.CurrentTaskOf"/> has
+    /// found running on the calling thread (so another thread using the context while the task runs is
+    /// refused too, as after a ConfigureAwait(false)).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private LocalLockState StateOf(RtTask task)
-    {
-        task.ThrowIfNotCurrent();
-        return _states[task.Cpu!.Id];
-    }
+    private LocalLockState StateOf(RtTask task) => _states[task.Cpu!.Id];
 
     /// <summary>
     /// The uncontended take: when the instance is free, count the preempt-disable (NonRt: nothing else

@@ -53,11 +53,11 @@ public sealed class PerCpu<T>
     /// reference can outlive the call.
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU; or, in strict mode, from preemptible code.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref T ThisCpu(TaskContext context)
     {
-        RtTask task = context.Task;
-        task.ThrowIfNotCurrent();
+        RtTask task = context.CurrentTaskOf(nameof(context));
         if ((task.PreemptCount | task.MigrationDisabled) == 0)
         {
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");

@@ -25,26 +25,29 @@ public sealed class PerCpuCounter
 
     /// <summary><c>this_cpu_add()</c>.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public void Add(TaskContext context, long delta)
     {
         // Shaped for the JIT to keep everything but the add out of a caller's loop: the slots are read
-        // first (that read is the null check of this counter, so nothing comes before it); the CPU
-        // is the thread's (Cpu.Current, a thread static like the check's), not the task's field; and
+        // first (that read is the null check of this counter, so nothing comes before it); the task
+        // is only compared, never read; the CPU is the thread's (Cpu.Current, a thread static like the
+        // check's), not the task's field; and
         // the add is an array element store, not a store through a ref, so the JIT knows it changes
         // none of these. Only this CPU's thread writes the slot, so a plain read-modify-write loses
         // nothing (this_cpu_add); Sum's volatile reads see it.
         long[] slots = _slots;
-        RtTask task = context.Task;
-        task.ThrowIfNotCurrent();
+        _ = context.CurrentTaskOf(nameof(context));
         slots[PerCpu<long>.Index(Cpu.Current!.Id)] += delta;
     }
 
     /// <summary><c>this_cpu_inc()</c>.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public void Increment(TaskContext context) => Add(context, 1);
 
     /// <summary><c>this_cpu_read()</c>: this CPU's slot.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public long ReadThisCpu(TaskContext context) => Volatile.Read(ref ThisCpuRaw(context));
 
     /// <summary>CPU <paramref name="cpu"/>'s slot.</summary>
@@ -71,8 +74,7 @@ public sealed class PerCpuCounter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref long ThisCpuRaw(TaskContext context)
     {
-        RtTask task = context.Task;
-        task.ThrowIfNotCurrent();
+        _ = context.CurrentTaskOf(nameof(context));
         return ref _slots[PerCpu<long>.Index(Cpu.Current!.Id)]; // the calling thread runs the task: its CPU is this thread's
     }
 }

@@ -59,8 +59,10 @@ public sealed class RtPeriod
     /// </summary>
     /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled (thrown by the await).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public RtPeriodAwaitable WaitAsync(TaskContext context)
     {
+        _ = context.CurrentTaskOf(nameof(context));
         long release = _nextNs;
         long now = RtClock.NowNs();
         long missed = 0;

@@ -41,10 +41,10 @@ public abstract class RtWaitQueue : IWaitSource
     /// <summary>Waits until the resource is available (a blocking wait: a preemption point that may sleep).</summary>
     /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public RtWaitAwaitable WaitAsync(TaskContext context)
     {
-        RtTask task = context.Task ?? throw new ArgumentException("The TaskContext is a default value; use the context passed to the task body.", nameof(context));
-        task.ThrowIfNotCurrent();
+        RtTask task = context.CurrentTaskOf(nameof(context));
         task.Scheduler.ThrowIfAtomic(task, "Wait");
         return new RtWaitAwaitable(this, task);
     }
@@ -58,6 +58,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public RtTimedWaitAwaitable WaitAsync(TaskContext context, TimeSpan timeout)
     {
         if (timeout < TimeSpan.Zero)
@@ -77,10 +78,10 @@ public abstract class RtWaitQueue : IWaitSource
     /// </summary>
     /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public RtTimedWaitAwaitable WaitUntilAsync(TaskContext context, long deadlineNs)
     {
-        RtTask task = context.Task ?? throw new ArgumentException("The TaskContext is a default value; use the context passed to the task body.", nameof(context));
-        task.ThrowIfNotCurrent();
+        RtTask task = context.CurrentTaskOf(nameof(context));
         task.Scheduler.ThrowIfAtomic(task, "Wait");
         return new RtTimedWaitAwaitable(this, task, deadlineNs);
     }

@@ -17,6 +17,25 @@ public readonly struct TaskContext
     /// <summary>The task's handle.</summary>
     public RtTask Task => _task;
 
+    /// <summary>
+    /// The task, for an API that takes this context as its argument <paramref name="paramName"/>, once
+    /// the calling thread is known to run it (the exact thread check). A default context fails that
+    /// check on a CPU thread, and is then refused as an argument (<see cref="ArgumentException"/>); no
+    /// null test is added to the hot path, which would keep the JIT from hoisting the check out of a
+    /// caller's loop.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal RtTask CurrentTaskOf(string paramName)
+    {
+        RtTask task = _task;
+        if (!ReferenceEquals(Cpu.CurrentTask, task))
+        {
+            ThrowHelper.ThrowContextOffCpuOrDefault(task, paramName);
+        }
+
+        return task;
+    }
+
     /// <summary>True once cancellation was requested (the task's token, <see cref="RtTask.Cancel"/>, or shutdown).</summary>
     public bool IsCancellationRequested => _task.CancelFlag != 0;
 

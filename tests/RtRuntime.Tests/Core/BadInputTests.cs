@@ -320,4 +320,56 @@ public class BadInputTests
         await mine.AssertStillRunsTasks();
         await other.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task ApisTakingATaskContext_DefaultContext_ThrowArgumentExceptionNamingContext()
+    {
+        // A default TaskContext (an uninitialised field, say) belongs to no task: every API that takes a
+        // context as its argument refuses it naming the argument, instead of a NullReferenceException.
+        await using var rt = Rt.Start(cpus: 2);
+        var counter = new RtRuntime.PerCpu.PerCpuCounter(rt);
+        var slots = new RtRuntime.PerCpu.PerCpu<long>(rt);
+        var localLock = new RtRuntime.PerCpu.LocalLock(rt);
+        using var pool = new RtRuntime.PerCpu.PerCpuPool<object>(rt, () => new object());
+        var period = new RtPeriod(TimeSpan.FromMilliseconds(1));
+        var evt = new RtEvent();
+        TaskContext none = default;
+        var calls = new (string Api, Action Call)[]
+        {
+            ("PerCpuCounter.Add", () => counter.Add(none, 1)),
+            ("PerCpuCounter.Increment", () => counter.Increment(none)),
+            ("PerCpuCounter.ReadThisCpu", () => counter.ReadThisCpu(none)),
+            ("PerCpu.ThisCpu", () => slots.ThisCpu(none)++),
+            ("LocalLock.TryLock", () => localLock.TryLock(none, out _)),
+            ("LocalLock.LockAsync", () => localLock.LockAsync(none)),
+            ("PerCpuPool.RentAsync", () => pool.RentAsync(none).AsTask().GetAwaiter().GetResult()),
+            ("RtPeriod.WaitAsync", () => period.WaitAsync(none)),
+            ("RtEvent.WaitAsync", () => evt.WaitAsync(none)),
+            ("RtEvent.WaitAsync(timeout)", () => evt.WaitAsync(none, TimeSpan.FromSeconds(1))),
+        };
+        var results = await rt.Spawn<List<string>>("caller", 10, ctx =>
+        {
+            var wrong = new List<string>();
+            foreach ((string api, Action call) in calls)
+            {
+                try
+                {
+                    call();
+                    wrong.Add(api + ": no exception");
+                }
+                catch (ArgumentException e) when (e.ParamName == "context" && e.Message.Contains("default value", StringComparison.Ordinal))
+                {
+                }
+                catch (Exception e)
+                {
+                    wrong.Add($"{api}: {e.GetType().Name}: {e.Message}");
+                }
+            }
+
+            return ValueTask.FromResult(wrong);
+        }).AsTask().WithTimeout();
+
+        Assert.Empty(results);
+        await rt.AssertStillRunsTasks();
+    }
 }

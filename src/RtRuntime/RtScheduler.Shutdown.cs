@@ -416,12 +416,14 @@ public sealed partial class RtScheduler
     /// Admits a runtime task that runs work of accepted tasks (a posted drain: the rest of a RunAsync
     /// body after a foreign await, a continuation of an ended task) while a stop still waits for the
     /// live tasks to end; false once it cancels them or they all ended (the work is then dropped).
+    /// <paramref name="throughGrace"/>: also while the cancelled tasks get their grace (the rest of live
+    /// RunAsync bodies, which can go on nowhere else), until the stop reaps.
     /// </summary>
-    private bool TryAdmitWhileDraining(RtTask task)
+    private bool TryAdmitWhileDraining(RtTask task, bool throughGrace)
     {
         lock (_drainLock)
         {
-            if (_cancellingAll || _drained.Task.IsCompleted)
+            if ((_cancellingAll && (!throughGrace || _reaping)) || _drained.Task.IsCompleted)
             {
                 return false;
             }

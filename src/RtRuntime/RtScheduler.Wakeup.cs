@@ -191,7 +191,9 @@ public sealed partial class RtScheduler
     /// CPUs while one of them is active (else on any), named <c>&lt;name&gt;/posted</c>. Its own
     /// after-exit work goes to the same queue. Admitted while a stop still drains (the work may be
     /// the rest of a live RunAsync body, which the stop waits for); false once the stop cancels, or
-    /// has drained.
+    /// has drained. The RunAsync context's drains are admitted through the cancel grace too
+    /// (<see cref="PostedAfterExit.CarriesLiveBodies"/>): a spawned body's continuation still wakes its
+    /// task then, and a pooled body's goes on only there.
     /// </summary>
     internal bool TrySpawnPostedDrain(PostedAfterExit queue, Func<TaskContext, ValueTask> body)
     {
@@ -205,7 +207,7 @@ public sealed partial class RtScheduler
 
         var drain = new VoidRtTask(this, root.Name + PostedSuffix, root.BasePriority, root.Policy, anyActive ? mask : AllCpus, body);
         drain.Rare.AfterExit = queue; // before it is published: what is posted to it after its end comes back here
-        return (Volatile.Read(ref _accepting) && TryAdmit(drain, default)) || TryAdmitWhileDraining(drain);
+        return (Volatile.Read(ref _accepting) && TryAdmit(drain, default)) || TryAdmitWhileDraining(drain, throughGrace: queue.CarriesLiveBodies);
     }
 
     private const string PostedSuffix = "/posted";

@@ -192,7 +192,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         var scheduler = new RtScheduler(options, cpus, logger, distinctCores);
         scheduler.TaskCache = new TaskCache(options.TaskCacheCapacity, cpuCores);
         var runAsyncRoot = new VoidRtTask(scheduler, "runasync", 0, SchedPolicy.Normal, scheduler.AllCpus, static _ => ValueTask.CompletedTask); // never runs: names the drain tasks
-        scheduler.RunAsyncContext = new RunAsyncContext(new PostedAfterExit(runAsyncRoot));
+        scheduler.RunAsyncContext = new RunAsyncContext(new PostedAfterExit(runAsyncRoot, carriesLiveBodies: true));
         for (int i = 0; i < count; i++)
         {
             cpus[i] = new Cpu(scheduler, i, cpuCores[i]);

@@ -11,8 +11,11 @@ namespace RtRuntime.Tasks;
 /// it ended comes back here), so the ended task's continuations run one at a time, as under the task
 /// itself. Only once a stop cancels the tasks, or all of them ended, is the work dropped (logged at
 /// debug level): while a stop still drains, it runs (it may be the rest of a live RunAsync body).
+/// The <see cref="RunAsyncContext"/>'s queue (<paramref name="carriesLiveBodies"/>) runs through the
+/// stop's cancel grace too: its work is the rest of live RunAsync bodies, which the stop still waits
+/// for, as a spawned body's continuation still comes back to its task then.
 /// </summary>
-internal sealed class PostedAfterExit(RtTask root)
+internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = false)
 {
     private readonly ConcurrentQueue<PostedWork> _queue = new();
     private readonly Lock _forwarding = new();
@@ -20,6 +23,12 @@ internal sealed class PostedAfterExit(RtTask root)
 
     /// <summary>The ended task whose work this is (its name, priority, policy and CPUs are the drain tasks').</summary>
     public RtTask Root => root;
+
+    /// <summary>
+    /// The <see cref="RunAsyncContext"/>'s queue: its work may be the rest of a live RunAsync body, so
+    /// its drain tasks are admitted, and go on, until the stop's grace has passed (not only until it cancels).
+    /// </summary>
+    public bool CarriesLiveBodies => carriesLiveBodies;
 
     /// <summary>
     /// Takes the work left on <paramref name="ended"/> (this queue's root, or one of its drain tasks),
@@ -106,7 +115,15 @@ internal sealed class PostedAfterExit(RtTask root)
                 while (_queue.TryDequeue(out PostedWork? work))
                 {
                     work.Callback(work.State);
-                    await context.PreemptionPoint();
+                    try
+                    {
+                        await context.PreemptionPoint();
+                    }
+                    catch (OperationCanceledException) when (carriesLiveBodies)
+                    {
+                        // The stop's cancellation of every task: the work here is the rest of live bodies,
+                        // which the stop still waits for (after its grace, the CPU ends this task at a point).
+                    }
                 }
 
                 Interlocked.Exchange(ref _draining, 0); // a full fence: a poster's enqueue is seen below, or it sees 0

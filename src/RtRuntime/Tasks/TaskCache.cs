@@ -28,7 +28,10 @@ internal sealed class TaskCache
     private static Taker? t_taker; // what the calling thread took from the cache it last spawned on
 
     private readonly Stack[] _stacks;
-    private readonly List<Taker> _takers = []; // under _takersLock: every thread's taker of this cache, for Close
+    // Under _takersLock: every thread's taker of this cache, for Close. Weak: a thread that exits drops
+    // its taker (its thread static) and the task objects in it to the GC; a strong list kept them for
+    // as long as the runtime ran, one taken stack per thread that ever spawned.
+    private readonly List<WeakReference<Taker>> _takers = [];
     private readonly Lock _takersLock = new();
     private int _pruneAt = 16;
     private bool _closed;
@@ -118,12 +121,12 @@ internal sealed class TaskCache
 
             if (_takers.Count >= _pruneAt)
             {
-                _takers.RemoveAll(static t => t.Owner is null); // takers their threads left for another cache
+                _takers.RemoveAll(static t => !t.TryGetTarget(out Taker? taker) || taker.Owner is null); // takers of threads that exited or left for another cache
                 _pruneAt = Math.Max(16, 2 * _takers.Count);
             }
 
             var taker = new Taker(this);
-            _takers.Add(taker);
+            _takers.Add(new WeakReference<Taker>(taker));
             t_taker = taker;
             return taker;
         }
@@ -141,9 +144,12 @@ internal sealed class TaskCache
         using (_takersLock.EnterScope())
         {
             _closed = true;
-            foreach (Taker taker in _takers)
+            foreach (WeakReference<Taker> listed in _takers)
             {
-                taker.Release();
+                if (listed.TryGetTarget(out Taker? taker))
+                {
+                    taker.Release();
+                }
             }
 
             _takers.Clear();

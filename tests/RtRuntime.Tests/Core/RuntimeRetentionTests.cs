@@ -67,6 +67,91 @@ public class RuntimeRetentionTests
         Assert.False(weak.IsAlive, "a stopped runtime is still reachable from a root outside it");
     }
 
+    /// <summary>
+    /// A spawning thread takes every batch of a CPU's stack at once (up to that CPU's share of
+    /// <see cref="RtSchedulerOptions.TaskCacheCapacity"/>) and keeps what it has not spawned yet. The
+    /// cache listed each thread's taker strongly (for the stop to drop), so a thread that exited (a
+    /// ThreadPool thread retired when idle, a worker that ended) left its taker and every task object in
+    /// it reachable for as long as the runtime ran: one more stranded batch per thread that ever spawned.
+    /// </summary>
+    [Fact]
+    public async Task TaskObjectsTakenByAThreadThatExited_AreNotKeptByTheRunningRuntime()
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        const int Objects = 64;
+        var weak = new List<WeakReference>();
+        int done = 0;
+        RunOnAThreadOfItsOwn(() =>
+        {
+            for (int i = 0; i < Objects; i++)
+            {
+                rt.RunAsync(null, 10, ctx =>
+                {
+                    lock (weak)
+                    {
+                        weak.Add(new WeakReference(ctx.Task));
+                    }
+
+                    Interlocked.Increment(ref done);
+                    return ValueTask.CompletedTask;
+                }).Forget();
+            }
+
+            SpinUntil(() => Volatile.Read(ref done) == Objects && rt.Cpus[0].IsIdle); // all retired, the free list pushed to the cache
+        });
+        Assert.True(rt.TasksRetired > 0, "no task object was retired to the cache");
+
+        RunOnAThreadOfItsOwn(() =>
+        {
+            rt.RunAsync(null, 10, _ =>
+            {
+                Interlocked.Increment(ref done);
+                return ValueTask.CompletedTask;
+            }).Forget(); // takes every batch of the stack, spawns one of them
+            SpinUntil(() => Volatile.Read(ref done) == Objects + 1 && rt.Cpus[0].IsIdle);
+        });
+
+        int alive = 0;
+        for (int round = 0; round < 10; round++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            alive = weak.Count(w => w.IsAlive);
+            if (alive <= 1)
+            {
+                break;
+            }
+        }
+
+        // At most the one the second thread spawned, which its CPU gave back to the cache.
+        Assert.True(alive <= 1, $"{alive} of {Objects} task objects taken by threads that have exited are still reachable from the running runtime");
+    }
+
+    private static void RunOnAThreadOfItsOwn(Action action)
+    {
+        Exception? error = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e)
+            {
+                error = e;
+            }
+        })
+        { IsBackground = true };
+        thread.Start();
+        Assert.True(thread.Join(Rt.Hang), "the spawning thread did not finish");
+        Assert.Null(error);
+    }
+
+    private static void SpinUntil(Func<bool> condition)
+    {
+        Assert.True(SpinWait.SpinUntil(condition, Rt.Hang), "timed out");
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static WeakReference UseEverythingThenStop()
     {

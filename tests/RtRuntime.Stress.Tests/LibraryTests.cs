@@ -215,6 +215,21 @@ public class LibraryTests
         Assert.Equal(1001, h.Buckets().Sum(b => b.Count));
     }
 
+    [Fact]
+    public void ReproduceCommand_CarriesEveryScenarioOptionThatChangesTheRun()
+    {
+        // A failure's reproduce command must rerun the same scenario: an option left out reruns it with its default.
+        StressSettings settings = Tiny(seed: 7);
+        string cyclic = new CyclicScenario { Priority = 50, Load = true, LoadTasks = 3 }.ReproduceCommand(settings);
+        Assert.Contains("--priority 50", cyclic, StringComparison.Ordinal);
+        Assert.Contains("--load-tasks 3", cyclic, StringComparison.Ordinal);
+        Assert.Contains("--max-live 5", new MixedScenario { MaxLive = 5 }.ReproduceCommand(settings), StringComparison.Ordinal);
+
+        // Defaults stay out of the command (0 means "one hog per CPU", "8 per CPU").
+        Assert.DoesNotContain("--load-tasks", new CyclicScenario { Load = true }.ReproduceCommand(settings), StringComparison.Ordinal);
+        Assert.DoesNotContain("--max-live", new MixedScenario().ReproduceCommand(settings), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(1500, "1500ms")]
     [InlineData(2000, "2s")]

@@ -73,11 +73,19 @@ public sealed class CyclicScenario : StressScenario
     {
         yield return "--interval";
         yield return FormatDuration(Interval);
+        yield return "--priority";
+        yield return Priority.ToString(CultureInfo.InvariantCulture);
         if (Load)
         {
             yield return "--load";
             yield return "--load-point";
             yield return FormatDuration(LoadPointInterval);
+        }
+
+        if ((Load || LoadMigrateDisabled) && LoadTasks > 0)
+        {
+            yield return "--load-tasks";
+            yield return LoadTasks.ToString(CultureInfo.InvariantCulture);
         }
 
         if (LoadMigrateDisabled)

@@ -100,6 +100,12 @@ public sealed class MixedScenario : StressScenario
             yield return Inject.ToString().ToLowerInvariant();
         }
 
+        if (MaxLive > 0)
+        {
+            yield return "--max-live";
+            yield return MaxLive.ToString(CultureInfo.InvariantCulture);
+        }
+
         if (!AffinityChanges)
         {
             yield return "--no-affinity-changes";

@@ -216,6 +216,27 @@ public class LibraryTests
     }
 
     [Fact]
+    public void Pileup_PolicyWhoseRoundsWereAllSkipped_ReportsNoLossInsteadOfAPerfectOne()
+    {
+        // Every round skipped for lateness (a run of one or two rounds can be): no demand was counted, so the
+        // policy's loss was not measured. It is "n/a" (null in report.json), not 0 %, which reads as a perfect repair.
+        StairStats[] idle = [new("T1"), new("T2")];
+        PileupScenario.PolicyOutcome o = PileupScenario.Measure(idle, counted: [0], disturbedNs: [0], periodNs: 50_000_000, runningPushes: 0, runtimeLostMs: 0, new LatencyHistogram("top"));
+        Assert.True(double.IsNaN(o.LostPct), $"lost_pct {o.LostPct}");
+        Assert.True(double.IsNaN(o.RawLostPct), $"lost_pct_raw {o.RawLostPct}");
+        Assert.True(double.IsNaN(o.LostCpuMsPerS), $"lost_cpu_ms_per_s {o.LostCpuMsPerS}");
+        Assert.True(double.IsNaN(o.VictimLostPct), $"victim_lost_pct {o.VictimLostPct}");
+        Assert.True(double.IsNaN(o.TopStallUsPerRound), $"top_stall_us_per_round {o.TopStallUsPerRound}");
+
+        // A counted round is measured: half of a 10 ms demand done is 50 % lost.
+        StairStats[] ran = [new("T1") { DemandNs = 10_000_000, DoneNs = 5_000_000, Rounds = 1 }, new("T2") { DemandNs = 10_000_000, DoneNs = 5_000_000, Rounds = 1 }];
+        PileupScenario.PolicyOutcome m = PileupScenario.Measure(ran, counted: [2], disturbedNs: [0], periodNs: 50_000_000, runningPushes: 0, runtimeLostMs: 0, new LatencyHistogram("top"));
+        Assert.Equal(50, m.LostPct, 6);
+        Assert.Equal(50, m.VictimLostPct, 6);
+        Assert.Equal(5000, m.TopStallUsPerRound, 6);
+    }
+
+    [Fact]
     public void ReproduceCommand_CarriesEveryScenarioOptionThatChangesTheRun()
     {
         // A failure's reproduce command must rerun the same scenario: an option left out reruns it with its default.

@@ -69,7 +69,7 @@ internal static class PlotWriter
         var ticks = new List<Tick>();
         for (int i = 0; i < b.Values.Count; i++)
         {
-            bars.Add(new Bar { Position = i, Value = b.Values[i], FillColor = Colors.Category10[i % Colors.Category10.Length], Label = ScenarioResult.Format(b.Values[i]) });
+            bars.Add(new Bar { Position = i, Value = double.IsFinite(b.Values[i]) ? b.Values[i] : 0, FillColor = Colors.Category10[i % Colors.Category10.Length], Label = ScenarioResult.Format(b.Values[i]) });
             ticks.Add(new Tick(i, b.Labels[i]));
         }
 

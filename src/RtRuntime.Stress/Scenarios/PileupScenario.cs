@@ -211,10 +211,22 @@ public sealed class PileupScenario : StressScenario
             }
         }
 
-        StairStats top = stats[^1];
         var topWake = new LatencyHistogram("top-wake." + group);
-        topWake.Add(top.Wake);
+        topWake.Add(stats[^1].Wake);
         result.Histograms.Add(topWake);
+        return Measure(stats, counted, disturbedNs, periodNs, runningPushes, runtimeLostMs, topWake);
+    }
+
+    /// <summary>
+    /// The policy's figures from what the tasks measured. A share of a demand that was never counted (every
+    /// round skipped for lateness, as a run of one or two rounds can be) was not measured: NaN ("n/a", null
+    /// in report.json), not a perfect 0 %.
+    /// </summary>
+    internal static PolicyOutcome Measure(StairStats[] stats, int[] counted, long[] disturbedNs, long periodNs, long runningPushes, double runtimeLostMs, LatencyHistogram topWake)
+    {
+        int rounds = counted.Length;
+        int stairs = stats.Length;
+        StairStats top = stats[^1];
         long rawDemand = stats.Sum(s => s.DemandNs);
         long unavoidable = Enumerable.Range(0, rounds).Where(r => Volatile.Read(ref counted[r]) == stairs).Sum(r => Interlocked.Read(ref disturbedNs[r]));
         long demand = Math.Max(0, rawDemand - unavoidable);
@@ -225,13 +237,13 @@ public sealed class PileupScenario : StressScenario
         long topStall = Math.Max(0, top.DemandNs - top.DoneNs);
         return new PolicyOutcome(
             rounds,
-            demand == 0 ? 0 : 100.0 * Math.Max(0, demand - done) / demand,
-            rawDemand == 0 ? 0 : 100.0 * Math.Max(0, rawDemand - done) / rawDemand,
-            Math.Max(0, demand - done) / 1e6 / seconds,
-            victimDemand == 0 ? 0 : 100.0 * Math.Max(0, victimDemand - victimDone) / victimDemand,
+            demand == 0 ? double.NaN : 100.0 * Math.Max(0, demand - done) / demand,
+            rawDemand == 0 ? double.NaN : 100.0 * Math.Max(0, rawDemand - done) / rawDemand,
+            demand == 0 ? double.NaN : Math.Max(0, demand - done) / 1e6 / seconds,
+            victimDemand == 0 ? double.NaN : 100.0 * Math.Max(0, victimDemand - victimDone) / victimDemand,
             top.WindowMigrations,
             topWake,
-            top.Rounds == 0 ? 0 : topStall / 1000.0 / top.Rounds,
+            top.Rounds == 0 ? double.NaN : topStall / 1000.0 / top.Rounds,
             runningPushes,
             runtimeLostMs / seconds);
     }
@@ -325,5 +337,5 @@ public sealed class PileupScenario : StressScenario
         return spun;
     }
 
-    private sealed record PolicyOutcome(int Rounds, double LostPct, double RawLostPct, double LostCpuMsPerS, double VictimLostPct, long TopMigrations, LatencyHistogram TopWake, double TopStallUsPerRound, long RunningPushes, double RuntimeLostCpuMsPerS);
+    internal sealed record PolicyOutcome(int Rounds, double LostPct, double RawLostPct, double LostCpuMsPerS, double VictimLostPct, long TopMigrations, LatencyHistogram TopWake, double TopStallUsPerRound, long RunningPushes, double RuntimeLostCpuMsPerS);
 }

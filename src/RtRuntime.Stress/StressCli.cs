@@ -119,7 +119,9 @@ public static class StressCli
         if (settings.EffectiveCpuCount >= 2)
         {
             // A pile-up and hotplug both need a second CPU.
-            suite.Add(new(new PileupScenario(), For(TimeSpan.FromSeconds(5))));
+            // --policy given: pileup runs that policy only, as `rtstress pileup --policy` does (else it compares all three).
+            PileupScenario pileup = pr.GetResult(common.Policy) is { Implicit: false } ? new PileupScenario { Policies = [settings.Policy] } : new PileupScenario();
+            suite.Add(new(pileup, For(TimeSpan.FromSeconds(5))));
             suite.Add(new(new HotplugScenario(), For(TimeSpan.FromSeconds(6))));
         }
 

@@ -94,6 +94,19 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task DefaultSuite_WithAPolicy_RunsPileupUnderThatPolicyOnly()
+    {
+        // --help: "Unless given, pileup compares all three". Given to the suite, its pileup runs that policy only.
+        var (code, stdout, stderr) = await Run("--cpus", "2", "--duration", "100ms", "--seed", "3", "--policy", "NoPushRunning", "--json", "--quiet", "--out", Out("s"));
+        Assert.True(code is 0 or 1, stdout + stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        JsonElement pileup = doc.RootElement.GetProperty("scenarios").EnumerateArray().Single(s => s.GetProperty("kind").GetString() == "pileup");
+        Assert.True(pileup.GetProperty("figures").TryGetProperty("lost_pct.NoPushRunning", out _), pileup.ToString());
+        Assert.False(pileup.GetProperty("figures").TryGetProperty("lost_pct.WorkConserving", out _), pileup.ToString());
+        Assert.Contains("--policy NoPushRunning", pileup.GetProperty("reproduce").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Mixed_Quiet_ExitsZeroAndPrintsNothing()
     {
         // --no-hotplug: hotplug churn is covered by Mixed_HotplugChurn_NoTaskOnAnOfflineCpu; this one checks the quiet output.

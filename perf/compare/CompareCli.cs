@@ -56,12 +56,14 @@ public static class CompareCli
                     images = args[++i];
                     break;
                 case "--only" when i + 1 < args.Length:
-                    sections = args[++i].Split(',', StringSplitOptions.RemoveEmptyEntries)
+                    string only = args[++i];
+                    sections = only.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                         .Select(x => int.TryParse(x, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : -1)
                         .ToHashSet();
-                    if (sections.Any(x => x is < 1 or > 7))
+                    if (sections.Count == 0 || sections.Any(x => x is < 1 or > 7))
                     {
-                        await stderr.WriteLineAsync("--only takes section numbers 1..7, e.g. --only 1,3");
+                        // An empty list would run nothing and still overwrite the report.
+                        await stderr.WriteLineAsync($"--only '{only}' is not a list of sections; give section numbers 1..7, e.g. --only 1,3");
                         return 2;
                     }
 

@@ -87,6 +87,24 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.DoesNotContain("## " + CompareCli.SectionTitles[0], md, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData(",")]
+    [InlineData("1,x")]
+    public async Task RunAsync_OnlyWithNoValidSection_ExitsTwoNamingTheValue_AndWritesNoReport(string only)
+    {
+        // An --only that names no section must not run nothing and overwrite the report with an empty one.
+        string outPath = Path.Combine(_dir, "only-bad.md");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--only", only, "--out", outPath], stdout, stderr);
+
+        Assert.True(code == 2, stdout + "\n" + stderr);
+        Assert.Contains($"--only '{only}'", stderr.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(outPath));
+    }
+
     private static string SectionBody(string md, string header)
     {
         int start = md.IndexOf(header + "\n", StringComparison.Ordinal);

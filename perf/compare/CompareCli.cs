@@ -84,9 +84,31 @@ public static class CompareCli
             return 2;
         }
 
-        string fullOut = Path.GetFullPath(outPath);
-        string imageDir = Path.GetFullPath(images ?? Path.Combine(Path.GetDirectoryName(fullOut)!, "images"));
-        Directory.CreateDirectory(Path.GetDirectoryName(fullOut)!);
+        string fullOut;
+        string imageDir;
+        try
+        {
+            fullOut = Path.GetFullPath(outPath);
+            imageDir = Path.GetFullPath(images ?? Path.Combine(Path.GetDirectoryName(fullOut)!, "images"));
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            await stderr.WriteLineAsync($"--out '{outPath}' / --images '{images}': not a usable path: {e.Message}");
+            return 2;
+        }
+
+        // Checked before measuring: the report is written at the end, and a run takes minutes.
+        if (CannotWrite(fullOut) is { } outProblem)
+        {
+            await stderr.WriteLineAsync($"--out '{outPath}': cannot write the report there: {outProblem}");
+            return 2;
+        }
+
+        if (CannotCreateFolder(imageDir) is { } imagesProblem)
+        {
+            await stderr.WriteLineAsync($"--images '{images ?? imageDir}': cannot write the plots there: {imagesProblem}");
+            return 2;
+        }
         var settings = new CompareSettings
         {
             Quick = quick,
@@ -179,5 +201,48 @@ public static class CompareCli
 
         await stdout.WriteLineAsync($"wrote {fullOut} and plots in {imageDir} ({took.TotalSeconds:0} s)");
         return failures == 0 ? 0 : 1;
+    }
+
+    /// <summary>Null when the report file <paramref name="path"/> can be created or replaced (its folder is created); else why not.</summary>
+    private static string? CannotWrite(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            return "it is a directory; give a file name, e.g. docs/benchmarks-compare.md";
+        }
+
+        try
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+            bool existed = File.Exists(path);
+            using (new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write))
+            {
+            }
+
+            if (!existed)
+            {
+                File.Delete(path);
+            }
+
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>Null when the folder <paramref name="path"/> exists or can be created; else why not.</summary>
+    private static string? CannotCreateFolder(string path)
+    {
+        try
+        {
+            Directory.CreateDirectory(path);
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            return e.Message;
+        }
     }
 }

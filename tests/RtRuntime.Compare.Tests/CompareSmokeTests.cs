@@ -105,6 +105,27 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.False(File.Exists(outPath));
     }
 
+    [Fact]
+    public async Task RunAsync_OutThatCannotBeWritten_ExitsTwoBeforeMeasuring()
+    {
+        // A directory, and a path under a file: both fail at once with a message, not with an unhandled exception
+        // (for the directory, only after the whole run).
+        Directory.CreateDirectory(_dir);
+        string file = Path.Combine(_dir, "a-file");
+        await File.WriteAllTextAsync(file, "x");
+        foreach (string outPath in new[] { _dir, Path.Combine(file, "report.md") })
+        {
+            using var stdout = new StringWriter();
+            using var stderr = new StringWriter();
+
+            int code = await CompareCli.RunAsync(["--quick", "--only", "4", "--out", outPath], stdout, stderr);
+
+            Assert.True(code == 2, stdout + "\n" + stderr);
+            Assert.Contains($"--out '{outPath}'", stderr.ToString(), StringComparison.Ordinal);
+            Assert.DoesNotContain("preemption point overhead", stdout.ToString(), StringComparison.Ordinal);
+        }
+    }
+
     private static string SectionBody(string md, string header)
     {
         int start = md.IndexOf(header + "\n", StringComparison.Ordinal);

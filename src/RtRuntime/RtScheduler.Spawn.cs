@@ -54,7 +54,11 @@ public sealed partial class RtScheduler
     /// does, but under one shared by the runtime's RunAsync tasks: a continuation posted to it, after a
     /// foreign await (a <see cref="Task"/>, I/O) or by an async call the body did not await, runs on
     /// the runtime in a short task <c>runasync/posted</c> in the normal class, never in the pooled task
-    /// (whose object may be running another task by then). A body that goes on after a foreign await
+    /// (whose object may be running another task by then). One exception: when the awaited work is
+    /// completed by code that itself runs under that shared context (another RunAsync task, or a
+    /// <c>runasync/posted</c> task, completing a <see cref="TaskCompletionSource"/> created without
+    /// <see cref="TaskCreationOptions.RunContinuationsAsynchronously"/>), .NET runs the continuation
+    /// inline, inside that task's step and at its priority. A body that goes on after a foreign await
     /// therefore runs outside its task, as after <c>ConfigureAwait(false)</c>: its
     /// <see cref="TaskContext"/> then throws. Spawn bodies that await foreign work with
     /// <see cref="Spawn(string, int, Func{TaskContext, ValueTask}, SchedPolicy, CpuSet?, CancellationToken)"/>.

@@ -16,7 +16,7 @@ internal static class ThrowHelper
     public static void ThrowContextOffCpu(RtTask task) => throw ContextOffCpu(task);
 
     [DoesNotReturn]
-    public static void ThrowContextOffCpuOrDefault(RtTask? task, string paramName) => throw ContextOffCpuOrDefault(task, paramName);
+    public static void ThrowContextOffCpuOrDefault(RtTask? task, string? paramName) => throw ContextOffCpuOrDefault(task, paramName);
 
     [DoesNotReturn]
     public static void ThrowGuardOverflow(string what, RtTask task, int max) => throw GuardOverflow(what, task, max);
@@ -35,9 +35,12 @@ internal static class ThrowHelper
                 : "A continuation that escaped with ConfigureAwait(false) (or code on another thread) may not use the context; await without ConfigureAwait(false) inside task bodies."));
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static Exception ContextOffCpuOrDefault(RtTask? task, string paramName) => task is null
-        ? new ArgumentException("The TaskContext is a default value, which belongs to no task; use the context passed to the task body.", paramName)
-        : ContextOffCpu(task);
+    private static Exception ContextOffCpuOrDefault(RtTask? task, string? paramName) => (task, paramName) switch
+    {
+        (null, null) => new InvalidOperationException("This TaskContext is a default value, which belongs to no task; use the context passed to the task body."),
+        (null, _) => new ArgumentException("The TaskContext is a default value, which belongs to no task; use the context passed to the task body.", paramName),
+        _ => ContextOffCpu(task),
+    };
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException GuardOverflow(string what, RtTask task, int max) =>

@@ -6,7 +6,11 @@ namespace RtRuntime.Tasks;
 /// <summary>
 /// What a task body sees of itself: the kernel's <c>current</c>. Every member must be used on the
 /// task's CPU thread while the task runs; a continuation that escaped with
-/// <c>ConfigureAwait(false)</c> gets an <see cref="InvalidOperationException"/> saying so.
+/// <c>ConfigureAwait(false)</c> gets an <see cref="InvalidOperationException"/> saying so. A default
+/// <c>TaskContext</c> belongs to no task: on a task's CPU, the members that check the calling thread
+/// (the guards, <see cref="Yield"/>, the sleeps, <see cref="CpuId"/>) and every API that takes a
+/// context refuse it, saying so; the one-load members (<see cref="PreemptionPoint"/>,
+/// <see cref="NeedResched"/>, the depths) do not test for it and throw <see cref="NullReferenceException"/>.
 /// </summary>
 public readonly struct TaskContext
 {
@@ -18,14 +22,15 @@ public readonly struct TaskContext
     public RtTask Task => _task;
 
     /// <summary>
-    /// The task, for an API that takes this context as its argument <paramref name="paramName"/>, once
-    /// the calling thread is known to run it (the exact thread check). A default context fails that
-    /// check on a CPU thread, and is then refused as an argument (<see cref="ArgumentException"/>); no
-    /// null test is added to the hot path, which would keep the JIT from hoisting the check out of a
-    /// caller's loop.
+    /// The task, once the calling thread is known to run it (the exact thread check), for this
+    /// context's members (<paramref name="paramName"/> null) or an API that takes it as its argument
+    /// <paramref name="paramName"/>. A default context fails that check on a CPU thread, and is then
+    /// refused (<see cref="InvalidOperationException"/>, or <see cref="ArgumentException"/> naming the
+    /// argument). No null test is added to the hot path: one there kept the JIT from hoisting the
+    /// check out of a caller's loop, and the test replaces the null check of a call on the task.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal RtTask CurrentTaskOf(string paramName)
+    internal RtTask CurrentTaskOf(string? paramName)
     {
         RtTask task = _task;
         if (!ReferenceEquals(Cpu.CurrentTask, task))
@@ -49,14 +54,14 @@ public readonly struct TaskContext
     {
         get
         {
-            _task.ThrowIfNotCurrent();
+            RtTask task = CurrentTaskOf(null);
             // Silent under either guard, or for a per-CPU task (is_percpu_thread: affinity of one CPU).
-            if (_task.PreemptCount == 0 && _task.MigrationDisabled == 0 && _task.AffinityMask.Count != 1)
+            if (task.PreemptCount == 0 && task.MigrationDisabled == 0 && task.AffinityMask.Count != 1)
             {
-                _task.Scheduler.ReportBug(_task, BugKind.ProcessorIdInPreemptible, "using smp_processor_id()");
+                task.Scheduler.ReportBug(task, BugKind.ProcessorIdInPreemptible, "using smp_processor_id()");
             }
 
-            return _task.Cpu!.Id;
+            return task.Cpu!.Id;
         }
     }
 
@@ -103,9 +108,9 @@ public readonly struct TaskContext
     /// <summary><c>sched_yield()</c>: go to the tail of the task's priority on its CPU. Throws when preempt-disabled (scheduling while atomic).</summary>
     public YieldAwaitable Yield()
     {
-        _task.ThrowIfNotCurrent();
-        _task.Scheduler.ThrowIfAtomic(_task, "Yield");
-        return new YieldAwaitable(_task);
+        RtTask task = CurrentTaskOf(null);
+        task.Scheduler.ThrowIfAtomic(task, "Yield");
+        return new YieldAwaitable(task);
     }
 
     /// <summary>Sleeps for <paramref name="duration"/> (high resolution). Throws when preempt-disabled (scheduling while atomic).</summary>
@@ -125,9 +130,9 @@ public readonly struct TaskContext
     /// <summary>Sleeps until <paramref name="deadlineNs"/> on the <see cref="RtClock"/> (absolute, for drift-free periodic tasks).</summary>
     public SleepAwaitable SleepUntil(long deadlineNs)
     {
-        _task.ThrowIfNotCurrent();
-        _task.Scheduler.ThrowIfAtomic(_task, "Sleep");
-        return new SleepAwaitable(_task, deadlineNs);
+        RtTask task = CurrentTaskOf(null);
+        task.Scheduler.ThrowIfAtomic(task, "Sleep");
+        return new SleepAwaitable(task, deadlineNs);
     }
 
     /// <summary>
@@ -137,8 +142,7 @@ public readonly struct TaskContext
     /// </summary>
     public PreemptGuard PreemptDisable()
     {
-        _task.ThrowIfNotCurrent();
-        return PreemptGuard.Enter(_task);
+        return PreemptGuard.Enter(CurrentTaskOf(null));
     }
 
     /// <summary>
@@ -147,7 +151,6 @@ public readonly struct TaskContext
     /// </summary>
     public MigrateGuard MigrateDisable()
     {
-        _task.ThrowIfNotCurrent();
-        return MigrateGuard.Enter(_task);
+        return MigrateGuard.Enter(CurrentTaskOf(null));
     }
 }

@@ -372,4 +372,44 @@ public class BadInputTests
         Assert.Empty(results);
         await rt.AssertStillRunsTasks();
     }
+
+    [Fact]
+    public async Task TaskContextMembersThatCheckTheThread_OnADefaultContext_ThrowSayingSo()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        TaskContext none = default;
+        var calls = new (string Member, Action Call)[]
+        {
+            ("PreemptDisable", () => none.PreemptDisable()),
+            ("MigrateDisable", () => none.MigrateDisable()),
+            ("Yield", () => none.Yield()),
+            ("Sleep", () => none.Sleep(TimeSpan.FromMilliseconds(1))),
+            ("SleepUntil", () => none.SleepUntil(0)),
+            ("CpuId", () => _ = none.CpuId),
+        };
+        var results = await rt.Spawn<List<string>>("caller", 10, ctx =>
+        {
+            var wrong = new List<string>();
+            foreach ((string member, Action call) in calls)
+            {
+                try
+                {
+                    call();
+                    wrong.Add(member + ": no exception");
+                }
+                catch (InvalidOperationException e) when (e.Message.Contains("default value", StringComparison.Ordinal))
+                {
+                }
+                catch (Exception e)
+                {
+                    wrong.Add($"{member}: {e.GetType().Name}: {e.Message}");
+                }
+            }
+
+            return ValueTask.FromResult(wrong);
+        }).AsTask().WithTimeout();
+
+        Assert.Empty(results);
+        await rt.AssertStillRunsTasks();
+    }
 }

@@ -65,7 +65,10 @@ public sealed class RtSchedulerOptions
     /// <c>se.sum_exec_runtime</c>) and its longest step (<see cref="Tasks.RtTask.LongestStep"/>), so that a
     /// task's budget can be checked against its period. Each step then reads the clock twice (about 24 ns
     /// each on a KVM guest), which is why it is off by default. The times are wall-clock time of the
-    /// task's steps on its CPU thread, so they include time the OS took that thread away.
+    /// task's steps on its CPU thread, so they include time the OS took that thread away. The times live
+    /// in a task's rarely used fields, and a task that has them is not retired to the task cache, so
+    /// with this on <see cref="RtScheduler.RunAsync(string?, int, Func{Tasks.TaskContext, ValueTask}, Tasks.SchedPolicy, Cpus.CpuSet?, CancellationToken)"/>
+    /// allocates a task object per call, as <c>Spawn</c> does.
     /// </summary>
     public bool TaskRunTime { get; set; }
 

@@ -94,13 +94,14 @@ internal sealed partial class SimEngine
             Post(_scenario.TickUs, SimEventType.Tick, null);
         }
 
-        bool completed = true;
+        bool completed = true, reachedEnd = false;
         long end = _scenario.EndUs > 0 ? _scenario.EndUs : long.MaxValue;
         while (_queue.TryPeek(out SimEvent ev, out SimEventOrder order))
         {
             if (order.Time > end)
             {
                 completed = false;
+                reachedEnd = true;
                 break;
             }
 
@@ -124,9 +125,9 @@ internal sealed partial class SimEngine
             _options.AfterEvent?.Invoke(this);
         }
 
-        if (_scenario.EndUs > 0 && _now < _scenario.EndUs && !completed)
+        if (reachedEnd && _now < _scenario.EndUs)
         {
-            AdvanceTo(_scenario.EndUs);
+            AdvanceTo(_scenario.EndUs); // nothing happens before the next event, which lies beyond endUs (not after an event-limit stop: events were left before it)
         }
 
         return BuildResult(completed);

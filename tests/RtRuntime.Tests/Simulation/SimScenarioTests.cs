@@ -363,4 +363,17 @@ public class SimScenarioTests
         SimScenario s = SimScenarios.PileUp(BalancePolicy.KernelFaithful);
         Assert.Equal(Simulator.Run(s, 42).TraceLines(), Simulator.Run(s, 42).TraceLines());
     }
+
+    [Fact]
+    public void Run_EventLimitBeforeEndUs_StopsTheClockAtTheLastEvent()
+    {
+        // A 100 µs task cut off by MaxEvents after its spawn: the run must not be charged up to endUs
+        // (1000 µs of run time for a 100 µs script, and a "stopped at endUs" in rtstress's notes).
+        SimScenario s = new() { Cpus = 1, TickUs = 0, EndUs = 1000, Tasks = [Task("A", 10, steps: [Run(100)])] };
+        SimResult r = Simulator.Run(s, 0, new SimOptions { MaxEvents = 1 });
+        Assert.False(r.Completed);
+        Assert.Equal(0, r.EndUs);
+        Assert.Equal(0, r.Task("A").RunUs);
+        Assert.Equal(0, r.Cpus[0].BusyUs);
+    }
 }

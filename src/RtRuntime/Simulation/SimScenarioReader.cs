@@ -194,7 +194,7 @@ internal static class SimScenarioReader
         ctx.Mark(at, ref reader);
         if (reader.TokenType == JsonTokenType.String)
         {
-            return reader.GetString() switch
+            return GetText(ref reader, ctx, at) switch
             {
                 "preemptionPoint" => SimStep.PreemptionPoint(),
                 "yield" => SimStep.Yield(),
@@ -297,7 +297,7 @@ internal static class SimScenarioReader
             return false;
         }
 
-        name = reader.GetString()!;
+        name = GetText(ref reader, ctx, at, "a field name");
         string path = $"{at}.{name}";
         ctx.Mark(path, ref reader);
         if (!seen.Add(name))
@@ -327,13 +327,26 @@ internal static class SimScenarioReader
             throw ctx.Error(ref reader, at, "must be a string.");
         }
 
-        string s = reader.GetString()!;
+        string s = GetText(ref reader, ctx, at);
         if (s.Length > SimScenario.MaxNameLength)
         {
             throw ctx.Error(ref reader, at, $"is {s.Length} characters long; at most {SimScenario.MaxNameLength} are allowed.");
         }
 
         return s;
+    }
+
+    /// <summary>The current string token's text; bytes that are not UTF-8 are a scenario error, not an <see cref="InvalidOperationException"/>.</summary>
+    private static string GetText(ref Utf8JsonReader reader, Context ctx, string at, string what = "the string")
+    {
+        try
+        {
+            return reader.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new SimScenarioException($"{what} is not valid UTF-8 text; save the file as UTF-8.", at, ctx.LineAt(reader.TokenStartIndex), e);
+        }
     }
 
     private static TEnum ReadEnum<TEnum>(ref Utf8JsonReader reader, Context ctx, string at)

@@ -180,6 +180,26 @@ public class SimScenarioJsonTests
     }
 
     [Fact]
+    public void FromJson_InvalidUtf8InAStringOrFieldName_NamesLineAndPath()
+    {
+        // Bytes that are not UTF-8 (a Latin-1 file, say) used to escape as InvalidOperationException.
+        byte[] value = [.. Encoding.UTF8.GetBytes("{\"tasks\": [\n  {\"name\": \""), 0xFF, .. Encoding.UTF8.GetBytes("\", \"priority\": 1}]}")];
+        SimScenarioException e = Assert.Throws<SimScenarioException>(() => SimScenario.FromJson(value));
+        Assert.Equal("$.tasks[0].name", e.Path);
+        Assert.Equal(2, e.Line);
+        Assert.Contains("not valid UTF-8", e.Message, StringComparison.Ordinal);
+
+        byte[] field = [.. Encoding.UTF8.GetBytes("{\n\""), 0xFF, .. Encoding.UTF8.GetBytes("\": 1}")];
+        e = Assert.Throws<SimScenarioException>(() => SimScenario.FromJson(field));
+        Assert.Equal(2, e.Line);
+        Assert.Contains("not valid UTF-8", e.Message, StringComparison.Ordinal);
+
+        byte[] step = [.. Encoding.UTF8.GetBytes("{\"tasks\": [{\"name\": \"A\", \"priority\": 1, \"steps\": [\""), 0xC3, .. Encoding.UTF8.GetBytes("\"]}]}")];
+        e = Assert.Throws<SimScenarioException>(() => SimScenario.FromJson(step));
+        Assert.Equal("$.tasks[0].steps[0]", e.Path);
+    }
+
+    [Fact]
     public void FromJson_TrailingContent_IsRejected()
     {
         Assert.Contains("invalid JSON", Reject("{} {}").Message, StringComparison.Ordinal);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
@@ -13,6 +14,13 @@ namespace RtRuntime.Simulation;
 internal static class SimScenarioReader
 {
     private const int MaxJsonDepth = 40;
+
+    // The allowed values named when a number cannot be read (SimScenario.Validate enforces them).
+    private static readonly string CpusRange = $"1..{CpuSet.MaxCpus}";
+    private static readonly string TimeRange = $"0..{SimScenario.MaxTimeUs} µs";
+    private static readonly string DurationRange = $"1..{SimScenario.MaxTimeUs} µs";
+    private static readonly string AnticipateRange = $"0..{SimScenario.MaxAnticipateTimersUs} µs";
+    private static readonly string RepeatRange = $"0..{SimScenario.MaxExpandedSteps}";
 
     public static SimScenario Read(ReadOnlySpan<byte> utf8)
     {
@@ -69,13 +77,13 @@ internal static class SimScenarioReader
             string at = "$." + name;
             switch (name)
             {
-                case "cpus": cpus = (int)ReadInt(ref reader, ctx, at, int.MinValue, int.MaxValue); break;
+                case "cpus": cpus = (int)ReadInt(ref reader, ctx, at, int.MinValue, int.MaxValue, CpusRange); break;
                 case "model": model = ReadEnum<PreemptionModel>(ref reader, ctx, at); break;
                 case "policy": policy = ReadEnum<BalancePolicy>(ref reader, ctx, at); break;
-                case "tickUs": tick = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
-                case "roundRobinSliceUs": slice = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
-                case "endUs": end = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
-                case "anticipateTimersUs": anticipate = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue); break;
+                case "tickUs": tick = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue, TimeRange); break;
+                case "roundRobinSliceUs": slice = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue, DurationRange); break;
+                case "endUs": end = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue, TimeRange); break;
+                case "anticipateTimersUs": anticipate = ReadInt(ref reader, ctx, at, long.MinValue, long.MaxValue, AnticipateRange); break;
                 case "inactiveCpus": inactive = ReadCpus(ref reader, ctx, at); break;
                 case "tasks": tasks = ReadTasks(ref reader, ctx, at); break;
                 default: throw ctx.Error(ref reader, at, "unknown field; allowed: cpus, model, policy, tickUs, roundRobinSliceUs, endUs, anticipateTimersUs, inactiveCpus, tasks.");
@@ -144,11 +152,11 @@ internal static class SimScenarioReader
             switch (field)
             {
                 case "name": name = ReadString(ref reader, ctx, p); break;
-                case "priority": prio = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue); break;
+                case "priority": prio = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, "1..99 (0 for policy Normal)"); break;
                 case "policy": policy = ReadEnum<SchedPolicy>(ref reader, ctx, p); break;
                 case "affinity": affinity = ReadCpus(ref reader, ctx, p); break;
-                case "spawnUs": spawn = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue); break;
-                case "cpu": wakeCpu = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue); break;
+                case "spawnUs": spawn = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, TimeRange); break;
+                case "cpu": wakeCpu = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, "-1 (none) or a CPU id 0..cpus-1"); break;
                 case "steps": steps = ReadSteps(ref reader, ctx, p); break;
                 default: throw ctx.Error(ref reader, p, "unknown field; allowed: name, priority, policy, affinity, spawnUs, cpu, steps.");
             }
@@ -227,14 +235,14 @@ internal static class SimScenarioReader
             {
                 case "run" or "sleep" or "repeat":
                     op = SetOp(ref reader, ctx, at, op, field);
-                    value = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue);
+                    value = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field switch { "run" => DurationRange, "sleep" => TimeRange, _ => RepeatRange });
                     break;
                 case "wait" or "signal" or "setAffinity":
                     op = SetOp(ref reader, ctx, at, op, field);
                     text = ReadString(ref reader, ctx, p);
                     break;
                 case "everyUs":
-                    every = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue);
+                    every = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, TimeRange);
                     hasEvery = true;
                     break;
                 case "cpus":
@@ -308,12 +316,27 @@ internal static class SimScenarioReader
         return true;
     }
 
-    private static long ReadInt(ref Utf8JsonReader reader, Context ctx, string at, long min, long max)
+    /// <summary>
+    /// Reads an integer that fits <paramref name="min"/>..<paramref name="max"/> (the field's storage type;
+    /// <see cref="SimScenario.Validate"/> checks the real range). Anything else is rejected naming the value
+    /// and <paramref name="allowed"/>, the field's real range.
+    /// </summary>
+    private static long ReadInt(ref Utf8JsonReader reader, Context ctx, string at, long min, long max, string allowed)
     {
         Next(ref reader, ctx);
         if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long v) || v < min || v > max)
         {
-            throw ctx.Error(ref reader, at, "must be an integer.");
+            string got = reader.TokenType switch
+            {
+                JsonTokenType.Number => Encoding.UTF8.GetString(reader.ValueSpan),
+                JsonTokenType.String => "a string",
+                JsonTokenType.True or JsonTokenType.False => "a boolean",
+                JsonTokenType.Null => "null",
+                JsonTokenType.StartObject => "an object",
+                JsonTokenType.StartArray => "an array",
+                _ => reader.TokenType.ToString(),
+            };
+            throw ctx.Error(ref reader, at, $"must be an integer: {allowed}; got {got}.");
         }
 
         return v;

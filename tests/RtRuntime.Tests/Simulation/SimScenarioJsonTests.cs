@@ -137,6 +137,22 @@ public class SimScenarioJsonTests
         Assert.Equal("$.cpus", Reject("""{"cpus":2,"cpus":3}""").Path);
     }
 
+    [Theory]
+    [InlineData("""{"tasks":[{"name":"A","priority":5000000000}]}""", "$.tasks[0].priority", "must be an integer: 1..99 (0 for policy Normal); got 5000000000.")]
+    [InlineData("""{"cpus":99999999999}""", "$.cpus", "must be an integer: 1..1024; got 99999999999.")]
+    [InlineData("""{"tasks":[{"name":"A","priority":1,"cpu":-3000000000}]}""", "$.tasks[0].cpu", "must be an integer: -1 (none) or a CPU id 0..cpus-1; got -3000000000.")]
+    [InlineData("""{"tasks":[{"name":"A","priority":1,"steps":[{"run":99999999999999999999}]}]}""", "$.tasks[0].steps[0].run", "must be an integer: 1..1000000000000 µs; got 99999999999999999999.")]
+    [InlineData("""{"tasks":[{"name":"A","priority":1,"steps":[{"run":1.5}]}]}""", "$.tasks[0].steps[0].run", "must be an integer: 1..1000000000000 µs; got 1.5.")]
+    [InlineData("""{"endUs":"10"}""", "$.endUs", "must be an integer: 0..1000000000000 µs; got a string.")]
+    public void FromJson_NumberThatDoesNotFit_NamesValueAndAllowedRange(string json, string path, string message)
+    {
+        // An integer beyond the field's storage type used to be reported as "must be an integer." with
+        // neither the value nor the allowed range.
+        SimScenarioException e = Reject(json);
+        Assert.Equal(path, e.Path);
+        Assert.Equal($"line 1, {path}: {message}", e.Message);
+    }
+
     [Fact]
     public void FromJson_StepWithTwoOperations_IsRejected()
     {

@@ -235,7 +235,9 @@ internal static class SimScenarioReader
             {
                 case "run" or "sleep" or "repeat":
                     op = SetOp(ref reader, ctx, at, op, field);
-                    value = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field switch { "run" => DurationRange, "sleep" => TimeRange, _ => RepeatRange });
+                    value = field == "repeat"
+                        ? ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, RepeatRange) // SimStep.Count is an int
+                        : ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field == "run" ? DurationRange : TimeRange);
                     break;
                 case "wait" or "signal" or "setAffinity":
                     op = SetOp(ref reader, ctx, at, op, field);
@@ -280,7 +282,7 @@ internal static class SimScenarioReader
             "wait" => SimStep.Wait(text!),
             "signal" => SimStep.Signal(text!),
             "setAffinity" => SimStep.SetAffinity(text!, cpus),
-            _ => SimStep.Repeat(value is < 0 or > int.MaxValue ? -1 : (int)value, body),
+            _ => SimStep.Repeat((int)value, body),
         };
     }
 

@@ -154,6 +154,16 @@ public class SimScenarioJsonTests
     }
 
     [Fact]
+    public void FromJson_RepeatCountBeyondInt_ReportsTheCountWritten()
+    {
+        // 9999999999 used to be turned into -1 and reported as "must be 0..4000000, got -1."
+        SimScenarioException e = Reject("""{"tasks":[{"name":"A","priority":1,"steps":[{"repeat":9999999999,"steps":[]}]}]}""");
+        Assert.Equal("$.tasks[0].steps[0].repeat", e.Path);
+        Assert.Contains("got 9999999999.", e.Message, StringComparison.Ordinal);
+        Assert.Contains("0..4000000", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FromJson_StepWithTwoOperations_IsRejected()
     {
         SimScenarioException e = Reject("""{"tasks":[{"name":"A","priority":1,"steps":[{"run":5,"sleep":1}]}]}""");

@@ -29,7 +29,7 @@ internal static class SimScenarioReader
             throw new SimScenarioException($"the document is {utf8.Length} bytes; at most {SimScenario.MaxFileBytes} bytes are accepted.", "$", 0);
         }
 
-        var ctx = new Context(utf8.ToArray());
+        var ctx = new Context((utf8.StartsWith(Encoding.UTF8.Preamble) ? utf8[Encoding.UTF8.Preamble.Length..] : utf8).ToArray()); // a UTF-8 byte order mark is ignored (RFC 8259 8.1)
         var reader = new Utf8JsonReader(ctx.Bytes, new JsonReaderOptions { MaxDepth = MaxJsonDepth, CommentHandling = JsonCommentHandling.Skip });
         SimScenario scenario;
         try

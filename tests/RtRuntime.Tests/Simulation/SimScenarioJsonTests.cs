@@ -226,6 +226,30 @@ public class SimScenarioJsonTests
     }
 
     [Fact]
+    public void Load_FileWithUtf8ByteOrderMark_LoadsLikeWithout()
+    {
+        // "UTF-8 with signature" (Visual Studio, PowerShell 5's -Encoding UTF8) used to fail with
+        // "'0xEF' is an invalid start of a value".
+        string path = Path.Combine(Path.GetTempPath(), $"rtruntime-bom-{Guid.NewGuid():N}.json");
+        try
+        {
+            File.WriteAllText(path, "{\n  \"cpus\": 3,\n  \"tasks\": [ { \"name\": \"A\", \"priority\": 5 } ]\n}", new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+            Assert.Equal(0xEF, File.ReadAllBytes(path)[0]);
+            SimScenario s = SimScenario.Load(path);
+            Assert.Equal(3, s.Cpus);
+            Assert.Equal("A", Assert.Single(s.Tasks).Name);
+
+            File.WriteAllText(path, "{\n  \"cpus\": 0\n}", new UTF8Encoding(encoderShouldEmitUTF8Identifier: true));
+            SimScenarioException e = Assert.Throws<SimScenarioException>(() => SimScenario.Load(path));
+            Assert.Equal(2, e.Line);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void FromJson_TrailingContent_IsRejected()
     {
         Assert.Contains("invalid JSON", Reject("{} {}").Message, StringComparison.Ordinal);

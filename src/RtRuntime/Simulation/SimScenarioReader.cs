@@ -44,7 +44,7 @@ internal static class SimScenarioReader
         catch (JsonException e)
         {
             int line = e.LineNumber is long l ? (int)l + 1 : 0;
-            throw new SimScenarioException($"invalid JSON: {e.Message}", ctx.Path, line, e);
+            throw new SimScenarioException($"invalid JSON: {WithoutPosition(e.Message)}{(e.BytePositionInLine is long b ? $" (column {b + 1})." : string.Empty)}", ctx.Path, line, e);
         }
 
         try
@@ -57,6 +57,13 @@ internal static class SimScenarioReader
         }
 
         return scenario;
+    }
+
+    /// <summary>System.Text.Json's message without its 0-based " LineNumber: n | BytePositionInLine: m." (the exception's line and column are 1-based).</summary>
+    private static string WithoutPosition(string message)
+    {
+        int at = message.IndexOf(" LineNumber: ", StringComparison.Ordinal);
+        return at < 0 ? message : message[..at].TrimEnd('.');
     }
 
     private static string StripPrefix(string message, string path) =>

@@ -80,6 +80,17 @@ public class SimScenarioJsonTests
     }
 
     [Fact]
+    public void FromJson_InvalidJson_NamesOneLineNumberOnly()
+    {
+        // System.Text.Json's own suffix ("LineNumber: 2 | BytePositionInLine: 26.") is 0-based and
+        // contradicted the "line 3" the message starts with.
+        SimScenarioException e = Reject("{\n  \"cpus\": 2,\n  \"tasks\": [ {\"name\": \"A\" ]\n}");
+        Assert.StartsWith("line 3, ", e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("LineNumber", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("(column 27).", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FromJson_UnknownTopLevelField_NamesFieldAndLine()
     {
         SimScenarioException e = Reject("{\n  \"cpus\": 2,\n  \"cpu\": 3\n}");

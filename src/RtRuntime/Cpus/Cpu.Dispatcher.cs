@@ -47,10 +47,9 @@ internal sealed partial class Cpu
         // idle period reuses the time its wakeup was read at (the handoff's critical path).
         long now = _idleEndNs != 0 ? _idleEndNs : RtClock.NowNs();
         _idleEndNs = 0;
-        if (_turnRan)
+        if (_busySinceNs != 0)
         {
-            BusyNs += now - _turnStart;
-            _turnRan = false;
+            AccountTime(ref _busyNs, ref _busySinceNs, since: 0, now); // the last turn's tasks ran until now
         }
 
         if (Volatile.Read(ref _nextDeadline) <= now)
@@ -80,14 +79,10 @@ internal sealed partial class Cpu
             return true;
         }
 
-        _turnStart = now;
-        _turnRan = true;
+        AccountTime(ref _busyNs, ref _busySinceNs, since: now, now);
         RunTask(next, now);
         return true;
     }
-
-    private long _turnStart;
-    private bool _turnRan;
 
     // When the last idle period ended (read as it woke), for the next turn; 0 when that turn has it.
     private long _idleEndNs;
@@ -167,19 +162,20 @@ internal sealed partial class Cpu
             long timer = Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline);
             long until = Math.Min(timer, Math.Min(dyingDeadline, pullRecheck));
             long early = fixedSpin > 0 ? fixedSpin : until == timer ? TimerEarlyNs : 0; // a recheck needs no precision
+            AccountTime(ref _idleNs, ref _idleSinceNs, since: now, now);
             Parker.Park(until, spin, earlyNs: early);
             if (fixedSpin == 0 && until == timer && Parker.SleepLateNs >= 0)
             {
                 Volatile.Write(ref TimerEarlyNs, TimerEarlyWake.Adjust(TimerEarlyNs, Parker.SleepLateNs, Scheduler.TimerEarlyWakeMaxNs));
             }
             long woke = RtClock.NowNs();
+            AccountTime(ref _idleNs, ref _idleSinceNs, since: 0, woke);
             if (busyDeadline <= woke)
             {
                 FireBusyCpusTimers(woke);
             }
 
             long idled = woke - now;
-            IdleNs += idled;
             _idleEndNs = woke;
             if (fixedSpin == 0)
             {

@@ -216,8 +216,79 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     private long _nextStepSample;
     private uint _stepSampleState;
 
-    public long BusyNs;
-    public long IdleNs;
+    // Busy and idle time: the periods ended, and the one in progress (its start, 0 when none), which
+    // only this CPU's thread writes, inside a seqcount (odd while it writes) so that a reader on
+    // another thread sees the four fields of one moment (the kernel's u64_stats_sync).
+    private long _busyNs;
+    private long _idleNs;
+    private long _busySinceNs;
+    private long _idleSinceNs;
+    private int _timeSeq;
+
+    // The highest figures a reader has reported: a reader's clock may pass the end of a period that
+    // this thread closes a moment later at its own earlier reading, so each figure is kept monotonic.
+    private long _busyReportedNs;
+    private long _idleReportedNs;
+
+    /// <summary>Time this CPU has run tasks, the turn in progress included (any thread).</summary>
+    public long BusyNs => ReadTime(busy: true);
+
+    /// <summary>Time this CPU has idled (parked or polling before it parks), the idle period in progress included (any thread).</summary>
+    public long IdleNs => ReadTime(busy: false);
+
+    /// <summary>Opens (<paramref name="since"/> a time) or closes (0) this CPU's busy or idle period at <paramref name="now"/>; on its thread only.</summary>
+    private void AccountTime(ref long total, ref long open, long since, long now)
+    {
+        Volatile.Write(ref _timeSeq, _timeSeq + 1);
+        if (open != 0)
+        {
+            Volatile.Write(ref total, total + (now - open));
+        }
+
+        Volatile.Write(ref open, since);
+        Volatile.Write(ref _timeSeq, _timeSeq + 1);
+    }
+
+    private long ReadTime(bool busy)
+    {
+        long value;
+        while (true)
+        {
+            int seq = Volatile.Read(ref _timeSeq);
+            if ((seq & 1) != 0)
+            {
+                Thread.SpinWait(1);
+                continue;
+            }
+
+            value = busy ? Volatile.Read(ref _busyNs) : Volatile.Read(ref _idleNs);
+            long since = busy ? Volatile.Read(ref _busySinceNs) : Volatile.Read(ref _idleSinceNs);
+            if (since != 0)
+            {
+                value += Math.Max(0, RtClock.NowNs() - since);
+            }
+
+            if (Volatile.Read(ref _timeSeq) == seq)
+            {
+                break;
+            }
+        }
+
+        ref long reported = ref busy ? ref _busyReportedNs : ref _idleReportedNs;
+        long last = Volatile.Read(ref reported);
+        while (value > last)
+        {
+            long seen = Interlocked.CompareExchange(ref reported, value, last);
+            if (seen == last)
+            {
+                return value;
+            }
+
+            last = seen;
+        }
+
+        return last;
+    }
 
     /// <summary>
     /// Sets bits of the pending word (from any thread), then mirrors them into the running task's gate

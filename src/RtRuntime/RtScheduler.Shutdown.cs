@@ -34,7 +34,8 @@ public sealed partial class RtScheduler
 
     /// <summary>
     /// Tasks spawned with <see cref="RunAsync"/> whose objects went back to the task cache for a later
-    /// spawn to reuse (they ended well without blocking), over all CPUs.
+    /// spawn to reuse (they ended well without blocking), over all CPUs. Counted as each CPU hands the
+    /// cache a batch of them (every 32, and when it goes idle); those a full cache leaves to the GC are not.
     /// </summary>
     public long TasksRetired => _cpus.Sum(c => Volatile.Read(ref c.TasksRetired));
 

@@ -14,7 +14,7 @@ internal sealed partial class Cpu
     private RtTask? _freeTasks; // through RqNext
     private int _freeCount;
 
-    /// <summary>Pooled tasks this CPU retired for reuse (written by its thread only).</summary>
+    /// <summary>Pooled tasks this CPU handed to the cache for reuse, a batch at a time (written by its thread only); not those a full cache left to the GC.</summary>
     public long TasksRetired;
 
     /// <summary>Keeps an ended pooled task for reuse (on this CPU's thread, from the task's end).</summary>
@@ -28,7 +28,6 @@ internal sealed partial class Cpu
         task.RqNext = _freeTasks;
         _freeTasks = task;
         _freeCount++;
-        Volatile.Write(ref TasksRetired, TasksRetired + 1);
     }
 
     /// <summary>Pushes the free list to the runtime's cache, where spawning threads take from (on this CPU's thread, outside any task).</summary>
@@ -36,7 +35,11 @@ internal sealed partial class Cpu
     {
         if (_freeTasks is { } head)
         {
-            Scheduler.TaskCache.PushBatch(Id, head, _freeCount);
+            if (Scheduler.TaskCache.PushBatch(Id, head, _freeCount))
+            {
+                Volatile.Write(ref TasksRetired, TasksRetired + _freeCount);
+            }
+
             _freeTasks = null;
             _freeCount = 0;
         }

@@ -186,14 +186,14 @@ internal sealed class TaskCache
 
     /// <summary>
     /// Pushes CPU <paramref name="cpu"/>'s batch of <paramref name="count"/> freed tasks (linked through
-    /// RqNext from <paramref name="head"/>) onto its stack; a full stack leaves it to the GC.
+    /// RqNext from <paramref name="head"/>) onto its stack; a full stack leaves it to the GC (false).
     /// </summary>
-    internal void PushBatch(int cpu, RtTask head, int count)
+    internal bool PushBatch(int cpu, RtTask head, int count)
     {
         Stack stack = _stacks[cpu];
         if (Volatile.Read(ref stack.Count) + count > _capacityPerCpu)
         {
-            return;
+            return false;
         }
 
         Interlocked.Add(ref stack.Count, count);
@@ -204,7 +204,7 @@ internal sealed class TaskCache
             RtTask? seen = Interlocked.CompareExchange(ref stack.Batches, head, top);
             if (seen == top)
             {
-                return;
+                return true;
             }
 
             top = seen;

@@ -47,11 +47,6 @@ internal sealed partial class Cpu
         // idle period reuses the time its wakeup was read at (the handoff's critical path).
         long now = _idleEndNs != 0 ? _idleEndNs : RtClock.NowNs();
         _idleEndNs = 0;
-        if (_busySinceNs != 0)
-        {
-            AccountTime(ref _busyNs, ref _busySinceNs, since: 0, now); // the last turn's tasks ran until now
-        }
-
         if (Volatile.Read(ref _nextDeadline) <= now)
         {
             FireTimers(now);
@@ -70,6 +65,11 @@ internal sealed partial class Cpu
 
         if (next is null)
         {
+            if (_busySinceNs != 0)
+            {
+                AccountTime(ref _busyNs, ref _busySinceNs, since: 0, now); // the tasks ran until this turn began
+            }
+
             if (_exit)
             {
                 return false;
@@ -79,7 +79,13 @@ internal sealed partial class Cpu
             return true;
         }
 
-        AccountTime(ref _busyNs, ref _busySinceNs, since: now, now);
+        if (_busySinceNs == 0)
+        {
+            // Busy from this turn until one finds nothing to run: a stream of running turns opens and
+            // closes no period (the seqcount's stores stay off the steady dispatch path).
+            AccountTime(ref _busyNs, ref _busySinceNs, since: now, now);
+        }
+
         RunTask(next, now);
         return true;
     }

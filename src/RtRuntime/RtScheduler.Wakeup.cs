@@ -10,7 +10,7 @@ namespace RtRuntime;
 /// <summary>try_to_wake_up and placement, posted continuations, cancellation, BUG reports, task exit.</summary>
 public sealed partial class RtScheduler
 {
-    private readonly int[] _bugCounts = new int[Enum.GetValues<BugKind>().Length];
+    private readonly long[] _bugCounts = new long[Enum.GetValues<BugKind>().Length]; // longs: an int's Sum overflows (and throws) past 2^31 reports
     private readonly ConditionalWeakTable<LocalLock, object?> _localLocks = [];
     private readonly RateLimit[] _bugLogLimits; // one per BugKind
     private readonly RateLimit _affinityLogLimit;

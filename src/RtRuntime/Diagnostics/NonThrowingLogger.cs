@@ -60,7 +60,7 @@ internal sealed class NonThrowingLogger(ILogger inner) : ILogger
     private void Failed(Exception e, int eventId)
     {
         Interlocked.Increment(ref _failures);
-        if (RtEventSource.Log.IsEnabled())
+        if (RtEventSource.Log.On) // as every tracepoint: none when the instrumentation switch is off
         {
             RtEventSource.Log.LogSinkFailed(e.GetType().FullName ?? e.GetType().Name, e.Message, eventId);
         }

@@ -23,16 +23,16 @@ internal sealed class RtMetrics : IDisposable
         Cpu[] cpus = runtime.Cpus;
 
         _meter.CreateObservableCounter("rtruntime.cpu.context_switches", () => PerCpu(cpus, c => c.ContextSwitches), "{switch}", "Tasks switched in, per CPU.");
-        _meter.CreateObservableCounter("rtruntime.cpu.preemptions", () => PerCpu(cpus, c => c.Preemptions), "{preemption}", "Tasks switched out at a preemption point by a higher priority, per CPU.");
+        _meter.CreateObservableCounter("rtruntime.cpu.preemptions", () => PerCpu(cpus, c => c.Preemptions), "{preemption}", "Tasks switched out at a preemption point while still runnable (by a higher priority, or a round-robin rotation), per CPU.");
         _meter.CreateObservableCounter("rtruntime.cpu.tasks_retired", () => PerCpu(cpus, c => Volatile.Read(ref c.TasksRetired)), "{task}", "Tasks spawned with RunAsync whose objects went back to the task cache for reuse (they ended well without blocking), per CPU.");
         _meter.CreateObservableCounter("rtruntime.task.migrations", () => PerCpu(cpus, c => c.MigrationsIn), "{migration}", "Tasks that arrived from another CPU, per destination CPU.");
         _meter.CreateObservableCounter("rtruntime.balance.pushes", () => One(() => Interlocked.Read(ref runtime.Balancer.Pushes)), "{push}", "Queued tasks pushed to a CPU running lower priority, or off a dying CPU.");
         _meter.CreateObservableCounter("rtruntime.balance.pulls", () => One(() => Interlocked.Read(ref runtime.Balancer.Pulls)), "{pull}", "Queued tasks pulled by a CPU that dropped in priority or went idle.");
         _meter.CreateObservableCounter("rtruntime.balance.running_pushes", () => One(() => Interlocked.Read(ref runtime.Balancer.RunningPushes)), "{push}", "Migrate-disable pile-up repairs: the task that preempted a pinned one moved away, before it started or by the stopper.");
         _meter.CreateObservableCounter("rtruntime.hotplug.operations", () => One(() => runtime.HotplugOperations), "{operation}", "CPU offline and online operations completed.");
-        _meter.CreateObservableCounter("rtruntime.bugs", () => One(() => runtime.BugCount), "{report}", "Kernel-style BUG reports (scheduling while atomic, this-CPU access while preemptible).");
+        _meter.CreateObservableCounter("rtruntime.bugs", () => One(() => runtime.BugCount), "{report}", "Kernel-style BUG reports: scheduling while atomic, smp_processor_id() or this-CPU data used in preemptible code, a local lock held when its task ended.");
         _meter.CreateObservableCounter("rtruntime.log.failures", () => One(() => runtime.LogFailures), "{message}", "Log messages dropped because the application's logging provider threw.");
-        _meter.CreateObservableCounter("rtruntime.stalls", () => One(() => runtime.StallCount), "{stall}", "Tasks that passed no preemption point for longer than the stall threshold.");
+        _meter.CreateObservableCounter("rtruntime.stalls", () => One(() => runtime.StallCount), "{stall}", "Stall reports (a task that passed no preemption point for longer than the stall threshold) and LATENCY_WARN reports (need_resched pending too long).");
 
         _meter.CreateObservableGauge("rtruntime.cpu.runqueue_length", () => PerCpu(cpus, c => (long)c.Rq.Count), "{task}", "Runnable tasks waiting on each CPU's run queue.");
         _meter.CreateObservableGauge("rtruntime.cpu.nr_pinned", () => PerCpu(cpus, c => (long)c.NrPinned), "{task}", "Tasks inside a migrate-disabled section, per CPU (rq->nr_pinned).");

@@ -106,6 +106,20 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--policy NoPushRunning", pileup.GetProperty("reproduce").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--load-tasks", "3")]
+    [InlineData("--load-point", "20us")]
+    public async Task Cyclic_AnOptionThatShapesTheLoad_ImpliesLoad(string option, string value)
+    {
+        // Before, either was accepted without --load and changed nothing: the run had no hogs.
+        var (code, stdout, stderr) = await Run("cyclic", "--cpus", "2", "--duration", "100ms", "--seed", "3", option, value, "--json", "--quiet", "--out", Out("l" + option));
+        Assert.True(code is 0 or 1, stdout + stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        JsonElement cyclic = doc.RootElement.GetProperty("scenarios").EnumerateArray().Single();
+        Assert.Equal("cyclic-load", cyclic.GetProperty("name").GetString());
+        Assert.Contains(option + " " + value, cyclic.GetProperty("reproduce").GetString(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Mixed_Quiet_ExitsZeroAndPrintsNothing()
     {

@@ -22,13 +22,13 @@ internal sealed class CyclicCommand : ScenarioCommand
 
     private readonly Option<int> _loadTasks = new("--load-tasks")
     {
-        Description = "Number of hogs, 1..4096 (default: one per CPU).",
+        Description = "Number of hogs, 1..4096 (default: one per CPU; implies --load).",
         CustomParser = r => CommonOptions.ParseInteger(r, "--load-tasks", 1, 4096, 0),
     };
 
     private readonly Option<TimeSpan?> _loadPoint = new("--load-point")
     {
-        Description = "How long a hog spins between preemption points, 1us..100ms (default 50us).",
+        Description = "How long a hog spins between preemption points, 1us..100ms (default 50us; implies --load).",
         CustomParser = r => CommonOptions.ParseDuration(r, "--load-point", TimeSpan.FromMicroseconds(1), TimeSpan.FromMilliseconds(100), "1us..100ms"),
     };
 
@@ -43,7 +43,8 @@ internal sealed class CyclicCommand : ScenarioCommand
     public override IReadOnlyList<StressScenario> Create(ParseResult parseResult, CommonOptions common)
     {
         bool md = parseResult.GetValue(_loadMigrateDisabled);
-        bool load = parseResult.GetValue(_load) || md;
+        // Any option that shapes the load asks for it (it was accepted and ignored without --load).
+        bool load = parseResult.GetValue(_load) || md || parseResult.GetResult(_loadTasks) is { Implicit: false } || parseResult.GetResult(_loadPoint) is { Implicit: false };
         return
         [
             new CyclicScenario(load ? (md ? "cyclic-load-md" : "cyclic-load") : "cyclic")

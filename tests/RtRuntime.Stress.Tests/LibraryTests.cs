@@ -260,4 +260,26 @@ public class LibraryTests
         Assert.True(Cli.DurationParser.TryParse(text, out TimeSpan back));
         Assert.Equal(TimeSpan.FromMilliseconds(ms), back);
     }
+
+    [Fact]
+    public void DefaultReportFolder_TakenByARunInTheSameSecond_GetsTheNextFreeSuffix()
+    {
+        // Two runs started in the same second shared the default folder and overwrote each other's report.
+        string root = Path.Combine(Path.GetTempPath(), "rtstress-folders-" + Guid.NewGuid().ToString("N"));
+        var now = new DateTime(2026, 11, 27, 17, 5, 0);
+        try
+        {
+            string first = Cli.SuiteRunner.DefaultFolder(root, now);
+            Assert.Equal(Path.Combine(root, "20261127-170500"), first);
+            Directory.CreateDirectory(first);
+            string second = Cli.SuiteRunner.DefaultFolder(root, now);
+            Assert.Equal(first + "-2", second);
+            Directory.CreateDirectory(second);
+            Assert.Equal(first + "-3", Cli.SuiteRunner.DefaultFolder(root, now));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
 }

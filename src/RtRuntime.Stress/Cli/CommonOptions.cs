@@ -80,7 +80,7 @@ internal sealed class CommonOptions
 
     public Option<string?> Out { get; } = new("--out")
     {
-        Description = "Report folder (default: ./rtstress-report/<timestamp>).",
+        Description = "Report folder (default: ./rtstress-report/<timestamp>, with -2, -3… if a run in the same second has it).",
         Recursive = true,
     };
 

@@ -14,11 +14,27 @@ internal static class SuiteRunner
 {
     private static readonly TimeSpan PlainProgressEvery = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// The default report folder: <paramref name="root"/>/&lt;timestamp&gt;, or &lt;timestamp&gt;-2, -3… when a
+    /// run started earlier in the same second has it (it would be overwritten).
+    /// </summary>
+    internal static string DefaultFolder(string root, DateTime now)
+    {
+        string stamp = Path.Combine(root, now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        string folder = stamp;
+        for (int n = 2; Directory.Exists(folder); n++)
+        {
+            folder = stamp + "-" + n.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return folder;
+    }
+
     public static async Task<int> RunAsync(ParseResult pr, CommonOptions common, IReadOnlyList<SuiteEntry> entries, CliOutput io, string usage, CancellationToken cancellationToken)
     {
         bool json = pr.GetValue(common.Json);
         bool quiet = pr.GetValue(common.Quiet);
-        string folder = pr.GetValue(common.Out) ?? Path.Combine("rtstress-report", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture));
+        string folder = pr.GetValue(common.Out) ?? DefaultFolder("rtstress-report", DateTime.Now);
         string command = CommandLine(pr.Tokens.Select(t => t.Value));
         if (CheckWritable(folder) is { } problem)
         {

@@ -174,6 +174,11 @@ internal static class SimScenarioReader
             throw new SimScenarioException("a task needs a \"name\".", at, ctx.LineOf(at));
         }
 
+        if (policy != SchedPolicy.Normal && !seen.Contains("priority"))
+        {
+            throw new SimScenarioException($"a task of policy {policy} needs a \"priority\": 1..99.", at, ctx.LineOf(at));
+        }
+
         return new SimTaskSpec { Name = name, Priority = prio, Policy = policy, Affinity = affinity, SpawnUs = spawn, WakeCpu = wakeCpu, Steps = steps };
     }
 

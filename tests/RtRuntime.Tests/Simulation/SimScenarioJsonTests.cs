@@ -175,6 +175,16 @@ public class SimScenarioJsonTests
     }
 
     [Fact]
+    public void FromJson_RtTaskWithoutPriority_SaysThePriorityIsMissing()
+    {
+        // Before: "must be 1..99 for policy Fifo, got 0", a value the file does not hold.
+        SimScenarioException e = Reject("""{"tasks":[{"name":"A","steps":[{"run":5}]}]}""");
+        Assert.Equal("$.tasks[0]", e.Path);
+        Assert.Contains("a task of policy Fifo needs a \"priority\": 1..99.", e.Message, StringComparison.Ordinal);
+        Assert.Single(SimScenario.FromJson("""{"tasks":[{"name":"N","policy":"Normal","steps":[{"run":5}]}]}""").Tasks); // Normal needs none
+    }
+
+    [Fact]
     public void FromJson_StepWithTwoOperations_IsRejected()
     {
         SimScenarioException e = Reject("""{"tasks":[{"name":"A","priority":1,"steps":[{"run":5,"sleep":1}]}]}""");

@@ -9,8 +9,11 @@ namespace RtRuntime.Tasks;
 /// <c>ConfigureAwait(false)</c> gets an <see cref="InvalidOperationException"/> saying so. A default
 /// <c>TaskContext</c> belongs to no task: on a task's CPU, the members that check the calling thread
 /// (the guards, <see cref="Yield"/>, the sleeps, <see cref="CpuId"/>) and every API that takes a
-/// context refuse it, saying so; the one-load members (<see cref="PreemptionPoint"/>,
-/// <see cref="NeedResched"/>, the depths) do not test for it and throw <see cref="NullReferenceException"/>.
+/// context refuse it, saying so; the one-load members (<see cref="NeedResched"/>, the depths,
+/// <see cref="IsPreemptible"/>, <see cref="IsCancellationRequested"/>, <see cref="RawCpuId"/>, and
+/// <see cref="PreemptionPoint"/> once awaited) do not test for it and throw
+/// <see cref="NullReferenceException"/>; <see cref="Task"/> returns null. Off a CPU thread the
+/// members that check the calling thread throw <see cref="NullReferenceException"/> on it too.
 /// </summary>
 public readonly struct TaskContext
 {

@@ -230,7 +230,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     private long _busyReportedNs;
     private long _idleReportedNs;
 
-    /// <summary>Time this CPU has run tasks, the turn in progress included (any thread).</summary>
+    /// <summary>Time this CPU has run tasks, the busy period in progress included (any thread).</summary>
     public long BusyNs => ReadTime(busy: true);
 
     /// <summary>Time this CPU has idled (parked or polling before it parks), the idle period in progress included (any thread).</summary>

@@ -38,7 +38,7 @@ internal sealed class RtMetrics : IDisposable
         _meter.CreateObservableGauge("rtruntime.cpu.nr_pinned", () => PerCpu(cpus, c => (long)c.NrPinned), "{task}", "Tasks inside a migrate-disabled section, per CPU (rq->nr_pinned).");
         _meter.CreateObservableGauge("rtruntime.cpus.online", () => One(() => cpus.Count(c => c.Online)), "{cpu}", "CPUs online.");
         _meter.CreateObservableCounter("rtruntime.cpu.lost_bandwidth", () => PerCpuSeconds(cpus, c => runtime.Rebalancer.LostNs(c.Id)), "s", "Time a CPU idled or ran lower priority while a higher-priority task allowed there waited.");
-        _meter.CreateObservableCounter("rtruntime.cpu.busy_time", () => PerCpuSeconds(cpus, c => c.BusyNs), "s", "Time each CPU spent running tasks.");
+        _meter.CreateObservableCounter("rtruntime.cpu.busy_time", () => PerCpuSeconds(cpus, c => c.BusyNs), "s", "Time each CPU spent running tasks, the busy period in progress included.");
         _meter.CreateObservableCounter("rtruntime.cpu.timer_spin_time", () => PerCpuSeconds(cpus, c => Volatile.Read(ref c.TimerSpinNs)), "s", "Time each CPU spun to an anticipated sleeper deadline, taken from the task it stopped early (AnticipateTimers).");
         _meter.CreateObservableGauge("rtruntime.cpu.timer_early_wake", () => PerCpuSeconds(cpus, c => Volatile.Read(ref c.TimerEarlyNs)), "s", "How long before a timer each idle CPU asks the OS to wake it and spins the rest, learnt from how late its timed sleeps came back (TimerEarlyWakeMax).");
 

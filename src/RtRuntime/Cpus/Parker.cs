@@ -98,7 +98,7 @@ internal sealed unsafe class Parker : IDisposable
         if (earlyNs > 0 && deadlineNs != long.MaxValue)
         {
             // Sleep only until shortly before the deadline, then spin up to it.
-            if (deadlineNs - RtClock.NowNs() <= earlyNs)
+            if (NsUntil(deadlineNs) <= earlyNs)
             {
                 SpinUntil(deadlineNs);
                 Interlocked.Exchange(ref *_word, Empty); // a permit that ended the spin is this park's
@@ -153,6 +153,15 @@ internal sealed unsafe class Parker : IDisposable
         }
     }
 
+    // The time left until a deadline, 0 once it has passed: not deadlineNs − now, which overflows into
+    // ~292 years for a deadline long past (before long.MinValue + now, as a sleep to long.MinValue armed
+    // on a busy CPU hands the timer duty's park).
+    private static long NsUntil(long deadlineNs)
+    {
+        long now = RtClock.NowNs();
+        return deadlineNs <= now ? 0 : deadlineNs - now;
+    }
+
     private void SpinUntil(long deadlineNs)
     {
         while (RtClock.NowNs() < deadlineNs && Volatile.Read(ref *_word) != Permit && _hasWork?.Invoke() != true)
@@ -176,7 +185,7 @@ internal sealed unsafe class Parker : IDisposable
             return false;
         }
 
-        long timeout = deadlineNs == long.MaxValue ? -1 : Math.Max(0, deadlineNs - RtClock.NowNs());
+        long timeout = deadlineNs == long.MaxValue ? -1 : NsUntil(deadlineNs);
         if (timeout == 0)
         {
             return false;
@@ -192,8 +201,8 @@ internal sealed unsafe class Parker : IDisposable
 
             // Still Parked before the time: a spurious return (a futex wake or an event Set meant for an
             // earlier park, EINTR). Sleep again for what is left.
-            timeout = deadlineNs - RtClock.NowNs();
-            if (timeout <= 0)
+            timeout = NsUntil(deadlineNs);
+            if (timeout == 0)
             {
                 return true;
             }

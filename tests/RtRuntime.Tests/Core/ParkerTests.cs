@@ -98,6 +98,24 @@ public class ParkerTests
         Assert.Equal(-1, parker.SleepLateNs);
     }
 
+    // A deadline far enough in the past (before long.MinValue + now: a sleep to long.MinValue that blocked
+    // on pending work, parked towards by the timer duty CPU) must not overflow into ~292 years of sleep.
+    [Theory]
+    [InlineData(long.MinValue, 0L)]
+    [InlineData(long.MinValue + 1, 0L)]
+    [InlineData(long.MinValue + 1, 50_000L)]
+    [InlineData(long.MinValue + 1_000_000, 50_000L)]
+    public async Task Park_ToADeadlineLongPast_ReturnsAtOnce(long deadlineNs, long earlyNs)
+    {
+        using var parker = new Parker(() => false);
+        var parked = Task.Factory.StartNew(() => parker.Park(deadlineNs, spinNs: 0, earlyNs: earlyNs), TaskCreationOptions.LongRunning);
+        bool returned = await Task.WhenAny(parked, Task.Delay(HangGuard)) == parked;
+        parker.Unpark(); // lets a park that overflowed into a sleep of ~292 years end
+        await parked.WaitAsync(HangGuard);
+        Assert.True(returned, $"Park({deadlineNs}, earlyNs: {earlyNs}) slept until unparked");
+        Assert.Equal(-1, parker.SleepLateNs);
+    }
+
     [Fact]
     public void Park_WhoseSpinReachesTheDeadline_DoesNotSleep_AndReportsNoLateness()
     {

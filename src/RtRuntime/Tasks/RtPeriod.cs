@@ -95,5 +95,6 @@ public sealed class RtPeriod
     private static long NowPlus(TimeSpan interval) => Saturating(RtClock.NowNs(), CheckedInterval(interval));
 
     // time + interval, held at long.MaxValue (a release that never comes: TimeSpan.MaxValue waits until cancelled).
-    private static long Saturating(long time, long intervalNs) => intervalNs >= long.MaxValue - time ? long.MaxValue : time + intervalNs;
+    // The interval is positive, so long.MaxValue - intervalNs cannot overflow (long.MaxValue - time did for a negative time).
+    private static long Saturating(long time, long intervalNs) => time >= long.MaxValue - intervalNs ? long.MaxValue : time + intervalNs;
 }

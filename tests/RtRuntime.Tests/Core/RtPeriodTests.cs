@@ -95,6 +95,25 @@ public class RtPeriodTests
     }
 
     [Fact]
+    public async Task AFirstReleaseBeforeTheClocksZero_WithAnIntervalLongerThanTheClock_ForwardsOneIntervalFromIt()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        (long Missed, long Next, long IntervalNs) result = await rt.Spawn("negative-phase", 50, async ctx =>
+        {
+            // An interval longer than the clock's value (its time since boot, on Linux) and a first
+            // release at −1 ns: the wait consumes that release at once, missing none, and the next one is
+            // an interval after it (not long.MaxValue, a release that never comes).
+            var interval = TimeSpan.FromTicks((RtClock.NowNs() / 100) + TimeSpan.TicksPerHour);
+            var period = new RtPeriod(interval, -1);
+            long missed = await period.WaitAsync(ctx);
+            return (missed, period.NextReleaseNs, RtClock.ToNs(interval));
+        }).WithTimeout();
+
+        Assert.Equal(0, result.Missed);
+        Assert.Equal(result.IntervalNs - 1, result.Next);
+    }
+
+    [Fact]
     public async Task BadInput_AndCancellationWhileWaiting()
     {
         var zero = Assert.Throws<ArgumentOutOfRangeException>(() => new RtPeriod(TimeSpan.Zero));

@@ -31,10 +31,9 @@ public sealed class PerCpuCounter
         // Shaped for the JIT to keep everything but the add out of a caller's loop: the slots are read
         // first (that read is the null check of this counter, so nothing comes before it); the task
         // is only compared, never read; the CPU is the thread's (Cpu.Current, a thread static like the
-        // check's), not the task's field; and
-        // the add is an array element store, not a store through a ref, so the JIT knows it changes
-        // none of these. Only this CPU's thread writes the slot, so a plain read-modify-write loses
-        // nothing (this_cpu_add); Sum's volatile reads see it.
+        // check's), not the task's field; and the add is an array element store, not a store through
+        // a ref, so the JIT knows it changes none of these. Only this CPU's thread writes the slot, so
+        // a plain read-modify-write loses nothing (this_cpu_add); Sum's volatile reads see it.
         long[] slots = _slots;
         _ = context.CurrentTaskOf(nameof(context));
         slots[PerCpu<long>.Index(Cpu.Current!.Id)] += delta;

@@ -37,10 +37,12 @@ internal static class ThrowHelper
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static Exception ContextOffCpuOrDefault(RtTask? task, string? paramName) => (task, paramName) switch
     {
-        (null, null) => new InvalidOperationException("This TaskContext is a default value, which belongs to no task; use the context passed to the task body."),
-        (null, _) => new ArgumentException("The TaskContext is a default value, which belongs to no task; use the context passed to the task body.", paramName),
+        (null, null) => new InvalidOperationException(DefaultContext),
+        (null, _) => new ArgumentException(DefaultContext, paramName),
         _ => ContextOffCpu(task),
     };
+
+    private const string DefaultContext = "The TaskContext is a default value, which belongs to no task; use the context passed to the task body.";
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException GuardOverflow(string what, RtTask task, int max) =>

@@ -108,7 +108,7 @@ public sealed partial class RtScheduler
             return;
         }
 
-        int elsewhere = Placement.FindLowest(prio, mask, cpu.Id, _cpuViews);
+        int elsewhere = mask == AllCpus ? lowest : Placement.FindLowest(prio, mask, cpu.Id, _cpuViews); // the first search, when the mask is every CPU
         int runnerPrio = runner.PrioVolatile; // another CPU's running task: read off its lock
         int runnerTarget = Placement.FindLowest(runnerPrio, runner.AffinityMask, cpu.Id, _cpuViews);
         if (BalanceRules.EqualPriorityMovesRunner(

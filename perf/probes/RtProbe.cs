@@ -43,6 +43,10 @@
 //                                                                     and cpu0's yield time (its lock held by balancing scans)
 //   dotnet run perf/probes/RtProbe.cs -- gcpause                      a FIFO-90 task waking every 200 µs on CPU 0 while a thread on core 1 spawns empty tasks on CPU 1 (Spawn,
 //                                                                     then RunAsync, 2 s rounds, × 4): its lateness p99 / p99.9 / max, the GCs and GC pause time per round
+//   dotnet run -c Release perf/probes/RtProbe.cs -- cputime         hot paths timed by the CPU thread's own CPU clock (CLOCK_THREAD_CPUTIME_ID: time the thread was
+//                                                                     descheduled is not counted): 1M-iteration loops of a migrate guard pair, a preempt guard pair,
+//                                                                     PerCpuCounter.Increment and an empty loop on one CPU, each called 60 times (pausing, so the JIT
+//                                                                     reaches tier 1) before 5 rows of 20 calls; alternate with a `git worktree` for an A/B
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
 using System.Globalization;
@@ -1061,8 +1065,115 @@ switch (mode)
         break;
     }
 
+    case "cputime":
+    {
+        await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        var counter = new RtRuntime.PerCpu.PerCpuCounter(rt);
+        const int Iterations = 1_000_000;
+        long ns = 0;
+        int sink = 0;
+        Func<TaskContext, ValueTask> Timed(Func<TaskContext, int> loop) => ctx =>
+        {
+            long t0 = OwnThreadCpuNs();
+            sink += loop(ctx);
+            ns = OwnThreadCpuNs() - t0;
+            return ValueTask.CompletedTask;
+        };
+
+        // Static loops with their sum in a local, as in PreemptionPointBenchmarks (a captured local would
+        // live in a closure on the heap and be measured too).
+        static int EmptyLoop(TaskContext ctx)
+        {
+            int sum = 0;
+            for (int i = 0; i < Iterations; i++)
+            {
+                sum += i;
+            }
+
+            return sum;
+        }
+
+        static int MigrateLoop(TaskContext ctx)
+        {
+            int sum = 0;
+            for (int i = 0; i < Iterations; i++)
+            {
+                using (ctx.MigrateDisable())
+                {
+                    sum += i;
+                }
+            }
+
+            return sum;
+        }
+
+        static int PreemptLoop(TaskContext ctx)
+        {
+            int sum = 0;
+            for (int i = 0; i < Iterations; i++)
+            {
+                using (ctx.PreemptDisable())
+                {
+                    sum += i;
+                }
+            }
+
+            return sum;
+        }
+
+        int CounterLoop(TaskContext ctx)
+        {
+            for (int i = 0; i < Iterations; i++)
+            {
+                counter.Increment(ctx);
+            }
+
+            return 0;
+        }
+
+        var loops = new (string Name, Func<TaskContext, ValueTask> Body)[]
+        {
+            ("empty loop", Timed(EmptyLoop)),
+            ("migrate guard pair", Timed(MigrateLoop)),
+            ("preempt guard pair", Timed(PreemptLoop)),
+            ("PerCpuCounter add", Timed(CounterLoop)),
+        };
+        for (int w = 0; w < 60; w++)
+        {
+            foreach (var (_, body) in loops)
+            {
+                await rt.Spawn("warm", 50, body);
+            }
+
+            if (w % 10 == 0)
+            {
+                Thread.Sleep(250); // past the tiering delay
+            }
+        }
+
+        for (int row = 0; row < 5; row++)
+        {
+            var line = new List<string>();
+            foreach (var (name, body) in loops)
+            {
+                long total = 0;
+                for (int k = 0; k < 20; k++)
+                {
+                    await rt.Spawn("timed", 50, body);
+                    total += ns;
+                }
+
+                line.Add($"{name} {total / (20.0 * Iterations):F3} ns");
+            }
+
+            Console.WriteLine(string.Join("  ", line) + $"  (sink {sink & 1})");
+        }
+
+        break;
+    }
+
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | timercore | line | preempt | gaps | lead | dying | observe | switch | gcpause");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | timercore | line | preempt | gaps | lead | dying | observe | switch | gcpause | cputime");
         return 2;
 }
 
@@ -1070,6 +1181,17 @@ return 0;
 
 [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "sched_setaffinity")]
 static extern int SchedSetAffinity(int pid, nint size, ref ulong mask);
+
+[System.Runtime.InteropServices.DllImport("libc", EntryPoint = "clock_gettime")]
+static extern unsafe int ClockGetTime(int clock, long* timespec);
+
+// The calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), ns.
+static unsafe long OwnThreadCpuNs()
+{
+    long* ts = stackalloc long[2];
+    _ = ClockGetTime(3, ts);
+    return (ts[0] * 1_000_000_000) + ts[1];
+}
 
 [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "getrusage")]
 static extern unsafe int GetRusage(int who, long* usage);

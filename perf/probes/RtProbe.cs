@@ -45,7 +45,8 @@
 //                                                                     then RunAsync, 2 s rounds, × 4): its lateness p99 / p99.9 / max, the GCs and GC pause time per round
 //   dotnet run -c Release perf/probes/RtProbe.cs -- cputime         hot paths timed by the CPU thread's own CPU clock (CLOCK_THREAD_CPUTIME_ID: time the thread was
 //                                                                     descheduled is not counted): 1M-iteration loops of a migrate guard pair, a preempt guard pair,
-//                                                                     PerCpuCounter.Increment and an empty loop on one CPU, each called 60 times (pausing, so the JIT
+//                                                                     PerCpuCounter.Increment, a LocalLock TryLock pair (Rt, and NonRt on a second one-CPU runtime)
+//                                                                     and an empty loop on one CPU, each called 60 times (pausing, so the JIT
 //                                                                     reaches tier 1) before 5 rows of 20 calls; alternate with a `git worktree` for an A/B
 // Run the spawn probe under `perf stat -e syscalls:sys_enter_futex,context-switches` for the wake counts.
 using System.Diagnostics;
@@ -1068,7 +1069,10 @@ switch (mode)
     case "cputime":
     {
         await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        await using var nonRt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Model = PreemptionModel.NonRt });
         var counter = new RtRuntime.PerCpu.PerCpuCounter(rt);
+        var rtLock = new RtRuntime.PerCpu.LocalLock(rt);
+        var nonRtLock = new RtRuntime.PerCpu.LocalLock(nonRt);
         const int Iterations = 1_000_000;
         long ns = 0;
         int sink = 0;
@@ -1131,18 +1135,35 @@ switch (mode)
             return 0;
         }
 
-        var loops = new (string Name, Func<TaskContext, ValueTask> Body)[]
+        static int TryLockLoop(RtRuntime.PerCpu.LocalLock ll, TaskContext ctx)
         {
-            ("empty loop", Timed(EmptyLoop)),
-            ("migrate guard pair", Timed(MigrateLoop)),
-            ("preempt guard pair", Timed(PreemptLoop)),
-            ("PerCpuCounter add", Timed(CounterLoop)),
+            int sum = 0;
+            for (int i = 0; i < Iterations; i++)
+            {
+                if (ll.TryLock(ctx, out RtRuntime.PerCpu.LocalLockGuard guard))
+                {
+                    sum += i;
+                    guard.Dispose();
+                }
+            }
+
+            return sum;
+        }
+
+        var loops = new (string Name, RtScheduler Runtime, Func<TaskContext, ValueTask> Body)[]
+        {
+            ("empty loop", rt, Timed(EmptyLoop)),
+            ("migrate guard pair", rt, Timed(MigrateLoop)),
+            ("preempt guard pair", rt, Timed(PreemptLoop)),
+            ("PerCpuCounter add", rt, Timed(CounterLoop)),
+            ("Rt TryLock pair", rt, Timed(ctx => TryLockLoop(rtLock, ctx))),
+            ("NonRt TryLock pair", nonRt, Timed(ctx => TryLockLoop(nonRtLock, ctx))),
         };
         for (int w = 0; w < 60; w++)
         {
-            foreach (var (_, body) in loops)
+            foreach (var (_, runtime, body) in loops)
             {
-                await rt.Spawn("warm", 50, body);
+                await runtime.Spawn("warm", 50, body);
             }
 
             if (w % 10 == 0)
@@ -1154,12 +1175,12 @@ switch (mode)
         for (int row = 0; row < 5; row++)
         {
             var line = new List<string>();
-            foreach (var (name, body) in loops)
+            foreach (var (name, runtime, body) in loops)
             {
                 long total = 0;
                 for (int k = 0; k < 20; k++)
                 {
-                    await rt.Spawn("timed", 50, body);
+                    await runtime.Spawn("timed", 50, body);
                     total += ns;
                 }
 

@@ -298,13 +298,23 @@ public sealed partial class RtScheduler
         }
     }
 
-    /// <summary>A foreign await suspended a preempt-disabled task: report, and reset the depth as schedule_debug() does.</summary>
+    /// <summary>
+    /// A foreign await suspended a preempt-disabled task: report, and reset the depth as schedule_debug()
+    /// does. The NonRt local locks it holds stay held, marked as sections the reset ended.
+    /// </summary>
     internal void ReportSchedulingWhileAtomic(RtTask task)
     {
         Report(new BugReport(BugKind.SchedulingWhileAtomic, task.Name, task.Id, task.Cpu?.Id ?? -1, SchedulingWhileAtomicMessage(task)));
         task.PreemptCount = 0;
         task.PreemptTop = 0;
         task.GuardEpoch++;
+        if (Model == PreemptionModel.NonRt)
+        {
+            foreach (KeyValuePair<LocalLock, object?> entry in _localLocks)
+            {
+                entry.Key.MarkSectionsReset(task);
+            }
+        }
     }
 
     /// <summary>Remembers a local lock (weakly), so that a task ending while it holds one releases it.</summary>

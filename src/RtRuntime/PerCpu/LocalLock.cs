@@ -46,7 +46,10 @@ public sealed class LocalLock
         List<int>? released = null;
         foreach (LocalLockState state in _states)
         {
-            if (_nonRt ? Interlocked.CompareExchange(ref state.HolderIdNonRt, 0, task.Id) != task.Id : state.Owner != task)
+            if (_nonRt
+                ? Interlocked.CompareExchange(ref state.HolderIdNonRt, 0, task.Id) != task.Id
+                    && Interlocked.CompareExchange(ref state.HolderIdNonRt, 0, -task.Id) != -task.Id
+                : state.Owner != task)
             {
                 continue;
             }
@@ -60,6 +63,23 @@ public sealed class LocalLock
         }
 
         return released;
+    }
+
+    /// <summary>
+    /// NonRt: a "scheduling while atomic" report reset <paramref name="task"/>'s preempt depth; every
+    /// instance it holds stays held, marked so that its unlock lowers no depth
+    /// (<see cref="LocalLockState.MarkSectionReset"/>). Nothing to do in the Rt model, whose lock is a
+    /// migrate-disable, which the report leaves alone.
+    /// </summary>
+    internal void MarkSectionsReset(RtTask task)
+    {
+        if (_nonRt)
+        {
+            foreach (LocalLockState state in _states)
+            {
+                state.MarkSectionReset(task);
+            }
+        }
     }
 
     /// <summary>The lock's name (for messages).</summary>
@@ -98,7 +118,7 @@ public sealed class LocalLock
         LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
-            return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: true);
+            return new LocalLockAwaitable(state, task, acquired: true);
         }
 
         if (_nonRt || state.Owner == task)
@@ -111,7 +131,7 @@ public sealed class LocalLock
         // anything is counted; else the holder would run on this CPU inside the caller's section.
         Runtime.ThrowIfAtomic(task, "LockAsync");
         MigrateGuard.EnterUntracked(task); // Rt: wait, pinned, for the holder (OnCompleted blocks and boosts it)
-        return new LocalLockAwaitable(state, task, task.GuardEpoch, acquired: false);
+        return new LocalLockAwaitable(state, task, acquired: false);
     }
 
     /// <summary>
@@ -129,7 +149,7 @@ public sealed class LocalLock
         LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
-            guard = new LocalLockGuard(state, task, task.GuardEpoch);
+            guard = new LocalLockGuard(state, task);
             return true;
         }
 
@@ -178,7 +198,7 @@ public sealed class LocalLock
     [DoesNotReturn]
     private void ThrowHeld(RtTask task, LocalLockState state) => throw (state.IsHeldBy(task)
         ? new InvalidOperationException($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive.")
-        : new InvalidOperationException($"Task {state.HolderIdNonRt} still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it."));
+        : new InvalidOperationException($"Task {Math.Abs(state.HolderIdNonRt)} still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it."));
 
     /// <summary>Blocks the task on its CPU's lock and boosts the holder (Rt model; OnCompleted of a contended lock).</summary>
     internal void Block(LocalLockState state, RtTask task, Action continuation)
@@ -215,20 +235,25 @@ public sealed class LocalLock
 
     /// <summary>
     /// <c>local_unlock()</c> by <paramref name="task"/> if it holds the lock (false, with nothing changed,
-    /// when it does not): hand the lock to the highest waiter, drop the boost, leave the section.
+    /// when it does not): hand the lock to the highest waiter, drop the boost, leave the section (NonRt:
+    /// unless a "scheduling while atomic" report already ended it).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryUnlock(LocalLockState state, RtTask task, int epoch)
+    internal bool TryUnlock(LocalLockState state, RtTask task)
     {
         if (_nonRt)
         {
-            if (state.HolderIdNonRt != task.Id)
+            long holder = state.HolderIdNonRt;
+            if (holder != task.Id && holder != -task.Id)
             {
                 return false;
             }
 
             state.HolderIdNonRt = 0;
-            PreemptGuard.LeaveUntracked(task, epoch);
+            if (holder > 0)
+            {
+                task.PreemptCount--;
+            }
+
             return true;
         }
 

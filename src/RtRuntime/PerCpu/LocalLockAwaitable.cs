@@ -8,14 +8,12 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
 {
     private readonly LocalLockState _state;
     private readonly RtTask _task;
-    private readonly int _epoch;
     private readonly bool _acquired;
 
-    internal LocalLockAwaitable(LocalLockState state, RtTask task, int epoch, bool acquired)
+    internal LocalLockAwaitable(LocalLockState state, RtTask task, bool acquired)
     {
         _state = state;
         _task = task;
-        _epoch = epoch;
         _acquired = acquired;
     }
 
@@ -35,7 +33,7 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
             RtScheduler.ThrowCancelled(_task);
         }
 
-        return new LocalLockGuard(_state, _task, _epoch);
+        return new LocalLockGuard(_state, _task);
     }
 
     /// <inheritdoc/>

@@ -9,13 +9,11 @@ public readonly struct LocalLockGuard : IDisposable
 {
     private readonly LocalLockState? _state;
     private readonly RtTask? _task;
-    private readonly int _epoch;
 
-    internal LocalLockGuard(LocalLockState state, RtTask task, int epoch)
+    internal LocalLockGuard(LocalLockState state, RtTask task)
     {
         _state = state;
         _task = task;
-        _epoch = epoch;
     }
 
     /// <summary>Unlocks.</summary>
@@ -32,11 +30,11 @@ public readonly struct LocalLockGuard : IDisposable
         {
             if (state.NonRt)
             {
-                if (state.HolderIdNonRt == task.Id && _epoch == task.GuardEpoch && task.IsCurrent)
+                if (state.HolderIdNonRt == task.Id && task.IsCurrent)
                 {
                     // The calling thread runs the holder, which has been preempt-disabled since it
-                    // locked: no "scheduling while atomic" report and no exit reset its depth (same
-                    // epoch), so it is still on the lock's CPU.
+                    // locked: a "scheduling while atomic" report would have negated the id, and an exit
+                    // released it, so it is still on the lock's CPU and its depth counts this section.
                     state.HolderIdNonRt = 0;
                     task.PreemptCount--;
                     return;
@@ -48,13 +46,13 @@ public readonly struct LocalLockGuard : IDisposable
             }
         }
 
-        DisposeChecked(state, task, _epoch);
+        DisposeChecked(state, task);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void DisposeChecked(LocalLockState? state, RtTask? task, int epoch)
+    private static void DisposeChecked(LocalLockState? state, RtTask? task)
     {
-        if (state is null || task is null || !task.IsCurrent || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task, epoch))
+        if (state is null || task is null || !task.IsCurrent || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task))
         {
             ThrowMisuse(state, task);
         }

@@ -47,7 +47,9 @@ internal sealed class LocalLockState : IWaitSource
     /// <summary>
     /// The holder's id in the NonRt model (0 when free; ids start at 1): a number, so lock and unlock
     /// write no GC reference. The holder is preempt-disabled, so it is this CPU's running task, unless
-    /// it suspended while atomic (a reported BUG).
+    /// it suspended while atomic (a reported BUG): that report resets its preempt depth and negates
+    /// this id (<see cref="MarkSectionReset"/>), so the holder still keeps others out but its unlock
+    /// knows the preempt-disable it took is gone. The unlock's fast path then needs no epoch.
     /// </summary>
     [FieldOffset(Fields + 24)]
     public long HolderIdNonRt;
@@ -72,12 +74,19 @@ internal sealed class LocalLockState : IWaitSource
 
     /// <summary>True when <paramref name="task"/> holds the lock.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool IsHeldBy(RtTask task) => NonRt ? HolderIdNonRt == task.Id : Owner == task;
+    public bool IsHeldBy(RtTask task) => NonRt ? Math.Abs(HolderIdNonRt) == task.Id : Owner == task;
 
     /// <summary>The holder, for snapshots and messages (racy; NonRt: null when the holder is not running, after a BUG).</summary>
     public RtTask? OwnerSnapshot => NonRt
-        ? (Cpu.Running is { } running && running.Id == Volatile.Read(ref HolderIdNonRt) ? running : null)
+        ? (Cpu.Running is { } running && running.Id == Math.Abs(Volatile.Read(ref HolderIdNonRt)) ? running : null)
         : Volatile.Read(ref Owner);
+
+    /// <summary>
+    /// NonRt: a "scheduling while atomic" report reset <paramref name="task"/>'s preempt depth while it
+    /// holds this instance. It keeps the lock (no other task may take what it may still be changing),
+    /// marked by its negated id, so that its unlock releases without lowering a depth it no longer has.
+    /// </summary>
+    public void MarkSectionReset(RtTask task) => Interlocked.CompareExchange(ref HolderIdNonRt, -task.Id, task.Id);
 
     /// <summary>The highest waiter's priority, or −1 (lock held).</summary>
     public int TopWaiterPrio => _waiters.Head?.Prio ?? -1;

@@ -34,8 +34,7 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
 
     /// <summary>
     /// <c>preempt_disable()</c> counted but without a guard's order token, for a section whose own
-    /// object checks its pairing (a local lock checks its owner). Undo with <see cref="LeaveUntracked"/>,
-    /// passing the <see cref="RtTask.GuardEpoch"/> read here.
+    /// object checks its pairing (a local lock checks its owner) and undoes it.
     /// </summary>
     internal static void EnterUntracked(RtTask task)
     {
@@ -45,15 +44,6 @@ public readonly struct PreemptGuard : IDisposable, IAsyncDisposable
         }
 
         task.PreemptCount++;
-    }
-
-    /// <summary><c>preempt_enable()</c> of an <see cref="EnterUntracked"/>, unless a "scheduling while atomic" report reset the depth since.</summary>
-    internal static void LeaveUntracked(RtTask task, int epoch)
-    {
-        if (epoch == task.GuardEpoch)
-        {
-            task.PreemptCount--;
-        }
     }
 
     /// <summary><c>preempt_enable()</c>: the switch, if one is due, happens at the next preemption point.</summary>

@@ -108,6 +108,7 @@ public class LocalLockNonRtTests
     {
         // A holds the NonRt lock and awaits a foreign task: "scheduling while atomic" resets its preempt
         // count, so B can run on the CPU. B must not get, or release, A's lock (the holder is kept by id).
+        // A's unlock then releases it without lowering the depth the report already reset.
         await using var rt = Rt.Start(o =>
         {
             o.CpuCount = 1;
@@ -116,13 +117,19 @@ public class LocalLockNonRtTests
         });
         var ll = new LocalLock(rt, "pcp lock");
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var a = rt.Spawn<string?>("A", 10, async ctx =>
+        var a = rt.Spawn<(string?, int, bool)>("A", 10, async ctx =>
         {
+            string? owner;
             using (await ll.LockAsync(ctx))
             {
                 await release.Task; // foreign suspension while preempt-disabled
-                return ll.OwnerOn(0)?.Name;
+                owner = ll.OwnerOn(0)?.Name;
             }
+
+            int depthAfterUnlock = ctx.PreemptDepth;
+            bool relocked = ll.TryLock(ctx, out LocalLockGuard again);
+            again.Dispose();
+            return (owner, depthAfterUnlock, relocked);
         });
         await Rt.Until(() => a.State == Tasks.RtTaskState.Blocked, "A suspended holding the lock");
         var b = rt.Spawn<string>("B", 10, ctx =>
@@ -130,9 +137,9 @@ public class LocalLockNonRtTests
 
         string refused = await b.WithTimeout();
         release.SetResult();
-        string? ownerSeenByA = await a.WithTimeout();
+        var (ownerSeenByA, depthAfterUnlock, relocked) = await a.WithTimeout();
         Assert.Contains($"Task {a.Id} still holds cpu0's pcp lock", refused, StringComparison.Ordinal);
-        Assert.Equal("A", ownerSeenByA);
+        Assert.Equal(("A", 0, true), (ownerSeenByA, depthAfterUnlock, relocked));
         Assert.Null(ll.OwnerOn(0));
         Assert.Equal(1, rt.BugCount);
         await rt.AssertStillRunsTasks();

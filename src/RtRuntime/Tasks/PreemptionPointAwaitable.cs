@@ -21,6 +21,8 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
+            // A plain load: the JIT cannot keep it out of a loop, since the loop holds the slow path's
+            // call (unlike NeedResched, whose read must be volatile).
             RtTask t = _task;
             return t.Gate == 0 || SlowIsCompleted(t);
         }

@@ -87,11 +87,13 @@ public readonly struct TaskContext
     /// load, no await: a hot loop tests it in synchronous code, where its locals stay in registers, and
     /// awaits <see cref="PreemptionPoint"/> only when it is true, as kernel loops call
     /// <c>cond_resched()</c> after <c>need_resched()</c> (docs/semantics.md, "Preemption points in hot loops").
+    /// The load is volatile (on x64 still one plain <c>mov</c>): a loop whose body makes no call would
+    /// otherwise have it made once, before the loop, by the JIT, and never see the flag set.
     /// </summary>
     public bool NeedResched
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => _task.Gate != 0;
+        get => Volatile.Read(ref _task.Gate) != 0;
     }
 
     /// <summary>

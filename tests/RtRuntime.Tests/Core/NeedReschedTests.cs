@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -52,6 +53,51 @@ public class NeedReschedTests
         Assert.True(sawClear);
         Assert.True(sawSet);
         Assert.Equal(["low:flag", "high", "low:end"], log.Snapshot());
+    }
+
+    /// <summary>
+    /// The pattern the flag is for: a synchronous loop with no call in its body, testing only the flag.
+    /// An optimized loop keeps a plain field read out of the loop (the read is made once, before it), so
+    /// the flag's read must be volatile; else this loop never ends and the hang guard fails the test.
+    /// </summary>
+    [Fact]
+    public async Task NeedResched_InALoopWithoutCalls_IsSeenWhenAHigherTaskWaits()
+    {
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.StrictChecks = false; // strict checks keep it set (every point tests the thread)
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        var spinning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var low = rt.Spawn<long>("low", 10, async ctx =>
+        {
+            while (ctx.NeedResched)
+            {
+                await ctx.PreemptionPoint(); // a stray pending bit clears at a point
+            }
+
+            spinning.SetResult();
+            return SpinUntilNeedResched(ctx);
+        });
+        await spinning.Task.WithTimeout();
+        await Task.Delay(50); // let the loop reach optimized code (on-stack replacement) before the flag is set
+        var high = rt.Spawn("high", 50, _ => ValueTask.CompletedTask);
+
+        Assert.True(await low.WithTimeout() > 0);
+        await high.WithTimeout();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long SpinUntilNeedResched(TaskContext ctx)
+    {
+        long spins = 0;
+        while (!ctx.NeedResched)
+        {
+            spins++;
+        }
+
+        return spins;
     }
 
     [Fact]

@@ -88,8 +88,14 @@ public abstract partial class RtTask : SynchronizationContext
             ? CpuSet.Of(cpu.Id)
             : AffinityMask;
 
-    /// <summary>The CPU the task is running on, queued on, or last ran on (−1 before it was first placed).</summary>
-    public int CurrentCpu => Cpu?.Id ?? -1;
+    /// <summary>
+    /// The CPU the task is running on, queued on, or last ran on (−1 before it was first placed). The
+    /// load is volatile (on x64 still one plain <c>mov</c>): the field is written by the CPU threads
+    /// that queue and move the task, and a loop on another thread that polls this property with no
+    /// call in its body would otherwise have the load made once, before the loop, by the JIT, and
+    /// never see the task move.
+    /// </summary>
+    public int CurrentCpu => Volatile.Read(ref Cpu)?.Id ?? -1;
 
     /// <summary>Where the task is in its life.</summary>
     public RtTaskState State

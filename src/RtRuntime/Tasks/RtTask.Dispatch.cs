@@ -129,6 +129,12 @@ public abstract partial class RtTask
     /// <summary>Token of the innermost live migrate guard (0: none).</summary>
     internal int MigrateTop;
 
+    /// <summary>
+    /// Set once cancellation is requested, from any thread. Volatile, and it must stay so: a task loop
+    /// that polls <see cref="TaskContext.IsCancellationRequested"/> with no call in its body would
+    /// otherwise have the load made once, before the loop, by the JIT, and never see the cancel
+    /// (CancellationTests.IsCancellationRequested_InALoopWithoutCalls_IsSeenWhenCancelled).
+    /// </summary>
     internal volatile byte CancelFlag;
 
     /// <summary>The runtime's strict checks, copied here so the preemption point reads one object.</summary>

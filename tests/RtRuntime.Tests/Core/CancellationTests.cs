@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -121,6 +122,41 @@ public class CancellationTests
         t.Cancel();
         Assert.Equal("cleaned up", await t.WithTimeout());
         Assert.Equal(RtTaskState.Completed, t.State);
+    }
+
+    /// <summary>
+    /// A synchronous loop with no call in its body that tests only the flag: an optimized loop keeps a
+    /// plain field read out of the loop, so the flag must stay volatile; else this loop never ends and
+    /// the hang guard fails the test.
+    /// </summary>
+    [Fact]
+    public async Task IsCancellationRequested_InALoopWithoutCalls_IsSeenWhenCancelled()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var spinning = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var t = rt.Spawn<long>("spinner", 10, ctx =>
+        {
+            spinning.SetResult();
+            return ValueTask.FromResult(SpinUntilCancellationRequested(ctx));
+        });
+        await spinning.Task.WithTimeout();
+        await Task.Delay(50); // let the loop start before the cancel
+        t.Cancel();
+
+        Assert.True(await t.WithTimeout() >= 0); // it returns: the body ends well, having seen the flag
+        Assert.Equal(RtTaskState.Completed, t.State);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static long SpinUntilCancellationRequested(TaskContext ctx)
+    {
+        long spins = 0;
+        while (!ctx.IsCancellationRequested)
+        {
+            spins++;
+        }
+
+        return spins;
     }
 
     [Fact]

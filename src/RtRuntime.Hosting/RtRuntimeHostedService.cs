@@ -254,8 +254,12 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "affinity")
         {
             // Only the started runtime knows its CPUs: name the configuration key the user wrote, not the Spawn argument.
+            // The runtime's reason without its "(Parameter 'affinity')" and actual-value lines: this
+            // exception names its own parameter and value.
             string key = RtRuntimeConfiguration.WorkerSectionName(registration.Name) + ":Affinity";
-            throw new ArgumentOutOfRangeException(key, options.Affinity, $"{key} = '{options.Affinity}' is invalid: the runtime has CPUs 0-{runtime.CpuCount - 1}. ({ex.Message})");
+            string reason = ex.Message;
+            int suffix = reason.IndexOf(" (Parameter '", StringComparison.Ordinal);
+            throw new ArgumentOutOfRangeException(key, options.Affinity, $"{key} = '{options.Affinity}' is invalid: the runtime has CPUs 0-{runtime.CpuCount - 1}; {(suffix >= 0 ? reason[..suffix] : reason)}");
         }
 
         worker.SetTask(task);

@@ -168,6 +168,7 @@ public sealed class ConfigurationTests
 
         Assert.Equal("RtRuntime:Workers:ProbeWorker:Affinity", ex.ParamName);
         Assert.Contains("RtRuntime:Workers:ProbeWorker:Affinity = '1' is invalid: the runtime has CPUs 0-0", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("(Parameter 'affinity')", ex.Message, StringComparison.Ordinal); // the runtime's reason, without its own parameter line
         RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
         Assert.Equal(RtRuntimeState.Failed, accessor.State);
         Assert.True(accessor.TryGetRuntime(out RtScheduler? runtime));

@@ -419,10 +419,15 @@ public sealed partial class RtScheduler
         // ending with guards open can hold one, or one whose depth a "scheduling while atomic" reset
         // (its epoch moved: a NonRt holder keeps its lock through that, and may then fail to unlock it
         // from another CPU).
-        if ((task.MigrationDisabled | task.PreemptCount | task.GuardEpoch) != 0 && ReleaseLocalLocks(task) is { } held && reportHeldLocks)
+        List<string>? held = (task.MigrationDisabled | task.PreemptCount | task.GuardEpoch) != 0 ? ReleaseLocalLocks(task) : null;
+        if (held is not null)
         {
-            Report(new BugReport(BugKind.LockHeldAtExit, task.Name, task.Id, task.Cpu?.Id ?? -1,
-                $"BUG: lock held when task exited: {task.Name}/{task.Id} held {string.Join(", ", held)} (released)"));
+            task.EndedHoldingLocalLock = true; // its undisposed guard names this object: no later life may reuse it
+            if (reportHeldLocks)
+            {
+                Report(new BugReport(BugKind.LockHeldAtExit, task.Name, task.Id, task.Cpu?.Id ?? -1,
+                    $"BUG: lock held when task exited: {task.Name}/{task.Id} held {string.Join(", ", held)} (released)"));
+            }
         }
 
         if (task.MigrationDisabled > 0 && task.Cpu is { } cpu)

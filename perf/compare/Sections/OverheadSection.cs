@@ -36,6 +36,7 @@ internal static class OverheadSection
                 // 1.1 ns, and the points' share of a chunk four times too small.
                 long compiled = -1;
                 int rounds = 0;
+                bool quiet = false;
                 while (rounds < (s.Quick ? 3 : 40))
                 {
                     rounds++;
@@ -51,13 +52,16 @@ internal static class OverheadSection
                     long now = JitInfo.GetCompiledMethodCount();
                     if (rounds >= 3 && now == compiled)
                     {
+                        quiet = true;
                         break;
                     }
 
                     compiled = now;
                 }
 
-                log.WriteLine($"  warm-up: {rounds} rounds, until the JIT compiled nothing in one");
+                log.WriteLine(quiet
+                    ? $"  warm-up: {rounds} rounds, until the JIT compiled nothing in one"
+                    : $"  warm-up: stopped at its cap of {rounds} rounds, the JIT still compiling");
 
                 long calN = s.Quick ? 200 : 20_000;
                 double nsPerElement = RunNone(data, 1000, calN) / (1000.0 * calN);

@@ -11,6 +11,7 @@
 //                                                                     DOTNET_gcConcurrent=0, compare's GC mode, or DOTNET_GCgen0size=0x8000000)
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
+//                                                                     after warm-up rounds that end when the JIT compiled nothing in one (Tier-1 code)
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
 //   dotnet run perf/probes/RtProbe.cs -- samecpu                      the same with both tasks on CPU 0 (the handoff's software path, no crossing)
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
@@ -188,8 +189,28 @@ switch (mode)
 
         const int N = 10_000;
         var handles = new RtTask[N];
-        for (int rep = 0; rep < 20; rep++)
+        // Warm-up rounds (not printed) until a whole round, and the pause after it, compiled nothing:
+        // without them every round ran the runtime's Tier-0 code (the run is too short to tier up).
+        long compiled = -1;
+        int warm = 0;
+        for (int rep = -40; rep < 20; rep++)
         {
+            if (rep < 0)
+            {
+                long now = System.Runtime.JitInfo.GetCompiledMethodCount();
+                if (now == compiled && warm >= 3)
+                {
+                    Console.WriteLine($"warm after {warm} rounds ({now} methods compiled)");
+                    rep = 0;
+                }
+                else
+                {
+                    compiled = now;
+                    warm++;
+                    Thread.Sleep(200);
+                }
+            }
+
             int stop = 0;
             RtTask hog = rt.Spawn("hog", 90, ctx =>
             {
@@ -220,6 +241,11 @@ switch (mode)
             }
 
             long t2 = Stopwatch.GetTimestamp();
+            if (rep < 0)
+            {
+                continue;
+            }
+
             Console.WriteLine($"producer {(t1 - t0) * 1e9 / Stopwatch.Frequency / N:F0} ns per spawn ({GC.CollectionCount(0) - gen0} gen0, "
                 + $"GC pause {(GC.GetTotalPauseDuration() - pause).TotalNanoseconds / N:F0} ns per spawn); consumer {(t2 - t1) * 1e9 / Stopwatch.Frequency / N:F0} ns per task");
         }

@@ -612,8 +612,7 @@ internal sealed partial class Cpu
 
         if (task.PreemptCount != 0)
         {
-            // Preempt-disabled: here for the interrupt work above (or a cancellation it cannot throw
-            // yet). A switch or stopper request stays pending on the CPU: put it back in the gate, so
+            // Preempt-disabled: here for the interrupt work above. A switch or stopper request stays pending on the CPU: put it back in the gate, so
             // that the first point after the section ends acts on it.
             int held = Pending & (PendingWork.NeedResched | PendingWork.Stop);
             if (held != 0)
@@ -624,8 +623,8 @@ internal sealed partial class Cpu
             return true;
         }
 
-        // A cancelled task goes on like any other (its point throws when it resumes): one that catches
-        // the cancellation and loops must still yield to higher tasks and leave a dying CPU.
+        // A cancelled task goes on like any other (its next point throws): one that catches the
+        // cancellation and loops must still yield to higher tasks and leave a dying CPU.
 
         if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))
         {

@@ -15,7 +15,11 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     /// <summary>Returns this awaitable.</summary>
     public PreemptionPointAwaitable GetAwaiter() => this;
 
-    /// <summary>True when no switch is due (or the task is preempt-disabled) and no cancellation is pending.</summary>
+    /// <summary>
+    /// True when no switch is due (or the task is preempt-disabled); false when the point must switch,
+    /// fire timers or take queued wakeups. Throws <see cref="OperationCanceledException"/> when the task
+    /// was cancelled and nothing else is pending.
+    /// </summary>
     public bool IsCompleted
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -33,40 +37,37 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     {
         t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
         int gate = t.Gate & ~RtTask.GateStrict;
-        if (gate == 0)
+
+        // What the point must do now. Preemptible: any pending bit but a near timer not yet due (a
+        // switch may be due). Preempt-disabled: only the "interrupt" work, as the kernel's IPIs and
+        // hrtimer interrupts are not masked by preempt_disable: queued wakeups (which then set
+        // need_resched and become visible to other CPUs' pulls) and due timers. A near timer (the
+        // clock was read, or the point passed on the lead's countdown) counts once it is due.
+        int work = gate & (t.PreemptCount == 0
+            ? ~(RtTask.GateCancel | Cpus.PendingWork.TimerSoon)
+            : Cpus.PendingWork.WakeList | Cpus.PendingWork.Timer);
+        if (work != 0 || ((gate & Cpus.PendingWork.TimerSoon) != 0 && t.Cpu!.NearTimerDue(t)))
         {
-            return true;
+            return false; // the slow path does it, then the task goes on; a pending cancellation is thrown at the next point
         }
 
-        if (gate == Cpus.PendingWork.TimerSoon)
+        if ((gate & RtTask.GateCancel) != 0)
         {
-            // Near but not due (the clock was read, or the point passed on the lead's countdown):
-            // nothing to do yet. Due: the slow path fires it, preempt-disabled or not.
-            return !t.Cpu!.NearTimerDue(t);
+            RtScheduler.ThrowCancelled(t); // the gate's cancel bit follows the cancel flag
         }
 
-        if (t.PreemptCount == 0 || t.CancelFlag != 0)
-        {
-            return false; // a switch may be due, or the cancellation is thrown
-        }
-
-        // Preempt-disabled: no switch, but the "interrupt" work still runs at the point, as the
-        // kernel's IPIs and hrtimer interrupts are not masked by preempt_disable: queued wakeups
-        // (which then set need_resched and become visible to other CPUs' pulls) and due timers.
-        return (gate & (Cpus.PendingWork.WakeList | Cpus.PendingWork.Timer)) == 0
-            && ((gate & Cpus.PendingWork.TimerSoon) == 0 || !t.Cpu!.NearTimerDue(t));
+        return true;
     }
 
-    /// <summary>Throws <see cref="OperationCanceledException"/> when the task was cancelled and is preemptible.</summary>
+    /// <summary>
+    /// Nothing to do: a point throws a cancellation it finds pending from <see cref="IsCompleted"/>, so
+    /// the fast path reads the gate once. A cancellation that arrives while the task waits at the point
+    /// for its CPU is thrown at its next point (as the kernel's <c>cond_resched()</c> returns without
+    /// looking at signals).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void GetResult()
     {
-        // The gate's cancel bit follows the cancel flag: a clear gate (the fast path) needs no second load.
-        RtTask t = _task;
-        if ((t.Gate & RtTask.GateCancel) != 0 && t.CancelFlag != 0)
-        {
-            RtScheduler.ThrowCancelled(t);
-        }
     }
 
     /// <inheritdoc/>

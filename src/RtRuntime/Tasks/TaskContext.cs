@@ -98,9 +98,13 @@ public readonly struct TaskContext
 
     /// <summary>
     /// A preemption point (<c>cond_resched()</c>): completes synchronously with no allocation unless a
-    /// switch, a timer, a push request or cancellation is pending and the task is preemptible.
+    /// switch, a timer or a push request is pending and the task is preemptible. A cancellation pending
+    /// when the point is reached is thrown there; one that arrives while the task waits at the point
+    /// for its CPU (switched out for a higher task), or that finds other work pending at the point, is
+    /// thrown at the task's next point.
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU (always detected in strict mode).</exception>
+    /// <exception cref="OperationCanceledException">The task was cancelled.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public PreemptionPointAwaitable PreemptionPoint()
     {

@@ -177,6 +177,89 @@ public class CancellationTests
         Assert.False(passedPoint);
     }
 
+    /// <summary>
+    /// A point throws the cancellation it finds pending. One that arrives while the task waits at a
+    /// point for its CPU (here: switched out for a higher task, which cancels it) is thrown at the task's
+    /// next point, as the kernel's <c>cond_resched()</c> returns without looking at signals: the code
+    /// between the two points runs once, seeing the request.
+    /// </summary>
+    [Fact]
+    public async Task PreemptionPoint_CancelledWhileSwitchedOutAtIt_ThrowsAtTheNextPoint()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int ranSeeingTheRequest = 0;
+        RtTask? low = null;
+        low = rt.Spawn("low", 10, async ctx =>
+        {
+            running.SetResult();
+            while (true)
+            {
+                await ctx.PreemptionPoint();
+                if (ctx.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref ranSeeingTheRequest);
+                }
+            }
+        });
+        await running.Task.WithTimeout();
+
+        // One CPU: the higher task runs only once the low one has switched out at a point.
+        var high = rt.Spawn("high", 50, _ =>
+        {
+            low.Cancel();
+            return ValueTask.CompletedTask;
+        });
+        await high.WithTimeout();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => low.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, low.State);
+        Assert.Equal(1, Volatile.Read(ref ranSeeingTheRequest));
+    }
+
+    /// <summary>
+    /// A cancelled task that catches the cancellation at every point and loops on still switches at
+    /// its points: a point with a switch due switches first (its cancellation waits for the next point),
+    /// so the higher task runs and can end the loop. A point that threw whenever a cancellation was
+    /// pending would hold the CPU for ever, and the higher task would hang into the test's timeout.
+    /// </summary>
+    [Fact]
+    public async Task PreemptionPoint_CancelledTaskThatCatchesAndLoops_StillYieldsToAHigherTask()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var running = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        int stop = 0;
+        int caught = 0;
+        var stubborn = rt.Spawn("stubborn", 10, async ctx =>
+        {
+            running.SetResult();
+            while (Volatile.Read(ref stop) == 0)
+            {
+                try
+                {
+                    await ctx.PreemptionPoint();
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref caught);
+                }
+            }
+        });
+        await running.Task.WithTimeout();
+        stubborn.Cancel();
+        await Rt.Until(() => Volatile.Read(ref caught) > 0, "the cancelled task catches its cancellation at a point");
+
+        var high = rt.Spawn("high", 50, _ =>
+        {
+            Volatile.Write(ref stop, 1);
+            return ValueTask.CompletedTask;
+        });
+        await high.WithTimeout();
+
+        await stubborn.WithTimeout();
+        Assert.Equal(RtTaskState.Completed, stubborn.State);
+    }
+
     [Fact]
     public async Task Cancel_AfterCompletion_IsNoOp()
     {

@@ -30,12 +30,17 @@ internal static class OverheadSection
         {
             await rt.Spawn("overhead", 50, async ctx =>
             {
-                // Calibrate: ns per hashed element, with every kernel warmed up to Tier 1. Rounds go
-                // on until the JIT compiled nothing during a whole round (at least 3, at most 40): run
-                // alone (--only 4), three rounds left the kernels at Tier 0, 4.5 ns per element against
-                // 1.1 ns, and the points' share of a chunk four times too small.
+                // Calibrate: ns per hashed element, with every kernel warmed up to Tier 1. Rounds go on
+                // until the JIT compiled nothing during two rounds in a row and the kernel's speed held
+                // (within 10 %) over them (at least 4 rounds, at most 40). Run alone (--only 4), three
+                // rounds left the kernels at Tier 0, 4.5 ns per element against 1.1 ns, and the points'
+                // share of a chunk four times too small; and a round in which the JIT compiled nothing
+                // could still come before the kernels' promotion (its call counting starts only once
+                // the tiering delay has passed with no new Tier-0 code).
                 long compiled = -1;
                 int rounds = 0;
+                int quietRounds = 0;
+                double lastNsPerElement = double.MaxValue;
                 bool quiet = false;
                 while (rounds < (s.Quick ? 3 : 40))
                 {
@@ -50,18 +55,21 @@ internal static class OverheadSection
 
                     await ctx.Sleep(TimeSpan.FromMilliseconds(s.Quick ? 5 : 150));
                     long now = JitInfo.GetCompiledMethodCount();
-                    if (rounds >= 3 && now == compiled)
+                    double nsPerElementNow = RunNone(data, 1000, s.Quick ? 20 : 200) / (1000.0 * (s.Quick ? 20 : 200));
+                    bool held = nsPerElementNow > lastNsPerElement * 0.9;
+                    quietRounds = now == compiled && held ? quietRounds + 1 : 0;
+                    compiled = now;
+                    lastNsPerElement = nsPerElementNow;
+                    if (rounds >= 4 && quietRounds >= 2)
                     {
                         quiet = true;
                         break;
                     }
-
-                    compiled = now;
                 }
 
                 log.WriteLine(quiet
-                    ? $"  warm-up: {rounds} rounds, until the JIT compiled nothing in one"
-                    : $"  warm-up: stopped at its cap of {rounds} rounds, the JIT still compiling");
+                    ? $"  warm-up: {rounds} rounds, until two in a row compiled nothing and the kernel's speed held ({lastNsPerElement:F2} ns per element)"
+                    : $"  warm-up: stopped at its cap of {rounds} rounds, the JIT still compiling or the kernel's speed still moving ({lastNsPerElement:F2} ns per element)");
 
                 long calN = s.Quick ? 200 : 20_000;
                 double nsPerElement = RunNone(data, 1000, calN) / (1000.0 * calN);

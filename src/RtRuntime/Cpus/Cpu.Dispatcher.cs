@@ -612,8 +612,9 @@ internal sealed partial class Cpu
 
         if (task.PreemptCount != 0)
         {
-            // Preempt-disabled: here for the interrupt work above. A switch or stopper request stays pending on the CPU: put it back in the gate, so
-            // that the first point after the section ends acts on it.
+            // Preempt-disabled: here for the interrupt work above. A switch or stopper request stays
+            // pending on the CPU: put it back in the gate, so that the first point after the section
+            // ends acts on it.
             int held = Pending & (PendingWork.NeedResched | PendingWork.Stop);
             if (held != 0)
             {

@@ -624,8 +624,9 @@ internal sealed partial class Cpu
             return true;
         }
 
-        // A cancelled task goes on like any other (its next point throws): one that catches the
-        // cancellation and loops must still yield to higher tasks and leave a dying CPU.
+        // A cancelled task goes on like any other (its next point throws, whatever it finds pending:
+        // RtTask.CancelDeferred): one that catches the cancellation and loops must still yield to
+        // higher tasks and leave a dying CPU (its points alternate: work here, the throw at the next).
 
         if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))
         {

@@ -18,7 +18,8 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     /// <summary>
     /// True when no switch is due (or the task is preempt-disabled); false when the point must switch,
     /// fire timers or take queued wakeups. Throws <see cref="OperationCanceledException"/> when the task
-    /// was cancelled and nothing else is pending.
+    /// was cancelled and nothing else is pending, or when the task's last point put the cancellation
+    /// off for its own work (a point defers a cancellation once, never twice in a row).
     /// </summary>
     public bool IsCompleted
     {
@@ -37,6 +38,14 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     {
         t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
         int gate = t.Gate & ~RtTask.GateStrict;
+        if ((gate & RtTask.GateCancel) != 0 && t.CancelDeferred)
+        {
+            // The last point put this cancellation off for its work: this one throws it first (the
+            // work still pending stays in the gate for the next point). Else a task that finds work at
+            // every point would never see its cancellation thrown.
+            t.CancelDeferred = false;
+            RtScheduler.ThrowCancelled(t);
+        }
 
         // What the point must do now. Preemptible: any pending bit but a near timer not yet due (a
         // switch may be due). Preempt-disabled: only the "interrupt" work, as the kernel's IPIs and
@@ -48,6 +57,11 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
             : Cpus.PendingWork.WakeList | Cpus.PendingWork.Timer);
         if (work != 0 || ((gate & Cpus.PendingWork.TimerSoon) != 0 && t.Cpu!.NearTimerDue(t)))
         {
+            if ((gate & RtTask.GateCancel) != 0)
+            {
+                t.CancelDeferred = true; // thrown at the next point, whatever it finds pending
+            }
+
             return false; // the slow path does it, then the task goes on; a pending cancellation is thrown at the next point
         }
 
@@ -62,8 +76,8 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     /// <summary>
     /// Nothing to do: a point throws a cancellation it finds pending from <see cref="IsCompleted"/>, so
     /// the fast path reads the gate once. A cancellation that arrives while the task waits at the point
-    /// for its CPU is thrown at its next point (as the kernel's <c>cond_resched()</c> returns without
-    /// looking at signals).
+    /// for its CPU, or that the point put off for other work, is thrown at its next point (as the
+    /// kernel's <c>cond_resched()</c> returns without looking at signals).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void GetResult()

@@ -106,6 +106,15 @@ public abstract partial class RtTask
     /// <summary>Set when a wait ended by cancellation rather than by its event.</summary>
     internal bool WaitCancelled;
 
+    /// <summary>
+    /// Set when a preemption point found the task's cancellation pending together with other work
+    /// (a switch, timers, queued wakeups), did the work and let the task go on: the next point that
+    /// finds the cancellation throws it before any work, so that a task finding work at every point
+    /// (it wakes a higher task before each, or passes each after its RR slice) still ends cancelled.
+    /// Read and written only by the task's own points (its CPU thread).
+    /// </summary>
+    internal bool CancelDeferred;
+
     /// <summary>Continuations posted through the task's SynchronizationContext (a Treiber stack).</summary>
     internal PostedWork? Posted;
 

@@ -99,9 +99,10 @@ public readonly struct TaskContext
     /// <summary>
     /// A preemption point (<c>cond_resched()</c>): completes synchronously with no allocation unless a
     /// switch, a timer or a push request is pending and the task is preemptible. A cancellation pending
-    /// when the point is reached is thrown there; one that arrives while the task waits at the point
-    /// for its CPU (switched out for a higher task), or that finds other work pending at the point, is
-    /// thrown at the task's next point.
+    /// when the point is reached is thrown there, unless the point has other work to do first (a
+    /// switch, timers, queued wakeups): then it is thrown at the task's next point, whatever that point
+    /// finds pending. One that arrives while the task waits at the point for its CPU (switched out for a
+    /// higher task) is thrown at the task's next point (or, if that one has work, at the one after).
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU (always detected in strict mode).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled.</exception>

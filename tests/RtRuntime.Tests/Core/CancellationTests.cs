@@ -1,3 +1,4 @@
+using RtRuntime.Cpus;
 using System.Runtime.CompilerServices;
 using RtRuntime.Tasks;
 
@@ -258,6 +259,127 @@ public class CancellationTests
 
         await stubborn.WithTimeout();
         Assert.Equal(RtTaskState.Completed, stubborn.State);
+    }
+
+    /// <summary>
+    /// A cancelled task that wakes a higher task on its own CPU before each of its points (a producer
+    /// signalling its consumer, then passing a point) finds a switch due at every point. A point that
+    /// defers a cancellation whenever it has other work to do would never throw it: the task would run
+    /// on for ever, cancelled. It must end cancelled (a hang fails the test at its timeout).
+    /// </summary>
+    [Fact]
+    public async Task PreemptionPoint_CancelledTaskThatWakesAHigherTaskBeforeEveryPoint_EndsCancelled()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var signal = new RtEvent(autoReset: true);
+        int consumed = 0;
+        var consumer = rt.Spawn("consumer", 50, async ctx =>
+        {
+            while (true)
+            {
+                await signal.WaitAsync(ctx);
+                Interlocked.Increment(ref consumed);
+            }
+        });
+        await Rt.Until(() => consumer.State == RtTaskState.Blocked, "the consumer waits");
+
+        var producer = rt.Spawn("producer", 10, async ctx =>
+        {
+            while (true)
+            {
+                signal.Set(); // one CPU: the consumer is waiting again whenever the producer runs
+                await ctx.PreemptionPoint();
+            }
+        });
+        await Rt.Until(() => Volatile.Read(ref consumed) > 10, "the producer and the consumer alternate");
+
+        producer.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => producer.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, producer.State);
+
+        consumer.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => consumer.WithTimeout());
+    }
+
+    /// <summary>
+    /// Two round-robin tasks of one priority on one CPU, each passing a point only once its slice is
+    /// over: every point of theirs rotates. A cancellation deferred whenever a point has other work
+    /// would never be thrown; the cancelled task must end cancelled (a hang fails at the timeout).
+    /// The tasks wait for the slice's end by the CPU's own state (no point, no clock assertion).
+    /// </summary>
+    [Fact]
+    public async Task PreemptionPoint_CancelledRoundRobinTaskThatRotatesAtEveryPoint_EndsCancelled()
+    {
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.RoundRobinSlice = TimeSpan.FromMilliseconds(1);
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        Cpu cpu = rt.Cpus[0];
+        int rotations = 0;
+        Func<TaskContext, ValueTask> body = async ctx =>
+        {
+            while (true)
+            {
+                // No point until the slice is over and the CPU polls it: the next point rotates.
+                while ((Volatile.Read(ref ctx.Task.Gate) & (PendingWork.TimerSoon | PendingWork.Timer)) == 0 || RtClock.NowNs() < cpu.SliceDeadline)
+                {
+                    Thread.SpinWait(1);
+                }
+
+                Interlocked.Increment(ref rotations);
+                await ctx.PreemptionPoint();
+            }
+        };
+        var a = rt.Spawn("rr-a", 10, body, SchedPolicy.RoundRobin);
+        var b = rt.Spawn("rr-b", 10, body, SchedPolicy.RoundRobin);
+        await Rt.Until(() => Volatile.Read(ref rotations) > 4, "the two tasks rotate");
+
+        a.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, a.State);
+
+        b.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => b.WithTimeout());
+    }
+
+    /// <summary>
+    /// A round-robin task past its slice inside a preempt-disabled section: the due slice timer sends
+    /// every point to the slow path (which cannot rotate it there). A cancellation that waited for a
+    /// point with nothing else to do would never be thrown in the section; it must be (the task
+    /// cancels itself once the slice is over and polled, then passes points).
+    /// </summary>
+    [Fact]
+    public async Task PreemptionPoint_CancelledPreemptDisabledTaskPastItsRoundRobinSlice_Throws()
+    {
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.RoundRobinSlice = TimeSpan.FromMilliseconds(1);
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        Cpu cpu = rt.Cpus[0];
+        int pointsAfterCancel = 0;
+        var t = rt.Spawn("rr", 10, async ctx =>
+        {
+            using (ctx.PreemptDisable())
+            {
+                await ctx.SpinUntil(
+                    () => (Volatile.Read(ref ctx.Task.Gate) & PendingWork.TimerSoon) != 0 && RtClock.NowNs() >= cpu.SliceDeadline,
+                    "the slice is over and the CPU polls it");
+                ctx.Task.Cancel();
+                while (pointsAfterCancel < 100_000)
+                {
+                    pointsAfterCancel++;
+                    await ctx.PreemptionPoint();
+                }
+            }
+        }, SchedPolicy.RoundRobin);
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
+        Assert.Equal(RtTaskState.Cancelled, t.State);
+        Assert.InRange(pointsAfterCancel, 1, 2); // this point, or the next one if this one had work to do first
     }
 
     [Fact]

@@ -38,6 +38,14 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
     {
         t.ThrowIfNotCurrent(); // the off-CPU bit sends an escaped continuation here, the strict bit every point
         int gate = t.Gate & ~RtTask.GateStrict;
+        if ((gate & RtTask.GateCancel) != 0 && t.Scheduler.Reaping)
+        {
+            // The stop's grace has passed and the task still runs (it caught its cancellation and went
+            // on): its CPU ends it here, without resuming it (Cpu.RunUntilSwitch). A throw from here
+            // would never reach the dispatcher, and the stop would abandon the task.
+            return false;
+        }
+
         if ((gate & RtTask.GateCancel) != 0 && t.CancelDeferred)
         {
             // The last point put this cancellation off for its work: this one throws it first (the

@@ -383,6 +383,52 @@ public class ShutdownTests
         await rt.DisposeAsync();
     }
 
+    /// <summary>
+    /// A task that catches its cancellation at a preemption point and loops, with no other work ever
+    /// pending at its points (the stall detector's probe is kept out: <see cref="Rt.NoStallProbe"/>):
+    /// after the grace its CPU must still end it at its next point (the stop reaps it), not leave it
+    /// running and report it abandoned. A point that throws the cancellation itself, without going to
+    /// its CPU's dispatcher, never reaches the reap.
+    /// </summary>
+    [Fact]
+    public async Task StopAsync_TaskThatCatchesItsCancellationAtPointsWithNothingElsePending_IsReapedNotAbandoned()
+    {
+        var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        int caught = 0;
+        int release = 0;
+        RtTask stubborn = rt.Spawn("stubborn", 10, async ctx =>
+        {
+            while (Volatile.Read(ref release) == 0)
+            {
+                try
+                {
+                    await ctx.PreemptionPoint();
+                }
+                catch (OperationCanceledException)
+                {
+                    Interlocked.Increment(ref caught);
+                }
+            }
+        });
+        await Rt.Until(() => stubborn.State == RtTaskState.Running, "the task runs");
+
+        try
+        {
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(100)).WithTimeout();
+            Assert.True(Volatile.Read(ref caught) > 0, "the task caught its cancellation during the grace");
+            Assert.Equal(new ShutdownSummary(1, 0, 0, 1, 0), summary);
+            Assert.Equal(RtTaskState.Cancelled, stubborn.State);
+        }
+        finally
+        {
+            Volatile.Write(ref release, 1); // an abandoned task (the failure) leaves its loop, and its CPU thread ends
+        }
+    }
+
     [Fact]
     public async Task StopAsync_Twice_ReturnsFirstSummary()
     {

@@ -245,7 +245,7 @@ public sealed partial class RtScheduler
 
     internal void RequestCancel(RtTask task)
     {
-        if (task.IsCompleted || Interlocked.Exchange(ref task.CancelFlag, 1) == 1)
+        if (task.IsCompleted || Interlocked.CompareExchange(ref task.CancelFlag, RtTask.CancelRequested, 0) != 0)
         {
             return;
         }

@@ -46,12 +46,12 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
             return false;
         }
 
-        if ((gate & RtTask.GateCancel) != 0 && t.CancelDeferred)
+        if ((gate & RtTask.GateCancel) != 0 && t.CancelFlag == RtTask.CancelDeferred)
         {
             // The last point put this cancellation off for its work: this one throws it first (the
             // work still pending stays in the gate for the next point). Else a task that finds work at
             // every point would never see its cancellation thrown.
-            t.CancelDeferred = false;
+            t.CancelFlag = RtTask.CancelRequested;
             RtScheduler.ThrowCancelled(t);
         }
 
@@ -67,7 +67,7 @@ public readonly struct PreemptionPointAwaitable : ICriticalNotifyCompletion
         {
             if ((gate & RtTask.GateCancel) != 0)
             {
-                t.CancelDeferred = true; // thrown at the next point, whatever it finds pending
+                t.CancelFlag = RtTask.CancelDeferred; // thrown at the next point, whatever it finds pending
             }
 
             return false; // the slow path does it, then the task goes on; a pending cancellation is thrown at the next point

@@ -106,15 +106,6 @@ public abstract partial class RtTask
     /// <summary>Set when a wait ended by cancellation rather than by its event.</summary>
     internal bool WaitCancelled;
 
-    /// <summary>
-    /// Set when a preemption point found the task's cancellation pending together with other work
-    /// (a switch, timers, queued wakeups), did the work and let the task go on: the next point that
-    /// finds the cancellation throws it before any work, so that a task finding work at every point
-    /// (it wakes a higher task before each, or passes each after its RR slice) still ends cancelled.
-    /// Read and written only by the task's own points (its CPU thread).
-    /// </summary>
-    internal bool CancelDeferred;
-
     /// <summary>Continuations posted through the task's SynchronizationContext (a Treiber stack).</summary>
     internal PostedWork? Posted;
 
@@ -139,12 +130,27 @@ public abstract partial class RtTask
     internal int MigrateTop;
 
     /// <summary>
-    /// Set once cancellation is requested, from any thread. Volatile, and it must stay so: a task loop
-    /// that polls <see cref="TaskContext.IsCancellationRequested"/> with no call in its body would
-    /// otherwise have the load made once, before the loop, by the JIT, and never see the cancel
-    /// (CancellationTests.IsCancellationRequested_InALoopWithoutCalls_IsSeenWhenCancelled).
+    /// Non-zero once cancellation is requested: <see cref="CancelRequested"/>, set from any thread (0 to
+    /// 1 only), or <see cref="CancelDeferred"/>, set by the task's own preemption point. Volatile, and it
+    /// must stay so: a task loop that polls <see cref="TaskContext.IsCancellationRequested"/> with no call
+    /// in its body would otherwise have the load made once, before the loop, by the JIT, and never see
+    /// the cancel (CancellationTests.IsCancellationRequested_InALoopWithoutCalls_IsSeenWhenCancelled).
     /// </summary>
     internal volatile byte CancelFlag;
+
+    /// <summary><see cref="CancelFlag"/>: cancellation requested.</summary>
+    internal const byte CancelRequested = 1;
+
+    /// <summary>
+    /// <see cref="CancelFlag"/>: requested, and a preemption point found it together with other work (a
+    /// switch, timers, queued wakeups), did the work and let the task go on. The next point that finds
+    /// the cancellation throws it before any work, so that a task finding work at every point (it wakes
+    /// a higher task before each, or passes each after its RR slice) still ends cancelled. Written only
+    /// by the task's own points (its CPU thread), and only while the flag is non-zero, which no other
+    /// thread changes then. A value of the flag rather than a field of its own: the task object stays
+    /// 232 bytes.
+    /// </summary>
+    internal const byte CancelDeferred = 2;
 
     /// <summary>The runtime's strict checks, copied here so the preemption point reads one object.</summary>
     internal readonly bool StrictChecks;

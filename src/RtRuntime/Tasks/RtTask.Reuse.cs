@@ -74,7 +74,6 @@ public abstract partial class RtTask
         Reason = default;
         BlockedOn = null;
         WaitCancelled = false;
-        CancelDeferred = false;
         Posted = null;
         PreemptCount = 0;
         MigrationDisabled = 0;

@@ -351,6 +351,50 @@ public class CancellationTests
     }
 
     /// <summary>
+    /// The rotating round-robin pair of the test above, cancelled by a stop instead: while the stop
+    /// cancels every task it requests the cancellation again at each switch-in (Cpu.SwitchIn), so
+    /// each task gets a request between a point that defers its cancellation for the rotation and
+    /// the point after. A repeated request must not undo the deferral (RtTask.CancelDeferred, a value
+    /// of the cancel flag that RequestCancel leaves alone): if it lowered the flag back to "requested",
+    /// every point would defer again and the stop, whose grace has no end here, would never finish
+    /// (a hang fails at the timeout). Both tasks must end cancelled.
+    /// </summary>
+    [Fact]
+    public async Task PreemptionPoint_RoundRobinTasksRotatingAtEveryPoint_StopRequestingAgainAtEachSwitchIn_EndCancelled()
+    {
+        var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.RoundRobinSlice = TimeSpan.FromMilliseconds(1);
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        Cpu cpu = rt.Cpus[0];
+        int rotations = 0;
+        Func<TaskContext, ValueTask> body = async ctx =>
+        {
+            while (true)
+            {
+                // No point until the slice is over and the CPU polls it: the next point rotates.
+                while ((Volatile.Read(ref ctx.Task.Gate) & (PendingWork.TimerSoon | PendingWork.Timer)) == 0 || RtClock.NowNs() < cpu.SliceDeadline)
+                {
+                    Thread.SpinWait(1);
+                }
+
+                Interlocked.Increment(ref rotations);
+                await ctx.PreemptionPoint();
+            }
+        };
+        var a = rt.Spawn("rr-a", 10, body, SchedPolicy.RoundRobin);
+        var b = rt.Spawn("rr-b", 10, body, SchedPolicy.RoundRobin);
+        await Rt.Until(() => Volatile.Read(ref rotations) > 4, "the two tasks rotate");
+
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, Timeout.InfiniteTimeSpan).WithTimeout(); // no drain: cancels at once, no reaping
+        Assert.Equal(RtTaskState.Cancelled, a.State);
+        Assert.Equal(RtTaskState.Cancelled, b.State);
+        Assert.Equal(new ShutdownSummary(2, 0, 0, 2, 0), summary);
+    }
+
+    /// <summary>
     /// A round-robin task past its slice inside a preempt-disabled section: the due slice timer sends
     /// every point to the slow path (which cannot rotate it there). A cancellation that waited for a
     /// point with nothing else to do would never be thrown in the section; it must be (the task

@@ -316,31 +316,8 @@ public class CancellationTests
     [Fact]
     public async Task PreemptionPoint_CancelledRoundRobinTaskThatRotatesAtEveryPoint_EndsCancelled()
     {
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.RoundRobinSlice = TimeSpan.FromMilliseconds(1);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
-        Cpu cpu = rt.Cpus[0];
-        int rotations = 0;
-        Func<TaskContext, ValueTask> body = async ctx =>
-        {
-            while (true)
-            {
-                // No point until the slice is over and the CPU polls it: the next point rotates.
-                while ((Volatile.Read(ref ctx.Task.Gate) & (PendingWork.TimerSoon | PendingWork.Timer)) == 0 || RtClock.NowNs() < cpu.SliceDeadline)
-                {
-                    Thread.SpinWait(1);
-                }
-
-                Interlocked.Increment(ref rotations);
-                await ctx.PreemptionPoint();
-            }
-        };
-        var a = rt.Spawn("rr-a", 10, body, SchedPolicy.RoundRobin);
-        var b = rt.Spawn("rr-b", 10, body, SchedPolicy.RoundRobin);
-        await Rt.Until(() => Volatile.Read(ref rotations) > 4, "the two tasks rotate");
+        await using RtScheduler rt = StartOneCpuWithShortSlices();
+        (RtTask a, RtTask b) = await SpawnRotatingPairAsync(rt);
 
         a.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => a.WithTimeout());
@@ -362,31 +339,8 @@ public class CancellationTests
     [Fact]
     public async Task PreemptionPoint_RoundRobinTasksRotatingAtEveryPoint_StopRequestingAgainAtEachSwitchIn_EndCancelled()
     {
-        var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.RoundRobinSlice = TimeSpan.FromMilliseconds(1);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
-        Cpu cpu = rt.Cpus[0];
-        int rotations = 0;
-        Func<TaskContext, ValueTask> body = async ctx =>
-        {
-            while (true)
-            {
-                // No point until the slice is over and the CPU polls it: the next point rotates.
-                while ((Volatile.Read(ref ctx.Task.Gate) & (PendingWork.TimerSoon | PendingWork.Timer)) == 0 || RtClock.NowNs() < cpu.SliceDeadline)
-                {
-                    Thread.SpinWait(1);
-                }
-
-                Interlocked.Increment(ref rotations);
-                await ctx.PreemptionPoint();
-            }
-        };
-        var a = rt.Spawn("rr-a", 10, body, SchedPolicy.RoundRobin);
-        var b = rt.Spawn("rr-b", 10, body, SchedPolicy.RoundRobin);
-        await Rt.Until(() => Volatile.Read(ref rotations) > 4, "the two tasks rotate");
+        RtScheduler rt = StartOneCpuWithShortSlices(); // not disposed: a dispose would wait for a stop that hangs, and the test with it
+        (RtTask a, RtTask b) = await SpawnRotatingPairAsync(rt);
 
         ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, Timeout.InfiniteTimeSpan).WithTimeout(); // no drain: cancels at once, no reaping
         Assert.Equal(RtTaskState.Cancelled, a.State);
@@ -403,12 +357,7 @@ public class CancellationTests
     [Fact]
     public async Task PreemptionPoint_CancelledPreemptDisabledTaskPastItsRoundRobinSlice_Throws()
     {
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.RoundRobinSlice = TimeSpan.FromMilliseconds(1);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using RtScheduler rt = StartOneCpuWithShortSlices();
         Cpu cpu = rt.Cpus[0];
         int pointsAfterCancel = 0;
         var t = rt.Spawn("rr", 10, async ctx =>
@@ -443,5 +392,42 @@ public class CancellationTests
         Assert.Equal(RtTaskState.Completed, t.State);
         Assert.Equal(7, t.Result);
         Assert.Null(t.Exception);
+    }
+
+    /// <summary>One CPU, 1 ms round-robin slices, no stall probe (its bit would be work at a point).</summary>
+    private static RtScheduler StartOneCpuWithShortSlices() => Rt.Start(o =>
+    {
+        o.CpuCount = 1;
+        o.RoundRobinSlice = TimeSpan.FromMilliseconds(1);
+        o.StallThreshold = Rt.NoStallProbe;
+    });
+
+    /// <summary>
+    /// Two round-robin tasks of one priority on <paramref name="rt"/>'s only CPU, each passing a point
+    /// only once its slice is over and the CPU polls it, so that every point of theirs rotates; returns
+    /// once they have rotated a few times. They wait for the slice's end by the CPU's own state.
+    /// </summary>
+    private static async Task<(RtTask A, RtTask B)> SpawnRotatingPairAsync(RtScheduler rt)
+    {
+        Cpu cpu = rt.Cpus[0];
+        int rotations = 0;
+        Func<TaskContext, ValueTask> body = async ctx =>
+        {
+            while (true)
+            {
+                // No point until the slice is over and the CPU polls it: the next point rotates.
+                while ((Volatile.Read(ref ctx.Task.Gate) & (PendingWork.TimerSoon | PendingWork.Timer)) == 0 || RtClock.NowNs() < cpu.SliceDeadline)
+                {
+                    Thread.SpinWait(1);
+                }
+
+                Interlocked.Increment(ref rotations);
+                await ctx.PreemptionPoint();
+            }
+        };
+        RtTask a = rt.Spawn("rr-a", 10, body, SchedPolicy.RoundRobin);
+        RtTask b = rt.Spawn("rr-b", 10, body, SchedPolicy.RoundRobin);
+        await Rt.Until(() => Volatile.Read(ref rotations) > 4, "the two tasks rotate");
+        return (a, b);
     }
 }

@@ -19,6 +19,7 @@
 //                                                                     TimerEarlyWakeMax = 0 alternately, 20,000 wakeups each, × 3: latency percentiles and CPU time
 //   dotnet run perf/probes/RtProbe.cs -- timercore                    perf/compare's K = 10 µs timer-woken preemption row with rt/timer forced onto the busy CPU's core:
 //                                                                     defaults and SpinBeforePark, × 3 each; latency percentiles and rt/timer's wakeups
+//   dotnet run perf/probes/RtProbe.cs -- timerrow                     perf/compare's K = 10 µs timer-woken row (defaults) alone, 4 runs in one process: p50, p99 and late samples per tenth of each run
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
 //   dotnet run perf/probes/RtProbe.cs -- gaps                         how often core 0 stops under a spinning loop (clock reads more than 20 µs apart): a bare pinned
@@ -385,6 +386,69 @@ switch (mode)
         }
 
         break;
+
+    case "timerrow":
+    {
+        // perf/compare's K = 10 µs timer-woken preemption row alone, four times in one process: one CPU
+        // on core 0 (defaults), a FIFO 1 hog passing a point every 10 µs, a FIFO 90 task sleeping to a
+        // deadline every 200 µs, 10,000 samples after 50; p50 / p99 and the late samples (> 15 µs, the
+        // row's bound) per tenth of each run, to tell a warm-up (late samples at the start of the first
+        // run) from a steady disturbance (spread through a run).
+        for (int run = 0; run < 4; run++)
+        {
+            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [0] });
+            const int N = 10_000;
+            var lat = new long[N];
+            int stop = 0;
+            RtTask hog = rt.Spawn("hog", 1, async ctx =>
+            {
+                while (Volatile.Read(ref stop) == 0)
+                {
+                    long end = RtClock.NowNs() + 10_000;
+                    while (RtClock.NowNs() < end)
+                    {
+                    }
+
+                    await ctx.PreemptionPoint();
+                }
+            });
+            await rt.Spawn("measurer", 90, async ctx =>
+            {
+                long next = RtClock.NowNs() + 200_000;
+                for (int i = -50; i < N; i++)
+                {
+                    await ctx.SleepUntil(next);
+                    long now = RtClock.NowNs();
+                    if (i >= 0)
+                    {
+                        lat[i] = now - next;
+                    }
+
+                    next += 200_000;
+                    while (next <= now)
+                    {
+                        next += 200_000;
+                    }
+                }
+            });
+            Volatile.Write(ref stop, 1);
+            await hog;
+            long[] sorted = (long[])lat.Clone();
+            Array.Sort(sorted);
+            var late = new int[10];
+            for (int i = 0; i < N; i++)
+            {
+                if (lat[i] > 15_000)
+                {
+                    late[i * 10 / N]++;
+                }
+            }
+
+            Console.WriteLine($"run {run}: p50 {sorted[N / 2] / 1000.0:F2} µs, p99 {sorted[N * 99 / 100] / 1000.0:F2} µs; late (> 15 µs) per tenth of the run: {string.Join(' ', late)}");
+        }
+
+        break;
+    }
 
     case "line":
     {
@@ -1220,7 +1284,7 @@ switch (mode)
     }
 
     default:
-        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | timercore | line | preempt | gaps | lead | dying | observe | switch | gcpause | cputime");
+        Console.Error.WriteLine("mode: spawn | affine | burst | split | pingpong | samecpu | cpu | early | timercore | timerrow | line | preempt | gaps | lead | dying | observe | switch | gcpause | cputime");
         return 2;
 }
 

@@ -42,8 +42,10 @@ internal static class PreemptSection
             foreach (long k in s_pointsUs)
             {
                 long kNs = k * 1000;
+                long from = RtClock.NowNs();
                 Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
-                log.WriteLine($"  RtRuntime timer K={k}{tag}: p99 {Fmt.Us(timer.P99Us)} us");
+                // The row's window on the monotonic clock, so that a `perf record -k CLOCK_MONOTONIC` trace can be cut to it.
+                log.WriteLine($"  RtRuntime timer K={k}{tag}: p99 {Fmt.Us(timer.P99Us)} us (window {from / 1e9:F6} to {RtClock.NowNs() / 1e9:F6} s)");
                 Latency ev = await RtEventAsync($"RtRuntime event, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
                 log.WriteLine($"  RtRuntime event K={k}{tag}: p99 {Fmt.Us(ev.P99Us)} us");
                 results[(k, "timer" + tag)] = timer;

@@ -19,14 +19,15 @@
 //                                                                     TimerEarlyWakeMax = 0 alternately, 20,000 wakeups each, × 3: latency percentiles and CPU time
 //   dotnet run perf/probes/RtProbe.cs -- timercore                    perf/compare's K = 10 µs timer-woken preemption row with rt/timer forced onto the busy CPU's core:
 //                                                                     defaults and SpinBeforePark, × 3 each; latency percentiles and rt/timer's wakeups
-//   dotnet run perf/probes/RtProbe.cs -- timerrow                     perf/compare's K = 10 µs timer-woken row (defaults) alone, 4 runs in one process: p50, p99 and late samples per tenth of each run
+//   dotnet run perf/probes/RtProbe.cs -- timerrow [period µs] [jitter] perf/compare's K = 10 µs timer-woken row (defaults) alone, 4 runs in one process: p50, p99 and late samples per tenth
+//                                                                     of each run; deadlines every period (default 200 µs), or 0.75–1.25 × it apart with `jitter` (as perf/compare's)
 //   dotnet run perf/probes/RtProbe.cs -- line                         the floor: tasks on CPUs 0 and 1 bounce one cache line, 200,000 round trips, × 3
 //   dotnet run perf/probes/RtProbe.cs -- preempt [K µs] [tick ms]     perf/compare's event preemption row split into the waker's side and the CPU's, 20,000 samples
 //   dotnet run perf/probes/RtProbe.cs -- gaps                         how often core 0 stops under a spinning loop (clock reads more than 20 µs apart): a bare pinned
 //                                                                     thread and a task on rt/cpu0 alternately, 2 s each, × 4, with a thread spinning on core 1
-//   dotnet run perf/probes/RtProbe.cs -- lead [work ns]               the timer lead's cost: a task on CPU 0 passes a point every ~work ns (default 100) beside a FIFO-90
+//   dotnet run perf/probes/RtProbe.cs -- lead [work ns] [µs,µs,…]     the timer lead's cost: a task on CPU 0 passes a point every ~work ns (default 100) beside a FIFO-90
 //                                                                     task waking every 1 ms on CPU 0; points per second with TimerLead 0, 200 µs, and 200 µs with
-//                                                                     AnticipateTimers, in turn (cpu0's timer spins printed), 2 s × 5
+//                                                                     AnticipateTimers, in turn (or the listed leads, with AnticipateTimers) (cpu0's timer spins printed), 2 s × 5
 //   dotnet run perf/probes/RtProbe.cs -- dying                        an offline waiting 2 s for a pinned sleeper: process CPU time, allocation and gen0 GCs over
 //                                                                     the wait, against the same runtime idle for 2 s before it, × 3
 //   dotnet run perf/probes/RtProbe.cs -- observe                      observability's cost, interleaved in one process: same-CPU yields and spawn-and-run on one CPU
@@ -394,9 +395,25 @@ switch (mode)
         // deadline every 200 µs, 10,000 samples after 50; p50 / p99 and the late samples (> 15 µs, the
         // row's bound) per tenth of each run, to tell a warm-up (late samples at the start of the first
         // run) from a steady disturbance (spread through a run).
+        long periodNs = args.Length > 1 ? long.Parse(args[1], CultureInfo.InvariantCulture) * 1000 : 200_000;
+        bool jitter = args.Length > 2 && args[2] == "jitter";
+        int leadUs = args.Length > 3 ? int.Parse(args[3], CultureInfo.InvariantCulture) : 200;
+        ulong lcg = 12345;
+        long NextDeadline(long previous)
+        {
+            if (!jitter)
+            {
+                return previous + periodNs;
+            }
+
+            lcg = (lcg * 6364136223846793005UL) + 1442695040888963407UL; // perf/compare's DeadlineSequence.Jittered
+            return previous + (periodNs * 3 / 4) + (long)((lcg >> 33) % (ulong)(periodNs / 2));
+        }
+
+        Console.WriteLine($"deadlines every {periodNs / 1000} µs{(jitter ? ", jittered 0.75–1.25 ×" : string.Empty)}");
         for (int run = 0; run < 4; run++)
         {
-            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [0] });
+            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [0], TimerLead = TimeSpan.FromMicroseconds(leadUs) });
             const int N = 10_000;
             var lat = new long[N];
             int stop = 0;
@@ -414,7 +431,7 @@ switch (mode)
             });
             await rt.Spawn("measurer", 90, async ctx =>
             {
-                long next = RtClock.NowNs() + 200_000;
+                long next = NextDeadline(RtClock.NowNs());
                 for (int i = -50; i < N; i++)
                 {
                     await ctx.SleepUntil(next);
@@ -424,10 +441,10 @@ switch (mode)
                         lat[i] = now - next;
                     }
 
-                    next += 200_000;
+                    next = NextDeadline(next);
                     while (next <= now)
                     {
-                        next += 200_000;
+                        next = NextDeadline(next);
                     }
                 }
             });
@@ -444,7 +461,7 @@ switch (mode)
                 }
             }
 
-            Console.WriteLine($"run {run}: p50 {sorted[N / 2] / 1000.0:F2} µs, p99 {sorted[N * 99 / 100] / 1000.0:F2} µs; late (> 15 µs) per tenth of the run: {string.Join(' ', late)}");
+            Console.WriteLine($"run {run}: p50 {sorted[N / 2] / 1000.0:F2} µs, p99 {sorted[N * 99 / 100] / 1000.0:F2} µs, max {sorted[N - 1] / 1000.0:F0} µs; late (> 15 µs) per tenth of the run: {string.Join(' ', late)}");
         }
 
         break;
@@ -642,9 +659,12 @@ switch (mode)
     case "lead":
     {
         int work = args.Length > 1 ? int.Parse(args[1]) : 100;
+        var leads = args.Length > 2
+            ? args[2].Split(',').Select(us => (TimeSpan.FromMicroseconds(int.Parse(us, CultureInfo.InvariantCulture)), true)).ToArray()
+            : new[] { (TimeSpan.Zero, false), (TimeSpan.FromMicroseconds(200), false), (TimeSpan.FromMicroseconds(200), true) };
         for (int r = 0; r < 5; r++)
         {
-            foreach ((TimeSpan lead, bool anticipate) in new[] { (TimeSpan.Zero, false), (TimeSpan.FromMicroseconds(200), false), (TimeSpan.FromMicroseconds(200), true) })
+            foreach ((TimeSpan lead, bool anticipate) in leads)
             {
                 await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, TimerLead = lead, AnticipateTimers = anticipate });
                 long end = RtClock.NowNs() + 2_000_000_000;

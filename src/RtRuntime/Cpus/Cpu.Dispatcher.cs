@@ -416,9 +416,22 @@ internal sealed partial class Cpu
 
     /// <summary>
     /// Tells <c>rt/timer</c> this CPU is busy with its current deadlines (from this CPU's thread, the
-    /// only one that clears TimerSoon, so the bit read here says whether the CPU polls).
+    /// only one that clears TimerSoon, so the bit read here says whether the CPU polls). A deadline
+    /// already within the timer lead (a sleep shorter than the lead, or a period as long as it, armed
+    /// while the CPU was busy) starts the polling here. Left to <c>rt/timer</c>, it waited for that
+    /// thread's OS wakeup, 35–45 µs late at p50 and 100–160 µs at p99 on this VM kind, at times
+    /// milliseconds, and a deadline nearer than that passed with no point reading the clock: with
+    /// deadlines every 150 µs, samples 1–20 ms late (<c>perf/probes/RtProbe.cs -- timerrow 150</c>).
     /// </summary>
-    private void NotifyTimerThread() => Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
+    private void NotifyTimerThread()
+    {
+        if ((Pending & PendingWork.TimerSoon) == 0 && Scheduler.HrTimer.IsNearNow(this))
+        {
+            SetPending(PendingWork.TimerSoon);
+        }
+
+        Scheduler.HrTimer.NotifyBusy(this, (Pending & PendingWork.TimerSoon) != 0);
+    }
 
     /// <summary>
     /// At a yield or a direct switch that polled the timers: when nothing is near any more, stop polling,

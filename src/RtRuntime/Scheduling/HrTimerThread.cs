@@ -81,6 +81,12 @@ internal sealed class HrTimerThread : IDisposable
     }
 
     /// <summary>
+    /// <see cref="IsNear"/> now, with a lead (reads the clock only when <paramref name="cpu"/> has a
+    /// deadline): from the CPU's own thread, which then polls without waiting for this thread.
+    /// </summary>
+    public bool IsNearNow(Cpu cpu) => _leadNs > 0 && cpu.EarliestTimer != long.MaxValue && IsNear(cpu, RtClock.NowNs());
+
+    /// <summary>
     /// Called by a CPU that became busy or armed a slice (or by hotplug for the CPU that adopted
     /// timers): wakes this thread if the CPU's earliest deadline, less the timer lead, is before the one
     /// it sleeps towards (or it is rescanning), and the duty CPU if the CPU's earliest sleeper is before

@@ -56,4 +56,53 @@ public class TimerLeadTests
         await hog.WithTimeout();
         Assert.Equal(1, sleeperDone);
     }
+
+    [Fact]
+    public async Task DeadlineWithinTheLead_WhenTheCpuTurnsBusy_IsPolledAtOnce_WithoutWaitingForTheTimerThread()
+    {
+        // A sleep shorter than the lead, armed while the CPU is idle; then a task arrives. Its switch-in
+        // must start the polling itself (the bit is set before its first instruction), not leave it to
+        // rt/timer's wakeup, which on this VM kind takes about 80 µs and at times over 1 ms, so that a
+        // deadline within the lead could pass with no point reading the clock.
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.TimerLead = TimeSpan.FromMilliseconds(10);
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+
+        // The same delegate runs twice: first to an end at once, so that its code is compiled before the
+        // run that looks (a first run's JIT would give rt/timer the time to set the bit itself).
+        bool warm = true;
+        bool polledAtSwitchIn = false;
+        RtTask? sleeper = null;
+        Func<TaskContext, ValueTask> hogBody = async ctx =>
+        {
+            bool polled = (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0;
+            if (warm)
+            {
+                return;
+            }
+
+            polledAtSwitchIn = polled;
+            while (sleeper!.State != RtTaskState.Completed)
+            {
+                await ctx.PreemptionPoint();
+            }
+        };
+        await rt.Spawn("warm", 10, hogBody).WithTimeout();
+        var asleep = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        sleeper = rt.Spawn("sleeper", 90, async ctx =>
+        {
+            asleep.SetResult();
+            await ctx.Sleep(TimeSpan.FromMilliseconds(5)); // within the lead from the start
+        });
+        await asleep.Task.WithTimeout();
+        await Rt.Until(() => rt.Cpus[0].IsIdle, "cpu0 idle with the sleeper's timer armed");
+        warm = false;
+        var hog = rt.Spawn("hog", 10, hogBody);
+        await hog.WithTimeout();
+        await sleeper.WithTimeout();
+        Assert.True(polledAtSwitchIn, "the hog's switch-in did not start polling a deadline within the lead");
+    }
 }

@@ -23,11 +23,13 @@ internal static class PreemptSection
         int n = s.PreemptSamples;
         long interval = s.TimerIntervalNs;
         sec.Text.Add($"RtRuntime runs one CPU pinned to core 0. A FIFO 1 task computes there and passes `await ctx.PreemptionPoint()` every K µs. "
-            + $"A FIFO 90 task on the same CPU is made runnable {Fmt.Int(n)} times, either by its timer (`SleepUntil`, every {Fmt.Num(interval / 1000.0)} µs; latency = running − deadline) "
+            + $"A FIFO 90 task on the same CPU is made runnable {Fmt.Int(n)} times, either by its timer (`SleepUntil`, deadlines a pseudo-random 0.75–1.25 × {Fmt.Num(interval / 1000.0)} µs apart, the same sequence in every timer row; latency = running − deadline) "
             + "or by an auto-reset `RtEvent` set from a .NET thread pinned to core 1 after a random 0.25–0.75 × period gap (latency = running − the stamp taken just before `Set()`). "
             + "The kernel baseline is the same with OS threads (native/preempt.c, built with gcc at run time): a SCHED_FIFO 90 thread on core 0 preempting a computing thread there, "
             + "woken by its `clock_nanosleep` timer or by a futex wake from core 1. The kernel needs no preemption points: it preempts at once. "
-            + "The bare-thread rows are the floor of the event rows on this machine: the same hog loop and setter with no runtime and no switch, only a flag read where the hog passes its point.");
+            + "The bare-thread rows are the floors on this machine: for the event rows, the same hog loop and setter with no runtime and no switch, only a flag read where the hog passes its point; "
+            + "for the timer rows, a thread on core 0 spinning on the clock to the same deadlines, the best any timer on that core can do. "
+            + "The deadlines are jittered because this VM stops a busy core for 20–50 µs at fixed phases of its 4 ms tick: with a fixed 200 µs period, which divides 4 ms, every deadline of a row would fall at the phase its start happened to pick, and that phase, not the runtime, would decide the row's p99.");
         log.WriteLine("[2] preemption latency");
         await WarmUpAsync(s, log, interval);
 
@@ -57,8 +59,13 @@ internal static class PreemptSection
             }
         }
 
-        // The machine's floor for the same measurement: no runtime, no switch. A plain thread on core 0
-        // computes K µs between two reads of a flag that the same setter on core 1 raises.
+        // The machine's floors for the same measurements: no runtime, no switch. A plain thread on core 0
+        // computes K µs between two reads of a flag that the same setter on core 1 raises; and one spins
+        // on the clock to the timer rows' deadlines.
+        Latency timerFloor = BareTimerFloor("bare thread, spin to each deadline (the timer floor)", n, interval);
+        log.WriteLine($"  bare-thread timer floor: p99 {Fmt.Us(timerFloor.P99Us)} us");
+        rows.Add((timerFloor, "no runtime: a SCHED_OTHER thread pinned to core 0 spins on the clock to each of the timer rows' deadlines; latency = first clock read at or past the deadline − the deadline. What is left is this VM's own interruptions"));
+        plotted.Add(timerFloor);
         var floors = new Dictionary<long, Latency>();
         foreach (long k in s_pointsUs)
         {
@@ -140,6 +147,7 @@ internal static class PreemptSection
         foreach (long k in s_pointsUs)
         {
             ratioPairs.Add((results[(k, "event")], floors[k]));
+            ratioPairs.Add((results[(k, "timer")], timerFloor));
         }
 
         sec.Tables.Add(Tables.Latencies("Made runnable → running on a busy CPU", rows));
@@ -150,13 +158,14 @@ internal static class PreemptSection
             {
                 Latency l = results[(k, mode)];
                 double bound = k + 5;
-                string by = mode.StartsWith("event", StringComparison.Ordinal) ? "an event from core 1" : "its timer";
+                bool byEvent = mode.StartsWith("event", StringComparison.Ordinal);
+                string by = byEvent ? "an event from core 1" : "its timer";
                 string policy = mode.EndsWith(FifoTag, StringComparison.Ordinal) ? "CPU thread SCHED_FIFO 90"
                     : mode.EndsWith(SpinTag, StringComparison.Ordinal) ? $"SpinBeforePark = {TimerSection.TimerSpin.TotalMicroseconds} µs"
                     : "defaults";
                 report.Targets.Add(new TargetRow(
                     $"Preemption p99 on a busy CPU ≤ K + 5 µs (K = {k} µs, woken by {by}; {policy})",
-                    $"{Fmt.Us(l.P99Us)} µs vs {Fmt.Num(bound)} µs (bare-thread floor {Fmt.Us(floors[k].P99Us)} µs)",
+                    $"{Fmt.Us(l.P99Us)} µs vs {Fmt.Num(bound)} µs (bare-thread floor {Fmt.Us((byEvent ? floors[k] : timerFloor).P99Us)} µs)",
                     Fmt.Ratio(l.P99Us / bound),
                     l.P99Us <= bound));
             }
@@ -244,6 +253,36 @@ internal static class PreemptSection
     }
 
     /// <summary>
+    /// The floor of the timer rows without the runtime: a plain thread pinned to core 0 spins on the clock
+    /// to each of their deadlines (<see cref="DeadlineSequence.Jittered"/>), so only the machine can make
+    /// it late.
+    /// </summary>
+    private static Latency BareTimerFloor(string label, int n, long intervalNs)
+    {
+        var h = new Latency(label);
+        var spinner = new Thread(() =>
+        {
+            PinIfLinux(0);
+            DeadlineSequence deadlines = DeadlineSequence.Jittered(intervalNs);
+            long next = deadlines.Next(RtClock.NowNs());
+            for (int i = -RtLoops.Warmup; i < n; i++)
+            {
+                long now = Busy.Until(next);
+                if (i >= 0)
+                {
+                    h.Record(now - next);
+                }
+
+                next = deadlines.NextAfter(next, now);
+            }
+        })
+        { IsBackground = true, Name = "cmp/timer-floor" };
+        spinner.Start();
+        spinner.Join();
+        return h;
+    }
+
+    /// <summary>
     /// The setter of the event rows and of their floor, on core 1: after each <paramref name="ready"/>, a
     /// random 0.25–0.75 × period gap, then the time into <paramref name="stamp"/> and <paramref name="raise"/>; until <paramref name="stop"/>.
     /// </summary>
@@ -286,7 +325,7 @@ internal static class PreemptSection
         Task hog = rt.Spawn("hog", 1, ctx => RtLoops.HogAsync(ctx, stop, pointNs)).AsTask();
         try
         {
-            await rt.Spawn("measurer", 90, ctx => RtLoops.PeriodicAsync(ctx, h, n, intervalNs));
+            await rt.Spawn("measurer", 90, ctx => RtLoops.PeriodicAsync(ctx, h, n, intervalNs, jittered: true));
         }
         finally
         {

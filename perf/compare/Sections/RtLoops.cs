@@ -9,12 +9,14 @@ internal static class RtLoops
     public const int Warmup = 50;
 
     /// <summary>
-    /// The cyclictest loop: sleep to absolute deadlines every <paramref name="intervalNs"/>; latency =
+    /// The cyclictest loop: sleep to absolute deadlines every <paramref name="intervalNs"/> (pseudo-random
+    /// 0.75–1.25 × it apart when <paramref name="jittered"/>: <see cref="DeadlineSequence"/>); latency =
     /// <see cref="RtClock.NowNs"/> right after the wake − the deadline. Missed periods are skipped.
     /// </summary>
-    public static async ValueTask PeriodicAsync(TaskContext ctx, Latency h, int loops, long intervalNs)
+    public static async ValueTask PeriodicAsync(TaskContext ctx, Latency h, int loops, long intervalNs, bool jittered = false)
     {
-        long next = RtClock.NowNs() + intervalNs;
+        DeadlineSequence deadlines = jittered ? DeadlineSequence.Jittered(intervalNs) : DeadlineSequence.Fixed(intervalNs);
+        long next = deadlines.Next(RtClock.NowNs());
         for (int i = -Warmup; i < loops; i++)
         {
             await ctx.SleepUntil(next);
@@ -24,11 +26,7 @@ internal static class RtLoops
                 h.Record(now - next);
             }
 
-            next += intervalNs;
-            while (next <= now)
-            {
-                next += intervalNs;
-            }
+            next = deadlines.NextAfter(next, now);
         }
     }
 

@@ -4,7 +4,10 @@
  *
  *   preempt timer SAMPLES INTERVAL_US   a SCHED_FIFO 90 thread on CPU 0 sleeps to absolute
  *                                       deadlines (clock_nanosleep, timer slack 1 ns) while a
- *                                       hog computes on CPU 0; latency = wake - deadline.
+ *                                       hog computes on CPU 0; latency = wake - deadline. The
+ *                                       deadlines are 0.75-1.25 x INTERVAL apart, pseudo-random
+ *                                       from the seed and LCG of the runner's DeadlineSequence
+ *                                       (the same sequence as RtRuntime's timer rows).
  *   preempt event SAMPLES INTERVAL_US   a SCHED_FIFO 90 thread on CPU 0 waits on a futex while a
  *                                       hog computes on CPU 0; a thread on CPU 1 stamps the time
  *                                       and wakes it; latency = running - stamp.
@@ -76,6 +79,14 @@ static void *hog(void *arg)
     return NULL;
 }
 
+/* The deadline after prev: the runner's DeadlineSequence.Jittered, step for step. */
+static uint64_t lcg = 12345;
+static int64_t next_deadline(int64_t prev)
+{
+    lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    return prev + interval_ns * 3 / 4 + (int64_t)((lcg >> 33) % (uint64_t)(interval_ns / 2));
+}
+
 static void *timer_measurer(void *arg)
 {
     (void)arg;
@@ -84,7 +95,7 @@ static void *timer_measurer(void *arg)
     if (fifo(90) != 0) {
         exit(3);
     }
-    int64_t next = now_ns() + interval_ns;
+    int64_t next = next_deadline(now_ns());
     for (int i = -WARMUP; i < samples; i++) {
         struct timespec ts = { .tv_sec = next / 1000000000LL, .tv_nsec = next % 1000000000LL };
         while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
@@ -93,9 +104,9 @@ static void *timer_measurer(void *arg)
         if (i >= 0) {
             lat[i] = t - next;
         }
-        next += interval_ns;
+        next = next_deadline(next);
         while (next <= t) {
-            next += interval_ns;
+            next = next_deadline(next);
         }
     }
     return NULL;

@@ -1,7 +1,7 @@
 /*
  * tickgaps.c: how this machine stops a busy core, with no .NET and no runtime in the process.
  *
- *   gcc -O2 -o /tmp/tickgaps perf/probes/tickgaps.c && /tmp/tickgaps [rounds]
+ *   gcc -O2 -pthread -o /tmp/tickgaps perf/probes/tickgaps.c && /tmp/tickgaps [rounds]
  *
  * A thread pinned to core 0 (SCHED_OTHER, as RtRuntime's CPU threads by default) spins on
  * CLOCK_MONOTONIC for 2 s per round and prints:
@@ -13,14 +13,20 @@
  *            first clock read at or past it, once with a deadline every 200 us (a period that
  *            divides 4 ms, so every deadline of the round sits at one phase of the stops) and once
  *            0.75-1.25 x 200 us apart (the seeded LCG of perf/compare's DeadlineSequence): p50, p99,
- *            p99.9, max and the samples later than 15 us (perf/compare's K = 10 us bound).
+ *            p99.9, max and the samples later than 15 us (perf/compare's K = 10 us bound);
+ *   sleeper  how late an idle core's timed wakeups come (what rt/timer's wakeups cost, on its core):
+ *            a thread on core 1 (timer slack 1 ns) sleeps to the same jittered deadlines with
+ *            clock_nanosleep while core 0 spins; p50, p99, p99.9, max and the wakeups later than
+ *            200 us (RtRuntime's default TimerLead).
  */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #define MAX_GAPS 100000
@@ -119,20 +125,79 @@ static void floor_row(int jittered)
         lat[SAMPLES / 2] / 1e3, lat[SAMPLES * 99 / 100] / 1e3, lat[SAMPLES * 999 / 1000] / 1e3, lat[SAMPLES - 1] / 1e3, late, SAMPLES);
 }
 
+static int pin(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
+static int64_t sleeper_lat[SAMPLES];
+
+static void *sleeper(void *arg)
+{
+    (void)arg;
+    pin(1);
+    prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0);
+    uint64_t lcg = 12345;
+    int64_t d = now_ns() + 1000000;
+    for (int i = 0; i < SAMPLES; i++) {
+        lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+        d += PERIOD_NS * 3 / 4 + (int64_t)((lcg >> 33) % (uint64_t)(PERIOD_NS / 2));
+        struct timespec ts = { .tv_sec = d / 1000000000LL, .tv_nsec = d % 1000000000LL };
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+        int64_t t = now_ns();
+        sleeper_lat[i] = t - d;
+        if (t > d) {
+            d = t;
+        }
+    }
+    return NULL;
+}
+
+static volatile int sleeping;
+
+static void *sleeper_round(void *arg)
+{
+    sleeper(arg);
+    __atomic_store_n(&sleeping, 0, __ATOMIC_RELEASE);
+    return NULL;
+}
+
+static void sleeper_row(void)
+{
+    pthread_t t;
+    __atomic_store_n(&sleeping, 1, __ATOMIC_RELEASE);
+    if (pthread_create(&t, NULL, sleeper_round, NULL) != 0) {
+        perror("pthread_create");
+        return;
+    }
+    while (__atomic_load_n(&sleeping, __ATOMIC_ACQUIRE)) {
+        /* core 0 spins, as a busy RtRuntime CPU does */
+    }
+    pthread_join(t, NULL);
+    qsort(sleeper_lat, SAMPLES, sizeof sleeper_lat[0], cmp);
+    int late = 0;
+    for (int i = 0; i < SAMPLES; i++) {
+        late += sleeper_lat[i] > 200000;
+    }
+    printf("sleeper  p50 %.1f  p99 %.1f  p99.9 %.1f  max %.0f us; > 200 us: %d of %d\n",
+        sleeper_lat[SAMPLES / 2] / 1e3, sleeper_lat[SAMPLES * 99 / 100] / 1e3, sleeper_lat[SAMPLES * 999 / 1000] / 1e3, sleeper_lat[SAMPLES - 1] / 1e3, late, SAMPLES);
+}
+
 int main(int argc, char **argv)
 {
     int rounds = argc > 1 ? atoi(argv[1]) : 3;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(0, &set);
-    if (sched_setaffinity(0, sizeof set, &set) != 0) {
-        perror("sched_setaffinity");
+    if (pin(0) != 0) {
+        fprintf(stderr, "cannot pin to core 0\n");
         return 1;
     }
     for (int r = 0; r < rounds; r++) {
         gaps();
         floor_row(0);
         floor_row(1);
+        sleeper_row();
     }
     return 0;
 }

@@ -419,9 +419,10 @@ internal sealed partial class Cpu
     /// only one that clears TimerSoon, so the bit read here says whether the CPU polls). A deadline
     /// already within the timer lead (a sleep shorter than the lead, or a period as long as it, armed
     /// while the CPU was busy) starts the polling here. Left to <c>rt/timer</c>, it waited for that
-    /// thread's OS wakeup, 35–45 µs late at p50 and 100–160 µs at p99 on this VM kind, at times
-    /// milliseconds, and a deadline nearer than that passed with no point reading the clock: with
-    /// deadlines every 150 µs, samples 1–20 ms late (<c>perf/probes/RtProbe.cs -- timerrow 150</c>).
+    /// thread's OS wakeup (an idle core's timed wakeups: 49–52 µs late at p50 and 270–760 µs at p99
+    /// in this VM kind's bad phases, perf/probes/tickgaps.c), and a deadline nearer than that passed
+    /// with no point reading the clock: with deadlines every 150 µs, p99 0.3–4.5 ms before this and
+    /// 30–850 µs after (<c>perf/probes/RtProbe.cs -- timerrow 150</c>, docs/benchmarks.md).
     /// </summary>
     private void NotifyTimerThread()
     {

@@ -416,17 +416,18 @@ internal sealed partial class Cpu
 
     /// <summary>
     /// Tells <c>rt/timer</c> this CPU is busy with its current deadlines (from this CPU's thread, the
-    /// only one that clears TimerSoon, so the bit read here says whether the CPU polls). A deadline
-    /// already within the timer lead (a sleep shorter than the lead, or a period as long as it, armed
-    /// while the CPU was busy) starts the polling here. Left to <c>rt/timer</c>, it waited for that
-    /// thread's OS wakeup (an idle core's timed wakeups: 49–52 µs late at p50 and 270–760 µs at p99
-    /// in this VM kind's bad phases, perf/probes/tickgaps.c), and a deadline nearer than that passed
-    /// with no point reading the clock: with deadlines every 150 µs, p99 0.3–4.5 ms before this and
-    /// 30–850 µs after (<c>perf/probes/RtProbe.cs -- timerrow 150</c>, docs/benchmarks.md).
+    /// only one that clears TimerSoon, so the bit read here says whether the CPU polls). A timer the
+    /// CPU should already poll (<see cref="PollsTimer"/>: a deadline within the lead, such as a sleep
+    /// shorter than the lead armed while the CPU was busy) starts the polling here. Left to
+    /// <c>rt/timer</c>, it waited for that thread's OS wakeup (an idle core's timed wakeups: 49–52 µs
+    /// late at p50 and 270–760 µs at p99 in this VM kind's bad phases, perf/probes/tickgaps.c), and a
+    /// deadline nearer than that passed with no point reading the clock: with deadlines every 150 µs,
+    /// p99 0.3–4.5 ms before this and 30–850 µs after (<c>perf/probes/RtProbe.cs -- timerrow 150</c>,
+    /// docs/benchmarks.md).
     /// </summary>
     private void NotifyTimerThread()
     {
-        if ((Pending & PendingWork.TimerSoon) == 0 && Scheduler.HrTimer.IsNearNow(this))
+        if ((Pending & PendingWork.TimerSoon) == 0 && PollsTimer(0))
         {
             SetPending(PendingWork.TimerSoon);
         }
@@ -442,7 +443,7 @@ internal sealed partial class Cpu
     /// </summary>
     private void StopPollingIfNothingNear(long now)
     {
-        if (!Scheduler.HrTimer.IsNear(this, now))
+        if (!PollsTimer(now))
         {
             Interlocked.And(ref _pending.Value, ~PendingWork.TimerSoon);
             NotifyTimerThread();
@@ -595,9 +596,9 @@ internal sealed partial class Cpu
         bool rearm = (pending & PendingWork.Timer) != 0;
         if (((pending | Volatile.Read(ref task.Gate)) & PendingWork.TimerSoon) != 0)
         {
-            if (Scheduler.HrTimer.IsNear(this, now))
+            if (PollsTimer(now))
             {
-                // Still near: keep polling. A clear racing with the timer thread's set can leave the
+                // Still near (or the task's points are sparse): keep polling. A clear racing with the timer thread's set can leave the
                 // bit in the gate only; put it back on the CPU, or every point would come here.
                 if ((Pending & PendingWork.TimerSoon) == 0)
                 {

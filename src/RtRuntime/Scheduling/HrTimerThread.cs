@@ -80,11 +80,8 @@ internal sealed class HrTimerThread : IDisposable
         return deadline != long.MaxValue && deadline - _leadNs <= now;
     }
 
-    /// <summary>
-    /// <see cref="IsNear"/> now, with a lead (reads the clock only when <paramref name="cpu"/> has a
-    /// deadline): from the CPU's own thread, which then polls without waiting for this thread.
-    /// </summary>
-    public bool IsNearNow(Cpu cpu) => _leadNs > 0 && cpu.EarliestTimer != long.MaxValue && IsNear(cpu, RtClock.NowNs());
+    /// <summary>True when busy CPUs poll their timers from a lead (<see cref="RtSchedulerOptions.TimerLead"/> &gt; 0).</summary>
+    public bool HasLead => _leadNs > 0;
 
     /// <summary>
     /// Called by a CPU that became busy or armed a slice (or by hotplug for the CPU that adopted

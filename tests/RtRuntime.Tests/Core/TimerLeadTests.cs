@@ -105,4 +105,52 @@ public class TimerLeadTests
         await sleeper.WithTimeout();
         Assert.True(polledAtSwitchIn, "the hog's switch-in did not start polling a deadline within the lead");
     }
+
+    [Fact]
+    public async Task DeadlineBeyondTheLead_OfATaskWithSparsePoints_IsPolledFromTheSwitchIn()
+    {
+        // A hog passing a point every 20 µs (or more, when the VM stops it) is known, from the short
+        // sleeps' leads, to have sparse points; so a sleep far beyond the 200 µs lead must be polled
+        // from the hog's switch-in on, not from rt/timer's wakeup 200 µs before a deadline 10 s away.
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        int longSleep = 0;
+        int stop = 0;
+        bool? polledAfterLongSleep = null;
+        var sleeper = rt.Spawn("sleeper", 90, async ctx =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await ctx.Sleep(TimeSpan.FromMilliseconds(1)); // each lead has the hog's points read the clock
+            }
+
+            Volatile.Write(ref longSleep, 1);
+            await ctx.Sleep(TimeSpan.FromSeconds(10));
+        });
+        var hog = rt.Spawn("hog", 10, async ctx =>
+        {
+            while (Volatile.Read(ref stop) == 0)
+            {
+                long end = RtClock.NowNs() + 20_000;
+                while (RtClock.NowNs() < end)
+                {
+                }
+
+                await ctx.PreemptionPoint();
+                if (polledAfterLongSleep is null && Volatile.Read(ref longSleep) == 1 && sleeper.State == RtTaskState.Blocked)
+                {
+                    polledAfterLongSleep = (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0; // the hog runs again: it was switched in after the long sleep began
+                }
+            }
+        });
+        await Rt.Until(() => polledAfterLongSleep is not null, "the hog ran after the long sleep began");
+        Volatile.Write(ref stop, 1);
+        await hog.WithTimeout();
+        sleeper.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
+        Assert.True(polledAfterLongSleep, "a deadline 10 s away was not polled from the switch-in of a task with points 20 µs apart");
+    }
 }

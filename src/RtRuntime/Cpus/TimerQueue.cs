@@ -18,6 +18,9 @@ internal sealed class TimerQueue
     /// <summary>The number of armed timers.</summary>
     public int Count => _count;
 
+    /// <summary>The heap's slots, armed or empty (for tests).</summary>
+    internal int Capacity => _heap.Length;
+
     /// <summary>The earliest deadline, or <see cref="long.MaxValue"/> when none is armed.</summary>
     public long NextExpiry => _count > 0 ? _heap[0].Expires : long.MaxValue;
 
@@ -32,11 +35,20 @@ internal sealed class TimerQueue
 
         if (_count == _heap.Length)
         {
-            Array.Resize(ref _heap, Math.Max(4, _heap.Length * 2));
+            Array.Resize(ref _heap, GrownCapacity(_heap.Length));
         }
 
         SiftUp(_count++, new Entry(expires, task));
     }
+
+    /// <summary>
+    /// The heap's next capacity: doubling while small, then a quarter more at a time, so that a CPU with
+    /// many sleepers holds at most a fifth of its slots empty (4 B per sleeper at 16 B a slot) instead of
+    /// half (16 B per sleeper just after a doubling). With doubling, what 100,000 sleepers retained
+    /// depended on how placement split them between two CPUs: 249.8–261.1 B per sleeping task in
+    /// perf/compare section 6, against the 256 B target (docs/benchmarks.md).
+    /// </summary>
+    internal static int GrownCapacity(int capacity) => capacity < 1024 ? Math.Max(4, capacity * 2) : capacity + (capacity / 4);
 
     /// <summary><c>timerqueue_getnext()</c>: the earliest timer, when one is armed.</summary>
     public bool TryPeek([NotNullWhen(true)] out RtTask? task, out long expires)

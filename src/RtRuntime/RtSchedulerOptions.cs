@@ -115,7 +115,7 @@ public sealed class RtSchedulerOptions
     /// fires at the first point after its deadline; without it, the timer waits for the <c>rt/timer</c>
     /// thread (or an idle CPU) to wake, which the OS may delay by tens of microseconds, or milliseconds
     /// under load. A CPU polls a timer already within the lead from the switch-in that finds it, and
-    /// the timers of a task whose points come at least 1 µs apart from its switch-in however far away
+    /// the timers of a task whose points come at least 5 µs apart from its switch-in however far away
     /// they are; otherwise <c>rt/timer</c> starts the polling at the lead, and only its OS wakeup later
     /// than the lead still delays the timer (raise the lead where that happens: docs/tuning.md). During the lead a point
     /// reads the clock (~25 ns here) only at halving distances to the timer, judged by the task's point

@@ -700,7 +700,11 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// For a preemption point that sees only <see cref="PendingWork.TimerSoon"/>: true once this CPU's
     /// earliest sleeper deadline or RR slice has passed (the point must take the slow path and fire
     /// it), when the point is the last before a sleeper's deadline and spins to it (<see cref="AnticipatesTimer"/>),
-    /// or when the bit is no longer set on the CPU (a stale copy in the gate: the slow path clears it).
+    /// when the bit is no longer set on the CPU (a stale copy in the gate: the slow path clears it), or
+    /// when a clock read finds the CPU should not poll (<see cref="PollsTimer"/>): the bit outlived what set
+    /// it (the timer was fired by an idle CPU, cancelled, or moved; the CPU idled, or switched from a task
+    /// with sparse points to one without, through a path that does not look), and the slow path clears it.
+    /// Else the countdown runs to a deadline far away, or to none, and every point takes this path.
     /// </summary>
     public bool NearTimerDue(RtTask task)
     {
@@ -720,6 +724,11 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         if (now >= earliest || (task.PreemptCount == 0 && AnticipatesTimer(now, gap))) // a preempt-disabled point cannot stop
         {
             return true;
+        }
+
+        if (!PollsTimer(now))
+        {
+            return true; // nothing to poll any more (the timer went, or this task's points are not known sparse): the slow path stops
         }
 
         CountPointsBeforeNextRead(earliest - now, gap);

@@ -153,4 +153,98 @@ public class TimerLeadTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
         Assert.True(polledAfterLongSleep, "a deadline 10 s away was not polled from the switch-in of a task with points 20 µs apart");
     }
+
+    [Fact]
+    public async Task PollingBit_LeftOnTheCpuThroughAnIdlePeriod_ClearsAtTheNextTasksFirstPoint_WhenNoTimerIsLeft()
+    {
+        // The hog starts polling a sleep within the lead, then blocks before its deadline with nothing
+        // queued: the CPU idles with the bit set and fires the sleep itself. No timer is left, so the
+        // next task's points must stop polling; a bit kept for ever would send every point of its hot
+        // loop to the slow path (the countdown to no deadline never ends, and nothing else clears it).
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.TimerLead = TimeSpan.FromMilliseconds(10);
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        var park = new RtEvent();
+        var sleeper = rt.Spawn("sleeper", 90, async ctx => await ctx.Sleep(TimeSpan.FromMilliseconds(5)));
+        bool? clearedInHotLoop = null;
+        var hog = rt.Spawn("hog", 10, async ctx =>
+        {
+            await ctx.SpinUntil(() => (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0, "cpu0 polls the sleep within the lead");
+            await park.WaitAsync(ctx); // the CPU idles, polling bit set, and fires the sleep itself
+            bool cleared = false;
+            for (int i = 0; i < 1_000_000 && !cleared; i++)
+            {
+                await ctx.PreemptionPoint();
+                cleared = (rt.Cpus[0].Pending & PendingWork.TimerSoon) == 0 && (ctx.Task.Gate & PendingWork.TimerSoon) == 0;
+            }
+
+            clearedInHotLoop = cleared;
+        });
+        await sleeper.WithTimeout();
+        await Rt.Until(() => hog.State == RtTaskState.Blocked && rt.Cpus[0].IsIdle, "the hog blocked and cpu0 idle");
+        Assert.Equal(long.MaxValue, rt.Cpus[0].EarliestTimer);
+        park.Set();
+        await hog.WithTimeout();
+        Assert.True(clearedInHotLoop, "the polling bit outlived every timer: each point of the hot loop took the slow path");
+    }
+
+    [Fact]
+    public async Task PollingBit_OfATaskWithSparsePoints_StopsAtTheFirstPointOfTheNextTask_WhenItsTimerIsBeyondTheLead()
+    {
+        // The first hog's points are sparse (20 µs apart), so its CPU polls a sleep 10 minutes away from
+        // its switch-in on. When it ends, the second hog, whose points are not known to be sparse, runs:
+        // it must not keep polling a timer beyond the lead (until the sleep's deadline, every point of
+        // its hot loop would pass through the slow path's countdown).
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        int longSleep = 0;
+        var sleeper = rt.Spawn("sleeper", 90, async ctx =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await ctx.Sleep(TimeSpan.FromMilliseconds(1)); // each lead has the hog's points read the clock
+            }
+
+            Volatile.Write(ref longSleep, 1);
+            await ctx.Sleep(TimeSpan.FromMinutes(10));
+        });
+        RtTask sparse = rt.Spawn("sparse", 10, async ctx =>
+        {
+            bool polling = false;
+            while (!polling)
+            {
+                long end = RtClock.NowNs() + 20_000;
+                while (RtClock.NowNs() < end)
+                {
+                }
+
+                await ctx.PreemptionPoint();
+                polling = Volatile.Read(ref longSleep) == 1 && sleeper.State == RtTaskState.Blocked && (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0;
+            }
+        });
+        bool? clearedInHotLoop = null;
+        var dense = rt.Spawn("dense", 10, async ctx =>
+        {
+            Assert.Equal(RtTaskState.Completed, sparse.State); // queued behind the sparse hog (one CPU, FIFO)
+            bool cleared = false;
+            for (int i = 0; i < 1_000_000 && !cleared; i++)
+            {
+                await ctx.PreemptionPoint();
+                cleared = (rt.Cpus[0].Pending & PendingWork.TimerSoon) == 0 && (ctx.Task.Gate & PendingWork.TimerSoon) == 0;
+            }
+
+            clearedInHotLoop = cleared;
+        });
+        await sparse.WithTimeout();
+        await dense.WithTimeout();
+        sleeper.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
+        Assert.True(clearedInHotLoop, "the second hog kept polling a sleep 10 minutes away");
+    }
 }

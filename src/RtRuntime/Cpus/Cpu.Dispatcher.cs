@@ -417,8 +417,8 @@ internal sealed partial class Cpu
     /// <summary>
     /// Tells <c>rt/timer</c> this CPU is busy with its current deadlines (from this CPU's thread, the
     /// only one that clears TimerSoon, so the bit read here says whether the CPU polls). A timer the
-    /// CPU should already poll (<see cref="PollsTimer"/>: a deadline within the lead, such as a sleep
-    /// shorter than the lead armed while the CPU was busy) starts the polling here. Left to
+    /// CPU should already poll (<see cref="PollsTimerAtSwitchIn"/>: a deadline within the lead, such as
+    /// a sleep shorter than the lead armed while the CPU was busy) starts the polling here. Left to
     /// <c>rt/timer</c>, it waited for that thread's OS wakeup (an idle core's timed wakeups: 49–52 µs
     /// late at p50 and 270–760 µs at p99 in this VM kind's bad phases, perf/probes/tickgaps.c), and a
     /// deadline nearer than that passed with no point reading the clock: with deadlines every 150 µs,
@@ -427,7 +427,7 @@ internal sealed partial class Cpu
     /// </summary>
     private void NotifyTimerThread()
     {
-        if ((Pending & PendingWork.TimerSoon) == 0 && PollsTimer(0))
+        if ((Pending & PendingWork.TimerSoon) == 0 && PollsTimerAtSwitchIn())
         {
             SetPending(PendingWork.TimerSoon);
         }

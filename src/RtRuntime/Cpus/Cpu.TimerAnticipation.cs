@@ -84,8 +84,8 @@ internal sealed partial class Cpu
 
     /// <summary>
     /// Whether this CPU polls its earliest timer now (its TimerSoon bit), judged on its own thread: with
-    /// a timer lead, when the timer is within it at <paramref name="now"/> (0: read the clock if need
-    /// be), or, however far away it is, when the running task's points are known to come at least
+    /// a timer lead, when the timer is within it at <paramref name="now"/>, or, however far away it
+    /// is, when the running task's points are known to come at least
     /// <see cref="SparsePointGapNs"/> apart. For such a task, polling from the switch-in on costs little,
     /// and its timer then never waits for <c>rt/timer</c>'s OS wakeup at the lead's start, which in this
     /// VM kind's bad phases came later than the 200 µs lead in 1.6–4.1 % of wakeups
@@ -99,13 +99,49 @@ internal sealed partial class Cpu
             return false;
         }
 
-        if (_running is { } task && _gapTaskId == task.Id && _gapNs >= SparsePointGapNs)
+        return RunsSparsePoints() || Scheduler.HrTimer.IsNear(this, now);
+    }
+
+    /// <summary>
+    /// <see cref="PollsTimer"/> at a switch-in, where no clock has been read: true for a task with sparse
+    /// points when any timer is armed, and for a sleeper deadline newly armed within the lead (a sleep
+    /// shorter than the lead, armed while the CPU was busy). One clock read per new earliest sleeper
+    /// deadline, not one per switch: a deadline found beyond the lead is remembered, and
+    /// <c>rt/timer</c> starts its lead, as it starts an RR slice's (re-armed at every round-robin
+    /// switch-in, so not judged here).
+    /// </summary>
+    private bool PollsTimerAtSwitchIn()
+    {
+        if (!Scheduler.HrTimer.HasLead || EarliestTimer == long.MaxValue)
+        {
+            return false;
+        }
+
+        if (RunsSparsePoints())
         {
             return true;
         }
 
-        return Scheduler.HrTimer.IsNear(this, now == 0 ? RtClock.NowNs() : now);
+        long sleeper = NextDeadline;
+        if (sleeper == long.MaxValue || sleeper == _sleeperBeyondLead)
+        {
+            return false;
+        }
+
+        if (sleeper - Scheduler.HrTimer.LeadNs <= RtClock.NowNs())
+        {
+            return true;
+        }
+
+        _sleeperBeyondLead = sleeper;
+        return false;
     }
+
+    // The last sleeper deadline PollsTimerAtSwitchIn found beyond the lead.
+    private long _sleeperBeyondLead = long.MaxValue;
+
+    /// <summary>The running task's points are known to come at least <see cref="SparsePointGapNs"/> apart.</summary>
+    private bool RunsSparsePoints() => _running is { } task && _gapTaskId == task.Id && _gapNs >= SparsePointGapNs;
 
     /// <summary>
     /// Notes a point of <paramref name="task"/> that read the clock at <paramref name="now"/>; returns the

@@ -83,6 +83,9 @@ internal sealed class HrTimerThread : IDisposable
     /// <summary>True when busy CPUs poll their timers from a lead (<see cref="RtSchedulerOptions.TimerLead"/> &gt; 0).</summary>
     public bool HasLead => _leadNs > 0;
 
+    /// <summary>The timer lead in ns (<see cref="RtSchedulerOptions.TimerLead"/>); 0: off.</summary>
+    public long LeadNs => _leadNs;
+
     /// <summary>
     /// Called by a CPU that became busy or armed a slice (or by hotplug for the CPU that adopted
     /// timers): wakes this thread if the CPU's earliest deadline, less the timer lead, is before the one

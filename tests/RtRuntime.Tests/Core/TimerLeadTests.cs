@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -64,12 +65,7 @@ public class TimerLeadTests
         // must start the polling itself (the bit is set before its first instruction), not leave it to
         // rt/timer's wakeup, which on this VM kind takes about 80 µs and at times over 1 ms, so that a
         // deadline within the lead could pass with no point reading the clock.
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.TimerLead = TimeSpan.FromMilliseconds(10);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using RtScheduler rt = StartOneCpu(TimeSpan.FromMilliseconds(10));
 
         // The same delegate runs twice: first to an end at once, so that its code is compiled before the
         // run that looks (a first run's JIT would give rt/timer the time to set the bit itself).
@@ -112,35 +108,18 @@ public class TimerLeadTests
         // A hog passing a point every 20 µs (or more, when the VM stops it) is known, from the short
         // sleeps' leads, to have sparse points; so a sleep far beyond the 200 µs lead must be polled
         // from the hog's switch-in on, not from rt/timer's wakeup 200 µs before a deadline 10 s away.
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.StallThreshold = Rt.NoStallProbe;
-        });
-        int longSleep = 0;
+        await using RtScheduler rt = StartOneCpu();
         int stop = 0;
         bool? polledAfterLongSleep = null;
-        var sleeper = rt.Spawn("sleeper", 90, async ctx =>
-        {
-            for (int i = 0; i < 20; i++)
-            {
-                await ctx.Sleep(TimeSpan.FromMilliseconds(1)); // each lead has the hog's points read the clock
-            }
-
-            Volatile.Write(ref longSleep, 1);
-            await ctx.Sleep(TimeSpan.FromSeconds(10));
-        });
+        var longSleep = new StrongBox<int>();
+        RtTask sleeper = SpawnShortThenLongSleeper(rt, longSleep, TimeSpan.FromSeconds(10));
         var hog = rt.Spawn("hog", 10, async ctx =>
         {
             while (Volatile.Read(ref stop) == 0)
             {
-                long end = RtClock.NowNs() + 20_000;
-                while (RtClock.NowNs() < end)
-                {
-                }
-
+                SpinBetweenSparsePoints();
                 await ctx.PreemptionPoint();
-                if (polledAfterLongSleep is null && Volatile.Read(ref longSleep) == 1 && sleeper.State == RtTaskState.Blocked)
+                if (polledAfterLongSleep is null && Volatile.Read(ref longSleep.Value) == 1 && sleeper.State == RtTaskState.Blocked)
                 {
                     polledAfterLongSleep = (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0; // the hog runs again: it was switched in after the long sleep began
                 }
@@ -161,18 +140,24 @@ public class TimerLeadTests
         // queued: the CPU idles with the bit set and fires the sleep itself. No timer is left, so the
         // next task's points must stop polling; a bit kept for ever would send every point of its hot
         // loop to the slow path (the countdown to no deadline never ends, and nothing else clears it).
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.TimerLead = TimeSpan.FromMilliseconds(10);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using RtScheduler rt = StartOneCpu(TimeSpan.FromMilliseconds(10));
         var park = new RtEvent();
-        var sleeper = rt.Spawn("sleeper", 90, async ctx => await ctx.Sleep(TimeSpan.FromMilliseconds(5)));
+        RtTask? sleeper = null;
         bool? clearedInHotLoop = null;
         var hog = rt.Spawn("hog", 10, async ctx =>
         {
-            await ctx.SpinUntil(() => (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0, "cpu0 polls the sleep within the lead");
+            // A sleeper of 5 ms preempts the hog and sleeps, within the lead, so the hog's switch-in sets
+            // the bit. A VM stop longer than the sleep can let the sleep fire first: then another sleeper.
+            while ((rt.Cpus[0].Pending & PendingWork.TimerSoon) == 0)
+            {
+                if (Volatile.Read(ref sleeper) is not { State: not RtTaskState.Completed })
+                {
+                    Volatile.Write(ref sleeper, rt.Spawn("sleeper", 90, async c => await c.Sleep(TimeSpan.FromMilliseconds(5))));
+                }
+
+                await ctx.PreemptionPoint();
+            }
+
             await park.WaitAsync(ctx); // the CPU idles, polling bit set, and fires the sleep itself
             bool cleared = false;
             for (int i = 0; i < 1_000_000 && !cleared; i++)
@@ -183,8 +168,7 @@ public class TimerLeadTests
 
             clearedInHotLoop = cleared;
         });
-        await sleeper.WithTimeout();
-        await Rt.Until(() => hog.State == RtTaskState.Blocked && rt.Cpus[0].IsIdle, "the hog blocked and cpu0 idle");
+        await Rt.Until(() => Volatile.Read(ref sleeper) is { State: RtTaskState.Completed } && hog.State == RtTaskState.Blocked && rt.Cpus[0].IsIdle, "the last sleeper ended, the hog blocked and cpu0 idle");
         Assert.Equal(long.MaxValue, rt.Cpus[0].EarliestTimer);
         park.Set();
         await hog.WithTimeout();
@@ -198,34 +182,17 @@ public class TimerLeadTests
         // its switch-in on. When it ends, the second hog, whose points are not known to be sparse, runs:
         // it must not keep polling a timer beyond the lead (until the sleep's deadline, every point of
         // its hot loop would pass through the slow path's countdown).
-        await using var rt = Rt.Start(o =>
-        {
-            o.CpuCount = 1;
-            o.StallThreshold = Rt.NoStallProbe;
-        });
-        int longSleep = 0;
-        var sleeper = rt.Spawn("sleeper", 90, async ctx =>
-        {
-            for (int i = 0; i < 20; i++)
-            {
-                await ctx.Sleep(TimeSpan.FromMilliseconds(1)); // each lead has the hog's points read the clock
-            }
-
-            Volatile.Write(ref longSleep, 1);
-            await ctx.Sleep(TimeSpan.FromMinutes(10));
-        });
+        await using RtScheduler rt = StartOneCpu();
+        var longSleep = new StrongBox<int>();
+        RtTask sleeper = SpawnShortThenLongSleeper(rt, longSleep, TimeSpan.FromMinutes(10));
         RtTask sparse = rt.Spawn("sparse", 10, async ctx =>
         {
             bool polling = false;
             while (!polling)
             {
-                long end = RtClock.NowNs() + 20_000;
-                while (RtClock.NowNs() < end)
-                {
-                }
-
+                SpinBetweenSparsePoints();
                 await ctx.PreemptionPoint();
-                polling = Volatile.Read(ref longSleep) == 1 && sleeper.State == RtTaskState.Blocked && (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0;
+                polling = Volatile.Read(ref longSleep.Value) == 1 && sleeper.State == RtTaskState.Blocked && (rt.Cpus[0].Pending & PendingWork.TimerSoon) != 0;
             }
         });
         bool? clearedInHotLoop = null;
@@ -247,4 +214,38 @@ public class TimerLeadTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
         Assert.True(clearedInHotLoop, "the second hog kept polling a sleep 10 minutes away");
     }
+
+    /// <summary>
+    /// A FIFO 90 sleeper that sleeps 1 ms twenty times (the lead of each has a hog's points read the
+    /// clock, so the CPU learns the hog's point gap), then sets <paramref name="longSleep"/> and sleeps
+    /// <paramref name="longSleepFor"/>, far beyond the lead.
+    /// </summary>
+    private static RtTask SpawnShortThenLongSleeper(RtScheduler rt, StrongBox<int> longSleep, TimeSpan longSleepFor) =>
+        rt.Spawn("sleeper", 90, async ctx =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await ctx.Sleep(TimeSpan.FromMilliseconds(1));
+            }
+
+            Volatile.Write(ref longSleep.Value, 1);
+            await ctx.Sleep(longSleepFor);
+        });
+
+    /// <summary>20 µs of computing: a hog's points this far apart are sparse (<c>Cpu.SparsePointGapNs</c>).</summary>
+    private static void SpinBetweenSparsePoints()
+    {
+        long end = RtClock.NowNs() + 20_000;
+        while (RtClock.NowNs() < end)
+        {
+        }
+    }
+
+    /// <summary>A one-CPU runtime with the default timer lead, or <paramref name="lead"/>, and no stall probe.</summary>
+    private static RtScheduler StartOneCpu(TimeSpan? lead = null) => Rt.Start(o =>
+    {
+        o.CpuCount = 1;
+        o.TimerLead = lead ?? o.TimerLead;
+        o.StallThreshold = Rt.NoStallProbe;
+    });
 }

@@ -117,11 +117,12 @@ public sealed class RtSchedulerOptions
     /// under load. A CPU polls a timer already within the lead from the switch-in that finds it, and
     /// the timers of a task whose points come at least 5 µs apart from its switch-in however far away
     /// they are; otherwise <c>rt/timer</c> starts the polling at the lead, and only its OS wakeup later
-    /// than the lead still delays the timer (raise the lead where that happens: docs/tuning.md). During the lead a point
-    /// reads the clock (~25 ns here) only at halving distances to the timer, judged by the task's point
-    /// gap, and counts the points between (~3 ns more than the one-load fast path): with a 1 ms timer
-    /// on the CPU, a task passing a point every ~40 ns made as many points as without a lead
-    /// (<c>perf/probes/RtProbe.cs -- lead</c>, docs/benchmarks.md). Zero: no lead. Default 200 µs.
+    /// than the lead still delays the timer (raise the lead where that happens: docs/tuning.md).
+    /// During the lead a point reads the clock (~25 ns here) only at halving distances to the timer,
+    /// judged by the task's point gap, and counts the points between (~3 ns more than the one-load fast
+    /// path): with a 1 ms timer on the CPU, a task passing a point every ~40 ns made as many points as
+    /// without a lead (<c>perf/probes/RtProbe.cs -- lead</c>, docs/benchmarks.md). Zero: no lead.
+    /// Default 200 µs.
     /// </summary>
     public TimeSpan TimerLead { get; set; } = TimeSpan.FromMicroseconds(200);
 

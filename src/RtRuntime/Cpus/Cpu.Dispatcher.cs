@@ -598,8 +598,9 @@ internal sealed partial class Cpu
         {
             if (PollsTimer(now))
             {
-                // Still near (or the task's points are sparse): keep polling. A clear racing with the timer thread's set can leave the
-                // bit in the gate only; put it back on the CPU, or every point would come here.
+                // Still near (or the task's points are sparse): keep polling. A clear racing with the
+                // timer thread's set can leave the bit in the gate only; put it back on the CPU, or
+                // every point would come here.
                 if ((Pending & PendingWork.TimerSoon) == 0)
                 {
                     SetPending(PendingWork.TimerSoon);

@@ -99,18 +99,20 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* The deadline after prev, 0.75-1.25 x PERIOD_NS later: perf/compare's DeadlineSequence.Jittered. */
+static int64_t jittered_after(uint64_t *lcg, int64_t prev)
+{
+    *lcg = *lcg * 6364136223846793005ULL + 1442695040888963407ULL;
+    return prev + PERIOD_NS * 3 / 4 + (int64_t)((*lcg >> 33) % (uint64_t)(PERIOD_NS / 2));
+}
+
 static void floor_row(int jittered)
 {
     static int64_t lat[SAMPLES];
     uint64_t lcg = 12345;
     int64_t d = now_ns() + 1000000;
     for (int i = 0; i < SAMPLES; i++) {
-        if (jittered) {
-            lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-            d += PERIOD_NS * 3 / 4 + (int64_t)((lcg >> 33) % (uint64_t)(PERIOD_NS / 2));
-        } else {
-            d += PERIOD_NS;
-        }
+        d = jittered ? jittered_after(&lcg, d) : d + PERIOD_NS;
         int64_t t;
         while ((t = now_ns()) < d) {
         }
@@ -134,7 +136,9 @@ static int pin(int cpu)
 }
 
 static int64_t sleeper_lat[SAMPLES];
+static volatile int sleeping;
 
+/* On core 1: sleeps to each jittered deadline, then clears `sleeping` (core 0 spins until then). */
 static void *sleeper(void *arg)
 {
     (void)arg;
@@ -143,8 +147,7 @@ static void *sleeper(void *arg)
     uint64_t lcg = 12345;
     int64_t d = now_ns() + 1000000;
     for (int i = 0; i < SAMPLES; i++) {
-        lcg = lcg * 6364136223846793005ULL + 1442695040888963407ULL;
-        d += PERIOD_NS * 3 / 4 + (int64_t)((lcg >> 33) % (uint64_t)(PERIOD_NS / 2));
+        d = jittered_after(&lcg, d);
         struct timespec ts = { .tv_sec = d / 1000000000LL, .tv_nsec = d % 1000000000LL };
         clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
         int64_t t = now_ns();
@@ -153,14 +156,6 @@ static void *sleeper(void *arg)
             d = t;
         }
     }
-    return NULL;
-}
-
-static volatile int sleeping;
-
-static void *sleeper_round(void *arg)
-{
-    sleeper(arg);
     __atomic_store_n(&sleeping, 0, __ATOMIC_RELEASE);
     return NULL;
 }
@@ -169,7 +164,7 @@ static void sleeper_row(void)
 {
     pthread_t t;
     __atomic_store_n(&sleeping, 1, __ATOMIC_RELEASE);
-    if (pthread_create(&t, NULL, sleeper_round, NULL) != 0) {
+    if (pthread_create(&t, NULL, sleeper, NULL) != 0) {
         perror("pthread_create");
         return;
     }

@@ -92,15 +92,7 @@ internal sealed partial class Cpu
     /// (perf/probes/tickgaps.c). A task with denser points, or none measured yet, polls from the lead's
     /// start, which <c>rt/timer</c> flags.
     /// </summary>
-    private bool PollsTimer(long now)
-    {
-        if (!Scheduler.HrTimer.HasLead || EarliestTimer == long.MaxValue)
-        {
-            return false;
-        }
-
-        return RunsSparsePoints() || Scheduler.HrTimer.IsNear(this, now);
-    }
+    private bool PollsTimer(long now) => HasTimerToPoll() && (RunsSparsePoints() || Scheduler.HrTimer.IsNear(this, now));
 
     /// <summary>
     /// <see cref="PollsTimer"/> at a switch-in, where no clock has been read: true for a task with sparse
@@ -112,7 +104,7 @@ internal sealed partial class Cpu
     /// </summary>
     private bool PollsTimerAtSwitchIn()
     {
-        if (!Scheduler.HrTimer.HasLead || EarliestTimer == long.MaxValue)
+        if (!HasTimerToPoll())
         {
             return false;
         }
@@ -139,6 +131,9 @@ internal sealed partial class Cpu
 
     // The last sleeper deadline PollsTimerAtSwitchIn found beyond the lead.
     private long _sleeperBeyondLead = long.MaxValue;
+
+    /// <summary>Busy CPUs poll from a lead, and this CPU has a timer (a sleeper or an RR slice).</summary>
+    private bool HasTimerToPoll() => Scheduler.HrTimer.HasLead && EarliestTimer != long.MaxValue;
 
     /// <summary>The running task's points are known to come at least <see cref="SparsePointGapNs"/> apart.</summary>
     private bool RunsSparsePoints() => _running is { } task && _gapTaskId == task.Id && _gapNs >= SparsePointGapNs;

@@ -13,6 +13,8 @@
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
 //                                                                     after warm-up rounds that end when the JIT compiled nothing in one (Tier-1 code)
 //   dotnet run perf/probes/RtProbe.cs -- pingpong [IdlePollMax µs]   RtEvent ping-pong between CPUs 0 and 1, 200,000 round trips, × 5 (the first two warm up)
+//   dotnet run perf/probes/RtProbe.cs -- pingline                     the ping-pong and the cache-line floor alternately in one process (50,000 round trips each, × 8,
+//                                                                     the first two warm up): ping-pong round trips in cache-line round trips (the A/B figure)
 //   dotnet run perf/probes/RtProbe.cs -- samecpu                      the same with both tasks on CPU 0 (the handoff's software path, no crossing)
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
 //   dotnet run perf/probes/RtProbe.cs -- early                        the idle timer's early wake: a periodic task per CPU (2 CPUs, every 200 µs), defaults against
@@ -464,6 +466,31 @@ switch (mode)
             Console.WriteLine($"run {run}: p50 {sorted[N / 2] / 1000.0:F2} µs, p99 {sorted[N * 99 / 100] / 1000.0:F2} µs, max {sorted[N - 1] / 1000.0:F0} µs; late (> 15 µs) per tenth of the run: {string.Join(' ', late)}");
         }
 
+        break;
+    }
+
+    case "pingline":
+    {
+        // Ping-pong against the cache-line floor in one process, alternately: the host places the two
+        // vCPUs differently from one process to the next (the floor moves 60-310 ns), so an A/B of the
+        // handoff compares the ratio, not the ns.
+        await using var rt = RtScheduler.Start(Options());
+        var ratios = new List<double>();
+        for (int rep = 0; rep < 8; rep++)
+        {
+            const int Rounds = 50_000;
+            double line = await LineRoundTripNs(rt, Rounds);
+            double ping = await PingPongRoundTripNs(rt, Rounds);
+            if (rep >= 2)
+            {
+                ratios.Add(ping / line);
+            }
+
+            Console.WriteLine($"line {line:F0} ns, ping-pong {ping:F0} ns per round trip: {ping / line:F2} lines");
+        }
+
+        ratios.Sort();
+        Console.WriteLine($"median of the last 6: {ratios[2]:F2}-{ratios[3]:F2} lines per ping-pong round trip");
         break;
     }
 
@@ -1378,6 +1405,66 @@ static long ThreadCpuNs(string name)
     }
 
     return -1;
+}
+
+static async Task<double> LineRoundTripNs(RtScheduler rt, int rounds)
+{
+    var box = new long[32]; // the word at index 16 has its cache line to itself
+    RtTask pong = rt.Spawn("pong", 50, ctx =>
+    {
+        for (long i = 0; i < rounds; i++)
+        {
+            while (Volatile.Read(ref box[16]) != 2 * i + 1)
+            {
+            }
+
+            Volatile.Write(ref box[16], 2 * i + 2);
+        }
+
+        return ValueTask.CompletedTask;
+    }, SchedPolicy.Fifo, CpuSet.Of(1));
+    long elapsed = await rt.Spawn<long>("ping", 50, ctx =>
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        for (long i = 0; i < rounds; i++)
+        {
+            Volatile.Write(ref box[16], 2 * i + 1);
+            while (Volatile.Read(ref box[16]) != 2 * i + 2)
+            {
+            }
+        }
+
+        return ValueTask.FromResult(Stopwatch.GetTimestamp() - t0);
+    }, SchedPolicy.Fifo, CpuSet.Of(0));
+    await pong;
+    return elapsed * 1e9 / Stopwatch.Frequency / rounds;
+}
+
+static async Task<double> PingPongRoundTripNs(RtScheduler rt, int rounds)
+{
+    var toA = new RtEvent(autoReset: true);
+    var toB = new RtEvent(autoReset: true);
+    RtTask b = rt.Spawn("pong", 50, async ctx =>
+    {
+        for (int i = 0; i < rounds; i++)
+        {
+            await toB.WaitAsync(ctx);
+            toA.Set();
+        }
+    }, SchedPolicy.Fifo, CpuSet.Of(1));
+    long elapsed = await rt.Spawn<long>("ping", 50, async ctx =>
+    {
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < rounds; i++)
+        {
+            toB.Set();
+            await toA.WaitAsync(ctx);
+        }
+
+        return Stopwatch.GetTimestamp() - t0;
+    }, SchedPolicy.Fifo, CpuSet.Of(0));
+    await b;
+    return elapsed * 1e9 / Stopwatch.Frequency / rounds;
 }
 
 static unsafe long MinorFaults()

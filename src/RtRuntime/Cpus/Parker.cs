@@ -63,7 +63,11 @@ internal sealed unsafe class Parker : IDisposable
     public void Park(long deadlineNs, long spinNs, long earlyNs = 0)
     {
         SleepLateNs = -1;
-        if (Interlocked.CompareExchange(ref *_word, Empty, Permit) == Permit)
+
+        // Read before the exchange: a locked instruction takes the line exclusive even when it fails,
+        // and every waker reads this word (IsAsleep), so a park that found no permit would cost each
+        // wakeup a cache-line transfer.
+        if (Volatile.Read(ref *_word) == Permit && Interlocked.CompareExchange(ref *_word, Empty, Permit) == Permit)
         {
             return;
         }

@@ -77,15 +77,18 @@ public sealed partial class RtScheduler
 
         Cpu cpu = _cpus[target];
         int prio = task.Prio;
-        bool equal = cpu.RunningPrio == prio; // the line placement just read (cpupri)
-        CpuSet mask = equal ? task.AffinityMask : default; // read before the task can run (and end) there
+        CpuSet mask = task.AffinityMask; // read before the task can run (and end) there
         TraceWakeup(task, cpu);
         if (!cpu.TryQueueWake(task))
         {
             cpu.Enqueue(task);
         }
 
-        if (equal)
+        // The running priority is read after the push, from the line the push has just written (a task
+        // affine to one CPU was placed without reading it): read first, the line would come shared and
+        // the push would then have to take it from the target's cache a second time. The task may be
+        // running there by now, which MoveEqualPriorityRunner tells apart.
+        if (cpu.RunningPrio == prio)
         {
             MoveEqualPriorityRunner(cpu, task, prio, mask);
         }

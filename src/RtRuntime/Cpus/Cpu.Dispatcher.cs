@@ -52,14 +52,19 @@ internal sealed partial class Cpu
             FireTimers(now);
         }
 
-        DrainWakeList();
+        DrainWakeList(picking: true); // no task runs here: the pick below sees what the drain queued
         HotplugTurn();
         _pullFailed = Scheduler.Balancer.PullIfBetter(this);
 
         RtTask? next;
         using (Lock.EnterScope())
         {
-            Interlocked.And(ref _pending.Value, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Probe));
+            const int Consumed = PendingWork.NeedResched | PendingWork.Timer | PendingWork.Probe;
+            if ((Pending & Consumed) != 0)
+            {
+                Interlocked.And(ref _pending.Value, ~Consumed); // a locked instruction only when there is something to clear
+            }
+
             next = PickLocked();
         }
 
@@ -124,12 +129,12 @@ internal sealed partial class Cpu
     private void IdleWait(long now)
     {
         FlushFreeTasks();
-        Volatile.Write(ref _idle.Value, 1);
+        Volatile.Write(ref _pri.Idle, 1);
         Interlocked.MemoryBarrier();
         bool work;
         using (Lock.EnterScope())
         {
-            work = Rq.Count > 0 || _wakeList is not null || !_cpuWork.IsEmpty;
+            work = Rq.Count > 0 || _pri.WakeList is not null || !_cpuWork.IsEmpty;
         }
 
         // A dying CPU with nothing queued waits for its pinned tasks to leave: they unpin on this
@@ -189,7 +194,7 @@ internal sealed partial class Cpu
             }
         }
 
-        Volatile.Write(ref _idle.Value, 0);
+        Volatile.Write(ref _pri.Idle, 0);
         Scheduler.HrTimer.Duty.EndIdle(this);
     }
 

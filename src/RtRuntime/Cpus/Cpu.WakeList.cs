@@ -18,9 +18,8 @@ namespace RtRuntime.Cpus;
 /// </summary>
 internal sealed partial class Cpu
 {
-    // Newest first, linked through RqNext (unused while the task is on no run queue).
-    private RtTask? _wakeList;
-
+    // The list's head is CpuPri.WakeList (newest first, linked through RqNext, unused while the task is
+    // on no run queue): on the line the waker reads for placement and for the idle flag.
     /// <summary>
     /// Pushes a woken task for this CPU's thread to queue (false from this CPU's own thread, which
     /// queues directly, or when <see cref="RtSchedulerOptions.WakeList"/> is off).
@@ -33,11 +32,15 @@ internal sealed partial class Cpu
         }
 
         SetTaskCpu(task);
-        RtTask? head = Volatile.Read(ref _wakeList);
+
+        // The first try assumes an empty list, the handoff's case: the line's first touch is then the
+        // exchange, which takes it exclusive at once (a read first would fetch it shared, and the
+        // exchange would have to take it from the CPU's cache a second time).
+        RtTask? head = null;
         while (true)
         {
             task.RqNext = head;
-            RtTask? seen = Interlocked.CompareExchange(ref _wakeList, task, head);
+            RtTask? seen = Interlocked.CompareExchange(ref _pri.WakeList, task, head);
             if (seen == head)
             {
                 break;
@@ -66,15 +69,17 @@ internal sealed partial class Cpu
                 SetPending(PendingWork.WakeList);
             }
         }
-
         YieldCoreIfWakerHoldsIt(task);
         return true;
     }
 
-    /// <summary>sched_ttwu_pending on this CPU's thread: queues the listed tasks in wake order.</summary>
-    internal void DrainWakeList()
+    /// <summary>
+    /// sched_ttwu_pending on this CPU's thread: queues the listed tasks in wake order. <paramref name="picking"/>:
+    /// the caller runs no task and picks next, so a task that outranks the running one needs no need_resched.
+    /// </summary>
+    internal void DrainWakeList(bool picking = false)
     {
-        if (Volatile.Read(ref _wakeList) is null)
+        if (Volatile.Read(ref _pri.WakeList) is null)
         {
             if ((Volatile.Read(ref _pending.Value) & PendingWork.WakeList) == 0)
             {
@@ -86,7 +91,7 @@ internal sealed partial class Cpu
             // task's first point takes the slow path for nothing. Then look again: a push before the
             // clear is drained now, one after it signals again.
             Interlocked.And(ref _pending.Value, ~PendingWork.WakeList);
-            if (Volatile.Read(ref _wakeList) is null)
+            if (Volatile.Read(ref _pri.WakeList) is null)
             {
                 return;
             }
@@ -95,7 +100,7 @@ internal sealed partial class Cpu
         RtTask? redirect;
         using (Lock.EnterScope())
         {
-            redirect = DrainWakeListLocked();
+            redirect = DrainWakeListLocked(picking);
         }
 
         EnqueueElsewhere(redirect);
@@ -104,16 +109,16 @@ internal sealed partial class Cpu
     /// <summary>
     /// Queues the listed tasks in wake order (lock held). Returns, linked through RqNext, those that
     /// may no longer come here (the CPU began to die, or a task's mask changed since its placement),
-    /// for <see cref="EnqueueElsewhere"/> after unlocking.
+    /// for <see cref="EnqueueElsewhere"/> after unlocking. <paramref name="picking"/>: as for <see cref="DrainWakeList"/>.
     /// </summary>
-    private RtTask? DrainWakeListLocked()
+    private RtTask? DrainWakeListLocked(bool picking = false)
     {
         if ((Volatile.Read(ref _pending.Value) & PendingWork.WakeList) != 0)
         {
             Interlocked.And(ref _pending.Value, ~PendingWork.WakeList); // before the exchange: a push after it signals again
         }
 
-        RtTask? list = Interlocked.Exchange(ref _wakeList, null);
+        RtTask? list = Interlocked.Exchange(ref _pri.WakeList, null);
         RtTask? ordered = null;
         while (list is not null)
         {
@@ -148,7 +153,7 @@ internal sealed partial class Cpu
         if (top >= 0)
         {
             PublishQueued();
-            if (top > _pri.RunningPrio)
+            if (!picking && top > _pri.RunningPrio)
             {
                 SetPending(PendingWork.NeedResched);
             }

@@ -22,7 +22,6 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     private readonly List<RtTask> _expired = new();
 
     private PaddedInt _pending;
-    private PaddedInt _idle;
 
     public Cpu(RtScheduler scheduler, int id, int core)
     {
@@ -36,7 +35,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         _pri.PushableTop = -1;
         _online.Active = 1;
         _online.Online = 1;
-        Parker = new Parker(() => Volatile.Read(ref _wakeList) is not null);
+        Parker = new Parker(() => Volatile.Read(ref _pri.WakeList) is not null);
     }
 
     /// <summary>The CPU whose thread is calling, or null off the runtime.</summary>
@@ -165,7 +164,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public long EarliestTimer => Math.Min(NextDeadline, SliceDeadline);
 
     /// <summary>True while the CPU thread is idle (parked or about to park).</summary>
-    public bool IsIdle => Volatile.Read(ref _idle.Value) != 0;
+    public bool IsIdle => Volatile.Read(ref _pri.Idle) != 0;
 
     /// <summary>The CPU thread's parker; its idle poll also watches the wake list, so a waker need not signal a polling CPU.</summary>
     public Parker Parker { get; }
@@ -314,7 +313,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         RtTask? listedElsewhere = null;
         using (Lock.EnterScope())
         {
-            if (_wakeList is not null)
+            if (_pri.WakeList is not null)
             {
                 listedElsewhere = DrainWakeListLocked(); // tasks woken before this one queue first
             }

@@ -17,8 +17,8 @@
 //                                                                     the first two warm up): ping-pong round trips in cache-line round trips (the A/B figure)
 //   dotnet run perf/probes/RtProbe.cs -- samecpu                      the same with both tasks on CPU 0 (the handoff's software path, no crossing)
 //   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
-//   dotnet run perf/probes/RtProbe.cs -- early                        the idle timer's early wake: a periodic task per CPU (2 CPUs, every 200 µs), defaults against
-//                                                                     TimerEarlyWakeMax = 0 alternately, 20,000 wakeups each, × 3: latency percentiles and CPU time
+//   dotnet run perf/probes/RtProbe.cs -- early [µs,µs,…]              the idle timer's early wake: a periodic task per CPU (2 CPUs, every 200 µs), the default
+//                                                                     TimerEarlyWakeMax against 0 (or the listed bounds) in turn, 20,000 wakeups each, × 3: latency percentiles and CPU time
 //   dotnet run perf/probes/RtProbe.cs -- timercore                    perf/compare's K = 10 µs timer-woken preemption row with rt/timer forced onto the busy CPU's core:
 //                                                                     defaults and SpinBeforePark, × 3 each; latency percentiles and rt/timer's wakeups
 //   dotnet run perf/probes/RtProbe.cs -- timerrow [period µs] [jitter] perf/compare's K = 10 µs timer-woken row (defaults) alone, 4 runs in one process: p50, p99 and late samples per tenth
@@ -322,12 +322,14 @@ switch (mode)
         break;
 
     case "early":
-        // The idle timer's early wake: defaults against TimerEarlyWakeMax = 0, alternately, 2 CPUs, one
-        // FIFO 90 task per CPU sleeping to absolute deadlines every 200 µs (perf/compare section 1's loop).
-        for (int round = 0; round < 6; round++)
+    {
+        // The idle timer's early wake: TimerEarlyWakeMax bounds in turn (default: the default, then 0), × 3,
+        // 2 CPUs, one FIFO 90 task per CPU sleeping to absolute deadlines every 200 µs (perf/compare section 1's loop).
+        int[] bounds = args.Length > 1 ? args[1].Split(',').Select(int.Parse).ToArray() : [(int)new RtSchedulerOptions().TimerEarlyWakeMax.TotalMicroseconds, 0];
+        for (int round = 0; round < 3 * bounds.Length; round++)
         {
-            bool on = round % 2 == 0;
-            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, TimerEarlyWakeMax = on ? TimeSpan.FromMicroseconds(50) : TimeSpan.Zero });
+            int boundUs = bounds[round % bounds.Length];
+            await using var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2, TimerEarlyWakeMax = TimeSpan.FromMicroseconds(boundUs) });
             const int Wakeups = 20_000;
             var late = new List<long>[2];
             var p = Process.GetCurrentProcess();
@@ -346,10 +348,11 @@ switch (mode)
             long[] all = late[0].Concat(late[1]).Order().ToArray();
             string Q(double q) => (all[(int)(q * (all.Length - 1))] / 1000.0).ToString("F1", CultureInfo.InvariantCulture);
             TimeSpan learnt = rt.Snapshot().Cpus[0].TimerEarlyWake;
-            Console.WriteLine($"early wake {(on ? "on (50 µs bound)" : "off             ")}: p50 {Q(0.5)} p90 {Q(0.9)} p99 {Q(0.99)} p99.9 {Q(0.999)} µs, process CPU {cpuPct:F1} % of 2 cores, cpu0 learnt {learnt.TotalMicroseconds:F1} µs");
+            Console.WriteLine($"early wake bound {boundUs,4} µs: p50 {Q(0.5)} p90 {Q(0.9)} p99 {Q(0.99)} p99.9 {Q(0.999)} µs, process CPU {cpuPct:F1} % of 2 cores, cpu0 learnt {learnt.TotalMicroseconds:F1} µs");
         }
 
         break;
+    }
 
     case "timercore":
         // perf/compare's K = 10 µs timer-woken preemption row (one CPU on core 0: a FIFO 1 hog passes a point

@@ -11,25 +11,24 @@ public abstract partial class RtTask
     /// <summary>Effective priority index: 0 = normal class, 1..99 = RT (higher runs first).</summary>
     internal int Prio
     {
-        get => _prio;
-        set => _prio = (byte)value;
+        get => _wake.Prio;
+        set => _wake.Prio = (byte)value;
     }
 
     /// <summary>The effective priority, published for readers off the CPU's lock (<see cref="EffectivePriority"/>).</summary>
     internal int PrioVolatile
     {
-        get => Volatile.Read(ref _prio);
-        set => Volatile.Write(ref _prio, (byte)value);
+        get => Volatile.Read(ref _wake.Prio);
+        set => Volatile.Write(ref _wake.Prio, (byte)value);
     }
 
-    // A byte (priorities are 0..99): with the other small fields it fills the 8-byte words of the
-    // task object, which keeps it at 232 bytes.
-    private byte _prio;
+    // What a cross-CPU wakeup touches, together on one or two cache lines (TaskWakeFields).
+    private TaskWakeFields _wake;
 
     /// <summary>cpus_mask: the requested affinity.</summary>
     internal CpuSet AffinityMask
     {
-        get => _affinityMask;
+        get => _wake.AffinityMask;
         set
         {
             SetAffinityFields(value);
@@ -46,7 +45,7 @@ public abstract partial class RtTask
 
     private void SetAffinityFields(CpuSet mask)
     {
-        _affinityMask = mask;
+        _wake.AffinityMask = mask;
         SoleCpu = mask.Sole;
     }
 
@@ -58,17 +57,11 @@ public abstract partial class RtTask
     /// </summary>
     internal bool MigrateEnableWork;
 
-    private CpuSet _affinityMask;
-
-    // A short (CPU ids are below CpuSet.MaxCpus, 1024): like the other byte-sized fields, it packs
-    // into 8-byte words shared with its neighbours, which keeps the task at 232 bytes.
-    private short _soleCpu;
-
     /// <summary>The one CPU <see cref="AffinityMask"/> allows, or −1 when it allows several (nr_cpus_allowed > 1).</summary>
     internal int SoleCpu
     {
-        get => _soleCpu;
-        private set => _soleCpu = checked((short)value);
+        get => _wake.SoleCpu;
+        private set => _wake.SoleCpu = checked((short)value);
     }
 
     /// <summary>
@@ -78,12 +71,13 @@ public abstract partial class RtTask
     internal int TimerSlot;
 
     /// <summary>task_cpu(): the CPU the task runs on, is queued on, or last ran on.</summary>
-    internal Cpu? Cpu;
+    internal ref Cpu? Cpu => ref _wake.Cpu;
 
     // ---- run state (see TaskRunState) ----
 
-    internal byte Run;
-    internal byte WakeWhileRunning;
+    internal ref byte Run => ref _wake.Run;
+
+    internal ref byte WakeWhileRunning => ref _wake.WakeWhileRunning;
 
     // ---- the single flow of control ----
 
@@ -95,10 +89,10 @@ public abstract partial class RtTask
     internal object? Continuation;
 
     /// <summary>True when <see cref="Continuation"/> may run (preempted, yielded, or woken from a block).</summary>
-    internal bool ContinuationReady;
+    internal ref bool ContinuationReady => ref _wake.ContinuationReady;
 
     /// <summary>What the last runtime awaitable asked for.</summary>
-    internal SuspendReason Reason;
+    internal ref SuspendReason Reason => ref _wake.Reason;
 
     /// <summary>The wait the task is blocked on (a timer or a wait queue), for cancellation.</summary>
     internal IWaitSource? BlockedOn;
@@ -114,8 +108,8 @@ public abstract partial class RtTask
     /// <summary>preempt_count (preemption bits).</summary>
     internal int PreemptCount; // at most PreemptGuard.MaxDepth (255); an int: a byte's read-modify-write doubled a guard pair's cost (docs/benchmarks.md)
 
-    /// <summary>p->migration_disabled.</summary>
-    internal int MigrationDisabled; // at most MigrateGuard.MaxDepth (32767); an int, as PreemptCount
+    /// <summary>p->migration_disabled: at most MigrateGuard.MaxDepth (32767); an int, as PreemptCount.</summary>
+    internal ref int MigrationDisabled => ref _wake.MigrationDisabled;
 
     /// <summary>Bumped when a BUG report resets the depths, so guards taken before become no-ops.</summary>
     internal ushort GuardEpoch; // wraps after 65,536 resets: a guard taken that many resets ago would match again
@@ -200,9 +194,11 @@ public abstract partial class RtTask
     /// <see cref="RtClock"/> ns, with the lowest bit set (never 0); 0 when not sampled. The latency is
     /// the 32-bit difference, exact below 2.1 s. Here and not in <see cref="RtTaskRare"/>: a
     /// rare-state object per sampled spawn made the wakeup-latency histogram cost 13 % of
-    /// spawn-and-run (RtProbe observe); 32 bits keep the task at 232 bytes.
+    /// spawn-and-run (RtProbe observe); 32 bits keep the task at 232 bytes. The waker writes it, so it
+    /// lives with the other fields a wakeup touches (<see cref="TaskWakeFields"/>), where it fills what
+    /// was padding.
     /// </summary>
-    internal int WokenAtNs;
+    internal ref int WokenAtNs => ref _wake.WokenAtNs;
 
     private RtTaskRare CreateRare()
     {
@@ -215,13 +211,15 @@ public abstract partial class RtTask
 
     // ---- run-queue and registry links (intrusive, no allocation) ----
 
-    internal RtTask? RqNext;
+    internal ref RtTask? RqNext => ref _wake.RqNext;
     internal RtTask? RqPrev;
 
     /// <summary>Counted pushable by the run queue it is on (its affinity allowed another CPU at enqueue).</summary>
-    internal bool QueuedPushable;
-    internal RtTask? WaitNext;
-    internal RtTask? WaitPrev;
+    internal ref bool QueuedPushable => ref _wake.QueuedPushable;
+
+    internal ref RtTask? WaitNext => ref _wake.WaitNext;
+
+    internal ref RtTask? WaitPrev => ref _wake.WaitPrev;
     internal RtTask? AllNext;
     internal RtTask? AllPrev;
 

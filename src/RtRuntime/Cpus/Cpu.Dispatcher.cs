@@ -47,7 +47,7 @@ internal sealed partial class Cpu
         // idle period reuses the time its wakeup was read at (the handoff's critical path).
         long now = _idleEndNs != 0 ? _idleEndNs : RtClock.NowNs();
         _idleEndNs = 0;
-        if (Volatile.Read(ref _nextDeadline) <= now)
+        if (Volatile.Read(ref _idleReads.NextDeadline) <= now)
         {
             FireTimers(now);
         }
@@ -147,7 +147,7 @@ internal sealed partial class Cpu
         // after PullRecheckNs. (So does an offer it could take that appeared after that pull, unless a
         // push or a placement brings it here first: a delay of at most PullRecheckNs.)
         long pullRecheck = long.MaxValue;
-        bool park = !work && !_exit && Volatile.Read(ref _nextDeadline) > now;
+        bool park = !work && !_exit && Volatile.Read(ref _idleReads.NextDeadline) > now;
         if (park && Scheduler.Balancer.HasPullable(this))
         {
             if (_pullFailed)
@@ -170,7 +170,7 @@ internal sealed partial class Cpu
             }
 
             long busyDeadline = Scheduler.HrTimer.Duty.Take(this);
-            long timer = Math.Min(Volatile.Read(ref _nextDeadline), busyDeadline);
+            long timer = Math.Min(Volatile.Read(ref _idleReads.NextDeadline), busyDeadline);
             long until = Math.Min(timer, Math.Min(dyingDeadline, pullRecheck));
             long early = fixedSpin > 0 ? fixedSpin : until == timer ? TimerEarlyNs : 0; // a recheck needs no precision
             AccountTime(ref _idleNs, ref _idleSinceNs, since: now, now);
@@ -471,7 +471,7 @@ internal sealed partial class Cpu
         else if ((pending & PendingWork.TimerSoon) != 0)
         {
             long now = RtClock.NowNs(); // polling: a yield is a point of sorts, and rt/timer comes only at the backstop
-            if (Volatile.Read(ref _nextDeadline) <= now)
+            if (Volatile.Read(ref _idleReads.NextDeadline) <= now)
             {
                 FireTimers(now);
             }
@@ -515,7 +515,7 @@ internal sealed partial class Cpu
         if ((pending & PendingWork.TimerSoon) != 0)
         {
             long now = RtClock.NowNs();
-            if (Volatile.Read(ref _nextDeadline) <= now)
+            if (Volatile.Read(ref _idleReads.NextDeadline) <= now)
             {
                 return null; // a polled sleeper is due: the turn loop fires it (rt/timer comes only at the backstop)
             }
@@ -593,7 +593,7 @@ internal sealed partial class Cpu
         }
 
         long now = RtClock.NowNs();
-        if ((pending & PendingWork.Timer) != 0 || Volatile.Read(ref _nextDeadline) <= now)
+        if ((pending & PendingWork.Timer) != 0 || Volatile.Read(ref _idleReads.NextDeadline) <= now)
         {
             FireTimers(now);
         }

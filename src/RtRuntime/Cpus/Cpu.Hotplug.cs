@@ -202,8 +202,8 @@ internal sealed partial class Cpu
                     }
                 }
 
-                Volatile.Write(ref _nextDeadline, long.MaxValue);
-                Volatile.Write(ref target._nextDeadline, target._timers.NextExpiry);
+                Volatile.Write(ref _idleReads.NextDeadline, long.MaxValue);
+                Volatile.Write(ref target._idleReads.NextDeadline, target._timers.NextExpiry);
             }
         }
 

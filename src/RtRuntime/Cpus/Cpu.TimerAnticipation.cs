@@ -136,7 +136,7 @@ internal sealed partial class Cpu
     private bool HasTimerToPoll() => Scheduler.HrTimer.HasLead && EarliestTimer != long.MaxValue;
 
     /// <summary>The running task's points are known to come at least <see cref="SparsePointGapNs"/> apart.</summary>
-    private bool RunsSparsePoints() => _running is { } task && _gapTaskId == task.Id && _gapNs >= SparsePointGapNs;
+    private bool RunsSparsePoints() => _pri.Running is { } task && _gapTaskId == task.Id && _gapNs >= SparsePointGapNs;
 
     /// <summary>
     /// Notes a point of <paramref name="task"/> that read the clock at <paramref name="now"/>; returns the

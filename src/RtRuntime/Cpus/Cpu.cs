@@ -33,6 +33,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         _pri.RunningPrio = -1;
         _pri.QueuedTop = -1;
         _pri.PushableTop = -1;
+        _idleReads.NextDeadline = long.MaxValue;
         _online.Active = 1;
         _online.Online = 1;
         Parker = new Parker(() => Volatile.Read(ref _pri.WakeList) is not null);
@@ -85,14 +86,16 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     internal ref int PendingRef => ref _pending.Value;
 
-    /// <summary>rq->curr: the running task, or null when idle or between tasks. Written under <see cref="Lock"/>.</summary>
+    /// <summary>
+    /// rq->curr: the running task, or null when idle or between tasks. Written under <see cref="Lock"/>,
+    /// on the line a waker has just written (<see cref="CpuPri"/>), so the running task's gate is
+    /// reached without another transfer.
+    /// </summary>
     public RtTask? Running
     {
-        get => Volatile.Read(ref _running);
-        private set => Volatile.Write(ref _running, value);
+        get => Volatile.Read(ref _pri.Running);
+        private set => Volatile.Write(ref _pri.Running, value);
     }
-
-    private RtTask? _running;
 
     /// <summary>Scratch for this CPU's pulls (the sources in priority order); only this CPU's thread uses it.</summary>
     internal Cpu[]? PullSources;
@@ -116,7 +119,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public int PushableTop => Volatile.Read(ref _pri.PushableTop);
 
     /// <summary>rq->push_busy: the running task a stopper push is in flight for (never two at once); null when none.</summary>
-    public RtTask? PushTarget;
+    public ref RtTask? PushTarget => ref _idleReads.PushTarget;
+
+    private CpuIdleReads _idleReads;
 
     /// <summary>The priority the CPU thread last ran (for "dropped its priority" pulls); −1 after idling.</summary>
     public int LastRunPrio = -1;
@@ -125,7 +130,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public int TopPrio => Math.Max(Volatile.Read(ref _pri.RunningPrio), Volatile.Read(ref _pri.QueuedTop));
 
     /// <inheritdoc/>
-    public bool RunningPinned => Volatile.Read(ref _running) is { } running && Volatile.Read(ref running.MigrationDisabled) > 0;
+    public bool RunningPinned => Volatile.Read(ref _pri.Running) is { } running && Volatile.Read(ref running.MigrationDisabled) > 0;
 
     /// <summary>rq->nr_pinned: tasks of this CPU inside a migrate-disabled section (running, preempted or asleep).</summary>
     public int NrPinned => Volatile.Read(ref _nrPinned) + Volatile.Read(ref _nrUnpinnedElsewhere);
@@ -151,9 +156,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     }
 
     /// <summary>The earliest sleeper deadline on this CPU (RtClock ns), or long.MaxValue.</summary>
-    public long NextDeadline => Volatile.Read(ref _nextDeadline);
-
-    private long _nextDeadline = long.MaxValue;
+    public long NextDeadline => Volatile.Read(ref _idleReads.NextDeadline);
 
     /// <summary>When the running RR task's slice ends (RtClock ns), or long.MaxValue.</summary>
     public long SliceDeadline => Volatile.Read(ref _sliceDeadline);
@@ -297,7 +300,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void SetPending(int bits)
     {
         Interlocked.Or(ref _pending.Value, bits);
-        if (_running is { } running)
+        if (_pri.Running is { } running)
         {
             Interlocked.Or(ref running.Gate, bits);
         }
@@ -593,9 +596,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         {
             task.BlockedOn = this;
             _timers.Add(task, deadlineNs);
-            if (deadlineNs < _nextDeadline)
+            if (deadlineNs < _idleReads.NextDeadline)
             {
-                Volatile.Write(ref _nextDeadline, deadlineNs);
+                Volatile.Write(ref _idleReads.NextDeadline, deadlineNs);
             }
         }
 
@@ -615,9 +618,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         {
             rare.WaitTimerCpu = this;
             _timers.Add(task, deadlineNs);
-            if (deadlineNs < _nextDeadline)
+            if (deadlineNs < _idleReads.NextDeadline)
             {
-                Volatile.Write(ref _nextDeadline, deadlineNs);
+                Volatile.Write(ref _idleReads.NextDeadline, deadlineNs);
             }
         }
     }
@@ -641,7 +644,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
                 if (cpu._timers.Remove(task))
                 {
-                    Volatile.Write(ref cpu._nextDeadline, cpu._timers.NextExpiry);
+                    Volatile.Write(ref cpu._idleReads.NextDeadline, cpu._timers.NextExpiry);
                 }
 
                 rare.WaitTimerCpu = null;
@@ -660,7 +663,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
                 return false;
             }
 
-            Volatile.Write(ref _nextDeadline, _timers.NextExpiry);
+            Volatile.Write(ref _idleReads.NextDeadline, _timers.NextExpiry);
             return true;
         }
     }
@@ -762,7 +765,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
                 into.Add(task);
             }
 
-            Volatile.Write(ref _nextDeadline, _timers.NextExpiry);
+            Volatile.Write(ref _idleReads.NextDeadline, _timers.NextExpiry);
         }
     }
 

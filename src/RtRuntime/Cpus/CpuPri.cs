@@ -5,16 +5,16 @@ namespace RtRuntime.Cpus;
 
 /// <summary>
 /// What a waker reads and writes of a CPU, without locks: the running and highest queued priorities
-/// that placement reads on every spawn and wakeup (the kernel's <c>cpupri</c>), and the wake list's
-/// head and the idle flag (<see cref="Cpu.TryQueueWake"/>). On a cache line of its own, away from the
+/// that placement reads on every spawn and wakeup (the kernel's <c>cpupri</c>), the wake list's
+/// head, the idle flag and the running task (<see cref="Cpu.TryQueueWake"/>). On a cache line of its own, away from the
 /// counters the CPU thread writes on every task (the hotplug state has its own line,
 /// <see cref="CpuOnlineState"/>); the priorities are written only when a value changes, so a CPU
 /// running one task after another at the same priority does not invalidate the line in every
 /// spawner's cache.
 /// <para>
-/// One line for the four: a cross-CPU wakeup pushes onto the list, reads the idle flag and compares
-/// the running priority, and the woken CPU takes the list, clears its idle flag and publishes its new
-/// priorities. On separate lines each of those was a cache-line transfer of its own, on each side of
+/// One line for all of them: a cross-CPU wakeup pushes onto the list, reads the idle flag and compares
+/// the running priority (or, when the CPU is busy, flags its running task), and the woken CPU takes
+/// the list, clears its idle flag and publishes its new priorities and running task. On separate lines each of those was a cache-line transfer of its own, on each side of
 /// every handoff (this VM moves a line between cores in 60–300 ns); on one line each side pays one.
 /// </para>
 /// </summary>
@@ -40,6 +40,10 @@ internal struct CpuPri
     /// <summary>The wake list's head: newest first, linked through <see cref="RtTask.RqNext"/> (<see cref="Cpu"/>'s WakeList part).</summary>
     [FieldOffset(88)]
     public RtTask? WakeList;
+
+    /// <summary>rq->curr (<see cref="Cpu.Running"/>): a waker of a busy CPU sets its pending work in the running task's gate too.</summary>
+    [FieldOffset(96)]
+    public RtTask? Running;
 
     /// <summary>Publishes <paramref name="value"/> into <paramref name="field"/> unless it already holds it.</summary>
     public static void Set(ref int field, int value)

@@ -32,6 +32,9 @@ internal sealed unsafe class Parker : IDisposable
     /// </summary>
     public long SleepLateNs { get; private set; } = -1;
 
+    // The next object (another CPU's) starts past this: SleepLateNs is written at every park.
+    private readonly CacheLinePadding _after;
+
     /// <param name="hasWork">Work that ends a park without a permit (tested while spinning and right before sleeping), or null.</param>
     public Parker(Func<bool>? hasWork = null)
     {
@@ -62,7 +65,10 @@ internal sealed unsafe class Parker : IDisposable
     /// </summary>
     public void Park(long deadlineNs, long spinNs, long earlyNs = 0)
     {
-        SleepLateNs = -1;
+        if (SleepLateNs != -1)
+        {
+            SleepLateNs = -1; // written only when it changes: the handoff path parks without sleeping
+        }
 
         // Read before the exchange: a locked instruction takes the line exclusive even when it fails,
         // and every waker reads this word (IsAsleep), so a park that found no permit would cost each

@@ -162,7 +162,11 @@ public abstract class RtWaitQueue : IWaitSource
     internal static void Grant(RtTask task)
     {
         task.ContinuationReady = true;
-        task.Scheduler.TryWake(task);
+
+        // The runtime through the task's CPU, whose line holding it is never written: the task's own
+        // reference sits on a line the task's CPU writes as the task blocks and resumes, and reading
+        // it would cost the waker a cache-line transfer, and that CPU another to write it back.
+        (task.Cpu?.Scheduler ?? task.Scheduler).TryWake(task);
     }
 
     /// <summary>The waiting flow resumed (on the task's CPU thread): what it was granted is its own now.</summary>

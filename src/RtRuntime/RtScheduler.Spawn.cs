@@ -148,8 +148,27 @@ public sealed partial class RtScheduler
             task.Rare.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);
         }
 
+        FlowSpawnerContext(task);
         task.Run = TaskRunState.Queued;
         Activate(task);
         return true;
+    }
+
+    // The ExecutionContext of a thread that never had an AsyncLocal value set (a CPU thread's, captured
+    // as it starts): a spawner with that one has nothing to flow.
+    private static ExecutionContext? s_defaultContext;
+
+    /// <summary>
+    /// The spawner's <see cref="ExecutionContext"/> (its AsyncLocal values: an <c>Activity</c>, a logging
+    /// scope, a culture) flows into the task's body, as <see cref="Task.Run(Action)"/>'s does: the body's first step
+    /// runs under it, and every await in the body carries it on. A spawner with none set, or with flow
+    /// suppressed, costs nothing more.
+    /// </summary>
+    private static void FlowSpawnerContext(RtTask task)
+    {
+        if (ExecutionContext.Capture() is { } context && !ReferenceEquals(context, Volatile.Read(ref s_defaultContext)))
+        {
+            task.StartUnder(context);
+        }
     }
 }

@@ -295,6 +295,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         {
             var thread = new Thread(() => cpu.ThreadMain(c =>
             {
+                Interlocked.CompareExchange(ref s_defaultContext, ExecutionContext.Capture(), null);
                 errors[c.Id] = CpuThreadSetup.Apply(c, Options, _logger);
                 ready.Signal();
                 return errors[c.Id] is null;
@@ -304,7 +305,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
                 Name = "rt/cpu" + cpu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
             };
             cpu.Thread = thread;
-            thread.Start();
+            thread.UnsafeStart(); // with no ExecutionContext: the starter's AsyncLocal values are not every task's
         }
 
         ready.Wait();

@@ -62,7 +62,7 @@ internal sealed class HrTimerThread : IDisposable
     public void Start(CpuSet? housekeeping)
     {
         _housekeeping = housekeeping;
-        _thread.Start();
+        _thread.UnsafeStart(); // no ExecutionContext: it runs no user code, and keeps the starter's AsyncLocal values alive for nothing
     }
 
     private CpuSet? _housekeeping;

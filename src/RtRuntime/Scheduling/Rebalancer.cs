@@ -64,7 +64,7 @@ internal sealed class Rebalancer : IDisposable
     {
         _housekeeping = housekeeping;
         _lastSampleNs = RtClock.NowNs();
-        _thread.Start();
+        _thread.UnsafeStart(); // no ExecutionContext: it runs no user code, and keeps the starter's AsyncLocal values alive for nothing
     }
 
     /// <summary>Sends an event and wakes the thread; coalesced while a wakeup is already pending.</summary>

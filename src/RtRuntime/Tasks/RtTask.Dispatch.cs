@@ -242,6 +242,36 @@ public abstract partial class RtTask
     /// <summary>Starts the body; returns true when it completed synchronously.</summary>
     private protected abstract bool StartBody();
 
+    /// <summary>Has the body's first step run under <paramref name="context"/> (the spawner's; before the task is queued).</summary>
+    internal void StartUnder(ExecutionContext context) => BodyState = new BodyInContext(BodyState!, context);
+
+    /// <summary>The first step under the spawner's context; the CPU thread's own (none) comes back after it.</summary>
+    private bool StartBodyIn(BodyInContext flowed)
+    {
+        BodyState = flowed.Body;
+        ExecutionContext? cpuContext = ExecutionContext.Capture();
+        ExecutionContext.Restore(flowed.Context);
+        try
+        {
+            return StartBody();
+        }
+        finally
+        {
+            if (cpuContext is not null)
+            {
+                ExecutionContext.Restore(cpuContext);
+            }
+        }
+    }
+
+    /// <summary>A body waiting for its first step with the spawner's ExecutionContext (allocated only when the spawner had AsyncLocal values).</summary>
+    private sealed class BodyInContext(object body, ExecutionContext context)
+    {
+        public object Body { get; } = body;
+
+        public ExecutionContext Context { get; } = context;
+    }
+
     /// <summary>True once the body's task has completed (on or off CPU).</summary>
     private bool BodyCompleted => BodyState is not Task running || running.IsCompleted;
 
@@ -309,7 +339,7 @@ public abstract partial class RtTask
             _started = true;
             ContinuationReady = false;
             Reason = SuspendReason.Foreign;
-            if (StartBody())
+            if (BodyState is BodyInContext flowed ? StartBodyIn(flowed) : StartBody())
             {
                 return true;
             }

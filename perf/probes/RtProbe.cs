@@ -262,30 +262,8 @@ switch (mode)
         await using var rt = RtScheduler.Start(Options());
         for (int rep = 0; rep < 5; rep++)
         {
-            const int Rounds = 200_000;
-            var toA = new RtEvent(autoReset: true);
-            var toB = new RtEvent(autoReset: true);
-            RtTask b = rt.Spawn("pong", 50, async ctx =>
-            {
-                for (int i = 0; i < Rounds; i++)
-                {
-                    await toB.WaitAsync(ctx);
-                    toA.Set();
-                }
-            }, SchedPolicy.Fifo, CpuSet.Of(mode == "samecpu" ? 0 : 1));
-            long elapsed = await rt.Spawn<long>("ping", 50, async ctx =>
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < Rounds; i++)
-                {
-                    toB.Set();
-                    await toA.WaitAsync(ctx);
-                }
-
-                return Stopwatch.GetTimestamp() - t0;
-            }, SchedPolicy.Fifo, CpuSet.Of(0));
-            await b;
-            Console.WriteLine($"{(mode == "samecpu" ? "same-CPU ping-pong" : "ping-pong")} (IdlePollMax {poll.TotalMicroseconds} µs): {elapsed * 1e9 / Stopwatch.Frequency / Rounds:F0} ns per round trip");
+            double ns = await PingPongRoundTripNs(rt, 200_000, sameCpu: mode == "samecpu");
+            Console.WriteLine($"{(mode == "samecpu" ? "same-CPU ping-pong" : "ping-pong")} (IdlePollMax {poll.TotalMicroseconds} µs): {ns:F0} ns per round trip");
         }
 
         break;
@@ -503,36 +481,7 @@ switch (mode)
         await using var rt = RtScheduler.Start(Options());
         for (int rep = 0; rep < 3; rep++)
         {
-            const int Rounds = 200_000;
-            var box = new long[32]; // the word at index 16 has its cache line to itself
-            RtTask pong = rt.Spawn("pong", 50, ctx =>
-            {
-                for (long i = 0; i < Rounds; i++)
-                {
-                    while (Volatile.Read(ref box[16]) != 2 * i + 1)
-                    {
-                    }
-
-                    Volatile.Write(ref box[16], 2 * i + 2);
-                }
-
-                return ValueTask.CompletedTask;
-            }, SchedPolicy.Fifo, CpuSet.Of(1));
-            long elapsed = await rt.Spawn<long>("ping", 50, ctx =>
-            {
-                long t0 = Stopwatch.GetTimestamp();
-                for (long i = 0; i < Rounds; i++)
-                {
-                    Volatile.Write(ref box[16], 2 * i + 1);
-                    while (Volatile.Read(ref box[16]) != 2 * i + 2)
-                    {
-                    }
-                }
-
-                return ValueTask.FromResult(Stopwatch.GetTimestamp() - t0);
-            }, SchedPolicy.Fifo, CpuSet.Of(0));
-            await pong;
-            Console.WriteLine($"cache line between CPUs 0 and 1: {elapsed * 1e9 / Stopwatch.Frequency / Rounds:F0} ns per round trip");
+            Console.WriteLine($"cache line between CPUs 0 and 1: {await LineRoundTripNs(rt, 200_000):F0} ns per round trip");
         }
 
         break;
@@ -1443,7 +1392,7 @@ static async Task<double> LineRoundTripNs(RtScheduler rt, int rounds)
     return elapsed * 1e9 / Stopwatch.Frequency / rounds;
 }
 
-static async Task<double> PingPongRoundTripNs(RtScheduler rt, int rounds)
+static async Task<double> PingPongRoundTripNs(RtScheduler rt, int rounds, bool sameCpu = false)
 {
     var toA = new RtEvent(autoReset: true);
     var toB = new RtEvent(autoReset: true);
@@ -1454,7 +1403,7 @@ static async Task<double> PingPongRoundTripNs(RtScheduler rt, int rounds)
             await toB.WaitAsync(ctx);
             toA.Set();
         }
-    }, SchedPolicy.Fifo, CpuSet.Of(1));
+    }, SchedPolicy.Fifo, CpuSet.Of(sameCpu ? 0 : 1));
     long elapsed = await rt.Spawn<long>("ping", 50, async ctx =>
     {
         long t0 = Stopwatch.GetTimestamp();

@@ -126,12 +126,29 @@ public sealed partial class RtScheduler
         return mask;
     }
 
+    /// <summary>
+    /// A spawn for the runtime's own work that carries its own ExecutionContext (a <see cref="RtTaskScheduler"/>'s
+    /// Tasks, which the TPL runs under theirs): nothing of the spawning thread's is flowed into it.
+    /// </summary>
+    internal RtTask SpawnWithoutContextFlow(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy, CpuSet? affinity)
+    {
+        CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
+        var task = new VoidRtTask(this, name, priority, policy, mask, body);
+        return TryAdmit(task, default, flowContext: false) ? task : throw Refused(task);
+    }
+
     private RtTask Admit(RtTask task, CancellationToken cancellationToken) => TryAdmit(task, cancellationToken)
         ? task
-        : throw new InvalidOperationException($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
+        : throw Refused(task);
 
-    /// <summary>Queues <paramref name="task"/>; false, with the task counted as refused, once the runtime is stopping.</summary>
-    private bool TryAdmit(RtTask task, CancellationToken cancellationToken)
+    private static InvalidOperationException Refused(RtTask task) =>
+        new($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
+
+    /// <summary>
+    /// Queues <paramref name="task"/>; false, with the task counted as refused, once the runtime is stopping.
+    /// <paramref name="flowContext"/>: the body's first step runs under the calling thread's ExecutionContext.
+    /// </summary>
+    private bool TryAdmit(RtTask task, CancellationToken cancellationToken, bool flowContext = true)
     {
         // Count the task before checking _accepting; StopAsync clears _accepting before reading the
         // count, so a task is either refused here or waited for there.
@@ -148,7 +165,11 @@ public sealed partial class RtScheduler
             task.Rare.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);
         }
 
-        FlowSpawnerContext(task);
+        if (flowContext)
+        {
+            FlowSpawnerContext(task);
+        }
+
         task.Run = TaskRunState.Queued;
         Activate(task);
         return true;
@@ -157,6 +178,15 @@ public sealed partial class RtScheduler
     // The ExecutionContext of a thread that never had an AsyncLocal value set (a CPU thread's, captured
     // as it starts): a spawner with that one has nothing to flow.
     private static ExecutionContext? s_defaultContext;
+
+    /// <summary>Puts the CPU thread back on the default context (no AsyncLocal values, flow not suppressed) when a step left another.</summary>
+    internal static void ResetCpuThreadContext()
+    {
+        if (Volatile.Read(ref s_defaultContext) is { } clean && !ReferenceEquals(ExecutionContext.Capture(), clean))
+        {
+            ExecutionContext.Restore(clean);
+        }
+    }
 
     /// <summary>
     /// The spawner's <see cref="ExecutionContext"/> (its AsyncLocal values: an <c>Activity</c>, a logging

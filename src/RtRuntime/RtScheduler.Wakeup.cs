@@ -102,11 +102,19 @@ public sealed partial class RtScheduler
     /// </summary>
     private void MoveEqualPriorityRunner(Cpu cpu, RtTask task, int prio, CpuSet mask)
     {
-        // Neither task has a lower CPU to go to unless some other CPU runs below prio: that is asked
-        // first, of the priority lines placement has just read, so a wakeup among equally busy CPUs
-        // (a spawn burst) reads nothing more; the runner's fields are another CPU's lines.
+        // The runner first: it is on the line the push has just written (CpuPri), and when it is the
+        // woken task itself (it ran before this read) nothing more is read. Then neither task has a
+        // lower CPU to go to unless some other CPU runs below prio, asked of the priority lines
+        // placement read, so a wakeup among equally busy CPUs (a spawn burst) reads nothing more.
+        // (A runner that started after the woken task ran and blocked again is judged as if it had
+        // been running at the wakeup: at worst it moves to a CPU running below it.)
+        if (cpu.Running is not { } runner || runner == task)
+        {
+            return;
+        }
+
         int lowest = Placement.FindLowest(prio, AllCpus, cpu.Id, _cpuViews);
-        if (lowest < 0 || _cpus[lowest].TopPrio >= prio || cpu.Running is not { } runner || runner == task)
+        if (lowest < 0 || _cpus[lowest].TopPrio >= prio)
         {
             return;
         }
@@ -210,7 +218,7 @@ public sealed partial class RtScheduler
 
         var drain = new VoidRtTask(this, root.Name + PostedSuffix, root.BasePriority, root.Policy, anyActive ? mask : AllCpus, body);
         drain.Rare.AfterExit = queue; // before it is published: what is posted to it after its end comes back here
-        return (Volatile.Read(ref _accepting) && TryAdmit(drain, default)) || TryAdmitWhileDraining(drain, throughGrace: queue.CarriesLiveBodies);
+        return (Volatile.Read(ref _accepting) && TryAdmit(drain, default, flowContext: false)) || TryAdmitWhileDraining(drain, throughGrace: queue.CarriesLiveBodies);
     }
 
     private const string PostedSuffix = "/posted";

@@ -245,23 +245,12 @@ public abstract partial class RtTask
     /// <summary>Has the body's first step run under <paramref name="context"/> (the spawner's; before the task is queued).</summary>
     internal void StartUnder(ExecutionContext context) => BodyState = new BodyInContext(BodyState!, context);
 
-    /// <summary>The first step under the spawner's context; the CPU thread's own (none) comes back after it.</summary>
+    /// <summary>The first step under the spawner's context (Step puts the CPU thread's own, none, back after it).</summary>
     private bool StartBodyIn(BodyInContext flowed)
     {
         BodyState = flowed.Body;
-        ExecutionContext? cpuContext = ExecutionContext.Capture();
         ExecutionContext.Restore(flowed.Context);
-        try
-        {
-            return StartBody();
-        }
-        finally
-        {
-            if (cpuContext is not null)
-            {
-                ExecutionContext.Restore(cpuContext);
-            }
-        }
+        return StartBody();
     }
 
     /// <summary>A body waiting for its first step with the spawner's ExecutionContext (allocated only when the spawner had AsyncLocal values).</summary>
@@ -339,7 +328,20 @@ public abstract partial class RtTask
             _started = true;
             ContinuationReady = false;
             Reason = SuspendReason.Foreign;
-            if (BodyState is BodyInContext flowed ? StartBodyIn(flowed) : StartBody())
+            bool completed;
+            try
+            {
+                completed = BodyState is BodyInContext flowed ? StartBodyIn(flowed) : StartBody();
+            }
+            finally
+            {
+                // A synchronous body (not an async method, whose builder restores the context it
+                // found) may have set an AsyncLocal or suppressed the flow on the CPU thread; that is
+                // not the next task's (as the ThreadPool resets after each work item).
+                RtScheduler.ResetCpuThreadContext();
+            }
+
+            if (completed)
             {
                 return true;
             }
@@ -366,21 +368,28 @@ public abstract partial class RtTask
     private void RunPosted()
     {
         PostedWork? fifo = PostedWork.InPostedOrder(Interlocked.Exchange(ref Posted, null));
-        while (fifo is not null)
+        try
         {
-            PostedWork current = fifo;
-            fifo = fifo.Next;
-            try
+            while (fifo is not null)
             {
-                current.Callback(current.State);
+                PostedWork current = fifo;
+                fifo = fifo.Next;
+                try
+                {
+                    current.Callback(current.State);
+                }
+                catch
+                {
+                    // The task faults with this (RtScheduler.FaultFromStep); the posts after it are kept,
+                    // ahead of anything posted since, for its end to forward to its after-exit queue.
+                    Rare.PostedRest = fifo;
+                    throw;
+                }
             }
-            catch
-            {
-                // The task faults with this (RtScheduler.FaultFromStep); the posts after it are kept,
-                // ahead of anything posted since, for its end to forward to its after-exit queue.
-                Rare.PostedRest = fifo;
-                throw;
-            }
+        }
+        finally
+        {
+            RtScheduler.ResetCpuThreadContext(); // a raw callback may leave an AsyncLocal behind, as a synchronous body may
         }
     }
 

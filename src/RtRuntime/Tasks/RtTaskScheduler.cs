@@ -43,7 +43,7 @@ public sealed class RtTaskScheduler : TaskScheduler
         RtTask wrapper;
         try
         {
-            wrapper = _runtime.Spawn(_name, _priority, ctx =>
+            wrapper = _runtime.SpawnWithoutContextFlow(_name, _priority, ctx =>
             {
                 if (_queued.TryRemove(task, out _))
                 {

@@ -6,11 +6,23 @@ namespace RtRuntime.Tests.Core;
 /// A task's body runs under its spawner's ExecutionContext, as <see cref="Task.Run(Action)"/>'s does: the
 /// AsyncLocal values of the code that spawned it (an Activity, a logging scope), not those of whoever
 /// started the runtime, and they follow the body across its awaits. A spawner with none set gives the
-/// body none. Each test fails when the CPU threads carry the starter's context instead.
+/// body none, whatever an earlier task's synchronous body or a posted callback left on the CPU thread.
+/// Each test fails when the CPU threads carry the starter's context instead, or keep what a step left.
 /// </summary>
 public class ExecutionContextFlowTests
 {
     private static readonly AsyncLocal<string?> Ambient = new();
+
+    // Spawns from a thread started without an ExecutionContext: no AsyncLocal values at all. (Not by
+    // awaiting inside a SuppressFlow scope: its Undo must run on the thread that suppressed.)
+    private static RtTask<T> SpawnFromCleanThread<T>(RtScheduler rt, string name, Func<TaskContext, ValueTask<T>> body)
+    {
+        RtTask<T>? task = null;
+        var thread = new Thread(() => task = rt.Spawn(name, 10, body));
+        thread.UnsafeStart();
+        Assert.True(thread.Join(Rt.Hang), "the spawning thread hangs");
+        return task!;
+    }
 
     [Fact]
     public async Task Spawn_FlowsTheSpawnersAsyncLocals_NotTheStarters_AcrossAwaits()
@@ -55,14 +67,7 @@ public class ExecutionContextFlowTests
     {
         Ambient.Value = "starter";
         await using var rt = Rt.Start(cpus: 1);
-        RtTask<string?> t;
-        using (ExecutionContext.SuppressFlow())
-        {
-            // A thread started without an ExecutionContext: no AsyncLocal values at all.
-            var spawned = new TaskCompletionSource<RtTask<string?>>(TaskCreationOptions.RunContinuationsAsynchronously);
-            new Thread(() => spawned.SetResult(rt.Spawn<string?>("clean", 10, ctx => ValueTask.FromResult<string?>(Ambient.Value)))).Start();
-            t = await spawned.Task.WithTimeout();
-        }
+        RtTask<string?> t = SpawnFromCleanThread<string?>(rt, "clean", ctx => ValueTask.FromResult<string?>(Ambient.Value));
 
         Assert.Null(await t.WithTimeout());
     }
@@ -80,5 +85,90 @@ public class ExecutionContextFlowTests
         });
 
         Assert.Equal("parent", await parent.WithTimeout());
+    }
+
+    [Fact]
+    public async Task SyncBodySettingAsyncLocal_DoesNotLeakIntoTheNextTask()
+    {
+        // A synchronous body (not an async method, whose builder restores the context) leaves its
+        // AsyncLocal on the CPU thread unless the runtime resets it after the step.
+        await using var rt = Rt.Start(cpus: 1);
+        await SpawnFromCleanThread<string?>(rt, "leaker", ctx =>
+        {
+            Ambient.Value = "leaked";
+            return ValueTask.FromResult<string?>(null);
+        }).WithTimeout();
+
+        RtTask<string?> clean = SpawnFromCleanThread<string?>(rt, "clean", ctx => ValueTask.FromResult<string?>(Ambient.Value));
+        Assert.Null(await clean.WithTimeout());
+    }
+
+    [Fact]
+    public async Task SyncBodySettingAsyncLocal_DoesNotLeakIntoAChildOfALaterTask()
+    {
+        // A child captures the context current in its parent's step: a leaked one would spread through spawns.
+        await using var rt = Rt.Start(cpus: 1);
+        await SpawnFromCleanThread<int>(rt, "leaker", ctx =>
+        {
+            Ambient.Value = "leaked";
+            return ValueTask.FromResult(0);
+        }).WithTimeout();
+
+        RtTask<string?> parent = SpawnFromCleanThread<string?>(rt, "parent", async ctx =>
+        {
+            await ctx.Yield();
+            RtTask<string?> child = rt.Spawn<string?>("child", 10, c => ValueTask.FromResult<string?>(Ambient.Value));
+            return await child;
+        });
+        Assert.Null(await parent.WithTimeout());
+    }
+
+    [Fact]
+    public async Task FlowSuppressedAndNeverRestoredByABody_DoesNotKeepAFlowedContextOnTheCpu()
+    {
+        // With the CPU thread's flow suppressed, Capture() returns null: a restore of "what was there"
+        // would leave the next flowed spawner's values behind for every later task.
+        await using var rt = Rt.Start(cpus: 1);
+        await SpawnFromCleanThread<int>(rt, "suppresser", ctx =>
+        {
+            _ = ExecutionContext.SuppressFlow(); // a misuse (never undone), but user code may do it
+            return ValueTask.FromResult(0);
+        }).WithTimeout();
+
+        string? seenByFlowed = null;
+        var thread = new Thread(() =>
+        {
+            Ambient.Value = "spawner";
+            RtTask<string?> flowed = rt.Spawn<string?>("flowed", 10, ctx => ValueTask.FromResult<string?>(Ambient.Value));
+            seenByFlowed = flowed.AsTask().WaitAsync(Rt.Hang).GetAwaiter().GetResult();
+        });
+        thread.UnsafeStart();
+        Assert.True(thread.Join(Rt.Hang), "the spawning thread hangs");
+        Assert.Equal("spawner", seenByFlowed);
+
+        RtTask<string?> clean = SpawnFromCleanThread<string?>(rt, "clean", ctx => ValueTask.FromResult<string?>(Ambient.Value));
+        Assert.Null(await clean.WithTimeout());
+    }
+
+    [Fact]
+    public async Task PostedCallbackSettingAsyncLocal_DoesNotLeakIntoTheNextTask()
+    {
+        // Work posted to a task runs raw in its step (RunPosted); what it sets is reset after it.
+        await using var rt = Rt.Start(cpus: 1);
+        var release = new RtEvent();
+        RtTask waiter = rt.Spawn("waiter", 10, async ctx => await release.WaitAsync(ctx));
+        await Rt.Until(() => waiter.State == RtTaskState.Blocked, "the task blocks on the event");
+        var posted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        waiter.Post(_ =>
+        {
+            Ambient.Value = "posted";
+            posted.TrySetResult();
+        }, null);
+        await posted.Task.WithTimeout();
+        release.Set();
+        await waiter.WithTimeout();
+
+        RtTask<string?> clean = SpawnFromCleanThread<string?>(rt, "clean", ctx => ValueTask.FromResult<string?>(Ambient.Value));
+        Assert.Null(await clean.WithTimeout());
     }
 }

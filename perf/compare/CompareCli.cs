@@ -29,7 +29,9 @@ public static class CompareCli
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+        // The default for every thread, not CurrentCulture: that one is an AsyncLocal, and would give every
+        // spawn and Task.Run of the measurements an ExecutionContext to flow that an application need not have.
+        CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
         if (args is [SpawnSettingsChild.Flag, string countArg, string repsArg, ..] && args.Length <= 4
             && int.TryParse(countArg, NumberStyles.Integer, CultureInfo.InvariantCulture, out int spawnCount) && spawnCount > 0
             && int.TryParse(repsArg, NumberStyles.Integer, CultureInfo.InvariantCulture, out int spawnReps) && spawnReps > 0

@@ -84,7 +84,8 @@ public abstract partial class RtTask
     /// <summary>
     /// The continuation a runtime awaitable captured: an <see cref="Action"/>, or the state machine box
     /// an async method builder handed a ValueTask source, run by <see cref="BuilderInvoker"/> (no
-    /// 64-byte <see cref="Action"/> to the box).
+    /// 64-byte <see cref="Action"/> to the box). Before the first step: the spawner's
+    /// <see cref="ExecutionContext"/> to start the body under, or null (<see cref="StartUnder"/>).
     /// </summary>
     internal object? Continuation;
 
@@ -242,23 +243,19 @@ public abstract partial class RtTask
     /// <summary>Starts the body; returns true when it completed synchronously.</summary>
     private protected abstract bool StartBody();
 
-    /// <summary>Has the body's first step run under <paramref name="context"/> (the spawner's; before the task is queued).</summary>
-    internal void StartUnder(ExecutionContext context) => BodyState = new BodyInContext(BodyState!, context);
+    /// <summary>
+    /// Has the body's first step run under <paramref name="context"/> (the spawner's; before the task is
+    /// queued). It waits in the continuation slot, which holds nothing until the body first suspends:
+    /// no allocation, and the task stays 232 bytes.
+    /// </summary>
+    internal void StartUnder(ExecutionContext context) => Continuation = context;
 
     /// <summary>The first step under the spawner's context (Step puts the CPU thread's own, none, back after it).</summary>
-    private bool StartBodyIn(BodyInContext flowed)
+    private bool StartBodyIn(ExecutionContext spawner)
     {
-        BodyState = flowed.Body;
-        ExecutionContext.Restore(flowed.Context);
+        Continuation = null;
+        ExecutionContext.Restore(spawner);
         return StartBody();
-    }
-
-    /// <summary>A body waiting for its first step with the spawner's ExecutionContext (allocated only when the spawner had AsyncLocal values).</summary>
-    private sealed class BodyInContext(object body, ExecutionContext context)
-    {
-        public object Body { get; } = body;
-
-        public ExecutionContext Context { get; } = context;
     }
 
     /// <summary>True once the body's task has completed (on or off CPU).</summary>
@@ -331,7 +328,7 @@ public abstract partial class RtTask
             bool completed;
             try
             {
-                completed = BodyState is BodyInContext flowed ? StartBodyIn(flowed) : StartBody();
+                completed = Continuation is ExecutionContext spawner ? StartBodyIn(spawner) : StartBody();
             }
             finally
             {

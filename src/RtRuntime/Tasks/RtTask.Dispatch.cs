@@ -306,8 +306,10 @@ public abstract partial class RtTask
         {
             // Posted work is a foreign await's continuation. If it suspends on a runtime awaitable,
             // that suspension is the dispatcher's to decide (a preemption point must be able to
-            // switch): only a continuation that was ready before the posts may run in this step.
-            bool wasReady = ContinuationReady;
+            // switch): only a continuation that was ready before the posts may run in this step. A
+            // body not started yet is ready (work posted to a task still queued used to leave it
+            // blocked for good, its body never started).
+            bool wasReady = ContinuationReady || !_started;
             if (!wasReady)
             {
                 Reason = SuspendReason.Foreign;

@@ -55,4 +55,36 @@ public class TaskSynchronizationContextTests
         Assert.Equal("d", n.ParamName);
         Assert.Same(t, t.CreateCopy());
     }
+
+    [Fact]
+    public async Task Post_BeforeTheTaskStarts_RunsFirst_AndTheBodyStillRuns()
+    {
+        // A higher task holds the only CPU, so the posted-to task is still queued, its body not started.
+        await using var rt = Rt.Start(cpus: 1);
+        int release = 0;
+        var hogRuns = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RtTask hog = rt.Spawn("hog", 50, async ctx =>
+        {
+            hogRuns.TrySetResult();
+            while (Volatile.Read(ref release) == 0)
+            {
+                await ctx.PreemptionPoint();
+            }
+        });
+        await hogRuns.Task.WithTimeout();
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        RtTask late = rt.Spawn("late", 10, ctx =>
+        {
+            order.Enqueue("body");
+            return ValueTask.CompletedTask;
+        });
+        Assert.Equal(RtTaskState.Runnable, late.State);
+
+        late.Post(_ => order.Enqueue("posted"), null);
+        Volatile.Write(ref release, 1);
+        await hog.WithTimeout();
+        await late.WithTimeout();
+
+        Assert.Equal(["posted", "body"], order.ToArray());
+    }
 }

@@ -18,11 +18,11 @@ namespace RtRuntime.Cpus;
 /// </summary>
 internal sealed partial class Cpu
 {
-    // The list's head is CpuPri.WakeList (newest first, linked through RqNext, unused while the task is
-    // on no run queue): on the line the waker reads for placement and for the idle flag.
     /// <summary>
     /// Pushes a woken task for this CPU's thread to queue (false from this CPU's own thread, which
-    /// queues directly, or when <see cref="RtSchedulerOptions.WakeList"/> is off).
+    /// queues directly, or when <see cref="RtSchedulerOptions.WakeList"/> is off). The list's head is
+    /// <see cref="CpuPri.WakeList"/> (newest first, linked through RqNext, unused while the task is on
+    /// no run queue), on the line the waker also reads for placement and for the idle flag.
     /// </summary>
     internal bool TryQueueWake(RtTask task)
     {
@@ -69,6 +69,7 @@ internal sealed partial class Cpu
                 SetPending(PendingWork.WakeList);
             }
         }
+
         YieldCoreIfWakerHoldsIt(task);
         return true;
     }

@@ -6,16 +6,18 @@ namespace RtRuntime.Cpus;
 /// <summary>
 /// What a waker reads and writes of a CPU, without locks: the running and highest queued priorities
 /// that placement reads on every spawn and wakeup (the kernel's <c>cpupri</c>), the wake list's
-/// head, the idle flag and the running task (<see cref="Cpu.TryQueueWake"/>). On a cache line of its own, away from the
-/// counters the CPU thread writes on every task (the hotplug state has its own line,
-/// <see cref="CpuOnlineState"/>); the priorities are written only when a value changes, so a CPU
+/// head, the idle flag and the running task (<see cref="Cpu.TryQueueWake"/>). On a cache line of its
+/// own, away from the counters the CPU thread writes on every task (the hotplug state has its own
+/// line, <see cref="CpuOnlineState"/>); the priorities are written only when a value changes, so a CPU
 /// running one task after another at the same priority does not invalidate the line in every
 /// spawner's cache.
 /// <para>
 /// One line for all of them: a cross-CPU wakeup pushes onto the list, reads the idle flag and compares
 /// the running priority (or, when the CPU is busy, flags its running task), and the woken CPU takes
-/// the list, clears its idle flag and publishes its new priorities and running task. On separate lines each of those was a cache-line transfer of its own, on each side of
-/// every handoff (this VM moves a line between cores in 60–300 ns); on one line each side pays one.
+/// the list, clears its idle flag and publishes its new priorities and running task, so each side
+/// moves this one line instead of three. Alone, that made no difference beyond this VM's noise; the
+/// handoff got faster with the task's and the idle readers' lines (docs/benchmarks.md, "The cross-CPU
+/// handoff: the lines the wake path touches").
 /// </para>
 /// </summary>
 [StructLayout(LayoutKind.Explicit, Size = 128)]

@@ -24,11 +24,17 @@ internal sealed class CompareSettings
     /// <summary>Wakeups per CPU and variant (cyclictest <c>-l</c>).</summary>
     public int TimerLoops => Quick ? 150 : 30_000;
 
+    /// <summary>Interleaved rounds the timer rows' loops are split into (<see cref="Sections.InterleavedRuns"/>).</summary>
+    public int TimerSegments => Quick ? 2 : 6;
+
     /// <summary>Items for enqueue-to-start and event wake latency.</summary>
     public int WakeSamples => Quick ? 200 : 20_000;
 
     /// <summary>Samples per preemption-latency variant.</summary>
     public int PreemptSamples => Quick ? 100 : 10_000;
+
+    /// <summary>Interleaved rounds the preemption rows' samples are split into (<see cref="Sections.InterleavedRuns"/>).</summary>
+    public int PreemptSegments => Quick ? 2 : 5;
 
     /// <summary>Tasks per spawn-and-run repetition.</summary>
     public int SpawnCount => Quick ? 2_000 : 200_000;

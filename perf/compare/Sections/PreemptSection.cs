@@ -33,6 +33,63 @@ internal static class PreemptSection
         log.WriteLine("[2] preemption latency");
         await WarmUpAsync(s, log, interval);
 
+        // Every row runs in interleaved segments (InterleavedRuns), so that each row and the floors
+        // and kernel rows it is compared with sample the same phases of this shared VM.
+        (string? helper, string helperNote) = await KernelTools.BuildHelperAsync(log);
+        var runs = new InterleavedRuns();
+        var labels = new Dictionary<(long K, string Mode), string>();
+        foreach (bool fifo in new[] { false, true })
+        {
+            string tag = fifo ? FifoTag : string.Empty;
+            foreach (long k in s_pointsUs)
+            {
+                long kNs = k * 1000;
+                string timerLabel = labels[(k, "timer" + tag)] = $"RtRuntime timer, point/{k} µs{tag}";
+                string eventLabel = labels[(k, "event" + tag)] = $"RtRuntime event, point/{k} µs{tag}";
+                runs.Add(timerLabel, m => RtTimerAsync(timerLabel, OneCpu(fifo), m, interval, kNs));
+                runs.Add(eventLabel, m => RtEventAsync(eventLabel, OneCpu(fifo), m, interval, kNs));
+            }
+        }
+
+        // The machine's floors for the same measurements: no runtime, no switch. A plain thread on core 0
+        // computes K µs between two reads of a flag that the same setter on core 1 raises; and one spins
+        // on the clock to the timer rows' deadlines.
+        const string TimerFloorLabel = "bare thread, spin to each deadline (the timer floor)";
+        runs.Add(TimerFloorLabel, m => Task.FromResult(BareTimerFloor(TimerFloorLabel, m, interval)));
+        foreach (long k in s_pointsUs)
+        {
+            string floorLabel = labels[(k, "floor")] = $"bare threads, flag read every {k} µs (the floor)";
+            runs.Add(floorLabel, m => Task.FromResult(BareFlagFloor(floorLabel, m, interval, k * 1000)));
+        }
+
+        // The same-run baseline of timer anticipation (on by default): the defaults without it, where
+        // the timer fires at the first point after its deadline. And SpinBeforePark on a busy CPU: the
+        // hog's points poll within the timer lead as by default, and rt/timer backs them up without
+        // spinning (it spins only for a CPU without a lead); the rows show the option does not disturb
+        // the busy CPU (the event rows do not change: it never parks).
+        foreach (long k in s_pointsUs)
+        {
+            string offLabel = labels[(k, "timer" + NoAnticipationTag)] = $"RtRuntime timer, point/{k} µs{NoAnticipationTag}";
+            runs.Add(offLabel, m => RtTimerAsync(offLabel, new() { CpuCount = 1, Cores = [0], AnticipateTimers = false }, m, interval, k * 1000));
+            string spinLabel = labels[(k, "timer" + SpinTag)] = $"RtRuntime timer, point/{k} µs{SpinTag}";
+            runs.Add(spinLabel, m => RtTimerAsync(spinLabel, new() { CpuCount = 1, Cores = [0], SpinBeforePark = TimerSection.TimerSpin }, m, interval, k * 1000));
+        }
+
+        const string KernelTimer = "kernel SCHED_FIFO timer", KernelEvent = "kernel SCHED_FIFO futex wake";
+        if (helper is not null)
+        {
+            runs.Add(KernelTimer, m => KernelTools.RunHelperAsync(helper, KernelTimer, "timer", m, interval));
+            runs.Add(KernelEvent, m => KernelTools.RunHelperAsync(helper, KernelEvent, "event", m, interval));
+        }
+        else
+        {
+            sec.Notes.Add(helperNote);
+        }
+
+        int segments = s.PreemptSegments;
+        await runs.RunAsync(n, segments, log);
+        sec.Text.Add($"The rows run interleaved: {Fmt.Int(segments)} rounds, each taking {Fmt.Int(n / segments)} samples of every row in turn (the order rotating from round to round), so that every row samples the same phases of this shared machine.");
+
         var rows = new List<(Latency, string)>();
         var ratioPairs = new List<(Latency, Latency?)>();
         var plotted = new List<Latency>();
@@ -43,15 +100,8 @@ internal static class PreemptSection
             string how = fifo ? " (CPU thread SCHED_FIFO 90, opt-in)" : " (defaults: CPU thread SCHED_OTHER)";
             foreach (long k in s_pointsUs)
             {
-                long kNs = k * 1000;
-                long from = RtClock.NowNs();
-                Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
-                // The row's window on the monotonic clock, so that a `perf record -k CLOCK_MONOTONIC` trace can be cut to it.
-                log.WriteLine($"  RtRuntime timer K={k}{tag}: p99 {Fmt.Us(timer.P99Us)} us (window {from / 1e9:F6} to {RtClock.NowNs() / 1e9:F6} s)");
-                Latency ev = await RtEventAsync($"RtRuntime event, point/{k} µs{tag}", OneCpu(fifo), n, interval, kNs);
-                log.WriteLine($"  RtRuntime event K={k}{tag}: p99 {Fmt.Us(ev.P99Us)} us");
-                results[(k, "timer" + tag)] = timer;
-                results[(k, "event" + tag)] = ev;
+                Latency timer = results[(k, "timer" + tag)] = runs.Result(labels[(k, "timer" + tag)])!;
+                Latency ev = results[(k, "event" + tag)] = runs.Result(labels[(k, "event" + tag)])!;
                 rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer" + how));
                 rows.Add((ev, $"hog passes a point every {k} µs; woken by `RtEvent.Set()` from core 1" + how));
                 plotted.Add(timer);
@@ -59,55 +109,36 @@ internal static class PreemptSection
             }
         }
 
-        // The machine's floors for the same measurements: no runtime, no switch. A plain thread on core 0
-        // computes K µs between two reads of a flag that the same setter on core 1 raises; and one spins
-        // on the clock to the timer rows' deadlines.
-        Latency timerFloor = BareTimerFloor("bare thread, spin to each deadline (the timer floor)", n, interval);
-        log.WriteLine($"  bare-thread timer floor: p99 {Fmt.Us(timerFloor.P99Us)} us");
+        Latency timerFloor = runs.Result(TimerFloorLabel)!;
         rows.Add((timerFloor, "no runtime: a SCHED_OTHER thread pinned to core 0 spins on the clock to each of the timer rows' deadlines; latency = first clock read at or past the deadline − the deadline. What is left is this VM's own interruptions"));
         plotted.Add(timerFloor);
         var floors = new Dictionary<long, Latency>();
         foreach (long k in s_pointsUs)
         {
-            Latency floor = BareFlagFloor($"bare threads, flag read every {k} µs (the floor)", n, interval, k * 1000);
-            log.WriteLine($"  bare-thread floor K={k}: p99 {Fmt.Us(floor.P99Us)} us");
-            floors[k] = floor;
+            Latency floor = floors[k] = runs.Result(labels[(k, "floor")])!;
             rows.Add((floor, $"no runtime: a SCHED_OTHER thread pinned to core 0 computes {k} µs between reads of a flag that a thread on core 1 raises (the same setter as the event rows); latency = flag seen − stamp. No task switch happens: what is left is the point interval and this VM's own interruptions"));
             plotted.Add(floor);
         }
 
-        // The same-run baseline of timer anticipation (on by default): the defaults without it, where
-        // the timer fires at the first point after its deadline.
         foreach (long k in s_pointsUs)
         {
-            Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{NoAnticipationTag}", new() { CpuCount = 1, Cores = [0], AnticipateTimers = false }, n, interval, k * 1000);
-            log.WriteLine($"  RtRuntime timer K={k}{NoAnticipationTag}: p99 {Fmt.Us(timer.P99Us)} us");
-            results[(k, "timer" + NoAnticipationTag)] = timer;
-            rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer; defaults but `AnticipateTimers = false`: no stop at the point before the deadline, the timer fires at the first point after it"));
-            plotted.Add(timer);
+            Latency off = results[(k, "timer" + NoAnticipationTag)] = runs.Result(labels[(k, "timer" + NoAnticipationTag)])!;
+            rows.Add((off, $"hog passes a point every {k} µs; woken by its own timer; defaults but `AnticipateTimers = false`: no stop at the point before the deadline, the timer fires at the first point after it"));
+            plotted.Add(off);
         }
 
-        // SpinBeforePark on a busy CPU: the hog's points poll within the timer lead as by default, and
-        // rt/timer backs them up without spinning (it spins only for a CPU without a lead); the rows
-        // show the option does not disturb the busy CPU (the event rows do not change: it never parks).
         foreach (long k in s_pointsUs)
         {
-            Latency timer = await RtTimerAsync($"RtRuntime timer, point/{k} µs{SpinTag}", new() { CpuCount = 1, Cores = [0], SpinBeforePark = TimerSection.TimerSpin }, n, interval, k * 1000);
-            log.WriteLine($"  RtRuntime timer K={k}{SpinTag}: p99 {Fmt.Us(timer.P99Us)} us");
-            results[(k, "timer" + SpinTag)] = timer;
-            rows.Add((timer, $"hog passes a point every {k} µs; woken by its own timer; `SpinBeforePark = {TimerSection.TimerSpin.TotalMicroseconds} µs` (opt-in): the CPU still polls and anticipates; `rt/timer` spins only for CPUs without a timer lead"));
-            plotted.Add(timer);
+            Latency spin = results[(k, "timer" + SpinTag)] = runs.Result(labels[(k, "timer" + SpinTag)])!;
+            rows.Add((spin, $"hog passes a point every {k} µs; woken by its own timer; `SpinBeforePark = {TimerSection.TimerSpin.TotalMicroseconds} µs` (opt-in): the CPU still polls and anticipates; `rt/timer` spins only for CPUs without a timer lead"));
+            plotted.Add(spin);
         }
 
-        (string? helper, string helperNote) = await KernelTools.BuildHelperAsync(log);
-        Latency? kTimer = null;
-        Latency? kEvent = null;
+        Latency? kTimer = helper is null ? null : runs.Result(KernelTimer);
+        Latency? kEvent = helper is null ? null : runs.Result(KernelEvent);
         if (helper is not null)
         {
-            (kTimer, string tn) = await KernelTools.RunHelperAsync(helper, "kernel SCHED_FIFO timer", "timer", n, interval);
-            (kEvent, string en) = await KernelTools.RunHelperAsync(helper, "kernel SCHED_FIFO futex wake", "event", n, interval);
-            log.WriteLine($"  kernel timer: p99 {(kTimer is null ? "failed" : Fmt.Us(kTimer.P99Us))} us; event: p99 {(kEvent is null ? "failed" : Fmt.Us(kEvent.P99Us))} us");
-            foreach (string note in new[] { tn, en }.Where(x => x.Length > 0).Distinct())
+            foreach (string note in new[] { runs.Note(KernelTimer), runs.Note(KernelEvent) }.Where(x => x.Length > 0).Distinct())
             {
                 sec.Notes.Add("C helper: " + note);
             }
@@ -123,10 +154,6 @@ internal static class PreemptSection
                 rows.Add((kEvent, helperNote + " `event`: FIFO 90 thread in FUTEX_WAIT, woken from core 1; a SCHED_OTHER thread computes on core 0"));
                 plotted.Add(kEvent);
             }
-        }
-        else
-        {
-            sec.Notes.Add(helperNote);
         }
 
         foreach (string tag in new[] { string.Empty, FifoTag })

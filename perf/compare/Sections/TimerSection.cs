@@ -45,70 +45,52 @@ internal static class TimerSection
         // stubs are removed with the runtime suspended: millisecond stalls in the first seconds). Run
         // the periodic loop once, discarded, so that every measured row sees the same steady code.
         _ = await RtLoops.PeriodicOnEveryCpuAsync("warm-up", new RtSchedulerOptions(), Math.Max(RtLoops.Warmup, loops / 5), interval, 0);
-        TimeSpan cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-        long wall0 = RtClock.NowNs();
-        Latency rtIdle = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime idle", new RtSchedulerOptions(), loops, interval, 0);
-        string idleCpu = CpuShare(cpu0, wall0, cpus);
-        log.WriteLine($"  RtRuntime idle: p99 {Fmt.Us(rtIdle.P99Us)} us");
+        // Every row of the timer table runs in interleaved segments (InterleavedRuns): this VM's timer
+        // behaviour changes phase every few seconds, and a row run whole met a different phase than its
+        // baseline run next (a plain clock_nanosleep thread's p99 varied 115–1,014 µs between runs).
+        const string Idle = "RtRuntime idle", NoEarly = "RtRuntime idle, no early wake", Cyclic = "cyclictest FIFO 90", Nanosleep = "clock_nanosleep thread",
+            SpinRow = "RtRuntime SpinBeforePark", SpinFloor = "spinning thread (floor)", FifoRow = "RtRuntime CPU threads FIFO 90", Locked = "RtRuntime LockMemory",
+            LikeCyclic = "RtRuntime as cyclictest runs", Load = "RtRuntime + hog (point/10 µs)", CyclicLoad = "cyclictest FIFO 90 + stress-ng";
+        var runs = new InterleavedRuns();
+        runs.Add(Idle, n => RtLoops.PeriodicOnEveryCpuAsync(Idle, new RtSchedulerOptions(), n, interval, 0));
+        runs.Add(NoEarly, n => RtLoops.PeriodicOnEveryCpuAsync(NoEarly, new RtSchedulerOptions { TimerEarlyWakeMax = TimeSpan.Zero }, n, interval, 0));
+        runs.Add(Cyclic, n => KernelTools.CyclictestAsync(Cyclic, n, interval, stress: false, log));
+        runs.Add(Nanosleep, n => Task.FromResult(PeriodicThreads(Nanosleep, cpus, n, interval, Native.SleepUntil)));
+        runs.Add(SpinRow, n => RtLoops.PeriodicOnEveryCpuAsync(SpinRow, new RtSchedulerOptions { SpinBeforePark = TimerSpin }, n, interval, 0));
+        runs.Add(SpinFloor, n => Task.FromResult(PeriodicThreads(SpinFloor, cpus, n, interval, deadline => Busy.Until(deadline))));
+        runs.Add(FifoRow, n => RtLoops.PeriodicOnEveryCpuAsync(FifoRow, new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }, n, interval, 0));
+        runs.Add(Locked, n => RtLoops.PeriodicOnEveryCpuAsync(Locked, new RtSchedulerOptions { LockMemory = true }, n, interval, 0));
+        runs.Add(LikeCyclic, n => RtLoops.PeriodicOnEveryCpuAsync(LikeCyclic, LikeCyclictest, n, interval, 0));
+        runs.Add(Load, n => RtLoops.PeriodicOnEveryCpuAsync(Load, new RtSchedulerOptions(), n, interval, 10_000));
+        runs.Add(CyclicLoad, n => KernelTools.CyclictestAsync(CyclicLoad, n, interval, stress: true, log));
+        int segments = s.TimerSegments;
+        await runs.RunAsync(loops, segments, log);
+        sec.Text.Add($"The rows run interleaved: {Fmt.Int(segments)} rounds, each running {Fmt.Int(loops / segments)} wakeups per CPU of every row in turn (the order rotating from round to round), so that every row samples the same phases of this shared machine.");
 
-        // The same-run baseline of the defaults' early wake: the CPU sleeps until the deadline itself.
-        cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-        wall0 = RtClock.NowNs();
-        Latency rtNoEarly = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime idle, no early wake", new RtSchedulerOptions { TimerEarlyWakeMax = TimeSpan.Zero }, loops, interval, 0);
-        string noEarlyCpu = CpuShare(cpu0, wall0, cpus);
-        log.WriteLine($"  RtRuntime idle, no early wake: p99 {Fmt.Us(rtNoEarly.P99Us)} us");
-        (Latency? cyclic, string cyclicNote) = await KernelTools.CyclictestAsync("cyclictest FIFO 90", loops, interval, stress: false, log);
-        log.WriteLine($"  cyclictest: {(cyclic is null ? "skipped" : $"p99 {Fmt.Us(cyclic.P99Us)} us")}");
-        Latency nanosleep = PeriodicThreads("clock_nanosleep thread", cpus, loops, interval, Native.SleepUntil);
-        log.WriteLine($"  clock_nanosleep: p99 {Fmt.Us(nanosleep.P99Us)} us");
+        Latency rtIdle = runs.Result(Idle)!;
+        Latency rtNoEarly = runs.Result(NoEarly)!;
+        Latency? cyclic = runs.Result(Cyclic);
+        Latency nanosleep = runs.Result(Nanosleep)!;
+        Latency rtSpin = runs.Result(SpinRow)!;
+        Latency spinFloor = runs.Result(SpinFloor)!;
+        Latency? rtFifo = runs.Result(FifoRow);
+        Latency? rtLocked = runs.Result(Locked);
+        Latency? rtLikeCyclictest = runs.Result(LikeCyclic);
+        Latency rtLoad = runs.Result(Load)!;
+        Latency? cyclicLoad = runs.Result(CyclicLoad);
+        string idleCpu = runs.CpuShare(Idle, cpus), noEarlyCpu = runs.CpuShare(NoEarly, cpus), spinCpu = runs.CpuShare(SpinRow, cpus);
+        string cyclicNote = runs.Note(Cyclic) + (cyclic is null ? string.Empty : $", {Fmt.Int(segments)} times");
+        string cyclicLoadNote = runs.Note(CyclicLoad) + (cyclicLoad is null ? string.Empty : $", {Fmt.Int(segments)} times");
+        foreach ((Latency? skipped, string label, string what) in new[] { (rtFifo, FifoRow, "with SCHED_FIFO CPU threads"), (rtLocked, Locked, "with LockMemory"), (rtLikeCyclictest, LikeCyclic, "set up as cyclictest runs") })
+        {
+            if (skipped is null)
+            {
+                sec.Notes.Add($"RtRuntime {what} skipped: " + runs.Note(label));
+            }
+        }
+
         Latency periodic = await PeriodicTimerAsync("PeriodicTimer (1 ms)", cpus, Math.Max(20, (int)(loops * interval / 1_000_000)));
         log.WriteLine($"  PeriodicTimer: p99 {Fmt.Us(periodic.P99Us)} us");
-        cpu0 = System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime;
-        wall0 = RtClock.NowNs();
-        Latency rtSpin = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime SpinBeforePark", new RtSchedulerOptions { SpinBeforePark = TimerSpin }, loops, interval, 0);
-        string spinCpu = CpuShare(cpu0, wall0, cpus);
-        log.WriteLine($"  RtRuntime spin: p99 {Fmt.Us(rtSpin.P99Us)} us");
-        Latency spinFloor = PeriodicThreads("spinning thread (floor)", cpus, loops, interval, deadline => Busy.Until(deadline));
-        log.WriteLine($"  spinning threads: p99 {Fmt.Us(spinFloor.P99Us)} us");
-        Latency? rtFifo = null;
-        try
-        {
-            rtFifo = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime CPU threads FIFO 90", new RtSchedulerOptions { CpuThreadPolicy = CpuThreadPolicy.Fifo, CpuThreadPriority = 90 }, loops, interval, 0);
-            log.WriteLine($"  RtRuntime FIFO threads: p99 {Fmt.Us(rtFifo.P99Us)} us");
-        }
-        catch (InvalidOperationException e)
-        {
-            sec.Notes.Add("RtRuntime with SCHED_FIFO CPU threads skipped: " + e.Message);
-        }
-
-        Latency? rtLocked = null;
-        try
-        {
-            rtLocked = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime LockMemory", new RtSchedulerOptions { LockMemory = true }, loops, interval, 0);
-            log.WriteLine($"  RtRuntime LockMemory: p99 {Fmt.Us(rtLocked.P99Us)} us");
-        }
-        catch (InvalidOperationException e)
-        {
-            sec.Notes.Add("RtRuntime with LockMemory skipped: " + e.Message);
-        }
-
-        // Set up as cyclictest runs: `-p 90` (SCHED_FIFO 90), `-m` (mlockall), and the 0 µs CPU latency
-        // request it holds on /dev/cpu_dma_latency unless told --laptop.
-        Latency? rtLikeCyclictest = null;
-        try
-        {
-            rtLikeCyclictest = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime as cyclictest runs", LikeCyclictest, loops, interval, 0);
-            log.WriteLine($"  RtRuntime as cyclictest runs: p99 {Fmt.Us(rtLikeCyclictest.P99Us)} us");
-        }
-        catch (InvalidOperationException e)
-        {
-            sec.Notes.Add("RtRuntime set up as cyclictest runs skipped: " + e.Message);
-        }
-
-        Latency rtLoad = await RtLoops.PeriodicOnEveryCpuAsync("RtRuntime + hog (point/10 µs)", new RtSchedulerOptions(), loops, interval, 10_000);
-        log.WriteLine($"  RtRuntime under load: p99 {Fmt.Us(rtLoad.P99Us)} us");
-        (Latency? cyclicLoad, string cyclicLoadNote) = await KernelTools.CyclictestAsync("cyclictest FIFO 90 + stress-ng", loops, interval, stress: true, log);
-        log.WriteLine($"  cyclictest + stress-ng: {(cyclicLoad is null ? "skipped" : $"p99 {Fmt.Us(cyclicLoad.P99Us)} us")}");
 
         var rows = new List<(Latency, string)>
         {
@@ -393,13 +375,6 @@ internal static class TimerSection
         await waiter;
         await setter;
         return h;
-    }
-
-    /// <summary>The process's CPU time since <paramref name="cpu0"/> as a share of <paramref name="cores"/> cores' wall time.</summary>
-    private static string CpuShare(TimeSpan cpu0, long wall0, int cores)
-    {
-        double cpuNs = (System.Diagnostics.Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalNanoseconds;
-        return Fmt.Num(100 * cpuNs / ((RtClock.NowNs() - wall0) * (double)cores)) + " %";
     }
 
     private sealed record TpItem(long[] Stamps, long[] Lat, int I, Flag Done);

@@ -88,7 +88,20 @@ public sealed partial class RtScheduler
             }
 
             Trace(cpu, "vacated");
-            List<Exception> errors = await dying.RunOnCpuAsync(() => RunCallbacks(cpu, online: false)).ConfigureAwait(false);
+            List<Exception> errors;
+            try
+            {
+                errors = await dying.RunOnCpuAsync(() => RunCallbacks(cpu, online: false)).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // The runtime stopped between the vacate and this continuation, and the CPU's thread
+                // exited before it could run the callbacks: end as a stop during the wait ends, with
+                // the CPU active again (its state consistent, nothing lost; the callbacks did not run).
+                dying.AbortDying();
+                throw;
+            }
+
             dying.FinishOffline(this);
             Trace(cpu, "offline");
             Interlocked.Increment(ref _hotplugOps);

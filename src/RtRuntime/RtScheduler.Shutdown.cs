@@ -40,9 +40,30 @@ public sealed partial class RtScheduler
     public long TasksRetired => _cpus.Sum(c => Volatile.Read(ref c.TasksRetired));
 
     /// <summary>Tasks accepted and not yet ended.</summary>
-    public long LiveTasks => Accepted - Ended(RtTaskState.Completed) - Ended(RtTaskState.Faulted) - Ended(RtTaskState.Cancelled);
+    public long LiveTasks
+    {
+        get
+        {
+            // Each count is read before the one it follows from: a task's end is counted after its
+            // admission, a refusal after its admission. So every end and refusal read here has its
+            // admission read too, and a count that moves meanwhile only makes this read high for a
+            // moment (the ending or refusal calls OnTaskGone after it, which reads again). Read the
+            // other way round (admissions first), a refused spawn between the reads was subtracted
+            // without its admission: a live task read as gone, and the stop's drain completed (its
+            // CPU threads told to exit) while the task still waited to run.
+            long ended = Ended(RtTaskState.Completed) + Ended(RtTaskState.Faulted) + Ended(RtTaskState.Cancelled);
+            return Accepted - ended;
+        }
+    }
 
-    private long Accepted => Interlocked.Read(ref _admitted.Value) - Interlocked.Read(ref _refused.Value);
+    private long Accepted
+    {
+        get
+        {
+            long refused = Interlocked.Read(ref _refused.Value); // first: see LiveTasks
+            return Interlocked.Read(ref _admitted.Value) - refused;
+        }
+    }
 
     private long Ended(RtTaskState state)
     {

@@ -497,4 +497,56 @@ public class ShutdownTests
         Assert.Same(outer, rt.StopAsync(TimeSpan.Zero));
         Assert.True(summary.AllAccountedFor);
     }
+
+    [Fact]
+    public async Task StopAsync_SpawnsRefusedWhileATaskIsLive_NeverCompleteTheDrainBeforeItEnds()
+    {
+        // A refused spawn counts itself admitted, then refused. LiveTasks (and the drain's test of it)
+        // read admissions before refusals, so refusals made between the two reads were subtracted
+        // without their admissions: a live task read as gone (LiveTasks went negative), the drain
+        // completed and the CPU threads exited, leaving the blocked task to wait for ever.
+        var rt = Rt.Start(cpus: 1);
+        var gate = new RtEvent();
+        RtTask live = rt.Spawn("live", 10, async ctx => await gate.WaitAsync(ctx));
+        await Rt.Until(() => live.State == RtTaskState.Blocked, "live blocked");
+
+        Task<ShutdownSummary> stop = rt.StopAsync(Timeout.InfiniteTimeSpan); // waits for 'live' for ever
+        bool spawnsDone = false;
+        long lowest = long.MaxValue;
+        var reader = new Thread(() =>
+        {
+            while (!Volatile.Read(ref spawnsDone))
+            {
+                lowest = Math.Min(lowest, rt.LiveTasks);
+            }
+        });
+        var spawner = new Thread(() =>
+        {
+            for (int i = 0; i < 200_000; i++)
+            {
+                try
+                {
+                    rt.Spawn("refused", 10, static _ => ValueTask.CompletedTask);
+                }
+                catch (InvalidOperationException)
+                {
+                    // refused: the runtime is stopping
+                }
+            }
+
+            Volatile.Write(ref spawnsDone, true);
+        });
+        reader.Start();
+        spawner.Start();
+        spawner.Join();
+        reader.Join();
+
+        bool stoppedWhileLive = stop.IsCompleted;
+        gate.Set();
+        ShutdownSummary summary = await stop.WithTimeout();
+        Assert.True(lowest >= 1, $"LiveTasks read {lowest} while 'live' was blocked");
+        Assert.False(stoppedWhileLive, "the stop completed while 'live' was still blocked");
+        Assert.Equal(RtTaskState.Completed, live.State);
+        Assert.True(summary.AllAccountedFor, summary.ToString());
+    }
 }

@@ -10,7 +10,10 @@ public abstract partial class RtTask
 {
     /// <summary>
     /// Queues <paramref name="d"/> to run as this task's next step on its CPU and wakes the task
-    /// (<c>task_work_add</c> + <c>try_to_wake_up</c>). Dropped, and counted, once the task has ended.
+    /// (<c>task_work_add</c> + <c>try_to_wake_up</c>). Work posted before the body starts runs first, then
+    /// the body starts in the same step. Work posted after the task ended (or in its last step) still
+    /// runs, in the order posted and one at a time, on a short task <c>&lt;name&gt;/posted</c> at the ended
+    /// task's priority and policy; it is dropped (logged at debug level) only once the runtime is stopping.
     /// </summary>
     /// <param name="d">The callback.</param>
     /// <param name="state">The callback's argument.</param>

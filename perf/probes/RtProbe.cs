@@ -6,7 +6,8 @@
 //   dotnet run perf/probes/RtProbe.cs -- spawn [IdlePollMax µs]      10,000 spawns then a wait, × 50 after 10 warm-up rounds; ns per task, GC share
 //   dotnet run perf/probes/RtProbe.cs -- affine [IdlePollMax µs]     the same, each task affine to one CPU, alternating CPUs 0 and 1 (thread-per-core placement)
 //   dotnet run perf/probes/RtProbe.cs -- burst                        perf/compare's spawn row (rt.Spawn, rt.RunAsync) against Task.Run in the same process: 50,000 items whose
-//                                                                     body increments one shared counter, no handle kept, then a spinning wait; × 16, alternating; medians,
+//                                                                     body increments one shared counter, no handle kept, then a spinning wait; × 16, alternating; medians
+//                                                                     (of the whole, of the spawning loop and of the spawning thread's CPU time in it),
 //                                                                     minor page faults per 1,000 items and bytes the spawning thread allocated per item (try
 //                                                                     DOTNET_gcConcurrent=0, compare's GC mode, or DOTNET_GCgen0size=0x8000000)
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
@@ -118,6 +119,8 @@ switch (mode)
         var times = new Dictionary<string, List<double>> { ["rt.Spawn"] = [], ["rt.RunAsync"] = [], ["Task.Run"] = [] };
         var faults = new Dictionary<string, long> { ["rt.Spawn"] = 0, ["rt.RunAsync"] = 0, ["Task.Run"] = 0 };
         var bytes = new Dictionary<string, long> { ["rt.Spawn"] = 0, ["rt.RunAsync"] = 0, ["Task.Run"] = 0 };
+        var spawnLoop = new Dictionary<string, List<double>> { ["rt.Spawn"] = [], ["rt.RunAsync"] = [], ["Task.Run"] = [] };
+        var spawnCpu = new Dictionary<string, List<double>> { ["rt.Spawn"] = [], ["rt.RunAsync"] = [], ["Task.Run"] = [] };
         for (int rep = -2; rep < 16; rep++)
         {
             foreach (string variant in times.Keys)
@@ -126,6 +129,7 @@ switch (mode)
                 long f0 = MinorFaults();
                 long a0 = GC.GetAllocatedBytesForCurrentThread();
                 long t0 = Stopwatch.GetTimestamp();
+                long c0 = OwnThreadCpuNs();
                 for (int i = 0; i < Count; i++)
                 {
                     if (variant == "rt.Spawn")
@@ -154,6 +158,8 @@ switch (mode)
                     }
                 }
 
+                long tSpawned = Stopwatch.GetTimestamp();
+                long c1 = OwnThreadCpuNs();
                 var spin = default(SpinWait);
                 while (Volatile.Read(ref BurstCounter.Done) < Count)
                 {
@@ -163,6 +169,8 @@ switch (mode)
                 if (rep >= 0)
                 {
                     times[variant].Add(Stopwatch.GetElapsedTime(t0).TotalNanoseconds / Count);
+                    spawnLoop[variant].Add(Stopwatch.GetElapsedTime(t0, tSpawned).TotalNanoseconds / Count);
+                    spawnCpu[variant].Add((c1 - c0) / (double)Count);
                     bytes[variant] += GC.GetAllocatedBytesForCurrentThread() - a0;
                     faults[variant] += MinorFaults() - f0;
                 }
@@ -173,7 +181,10 @@ switch (mode)
         foreach ((string variant, List<double> xs) in times)
         {
             xs.Sort();
-            Console.WriteLine($"  {variant,-11} median {xs[xs.Count / 2]:F0} ns per item (min {xs[0]:F0}, max {xs[^1]:F0}); {faults[variant] / (16.0 * Count) * 1000:F1} minor page faults per 1,000 items; {bytes[variant] / (16.0 * Count):F1} B allocated per item by the spawning thread");
+            List<double> loop = spawnLoop[variant], cpu = spawnCpu[variant];
+            loop.Sort();
+            cpu.Sort();
+            Console.WriteLine($"  {variant,-11} median {xs[xs.Count / 2]:F0} ns per item (min {xs[0]:F0}, max {xs[^1]:F0}; the spawning loop {loop[loop.Count / 2]:F0}, the spawning thread's CPU time in it {cpu[cpu.Count / 2]:F0}); {faults[variant] / (16.0 * Count) * 1000:F1} minor page faults per 1,000 items; {bytes[variant] / (16.0 * Count):F1} B allocated per item by the spawning thread");
         }
 
         Console.WriteLine($"  rt.Spawn throughput / Task.Run's: {times["Task.Run"][8] / times["rt.Spawn"][8]:F2}×");

@@ -10,6 +10,8 @@
 //                                                                     (of the whole, of the spawning loop and of the spawning thread's CPU time in it),
 //                                                                     minor page faults per 1,000 items and bytes the spawning thread allocated per item (try
 //                                                                     DOTNET_gcConcurrent=0, compare's GC mode, or DOTNET_GCgen0size=0x8000000)
+//   dotnet run perf/probes/RtProbe.cs -- spawncore                    a spawn burst from a thread pinned to core 0: RtRuntime with one CPU on core 1, and with two CPUs,
+//                                                                     against Task.Run, alternating; 50,000 items per round, × 15; medians
 //   dotnet run perf/probes/RtProbe.cs -- split                        spawn's two halves apart: one runtime CPU on core 1 held by a spinning task while
 //                                                                     this thread (on core 0) spawns 10,000 tasks (producer cost), then released (consumer cost); × 20
 //                                                                     after warm-up rounds that end when the JIT compiled nothing in one (Tier-1 code)
@@ -189,6 +191,68 @@ switch (mode)
 
         Console.WriteLine($"  rt.Spawn throughput / Task.Run's: {times["Task.Run"][8] / times["rt.Spawn"][8]:F2}×");
         Console.WriteLine($"  rt.RunAsync throughput / Task.Run's: {times["Task.Run"][8] / times["rt.RunAsync"][8]:F2}×");
+        break;
+    }
+
+    case "spawncore":
+    {
+        // A spawn burst with the spawning thread pinned to core 0: RtRuntime with one CPU on core 1 (the
+        // spawner's core left to it, as a housekeeping core) and with two CPUs (cores 0 and 1), against
+        // Task.Run of the same body, alternating; 50,000 items per round, × 15 after 3 warm-up rounds.
+        await using var one = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, Cores = [1] });
+        await using var two = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        Task.Run(static () => { }).Wait(); // the pool's threads start before this thread is pinned
+        Thread.BeginThreadAffinity();
+        ulong spawnerCore = 1;
+        if (SchedSetAffinity(0, sizeof(ulong), ref spawnerCore) != 0)
+        {
+            throw new InvalidOperationException("sched_setaffinity to core 0 failed");
+        }
+
+        const int Count = 50_000;
+        var res = new Dictionary<string, List<double>> { ["rt, 1 CPU on core 1"] = [], ["rt, 2 CPUs"] = [], ["Task.Run"] = [] };
+        for (int rep = -3; rep < 15; rep++)
+        {
+            foreach (string variant in res.Keys)
+            {
+                Volatile.Write(ref BurstCounter.Done, 0);
+                long t0 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < Count; i++)
+                {
+                    if (variant == "Task.Run")
+                    {
+                        _ = Task.Run(static () => Interlocked.Increment(ref BurstCounter.Done));
+                    }
+                    else
+                    {
+                        (variant == "rt, 2 CPUs" ? two : one).Spawn(null, 50, static _ =>
+                        {
+                            Interlocked.Increment(ref BurstCounter.Done);
+                            return ValueTask.CompletedTask;
+                        });
+                    }
+                }
+
+                var spin = default(SpinWait);
+                while (Volatile.Read(ref BurstCounter.Done) < Count)
+                {
+                    spin.SpinOnce(-1);
+                }
+
+                if (rep >= 0)
+                {
+                    res[variant].Add(Stopwatch.GetElapsedTime(t0).TotalNanoseconds / Count);
+                }
+            }
+        }
+
+        Console.WriteLine($"spawn burst of {Count:N0} items from a thread pinned to core 0, × 15:");
+        foreach ((string variant, List<double> xs) in res)
+        {
+            xs.Sort();
+            Console.WriteLine($"  {variant,-20} median {xs[xs.Count / 2]:F0} ns per item (min {xs[0]:F0}, max {xs[^1]:F0})");
+        }
+
         break;
     }
 

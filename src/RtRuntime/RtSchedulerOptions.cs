@@ -37,7 +37,7 @@ public sealed class RtSchedulerOptions
     /// <summary>OS scheduling policy for CPU threads (opt-in). Default <see cref="CpuThreadPolicy.Default"/>.</summary>
     public CpuThreadPolicy CpuThreadPolicy { get; set; } = CpuThreadPolicy.Default;
 
-    /// <summary>The nice value (−20..19) or SCHED_FIFO priority (1..99) for <see cref="CpuThreadPolicy"/>. Default 0.</summary>
+    /// <summary>The nice value (−20..19) or SCHED_FIFO priority (1..99) for <see cref="CpuThreadPolicy"/>; must stay 0 with <see cref="CpuThreadPolicy.Default"/>. Default 0.</summary>
     public int CpuThreadPriority { get; set; }
 
     /// <summary>
@@ -245,6 +245,9 @@ public sealed class RtSchedulerOptions
 
         switch (CpuThreadPolicy)
         {
+            case CpuThreadPolicy.Default when CpuThreadPriority != 0:
+                throw new ArgumentOutOfRangeException(nameof(CpuThreadPriority), CpuThreadPriority,
+                    "With CpuThreadPolicy Default, CpuThreadPriority is not used and must be 0; to give the CPU threads an OS priority, set CpuThreadPolicy to Nice (nice -20..19) or Fifo (SCHED_FIFO 1..99).");
             case CpuThreadPolicy.Default:
                 break;
             case CpuThreadPolicy.Nice when CpuThreadPriority is < -20 or > 19:

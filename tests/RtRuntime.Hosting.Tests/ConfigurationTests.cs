@@ -120,6 +120,18 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task StartAsync_CpuThreadPriorityWithoutPolicy_FailsInsteadOfIgnoringIt()
+    {
+        // "CpuThreadPriority": 90 without a CpuThreadPolicy used to start with the OS's default policy, the 90 unused.
+        using IHost host = TestHosts.Build(new Dictionary<string, string?> { ["RtRuntime:CpuThreadPriority"] = "90" });
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("RtRuntime:CpuThreadPriority = 90 is invalid: With CpuThreadPolicy Default", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("Fifo (SCHED_FIFO 1..99)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task StartAsync_UnparsableValue_FailsNamingKeyAndValue()
     {
         using IHost host = TestHosts.Build(new Dictionary<string, string?> { ["RtRuntime:CpuCount"] = "many" });

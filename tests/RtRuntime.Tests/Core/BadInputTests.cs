@@ -29,6 +29,7 @@ public class BadInputTests
         { "TimerThreadNice=-21", null, "TimerThreadNice", "-20..19" },
         { "Nice=20", null, "CpuThreadPriority", "-20..19" },
         { "Fifo=0", null, "CpuThreadPriority", "1..99" },
+        { "Default=90", null, "CpuThreadPriority", "must be 0" },
         { "Model=7", null, "Model", "Rt or NonRt" },
         { "Pinning=9", null, "Pinning", "Pinned or Unpinned" },
     };
@@ -52,6 +53,7 @@ public class BadInputTests
             case "TimerThreadNice=-21": o.TimerThreadNice = -21; break;
             case "Nice=20": o.CpuThreadPolicy = CpuThreadPolicy.Nice; o.CpuThreadPriority = 20; break;
             case "Fifo=0": o.CpuThreadPolicy = CpuThreadPolicy.Fifo; o.CpuThreadPriority = 0; break;
+            case "Default=90": o.CpuThreadPriority = 90; break; // was silently ignored: no policy uses it
             case "Model=7": o.Model = (PreemptionModel)7; break;
             case "Pinning=9": o.Pinning = (PinningMode)9; break;
         }

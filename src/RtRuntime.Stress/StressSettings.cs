@@ -37,7 +37,7 @@ public sealed record StressSettings
 
     /// <summary>
     /// A CPU latency request held while the runtime runs (<see cref="RtSchedulerOptions.CpuDmaLatency"/>:
-    /// <c>/dev/cpu_dma_latency</c>), as <c>cyclictest</c> holds 0 µs by default. 0..1 s; default null (none).
+    /// <c>/dev/cpu_dma_latency</c>), as <c>cyclictest</c> holds 0 µs by default. 0..1 s, whole microseconds; default null (none).
     /// </summary>
     public TimeSpan? CpuDmaLatency { get; init; }
 
@@ -75,9 +75,9 @@ public sealed record StressSettings
             throw new ArgumentOutOfRangeException(nameof(WatchdogGrace), grace, "WatchdogGrace must be 100 ms..24 h, Timeout.InfiniteTimeSpan (no watchdog) or null (the default).");
         }
 
-        if (CpuDmaLatency is { } latency && (latency < TimeSpan.Zero || latency > TimeSpan.FromSeconds(1)))
+        if (CpuDmaLatency is { } latency && (latency < TimeSpan.Zero || latency > TimeSpan.FromSeconds(1) || latency.Ticks % TimeSpan.TicksPerMicrosecond != 0))
         {
-            throw new ArgumentOutOfRangeException(nameof(CpuDmaLatency), latency, "CpuDmaLatency must be 0..1 s, or null (none).");
+            throw new ArgumentOutOfRangeException(nameof(CpuDmaLatency), latency, "CpuDmaLatency must be 0..1 s in whole microseconds, or null (none).");
         }
 
         if (!Enum.IsDefined(Policy) || !Enum.IsDefined(Model) || !Enum.IsDefined(Pinning))

@@ -270,9 +270,10 @@ public sealed class RtSchedulerOptions
             throw new ArgumentOutOfRangeException(nameof(SpinBeforePark), SpinBeforePark, "SpinBeforePark must be 0..10 ms.");
         }
 
-        if (CpuDmaLatency is { } latency && (latency < TimeSpan.Zero || latency > TimeSpan.FromSeconds(1)))
+        if (CpuDmaLatency is { } latency && (latency < TimeSpan.Zero || latency > TimeSpan.FromSeconds(1) || latency.Ticks % TimeSpan.TicksPerMicrosecond != 0))
         {
-            throw new ArgumentOutOfRangeException(nameof(CpuDmaLatency), latency, "CpuDmaLatency must be 0..1 s (null: not held).");
+            // The kernel's request is a whole number of µs: a fraction would be truncated (0.5 µs to a 0 µs request).
+            throw new ArgumentOutOfRangeException(nameof(CpuDmaLatency), latency, "CpuDmaLatency must be 0..1 s in whole microseconds (null: not held).");
         }
 
         if (TimerLead < TimeSpan.Zero || TimerLead > TimeSpan.FromMilliseconds(10))

@@ -92,6 +92,7 @@ public sealed class ConfigurationTests
     [InlineData("RtRuntime:BalanceTick", "00:01:00", "RtRuntime:BalanceTick = 00:01:00 is invalid")]
     [InlineData("RtRuntime:SpinBeforePark", "00:00:01", "RtRuntime:SpinBeforePark = 00:00:01 is invalid")]
     [InlineData("RtRuntime:CpuDmaLatency", "00:00:02", "RtRuntime:CpuDmaLatency = 00:00:02 is invalid")]
+    [InlineData("RtRuntime:CpuDmaLatency", "00:00:00.0000005", "RtRuntime:CpuDmaLatency = 00:00:00.0000005 is invalid: CpuDmaLatency must be 0..1 s in whole microseconds")]
     [InlineData("RtRuntime:Model", "7", "RtRuntime:Model = 7 is invalid")]
     [InlineData("RtRuntime:Cores", "0-3000", "RtRuntime:Cores = '0-3000' is invalid")]
     [InlineData("RtRuntime:Hosting:CancelGrace", "-00:00:01", "RtRuntime:Hosting:CancelGrace = -00:00:01 is invalid")]

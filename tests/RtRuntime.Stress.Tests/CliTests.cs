@@ -221,6 +221,8 @@ public sealed class CliTests : IDisposable
     [InlineData("--watchdog must be 100ms..24h, or off; got 0", "--watchdog", "0")]
     [InlineData("--watchdog 'never' is not a duration; write e.g. 30s, 5m or off", "mixed", "--watchdog", "never")]
     [InlineData("--cpu-dma-latency must be 0us..1s; got 5s", "cyclic", "--cpu-dma-latency", "5s")]
+    [InlineData("--cpu-dma-latency must be whole microseconds (the kernel's request is in µs); got 500ns", "cyclic", "--cpu-dma-latency", "500ns")]
+    [InlineData("--cpu-dma-latency must be whole microseconds (the kernel's request is in µs); got 1.5us", "--cpu-dma-latency", "1.5us")]
     [InlineData("Unrecognized command or argument", "bogus")]
     [InlineData("hotplug needs --cpus 2 or more", "hotplug", "--cpus", "1")]
     [InlineData("pileup needs --cpus 2 or more", "pileup", "--cpus", "1")]

@@ -189,6 +189,9 @@ public class LibraryTests
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new StressSettings { CpuCount = 1025 }.Validate());
         Assert.Throws<ArgumentOutOfRangeException>(() => new StressSettings { Duration = TimeSpan.FromSeconds(-1) }.Validate());
+        var dma = Assert.Throws<ArgumentOutOfRangeException>(() => new StressSettings { CpuDmaLatency = TimeSpan.FromTicks(15) }.Validate());
+        Assert.Equal("CpuDmaLatency", dma.ParamName);
+        Assert.Contains("whole microseconds", dma.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -75,7 +75,7 @@ internal sealed class CommonOptions
     {
         Description = "Hold a CPU latency request (/dev/cpu_dma_latency) of this much while the runtime runs, e.g. 0us, as cyclictest holds 0 µs unless --laptop. System-wide; needs root.",
         Recursive = true,
-        CustomParser = r => ParseDuration(r, "--cpu-dma-latency", TimeSpan.Zero, TimeSpan.FromSeconds(1), "0us..1s", "0us, 10us or 1ms"),
+        CustomParser = ParseCpuDmaLatency,
     };
 
     public Option<string?> Out { get; } = new("--out")
@@ -163,6 +163,19 @@ internal sealed class CommonOptions
 
         r.AddError($"{name} '{r.Tokens[0].Value}' is not one of {string.Join(", ", Enum.GetNames<T>())}.");
         return fallback;
+    }
+
+    /// <summary><c>--cpu-dma-latency</c>: 0us..1s in whole microseconds (the kernel's request is an integer of µs).</summary>
+    private static TimeSpan? ParseCpuDmaLatency(ArgumentResult r)
+    {
+        TimeSpan? value = ParseDuration(r, "--cpu-dma-latency", TimeSpan.Zero, TimeSpan.FromSeconds(1), "0us..1s", "0us, 10us or 1ms");
+        if (value is { } latency && latency.Ticks % TimeSpan.TicksPerMicrosecond != 0)
+        {
+            r.AddError($"--cpu-dma-latency must be whole microseconds (the kernel's request is in µs); got {r.Tokens[0].Value}.");
+            return null;
+        }
+
+        return value;
     }
 
     private static TimeSpan? ParseWatchdog(ArgumentResult r)

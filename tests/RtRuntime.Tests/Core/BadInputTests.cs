@@ -30,6 +30,8 @@ public class BadInputTests
         { "Nice=20", null, "CpuThreadPriority", "-20..19" },
         { "Fifo=0", null, "CpuThreadPriority", "1..99" },
         { "Default=90", null, "CpuThreadPriority", "must be 0" },
+        { "CpuDmaLatency=0.5us", null, "CpuDmaLatency", "whole microseconds" },
+        { "CpuDmaLatency=1.5us", null, "CpuDmaLatency", "whole microseconds" },
         { "Model=7", null, "Model", "Rt or NonRt" },
         { "Pinning=9", null, "Pinning", "Pinned or Unpinned" },
     };
@@ -54,6 +56,8 @@ public class BadInputTests
             case "Nice=20": o.CpuThreadPolicy = CpuThreadPolicy.Nice; o.CpuThreadPriority = 20; break;
             case "Fifo=0": o.CpuThreadPolicy = CpuThreadPolicy.Fifo; o.CpuThreadPriority = 0; break;
             case "Default=90": o.CpuThreadPriority = 90; break; // was silently ignored: no policy uses it
+            case "CpuDmaLatency=0.5us": o.CpuDmaLatency = TimeSpan.FromTicks(5); break; // was truncated to a 0 µs request
+            case "CpuDmaLatency=1.5us": o.CpuDmaLatency = TimeSpan.FromTicks(15); break; // was truncated to 1 µs
             case "Model=7": o.Model = (PreemptionModel)7; break;
             case "Pinning=9": o.Pinning = (PinningMode)9; break;
         }

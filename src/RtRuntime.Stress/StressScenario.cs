@@ -129,7 +129,7 @@ public abstract class StressScenario
         return string.Join(' ', args);
     }
 
-    /// <summary>Formats a duration the way the CLI parses it (<c>2s</c>, <c>500ms</c>, <c>100us</c>).</summary>
+    /// <summary>Formats a duration the way the CLI parses it, exactly (<c>2s</c>, <c>500ms</c>, <c>100us</c>, <c>150500ns</c>).</summary>
     /// <param name="duration">The duration.</param>
     public static string FormatDuration(TimeSpan duration)
     {
@@ -143,7 +143,13 @@ public abstract class StressScenario
             return ((long)duration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "ms";
         }
 
-        return (duration.Ticks / 10).ToString(CultureInfo.InvariantCulture) + "us";
+        if (duration.Ticks % TimeSpan.TicksPerMicrosecond == 0)
+        {
+            return (duration.Ticks / TimeSpan.TicksPerMicrosecond).ToString(CultureInfo.InvariantCulture) + "us";
+        }
+
+        // A fraction of a µs (--interval 150.5us): exact in ns, so the reproduce command reruns the same value.
+        return (duration.Ticks * TimeSpan.NanosecondsPerTick).ToString(CultureInfo.InvariantCulture) + "ns";
     }
 
     /// <summary>True when the scenario runs under <see cref="StressSettings.Policy"/> (false when it compares policies).</summary>

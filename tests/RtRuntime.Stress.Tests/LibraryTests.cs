@@ -264,6 +264,27 @@ public class LibraryTests
         Assert.Equal(TimeSpan.FromMilliseconds(ms), back);
     }
 
+    [Theory]
+    [InlineData(1_505, "150500ns")]      // --interval 150.5us was reproduced as "150us"
+    [InlineData(1_000_005, "100000500ns")] // --duration 100.0005ms was reproduced as "100000us"
+    [InlineData(1_500, "150us")]
+    [InlineData(1, "100ns")]
+    public void FormatDuration_SubMicrosecond_RoundTripsExactly(long ticks, string text)
+    {
+        Assert.Equal(text, StressScenario.FormatDuration(TimeSpan.FromTicks(ticks)));
+        Assert.True(Cli.DurationParser.TryParse(text, out TimeSpan back));
+        Assert.Equal(TimeSpan.FromTicks(ticks), back);
+    }
+
+    [Fact]
+    public void ReproduceCommand_SubMicrosecondInterval_ReproducesTheSameInterval()
+    {
+        var settings = new StressSettings { CpuCount = 1, Duration = TimeSpan.FromMilliseconds(100), Seed = 1 };
+        string command = new CyclicScenario { Interval = TimeSpan.FromTicks(1_505) }.ReproduceCommand(settings);
+
+        Assert.Contains("--interval 150500ns", command, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DefaultReportFolder_TakenByARunInTheSameSecond_GetsTheNextFreeSuffix()
     {

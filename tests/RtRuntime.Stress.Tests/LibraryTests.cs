@@ -255,21 +255,13 @@ public class LibraryTests
     }
 
     [Theory]
-    [InlineData(1500, "1500ms")]
-    [InlineData(2000, "2s")]
-    public void FormatDuration_RoundTripsThroughTheCliParser(int ms, string text)
-    {
-        Assert.Equal(text, StressScenario.FormatDuration(TimeSpan.FromMilliseconds(ms)));
-        Assert.True(Cli.DurationParser.TryParse(text, out TimeSpan back));
-        Assert.Equal(TimeSpan.FromMilliseconds(ms), back);
-    }
-
-    [Theory]
+    [InlineData(15_000_000, "1500ms")]
+    [InlineData(20_000_000, "2s")]
     [InlineData(1_505, "150500ns")]      // --interval 150.5us was reproduced as "150us"
     [InlineData(1_000_005, "100000500ns")] // --duration 100.0005ms was reproduced as "100000us"
     [InlineData(1_500, "150us")]
     [InlineData(1, "100ns")]
-    public void FormatDuration_SubMicrosecond_RoundTripsExactly(long ticks, string text)
+    public void FormatDuration_RoundTripsThroughTheCliParser(long ticks, string text)
     {
         Assert.Equal(text, StressScenario.FormatDuration(TimeSpan.FromTicks(ticks)));
         Assert.True(Cli.DurationParser.TryParse(text, out TimeSpan back));

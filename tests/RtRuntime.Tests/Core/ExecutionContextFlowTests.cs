@@ -171,4 +171,33 @@ public class ExecutionContextFlowTests
         RtTask<string?> clean = SpawnFromCleanThread<string?>(rt, "clean", ctx => ValueTask.FromResult<string?>(Ambient.Value));
         Assert.Null(await clean.WithTimeout());
     }
+
+    private static readonly AsyncLocal<object?> Payload = new();
+
+    [Fact]
+    public async Task Spawn_CancelledBeforeItStarts_DoesNotKeepTheSpawnersContext()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        (RtTask task, WeakReference payload) = SpawnCancelledUnder(rt);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.AsTask().WithTimeout());
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.Equal(RtTaskState.Cancelled, task.State); // the handle is alive; what its spawner's context held is not
+        Assert.False(payload.IsAlive, "the cancelled task's handle keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
+    }
+
+    // Spawns under an AsyncLocal holding a fresh object, with a token already cancelled, and leaves
+    // this thread's context without it: only the task could keep that context alive.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static (RtTask Task, WeakReference Payload) SpawnCancelledUnder(RtScheduler rt)
+    {
+        var payload = new object();
+        Payload.Value = payload;
+        RtTask task = rt.Spawn("never runs", 10, static _ => ValueTask.CompletedTask, cancellationToken: new CancellationToken(canceled: true));
+        Payload.Value = null;
+        return (task, new WeakReference(payload));
+    }
 }

@@ -169,7 +169,18 @@ internal sealed class Rebalancer : IDisposable
             long seq = Volatile.Read(ref cpu.StepSeq);
             if (running is null || running != w.Task || seq != w.Seq)
             {
+                // A new step restarts the stall watch, but a need_resched episode ends only with a switch
+                // (another task, or none): a preempt-disabled task whose points take the slow path for
+                // "interrupt" work (the wake list, due timers) ends steps without switching, and its
+                // need_resched stays pending (the kernel resets its LATENCY_WARN clock in __schedule only).
+                StallWatch was = w;
                 w = new StallWatch { Task = running, Seq = seq, SinceNs = now, SinceCpuNs = running is null ? -1 : cpu.ThreadCpuTimeNs(), SinceGcPauseTicks = gcPauseTicks };
+                if (running is not null && running == was.Task)
+                {
+                    w.ReschedSinceNs = was.ReschedSinceNs;
+                    w.ReschedSinceCpuNs = was.ReschedSinceCpuNs;
+                    w.ReschedReported = was.ReschedReported;
+                }
             }
             else
             {

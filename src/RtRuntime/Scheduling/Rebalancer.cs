@@ -159,7 +159,7 @@ internal sealed class Rebalancer : IDisposable
     /// threshold, the task passed no preemption point: a stall. A need_resched seen pending across
     /// samples for longer than ReschedLatencyWarn is reported too (LATENCY_WARN).
     /// </summary>
-    private void DetectStalls(long now)
+    internal void DetectStalls(long now)
     {
         long gcPauseTicks = GC.GetTotalPauseDuration().Ticks; // once per pass: the GC pauses every CPU thread alike
         foreach (Cpu cpu in _cpus)

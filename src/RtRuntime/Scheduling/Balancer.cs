@@ -136,9 +136,11 @@ internal sealed class Balancer
                     self.EnqueueLocked(candidate, atHead: false);
                     pulled = candidate;
                 }
-                else
+
+                // A migrate-disabled candidate above what was pulled (or above nothing) is a pile-up.
+                if (filter.Pinned is { } p && (pulled is null || p.Prio > pulled.Prio))
                 {
-                    pinned = candidate;
+                    pinned = p;
                 }
             }
         }
@@ -146,7 +148,6 @@ internal sealed class Balancer
         if (pulled is not null)
         {
             Interlocked.Increment(ref Pulls);
-            return true;
         }
 
         if (pinned is not null)
@@ -162,7 +163,7 @@ internal sealed class Balancer
             }
         }
 
-        return false;
+        return pulled is not null;
     }
 
     /// <summary>A cheap racy check: does another CPU queue a pushable task above <paramref name="top"/> (one <see cref="PullIfBetter"/> would try)?</summary>

@@ -2,9 +2,31 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime.Scheduling;
 
-/// <summary>pull_rt_task's choice of a queued task: <see cref="BalanceRules.IsPullCandidate"/> for one puller.</summary>
-internal readonly struct PullCandidateFilter(int puller, int pullerQueuedTop, int sourceRunningPrio) : ITaskFilter
+/// <summary>
+/// pull_rt_task's choice of a queued task for one puller: the first that <see cref="BalanceRules.CanPull"/>
+/// (<see cref="BalanceRules.IsPullCandidate"/> and migratable). A migrate-disabled candidate is passed over
+/// (it cannot move) and remembered as <see cref="Pinned"/> (a pile-up), so a migratable task queued behind
+/// it is still pulled, as the simulator's Pull does.
+/// </summary>
+internal struct PullCandidateFilter(int puller, int pullerQueuedTop, int sourceRunningPrio) : ITaskFilter
 {
+    /// <summary>The first migrate-disabled candidate passed over, or null.</summary>
+    public RtTask? Pinned;
+
     /// <inheritdoc/>
-    public bool Take(RtTask task) => BalanceRules.IsPullCandidate(task.Prio, task.AffinityMask, puller, pullerQueuedTop, sourceRunningPrio);
+    public bool Take(RtTask task)
+    {
+        if (!BalanceRules.IsPullCandidate(task.Prio, task.AffinityMask, puller, pullerQueuedTop, sourceRunningPrio))
+        {
+            return false;
+        }
+
+        if (task.MigrationDisabled > 0)
+        {
+            Pinned ??= task;
+            return false;
+        }
+
+        return true;
+    }
 }

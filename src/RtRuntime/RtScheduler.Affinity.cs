@@ -46,6 +46,7 @@ public sealed partial class RtScheduler
         }
 
         TaskCompletionSource? pending;
+        Cpu? queuedOn = null;
         using (_affinityLock.EnterScope())
         {
             Cpu? cpu = task.Cpu;
@@ -77,10 +78,25 @@ public sealed partial class RtScheduler
             {
                 // Settled inside the mask, or off every CPU: complete now, with any request it supersedes (scenario 24).
                 CompleteAffinityLocked(task);
-                return Task.CompletedTask;
+                queuedOn = settled is not null && Volatile.Read(ref task.Run) == TaskRunState.Queued ? settled : null;
+                pending = null;
+            }
+            else
+            {
+                pending = task.Rare.AffinityPending ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+
+        if (pending is null)
+        {
+            if (queuedOn is not null)
+            {
+                // Queued inside its new mask: a wider mask may let it run elsewhere now (push_rt_task,
+                // as the simulator pushes here); it is re-checked under both CPUs' locks.
+                Balancer.PushQueuedTask(queuedOn, task);
             }
 
-            pending = task.Rare.AffinityPending ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return Task.CompletedTask;
         }
 
         MoveForAffinity(task);

@@ -257,6 +257,18 @@ internal sealed class Balancer
     }
 
     /// <summary>
+    /// push_rt_task for one queued task (its affinity changed in place): moved to the lowest CPU busy
+    /// below it, unless it outranks what runs on <paramref name="self"/> (it runs there next).
+    /// </summary>
+    public void PushQueuedTask(Cpu self, RtTask task)
+    {
+        if (self.RunningPrio >= task.Prio)
+        {
+            PushQueued(self, task);
+        }
+    }
+
+    /// <summary>
     /// Moves a task queued on <paramref name="self"/> to the lowest CPU if it would run there now:
     /// counted as a push, or with <paramref name="repair"/> as a running push (the pile-up repair:
     /// the task that preempted a pinned one moved away before it starts, as the stopper would move it

@@ -80,10 +80,14 @@ public sealed class RtSemaphore : RtWaitQueue
             {
                 woken.Add(next);
             }
-            else
+            else if (_count < _max)
             {
-                _count++; // the permit was taken from the count or a release, so it fits under maxCount
+                _count++;
             }
+
+            // else: releases made while the permit was granted have filled the count (they released
+            // more than was held: the grantee held this one); the count stays at maxCount, as a
+            // Release past it is refused.
         }
 
         woken.WakeAll();

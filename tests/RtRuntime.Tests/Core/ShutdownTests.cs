@@ -228,6 +228,35 @@ public class ShutdownTests
     }
 
     [Fact]
+    public async Task StopAsync_WaiterEndedBeforeTakingItsPermit_NeverRaisesTheSemaphoreAboveMaxCount()
+    {
+        var rt = Rt.Start(cpus: 1);
+        var semaphore = new RtSemaphore(initialCount: 0, maxCount: 1);
+        var waiter = rt.Spawn("waiter", 10, async ctx => await semaphore.WaitAsync(ctx));
+        await Rt.Until(() => waiter.State == RtTaskState.Blocked, "the waiter blocks");
+        var release = new ManualResetEventSlim();
+        RtTask spinner = await SpawnStuckAsync(rt, release);
+        try
+        {
+            semaphore.Release(); // granted to the waiter, which cannot run to take it
+            semaphore.Release(); // no waiter left: banked, the count at maxCount
+            Assert.Equal(1, semaphore.CurrentCount);
+
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+
+            Assert.Equal(RtTaskState.Cancelled, waiter.State); // ended with its grant untaken: the grant goes back
+            Assert.Equal(1, summary.Abandoned);
+            Assert.Equal(1, semaphore.CurrentCount); // not 2: the count stays within maxCount
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner.WithTimeout();
+    }
+
+    [Fact]
     public async Task StopAsync_PinnedTaskPreemptedByATaskThatNeverStops_EndedAndUnpinned()
     {
         var rt = Rt.Start(cpus: 1);

@@ -207,6 +207,8 @@ public class TimedWaitTests
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         bool? sideGot = null;
         bool stopHog = false;
+        bool hogRuns = false;
+        RtTask? hog = null;
         RtTask<bool> waiter = rt.Spawn<bool>("waiter", 20, async ctx =>
         {
             async Task Side()
@@ -216,19 +218,27 @@ public class TimedWaitTests
             }
 
             _ = Side();
+
+            // A higher task for cpu0, queued now: it runs once this task has blocked (listed on the
+            // semaphore), and keeps cpu0 while the waiter's timeout fires (cpu1 fires it, or the hog's
+            // points). Spawned by the test thread after seeing the waiter blocked, it raced the 20 ms
+            // timeout, and a test thread that came late never saw the waiter blocked.
+            Volatile.Write(ref hog, rt.Spawn("hog", 40, async hogCtx =>
+            {
+                Volatile.Write(ref hogRuns, true);
+                await hogCtx.SpinUntil(() => Volatile.Read(ref stopHog), "released");
+            }, affinity: CpuSet.Of(0)));
             return await sem.WaitAsync(ctx, TimeSpan.FromMilliseconds(20));
         }, affinity: CpuSet.Of(0));
-        await Rt.Until(() => sem.WaiterCount == 1 && waiter.State == RtTaskState.Blocked, "waiter blocked");
-
-        // A higher task keeps cpu0 while the waiter's timeout fires (cpu1 fires it, or the hog's points).
-        RtTask hog = rt.Spawn("hog", 40, async ctx => await ctx.SpinUntil(() => Volatile.Read(ref stopHog), "released"), affinity: CpuSet.Of(0));
+        await Rt.Until(() => Volatile.Read(ref hogRuns), "the hog runs: the waiter has blocked");
         await Rt.Until(() => sem.WaiterCount == 0, "the waiter's timeout took it off the semaphore");
+        await Rt.Until(() => waiter.State == RtTaskState.Runnable, "the waiter woken by its timeout, not run: the hog holds cpu0");
 
         sem.Release();      // banked: nobody waits
         gate.SetResult();   // the side flow is posted to the waiter, which is woken but not yet run
         await Task.Delay(20); // lets the post land first, usually; either order must give the same outcome
         Volatile.Write(ref stopHog, true);
-        await hog.WithTimeout();
+        await Volatile.Read(ref hog)!.WithTimeout();
 
         bool mainGot = await waiter.WithTimeout();
         await Rt.Until(() => sideGot is not null, "side flow ran");

@@ -22,7 +22,11 @@ public sealed class RtRuntimeHealthCheckOptions
     /// </summary>
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Stall reports (a task passing no preemption point for too long) tolerated per <see cref="RateWindow"/> before Degraded. Default 0.</summary>
+    /// <summary>
+    /// Stall reports tolerated per <see cref="RateWindow"/> before Degraded (a task passing no preemption
+    /// point for longer than the stall threshold, or a need_resched left pending longer than
+    /// <c>ReschedLatencyWarn</c>: every <c>RtScheduler.StallDetected</c> report). Default 0.
+    /// </summary>
     public long MaxStallsPerWindow { get; set; }
 
     /// <summary>When false (default), any offline CPU makes the check Unhealthy; set true if the application takes CPUs offline on purpose.</summary>

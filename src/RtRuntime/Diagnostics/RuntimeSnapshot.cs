@@ -30,7 +30,7 @@ public sealed record RuntimeSnapshot(DateTimeOffset Taken, IReadOnlyList<CpuSnap
 /// <param name="Queue">Queued tasks, highest priority first.</param>
 /// <param name="NrPinned">rq->nr_pinned.</param>
 /// <param name="Busy">Time spent running tasks.</param>
-/// <param name="Idle">Time spent parked.</param>
+/// <param name="Idle">Time spent idle: polling for work before parking, and parked.</param>
 /// <param name="LostBandwidth">Time idle or running lower priority while a higher-priority task allowed here waited.</param>
 /// <param name="ContextSwitches">Tasks switched in.</param>
 /// <param name="TimerSpins">Sleeper deadlines this CPU anticipated: it stopped the running task at the point before the deadline and spun to it (<see cref="RtSchedulerOptions.AnticipateTimers"/>).</param>

@@ -187,7 +187,8 @@ internal sealed partial class SimEngine
     /// A migrate-disabled task was just preempted on <paramref name="cpu"/> (a pile-up forms). The
     /// threaded Balancer's AfterPreempt: when the policy repairs on sight, the task about to run here
     /// (the queue's top) is pushed away before it runs, and the next one likewise while each finds a CPU
-    /// below it (the threaded Balancer pushes only the first), so the pinned task keeps its CPU.
+    /// below it (the threaded Balancer tries every queued task above the pinned one and goes on past one
+    /// that finds no CPU, where this stops at the first), so the pinned task keeps its CPU.
     /// </summary>
     private void AfterPinnedPreempted(SimCpu cpu, SimTask preempted)
     {

@@ -128,9 +128,8 @@ internal sealed class Balancer
                 int sourceRunning = source.RunningPrio;
                 int puller = self.Id;
                 var filter = new PullCandidateFilter(puller, myTop, sourceRunning);
-                RtTask? candidate = source.Rq.FindFirstPushable(myTop, ref filter);
-                if (candidate is not null
-                    && BalanceRules.CanPull(candidate.Prio, candidate.AffinityMask, candidate.MigrationDisabled, puller, myTop, sourceRunning))
+                RtTask? candidate = source.Rq.FindFirstPushable(myTop, ref filter); // BalanceRules.CanPull, under both locks
+                if (candidate is not null)
                 {
                     source.DequeueLocked(candidate);
                     self.EnqueueLocked(candidate, atHead: false);

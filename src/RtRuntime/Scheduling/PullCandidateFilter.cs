@@ -16,17 +16,16 @@ internal struct PullCandidateFilter(int puller, int pullerQueuedTop, int sourceR
     /// <inheritdoc/>
     public bool Take(RtTask task)
     {
-        if (!BalanceRules.IsPullCandidate(task.Prio, task.AffinityMask, puller, pullerQueuedTop, sourceRunningPrio))
+        if (BalanceRules.CanPull(task.Prio, task.AffinityMask, task.MigrationDisabled, puller, pullerQueuedTop, sourceRunningPrio))
         {
-            return false;
+            return true;
         }
 
-        if (task.MigrationDisabled > 0)
+        if (task.MigrationDisabled > 0 && BalanceRules.IsPullCandidate(task.Prio, task.AffinityMask, puller, pullerQueuedTop, sourceRunningPrio))
         {
-            Pinned ??= task;
-            return false;
+            Pinned ??= task; // a candidate but for its pin: a pile-up
         }
 
-        return true;
+        return false;
     }
 }

@@ -53,7 +53,9 @@ public class PullPastPinnedTests
             Volatile.Write(ref mRan, 1);
             return ValueTask.CompletedTask;
         }, affinity: CpuSet.Of(0, 1));
-        await Rt.Until(() => m.State == RtTaskState.Runnable && m.CurrentCpu == 0, "m queued on cpu0");
+        // In cpu0's run queue, not only on its wake list: a pull sees queued tasks, and a wake drained
+        // after cpu1 went idle would move m by cpu0's push (task_woken_rt), which is not what is tested.
+        await Rt.Until(() => rt.Snapshot().Cpus[0].Queue.Any(q => q.Id == m.Id), "m queued on cpu0");
 
         (long pushes0, long pulls0, _) = rt.BalanceCounters;
 

@@ -287,7 +287,11 @@ internal sealed partial class SimEngine
         return target >= 0 ? target : Math.Max(exclude, 0);
     }
 
-    /// <summary>The rebalancer's periodic safety net: push waiting migratable tasks to CPUs running lower priority.</summary>
+    /// <summary>
+    /// The rebalancer's periodic safety net (the threaded <c>Balancer.PushWaiting</c>): push waiting
+    /// migratable tasks to CPUs running lower priority, and where a migrate-disabled task that another
+    /// CPU could take waits (a pile-up), ask its CPU to push its running task, as the policy allows.
+    /// </summary>
     private void Tick()
     {
         _ticks++;
@@ -296,9 +300,29 @@ internal sealed partial class SimEngine
             return;
         }
 
+        bool repairs = BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: false, pullerPreviousPrio: -1) && _options.InjectFault != SimFault.NoBalancing;
         foreach (SimCpu cpu in _cpus)
         {
+            if (repairs && HasPinnedPushable(cpu))
+            {
+                RequestPushRunning(cpu);
+            }
+
             PushQueuedTasks(cpu);
         }
+    }
+
+    /// <summary>A migrate-disabled task waits in <paramref name="cpu"/>'s queue with an affinity that allows another CPU (a pushable task the threaded pass passes over: a pile-up).</summary>
+    private static bool HasPinnedPushable(SimCpu cpu)
+    {
+        foreach (SimTask t in cpu.Queue)
+        {
+            if (t.MigrationDisabled > 0 && t.Mask.Next(t.Mask.First) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

@@ -232,6 +232,19 @@ public sealed partial class RtScheduler
         }
     }
 
+    /// <summary>
+    /// Work posted to <paramref name="ended"/> after it ended threw on its <c>&lt;name&gt;/posted</c> task
+    /// (an async void call's exception, a raw callback): that task faults with it, and no one holds it, so
+    /// the exception is logged (at error level, rate-limited).
+    /// </summary>
+    internal void ReportPostedAfterExitThrew(RtTask ended, Exception exception)
+    {
+        if (LogAllowed(_postLogLimit, "continuation post failures"))
+        {
+            RtLog.PostAfterExitThrew(_logger, ended.Name, ended.Name + PostedSuffix, exception);
+        }
+    }
+
     /// <summary>The body completed on a foreign thread (after ConfigureAwait(false)): finish it on its CPU.</summary>
     internal void OnBodyCompletedOffCpu(RtTask task)
     {

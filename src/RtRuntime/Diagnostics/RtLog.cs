@@ -70,4 +70,7 @@ internal static partial class RtLog
 
     [LoggerMessage(EventId = 19, Level = LogLevel.Debug, Message = "{Count} continuation(s) posted to task {Task}, which has ended, dropped: the runtime is stopping")]
     public static partial void PostAfterExitDropped(ILogger logger, string task, int count);
+
+    [LoggerMessage(EventId = 23, Level = LogLevel.Error, Message = "Work posted to task {Task} after it ended threw; the task {DrainTask} that ran it faulted with the exception (the work after it goes on)")]
+    public static partial void PostAfterExitThrew(ILogger logger, string task, string drainTask, Exception exception);
 }

@@ -114,7 +114,18 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
             {
                 while (_queue.TryDequeue(out PostedWork? work))
                 {
-                    work.Callback(work.State);
+                    try
+                    {
+                        work.Callback(work.State);
+                    }
+                    catch (Exception e)
+                    {
+                        // Nobody holds the drain task (a spawned task's posted work faults the task its
+                        // owner awaits): log it, or an async void call's exception would vanish.
+                        root.Scheduler.ReportPostedAfterExitThrew(root, e);
+                        throw;
+                    }
+
                     try
                     {
                         await context.PreemptionPoint();
@@ -135,8 +146,8 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
         }
         catch
         {
-            // A callback threw, or the drain task was cancelled (by a stop) at its point: it ends with
-            // that, as a task does when its posted work throws, and the work queued after it gets a
+            // A callback threw (logged above), or the drain task was cancelled (by a stop) at its point: it
+            // ends with that, as a task does when its posted work throws, and the work queued after it gets a
             // drain task of its own (or, while stopping, is dropped and logged).
             Interlocked.Exchange(ref _draining, 0);
             TryStartDrain();

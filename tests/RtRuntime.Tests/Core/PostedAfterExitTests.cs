@@ -297,6 +297,50 @@ public class PostedAfterExitTests
         await rt.DisposeAsync();
     }
 
+    [Fact]
+    public async Task AsyncVoidThrowingAfterItsTaskEnded_TheExceptionIsLogged()
+    {
+        // An async void call the body started resumes after the task ended and throws: .NET posts the
+        // exception to the context the call captured (the task), where it runs on the <name>/posted
+        // drain task, which faults with it. Nobody holds that task: the exception must be logged, not
+        // dropped silently (on the ThreadPool it would end the process).
+        using var logs = new CapturingLoggerFactory();
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.LoggerFactory = logs;
+        });
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        RtTask owner = rt.Spawn("owner", 10, ctx =>
+        {
+            ThrowAfter(gate.Task);
+            return ValueTask.CompletedTask;
+        });
+        await owner.WithTimeout();
+        Assert.Equal(RtTaskState.Completed, owner.State);
+
+        gate.SetResult();
+
+        // The throw is posted from inside the drain task's step that resumed the call (the task is
+        // dead, so it goes to the same queue): once nothing is live, that drain has run it.
+        await Rt.Until(() => Volatile.Read(ref s_thrown) && rt.LiveTasks == 0, "the drain tasks ran the call and its throw");
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Error
+            && m.Message == "Work posted to task owner after it ended threw; the task owner/posted that ran it faulted with the exception (the work after it goes on)");
+
+        bool ranAfter = false;
+        owner.Post(_ => ranAfter = true, null);
+        await Rt.Until(() => Volatile.Read(ref ranAfter), "work posted after the throw still runs");
+
+        static async void ThrowAfter(Task gate)
+        {
+            await gate;
+            Volatile.Write(ref s_thrown, true);
+            throw new InvalidOperationException("thrown after the task ended");
+        }
+    }
+
+    private static bool s_thrown;
+
     /// <summary>A one-CPU runtime logging to <paramref name="logs"/>, and a task of it that has ended.</summary>
     private static async Task<(RtScheduler Runtime, RtTask Ended)> StartWithEndedTaskAsync(CapturingLoggerFactory logs, string name)
     {

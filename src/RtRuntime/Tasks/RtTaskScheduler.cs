@@ -104,8 +104,10 @@ public sealed class RtTaskScheduler : TaskScheduler
     /// <inheritdoc/>
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued)
     {
-        // Inline only on a runtime CPU running a task of this scheduler's priority or higher.
-        if (Cpu.CurrentTask is not { } current || current.Prio < (_policy == SchedPolicy.Normal ? 0 : _priority))
+        // Inline only on a CPU of this runtime that this scheduler's affinity allows, running a task of
+        // its priority or higher: a Task queued here never runs on another runtime's CPUs or outside its CPUs.
+        if (Cpu.CurrentTask is not { } current || current.Prio < (_policy == SchedPolicy.Normal ? 0 : _priority)
+            || Cpu.Current is not { } cpu || cpu.Scheduler != _runtime || (_affinity is { } mask && !mask.Contains(cpu.Id)))
         {
             return false;
         }

@@ -1,3 +1,4 @@
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -44,6 +45,49 @@ public class RtTaskSchedulerTests
         }).WithTimeout();
 
         Assert.StartsWith("rt/cpu", await inner!.Unwrap().WithTimeout(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ContinuationInlinedOnAHigherTask_OnACpuOutsideTheSchedulersAffinity_RunsInsideItInstead()
+    {
+        // A completes a Task on cpu0 whose ExecuteSynchronously continuation belongs to a scheduler
+        // affine to cpu1: A outranks the scheduler, but the continuation may not run on cpu0.
+        await using var rt = Rt.Start(cpus: 2);
+        var scheduler = new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(1));
+        Task<string?>? continuation = null;
+        await rt.Spawn("A", 50, ctx =>
+        {
+            continuation = Task.CompletedTask.ContinueWith(
+                _ => Thread.CurrentThread.Name,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                scheduler);
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(0)).WithTimeout();
+
+        Assert.Equal("rt/cpu1", await continuation!.WithTimeout());
+    }
+
+    [Fact]
+    public async Task ContinuationInlinedOnAnotherRuntimesTask_RunsOnItsOwnRuntime()
+    {
+        // A task of another runtime completes a Task whose ExecuteSynchronously continuation belongs
+        // to this runtime's scheduler: it must run on this runtime's CPUs, not the other's.
+        await using var rt = Rt.Start(cpus: 1);
+        await using var other = Rt.Start(cpus: 1);
+        var scheduler = new RtTaskScheduler(rt, 10);
+        Task<RtScheduler?>? continuation = null;
+        await other.Spawn("A", 50, ctx =>
+        {
+            continuation = Task.CompletedTask.ContinueWith(
+                _ => RtRuntime.Cpus.Cpu.Current?.Scheduler,
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                scheduler);
+            return ValueTask.CompletedTask;
+        }).WithTimeout();
+
+        Assert.Same(rt, await continuation!.WithTimeout());
     }
 
     [Fact]

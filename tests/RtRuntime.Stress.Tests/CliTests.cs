@@ -357,6 +357,26 @@ public sealed class CliTests : IDisposable
         Assert.Contains("--policy NoPushRunning", doc.RootElement.GetProperty("scenarios")[0].GetProperty("reproduce").GetString(), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Simulate_MaxEvents_IsInTheReproduceCommand_WhichRerunsTheSameCutOffRun()
+    {
+        // --max-events cuts the run off: a reproduce command without it reran the whole simulation instead.
+        string file = Path.Combine(AppContext.BaseDirectory, "examples", "pileup.json");
+        var (code, stdout, stderr) = await Run("simulate", file, "--max-events", "3", "--json", "--quiet", "--out", Out("sm"));
+        Assert.True(code == 0, stdout + stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        JsonElement scenario = doc.RootElement.GetProperty("scenarios")[0];
+        string reproduce = scenario.GetProperty("reproduce").GetString()!;
+        Assert.Contains("--max-events 3", reproduce, StringComparison.Ordinal);
+
+        string[] again = [.. reproduce.Split(' ').Skip(1), "--json", "--quiet", "--out", Out("sm2")];
+        var (code2, stdout2, stderr2) = await Run(again);
+        Assert.True(code2 == 0, stdout2 + stderr2);
+        using JsonDocument doc2 = JsonDocument.Parse(stdout2);
+        JsonElement rerun = doc2.RootElement.GetProperty("scenarios")[0];
+        Assert.Equal(scenario.GetProperty("simulation").GetProperty("trace").GetRawText(), rerun.GetProperty("simulation").GetProperty("trace").GetRawText());
+    }
+
     public static TheoryData<string, string, string> HostileScenarios() => new()
     {
         { "invalid-json", "{ \"cpus\": 2, \"tasks\": [ }", "line 1" },

@@ -12,8 +12,8 @@ internal sealed class SimulateCommand : ScenarioCommand
     private readonly Option<long> _maxEvents = new("--max-events")
     {
         Description = "Stop the simulation after this many events, 1..50000000 (default 10000000).",
-        DefaultValueFactory = _ => 10_000_000,
-        CustomParser = r => CommonOptions.ParseInteger(r, "--max-events", 1L, 50_000_000L, 10_000_000L),
+        DefaultValueFactory = _ => SimulateScenario.DefaultMaxEvents,
+        CustomParser = r => CommonOptions.ParseInteger(r, "--max-events", 1L, 50_000_000L, SimulateScenario.DefaultMaxEvents),
     };
 
     /// <summary>How many trace lines the console shows (<c>--trace-lines</c>; the report folder has all of them).</summary>

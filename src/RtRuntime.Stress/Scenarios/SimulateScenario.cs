@@ -29,8 +29,11 @@ public sealed class SimulateScenario : StressScenario
     /// <summary>The scenario file, or null.</summary>
     public string? File { get; }
 
-    /// <summary>The simulator's event limit (1..50 million). Default 10 million.</summary>
-    public long MaxEvents { get; init; } = 10_000_000;
+    /// <summary>The default of <see cref="MaxEvents"/> (and of the CLI's <c>--max-events</c>): 10 million.</summary>
+    public const long DefaultMaxEvents = 10_000_000;
+
+    /// <summary>The simulator's event limit (1..50 million). Default <see cref="DefaultMaxEvents"/>.</summary>
+    public long MaxEvents { get; init; } = DefaultMaxEvents;
 
     /// <summary>Extra arguments the reproduce command needs (the CLI's --policy/--model/--cpus overrides).</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
@@ -44,6 +47,13 @@ public sealed class SimulateScenario : StressScenario
         ArgumentNullException.ThrowIfNull(settings);
         var args = new List<string> { "rtstress", "simulate", Quote(File ?? "<scenario>") };
         args.AddRange(ExtraArguments);
+        if (MaxEvents != DefaultMaxEvents)
+        {
+            // The limit changes the run (where it is cut off): without it the command reruns a different simulation.
+            args.Add("--max-events");
+            args.Add(MaxEvents.ToString(CultureInfo.InvariantCulture));
+        }
+
         args.Add("--seed");
         args.Add(settings.Seed.ToString(CultureInfo.InvariantCulture));
         if (settings.WatchdogGrace is { } grace)
@@ -81,6 +91,7 @@ public sealed class SimulateScenario : StressScenario
         result.Parameters["tasks"] = Scenario.Tasks.Count.ToString(CultureInfo.InvariantCulture);
         result.Parameters["tick_us"] = Scenario.TickUs.ToString(CultureInfo.InvariantCulture);
         result.Parameters["end_us"] = Scenario.EndUs.ToString(CultureInfo.InvariantCulture);
+        result.Parameters["max_events"] = MaxEvents.ToString(CultureInfo.InvariantCulture);
         result.Cpus = Scenario.Cpus;
         progress?.Report(new ScenarioProgress(Name, 0, "simulating"));
         var options = new SimOptions { MaxEvents = MaxEvents };

@@ -249,6 +249,10 @@ public class LibraryTests
         Assert.Contains("--load-tasks 3", cyclic, StringComparison.Ordinal);
         Assert.Contains("--max-live 5", new MixedScenario { MaxLive = 5 }.ReproduceCommand(settings), StringComparison.Ordinal);
 
+        // LoadMigrateDisabled alone runs hogs too: their point interval was left out, and the command reran them at the default 50us.
+        string md = new CyclicScenario { LoadMigrateDisabled = true, LoadPointInterval = TimeSpan.FromMicroseconds(20) }.ReproduceCommand(settings);
+        Assert.Contains("--load-point 20us", md, StringComparison.Ordinal);
+
         // Defaults stay out of the command (0 means "one hog per CPU", "8 per CPU").
         Assert.DoesNotContain("--load-tasks", new CyclicScenario { Load = true }.ReproduceCommand(settings), StringComparison.Ordinal);
         Assert.DoesNotContain("--max-live", new MixedScenario().ReproduceCommand(settings), StringComparison.Ordinal);

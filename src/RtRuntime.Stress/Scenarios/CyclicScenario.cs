@@ -75,7 +75,8 @@ public sealed class CyclicScenario : StressScenario
         yield return FormatDuration(Interval);
         yield return "--priority";
         yield return Priority.ToString(CultureInfo.InvariantCulture);
-        if (Load)
+        // LoadMigrateDisabled runs the hogs without Load too (RunCoreAsync): its hogs' point interval must be in the command.
+        if (Load || LoadMigrateDisabled)
         {
             yield return "--load";
             yield return "--load-point";

@@ -17,6 +17,7 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
     private readonly string _name;
     private readonly Lock _lock = new();
     private HealthSample? _windowStart;
+    private HealthSample? _previousWindowStart; // the start of the last window that reached RateWindow
 
     public RtRuntimeHealthCheck(RtRuntimeAccessor accessor, IOptionsMonitor<RtRuntimeHealthCheckOptions> options, string name)
     {
@@ -43,17 +44,31 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
         }
 
         HealthSample now = Read(runtime);
-        HealthSample start;
+        HealthSample start = WindowStart(now, options.RateWindow);
+        return Task.FromResult(Evaluate(start, now, runtime.CpuCount, runtime.LiveTasks, options));
+    }
+
+    /// <summary>
+    /// The sample a check at <paramref name="now"/> measures from: the current window's start once the
+    /// window is at least <paramref name="rateWindow"/> long (a new window then starts at
+    /// <paramref name="now"/>); before that, the previous window's start, so that a check soon after a
+    /// new window began still measures over at least <paramref name="rateWindow"/> (only in the runtime's
+    /// first window is there no older sample than its start).
+    /// </summary>
+    internal HealthSample WindowStart(HealthSample now, TimeSpan rateWindow)
+    {
         lock (_lock)
         {
-            start = _windowStart ??= new HealthSample(_accessor.StartTimestamp, TimeSpan.Zero, 0, 0);
-            if (Stopwatch.GetElapsedTime(start.Timestamp, now.Timestamp) >= options.RateWindow)
+            HealthSample current = _windowStart ??= new HealthSample(_accessor.StartTimestamp, TimeSpan.Zero, 0, 0);
+            if (Stopwatch.GetElapsedTime(current.Timestamp, now.Timestamp) >= rateWindow)
             {
+                _previousWindowStart = current;
                 _windowStart = now;
+                return current;
             }
-        }
 
-        return Task.FromResult(Evaluate(start, now, runtime.CpuCount, runtime.LiveTasks, options));
+            return _previousWindowStart ?? current;
+        }
     }
 
     /// <summary>The verdict for the window from <paramref name="start"/> to <paramref name="now"/> (pure: no clock, no runtime).</summary>

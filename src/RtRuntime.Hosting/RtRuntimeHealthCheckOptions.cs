@@ -18,7 +18,9 @@ public sealed class RtRuntimeHealthCheckOptions
 
     /// <summary>
     /// The shortest window the lost-bandwidth rate is measured over; checks closer together than this
-    /// extend the current window instead of starting a new one. Default 1 s.
+    /// extend the current window instead of starting a new one, and a check soon after a new window
+    /// began measures from the previous window's start (only in the runtime's first window can it be
+    /// shorter: there is no older data). Default 1 s.
     /// </summary>
     public TimeSpan RateWindow { get; set; } = TimeSpan.FromSeconds(1);
 

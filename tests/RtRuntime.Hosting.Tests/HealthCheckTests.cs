@@ -129,6 +129,29 @@ public sealed class HealthCheckTests
         Assert.Equal(3L, result.Data["liveTasks"]);
     }
 
+    [Fact]
+    public void WindowStart_CheckSoonAfterANewWindowBegan_StillMeasuresOverAtLeastTheRateWindow()
+    {
+        // Checks every 0.5 s with a 1 s RateWindow: the check at 1.0 s closes the first window and starts one;
+        // the check at 1.1 s measured over those 0.1 s, so a single 20 ms lost-bandwidth charge read as 200 ms/s.
+        var options = new RtRuntimeHealthCheckOptions { MaxLostBandwidthPerSecond = TimeSpan.FromMilliseconds(50), RateWindow = TimeSpan.FromSeconds(1) };
+        var check = new RtRuntimeHealthCheck(new RtRuntimeAccessor(), new StaticOptionsMonitor(options), "rtruntime"); // not started: its start is timestamp 0
+        long f = Stopwatch.Frequency;
+        HealthSample At(double seconds, double lostMs) => new((long)(seconds * f), TimeSpan.FromMilliseconds(lostMs), 0);
+
+        Assert.Equal(0, check.WindowStart(At(0.5, 0), options.RateWindow).Timestamp);
+        Assert.Equal(0, check.WindowStart(At(1.0, 0), options.RateWindow).Timestamp);
+        HealthSample now = At(1.1, 20);
+        HealthSample start = check.WindowStart(now, options.RateWindow);
+
+        Assert.True(Stopwatch.GetElapsedTime(start.Timestamp, now.Timestamp) >= options.RateWindow, $"measured from {start.Timestamp / (double)f} s to 1.1 s");
+        HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(start, now, cpuCount: 2, liveTasks: 0, options);
+        Assert.Equal(HealthStatus.Healthy, result.Status);
+
+        // The next window closes at 2.0 s and measures from 1.0 s, as before.
+        Assert.Equal(f, check.WindowStart(At(2.0, 20), options.RateWindow).Timestamp);
+    }
+
     [Theory]
     [InlineData("MaxBugReports")]
     [InlineData("MaxStallsPerWindow")]

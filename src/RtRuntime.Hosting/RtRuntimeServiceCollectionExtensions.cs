@@ -73,11 +73,20 @@ public static class RtRuntimeServiceCollectionExtensions
     /// <param name="name">The worker's name (its task name and configuration key). Default: the type's name.</param>
     /// <param name="configure">Applied after configuration binding.</param>
     /// <returns>The service collection.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space.</exception>
     /// <exception cref="InvalidOperationException">A worker with this name or type is already registered.</exception>
     public static IServiceCollection AddRtWorker<T>(this IServiceCollection services, string? name = null, Action<RtWorkerOptions>? configure = null)
         where T : RtWorker
     {
         ArgumentNullException.ThrowIfNull(services);
+        if (name is not null && string.IsNullOrWhiteSpace(name))
+        {
+            // It would name the task "" and read the section "RtRuntime:Workers:", which no configuration means to set.
+            throw new ArgumentException(
+                $"RT worker name '{name}' ({typeof(T).FullName}) is invalid: it must contain a non-white-space character (it names the task and the section {RtRuntimeConfiguration.WorkersSectionName}:<name>); pass null for the type's name, '{typeof(T).Name}'.",
+                nameof(name));
+        }
+
         name ??= typeof(T).Name;
         foreach (ServiceDescriptor existing in services)
         {

@@ -199,6 +199,21 @@ public sealed class ConfigurationTests
         Assert.Contains("'probe'", ex.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void AddRtWorker_EmptyOrWhiteSpaceName_ThrowsNamingTheArgumentAndTheValue(string name)
+    {
+        // Accepted before: a nameless task, configured from "RtRuntime:Workers::Priority".
+        var services = new ServiceCollection();
+
+        var ex = Assert.Throws<ArgumentException>(() => services.AddRtWorker<ProbeWorker>(name));
+
+        Assert.Equal("name", ex.ParamName);
+        Assert.Contains($"RT worker name '{name}'", ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain(services, d => d.ServiceType == typeof(ProbeWorker));
+    }
+
     [Fact]
     public async Task AddRtWorker_ConfigureDelegate_WinsOverConfiguration()
     {

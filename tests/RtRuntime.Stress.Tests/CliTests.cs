@@ -377,6 +377,19 @@ public sealed class CliTests : IDisposable
         Assert.Equal(scenario.GetProperty("simulation").GetProperty("trace").GetRawText(), rerun.GetProperty("simulation").GetProperty("trace").GetRawText());
     }
 
+    [Fact]
+    public async Task Simulate_RuntimeOnlyOptions_AreNotReportedAsInForce()
+    {
+        // simulate starts no runtime: report.json said lockMemory "true" and cpuDmaLatency "0s" (a 0 µs request held) all the same.
+        string file = Path.Combine(AppContext.BaseDirectory, "examples", "pileup.json");
+        var (code, stdout, stderr) = await Run("simulate", file, "--lock-memory", "--cpu-dma-latency", "0us", "--quiet", "--out", Out("sl"));
+        Assert.True(code == 0, stdout + stderr);
+        using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Out("sl"), "report.json")));
+        JsonElement parameters = doc.RootElement.GetProperty("scenarios")[0].GetProperty("parameters");
+        Assert.False(parameters.TryGetProperty("lockMemory", out _), parameters.ToString());
+        Assert.False(parameters.TryGetProperty("cpuDmaLatency", out _), parameters.ToString());
+    }
+
     public static TheoryData<string, string, string> HostileScenarios() => new()
     {
         { "invalid-json", "{ \"cpus\": 2, \"tasks\": [ }", "line 1" },

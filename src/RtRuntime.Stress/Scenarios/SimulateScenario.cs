@@ -83,8 +83,11 @@ public sealed class SimulateScenario : StressScenario
     /// <inheritdoc/>
     protected override async Task RunCoreAsync(StressSettings settings, ScenarioResult result, IProgress<ScenarioProgress>? progress, CancellationToken cancellationToken)
     {
+        // No runtime runs: these settings do not apply, and the report must not say they were in force.
         result.Parameters.Remove("duration");
         result.Parameters.Remove("pinning");
+        result.Parameters.Remove("lockMemory");
+        result.Parameters.Remove("cpuDmaLatency");
         result.Parameters["file"] = File ?? "(in code)";
         result.Parameters["model"] = Scenario.Model.ToString();
         result.Parameters["policy"] = Scenario.Policy.ToString();

@@ -92,10 +92,11 @@ public static class RtRuntimeServiceCollectionExtensions
         {
             if (existing.ServiceType == typeof(RtWorkerRegistration)
                 && existing.ImplementationInstance is RtWorkerRegistration registered
-                && (registered.Name == name || registered.WorkerType == typeof(T)))
+                && (string.Equals(registered.Name, name, StringComparison.OrdinalIgnoreCase) || registered.WorkerType == typeof(T)))
             {
+                // Names compare as configuration keys do, ignoring case: "log" and "Log" would read one section.
                 throw new InvalidOperationException(
-                    $"RT worker '{name}' ({typeof(T).FullName}) is already registered as '{registered.Name}' ({registered.WorkerType.FullName}); each worker name and type may be added once.");
+                    $"RT worker '{name}' ({typeof(T).FullName}) is already registered as '{registered.Name}' ({registered.WorkerType.FullName}); each worker name (ignoring case, as configuration keys do) and type may be added once.");
             }
         }
 

@@ -199,6 +199,19 @@ public sealed class ConfigurationTests
         Assert.Contains("'probe'", ex.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void AddRtWorker_SameNameInAnotherCase_Throws()
+    {
+        // Configuration keys ignore case: "log" and "Log" would both read RtRuntime:Workers:log.
+        var services = new ServiceCollection();
+        services.AddRtWorker<ProbeWorker>("probe");
+
+        var ex = Assert.Throws<InvalidOperationException>(() => services.AddRtWorker<CooperativeWorker>("Probe"));
+
+        Assert.Contains("'Probe'", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("as 'probe'", ex.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("  ")]

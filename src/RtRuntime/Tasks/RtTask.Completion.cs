@@ -83,6 +83,14 @@ public abstract partial class RtTask
     internal void AddWaiter(Action continuation, object? context, ExecutionContext? executionContext) =>
         AddWaiter(new WaiterNode(static a => ((Action)a!)(), continuation, context, executionContext));
 
+    /// <summary>
+    /// Registers runtime bookkeeping for the completion that runs on the thread that completes the task
+    /// (its CPU's, or the stopping thread), or on the caller if it has completed: no ThreadPool work
+    /// item. Only for short callbacks that neither block nor throw.
+    /// </summary>
+    internal void AddCompletionCallback(Action callback) =>
+        AddWaiter(new WaiterNode(static a => ((Action)a!)(), callback, WaiterNode.OnCompletingThread, executionContext: null));
+
     private void AddWaiter(WaiterNode node)
     {
         while (true)
@@ -135,6 +143,9 @@ public abstract partial class RtTask
     /// </summary>
     private sealed class WaiterNode(Action<object?> callback, object? state, object? context, ExecutionContext? executionContext)
     {
+        /// <summary>The context of a node run by the completing thread itself (<see cref="AddCompletionCallback"/>).</summary>
+        public static readonly object OnCompletingThread = new();
+
         public WaiterNode? Next;
         private int _claimed;
 
@@ -149,6 +160,12 @@ public abstract partial class RtTask
         /// </summary>
         public void Dispatch(RtScheduler scheduler)
         {
+            if (context == OnCompletingThread)
+            {
+                Run();
+                return;
+            }
+
             if (context is not null)
             {
                 try

@@ -69,8 +69,9 @@ public sealed class RtTaskScheduler : TaskScheduler
         }
 
         // A wrapper the runtime's stop cancels before it starts never runs its body: the Task then runs
-        // on the ThreadPool rather than wait forever (nothing accepted is lost).
-        wrapper.AddWaiter(() => RunOnThreadPool(task), context: null, executionContext: null);
+        // on the ThreadPool rather than wait forever (nothing accepted is lost). The check runs on the
+        // thread that ends the wrapper, so a wrapper that ran costs no ThreadPool work item.
+        wrapper.AddCompletionCallback(() => RunOnThreadPool(task));
     }
 
     /// <summary>Runs <paramref name="task"/> on the ThreadPool instead, unless a runtime task or an inline call took it.</summary>

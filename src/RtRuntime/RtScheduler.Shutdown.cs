@@ -26,7 +26,19 @@ public sealed partial class RtScheduler
 
     // After the cancel grace, how long running tasks that go on past their cancellation get to reach
     // their next runtime await, where they are ended (a task that never reaches one is abandoned).
-    private static readonly TimeSpan s_reapWindow = TimeSpan.FromMilliseconds(200);
+    private TimeSpan _reapWindow = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>
+    /// How long a stop waits, past the grace, for running tasks that caught their cancellation to reach
+    /// their next runtime await and be reaped before it abandons them (200 ms). Tests that expect a reap
+    /// lengthen it, so that an OS keeping a CPU thread off the cores that long (a loaded CI machine) is
+    /// not read as a task that never awaits.
+    /// </summary>
+    internal TimeSpan ReapWindow
+    {
+        get => _reapWindow;
+        set => _reapWindow = value;
+    }
 
     // Spawners write these; CPU threads count endings on their own Cpu (no shared line on the hot path).
     private PaddedLong _admitted;
@@ -170,7 +182,7 @@ public sealed partial class RtScheduler
             {
                 _reaping = true; // a running task that catches its cancellation and goes on ends at its next runtime await
                 AbandonStragglers();
-                if (!await WaitDrainedAsync(s_reapWindow, CancellationToken.None).ConfigureAwait(false))
+                if (!await WaitDrainedAsync(_reapWindow, CancellationToken.None).ConfigureAwait(false))
                 {
                     AbandonStragglers(); // what the reaped tasks' ends woke, or a task that blocked meanwhile
                     abandoned = LogAbandoned();

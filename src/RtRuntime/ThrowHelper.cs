@@ -74,6 +74,20 @@ internal static class ThrowHelper
     [DoesNotReturn]
     public static void ThrowSchedulingWhileAtomic(string message) => throw SchedulingWhileAtomic(message);
 
+    /// <summary>
+    /// A task used per-CPU data or a local lock made for another runtime: its CPU id names another CPU
+    /// there (or none), whose slot or lock instance belongs to another thread.
+    /// </summary>
+    [DoesNotReturn]
+    public static void ThrowOtherRuntime(RtTask task, string what, string paramName) => throw OtherRuntime(task, what, paramName);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ArgumentException OtherRuntime(RtTask task, string what, string paramName) =>
+        new(
+            $"Task '{task.Name}' (id {task.Id}) belongs to another runtime than the one this {what} was made for (it has a slot or lock instance per CPU of that runtime): " +
+            "use per-CPU data and local locks made for the task's own runtime.",
+            paramName);
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static InvalidOperationException SchedulingWhileAtomic(string message) =>
         new(message + " (a task must not block, sleep or yield while preempt-disabled)");

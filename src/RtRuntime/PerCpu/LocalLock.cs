@@ -110,7 +110,7 @@ public sealed class LocalLock
     /// Used off the task's CPU, the task already holds this CPU's lock (recursion), or (Rt model) the
     /// lock is held by another task while this one is preempt-disabled (scheduling while atomic).
     /// </exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public LocalLockAwaitable LockAsync(TaskContext context)
     {
@@ -141,7 +141,7 @@ public sealed class LocalLock
     /// recursion). Dispose the guard to unlock.
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLock(TaskContext context, out LocalLockGuard guard)
     {
@@ -160,10 +160,21 @@ public sealed class LocalLock
     /// <summary>
     /// This CPU's instance for <paramref name="task"/>, which <see cref="TaskContext.CurrentTaskOf"/> has
     /// found running on the calling thread (so another thread using the context while the task runs is
-    /// refused too, as after a ConfigureAwait(false)).
+    /// refused too, as after a ConfigureAwait(false)). A task of another runtime is refused: its CPU id
+    /// names another CPU's instance here (or none), which it would take without that CPU's thread, and
+    /// its runtime, which does not know this lock, would not release it when the task ends.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private LocalLockState StateOf(RtTask task) => _states[task.Cpu!.Id];
+    private LocalLockState StateOf(RtTask task)
+    {
+        Cpu cpu = task.Cpu!;
+        if (cpu.Scheduler != Runtime)
+        {
+            ThrowHelper.ThrowOtherRuntime(task, $"local lock '{Name}'", "context");
+        }
+
+        return _states[cpu.Id];
+    }
 
     /// <summary>
     /// The uncontended take: when the instance is free, count the preempt-disable (NonRt: nothing else

@@ -74,7 +74,7 @@ public sealed class PerCpuPool<T> : IDisposable
 
     /// <summary>Rents an object from this CPU's cache.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     public async ValueTask<T> RentAsync(TaskContext context)
     {
         using (await _lock.LockAsync(context))
@@ -92,7 +92,7 @@ public sealed class PerCpuPool<T> : IDisposable
     /// <summary>Returns an object to this CPU's cache.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="item"/> is null.</exception>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     public async ValueTask ReturnAsync(TaskContext context, T item)
     {
         ArgumentNullException.ThrowIfNull(item);

@@ -108,7 +108,8 @@ public sealed class LocalLock
     /// </remarks>
     /// <exception cref="InvalidOperationException">
     /// Used off the task's CPU, the task already holds this CPU's lock (recursion), or (Rt model) the
-    /// lock is held by another task while this one is preempt-disabled (scheduling while atomic).
+    /// lock is held by another task while this one is preempt-disabled (scheduling while atomic); or, from
+    /// the await, the contended lock's awaitable is awaited off the task's CPU thread.
     /// </exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -18,7 +18,20 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
     }
 
     /// <summary>Returns this awaitable.</summary>
-    public LocalLockAwaitable GetAwaiter() => this;
+    /// <exception cref="InvalidOperationException">
+    /// A contended lock awaited off the task's CPU thread (after a ConfigureAwait(false)): its wait
+    /// would block, or take the lock for, a task that is not running, which nothing would then wake.
+    /// The wait's migrate-disable stays counted until the task ends.
+    /// </exception>
+    public LocalLockAwaitable GetAwaiter()
+    {
+        if (!_acquired)
+        {
+            _task.ThrowIfNotCurrent(); // as the wait queues' awaitables refuse it; OnCompleted must not throw (the ThreadPool would rethrow it)
+        }
+
+        return this;
+    }
 
     /// <summary>True when the lock was free.</summary>
     public bool IsCompleted => _acquired;

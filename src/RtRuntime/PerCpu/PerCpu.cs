@@ -24,14 +24,12 @@ public sealed class PerCpu<T>
     // first slot starts one stride in, away from the array header.
     private static readonly int s_stride = (Unsafe.SizeOf<T>() + 128 + Unsafe.SizeOf<T>() - 1) / Unsafe.SizeOf<T>();
     private readonly T[] _slots;
-    private readonly RtScheduler _runtime;
 
     /// <summary>Creates one slot per CPU of <paramref name="runtime"/>, each set by <paramref name="initial"/> (default: default(T)).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="runtime"/> is null.</exception>
     public PerCpu(RtScheduler runtime, Func<int, T>? initial = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
-        _runtime = runtime;
         CpuCount = runtime.CpuCount;
         _slots = new T[(CpuCount + 2) * s_stride];
         if (initial is not null)
@@ -55,23 +53,17 @@ public sealed class PerCpu<T>
     /// reference can outlive the call.
     /// </summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU; or, in strict mode, from preemptible code.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref T ThisCpu(TaskContext context)
     {
         RtTask task = context.CurrentTaskOf(nameof(context));
-        Cpu cpu = Cpu.Current!; // the calling thread runs the task: its CPU is this thread's
-        if (cpu.Scheduler != _runtime)
-        {
-            ThrowHelper.ThrowOtherRuntime(task, "per-CPU variable", nameof(context)); // its CPU id names another CPU's slot here, or padding
-        }
-
         if ((task.PreemptCount | task.MigrationDisabled) == 0)
         {
             task.Scheduler.ReportBug(task, BugKind.ThisCpuInPreemptible, "using this-CPU data");
         }
 
-        return ref _slots[Index(cpu.Id)];
+        return ref _slots[Index(Cpu.Current!.Id)]; // the calling thread runs the task: its CPU is this thread's
     }
 
     /// <summary><c>per_cpu_ptr(p, cpu)</c>: CPU <paramref name="cpu"/>'s slot (remote access: synchronise yourself).</summary>

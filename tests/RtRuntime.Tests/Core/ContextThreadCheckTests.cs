@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
 using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
@@ -17,18 +18,11 @@ public class ContextThreadCheckTests
     public async Task Context_UsedByAnotherCpusTaskWhileItsTaskRuns_IsRefused()
     {
         await using RtScheduler rt = Rt.Start(cpus: 2);
-        TaskContext? aContext = null;
-        int release = 0;
-        RtTask a = rt.Spawn("a", 50, async ctx =>
-        {
-            aContext = ctx;
-            await ctx.SpinUntil(() => Volatile.Read(ref release) != 0, "released");
-        }, affinity: CpuSet.Of(0));
-        await Rt.Until(() => a.State == RtTaskState.Running && aContext is not null, "a running on cpu0");
+        (RtTask a, TaskContext aContext, StrongBox<int> release) = await SpawnSpinnerOnCpu0Async(rt);
 
-        List<string> wrong = await rt.Spawn("b", 50, ctx => new ValueTask<List<string>>(CallsThatMustBeRefused(aContext!.Value)), affinity: CpuSet.Of(1)).WithTimeout();
+        List<string> wrong = await rt.Spawn("b", 50, ctx => new ValueTask<List<string>>(CallsThatMustBeRefused(aContext)), affinity: CpuSet.Of(1)).WithTimeout();
 
-        Volatile.Write(ref release, 1);
+        Volatile.Write(ref release.Value, 1);
         await a.WithTimeout();
         Assert.Empty(wrong);
     }
@@ -57,18 +51,11 @@ public class ContextThreadCheckTests
     public async Task Context_UsedByAThreadOffTheRuntimeWhileItsTaskRuns_IsRefused()
     {
         await using RtScheduler rt = Rt.Start(cpus: 1);
-        TaskContext? aContext = null;
-        int release = 0;
-        RtTask a = rt.Spawn("a", 50, async ctx =>
-        {
-            aContext = ctx;
-            await ctx.SpinUntil(() => Volatile.Read(ref release) != 0, "released");
-        });
-        await Rt.Until(() => a.State == RtTaskState.Running && aContext is not null, "a running");
+        (RtTask a, TaskContext aContext, StrongBox<int> release) = await SpawnSpinnerOnCpu0Async(rt);
 
-        List<string> wrong = CallsThatMustBeRefused(aContext!.Value);
+        List<string> wrong = CallsThatMustBeRefused(aContext);
 
-        Volatile.Write(ref release, 1);
+        Volatile.Write(ref release.Value, 1);
         await a.WithTimeout();
         Assert.Empty(wrong);
     }
@@ -95,6 +82,20 @@ public class ContextThreadCheckTests
 
         Assert.Equal(200, counter.Sum());
         Assert.Equal([0, 1], cpusSeen.Order());
+    }
+
+    /// <summary>A task "a" running on cpu0, passing preemption points until its release is set; with its context.</summary>
+    private static async Task<(RtTask Task, TaskContext Context, StrongBox<int> Release)> SpawnSpinnerOnCpu0Async(RtScheduler rt)
+    {
+        TaskContext? context = null;
+        var release = new StrongBox<int>();
+        RtTask a = rt.Spawn("a", 50, async ctx =>
+        {
+            context = ctx;
+            await ctx.SpinUntil(() => Volatile.Read(ref release.Value) != 0, "released");
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => a.State == RtTaskState.Running && context is not null, "a running on cpu0");
+        return (a, context!.Value, release);
     }
 
     /// <summary>Each call made with <paramref name="context"/> on the calling thread; one line per call that was not refused as expected.</summary>

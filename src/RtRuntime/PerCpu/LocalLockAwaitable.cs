@@ -21,13 +21,20 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
     /// <exception cref="InvalidOperationException">
     /// A contended lock awaited off the task's CPU thread (after a ConfigureAwait(false)): its wait
     /// would block, or take the lock for, a task that is not running, which nothing would then wake.
-    /// The wait's migrate-disable stays counted until the task ends.
+    /// The wait's migrate-disable stays counted until the task ends. Or a contended lock's awaitable
+    /// awaited a second time while the task holds the lock its first await took: the task would wait
+    /// for itself.
     /// </exception>
     public LocalLockAwaitable GetAwaiter()
     {
         if (!_acquired)
         {
             _task.ThrowIfNotCurrent(); // as the wait queues' awaitables refuse it; OnCompleted must not throw (the ThreadPool would rethrow it)
+            if (_state.Owner == _task)
+            {
+                throw new InvalidOperationException(
+                    $"Task '{_task.Name}' awaited a second time the LockAsync result that gave it cpu{_state.Cpu.Id}'s {_state.Lock.Name}, which it still holds: await a LockAsync result once.");
+            }
         }
 
         return this;

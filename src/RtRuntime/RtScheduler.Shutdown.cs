@@ -24,21 +24,13 @@ public sealed partial class RtScheduler
     private volatile bool _cancellingAll;
     private volatile bool _reaping;
 
-    // After the cancel grace, how long running tasks that go on past their cancellation get to reach
-    // their next runtime await, where they are ended (a task that never reaches one is abandoned).
-    private TimeSpan _reapWindow = TimeSpan.FromMilliseconds(200);
-
     /// <summary>
-    /// How long a stop waits, past the grace, for running tasks that caught their cancellation to reach
-    /// their next runtime await and be reaped before it abandons them (200 ms). Tests that expect a reap
-    /// lengthen it, so that an OS keeping a CPU thread off the cores that long (a loaded CI machine) is
-    /// not read as a task that never awaits.
+    /// After the cancel grace, how long a stop waits for running tasks that go on past their
+    /// cancellation to reach their next runtime await, where they are ended (reaped), before it
+    /// abandons them (200 ms). Tests that expect a reap lengthen it, so that an OS keeping a CPU thread
+    /// off the cores that long (a loaded CI machine) is not read as a task that never awaits.
     /// </summary>
-    internal TimeSpan ReapWindow
-    {
-        get => _reapWindow;
-        set => _reapWindow = value;
-    }
+    internal TimeSpan ReapWindow { get; set; } = TimeSpan.FromMilliseconds(200);
 
     // Spawners write these; CPU threads count endings on their own Cpu (no shared line on the hot path).
     private PaddedLong _admitted;
@@ -182,7 +174,7 @@ public sealed partial class RtScheduler
             {
                 _reaping = true; // a running task that catches its cancellation and goes on ends at its next runtime await
                 AbandonStragglers();
-                if (!await WaitDrainedAsync(_reapWindow, CancellationToken.None).ConfigureAwait(false))
+                if (!await WaitDrainedAsync(ReapWindow, CancellationToken.None).ConfigureAwait(false))
                 {
                     AbandonStragglers(); // what the reaped tasks' ends woke, or a task that blocked meanwhile
                     abandoned = LogAbandoned();

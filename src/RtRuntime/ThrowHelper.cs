@@ -75,8 +75,8 @@ internal static class ThrowHelper
     public static void ThrowSchedulingWhileAtomic(string message) => throw SchedulingWhileAtomic(message);
 
     /// <summary>
-    /// A task used per-CPU data or a local lock made for another runtime: its CPU id names another CPU
-    /// there (or none), whose slot or lock instance belongs to another thread.
+    /// A task used a local lock (or a pool, through its lock) made for another runtime: its CPU id names
+    /// another CPU there (or none), whose lock instance belongs to another thread.
     /// </summary>
     [DoesNotReturn]
     public static void ThrowOtherRuntime(RtTask task, string what, string paramName) => throw OtherRuntime(task, what, paramName);
@@ -84,8 +84,8 @@ internal static class ThrowHelper
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ArgumentException OtherRuntime(RtTask task, string what, string paramName) =>
         new(
-            $"Task '{task.Name}' (id {task.Id}) belongs to another runtime than the one this {what} was made for (it has a slot or lock instance per CPU of that runtime): " +
-            "use per-CPU data and local locks made for the task's own runtime.",
+            $"Task '{task.Name}' (id {task.Id}) belongs to another runtime than the one this {what} was made for (it has a lock instance per CPU of that runtime): " +
+            "use local locks and pools made for the task's own runtime.",
             paramName);
 
     [MethodImpl(MethodImplOptions.NoInlining)]

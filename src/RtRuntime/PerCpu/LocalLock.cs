@@ -119,7 +119,7 @@ public sealed class LocalLock
         LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
-            return new LocalLockAwaitable(state, task, acquired: true);
+            return new LocalLockAwaitable(state, task, state.Taken);
         }
 
         if (_nonRt || state.Owner == task)
@@ -132,7 +132,7 @@ public sealed class LocalLock
         // anything is counted; else the holder would run on this CPU inside the caller's section.
         Runtime.ThrowIfAtomic(task, "LockAsync");
         MigrateGuard.EnterUntracked(task); // Rt: wait, pinned, for the holder (OnCompleted blocks and boosts it)
-        return new LocalLockAwaitable(state, task, acquired: false);
+        return new LocalLockAwaitable(state, task, LocalLockAwaitable.NotAcquired);
     }
 
     /// <summary>
@@ -150,7 +150,7 @@ public sealed class LocalLock
         LocalLockState state = StateOf(task);
         if (TryTake(task, state))
         {
-            guard = new LocalLockGuard(state, task);
+            guard = new LocalLockGuard(state, task, state.Taken);
             return true;
         }
 
@@ -194,6 +194,7 @@ public sealed class LocalLock
 
             PreemptGuard.EnterUntracked(task);
             state.HolderIdNonRt = task.Id;
+            state.Taken++;
             return true;
         }
 
@@ -204,6 +205,7 @@ public sealed class LocalLock
 
         MigrateGuard.EnterUntracked(task);
         state.Owner = task;
+        state.Taken++;
         return true;
     }
 
@@ -228,6 +230,7 @@ public sealed class LocalLock
             if (acquired)
             {
                 state.Owner = task; // released between LockAsync and here
+                state.Taken++;
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
             }
             else
@@ -246,16 +249,17 @@ public sealed class LocalLock
     }
 
     /// <summary>
-    /// <c>local_unlock()</c> by <paramref name="task"/> if it holds the lock (false, with nothing changed,
-    /// when it does not): hand the lock to the highest waiter, drop the boost, leave the section (NonRt:
-    /// unless a "scheduling while atomic" report already ended it).
+    /// <c>local_unlock()</c> by <paramref name="task"/> if it holds the lock under acquisition number
+    /// <paramref name="taken"/> (false, with nothing changed, when it does not): hand the lock to the
+    /// highest waiter, drop the boost, leave the section (NonRt: unless a "scheduling while atomic"
+    /// report already ended it).
     /// </summary>
-    internal bool TryUnlock(LocalLockState state, RtTask task)
+    internal bool TryUnlock(LocalLockState state, RtTask task, int taken)
     {
         if (_nonRt)
         {
             long holder = state.HolderIdNonRt;
-            if (holder != task.Id && holder != -task.Id)
+            if ((holder != task.Id && holder != -task.Id) || state.Taken != taken)
             {
                 return false;
             }
@@ -269,14 +273,14 @@ public sealed class LocalLock
             return true;
         }
 
-        return TryUnlockRt(state, task);
+        return TryUnlockRt(state, task, taken);
     }
 
     /// <summary><see cref="TryUnlock"/> in the Rt model.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal bool TryUnlockRt(LocalLockState state, RtTask task)
+    internal bool TryUnlockRt(LocalLockState state, RtTask task, int taken)
     {
-        if (state.Owner != task)
+        if (state.Owner != task || state.Taken != taken)
         {
             return false;
         }
@@ -306,6 +310,7 @@ public sealed class LocalLock
             state.Owner = next;
             if (next is not null)
             {
+                state.Taken++;
                 next.BlockedOn = null;
                 next.ContinuationReady = true;
                 RtScheduler.RecomputePrioLocked(state.Cpu, next);

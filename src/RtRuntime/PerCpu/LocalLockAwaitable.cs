@@ -6,16 +6,22 @@ namespace RtRuntime.PerCpu;
 /// <summary>The awaitable of <see cref="LocalLock.LockAsync"/>: completed at once unless the lock is contended (Rt model).</summary>
 public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
 {
+    /// <summary>The <c>taken</c> of a lock that was held: the task waits for it, and its acquisition's number is read once it has it.</summary>
+    internal const long NotAcquired = -1;
+
     private readonly LocalLockState _state;
     private readonly RtTask _task;
-    private readonly bool _acquired;
+    private readonly long _taken;
 
-    internal LocalLockAwaitable(LocalLockState state, RtTask task, bool acquired)
+    /// <summary><paramref name="taken"/>: the acquisition's number (<see cref="LocalLockState.Taken"/>) when the lock was free, else <see cref="NotAcquired"/>.</summary>
+    internal LocalLockAwaitable(LocalLockState state, RtTask task, long taken)
     {
         _state = state;
         _task = task;
-        _acquired = acquired;
+        _taken = taken;
     }
+
+    private bool Acquired => _taken != NotAcquired;
 
     /// <summary>Returns this awaitable.</summary>
     /// <exception cref="InvalidOperationException">
@@ -27,7 +33,7 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
     /// </exception>
     public LocalLockAwaitable GetAwaiter()
     {
-        if (!_acquired)
+        if (!Acquired)
         {
             _task.ThrowIfNotCurrent(); // as the wait queues' awaitables refuse it; OnCompleted must not throw (the ThreadPool would rethrow it)
             if (_state.Owner == _task)
@@ -41,19 +47,24 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
     }
 
     /// <summary>True when the lock was free.</summary>
-    public bool IsCompleted => _acquired;
+    public bool IsCompleted => Acquired;
 
     /// <summary>The held lock; throws <see cref="OperationCanceledException"/> when the wait was cancelled (the migrate-disable is undone).</summary>
     public LocalLockGuard GetResult()
     {
-        if (!_acquired && _task.WaitCancelled)
+        if (Acquired)
+        {
+            return new LocalLockGuard(_state, _task, (int)_taken);
+        }
+
+        if (_task.WaitCancelled)
         {
             _task.WaitCancelled = false;
             MigrateGuard.LeaveUntracked(_task);
             RtScheduler.ThrowCancelled(_task);
         }
 
-        return new LocalLockGuard(_state, _task);
+        return new LocalLockGuard(_state, _task, _state.Taken); // the task holds it now: nobody else takes it meanwhile
     }
 
     /// <inheritdoc/>

@@ -9,17 +9,20 @@ public readonly struct LocalLockGuard : IDisposable
 {
     private readonly LocalLockState? _state;
     private readonly RtTask? _task;
+    private readonly int _taken;
 
-    internal LocalLockGuard(LocalLockState state, RtTask task)
+    /// <summary><paramref name="taken"/>: the acquisition's number (<see cref="LocalLockState.Taken"/>), which tells this hold from a later one of the same task.</summary>
+    internal LocalLockGuard(LocalLockState state, RtTask task, int taken)
     {
         _state = state;
         _task = task;
+        _taken = taken;
     }
 
     /// <summary>Unlocks.</summary>
     /// <exception cref="InvalidOperationException">
-    /// Not taken (a default guard), disposed twice, disposed by a task that is not the owner, or on
-    /// another CPU than the lock's.
+    /// Not taken (a default guard), disposed twice (also after the task took the lock again: the newer
+    /// hold stays), disposed by a task that is not the owner, or on another CPU than the lock's.
     /// </exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Dispose()
@@ -30,7 +33,7 @@ public readonly struct LocalLockGuard : IDisposable
         {
             if (state.NonRt)
             {
-                if (state.HolderIdNonRt == task.Id && task.IsCurrent)
+                if (state.HolderIdNonRt == task.Id && state.Taken == _taken && task.IsCurrent)
                 {
                     // The calling thread runs the holder, which has been preempt-disabled since it
                     // locked: a "scheduling while atomic" report would have negated the id, and an exit
@@ -40,19 +43,19 @@ public readonly struct LocalLockGuard : IDisposable
                     return;
                 }
             }
-            else if (task.IsCurrent && task.Cpu == state.Cpu && state.Lock.TryUnlockRt(state, task))
+            else if (task.IsCurrent && task.Cpu == state.Cpu && state.Lock.TryUnlockRt(state, task, _taken))
             {
                 return;
             }
         }
 
-        DisposeChecked(state, task);
+        DisposeChecked(state, task, _taken);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void DisposeChecked(LocalLockState? state, RtTask? task)
+    private static void DisposeChecked(LocalLockState? state, RtTask? task, int taken)
     {
-        if (state is null || task is null || !task.IsCurrent || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task))
+        if (state is null || task is null || !task.IsCurrent || task.Cpu != state.Cpu || !state.Lock.TryUnlock(state, task, taken))
         {
             ThrowMisuse(state, task);
         }
@@ -75,6 +78,12 @@ public readonly struct LocalLockGuard : IDisposable
         if (task.Cpu != state.Cpu)
         {
             throw new InvalidOperationException($"Task '{task.Name}' is on cpu{task.CurrentCpu} but tried to unlock cpu{state.Cpu.Id}'s {state.Lock.Name}.");
+        }
+
+        if (state.IsHeldBy(task))
+        {
+            throw new InvalidOperationException(
+                $"Task '{task.Name}' disposed the guard of an earlier hold of cpu{state.Cpu.Id}'s {state.Lock.Name}, which it has taken again since: dispose a guard once (the lock stays held by the newer guard).");
         }
 
         throw new InvalidOperationException($"Task '{task.Name}' does not hold cpu{state.Cpu.Id}'s {state.Lock.Name} (unlocked twice?).");

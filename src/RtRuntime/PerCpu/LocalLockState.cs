@@ -61,6 +61,14 @@ internal sealed class LocalLockState : IWaitSource
     [FieldOffset(Fields + 64)]
     public readonly bool NonRt;
 
+    /// <summary>
+    /// The number of the current (or last) acquisition, counted on this CPU's thread at each take and
+    /// hand-over. A guard keeps the number of its own: a guard disposed twice after its task took the
+    /// lock again finds another number and throws, instead of releasing the newer hold.
+    /// </summary>
+    [FieldOffset(Fields + 68)]
+    public int Taken;
+
     public LocalLockState(LocalLock owner, Cpu cpu)
     {
         _lock = owner;

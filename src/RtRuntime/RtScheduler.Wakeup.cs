@@ -373,6 +373,10 @@ public sealed partial class RtScheduler
         }
     }
 
+    /// <summary>Reports a local-lock deadlock <paramref name="task"/> would enter (<see cref="BugKind.Deadlock"/>); the caller throws.</summary>
+    internal void ReportDeadlock(RtTask task, string message) =>
+        Report(new BugReport(BugKind.Deadlock, task.Name, task.Id, task.Cpu?.Id ?? -1, message));
+
     private void Report(BugReport report)
     {
         Interlocked.Increment(ref _bugCounts[(int)report.Kind]);

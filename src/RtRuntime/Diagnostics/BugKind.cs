@@ -17,4 +17,12 @@ public enum BugKind
     /// ended holding a <see cref="PerCpu.LocalLock"/>; the runtime released it (to its top waiter).
     /// </summary>
     LockHeldAtExit = 3,
+
+    /// <summary>
+    /// "BUG: circular locking deadlock detected" (the rt_mutex chain walk's report): a task asked for a
+    /// <see cref="PerCpu.LocalLock"/> held by a task that waits, directly or through other local locks,
+    /// for a lock the asking task holds (Rt model). The kernel's in-kernel lock then sleeps forever;
+    /// here <see cref="PerCpu.LocalLock.LockAsync"/> throws instead, and nothing is taken.
+    /// </summary>
+    Deadlock = 4,
 }

@@ -108,7 +108,9 @@ public sealed class LocalLock
     /// </remarks>
     /// <exception cref="InvalidOperationException">
     /// Used off the task's CPU, the task already holds this CPU's lock (recursion), or (Rt model) the
-    /// lock is held by another task while this one is preempt-disabled (scheduling while atomic); or, from
+    /// lock is held by another task while this one is preempt-disabled (scheduling while atomic), or
+    /// (Rt model) its holder waits, through local locks, for one this task holds (the BUG
+    /// <see cref="BugKind.Deadlock"/>, reported; nothing is taken); or, from
     /// the await, the contended lock's awaitable is awaited off the task's CPU thread.
     /// </exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
@@ -131,6 +133,7 @@ public sealed class LocalLock
         // on it is "scheduling while atomic", refused at once as Yield, Sleep and Wait refuse, before
         // anything is counted; else the holder would run on this CPU inside the caller's section.
         Runtime.ThrowIfAtomic(task, "LockAsync");
+        ThrowIfDeadlock(task, state);
         MigrateGuard.EnterUntracked(task); // Rt: wait, pinned, for the holder (OnCompleted blocks and boosts it)
         return new LocalLockAwaitable(state, task, LocalLockAwaitable.NotAcquired);
     }
@@ -207,6 +210,51 @@ public sealed class LocalLock
         state.Owner = task;
         state.Taken++;
         return true;
+    }
+
+    /// <summary>
+    /// The rt_mutex chain walk's deadlock detection, for a contended take (Rt model): follows the holder
+    /// of <paramref name="state"/> to the local lock it waits for, and that lock's holder, and so on; if
+    /// the chain comes back to <paramref name="task"/>, waiting would never end, so the BUG is reported
+    /// and the take refused. Every task and lock on the chain is on this CPU (a waiter of a local lock
+    /// is pinned to the lock's CPU), whose thread alone changes owners and blocked-on links, so the
+    /// walk reads a chain that cannot change under it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path, which LockAsync inlines
+    private void ThrowIfDeadlock(RtTask task, LocalLockState state)
+    {
+        LocalLockState lockState = state;
+        for (int depth = 0; depth < 1024 && lockState.Owner is { } owner; depth++) // bounded by the tasks on one CPU
+        {
+            if (owner == task)
+            {
+                string message = $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {DescribeChain(state, task)}";
+                Runtime.ReportDeadlock(task, message);
+                throw new InvalidOperationException(message + "; take local locks in one order (nothing was taken).");
+            }
+
+            if (Volatile.Read(ref owner.BlockedOn) is not LocalLockState next)
+            {
+                return;
+            }
+
+            lockState = next;
+        }
+    }
+
+    /// <summary>"cpu0's B held by T2, which waits for cpu0's A held by T1": the chain from <paramref name="state"/> back to <paramref name="task"/>.</summary>
+    private static string DescribeChain(LocalLockState state, RtTask task)
+    {
+        var links = new List<string>();
+        for (LocalLockState s = state; ; s = (LocalLockState)s.Owner!.BlockedOn!)
+        {
+            RtTask owner = s.Owner!;
+            links.Add($"cpu{s.Cpu.Id}'s {s.Lock.Name} held by {owner.Name}/{owner.Id}");
+            if (owner == task)
+            {
+                return string.Join(", which waits for ", links);
+            }
+        }
     }
 
     [DoesNotReturn]

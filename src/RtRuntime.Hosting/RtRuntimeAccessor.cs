@@ -81,7 +81,9 @@ public sealed class RtRuntimeAccessor
         _stopped.TrySetException(exception);
     }
 
-    internal void OnStopping() => Volatile.Write(ref _state, (int)RtRuntimeState.Stopping);
+    /// <summary>Running → Stopping, for exactly one caller: the host's stop and a dispose can race, and only one of them may stop the runtime and publish its summary.</summary>
+    internal bool TryBeginStop() =>
+        Interlocked.CompareExchange(ref _state, (int)RtRuntimeState.Stopping, (int)RtRuntimeState.Running) == (int)RtRuntimeState.Running;
 
     internal void OnStopped(ShutdownSummary summary)
     {

@@ -109,7 +109,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     /// <summary>Stops accepting work, drains within the host's shutdown timeout, cancels the rest, logs the summary.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        if (_accessor.State != RtRuntimeState.Running || !_accessor.TryGetRuntime(out RtScheduler? runtime))
+        if (!_accessor.TryGetRuntime(out RtScheduler? runtime) || !_accessor.TryBeginStop())
         {
             // Never started, failed to start, or already stopped; a stop under way (a second IHost.StopAsync)
             // is waited for, within this call's token, as the first one waits.
@@ -128,7 +128,6 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             return;
         }
 
-        _accessor.OnStopping();
         await CancelStoppingTokenAsync().ConfigureAwait(false);
 
         (TimeSpan drain, TimeSpan grace) = StopBudget(RemainingShutdownTimeout(), _hostingOptions.Value.CancelGrace);
@@ -180,9 +179,8 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     /// </summary>
     private async ValueTask StopAtDisposeAsync()
     {
-        if (_accessor.State == RtRuntimeState.Running && _accessor.TryGetRuntime(out RtScheduler? runtime))
+        if (_accessor.TryGetRuntime(out RtScheduler? runtime) && _accessor.TryBeginStop())
         {
-            _accessor.OnStopping();
             HostingLog.StoppingAtDispose(_logger, runtime.LiveTasks);
             await CancelStoppingTokenAsync().ConfigureAwait(false);
             await PublishSummaryAsync(runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace)).ConfigureAwait(false);

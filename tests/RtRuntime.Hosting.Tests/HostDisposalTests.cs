@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace RtRuntime.Hosting.Tests;
 
@@ -26,6 +27,40 @@ public sealed class HostDisposalTests
         Assert.True(await worker.TokenCancelledAtEnd.Task.WaitAsync(TestHosts.Hang), "the worker's task ended before its stopping token was cancelled");
         Assert.Equal(1, summary.Accepted);
         Assert.True(summary.AllAccountedFor);
+    }
+
+    [Fact]
+    public async Task StopAndDispose_AtTheSameMoment_OnlyOneStopsTheRuntimeAndLogsTheSummary()
+    {
+        // Both read "Running" and then set "Stopping": before the compare-and-swap, both could pass the
+        // read, so the runtime was stopped twice and its summary logged twice. Each round starts both
+        // from a barrier; some rounds let the dispose win, others the stop.
+        for (int round = 0; round < 10; round++)
+        {
+            using IHost host = TestHosts.Build(s => s.AddRtWorker<CooperativeWorker>().AddFakeLogging());
+            await host.StartAsync();
+            await host.Services.GetRequiredService<CooperativeWorker>().Started.Task.WaitAsync(TestHosts.Hang);
+            var service = host.Services.GetRequiredService<RtRuntimeHostedService>();
+            using var start = new Barrier(2);
+            Task stop = Task.Run(async () =>
+            {
+                start.SignalAndWait();
+                await service.StopAsync(CancellationToken.None);
+            });
+            Task dispose = Task.Run(async () =>
+            {
+                start.SignalAndWait();
+                await service.DisposeAsync();
+            });
+            await Task.WhenAll(stop, dispose).WaitAsync(TestHosts.Hang);
+
+            ShutdownSummary summary = await host.Services.GetRequiredService<RtRuntimeAccessor>().Stopped.WaitAsync(TestHosts.Hang);
+            IReadOnlyList<FakeLogRecord> logs = host.Services.GetFakeLogCollector().GetSnapshot();
+            Assert.Equal(1, logs.Count(r => r.Id.Id is 107 or 112)); // one "stopping" (by the host or at dispose)
+            Assert.Equal(1, logs.Count(r => r.Id.Id is 108 or 109)); // one summary
+            Assert.Equal(1, summary.Accepted);
+            Assert.True(summary.AllAccountedFor);
+        }
     }
 
     [Fact]

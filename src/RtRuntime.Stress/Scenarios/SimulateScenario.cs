@@ -97,8 +97,8 @@ public sealed class SimulateScenario : StressScenario
         result.Parameters["max_events"] = MaxEvents.ToString(CultureInfo.InvariantCulture);
         result.Cpus = Scenario.Cpus;
         progress?.Report(new ScenarioProgress(Name, 0, "simulating"));
-        var options = new SimOptions { MaxEvents = MaxEvents };
-        SimResult sim = await Task.Run(() => Simulator.Run(Scenario, settings.Seed, options), cancellationToken).ConfigureAwait(false);
+        var options = new SimOptions { MaxEvents = MaxEvents, CancellationToken = cancellationToken }; // Ctrl+C stops it before its next event, with what it simulated so far
+        SimResult sim = await Task.Run(() => Simulator.Run(Scenario, settings.Seed, options), CancellationToken.None).ConfigureAwait(false);
         result.Simulation = sim;
         result.Checks += sim.Events;
         foreach (SimViolation v in sim.Violations)

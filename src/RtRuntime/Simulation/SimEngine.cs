@@ -105,7 +105,7 @@ internal sealed partial class SimEngine
                 break;
             }
 
-            if (_eventCount >= _options.MaxEvents)
+            if (_eventCount >= _options.MaxEvents || _options.CancellationToken.IsCancellationRequested)
             {
                 completed = false;
                 break;

@@ -15,6 +15,12 @@ public sealed class SimOptions
     /// <summary>Stop after this many events (default 50 million): a guard against runaway scenarios.</summary>
     public long MaxEvents { get; init; } = 50_000_000;
 
+    /// <summary>
+    /// Stops the run early, before the next event, as <see cref="MaxEvents"/> does: the result holds
+    /// what was simulated up to then (<see cref="SimResult.Completed"/> false). Nothing is thrown.
+    /// </summary>
+    public CancellationToken CancellationToken { get; init; }
+
     /// <summary>Test seam: break the simulator on purpose to test the invariant checker.</summary>
     internal SimFault InjectFault { get; init; }
 

@@ -15,7 +15,7 @@ public sealed class SimResult
     /// <summary>Virtual time at the end, in µs.</summary>
     public long EndUs { get; init; }
 
-    /// <summary>True when the run ended because no event was left (not at <see cref="SimScenario.EndUs"/> or <see cref="SimOptions.MaxEvents"/>).</summary>
+    /// <summary>True when the run ended because no event was left (not at <see cref="SimScenario.EndUs"/>, <see cref="SimOptions.MaxEvents"/> or a cancellation through <see cref="SimOptions.CancellationToken"/>).</summary>
     public bool Completed { get; init; }
 
     /// <summary>Queued events processed (spawns, segment ends, timer expiries, ticks).</summary>

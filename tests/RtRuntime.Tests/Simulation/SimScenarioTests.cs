@@ -376,4 +376,30 @@ public class SimScenarioTests
         Assert.Equal(0, r.Task("A").RunUs);
         Assert.Equal(0, r.Cpus[0].BusyUs);
     }
+
+    [Fact]
+    public void Run_CancelledMidway_StopsBeforeTheNextEventWithWhatRan()
+    {
+        // rtstress simulate under Ctrl+C: before, the token reached only Task.Run, and the simulation ran
+        // on to its end or its event limit (seconds for a large scenario).
+        SimScenario s = new() { Cpus = 1, TickUs = 0, Tasks = [Task("A", 10, steps: [Run(100), Sleep(10), Run(100), Sleep(10), Run(100)])] };
+        using var cts = new CancellationTokenSource();
+        int events = 0;
+        SimResult r = Simulator.Run(s, 0, new SimOptions
+        {
+            CancellationToken = cts.Token,
+            AfterEvent = _ =>
+            {
+                if (++events == 2)
+                {
+                    cts.Cancel();
+                }
+            },
+        });
+        Assert.False(r.Completed);
+        Assert.Equal(2, r.Events);
+        SimResult whole = Simulator.Run(s, 0);
+        Assert.True(whole.Completed);
+        Assert.True(whole.Events > 2);
+    }
 }

@@ -97,8 +97,8 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         private set => Volatile.Write(ref _pri.Running, value);
     }
 
-    /// <summary>Scratch for this CPU's pulls (the sources in priority order); only this CPU's thread uses it.</summary>
-    internal Cpu[]? PullSources;
+    /// <summary>Scratch for this CPU's pulls (<see cref="Scheduling.PullRounds"/>: source ids, then their pushable tops); only this CPU's thread uses it.</summary>
+    internal int[]? PullSources;
 
     /// <summary>This CPU's local locks that have waiters (the only ones that boost their owner); under <see cref="Lock"/>.</summary>
     internal List<PerCpu.LocalLockState> ContendedLocks { get; } = [];

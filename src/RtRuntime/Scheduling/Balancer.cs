@@ -42,9 +42,10 @@ internal sealed class Balancer
 
     /// <summary>
     /// pull_rt_task: before <paramref name="self"/> picks, take the best waiting task of any other CPU
-    /// that may run here and outranks everything queued here (sources tried from the highest queued
-    /// priority down). A migrate-disabled candidate cannot move: its CPU is asked to push its running
-    /// task instead, if the policy repairs pile-ups on a pull. True when a source offered a task above
+    /// that may run here and outranks everything queued here (<see cref="PullRounds"/>, shared with the
+    /// simulator: sources tried from the highest pushable priority down, round after round). A
+    /// migrate-disabled candidate cannot move: its CPU is asked to push its running task instead, if
+    /// the policy repairs pile-ups on a pull. True when a source offered a task above
     /// this CPU's queue and none could be pulled (affinity, a migrate-disabled candidate, a race): an
     /// idle CPU must not spin on such an offer (see <see cref="HasPullable"/>).
     /// </summary>
@@ -57,59 +58,13 @@ internal sealed class Balancer
             return false; // nothing anywhere to pull, or a dying or offline CPU (it takes no work)
         }
 
-        for (int round = 0; round < _cpus.Length; round++)
-        {
-            ReadOnlySpan<Cpu> sources = SourcesByPushableTop(self, _cpus);
-            bool pulled = false;
-            foreach (Cpu source in sources)
-            {
-                if (PullFrom(source, self, droppedFrom))
-                {
-                    pulled = true;
-                    break;
-                }
-            }
-
-            if (!pulled)
-            {
-                return sources.Length > 0;
-            }
-        }
-
-        return false;
+        int[] scratch = self.PullSources ??= new int[2 * _cpus.Length];
+        var site = new BalancerPullSite(this, self, droppedFrom);
+        return PullRounds.Run(ref site, self.Id, scratch.AsSpan(0, _cpus.Length), scratch.AsSpan(_cpus.Length));
     }
 
-    /// <summary>
-    /// Other CPUs with a pushable task queued above this CPU's queue (the kernel's rto_mask: a queue of
-    /// tasks affine to their CPU alone offers nothing), highest first (racy snapshot), into
-    /// <paramref name="self"/>'s own scratch array (only its thread pulls for it): no allocation.
-    /// </summary>
-    private static ReadOnlySpan<Cpu> SourcesByPushableTop(Cpu self, Cpu[] cpus)
-    {
-        int myTop = self.QueuedTop;
-        Cpu[] sources = self.PullSources ??= new Cpu[cpus.Length];
-        int n = 0;
-        foreach (Cpu other in cpus)
-        {
-            int top = other.PushableTop;
-            if (other != self && top > myTop)
-            {
-                // Insertion by pushable priority, highest first (the list is as short as the CPU count).
-                int i = n++;
-                while (i > 0 && sources[i - 1].PushableTop < top)
-                {
-                    sources[i] = sources[i - 1];
-                    i--;
-                }
-
-                sources[i] = other;
-            }
-        }
-
-        return sources.AsSpan(0, n);
-    }
-
-    private bool PullFrom(Cpu source, Cpu self, int droppedFrom)
+    /// <summary>One source's pull for <see cref="PullRounds"/>: the shared <see cref="PullScan"/> under both run-queue locks.</summary>
+    internal bool PullFrom(Cpu source, Cpu self, int droppedFrom)
     {
         RtTask? pinned = null;
         RtTask? pulled = null;
@@ -137,7 +92,7 @@ internal sealed class Balancer
                 }
 
                 // A migrate-disabled candidate above what was pulled (or above nothing) is a pile-up.
-                if (filter.Pinned is { } p && (pulled is null || p.Prio > pulled.Prio))
+                if (filter.Pinned is { } p && filter.Scan.PileUp(pulled?.Prio ?? -1))
                 {
                     pinned = p;
                 }
@@ -331,9 +286,9 @@ internal sealed class Balancer
     }
 
     /// <summary>
-    /// A rebalancer pass on <paramref name="cpu"/>: push every waiting migratable task that another CPU
-    /// would run now; if a waiting task is migrate-disabled and some allowed CPU runs lower priority
-    /// (a pile-up), the policy may ask the CPU to move its running task instead.
+    /// A rebalancer pass on <paramref name="cpu"/> (the simulator's tick does the same, through the shared
+    /// <see cref="PushWaitingScan"/>): push the head pushable task while pushes succeed; if a migrate-disabled
+    /// task was passed over before it (a pile-up), the policy may ask the CPU to move its running task.
     /// </summary>
     public void PushWaiting(Cpu cpu)
     {
@@ -347,20 +302,20 @@ internal sealed class Balancer
             using (cpu.Lock.EnterScope())
             {
                 pushable = cpu.Rq.FindFirstPushable(-1, ref filter);
-                if (filter.Looked > PushableFilter.MaxLooked)
+                if (filter.Scan.Exhausted)
                 {
                     pushable = null;
                 }
             }
 
-            if (filter.PileUp && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
+            if (filter.Scan.PileUp && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
             {
                 RequestPushRunning(cpu);
             }
 
             // Only a task waiting behind a running task of its priority or higher is pushed; one its
             // CPU is about to run (it outranks what runs there) stays (the kernel's pushable tasks).
-            if (pushable is null || cpu.RunningPrio < pushable.Prio || !PushQueued(cpu, pushable))
+            if (pushable is null || BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio) || !PushQueued(cpu, pushable))
             {
                 return;
             }

@@ -12,9 +12,9 @@ namespace RtRuntime.Simulation;
 internal sealed partial class SimEngine
 {
     /// <summary>
-    /// pull_rt_task for <paramref name="cpu"/>: take the best pullable task of all other CPUs (highest
-    /// priority, lowest source id on ties). A source whose best candidate is migrate-disabled and would
-    /// outrank the pulled task is a pile-up: ask its CPU to push its running task, if the policy allows.
+    /// pull_rt_task for <paramref name="cpu"/>: the threaded Balancer's rounds (<see cref="PullRounds"/>,
+    /// shared code): sources tried from the highest pushable priority down until one yields a task, then
+    /// again above what was pulled, until a round pulls nothing. True when a task was pulled.
     /// </summary>
     private bool Pull(SimCpu cpu, int droppedFrom)
     {
@@ -23,87 +23,73 @@ internal sealed partial class SimEngine
             return false;
         }
 
-        int myTop = cpu.QueuedTop;
-        SimTask? best = null;
-        SimCpu? bestSource = null;
-        List<SimCpu>? pinnedSources = null;
-        foreach (SimCpu source in _cpus)
-        {
-            if (source == cpu || source.Queue.Count == 0)
-            {
-                continue;
-            }
-
-            int sourceRunning = source.RunningPrio;
-            bool pinnedSeen = false;
-            foreach (SimTask t in source.Queue)
-            {
-                if (t.Prio <= myTop || (best is not null && t.Prio <= best.Prio))
-                {
-                    break;
-                }
-
-                if (!BalanceRules.IsPullCandidate(t.Prio, t.Mask, cpu.Id, myTop, sourceRunning))
-                {
-                    continue;
-                }
-
-                if (!BalanceRules.CanPull(t.Prio, t.Mask, t.MigrationDisabled, cpu.Id, myTop, sourceRunning))
-                {
-                    if (!pinnedSeen)
-                    {
-                        pinnedSeen = true;
-                        (pinnedSources ??= []).Add(source);
-                    }
-
-                    continue;
-                }
-
-                if (best is null || t.Prio > best.Prio)
-                {
-                    best = t;
-                    bestSource = source;
-                }
-
-                break;
-            }
-        }
-
-        if (pinnedSources is not null && BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: true, droppedFrom))
-        {
-            foreach (SimCpu source in pinnedSources)
-            {
-                if (best is null || PinnedTop(source, cpu.Id, myTop) > best.Prio)
-                {
-                    RequestPushRunning(source);
-                }
-            }
-        }
-
-        if (best is null)
-        {
-            return false;
-        }
-
-        Dequeue(bestSource!, best);
-        Emit(cpu.Id, best, SimEventKind.Pull, bestSource!.Id);
-        best.Figures.Pulls++;
-        _pulls++;
-        Enqueue(cpu, best, atHead: false);
-        return true;
+        long before = _pulls;
+        var site = new SimPullSite(this, cpu, droppedFrom);
+        PullRounds.Run(ref site, cpu.Id, _pullIds, _pullTops);
+        return _pulls != before;
     }
 
-    private static int PinnedTop(SimCpu source, int puller, int myTop)
+    /// <summary>The highest queued priority on <paramref name="cpu"/> among tasks whose affinity allows another CPU (the runtime's PushableTop), or −1.</summary>
+    internal int PushableTop(int cpu)
     {
-        foreach (SimTask t in source.Queue)
+        foreach (SimTask t in _cpus[cpu].Queue)
         {
-            if (t.MigrationDisabled > 0 && BalanceRules.IsPullCandidate(t.Prio, t.Mask, puller, myTop, source.RunningPrio))
+            if (!IsSoleOn(t, cpu))
             {
                 return t.Prio;
             }
         }
 
         return -1;
+    }
+
+    internal int QueuedTop(int cpu) => _cpus[cpu].QueuedTop;
+
+    internal int CpuCount => _cpus.Length;
+
+    internal SimCpu Cpu(int id) => _cpus[id];
+
+    private static bool IsSoleOn(SimTask t, int cpu) => t.Mask.Contains(cpu) && t.Mask.Sole == cpu;
+
+    /// <summary>
+    /// One source's pull (the threaded Balancer.PullFrom): the shared <see cref="PullScan"/> over the
+    /// source's pushable tasks above the puller's queue; a migrate-disabled candidate above what was
+    /// pulled (or above nothing) is a pile-up: its CPU is asked to push its running task, if the policy allows.
+    /// </summary>
+    internal bool PullFrom(SimCpu source, SimCpu cpu, int droppedFrom)
+    {
+        int myTop = cpu.QueuedTop;
+        var scan = new PullScan(cpu.Id, myTop, source.RunningPrio);
+        SimTask? pulled = null;
+        foreach (SimTask t in source.Queue)
+        {
+            if (t.Prio <= myTop)
+            {
+                break;
+            }
+
+            if (!IsSoleOn(t, source.Id) && scan.Take(t.Prio, t.Mask, t.MigrationDisabled))
+            {
+                pulled = t;
+                break;
+            }
+        }
+
+        if (pulled is not null)
+        {
+            Dequeue(source, pulled);
+            Emit(cpu.Id, pulled, SimEventKind.Pull, source.Id);
+            pulled.Figures.Pulls++;
+            _pulls++;
+            Enqueue(cpu, pulled, atHead: false);
+        }
+
+        if (scan.PileUp(pulled?.Prio ?? -1) && BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: true, droppedFrom))
+        {
+            RequestPushRunning(source);
+        }
+
+        return pulled is not null;
     }
 
     /// <summary>Idle CPUs pull (lowest id first). True when one took work.</summary>
@@ -288,41 +274,54 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// The rebalancer's periodic safety net (the threaded <c>Balancer.PushWaiting</c>): push waiting
-    /// migratable tasks to CPUs running lower priority, and where a migrate-disabled task that another
-    /// CPU could take waits (a pile-up), ask its CPU to push its running task, as the policy allows.
+    /// The rebalancer's periodic safety net: the threaded rebalancer's pass (<c>Balancer.PushWaiting</c>)
+    /// on every CPU, through the shared <see cref="PushWaitingScan"/>.
     /// </summary>
     private void Tick()
     {
         _ticks++;
-        if (_queuedCount == 0)
+        if (_queuedCount == 0 || _options.InjectFault == SimFault.NoBalancing)
         {
             return;
         }
 
-        bool repairs = BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: false, pullerPreviousPrio: -1) && _options.InjectFault != SimFault.NoBalancing;
         foreach (SimCpu cpu in _cpus)
         {
-            if (repairs && HasPinnedPushable(cpu))
+            PushWaiting(cpu);
+        }
+    }
+
+    /// <summary>
+    /// Balancer.PushWaiting: push the head pushable task (the first migratable one among the first
+    /// <see cref="PushWaitingScan.MaxLooked"/> pushable tasks) while pushes succeed; a migrate-disabled task
+    /// passed over before it is a pile-up: its CPU is asked to push its running task, as the policy allows.
+    /// A pinned task behind the head, or a movable task behind one that cannot move, is left to later events.
+    /// </summary>
+    private void PushWaiting(SimCpu cpu)
+    {
+        bool repairs = BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: false, pullerPreviousPrio: -1);
+        for (int round = 0; round < _cpus.Length; round++)
+        {
+            var scan = default(PushWaitingScan);
+            SimTask? pushable = null;
+            foreach (SimTask t in cpu.Queue)
+            {
+                if (!IsSoleOn(t, cpu.Id) && scan.Take(t.MigrationDisabled))
+                {
+                    pushable = scan.Exhausted ? null : t;
+                    break;
+                }
+            }
+
+            if (scan.PileUp && repairs)
             {
                 RequestPushRunning(cpu);
             }
 
-            PushQueuedTasks(cpu);
-        }
-    }
-
-    /// <summary>A migrate-disabled task waits in <paramref name="cpu"/>'s queue with an affinity that allows another CPU (a pushable task the threaded pass passes over: a pile-up).</summary>
-    private static bool HasPinnedPushable(SimCpu cpu)
-    {
-        foreach (SimTask t in cpu.Queue)
-        {
-            if (t.MigrationDisabled > 0 && t.Mask.Next(t.Mask.First) >= 0)
+            if (pushable is null || BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio) || !TryPushQueued(cpu, pushable))
             {
-                return true;
+                return;
             }
         }
-
-        return false;
     }
 }

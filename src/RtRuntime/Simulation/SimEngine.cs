@@ -33,6 +33,10 @@ internal sealed partial class SimEngine
     private int _liveNonTick;
     private long _pushes;
     private long _pulls;
+
+    // Scratch for PullRounds (source ids and their pushable tops).
+    private readonly int[] _pullIds;
+    private readonly int[] _pullTops;
     private long _runningPushes;
     private long _ticks;
     private bool _faultUsed;
@@ -45,6 +49,8 @@ internal sealed partial class SimEngine
         _seed = seed;
         _options = options;
         _cpus = new SimCpu[scenario.Cpus];
+        _pullIds = new int[scenario.Cpus];
+        _pullTops = new int[scenario.Cpus];
         for (int i = 0; i < _cpus.Length; i++)
         {
             _cpus[i] = new SimCpu(i, !scenario.InactiveCpus.Contains(i));

@@ -58,4 +58,44 @@ public class SimTickPileUpTests
         Assert.DoesNotContain(r.Trace, e => e.Kind is SimEventKind.PushRequested or SimEventKind.PushRunning);
         Assert.Equal(0, r.RunningPushes);
     }
+
+    // P(30) is preempted on CPU0 inside migrate_disable by R(50) while CPU1 runs X(60), so the repair
+    // on sight finds no CPU for R. M(40) then queues on CPU0 ahead of P, and Y(45) on CPU1; X exits at
+    // 300 and CPU1 runs Y. At the tick, CPU0's pushable head is M (migratable): it finds no CPU below
+    // it (CPU1 runs 45), and P behind it is not looked at, so nothing moves, as the threaded
+    // rebalancer's pass (Balancer.PushWaiting, the kernel's push_rt_task: the head only) leaves it.
+    private static SimScenario PinnedBehindTheHead() => new()
+    {
+        Cpus = 2,
+        Policy = BalancePolicy.WorkConserving,
+        TickUs = 1000,
+        AnticipateTimersUs = 0,
+        Tasks =
+        [
+            Task("X", 60, cpu: 1, steps: [Run(300)]),
+            Task("P", 30, cpu: 0, steps: [MD, Run(500, every: 10), ME]),
+            Task("R", 50, cpu: 0, spawn: 5, steps: [Run(2000, every: 10)]),
+            Task("M", 40, cpu: 0, spawn: 6, steps: [Run(100, every: 10)]),
+            Task("Y", 45, cpu: 1, spawn: 7, steps: [Run(2000, every: 10)]),
+        ],
+    };
+
+    [Fact]
+    public void Run_PinnedTaskBehindAMovableHead_TheTickLeavesItAsTheRuntimesPassDoes()
+    {
+        SimResult r = RunClean(PinnedBehindTheHead());
+
+        // Before the tick shared the runtime's scan (PushWaitingScan) it asked CPU0 to push R whenever
+        // any pinned task waited there: R went to CPU1 at 1000 and preempted Y(45), so CPU0 ran M(40)
+        // while Y waited: the two highest runnable tasks no longer both ran.
+        Assert.Equal(
+        [
+            "0 cpu1 X Spawn", "0 cpu1 X SwitchIn", "0 cpu0 P Spawn", "0 cpu0 P SwitchIn", "0 cpu0 P MigrateDisable",
+            "5 cpu0 R Spawn", "6 cpu0 M Spawn", "7 cpu1 Y Spawn", "10 cpu0 P Preempt", "10 cpu0 R SwitchIn",
+            "300 cpu1 X Exit", "300 cpu1 Y SwitchIn",
+            "2010 cpu0 R Exit", "2010 cpu0 M SwitchIn", "2110 cpu0 M Exit", "2110 cpu0 P SwitchIn",
+            "2300 cpu1 Y Exit", "2600 cpu0 P MigrateEnable", "2600 cpu0 P Exit",
+        ], Lines(r));
+        Assert.Equal(0, r.RunningPushes);
+    }
 }

@@ -171,10 +171,9 @@ internal sealed partial class SimEngine
 
     /// <summary>
     /// A migrate-disabled task was just preempted on <paramref name="cpu"/> (a pile-up forms). The
-    /// threaded Balancer's AfterPreempt: when the policy repairs on sight, the task about to run here
-    /// (the queue's top) is pushed away before it runs, and the next one likewise while each finds a CPU
-    /// below it (the threaded Balancer tries every queued task above the pinned one and goes on past one
-    /// that finds no CPU, where this stops at the first), so the pinned task keeps its CPU.
+    /// threaded Balancer's AfterPreempt: when the policy repairs on sight, every task queued above the
+    /// pinned one is pushed, highest first, to a CPU busy below it before it runs (a running push), going
+    /// on past one that finds no CPU (one affine to this CPU alone), so the pinned task keeps its CPU.
     /// </summary>
     private void AfterPinnedPreempted(SimCpu cpu, SimTask preempted)
     {
@@ -183,9 +182,10 @@ internal sealed partial class SimEngine
             return;
         }
 
-        // Every task that would run here before the pinned one is pushed while a CPU below it exists.
-        while (cpu.Queue[0] is { } runner && runner != preempted && runner.Prio > preempted.Prio && TryPushQueued(cpu, runner, repair: true))
+        SimTask[] above = [.. cpu.Queue.Where(t => t.Prio > preempted.Prio)]; // the runtime's Rq.ToList(abovePrio)
+        foreach (SimTask runner in above)
         {
+            TryPushQueued(cpu, runner, repair: true);
         }
     }
 

@@ -33,9 +33,16 @@ public sealed partial class RtScheduler
 
     /// <summary>Registers hotplug steps; returns a handle that unregisters them.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
+    /// <exception cref="ArgumentException">Its <see cref="HotplugCallback.Name"/> is null, empty or white space (it names the step in errors).</exception>
     public IDisposable RegisterHotplug(HotplugCallback callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
+        if (string.IsNullOrWhiteSpace(callback.Name))
+        {
+            string shown = callback.Name is null ? "null" : $"\"{callback.Name}\"";
+            throw new ArgumentException($"callback.Name is {shown}; a hotplug step needs a name that is not empty or white space (it names the step in the errors its callbacks raise).", nameof(callback));
+        }
+
         var registration = new HotplugRegistration(this, callback);
         lock (_hotplugCallbacks)
         {

@@ -128,4 +128,22 @@ public class HotplugCallbackTests
         await using var rt = Rt.Start(cpus: 1);
         Assert.Throws<ArgumentNullException>(() => rt.RegisterHotplug(null!));
     }
+
+    [Theory]
+    [InlineData(null, "null")]
+    [InlineData("", "\"\"")]
+    [InlineData("  ", "\"  \"")]
+    public async Task RegisterHotplug_NameNullOrBlank_ThrowsNamingTheArgumentAndValueAndRegistersNothing(string? name, string shown)
+    {
+        // Before: accepted, and a throwing step was reported as "Hotplug step '' failed ...", naming no one.
+        await using var rt = Rt.Start(cpus: 2);
+        int ran = 0;
+        var e = Assert.Throws<ArgumentException>(() => rt.RegisterHotplug(new HotplugCallback(name!, _ => ran++, _ => ran++)));
+        Assert.Equal("callback", e.ParamName);
+        Assert.Contains($"callback.Name is {shown};", e.Message, StringComparison.Ordinal);
+        Assert.Contains("not empty or white space", e.Message, StringComparison.Ordinal);
+        await rt.OfflineAsync(1).WithTimeout();
+        await rt.OnlineAsync(1).WithTimeout();
+        Assert.Equal(0, ran); // nothing was registered
+    }
 }

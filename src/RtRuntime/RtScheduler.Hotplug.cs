@@ -138,7 +138,19 @@ public sealed partial class RtScheduler
             }
 
             c.Online = true;
-            List<Exception> errors = await c.RunOnCpuAsync(() => RunCallbacks(cpu, online: true)).ConfigureAwait(false);
+            List<Exception> errors;
+            try
+            {
+                errors = await c.RunOnCpuAsync(() => RunCallbacks(cpu, online: true)).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException)
+            {
+                // The CPU's thread exited (the runtime stopped) before it could run the online steps: the
+                // CPU stays offline, as it was, instead of online and never active with its steps not run.
+                c.Online = false;
+                throw;
+            }
+
             c.Active = true;
             Trace(cpu, "online");
             Interlocked.Increment(ref _hotplugOps);

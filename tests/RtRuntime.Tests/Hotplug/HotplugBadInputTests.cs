@@ -154,4 +154,25 @@ public class HotplugBadInputTests
         gate.Set();
         await task.WithTimeout();
     }
+
+    [Fact]
+    public async Task OnlineAsync_CpuThreadExitedBeforeTheOnlineSteps_ThrowsAndTheCpuStaysOffline()
+    {
+        // A stop's exit of the CPU threads that lands between the online's checks and its steps (a
+        // window of a few instructions), made deterministic by having the offline CPU's thread exit first.
+        await using var rt = Rt.Start(cpus: 3);
+        int stepsRan = 0;
+        using var reg = rt.RegisterHotplug(new RtRuntime.Hotplug.HotplugCallback("count", _ => stepsRan++, null));
+        await rt.OfflineAsync(1).WithTimeout();
+        rt.Cpus[1].RequestExit();
+        Assert.True(rt.Cpus[1].Thread!.Join(Rt.Hang));
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1).WithTimeout());
+        Assert.Contains("cpu1's thread has exited", e.Message, StringComparison.Ordinal);
+        Assert.Equal((false, false), (rt.IsOnline(1), rt.IsActive(1))); // was (true, false): online, never active
+        Assert.Equal(Cpus.CpuSet.Of(0, 2), rt.OnlineCpus);
+        Assert.Equal(0, stepsRan);
+        Assert.Equal(1, rt.HotplugOperations);
+        await rt.AssertStillRunsTasks();
+    }
 }

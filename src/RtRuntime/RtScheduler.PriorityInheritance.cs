@@ -31,18 +31,20 @@ public sealed partial class RtScheduler
                 return;
             }
 
-            SetPrioLocked(cpu, task, prio);
-
             // Its place among the waiters follows its new priority; the boost walks on to that lock's owner.
             // A holder asleep on a wait queue (an Rt local lock's holder may block) moves there too: the
-            // queue hands over in priority order, and the boost is what lets it pass lower waiters.
+            // queue hands over in priority order, and the boost is what lets it pass lower waiters. There
+            // the priority changes under the queue's gate, with the move: tasks on other CPUs list
+            // themselves meanwhile, and one listed between the two went after the waiter's new priority
+            // at its old place, where it stayed behind lower waiters.
             IWaitSource? waitingOn = Volatile.Read(ref task.BlockedOn);
             if (waitingOn is RtWaitQueue queue)
             {
-                queue.RepositionWaiter(task);
+                queue.ChangeWaiterPrio(cpu, task, prio);
                 return;
             }
 
+            SetPrioLocked(cpu, task, prio);
             if (waitingOn is not LocalLockState blockedOn || !blockedOn.RepositionWaiterLocked(task))
             {
                 return;
@@ -57,7 +59,8 @@ public sealed partial class RtScheduler
         }
     }
 
-    private static void SetPrioLocked(Cpu cpu, RtTask task, int prio)
+    /// <summary>Sets the effective priority of <paramref name="task"/>, requeueing it when it is queued or running on <paramref name="cpu"/> (whose lock the caller holds).</summary>
+    internal static void SetPrioLocked(Cpu cpu, RtTask task, int prio)
     {
         int old = task.Prio;
         if (task.Run == TaskRunState.Queued && task.Cpu == cpu && cpu.Rq.Contains(task))

@@ -179,17 +179,21 @@ public abstract class RtWaitQueue : IWaitSource
     private protected abstract void ReturnGrant();
 
     /// <summary>
-    /// Priority inheritance changed the priority of <paramref name="task"/> (<c>rt_mutex_setprio</c>,
-    /// under its CPU's lock, which nests outside this gate as in a timed wait's timeout): a task still
-    /// listed moves to the place its new priority gives it, so that the queue stays in priority order
-    /// (a list left out of order also misplaces later waiters). One granted and not yet resumed is no
-    /// longer listed and stays as it is.
+    /// Priority inheritance changes the priority of <paramref name="task"/> to <paramref name="prio"/>
+    /// (<c>rt_mutex_setprio</c>, under the lock of <paramref name="cpu"/>, which nests outside this gate
+    /// as in a timed wait's timeout): a task still listed moves to the place its new priority gives it,
+    /// so that the queue stays in priority order (a list left out of order also misplaces later
+    /// waiters). The priority changes under the gate, with the move: a waiter listed on another CPU
+    /// never sees the new priority with the task still at its old place. One granted and not yet
+    /// resumed is no longer listed and only changes priority.
     /// </summary>
-    internal void RepositionWaiter(RtTask task)
+    internal void ChangeWaiterPrio(Cpu cpu, RtTask task, int prio)
     {
         using (_gate.EnterScope())
         {
-            if (task.BlockedOn == this && _waiters.Remove(task))
+            bool listed = task.BlockedOn == this && _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
+            RtScheduler.SetPrioLocked(cpu, task, prio);
+            if (listed)
             {
                 _waiters.Insert(task, this);
             }

@@ -66,7 +66,7 @@ internal static class ThrowHelper
         new($"Task '{task.Name}' completed a sleep's or wait's awaiter that is not the one it awaits now (completed twice, or after another await): await each sleep or wait once, where it is made.");
 
     public static InvalidOperationException ResultBeforeAwait(RtTask task) =>
-        new($"Task '{task.Name}' asked a sleep's or wait's result before awaiting it (a synchronous GetResult): await it.");
+        new($"Task '{task.Name}' asked a sleep's or wait's result before awaiting it (a synchronous GetResult, of an awaiter made now or in an earlier step), or again after its await: await each sleep or wait once.");
 
     public static InvalidOperationException AwaiterOffCpu() =>
         new("A sleep's or wait's awaiter was completed off a CPU thread: await it in the task's body, on its CPU.");

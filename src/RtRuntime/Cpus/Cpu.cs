@@ -564,16 +564,21 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
         cpu._prepared = false;
         cpu._preparedQueue = null; // not kept alive by the CPU
+        task.NoteBlockTaken();
         return true;
     }
 
     /// <summary>For a ValueTask source's GetResult: the calling CPU thread's task, resuming from the block of <paramref name="token"/>.</summary>
-    /// <exception cref="InvalidOperationException">Called off a CPU thread, or before the block was awaited (a synchronous GetResult: a sleep would be skipped, a wait would claim a grant it never waited for).</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Called off a CPU thread, or for a block that was never awaited (a synchronous GetResult, in the
+    /// step that made the awaiter or a later one: a sleep would be skipped, a wait would claim a grant it
+    /// never waited for), or a second time after its await (a timed wait that timed out would say true).
+    /// </exception>
     public static RtTask ResumingFromBlock(short token)
     {
         RtTask task = CurrentTask ?? throw ThrowHelper.AwaiterOffCpu();
         Cpu cpu = task.Cpu!;
-        return cpu._prepared && token == cpu._preparedToken ? throw ThrowHelper.ResultBeforeAwait(task) : task;
+        return (cpu._prepared && token == cpu._preparedToken) || !task.TakeBlockResult() ? throw ThrowHelper.ResultBeforeAwait(task) : task;
     }
 
     /// <summary>

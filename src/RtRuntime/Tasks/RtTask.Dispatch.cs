@@ -230,7 +230,13 @@ public abstract partial class RtTask
     internal long PreemptionCount;
     internal long MigrationCount;
 
-    private bool _started;
+    // Written only by the task's CPU thread in its steps (and by Reincarnate before the task is published):
+    // whether the body has started, and whether a sleep or wait source has blocked the flow (its
+    // OnCompleted took the block) and not yet handed it the result. One byte for both: a field more
+    // would make the task 8 bytes larger.
+    private byte _flow;
+    private const byte FlowStarted = 1;
+    private const byte FlowBlockTaken = 2;
 
     /// <summary>
     /// The body's state, one field for its whole life (instead of five, to keep the task small): before
@@ -291,7 +297,7 @@ public abstract partial class RtTask
     }
 
     /// <summary>True once the body started and completed (on or off CPU) and only its outcome is left to publish.</summary>
-    internal bool HasCompletedBody => _started && BodyCompleted;
+    internal bool HasCompletedBody => IsStarted && BodyCompleted;
 
     /// <summary>Publishes the body's outcome into the completion.</summary>
     internal void PublishOutcome() => PublishBodyOutcome();
@@ -309,7 +315,7 @@ public abstract partial class RtTask
             // switch): only a continuation that was ready before the posts may run in this step. A
             // body not started yet is ready (work posted to a task still queued used to leave it
             // blocked for good, its body never started).
-            bool wasReady = ContinuationReady || !_started;
+            bool wasReady = ContinuationReady || !IsStarted;
             if (!wasReady)
             {
                 Reason = SuspendReason.Foreign;
@@ -318,13 +324,13 @@ public abstract partial class RtTask
             RunPosted();
             if (!wasReady)
             {
-                return _started && BodyCompleted;
+                return IsStarted && BodyCompleted;
             }
         }
 
-        if (!_started)
+        if (!IsStarted)
         {
-            _started = true;
+            _flow |= FlowStarted;
             ContinuationReady = false;
             Reason = SuspendReason.Foreign;
             bool completed;
@@ -483,7 +489,26 @@ public abstract partial class RtTask
         WatchBodyCompletion(rare);
     }
 
-    internal bool IsStarted => _started;
+    internal bool IsStarted => (_flow & FlowStarted) != 0;
+
+    /// <summary>A sleep or wait source's OnCompleted took the block of the running flow (on the task's CPU thread).</summary>
+    internal void NoteBlockTaken() => _flow |= FlowBlockTaken;
+
+    /// <summary>
+    /// For a sleep or wait source's GetResult (on the task's CPU thread): true, once, for the result of
+    /// the block a source took; false for a result asked of an awaiter that never blocked (made in an
+    /// earlier step and not awaited) or asked again after its await.
+    /// </summary>
+    internal bool TakeBlockResult()
+    {
+        if ((_flow & FlowBlockTaken) == 0)
+        {
+            return false;
+        }
+
+        _flow &= unchecked((byte)~FlowBlockTaken);
+        return true;
+    }
 
     /// <summary>True when the calling thread is this task's CPU thread running this task.</summary>
     internal bool IsCurrent

@@ -94,7 +94,7 @@ public abstract partial class RtTask
         SwitchCount = 0;
         PreemptionCount = 0;
         MigrationCount = 0;
-        _started = false;
+        _flow = 0;
         BodyState = null;
         _waiters = null;
         _final = 0;

@@ -65,6 +65,9 @@ internal static class ThrowHelper
     public static InvalidOperationException StaleAwaiter(RtTask task) =>
         new($"Task '{task.Name}' completed a sleep's or wait's awaiter that is not the one it awaits now (completed twice, or after another await): await each sleep or wait once, where it is made.");
 
+    public static InvalidOperationException ResultNeverAsked(RtTask task) =>
+        new($"Task '{task.Name}' blocked again without asking the result of its last sleep or wait (an awaiter completed by hand whose continuation never called GetResult): ask each one's result once, when it resumes.");
+
     public static InvalidOperationException ResultBeforeAwait(RtTask task) =>
         new($"Task '{task.Name}' asked a sleep's or wait's result before awaiting it (a synchronous GetResult, of an awaiter made now or in an earlier step), or again after its await: await each sleep or wait once.");
 

@@ -547,7 +547,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// prepared with <paramref name="token"/>: a wait on <paramref name="queue"/> when
     /// <paramref name="onQueue"/>, else a sleep. False, with the misuse noted on the task (it faults
     /// when this step ends), when the token is stale (taken already, or another await's) or names the
-    /// other kind.
+    /// other kind, or when the task's last block was resumed without its result (an awaiter completed
+    /// by hand whose continuation never called GetResult): that wait's grant was never taken and its
+    /// timeout never disarmed, so arming another would throw here, on the builder's thread-pool path.
     /// </summary>
     /// <exception cref="InvalidOperationException">Called off a CPU thread (an awaiter completed by hand on another thread).</exception>
     public static bool TakeBlockOfCurrent(short token, bool onQueue, out RtTask task, out RtWaitQueue? queue, out long deadlineNs)
@@ -564,7 +566,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
         cpu._prepared = false;
         cpu._preparedQueue = null; // not kept alive by the CPU
-        task.NoteBlockTaken();
+        if (!task.TryNoteBlockTaken())
+        {
+            task.NoteFlowMisuse(ThrowHelper.ResultNeverAsked(task)); // it faults: its end gives the grant back and disarms the timeout
+            return false;
+        }
+
         return true;
     }
 

@@ -491,8 +491,22 @@ public abstract partial class RtTask
 
     internal bool IsStarted => (_flow & FlowStarted) != 0;
 
-    /// <summary>A sleep or wait source's OnCompleted took the block of the running flow (on the task's CPU thread).</summary>
-    internal void NoteBlockTaken() => _flow |= FlowBlockTaken;
+    /// <summary>
+    /// A sleep or wait source's OnCompleted takes the block of the running flow (on the task's CPU
+    /// thread). False when the last block a source took was resumed and its result never asked (no flow
+    /// is suspended, yet the note is still there). With a flow suspended the note is that flow's, and
+    /// this second block is refused as a second flow (<see cref="CanSuspend"/>).
+    /// </summary>
+    internal bool TryNoteBlockTaken()
+    {
+        if ((_flow & FlowBlockTaken) != 0 && Continuation is null)
+        {
+            return false;
+        }
+
+        _flow |= FlowBlockTaken;
+        return true;
+    }
 
     /// <summary>
     /// For a sleep or wait source's GetResult (on the task's CPU thread): true, once, for the result of

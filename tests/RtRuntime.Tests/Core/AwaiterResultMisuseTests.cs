@@ -63,6 +63,32 @@ public class AwaiterResultMisuseTests
         await rt.AssertStillRunsTasks();
     }
 
+    [Fact]
+    public async Task ATimedWaitCompletedByHandWithoutItsResult_FaultsTheTaskAtItsNextBlock_AndItsPermitGoesBack()
+    {
+        // The hand-made continuation never asks the result: the granted permit is never taken and the
+        // timeout never disarmed. The next timed wait armed a second timer for the task, which threw
+        // from the source's OnCompleted, on the async builder's path to the thread pool: the process ended.
+        await using var rt = Rt.Start(cpus: 1);
+        var sem = new RtSemaphore(0);
+        var t = rt.Spawn<bool>("by-hand", 10, async ctx =>
+        {
+            var resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            ValueTaskAwaiter<bool> awaiter = sem.WaitAsync(ctx, TimeSpan.FromHours(1)).GetAwaiter();
+            awaiter.UnsafeOnCompleted(resumed.SetResult); // resumed, and its result never asked
+            await resumed.Task;
+            return await sem.WaitAsync(ctx, TimeSpan.FromHours(1));
+        });
+        await Rt.Until(() => sem.WaiterCount == 1, "the wait completed by hand blocks");
+        sem.Release();
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
+        Assert.Contains("blocked again without asking the result of its last sleep or wait", e.Message, StringComparison.Ordinal);
+        Assert.Equal((1, 0), (sem.CurrentCount, sem.WaiterCount)); // the permit it never took went back
+        Assert.Equal(long.MaxValue, rt.Cpus[0].NextDeadline); // and no timer is left for it
+        await rt.AssertStillRunsTasks();
+    }
+
     private static Func<string> Keep(ValueTaskAwaiter awaiter) => () =>
     {
         awaiter.GetResult();

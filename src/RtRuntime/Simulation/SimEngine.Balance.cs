@@ -254,7 +254,7 @@ internal sealed partial class SimEngine
         task.State = SimTaskState.Queued;
         task.WaitSince = _now;
         Enqueue(_cpus[target], task, atHead: false);
-        ScheduleCpu(cpu);
+        ScheduleCpu(cpu, prevRunnable: true); // Balancer.RunStopWork, then PickDirect
         return true;
     }
 

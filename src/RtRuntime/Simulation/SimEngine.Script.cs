@@ -146,7 +146,7 @@ internal sealed partial class SimEngine
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Yield);
         Requeue(cpu, task, atHead: false);
-        ScheduleCpu(cpu);
+        ScheduleCpu(cpu, prevRunnable: true);
     }
 
     private void PreemptDisable(SimTask task)

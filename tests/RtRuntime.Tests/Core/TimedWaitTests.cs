@@ -187,7 +187,10 @@ public class TimedWaitTests
             }
 
             _ = Side();
-            return await sem.WaitAsync(ctx, TimeSpan.FromMilliseconds(100));
+            // Long enough that the side flow runs before it expires on a loaded machine (at 100 ms it
+            // expired first once, under load average 48, and the check below read it as disarmed);
+            // a disarmed timeout still fails the last assertion, as a wait that never ends.
+            return await sem.WaitAsync(ctx, TimeSpan.FromSeconds(2));
         });
         await Rt.Until(() => sem.WaiterCount == 1 && waiter.State == RtTaskState.Blocked, "waiter blocked");
         Assert.NotEqual(long.MaxValue, rt.Cpus[0].NextDeadline);

@@ -190,19 +190,14 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// stop_one_cpu_nowait(push_cpu_stop) via get_push_task: ask <paramref name="cpu"/> to move its running
-    /// task at its next preemption point, when none is in flight, the runner is not pinned, and some CPU
-    /// (find_lowest_rq) is busy below it.
+    /// stop_one_cpu_nowait(push_cpu_stop) via get_push_task, as the threaded Balancer.RequestPushRunning:
+    /// ask <paramref name="cpu"/> to move its running task at its next preemption point, when none is in
+    /// flight and the runner is migratable (<see cref="BalanceRules.CanRequestPushRunning"/>). Where it goes
+    /// is decided then, by the stopper (<see cref="RunStop"/>): a CPU that drops before that point takes it.
     /// </summary>
     private void RequestPushRunning(SimCpu cpu)
     {
         if (cpu.Running is not { } runner || !BalanceRules.CanRequestPushRunning(cpu.PushBusy, runner.MigrationDisabled, runner.Mask))
-        {
-            return;
-        }
-
-        int target = Placement.FindLowest(runner.Prio, runner.Mask, cpu.Id, _cpus);
-        if (target < 0 || _cpus[target].TopPrio >= runner.Prio)
         {
             return;
         }

@@ -249,7 +249,7 @@ internal sealed partial class SimEngine
         task.State = SimTaskState.Queued;
         task.WaitSince = _now;
         Enqueue(_cpus[target], task, atHead: false);
-        ScheduleCpu(cpu, prevRunnable: true); // Balancer.RunStopWork, then PickDirect
+        ScheduleCpu(cpu); // the kernel pulls after the stopper (the threaded RunStopWork is followed by PickDirect: docs/simulator.md)
         return true;
     }
 

@@ -121,19 +121,20 @@ internal sealed partial class SimEngine
 
     /// <summary>
     /// __schedule after prev left: pull_rt_task, pick_next_task, switch, then the post-schedule push.
-    /// The pull runs as the threaded dispatcher's does: after a block or an exit (<c>Cpu.PickAfterLeave</c>,
-    /// else the turn loop's <c>Balancer.PullIfBetter</c>) and on an idle CPU given work, but after a
-    /// preemption, a yield or a stopper move (<paramref name="prevRunnable"/>) only when nothing is left to
-    /// pick (<c>PickDirect</c> and <c>YieldAndPick</c> pick without pulling; an empty queue sends the CPU to
-    /// its turn loop). The kernel's need_pull_rt_task is false too while prev stays queued at its priority.
+    /// No pull while prev stays queued here (<paramref name="prevQueuedHere"/>: a preemption or a yield):
+    /// the kernel's need_pull_rt_task is false then (prev's priority is still queued), and the threaded
+    /// dispatcher picks without pulling (<c>PickDirect</c>,
+    /// <c>YieldAndPick</c>). After a block, an exit or a move away (the stopper, a mask that excludes the
+    /// CPU) the CPU pulls. (The threaded runtime does not pull after a move away while tasks stay queued:
+    /// docs/simulator.md.)
     /// </summary>
     /// <param name="cpu">The CPU whose running task left.</param>
-    /// <param name="prevRunnable">The task left runnable (a preemption, a yield, the stopper's move), not by blocking or ending.</param>
-    private void ScheduleCpu(SimCpu cpu, bool prevRunnable = false)
+    /// <param name="prevQueuedHere">The task that left is queued on this CPU again (preempted or yielded).</param>
+    private void ScheduleCpu(SimCpu cpu, bool prevQueuedHere = false)
     {
         int droppedFrom = cpu.LastRunPrio;
         cpu.LastRunPrio = -1;
-        if (cpu.Active && (!prevRunnable || cpu.Queue.Count == 0))
+        if (cpu.Active && !prevQueuedHere)
         {
             Pull(cpu, droppedFrom);
         }
@@ -239,7 +240,7 @@ internal sealed partial class SimEngine
             AfterPinnedPreempted(cpu, task);
         }
 
-        ScheduleCpu(cpu, prevRunnable: true);
+        ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id);
     }
 
     /// <summary>A task switched out while runnable goes back to its queue, unless its affinity now excludes this CPU.</summary>

@@ -146,7 +146,7 @@ internal sealed partial class SimEngine
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Yield);
         Requeue(cpu, task, atHead: false);
-        ScheduleCpu(cpu, prevRunnable: true);
+        ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id);
     }
 
     private void PreemptDisable(SimTask task)

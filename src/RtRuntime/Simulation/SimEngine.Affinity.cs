@@ -45,7 +45,7 @@ internal sealed partial class SimEngine
             CompleteAffinity(target); // a blocked target is placed inside the mask when it wakes
             if (target.State == SimTaskState.Queued)
             {
-                PushQueuedTasks(_cpus[target.Cpu]); // a wider mask may let it run elsewhere now
+                PushQueuedTask(_cpus[target.Cpu], target); // a wider mask may let it run elsewhere now
             }
 
             return;

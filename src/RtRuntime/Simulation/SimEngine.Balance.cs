@@ -139,6 +139,18 @@ internal sealed partial class SimEngine
         }
     }
 
+    /// <summary>
+    /// The threaded Balancer.PushQueuedTask (a queued task's affinity changed in place): push_rt_task for
+    /// that task alone, unless it outranks what runs on <paramref name="cpu"/> (it runs there next).
+    /// </summary>
+    private void PushQueuedTask(SimCpu cpu, SimTask t)
+    {
+        if (cpu.Running is not null && !BalanceRules.ShouldPreempt(t.Prio, cpu.RunningPrio) && _options.InjectFault != SimFault.NoBalancing)
+        {
+            TryPushQueued(cpu, t);
+        }
+    }
+
     /// <summary>The threaded Balancer's PushQueued: a push, or with <paramref name="repair"/> a pile-up repair (a running push).</summary>
     private bool TryPushQueued(SimCpu cpu, SimTask t, bool repair = false)
     {

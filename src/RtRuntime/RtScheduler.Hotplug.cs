@@ -62,7 +62,7 @@ public sealed partial class RtScheduler
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     /// <exception cref="InvalidOperationException">The CPU is offline already, it is the last online CPU, or the runtime is stopping.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled while waiting for pinned tasks; the CPU is active again.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (its <see cref="OperationCanceledException.CancellationToken"/> is <paramref name="cancellationToken"/>) while waiting for pinned tasks, or for another hotplug call to end; the CPU is active again.</exception>
     public async Task OfflineAsync(int cpu, CancellationToken cancellationToken = default)
     {
         Cpu dying = CpuAt(cpu);
@@ -91,6 +91,7 @@ public sealed partial class RtScheduler
             {
                 dying.AbortDying(); // cancelled, or the runtime began to stop: the CPU is active again
                 ThrowIfStopping(cpu, "go offline");
+                cancellationToken.ThrowIfCancellationRequested(); // the caller's token, not the linked one
                 throw;
             }
 
@@ -126,6 +127,7 @@ public sealed partial class RtScheduler
     /// <summary>Brings CPU <paramref name="cpu"/> online: online callbacks run on it in registration order, then it accepts tasks at once.</summary>
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     /// <exception cref="InvalidOperationException">The CPU is online already, or the runtime is stopping.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled (its <see cref="OperationCanceledException.CancellationToken"/> is <paramref name="cancellationToken"/>) while waiting for another hotplug call to end; nothing changed.</exception>
     public async Task OnlineAsync(int cpu, CancellationToken cancellationToken = default)
     {
         Cpu c = CpuAt(cpu);
@@ -183,6 +185,7 @@ public sealed partial class RtScheduler
         {
             stopOrCancel.Dispose();
             ThrowIfStopping(cpu, what);
+            cancellationToken.ThrowIfCancellationRequested(); // the caller's token, not the linked one
             throw;
         }
 

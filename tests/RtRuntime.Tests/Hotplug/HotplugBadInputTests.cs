@@ -156,6 +156,33 @@ public class HotplugBadInputTests
     }
 
     [Fact]
+    public async Task SetAffinityAsync_MaskOfADyingCpu_ThrowsEinvalNamingTheActiveCpusNotTheDyingOne()
+    {
+        // CPU 1 is going offline (inactive, still online: its offline waits for a pinned sleeper). A mask of
+        // CPU 1 alone is refused, and the message names what is allowed: the active CPUs, not the online
+        // ones (which still include the dying CPU).
+        await using var rt = Rt.Start(cpus: 2);
+        var wake = new Tasks.RtEvent();
+        Tasks.RtTask sleeper = await Rt.SpawnPinnedSleeperAsync(rt, "S", 10, cpu: 1, wake);
+        Task offline = rt.OfflineAsync(1);
+        Assert.Equal((false, true), (rt.IsActive(1), rt.IsOnline(1)));
+        var gate = new Tasks.RtEvent();
+        var task = rt.Spawn("u", 10, async ctx => await gate.WaitAsync(ctx), affinity: Cpus.CpuSet.Of(0));
+
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => rt.SetAffinityAsync(task, Cpus.CpuSet.Of(1)));
+
+        Assert.Equal("affinity", e.ParamName);
+        Assert.Equal("1", e.ActualValue);
+        Assert.Contains("affinity {1} has no active CPU (online and not going offline); active now: {0}.", e.Message, StringComparison.Ordinal);
+        Assert.Equal(Cpus.CpuSet.Of(0), task.Affinity);
+        wake.Set();
+        await offline.WithTimeout();
+        await sleeper.WithTimeout();
+        gate.Set();
+        await task.WithTimeout();
+    }
+
+    [Fact]
     public async Task OnlineAsync_CpuThreadExitedBeforeTheOnlineSteps_ThrowsAndTheCpuStaysOffline()
     {
         // A stop's exit of the CPU threads that lands between the online's checks and its steps (a

@@ -329,12 +329,15 @@ internal sealed partial class Cpu
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.PreemptionPoint)
                 {
-                    if (ContinueAfterPreemptionPoint(task))
+                    if (ContinueAfterPreemptionPoint(task, out bool movedAway))
                     {
                         continue;
                     }
 
-                    return next = PickDirect();
+                    // Preempted: it stays queued here at its priority, and the kernel pulls nothing then
+                    // (need_pull_rt_task). Moved away by the stopper: the turn loop pulls first, as the
+                    // kernel's schedule() after the stopper does.
+                    return next = movedAway ? null : PickDirect();
                 }
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.Yield)
@@ -482,9 +485,10 @@ internal sealed partial class Cpu
         if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
         {
             // Its affinity changed while it ran: a yield is where it leaves (a task that only yields
-            // never reaches the preemption point that would run the stopper).
+            // never reaches the preemption point that would run the stopper). The turn loop picks next,
+            // after a pull: this CPU's priority dropped with nothing of the task's left queued here.
             LeaveForMask(task);
-            return PickDirect();
+            return null;
         }
 
         using (Lock.EnterScope())
@@ -574,8 +578,9 @@ internal sealed partial class Cpu
     /// The slow path of a preemption point: handle pending work, then either keep running the task
     /// (true) or switch it out (false).
     /// </summary>
-    private bool ContinueAfterPreemptionPoint(RtTask task)
+    private bool ContinueAfterPreemptionPoint(RtTask task, out bool movedAway)
     {
+        movedAway = false;
         if (_spinToNs != 0)
         {
             SpinToAnticipatedTimer(task); // the last point before a sleeper's deadline: wait for it here
@@ -651,7 +656,8 @@ internal sealed partial class Cpu
 
         if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))
         {
-            return false; // the stopper moved the task to another CPU
+            movedAway = true; // the stopper moved the task to another CPU
+            return false;
         }
 
         RtTaskRare? rare = task.MigrationDisabled > 0 ? task.Rare : null; // made here, never under the run-queue lock

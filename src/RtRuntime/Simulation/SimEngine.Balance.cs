@@ -261,7 +261,7 @@ internal sealed partial class SimEngine
         task.State = SimTaskState.Queued;
         task.WaitSince = _now;
         Enqueue(_cpus[target], task, atHead: false);
-        ScheduleCpu(cpu); // the kernel pulls after the stopper (the threaded RunStopWork is followed by PickDirect: docs/simulator.md)
+        ScheduleCpu(cpu); // the kernel pulls after the stopper, and so does the threaded turn loop after RunStopWork moved the task
         return true;
     }
 

@@ -237,7 +237,11 @@ public sealed partial class RtScheduler
             }
             catch (Exception e)
             {
-                errors.Add(new InvalidOperationException($"Hotplug step '{step.Name}' failed taking cpu{cpu} {(online ? "online" : "offline")}: {e.Message}", e));
+                // Logged as well as thrown to the caller: a hotplug call nobody awaits (fire and forget,
+                // a hosted service's) still reports it, as the kernel WARNs on a failing teardown step.
+                string direction = online ? "online" : "offline";
+                RtLog.HotplugStepFailed(_logger, step.Name, cpu, direction, e);
+                errors.Add(new InvalidOperationException($"Hotplug step '{step.Name}' failed taking cpu{cpu} {direction}: {e.Message}", e));
             }
         }
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using RtRuntime.Hotplug;
 using RtRuntime.Tasks;
 
@@ -120,6 +121,25 @@ public class HotplugCallbackTests
         Assert.Equal(2, rt.HotplugOperations);
         var t = rt.Spawn<int>("t", 10, ctx => ValueTask.FromResult(ctx.RawCpuId), affinity: Cpus.CpuSet.Of(1));
         Assert.Equal(1, await t.WithTimeout());
+    }
+
+    [Fact]
+    public async Task AStepThatThrows_IsLoggedAsAnError_EvenWhenNobodyAwaitsTheOperation()
+    {
+        using var logs = new CapturingLoggerFactory();
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.LoggerFactory = logs;
+        });
+        using var bad = rt.RegisterHotplug(new HotplugCallback("bad", _ => throw new InvalidOperationException("boom up"), _ => throw new InvalidOperationException("boom down")));
+
+        Task down = rt.OfflineAsync(1); // fire and forget: its AggregateException is never observed below
+        await Rt.Until(() => down.IsCompleted, "the offline done");
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Error
+            && m.Message.Contains("Hotplug step 'bad' failed taking cpu1 offline", StringComparison.Ordinal));
+        Assert.True(down.IsFaulted);
+        _ = down.Exception; // observed here, after the log was checked
     }
 
     [Fact]

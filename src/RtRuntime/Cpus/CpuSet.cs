@@ -297,21 +297,32 @@ public readonly struct CpuSet : IEquatable<CpuSet>
         return sb.ToString();
     }
 
-    /// <summary>Parses the kernel's cpulist format (<c>0-3,8</c>).</summary>
-    /// <exception cref="FormatException">The text is not a cpulist.</exception>
+    /// <summary>
+    /// Parses the kernel's cpulist format (<c>0-3,8</c>): CPU ids and ascending ranges of decimal digits,
+    /// separated by commas, with white space allowed around each entry; an empty or white-space text is
+    /// the empty set (an empty cpulist file). The kernel's stride form (<c>0-7:2/4</c>) is not accepted.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="FormatException">The text is not a cpulist: an empty entry (<c>1,,2</c>, a leading or trailing comma), a sign, a descending range, or an id outside 0..1023.</exception>
     public static CpuSet Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var ids = new List<int>();
-        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        if (string.IsNullOrWhiteSpace(text))
         {
+            return Empty;
+        }
+
+        var ids = new List<int>();
+        foreach (string entry in text.Split(','))
+        {
+            string part = entry.Trim();
             string[] ends = part.Split('-');
             if (ends.Length > 2
-                || !int.TryParse(ends[0], System.Globalization.CultureInfo.InvariantCulture, out int lo)
-                || !int.TryParse(ends[^1], System.Globalization.CultureInfo.InvariantCulture, out int hi)
-                || lo < 0 || hi < lo || hi >= MaxCpus)
+                || !int.TryParse(ends[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int lo)
+                || !int.TryParse(ends[^1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int hi)
+                || hi < lo || hi >= MaxCpus)
             {
-                throw new FormatException($"'{part}' in cpulist '{text}' is not a CPU id or range within 0..{MaxCpus - 1} (expected e.g. '0-3,8').");
+                throw new FormatException($"'{part}' in cpulist '{text}' is not a CPU id or ascending range within 0..{MaxCpus - 1} (expected e.g. '0-3,8').");
             }
 
             for (int i = lo; i <= hi; i++)

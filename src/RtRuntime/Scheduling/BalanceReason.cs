@@ -11,4 +11,7 @@ internal enum BalanceReason
 
     /// <summary>A CPU went offline or online.</summary>
     Hotplug = 2,
+
+    /// <summary>A running task lowered its priority (prio_changed_rt's pull): a task waiting elsewhere may now run on its CPU.</summary>
+    PriorityDropped = 3,
 }

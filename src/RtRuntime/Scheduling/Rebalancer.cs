@@ -24,7 +24,7 @@ internal sealed class Rebalancer : IDisposable
     private readonly Thread _thread;
     private readonly long _tickNs;
     private readonly long[] _lostNs;
-    private readonly long[] _eventCounts = new long[3];
+    private readonly long[] _eventCounts = new long[Enum.GetValues<BalanceReason>().Length];
     private long _lastSampleNs;
     private bool _losing;
     private readonly StallWatch[] _watch;

@@ -67,8 +67,14 @@ public abstract partial class RtTask : SynchronizationContext
     private byte _policy;
     private byte _basePriority;
 
-    /// <summary>The RT priority it was spawned with: 1..99 (99 highest), 0 for <see cref="SchedPolicy.Normal"/>.</summary>
-    public int BasePriority => _basePriority;
+    /// <summary>
+    /// Its own RT priority (the kernel's normal_prio): 1..99 (99 highest), 0 for <see cref="SchedPolicy.Normal"/>;
+    /// the one it was spawned with until it sets another (<see cref="TaskContext.SetPriority"/>).
+    /// </summary>
+    public int BasePriority => Volatile.Read(ref _basePriority);
+
+    /// <summary>Changes <see cref="BasePriority"/> (under the run-queue lock of the CPU running the task).</summary>
+    internal void SetBasePriority(int priority) => Volatile.Write(ref _basePriority, (byte)priority);
 
     /// <summary>The priority it is scheduled at now (above <see cref="BasePriority"/> while boosted by priority inheritance).</summary>
     public int EffectivePriority => PrioVolatile;

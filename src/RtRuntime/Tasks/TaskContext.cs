@@ -123,6 +123,24 @@ public readonly struct TaskContext
         return new YieldAwaitable(task);
     }
 
+    /// <summary>
+    /// <c>sched_setparam()</c> on itself: the task's own priority (<see cref="RtTask.BasePriority"/>)
+    /// becomes <paramref name="priority"/>, and its effective priority the higher of that and any
+    /// priority-inheritance boost it holds (a boost is kept until its local lock is released). Takes
+    /// effect at once for placement and balancing; a switch it makes due (a queued task of this CPU now
+    /// outranks it) happens at the task's next preemption point, as any need_resched does. A task that
+    /// lowers itself also has the rebalancer look for a task waiting on another CPU that may now run on
+    /// this one (the kernel's pull on a priority drop). Its policy stays; a Normal task has no RT
+    /// priority to set.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99.</exception>
+    /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/>, or the context is used off its CPU.</exception>
+    public void SetPriority(int priority)
+    {
+        RtTask task = CurrentTaskOf(null);
+        task.Scheduler.SetOwnPriority(task, priority);
+    }
+
     /// <summary>Sleeps for <paramref name="duration"/> (high resolution). Throws when preempt-disabled (scheduling while atomic).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The duration is negative.</exception>
     public SleepAwaitable Sleep(TimeSpan duration)

@@ -108,6 +108,7 @@ public class ContextThreadCheckTests
             ("MigrateDisable", () => context.MigrateDisable()),
             ("Yield", () => context.Yield()),
             ("CpuId", () => _ = context.CpuId),
+            ("SetPriority", () => context.SetPriority(60)),
         };
         var wrong = new List<string>();
         foreach ((string name, Action call) in calls)

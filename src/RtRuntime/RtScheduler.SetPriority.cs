@@ -25,7 +25,7 @@ public sealed partial class RtScheduler
         }
 
         Cpu cpu = task.Cpu!;
-        bool dropped;
+        bool rebalance;
         using (cpu.Lock.EnterScope())
         {
             int old = task.Prio;
@@ -35,15 +35,18 @@ public sealed partial class RtScheduler
             // rule); a running task's change republishes the CPU's priority and sets need_resched when its
             // queue now outranks it (SetRunningPrioLocked).
             RecomputePrioLocked(cpu, task);
-            dropped = task.Prio < old;
+
+            // A drop: prio_changed_rt pulls, as a task waiting on another CPU may now outrank this one. A
+            // raise above a task queued here that was to preempt it (a switch pending, e.g. while the
+            // task is preempt-disabled): that task now waits here behind a higher one and may run
+            // elsewhere. The rebalancer's pass pushes waiting tasks to CPUs running below them (it
+            // compares with the running priority, which a pull from inside the step would not).
+            rebalance = task.Prio < old || (task.Prio > old && cpu.QueuedTop > old);
         }
 
-        if (dropped)
+        if (rebalance)
         {
-            // prio_changed_rt pulls on a decrease: a task waiting on another CPU may now outrank this one.
-            // The rebalancer's pass pushes such tasks to CPUs running below them (it compares with the
-            // running priority, which a pull from inside the step would not).
-            Rebalancer.Notify(BalanceReason.PriorityDropped);
+            Rebalancer.Notify(BalanceReason.PriorityChanged);
         }
     }
 }

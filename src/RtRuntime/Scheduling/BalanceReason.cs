@@ -12,6 +12,10 @@ internal enum BalanceReason
     /// <summary>A CPU went offline or online.</summary>
     Hotplug = 2,
 
-    /// <summary>A running task lowered its priority (prio_changed_rt's pull): a task waiting elsewhere may now run on its CPU.</summary>
-    PriorityDropped = 3,
+    /// <summary>
+    /// A running task set its own priority: a drop may let a task waiting on another CPU run on its CPU
+    /// (prio_changed_rt's pull); a raise above a task queued to run next on its CPU leaves that task to
+    /// be pushed to another CPU.
+    /// </summary>
+    PriorityChanged = 3,
 }

@@ -82,11 +82,33 @@ internal sealed partial class SimEngine
                     task.Pc++;
                     SetAffinity(task, _byName[step.Target!], step.Cpus);
                     break;
+                case SimStepKind.SetPriority:
+                    task.Pc++;
+                    SetOwnPriority(task, step.Count);
+                    break;
                 default:
                     task.Pc = task.Steps.Length;
                     ExitTask(task);
                     return;
             }
+        }
+    }
+
+    /// <summary>
+    /// sched_setparam on itself (the threaded <c>RtScheduler.SetOwnPriority</c>): the running task's
+    /// priority changes at once; a queued task of its CPU that now outranks it runs at its next
+    /// preemption point (as a wakeup's need_resched does); a drop has every queue re-pushed (the
+    /// threaded runtime's <c>PriorityChanged</c> balance pass; the kernel pulls), so a task waiting
+    /// elsewhere that now outranks it comes here, and so does a raise above a task queued here that was
+    /// to preempt it (a switch pending while the task is preempt-disabled), which may run elsewhere now.
+    /// </summary>
+    private void SetOwnPriority(SimTask task, int priority)
+    {
+        int old = task.Prio;
+        task.Prio = priority;
+        if (priority < old || (priority > old && _cpus[task.Cpu].QueuedTop > old))
+        {
+            _rebalance = true;
         }
     }
 

@@ -195,7 +195,7 @@ public sealed class SimScenario
         long expanded = 0;
         for (int i = 0; i < Tasks.Count; i++)
         {
-            expanded += CheckSteps($"$.tasks[{i}].steps", Tasks[i].Steps, names, all, depth: 0);
+            expanded += CheckSteps($"$.tasks[{i}].steps", Tasks[i].Steps, names, all, Tasks[i].Policy, depth: 0);
         }
 
         if (expanded > MaxExpandedSteps)
@@ -204,7 +204,7 @@ public sealed class SimScenario
         }
     }
 
-    private static long CheckSteps(string at, IReadOnlyList<SimStep> steps, HashSet<string> names, CpuSet all, int depth)
+    private static long CheckSteps(string at, IReadOnlyList<SimStep> steps, HashSet<string> names, CpuSet all, SchedPolicy policy, int depth)
     {
         if (steps is null)
         {
@@ -241,6 +241,18 @@ public sealed class SimScenario
                     }
 
                     break;
+                case SimStepKind.SetPriority:
+                    if (policy == SchedPolicy.Normal)
+                    {
+                        Fail($"{p}.setPriority", "a Normal task has no RT priority to set; give the task policy Fifo or RoundRobin.");
+                    }
+
+                    if (s.Count is < 1 or > 99)
+                    {
+                        Fail($"{p}.setPriority", $"must be 1..99, got {s.Count}.");
+                    }
+
+                    break;
                 case SimStepKind.Repeat:
                     if (depth + 1 > MaxRepeatNesting)
                     {
@@ -252,7 +264,7 @@ public sealed class SimScenario
                         Fail($"{p}.repeat", $"must be 0..{MaxExpandedSteps}, got {s.Count}.");
                     }
 
-                    long inner = CheckSteps($"{p}.steps", s.Body, names, all, depth + 1);
+                    long inner = CheckSteps($"{p}.steps", s.Body, names, all, policy, depth + 1);
                     total += inner * s.Count;
                     if (total > MaxExpandedSteps)
                     {

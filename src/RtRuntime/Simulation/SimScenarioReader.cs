@@ -245,11 +245,14 @@ internal static class SimScenarioReader
             string p = $"{at}.{field}";
             switch (field)
             {
-                case "run" or "sleep" or "repeat":
+                case "run" or "sleep" or "repeat" or "setPriority":
                     op = SetOp(ref reader, ctx, at, op, field);
-                    value = field == "repeat"
-                        ? ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, RepeatRange) // SimStep.Count is an int
-                        : ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field == "run" ? DurationRange : TimeRange);
+                    value = field switch
+                    {
+                        "repeat" => ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, RepeatRange), // SimStep.Count is an int
+                        "setPriority" => ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, "1..99"),
+                        _ => ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field == "run" ? DurationRange : TimeRange),
+                    };
                     break;
                 case "wait" or "signal" or "setAffinity":
                     op = SetOp(ref reader, ctx, at, op, field);
@@ -268,13 +271,13 @@ internal static class SimScenarioReader
                     hasSteps = true;
                     break;
                 default:
-                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, setAffinity (with cpus), repeat (with steps).");
+                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, setAffinity (with cpus), setPriority, repeat (with steps).");
             }
         }
 
         if (op is null)
         {
-            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, setAffinity, repeat).", at, ctx.LineOf(at));
+            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, setAffinity, setPriority, repeat).", at, ctx.LineOf(at));
         }
 
         if ((hasEvery && op != "run") || (hasCpus && op != "setAffinity") || (hasSteps && op != "repeat"))
@@ -294,6 +297,7 @@ internal static class SimScenarioReader
             "wait" => SimStep.Wait(text!),
             "signal" => SimStep.Signal(text!),
             "setAffinity" => SimStep.SetAffinity(text!, cpus),
+            "setPriority" => SimStep.SetPriority((int)value),
             _ => SimStep.Repeat((int)value, body),
         };
     }

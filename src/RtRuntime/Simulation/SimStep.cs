@@ -31,7 +31,7 @@ public sealed class SimStep
     /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
     public CpuSet Cpus { get; }
 
-    /// <summary>For <see cref="SimStepKind.Repeat"/>: how many times the body runs.</summary>
+    /// <summary>For <see cref="SimStepKind.Repeat"/>: how many times the body runs; for <see cref="SimStepKind.SetPriority"/>: the new priority.</summary>
     public int Count { get; }
 
     /// <summary>For <see cref="SimStepKind.Repeat"/>: the repeated steps.</summary>
@@ -77,6 +77,10 @@ public sealed class SimStep
     /// <param name="cpus">The requested mask.</param>
     public static SimStep SetAffinity(string task, CpuSet cpus) => new(SimStepKind.SetAffinity, target: task, cpus: cpus);
 
+    /// <summary>Set the calling task's own priority to <paramref name="priority"/> (<c>TaskContext.SetPriority</c>).</summary>
+    /// <param name="priority">1..99; the task's policy must be FIFO or RR.</param>
+    public static SimStep SetPriority(int priority) => new(SimStepKind.SetPriority, count: priority);
+
     /// <summary>End the task.</summary>
     public static SimStep Exit() => new(SimStepKind.Exit);
 
@@ -93,6 +97,7 @@ public sealed class SimStep
         SimStepKind.Wait or SimStepKind.Signal => $"{Kind.ToString().ToLowerInvariant()} {Target}",
         SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",
         SimStepKind.Repeat => $"repeat {Count} x {Body.Count} steps",
+        SimStepKind.SetPriority => $"setPriority {Count}",
         _ => Kind.ToString(),
     };
 }

@@ -41,4 +41,7 @@ public enum SimStepKind
 
     /// <summary>Run <see cref="SimStep.Body"/> <see cref="SimStep.Count"/> times (expanded when the simulation starts).</summary>
     Repeat = 12,
+
+    /// <summary><c>sched_setparam()</c> on itself: the task's priority becomes <see cref="SimStep.Count"/> (1..99; FIFO and RR tasks only).</summary>
+    SetPriority = 13,
 }

@@ -28,7 +28,7 @@ internal sealed class SimTask
 
     public string Name { get; }
 
-    public int Prio { get; }
+    public int Prio { get; set; } // changed only by the task's own SetPriority step, while it runs (never queued then)
 
     public SchedPolicy Policy { get; }
 

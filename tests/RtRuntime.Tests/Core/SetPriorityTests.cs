@@ -139,15 +139,60 @@ public class SetPriorityTests
         RtTask m = rt.Spawn("m", 40, Busy, affinity: CpuSet.Of(1));
         await Rt.Until(() => QueuedOn(rt.Cpus[1], m), "m in cpu1's run queue");
         await rt.SetAffinityAsync(m, CpuSet.Of(0, 1)).WithTimeout(); // still queued on cpu1: cpu0 runs a 50
-        long dropsBefore = rt.Rebalancer.EventCount(BalanceReason.PriorityDropped);
+        long dropsBefore = rt.Rebalancer.EventCount(BalanceReason.PriorityChanged);
 
         Volatile.Write(ref lower, 1);
         await Rt.Until(() => m.State == RtTaskState.Running && m.CurrentCpu == 0, "m running on cpu0");
-        Assert.Equal(dropsBefore + 1, rt.Rebalancer.EventCount(BalanceReason.PriorityDropped));
+        Assert.Equal(dropsBefore + 1, rt.Rebalancer.EventCount(BalanceReason.PriorityChanged));
         Assert.Equal((10, 10), (t.BasePriority, t.EffectivePriority));
 
         Volatile.Write(ref stop, 1);
         await Task.WhenAll(h.WithTimeout(), t.WithTimeout(), m.WithTimeout());
+    }
+
+    [Fact]
+    public async Task Raising_AboveATaskQueuedToPreemptIt_HasTheRebalancerMoveThatTaskToALowerCpu()
+    {
+        // cpu1 runs L (30); T (20) runs preempt-disabled on cpu0 when U (40, allowed anywhere) wakes: U goes
+        // to cpu0, the lowest CPU, to preempt T when its section ends. T raises itself to 50 first: U now
+        // waits behind a higher task while cpu1 runs a lower one. The 10 s tick leaves the move to the event.
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.BalanceTick = TimeSpan.FromSeconds(10);
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        int stop = 0;
+        async ValueTask Busy(TaskContext ctx)
+        {
+            while (Volatile.Read(ref stop) == 0)
+            {
+                await ctx.PreemptionPoint();
+            }
+        }
+
+        RtTask? u = null;
+        long changesBefore = rt.Rebalancer.EventCount(BalanceReason.PriorityChanged);
+        RtTask l = rt.Spawn("l", 30, Busy, affinity: CpuSet.Of(1));
+        await Rt.Until(() => l.State == RtTaskState.Running, "l running on cpu1");
+        RtTask t = rt.Spawn("t", 20, async ctx =>
+        {
+            using (ctx.PreemptDisable())
+            {
+                u = rt.Spawn("u", 40, Busy);
+                ctx.SpinWithoutPointsUntil(() => QueuedOn(rt.Cpus[0], u), "u queued on cpu0 to preempt t");
+                ctx.SetPriority(50);
+            }
+
+            await Busy(ctx);
+        }, affinity: CpuSet.Of(0));
+
+        await Rt.Until(() => u is { State: RtTaskState.Running, CurrentCpu: 1 }, "u running on cpu1");
+        Assert.Equal(changesBefore + 1, rt.Rebalancer.EventCount(BalanceReason.PriorityChanged));
+        Assert.Equal(RtTaskState.Runnable, l.State); // preempted by u
+
+        Volatile.Write(ref stop, 1);
+        await Task.WhenAll(l.WithTimeout(), t.WithTimeout(), u!.WithTimeout());
     }
 
     [Theory]

@@ -6,7 +6,10 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Simulation;
 
-/// <summary>CsCheck properties over random scenarios: the invariants never fire, whatever the policy and seed.</summary>
+/// <summary>
+/// Properties over generated scenarios (CsCheck generators, a fixed set of seeds: <see cref="SampleScenarios"/>;
+/// <c>RT_SIM_EXPLORE=N</c> samples N random ones): the invariants never fire, whatever the policy and seed.
+/// </summary>
 public class SimPropertyTests
 {
     private static readonly string[] Events = ["a", "b"];
@@ -81,7 +84,7 @@ public class SimPropertyTests
     [Fact]
     public void Run_RandomScenarios_NoInvariantFires()
     {
-        Scenarios.Sample(s =>
+        SampleScenarios.Check(Scenarios, 300, s =>
         {
             foreach (BalancePolicy policy in Enum.GetValues<BalancePolicy>())
             {
@@ -97,7 +100,7 @@ public class SimPropertyTests
                     }
                 }
             }
-        }, iter: 300, threads: 1, print: Describe);
+        }, Describe);
     }
 
     /// <summary>
@@ -125,13 +128,13 @@ public class SimPropertyTests
     [Fact]
     public void Run_PileUpScenarios_LostBandwidthOrderedByPolicy()
     {
-        PileUps.Sample(s =>
+        SampleScenarios.Check(PileUps, 500, s =>
         {
             long wc = Simulator.Run(With(s, BalancePolicy.WorkConserving), 0).LostUs;
             long kf = Simulator.Run(With(s, BalancePolicy.KernelFaithful), 0).LostUs;
             long np = Simulator.Run(With(s, BalancePolicy.NoPushRunning), 0).LostUs;
             return wc <= kf && kf <= np;
-        }, iter: 500, threads: 1, print: Describe);
+        }, Describe);
     }
 
     [Fact]

@@ -329,16 +329,15 @@ internal sealed partial class Cpu
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.PreemptionPoint)
                 {
-                    if (ContinueAfterPreemptionPoint(task, out bool pullFirst))
+                    if (ContinueAfterPreemptionPoint(task, out bool movedAway))
                     {
                         continue;
                     }
 
                     // Preempted: it stays queued here at its priority, and the kernel pulls nothing then
-                    // (need_pull_rt_task). Moved away by the stopper, or a pinned task's preempters pushed
-                    // away (the CPU falls back to its priority): the turn loop pulls first, as the
+                    // (need_pull_rt_task). Moved away by the stopper: the turn loop pulls first, as the
                     // kernel's schedule() after the stopper does.
-                    return next = pullFirst ? null : PickDirect();
+                    return next = movedAway ? null : PickDirect();
                 }
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.Yield)
@@ -579,9 +578,9 @@ internal sealed partial class Cpu
     /// The slow path of a preemption point: handle pending work, then either keep running the task
     /// (true) or switch it out (false).
     /// </summary>
-    private bool ContinueAfterPreemptionPoint(RtTask task, out bool pullFirst)
+    private bool ContinueAfterPreemptionPoint(RtTask task, out bool movedAway)
     {
-        pullFirst = false;
+        movedAway = false;
         if (_spinToNs != 0)
         {
             SpinToAnticipatedTimer(task); // the last point before a sleeper's deadline: wait for it here
@@ -657,7 +656,7 @@ internal sealed partial class Cpu
 
         if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))
         {
-            pullFirst = true; // the stopper moved the task to another CPU
+            movedAway = true; // the stopper moved the task to another CPU
             return false;
         }
 
@@ -682,7 +681,7 @@ internal sealed partial class Cpu
         }
 
         KickIfIdle();
-        pullFirst = Scheduler.Balancer.AfterPreempt(this, task); // a pinned task's preempters pushed away
+        Scheduler.Balancer.AfterPreempt(this, task);
         return false;
     }
 

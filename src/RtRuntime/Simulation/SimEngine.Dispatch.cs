@@ -234,11 +234,12 @@ internal sealed partial class SimEngine
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Preempt);
         Requeue(cpu, task, atHead: preempt && !rotate);
-        bool repaired = task.MigrationDisabled > 0 && AfterPinnedPreempted(cpu, task);
+        if (task.MigrationDisabled > 0)
+        {
+            AfterPinnedPreempted(cpu, task);
+        }
 
-        // A pinned task whose preempters were pushed away: the CPU falls back to its priority and pulls
-        // first (the threaded Balancer.AfterPreempt's true), as after a move away.
-        ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id && !repaired);
+        ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id);
     }
 
     /// <summary>A task switched out while runnable goes back to its queue, unless its affinity now excludes this CPU.</summary>

@@ -84,6 +84,15 @@ internal static class Rt
         }
     }
 
+    /// <summary>True when <paramref name="task"/> is in <paramref name="cpu"/>'s run queue (past its wake list), read under the CPU's lock.</summary>
+    public static bool QueuedOn(Cpus.Cpu cpu, Tasks.RtTask task)
+    {
+        using (cpu.Lock.EnterScope())
+        {
+            return cpu.Rq.Contains(task);
+        }
+    }
+
     /// <summary>Spins (on the test thread) until the condition holds, or fails after the hang timeout.</summary>
     public static async Task Until(Func<bool> condition, string what)
     {

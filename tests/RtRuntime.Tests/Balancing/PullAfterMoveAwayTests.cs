@@ -55,7 +55,7 @@ public class PullAfterMoveAwayTests
             Volatile.Write(ref mStarted, 1);
             await Busy(ctx);
         }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => QueuedOn(rt.Cpus[1], m), "m in cpu1's run queue (past its wake list)");
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[1], m), "m in cpu1's run queue (past its wake list)");
         await rt.SetAffinityAsync(m, CpuSet.Of(0, 1)).WithTimeout(); // allowed anywhere, still queued on cpu1 (cpu0 runs a 40)
         Assert.Equal(1, m.CurrentCpu);
 
@@ -65,7 +65,7 @@ public class PullAfterMoveAwayTests
             Volatile.Write(ref lStarted, 1);
             await Busy(ctx);
         }, affinity: CpuSet.Of(0));
-        await Rt.Until(() => QueuedOn(rt.Cpus[0], l), "l in cpu0's run queue");
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], l), "l in cpu0's run queue");
         Assert.Equal(RtTaskState.Runnable, m.State);
         Assert.Equal(1, m.CurrentCpu);
 
@@ -78,13 +78,5 @@ public class PullAfterMoveAwayTests
         Volatile.Write(ref stop, 1);
         await Task.WhenAll(h.WithTimeout(), a.WithTimeout(), m.WithTimeout(), l.WithTimeout(), aMoved.WithTimeout());
         Assert.Equal(1, lSawM);
-    }
-
-    private static bool QueuedOn(Cpu cpu, RtTask task)
-    {
-        using (cpu.Lock.EnterScope())
-        {
-            return cpu.Rq.Contains(task);
-        }
     }
 }

@@ -137,7 +137,7 @@ public class SetPriorityTests
         }, affinity: CpuSet.Of(0));
         await Rt.Until(() => h.State == RtTaskState.Running && t.State == RtTaskState.Running, "h and t running");
         RtTask m = rt.Spawn("m", 40, Busy, affinity: CpuSet.Of(1));
-        await Rt.Until(() => QueuedOn(rt.Cpus[1], m), "m in cpu1's run queue");
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[1], m), "m in cpu1's run queue");
         await rt.SetAffinityAsync(m, CpuSet.Of(0, 1)).WithTimeout(); // still queued on cpu1: cpu0 runs a 50
         long dropsBefore = rt.Rebalancer.EventCount(BalanceReason.PriorityChanged);
 
@@ -180,7 +180,7 @@ public class SetPriorityTests
             using (ctx.PreemptDisable())
             {
                 u = rt.Spawn("u", 40, Busy);
-                ctx.SpinWithoutPointsUntil(() => QueuedOn(rt.Cpus[0], u), "u queued on cpu0 to preempt t");
+                ctx.SpinWithoutPointsUntil(() => Rt.QueuedOn(rt.Cpus[0], u), "u queued on cpu0 to preempt t");
                 ctx.SetPriority(50);
             }
 
@@ -226,13 +226,5 @@ public class SetPriorityTests
         var e = Assert.IsType<InvalidOperationException>(await t.WithTimeout());
         Assert.Contains("Normal task: it has no RT priority to set", e.Message, StringComparison.Ordinal);
         Assert.Equal((0, 0), (t.BasePriority, t.EffectivePriority));
-    }
-
-    private static bool QueuedOn(Cpu cpu, RtTask task)
-    {
-        using (cpu.Lock.EnterScope())
-        {
-            return cpu.Rq.Contains(task);
-        }
     }
 }

@@ -21,19 +21,11 @@ public class IdlePullTests
             o.IdlePollMax = TimeSpan.Zero; // no idle poll: the CPU parks as soon as it decides to
             o.StallThreshold = Rt.NoStallProbe;
         });
-        int stop = 0;
-        async ValueTask Busy(TaskContext ctx)
-        {
-            while (Volatile.Read(ref stop) == 0)
-            {
-                await ctx.PreemptionPoint();
-            }
-        }
-
-        RtTask high2 = rt.Spawn("high2", 60, Busy, affinity: CpuSet.Of(2));
-        RtTask h = rt.Spawn("h", 50, Busy, affinity: CpuSet.Of(0));
+        var busy = new BusyUntilStopped();
+        RtTask high2 = rt.Spawn("high2", 60, busy.Body, affinity: CpuSet.Of(2));
+        RtTask h = rt.Spawn("h", 50, busy.Body, affinity: CpuSet.Of(0));
         await Rt.Until(() => high2.State == RtTaskState.Running && h.State == RtTaskState.Running, "high2 and h running");
-        RtTask w = rt.Spawn("w", 10, Busy, affinity: CpuSet.Of(0, 2));
+        RtTask w = rt.Spawn("w", 10, busy.Body, affinity: CpuSet.Of(0, 2));
         await Rt.Until(() => rt.Cpus[0].PushableTop == w.Prio, "w queued on cpu0 as a pushable task");
 
         // cpu1 parked before w was queued; a task run there brings it back to its turns, and to its pull.
@@ -43,7 +35,7 @@ public class IdlePullTests
         Assert.Equal(0, w.CurrentCpu);
         Assert.Equal(w.Prio, rt.Cpus[0].PushableTop); // still on offer: cpu1 parked with it there
 
-        Volatile.Write(ref stop, 1);
+        busy.Stop();
         await Task.WhenAll(high2.WithTimeout(), h.WithTimeout(), w.WithTimeout());
     }
 }

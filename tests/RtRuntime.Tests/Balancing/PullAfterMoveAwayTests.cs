@@ -26,34 +26,26 @@ public class PullAfterMoveAwayTests
             o.CpuCount = 2;
             o.StallThreshold = Rt.NoStallProbe;
         });
-        int stop = 0;
+        var busy = new BusyUntilStopped();
         int lStarted = 0;
         int mStarted = 0;
         int lSawM = -1;
-        async ValueTask Busy(TaskContext ctx)
-        {
-            while (Volatile.Read(ref stop) == 0)
-            {
-                await ctx.PreemptionPoint();
-            }
-        }
-
         async ValueTask YieldingBusy(TaskContext ctx)
         {
-            while (Volatile.Read(ref stop) == 0)
+            while (!busy.IsStopped)
             {
                 await ctx.Yield();
             }
         }
 
-        RtTask h = rt.Spawn("h", 90, Busy, affinity: CpuSet.Of(1));
-        RtTask a = rt.Spawn("a", 40, aYields ? YieldingBusy : Busy, affinity: CpuSet.Of(0));
+        RtTask h = rt.Spawn("h", 90, busy.Body, affinity: CpuSet.Of(1));
+        RtTask a = rt.Spawn("a", 40, aYields ? YieldingBusy : busy.Body, affinity: CpuSet.Of(0));
         await Rt.Until(() => h.State == RtTaskState.Running && a.State == RtTaskState.Running, "h and a running");
 
         RtTask m = rt.Spawn("m", 29, async ctx =>
         {
             Volatile.Write(ref mStarted, 1);
-            await Busy(ctx);
+            await busy.Body(ctx);
         }, affinity: CpuSet.Of(1));
         await Rt.Until(() => Rt.QueuedOn(rt.Cpus[1], m), "m in cpu1's run queue (past its wake list)");
         await rt.SetAffinityAsync(m, CpuSet.Of(0, 1)).WithTimeout(); // allowed anywhere, still queued on cpu1 (cpu0 runs a 40)
@@ -63,7 +55,7 @@ public class PullAfterMoveAwayTests
         {
             Volatile.Write(ref lSawM, Volatile.Read(ref mStarted));
             Volatile.Write(ref lStarted, 1);
-            await Busy(ctx);
+            await busy.Body(ctx);
         }, affinity: CpuSet.Of(0));
         await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], l), "l in cpu0's run queue");
         Assert.Equal(RtTaskState.Runnable, m.State);
@@ -75,7 +67,7 @@ public class PullAfterMoveAwayTests
         await Rt.Until(() => m.State == RtTaskState.Running && m.CurrentCpu == 0, "m running on cpu0");
         Assert.Equal(0, Volatile.Read(ref lStarted)); // cpu0 pulled m instead of running l first
 
-        Volatile.Write(ref stop, 1);
+        busy.Stop();
         await Task.WhenAll(h.WithTimeout(), a.WithTimeout(), m.WithTimeout(), l.WithTimeout(), aMoved.WithTimeout());
         Assert.Equal(1, lSawM);
     }

@@ -112,31 +112,18 @@ public class SetPriorityTests
     {
         // cpu1 runs H (90, pinned) with M (40, allowed anywhere) queued behind it; cpu0 runs T (50). The
         // tick is 10 s, so only the drop's own event brings M to cpu0 within the test.
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.BalanceTick = TimeSpan.FromSeconds(10);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
-        int stop = 0;
-        async ValueTask Busy(TaskContext ctx)
-        {
-            while (Volatile.Read(ref stop) == 0)
-            {
-                await ctx.PreemptionPoint();
-            }
-        }
-
+        await using RtScheduler rt = StartWithLongTick();
+        var busy = new BusyUntilStopped();
         int lower = 0;
-        RtTask h = rt.Spawn("h", 90, Busy, affinity: CpuSet.Of(1));
+        RtTask h = rt.Spawn("h", 90, busy.Body, affinity: CpuSet.Of(1));
         RtTask t = rt.Spawn("t", 50, async ctx =>
         {
             await ctx.SpinUntil(() => Volatile.Read(ref lower) == 1, "told to lower itself");
             ctx.SetPriority(10);
-            await Busy(ctx);
+            await busy.Body(ctx);
         }, affinity: CpuSet.Of(0));
         await Rt.Until(() => h.State == RtTaskState.Running && t.State == RtTaskState.Running, "h and t running");
-        RtTask m = rt.Spawn("m", 40, Busy, affinity: CpuSet.Of(1));
+        RtTask m = rt.Spawn("m", 40, busy.Body, affinity: CpuSet.Of(1));
         await Rt.Until(() => Rt.QueuedOn(rt.Cpus[1], m), "m in cpu1's run queue");
         await rt.SetAffinityAsync(m, CpuSet.Of(0, 1)).WithTimeout(); // still queued on cpu1: cpu0 runs a 50
         long dropsBefore = rt.Rebalancer.EventCount(BalanceReason.PriorityChanged);
@@ -146,7 +133,7 @@ public class SetPriorityTests
         Assert.Equal(dropsBefore + 1, rt.Rebalancer.EventCount(BalanceReason.PriorityChanged));
         Assert.Equal((10, 10), (t.BasePriority, t.EffectivePriority));
 
-        Volatile.Write(ref stop, 1);
+        busy.Stop();
         await Task.WhenAll(h.WithTimeout(), t.WithTimeout(), m.WithTimeout());
     }
 
@@ -156,44 +143,39 @@ public class SetPriorityTests
         // cpu1 runs L (30); T (20) runs preempt-disabled on cpu0 when U (40, allowed anywhere) wakes: U goes
         // to cpu0, the lowest CPU, to preempt T when its section ends. T raises itself to 50 first: U now
         // waits behind a higher task while cpu1 runs a lower one. The 10 s tick leaves the move to the event.
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.BalanceTick = TimeSpan.FromSeconds(10);
-            o.StallThreshold = Rt.NoStallProbe;
-        });
-        int stop = 0;
-        async ValueTask Busy(TaskContext ctx)
-        {
-            while (Volatile.Read(ref stop) == 0)
-            {
-                await ctx.PreemptionPoint();
-            }
-        }
-
+        await using RtScheduler rt = StartWithLongTick();
+        var busy = new BusyUntilStopped();
         RtTask? u = null;
         long changesBefore = rt.Rebalancer.EventCount(BalanceReason.PriorityChanged);
-        RtTask l = rt.Spawn("l", 30, Busy, affinity: CpuSet.Of(1));
+        RtTask l = rt.Spawn("l", 30, busy.Body, affinity: CpuSet.Of(1));
         await Rt.Until(() => l.State == RtTaskState.Running, "l running on cpu1");
         RtTask t = rt.Spawn("t", 20, async ctx =>
         {
             using (ctx.PreemptDisable())
             {
-                u = rt.Spawn("u", 40, Busy);
+                u = rt.Spawn("u", 40, busy.Body);
                 ctx.SpinWithoutPointsUntil(() => Rt.QueuedOn(rt.Cpus[0], u), "u queued on cpu0 to preempt t");
                 ctx.SetPriority(50);
             }
 
-            await Busy(ctx);
+            await busy.Body(ctx);
         }, affinity: CpuSet.Of(0));
 
         await Rt.Until(() => u is { State: RtTaskState.Running, CurrentCpu: 1 }, "u running on cpu1");
         Assert.Equal(changesBefore + 1, rt.Rebalancer.EventCount(BalanceReason.PriorityChanged));
         Assert.Equal(RtTaskState.Runnable, l.State); // preempted by u
 
-        Volatile.Write(ref stop, 1);
+        busy.Stop();
         await Task.WhenAll(l.WithTimeout(), t.WithTimeout(), u!.WithTimeout());
     }
+
+    /// <summary>Two CPUs whose rebalancer ticks every 10 s: within a test, only an event moves a waiting task.</summary>
+    private static RtScheduler StartWithLongTick() => Rt.Start(o =>
+    {
+        o.CpuCount = 2;
+        o.BalanceTick = TimeSpan.FromSeconds(10);
+        o.StallThreshold = Rt.NoStallProbe;
+    });
 
     [Theory]
     [InlineData(0)]

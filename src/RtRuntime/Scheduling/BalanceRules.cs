@@ -91,6 +91,23 @@ public static class BalanceRules
         !pushBusy && runnerMigrationDisabled == 0 && runnerAffinity.Next(runnerAffinity.First) >= 0;
 
     /// <summary>
+    /// A pull that finds a pile-up asks for the push of the source's running task only when a CPU runs
+    /// below that task now (<see cref="Placement.FindLowest"/>, excluding its own): the target the stopper
+    /// would accept (<see cref="StopTargetAcceptable"/>). The kernel's pull_rt_task does not look (its
+    /// puller is dropping, and usually the target); here an idle CPU pulls again and again (the runtime
+    /// every <c>PullRecheckNs</c>, the simulator after every event), and a request whose stopper found
+    /// nothing was asked again at once: in the simulator, a loop at one instant when each request cut a
+    /// timer anticipation's spin, whose point then spun again. A CPU that drops later pulls and asks
+    /// then. The rebalancer's tick still asks without looking, once per tick, so that a CPU dropping
+    /// between its request and the runner's point takes the runner.
+    /// </summary>
+    /// <param name="targetCpu">The CPU FindLowest chose for the runner, or −1.</param>
+    /// <param name="targetTopPrio">That CPU's <see cref="ICpuState.TopPrio"/>.</param>
+    /// <param name="runnerPrio">The running task's priority.</param>
+    public static bool PullMayRequestPushRunning(int targetCpu, int targetTopPrio, int runnerPrio) =>
+        StopTargetAcceptable(mustLeave: false, targetCpu, targetTopPrio, runnerPrio);
+
+    /// <summary>
     /// push_rt_task for a queued task (the post-schedule push after a preemption, scenario 9, the wakeup
     /// push and the periodic tick): move it when it is migratable and the lowest allowed CPU
     /// (<see cref="Placement.FindLowest"/>, excluding its own) is busy below it, so it runs there now.

@@ -113,7 +113,7 @@ internal sealed class Balancer
 
             if (BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: true, droppedFrom))
             {
-                RequestPushRunning(source);
+                RequestPushRunning(source, onPull: true);
             }
         }
 
@@ -337,9 +337,11 @@ internal sealed class Balancer
     /// <summary>
     /// Asks <paramref name="cpu"/> to move its running task at the next preemption point
     /// (stop_one_cpu_nowait(push_cpu_stop)); at most one such request in flight per CPU (push_busy).
-    /// The request names its target: if that task leaves the CPU first, the request lapses.
+    /// The request names its target: if that task leaves the CPU first, the request lapses. With
+    /// <paramref name="onPull"/> (a pull's pile-up repair) only when some CPU runs below the runner now
+    /// (<see cref="BalanceRules.PullMayRequestPushRunning"/>).
     /// </summary>
-    public static void RequestPushRunning(Cpu cpu)
+    public static void RequestPushRunning(Cpu cpu, bool onPull = false)
     {
         using (cpu.Lock.EnterScope())
         {
@@ -347,6 +349,15 @@ internal sealed class Balancer
                 || !BalanceRules.CanRequestPushRunning(cpu.PushTarget is not null, running.MigrationDisabled, running.AffinityMask))
             {
                 return; // get_push_task(): none while busy, or when the runner is itself pinned
+            }
+
+            if (onPull)
+            {
+                int target = Placement.FindLowest(running.Prio, running.AffinityMask, cpu.Id, cpu.Scheduler.CpuViews);
+                if (!BalanceRules.PullMayRequestPushRunning(target, target >= 0 ? cpu.Scheduler.Cpus[target].TopPrio : int.MaxValue, running.Prio))
+                {
+                    return;
+                }
             }
 
             cpu.PushTarget = running;

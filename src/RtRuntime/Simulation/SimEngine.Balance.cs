@@ -86,7 +86,7 @@ internal sealed partial class SimEngine
 
         if (scan.PileUp(pulled?.Prio ?? -1) && BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: true, droppedFrom))
         {
-            RequestPushRunning(source);
+            RequestPushRunning(source, onPull: true);
         }
 
         return pulled is not null;
@@ -204,14 +204,25 @@ internal sealed partial class SimEngine
     /// <summary>
     /// stop_one_cpu_nowait(push_cpu_stop) via get_push_task, as the threaded Balancer.RequestPushRunning:
     /// ask <paramref name="cpu"/> to move its running task at its next preemption point, when none is in
-    /// flight and the runner is migratable (<see cref="BalanceRules.CanRequestPushRunning"/>). Where it goes
-    /// is decided then, by the stopper (<see cref="RunStop"/>): a CPU that drops before that point takes it.
+    /// flight and the runner is migratable (<see cref="BalanceRules.CanRequestPushRunning"/>), and with
+    /// <paramref name="onPull"/> (a pull's pile-up repair) only when some CPU runs below the runner now
+    /// (<see cref="BalanceRules.PullMayRequestPushRunning"/>). Where it goes is decided then, by the
+    /// stopper (<see cref="RunStop"/>): a CPU that drops before that point takes it.
     /// </summary>
-    private void RequestPushRunning(SimCpu cpu)
+    private void RequestPushRunning(SimCpu cpu, bool onPull = false)
     {
         if (cpu.Running is not { } runner || !BalanceRules.CanRequestPushRunning(cpu.PushBusy, runner.MigrationDisabled, runner.Mask))
         {
             return;
+        }
+
+        if (onPull)
+        {
+            int target = Placement.FindLowest(runner.Prio, runner.Mask, cpu.Id, _cpus);
+            if (!BalanceRules.PullMayRequestPushRunning(target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue, runner.Prio))
+            {
+                return;
+            }
         }
 
         cpu.PushBusy = true;

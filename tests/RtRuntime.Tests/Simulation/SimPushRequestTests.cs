@@ -1,14 +1,17 @@
 using RtRuntime;
+using RtRuntime.Cpus;
 using RtRuntime.Simulation;
+using RtRuntime.Tasks;
 using static RtRuntime.Tests.Simulation.SimBuild;
 
 namespace RtRuntime.Tests.Simulation;
 
 /// <summary>
 /// A push of the running task is requested as the threaded <c>Balancer.RequestPushRunning</c> (and
-/// get_push_task) does: when none is in flight and the runner is migratable, without looking for a
-/// CPU below it; the stopper looks at the runner's next preemption point
-/// (<c>BalanceRules.StopTargetAcceptable</c>), so a CPU that drops meanwhile takes the runner.
+/// get_push_task) does: when none is in flight and the runner is migratable. The tick asks without
+/// looking for a CPU below the runner; the stopper looks at the runner's next preemption point
+/// (<c>BalanceRules.StopTargetAcceptable</c>), so a CPU that drops meanwhile takes the runner. A pull
+/// asks only when a CPU runs below the runner already (<c>BalanceRules.PullMayRequestPushRunning</c>).
 /// </summary>
 public class SimPushRequestTests
 {
@@ -47,5 +50,45 @@ public class SimPushRequestTests
             "2019 cpu1 H Exit", "4484 cpu0 L MigrateEnable", "4484 cpu0 L Exit",
         ], Lines(r));
         Assert.Equal(1, r.RunningPushes);
+    }
+
+    // The generated scenario (PCG stream 527, shrunk) that looped at 70 µs. T2(3) waits pinned on CPU0 behind
+    // T5(52, allowed on CPUs 0 and 1), while CPU1 runs T0(73) and CPU2 is idle; T1(69) sleeps until 75
+    // and will preempt T5 on CPU0, so at 70 T5's point becomes a spin to 75 (timer anticipation, 20 µs).
+    // CPU2, idle, pulled after every event, saw the pile-up and asked CPU0 to push T5, which no CPU
+    // runs below: the request cut the spin, the stopper found nothing at the point, the point spun
+    // again, and CPU2 asked again, with no time passing.
+    private static SimScenario SpinCutByARequestWithNoTarget() => new()
+    {
+        Cpus = 3,
+        Policy = BalancePolicy.WorkConserving,
+        TickUs = 0,
+        AnticipateTimersUs = 20,
+        RoundRobinSliceUs = 30,
+        EndUs = 20_000,
+        Tasks =
+        [
+            Task("T0", 73, cpu: 1, spawn: 38, affinity: "0-2", steps: [Run(17, every: 21), Run(23, every: 21)]),
+            new SimTaskSpec { Name = "T1", Priority = 69, Policy = SchedPolicy.RoundRobin, SpawnUs = 47, Affinity = CpuSet.Parse("0-1"), Steps = [SimStep.Signal("a"), Sleep(22)] },
+            new SimTaskSpec { Name = "T2", Priority = 3, Policy = SchedPolicy.RoundRobin, WakeCpu = 0, SpawnUs = 13, Affinity = CpuSet.Parse("0,2"), Steps = [MD, SimStep.Wait("a")] },
+            Task("T5", 52, cpu: 1, spawn: 11, affinity: "0-1", steps: [Run(45, every: 14), Run(57, every: 7)]),
+        ],
+    };
+
+    [Fact]
+    public void Run_IdlePullerSeesAPileUpWhoseRunnerHasNoCpuBelow_AsksForThePushOnlyOnceACpuDrops()
+    {
+        SimResult r = Simulator.Run(SpinCutByARequestWithNoTarget(), 0, new SimOptions { MaxEvents = 100_000 });
+
+        Assert.True(r.Events < 100_000, $"the run stopped at MaxEvents ({r.Events} events): a loop");
+        Assert.Empty(r.Violations);
+
+        // The spin runs to T1's wakeup; the push is asked for when T0 leaves CPU1 (at 79), and runs at T5's next point.
+        Assert.Equal(
+        [
+            "53 cpu0 T5 Preempt", "53 cpu0 T1 SwitchIn", "53 cpu0 T2 Wakeup", "53 cpu0 T1 Block", "53 cpu0 T5 SwitchIn",
+            "70 cpu0 T5 TimerSpin T1", "75 cpu0 T1 Wakeup", "75 cpu0 T5 Preempt", "75 cpu0 T1 SwitchIn", "75 cpu0 T1 Exit", "75 cpu0 T5 SwitchIn",
+            "79 cpu1 T0 Exit", "79 cpu0 T5 PushRequested", "82 cpu0->cpu1 T5 PushRunning", "82 cpu0 T2 SwitchIn",
+        ], Lines(r).SkipWhile(l => !l.StartsWith("53 ", StringComparison.Ordinal)).Take(15));
     }
 }

@@ -1,0 +1,97 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Tracing;
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Balancing;
+
+/// <summary>
+/// A pull that finds a pile-up (a migrate-disabled task waiting behind the source's running task) asks
+/// for the runner's push only when some CPU runs below the runner now
+/// (<c>BalanceRules.PullMayRequestPushRunning</c>). An idle CPU pulls again every <c>PullRecheckNs</c>;
+/// before, each of its pulls asked for a push the stopper could not make, and in the simulator the
+/// requests looped at one instant with a timer anticipation's spin (SimPushRequestTests).
+/// </summary>
+public class PullPushRequestTests
+{
+    [Fact]
+    public async Task AnIdleCpuSeesAPileUpWhoseRunnerHasNoCpuBelow_AndAsksNoPush()
+    {
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 3;
+            o.BalanceTick = TimeSpan.FromSeconds(10); // the tick asks without looking; not what is tested
+            o.StallThreshold = Rt.NoStallProbe;
+            o.WakeList = false; // p must reach cpu0's queue while r passes no point (a listed task waits for one)
+        });
+        var busy = new BusyUntilStopped();
+        int releaseR = 0;
+        var wake = new RtEvent();
+        using var pulls = new PullListener();
+
+        // h keeps cpu1 above r. p sleeps pinned on cpu0 (allowed on cpu0 and cpu2).
+        RtTask h = rt.Spawn("h", 90, busy.Body, affinity: CpuSet.Of(1));
+        await Rt.Until(() => h.State == RtTaskState.Running, "h running on cpu1");
+        int pPinned = 0;
+        RtTask p = rt.Spawn("p", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                Volatile.Write(ref pPinned, 1);
+                await wake.WaitAsync(ctx);
+            }
+        }, affinity: CpuSet.Of(0, 2));
+        await Rt.Until(() => p.State == RtTaskState.Blocked && Volatile.Read(ref pPinned) == 1, "p blocked, pinned");
+        Assert.Equal(0, p.CurrentCpu);
+
+        // r (allowed on cpu0 and cpu1) runs on cpu0 without preemption points; p wakes and waits behind it.
+        RtTask r = rt.Spawn("r", 50, ctx =>
+        {
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref releaseR) != 0, "r released");
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(0, 1));
+        await Rt.Until(() => r.State == RtTaskState.Running && r.CurrentCpu == 0, "r running on cpu0");
+        pulls.Watch(p.Id);
+        wake.Set();
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], p), "p queued on cpu0 behind r");
+
+        // cpu2 runs a short task, then pulls from cpu0 and finds p pinned (the MigratePull event); it
+        // parks for PullRecheckNs and pulls again. Its second pull starts after the first one's request
+        // was decided, and r passes no point, so a request would still be in flight: none may be, since
+        // r has no CPU below it (cpu1 runs 90, cpu2 is not in its mask).
+        await rt.Spawn("kick", 1, _ => ValueTask.CompletedTask, affinity: CpuSet.Of(2)).WithTimeout();
+        await Rt.Until(() => pulls.Seen >= 2, "cpu2 pulled twice and found p pinned");
+        Assert.Null(rt.Cpus[0].PushTarget);
+
+        Volatile.Write(ref releaseR, 1);
+        busy.Stop();
+        await new[] { h, p, r }.AllWithTimeout();
+    }
+
+    /// <summary>Counts the runtime's MigratePull events (a pull found a migrate-disabled task) for one task.</summary>
+    private sealed class PullListener : EventListener
+    {
+        private long _task = -1;
+        private int _seen;
+
+        public int Seen => Volatile.Read(ref _seen);
+
+        public void Watch(long task) => Volatile.Write(ref _task, task);
+
+        protected override void OnEventSourceCreated(EventSource eventSource)
+        {
+            if (eventSource.Name == "RtRuntime")
+            {
+                EnableEvents(eventSource, EventLevel.Verbose);
+            }
+        }
+
+        protected override void OnEventWritten(EventWrittenEventArgs eventData)
+        {
+            if (eventData.EventName == "MigratePull" && eventData.Payload is [long task, ..] && task == Volatile.Read(ref _task))
+            {
+                Interlocked.Increment(ref _seen);
+            }
+        }
+    }
+}

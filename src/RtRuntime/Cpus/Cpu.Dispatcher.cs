@@ -329,15 +329,16 @@ internal sealed partial class Cpu
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.PreemptionPoint)
                 {
-                    if (ContinueAfterPreemptionPoint(task, out bool movedAway))
+                    if (ContinueAfterPreemptionPoint(task, out bool pullFirst))
                     {
                         continue;
                     }
 
                     // Preempted: it stays queued here at its priority, and the kernel pulls nothing then
-                    // (need_pull_rt_task). Moved away by the stopper: the turn loop pulls first, as the
+                    // (need_pull_rt_task). Moved away by the stopper, or a pinned task's preempters pushed
+                    // away (the CPU falls back to its priority): the turn loop pulls first, as the
                     // kernel's schedule() after the stopper does.
-                    return next = movedAway ? null : PickDirect();
+                    return next = pullFirst ? null : PickDirect();
                 }
 
                 if (task.ContinuationReady && task.Reason == SuspendReason.Yield)
@@ -578,9 +579,9 @@ internal sealed partial class Cpu
     /// The slow path of a preemption point: handle pending work, then either keep running the task
     /// (true) or switch it out (false).
     /// </summary>
-    private bool ContinueAfterPreemptionPoint(RtTask task, out bool movedAway)
+    private bool ContinueAfterPreemptionPoint(RtTask task, out bool pullFirst)
     {
-        movedAway = false;
+        pullFirst = false;
         if (_spinToNs != 0)
         {
             SpinToAnticipatedTimer(task); // the last point before a sleeper's deadline: wait for it here
@@ -656,7 +657,7 @@ internal sealed partial class Cpu
 
         if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))
         {
-            movedAway = true; // the stopper moved the task to another CPU
+            pullFirst = true; // the stopper moved the task to another CPU
             return false;
         }
 
@@ -681,7 +682,7 @@ internal sealed partial class Cpu
         }
 
         KickIfIdle();
-        Scheduler.Balancer.AfterPreempt(this, task);
+        pullFirst = Scheduler.Balancer.AfterPreempt(this, task); // a pinned task's preempters pushed away
         return false;
     }
 

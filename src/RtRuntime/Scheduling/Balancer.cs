@@ -182,20 +182,22 @@ internal sealed class Balancer
     /// push_rt_tasks after a preemption on <paramref name="self"/>: move the preempted task to a CPU
     /// running lower priority; if it is migrate-disabled (a pile-up forms), the policy may instead move
     /// every task queued above it that another CPU would run now (they have not started here yet, so
-    /// no stopper is needed), letting the pinned task resume.
+    /// no stopper is needed), letting the pinned task resume. True when that repair moved a task: the
+    /// CPU then falls back to the pinned task's priority, and must pull before it picks (a task waiting
+    /// elsewhere above the pinned one, which no CPU looked at while the preempter was queued here).
     /// </summary>
-    public void AfterPreempt(Cpu self, RtTask preempted)
+    public bool AfterPreempt(Cpu self, RtTask preempted)
     {
         if (preempted.MigrationDisabled == 0)
         {
             PushQueued(self, preempted);
-            return;
+            return false;
         }
 
         _scheduler.Rebalancer.Notify(BalanceReason.PinnedPreempted);
         if (!BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
         {
-            return;
+            return false;
         }
 
         List<RtTask> above;
@@ -204,10 +206,13 @@ internal sealed class Balancer
             above = self.Rq.ToList(abovePrio: preempted.Prio); // not a copy of the whole queue under the lock
         }
 
+        bool moved = false;
         foreach (RtTask runner in above)
         {
-            PushQueued(self, runner, repair: true);
+            moved |= PushQueued(self, runner, repair: true);
         }
+
+        return moved;
     }
 
     /// <summary>

@@ -186,19 +186,23 @@ internal sealed partial class SimEngine
     /// threaded Balancer's AfterPreempt: when the policy repairs on sight, every task queued above the
     /// pinned one is pushed, highest first, to a CPU busy below it before it runs (a running push), going
     /// on past one that finds no CPU (one affine to this CPU alone), so the pinned task keeps its CPU.
+    /// True when a task moved: the CPU falls back to the pinned task's priority and pulls before it picks.
     /// </summary>
-    private void AfterPinnedPreempted(SimCpu cpu, SimTask preempted)
+    private bool AfterPinnedPreempted(SimCpu cpu, SimTask preempted)
     {
         if (!BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: false, pullerPreviousPrio: -1) || _options.InjectFault == SimFault.NoBalancing)
         {
-            return;
+            return false;
         }
 
         SimTask[] above = [.. cpu.Queue.Where(t => t.Prio > preempted.Prio)]; // the runtime's Rq.ToList(abovePrio)
+        bool moved = false;
         foreach (SimTask runner in above)
         {
-            TryPushQueued(cpu, runner, repair: true);
+            moved |= TryPushQueued(cpu, runner, repair: true);
         }
+
+        return moved;
     }
 
     /// <summary>

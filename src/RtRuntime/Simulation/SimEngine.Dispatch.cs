@@ -234,12 +234,11 @@ internal sealed partial class SimEngine
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Preempt);
         Requeue(cpu, task, atHead: preempt && !rotate);
-        if (task.MigrationDisabled > 0)
-        {
-            AfterPinnedPreempted(cpu, task);
-        }
+        bool repaired = task.MigrationDisabled > 0 && AfterPinnedPreempted(cpu, task);
 
-        ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id);
+        // A pinned task whose preempters were pushed away: the CPU falls back to its priority and pulls
+        // first (the threaded Balancer.AfterPreempt's true), as after a move away.
+        ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id && !repaired);
     }
 
     /// <summary>A task switched out while runnable goes back to its queue, unless its affinity now excludes this CPU.</summary>

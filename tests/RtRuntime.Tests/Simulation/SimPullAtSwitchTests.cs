@@ -1,5 +1,7 @@
 using RtRuntime;
+using RtRuntime.Cpus;
 using RtRuntime.Simulation;
+using RtRuntime.Tasks;
 using static RtRuntime.Tests.Simulation.SimBuild;
 
 namespace RtRuntime.Tests.Simulation;
@@ -82,4 +84,49 @@ public class SimPullAtSwitchTests
         ], Lines(r));
         Assert.Equal(0, r.RunningPushes);
     }
+
+    // Found by a 300,000-scenario hunt (RT_SIM_EXPLORE, CsCheck seed 82bfA_gLK421, shrunk). T4 (30) runs
+    // pinned on CPU0, and the on-sight repair pushes every task that preempts it (T1, 83) away at each of
+    // its points. At 106 T3 (46, mask {0,2} since then) leaves CPU1 at its migrate_enable and waits on
+    // CPU2 behind T0 (78), which woke there: CPU0 then looked busy at 83 (T1 queued to preempt T4). At 112
+    // the repair pushes T1 to the idle CPU1 and CPU0 falls back to T4's 30: it must pull T3 before it
+    // picks. It used to pick T4 at once (a preemption, so no pull), leaving T3 waiting above it until the tick.
+    private static SimScenario RepairBesideAWaitingTask() => new()
+    {
+        Cpus = 3,
+        Policy = BalancePolicy.WorkConserving,
+        TickUs = 0,
+        AnticipateTimersUs = 0,
+        RoundRobinSliceUs = 30,
+        Tasks =
+        [
+            Spec("T0", 78, SchedPolicy.RoundRobin, "2", 23, -1, MD, MD, SimStep.Signal("a"), SimStep.PreemptionPoint(), Run(42, 14), ME, MD, Run(41), SimStep.Signal("b"), Aff("T3", "0,2"), ME, ME, Run(54, 21)),
+            Spec("T1", 83, SchedPolicy.Fifo, "0-2", 45, 1, PD, Run(28, 21), SimStep.Yield(), MD, Run(5, 7), Run(48), ME, PE, SimStep.Yield(), Run(43, 7)),
+            Spec("T2", 37, SchedPolicy.Fifo, "2", 13, 1, Aff("T2", "1-2"), SimStep.Signal("a")),
+            Spec("T3", 46, SchedPolicy.Fifo, "1", 18, 0, MD, MD, Aff("T4", "0"), Sleep(7), ME, ME, MD, Run(49, 7), Run(32, 21), ME, Run(34, 7)),
+            Spec("T4", 30, SchedPolicy.RoundRobin, "0-2", 42, 2, Run(1, 14), SimStep.Yield(), MD, Run(48, 21), MD, Run(55, 21), Run(50, 7), ME, Sleep(9), ME, Run(48, 21)),
+        ],
+    };
+
+    [Fact]
+    public void Run_WorkConserving_APinnedTasksPreemptersPushedAway_TheCpuPullsBeforeItPicks()
+    {
+        SimResult r = RunClean(RepairBesideAWaitingTask());
+
+        string[] lines = Lines(r);
+        int repair = Array.IndexOf(lines, "112 cpu0->cpu1 T1 PushRunning");
+        Assert.True(repair >= 0, string.Join("\n", lines));
+        Assert.Equal(["112 cpu2->cpu0 T3 Pull", "112 cpu0 T3 SwitchIn"], lines[(repair + 1)..(repair + 3)]);
+    }
+
+    private static SimTaskSpec Spec(string name, int prio, SchedPolicy policy, string mask, long spawn, int cpu, params SimStep[] steps) => new()
+    {
+        Name = name,
+        Priority = prio,
+        Policy = policy,
+        Affinity = CpuSet.Parse(mask),
+        SpawnUs = spawn,
+        WakeCpu = cpu,
+        Steps = steps,
+    };
 }

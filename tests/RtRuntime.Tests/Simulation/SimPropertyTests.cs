@@ -23,6 +23,7 @@ public class SimPropertyTests
         (2, Gen.Int[0, 40].Select(us => new[] { SimStep.Sleep(us) })),
         (1, Gen.OneOf(Events).Select(e => new[] { SimStep.Signal(e) })),
         (1, Gen.OneOf(Events).Select(e => new[] { SimStep.Wait(e) })),
+        (1, Gen.Int[1, 99].Select(p => new[] { SimStep.SetPriority(p) })),
         (1, Gen.Select(Gen.Int[0, tasks - 1], Mask(cpus), (t, m) => new[] { SimStep.SetAffinity($"T{t}", m) })));
 
     private static Gen<SimStep[]> Block(int cpus, int tasks, int depth)
@@ -45,7 +46,7 @@ public class SimPropertyTests
             Affinity = mask,
             SpawnUs = spawn,
             WakeCpu = cpu,
-            Steps = steps,
+            Steps = prio == 0 ? [.. steps.Where(st => st.Kind != SimStepKind.SetPriority)] : steps, // a Normal task has no RT priority to set
         });
 
     internal static readonly Gen<SimScenario> Scenarios =
@@ -81,6 +82,9 @@ public class SimPropertyTests
     private static string Describe(SimScenario s) =>
         $"cpus={s.Cpus} tick={s.TickUs} anticipate={s.AnticipateTimersUs} " + string.Join(" | ", s.Tasks.Select(t => $"{t.Name}({t.Priority},{t.Policy},{t.Affinity},@{t.SpawnUs},cpu{t.WakeCpu}): {string.Join(", ", t.Steps)}"));
 
+    // A run stopped here is a loop: events at one instant that never let virtual time pass.
+    private const long MaxEvents = 1_000_000;
+
     [Fact]
     public void Run_RandomScenarios_NoInvariantFires()
     {
@@ -92,10 +96,15 @@ public class SimPropertyTests
                 {
                     foreach (long seed in new long[] { 0, 7 })
                     {
-                        SimResult r = Simulator.Run(With(s, policy, model), seed, new SimOptions { RecordTrace = false });
+                        SimResult r = Simulator.Run(With(s, policy, model), seed, new SimOptions { RecordTrace = false, MaxEvents = MaxEvents });
                         if (r.Violations.Count > 0)
                         {
                             throw new InvalidOperationException($"{policy}/{model}/seed {seed}: {r.Violations[0].Kind} at {r.Violations[0].TimeUs}: {r.Violations[0].Message}");
+                        }
+
+                        if (r.Events >= MaxEvents)
+                        {
+                            throw new InvalidOperationException($"{policy}/{model}/seed {seed}: {r.Events} events by {r.EndUs} µs, a loop (a 20 ms scenario takes a few thousand)");
                         }
                     }
                 }

@@ -1,3 +1,4 @@
+using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Stress.Tests;
@@ -72,5 +73,48 @@ public class InvariantCheckerTests
         Assert.False(checker.CheckSameLife("a", a!, a!.Id, b!)); // another object
         Assert.False(checker.CheckSameLife("a", a, a.Id + 1, a)); // the same object, another id: a new life
         Assert.Equal(2, checker.Violations.Count(v => v.Invariant == Invariants.TaskObjectReuse));
+    }
+
+    [Fact]
+    public async Task ABoostedHolder_FailsBoostReleased_AndPassesOnceUnlocked_AndTheLockReportsItsOwner()
+    {
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        var localLock = new LocalLock(rt, "check");
+        int hWaits = 0;
+        bool ownerSeen = false, nullOwnerSeen = true, boostedSeen = true, unboostedSeen = false;
+        RtTask? h = null;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            using (LocalLockGuard guard = await localLock.LockAsync(ctx))
+            {
+                ownerSeen = checker.CheckLockOwner("l", 0, localLock.OwnerOn(0), ctx.Task);
+                nullOwnerSeen = checker.CheckLockOwner("l", 0, null, ctx.Task);
+                h = rt.Spawn("h", 50, async hctx =>
+                {
+                    Volatile.Write(ref hWaits, 1);
+                    using LocalLockGuard hGuard = await localLock.LockAsync(hctx);
+                });
+                while (ctx.Task.EffectivePriority != 50)
+                {
+                    await ctx.PreemptionPoint(); // h runs, blocks on the lock and boosts l
+                }
+
+                boostedSeen = checker.CheckUnboosted("l", ctx.Task); // still holding: boosted
+            }
+
+            unboostedSeen = checker.CheckUnboosted("l", ctx.Task, expectedBase: 10);
+        });
+        await l.AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        await h!.AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(1, hWaits);
+        Assert.True(ownerSeen);
+        Assert.False(nullOwnerSeen);
+        Assert.False(boostedSeen);
+        Assert.True(unboostedSeen);
+        Assert.Equal(1, checker.Violations.Count(v => v.Invariant == Invariants.LocalLockExclusive));
+        InvariantViolation boost = Assert.Single(checker.Violations, v => v.Invariant == Invariants.BoostReleased);
+        Assert.Contains("priority 50, base 10", boost.Message, StringComparison.Ordinal);
     }
 }

@@ -110,6 +110,8 @@ public class LibraryTests
         Assert.True(r.Passed, string.Join("\n", r.Violations));
         Assert.True(r.Figure("tasks") > 0);
         Assert.True(r.Figure("migrate_sections") > 0);
+        Assert.True(r.Figure("lock_sections") > 0);
+        Assert.True(r.Figure("priority_changes") > 0);
     }
 
     [Fact]

@@ -193,6 +193,44 @@ public sealed class InvariantChecker
         return false;
     }
 
+    /// <summary>In-body check inside a local lock section: the lock reports the task as this CPU's owner.</summary>
+    /// <param name="task">The task's name.</param>
+    /// <param name="cpu">The CPU whose instance it holds.</param>
+    /// <param name="owner">The owner the lock reports for that CPU.</param>
+    /// <param name="self">The task.</param>
+    /// <returns>True when the check held.</returns>
+    public bool CheckLockOwner(string task, int cpu, RtTask? owner, RtTask self)
+    {
+        Interlocked.Increment(ref _checks);
+        if (ReferenceEquals(owner, self))
+        {
+            return true;
+        }
+
+        Fail(Invariants.LocalLockExclusive, $"task '{task}' holds cpu{cpu}'s local lock, which reports {(owner is null ? "no owner" : $"'{owner.Name}'")}");
+        return false;
+    }
+
+    /// <summary>In-body check for a task that holds no local lock: it runs at its base priority (no boost left, its own change applied).</summary>
+    /// <param name="task">The task's name.</param>
+    /// <param name="self">The task.</param>
+    /// <param name="expectedBase">Its base priority as the script last set it, or −1 when unchanged.</param>
+    /// <returns>True when the check held.</returns>
+    public bool CheckUnboosted(string task, RtTask self, int expectedBase = -1)
+    {
+        ArgumentNullException.ThrowIfNull(self);
+        Interlocked.Increment(ref _checks);
+        int basePrio = self.BasePriority;
+        int effective = self.EffectivePriority;
+        if (effective == basePrio && (expectedBase < 0 || basePrio == expectedBase))
+        {
+            return true;
+        }
+
+        Fail(Invariants.BoostReleased, $"task '{task}' holds no local lock and runs at priority {effective}, base {basePrio}{(expectedBase >= 0 ? $" (set to {expectedBase})" : string.Empty)}");
+        return false;
+    }
+
     /// <summary>Counts one check made outside the checker (e.g. a sum compared by a scenario).</summary>
     public void Count() => Interlocked.Increment(ref _checks);
 

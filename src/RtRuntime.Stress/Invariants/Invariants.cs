@@ -56,4 +56,16 @@ public static class Invariants
     /// life while its task runs: the body sees the same object and id from its first step to its last.
     /// </summary>
     public const string TaskObjectReuse = "task-object-reuse";
+
+    /// <summary>
+    /// A local lock excludes: its holder is the owner the lock reports, and the read-modify-writes of a
+    /// per-CPU slot made under it across preemption points add up to the number of sections.
+    /// </summary>
+    public const string LocalLockExclusive = "local-lock-exclusive";
+
+    /// <summary>
+    /// No priority-inheritance boost outlives its lock, and a task's own priority change takes effect: a
+    /// task that holds no local lock runs at its base priority.
+    /// </summary>
+    public const string BoostReleased = "boost-released";
 }

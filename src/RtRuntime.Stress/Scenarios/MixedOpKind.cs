@@ -11,4 +11,10 @@ internal enum MixedOpKind
     MigrateSection,
     PreemptSection,
     Throw,
+
+    /// <summary>A section under the run's <see cref="PerCpu.LocalLock"/> (priority inheritance in the Rt model).</summary>
+    LockSection,
+
+    /// <summary><see cref="Tasks.TaskContext.SetPriority"/> to <see cref="MixedOp.Ns"/> (FIFO and RR tasks only).</summary>
+    SetPriority,
 }

@@ -143,7 +143,16 @@ public sealed class MixedScenario : StressScenario
         var counter = new PerCpuCounter(rt);
         var slots = new PerCpu<long>(rt);
         int permitCount = Math.Max(1, cpus / 2);
-        var stats = new MixedStats { Counter = counter, Slots = slots, HotplugRuntime = churn ? rt : null, Permits = new RtSemaphore(permitCount), PermitCount = permitCount };
+        var stats = new MixedStats
+        {
+            Counter = counter,
+            Slots = slots,
+            HotplugRuntime = churn ? rt : null,
+            Permits = new RtSemaphore(permitCount),
+            PermitCount = permitCount,
+            Lock = new LocalLock(rt, "mixed"),
+            LockSlots = new PerCpu<long>(rt),
+        };
         HotplugDriver? hotplug = churn ? new HotplugDriver(rt, unchecked((settings.Seed * 31) + 11), checker, HotplugMaxGapMs) : null;
         using IDisposable? hotplugChecks = hotplug?.RegisterChecks();
         long start = RtClock.NowNs();
@@ -181,6 +190,8 @@ public sealed class MixedScenario : StressScenario
         long slotTotal = Enumerable.Range(0, cpus).Sum(c => Volatile.Read(ref slots.Remote(c)));
         checker.CheckEqual(Invariants.PerCpuSumExact, "PerCpuCounter.Sum() vs the increments made in migrate-disabled sections", increments, counter.Sum());
         checker.CheckEqual(Invariants.PerCpuSumExact, "sum of the PerCpu<long> slots vs the increments made in migrate-disabled sections", increments, slotTotal);
+        long lockSlotTotal = Enumerable.Range(0, cpus).Sum(c => Volatile.Read(ref stats.LockSlots.Remote(c)));
+        checker.CheckEqual(Invariants.LocalLockExclusive, "sum of the PerCpu<long> slots updated under the local lock vs the lock sections that wrote theirs", Interlocked.Read(ref stats.LockedIncrements), lockSlotTotal);
         checker.CheckEqual(Invariants.PermitsConserved, "the timed waits' RtSemaphore count after the stop vs the permits it started with", stats.PermitCount, stats.Permits.CurrentCount);
         Collect(checker, result);
 
@@ -212,6 +223,9 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("affinity_widened", Interlocked.Read(ref stats.AffinityWidened), "count");
         result.AddFigure("timed_waits_got", Interlocked.Read(ref stats.TimedWaitsGot), "count");
         result.AddFigure("timed_waits_timed_out", Interlocked.Read(ref stats.TimedWaitsTimedOut), "count");
+        result.AddFigure("lock_sections", Interlocked.Read(ref stats.LockSections), "count");
+        result.AddFigure("boosted_sections", Interlocked.Read(ref stats.BoostedSections), "count");
+        result.AddFigure("priority_changes", Interlocked.Read(ref stats.PriorityChanges), "count");
         if (hotplug is not null)
         {
             result.AddFigure("hotplug_ops", hotplug.Offlines + hotplug.Onlines, "count", summary: true);

@@ -1,4 +1,5 @@
 using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Stress;
@@ -36,7 +37,7 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         var ops = new List<MixedOp>(n + 1);
         for (int i = 0; i < n; i++)
         {
-            ops.Add(Op(random, depth: 0, atomic: false, model));
+            ops.Add(Op(random, depth: 0, atomic: false, model, rtPolicy: policy != SchedPolicy.Normal));
         }
 
         if (throws)
@@ -47,8 +48,23 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         return new MixedScript(prio, policy, affinity, ops.ToArray(), throws);
     }
 
-    private static MixedOp Op(Random random, int depth, bool atomic, PreemptionModel model)
+    private static MixedOp Op(Random random, int depth, bool atomic, PreemptionModel model, bool rtPolicy, bool locked = false)
     {
+        // A FIFO or RR task sets its own priority (1..80, below the probes) at one step in ten, outside
+        // lock sections (inside one, a waiter's boost may keep it higher).
+        if (rtPolicy && !locked && random.Next(10) == 0)
+        {
+            return new MixedOp(MixedOpKind.SetPriority, random.Next(1, 81));
+        }
+
+        // A local lock section at one step in eight where the task may block for the lock (not inside a
+        // preempt-disabled section, nor inside another lock section: recursion is an error), with only
+        // work and preemption points inside it.
+        if (!atomic && !locked && depth < 2 && random.Next(8) == 0)
+        {
+            return new MixedOp(MixedOpKind.LockSection, 0, Inner(random, depth + 1, atomic: true, model, rtPolicy, locked: true));
+        }
+
         // Inside a preempt-disabled section (or a migrate-disabled one under NonRt, where it is the same
         // thing) only work and preemption points are allowed: a sleep or yield would be a real BUG.
         int choices = atomic ? 2 : depth >= 2 ? 4 : 6;
@@ -68,20 +84,20 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
             case 4:
             {
                 bool innerAtomic = model == PreemptionModel.NonRt;
-                return new MixedOp(MixedOpKind.MigrateSection, 0, Inner(random, depth + 1, innerAtomic, model));
+                return new MixedOp(MixedOpKind.MigrateSection, 0, Inner(random, depth + 1, innerAtomic, model, rtPolicy, locked));
             }
 
             default:
-                return new MixedOp(MixedOpKind.PreemptSection, 0, Inner(random, depth + 1, atomic: true, model));
+                return new MixedOp(MixedOpKind.PreemptSection, 0, Inner(random, depth + 1, atomic: true, model, rtPolicy, locked));
         }
     }
 
-    private static MixedOp[] Inner(Random random, int depth, bool atomic, PreemptionModel model)
+    private static MixedOp[] Inner(Random random, int depth, bool atomic, PreemptionModel model, bool rtPolicy, bool locked)
     {
         var ops = new MixedOp[random.Next(1, 6)];
         for (int i = 0; i < ops.Length; i++)
         {
-            ops[i] = Op(random, depth, atomic, model);
+            ops[i] = Op(random, depth, atomic, model, rtPolicy, locked);
         }
 
         return ops;
@@ -167,6 +183,35 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                     break;
                 case MixedOpKind.Throw:
                     throw new InjectedFaultException($"fault injected into '{name}'");
+                case MixedOpKind.SetPriority:
+                    ctx.SetPriority((int)op.Ns);
+                    Interlocked.Increment(ref stats.PriorityChanges);
+                    checker.CheckUnboosted(name, ctx.Task, expectedBase: (int)op.Ns);
+                    break;
+                case MixedOpKind.LockSection when stats.Lock is { } localLock && stats.LockSlots is { } lockSlots:
+                {
+                    Interlocked.Increment(ref stats.LockSections);
+                    using (LocalLockGuard guard = await localLock.LockAsync(ctx))
+                    {
+                        // The slot is read here and written back after the steps, whose preemption points
+                        // let this CPU's other tasks run: any of them that wants the lock must wait (and
+                        // boosts this one in the Rt model), so no increment is lost.
+                        int cpu = ctx.RawCpuId;
+                        checker.CheckLockOwner(name, cpu, localLock.OwnerOn(cpu), ctx.Task);
+                        long before = lockSlots.ThisCpu(ctx);
+                        await RunOpsAsync(ctx, name, op.Inner!, pinnedCpu >= 0 ? pinnedCpu : cpu, checker, stats, holder);
+                        checker.CheckPinned(name, cpu, ctx.RawCpuId);
+                        lockSlots.ThisCpu(ctx) = before + 1;
+                        Interlocked.Increment(ref stats.LockedIncrements);
+                        if (ctx.Task.EffectivePriority > ctx.Task.BasePriority)
+                        {
+                            Interlocked.Increment(ref stats.BoostedSections);
+                        }
+                    }
+
+                    checker.CheckUnboosted(name, ctx.Task);
+                    break;
+                }
                 case MixedOpKind.MigrateSection:
                 {
                     Interlocked.Increment(ref stats.MigrateSections);

@@ -15,6 +15,9 @@ internal sealed class MixedStats
     public long AffinityWidened;
     public long TimedWaitsGot;
     public long TimedWaitsTimedOut;
+    public long LockSections;
+    public long BoostedSections; // lock sections whose holder was boosted by a waiter when it unlocked
+    public long PriorityChanges;
 
     /// <summary>Incremented inside every migrate-disabled section (null: not checked).</summary>
     public PerCpuCounter? Counter { get; init; }
@@ -29,4 +32,13 @@ internal sealed class MixedStats
     public Tasks.RtSemaphore? Permits { get; init; }
 
     public int PermitCount { get; init; }
+
+    /// <summary>The local lock the scripts' lock sections take (null: no lock sections run).</summary>
+    public LocalLock? Lock { get; init; }
+
+    /// <summary>A per-CPU slot each lock section reads, holds across its steps and writes back plus one, under <see cref="Lock"/>.</summary>
+    public PerCpu<long>? LockSlots { get; init; }
+
+    /// <summary>The lock sections that wrote their slot back (the slots' sum must equal it).</summary>
+    public long LockedIncrements;
 }

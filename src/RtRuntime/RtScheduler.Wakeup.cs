@@ -88,9 +88,16 @@ public sealed partial class RtScheduler
         // affine to one CPU was placed without reading it): read first, the line would come shared and
         // the push would then have to take it from the target's cache a second time. The task may be
         // running there by now, which MoveEqualPriorityRunner tells apart.
-        if (cpu.RunningPrio == prio)
+        int running = cpu.RunningPrio;
+        if (running == prio)
         {
             MoveEqualPriorityRunner(cpu, task, prio, mask);
+        }
+        else if (pinned >= 0 && BalanceRules.PinnedWakeupRepairs(Policy, prio, running))
+        {
+            // A migrate-disabled task woke behind a higher runner on its CPU: that runner moves to a CPU
+            // running below the pinned task, if there is one, so the pinned task runs now (WorkConserving).
+            Balancer.RequestPushRunning(cpu, onlyWithTarget: true, targetBelow: prio);
         }
     }
 

@@ -91,21 +91,39 @@ public static class BalanceRules
         !pushBusy && runnerMigrationDisabled == 0 && runnerAffinity.Next(runnerAffinity.First) >= 0;
 
     /// <summary>
-    /// A pull that finds a pile-up asks for the push of the source's running task only when a CPU runs
-    /// below that task now (<see cref="Placement.FindLowest"/>, excluding its own): the target the stopper
-    /// would accept (<see cref="StopTargetAcceptable"/>). The kernel's pull_rt_task does not look (its
-    /// puller is dropping, and usually the target); here an idle CPU pulls again and again (the runtime
-    /// every <c>PullRecheckNs</c>, the simulator after every event), and a request whose stopper found
-    /// nothing was asked again at once: in the simulator, a loop at one instant when each request cut a
-    /// timer anticipation's spin, whose point then spun again. A CPU that drops later pulls and asks
-    /// then. The rebalancer's tick still asks without looking, once per tick, so that a CPU dropping
-    /// between its request and the runner's point takes the runner.
+    /// A pile-up seen by a pull, or at a migrate-disabled task's wakeup (<see cref="PinnedWakeupRepairs"/>),
+    /// asks for the push of its CPU's running task only when a CPU runs below that task now
+    /// (<see cref="Placement.FindLowest"/>, excluding its own): the target the stopper would accept
+    /// (<see cref="StopTargetAcceptable"/>), as mainline's push_rt_task looks
+    /// (<c>find_lowest_rq(rq-&gt;curr)</c>) before it pushes the runner away from a migrate-disabled next
+    /// task on a pull's behalf (RT_PUSH_IPI). An idle CPU here pulls again and again (the runtime every
+    /// <c>PullRecheckNs</c>, the simulator after every event), and a request whose stopper found nothing
+    /// was asked again at once: in the simulator, a loop at one instant when each request cut a timer
+    /// anticipation's spin, whose point then spun again. A CPU that drops later pulls and asks then. The
+    /// rebalancer's tick still asks without looking, once per tick, so that a CPU dropping between its
+    /// request and the runner's point takes the runner.
     /// </summary>
     /// <param name="targetCpu">The CPU FindLowest chose for the runner, or −1.</param>
     /// <param name="targetTopPrio">That CPU's <see cref="ICpuState.TopPrio"/>.</param>
-    /// <param name="runnerPrio">The running task's priority.</param>
-    public static bool PullMayRequestPushRunning(int targetCpu, int targetTopPrio, int runnerPrio) =>
-        StopTargetAcceptable(mustLeave: false, targetCpu, targetTopPrio, runnerPrio);
+    /// <param name="belowPrio">What the target must run below: the runner's priority (a pull), or the
+    /// woken pinned task's (a wakeup, <see cref="PinnedWakeupRepairs"/>: a runner moved onto a CPU running
+    /// above the pinned task would only make that CPU's task wait instead of it).</param>
+    public static bool PushRunningHasTarget(int targetCpu, int targetTopPrio, int belowPrio) =>
+        StopTargetAcceptable(mustLeave: false, targetCpu, targetTopPrio, belowPrio);
+
+    /// <summary>
+    /// A migrate-disabled task woke on its CPU behind a running task it does not preempt: under a policy
+    /// that repairs pile-ups on sight (<see cref="MayRepairPileUp"/> off a pull: WorkConserving) the
+    /// runner is asked to move, if a CPU runs below the pinned task (<see cref="PushRunningHasTarget"/>),
+    /// so that the pinned task runs now. Mainline leaves it (task_woken_rt's push passes over a migrate-disabled
+    /// task) until a CPU that drops pulls; an idle CPU never does, and the threaded runtime's idle CPUs
+    /// look only when woken or at their recheck, so it waited for the rebalancer's tick.
+    /// </summary>
+    /// <param name="policy">The balancing policy.</param>
+    /// <param name="wokenPrio">The woken task's priority.</param>
+    /// <param name="runningPrio">The priority running on its CPU.</param>
+    public static bool PinnedWakeupRepairs(BalancePolicy policy, int wokenPrio, int runningPrio) =>
+        MayRepairPileUp(policy, onPull: false, pullerPreviousPrio: -1) && !ShouldPreempt(wokenPrio, runningPrio) && runningPrio >= 0;
 
     /// <summary>
     /// push_rt_task for a queued task (the post-schedule push after a preemption, scenario 9, the wakeup

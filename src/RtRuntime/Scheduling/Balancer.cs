@@ -113,7 +113,7 @@ internal sealed class Balancer
 
             if (BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: true, droppedFrom))
             {
-                RequestPushRunning(source, onPull: true);
+                RequestPushRunning(source, onlyWithTarget: true);
             }
         }
 
@@ -343,10 +343,10 @@ internal sealed class Balancer
     /// Asks <paramref name="cpu"/> to move its running task at the next preemption point
     /// (stop_one_cpu_nowait(push_cpu_stop)); at most one such request in flight per CPU (push_busy).
     /// The request names its target: if that task leaves the CPU first, the request lapses. With
-    /// <paramref name="onPull"/> (a pull's pile-up repair) only when some CPU runs below the runner now
-    /// (<see cref="BalanceRules.PullMayRequestPushRunning"/>).
+    /// <paramref name="onlyWithTarget"/> (a pull's or a pinned wakeup's pile-up repair) only when some CPU
+    /// runs below the runner, and below <paramref name="targetBelow"/>, now (<see cref="BalanceRules.PushRunningHasTarget"/>).
     /// </summary>
-    public static void RequestPushRunning(Cpu cpu, bool onPull = false)
+    public static void RequestPushRunning(Cpu cpu, bool onlyWithTarget = false, int targetBelow = int.MaxValue)
     {
         using (cpu.Lock.EnterScope())
         {
@@ -356,10 +356,10 @@ internal sealed class Balancer
                 return; // get_push_task(): none while busy, or when the runner is itself pinned
             }
 
-            if (onPull)
+            if (onlyWithTarget)
             {
                 int target = Placement.FindLowest(running.Prio, running.AffinityMask, cpu.Id, cpu.Scheduler.CpuViews);
-                if (!BalanceRules.PullMayRequestPushRunning(target, target >= 0 ? cpu.Scheduler.Cpus[target].TopPrio : int.MaxValue, running.Prio))
+                if (!BalanceRules.PushRunningHasTarget(target, target >= 0 ? cpu.Scheduler.Cpus[target].TopPrio : int.MaxValue, Math.Min(running.Prio, targetBelow)))
                 {
                     return;
                 }

@@ -86,7 +86,7 @@ internal sealed partial class SimEngine
 
         if (scan.PileUp(pulled?.Prio ?? -1) && BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: true, droppedFrom))
         {
-            RequestPushRunning(source, onPull: true);
+            RequestPushRunning(source, onlyWithTarget: true);
         }
 
         return pulled is not null;
@@ -209,21 +209,21 @@ internal sealed partial class SimEngine
     /// stop_one_cpu_nowait(push_cpu_stop) via get_push_task, as the threaded Balancer.RequestPushRunning:
     /// ask <paramref name="cpu"/> to move its running task at its next preemption point, when none is in
     /// flight and the runner is migratable (<see cref="BalanceRules.CanRequestPushRunning"/>), and with
-    /// <paramref name="onPull"/> (a pull's pile-up repair) only when some CPU runs below the runner now
-    /// (<see cref="BalanceRules.PullMayRequestPushRunning"/>). Where it goes is decided then, by the
+    /// <paramref name="onlyWithTarget"/> (a pull's or a pinned wakeup's pile-up repair) only when some CPU
+    /// runs below the runner, and below <paramref name="targetBelow"/>, now (<see cref="BalanceRules.PushRunningHasTarget"/>). Where it goes is decided then, by the
     /// stopper (<see cref="RunStop"/>): a CPU that drops before that point takes it.
     /// </summary>
-    private void RequestPushRunning(SimCpu cpu, bool onPull = false)
+    private void RequestPushRunning(SimCpu cpu, bool onlyWithTarget = false, int targetBelow = int.MaxValue)
     {
         if (cpu.Running is not { } runner || !BalanceRules.CanRequestPushRunning(cpu.PushBusy, runner.MigrationDisabled, runner.Mask))
         {
             return;
         }
 
-        if (onPull)
+        if (onlyWithTarget)
         {
             int target = Placement.FindLowest(runner.Prio, runner.Mask, cpu.Id, _cpus);
-            if (!BalanceRules.PullMayRequestPushRunning(target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue, runner.Prio))
+            if (!BalanceRules.PushRunningHasTarget(target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue, Math.Min(runner.Prio, targetBelow)))
             {
                 return;
             }

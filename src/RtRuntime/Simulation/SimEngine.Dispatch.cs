@@ -36,6 +36,10 @@ internal sealed partial class SimEngine
             else
             {
                 PushQueuedTasks(cpu); // task_woken_rt -> push_rt_tasks
+                if (pinned >= 0 && _options.InjectFault != SimFault.NoBalancing && BalanceRules.PinnedWakeupRepairs(_scenario.Policy, task.Prio, runner.Prio))
+                {
+                    RequestPushRunning(cpu, onlyWithTarget: true, targetBelow: task.Prio); // the threaded RtScheduler.Activate: the runner moves so the pinned task runs
+                }
             }
         }
     }

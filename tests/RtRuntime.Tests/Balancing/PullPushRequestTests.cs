@@ -8,7 +8,7 @@ namespace RtRuntime.Tests.Balancing;
 /// <summary>
 /// A pull that finds a pile-up (a migrate-disabled task waiting behind the source's running task) asks
 /// for the runner's push only when some CPU runs below the runner now
-/// (<c>BalanceRules.PullMayRequestPushRunning</c>). An idle CPU pulls again every <c>PullRecheckNs</c>;
+/// (<c>BalanceRules.PushRunningHasTarget</c>). An idle CPU pulls again every <c>PullRecheckNs</c>;
 /// before, each of its pulls asked for a push the stopper could not make, and in the simulator the
 /// requests looped at one instant with a timer anticipation's spin (SimPushRequestTests).
 /// </summary>
@@ -66,6 +66,35 @@ public class PullPushRequestTests
         Volatile.Write(ref releaseR, 1);
         busy.Stop();
         await new[] { h, p, r }.AllWithTimeout();
+    }
+
+    [Fact]
+    public async Task APinnedTaskWakesBehindAHigherRunner_TheRunnerMovesToAnIdleCpu()
+    {
+        // WorkConserving: p (10) sleeps pinned on cpu0; r (50, allowed on cpu0 and cpu2) runs there. When
+        // p wakes behind r, r is asked to move (cpu2 is idle): p runs at once, not at the rebalancer's
+        // tick. Idle cpu2 is parked and would not look by itself.
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 3;
+            o.BalanceTick = TimeSpan.FromSeconds(10); // the tick would repair it too, much later
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        var busy = new BusyUntilStopped();
+        var wake = new RtEvent();
+        RtTask h = rt.Spawn("h", 90, busy.Body, affinity: CpuSet.Of(1));
+        await Rt.Until(() => h.State == RtTaskState.Running, "h running on cpu1");
+        RtTask p = await Rt.SpawnPinnedSleeperAsync(rt, "p", 10, cpu: 0, wake);
+        RtTask r = rt.Spawn("r", 50, busy.Body, affinity: CpuSet.Of(0, 2));
+        await Rt.Until(() => r.State == RtTaskState.Running, "r running");
+        Assert.Equal(0, r.CurrentCpu);
+
+        wake.Set();
+        await p.WithTimeout();
+        Assert.Equal(2, r.CurrentCpu);
+
+        busy.Stop();
+        await new[] { h, r }.AllWithTimeout();
     }
 
     /// <summary>Counts the runtime's MigratePull events (a pull found a migrate-disabled task) for one task.</summary>

@@ -11,7 +11,7 @@ namespace RtRuntime.Tests.Simulation;
 /// get_push_task) does: when none is in flight and the runner is migratable. The tick asks without
 /// looking for a CPU below the runner; the stopper looks at the runner's next preemption point
 /// (<c>BalanceRules.StopTargetAcceptable</c>), so a CPU that drops meanwhile takes the runner. A pull
-/// asks only when a CPU runs below the runner already (<c>BalanceRules.PullMayRequestPushRunning</c>).
+/// asks only when a CPU runs below the runner already (<c>BalanceRules.PushRunningHasTarget</c>).
 /// </summary>
 public class SimPushRequestTests
 {
@@ -90,5 +90,42 @@ public class SimPushRequestTests
             "70 cpu0 T5 TimerSpin T1", "75 cpu0 T1 Wakeup", "75 cpu0 T5 Preempt", "75 cpu0 T1 SwitchIn", "75 cpu0 T1 Exit", "75 cpu0 T5 SwitchIn",
             "79 cpu1 T0 Exit", "79 cpu0 T5 PushRequested", "82 cpu0->cpu1 T5 PushRunning", "82 cpu0 T2 SwitchIn",
         ], Lines(r).SkipWhile(l => !l.StartsWith("53 ", StringComparison.Ordinal)).Take(15));
+    }
+
+    // P(10) sleeps pinned on CPU0 while R(50, allowed on CPUs 0 and 1) runs there and Q runs on CPU1.
+    private static SimScenario PinnedWakesBehindRunner(int qPrio) => new()
+    {
+        Cpus = 2,
+        Policy = BalancePolicy.WorkConserving,
+        TickUs = 0,
+        AnticipateTimersUs = 0,
+        Tasks =
+        [
+            Task("Q", qPrio, cpu: 1, steps: [Run(500, every: 10)]),
+            Task("P", 10, cpu: 0, steps: [MD, Sleep(20), Run(30), ME]),
+            Task("R", 50, cpu: 0, spawn: 5, affinity: "0-1", steps: [Run(300, every: 7)]),
+        ],
+    };
+
+    [Fact]
+    public void Run_APinnedTaskWakesBehindARunnerThatACpuBelowItCouldTake_TheRunnerMovesThere()
+    {
+        SimResult r = RunClean(PinnedWakesBehindRunner(qPrio: 5));
+
+        // Before, P waited for R to end (305): no CPU was idle to pull, and the tick was off.
+        Assert.Equal(
+        [
+            "20 cpu0 P Wakeup", "20 cpu0 R PushRequested", "26 cpu0->cpu1 R PushRunning", "26 cpu0 P SwitchIn",
+        ], Lines(r).Where(l => l.StartsWith("20 ", StringComparison.Ordinal) || l.StartsWith("26 ", StringComparison.Ordinal)).Where(l => !l.Contains(" Q ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public void Run_APinnedTaskWakesBehindARunnerWhoseOnlyTargetRunsAboveIt_TheRunnerStays()
+    {
+        // Q(20) outranks P: moving R onto CPU1 would make Q wait instead of P.
+        SimResult r = RunClean(PinnedWakesBehindRunner(qPrio: 20));
+
+        Assert.Empty(r.TraceLines(SimEventKind.PushRequested));
+        Assert.Contains("305 cpu0 P SwitchIn", Lines(r));
     }
 }

@@ -51,7 +51,8 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
     private static MixedOp Op(Random random, int depth, bool atomic, PreemptionModel model, bool rtPolicy, bool locked = false)
     {
         // A FIFO or RR task sets its own priority (1..80, below the probes) at one step in ten, outside
-        // lock sections (inside one, a waiter's boost may keep it higher).
+        // lock sections (inside one, a waiter's boost may keep it higher); preempt-disabled sections
+        // included, where the runtime allows it (a raise or drop switches at the section's end).
         if (rtPolicy && !locked && random.Next(10) == 0)
         {
             return new MixedOp(MixedOpKind.SetPriority, random.Next(1, 81));
@@ -66,7 +67,8 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         }
 
         // Inside a preempt-disabled section (or a migrate-disabled one under NonRt, where it is the same
-        // thing) only work and preemption points are allowed: a sleep or yield would be a real BUG.
+        // thing) only work, preemption points and priority changes are allowed: a sleep or yield would
+        // be a real BUG.
         int choices = atomic ? 2 : depth >= 2 ? 4 : 6;
         switch (random.Next(choices))
         {

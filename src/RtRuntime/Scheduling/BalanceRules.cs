@@ -123,7 +123,7 @@ public static class BalanceRules
     /// <param name="wokenPrio">The woken task's priority.</param>
     /// <param name="runningPrio">The priority running on its CPU.</param>
     public static bool PinnedWakeupRepairs(BalancePolicy policy, int wokenPrio, int runningPrio) =>
-        MayRepairPileUp(policy, onPull: false, pullerPreviousPrio: -1) && !ShouldPreempt(wokenPrio, runningPrio) && runningPrio >= 0;
+        MayRepairPileUp(policy, onPull: false, pullerPreviousPrio: -1) && runningPrio > wokenPrio; // an equal runner is check_preempt_equal_prio's
 
     /// <summary>
     /// push_rt_task for a queued task (the post-schedule push after a preemption, scenario 9, the wakeup

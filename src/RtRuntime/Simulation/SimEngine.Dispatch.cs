@@ -129,7 +129,9 @@ internal sealed partial class SimEngine
     /// the kernel's need_pull_rt_task is false then (prev's priority is still queued), and the threaded
     /// dispatcher picks without pulling (<c>PickDirect</c>,
     /// <c>YieldAndPick</c>). After a block, an exit or a move away (the stopper, a mask that excludes the
-    /// CPU) the CPU pulls, as the threaded dispatcher's turn loop does (<c>Balancer.PullIfBetter</c>).
+    /// CPU) the CPU pulls, as the threaded dispatcher's turn loop does (<c>Balancer.PullIfBetter</c>); so
+    /// does a CPU whose pinned task's preempters were pushed away (<c>AfterPinnedPreempted</c>: it falls
+    /// back to the pinned task's priority).
     /// </summary>
     /// <param name="cpu">The CPU whose running task left.</param>
     /// <param name="prevQueuedHere">The task that left is queued on this CPU again (preempted or yielded).</param>

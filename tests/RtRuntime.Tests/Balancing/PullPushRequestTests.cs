@@ -77,7 +77,7 @@ public class PullPushRequestTests
         await using RtScheduler rt = Rt.Start(o =>
         {
             o.CpuCount = 3;
-            o.BalanceTick = TimeSpan.FromSeconds(10); // the tick would repair it too, much later
+            o.BalanceTick = TimeSpan.FromSeconds(10); // no tick during the test (it would not repair this one: p, affine to cpu0 alone, is not pushable)
             o.StallThreshold = Rt.NoStallProbe;
         });
         var busy = new BusyUntilStopped();

@@ -128,4 +128,27 @@ public class SimPushRequestTests
         Assert.Empty(r.TraceLines(SimEventKind.PushRequested));
         Assert.Contains("305 cpu0 P SwitchIn", Lines(r));
     }
+
+    [Fact]
+    public void Run_APinnedTaskWakesBehindARunnerOfItsOwnPriority_NoRepairIsAsked()
+    {
+        // P(50), pinned on CPU0, wakes behind R(50) while CPU1 runs Q(5): equal priorities are
+        // check_preempt_equal_prio's to decide, not the pinned wakeup's repair (the threaded Activate
+        // tries one or the other, never both).
+        SimScenario s = new()
+        {
+            Cpus = 2,
+            Policy = BalancePolicy.WorkConserving,
+            TickUs = 0,
+            AnticipateTimersUs = 0,
+            Tasks =
+            [
+                Task("Q", 5, cpu: 1, steps: [Run(500, every: 10)]),
+                Task("P", 50, cpu: 0, affinity: "0-1", steps: [MD, Sleep(20), Run(30), ME]),
+                Task("R", 50, cpu: 0, spawn: 5, affinity: "0-1", steps: [Run(300, every: 7)]),
+            ],
+        };
+
+        Assert.Empty(RunClean(s).TraceLines(SimEventKind.PushRequested));
+    }
 }

@@ -56,7 +56,10 @@ public sealed class LocalLock
 
             if (!_nonRt)
             {
-                UnlockContended(state, task); // under the CPU's lock: the stop may release it from another thread
+                if (UnlockContended(state, task) is { } next) // under the CPU's lock: the stop may release it from another thread
+                {
+                    Runtime.TryWake(next);
+                }
             }
 
             (released ??= []).Add(state.Cpu.Id);
@@ -333,23 +336,33 @@ public sealed class LocalLock
             return false;
         }
 
+        RtTask? next = null;
         if (state.HasWaiters)
         {
-            UnlockContended(state, task);
+            next = UnlockContended(state, task);
         }
         else
         {
             // No waiter: this lock boosts nobody, so the owner's priority stands. Waiters are only added
-            // on this CPU's thread (this one), so none can appear while we release.
+            // on this CPU's thread (this one), so none can appear while we release (and one that leaves,
+            // cancelled, counts as waiting until it has dropped this owner's boost: LocalLockState.TryRemove).
             state.Owner = null;
         }
 
         MigrateGuard.LeaveUntracked(task);
+        if (next is not null)
+        {
+            // Woken once this task is migratable again: the new owner, pinned, may wait behind it here,
+            // and its wakeup then asks for this task's push (BalanceRules.PinnedWakeupRepairs).
+            Runtime.TryWake(next);
+        }
+
         return true;
     }
 
+    /// <summary>Hands the lock to its top waiter (returned, for the caller to wake) or frees it, and drops <paramref name="task"/>'s boost.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // keep the uncontended unlock small where it is inlined
-    private void UnlockContended(LocalLockState state, RtTask task)
+    private static RtTask? UnlockContended(LocalLockState state, RtTask task)
     {
         RtTask? next;
         using (state.Cpu.Lock.EnterScope())
@@ -367,9 +380,6 @@ public sealed class LocalLock
             RtScheduler.RecomputePrioLocked(state.Cpu, task); // unboost
         }
 
-        if (next is not null)
-        {
-            Runtime.TryWake(next);
-        }
+        return next;
     }
 }

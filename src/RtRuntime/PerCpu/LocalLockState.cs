@@ -99,8 +99,20 @@ internal sealed class LocalLockState : IWaitSource
     /// <summary>The highest waiter's priority, or −1 (lock held).</summary>
     public int TopWaiterPrio => _waiters.Head?.Prio ?? -1;
 
-    /// <summary>True when a task waits for this lock (racy off the lock, exact for this CPU's own thread: only it adds waiters).</summary>
-    public bool HasWaiters => _waiters.Head is not null;
+    /// <summary>
+    /// True when a task waits for this lock (racy off the lock, exact for this CPU's own thread: only it
+    /// adds waiters), or one is leaving it (<see cref="TryRemove"/>, until the owner's boost is dropped).
+    /// </summary>
+    public bool HasWaiters => _waiters.HeadAcquire is not null || Volatile.Read(ref _waiterLeaving);
+
+    // Set by TryRemove (another thread, under the CPU's lock) from before it takes a cancelled waiter off
+    // the list until it has dropped the owner's boost: the owner's lock-free unlock then takes the locked
+    // path and waits for that, instead of going on unlocked and still boosted (the kernel serialises both
+    // on the lock's wait_lock). Set, with a full fence, before the list changes, and read after the
+    // list's head (acquire): an unlock that finds the list emptied by a removal finds this set, or
+    // cleared (a release) after the boost was dropped. On the line of Taken, which the unlock reads anyway.
+    [FieldOffset(Fields + 65)]
+    private bool _waiterLeaving;
 
     /// <summary>Adds a waiter in priority order (lock held).</summary>
     public void AddWaiterLocked(RtTask task)
@@ -172,17 +184,31 @@ internal sealed class LocalLockState : IWaitSource
             // through the locked slow path, so it cannot slip away unboosted (after the removal, its
             // fast path may set Owner to null at any moment).
             RtTask? owner = Volatile.Read(ref Owner);
-            if (task.BlockedOn != this || !RemoveWaiterLocked(task))
+            if (task.BlockedOn != this)
             {
                 return false;
             }
 
-            if (owner is not null)
+            Volatile.Write(ref _waiterLeaving, true);
+            Interlocked.MemoryBarrier(); // before the list's head changes (a cancellation: the rare path)
+            try
             {
-                RtScheduler.RecomputePrioLocked(Cpu, owner);
-            }
+                if (!RemoveWaiterLocked(task))
+                {
+                    return false;
+                }
 
-            return true;
+                if (owner is not null)
+                {
+                    RtScheduler.RecomputePrioLocked(Cpu, owner);
+                }
+
+                return true;
+            }
+            finally
+            {
+                Volatile.Write(ref _waiterLeaving, false);
+            }
         }
     }
 }

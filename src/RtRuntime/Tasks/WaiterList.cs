@@ -27,6 +27,9 @@ internal struct WaiterList
     /// <summary>The highest waiter, or null.</summary>
     public readonly RtTask? Head => _head;
 
+    /// <summary><see cref="Head"/> read with acquire semantics, for a reader off the list's lock that then reads what was published before it.</summary>
+    public RtTask? HeadAcquire => Volatile.Read(ref _head);
+
     /// <summary>
     /// Adds a waiter after every waiter of higher or equal priority. <paramref name="owner"/> is what the
     /// waiters of this list are blocked on (their <see cref="RtTask.BlockedOn"/>): it tells a remembered

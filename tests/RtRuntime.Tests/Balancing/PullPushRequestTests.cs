@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Tracing;
 using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Balancing;
@@ -95,6 +96,56 @@ public class PullPushRequestTests
 
         busy.Stop();
         await new[] { h, r }.AllWithTimeout();
+    }
+
+    [Fact]
+    public async Task ALocalLockHandedToAPinnedWaiterBehindItsHigherHolder_TheHolderMovesToAnIdleCpu()
+    {
+        // l (50, allowed on cpu0 and cpu2) holds cpu0's local lock and sleeps in its section; w (30, cpu0
+        // only) runs meanwhile and blocks on the lock. l's unlock hands the lock to w, which wakes pinned
+        // behind l: l, migratable again, is asked to move to idle cpu2, and w runs. (w used to be woken
+        // while l was still inside its section, pinned, so no push could be asked then or later.)
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 3;
+            o.BalanceTick = TimeSpan.FromSeconds(10); // no tick during the test
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        var busy = new BusyUntilStopped();
+        var localLock = new LocalLock(rt, "handover");
+        int lLocked = 0, release = 0, wRan = 0;
+        RtTask h = rt.Spawn("h", 90, busy.Body, affinity: CpuSet.Of(1));
+        await Rt.Until(() => h.State == RtTaskState.Running, "h running on cpu1");
+        RtTask l = rt.Spawn("l", 50, async ctx =>
+        {
+            using (LocalLockGuard guard = await localLock.LockAsync(ctx))
+            {
+                Volatile.Write(ref lLocked, 1);
+                while (Volatile.Read(ref release) == 0)
+                {
+                    await ctx.Sleep(TimeSpan.FromMilliseconds(1)); // a sleeping lock's holder may block: w runs
+                }
+            }
+
+            await ctx.SpinUntil(() => Volatile.Read(ref wRan) != 0, "w ran");
+        }, affinity: CpuSet.Of(0, 2));
+        await Rt.Until(() => Volatile.Read(ref lLocked) == 1, "l holding the lock");
+        Assert.Equal(0, l.CurrentCpu);
+
+        RtTask w = rt.Spawn("w", 30, async ctx =>
+        {
+            using LocalLockGuard guard = await localLock.LockAsync(ctx);
+            Volatile.Write(ref wRan, 1);
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => w.State == RtTaskState.Blocked, "w blocked on the lock");
+        Volatile.Write(ref release, 1);
+
+        await l.WithTimeout();
+        await w.WithTimeout();
+        Assert.Equal(2, l.CurrentCpu);
+
+        busy.Stop();
+        await h.WithTimeout();
     }
 
     /// <summary>Counts the runtime's MigratePull events (a pull found a migrate-disabled task) for one task.</summary>

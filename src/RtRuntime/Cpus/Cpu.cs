@@ -121,6 +121,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>rq->push_busy: the running task a stopper push is in flight for (never two at once); null when none.</summary>
     public ref RtTask? PushTarget => ref _idleReads.PushTarget;
 
+    /// <summary>
+    /// What the in-flight push's target CPU must run below besides the runner's priority (a pinned
+    /// wakeup's repair: the pinned task's; else <see cref="int.MaxValue"/>). Set with <see cref="PushTarget"/>, under the lock.
+    /// </summary>
+    public int PushBelow = int.MaxValue;
+
     private CpuIdleReads _idleReads;
 
     /// <summary>The priority the CPU thread last ran (for "dropped its priority" pulls); −1 after idling.</summary>

@@ -366,6 +366,7 @@ internal sealed class Balancer
             }
 
             cpu.PushTarget = running;
+            cpu.PushBelow = onlyWithTarget ? targetBelow : int.MaxValue; // the stopper holds the target to it too
         }
 
         cpu.SetPending(PendingWork.Stop);
@@ -380,9 +381,11 @@ internal sealed class Balancer
     public bool RunStopWork(Cpu self, RtTask running)
     {
         bool pushRequested;
+        int pushBelow;
         using (self.Lock.EnterScope())
         {
             Interlocked.And(ref self.PendingRef, ~PendingWork.Stop);
+            pushBelow = self.PushTarget == running ? self.PushBelow : int.MaxValue;
             pushRequested = self.PushTarget == running || running.RareOrNull?.MdfPush == true;
             self.PushTarget = null;
         }
@@ -408,7 +411,7 @@ internal sealed class Balancer
         int target = mustLeave
             ? _scheduler.SelectFallbackCpu(running, exclude: self)
             : Placement.FindLowest(running.Prio, running.AffinityMask, self.Id, _scheduler.CpuViews);
-        if (!BalanceRules.StopTargetAcceptable(mustLeave, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio, running.Prio))
+        if (!BalanceRules.StopTargetAcceptable(mustLeave, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio, Math.Min(running.Prio, pushBelow)))
         {
             return false;
         }

@@ -230,6 +230,7 @@ internal sealed partial class SimEngine
         }
 
         cpu.PushBusy = true;
+        cpu.PushBelow = onlyWithTarget ? targetBelow : int.MaxValue; // the stopper holds the target to it too
         cpu.StopPending = true;
         Emit(cpu.Id, runner, SimEventKind.PushRequested);
     }
@@ -241,6 +242,7 @@ internal sealed partial class SimEngine
     /// </summary>
     private bool RunStop(SimCpu cpu, SimTask task)
     {
+        int pushBelow = cpu.PushBusy ? cpu.PushBelow : int.MaxValue;
         bool pushRequested = cpu.PushBusy || task.MdfPush;
         cpu.PushBusy = false;
         cpu.StopPending = false;
@@ -259,7 +261,7 @@ internal sealed partial class SimEngine
 
         task.MdfPush = false;
         int target = mustLeave ? Fallback(task, exclude: cpu.Id) : Placement.FindLowest(task.Prio, task.Mask, cpu.Id, _cpus);
-        if (!BalanceRules.StopTargetAcceptable(mustLeave, target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue, task.Prio))
+        if (!BalanceRules.StopTargetAcceptable(mustLeave, target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue, Math.Min(task.Prio, pushBelow)))
         {
             return false;
         }

@@ -148,6 +148,60 @@ public class PullPushRequestTests
         await h.WithTimeout();
     }
 
+    [Fact]
+    public async Task APinnedWakeupsTargetRisesAboveThePinnedTaskBeforeTheRunnersPoint_TheStopperKeepsTheRunner()
+    {
+        // p (10) wakes pinned on cpu0 behind r (50) while q runs at 5 on cpu1: r's push is asked, bound to
+        // a target below 10. Before r's next point q raises itself to 30: the stopper must keep r, not
+        // move it onto cpu1, where q would wait for p.
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.BalanceTick = TimeSpan.FromSeconds(10); // no tick during the test
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        var busy = new BusyUntilStopped();
+        var wake = new RtEvent();
+        int raise = 0, raised = 0, release = 0, rPoints = 0;
+        RtTask q = rt.Spawn("q", 5, async ctx =>
+        {
+            while (!busy.IsStopped)
+            {
+                if (Volatile.Read(ref raise) == 1 && Volatile.Read(ref raised) == 0)
+                {
+                    ctx.SetPriority(30);
+                    Volatile.Write(ref raised, 1);
+                }
+
+                await ctx.PreemptionPoint();
+            }
+        }, affinity: CpuSet.Of(1));
+        RtTask p = await Rt.SpawnPinnedSleeperAsync(rt, "p", 10, cpu: 0, wake);
+        RtTask r = rt.Spawn("r", 50, async ctx =>
+        {
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref release) == 1, "r released");
+            while (!busy.IsStopped)
+            {
+                await ctx.PreemptionPoint();
+                Interlocked.Increment(ref rPoints);
+            }
+        }, affinity: CpuSet.Of(0, 1));
+        await Rt.Until(() => r.State == RtTaskState.Running && q.State == RtTaskState.Running, "r and q running");
+        Assert.Equal(0, r.CurrentCpu);
+
+        wake.Set(); // asks for r's push (q runs at 5, below p), carried out at r's next point
+        Volatile.Write(ref raise, 1);
+        await Rt.Until(() => Volatile.Read(ref raised) == 1, "q at 30");
+        Volatile.Write(ref release, 1);
+        await Rt.Until(() => Volatile.Read(ref rPoints) >= 3, "r past three points");
+
+        Assert.Equal(0, r.CurrentCpu);
+        Assert.False(p.IsCompleted);
+
+        busy.Stop();
+        await new[] { q, r, p }.AllWithTimeout();
+    }
+
     /// <summary>Counts the runtime's MigratePull events (a pull found a migrate-disabled task) for one task.</summary>
     private sealed class PullListener : EventListener
     {

@@ -151,4 +151,30 @@ public class SimPushRequestTests
 
         Assert.Empty(RunClean(s).TraceLines(SimEventKind.PushRequested));
     }
+
+    [Fact]
+    public void Run_APinnedWakeupsTargetRisesAboveThePinnedTaskBeforeTheRunnersPoint_TheStopperKeepsTheRunner()
+    {
+        // As above with Q(5), but Q raises itself to 30 at 21, after the request (20) and before R's next
+        // point (26): the stopper holds the target to the request's bound (below P's 10), so R stays
+        // instead of making Q wait for P.
+        SimScenario s = new()
+        {
+            Cpus = 2,
+            Policy = BalancePolicy.WorkConserving,
+            TickUs = 0,
+            AnticipateTimersUs = 0,
+            Tasks =
+            [
+                Task("Q", 5, cpu: 1, steps: [Run(21, every: 10), SimStep.SetPriority(30), Run(500, every: 10)]),
+                Task("P", 10, cpu: 0, steps: [MD, Sleep(20), Run(30), ME]),
+                Task("R", 50, cpu: 0, spawn: 5, affinity: "0-1", steps: [Run(300, every: 7)]),
+            ],
+        };
+
+        SimResult r = RunClean(s);
+        Assert.Equal(["20 cpu0 R PushRequested"], r.TraceLines(SimEventKind.PushRequested));
+        Assert.Empty(r.TraceLines(SimEventKind.PushRunning));
+        Assert.Contains("305 cpu0 P SwitchIn", Lines(r));
+    }
 }

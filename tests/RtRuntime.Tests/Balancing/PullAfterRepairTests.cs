@@ -26,19 +26,11 @@ public class PullAfterRepairTests
             o.StallThreshold = Rt.NoStallProbe;
             o.WakeList = false; // x must reach cpu0's queue while p passes no point (a listed task waits for one)
         });
-        int stop = 0;
+        var busy = new BusyUntilStopped();
         int go = 0;
         int wStarted = 0;
-        async ValueTask Busy(TaskContext ctx)
-        {
-            while (Volatile.Read(ref stop) == 0)
-            {
-                await ctx.PreemptionPoint();
-            }
-        }
-
-        RtTask l = rt.Spawn("l", 20, Busy, affinity: CpuSet.Of(2));
-        RtTask h = rt.Spawn("h", 90, Busy, affinity: CpuSet.Of(1));
+        RtTask l = rt.Spawn("l", 20, busy.Body, affinity: CpuSet.Of(2));
+        RtTask h = rt.Spawn("h", 90, busy.Body, affinity: CpuSet.Of(1));
         await Rt.Until(() => l.State == RtTaskState.Running && h.State == RtTaskState.Running, "l and h running");
         RtTask<int> p = rt.Spawn<int>("p", 30, async ctx =>
         {
@@ -47,39 +39,31 @@ public class PullAfterRepairTests
                 ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref go) == 1, "released");
                 await ctx.PreemptionPoint(); // x preempts here, and is pushed to cpu2
                 int seen = Volatile.Read(ref wStarted);
-                await Busy(ctx);
+                await busy.Body(ctx);
                 return seen;
             }
         }, affinity: CpuSet.Of(0, 1, 2));
         await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
 
-        RtTask x = rt.Spawn("x", 83, Busy, affinity: CpuSet.Of(0));
-        await Rt.Until(() => QueuedOn(rt.Cpus[0], x), "x queued on cpu0 to preempt p");
+        RtTask x = rt.Spawn("x", 83, busy.Body, affinity: CpuSet.Of(0));
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], x), "x queued on cpu0 to preempt p");
         await rt.SetAffinityAsync(x, CpuSet.Of(0, 2)).WithTimeout(); // queued inside the mask: it runs on cpu0 next
         RtTask w = rt.Spawn("w", 46, async ctx =>
         {
             Volatile.Write(ref wStarted, 1);
-            await Busy(ctx);
+            await busy.Body(ctx);
         }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => QueuedOn(rt.Cpus[1], w), "w queued on cpu1");
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[1], w), "w queued on cpu1");
         await rt.SetAffinityAsync(w, CpuSet.Of(0, 1)).WithTimeout(); // cpu0 looks busy at 83: w stays
-        Assert.True(QueuedOn(rt.Cpus[1], w));
-        Assert.True(QueuedOn(rt.Cpus[0], x));
+        Assert.True(Rt.QueuedOn(rt.Cpus[1], w));
+        Assert.True(Rt.QueuedOn(rt.Cpus[0], x));
 
         Volatile.Write(ref go, 1);
         await Rt.Until(() => w.State == RtTaskState.Running && w.CurrentCpu == 0, "w running on cpu0");
         Assert.Equal(2, x.CurrentCpu);
 
-        Volatile.Write(ref stop, 1);
+        busy.Stop();
         await Task.WhenAll(l.WithTimeout(), h.WithTimeout(), x.WithTimeout(), w.WithTimeout());
         Assert.Equal(1, await p.WithTimeout()); // w ran on cpu0 before p resumed there
-    }
-
-    private static bool QueuedOn(Cpu cpu, RtTask task)
-    {
-        using (cpu.Lock.EnterScope())
-        {
-            return cpu.Rq.Contains(task);
-        }
     }
 }

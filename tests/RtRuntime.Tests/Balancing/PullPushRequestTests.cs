@@ -18,13 +18,9 @@ public class PullPushRequestTests
     [Fact]
     public async Task AnIdleCpuSeesAPileUpWhoseRunnerHasNoCpuBelow_AndAsksNoPush()
     {
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 3;
-            o.BalanceTick = TimeSpan.FromSeconds(10); // the tick asks without looking; not what is tested
-            o.StallThreshold = Rt.NoStallProbe;
-            o.WakeList = false; // p must reach cpu0's queue while r passes no point (a listed task waits for one)
-        });
+        // The tick asks without looking: not what is tested. p must reach cpu0's queue while r passes no
+        // point (a task on the wake list waits for one).
+        await using RtScheduler rt = StartWithoutTick(cpus: 3, wakeList: false);
         var busy = new BusyUntilStopped();
         int releaseR = 0;
         var wake = new RtEvent();
@@ -75,12 +71,7 @@ public class PullPushRequestTests
         // WorkConserving: p (10) sleeps pinned on cpu0; r (50, allowed on cpu0 and cpu2) runs there. When
         // p wakes behind r, r is asked to move (cpu2 is idle): p runs at once, not at the rebalancer's
         // tick. Idle cpu2 is parked and would not look by itself.
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 3;
-            o.BalanceTick = TimeSpan.FromSeconds(10); // no tick during the test (it would not repair this one: p, affine to cpu0 alone, is not pushable)
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using RtScheduler rt = StartWithoutTick(cpus: 3); // (the tick would not repair this one: p, affine to cpu0 alone, is not pushable)
         var busy = new BusyUntilStopped();
         var wake = new RtEvent();
         RtTask h = rt.Spawn("h", 90, busy.Body, affinity: CpuSet.Of(1));
@@ -105,12 +96,7 @@ public class PullPushRequestTests
         // only) runs meanwhile and blocks on the lock. l's unlock hands the lock to w, which wakes pinned
         // behind l: l, migratable again, is asked to move to idle cpu2, and w runs. (w used to be woken
         // while l was still inside its section, pinned, so no push could be asked then or later.)
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 3;
-            o.BalanceTick = TimeSpan.FromSeconds(10); // no tick during the test
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using RtScheduler rt = StartWithoutTick(cpus: 3);
         var busy = new BusyUntilStopped();
         var localLock = new LocalLock(rt, "handover");
         int lLocked = 0, release = 0, wRan = 0;
@@ -154,12 +140,7 @@ public class PullPushRequestTests
         // p (10) wakes pinned on cpu0 behind r (50) while q runs at 5 on cpu1: r's push is asked, bound to
         // a target below 10. Before r's next point q raises itself to 30: the stopper must keep r, not
         // move it onto cpu1, where q would wait for p.
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.BalanceTick = TimeSpan.FromSeconds(10); // no tick during the test
-            o.StallThreshold = Rt.NoStallProbe;
-        });
+        await using RtScheduler rt = StartWithoutTick(cpus: 2);
         var busy = new BusyUntilStopped();
         var wake = new RtEvent();
         int raise = 0, raised = 0, release = 0, rPoints = 0;
@@ -201,6 +182,15 @@ public class PullPushRequestTests
         busy.Stop();
         await new[] { q, r, p }.AllWithTimeout();
     }
+
+    /// <summary>A runtime whose rebalancer tick (10 s) and stall probe do not come during a test.</summary>
+    private static RtScheduler StartWithoutTick(int cpus, bool wakeList = true) => Rt.Start(o =>
+    {
+        o.CpuCount = cpus;
+        o.BalanceTick = TimeSpan.FromSeconds(10);
+        o.StallThreshold = Rt.NoStallProbe;
+        o.WakeList = wakeList;
+    });
 
     /// <summary>Counts the runtime's MigratePull events (a pull found a migrate-disabled task) for one task.</summary>
     private sealed class PullListener : EventListener

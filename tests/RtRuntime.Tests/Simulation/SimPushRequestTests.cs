@@ -92,8 +92,9 @@ public class SimPushRequestTests
         ], Lines(r).SkipWhile(l => !l.StartsWith("53 ", StringComparison.Ordinal)).Take(15));
     }
 
-    // P(10) sleeps pinned on CPU0 while R(50, allowed on CPUs 0 and 1) runs there and Q runs on CPU1.
-    private static SimScenario PinnedWakesBehindRunner(int qPrio) => new()
+    // P (10 by default) sleeps pinned on CPU0 until 20 while R(50, allowed on CPUs 0 and 1) runs there
+    // from 5 (points at 12, 19, 26, …) and Q runs on CPU1 (by default for 500 µs, a point every 10).
+    private static SimScenario PinnedWakesBehindRunner(int qPrio, int pPrio = 10, string? pAffinity = null, SimStep[]? qSteps = null) => new()
     {
         Cpus = 2,
         Policy = BalancePolicy.WorkConserving,
@@ -101,8 +102,8 @@ public class SimPushRequestTests
         AnticipateTimersUs = 0,
         Tasks =
         [
-            Task("Q", qPrio, cpu: 1, steps: [Run(500, every: 10)]),
-            Task("P", 10, cpu: 0, steps: [MD, Sleep(20), Run(30), ME]),
+            Task("Q", qPrio, cpu: 1, steps: qSteps ?? [Run(500, every: 10)]),
+            Task("P", pPrio, cpu: 0, affinity: pAffinity, steps: [MD, Sleep(20), Run(30), ME]),
             Task("R", 50, cpu: 0, spawn: 5, affinity: "0-1", steps: [Run(300, every: 7)]),
         ],
     };
@@ -135,19 +136,7 @@ public class SimPushRequestTests
         // P(50), pinned on CPU0, wakes behind R(50) while CPU1 runs Q(5): equal priorities are
         // check_preempt_equal_prio's to decide, not the pinned wakeup's repair (the threaded Activate
         // tries one or the other, never both).
-        SimScenario s = new()
-        {
-            Cpus = 2,
-            Policy = BalancePolicy.WorkConserving,
-            TickUs = 0,
-            AnticipateTimersUs = 0,
-            Tasks =
-            [
-                Task("Q", 5, cpu: 1, steps: [Run(500, every: 10)]),
-                Task("P", 50, cpu: 0, affinity: "0-1", steps: [MD, Sleep(20), Run(30), ME]),
-                Task("R", 50, cpu: 0, spawn: 5, affinity: "0-1", steps: [Run(300, every: 7)]),
-            ],
-        };
+        SimScenario s = PinnedWakesBehindRunner(qPrio: 5, pPrio: 50, pAffinity: "0-1");
 
         Assert.Empty(RunClean(s).TraceLines(SimEventKind.PushRequested));
     }
@@ -158,19 +147,7 @@ public class SimPushRequestTests
         // As above with Q(5), but Q raises itself to 30 at 21, after the request (20) and before R's next
         // point (26): the stopper holds the target to the request's bound (below P's 10), so R stays
         // instead of making Q wait for P.
-        SimScenario s = new()
-        {
-            Cpus = 2,
-            Policy = BalancePolicy.WorkConserving,
-            TickUs = 0,
-            AnticipateTimersUs = 0,
-            Tasks =
-            [
-                Task("Q", 5, cpu: 1, steps: [Run(21, every: 10), SimStep.SetPriority(30), Run(500, every: 10)]),
-                Task("P", 10, cpu: 0, steps: [MD, Sleep(20), Run(30), ME]),
-                Task("R", 50, cpu: 0, spawn: 5, affinity: "0-1", steps: [Run(300, every: 7)]),
-            ],
-        };
+        SimScenario s = PinnedWakesBehindRunner(qPrio: 5, qSteps: [Run(21, every: 10), SimStep.SetPriority(30), Run(500, every: 10)]);
 
         SimResult r = RunClean(s);
         Assert.Equal(["20 cpu0 R PushRequested"], r.TraceLines(SimEventKind.PushRequested));

@@ -248,7 +248,12 @@ internal sealed partial class SimEngine
         bool mustLeave = !task.Mask.Contains(cpu.Id) || !cpu.Active;
         if (BalanceRules.MigrateEnableQueuesStop(task.MdfPush, cpu.PushBusy, mustLeave))
         {
-            cpu.PushBusy |= task.MdfPush;
+            if (task.MdfPush)
+            {
+                cpu.PushBusy = true;
+                cpu.PushBelow = int.MaxValue; // a deferred push has no bound, as the threaded stopper's (its PushTarget is not this request's)
+            }
+
             cpu.StopPending = true;
         }
 

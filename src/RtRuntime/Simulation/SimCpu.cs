@@ -29,7 +29,10 @@ internal sealed class SimCpu : ICpuState
     /// <summary>rq->push_busy: a push of the running task is in flight.</summary>
     public bool PushBusy;
 
-    /// <summary>What that push's target must run below besides the runner's priority (the threaded <c>Cpu.PushBelow</c>).</summary>
+    /// <summary>
+    /// What that push's target must run below besides the runner's priority (the threaded <c>Cpu.PushBelow</c>);
+    /// written whenever <see cref="PushBusy"/> is set, and read only while it is.
+    /// </summary>
     public int PushBelow = int.MaxValue;
 
     /// <summary>Stop work (push_cpu_stop / migration_cpu_stop) queued for the running task's next preemption point.</summary>

@@ -245,7 +245,6 @@ internal sealed partial class SimEngine
         int pushBelow = cpu.PushBusy ? cpu.PushBelow : int.MaxValue;
         bool pushRequested = cpu.PushBusy || task.MdfPush;
         cpu.PushBusy = false;
-        cpu.PushBelow = int.MaxValue;
         cpu.StopPending = false;
         bool mustLeave = !task.Mask.Contains(cpu.Id) || !cpu.Active;
         if (BalanceRules.StopDefersPush(pushRequested, task.MigrationDisabled))

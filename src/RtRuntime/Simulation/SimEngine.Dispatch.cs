@@ -176,7 +176,6 @@ internal sealed partial class SimEngine
         cpu.LastRunPrio = task.Prio;
         cpu.StopPending = false;
         cpu.PushBusy = false;
-        cpu.PushBelow = int.MaxValue;
     }
 
     /// <summary>The end of a Run segment: account the computation, then a preemption point.</summary>

@@ -526,6 +526,14 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
     }
 
+    /// <summary>
+    /// The earliest deadline a timer is armed with: any deadline before it has passed just as well, and
+    /// the timer paths subtract the lead from a deadline (<c>deadline - lead</c>), which wrapped around
+    /// for one within the lead of <see cref="long.MinValue"/>: such a sleep armed on a busy CPU read as
+    /// ~292 years away, and nothing fired it.
+    /// </summary>
+    internal const long EarliestArmedDeadlineNs = long.MinValue / 2;
+
     // The block the running task is about to await: from its awaiter to the ValueTask source that
     // suspends it (HrTimerSleeper, WaitQueueEntry), in one step on this CPU's thread, the only
     // thread that touches these.
@@ -543,7 +551,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public short PrepareBlock(RtWaitQueue? queue, long deadlineNs)
     {
         _preparedQueue = queue;
-        _preparedDeadlineNs = deadlineNs;
+        _preparedDeadlineNs = Math.Max(deadlineNs, EarliestArmedDeadlineNs);
         _prepared = true;
         return unchecked(++_preparedToken);
     }

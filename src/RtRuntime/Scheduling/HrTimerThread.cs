@@ -86,6 +86,9 @@ internal sealed class HrTimerThread : IDisposable
     /// <summary>The timer lead in ns (<see cref="RtSchedulerOptions.TimerLead"/>); 0: off.</summary>
     public long LeadNs => _leadNs;
 
+    /// <summary>The time this thread is parked towards (long.MaxValue: untimed); tests read it to know it sleeps.</summary>
+    internal long TargetNs => Volatile.Read(ref _target);
+
     /// <summary>
     /// Called by a CPU that became busy or armed a slice (or by hotplug for the CPU that adopted
     /// timers): wakes this thread if the CPU's earliest deadline, less the timer lead, is before the one

@@ -187,6 +187,11 @@ internal sealed class HrTimerThread : IDisposable
                     cpu.SetPending(PendingWork.Timer);
                 }
 
+                if (_leadNs > 0 && sleeper != long.MaxValue && sleeper - _leadNs <= now)
+                {
+                    Duty.OnBusySleeper(cpu, sleeper); // the duty's kick the busy CPU left to this lead (far when it became busy)
+                }
+
                 if (timer.Next < earliest)
                 {
                     earliest = timer.Next;

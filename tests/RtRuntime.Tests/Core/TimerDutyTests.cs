@@ -1,4 +1,5 @@
 using RtRuntime.Cpus;
+using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
 
@@ -56,5 +57,33 @@ public class TimerDutyTests
         }
 
         Assert.Fail("In 20 attempts the holder never started within 50 ms of the sleeper going to sleep.");
+    }
+
+    /// <summary>
+    /// A task woken from idle on a CPU where another task sleeps far ahead kicks no idle CPU to take the
+    /// duty: the sleeper is rt/timer's until its lead. Before, every such switch-in woke the other CPU
+    /// (a futex wake on the woken task's path, 12–15 µs here), and that CPU, finding the busy one idle
+    /// again, left the duty vacant for the next kick.
+    /// </summary>
+    [Fact]
+    public async Task ATaskWokenFromIdle_WithAFarSleeperOnItsCpu_KicksNoIdleCpu()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        RtTask far = rt.Spawn("far", 10, async ctx => await ctx.Sleep(TimeSpan.FromHours(1)), affinity: CpuSet.Of(0));
+        await Rt.Until(() => far.State == RtTaskState.Blocked, "far asleep");
+        long kicks = rt.HrTimer.Duty.Kicks;
+
+        RtTask periodic = rt.Spawn("periodic", 80, async ctx =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                await ctx.Sleep(TimeSpan.FromMilliseconds(1)); // each release wakes CPU 0 from idle, with far's timer armed
+            }
+        }, affinity: CpuSet.Of(0));
+        await periodic.WithTimeout();
+
+        Assert.Equal(kicks, rt.HrTimer.Duty.Kicks);
+        far.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => far.WithTimeout());
     }
 }

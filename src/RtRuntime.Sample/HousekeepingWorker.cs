@@ -17,6 +17,9 @@ internal sealed class HousekeepingWorker(PerCpuStats stats, IOptions<SampleOptio
 
     protected override async ValueTask ExecuteAsync(TaskContext context, CancellationToken stoppingToken)
     {
+        // The report's path once during the sampler's warm-up: its first calls are JIT-compiled on this
+        // CPU's thread, milliseconds the sampler would otherwise wait at the first report.
+        await System.Threading.Tasks.Task.Run(() => GC.KeepAlive(Snapshot()), CancellationToken.None);
         long lastReport = Stopwatch.GetTimestamp();
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -33,9 +36,12 @@ internal sealed class HousekeepingWorker(PerCpuStats stats, IOptions<SampleOptio
 
             if (Stopwatch.GetElapsedTime(lastReport) >= options.Value.ReportEvery)
             {
-                // Logging writes to the console on this CPU thread: fine at this rate for the lowest
-                // priority worker, never in a high-priority or hot path.
-                Report();
+                // The slots are read here, the console written on the ThreadPool: a console write takes
+                // milliseconds, and on this CPU's thread it would hold off the sampler (higher priority,
+                // same CPU) for all of them, as a step with no preemption point does. Awaiting the Task
+                // suspends this task; it resumes on its CPU.
+                CpuSlot[] slots = Snapshot();
+                await System.Threading.Tasks.Task.Run(() => Report(slots), CancellationToken.None);
                 lastReport = Stopwatch.GetTimestamp();
             }
 
@@ -43,11 +49,22 @@ internal sealed class HousekeepingWorker(PerCpuStats stats, IOptions<SampleOptio
         }
     }
 
-    private void Report()
+    private CpuSlot[] Snapshot()
     {
-        for (int cpu = 0; cpu < stats.CpuCount; cpu++)
+        var slots = new CpuSlot[stats.CpuCount];
+        for (int cpu = 0; cpu < slots.Length; cpu++)
         {
-            CpuSlot slot = stats.Read(cpu);
+            slots[cpu] = stats.Read(cpu);
+        }
+
+        return slots;
+    }
+
+    private void Report(CpuSlot[] slots)
+    {
+        for (int cpu = 0; cpu < slots.Length; cpu++)
+        {
+            CpuSlot slot = slots[cpu];
             SampleLog.CpuReport(logger, cpu, slot.Samples, slot.MaxLatencyNs / 1000.0, slot.Overruns, slot.Chunks);
         }
     }

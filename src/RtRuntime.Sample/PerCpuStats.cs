@@ -34,6 +34,7 @@ internal sealed class PerCpuStats
         {
             Samples = Volatile.Read(ref slot.Samples),
             MaxLatencyNs = Volatile.Read(ref slot.MaxLatencyNs),
+            Overruns = Volatile.Read(ref slot.Overruns),
             Chunks = Volatile.Read(ref slot.Chunks),
         };
     }

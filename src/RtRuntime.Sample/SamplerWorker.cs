@@ -15,6 +15,7 @@ internal sealed class SamplerWorker(PerCpuStats stats, IOptions<SampleOptions> o
     protected override async ValueTask ExecuteAsync(TaskContext context, CancellationToken stoppingToken)
     {
         var period = new RtPeriod(options.Value.SamplePeriod);
+        long recordFrom = RtClock.NowNs() + RtClock.ToNs(options.Value.WarmUp);
         while (!stoppingToken.IsCancellationRequested)
         {
             long release = period.NextReleaseNs;
@@ -24,6 +25,11 @@ internal sealed class SamplerWorker(PerCpuStats stats, IOptions<SampleOptions> o
             {
                 ref CpuSlot slot = ref stats.ThisCpu(context);
                 slot.Samples++;
+                if (release < recordFrom)
+                {
+                    continue; // the warm-up (SampleOptions.WarmUp): JIT compilations on this CPU's thread
+                }
+
                 slot.Overruns += missed;
                 if (missed == 0 && latency > slot.MaxLatencyNs)
                 {

@@ -180,6 +180,15 @@ public sealed partial class RtScheduler
         }
     }
 
+    /// <summary>A continuation that its SynchronizationContext ran inline, on the completing thread, threw (logged, rate-limited; not run again).</summary>
+    internal void ReportContinuationThrewInline(object context, Exception exception)
+    {
+        if (LogAllowed(_postLogLimit, "continuation post failures"))
+        {
+            RtLog.ContinuationThrewInline(_logger, context.GetType().FullName ?? context.GetType().Name, exception);
+        }
+    }
+
     /// <summary>
     /// printk_ratelimit() for one kind of log message (<see cref="RtSchedulerOptions.LogRateLimit"/>):
     /// whether to log this one, after logging how many its kind's last window suppressed.

@@ -56,6 +56,9 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "An awaiter's SynchronizationContext or TaskScheduler {Context} refused its continuation; it runs on the ThreadPool instead")]
     public static partial void PostFailed(ILogger logger, string context, Exception exception);
 
+    [LoggerMessage(EventId = 25, Level = LogLevel.Error, Message = "An awaiter's continuation, run at once by its SynchronizationContext {Context} on the completing thread, threw; it is not run again")]
+    public static partial void ContinuationThrewInline(ILogger logger, string context, Exception exception);
+
     [LoggerMessage(EventId = 16, Level = LogLevel.Error, Message = "A handler of RtScheduler.{Event} threw; the runtime goes on (keep handlers short and non-throwing)")]
     public static partial void HandlerFailed(ILogger logger, string @event, Exception exception);
 

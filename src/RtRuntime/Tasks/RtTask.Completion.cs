@@ -148,6 +148,7 @@ public abstract partial class RtTask
 
         public WaiterNode? Next;
         private int _claimed;
+        private volatile bool _ran; // Run began: an exception out of the context's Post after that is the continuation's, not a refusal
 
         /// <summary>True for the one caller that may dispatch this node.</summary>
         public bool TryClaim() => Interlocked.Exchange(ref _claimed, 1) == 0;
@@ -181,6 +182,13 @@ public abstract partial class RtTask
 
                     return;
                 }
+                catch (Exception e) when (_ran)
+                {
+                    // The context ran the continuation inline, and the continuation threw: it ran, and a
+                    // second run on the ThreadPool would deliver the completion twice.
+                    scheduler.ReportContinuationThrewInline(context, e);
+                    return;
+                }
                 catch (Exception e)
                 {
                     scheduler.ReportPostFailed(context, e); // a scheduler that refuses work, a context that has shut down
@@ -192,6 +200,7 @@ public abstract partial class RtTask
 
         private void Run()
         {
+            _ran = true;
             if (executionContext is null)
             {
                 callback(state);

@@ -359,7 +359,14 @@ public abstract partial class RtTask
             Reason = SuspendReason.Foreign;
             if (c is Action action)
             {
-                action();
+                if (action.Target is Task)
+                {
+                    action(); // an async method's MoveNext (its box is a Task): it restores the context it found
+                }
+                else
+                {
+                    RunRawContinuation(action);
+                }
             }
             else
             {
@@ -368,6 +375,23 @@ public abstract partial class RtTask
         }
 
         return BodyCompleted;
+    }
+
+    /// <summary>
+    /// A continuation that is not an async method's (an Action handed to a runtime awaiter by hand, or
+    /// a pooling builder's box): it may leave an AsyncLocal or a suppressed flow on the CPU thread, as a
+    /// synchronous body or a raw post may, and that is not the next task's. Found by a review.
+    /// </summary>
+    private static void RunRawContinuation(Action action)
+    {
+        try
+        {
+            action();
+        }
+        finally
+        {
+            RtScheduler.ResetCpuThreadContext();
+        }
     }
 
     private void RunPosted()

@@ -200,4 +200,42 @@ public class ExecutionContextFlowTests
         Payload.Value = null;
         return (task, new WeakReference(payload));
     }
+
+    /// <summary>
+    /// A step that runs a raw continuation (an Action handed to a runtime awaiter by hand, not an
+    /// async method's, whose MoveNext restores the context it found) may leave an AsyncLocal on the CPU
+    /// thread. The body's start and raw posts reset the thread's ExecutionContext after them; the
+    /// continuation step did not, so the next task started on that CPU (spawned from a thread with
+    /// nothing to flow: here the next RunAsync, which may be the same object's next life) saw it.
+    /// </summary>
+    [Fact]
+    public async Task ARawContinuationsAsyncLocal_DoesNotReachTheNextTaskOnTheCpu()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        ValueTask first = rt.RunAsync("raw", 10, ctx =>
+        {
+            var done = new TaskCompletionSource();
+            ctx.Yield().GetAwaiter().UnsafeOnCompleted(() =>
+            {
+                Ambient.Value = "leaked";
+                done.SetResult();
+            });
+            return new ValueTask(done.Task);
+        });
+        await first.AsTask().WithTimeout();
+
+        string? seen = "unset";
+        ValueTask next;
+        using (ExecutionContext.SuppressFlow())
+        {
+            next = rt.RunAsync("next", 10, ctx =>
+            {
+                seen = Ambient.Value;
+                return ValueTask.CompletedTask;
+            });
+        }
+
+        await next.AsTask().WithTimeout();
+        Assert.Null(seen);
+    }
 }

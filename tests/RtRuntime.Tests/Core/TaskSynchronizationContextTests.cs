@@ -87,4 +87,56 @@ public class TaskSynchronizationContextTests
 
         Assert.Equal(["posted", "body"], order.ToArray());
     }
+
+    /// <summary>A context that runs what is posted to it at once, on the posting thread.</summary>
+    private sealed class InlineContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => d(state);
+    }
+
+    /// <summary>
+    /// A completion's continuation, captured under a SynchronizationContext that runs posts inline, is
+    /// run by that context on the completing CPU thread; when it throws, the exception comes out of
+    /// the context's Post, and the runtime took it for a refusal and ran the continuation a second
+    /// time on the ThreadPool (a completion delivered twice). The runtime logs a refusal (and queues
+    /// the second run) synchronously in the completion, so the log is the deterministic witness.
+    /// </summary>
+    [Fact]
+    public async Task AContinuationThatThrowsUnderAnInlineContext_IsNotRunAgain()
+    {
+        using var logs = new RtRuntime.Tests.Hotplug.CapturingLoggerFactory();
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.LoggerFactory = logs;
+        });
+        var go = new RtEvent();
+        int runs = 0;
+#pragma warning disable CA2012 // its awaiter registers a continuation, as an await does
+        ValueTask vt = rt.RunAsync("awaited", 10, async ctx => await go.WaitAsync(ctx));
+#pragma warning restore CA2012
+        SynchronizationContext? saved = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new InlineContext());
+        try
+        {
+            vt.GetAwaiter().OnCompleted(() =>
+            {
+                if (Interlocked.Increment(ref runs) == 1)
+                {
+                    throw new InvalidOperationException("the continuation's own failure");
+                }
+            });
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(saved);
+        }
+
+        go.Set();
+        await Rt.Until(() => Volatile.Read(ref runs) >= 1, "the continuation run");
+        await rt.AssertStillRunsTasks(); // one CPU: the completion that ran it has returned
+
+        Assert.DoesNotContain(logs.Messages, m => m.Message.Contains("refused its continuation", StringComparison.Ordinal));
+        Assert.Equal(1, Volatile.Read(ref runs));
+    }
 }

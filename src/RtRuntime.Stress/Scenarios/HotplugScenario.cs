@@ -261,30 +261,41 @@ public sealed class HotplugScenario : StressScenario
         {
             int n = random.Next(1, 4);
             var held = new PoolItem[n];
-            for (int i = 0; i < n; i++)
+            int rented = 0;
+            try
             {
-                held[i] = await Pool.RentAsync(ctx);
-                Interlocked.Increment(ref Rents);
-                Checker.Count();
-                if (!held[i].TryRent())
+                for (int i = 0; i < n; i++)
                 {
-                    Checker.Fail(Invariants.PoolAccounting, $"task '{name}' rented an object that another task holds");
+                    held[i] = await Pool.RentAsync(ctx);
+                    rented++;
+                    Interlocked.Increment(ref Rents);
+                    Checker.Count();
+                    if (!held[i].TryRent())
+                    {
+                        Checker.Fail(Invariants.PoolAccounting, $"task '{name}' rented an object that another task holds");
+                    }
+
+                    held[i].Uses++;
                 }
 
-                held[i].Uses++;
+                Busy.For(random.Next(2_000, 20_000));
+                await ctx.PreemptionPoint(); // hold them across a point: another task may rent meanwhile, possibly on another CPU
             }
-
-            Busy.For(random.Next(2_000, 20_000));
-            await ctx.PreemptionPoint(); // hold them across a point: another task may rent meanwhile, possibly on another CPU
-            for (int i = 0; i < n; i++)
+            finally
             {
-                Checker.Count();
-                if (!held[i].TryReturn())
+                // Returned also when the point throws the task's cancellation (Ctrl+C, the watchdog): the
+                // end-of-run check counts every object returned. The pool's lock is uncontended here (its
+                // sections do not await), so the return does not wait and is not cancelled.
+                for (int i = 0; i < rented; i++)
                 {
-                    Checker.Fail(Invariants.PoolAccounting, $"task '{name}' returned an object that was not marked rented");
-                }
+                    Checker.Count();
+                    if (!held[i].TryReturn())
+                    {
+                        Checker.Fail(Invariants.PoolAccounting, $"task '{name}' returned an object that was not marked rented");
+                    }
 
-                await Pool.ReturnAsync(ctx, held[i]);
+                    await Pool.ReturnAsync(ctx, held[i]);
+                }
             }
         }
 

@@ -138,28 +138,27 @@ public sealed class PerCpuScenario : StressScenario
             // Untimed warm-up: batches for the first 60 % of the window, then idle until phaseStart, so the
             // runtime's background JIT gets a core to compile the tiered-up code (both cores are busy while
             // the tasks run). Then the timed phase from phaseStart.
+            // Each batch is counted before the preemption point, where a Ctrl+C (or the watchdog) ends the
+            // task with its cancellation: the increments it made are then all counted and the sums stay exact.
             await ctx.SleepUntil(warmupStart);
             long warmEnd = warmupStart + ((phaseStart - warmupStart) * 3 / 5);
-            long n = 0;
             while (RtClock.NowNs() < warmEnd)
             {
                 await OneBatchAsync(ctx, name, method);
-                n += Batch;
+                warm[slot] += Batch;
+                await ctx.PreemptionPoint();
             }
 
-            warm[slot] = n;
             await ctx.SleepUntil(phaseStart);
-            n = 0;
             while (RtClock.NowNs() < phaseEnd)
             {
                 await OneBatchAsync(ctx, name, method);
-                n += Batch;
+                ops[slot] += Batch;
+                await ctx.PreemptionPoint();
             }
-
-            ops[slot] = n;
         }
 
-        // One batch of the method's operations, then a preemption point.
+        // One batch of the method's operations (the caller counts it, then passes a preemption point).
         async ValueTask OneBatchAsync(TaskContext ctx, string name, int method)
         {
             switch (method)
@@ -215,8 +214,6 @@ public sealed class PerCpuScenario : StressScenario
 
                     break;
             }
-
-            await ctx.PreemptionPoint();
         }
 
         void Mark(PoolItem item, string name)

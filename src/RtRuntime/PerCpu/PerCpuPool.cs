@@ -73,7 +73,7 @@ public sealed class PerCpuPool<T> : IDisposable
     public int CachedOn(int cpu) => Volatile.Read(ref _caches.Remote(cpu).Count);
 
     /// <summary>Rents an object from this CPU's cache.</summary>
-    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU, or the factory returned null.</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     public async ValueTask<T> RentAsync(TaskContext context)
     {
@@ -113,7 +113,8 @@ public sealed class PerCpuPool<T> : IDisposable
 
     private T Create()
     {
-        T item = _factory(); // counted once it exists: a factory that throws creates nothing
+        T item = _factory() // counted once it exists: a factory that throws creates nothing
+            ?? throw new InvalidOperationException($"The factory of this PerCpuPool<{typeof(T).Name}> returned null; it must create an object (a null could never be returned to the pool).");
         Interlocked.Increment(ref _created);
         return item;
     }

@@ -157,4 +157,18 @@ public class PerCpuPoolTests
         Assert.Equal((1, 0), (pool.CachedOn(1), pool.GlobalCount)); // kept in the offline CPU's slot
         Assert.Equal(pool.Created, pool.GlobalCount + pool.CachedOn(0) + pool.CachedOn(1));
     }
+
+    [Fact]
+    public async Task RentAsync_FactoryReturnsNull_ThrowsInsteadOfRentingNullAndCountingIt()
+    {
+        // A factory that returns null: RentAsync handed out null (T is non-nullable) and counted it in
+        // Created, an object that can never be returned (ReturnAsync refuses null), so the documented
+        // accounting Created == GlobalCount + cached + rented no longer held.
+        await using var rt = Rt.Start(cpus: 1);
+        using var pool = new PerCpuPool<object>(rt, () => null!);
+        var t = rt.Spawn<object?>("user", 10, async ctx => await pool.RentAsync(ctx));
+        await Assert.ThrowsAsync<InvalidOperationException>(async () => await t.WithTimeout());
+        Assert.Equal(0, pool.Created);
+        Assert.Equal(0, rt.NrPinned(0));
+    }
 }

@@ -99,9 +99,17 @@ internal sealed partial class Cpu
     private void HotplugTurn()
     {
         _cpuWorkQueued = false; // before the dequeues: work queued after this is seen now or flags the next turn
-        while (_cpuWork.TryDequeue(out (Action Run, Action<Exception> Fail) work))
+        if (_cpuWork.TryDequeue(out (Action Run, Action<Exception> Fail) work))
         {
-            work.Run();
+            do
+            {
+                work.Run();
+            }
+            while (_cpuWork.TryDequeue(out work));
+
+            // A hotplug callback (user code) may leave an AsyncLocal or a suppressed flow on this thread, as
+            // a synchronous body or a raw post may: not the next task's.
+            RtScheduler.ResetCpuThreadContext();
         }
 
         TaskCompletionSource? vacated = Volatile.Read(ref _vacated);

@@ -238,4 +238,24 @@ public class ExecutionContextFlowTests
         await next.AsTask().WithTimeout();
         Assert.Null(seen);
     }
+
+    /// <summary>
+    /// A hotplug callback runs on the CPU's thread between tasks (user code, like a synchronous body): an
+    /// AsyncLocal it sets must not reach the next task started there by a spawner with nothing to flow.
+    /// </summary>
+    [Fact]
+    public async Task AHotplugCallbacksAsyncLocal_DoesNotReachTheNextTaskOnThatCpu()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        using var step = rt.RegisterHotplug(new RtRuntime.Hotplug.HotplugCallback("sets-a-local", cpu => Ambient.Value = "hotplug", null));
+        await rt.OfflineAsync(1).WithTimeout();
+        await rt.OnlineAsync(1).WithTimeout(); // the online step runs on cpu1's thread
+
+        RtTask<string?>? task = null;
+        var thread = new Thread(() => task = rt.Spawn<string?>("clean", 10, ctx => ValueTask.FromResult<string?>(Ambient.Value), affinity: RtRuntime.Cpus.CpuSet.Of(1)));
+        thread.UnsafeStart();
+        Assert.True(thread.Join(Rt.Hang), "the spawning thread hangs");
+
+        Assert.Null(await task!.WithTimeout());
+    }
 }

@@ -24,6 +24,7 @@ namespace RtRuntime.Tasks;
 public sealed class RtPeriod
 {
     private readonly long _intervalNs;
+    private readonly TimeSpan _interval; // as given: _intervalNs saturates past about 292 years
     private long _nextNs;
 
     /// <summary>A schedule whose first release is one <paramref name="interval"/> from now.</summary>
@@ -38,12 +39,13 @@ public sealed class RtPeriod
     public RtPeriod(TimeSpan interval, long firstReleaseNs)
     {
         _intervalNs = CheckedInterval(interval);
+        _interval = interval;
         _nextNs = firstReleaseNs;
         Source = new RtPeriodSource(this);
     }
 
     /// <summary>The period.</summary>
-    public TimeSpan Interval => TimeSpan.FromTicks(_intervalNs / 100);
+    public TimeSpan Interval => _interval;
 
     /// <summary>The next release time (<see cref="RtClock"/> ns) a <see cref="WaitAsync"/> will wait for, unless it has already passed.</summary>
     public long NextReleaseNs => _nextNs;

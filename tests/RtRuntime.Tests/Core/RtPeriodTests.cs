@@ -132,4 +132,13 @@ public class RtPeriodTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sleeper.WithTimeout());
         Assert.Equal(RtTaskState.Cancelled, sleeper.State);
     }
+
+    /// <summary>The interval is reported as given, also past the clock's range (about 292 years of ns), where it was the saturated ns value.</summary>
+    [Theory]
+    [InlineData(12_345L)]
+    [InlineData(long.MaxValue)] // TimeSpan.MaxValue: a release that never comes
+    public void Interval_IsReportedAsGiven(long ticks)
+    {
+        Assert.Equal(TimeSpan.FromTicks(ticks), new RtPeriod(TimeSpan.FromTicks(ticks)).Interval);
+    }
 }

@@ -438,10 +438,18 @@ public sealed partial class RtScheduler
     internal static void AbandonWait(RtTask task)
     {
         Cpu.DisarmWaitTimeout(task); // a timed wait's timeout
-        if (task.BlockedOn is { } source)
+
+        // Cleared only if it still names the source just left: hotplug may have moved a sleeper's timer
+        // to another CPU meanwhile (Cpu.MoveTimersTo sets BlockedOn to it, under both CPUs' locks), and a
+        // plain clear would have lost that, leaving the timer armed for a dead task (the move's own
+        // check of the completion can come before it is published). Then the new CPU is left too.
+        while (Volatile.Read(ref task.BlockedOn) is { } source)
         {
             source.Abandon(task);
-            task.BlockedOn = null;
+            if (Interlocked.CompareExchange(ref task.BlockedOn, null, source) == source)
+            {
+                break;
+            }
         }
     }
 

@@ -232,7 +232,10 @@ public class FaultTests
     {
         using var logs = new Hotplug.CapturingLoggerFactory();
         await using var rt = StartLogged(logs, cpus: 1);
-        var t = rt.Spawn("worker", 10, async ctx => await ctx.Sleep(TimeSpan.FromMilliseconds(20)));
+        // The worker ends only once the continuation is registered: with a timed sleep, a test thread the
+        // OS held off past it found the task complete, and its await ran inline, never posted.
+        var go = new RtEvent();
+        var t = rt.Spawn("worker", 10, async ctx => await go.WaitAsync(ctx));
         var resumed = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         SynchronizationContext? previous = SynchronizationContext.Current;
         SynchronizationContext.SetSynchronizationContext(new RefusingContext());
@@ -245,6 +248,8 @@ public class FaultTests
             SynchronizationContext.SetSynchronizationContext(previous);
         }
 
+        Assert.False(t.IsCompleted); // the await above registered its continuation (posted at the end)
+        go.Set();
         Assert.True(await resumed.Task.WaitAsync(Rt.Hang)); // resumed on a ThreadPool thread
         Assert.Contains(logs.Messages, m => m.Message.Contains(nameof(RefusingContext), StringComparison.Ordinal) && m.Message.Contains("refused its continuation", StringComparison.Ordinal));
         await rt.AssertStillRunsTasks();

@@ -120,9 +120,11 @@ public class TimerLeadTests
         int stop = 0;
         bool? polledAfterLongSleep = null;
         var longSleep = new StrongBox<int>();
-        RtTask sleeper = SpawnShortThenLongSleeper(rt, longSleep, TimeSpan.FromSeconds(10));
+        var hogStarted = new RtEvent();
+        RtTask sleeper = SpawnShortThenLongSleeper(rt, longSleep, TimeSpan.FromSeconds(10), hogStarted);
         var hog = rt.Spawn("hog", 10, async ctx =>
         {
+            hogStarted.Set();
             while (Volatile.Read(ref stop) == 0)
             {
                 SpinBetweenSparsePoints();
@@ -192,9 +194,11 @@ public class TimerLeadTests
         // its hot loop would pass through the slow path's countdown).
         await using RtScheduler rt = StartOneCpu();
         var longSleep = new StrongBox<int>();
-        RtTask sleeper = SpawnShortThenLongSleeper(rt, longSleep, TimeSpan.FromMinutes(10));
+        var hogStarted = new RtEvent();
+        RtTask sleeper = SpawnShortThenLongSleeper(rt, longSleep, TimeSpan.FromMinutes(10), hogStarted);
         RtTask sparse = rt.Spawn("sparse", 10, async ctx =>
         {
+            hogStarted.Set();
             bool polling = false;
             while (!polling)
             {
@@ -224,13 +228,17 @@ public class TimerLeadTests
     }
 
     /// <summary>
-    /// A FIFO 90 sleeper that sleeps 1 ms twenty times (the lead of each has a hog's points read the
-    /// clock, so the CPU learns the hog's point gap), then sets <paramref name="longSleep"/> and sleeps
-    /// <paramref name="longSleepFor"/>, far beyond the lead.
+    /// A FIFO 90 sleeper that waits for <paramref name="hogStarted"/>, then sleeps 1 ms twenty times (the
+    /// lead of each has the hog's points read the clock, so the CPU learns the hog's point gap), then sets
+    /// <paramref name="longSleep"/> and sleeps <paramref name="longSleepFor"/>, far beyond the lead.
     /// </summary>
-    private static RtTask SpawnShortThenLongSleeper(RtScheduler rt, StrongBox<int> longSleep, TimeSpan longSleepFor) =>
+    private static RtTask SpawnShortThenLongSleeper(RtScheduler rt, StrongBox<int> longSleep, TimeSpan longSleepFor, RtEvent hogStarted) =>
         rt.Spawn("sleeper", 90, async ctx =>
         {
+            // The short sleeps teach the CPU the hog's point gap only if the hog runs between them: the
+            // hog is spawned after this task, and a test thread the OS holds off for the 20 ms they take
+            // would spawn it too late (its switch-in after the long sleep began would then know no gap).
+            await hogStarted.WaitAsync(ctx);
             for (int i = 0; i < 20; i++)
             {
                 await ctx.Sleep(TimeSpan.FromMilliseconds(1));

@@ -46,6 +46,44 @@ public class CpuTimeAccountingTests
         Assert.True(secondSeconds - firstSeconds >= Interval / 1e9, $"busy_time {firstSeconds} s then {secondSeconds} s");
     }
 
+    /// <summary>
+    /// The OS's CPU time of a CPU's thread (<see cref="RtScheduler.CpuThreadTime"/>, and in snapshots)
+    /// grows while the CPU runs a task that spins: what tells a CPU the OS starved from one the runtime
+    /// kept waiting (the harness's offline timeout names it).
+    /// </summary>
+    [Fact]
+    public async Task ThreadCpuTime_WhileATaskSpins_Grows_InSnapshotsToo()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return; // the per-thread CPU clock is read on Linux only; elsewhere the figure is null
+        }
+
+        await using var rt = Rt.Start(o => { o.CpuCount = 2; o.StallThreshold = Rt.NoStallProbe; });
+        int running = 0, release = 0;
+        RtTask spinner = rt.Spawn("spinner", 10, async ctx =>
+        {
+            Volatile.Write(ref running, 1);
+            while (Volatile.Read(ref release) == 0)
+            {
+                await ctx.PreemptionPoint();
+            }
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => Volatile.Read(ref running) == 1, "the spinner runs");
+
+        TimeSpan first = rt.CpuThreadTime(1) ?? throw new InvalidOperationException("no thread CPU time on Linux");
+        await Rt.Until(() => rt.CpuThreadTime(1) - first >= TimeSpan.FromMilliseconds(5), "5 ms more CPU time for cpu1's thread");
+        CpuSnapshot snapshot = rt.Snapshot().Cpus[1];
+        Volatile.Write(ref release, 1);
+        await spinner.WithTimeout();
+
+        Assert.NotNull(snapshot.ThreadCpuTime);
+        Assert.True(snapshot.ThreadCpuTime >= first + TimeSpan.FromMilliseconds(5), $"snapshot {snapshot.ThreadCpuTime}, first read {first}");
+        Assert.True(snapshot.ThreadCpuTime <= rt.CpuThreadTime(1), "a later read is not smaller");
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => rt.CpuThreadTime(2));
+        Assert.Equal("cpu", e.ParamName);
+    }
+
     [Fact]
     public async Task IdleTime_WhileTheCpuStaysParked_GrowsInSnapshot()
     {

@@ -230,6 +230,7 @@ public sealed partial class RtScheduler
                 Volatile.Read(ref cpu.TimerSpins), TimeSpan.FromTicks(Volatile.Read(ref cpu.TimerSpinNs) / 100))
             {
                 TimerEarlyWake = TimeSpan.FromTicks(Volatile.Read(ref cpu.TimerEarlyNs) / 100),
+                ThreadCpuTime = CpuThreadTime(cpu.Id),
             });
         }
 

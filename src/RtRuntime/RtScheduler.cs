@@ -145,6 +145,15 @@ public sealed partial class RtScheduler : IAsyncDisposable
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     public int NrPinned(int cpu) => CpuAt(cpu).NrPinned;
 
+    /// <summary>
+    /// The CPU time the OS has given CPU <paramref name="cpu"/>'s thread so far (its per-thread CPU
+    /// clock), or null where the OS does not tell (not Linux, or the thread has not started or has
+    /// ended). Read twice, it tells a CPU the OS did not run (its thread runnable, but other threads
+    /// took its core) from one the runtime kept waiting: the stall reports carry the same figure.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
+    public TimeSpan? CpuThreadTime(int cpu) => CpuAt(cpu).ThreadCpuTimeNs() is >= 0 and long ns ? TimeSpan.FromTicks(ns / 100) : null;
+
     /// <summary>Pushes and pulls so far, and pushes of a running task (pile-up repairs).</summary>
     public (long Pushes, long Pulls, long RunningPushes) BalanceCounters =>
         (Interlocked.Read(ref Balancer.Pushes), Interlocked.Read(ref Balancer.Pulls), Interlocked.Read(ref Balancer.RunningPushes));

@@ -88,6 +88,7 @@ internal sealed class HotplugDriver
     private async Task OfflineAsync(int cpu)
     {
         long t0 = Stopwatch.GetTimestamp();
+        TimeSpan? threadTime0 = _rt.CpuThreadTime(cpu);
         using var timeout = new CancellationTokenSource(OfflineTimeout);
         try
         {
@@ -97,9 +98,21 @@ internal sealed class HotplugDriver
         }
         catch (OperationCanceledException)
         {
-            _checker.Fail(Invariants.HotplugConsistent,
-                $"taking cpu{cpu} offline did not finish within {OfflineTimeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s (nr_pinned {_rt.NrPinned(cpu)}); the wait was cancelled");
+            _checker.Fail(Invariants.HotplugConsistent, OfflineTimedOut(cpu, OfflineTimeout, _rt.NrPinned(cpu), _rt.CpuThreadTime(cpu) - threadTime0));
         }
+    }
+
+    /// <summary>
+    /// The failure of an offline that did not finish in time, with what the OS gave the dying CPU's
+    /// thread meanwhile: a thread that got (almost) no CPU time was starved by other threads on its core
+    /// (seen under <c>stress-ng</c>: no CPU for over a second), which no runtime can vacate a CPU through.
+    /// </summary>
+    internal static string OfflineTimedOut(int cpu, TimeSpan timeout, int nrPinned, TimeSpan? threadRan)
+    {
+        string ran = threadRan is { } t
+            ? $"; cpu{cpu}'s thread ran {t.TotalMilliseconds.ToString("0.0", CultureInfo.InvariantCulture)} ms of CPU time in the wait{(t < timeout / 100 ? ", so the OS hardly ran it (other threads took its core)" : string.Empty)}"
+            : string.Empty;
+        return $"taking cpu{cpu} offline did not finish within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s (nr_pinned {nrPinned}{ran}); the wait was cancelled";
     }
 
     /// <summary>In-body check: a task runs only on an online CPU.</summary>

@@ -45,6 +45,12 @@ public sealed record CpuSnapshot(
     /// timed sleeps came back (<see cref="RtSchedulerOptions.TimerEarlyWakeMax"/>); zero when off or not learnt yet.
     /// </summary>
     public TimeSpan TimerEarlyWake { get; init; }
+
+    /// <summary>
+    /// The CPU time the OS has given this CPU's thread (<see cref="RtScheduler.CpuThreadTime"/>), or
+    /// null where the OS does not tell. Two snapshots show whether the OS ran a CPU that made no progress.
+    /// </summary>
+    public TimeSpan? ThreadCpuTime { get; init; }
 }
 
 /// <summary>A queued task in a <see cref="CpuSnapshot"/>.</summary>

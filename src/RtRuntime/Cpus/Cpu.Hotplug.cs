@@ -118,10 +118,37 @@ internal sealed partial class Cpu
             return;
         }
 
-        List<RtTask>? leaving = null; // allocated only when something is queued: this runs every turn of the wait
+        PushQueuedOff();
         bool empty;
         using (Lock.EnterScope())
         {
+            empty = Rq.Count == 0 && Running is null && NrPinned == 0;
+        }
+
+        if (empty)
+        {
+            vacated?.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// balance_push's queue part: moves the queued tasks that may leave (migratable ones; every one once
+    /// the CPU is offline) to active CPUs. Run by this CPU's thread at each of its turns while it is
+    /// inactive, and by <c>rt/balance</c> at each pass while it is dying: the CPU's own turn may be far
+    /// off (its running task pinned and without preemption points, or preempt-disabled; or its thread
+    /// starved by the OS, seen under stress-ng for over a second), and a task queued on an inactive CPU
+    /// is not pulled by the others while it outranks what runs there (the kernel's rule: such a task is
+    /// about to run where it is). Mainline needs no second caller: its dying CPU reschedules at once.
+    /// </summary>
+    internal void PushQueuedOff()
+    {
+        List<RtTask>? leaving = null; // allocated only when something is queued: this runs every turn of the wait
+        RtTask? listed;
+        using (Lock.EnterScope())
+        {
+            // Tasks a waker listed for this CPU are on no run queue until a drain: the drain sends those
+            // that may no longer come here (an inactive CPU takes none) to another CPU.
+            listed = DrainWakeListLocked();
             if (Rq.Count > 0)
             {
                 foreach (RtTask task in Rq.ToList())
@@ -133,21 +160,15 @@ internal sealed partial class Cpu
                     }
                 }
             }
-
-            empty = Rq.Count == 0 && Running is null && NrPinned == 0;
         }
 
+        EnqueueElsewhere(listed);
         if (leaving is not null)
         {
             foreach (RtTask task in leaving)
             {
                 Scheduler.Balancer.PushedOff(this, task);
             }
-        }
-
-        if (empty)
-        {
-            vacated?.TrySetResult();
         }
     }
 

@@ -110,6 +110,11 @@ internal sealed class Rebalancer : IDisposable
         DetectStalls(RtClock.NowNs());
         foreach (Cpu cpu in _cpus)
         {
+            if (cpu.Dying)
+            {
+                cpu.PushQueuedOff(); // balance_push from here too: the dying CPU's own turn may be far off
+            }
+
             if (cpu.PushableTop < 0)
             {
                 continue; // nothing queued there may move

@@ -185,4 +185,51 @@ public class OfflineVacateTests
         s.Cancel();
         Assert.Equal(1 - first, await s.WithTimeout());
     }
+
+    /// <summary>
+    /// balance_push from <c>rt/balance</c>: a migratable task queued on the dying CPU above a running
+    /// task that passes no preemption point (the dying CPU's own turn never comes) still leaves, and
+    /// runs on an active CPU. Neither a pull nor the rebalancer's push takes it otherwise: it outranks
+    /// what runs where it is queued (the kernel's "about to run there"). A soak beside stress-ng
+    /// showed the same with the dying CPU's thread starved by the OS: higher tasks queued there for
+    /// over a second while other CPUs ran lower ones.
+    /// </summary>
+    [Fact]
+    public async Task QueuedMigratableTask_OnADyingCpuWhoseTaskPassesNoPoints_RunsElsewhere()
+    {
+        await using var rt = Rt.Start(o => { o.CpuCount = 2; o.StallThreshold = Rt.NoStallProbe; });
+        int highRunning = 0, releaseHigh = 0, holderRunning = 0, moverCpu = -1;
+        RtTask high = rt.Spawn("high", 70, ctx =>
+        {
+            Volatile.Write(ref highRunning, 1);
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref releaseHigh) != 0, "released");
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(0));
+        RtTask holder = rt.Spawn("holder", 50, ctx =>
+        {
+            Volatile.Write(ref holderRunning, 1);
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref moverCpu) >= 0, "the mover ran");
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => Volatile.Read(ref highRunning) == 1 && Volatile.Read(ref holderRunning) == 1, "high on cpu0, holder on cpu1");
+
+        // Placed on cpu1, the CPU running the lower priority, and queued there above the holder.
+        RtTask mover = rt.Spawn("mover", 60, ctx =>
+        {
+            Volatile.Write(ref moverCpu, ctx.RawCpuId);
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(0, 1));
+        await Rt.Until(() => mover.State == RtTaskState.Runnable && mover.CurrentCpu == 1, "mover queued on cpu1");
+
+        Task offline = rt.OfflineAsync(1);
+        await Rt.Until(() => !rt.IsActive(1), "cpu1 inactive");
+        Volatile.Write(ref releaseHigh, 1); // cpu0 now runs nothing above the mover
+
+        await mover.WithTimeout();
+        Assert.Equal(0, Volatile.Read(ref moverCpu));
+        await holder.WithTimeout();
+        await high.WithTimeout();
+        await offline.WithTimeout();
+        Assert.False(rt.IsOnline(1));
+    }
 }

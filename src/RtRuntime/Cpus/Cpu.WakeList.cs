@@ -108,6 +108,26 @@ internal sealed partial class Cpu
     }
 
     /// <summary>
+    /// sched_ttwu_pending for this CPU from another thread (<c>rt/balance</c>, when the CPU has not reached
+    /// a scheduling point for a tick): the listed tasks go onto its run queue, where pushes see them.
+    /// </summary>
+    internal void DrainWakeListFromElsewhere()
+    {
+        if (Volatile.Read(ref _pri.WakeList) is null)
+        {
+            return;
+        }
+
+        RtTask? redirect;
+        using (Lock.EnterScope())
+        {
+            redirect = DrainWakeListLocked();
+        }
+
+        EnqueueElsewhere(redirect);
+    }
+
+    /// <summary>
     /// Queues the listed tasks in wake order (lock held). Returns, linked through RqNext, those that
     /// may no longer come here (the CPU began to die, or a task's mask changed since its placement),
     /// for <see cref="EnqueueElsewhere"/> after unlocking. <paramref name="picking"/>: as for <see cref="DrainWakeList"/>.

@@ -294,8 +294,11 @@ internal sealed class Balancer
     /// A rebalancer pass on <paramref name="cpu"/> (the simulator's tick does the same, through the shared
     /// <see cref="PushWaitingScan"/>): push the head pushable task while pushes succeed; if a migrate-disabled
     /// task was passed over before it (a pile-up), the policy may ask the CPU to move its running task.
+    /// With <paramref name="pastRunner"/> (the CPU has not reached a scheduling point for a tick) a task
+    /// that outranks the running one is pushed too, to a CPU that runs below it: the threaded runtime's
+    /// own rule, which the simulator's tick does not have (docs/simulator.md).
     /// </summary>
-    public void PushWaiting(Cpu cpu)
+    public void PushWaiting(Cpu cpu, bool pastRunner = false)
     {
         // push_rt_tasks: push the highest pushable task while pushes succeed. Only the first few
         // pushable tasks are looked at under the lock (no copy of a long queue), as the kernel's
@@ -319,8 +322,10 @@ internal sealed class Balancer
             }
 
             // Only a task waiting behind a running task of its priority or higher is pushed; one its
-            // CPU is about to run (it outranks what runs there) stays (the kernel's pushable tasks).
-            if (pushable is null || BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio) || !PushQueued(cpu, pushable))
+            // CPU is about to run (it outranks what runs there) stays (the kernel's pushable tasks),
+            // unless that CPU has not reached a scheduling point for a tick (pastRunner): with
+            // cooperative preemption "about to run" holds only until the runner's next point.
+            if (pushable is null || (!pastRunner && BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio)) || !PushQueued(cpu, pushable))
             {
                 return;
             }

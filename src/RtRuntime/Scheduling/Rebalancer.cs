@@ -107,7 +107,8 @@ internal sealed class Rebalancer : IDisposable
     {
         Passes++;
         SampleLostBandwidth();
-        DetectStalls(RtClock.NowNs());
+        long now = RtClock.NowNs();
+        DetectStalls(now);
         foreach (Cpu cpu in _cpus)
         {
             if (cpu.Dying)
@@ -115,12 +116,21 @@ internal sealed class Rebalancer : IDisposable
                 cpu.PushQueuedOff(); // balance_push from here too: the dying CPU's own turn may be far off
             }
 
+            // Work has waited a tick or more for this CPU's next scheduling point: its running task passes
+            // none (a step without points, a preempt-disabled section), or the OS does not run its thread.
+            long waiting = _watch[cpu.Id].WorkWaitingSinceNs;
+            bool overdue = waiting != 0 && now - waiting >= _tickNs;
+            if (overdue)
+            {
+                cpu.DrainWakeListFromElsewhere(); // listed wakeups onto its queue, where a push can see them
+            }
+
             if (cpu.PushableTop < 0)
             {
                 continue; // nothing queued there may move
             }
 
-            _scheduler.Balancer.PushWaiting(cpu);
+            _scheduler.Balancer.PushWaiting(cpu, pastRunner: overdue);
         }
     }
 
@@ -220,6 +230,20 @@ internal sealed class Rebalancer : IDisposable
                 }
             }
 
+            // Work waiting for the CPU's next scheduling point in this step (a need_resched, or wakeups
+            // listed for it): since when, for Pass (a new step starts the watch afresh, at 0).
+            if (running is not null && (cpu.Pending & (PendingWork.NeedResched | PendingWork.WakeList)) != 0)
+            {
+                if (w.WorkWaitingSinceNs == 0)
+                {
+                    w.WorkWaitingSinceNs = now;
+                }
+            }
+            else
+            {
+                w.WorkWaitingSinceNs = 0;
+            }
+
             if ((cpu.Pending & PendingWork.NeedResched) != 0 && running is not null)
             {
                 if (w.ReschedSinceNs == 0)
@@ -273,6 +297,7 @@ internal sealed class Rebalancer : IDisposable
         public bool SyncOverAsyncReported;
         public long ReschedSinceNs;
         public bool ReschedReported;
+        public long WorkWaitingSinceNs;
     }
 
     public void Stop()

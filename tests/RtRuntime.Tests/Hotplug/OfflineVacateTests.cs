@@ -188,8 +188,8 @@ public class OfflineVacateTests
 
     /// <summary>
     /// balance_push from <c>rt/balance</c>: a migratable task queued on the dying CPU above a running
-    /// task that passes no preemption point (the dying CPU's own turn never comes) still leaves, and
-    /// runs on an active CPU. Neither a pull nor the rebalancer's push takes it otherwise: it outranks
+    /// task that passes no preemption point (the dying CPU's own turn never comes) still leaves, at
+    /// once, to an active CPU, and runs there. Neither a pull nor the rebalancer's push takes it otherwise: it outranks
     /// what runs where it is queued (the kernel's "about to run there"). A soak beside stress-ng
     /// showed the same with the dying CPU's thread starved by the OS: higher tasks queued there for
     /// over a second while other CPUs ran lower ones.
@@ -221,9 +221,12 @@ public class OfflineVacateTests
         }, affinity: CpuSet.Of(0, 1));
         await Rt.Until(() => mover.State == RtTaskState.Runnable && mover.CurrentCpu == 1, "mover queued on cpu1");
 
+        // It leaves while cpu0 still runs a higher task: balance_push places it on an active CPU whatever
+        // runs there (the push of a task waiting past a stalled runner, StalledRunnerPushTests, would
+        // only take it to a CPU running below it).
         Task offline = rt.OfflineAsync(1);
-        await Rt.Until(() => !rt.IsActive(1), "cpu1 inactive");
-        Volatile.Write(ref releaseHigh, 1); // cpu0 now runs nothing above the mover
+        await Rt.Until(() => mover.CurrentCpu == 0, "mover moved to cpu0 while cpu0 still runs high");
+        Volatile.Write(ref releaseHigh, 1);
 
         await mover.WithTimeout();
         Assert.Equal(0, Volatile.Read(ref moverCpu));

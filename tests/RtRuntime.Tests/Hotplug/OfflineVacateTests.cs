@@ -189,49 +189,24 @@ public class OfflineVacateTests
     /// <summary>
     /// balance_push from <c>rt/balance</c>: a migratable task queued on the dying CPU above a running
     /// task that passes no preemption point (the dying CPU's own turn never comes) still leaves, at
-    /// once, to an active CPU, and runs there. Neither a pull nor the rebalancer's push takes it otherwise: it outranks
-    /// what runs where it is queued (the kernel's "about to run there"). A soak beside stress-ng
-    /// showed the same with the dying CPU's thread starved by the OS: higher tasks queued there for
-    /// over a second while other CPUs ran lower ones.
+    /// once, to an active CPU, even one running higher, and runs there. No pull takes it (it outranks
+    /// what runs where it is queued: the kernel's "about to run there"). A soak beside stress-ng showed
+    /// the same with the dying CPU's thread starved by the OS: higher tasks queued there for over a
+    /// second while other CPUs ran lower ones.
     /// </summary>
     [Fact]
     public async Task QueuedMigratableTask_OnADyingCpuWhoseTaskPassesNoPoints_RunsElsewhere()
     {
         await using var rt = Rt.Start(o => { o.CpuCount = 2; o.StallThreshold = Rt.NoStallProbe; });
-        int highRunning = 0, releaseHigh = 0, holderRunning = 0, moverCpu = -1;
-        RtTask high = rt.Spawn("high", 70, ctx =>
-        {
-            Volatile.Write(ref highRunning, 1);
-            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref releaseHigh) != 0, "released");
-            return ValueTask.CompletedTask;
-        }, affinity: CpuSet.Of(0));
-        RtTask holder = rt.Spawn("holder", 50, ctx =>
-        {
-            Volatile.Write(ref holderRunning, 1);
-            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref moverCpu) >= 0, "the mover ran");
-            return ValueTask.CompletedTask;
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => Volatile.Read(ref highRunning) == 1 && Volatile.Read(ref holderRunning) == 1, "high on cpu0, holder on cpu1");
-
-        // Placed on cpu1, the CPU running the lower priority, and queued there above the holder.
-        RtTask mover = rt.Spawn("mover", 60, ctx =>
-        {
-            Volatile.Write(ref moverCpu, ctx.RawCpuId);
-            return ValueTask.CompletedTask;
-        }, affinity: CpuSet.Of(0, 1));
-        await Rt.Until(() => mover.State == RtTaskState.Runnable && mover.CurrentCpu == 1, "mover queued on cpu1");
+        StalledRunnerSetup s = await StalledRunnerSetup.StartAsync(rt);
 
         // It leaves while cpu0 still runs a higher task: balance_push places it on an active CPU whatever
         // runs there (the push of a task waiting past a stalled runner, StalledRunnerPushTests, would
         // only take it to a CPU running below it).
         Task offline = rt.OfflineAsync(1);
-        await Rt.Until(() => mover.CurrentCpu == 0, "mover moved to cpu0 while cpu0 still runs high");
-        Volatile.Write(ref releaseHigh, 1);
-
-        await mover.WithTimeout();
-        Assert.Equal(0, Volatile.Read(ref moverCpu));
-        await holder.WithTimeout();
-        await high.WithTimeout();
+        await Rt.Until(() => s.Mover.CurrentCpu == 0, "mover moved to cpu0 while cpu0 still runs high");
+        s.ReleaseHigh();
+        await s.AllEndWithTheMoverOnCpu0Async();
         await offline.WithTimeout();
         Assert.False(rt.IsOnline(1));
     }

@@ -21,6 +21,10 @@ internal sealed partial class Cpu
     private volatile bool _cpuWorkQueued;
     private TaskCompletionSource? _vacated;
 
+    // Tasks PushQueuedOff has taken off this CPU (its queue or its wake list) and not yet queued on
+    // another: raised under Lock, lowered once they are queued there.
+    private int _leavingInTransit;
+
     /// <summary>True from the start of an offline until it completes or is cancelled.</summary>
     public bool Dying => Volatile.Read(ref _vacated) is not null;
 
@@ -122,7 +126,9 @@ internal sealed partial class Cpu
         bool empty;
         using (Lock.EnterScope())
         {
-            empty = Rq.Count == 0 && Running is null && NrPinned == 0;
+            // Tasks rt/balance has taken off this CPU and not yet queued elsewhere still count: their
+            // CPU is this one until then, and the offline must not complete under them.
+            empty = Rq.Count == 0 && Running is null && NrPinned == 0 && Volatile.Read(ref _leavingInTransit) == 0;
         }
 
         if (empty)
@@ -144,11 +150,17 @@ internal sealed partial class Cpu
     {
         List<RtTask>? leaving = null; // allocated only when something is queued: this runs every turn of the wait
         RtTask? listed;
+        int moving = 0;
         using (Lock.EnterScope())
         {
             // Tasks a waker listed for this CPU are on no run queue until a drain: the drain sends those
             // that may no longer come here (an inactive CPU takes none) to another CPU.
             listed = DrainWakeListLocked();
+            for (RtTask? t = listed; t is not null; t = t.RqNext)
+            {
+                moving++;
+            }
+
             if (Rq.Count > 0)
             {
                 foreach (RtTask task in Rq.ToList())
@@ -157,9 +169,20 @@ internal sealed partial class Cpu
                     {
                         DequeueLocked(task);
                         (leaving ??= []).Add(task);
+                        moving++;
                     }
                 }
             }
+
+            if (moving > 0)
+            {
+                Interlocked.Add(ref _leavingInTransit, moving); // under the lock the vacated check takes
+            }
+        }
+
+        if (moving == 0)
+        {
+            return;
         }
 
         EnqueueElsewhere(listed);
@@ -169,6 +192,12 @@ internal sealed partial class Cpu
             {
                 Scheduler.Balancer.PushedOff(this, task);
             }
+        }
+
+        Interlocked.Add(ref _leavingInTransit, -moving);
+        if (t_current != this)
+        {
+            Parker.Unpark(); // moved by rt/balance: the dying CPU looks again at once whether it is vacated
         }
     }
 

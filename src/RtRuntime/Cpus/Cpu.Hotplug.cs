@@ -128,7 +128,8 @@ internal sealed partial class Cpu
         {
             // Tasks rt/balance has taken off this CPU and not yet queued elsewhere still count: their
             // CPU is this one until then, and the offline must not complete under them.
-            empty = Rq.Count == 0 && Running is null && NrPinned == 0 && Volatile.Read(ref _leavingInTransit) == 0;
+            empty = Rq.Count == 0 && Running is null && NrPinned == 0 && Volatile.Read(ref _leavingInTransit) == 0
+                && Volatile.Read(ref _pri.WakeList) is null; // a task a waker listed here just before the deactivation is not gone yet either
         }
 
         if (empty)
@@ -151,10 +152,17 @@ internal sealed partial class Cpu
         List<RtTask>? leaving = null; // allocated only when something is queued: this runs every turn of the wait
         RtTask? listed;
         int moving = 0;
+        bool drained;
         using (Lock.EnterScope())
         {
+            if (Active)
+            {
+                return; // the offline was cancelled (AbortDying) since rt/balance saw the CPU dying: its tasks stay
+            }
+
             // Tasks a waker listed for this CPU are on no run queue until a drain: the drain sends those
             // that may no longer come here (an inactive CPU takes none) to another CPU.
+            drained = _pri.WakeList is not null;
             listed = DrainWakeListLocked();
             for (RtTask? t = listed; t is not null; t = t.RqNext)
             {
@@ -182,6 +190,11 @@ internal sealed partial class Cpu
 
         if (moving == 0)
         {
+            if (drained && t_current != this)
+            {
+                KickIfIdle(); // a pinned task drained onto this CPU's own queue: its poll watched only the list
+            }
+
             return;
         }
 

@@ -125,6 +125,12 @@ internal sealed partial class Cpu
         }
 
         EnqueueElsewhere(redirect);
+
+        // The CPU may have gone idle since it was found overdue, and a waker that listed a task for an
+        // idle CPU still polling does not unpark it (its poll watches the list, which is now empty):
+        // the task would wait on the queue of a CPU asleep with no deadline. Found by a review, with
+        // scratch hooks holding rt/balance and the CPU at those two points.
+        KickIfIdle();
     }
 
     /// <summary>

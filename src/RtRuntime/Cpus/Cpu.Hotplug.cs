@@ -188,16 +188,6 @@ internal sealed partial class Cpu
             }
         }
 
-        if (moving == 0)
-        {
-            if (drained && t_current != this)
-            {
-                KickIfIdle(); // a pinned task drained onto this CPU's own queue: its poll watched only the list
-            }
-
-            return;
-        }
-
         EnqueueElsewhere(listed);
         if (leaving is not null)
         {
@@ -207,10 +197,16 @@ internal sealed partial class Cpu
             }
         }
 
-        Interlocked.Add(ref _leavingInTransit, -moving);
-        if (t_current != this)
+        if (moving > 0)
         {
-            Parker.Unpark(); // moved by rt/balance: the dying CPU looks again at once whether it is vacated
+            Interlocked.Add(ref _leavingInTransit, -moving);
+        }
+
+        if ((drained || moving > 0) && t_current != this)
+        {
+            // From rt/balance: the dying CPU looks again at once, at a pinned task drained onto its own
+            // queue (its idle poll watched only the list) and at whether it is vacated.
+            Parker.Unpark();
         }
     }
 

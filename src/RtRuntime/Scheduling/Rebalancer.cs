@@ -232,7 +232,8 @@ internal sealed class Rebalancer : IDisposable
 
             // Work waiting for the CPU's next scheduling point in this step (a need_resched, or wakeups
             // listed for it): since when, for Pass (a new step starts the watch afresh, at 0).
-            if (running is not null && (cpu.Pending & (PendingWork.NeedResched | PendingWork.WakeList)) != 0)
+            int pending = cpu.Pending;
+            if (running is not null && (pending & (PendingWork.NeedResched | PendingWork.WakeList)) != 0)
             {
                 if (w.WorkWaitingSinceNs == 0)
                 {
@@ -244,7 +245,7 @@ internal sealed class Rebalancer : IDisposable
                 w.WorkWaitingSinceNs = 0;
             }
 
-            if ((cpu.Pending & PendingWork.NeedResched) != 0 && running is not null)
+            if ((pending & PendingWork.NeedResched) != 0 && running is not null)
             {
                 if (w.ReschedSinceNs == 0)
                 {

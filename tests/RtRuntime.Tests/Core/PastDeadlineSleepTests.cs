@@ -37,12 +37,12 @@ public sealed class PastDeadlineSleepTests
 
             // Passes preemption points until the low task's sleep has fired (its timer left the queue);
             // the give-up only turns a timer that never fires into a failure.
-            long giveUp = RtClock.NowNs() + 5_000_000_000;
+            long giveUp = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
             while (cpu0.NextDeadline <= 0)
             {
                 if (RtClock.NowNs() > giveUp)
                 {
-                    return false;
+                    return cpu0.NextDeadline > 0; // looked at again: the OS may have held this thread off past the give-up
                 }
 
                 await ctx.PreemptionPoint();

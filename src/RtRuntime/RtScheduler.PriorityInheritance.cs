@@ -17,15 +17,7 @@ public sealed partial class RtScheduler
     {
         for (int depth = 0; depth < 1024; depth++) // the chain is bounded by the tasks on one CPU
         {
-            int prio = task.NormalPrio;
-            foreach (LocalLockState contended in cpu.ContendedLocks)
-            {
-                if (contended.Owner == task)
-                {
-                    prio = Math.Max(prio, contended.TopWaiterPrio); // a lock without waiters boosts nobody
-                }
-            }
-
+            int prio = BoostedPrioLocked(cpu, task);
             if (prio == task.Prio)
             {
                 return;
@@ -57,6 +49,24 @@ public sealed partial class RtScheduler
 
             task = next;
         }
+    }
+
+    /// <summary>
+    /// The effective priority <paramref name="task"/> should have on <paramref name="cpu"/> (lock held):
+    /// the higher of its normal priority and the top waiters of the local locks it holds there.
+    /// </summary>
+    internal static int BoostedPrioLocked(Cpu cpu, RtTask task)
+    {
+        int prio = task.NormalPrio;
+        foreach (LocalLockState contended in cpu.ContendedLocks)
+        {
+            if (contended.Owner == task)
+            {
+                prio = Math.Max(prio, contended.TopWaiterPrio); // a lock without waiters boosts nobody
+            }
+        }
+
+        return prio;
     }
 
     /// <summary>Sets the effective priority of <paramref name="task"/>, requeueing it when it is queued or running on <paramref name="cpu"/> (whose lock the caller holds).</summary>

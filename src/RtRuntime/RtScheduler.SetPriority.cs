@@ -1,18 +1,243 @@
 using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
 using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime;
 
-/// <summary>sched_setparam() of a running task on itself (<see cref="TaskContext.SetPriority"/>).</summary>
+/// <summary>
+/// sched_setparam(): a task's priority, set by the task itself (<see cref="TaskContext.SetPriority"/>) or
+/// from any thread (<see cref="SetPriority"/>).
+/// </summary>
 public sealed partial class RtScheduler
 {
+    /// <summary>
+    /// Sets <paramref name="task"/>'s priority from any thread (the kernel's <c>sched_setparam(pid)</c>):
+    /// its normal priority becomes <paramref name="priority"/>, and its effective priority the higher
+    /// of that and the top waiter of any local lock it holds.
+    /// <list type="bullet">
+    /// <item>A queued task is requeued at once (at the head of its new priority when lowered, at the
+    /// tail when raised, as <c>__sched_setscheduler</c> does), and preempts its CPU's running task
+    /// at that task's next preemption point when it now outranks it.</item>
+    /// <item>A task waiting on an <see cref="RtEvent"/> or <see cref="RtSemaphore"/> moves to its new
+    /// place among the waiters at once; one asleep or awaiting anything else takes the new priority
+    /// when it wakes (where a priority first matters).</item>
+    /// <item>A running task takes it at its next preemption point, yield or block, applied by its own
+    /// CPU (here a running task's priority changes only on its CPU thread); a drop below a task
+    /// queued there switches it out at that point.</item>
+    /// <item>Called by the task itself on its CPU, it is <see cref="TaskContext.SetPriority"/>: at once.</item>
+    /// </list>
+    /// The last of several requests wins. A task that has ended is left as it is.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99.</exception>
+    /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/> (it has no RT priority).</exception>
+    public void SetPriority(RtTask task, int priority)
+    {
+        ArgumentNullException.ThrowIfNull(task);
+        if (task.Scheduler != this)
+        {
+            throw new ArgumentException($"task '{task.Name}' (id {task.Id}) belongs to another runtime; set its priority through the RtScheduler that spawned it.", nameof(task));
+        }
+
+        ValidatePriorityChange(task, priority);
+        if (task.IsCompleted)
+        {
+            return;
+        }
+
+        if (task.IsCurrent)
+        {
+            SetOwnPriority(task, priority);
+            return;
+        }
+
+        RtTaskRare rare = task.Rare;
+        Interlocked.Exchange(ref rare.PriorityRequest, priority); // a full fence: then the run state is read
+        switch (Volatile.Read(ref task.Run))
+        {
+            case TaskRunState.Queued:
+                TryApplyPriorityToQueued(task);
+                break;
+            case TaskRunState.Running:
+                // Its CPU applies it when the task's step ends, which the stopper bit brings about at its
+                // next preemption point. A task that left the CPU meanwhile takes it when it is queued
+                // again (the enqueue applies it) or, blocked, from LeaveBlocked's look after the block.
+                task.Cpu?.SetPending(PendingWork.Stop);
+                break;
+            case TaskRunState.Blocked:
+                TryApplyPriorityToBlocked(task);
+                break;
+            case TaskRunState.Dead:
+                Volatile.Write(ref rare.PriorityRequest, 0);
+                break;
+        }
+    }
+
     /// <summary>
     /// Sets the running <paramref name="task"/>'s own priority, on its CPU thread. Only the running task
     /// changes its own: it is then neither queued nor being woken anywhere, so its priority changes under
     /// its CPU's lock alone (a queue never holds it at a priority being rewritten).
     /// </summary>
     internal void SetOwnPriority(RtTask task, int priority)
+    {
+        ValidatePriorityChange(task, priority);
+        Cpu cpu = task.Cpu!;
+        bool rebalance;
+        using (cpu.Lock.EnterScope())
+        {
+            if (task.RareOrNull is { } rare)
+            {
+                Volatile.Write(ref rare.PriorityRequest, 0); // an earlier request from another thread is superseded
+            }
+
+            rebalance = ChangeRunningPriorityLocked(cpu, task, priority);
+        }
+
+        if (rebalance)
+        {
+            Rebalancer.Notify(BalanceReason.PriorityChanged);
+        }
+    }
+
+    /// <summary>
+    /// The running <paramref name="task"/>'s step ended on its CPU thread with a priority set from
+    /// another thread waiting: applied here, as if the task had set it itself.
+    /// </summary>
+    internal void ApplyPriorityRequestOfRunning(Cpu cpu, RtTask task)
+    {
+        bool rebalance = false;
+        using (cpu.Lock.EnterScope())
+        {
+            int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
+            if (request != 0)
+            {
+                rebalance = ChangeRunningPriorityLocked(cpu, task, request);
+            }
+        }
+
+        if (rebalance)
+        {
+            Rebalancer.Notify(BalanceReason.PriorityChanged);
+        }
+    }
+
+    /// <summary>
+    /// A task is being put on <paramref name="cpu"/>'s run queue (lock held) with a priority set from
+    /// another thread waiting: it takes it now, before its place in the queue is chosen.
+    /// </summary>
+    internal static void ApplyPriorityRequestOnEnqueueLocked(Cpu cpu, RtTask task, RtTaskRare rare)
+    {
+        int request = Interlocked.Exchange(ref rare.PriorityRequest, 0);
+        if (request != 0)
+        {
+            task.SetBasePriority(request);
+            task.PrioVolatile = BoostedPrioLocked(cpu, task);
+        }
+    }
+
+    /// <summary>
+    /// A blocked task with a priority request: applied now where no wakeup can move it meanwhile, else
+    /// left for its wakeup's enqueue. A migrate-disabled task wakes only onto its own CPU, under that
+    /// CPU's lock, so it changes under that lock whatever it waits on; a migratable one listed on a
+    /// wait queue moves among the waiters under the queue's gate, which its waker must take first.
+    /// Called by the setter, and by the CPU thread right after the task blocked (each looks after
+    /// its own write, so a block racing a request is seen by one of them).
+    /// </summary>
+    internal void TryApplyPriorityToBlocked(RtTask task)
+    {
+        if (task.Cpu is not { } cpu)
+        {
+            return; // never ran: its first enqueue applies it
+        }
+
+        bool rebalance = false;
+        using (cpu.Lock.EnterScope())
+        {
+            if (Volatile.Read(ref task.Run) != TaskRunState.Blocked || task.Cpu != cpu)
+            {
+                // Woken meanwhile: its enqueue applies the request, or did (a pinned task's enqueue
+                // is under this lock; a migratable one's, under its new CPU's).
+            }
+            else if (Volatile.Read(ref task.MigrationDisabled) > 0)
+            {
+                int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
+                if (request != 0)
+                {
+                    task.SetBasePriority(request);
+                    RecomputePrioLocked(cpu, task); // its place among a lock's or queue's waiters, and the boost it passes on
+                    rebalance = true;
+                }
+            }
+            else if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue)
+            {
+                rebalance = queue.TryApplyPriorityRequestToListed(cpu, task);
+            }
+        }
+
+        if (rebalance)
+        {
+            Rebalancer.Notify(BalanceReason.PriorityChanged);
+        }
+    }
+
+    /// <summary>
+    /// A queued task with a priority request: requeued under its CPU's lock when it is in that CPU's
+    /// run queue; otherwise it is between a wakeup and its enqueue (or on the CPU's wake list), and the
+    /// enqueue applies the request. The setter wrote the request before it read the task's CPU, so an
+    /// enqueue it does not see here comes after that write.
+    /// </summary>
+    private void TryApplyPriorityToQueued(RtTask task)
+    {
+        if (task.Cpu is not { } cpu)
+        {
+            return;
+        }
+
+        bool changed = false;
+        using (cpu.Lock.EnterScope())
+        {
+            if (task.Cpu == cpu && task.Run == TaskRunState.Queued && cpu.Rq.Contains(task))
+            {
+                int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
+                if (request != 0)
+                {
+                    task.SetBasePriority(request);
+                    RecomputePrioLocked(cpu, task); // requeues it (head when lowered); need_resched when it now outranks the runner
+                    changed = true;
+                }
+            }
+        }
+
+        if (changed)
+        {
+            cpu.KickIfIdle();
+            Rebalancer.Notify(BalanceReason.PriorityChanged); // a raised task may run on a CPU busy below it
+        }
+    }
+
+    /// <summary>
+    /// The running task's normal priority becomes <paramref name="priority"/> (lock held); true when the
+    /// rebalancer should look: a drop (prio_changed_rt pulls, as a task waiting on another CPU may now
+    /// outrank this one), or a raise above a task queued here that was to preempt it (a switch pending,
+    /// e.g. while the task is preempt-disabled): that task now waits behind a higher one and may run
+    /// elsewhere. The rebalancer's pass pushes waiting tasks to CPUs running below them (it compares
+    /// with the running priority, which a pull from inside the step would not).
+    /// </summary>
+    private static bool ChangeRunningPriorityLocked(Cpu cpu, RtTask task, int priority)
+    {
+        int old = task.Prio;
+        task.SetBasePriority(priority);
+
+        // The higher of the new priority and the waiters of the local locks it holds (rt_mutex_setprio's
+        // rule); a running task's change republishes the CPU's priority and sets need_resched when its
+        // queue now outranks it (SetRunningPrioLocked).
+        RecomputePrioLocked(cpu, task);
+        return task.Prio < old || (task.Prio > old && cpu.QueuedTop > old);
+    }
+
+    private static void ValidatePriorityChange(RtTask task, int priority)
     {
         if (task.Policy == SchedPolicy.Normal)
         {
@@ -22,31 +247,6 @@ public sealed partial class RtScheduler
         if (priority is < 1 or > 99)
         {
             throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of {task.Policy} task '{task.Name}' must be 1..99 (99 highest).");
-        }
-
-        Cpu cpu = task.Cpu!;
-        bool rebalance;
-        using (cpu.Lock.EnterScope())
-        {
-            int old = task.Prio;
-            task.SetBasePriority(priority);
-
-            // The higher of the new priority and the waiters of the local locks it holds (rt_mutex_setprio's
-            // rule); a running task's change republishes the CPU's priority and sets need_resched when its
-            // queue now outranks it (SetRunningPrioLocked).
-            RecomputePrioLocked(cpu, task);
-
-            // A drop: prio_changed_rt pulls, as a task waiting on another CPU may now outrank this one. A
-            // raise above a task queued here that was to preempt it (a switch pending, e.g. while the
-            // task is preempt-disabled): that task now waits here behind a higher one and may run
-            // elsewhere. The rebalancer's pass pushes waiting tasks to CPUs running below them (it
-            // compares with the running priority, which a pull from inside the step would not).
-            rebalance = task.Prio < old || (task.Prio > old && cpu.QueuedTop > old);
-        }
-
-        if (rebalance)
-        {
-            Rebalancer.Notify(BalanceReason.PriorityChanged);
         }
     }
 }

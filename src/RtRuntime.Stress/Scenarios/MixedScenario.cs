@@ -226,6 +226,7 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("lock_sections", Interlocked.Read(ref stats.LockSections), "count");
         result.AddFigure("boosted_sections", Interlocked.Read(ref stats.BoostedSections), "count");
         result.AddFigure("priority_changes", Interlocked.Read(ref stats.PriorityChanges), "count");
+        result.AddFigure("cross_priority_changes", Interlocked.Read(ref stats.CrossPriorityChanges), "count");
         if (hotplug is not null)
         {
             result.AddFigure("hotplug_ops", hotplug.Offlines + hotplug.Onlines, "count", summary: true);
@@ -253,6 +254,8 @@ public sealed class MixedScenario : StressScenario
         int cpus = rt.CpuCount;
         CpuSet all = CpuSet.Range(0, cpus);
         var movable = new List<(RtTask Task, AffinityHolder Holder)>();
+        var settable = new List<RtTask>(); // FIFO and RR tasks with a handle, whose priority this thread sets
+        var priorityRandom = new Random(random.Next());
         int index = 0;
         bool injected = false;
         var cancellations = new List<(long AtNs, Action Cancel)>();
@@ -313,6 +316,11 @@ public sealed class MixedScenario : StressScenario
                 {
                     movable.Add((task, holder));
                 }
+
+                if (script.Policy != SchedPolicy.Normal)
+                {
+                    settable.Add(task);
+                }
                 if (cancel)
                 {
                     cancellations.Add((now + random.NextInt64(0, 3_000_000), task.Cancel));
@@ -326,6 +334,8 @@ public sealed class MixedScenario : StressScenario
             {
                 ChangeAffinities(rt, affinityRandom, movable, stats);
             }
+
+            ChangePriority(rt, priorityRandom, settable, stats);
 
             await Task.Delay(1, CancellationToken.None).ConfigureAwait(false);
         }
@@ -386,6 +396,19 @@ public sealed class MixedScenario : StressScenario
             Interlocked.Increment(ref stats.AffinityChanges);
             done.ContinueWith(_ => holder.Complete(version), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
+    }
+
+    /// <summary>Sets the priority of one random live FIFO or RR task from this thread (sched_setparam on another task).</summary>
+    private static void ChangePriority(RtScheduler rt, Random random, List<RtTask> settable, MixedStats stats)
+    {
+        settable.RemoveAll(t => t.IsCompleted);
+        if (settable.Count == 0)
+        {
+            return;
+        }
+
+        rt.SetPriority(settable[random.Next(settable.Count)], random.Next(1, 81));
+        Interlocked.Increment(ref stats.CrossPriorityChanges);
     }
 
     private static async ValueTask ProbeAsync(TaskContext ctx, string name, CpuSet mask, LatencyHistogram histogram, long intervalNs, long end, InvariantChecker checker, bool widenAllowed)

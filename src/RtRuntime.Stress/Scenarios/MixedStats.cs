@@ -18,6 +18,7 @@ internal sealed class MixedStats
     public long LockSections;
     public long BoostedSections; // lock sections whose holder was boosted by a waiter when it unlocked
     public long PriorityChanges;
+    public long CrossPriorityChanges; // set by the spawning thread on live tasks (RtScheduler.SetPriority)
 
     /// <summary>Incremented inside every migrate-disabled section (null: not checked).</summary>
     public PerCpuCounter? Counter { get; init; }

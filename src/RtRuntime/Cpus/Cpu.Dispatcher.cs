@@ -310,10 +310,18 @@ internal sealed partial class Cpu
                     ForgetPreparedBlock();
                 }
 
-                if (task.RareOrNull?.FlowMisuse is { } misuse)
+                if (task.RareOrNull is { } rare)
                 {
-                    Scheduler.FaultFromStep(task, misuse); // two flows suspended at once, or a stale sleep or wait awaiter (RtTask.NoteFlowMisuse)
-                    return null;
+                    if (rare.FlowMisuse is { } misuse)
+                    {
+                        Scheduler.FaultFromStep(task, misuse); // two flows suspended at once, or a stale sleep or wait awaiter (RtTask.NoteFlowMisuse)
+                        return null;
+                    }
+
+                    if (!done && Volatile.Read(ref rare.PriorityRequest) != 0)
+                    {
+                        Scheduler.ApplyPriorityRequestOfRunning(this, task); // set from another thread (RtScheduler.SetPriority)
+                    }
                 }
 
                 if (done)
@@ -763,6 +771,13 @@ internal sealed partial class Cpu
 
             Interlocked.And(ref task.Gate, ~RtTask.GateOffCpu);
             return false;
+        }
+
+        if (task.RareOrNull is { } rare && Volatile.Read(ref rare.PriorityRequest) != 0)
+        {
+            // A priority set from another thread while the task was running, after its step ended: the
+            // setter may have seen it running and left it to this CPU.
+            Scheduler.TryApplyPriorityToBlocked(task);
         }
 
         return true;

@@ -170,6 +170,11 @@ internal sealed partial class Cpu
             }
             else
             {
+                if (ordered.RareOrNull is { } rare && Volatile.Read(ref rare.PriorityRequest) != 0)
+                {
+                    RtScheduler.ApplyPriorityRequestOnEnqueueLocked(this, ordered, rare); // set from another thread
+                }
+
                 Rq.Enqueue(ordered, atHead: false);
                 top = Math.Max(top, ordered.Prio);
             }

@@ -387,6 +387,11 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void EnqueueLocked(RtTask task, bool atHead, bool fromSwitch = false)
     {
         SetTaskCpu(task);
+        if (task.RareOrNull is { } rare && Volatile.Read(ref rare.PriorityRequest) != 0)
+        {
+            RtScheduler.ApplyPriorityRequestOnEnqueueLocked(this, task, rare); // set from another thread (RtScheduler.SetPriority)
+        }
+
         Rq.Enqueue(task, atHead);
         PublishQueued();
         if (!fromSwitch && task.Prio > _pri.RunningPrio)

@@ -21,6 +21,12 @@ internal sealed class RtTaskRare
     /// <summary>set_affinity_pending: the waiters of an affinity change not yet satisfied (last request wins, all complete together).</summary>
     public TaskCompletionSource? AffinityPending;
 
+    /// <summary>
+    /// A priority set from another thread (<see cref="RtScheduler.SetPriority"/>), 0 when none: whoever
+    /// holds the task where its priority may change applies it and clears it (last request wins).
+    /// </summary>
+    public int PriorityRequest;
+
     /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>
     public bool MdfPush;
 

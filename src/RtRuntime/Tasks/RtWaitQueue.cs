@@ -200,6 +200,33 @@ public abstract class RtWaitQueue : IWaitSource
         }
     }
 
+    /// <summary>
+    /// A priority set from another thread for a waiter still listed here (<paramref name="cpu"/>'s lock
+    /// held: the waiter's CPU, whose local locks may boost it): it takes the request and moves to its
+    /// new place. False when it is not listed (granted, or cancelled): its wakeup's enqueue applies the
+    /// request. Listed, it cannot be woken meanwhile: its waker must take it off the list under the gate.
+    /// </summary>
+    internal bool TryApplyPriorityRequestToListed(Cpu cpu, RtTask task)
+    {
+        using (_gate.EnterScope())
+        {
+            if (task.BlockedOn != this || !_waiters.Remove(task))
+            {
+                return false;
+            }
+
+            int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
+            if (request != 0)
+            {
+                task.SetBasePriority(request);
+                task.PrioVolatile = RtScheduler.BoostedPrioLocked(cpu, task);
+            }
+
+            _waiters.Insert(task, this);
+            return request != 0;
+        }
+    }
+
     bool IWaitSource.TryRemove(RtTask task)
     {
         using (_gate.EnterScope())

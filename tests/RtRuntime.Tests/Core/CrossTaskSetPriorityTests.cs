@@ -39,6 +39,40 @@ public class CrossTaskSetPriorityTests
     }
 
     [Fact]
+    public async Task AQueuedTask_LoweredGoesToTheHeadOfItsNewPriority_RaisedToTheTail()
+    {
+        // __sched_setscheduler's requeue: lowered, a task goes ahead of the tasks already at its new
+        // priority; raised, behind them. r (90) holds the one CPU while a, b (40), c (50) and d (30)
+        // queue; c is lowered to 40 and d raised to 40, then r ends: the 40s run c, a, b, d.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var order = new ConcurrentQueue<string>();
+        int go = 0;
+        var queued = new RtTask[4];
+        RtTask r = rt.Spawn("r", 90, async ctx =>
+        {
+            foreach ((int i, string name, int priority) in new[] { (0, "a", 40), (1, "b", 40), (2, "c", 50), (3, "d", 30) })
+            {
+                queued[i] = rt.Spawn(name, priority, _ =>
+                {
+                    order.Enqueue(name);
+                    return ValueTask.CompletedTask;
+                });
+            }
+
+            await ctx.SpinUntil(() => Volatile.Read(ref go) == 1, "the priorities set");
+        });
+        await Rt.Until(() => queued.All(t => t is not null && Rt.QueuedOn(rt.Cpus[0], t)), "a, b, c and d queued behind r");
+
+        rt.SetPriority(queued[2], 40);
+        rt.SetPriority(queued[3], 40);
+        Volatile.Write(ref go, 1);
+
+        await r.WithTimeout();
+        await queued.AllWithTimeout();
+        Assert.Equal(["c", "a", "b", "d"], order.ToArray());
+    }
+
+    [Fact]
     public async Task Lowering_ARunningTaskBelowAQueuedOne_SwitchesToItAtTheNextPoint()
     {
         await using RtScheduler rt = Rt.Start(cpus: 1);

@@ -84,7 +84,7 @@ internal sealed partial class SimEngine
                     break;
                 case SimStepKind.SetPriority:
                     task.Pc++;
-                    SetOwnPriority(task, step.Count);
+                    SetPriority(task, step.Target is null ? task : _byName[step.Target], step.Count);
                     break;
                 default:
                     task.Pc = task.Steps.Length;
@@ -104,6 +104,7 @@ internal sealed partial class SimEngine
     /// </summary>
     private void SetOwnPriority(SimTask task, int priority)
     {
+        task.PriorityRequest = 0; // an earlier request from another task is superseded
         int old = task.Prio;
         task.Prio = priority;
         if (priority < old || (priority > old && _cpus[task.Cpu].QueuedTop > old))
@@ -133,6 +134,7 @@ internal sealed partial class SimEngine
             return;
         }
 
+        TakePriorityRequest(task); // the step ends: before the task is listed at its priority
         task.WaitingOn = queue;
         if (!LoseOnBlock(task))
         {
@@ -164,6 +166,7 @@ internal sealed partial class SimEngine
             task.PreemptCount = 0;
         }
 
+        TakePriorityRequest(task);
         SimCpu cpu = _cpus[task.Cpu];
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Yield);

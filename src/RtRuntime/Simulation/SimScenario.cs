@@ -157,13 +157,13 @@ public sealed class SimScenario
             Fail("$.tasks", $"must hold 0..{MaxTasks} tasks, got {Tasks?.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"}.");
         }
 
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var names = new Dictionary<string, SchedPolicy>(StringComparer.Ordinal);
         for (int i = 0; i < Tasks.Count; i++)
         {
             SimTaskSpec t = Tasks[i] ?? throw new SimScenarioException("a task is null.", $"$.tasks[{i}]", 0);
             string at = $"$.tasks[{i}]";
             CheckName($"{at}.name", t.Name);
-            if (!names.Add(t.Name))
+            if (!names.TryAdd(t.Name, t.Policy))
             {
                 Fail($"{at}.name", $"'{t.Name}' is used by another task; names must be unique.");
             }
@@ -204,7 +204,7 @@ public sealed class SimScenario
         }
     }
 
-    private static long CheckSteps(string at, IReadOnlyList<SimStep> steps, HashSet<string> names, CpuSet all, SchedPolicy policy, int depth)
+    private static long CheckSteps(string at, IReadOnlyList<SimStep> steps, IReadOnlyDictionary<string, SchedPolicy> names, CpuSet all, SchedPolicy policy, int depth)
     {
         if (steps is null)
         {
@@ -230,7 +230,7 @@ public sealed class SimScenario
                     break;
                 case SimStepKind.SetAffinity:
                     CheckName($"{p}.setAffinity", s.Target);
-                    if (!names.Contains(s.Target!))
+                    if (!names.ContainsKey(s.Target!))
                     {
                         Fail($"{p}.setAffinity", $"no task is named '{s.Target}'.");
                     }
@@ -242,7 +242,19 @@ public sealed class SimScenario
 
                     break;
                 case SimStepKind.SetPriority:
-                    if (policy == SchedPolicy.Normal)
+                    if (s.Target is not null)
+                    {
+                        CheckName($"{p}.task", s.Target);
+                        if (!names.TryGetValue(s.Target, out SchedPolicy targetPolicy))
+                        {
+                            Fail($"{p}.task", $"no task is named '{s.Target}'.");
+                        }
+                        else if (targetPolicy == SchedPolicy.Normal)
+                        {
+                            Fail($"{p}.setPriority", $"task '{s.Target}' is a Normal task: it has no RT priority to set; give it policy Fifo or RoundRobin.");
+                        }
+                    }
+                    else if (policy == SchedPolicy.Normal)
                     {
                         Fail($"{p}.setPriority", "a Normal task has no RT priority to set; give the task policy Fifo or RoundRobin.");
                     }

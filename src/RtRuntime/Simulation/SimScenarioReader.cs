@@ -237,6 +237,7 @@ internal static class SimScenarioReader
         long value = 0, every = 0;
         string? text = null;
         CpuSet cpus = default;
+        string? task = null;
         bool hasCpus = false, hasEvery = false, hasSteps = false;
         List<SimStep> body = [];
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -258,6 +259,9 @@ internal static class SimScenarioReader
                     op = SetOp(ref reader, ctx, at, op, field);
                     text = ReadString(ref reader, ctx, p);
                     break;
+                case "task":
+                    task = ReadString(ref reader, ctx, p);
+                    break;
                 case "everyUs":
                     every = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, TimeRange);
                     hasEvery = true;
@@ -271,7 +275,7 @@ internal static class SimScenarioReader
                     hasSteps = true;
                     break;
                 default:
-                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, setAffinity (with cpus), setPriority, repeat (with steps).");
+                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, setAffinity (with cpus), setPriority (with optional task), repeat (with steps).");
             }
         }
 
@@ -283,6 +287,11 @@ internal static class SimScenarioReader
         if ((hasEvery && op != "run") || (hasCpus && op != "setAffinity") || (hasSteps && op != "repeat"))
         {
             throw new SimScenarioException($"a \"{op}\" step does not take {(hasEvery && op != "run" ? "everyUs" : hasCpus && op != "setAffinity" ? "cpus" : "steps")}.", at, ctx.LineOf(at));
+        }
+
+        if (task is not null && op != "setPriority")
+        {
+            throw new SimScenarioException($"a \"{op}\" step does not take task (only setPriority does: the task whose priority it sets).", at, ctx.LineOf(at));
         }
 
         if (op == "setAffinity" && !hasCpus)
@@ -297,7 +306,7 @@ internal static class SimScenarioReader
             "wait" => SimStep.Wait(text!),
             "signal" => SimStep.Signal(text!),
             "setAffinity" => SimStep.SetAffinity(text!, cpus),
-            "setPriority" => SimStep.SetPriority((int)value),
+            "setPriority" => task is null ? SimStep.SetPriority((int)value) : SimStep.SetPriority(task, (int)value),
             _ => SimStep.Repeat((int)value, body),
         };
     }

@@ -25,7 +25,7 @@ public sealed class SimStep
     /// <summary>For <see cref="SimStepKind.Run"/>: a preemption point every this many µs (0: only at the end).</summary>
     public long EveryUs { get; }
 
-    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name.</summary>
+    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/>: the target task's name, or null for the caller itself.</summary>
     public string? Target { get; }
 
     /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
@@ -81,6 +81,11 @@ public sealed class SimStep
     /// <param name="priority">1..99; the task's policy must be FIFO or RR.</param>
     public static SimStep SetPriority(int priority) => new(SimStepKind.SetPriority, count: priority);
 
+    /// <summary>Set the priority of task <paramref name="task"/> to <paramref name="priority"/> (<c>RtScheduler.SetPriority(task, priority)</c>).</summary>
+    /// <param name="task">The target task's name (may be the caller itself).</param>
+    /// <param name="priority">1..99; the target's policy must be FIFO or RR.</param>
+    public static SimStep SetPriority(string task, int priority) => new(SimStepKind.SetPriority, target: task, count: priority);
+
     /// <summary>End the task.</summary>
     public static SimStep Exit() => new(SimStepKind.Exit);
 
@@ -97,7 +102,7 @@ public sealed class SimStep
         SimStepKind.Wait or SimStepKind.Signal => $"{Kind.ToString().ToLowerInvariant()} {Target}",
         SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",
         SimStepKind.Repeat => $"repeat {Count} x {Body.Count} steps",
-        SimStepKind.SetPriority => $"setPriority {Count}",
+        SimStepKind.SetPriority => Target is null ? $"setPriority {Count}" : $"setPriority {Target} {Count}",
         _ => Kind.ToString(),
     };
 }

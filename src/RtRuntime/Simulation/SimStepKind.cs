@@ -42,6 +42,12 @@ public enum SimStepKind
     /// <summary>Run <see cref="SimStep.Body"/> <see cref="SimStep.Count"/> times (expanded when the simulation starts).</summary>
     Repeat = 12,
 
-    /// <summary><c>sched_setparam()</c> on itself: the task's priority becomes <see cref="SimStep.Count"/> (1..99; FIFO and RR tasks only).</summary>
+    /// <summary>
+    /// <c>sched_setparam()</c>: the priority of the task <see cref="SimStep.Target"/> (null: the caller
+    /// itself) becomes <see cref="SimStep.Count"/> (1..99; FIFO and RR tasks only). Itself: at once. Another
+    /// task: requeued at once when queued (at the head when lowered, at the tail when raised), moved
+    /// among an event's waiters at once when waiting, set at once when asleep; a task running on another
+    /// CPU takes it at its next preemption point, yield or block (the threaded <c>RtScheduler.SetPriority</c>).
+    /// </summary>
     SetPriority = 13,
 }

@@ -28,7 +28,7 @@ internal sealed class SimTask
 
     public string Name { get; }
 
-    public int Prio { get; set; } // changed only by the task's own SetPriority step, while it runs (never queued then)
+    public int Prio { get; set; } // set while it runs by its own SetPriority step; queued, waiting or asleep, by another task's (which requeues it)
 
     public SchedPolicy Policy { get; }
 
@@ -78,6 +78,9 @@ internal sealed class SimTask
 
     /// <summary>p->migration_disabled (always 0 under NonRt, where the guard is preempt-disable).</summary>
     public int MigrationDisabled;
+
+    /// <summary>A priority set by another task while this one ran on another CPU, taken at its next preemption point, yield or block (0: none).</summary>
+    public int PriorityRequest;
 
     /// <summary>MDF_PUSH: a push deferred to the outermost migrate_enable.</summary>
     public bool MdfPush;

@@ -24,6 +24,7 @@ public class SimPropertyTests
         (1, Gen.OneOf(Events).Select(e => new[] { SimStep.Signal(e) })),
         (1, Gen.OneOf(Events).Select(e => new[] { SimStep.Wait(e) })),
         (1, Gen.Int[1, 99].Select(p => new[] { SimStep.SetPriority(p) })),
+        (1, Gen.Select(Gen.Int[0, tasks - 1], Gen.Int[1, 99], (t, p) => new[] { SimStep.SetPriority($"T{t}", p) })),
         (1, Gen.Select(Gen.Int[0, tasks - 1], Mask(cpus), (t, m) => new[] { SimStep.SetAffinity($"T{t}", m) })));
 
     private static Gen<SimStep[]> Block(int cpus, int tasks, int depth)
@@ -46,8 +47,24 @@ public class SimPropertyTests
             Affinity = mask,
             SpawnUs = spawn,
             WakeCpu = cpu,
-            Steps = prio == 0 ? [.. steps.Where(st => st.Kind != SimStepKind.SetPriority)] : steps, // a Normal task has no RT priority to set
+            Steps = prio == 0 ? [.. steps.Where(st => st.Kind != SimStepKind.SetPriority || st.Target is not null)] : steps, // a Normal task has no RT priority to set
         });
+
+    /// <summary>Drops the steps that set a Normal task's priority (it has none to set).</summary>
+    private static SimTaskSpec[] WithoutNormalTargets(SimTaskSpec[] tasks)
+    {
+        HashSet<string> normal = [.. tasks.Where(t => t.Policy == SchedPolicy.Normal).Select(t => t.Name)];
+        return [.. tasks.Select(t => new SimTaskSpec
+        {
+            Name = t.Name,
+            Priority = t.Priority,
+            Policy = t.Policy,
+            Affinity = t.Affinity,
+            SpawnUs = t.SpawnUs,
+            WakeCpu = t.WakeCpu,
+            Steps = [.. t.Steps.Where(st => st.Kind != SimStepKind.SetPriority || st.Target is null || !normal.Contains(st.Target))],
+        })];
+    }
 
     internal static readonly Gen<SimScenario> Scenarios =
         Gen.Select(Gen.Int[1, 4], Gen.Int[1, 6], (cpus, n) => (cpus, n))
@@ -64,7 +81,7 @@ public class SimPropertyTests
                    RoundRobinSliceUs = 30,
                    EndUs = 20_000,
                    AnticipateTimersUs = anticipate,
-                   Tasks = tasks,
+                   Tasks = WithoutNormalTargets(tasks),
                }));
 
     private static SimScenario With(SimScenario s, BalancePolicy policy, PreemptionModel model = PreemptionModel.Rt) => new()

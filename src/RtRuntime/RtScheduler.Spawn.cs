@@ -63,7 +63,10 @@ public sealed partial class RtScheduler
     /// <see cref="TaskContext"/> then throws. Spawn bodies that await foreign work with
     /// <see cref="Spawn(string, int, Func{TaskContext, ValueTask}, SchedPolicy, CpuSet?, CancellationToken)"/>.
     /// The body's <see cref="TaskContext"/> and its <see cref="TaskContext.Task"/> handle belong to
-    /// the task only until it ends. Await every async call the body starts: one left running that
+    /// the task only until it ends: another thread that calls <see cref="SetPriority"/> or
+    /// <see cref="SetAffinityAsync"/> through a handle the body handed out may race the task's end and
+    /// reach the object's next life, so spawn a task that other threads manage with <c>Spawn</c>, whose
+    /// object is never reused. Await every async call the body starts: one left running that
     /// awaits foreign work may be resumed inline by a later task on the same object (one that completes
     /// that work under the same context), where its context passes for that task's and a suspension
     /// through it faults that task, reported as two flows of one task (the same misuse a spawned

@@ -6,8 +6,9 @@ using RtRuntime.Tasks;
 namespace RtRuntime;
 
 /// <summary>
-/// sched_setparam(): a task's priority, set by the task itself (<see cref="TaskContext.SetPriority"/>) or
-/// from any thread (<see cref="SetPriority"/>).
+/// sched_setparam() and sched_setscheduler(): a task's priority, or its policy and priority, set by the
+/// task itself (<see cref="TaskContext.SetPriority"/>, <see cref="TaskContext.SetScheduler"/>) or from
+/// any thread (<see cref="SetPriority"/>, <see cref="SetScheduler"/>).
 /// </summary>
 public sealed partial class RtScheduler
 {
@@ -33,16 +34,52 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99.</exception>
-    /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/> (it has no RT priority).</exception>
+    /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/> (it has no RT priority), or a <see cref="SetScheduler"/> request to make it Normal waits to be applied.</exception>
     public void SetPriority(RtTask task, int priority)
+    {
+        ThrowIfNotOwnTask(task, "priority");
+        ValidatePriorityChange(task, priority);
+        RequestSched(task, null, priority);
+    }
+
+    /// <summary>
+    /// Sets <paramref name="task"/>'s policy and priority from any thread (the kernel's
+    /// <c>sched_setscheduler(pid)</c>, <c>chrt -p</c>): <see cref="SchedPolicy.Fifo"/> or
+    /// <see cref="SchedPolicy.RoundRobin"/> at 1..99, or <see cref="SchedPolicy.Normal"/> (priority 0),
+    /// e.g. to demote a runaway real-time task to the normal class, or to have equal-priority tasks share
+    /// a CPU in round-robin slices. It takes effect as <see cref="SetPriority"/> describes: at once for a
+    /// queued or waiting task, at its next preemption point, yield or block for a running one. A task
+    /// that becomes round-robin while running starts a full slice then; one that leaves it stops
+    /// rotating. The last of several requests (of either method) wins; a priority set through
+    /// <see cref="SetPriority"/> keeps the policy the task has when it is applied, and is dropped if that
+    /// is Normal by then. A task that has ended is left as it is.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The policy is not one of the three, or the priority is outside 1..99 (Fifo, RoundRobin) or not 0 (Normal).</exception>
+    public void SetScheduler(RtTask task, SchedPolicy policy, int priority)
+    {
+        ThrowIfNotOwnTask(task, "policy");
+        ValidatePolicy(task.Name, priority, policy);
+        RequestSched(task, policy, priority);
+    }
+
+    private void ThrowIfNotOwnTask(RtTask task, string what)
     {
         ArgumentNullException.ThrowIfNull(task);
         if (task.Scheduler != this)
         {
-            throw new ArgumentException($"task '{task.Name}' (id {task.Id}) belongs to another runtime; set its priority through the RtScheduler that spawned it.", nameof(task));
+            throw new ArgumentException($"task '{task.Name}' (id {task.Id}) belongs to another runtime; set its {what} through the RtScheduler that spawned it.", nameof(task));
         }
+    }
 
-        ValidatePriorityChange(task, priority);
+    /// <summary>
+    /// A validated policy (null: the task's, sched_setparam) and priority for <paramref name="task"/>, from
+    /// any thread: given to whoever holds the task. A priority alone keeps the policy of a request not
+    /// yet applied, as it would have been by then in the kernel (a pending change to Normal refuses it).
+    /// </summary>
+    private void RequestSched(RtTask task, SchedPolicy? policy, int priority)
+    {
         if (task.IsCompleted)
         {
             return;
@@ -50,16 +87,34 @@ public sealed partial class RtScheduler
 
         if (task.IsCurrent)
         {
-            SetOwnPriority(task, priority);
+            SetOwnSched(task, policy is { } own ? SchedRequest.Of(own, priority) : SchedRequest.OfPriority(priority));
             return;
         }
 
         RtTaskRare rare = task.Rare;
-        Interlocked.Exchange(ref rare.PriorityRequest, priority); // a full fence: then the run state is read
+        int seen = Volatile.Read(ref rare.SchedRequest);
+        while (true)
+        {
+            SchedPolicy? pending = policy is null ? SchedRequest.PolicyOf(seen) : null;
+            if (pending == SchedPolicy.Normal)
+            {
+                throw new InvalidOperationException($"task '{task.Name}' is being made a Normal task (a SetScheduler request not yet applied): it has no RT priority to set (priority {priority} refused).");
+            }
+
+            int request = (policy ?? pending) is { } p ? SchedRequest.Of(p, priority) : SchedRequest.OfPriority(priority);
+            int found = Interlocked.CompareExchange(ref rare.SchedRequest, request, seen); // a full fence: then the run state is read
+            if (found == seen)
+            {
+                break;
+            }
+
+            seen = found;
+        }
+
         switch (Volatile.Read(ref task.Run))
         {
             case TaskRunState.Queued:
-                TryApplyPriorityToQueued(task);
+                TryApplySchedRequestToQueued(task);
                 break;
             case TaskRunState.Running:
                 // Its CPU applies it when the task's step ends, which the stopper bit brings about at its
@@ -68,10 +123,10 @@ public sealed partial class RtScheduler
                 task.Cpu?.SetPending(PendingWork.Stop);
                 break;
             case TaskRunState.Blocked:
-                TryApplyPriorityToBlocked(task);
+                TryApplySchedRequestToBlocked(task);
                 break;
             case TaskRunState.Dead:
-                Volatile.Write(ref rare.PriorityRequest, 0);
+                Volatile.Write(ref rare.SchedRequest, 0);
                 break;
         }
     }
@@ -84,16 +139,31 @@ public sealed partial class RtScheduler
     internal void SetOwnPriority(RtTask task, int priority)
     {
         ValidatePriorityChange(task, priority);
+        SetOwnSched(task, SchedRequest.OfPriority(priority));
+    }
+
+    /// <summary>Sets the running <paramref name="task"/>'s own policy and priority, on its CPU thread (<see cref="SetOwnPriority"/>'s rules).</summary>
+    internal void SetOwnScheduler(RtTask task, SchedPolicy policy, int priority)
+    {
+        ValidatePolicy(task.Name, priority, policy);
+        SetOwnSched(task, SchedRequest.Of(policy, priority));
+    }
+
+    private void SetOwnSched(RtTask task, int request)
+    {
         Cpu cpu = task.Cpu!;
-        bool rebalance;
+        bool rebalance = false;
         using (cpu.Lock.EnterScope())
         {
             if (task.RareOrNull is { } rare)
             {
-                Volatile.Write(ref rare.PriorityRequest, 0); // an earlier request from another thread is superseded
+                Volatile.Write(ref rare.SchedRequest, 0); // an earlier request from another thread is superseded
             }
 
-            rebalance = ChangeRunningPriorityLocked(cpu, task, priority);
+            if (SchedRequest.TryDecode(request, task, out SchedPolicy policy, out int priority))
+            {
+                rebalance = ChangeRunningSchedLocked(cpu, task, policy, priority);
+            }
         }
 
         if (rebalance)
@@ -106,15 +176,15 @@ public sealed partial class RtScheduler
     /// The running <paramref name="task"/>'s step ended on its CPU thread with a priority set from
     /// another thread waiting: applied here, as if the task had set it itself.
     /// </summary>
-    internal void ApplyPriorityRequestOfRunning(Cpu cpu, RtTask task)
+    internal void ApplySchedRequestOfRunning(Cpu cpu, RtTask task)
     {
         bool rebalance = false;
         using (cpu.Lock.EnterScope())
         {
-            int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
-            if (request != 0)
+            int request = Interlocked.Exchange(ref task.Rare.SchedRequest, 0);
+            if (SchedRequest.TryDecode(request, task, out SchedPolicy policy, out int priority))
             {
-                rebalance = ChangeRunningPriorityLocked(cpu, task, request);
+                rebalance = ChangeRunningSchedLocked(cpu, task, policy, priority);
             }
         }
 
@@ -128,12 +198,10 @@ public sealed partial class RtScheduler
     /// A task is being put on <paramref name="cpu"/>'s run queue (lock held) with a priority set from
     /// another thread waiting: it takes it now, before its place in the queue is chosen.
     /// </summary>
-    internal static void ApplyPriorityRequestOnEnqueueLocked(Cpu cpu, RtTask task, RtTaskRare rare)
+    internal static void ApplySchedRequestOnEnqueueLocked(Cpu cpu, RtTask task, RtTaskRare rare)
     {
-        int request = Interlocked.Exchange(ref rare.PriorityRequest, 0);
-        if (request != 0)
+        if (task.TryTakeSchedRequest(rare))
         {
-            task.SetBasePriority(request);
             task.PrioVolatile = BoostedPrioLocked(cpu, task);
         }
     }
@@ -146,7 +214,7 @@ public sealed partial class RtScheduler
     /// Called by the setter, and by the CPU thread right after the task blocked (each looks after
     /// its own write, so a block racing a request is seen by one of them).
     /// </summary>
-    internal void TryApplyPriorityToBlocked(RtTask task)
+    internal void TryApplySchedRequestToBlocked(RtTask task)
     {
         if (task.Cpu is not { } cpu)
         {
@@ -163,17 +231,15 @@ public sealed partial class RtScheduler
             }
             else if (Volatile.Read(ref task.MigrationDisabled) > 0)
             {
-                int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
-                if (request != 0)
+                if (task.TryTakeSchedRequest(task.Rare))
                 {
-                    task.SetBasePriority(request);
                     RecomputePrioLocked(cpu, task); // its place among a lock's or queue's waiters, and the boost it passes on
                     rebalance = true;
                 }
             }
             else if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue)
             {
-                rebalance = queue.TryApplyPriorityRequestToListed(cpu, task);
+                rebalance = queue.TryApplySchedRequestToListed(cpu, task);
             }
         }
 
@@ -189,7 +255,7 @@ public sealed partial class RtScheduler
     /// enqueue applies the request. The setter wrote the request before it read the task's CPU, so an
     /// enqueue it does not see here comes after that write.
     /// </summary>
-    private void TryApplyPriorityToQueued(RtTask task)
+    private void TryApplySchedRequestToQueued(RtTask task)
     {
         if (task.Cpu is not { } cpu)
         {
@@ -201,10 +267,8 @@ public sealed partial class RtScheduler
         {
             if (task.Cpu == cpu && task.Run == TaskRunState.Queued && cpu.Rq.Contains(task))
             {
-                int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
-                if (request != 0)
+                if (task.TryTakeSchedRequest(task.Rare))
                 {
-                    task.SetBasePriority(request);
                     RecomputePrioLocked(cpu, task); // requeues it (head when lowered); need_resched when it now outranks the runner
                     changed = true;
                 }
@@ -226,10 +290,15 @@ public sealed partial class RtScheduler
     /// elsewhere. The rebalancer's pass pushes waiting tasks to CPUs running below them (it compares
     /// with the running priority, which a pull from inside the step would not).
     /// </summary>
-    private static bool ChangeRunningPriorityLocked(Cpu cpu, RtTask task, int priority)
+    private static bool ChangeRunningSchedLocked(Cpu cpu, RtTask task, SchedPolicy policy, int priority)
     {
         int old = task.Prio;
-        task.SetBasePriority(priority);
+        SchedPolicy oldPolicy = task.Policy;
+        task.SetSchedParams(policy, priority);
+        if (policy != oldPolicy && (policy == SchedPolicy.RoundRobin || oldPolicy == SchedPolicy.RoundRobin))
+        {
+            cpu.RestartRoundRobinSlice(task); // a full slice from now for a new RR task; none for one that left RR
+        }
 
         // The higher of the new priority and the waiters of the local locks it holds (rt_mutex_setprio's
         // rule); a running task's change republishes the CPU's priority and sets need_resched when its

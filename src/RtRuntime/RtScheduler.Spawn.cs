@@ -94,6 +94,13 @@ public sealed partial class RtScheduler
 
     internal CpuSet ValidateSpawn(string? name, int priority, SchedPolicy policy, CpuSet? affinity)
     {
+        ValidatePolicy(name, priority, policy);
+        return ValidateAffinity(affinity, nameof(affinity));
+    }
+
+    /// <summary>A policy with a priority it allows: Fifo and RoundRobin 1..99, Normal 0 (the kernel's sched_setscheduler checks).</summary>
+    internal static void ValidatePolicy(string? name, int priority, SchedPolicy policy)
+    {
         switch (policy)
         {
             case SchedPolicy.Fifo or SchedPolicy.RoundRobin when priority is < 1 or > 99:
@@ -105,8 +112,6 @@ public sealed partial class RtScheduler
             default:
                 throw new ArgumentOutOfRangeException(nameof(policy), policy, "policy must be Fifo, RoundRobin or Normal.");
         }
-
-        return ValidateAffinity(affinity, nameof(affinity));
     }
 
     internal CpuSet ValidateAffinity(CpuSet? affinity, string paramName)

@@ -227,6 +227,7 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("boosted_sections", Interlocked.Read(ref stats.BoostedSections), "count");
         result.AddFigure("priority_changes", Interlocked.Read(ref stats.PriorityChanges), "count");
         result.AddFigure("cross_priority_changes", Interlocked.Read(ref stats.CrossPriorityChanges), "count");
+        result.AddFigure("cross_policy_changes", Interlocked.Read(ref stats.CrossPolicyChanges), "count");
         if (hotplug is not null)
         {
             result.AddFigure("hotplug_ops", hotplug.Offlines + hotplug.Onlines, "count", summary: true);
@@ -398,7 +399,11 @@ public sealed class MixedScenario : StressScenario
         }
     }
 
-    /// <summary>Sets the priority of one random live FIFO or RR task from this thread (sched_setparam on another task).</summary>
+    /// <summary>
+    /// Sets the priority of one random live FIFO or RR task from this thread (sched_setparam on another
+    /// task), one time in four with a policy, FIFO or RR (sched_setscheduler: never Normal, as the
+    /// task's script may set its own RT priority).
+    /// </summary>
     private static void ChangePriority(RtScheduler rt, Random random, List<RtTask> settable, MixedStats stats)
     {
         settable.RemoveAll(t => t.IsCompleted);
@@ -407,8 +412,18 @@ public sealed class MixedScenario : StressScenario
             return;
         }
 
-        rt.SetPriority(settable[random.Next(settable.Count)], random.Next(1, 81));
-        Interlocked.Increment(ref stats.CrossPriorityChanges);
+        RtTask task = settable[random.Next(settable.Count)];
+        int priority = random.Next(1, 81);
+        if (random.Next(4) == 0)
+        {
+            rt.SetScheduler(task, random.Next(2) == 0 ? SchedPolicy.Fifo : SchedPolicy.RoundRobin, priority);
+            Interlocked.Increment(ref stats.CrossPolicyChanges);
+        }
+        else
+        {
+            rt.SetPriority(task, priority);
+            Interlocked.Increment(ref stats.CrossPriorityChanges);
+        }
     }
 
     private static async ValueTask ProbeAsync(TaskContext ctx, string name, CpuSet mask, LatencyHistogram histogram, long intervalNs, long end, InvariantChecker checker, bool widenAllowed)

@@ -19,6 +19,7 @@ internal sealed class MixedStats
     public long BoostedSections; // lock sections whose holder was boosted by a waiter when it unlocked
     public long PriorityChanges;
     public long CrossPriorityChanges; // set by the spawning thread on live tasks (RtScheduler.SetPriority)
+    public long CrossPolicyChanges; // FIFO or RR with a priority, set by the spawning thread (RtScheduler.SetScheduler)
 
     /// <summary>Incremented inside every migrate-disabled section (null: not checked).</summary>
     public PerCpuCounter? Counter { get; init; }

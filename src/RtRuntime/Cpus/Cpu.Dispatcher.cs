@@ -318,9 +318,9 @@ internal sealed partial class Cpu
                         return null;
                     }
 
-                    if (!done && Volatile.Read(ref rare.PriorityRequest) != 0)
+                    if (!done && Volatile.Read(ref rare.SchedRequest) != 0)
                     {
-                        Scheduler.ApplyPriorityRequestOfRunning(this, task); // set from another thread (RtScheduler.SetPriority)
+                        Scheduler.ApplySchedRequestOfRunning(this, task); // set from another thread (RtScheduler.SetPriority)
                     }
                 }
 
@@ -428,6 +428,16 @@ internal sealed partial class Cpu
             Volatile.Write(ref _sliceDeadline, (now == 0 ? RtClock.NowNs() : now) + Scheduler.RoundRobinSliceNs);
         }
 
+        NotifyTimerThread();
+    }
+
+    /// <summary>
+    /// The running <paramref name="task"/>'s policy changed into or out of round-robin (this CPU's thread,
+    /// lock held): a full slice from now, or none (the timer thread stops watching a slice's end).
+    /// </summary>
+    internal void RestartRoundRobinSlice(RtTask task)
+    {
+        Volatile.Write(ref _sliceDeadline, task.Policy == SchedPolicy.RoundRobin ? RtClock.NowNs() + Scheduler.RoundRobinSliceNs : long.MaxValue);
         NotifyTimerThread();
     }
 
@@ -773,11 +783,11 @@ internal sealed partial class Cpu
             return false;
         }
 
-        if (task.RareOrNull is { } rare && Volatile.Read(ref rare.PriorityRequest) != 0)
+        if (task.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0)
         {
             // A priority set from another thread while the task was running, after its step ended: the
             // setter may have seen it running and left it to this CPU.
-            Scheduler.TryApplyPriorityToBlocked(task);
+            Scheduler.TryApplySchedRequestToBlocked(task);
         }
 
         return true;

@@ -170,9 +170,9 @@ internal sealed partial class Cpu
             }
             else
             {
-                if (ordered.RareOrNull is { } rare && Volatile.Read(ref rare.PriorityRequest) != 0)
+                if (ordered.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0)
                 {
-                    RtScheduler.ApplyPriorityRequestOnEnqueueLocked(this, ordered, rare); // set from another thread
+                    RtScheduler.ApplySchedRequestOnEnqueueLocked(this, ordered, rare); // set from another thread
                 }
 
                 Rq.Enqueue(ordered, atHead: false);

@@ -387,11 +387,11 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void EnqueueLocked(RtTask task, bool atHead, bool fromSwitch = false)
     {
         SetTaskCpu(task);
-        if (!fromSwitch && task.RareOrNull is { } rare && Volatile.Read(ref rare.PriorityRequest) != 0)
+        if (!fromSwitch && task.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0)
         {
             // Set from another thread (RtScheduler.SetPriority). Not at a switch-out: a request for a
             // running task waits for its step's end, which comes again when it runs next.
-            RtScheduler.ApplyPriorityRequestOnEnqueueLocked(this, task, rare);
+            RtScheduler.ApplySchedRequestOnEnqueueLocked(this, task, rare);
         }
 
         Rq.Enqueue(task, atHead);

@@ -59,8 +59,8 @@ public abstract partial class RtTask : SynchronizationContext
 
     private string? _name;
 
-    /// <summary>The scheduling policy.</summary>
-    public SchedPolicy Policy => (SchedPolicy)_policy;
+    /// <summary>The scheduling policy: the one it was spawned with until it is changed (<see cref="RtScheduler.SetScheduler"/>, <see cref="TaskContext.SetScheduler"/>).</summary>
+    public SchedPolicy Policy => (SchedPolicy)Volatile.Read(ref _policy);
 
     // Policy and base priority fit a byte each (validated at spawn): with the other small fields they
     // pack into one 8-byte slot of the task object.
@@ -69,12 +69,37 @@ public abstract partial class RtTask : SynchronizationContext
 
     /// <summary>
     /// Its own RT priority (the kernel's normal_prio): 1..99 (99 highest), 0 for <see cref="SchedPolicy.Normal"/>;
-    /// the one it was spawned with until it sets another (<see cref="TaskContext.SetPriority"/>).
+    /// the one it was spawned with until it is changed (<see cref="TaskContext.SetPriority"/>, <see cref="RtScheduler.SetPriority"/>, <see cref="RtScheduler.SetScheduler"/>).
     /// </summary>
     public int BasePriority => Volatile.Read(ref _basePriority);
 
-    /// <summary>Changes <see cref="BasePriority"/> (under the run-queue lock of the CPU running the task).</summary>
-    internal void SetBasePriority(int priority) => Volatile.Write(ref _basePriority, (byte)priority);
+    /// <summary>
+    /// Changes <see cref="Policy"/> and <see cref="BasePriority"/> (0 for <see cref="SchedPolicy.Normal"/>),
+    /// where no run queue or wait list holds the task at its old priority: under the run-queue lock of
+    /// its CPU, by whoever holds it then (<c>RtScheduler.SetScheduler</c>'s owners). The caller then
+    /// recomputes its effective priority.
+    /// </summary>
+    internal void SetSchedParams(SchedPolicy policy, int priority)
+    {
+        Volatile.Write(ref _policy, (byte)policy);
+        Volatile.Write(ref _basePriority, (byte)(policy == SchedPolicy.Normal ? 0 : priority));
+    }
+
+    /// <summary>
+    /// Takes a request from another thread (<see cref="RtTaskRare.SchedRequest"/>) and sets what it asks
+    /// (<see cref="SetSchedParams"/>); false when there was none, or nothing to set (<see cref="SchedRequest.TryDecode"/>).
+    /// </summary>
+    internal bool TryTakeSchedRequest(RtTaskRare rare)
+    {
+        int request = Interlocked.Exchange(ref rare.SchedRequest, 0);
+        if (!Tasks.SchedRequest.TryDecode(request, this, out SchedPolicy policy, out int priority))
+        {
+            return false;
+        }
+
+        SetSchedParams(policy, priority);
+        return true;
+    }
 
     /// <summary>The priority it is scheduled at now (above <see cref="BasePriority"/> while boosted by priority inheritance).</summary>
     public int EffectivePriority => PrioVolatile;

@@ -22,10 +22,11 @@ internal sealed class RtTaskRare
     public TaskCompletionSource? AffinityPending;
 
     /// <summary>
-    /// A priority set from another thread (<see cref="RtScheduler.SetPriority"/>), 0 when none: whoever
-    /// holds the task where its priority may change applies it and clears it (last request wins).
+    /// A policy and priority set from another thread (<see cref="RtScheduler.SetScheduler"/>,
+    /// <see cref="RtScheduler.SetPriority"/>; packed as <see cref="Tasks.SchedRequest"/>), 0 when none:
+    /// whoever holds the task where its priority may change applies it and clears it (last request wins).
     /// </summary>
-    public int PriorityRequest;
+    public int SchedRequest;
 
     /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>
     public bool MdfPush;

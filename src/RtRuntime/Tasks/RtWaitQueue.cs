@@ -206,7 +206,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// new place. False when it is not listed (granted, or cancelled): its wakeup's enqueue applies the
     /// request. Listed, it cannot be woken meanwhile: its waker must take it off the list under the gate.
     /// </summary>
-    internal bool TryApplyPriorityRequestToListed(Cpu cpu, RtTask task)
+    internal bool TryApplySchedRequestToListed(Cpu cpu, RtTask task)
     {
         using (_gate.EnterScope())
         {
@@ -215,15 +215,14 @@ public abstract class RtWaitQueue : IWaitSource
                 return false;
             }
 
-            int request = Interlocked.Exchange(ref task.Rare.PriorityRequest, 0);
-            if (request != 0)
+            bool changed = task.TryTakeSchedRequest(task.Rare);
+            if (changed)
             {
-                task.SetBasePriority(request);
                 task.PrioVolatile = RtScheduler.BoostedPrioLocked(cpu, task);
             }
 
             _waiters.Insert(task, this);
-            return request != 0;
+            return changed;
         }
     }
 

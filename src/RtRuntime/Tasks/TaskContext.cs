@@ -141,6 +141,20 @@ public readonly struct TaskContext
         task.Scheduler.SetOwnPriority(task, priority);
     }
 
+    /// <summary>
+    /// <c>sched_setscheduler()</c> on itself: the task's policy becomes <paramref name="policy"/> and its
+    /// own priority <paramref name="priority"/> (1..99 for Fifo and RoundRobin, 0 for Normal), with
+    /// <see cref="SetPriority"/>'s rules; becoming round-robin starts a full slice, leaving it stops the
+    /// rotation.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The policy is not one of the three, or the priority does not fit it.</exception>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU.</exception>
+    public void SetScheduler(SchedPolicy policy, int priority)
+    {
+        RtTask task = CurrentTaskOf(null);
+        task.Scheduler.SetOwnScheduler(task, policy, priority);
+    }
+
     /// <summary>Sleeps for <paramref name="duration"/> (high resolution). Throws when preempt-disabled (scheduling while atomic).</summary>
     /// <exception cref="ArgumentOutOfRangeException">The duration is negative.</exception>
     public SleepAwaitable Sleep(TimeSpan duration)

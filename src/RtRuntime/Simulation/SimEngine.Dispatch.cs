@@ -217,7 +217,7 @@ internal sealed partial class SimEngine
             return;
         }
 
-        TakePriorityRequest(task); // the slow path's step end (the stopper's bit brought the task here)
+        TakeSchedRequest(task); // the slow path's step end (the stopper's bit brought the task here)
         if (cpu.StopPending && RunStop(cpu, task))
         {
             return;
@@ -291,7 +291,7 @@ internal sealed partial class SimEngine
             task.PreemptCount = 0;
         }
 
-        TakePriorityRequest(task);
+        TakeSchedRequest(task);
         SimCpu cpu = _cpus[task.Cpu];
         LeaveCpu(cpu, task);
         task.State = state;
@@ -314,7 +314,7 @@ internal sealed partial class SimEngine
             task.PreemptCount = 0;
         }
 
-        task.PriorityRequest = 0; // an ended task is left as it is
+        task.SchedRequest = null; // an ended task is left as it is
         LeaveCpu(cpu, task);
         task.State = SimTaskState.Exited;
         task.Figures.ExitUs = _now;

@@ -84,32 +84,17 @@ internal sealed partial class SimEngine
                     break;
                 case SimStepKind.SetPriority:
                     task.Pc++;
-                    SetPriority(task, step.Target is null ? task : _byName[step.Target], step.Count);
+                    SetScheduler(task, step.Target is null ? task : _byName[step.Target], null, step.Count);
+                    break;
+                case SimStepKind.SetScheduler:
+                    task.Pc++;
+                    SetScheduler(task, step.Target is null ? task : _byName[step.Target], step.Policy, step.Count);
                     break;
                 default:
                     task.Pc = task.Steps.Length;
                     ExitTask(task);
                     return;
             }
-        }
-    }
-
-    /// <summary>
-    /// sched_setparam on itself (the threaded <c>RtScheduler.SetOwnPriority</c>): the running task's
-    /// priority changes at once; a queued task of its CPU that now outranks it runs at its next
-    /// preemption point (as a wakeup's need_resched does); a drop has every queue re-pushed (the
-    /// threaded runtime's <c>PriorityChanged</c> balance pass; the kernel pulls), so a task waiting
-    /// elsewhere that now outranks it comes here, and so does a raise above a task queued here that was
-    /// to preempt it (a switch pending while the task is preempt-disabled), which may run elsewhere now.
-    /// </summary>
-    private void SetOwnPriority(SimTask task, int priority)
-    {
-        task.PriorityRequest = 0; // an earlier request from another task is superseded
-        int old = task.Prio;
-        task.Prio = priority;
-        if (priority < old || (priority > old && _cpus[task.Cpu].QueuedTop > old))
-        {
-            _rebalance = true;
         }
     }
 
@@ -134,7 +119,7 @@ internal sealed partial class SimEngine
             return;
         }
 
-        TakePriorityRequest(task); // the step ends: before the task is listed at its priority
+        TakeSchedRequest(task); // the step ends: before the task is listed at its priority
         task.WaitingOn = queue;
         if (!LoseOnBlock(task))
         {
@@ -166,7 +151,7 @@ internal sealed partial class SimEngine
             task.PreemptCount = 0;
         }
 
-        TakePriorityRequest(task);
+        TakeSchedRequest(task);
         SimCpu cpu = _cpus[task.Cpu];
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Yield);

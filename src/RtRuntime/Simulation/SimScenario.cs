@@ -265,6 +265,27 @@ public sealed class SimScenario
                     }
 
                     break;
+                case SimStepKind.SetScheduler:
+                    if (s.Target is not null)
+                    {
+                        CheckName($"{p}.task", s.Target);
+                        if (!names.ContainsKey(s.Target))
+                        {
+                            Fail($"{p}.task", $"no task is named '{s.Target}'.");
+                        }
+                    }
+
+                    if (!Enum.IsDefined(s.Policy))
+                    {
+                        Fail($"{p}.setScheduler", $"unknown policy {(int)s.Policy}; it must be Fifo, RoundRobin or Normal.");
+                    }
+
+                    if (s.Policy == SchedPolicy.Normal ? s.Count != 0 : s.Count is < 1 or > 99)
+                    {
+                        Fail($"{p}.priority", s.Policy == SchedPolicy.Normal ? $"must be 0 for policy Normal, got {s.Count}." : $"must be 1..99 for policy {s.Policy}, got {s.Count}.");
+                    }
+
+                    break;
                 case SimStepKind.Repeat:
                     if (depth + 1 > MaxRepeatNesting)
                     {

@@ -238,7 +238,9 @@ internal static class SimScenarioReader
         string? text = null;
         CpuSet cpus = default;
         string? task = null;
-        bool hasCpus = false, hasEvery = false, hasSteps = false;
+        SchedPolicy schedPolicy = SchedPolicy.Fifo;
+        long priority = 0;
+        bool hasCpus = false, hasEvery = false, hasSteps = false, hasPriority = false;
         List<SimStep> body = [];
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (NextProperty(ref reader, ctx, at, seen, out string field))
@@ -262,6 +264,14 @@ internal static class SimScenarioReader
                 case "task":
                     task = ReadString(ref reader, ctx, p);
                     break;
+                case "setScheduler":
+                    op = SetOp(ref reader, ctx, at, op, field);
+                    schedPolicy = ReadEnum<SchedPolicy>(ref reader, ctx, p);
+                    break;
+                case "priority":
+                    priority = ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, "1..99 (Fifo, RoundRobin) or 0 (Normal)");
+                    hasPriority = true;
+                    break;
                 case "everyUs":
                     every = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, TimeRange);
                     hasEvery = true;
@@ -275,13 +285,13 @@ internal static class SimScenarioReader
                     hasSteps = true;
                     break;
                 default:
-                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, setAffinity (with cpus), setPriority (with optional task), repeat (with steps).");
+                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, setAffinity (with cpus), setPriority (with optional task), setScheduler (with priority, optional task), repeat (with steps).");
             }
         }
 
         if (op is null)
         {
-            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, setAffinity, setPriority, repeat).", at, ctx.LineOf(at));
+            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, setAffinity, setPriority, setScheduler, repeat).", at, ctx.LineOf(at));
         }
 
         if ((hasEvery && op != "run") || (hasCpus && op != "setAffinity") || (hasSteps && op != "repeat"))
@@ -289,9 +299,14 @@ internal static class SimScenarioReader
             throw new SimScenarioException($"a \"{op}\" step does not take {(hasEvery && op != "run" ? "everyUs" : hasCpus && op != "setAffinity" ? "cpus" : "steps")}.", at, ctx.LineOf(at));
         }
 
-        if (task is not null && op != "setPriority")
+        if (task is not null && op is not ("setPriority" or "setScheduler"))
         {
-            throw new SimScenarioException($"a \"{op}\" step does not take task (only setPriority does: the task whose priority it sets).", at, ctx.LineOf(at));
+            throw new SimScenarioException($"a \"{op}\" step does not take task (only setPriority and setScheduler do: the task whose priority they set).", at, ctx.LineOf(at));
+        }
+
+        if (hasPriority && op != "setScheduler")
+        {
+            throw new SimScenarioException($"a \"{op}\" step does not take priority (only setScheduler does).", at, ctx.LineOf(at));
         }
 
         if (op == "setAffinity" && !hasCpus)
@@ -307,6 +322,7 @@ internal static class SimScenarioReader
             "signal" => SimStep.Signal(text!),
             "setAffinity" => SimStep.SetAffinity(text!, cpus),
             "setPriority" => task is null ? SimStep.SetPriority((int)value) : SimStep.SetPriority(task, (int)value),
+            "setScheduler" => task is null ? SimStep.SetScheduler(schedPolicy, (int)priority) : SimStep.SetScheduler(task, schedPolicy, (int)priority),
             _ => SimStep.Repeat((int)value, body),
         };
     }

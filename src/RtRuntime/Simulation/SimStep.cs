@@ -1,12 +1,14 @@
 using RtRuntime.Cpus;
+using RtRuntime.Tasks;
 
 namespace RtRuntime.Simulation;
 
 /// <summary>One step of a simulated task's script. Create steps with the static factories.</summary>
 public sealed class SimStep
 {
-    private SimStep(SimStepKind kind, long durationUs = 0, long everyUs = 0, string? target = null, CpuSet cpus = default, int count = 0, IReadOnlyList<SimStep>? body = null)
+    private SimStep(SimStepKind kind, long durationUs = 0, long everyUs = 0, string? target = null, CpuSet cpus = default, int count = 0, IReadOnlyList<SimStep>? body = null, SchedPolicy policy = SchedPolicy.Fifo)
     {
+        Policy = policy;
         Kind = kind;
         DurationUs = durationUs;
         EveryUs = everyUs;
@@ -25,14 +27,17 @@ public sealed class SimStep
     /// <summary>For <see cref="SimStepKind.Run"/>: a preemption point every this many µs (0: only at the end).</summary>
     public long EveryUs { get; }
 
-    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/>: the target task's name, or null for the caller itself.</summary>
+    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
     public string? Target { get; }
 
     /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
     public CpuSet Cpus { get; }
 
-    /// <summary>For <see cref="SimStepKind.Repeat"/>: how many times the body runs; for <see cref="SimStepKind.SetPriority"/>: the new priority.</summary>
+    /// <summary>For <see cref="SimStepKind.Repeat"/>: how many times the body runs; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the new priority.</summary>
     public int Count { get; }
+
+    /// <summary>For <see cref="SimStepKind.SetScheduler"/>: the new policy.</summary>
+    public SchedPolicy Policy { get; }
 
     /// <summary>For <see cref="SimStepKind.Repeat"/>: the repeated steps.</summary>
     public IReadOnlyList<SimStep> Body { get; }
@@ -86,6 +91,17 @@ public sealed class SimStep
     /// <param name="priority">1..99; the target's policy must be FIFO or RR.</param>
     public static SimStep SetPriority(string task, int priority) => new(SimStepKind.SetPriority, target: task, count: priority);
 
+    /// <summary>Set the calling task's own policy and priority (<c>TaskContext.SetScheduler</c>).</summary>
+    /// <param name="policy">The new policy.</param>
+    /// <param name="priority">1..99 for FIFO and RR; 0 for Normal.</param>
+    public static SimStep SetScheduler(SchedPolicy policy, int priority) => new(SimStepKind.SetScheduler, count: priority, policy: policy);
+
+    /// <summary>Set the policy and priority of task <paramref name="task"/> (<c>RtScheduler.SetScheduler(task, policy, priority)</c>).</summary>
+    /// <param name="task">The target task's name (may be the caller itself).</param>
+    /// <param name="policy">The new policy.</param>
+    /// <param name="priority">1..99 for FIFO and RR; 0 for Normal.</param>
+    public static SimStep SetScheduler(string task, SchedPolicy policy, int priority) => new(SimStepKind.SetScheduler, target: task, count: priority, policy: policy);
+
     /// <summary>End the task.</summary>
     public static SimStep Exit() => new(SimStepKind.Exit);
 
@@ -103,6 +119,7 @@ public sealed class SimStep
         SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",
         SimStepKind.Repeat => $"repeat {Count} x {Body.Count} steps",
         SimStepKind.SetPriority => Target is null ? $"setPriority {Count}" : $"setPriority {Target} {Count}",
+        SimStepKind.SetScheduler => Target is null ? $"setScheduler {Policy} {Count}" : $"setScheduler {Target} {Policy} {Count}",
         _ => Kind.ToString(),
     };
 }

@@ -50,4 +50,12 @@ public enum SimStepKind
     /// CPU takes it at its next preemption point, yield or block (the threaded <c>RtScheduler.SetPriority</c>).
     /// </summary>
     SetPriority = 13,
+
+    /// <summary>
+    /// <c>sched_setscheduler()</c>: the task <see cref="SimStep.Target"/> (null: the caller itself) takes
+    /// the policy <see cref="SimStep.Policy"/> and the priority <see cref="SimStep.Count"/> (1..99 for FIFO
+    /// and RR, 0 for Normal), as <see cref="SetPriority"/> sets a priority; a task becoming round-robin
+    /// while it runs starts a full slice (the threaded <c>RtScheduler.SetScheduler</c>).
+    /// </summary>
+    SetScheduler = 14,
 }

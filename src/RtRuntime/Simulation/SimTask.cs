@@ -30,7 +30,7 @@ internal sealed class SimTask
 
     public int Prio { get; set; } // set while it runs by its own SetPriority step; queued, waiting or asleep, by another task's (which requeues it)
 
-    public SchedPolicy Policy { get; }
+    public SchedPolicy Policy { get; set; } // changed as Prio is, by a SetScheduler step
 
     public SimStep[] Steps { get; }
 
@@ -79,8 +79,11 @@ internal sealed class SimTask
     /// <summary>p->migration_disabled (always 0 under NonRt, where the guard is preempt-disable).</summary>
     public int MigrationDisabled;
 
-    /// <summary>A priority set by another task while this one ran on another CPU, taken at its next preemption point, yield or block (0: none).</summary>
-    public int PriorityRequest;
+    /// <summary>
+    /// A policy (null: keep the task's, sched_setparam) and priority set by another task while this one
+    /// ran on another CPU, taken at its next preemption point, yield or block; null when none.
+    /// </summary>
+    public (SchedPolicy? Policy, int Priority)? SchedRequest;
 
     /// <summary>MDF_PUSH: a push deferred to the outermost migrate_enable.</summary>
     public bool MdfPush;

@@ -25,7 +25,15 @@ public class SimPropertyTests
         (1, Gen.OneOf(Events).Select(e => new[] { SimStep.Wait(e) })),
         (1, Gen.Int[1, 99].Select(p => new[] { SimStep.SetPriority(p) })),
         (1, Gen.Select(Gen.Int[0, tasks - 1], Gen.Int[1, 99], (t, p) => new[] { SimStep.SetPriority($"T{t}", p) })),
+        (1, Gen.Select(Gen.Int[-1, tasks - 1], Gen.Int[0, 2], Gen.Int[1, 99], (t, pol, p) => new[] { SetScheduler(t, (SchedPolicy)pol, p) })),
         (1, Gen.Select(Gen.Int[0, tasks - 1], Mask(cpus), (t, m) => new[] { SimStep.SetAffinity($"T{t}", m) })));
+
+    /// <summary>sched_setscheduler on itself (<paramref name="task"/> −1) or on task T<paramref name="task"/>, with a priority its policy allows.</summary>
+    private static SimStep SetScheduler(int task, SchedPolicy policy, int priority)
+    {
+        int p = policy == SchedPolicy.Normal ? 0 : priority;
+        return task < 0 ? SimStep.SetScheduler(policy, p) : SimStep.SetScheduler($"T{task}", policy, p);
+    }
 
     private static Gen<SimStep[]> Block(int cpus, int tasks, int depth)
     {

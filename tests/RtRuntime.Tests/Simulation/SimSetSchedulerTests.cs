@@ -1,18 +1,20 @@
 using RtRuntime;
 using RtRuntime.Simulation;
+using RtRuntime.Tasks;
 using static RtRuntime.Tests.Simulation.SimBuild;
 
 namespace RtRuntime.Tests.Simulation;
 
 /// <summary>
 /// One task setting another's priority (the <c>setPriority</c> step with a task, as the threaded
-/// <c>RtScheduler.SetPriority(task, priority)</c>): a queued target is requeued at once (at the head
+/// <c>RtScheduler.SetPriority(task, priority)</c>) or policy and priority (<c>setScheduler</c>, as
+/// <c>RtScheduler.SetScheduler</c>; a task made round-robin starts a full slice): a queued target is requeued at once (at the head
 /// when lowered, at the tail when raised) and preempts its CPU's runner when it now outranks it; a
 /// waiting target moves among the waiters at once; a sleeping one wakes at the new priority; a target
 /// running on another CPU takes it at its next preemption point (preemptible), as the threaded
 /// runtime's step-end hook applies it.
 /// </summary>
-public class SimCrossTaskSetPriorityTests
+public class SimSetSchedulerTests
 {
     private static SimStep Prio(string task, int priority) => SimStep.SetPriority(task, priority);
 
@@ -97,6 +99,47 @@ public class SimCrossTaskSetPriorityTests
         Assert.Contains($"{switchUs} cpu0 U SwitchIn", lines);
     }
 
+    [Fact]
+    public void Run_DemotingATaskRunningOnAnotherCpuToNormal_LetsALowerRtTaskRunAtItsNextPoint()
+    {
+        // CPU0 runs T (50), U (10) queued behind it; C on CPU1 makes T a Normal task at 3 µs.
+        SimResult r = RunClean(Scenario(2, BalancePolicy.WorkConserving,
+            Task("T", 50, cpu: 0, affinity: "0", steps: [Run(30, every: 10)]),
+            Task("U", 10, cpu: 0, spawn: 1, affinity: "0", steps: [Run(5)]),
+            Task("C", 60, cpu: 1, spawn: 3, affinity: "1", steps: [SimStep.SetScheduler("T", SchedPolicy.Normal, 0)])));
+
+        string[] lines = Lines(r);
+        Assert.Contains("10 cpu0 T Preempt", lines);
+        Assert.Contains("10 cpu0 U SwitchIn", lines);
+    }
+
+    [Fact]
+    public void Run_ARunningFifoTaskMadeRoundRobin_RotatesWithAnEqualRoundRobinTaskAfterAFullSlice()
+    {
+        // T (FIFO 40) runs from 0 with U (RR 40) queued; at 45 µs T makes itself round-robin: its slice
+        // (30 µs) starts then, so it rotates at its point at 75 µs, not at 50 (a slice counted from 0).
+        SimScenario s = Scenario(1, BalancePolicy.WorkConserving,
+            Task("T", 40, cpu: 0, steps: [Run(45, every: 5), SimStep.SetScheduler(SchedPolicy.RoundRobin, 40), Run(60, every: 5)]),
+            new SimTaskSpec { Name = "U", Priority = 40, Policy = SchedPolicy.RoundRobin, WakeCpu = 0, SpawnUs = 1, Steps = [Run(5)] });
+        SimResult r = RunClean(new SimScenario { Cpus = s.Cpus, Policy = s.Policy, TickUs = 0, RoundRobinSliceUs = 30, Tasks = s.Tasks });
+
+        string[] lines = Lines(r);
+        Assert.Contains("75 cpu0 T Preempt", lines);
+        Assert.Contains("75 cpu0 U SwitchIn", lines);
+        Assert.DoesNotContain("50 cpu0 T Preempt", lines);
+    }
+
+    [Fact]
+    public void Run_ASetPriorityForATaskMadeNormal_IsReportedAndIgnored()
+    {
+        // T (50) makes itself Normal, then sets its own priority: refused (the threaded runtime throws).
+        SimResult r = Simulator.Run(Scenario(1, BalancePolicy.WorkConserving,
+            Task("T", 50, cpu: 0, steps: [SimStep.SetScheduler(SchedPolicy.Normal, 0), SimStep.SetPriority(70), Run(5)])), 0, new SimOptions());
+
+        Assert.Empty(r.Violations);
+        Assert.Contains(r.Bugs, b => b.Contains("sched_setparam(T, 70) refused", StringComparison.Ordinal));
+    }
+
     [Theory]
     [InlineData("Nobody", 50, "$.tasks[0].steps[0].task", "no task is named 'Nobody'")]
     [InlineData("N", 50, "$.tasks[0].steps[0].setPriority", "task 'N' is a Normal task")]
@@ -111,6 +154,27 @@ public class SimCrossTaskSetPriorityTests
         var e = Assert.Throws<SimScenarioException>(() => Simulator.Run(s, 0, new SimOptions()));
         Assert.Contains(path, e.Message, StringComparison.Ordinal);
         Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("Normal", 5, "$.tasks[0].steps[0].priority", "must be 0 for policy Normal, got 5")]
+    [InlineData("RoundRobin", 0, "$.tasks[0].steps[0].priority", "must be 1..99 for policy RoundRobin, got 0")]
+    public void Validate_ASetSchedulerStepWithAPriorityItsPolicyRefuses_IsRefusedNamingIt(string policy, int priority, string path, string message)
+    {
+        SimScenario s = Scenario(1, BalancePolicy.WorkConserving, Task("T", 50, steps: [SimStep.SetScheduler(Enum.Parse<SchedPolicy>(policy), priority)]));
+
+        var e = Assert.Throws<SimScenarioException>(() => Simulator.Run(s, 0, new SimOptions()));
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+        Assert.Contains(message, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Read_ASetSchedulerStep_IsParsed()
+    {
+        SimScenario s = SimScenario.FromJson("""{"cpus": 1, "tasks": [{"name": "T", "priority": 50, "steps": [{"setScheduler": "RoundRobin", "priority": 30, "task": "U"}]}, {"name": "U", "priority": 40}]}""");
+
+        SimStep step = Assert.Single(s.Tasks[0].Steps);
+        Assert.Equal((SimStepKind.SetScheduler, SchedPolicy.RoundRobin, 30, "U"), (step.Kind, step.Policy, step.Count, step.Target));
     }
 
     [Fact]

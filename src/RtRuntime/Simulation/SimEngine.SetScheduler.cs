@@ -1,0 +1,114 @@
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// sched_setparam and sched_setscheduler, on the task itself or on another (the threaded
+/// <c>RtScheduler.SetPriority</c> / <c>SetScheduler</c>): each state has its owner. Itself: at once. A
+/// queued task is requeued at once (at the head of its new priority when lowered, at the tail when
+/// raised, as <c>__sched_setscheduler</c> does); a waiting one moves among the event's waiters at once;
+/// a sleeping one takes it at once (its wakeup places it at the new priority); a task running on
+/// another CPU takes it at its next preemption point, yield or block, from its own CPU (the stopper's
+/// bit makes its next point the slow path that applies it).
+/// </summary>
+internal sealed partial class SimEngine
+{
+    /// <summary><paramref name="policy"/> null: sched_setparam (the target's policy, or that of its request not yet taken).</summary>
+    private void SetScheduler(SimTask caller, SimTask target, SchedPolicy? policy, int priority)
+    {
+        if (target.State == SimTaskState.Exited)
+        {
+            return; // ESRCH: an ended task is left as it is
+        }
+
+        SchedPolicy? pending = policy is null ? target.SchedRequest?.Policy : null;
+        if (policy is null && (pending ?? target.Policy) == SchedPolicy.Normal)
+        {
+            // The threaded runtime throws InvalidOperationException to the caller (a Normal task has no RT
+            // priority); a script cannot see that, so it is reported and ignored.
+            Bug(caller, $"sched_setparam({target.Name}, {priority}) refused: {target.Name} is (being made) a Normal task");
+            return;
+        }
+
+        SchedPolicy newPolicy = policy ?? pending ?? target.Policy;
+        if (target == caller)
+        {
+            SetOwnScheduler(caller, newPolicy, priority);
+            return;
+        }
+
+        switch (target.State)
+        {
+            case SimTaskState.NotSpawned:
+                SetParams(target, newPolicy, priority); // its spawn places it at the new priority
+                break;
+            case SimTaskState.Queued:
+            {
+                SimCpu cpu = _cpus[target.Cpu];
+                int old = target.Prio;
+                Dequeue(cpu, target);
+                SetParams(target, newPolicy, priority);
+                Enqueue(cpu, target, atHead: target.Prio < old); // need_resched when it now outranks the runner (its next point sees QueuedTop)
+                _rebalance = true; // a raised task may run on a CPU busy below it (the threaded PriorityChanged pass)
+                break;
+            }
+
+            case SimTaskState.Waiting:
+                SetParams(target, newPolicy, priority);
+                if (target.WaitingOn!.Waiters.Remove(target)) // not listed: lost by an injected fault
+                {
+                    target.WaitingOn.Add(target); // at the tail of its new priority
+                }
+
+                break;
+            case SimTaskState.Sleeping or SimTaskState.AffinityWait:
+                SetParams(target, newPolicy, priority);
+                break;
+            case SimTaskState.Running:
+                target.SchedRequest = (policy ?? pending, priority);
+                _cpus[target.Cpu].StopPending = true; // its next preemption point takes the slow path, which applies it
+                break;
+        }
+    }
+
+    /// <summary>
+    /// sched_setscheduler on itself (the threaded <c>RtScheduler.SetOwnPriority</c> / <c>SetOwnScheduler</c>):
+    /// the running task's policy and priority change at once; becoming round-robin starts a full slice;
+    /// a queued task of its CPU that now outranks it runs at its next preemption point (as a wakeup's
+    /// need_resched does); a drop has every queue re-pushed (the threaded runtime's
+    /// <c>PriorityChanged</c> balance pass; the kernel pulls), so a task waiting elsewhere that now
+    /// outranks it comes here, and so does a raise above a task queued here that was to preempt it (a
+    /// switch pending while the task is preempt-disabled), which may run elsewhere now.
+    /// </summary>
+    private void SetOwnScheduler(SimTask task, SchedPolicy policy, int priority)
+    {
+        task.SchedRequest = null; // an earlier request from another task is superseded
+        int old = task.Prio;
+        SchedPolicy oldPolicy = task.Policy;
+        SetParams(task, policy, priority);
+        if (policy == SchedPolicy.RoundRobin && oldPolicy != SchedPolicy.RoundRobin)
+        {
+            _cpus[task.Cpu].SliceStart = _now;
+        }
+
+        if (task.Prio < old || (task.Prio > old && _cpus[task.Cpu].QueuedTop > old))
+        {
+            _rebalance = true;
+        }
+    }
+
+    private static void SetParams(SimTask task, SchedPolicy policy, int priority)
+    {
+        task.Policy = policy;
+        task.Prio = policy == SchedPolicy.Normal ? 0 : priority;
+    }
+
+    /// <summary>The step of a running task ends with a request from another task waiting: it takes it now, as if it had made it itself.</summary>
+    private void TakeSchedRequest(SimTask task)
+    {
+        if (task.SchedRequest is { } request)
+        {
+            SetOwnScheduler(task, request.Policy ?? task.Policy, request.Priority);
+        }
+    }
+}

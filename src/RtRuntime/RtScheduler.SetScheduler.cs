@@ -34,12 +34,12 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99.</exception>
-    /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/> (it has no RT priority), or a <see cref="SetScheduler"/> request to make it Normal waits to be applied.</exception>
+    /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/> (it has no RT priority), or a <see cref="SetScheduler"/> request to make it Normal waits to be applied (one to make a Normal task FIFO or RR lets this through: the priority then goes with that policy).</exception>
     public void SetPriority(RtTask task, int priority)
     {
         ThrowIfNotOwnTask(task, "priority");
-        ValidatePriorityChange(task, priority);
-        RequestSched(task, null, priority);
+        ValidateRtPriority(task, priority);
+        RequestSched(task, null, priority); // refuses a task that is, or is being made, Normal
     }
 
     /// <summary>
@@ -87,6 +87,11 @@ public sealed partial class RtScheduler
 
         if (task.IsCurrent)
         {
+            if (policy is null)
+            {
+                ThrowIfNormal(task, priority, pending: null);
+            }
+
             SetOwnSched(task, policy is { } own ? SchedRequest.Of(own, priority) : SchedRequest.OfPriority(priority));
             return;
         }
@@ -96,9 +101,9 @@ public sealed partial class RtScheduler
         while (true)
         {
             SchedPolicy? pending = policy is null ? SchedRequest.PolicyOf(seen) : null;
-            if (pending == SchedPolicy.Normal)
+            if (policy is null)
             {
-                throw new InvalidOperationException($"task '{task.Name}' is being made a Normal task (a SetScheduler request not yet applied): it has no RT priority to set (priority {priority} refused).");
+                ThrowIfNormal(task, priority, pending); // the policy it will have when this applies
             }
 
             int request = (policy ?? pending) is { } p ? SchedRequest.Of(p, priority) : SchedRequest.OfPriority(priority);
@@ -309,14 +314,29 @@ public sealed partial class RtScheduler
 
     private static void ValidatePriorityChange(RtTask task, int priority)
     {
-        if (task.Policy == SchedPolicy.Normal)
-        {
-            throw new InvalidOperationException($"task '{task.Name}' is a Normal task: it has no RT priority to set (priority {priority} refused); spawn it Fifo or RoundRobin to give it one.");
-        }
+        ThrowIfNormal(task, priority, pending: null);
+        ValidateRtPriority(task, priority);
+    }
 
+    private static void ValidateRtPriority(RtTask task, int priority)
+    {
         if (priority is < 1 or > 99)
         {
             throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of {task.Policy} task '{task.Name}' must be 1..99 (99 highest).");
+        }
+    }
+
+    /// <summary>
+    /// sched_setparam on a task of the normal class: it has no RT priority. <paramref name="pending"/>:
+    /// the policy of a SetScheduler request not yet applied, which the task will have first.
+    /// </summary>
+    private static void ThrowIfNormal(RtTask task, int priority, SchedPolicy? pending)
+    {
+        if ((pending ?? task.Policy) == SchedPolicy.Normal)
+        {
+            throw new InvalidOperationException(pending is not null
+                ? $"task '{task.Name}' is being made a Normal task (a SetScheduler request not yet applied): it has no RT priority to set (priority {priority} refused)."
+                : $"task '{task.Name}' is a Normal task: it has no RT priority to set (priority {priority} refused); make it Fifo or RoundRobin with SetScheduler, or spawn it so, to give it one.");
         }
     }
 }

@@ -105,7 +105,7 @@ public class SetSchedulerTests
     }
 
     [Fact]
-    public async Task APriorityAlone_KeepsThePolicyOfARequestNotYetApplied_AndIsRefusedWhenThatIsNormal()
+    public async Task APriorityAlone_FollowsThePolicyOfARequestNotYetApplied_RefusedWhenThatIsNormal_AcceptedWhenItIsRt()
     {
         // Asleep (migratable), a task takes requests from other threads when it wakes; in the kernel each
         // call applies at once, so a sched_setparam after a sched_setscheduler keeps the new policy.
@@ -113,20 +113,26 @@ public class SetSchedulerTests
         using var cts = new CancellationTokenSource();
         RtTask a = rt.Spawn("a", 10, async ctx => await ctx.Sleep(TimeSpan.FromDays(1)), cancellationToken: cts.Token);
         RtTask b = rt.Spawn("b", 10, async ctx => await ctx.Sleep(TimeSpan.FromDays(1)), cancellationToken: cts.Token);
-        await Rt.Until(() => a.State == RtTaskState.Blocked && b.State == RtTaskState.Blocked, "a and b asleep");
+        RtTask c = rt.Spawn("c", 0, async ctx => await ctx.Sleep(TimeSpan.FromDays(1)), SchedPolicy.Normal, cancellationToken: cts.Token);
+        await Rt.Until(() => a.State == RtTaskState.Blocked && b.State == RtTaskState.Blocked && c.State == RtTaskState.Blocked, "a, b and c asleep");
 
         rt.SetScheduler(a, SchedPolicy.RoundRobin, 40);
         rt.SetPriority(a, 50);
         rt.SetScheduler(b, SchedPolicy.Normal, 0);
         var refused = Assert.Throws<InvalidOperationException>(() => rt.SetPriority(b, 60));
         Assert.Contains("being made a Normal task", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("is a Normal task", Assert.Throws<InvalidOperationException>(() => rt.SetPriority(c, 30)).Message, StringComparison.Ordinal);
+        rt.SetScheduler(c, SchedPolicy.Fifo, 20);
+        rt.SetPriority(c, 30); // c is being made FIFO: the priority follows that
         Assert.Equal((SchedPolicy.Fifo, 10), (a.Policy, a.BasePriority)); // asleep: not applied yet
 
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await a.WithTimeout());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await b.WithTimeout());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await c.WithTimeout());
         Assert.Equal((SchedPolicy.RoundRobin, 50), (a.Policy, a.BasePriority));
         Assert.Equal((SchedPolicy.Normal, 0), (b.Policy, b.BasePriority));
+        Assert.Equal((SchedPolicy.Fifo, 30), (c.Policy, c.BasePriority));
     }
 
     [Fact]

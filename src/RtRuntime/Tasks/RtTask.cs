@@ -60,7 +60,7 @@ public abstract partial class RtTask : SynchronizationContext
     private string? _name;
 
     /// <summary>The scheduling policy: the one it was spawned with until it is changed (<see cref="RtScheduler.SetScheduler"/>, <see cref="TaskContext.SetScheduler"/>).</summary>
-    public SchedPolicy Policy => (SchedPolicy)Volatile.Read(ref _policy);
+    public SchedPolicy Policy => (SchedPolicy)_policy; // a plain read: the CPU thread's switch-in and points read it, and only the task's owner writes it (SetSchedParams)
 
     // Policy and base priority fit a byte each (validated at spawn): with the other small fields they
     // pack into one 8-byte slot of the task object.

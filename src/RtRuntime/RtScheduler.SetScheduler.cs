@@ -87,12 +87,7 @@ public sealed partial class RtScheduler
 
         if (task.IsCurrent)
         {
-            if (policy is null)
-            {
-                ThrowIfNormal(task, priority, pending: null);
-            }
-
-            SetOwnSched(task, policy is { } own ? SchedRequest.Of(own, priority) : SchedRequest.OfPriority(priority));
+            SetOwnSched(task, policy, priority);
             return;
         }
 
@@ -143,37 +138,50 @@ public sealed partial class RtScheduler
     /// </summary>
     internal void SetOwnPriority(RtTask task, int priority)
     {
-        ValidatePriorityChange(task, priority);
-        SetOwnSched(task, SchedRequest.OfPriority(priority));
+        ValidateRtPriority(task, priority);
+        SetOwnSched(task, null, priority);
     }
 
     /// <summary>Sets the running <paramref name="task"/>'s own policy and priority, on its CPU thread (<see cref="SetOwnPriority"/>'s rules).</summary>
     internal void SetOwnScheduler(RtTask task, SchedPolicy policy, int priority)
     {
         ValidatePolicy(task.Name, priority, policy);
-        SetOwnSched(task, SchedRequest.Of(policy, priority));
+        SetOwnSched(task, policy, priority);
     }
 
-    private void SetOwnSched(RtTask task, int request)
+    /// <summary>
+    /// The running task's own change (<paramref name="policy"/> null: a priority alone). A request another
+    /// thread made before it and that waits for the task's step end is applied first, as the kernel
+    /// would have applied it at its call; then this one, a priority alone under the policy the task has
+    /// by then (refused once that is Normal).
+    /// </summary>
+    private void SetOwnSched(RtTask task, SchedPolicy? policy, int priority)
     {
         Cpu cpu = task.Cpu!;
         bool rebalance = false;
+        bool refused;
         using (cpu.Lock.EnterScope())
         {
             if (task.RareOrNull is { } rare)
             {
-                Volatile.Write(ref rare.SchedRequest, 0); // an earlier request from another thread is superseded
+                rebalance = TakeRequestOfRunningLocked(cpu, task, rare);
             }
 
-            if (SchedRequest.TryDecode(request, task, out SchedPolicy policy, out int priority))
+            refused = policy is null && task.Policy == SchedPolicy.Normal;
+            if (!refused)
             {
-                rebalance = ChangeRunningSchedLocked(cpu, task, policy, priority);
+                rebalance |= ChangeRunningSchedLocked(cpu, task, policy ?? task.Policy, priority);
             }
         }
 
         if (rebalance)
         {
             Rebalancer.Notify(BalanceReason.PriorityChanged);
+        }
+
+        if (refused)
+        {
+            ThrowIfNormal(task, priority, pending: null);
         }
     }
 
@@ -183,20 +191,44 @@ public sealed partial class RtScheduler
     /// </summary>
     internal void ApplySchedRequestOfRunning(Cpu cpu, RtTask task)
     {
-        bool rebalance = false;
+        bool rebalance;
         using (cpu.Lock.EnterScope())
         {
-            int request = Interlocked.Exchange(ref task.Rare.SchedRequest, 0);
-            if (SchedRequest.TryDecode(request, task, out SchedPolicy policy, out int priority))
-            {
-                rebalance = ChangeRunningSchedLocked(cpu, task, policy, priority);
-            }
+            rebalance = TakeRequestOfRunningLocked(cpu, task, task.Rare);
         }
 
         if (rebalance)
         {
             Rebalancer.Notify(BalanceReason.PriorityChanged);
         }
+    }
+
+    /// <summary>
+    /// Applies another thread's request to the running <paramref name="task"/> (lock held), then clears
+    /// it, as <see cref="RtTask.TryTakeSchedRequest"/> does: a setter that still finds it reads the policy it
+    /// brings. True when the rebalancer should look (<see cref="ChangeRunningSchedLocked"/>).
+    /// </summary>
+    private static bool TakeRequestOfRunningLocked(Cpu cpu, RtTask task, RtTaskRare rare)
+    {
+        bool rebalance = false;
+        int request = Volatile.Read(ref rare.SchedRequest);
+        while (request != 0)
+        {
+            if (SchedRequest.TryDecode(request, task, out SchedPolicy policy, out int priority))
+            {
+                rebalance |= ChangeRunningSchedLocked(cpu, task, policy, priority);
+            }
+
+            int found = Interlocked.CompareExchange(ref rare.SchedRequest, 0, request);
+            if (found == request)
+            {
+                break;
+            }
+
+            request = found;
+        }
+
+        return rebalance;
     }
 
     /// <summary>
@@ -258,31 +290,39 @@ public sealed partial class RtScheduler
     /// A queued task with a priority request: requeued under its CPU's lock when it is in that CPU's
     /// run queue; otherwise it is between a wakeup and its enqueue (or on the CPU's wake list), and the
     /// enqueue applies the request. The setter wrote the request before it read the task's CPU, so an
-    /// enqueue it does not see here comes after that write.
+    /// enqueue it does not see here comes after that write; a move by a push or pull (whose enqueue may
+    /// read the request before its store of the task's CPU reaches this thread) is followed to the new CPU.
     /// </summary>
     private void TryApplySchedRequestToQueued(RtTask task)
     {
-        if (task.Cpu is not { } cpu)
-        {
-            return;
-        }
-
         bool changed = false;
-        using (cpu.Lock.EnterScope())
+        Cpu? cpu = task.Cpu;
+        while (cpu is not null)
         {
-            if (task.Cpu == cpu && task.Run == TaskRunState.Queued && cpu.Rq.Contains(task))
+            using (cpu.Lock.EnterScope())
             {
-                if (task.TryTakeSchedRequest(task.Rare))
+                if (task.Cpu != cpu)
+                {
+                    // Moved meanwhile (a push or pull holds both CPUs' locks, and its plain store of the
+                    // task's CPU may have reached this thread only now): follow it, or a request that
+                    // the move's enqueue read too early to see would wait for the task's next enqueue.
+                    cpu = Volatile.Read(ref task.Cpu) is { } moved && Volatile.Read(ref task.Run) == TaskRunState.Queued ? moved : null;
+                    continue;
+                }
+
+                if (task.Run == TaskRunState.Queued && cpu.Rq.Contains(task) && task.TryTakeSchedRequest(task.Rare))
                 {
                     RecomputePrioLocked(cpu, task); // requeues it (head when lowered); need_resched when it now outranks the runner
                     changed = true;
                 }
             }
+
+            break;
         }
 
         if (changed)
         {
-            cpu.KickIfIdle();
+            cpu!.KickIfIdle();
             Rebalancer.Notify(BalanceReason.PriorityChanged); // a raised task may run on a CPU busy below it
         }
     }
@@ -312,17 +352,11 @@ public sealed partial class RtScheduler
         return task.Prio < old || (task.Prio > old && cpu.QueuedTop > old);
     }
 
-    private static void ValidatePriorityChange(RtTask task, int priority)
-    {
-        ThrowIfNormal(task, priority, pending: null);
-        ValidateRtPriority(task, priority);
-    }
-
     private static void ValidateRtPriority(RtTask task, int priority)
     {
         if (priority is < 1 or > 99)
         {
-            throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of {task.Policy} task '{task.Name}' must be 1..99 (99 highest).");
+            throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of task '{task.Name}' must be 1..99 (99 highest): an RT priority, for a Fifo or RoundRobin task.");
         }
     }
 

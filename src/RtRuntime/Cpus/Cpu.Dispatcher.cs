@@ -780,6 +780,18 @@ internal sealed partial class Cpu
             }
 
             Interlocked.And(ref task.Gate, ~RtTask.GateOffCpu);
+            if (task.RareOrNull is { } pending && Volatile.Read(ref pending.SchedRequest) != 0)
+            {
+                // A request from another thread that saw the task blocked: it stays here running, and no
+                // enqueue will apply it (the setter looks under this CPU's lock and finds it running).
+                Scheduler.ApplySchedRequestOfRunning(this, task);
+            }
+
+            if (task.Policy == SchedPolicy.RoundRobin && _sliceDeadline == long.MaxValue)
+            {
+                RestartRoundRobinSlice(task); // made round-robin by a setter while it was blocked for an instant
+            }
+
             return false;
         }
 

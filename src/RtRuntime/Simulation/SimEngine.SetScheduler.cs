@@ -21,6 +21,11 @@ internal sealed partial class SimEngine
             return; // ESRCH: an ended task is left as it is
         }
 
+        if (target == caller)
+        {
+            TakeSchedRequest(caller); // another task's request waiting for this one's step end came first: applied before (the threaded SetOwnSched)
+        }
+
         SchedPolicy? pending = policy is null ? target.SchedRequest?.Policy : null;
         if (policy is null && (pending ?? target.Policy) == SchedPolicy.Normal)
         {
@@ -46,21 +51,30 @@ internal sealed partial class SimEngine
             {
                 SimCpu cpu = _cpus[target.Cpu];
                 int old = target.Prio;
+                if ((newPolicy == SchedPolicy.Normal ? 0 : priority) == old)
+                {
+                    SetParams(target, newPolicy, priority); // its place stays (DEQUEUE_MOVE only for a new priority)
+                    break;
+                }
+
                 Dequeue(cpu, target);
                 SetParams(target, newPolicy, priority);
-                Enqueue(cpu, target, atHead: target.Prio < old); // need_resched when it now outranks the runner (its next point sees QueuedTop)
+                Enqueue(cpu, target, atHead: target.Prio < old && target.Prio > 0); // need_resched when it now outranks the runner (its next point sees QueuedTop); the normal class at its tail
                 _rebalance = true; // a raised task may run on a CPU busy below it (the threaded PriorityChanged pass)
                 break;
             }
 
             case SimTaskState.Waiting:
+            {
+                int old = target.Prio;
                 SetParams(target, newPolicy, priority);
-                if (target.WaitingOn!.Waiters.Remove(target)) // not listed: lost by an injected fault
+                if (target.Prio != old && target.WaitingOn!.Waiters.Remove(target)) // not listed: lost by an injected fault
                 {
                     target.WaitingOn.Add(target); // at the tail of its new priority
                 }
 
                 break;
+            }
             case SimTaskState.Sleeping or SimTaskState.AffinityWait:
                 SetParams(target, newPolicy, priority);
                 break;

@@ -91,14 +91,28 @@ public abstract partial class RtTask : SynchronizationContext
     /// </summary>
     internal bool TryTakeSchedRequest(RtTaskRare rare)
     {
-        int request = Interlocked.Exchange(ref rare.SchedRequest, 0);
-        if (!Tasks.SchedRequest.TryDecode(request, this, out SchedPolicy policy, out int priority))
+        bool changed = false;
+        int request = Volatile.Read(ref rare.SchedRequest);
+        while (request != 0)
         {
-            return false;
+            if (Tasks.SchedRequest.TryDecode(request, this, out SchedPolicy policy, out int priority))
+            {
+                SetSchedParams(policy, priority);
+                changed = true;
+            }
+
+            // Cleared only once applied: a setter that still finds it reads the policy it brings, and one
+            // that finds it cleared reads that policy on the task. A request replaced meanwhile is applied too.
+            int found = Interlocked.CompareExchange(ref rare.SchedRequest, 0, request);
+            if (found == request)
+            {
+                break;
+            }
+
+            request = found;
         }
 
-        SetSchedParams(policy, priority);
-        return true;
+        return changed;
     }
 
     /// <summary>The priority it is scheduled at now (above <see cref="BasePriority"/> while boosted by priority inheritance).</summary>

@@ -203,26 +203,29 @@ public abstract class RtWaitQueue : IWaitSource
     /// <summary>
     /// A priority set from another thread for a waiter still listed here (<paramref name="cpu"/>'s lock
     /// held: the waiter's CPU, whose local locks may boost it): it takes the request and moves to its
-    /// new place. False when it is not listed (granted, or cancelled): its wakeup's enqueue applies the
+    /// new place (to the tail of its new priority) when its priority changes. False when it is not listed (granted, or cancelled): its wakeup's enqueue applies the
     /// request. Listed, it cannot be woken meanwhile: its waker must take it off the list under the gate.
     /// </summary>
     internal bool TryApplySchedRequestToListed(Cpu cpu, RtTask task)
     {
         using (_gate.EnterScope())
         {
-            if (task.BlockedOn != this || !_waiters.Remove(task))
+            if (task.BlockedOn != this || !_waiters.Contains(task) || !task.TryTakeSchedRequest(task.Rare))
             {
                 return false;
             }
 
-            bool changed = task.TryTakeSchedRequest(task.Rare);
-            if (changed)
+            int prio = RtScheduler.BoostedPrioLocked(cpu, task);
+            if (prio != task.Prio)
             {
-                task.PrioVolatile = RtScheduler.BoostedPrioLocked(cpu, task);
+                // Moved only when its priority changes (a policy change alone keeps its place, as a
+                // queued task keeps its place in a run queue).
+                _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
+                task.PrioVolatile = prio;
+                _waiters.Insert(task, this);
             }
 
-            _waiters.Insert(task, this);
-            return changed;
+            return true;
         }
     }
 

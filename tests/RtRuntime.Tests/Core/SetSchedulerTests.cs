@@ -135,6 +135,73 @@ public class SetSchedulerTests
         Assert.Equal((SchedPolicy.Fifo, 30), (c.Policy, c.BasePriority));
     }
 
+    [Theory]
+    [InlineData(SchedPolicy.Normal, 0, SchedPolicy.Normal, 0, true)]
+    [InlineData(SchedPolicy.RoundRobin, 40, SchedPolicy.RoundRobin, 60, false)]
+    public async Task AnOwnSetPriority_AfterAnotherThreadsSetSchedulerNotYetApplied_ComesAfterIt(SchedPolicy policy, int priority, SchedPolicy endPolicy, int endPriority, bool refused)
+    {
+        // t runs without passing a point, so the request waits for its step's end; then t sets its own
+        // priority: the kernel would have applied the request first, so the task's own call sees its policy.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        int go = 0;
+        RtTask<(bool, SchedPolicy, int)> t = rt.Spawn<(bool, SchedPolicy, int)>("t", 50, ctx =>
+        {
+            while (Volatile.Read(ref go) == 0)
+            {
+                Thread.SpinWait(20);
+            }
+
+            bool wasRefused = false;
+            try
+            {
+                ctx.SetPriority(60);
+            }
+            catch (InvalidOperationException e) when (e.Message.Contains("is a Normal task", StringComparison.Ordinal))
+            {
+                wasRefused = true;
+            }
+
+            return ValueTask.FromResult((wasRefused, ctx.Task.Policy, ctx.Task.BasePriority));
+        });
+        await Rt.Until(() => t.State == RtTaskState.Running, "t running");
+
+        rt.SetScheduler(t, policy, priority);
+        Volatile.Write(ref go, 1);
+
+        Assert.Equal((refused, endPolicy, endPriority), await t.WithTimeout());
+    }
+
+    [Fact]
+    public async Task APolicyChangeAlone_KeepsAQueuedTasksPlace_AndADemotionToNormalGoesToTheTailOfTheNormalClass()
+    {
+        // Behind r (90): a and b at FIFO 10, n Normal, x FIFO 20. a becomes RR at the same priority (its
+        // place stays: no requeue for an unchanged priority), x becomes Normal (behind n: the head
+        // placement of a lowered task is an RT-class rule).
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var order = new List<string>();
+        RtTask[] queued = [];
+        int release = 0;
+        RtTask r = rt.Spawn("r", 90, async ctx =>
+        {
+            queued =
+            [
+                rt.Spawn("a", 10, _ => Record(order, "a")),
+                rt.Spawn("b", 10, _ => Record(order, "b")),
+                rt.Spawn("n", 0, _ => Record(order, "n"), SchedPolicy.Normal),
+                rt.Spawn("x", 20, _ => Record(order, "x")),
+            ];
+            await ctx.SpinUntil(() => Volatile.Read(ref release) == 1, "released");
+        });
+        await Rt.Until(() => queued.Length == 4 && queued.All(q => Rt.QueuedOn(rt.Cpus[0], q)), "a, b, n and x queued behind r");
+
+        rt.SetScheduler(queued[0], SchedPolicy.RoundRobin, 10);
+        rt.SetScheduler(queued[3], SchedPolicy.Normal, 0);
+
+        Volatile.Write(ref release, 1);
+        await Task.WhenAll([r.WithTimeout(), .. queued.Select(q => q.WithTimeout())]);
+        Assert.Equal(["a", "b", "n", "x"], order);
+    }
+
     [Fact]
     public async Task BadInput_IsRefusedNamingTheArgument_AndTheRuntimeGoesOn()
     {

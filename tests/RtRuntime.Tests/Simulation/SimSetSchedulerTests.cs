@@ -140,6 +140,40 @@ public class SimSetSchedulerTests
         Assert.Contains(r.Bugs, b => b.Contains("sched_setparam(T, 70) refused", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void Run_APolicyChangeAlone_KeepsAQueuedTasksPlace_AndADemotionToNormalGoesToTheTailOfTheNormalClass()
+    {
+        // Behind T (90): A, B (FIFO 10), N (Normal), X (FIFO 20); C on CPU1 makes A round-robin at 10 (no
+        // requeue) and X Normal (behind N).
+        SimResult r = RunClean(Scenario(2, BalancePolicy.WorkConserving,
+            Task("T", 90, cpu: 0, affinity: "0", steps: [Run(20)]),
+            Task("A", 10, cpu: 0, spawn: 1, affinity: "0", steps: [Run(5)]),
+            Task("B", 10, cpu: 0, spawn: 2, affinity: "0", steps: [Run(5)]),
+            Task("N", 0, cpu: 0, spawn: 3, affinity: "0", steps: [Run(5)]),
+            Task("X", 20, cpu: 0, spawn: 4, affinity: "0", steps: [Run(5)]),
+            Task("C", 70, cpu: 1, spawn: 10, affinity: "1", steps: [SimStep.SetScheduler("A", SchedPolicy.RoundRobin, 10), SimStep.SetScheduler("X", SchedPolicy.Normal, 0)])));
+
+        string[] switchIns = [.. Lines(r).Where(l => l.EndsWith("SwitchIn", StringComparison.Ordinal) && l.Contains("cpu0", StringComparison.Ordinal) && !l.Contains(" T ", StringComparison.Ordinal))];
+        Assert.Equal(["20 cpu0 A SwitchIn", "25 cpu0 B SwitchIn", "30 cpu0 N SwitchIn", "35 cpu0 X SwitchIn"], switchIns);
+    }
+
+    [Fact]
+    public void Run_AnOwnSetPriority_AfterAnotherTasksSetSchedulerNotYetTaken_ComesAfterIt()
+    {
+        // T runs preempt-disabled (its points do nothing) when C makes it RR 40 at 3 µs; at 10 T sets its
+        // own priority to 60 before any point: the request is taken first, so T ends RR 60 and rotates
+        // with U (RR 60) at its first point after a full slice.
+        SimScenario s = Scenario(2, BalancePolicy.WorkConserving,
+            Task("T", 50, cpu: 0, affinity: "0", steps: [PD, Run(10), SimStep.SetPriority(60), PE, Run(100, every: 5)]),
+            new SimTaskSpec { Name = "U", Priority = 60, Policy = SchedPolicy.RoundRobin, WakeCpu = 0, SpawnUs = 12, Affinity = Cpus.CpuSet.Of(0), Steps = [Run(5)] },
+            Task("C", 70, cpu: 1, spawn: 3, affinity: "1", steps: [SimStep.SetScheduler("T", SchedPolicy.RoundRobin, 40)]));
+        SimResult r = RunClean(new SimScenario { Cpus = s.Cpus, Policy = s.Policy, TickUs = 0, RoundRobinSliceUs = 30, Tasks = s.Tasks });
+
+        string[] lines = Lines(r);
+        Assert.Contains("40 cpu0 T Preempt", lines); // RR 60 from 10: its slice ends at 40
+        Assert.Contains("40 cpu0 U SwitchIn", lines);
+    }
+
     [Theory]
     [InlineData("Nobody", 50, "$.tasks[0].steps[0].task", "no task is named 'Nobody'")]
     [InlineData("N", 50, "$.tasks[0].steps[0].setPriority", "task 'N' is a Normal task")]

@@ -291,7 +291,7 @@ public sealed partial class RtScheduler
     /// run queue; otherwise it is between a wakeup and its enqueue (or on the CPU's wake list), and the
     /// enqueue applies the request. The setter wrote the request before it read the task's CPU, so an
     /// enqueue it does not see here comes after that write; a move by a push or pull (whose enqueue may
-    /// read the request before its store of the task's CPU reaches this thread) is followed to the new CPU.
+    /// read the request before its store of the task's CPU reaches this thread) is followed to the new CPU; a task picked to run before this thread got the lock is left to its CPU, told by the stopper bit.
     /// </summary>
     private void TryApplySchedRequestToQueued(RtTask task)
     {
@@ -324,6 +324,12 @@ public sealed partial class RtScheduler
         {
             cpu!.KickIfIdle();
             Rebalancer.Notify(BalanceReason.PriorityChanged); // a raised task may run on a CPU busy below it
+        }
+        else if (Volatile.Read(ref task.Rare.SchedRequest) != 0 && Volatile.Read(ref task.Run) == TaskRunState.Running)
+        {
+            // Picked before this thread got its CPU's lock (the pick does not look at requests): as for a
+            // task found running, the stopper bit makes its next preemption point end its step and apply it.
+            task.Cpu?.SetPending(PendingWork.Stop);
         }
     }
 

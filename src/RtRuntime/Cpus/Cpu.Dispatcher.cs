@@ -433,7 +433,7 @@ internal sealed partial class Cpu
 
     /// <summary>
     /// The running <paramref name="task"/>'s policy changed into or out of round-robin (this CPU's thread,
-    /// lock held): a full slice from now, or none (the timer thread stops watching a slice's end).
+    /// the only writer of the slice's end): a full slice from now, or none (the timer thread stops watching a slice's end).
     /// </summary>
     internal void RestartRoundRobinSlice(RtTask task)
     {

@@ -204,31 +204,15 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>
-    /// Applies another thread's request to the running <paramref name="task"/> (lock held), then clears
-    /// it, as <see cref="RtTask.TryTakeSchedRequest"/> does: a setter that still finds it reads the policy it
+    /// Applies another thread's request to the running <paramref name="task"/> (lock held) through
+    /// <see cref="RtTask.TryTakeSchedRequest"/> (applied, then cleared), then what a running task's change
     /// brings. True when the rebalancer should look (<see cref="ChangeRunningSchedLocked"/>).
     /// </summary>
     private static bool TakeRequestOfRunningLocked(Cpu cpu, RtTask task, RtTaskRare rare)
     {
-        bool rebalance = false;
-        int request = Volatile.Read(ref rare.SchedRequest);
-        while (request != 0)
-        {
-            if (SchedRequest.TryDecode(request, task, out SchedPolicy policy, out int priority))
-            {
-                rebalance |= ChangeRunningSchedLocked(cpu, task, policy, priority);
-            }
-
-            int found = Interlocked.CompareExchange(ref rare.SchedRequest, 0, request);
-            if (found == request)
-            {
-                break;
-            }
-
-            request = found;
-        }
-
-        return rebalance;
+        int old = task.Prio;
+        SchedPolicy oldPolicy = task.Policy;
+        return task.TryTakeSchedRequest(rare) && RunningSchedChangedLocked(cpu, task, old, oldPolicy);
     }
 
     /// <summary>
@@ -346,6 +330,16 @@ public sealed partial class RtScheduler
         int old = task.Prio;
         SchedPolicy oldPolicy = task.Policy;
         task.SetSchedParams(policy, priority);
+        return RunningSchedChangedLocked(cpu, task, old, oldPolicy);
+    }
+
+    /// <summary>
+    /// After the running <paramref name="task"/>'s policy and normal priority changed (lock held): its
+    /// RR slice, its effective priority, and whether the rebalancer should look (<see cref="ChangeRunningSchedLocked"/>).
+    /// </summary>
+    private static bool RunningSchedChangedLocked(Cpu cpu, RtTask task, int old, SchedPolicy oldPolicy)
+    {
+        SchedPolicy policy = task.Policy;
         if (policy != oldPolicy && (policy == SchedPolicy.RoundRobin || oldPolicy == SchedPolicy.RoundRobin))
         {
             cpu.RestartRoundRobinSlice(task); // a full slice from now for a new RR task; none for one that left RR

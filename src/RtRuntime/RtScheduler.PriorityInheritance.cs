@@ -1,12 +1,121 @@
+using System.Collections.Concurrent;
 using RtRuntime.Cpus;
 using RtRuntime.PerCpu;
+using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime;
 
-/// <summary>Priority inheritance for local locks (the kernel's rt_mutex_setprio / rt_mutex_adjust_prio_chain).</summary>
+/// <summary>Priority inheritance for local locks and <see cref="RtMutex"/>es (the kernel's rt_mutex_setprio / rt_mutex_adjust_prio_chain).</summary>
 public sealed partial class RtScheduler
 {
+    private readonly ConcurrentQueue<RtTask> _boostsToPost = new();
+
+    /// <summary>
+    /// The PI lock of this runtime's <see cref="RtMutex"/>es (the kernel's per-lock <c>wait_lock</c> and
+    /// per-task <c>pi_lock</c>, one for all here): their owners, waiters and the held lists and boosts
+    /// of their owners. Held for a few writes; a CPU's lock may be held outside it, never inside.
+    /// </summary>
+    internal RawSpinLock PiLock { get; } = new();
+
+    /// <summary>
+    /// <paramref name="task"/>'s <see cref="RtTaskRare.MutexBoost"/> changed (one step of
+    /// <c>rt_mutex_adjust_prio_chain</c>): whoever holds the task computes its effective priority again,
+    /// at once when it is queued or waiting, at its next preemption point when it runs, at its wakeup
+    /// when it sleeps. If it waits on an RtMutex in turn, its move among that mutex's waiters boosts
+    /// that owner, and so on along the chain. <paramref name="direct"/>: the caller holds no CPU's lock
+    /// and may take the task's; else a queued or waiting task's request is applied from <c>rt/balance</c>.
+    /// </summary>
+    internal void PostBoost(RtTask task, bool direct)
+    {
+        RequestRecompute(task);
+        if (direct)
+        {
+            ApplySchedRequestWhereHeld(task);
+            return;
+        }
+
+        switch (Volatile.Read(ref task.Run))
+        {
+            case TaskRunState.Running:
+                task.Cpu?.SetPending(PendingWork.Stop); // as ApplySchedRequestWhereHeld, without a lock: its next point applies it
+                break;
+            case TaskRunState.Queued or TaskRunState.Blocked:
+                _boostsToPost.Enqueue(task); // its CPU's lock cannot be taken under the caller's
+                Rebalancer.Notify(BalanceReason.PriorityInheritance);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Leaves a <see cref="SchedRequest.Recompute"/> for <paramref name="task"/>'s owner, which computes
+    /// the effective priority again when it next takes the task's requests (enough alone for a task
+    /// about to be woken: its wakeup's enqueue takes them).
+    /// </summary>
+    internal static void RequestRecompute(RtTask task)
+    {
+        RtTaskRare rare = task.Rare;
+        int seen = Volatile.Read(ref rare.SchedRequest);
+        while (true)
+        {
+            // Always a write (a full fence after the boost's write): an owner taking a request meanwhile
+            // finds it replaced and takes it again, then reads the boost.
+            int found = Interlocked.CompareExchange(ref rare.SchedRequest, SchedRequest.Recompute(seen), seen);
+            if (found == seen)
+            {
+                return;
+            }
+
+            seen = found;
+        }
+    }
+
+    /// <summary>
+    /// The running <paramref name="task"/> unlocked an <see cref="RtMutex"/> whose waiters boosted it
+    /// (on its CPU thread): its effective priority drops now, and a task queued on its CPU that outranks
+    /// it then switches it out at its next preemption point; a drop also starts a balance pass, as a
+    /// task waiting on another CPU may now run here (prio_changed_rt's pull).
+    /// </summary>
+    internal void Deboost(RtTask task)
+    {
+        Cpu cpu = task.Cpu!;
+        int old;
+        using (cpu.Lock.EnterScope())
+        {
+            old = task.Prio;
+            RecomputePrioLocked(cpu, task);
+        }
+
+        if (task.Prio < old)
+        {
+            Rebalancer.Notify(BalanceReason.PriorityChanged);
+        }
+    }
+
+    /// <summary>
+    /// An <see cref="RtMutex"/> wait refused at the block (<see cref="RtTaskRare.WaitDeadlock"/>), for the
+    /// resuming flow to throw: a deadlock is reported (<see cref="BugKind.Deadlock"/>); a recursive lock is a misuse only.
+    /// </summary>
+    internal InvalidOperationException RefusedMutexWait(RtTask task, string refusal)
+    {
+        if (!refusal.StartsWith("BUG:", StringComparison.Ordinal))
+        {
+            return new InvalidOperationException(refusal);
+        }
+
+        ReportDeadlock(task, refusal);
+        return new InvalidOperationException(refusal + "; take RtMutexes in one order (nothing was taken).");
+    }
+
+    /// <summary>On <c>rt/balance</c>: the boosts posted under some CPU's lock, applied where each task is held.</summary>
+    internal void ApplyPostedBoosts()
+    {
+        while (_boostsToPost.TryDequeue(out RtTask? task))
+        {
+            ApplySchedRequestWhereHeld(task);
+        }
+    }
+
     /// <summary>
     /// Sets <paramref name="task"/>'s effective priority to the highest of its normal priority and the
     /// top waiters of the local locks it holds, requeueing it; if it is itself blocked on a local lock,
@@ -53,11 +162,17 @@ public sealed partial class RtScheduler
 
     /// <summary>
     /// The effective priority <paramref name="task"/> should have on <paramref name="cpu"/> (lock held):
-    /// the higher of its normal priority and the top waiters of the local locks it holds there.
+    /// the highest of its normal priority, the top waiters of the local locks it holds there and the
+    /// boost of the <see cref="RtMutex"/>es it holds.
     /// </summary>
     internal static int BoostedPrioLocked(Cpu cpu, RtTask task)
     {
         int prio = task.NormalPrio;
+        if (task.RareOrNull is { } rare)
+        {
+            prio = Math.Max(prio, Volatile.Read(ref rare.MutexBoost));
+        }
+
         foreach (LocalLockState contended in cpu.ContendedLocks)
         {
             if (contended.Owner == task)

@@ -111,6 +111,15 @@ public sealed partial class RtScheduler
             seen = found;
         }
 
+        ApplySchedRequestWhereHeld(task);
+    }
+
+    /// <summary>
+    /// A request was just written for <paramref name="task"/> (off its CPU thread, no CPU's lock held):
+    /// applied by whoever holds the task where its priority may change.
+    /// </summary>
+    private void ApplySchedRequestWhereHeld(RtTask task)
+    {
         switch (Volatile.Read(ref task.Run))
         {
             case TaskRunState.Queued:
@@ -126,7 +135,7 @@ public sealed partial class RtScheduler
                 TryApplySchedRequestToBlocked(task);
                 break;
             case TaskRunState.Dead:
-                Volatile.Write(ref rare.SchedRequest, 0);
+                Volatile.Write(ref task.Rare.SchedRequest, 0);
                 break;
         }
     }

@@ -454,7 +454,7 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>
-    /// Releases what an ended task still held: its local locks (reported as a BUG when
+    /// Releases what an ended task still held: its local locks and RtMutexes (reported as a BUG when
     /// <paramref name="reportHeldLocks"/>: the task exited holding them), its pin, its guard depths.
     /// </summary>
     private void ReleaseLeakedGuards(RtTask task, bool reportHeldLocks = true)
@@ -474,6 +474,11 @@ public sealed partial class RtScheduler
             }
         }
 
+        if (task.RareOrNull is { HeldMutexes: not null } rare)
+        {
+            ReleaseMutexes(task, rare, reportHeldLocks);
+        }
+
         if (task.MigrationDisabled > 0 && task.Cpu is { } cpu)
         {
             cpu.UnpinExited(); // exiting inside migrate_disable: keep nr_pinned honest
@@ -482,6 +487,25 @@ public sealed partial class RtScheduler
         task.MigrationDisabled = 0;
         task.PreemptCount = 0;
         task.GuardEpoch++; // a guard or local lock left open is stale now: disposing it later is checked in full
+    }
+
+    /// <summary>
+    /// The <see cref="RtMutex"/>es an ended task still holds pass to their top waiters (a mutex granted
+    /// and never taken was given back by <see cref="AbandonWait"/> first: no BUG there).
+    /// </summary>
+    private void ReleaseMutexes(RtTask task, RtTaskRare rare, bool report)
+    {
+        var names = new List<string>();
+        while (Volatile.Read(ref rare.HeldMutexes) is { } mutex && mutex.Release(task, taken: null))
+        {
+            names.Add(mutex.Name);
+        }
+
+        if (report && names.Count > 0)
+        {
+            Report(new BugReport(BugKind.LockHeldAtExit, task.Name, task.Id, task.Cpu?.Id ?? -1,
+                $"BUG: lock held when task exited: {task.Name}/{task.Id} held {string.Join(", ", names)} (released)"));
+        }
     }
 
     /// <summary>

@@ -87,8 +87,8 @@ internal static class ThrowHelper
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static ArgumentException OtherRuntime(RtTask task, string what, string paramName) =>
         new(
-            $"Task '{task.Name}' (id {task.Id}) belongs to another runtime than the one this {what} was made for (it has a lock instance per CPU of that runtime): " +
-            "use local locks and pools made for the task's own runtime.",
+            $"Task '{task.Name}' (id {task.Id}) belongs to another runtime than the one this {what} was made for (its lock instances per CPU, or its priority inheritance, belong to that runtime): " +
+            "use locks and pools made for the task's own runtime.",
             paramName);
 
     [MethodImpl(MethodImplOptions.NoInlining)]

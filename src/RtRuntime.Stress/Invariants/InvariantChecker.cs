@@ -211,6 +211,23 @@ public sealed class InvariantChecker
         return false;
     }
 
+    /// <summary>In-body check inside an RtMutex section: the mutex reports the task as its owner.</summary>
+    /// <param name="task">The task's name.</param>
+    /// <param name="owner">The owner the mutex reports.</param>
+    /// <param name="self">The task.</param>
+    /// <returns>True when the check held.</returns>
+    public bool CheckMutexOwner(string task, RtTask? owner, RtTask self)
+    {
+        Interlocked.Increment(ref _checks);
+        if (ReferenceEquals(owner, self))
+        {
+            return true;
+        }
+
+        Fail(Invariants.RtMutexExclusive, $"task '{task}' holds the RtMutex, which reports {(owner is null ? "no owner" : $"'{owner.Name}'")}");
+        return false;
+    }
+
     /// <summary>In-body check for a task that holds no local lock: it runs at its base priority (no boost left, its own change applied).</summary>
     /// <param name="task">The task's name.</param>
     /// <param name="self">The task.</param>

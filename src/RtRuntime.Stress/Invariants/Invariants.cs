@@ -68,4 +68,11 @@ public static class Invariants
     /// task that holds no local lock runs at its base priority.
     /// </summary>
     public const string BoostReleased = "boost-released";
+
+    /// <summary>
+    /// An RtMutex excludes across CPUs: its holder is the owner it reports, the read-modify-writes of a
+    /// shared counter made under it across sleeps and preemption points add up to the number of
+    /// sections, and it is free after the stop.
+    /// </summary>
+    public const string RtMutexExclusive = "rt-mutex-exclusive";
 }

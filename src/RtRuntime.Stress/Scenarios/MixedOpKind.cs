@@ -17,4 +17,7 @@ internal enum MixedOpKind
 
     /// <summary><see cref="Tasks.TaskContext.SetPriority"/> to <see cref="MixedOp.Ns"/> (FIFO and RR tasks only).</summary>
     SetPriority,
+
+    /// <summary>A section under the run's <see cref="Tasks.RtMutex"/> (priority inheritance across CPUs), at a script's top level.</summary>
+    MutexSection,
 }

@@ -58,6 +58,15 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
             return new MixedOp(MixedOpKind.SetPriority, random.Next(1, 81));
         }
 
+        // An RtMutex section at one top-level step in ten: it may sleep, yield, wait and take guards
+        // inside, but not take the local lock (a local lock's holder waiting for the mutex, held by a
+        // task of its CPU waiting for that local lock, would deadlock across the two kinds) nor set its
+        // own priority (a waiter's boost may keep it higher).
+        if (depth == 0 && !atomic && !locked && random.Next(10) == 0)
+        {
+            return new MixedOp(MixedOpKind.MutexSection, 0, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true));
+        }
+
         // A local lock section at one step in eight where the task may block for the lock (not inside a
         // preempt-disabled section, nor inside another lock section: recursion is an error), with only
         // work and preemption points inside it.
@@ -214,6 +223,28 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                     checker.CheckUnboosted(name, ctx.Task);
                     break;
                 }
+                case MixedOpKind.MutexSection when stats.Mutex is { } mutex:
+                {
+                    Interlocked.Increment(ref stats.MutexSections);
+                    using (await mutex.LockAsync(ctx))
+                    {
+                        // Read here, written back after steps that may sleep, wait or be preempted, while
+                        // tasks on every CPU want the mutex: no increment is lost if it excludes.
+                        checker.CheckMutexOwner(name, mutex.Owner, ctx.Task);
+                        long before = stats.MutexCounter;
+                        await RunOpsAsync(ctx, name, op.Inner!, pinnedCpu, checker, stats, holder);
+                        stats.MutexCounter = before + 1;
+                        Interlocked.Increment(ref stats.MutexedIncrements);
+                        if (ctx.Task.EffectivePriority > ctx.Task.BasePriority)
+                        {
+                            Interlocked.Increment(ref stats.MutexBoostedSections);
+                        }
+                    }
+
+                    checker.CheckUnboosted(name, ctx.Task);
+                    break;
+                }
+
                 case MixedOpKind.MigrateSection:
                 {
                     Interlocked.Increment(ref stats.MigrateSections);

@@ -14,15 +14,17 @@ public enum BugKind
 
     /// <summary>
     /// "BUG: lock held when task exited" (lockdep's "lock held when returning to user space"): a task
-    /// ended holding a <see cref="PerCpu.LocalLock"/>; the runtime released it (to its top waiter).
+    /// ended holding a <see cref="PerCpu.LocalLock"/> or an <see cref="Tasks.RtMutex"/>; the runtime released it (to its top waiter).
     /// </summary>
     LockHeldAtExit = 3,
 
     /// <summary>
     /// "BUG: circular locking deadlock detected" (the rt_mutex chain walk's report): a task asked for a
     /// <see cref="PerCpu.LocalLock"/> held by a task that waits, directly or through other local locks,
-    /// for a lock the asking task holds (Rt model). The kernel's in-kernel lock then sleeps forever;
-    /// here <see cref="PerCpu.LocalLock.LockAsync"/> throws instead, and nothing is taken.
+    /// for a lock the asking task holds (Rt model), or an <see cref="Tasks.RtMutex"/> whose owner waits,
+    /// directly or through other RtMutexes, for one it holds. The kernel's in-kernel lock then sleeps
+    /// forever; here <see cref="PerCpu.LocalLock.LockAsync"/> throws instead (an RtMutex wait's await
+    /// throws), and nothing is taken.
     /// </summary>
     Deadlock = 4,
 }

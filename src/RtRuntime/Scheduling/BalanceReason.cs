@@ -18,4 +18,10 @@ internal enum BalanceReason
     /// be pushed to another CPU.
     /// </summary>
     PriorityChanged = 3,
+
+    /// <summary>
+    /// An <see cref="Tasks.RtMutex"/> owner's boost changed where its waiter's CPU lock was held: the new
+    /// effective priority is applied from here (<see cref="RtScheduler.ApplyPostedBoosts"/>).
+    /// </summary>
+    PriorityInheritance = 4,
 }

@@ -98,6 +98,7 @@ internal sealed class Rebalancer : IDisposable
                 _eventCounts[(int)reason]++;
             }
 
+            _scheduler.ApplyPostedBoosts();
             Pass();
         }
     }

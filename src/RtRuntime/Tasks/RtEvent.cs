@@ -71,7 +71,7 @@ public sealed class RtEvent : RtWaitQueue
         }
     }
 
-    private protected override void ReturnGrant()
+    private protected override void ReturnGrant(RtTask task)
     {
         if (_autoReset)
         {
@@ -79,7 +79,7 @@ public sealed class RtEvent : RtWaitQueue
         }
     }
 
-    private protected override bool TryTakeLocked()
+    private protected override bool TryTakeLocked(RtTask task)
     {
         if (!_set)
         {

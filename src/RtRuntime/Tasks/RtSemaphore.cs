@@ -71,7 +71,7 @@ public sealed class RtSemaphore : RtWaitQueue
         woken.WakeAll();
     }
 
-    private protected override void ReturnGrant()
+    private protected override void ReturnGrant(RtTask task)
     {
         var woken = default(WokenTasks);
         using (Gate.EnterScope())
@@ -93,7 +93,7 @@ public sealed class RtSemaphore : RtWaitQueue
         woken.WakeAll();
     }
 
-    private protected override bool TryTakeLocked()
+    private protected override bool TryTakeLocked(RtTask task)
     {
         if (_count == 0)
         {

@@ -87,18 +87,19 @@ public abstract partial class RtTask : SynchronizationContext
 
     /// <summary>
     /// Takes a request from another thread (<see cref="RtTaskRare.SchedRequest"/>) and sets what it asks
-    /// (<see cref="SetSchedParams"/>); false when there was none, or nothing to set (<see cref="SchedRequest.TryDecode"/>).
+    /// (<see cref="SetSchedParams"/>; a <see cref="SchedRequest.Recompute"/> sets nothing); false when
+    /// there was none. True: the caller computes the effective priority again (after this, so that a
+    /// boost posted before the request's last write is seen).
     /// </summary>
     internal bool TryTakeSchedRequest(RtTaskRare rare)
     {
-        bool changed = false;
         int request = Volatile.Read(ref rare.SchedRequest);
+        bool taken = request != 0;
         while (request != 0)
         {
             if (Tasks.SchedRequest.TryDecode(request, this, out SchedPolicy policy, out int priority))
             {
                 SetSchedParams(policy, priority);
-                changed = true;
             }
 
             // Cleared only once applied: a setter that still finds it reads the policy it brings, and one
@@ -112,7 +113,7 @@ public abstract partial class RtTask : SynchronizationContext
             request = found;
         }
 
-        return changed;
+        return taken;
     }
 
     /// <summary>The priority it is scheduled at now (above <see cref="BasePriority"/> while boosted by priority inheritance).</summary>

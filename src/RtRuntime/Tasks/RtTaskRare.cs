@@ -28,6 +28,22 @@ internal sealed class RtTaskRare
     /// </summary>
     public int SchedRequest;
 
+    /// <summary>
+    /// The <see cref="RtMutex"/>es it holds, linked through <see cref="RtMutex.NextHeld"/> (its
+    /// <c>pi_waiters</c>' locks); under the runtime's PI lock (<see cref="RtScheduler.PiLock"/>).
+    /// </summary>
+    public RtMutex? HeldMutexes;
+
+    /// <summary>
+    /// The boost those mutexes give it (<c>rt_mutex</c>'s top PI waiter): the highest priority among
+    /// their waiters, 0 when none. Written under the PI lock; read by whoever computes its effective
+    /// priority (<see cref="RtScheduler.BoostedPrioLocked"/>), which a <see cref="Tasks.SchedRequest.Recompute"/> asks for.
+    /// </summary>
+    public int MutexBoost;
+
+    /// <summary>Why its last <see cref="RtMutex"/> wait was refused at the block (a deadlock it would have entered), for the resuming flow to report and throw; null when none.</summary>
+    public string? WaitDeadlock;
+
     /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>
     public bool MdfPush;
 

@@ -40,7 +40,7 @@ public readonly struct RtTimedWaitAwaitable
         _task.ThrowIfNotCurrent();
         if (_task.CancelFlag == 0)
         {
-            if (_queue.TryTakeNow())
+            if (_queue.TryTakeNow(_task))
             {
                 return new ValueTask<bool>(true).GetAwaiter();
             }

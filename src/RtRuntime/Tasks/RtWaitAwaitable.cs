@@ -28,7 +28,7 @@ public readonly struct RtWaitAwaitable
     public ValueTaskAwaiter GetAwaiter()
     {
         _task.ThrowIfNotCurrent();
-        return (_task.CancelFlag == 0 && _queue.TryTakeNow()
+        return (_task.CancelFlag == 0 && _queue.TryTakeNow(_task)
             ? default
             : new ValueTask(WaitQueueEntry.Instance, _task.Cpu!.PrepareBlock(_queue, long.MaxValue))).GetAwaiter();
     }

@@ -5,20 +5,24 @@ namespace RtRuntime.Tasks;
 /// <summary>
 /// A wait queue (the kernel's <c>wait_queue_head</c>, ordered like an rt_mutex's waiters): tasks block
 /// here in priority order (highest first, FIFO within a priority) and are woken in that order.
-/// Base of <see cref="RtEvent"/> and <see cref="RtSemaphore"/>. Waiting is for runtime tasks (through
-/// their <see cref="TaskContext"/>); signalling is allowed from any thread.
+/// Base of <see cref="RtEvent"/>, <see cref="RtSemaphore"/> and <see cref="RtMutex"/>. Waiting is for
+/// runtime tasks (through their <see cref="TaskContext"/>); signalling is allowed from any thread.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711", Justification = "It is a queue of waiting tasks: the kernel's wait queue.")]
 public abstract class RtWaitQueue : IWaitSource
 {
     // A spin lock like the run queue's: held for a few field writes, never across user code or a wait
     // (System.Threading.Lock reads the thread id on every enter: 13 % of a same-CPU event handoff).
-    private readonly RawSpinLock _gate = new();
+    private readonly RawSpinLock _gate;
     private WaiterList _waiters;
 
     private protected RtWaitQueue()
+        : this(new RawSpinLock())
     {
     }
+
+    /// <summary>A queue guarded by <paramref name="gate"/>, which it may share (every <see cref="RtMutex"/> of a runtime shares its PI lock).</summary>
+    private protected RtWaitQueue(RawSpinLock gate) => _gate = gate;
 
     /// <summary>Tasks waiting now.</summary>
     public int WaiterCount
@@ -35,16 +39,38 @@ public abstract class RtWaitQueue : IWaitSource
     /// <summary>The lock that guards the waiters and the subclass's state.</summary>
     private protected RawSpinLock Gate => _gate;
 
-    /// <summary>Consumes the resource if available (under <see cref="Gate"/>).</summary>
-    private protected abstract bool TryTakeLocked();
+    /// <summary>Consumes the resource for <paramref name="task"/> if available (under <see cref="Gate"/>).</summary>
+    private protected abstract bool TryTakeLocked(RtTask task);
+
+    /// <summary>
+    /// Priority inheritance (an <see cref="RtMutex"/>): called under <see cref="Gate"/> after the waiters
+    /// changed (one listed, moved or gone); returns the task whose boost this changed, for the caller
+    /// to tell once it has left the gate (<see cref="RtScheduler.PostBoost"/>), or null.
+    /// </summary>
+    private protected virtual RtTask? WaitersChangedLocked() => null;
+
+    /// <summary>Refuses a task that may not wait here (one of another runtime, for an <see cref="RtMutex"/>), before anything is done.</summary>
+    private protected virtual void CheckWaiter(RtTask task)
+    {
+    }
+
+    /// <summary>True when <paramref name="task"/> is listed among the waiters (under <see cref="Gate"/>).</summary>
+    private protected bool IsListedLocked(RtTask task) => task.BlockedOn == this && _waiters.Contains(task);
+
+    /// <summary>
+    /// Under <see cref="Gate"/>, before <paramref name="task"/> is listed: why it may not wait here (a
+    /// deadlock its wait would close), or null. A refused task resumes at once, and its await throws.
+    /// </summary>
+    private protected virtual string? RefuseWaitLocked(RtTask task) => null;
 
     /// <summary>Waits until the resource is available (a blocking wait: a preemption point that may sleep).</summary>
     /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or (an <see cref="RtMutex"/>) its task belongs to another runtime.</exception>
     public RtWaitAwaitable WaitAsync(TaskContext context)
     {
         RtTask task = context.CurrentTaskOf(nameof(context));
+        CheckWaiter(task);
         task.Scheduler.ThrowIfAtomic(task, "Wait");
         return new RtWaitAwaitable(this, task);
     }
@@ -58,7 +84,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or (an <see cref="RtMutex"/>) its task belongs to another runtime.</exception>
     public RtTimedWaitAwaitable WaitAsync(TaskContext context, TimeSpan timeout)
     {
         if (timeout < TimeSpan.Zero)
@@ -78,19 +104,20 @@ public abstract class RtWaitQueue : IWaitSource
     /// </summary>
     /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context).</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or (an <see cref="RtMutex"/>) its task belongs to another runtime.</exception>
     public RtTimedWaitAwaitable WaitUntilAsync(TaskContext context, long deadlineNs)
     {
         RtTask task = context.CurrentTaskOf(nameof(context));
+        CheckWaiter(task);
         task.Scheduler.ThrowIfAtomic(task, "Wait");
         return new RtTimedWaitAwaitable(this, task, deadlineNs);
     }
 
-    internal bool TryTakeNow()
+    internal bool TryTakeNow(RtTask task)
     {
         using (_gate.EnterScope())
         {
-            return TryTakeLocked();
+            return TryTakeLocked(task);
         }
     }
 
@@ -124,9 +151,10 @@ public abstract class RtWaitQueue : IWaitSource
         // this sees the flag, or the canceller sees the wait and removes the task under the gate once
         // it is listed. No separate fence after listing, as a wait on a timer or a lock needs.
         task.BlockedOn = this;
+        RtTask? boosted;
         using (_gate.EnterScope())
         {
-            if (TryTakeLocked())
+            if (TryTakeLocked(task))
             {
                 // Granted at once: BlockedOn stays until the flow resumes and takes it (GetResult), so
                 // that a task ending before then gives it back (Abandon).
@@ -142,11 +170,38 @@ public abstract class RtWaitQueue : IWaitSource
                 return false;
             }
 
+            if (RefuseWaitLocked(task) is { } refusal)
+            {
+                task.BlockedOn = null;
+                task.Rare.WaitDeadlock = refusal; // resumes at once, and the await reports and throws it
+                _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
+                return false;
+            }
+
             _ = task.Suspend(continuation, state, SuspendReason.Block);
             _waiters.Insert(task, this);
-            return true;
+            boosted = WaitersChangedLocked();
+        }
+
+        PostBoost(boosted, direct: true); // the waiter's CPU thread, in its block, holds no CPU's lock
+        return true;
+    }
+
+    /// <summary>
+    /// Tells <paramref name="boosted"/> (from <see cref="WaitersChangedLocked"/>, outside the gate) that its
+    /// boost changed; <paramref name="direct"/> when the caller holds no CPU's lock (else a queued or
+    /// blocked task's owner is reached through <c>rt/balance</c>).
+    /// </summary>
+    private static void PostBoost(RtTask? boosted, bool direct)
+    {
+        if (boosted is not null)
+        {
+            boosted.Scheduler.PostBoost(boosted, direct);
         }
     }
+
+    /// <summary>The highest-priority waiter (under <see cref="Gate"/>), or null.</summary>
+    private protected RtTask? HeadLocked => _waiters.Head;
 
     /// <summary>Waiters now (under <see cref="Gate"/>).</summary>
     private protected int WaiterCountLocked => _waiters.Count;
@@ -176,7 +231,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// Gives back a grant whose waiter ended before it resumed to take it: the permit or auto-reset
     /// signal goes to the next waiter, or is banked (a manual-reset event consumed nothing).
     /// </summary>
-    private protected abstract void ReturnGrant();
+    private protected abstract void ReturnGrant(RtTask task);
 
     /// <summary>
     /// Priority inheritance changes the priority of <paramref name="task"/> to <paramref name="prio"/>
@@ -189,6 +244,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// </summary>
     internal void ChangeWaiterPrio(Cpu cpu, RtTask task, int prio)
     {
+        RtTask? boosted = null;
         using (_gate.EnterScope())
         {
             bool listed = task.BlockedOn == this && _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
@@ -196,8 +252,11 @@ public abstract class RtWaitQueue : IWaitSource
             if (listed)
             {
                 _waiters.Insert(task, this);
+                boosted = WaitersChangedLocked(); // the boost walks on to the owner (an RtMutex's)
             }
         }
+
+        PostBoost(boosted, direct: false);
     }
 
     /// <summary>
@@ -208,6 +267,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// </summary>
     internal bool TryApplySchedRequestToListed(Cpu cpu, RtTask task)
     {
+        RtTask? boosted = null;
         using (_gate.EnterScope())
         {
             if (task.BlockedOn != this || !_waiters.Contains(task) || !task.TryTakeSchedRequest(task.Rare))
@@ -223,14 +283,17 @@ public abstract class RtWaitQueue : IWaitSource
                 _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
                 task.PrioVolatile = prio;
                 _waiters.Insert(task, this);
+                boosted = WaitersChangedLocked(); // the boost walks on to the owner (an RtMutex's)
             }
-
-            return true;
         }
+
+        PostBoost(boosted, direct: false);
+        return true;
     }
 
     bool IWaitSource.TryRemove(RtTask task)
     {
+        RtTask? boosted;
         using (_gate.EnterScope())
         {
             if (task.BlockedOn != this || !_waiters.Remove(task))
@@ -239,8 +302,11 @@ public abstract class RtWaitQueue : IWaitSource
             }
 
             task.BlockedOn = null; // under the gate: an Abandon racing this removal sees that nothing was granted
-            return true;
+            boosted = WaitersChangedLocked(); // a cancelled or timed-out waiter boosts the owner no more
         }
+
+        PostBoost(boosted, direct: false);
+        return true;
     }
 
     void IWaitSource.Abandon(RtTask task)
@@ -250,6 +316,7 @@ public abstract class RtWaitQueue : IWaitSource
         // granted (a signaller popped it, or Block took the resource at once) and never resumed to take
         // the grant; one a canceller removed no longer points here (TryRemove clears it under the gate).
         bool granted;
+        RtTask? boosted = null;
         using (_gate.EnterScope())
         {
             if (task.BlockedOn != this)
@@ -259,11 +326,16 @@ public abstract class RtWaitQueue : IWaitSource
 
             granted = !_waiters.Remove(task);
             task.BlockedOn = null;
+            if (!granted)
+            {
+                boosted = WaitersChangedLocked();
+            }
         }
 
+        PostBoost(boosted, direct: false);
         if (granted)
         {
-            ReturnGrant();
+            ReturnGrant(task);
         }
     }
 }

@@ -34,6 +34,7 @@ internal sealed class WaitQueueEntry : IValueTaskSource, IValueTaskSource<bool>
 
     /// <summary>The end of a wait without a timeout (<see cref="RtWaitQueue.WaitAsync(TaskContext)"/>).</summary>
     /// <exception cref="OperationCanceledException">The wait ended by cancellation.</exception>
+    /// <exception cref="InvalidOperationException">An <see cref="RtMutex"/> refused the wait: the task holds it, or its wait would close a deadlock.</exception>
     /// <exception cref="InvalidOperationException">Asked before the wait was awaited (a synchronous GetResult).</exception>
     public void GetResult(short token) => _ = Resume(token);
 
@@ -70,6 +71,12 @@ internal sealed class WaitQueueEntry : IValueTaskSource, IValueTaskSource<bool>
         {
             task.WaitCancelled = false;
             RtScheduler.ThrowCancelled(task);
+        }
+
+        if (task.RareOrNull is { WaitDeadlock: { } refusal } rare)
+        {
+            rare.WaitDeadlock = null;
+            throw task.Scheduler.RefusedMutexWait(task, refusal);
         }
 
         return task;

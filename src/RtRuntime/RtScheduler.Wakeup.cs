@@ -12,6 +12,7 @@ public sealed partial class RtScheduler
 {
     private readonly long[] _bugCounts = new long[Enum.GetValues<BugKind>().Length]; // longs: an int's Sum overflows (and throws) past 2^31 reports
     private readonly ConditionalWeakTable<LocalLock, object?> _localLocks = [];
+    private readonly ConditionalWeakTable<RtMutex, object?> _mutexes = [];
     private readonly RateLimit[] _bugLogLimits; // one per BugKind
     private readonly RateLimit _affinityLogLimit;
 
@@ -351,6 +352,9 @@ public sealed partial class RtScheduler
     /// <summary>Remembers a local lock (weakly), so that a task ending while it holds one releases it.</summary>
     internal void TrackLocalLock(LocalLock localLock) => _localLocks.AddOrUpdate(localLock, null);
 
+    /// <summary>Remembers an RtMutex (weakly), so that a task ending while it holds one passes it on (an uncontended one is known to nothing else).</summary>
+    internal void TrackMutex(RtMutex mutex) => _mutexes.AddOrUpdate(mutex, null);
+
     /// <summary>Releases the local locks <paramref name="task"/> holds; returns "name on cpuN" for each, or null.</summary>
     private List<string>? ReleaseLocalLocks(RtTask task)
     {
@@ -474,7 +478,7 @@ public sealed partial class RtScheduler
             }
         }
 
-        if (task.RareOrNull is { HeldMutexes: not null } rare)
+        if (task.RareOrNull is { MutexesHeld: > 0 } rare)
         {
             ReleaseMutexes(task, rare, reportHeldLocks);
         }
@@ -496,9 +500,17 @@ public sealed partial class RtScheduler
     private void ReleaseMutexes(RtTask task, RtTaskRare rare, bool report)
     {
         var names = new List<string>();
-        while (Volatile.Read(ref rare.HeldMutexes) is { } mutex && mutex.Release(task, taken: null))
+        foreach (KeyValuePair<RtMutex, object?> entry in _mutexes)
         {
-            names.Add(mutex.Name);
+            if (entry.Key.Owner == task && entry.Key.Release(task, taken: null))
+            {
+                names.Add(entry.Key.Name);
+            }
+
+            if (rare.MutexesHeld == 0)
+            {
+                break;
+            }
         }
 
         if (report && names.Count > 0)

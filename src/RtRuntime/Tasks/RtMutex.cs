@@ -18,15 +18,26 @@ namespace RtRuntime.Tasks;
 /// an <see cref="RtSemaphore"/> of one permit has no owner, so a low-priority holder preempted by
 /// middle-priority work keeps a high-priority waiter waiting for as long as that work runs (unbounded
 /// priority inversion); here the holder runs at the waiter's priority until it unlocks.</para>
-/// <para>Every RtMutex of a runtime shares one PI lock (the kernel has one per mutex and per task): its
-/// lock, unlock and chain steps hold it for a few writes. A boost reaches a running owner at its next
-/// preemption point, as a priority set from another thread does (<see cref="RtScheduler.SetPriority"/>).</para>
+/// <para>An uncontended lock and unlock are one compare-and-swap each on the mutex (rt_mutex's fast path,
+/// <c>try_cmpxchg(&amp;lock-&gt;owner)</c>). A waiter first marks the mutex contended, which sends the
+/// owner's unlock to the slow path; every slow path of a runtime's RtMutexes (waiting, handover, the
+/// boosts, the chain walks) holds one PI lock (the kernel has one per mutex and per task) for a few
+/// writes. A boost reaches a running owner at its next preemption point, as a priority set from
+/// another thread does (<see cref="RtScheduler.SetPriority"/>).</para>
 /// </remarks>
 public sealed class RtMutex : RtWaitQueue
 {
+    /// <summary>The state of a mutex with waiters (or that had some since its owner took it): its owner is <see cref="_owner"/>.</summary>
+    private static readonly object Contended = new();
+
     private readonly RtScheduler _runtime;
-    private RtTask? _owner; // under the PI lock
-    private int _taken; // acquisitions, under the PI lock: tells a guard's hold from a later one
+
+    // null: free; an RtTask: held by it, uncontended (its unlock is a CAS back to null); Contended: held
+    // by _owner, with waiters (every change then under the PI lock). The kernel's lock->owner with
+    // RT_MUTEX_HAS_WAITERS.
+    private object? _state;
+    private RtTask? _owner; // the owner while Contended, under the PI lock
+    private int _taken; // acquisitions, written by the owner or by a handover to it: tells a guard's hold from a later one
 
     /// <summary>The next mutex its owner holds (<see cref="RtTaskRare.HeldMutexes"/>), under the PI lock.</summary>
     internal RtMutex? NextHeld;
@@ -38,13 +49,21 @@ public sealed class RtMutex : RtWaitQueue
     {
         _runtime = runtime;
         Name = name ?? "rt_mutex";
+        runtime.TrackMutex(this);
     }
 
     /// <summary>The name in messages and reports.</summary>
     public string Name { get; }
 
     /// <summary>The task holding it now, or null (a snapshot).</summary>
-    public RtTask? Owner => Volatile.Read(ref _owner);
+    public RtTask? Owner
+    {
+        get
+        {
+            object? state = Volatile.Read(ref _state);
+            return state == Contended ? Volatile.Read(ref _owner) : (RtTask?)state;
+        }
+    }
 
     /// <summary>
     /// <c>rt_mutex_lock()</c>: takes the mutex, waiting (boosting its owner) while another task holds it;
@@ -71,13 +90,10 @@ public sealed class RtMutex : RtWaitQueue
     {
         RtTask task = context.CurrentTaskOf(nameof(context));
         CheckWaiter(task);
-        using (Gate.EnterScope())
+        if (TryTakeNow(task))
         {
-            if (TryTakeLocked(task))
-            {
-                guard = new RtMutexGuard(this, task, _taken);
-                return true;
-            }
+            guard = new RtMutexGuard(this, task, _taken);
+            return true;
         }
 
         guard = default;
@@ -103,25 +119,52 @@ public sealed class RtMutex : RtWaitQueue
     /// <summary>The guard's unlock: false when <paramref name="task"/> does not hold it, or holds it under another acquisition than <paramref name="taken"/>.</summary>
     internal bool Release(RtTask task, int? taken)
     {
+        if (taken is { } t && t != Volatile.Read(ref _taken))
+        {
+            return false; // another hold (only its owner changes the number while it holds it)
+        }
+
+        if (Interlocked.CompareExchange(ref _state, null, task) == task)
+        {
+            task.Rare.MutexesHeld--; // uncontended: it gave no boost
+            DropStaleBoost(task, boostChanged: false);
+            return true;
+        }
+
         RtTask? next;
         bool ownerBoostChanged;
         bool nextBoostChanged = false;
         using (Gate.EnterScope())
         {
-            if (_owner != task || (taken is { } t && t != _taken))
+            if (_state != Contended || _owner != task)
             {
                 return false;
             }
 
+            task.Rare.MutexesHeld--;
             UnlinkHeldLocked(task);
             ownerBoostChanged = RecomputeBoostLocked(task);
             next = PopLocked();
-            Volatile.Write(ref _owner, next);
-            if (next is not null)
+            if (next is null)
             {
-                _taken++;
-                LinkHeldLocked(next);
-                nextBoostChanged = RecomputeBoostLocked(next); // the waiters it passed now wait for it
+                _owner = null;
+                Volatile.Write(ref _state, null);
+            }
+            else
+            {
+                Volatile.Write(ref _taken, _taken + 1);
+                next.Rare.MutexesHeld++;
+                if (HeadLocked is null)
+                {
+                    _owner = null;
+                    Volatile.Write(ref _state, next); // no waiter left: uncontended again
+                }
+                else
+                {
+                    Volatile.Write(ref _owner, next);
+                    LinkHeldLocked(next);
+                    nextBoostChanged = RecomputeBoostLocked(next); // the waiters it passed now wait for it
+                }
             }
         }
 
@@ -135,14 +178,21 @@ public sealed class RtMutex : RtWaitQueue
             Grant(next);
         }
 
-        // Its effective priority may still carry a boost that ended before (a waiter that left while it
-        // ran posts the drop for its next preemption point, which has not come yet).
-        if ((ownerBoostChanged || task.Prio != task.NormalPrio) && task.IsCurrent)
+        DropStaleBoost(task, ownerBoostChanged);
+        return true;
+    }
+
+    /// <summary>
+    /// The unlocking task drops at once what its effective priority still carries of this mutex's
+    /// boost, or of one that ended before (a waiter that left while it ran posts the drop for its next
+    /// preemption point, which has not come yet). Not for a task that ended (nothing to drop).
+    /// </summary>
+    private void DropStaleBoost(RtTask task, bool boostChanged)
+    {
+        if ((boostChanged || task.Prio != task.NormalPrio) && task.IsCurrent)
         {
             _runtime.Deboost(task);
         }
-
-        return true;
     }
 
     /// <summary>"does not hold": the message of an unlock by a task that is not the owner.</summary>
@@ -158,27 +208,64 @@ public sealed class RtMutex : RtWaitQueue
         }
     }
 
-    private protected override bool TryTakeLocked(RtTask task)
+    /// <summary>The fast path: takes the mutex if it is free (one CAS, no PI lock).</summary>
+    internal override bool TryTakeNow(RtTask task)
     {
-        if (_owner is not null)
+        if (Interlocked.CompareExchange(ref _state, task, null) is not null)
         {
-            return false; // a free mutex has no waiters: an unlock hands it to the top one
+            return false;
         }
 
-        Volatile.Write(ref _owner, task);
-        _taken++;
-        LinkHeldLocked(task);
+        Took(task);
         return true;
     }
 
-    /// <summary>The acquisition number of the hold <see cref="TryTakeLocked"/> or a grant just gave (under the PI lock).</summary>
-    internal int TakenLocked => _taken;
+    /// <summary>
+    /// The block's take, under the PI lock: the mutex if it is free; else it is marked contended (its
+    /// owner found, linked to the owner's held mutexes), so that the waiter about to be listed is seen
+    /// by the owner's unlock, which then takes the slow path.
+    /// </summary>
+    private protected override bool TryTakeLocked(RtTask task)
+    {
+        while (true)
+        {
+            object? state = Volatile.Read(ref _state);
+            if (state is null)
+            {
+                if (Interlocked.CompareExchange(ref _state, task, null) is null)
+                {
+                    Took(task);
+                    return true;
+                }
+            }
+            else if (state == Contended)
+            {
+                return false;
+            }
+            else
+            {
+                var owner = (RtTask)state;
+                _owner = owner;
+                if (Interlocked.CompareExchange(ref _state, Contended, owner) == owner)
+                {
+                    LinkHeldLocked(owner);
+                    return false;
+                }
+            }
+        }
+    }
 
-    /// <summary>The PI lock (<see cref="RtScheduler.PiLock"/>), for the awaiter's guard.</summary>
-    internal RawSpinLock PiGate => Gate;
+    /// <summary>The acquisition number of the hold the task that owns it has (read by that task).</summary>
+    internal int Taken => Volatile.Read(ref _taken);
 
     private protected override RtTask? WaitersChangedLocked() =>
-        _owner is { } owner && RecomputeBoostLocked(owner) ? owner : null;
+        _state == Contended && RecomputeBoostLocked(_owner!) ? _owner : null;
+
+    private void Took(RtTask task)
+    {
+        Volatile.Write(ref _taken, _taken + 1); // only the owner writes it while it holds the mutex
+        task.Rare.MutexesHeld++;
+    }
 
     private protected override void ReturnGrant(RtTask task) => Release(task, taken: null); // granted, it ended before it resumed: the next waiter's
 
@@ -190,13 +277,13 @@ public sealed class RtMutex : RtWaitQueue
     /// </summary>
     private protected override string? RefuseWaitLocked(RtTask task)
     {
-        if (_owner == task)
+        RtTask? owner = _owner; // contended: TryTakeLocked made it so
+        if (owner == task)
         {
             return $"Task '{task.Name}' already holds {Name}: an RtMutex is not recursive.";
         }
 
         var links = new List<string>();
-        RtTask? owner = _owner;
         RtMutex mutex = this;
         while (owner is not null)
         {
@@ -212,7 +299,7 @@ public sealed class RtMutex : RtWaitQueue
             }
 
             mutex = next;
-            owner = next._owner;
+            owner = next._owner; // contended: a listed waiter's mutex is
         }
 
         return null;

@@ -39,10 +39,7 @@ public readonly struct RtMutexAwaitable : ICriticalNotifyCompletion
     public RtMutexGuard GetResult()
     {
         _wait.GetResult();
-        using (_mutex.PiGate.EnterScope())
-        {
-            return new RtMutexGuard(_mutex, _task, _mutex.TakenLocked); // it holds the mutex now: nobody else takes it meanwhile
-        }
+        return new RtMutexGuard(_mutex, _task, _mutex.Taken); // it holds the mutex now: nobody else changes the number meanwhile
     }
 
     /// <inheritdoc/>

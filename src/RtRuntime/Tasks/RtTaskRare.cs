@@ -29,8 +29,9 @@ internal sealed class RtTaskRare
     public int SchedRequest;
 
     /// <summary>
-    /// The <see cref="RtMutex"/>es it holds, linked through <see cref="RtMutex.NextHeld"/> (its
-    /// <c>pi_waiters</c>' locks); under the runtime's PI lock (<see cref="RtScheduler.PiLock"/>).
+    /// The contended <see cref="RtMutex"/>es it holds (those with waiters, which may boost it), linked
+    /// through <see cref="RtMutex.NextHeld"/> (its <c>pi_waiters</c>' locks); under the runtime's PI lock
+    /// (<see cref="RtScheduler.PiLock"/>).
     /// </summary>
     public RtMutex? HeldMutexes;
 
@@ -40,6 +41,13 @@ internal sealed class RtTaskRare
     /// priority (<see cref="RtScheduler.BoostedPrioLocked"/>), which a <see cref="Tasks.SchedRequest.Recompute"/> asks for.
     /// </summary>
     public int MutexBoost;
+
+    /// <summary>
+    /// How many <see cref="RtMutex"/>es it holds, contended or not (written by the task, or by a handover
+    /// while it waits): nonzero at its end, the runtime looks for them (<see cref="RtScheduler"/>'s
+    /// weak list of mutexes) and passes them on.
+    /// </summary>
+    public int MutexesHeld;
 
     /// <summary>Why its last <see cref="RtMutex"/> wait was refused at the block (a deadlock it would have entered), for the resuming flow to report and throw; null when none.</summary>
     public string? WaitDeadlock;

@@ -113,7 +113,8 @@ public abstract class RtWaitQueue : IWaitSource
         return new RtTimedWaitAwaitable(this, task, deadlineNs);
     }
 
-    internal bool TryTakeNow(RtTask task)
+    /// <summary>Takes the resource for <paramref name="task"/> if it is available now (the awaiters' first try).</summary>
+    internal virtual bool TryTakeNow(RtTask task)
     {
         using (_gate.EnterScope())
         {

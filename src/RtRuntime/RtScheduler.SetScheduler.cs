@@ -33,11 +33,16 @@ public sealed partial class RtScheduler
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99 (0 is accepted for a task that is, or is being made, Normal: it changes nothing, as sched_setparam's 0 for SCHED_OTHER).</exception>
     /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/> (it has no RT priority), or a <see cref="SetScheduler"/> request to make it Normal waits to be applied (one to make a Normal task FIFO or RR lets this through: the priority then goes with that policy).</exception>
     public void SetPriority(RtTask task, int priority)
     {
         ThrowIfNotOwnTask(task, "priority");
+        if (IsNormalParam(task, priority))
+        {
+            return;
+        }
+
         ValidateRtPriority(task, priority);
         RequestSched(task, null, priority); // refuses a task that is, or is being made, Normal
     }
@@ -147,6 +152,11 @@ public sealed partial class RtScheduler
     /// </summary>
     internal void SetOwnPriority(RtTask task, int priority)
     {
+        if (IsNormalParam(task, priority))
+        {
+            return;
+        }
+
         ValidateRtPriority(task, priority);
         SetOwnSched(task, null, priority);
     }
@@ -361,11 +371,19 @@ public sealed partial class RtScheduler
         return task.Prio < old || (task.Prio > old && cpu.QueuedTop > old);
     }
 
+    /// <summary>
+    /// sched_setparam's priority 0 for a task of the normal class (or being made one by a request not yet
+    /// applied): valid, and it changes nothing, as in the kernel (whose SCHED_OTHER tasks have
+    /// sched_priority 0).
+    /// </summary>
+    private static bool IsNormalParam(RtTask task, int priority) =>
+        priority == 0 && (SchedRequest.PolicyOf(task.RareOrNull is { } rare ? Volatile.Read(ref rare.SchedRequest) : 0) ?? task.Policy) == SchedPolicy.Normal;
+
     private static void ValidateRtPriority(RtTask task, int priority)
     {
         if (priority is < 1 or > 99)
         {
-            throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of task '{task.Name}' must be 1..99 (99 highest): an RT priority, for a Fifo or RoundRobin task.");
+            throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of task '{task.Name}' must be 1..99 (99 highest): an RT priority, for a Fifo or RoundRobin task (0 only for a Normal task, where it changes nothing).");
         }
     }
 

@@ -133,7 +133,7 @@ public readonly struct TaskContext
     /// this one (the kernel's pull on a priority drop). Its policy stays; a Normal task has no RT
     /// priority to set.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99 (0 is accepted for a Normal task: it changes nothing, as sched_setparam's 0 for SCHED_OTHER).</exception>
     /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/>, or the context is used off its CPU.</exception>
     public void SetPriority(int priority)
     {

@@ -209,4 +209,25 @@ public class SetPriorityTests
         Assert.Contains("Normal task: it has no RT priority to set", e.Message, StringComparison.Ordinal);
         Assert.Equal((0, 0), (t.BasePriority, t.EffectivePriority));
     }
+
+    [Fact]
+    public async Task PriorityZero_IsAcceptedForANormalTask_AndChangesNothing_ButRefusedForAnRtTask()
+    {
+        // sched_setparam(pid, {0}) on a SCHED_OTHER task succeeds and changes nothing; on SCHED_FIFO it is EINVAL.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask<Exception?> own = rt.Spawn<Exception?>("n", 0, ctx => ValueTask.FromResult<Exception?>(Record.Exception(() => ctx.SetPriority(0))), SchedPolicy.Normal);
+        Assert.Null(await own.WithTimeout());
+
+        var gate = new RtEvent();
+        RtTask normal = rt.Spawn("n2", 0, async ctx => await gate.WaitAsync(ctx), SchedPolicy.Normal);
+        RtTask fifo = rt.Spawn("f", 10, async ctx => await gate.WaitAsync(ctx));
+        await Rt.Until(() => gate.WaiterCount == 2, "both waiting");
+        rt.SetPriority(normal, 0);
+        Assert.Equal((SchedPolicy.Normal, 0, 0), (normal.Policy, normal.BasePriority, normal.EffectivePriority));
+        Assert.Equal(0, Assert.Throws<ArgumentOutOfRangeException>(() => rt.SetPriority(fifo, 0)).ActualValue);
+        Assert.Equal(10, fifo.BasePriority);
+
+        gate.Set();
+        await Task.WhenAll(normal.WithTimeout(), fifo.WithTimeout());
+    }
 }

@@ -35,15 +35,18 @@ public sealed partial class RtScheduler
             return;
         }
 
-        switch (Volatile.Read(ref task.Run))
+        byte run = Volatile.Read(ref task.Run);
+        if (run == TaskRunState.Running)
         {
-            case TaskRunState.Running:
-                task.Cpu?.SetPending(PendingWork.Stop); // as ApplySchedRequestWhereHeld, without a lock: its next point applies it
-                break;
-            case TaskRunState.Queued or TaskRunState.Blocked:
-                _boostsToPost.Enqueue(task); // its CPU's lock cannot be taken under the caller's
-                Rebalancer.Notify(BalanceReason.PriorityInheritance);
-                break;
+            task.Cpu?.SetPending(PendingWork.Stop); // its next point applies it
+        }
+
+        if (run != TaskRunState.Dead)
+        {
+            // rt/balance applies it where the task is held, under its CPU's lock, which the caller's
+            // cannot nest (a running task, too: it may be switching out as this thread reads it).
+            _boostsToPost.Enqueue(task);
+            Rebalancer.Notify(BalanceReason.PriorityInheritance);
         }
     }
 

@@ -25,8 +25,8 @@ public sealed partial class RtScheduler
     /// when it wakes (where a priority first matters).</item>
     /// <item>A running task takes it at its next preemption point, yield or block, applied by its own
     /// CPU (here a running task's priority changes only on its CPU thread); a drop below a task
-    /// queued there switches it out at that point. A request that comes as the task switches out,
-    /// after its step ended, waits for its next step (or a move to another CPU).</item>
+    /// queued there switches it out at that point. A request that comes as the task switches out
+    /// is applied to it in its queue.</item>
     /// <item>Called by the task itself on its CPU, it is <see cref="TaskContext.SetPriority"/>: at once.</item>
     /// </list>
     /// The last of several requests wins. A task that has ended is left as it is.
@@ -132,9 +132,13 @@ public sealed partial class RtScheduler
                 break;
             case TaskRunState.Running:
                 // Its CPU applies it when the task's step ends, which the stopper bit brings about at its
-                // next preemption point. A task that left the CPU meanwhile takes it when it is queued
-                // again (the enqueue applies it) or, blocked, from LeaveBlocked's look after the block.
+                // next preemption point (that point looks again after it takes the bit). A task that left
+                // the CPU meanwhile takes it when it is queued again (the enqueue applies it) or, blocked,
+                // from LeaveBlocked's look after the block; one switched out to its queue as this thread
+                // read it running (its switch-out's look at the request may come before the write) is
+                // found there under its CPU's lock, which orders the two.
                 task.Cpu?.SetPending(PendingWork.Stop);
+                TryApplySchedRequestToQueued(task);
                 break;
             case TaskRunState.Blocked:
                 TryApplySchedRequestToBlocked(task);

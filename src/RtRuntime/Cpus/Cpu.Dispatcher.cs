@@ -611,6 +611,13 @@ internal sealed partial class Cpu
         // second, so anything set after this read shows up in the gate again.
         Interlocked.And(ref task.Gate, ~(PendingWork.NeedResched | PendingWork.Timer | PendingWork.Stop | PendingWork.Probe | PendingWork.WakeList));
         int pending = Interlocked.And(ref _pending.Value, ~(PendingWork.Timer | PendingWork.Probe));
+        if (task.RareOrNull is { } requested && Volatile.Read(ref requested.SchedRequest) != 0)
+        {
+            // A request from another thread written after the step end's look (whose stopper bit was
+            // just taken above: the setter writes the request before the bit, so it shows here), e.g.
+            // an RtMutex waiter's boost: applied before the switch decision, which then sees it.
+            Scheduler.ApplySchedRequestOfRunning(this, task);
+        }
         if ((pending & PendingWork.WakeList) != 0)
         {
             DrainWakeList(); // before the preempt-disabled test: listed tasks become visible to pulls

@@ -387,10 +387,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public void EnqueueLocked(RtTask task, bool atHead, bool fromSwitch = false)
     {
         SetTaskCpu(task);
-        if (!fromSwitch && task.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0)
+        if (task.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0)
         {
-            // Set from another thread (RtScheduler.SetPriority). Not at a switch-out: a request for a
-            // running task waits for its step's end, which comes again when it runs next.
+            // Set from another thread (RtScheduler.SetPriority, an RtMutex's boost), also for a task
+            // switched out here after its step end looked: it would otherwise wait in the queue, at its
+            // old priority, until it ran again (a setter that still saw it running looks here under
+            // this lock after its stopper bit: RtScheduler.ApplySchedRequestWhereHeld).
             RtScheduler.ApplySchedRequestOnEnqueueLocked(this, task, rare);
         }
 

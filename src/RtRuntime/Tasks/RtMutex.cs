@@ -206,6 +206,8 @@ public sealed class RtMutex : RtWaitQueue
         {
             ThrowHelper.ThrowOtherRuntime(task, $"RtMutex '{Name}'", "context");
         }
+
+        _ = task.Rare; // made here, never under the PI lock (a handover counts the hold there)
     }
 
     /// <summary>The fast path: takes the mutex if it is free (one CAS, no PI lock).</summary>
@@ -277,32 +279,47 @@ public sealed class RtMutex : RtWaitQueue
     /// </summary>
     private protected override string? RefuseWaitLocked(RtTask task)
     {
-        RtTask? owner = _owner; // contended: TryTakeLocked made it so
-        if (owner == task)
+        if (_owner == task) // contended: TryTakeLocked made it so
         {
             return $"Task '{task.Name}' already holds {Name}: an RtMutex is not recursive.";
         }
 
+        // Nothing is allocated under the PI lock unless the chain comes back (then it is described).
+        RtTask? owner = _owner;
+        for (int depth = 0; owner is not null && depth <= 100_000; depth++)
+        {
+            if (owner == task)
+            {
+                return $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {DescribeChainLocked(task)}";
+            }
+
+            owner = NextInChainLocked(owner);
+        }
+
+        return null;
+    }
+
+    /// <summary>The owner of the RtMutex <paramref name="owner"/> is listed on as a waiter (PI lock held), or null: the next link of a chain.</summary>
+    private static RtTask? NextInChainLocked(RtTask owner) =>
+        Volatile.Read(ref owner.BlockedOn) is RtMutex next && next.IsListedLocked(owner) ? next._owner : null; // contended: a listed waiter's mutex is
+
+    /// <summary>"m1 held by t2, which waits for m2 held by t1": the chain from this mutex back to <paramref name="task"/>.</summary>
+    private string DescribeChainLocked(RtTask task)
+    {
         var links = new List<string>();
         RtMutex mutex = this;
-        while (owner is not null)
+        for (RtTask? owner = _owner; owner is not null; owner = NextInChainLocked(owner))
         {
             links.Add($"{mutex.Name} held by {owner.Name}/{owner.Id}");
             if (owner == task)
             {
-                return $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {string.Join(", which waits for ", links)}";
+                break;
             }
 
-            if (Volatile.Read(ref owner.BlockedOn) is not RtMutex next || !next.IsListedLocked(owner) || links.Count > 100_000)
-            {
-                return null;
-            }
-
-            mutex = next;
-            owner = next._owner; // contended: a listed waiter's mutex is
+            mutex = (RtMutex)owner.BlockedOn!;
         }
 
-        return null;
+        return string.Join(", which waits for ", links);
     }
 
     /// <summary>Sets <paramref name="task"/>'s <see cref="RtTaskRare.MutexBoost"/> from the mutexes it holds (PI lock held); true when it changed.</summary>

@@ -40,6 +40,7 @@ internal sealed class WaitQueueEntry : IValueTaskSource, IValueTaskSource<bool>
 
     /// <summary>The end of a timed wait: true when it got the resource, false when the deadline passed first.</summary>
     /// <exception cref="OperationCanceledException">The wait ended by cancellation.</exception>
+    /// <exception cref="InvalidOperationException">An <see cref="RtMutex"/> refused the wait: the task holds it, or its wait would close a deadlock.</exception>
     /// <exception cref="InvalidOperationException">Asked before the wait was awaited (a synchronous GetResult).</exception>
     bool IValueTaskSource<bool>.GetResult(short token)
     {

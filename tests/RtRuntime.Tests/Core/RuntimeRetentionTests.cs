@@ -111,6 +111,11 @@ public class RuntimeRetentionTests
             SpinUntil(() => Volatile.Read(ref done) == Objects + 1 && rt.Cpus[0].IsIdle);
         });
 
+        // rt/balance's stall watch remembers the task it last saw running on each CPU until its next
+        // pass; two passes with the CPU idle let go of one of the first thread's tasks seen there.
+        long passes = Volatile.Read(ref rt.Rebalancer.Passes);
+        SpinUntil(() => Volatile.Read(ref rt.Rebalancer.Passes) >= passes + 2);
+
         int alive = 0;
         for (int round = 0; round < 10; round++)
         {

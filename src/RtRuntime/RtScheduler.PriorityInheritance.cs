@@ -89,10 +89,28 @@ public sealed partial class RtScheduler
             RecomputePrioLocked(cpu, task);
         }
 
-        if (task.Prio < old)
+        if (task.Prio < old && AnyWaitsAbove(task.Prio, cpu))
         {
             Rebalancer.Notify(BalanceReason.PriorityChanged);
         }
+    }
+
+    /// <summary>
+    /// True when a CPU other than <paramref name="self"/> has a queued task that may move and outranks
+    /// <paramref name="prio"/>: only then may the drop of <paramref name="self"/>'s running task let a
+    /// waiting task run there (prio_changed_rt's pull), worth waking rt/balance for.
+    /// </summary>
+    private bool AnyWaitsAbove(int prio, Cpu self)
+    {
+        foreach (Cpu cpu in _cpus)
+        {
+            if (cpu != self && cpu.PushableTop > prio)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -330,7 +330,10 @@ public sealed partial class RtScheduler
         if (changed)
         {
             cpu!.KickIfIdle();
-            Rebalancer.Notify(BalanceReason.PriorityChanged); // a raised task may run on a CPU busy below it
+            if (MayRunElsewhere(task, cpu))
+            {
+                Rebalancer.Notify(BalanceReason.PriorityChanged); // a raised task may run on a CPU busy below it
+            }
         }
         else if (Volatile.Read(ref task.Rare.SchedRequest) != 0 && Volatile.Read(ref task.Run) == TaskRunState.Running)
         {
@@ -382,6 +385,24 @@ public sealed partial class RtScheduler
     /// </summary>
     private static bool IsNormalParam(RtTask task, int priority) =>
         priority == 0 && (SchedRequest.PolicyOf(task.RareOrNull is { } rare ? Volatile.Read(ref rare.SchedRequest) : 0) ?? task.Policy) == SchedPolicy.Normal;
+
+    /// <summary>
+    /// True when the queued <paramref name="task"/>, whose priority changed on <paramref name="cpu"/>, may
+    /// run on another CPU now: it may migrate and an allowed CPU is busy below it (find_lowest_rq), so
+    /// rt/balance has a push to make. Otherwise its wakeup is not worth a futex wake of that thread,
+    /// which costs the caller 10–60 µs on a VM whose idle vCPUs halt (an RtMutex waiter pays it in its
+    /// block).
+    /// </summary>
+    private bool MayRunElsewhere(RtTask task, Cpu cpu)
+    {
+        if (Volatile.Read(ref task.MigrationDisabled) > 0)
+        {
+            return false;
+        }
+
+        int target = Placement.FindLowest(task.Prio, task.AffinityMask, cpu.Id, CpuViews);
+        return target >= 0 && CpuViews[target].TopPrio < task.Prio;
+    }
 
     private static void ValidateRtPriority(RtTask task, int priority)
     {

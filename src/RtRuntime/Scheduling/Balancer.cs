@@ -194,7 +194,14 @@ internal sealed class Balancer
             return false;
         }
 
-        _scheduler.Rebalancer.Notify(BalanceReason.PinnedPreempted);
+        if (MayMoveAbove(self, preempted.Prio))
+        {
+            // A pile-up rt/balance may repair (and bandwidth it counts as lost). Otherwise (every task
+            // above the pinned one bound here, or no CPU busy below them) it has nothing to do, and
+            // waking it would cost this switch a futex wake: 10–60 µs here, paid before the preempter runs.
+            _scheduler.Rebalancer.Notify(BalanceReason.PinnedPreempted);
+        }
+
         if (!BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
         {
             return false;
@@ -213,6 +220,31 @@ internal sealed class Balancer
         }
 
         return moved;
+    }
+
+    /// <summary>
+    /// True when a task queued on <paramref name="self"/> above <paramref name="prio"/> may migrate and
+    /// another active CPU is busy below it: the only case in which a pinned task preempted there can be
+    /// helped by moving its preempters (the published priorities, read without locks: a CPU that
+    /// drops later is seen by rt/balance's next pass, as before).
+    /// </summary>
+    private bool MayMoveAbove(Cpu self, int prio)
+    {
+        int pushable = self.PushableTop;
+        if (pushable <= prio)
+        {
+            return false;
+        }
+
+        foreach (Cpu cpu in _cpus)
+        {
+            if (cpu != self && cpu.Active && cpu.TopPrio < pushable)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

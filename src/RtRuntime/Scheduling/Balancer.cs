@@ -194,14 +194,16 @@ internal sealed class Balancer
             return false;
         }
 
-        if (MayMoveAbove(self, preempted.Prio))
+        if (!MayMoveAbove(self, preempted.Prio))
         {
-            // A pile-up rt/balance may repair (and bandwidth it counts as lost). Otherwise (every task
-            // above the pinned one bound here, or no CPU busy below them) it has nothing to do, and
-            // waking it would cost this switch a futex wake: 10–60 µs here, paid before the preempter runs.
-            _scheduler.Rebalancer.Notify(BalanceReason.PinnedPreempted);
+            // Every task above the pinned one is bound here, or no CPU is busy below them: no pile-up
+            // repair can help (nor is bandwidth lost), so neither the repair below nor rt/balance has
+            // anything to do; waking it would cost this switch a futex wake (10–60 µs here, paid
+            // before the preempter runs).
+            return false;
         }
 
+        _scheduler.Rebalancer.Notify(BalanceReason.PinnedPreempted);
         if (!BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
         {
             return false;

@@ -303,6 +303,7 @@ public sealed partial class RtScheduler
     private void TryApplySchedRequestToQueued(RtTask task)
     {
         bool changed = false;
+        bool cpuDropped = false;
         Cpu? cpu = task.Cpu;
         while (cpu is not null)
         {
@@ -319,8 +320,10 @@ public sealed partial class RtScheduler
 
                 if (task.Run == TaskRunState.Queued && cpu.Rq.Contains(task) && task.TryTakeSchedRequest(task.Rare))
                 {
+                    int topBefore = cpu.TopPrio;
                     RecomputePrioLocked(cpu, task); // requeues it (head when lowered); need_resched when it now outranks the runner
                     changed = true;
+                    cpuDropped = cpu.TopPrio < topBefore; // lowered from the top of its queue: the CPU is busy lower now
                 }
             }
 
@@ -330,9 +333,11 @@ public sealed partial class RtScheduler
         if (changed)
         {
             cpu!.KickIfIdle();
-            if (MayRunElsewhere(task, cpu))
+            if (MayRunElsewhere(task, cpu) || (cpuDropped && AnyWaitsAbove(cpu.TopPrio, cpu)))
             {
-                Rebalancer.Notify(BalanceReason.PriorityChanged); // a raised task may run on a CPU busy below it
+                // A raised task may run on a CPU busy below it; or, lowered off the top of its CPU's queue,
+                // it left that CPU busy below a task waiting elsewhere, which a push brings here.
+                Rebalancer.Notify(BalanceReason.PriorityChanged);
             }
         }
         else if (Volatile.Read(ref task.Rare.SchedRequest) != 0 && Volatile.Read(ref task.Run) == TaskRunState.Running)
@@ -389,9 +394,9 @@ public sealed partial class RtScheduler
     /// <summary>
     /// True when the queued <paramref name="task"/>, whose priority changed on <paramref name="cpu"/>, may
     /// run on another CPU now: it may migrate and an allowed CPU is busy below it (find_lowest_rq), so
-    /// rt/balance has a push to make. Otherwise its wakeup is not worth a futex wake of that thread,
-    /// which costs the caller 10–60 µs on a VM whose idle vCPUs halt (an RtMutex waiter pays it in its
-    /// block).
+    /// rt/balance has a push to make (the other push a change can make due, to a CPU left busy lower,
+    /// is tested by the caller). Otherwise its wakeup is not worth a futex wake of that thread, which
+    /// costs the caller 10–60 µs on a VM whose idle vCPUs halt (an RtMutex waiter pays it in its block).
     /// </summary>
     private bool MayRunElsewhere(RtTask task, Cpu cpu)
     {

@@ -197,8 +197,9 @@ internal sealed class Balancer
         if (!MayMoveAbove(self, preempted.Prio))
         {
             // Every task above the pinned one is bound here, or no CPU is busy below them: no pile-up
-            // repair can help (nor is bandwidth lost), so neither the repair below nor rt/balance has
-            // anything to do; waking it would cost this switch a futex wake (10–60 µs here, paid
+            // repair can help, so neither the repair below nor rt/balance has anything to do (its
+            // lost-bandwidth sampling, which may still charge a CPU below a pinned task allowed there,
+            // goes on at its tick); waking it would cost this switch a futex wake (10–60 µs here, paid
             // before the preempter runs).
             return false;
         }

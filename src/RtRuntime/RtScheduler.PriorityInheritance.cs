@@ -82,14 +82,15 @@ public sealed partial class RtScheduler
     internal void Deboost(RtTask task)
     {
         Cpu cpu = task.Cpu!;
-        int old;
+        bool rebalance;
         using (cpu.Lock.EnterScope())
         {
-            old = task.Prio;
+            int old = task.Prio;
             RecomputePrioLocked(cpu, task);
+            rebalance = RunningPrioChangeNeedsBalance(cpu, task, old);
         }
 
-        if (task.Prio < old && AnyWaitsAbove(task.Prio, cpu))
+        if (rebalance)
         {
             Rebalancer.Notify(BalanceReason.PriorityChanged);
         }
@@ -97,10 +98,10 @@ public sealed partial class RtScheduler
 
     /// <summary>
     /// True when a CPU other than <paramref name="self"/> has a queued task that may move and outranks
-    /// <paramref name="prio"/>: only then may the drop of <paramref name="self"/>'s running task let a
-    /// waiting task run there (prio_changed_rt's pull), worth waking rt/balance for.
+    /// <paramref name="prio"/>: only then may a drop of <paramref name="self"/>'s priority let a waiting
+    /// task run there (prio_changed_rt's pull), worth waking rt/balance for.
     /// </summary>
-    private bool AnyWaitsAbove(int prio, Cpu self)
+    internal bool AnyWaitsAbove(int prio, Cpu self)
     {
         foreach (Cpu cpu in _cpus)
         {

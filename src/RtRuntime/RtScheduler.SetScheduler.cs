@@ -350,11 +350,9 @@ public sealed partial class RtScheduler
 
     /// <summary>
     /// The running task's normal priority becomes <paramref name="priority"/> (lock held); true when the
-    /// rebalancer should look: a drop (prio_changed_rt pulls, as a task waiting on another CPU may now
-    /// outrank this one), or a raise above a task queued here that was to preempt it (a switch pending,
-    /// e.g. while the task is preempt-disabled): that task now waits behind a higher one and may run
-    /// elsewhere. The rebalancer's pass pushes waiting tasks to CPUs running below them (it compares
-    /// with the running priority, which a pull from inside the step would not).
+    /// rebalancer should look (<see cref="RunningPrioChangeNeedsBalance"/>). The rebalancer's pass pushes
+    /// waiting tasks to CPUs running below them (it compares with the running priority, which a pull
+    /// from inside the step would not).
     /// </summary>
     private static bool ChangeRunningSchedLocked(Cpu cpu, RtTask task, SchedPolicy policy, int priority)
     {
@@ -380,8 +378,19 @@ public sealed partial class RtScheduler
         // rule); a running task's change republishes the CPU's priority and sets need_resched when its
         // queue now outranks it (SetRunningPrioLocked).
         RecomputePrioLocked(cpu, task);
-        return task.Prio < old || (task.Prio > old && cpu.QueuedTop > old);
+        return RunningPrioChangeNeedsBalance(cpu, task, old);
     }
+
+    /// <summary>
+    /// After the running <paramref name="task"/>'s effective priority moved from <paramref name="old"/>
+    /// (lock held): true when rt/balance has work from it, worth its wakeup (a futex wake that costs the
+    /// caller 10–60 µs on a VM whose idle vCPUs halt). A drop below a movable task queued on another CPU
+    /// (prio_changed_rt's pull: that task may now run here); a raise above a task queued here that was to
+    /// preempt it (a switch pending, e.g. while the task is preempt-disabled): that task now waits behind
+    /// a higher one and may run elsewhere.
+    /// </summary>
+    internal static bool RunningPrioChangeNeedsBalance(Cpu cpu, RtTask task, int old) =>
+        (task.Prio < old && cpu.Scheduler.AnyWaitsAbove(task.Prio, cpu)) || (task.Prio > old && cpu.QueuedTop > old);
 
     /// <summary>
     /// sched_setparam's priority 0 for a task of the normal class (or being made one by a request not yet

@@ -64,6 +64,7 @@ internal sealed partial class SimEngine
     private void Wake(SimTask task)
     {
         task.WaitingOn = null;
+        task.BlockedOn = null;
         task.AffinityTarget = null;
         Activate(task, spawn: false);
     }
@@ -314,7 +315,9 @@ internal sealed partial class SimEngine
             task.PreemptCount = 0;
         }
 
+        ReleaseHeldAtExit(task);
         task.SchedRequest = null; // an ended task is left as it is
+        task.BoostPending = false;
         LeaveCpu(cpu, task);
         task.State = SimTaskState.Exited;
         task.Figures.ExitUs = _now;

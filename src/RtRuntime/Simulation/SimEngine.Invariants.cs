@@ -30,6 +30,11 @@ internal sealed partial class SimEngine
     private void CheckInvariants()
     {
         CheckConservation();
+        if (_mutexes.Count > 0)
+        {
+            CheckInheritance();
+        }
+
         if (IsBalanced())
         {
             CheckHighest();
@@ -67,6 +72,14 @@ internal sealed partial class SimEngine
             }
         }
 
+        foreach (SimMutex m in _mutexes.Values)
+        {
+            foreach (SimTask t in m.Waiters.Waiters)
+            {
+                seen[t.Id]++;
+            }
+        }
+
         foreach (SimTask t in _tasks)
         {
             if (t.AffinityWaiters is { } waiters)
@@ -92,6 +105,57 @@ internal sealed partial class SimEngine
             if (seen[t.Id] != expected)
             {
                 Violation(SimViolationKind.TaskLostOrDuplicated, $"{t.Name} ({t.State}) found in {seen[t.Id]} places, expected {expected}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Priority inheritance: an RtMutex's waiters are blocked on it in priority order, a free mutex has
+    /// none, and its owner is live and runs at least at its top waiter's priority, unless the boost
+    /// waits for the owner's next preemption point on another CPU (then that CPU has stop work pending,
+    /// which brings the point to its slow path).
+    /// </summary>
+    private void CheckInheritance()
+    {
+        foreach (SimTask t in _tasks)
+        {
+            if (t.BoostPending && (t.State != SimTaskState.Running || !_cpus[t.Cpu].StopPending))
+            {
+                Violation(SimViolationKind.PriorityNotInherited, $"{t.Name}({t.Prio}, {t.State}) has a boost to {t.EffectivePrio} due that no preemption point will take");
+                return;
+            }
+        }
+
+        foreach (SimMutex m in _mutexes.Values)
+        {
+            List<SimTask> waiters = m.Waiters.Waiters;
+            for (int i = 0; i < waiters.Count; i++)
+            {
+                SimTask w = waiters[i];
+                if (w.State != SimTaskState.Waiting || w.BlockedOn != m || (i > 0 && waiters[i - 1].Prio < w.Prio))
+                {
+                    Violation(SimViolationKind.PriorityNotInherited, $"{w.Name}({w.Prio}, {w.State}) is listed on {m.Name} at {i} of {waiters.Count} out of place");
+                    return;
+                }
+            }
+
+            if (m.Owner is not { } owner)
+            {
+                if (waiters.Count > 0)
+                {
+                    Violation(SimViolationKind.PriorityNotInherited, $"{m.Name} is free while {waiters[0].Name} waits for it");
+                }
+
+                continue;
+            }
+
+            if (!owner.IsLive || owner.BlockedOn == m)
+            {
+                Violation(SimViolationKind.PriorityNotInherited, $"{m.Name} is held by {owner.Name} ({owner.State})");
+            }
+            else if (waiters.Count > 0 && owner.Prio < waiters[0].Prio && !owner.BoostPending)
+            {
+                Violation(SimViolationKind.PriorityNotInherited, $"{owner.Name}({owner.Prio}) holds {m.Name} while {waiters[0].Name}({waiters[0].Prio}) waits for it, with no boost due");
             }
         }
     }

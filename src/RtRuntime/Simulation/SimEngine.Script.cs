@@ -90,6 +90,14 @@ internal sealed partial class SimEngine
                     task.Pc++;
                     SetScheduler(task, step.Target is null ? task : _byName[step.Target], step.Policy, step.Count);
                     break;
+                case SimStepKind.Lock:
+                    task.Pc++;
+                    Lock(task, GetMutex(step.Target!));
+                    break;
+                case SimStepKind.Unlock:
+                    task.Pc++;
+                    Unlock(task, GetMutex(step.Target!));
+                    break;
                 default:
                     task.Pc = task.Steps.Length;
                     ExitTask(task);
@@ -100,15 +108,20 @@ internal sealed partial class SimEngine
 
     private bool LoseOnBlock(SimTask task) => TakeFault(SimFault.LoseBlockedTask) && task.State == SimTaskState.Running;
 
-    private SimWaitQueue GetEvent(string name)
+    private SimWaitQueue GetEvent(string name) => Named(_events, name, static n => new SimWaitQueue(n));
+
+    private SimMutex GetMutex(string name) => Named(_mutexes, name, static n => new SimMutex(n));
+
+    /// <summary>The event or mutex a script names, created at its first use.</summary>
+    private static T Named<T>(Dictionary<string, T> byName, string name, Func<string, T> create)
     {
-        if (!_events.TryGetValue(name, out SimWaitQueue? queue))
+        if (!byName.TryGetValue(name, out T? found))
         {
-            queue = new SimWaitQueue(name);
-            _events.Add(name, queue);
+            found = create(name);
+            byName.Add(name, found);
         }
 
-        return queue;
+        return found;
     }
 
     private void WaitOn(SimTask task, SimWaitQueue queue)

@@ -51,7 +51,7 @@ internal sealed partial class SimEngine
             {
                 SimCpu cpu = _cpus[target.Cpu];
                 int old = target.Prio;
-                if ((newPolicy == SchedPolicy.Normal ? 0 : priority) == old)
+                if (Math.Max(newPolicy == SchedPolicy.Normal ? 0 : priority, target.MutexBoost) == old)
                 {
                     SetParams(target, newPolicy, priority); // its place stays (DEQUEUE_MOVE only for a new priority)
                     break;
@@ -71,6 +71,7 @@ internal sealed partial class SimEngine
                 if (target.Prio != old && target.WaitingOn!.Waiters.Remove(target)) // not listed: lost by an injected fault
                 {
                     target.WaitingOn.Add(target); // at the tail of its new priority
+                    BoostChanged(target.BlockedOn?.Owner); // a mutex's waiter: its owner's boost follows
                 }
 
                 break;
@@ -97,6 +98,7 @@ internal sealed partial class SimEngine
     private void SetOwnScheduler(SimTask task, SchedPolicy policy, int priority)
     {
         task.SchedRequest = null; // an earlier request from another task is superseded
+        task.BoostPending = false; // the effective priority below counts the boost
         int old = task.Prio;
         SchedPolicy oldPolicy = task.Policy;
         SetParams(task, policy, priority);
@@ -105,24 +107,39 @@ internal sealed partial class SimEngine
             _cpus[task.Cpu].SliceStart = _now;
         }
 
+        OwnPrioChanged(task, old);
+    }
+
+    /// <summary>The running task's priority moved from <paramref name="old"/>: a drop, or a raise above a task queued to preempt it, re-pushes every queue.</summary>
+    private void OwnPrioChanged(SimTask task, int old)
+    {
         if (task.Prio < old || (task.Prio > old && _cpus[task.Cpu].QueuedTop > old))
         {
             _rebalance = true;
         }
     }
 
+    /// <summary>The normal priority follows the policy; the effective one is the higher of it and the task's RtMutex boost.</summary>
     private static void SetParams(SimTask task, SchedPolicy policy, int priority)
     {
         task.Policy = policy;
-        task.Prio = policy == SchedPolicy.Normal ? 0 : priority;
+        task.NormalPrio = policy == SchedPolicy.Normal ? 0 : priority;
+        task.Prio = task.EffectivePrio;
     }
 
-    /// <summary>The step of a running task ends with a request from another task waiting: it takes it now, as if it had made it itself.</summary>
+    /// <summary>
+    /// The step of a running task ends with a request from another task waiting, or a boost lent while it
+    /// ran: it takes it now, as if it had made it itself.
+    /// </summary>
     private void TakeSchedRequest(SimTask task)
     {
         if (task.SchedRequest is { } request)
         {
             SetOwnScheduler(task, request.Policy ?? task.Policy, request.Priority);
+        }
+        else if (task.BoostPending)
+        {
+            ApplyOwnPrio(task);
         }
     }
 }

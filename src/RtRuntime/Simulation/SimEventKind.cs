@@ -65,4 +65,11 @@ public enum SimEventKind
 
     /// <summary>Timer anticipation: the running task stopped at its point before a sleeper's deadline and the CPU spins to it (other: the sleeper).</summary>
     TimerSpin = 20,
+
+    /// <summary>
+    /// The task's effective priority changed by priority inheritance (sched_pi_setprio): a waiter on an
+    /// RtMutex it holds lent it a higher one, or the loan ended; <see cref="SimTraceEvent.Other"/> is the
+    /// new priority. Traced where it takes effect (a running owner on another CPU at its next point).
+    /// </summary>
+    PiSetPrio = 21,
 }

@@ -19,4 +19,7 @@ internal enum SimFault
 
     /// <summary>Pulls, pushes and placement never move work (N-highest breaks).</summary>
     NoBalancing = 5,
+
+    /// <summary>The first RtMutex wait lends its owner nothing (priority inheritance breaks).</summary>
+    NoPriorityInheritance = 6,
 }

@@ -225,8 +225,8 @@ public sealed class SimScenario
                 case SimStepKind.Sleep:
                     CheckTime($"{p}.sleep", s.DurationUs, allowZero: true);
                     break;
-                case SimStepKind.Wait or SimStepKind.Signal:
-                    CheckName($"{p}.{(s.Kind == SimStepKind.Wait ? "wait" : "signal")}", s.Target);
+                case SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.Unlock:
+                    CheckName($"{p}.{s.Kind switch { SimStepKind.Wait => "wait", SimStepKind.Signal => "signal", SimStepKind.Lock => "lock", _ => "unlock" }}", s.Target);
                     break;
                 case SimStepKind.SetAffinity:
                     CheckName($"{p}.setAffinity", s.Target);

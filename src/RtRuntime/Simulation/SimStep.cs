@@ -27,7 +27,7 @@ public sealed class SimStep
     /// <summary>For <see cref="SimStepKind.Run"/>: a preemption point every this many µs (0: only at the end).</summary>
     public long EveryUs { get; }
 
-    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
+    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.Lock"/>/<see cref="SimStepKind.Unlock"/>: the mutex name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
     public string? Target { get; }
 
     /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
@@ -102,6 +102,14 @@ public sealed class SimStep
     /// <param name="priority">1..99 for FIFO and RR; 0 for Normal.</param>
     public static SimStep SetScheduler(string task, SchedPolicy policy, int priority) => new(SimStepKind.SetScheduler, target: task, count: priority, policy: policy);
 
+    /// <summary>Lock the RtMutex <paramref name="mutex"/> (priority inheritance while others wait for it).</summary>
+    /// <param name="mutex">The mutex's name.</param>
+    public static SimStep Lock(string mutex) => new(SimStepKind.Lock, target: mutex);
+
+    /// <summary>Unlock the RtMutex <paramref name="mutex"/>, which the task holds.</summary>
+    /// <param name="mutex">The mutex's name.</param>
+    public static SimStep Unlock(string mutex) => new(SimStepKind.Unlock, target: mutex);
+
     /// <summary>End the task.</summary>
     public static SimStep Exit() => new(SimStepKind.Exit);
 
@@ -115,7 +123,7 @@ public sealed class SimStep
     {
         SimStepKind.Run => EveryUs > 0 ? $"run {DurationUs}us every {EveryUs}us" : $"run {DurationUs}us",
         SimStepKind.Sleep => $"sleep {DurationUs}us",
-        SimStepKind.Wait or SimStepKind.Signal => $"{Kind.ToString().ToLowerInvariant()} {Target}",
+        SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.Unlock => $"{Kind.ToString().ToLowerInvariant()} {Target}",
         SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",
         SimStepKind.Repeat => $"repeat {Count} x {Body.Count} steps",
         SimStepKind.SetPriority => Target is null ? $"setPriority {Count}" : $"setPriority {Target} {Count}",

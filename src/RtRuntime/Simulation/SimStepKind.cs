@@ -58,4 +58,19 @@ public enum SimStepKind
     /// while it runs starts a full slice (the threaded <c>RtScheduler.SetScheduler</c>).
     /// </summary>
     SetScheduler = 14,
+
+    /// <summary>
+    /// <c>rt_mutex_lock(<see cref="SimStep.Target"/>)</c> (the threaded <c>RtMutex.LockAsync</c>): takes
+    /// the mutex when it is free; else blocks on it, listed by priority, and lends the owner its
+    /// priority along the chain of owners (priority inheritance). A wait that would close a cycle, or a
+    /// recursive lock, is reported and the step does nothing.
+    /// </summary>
+    Lock = 15,
+
+    /// <summary>
+    /// <c>rt_mutex_unlock(<see cref="SimStep.Target"/>)</c>: hands the mutex to its top waiter (woken)
+    /// and drops the boost its waiters lent; an unlock by a task that does not hold it is reported and
+    /// does nothing.
+    /// </summary>
+    Unlock = 16,
 }

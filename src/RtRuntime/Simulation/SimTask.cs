@@ -16,6 +16,7 @@ internal sealed class SimTask
         Id = id;
         Name = spec.Name;
         Prio = spec.Priority;
+        NormalPrio = spec.Priority;
         Policy = spec.Policy;
         Steps = steps;
         Mask = mask;
@@ -28,7 +29,36 @@ internal sealed class SimTask
 
     public string Name { get; }
 
-    public int Prio { get; set; } // set while it runs by its own SetPriority step; queued, waiting or asleep, by another task's (which requeues it)
+    /// <summary>
+    /// The effective priority (<c>p->prio</c>): the higher of <see cref="NormalPrio"/> and
+    /// <see cref="MutexBoost"/>. Set while it runs by its own steps; queued, waiting or asleep, by another
+    /// task's (which requeues it).
+    /// </summary>
+    public int Prio { get; set; }
+
+    /// <summary>The priority its policy gives it (<c>p->normal_prio</c>): what SetPriority and SetScheduler set.</summary>
+    public int NormalPrio { get; set; }
+
+    /// <summary>
+    /// The highest top-waiter priority over the mutexes it holds (<c>rt_mutex_get_top_task</c>), 0 when
+    /// none; kept at once as waiters come and go (the threaded runtime's PI lock).
+    /// </summary>
+    public int MutexBoost;
+
+    /// <summary>
+    /// <see cref="MutexBoost"/> changed while the task ran on another CPU: its effective priority follows
+    /// at its next preemption point, yield or block (the threaded <c>SchedRequest.Recompute</c>).
+    /// </summary>
+    public bool BoostPending;
+
+    /// <summary>The mutexes it holds, in the order it took them.</summary>
+    public List<SimMutex>? Held;
+
+    /// <summary>The mutex it is blocked on (while <see cref="SimTaskState.Waiting"/> on its waiters), or null.</summary>
+    public SimMutex? BlockedOn;
+
+    /// <summary>What <see cref="Prio"/> should be: the higher of the normal priority and the boost.</summary>
+    public int EffectivePrio => Math.Max(NormalPrio, MutexBoost);
 
     public SchedPolicy Policy { get; set; } // changed as Prio is, by a SetScheduler step
 

@@ -14,4 +14,10 @@ public enum SimViolationKind
 
     /// <summary>A preempt-disabled task was switched out.</summary>
     PreemptDisabledSwitchedOut = 3,
+
+    /// <summary>
+    /// An RtMutex's owner runs below its top waiter (no boost due is waiting for the owner's next point),
+    /// or its waiters are out of priority order.
+    /// </summary>
+    PriorityNotInherited = 4,
 }

@@ -35,14 +35,32 @@ public class SimPropertyTests
         return task < 0 ? SimStep.SetScheduler(policy, p) : SimStep.SetScheduler($"T{task}", policy, p);
     }
 
-    private static Gen<SimStep[]> Block(int cpus, int tasks, int depth)
+    private static readonly string[] Mutexes = ["m0", "m1", "m2"];
+
+    /// <summary>
+    /// Steps nested up to <paramref name="depth"/> guards and RtMutex sections; a section inside takes
+    /// only mutexes after <paramref name="firstMutex"/> (one global order: no deadlock is generated).
+    /// </summary>
+    private static Gen<SimStep[]> Block(int cpus, int tasks, int depth, int firstMutex = 0)
     {
-        Gen<SimStep[]> item = depth == 0
-            ? Simple(cpus, tasks)
-            : Gen.Frequency(
+        Gen<SimStep[]> item = Simple(cpus, tasks);
+        if (depth > 0)
+        {
+            List<(int, IGen<SimStep[]>)> items =
+            [
                 (4, Simple(cpus, tasks)),
-                (1, Block(cpus, tasks, depth - 1).Select(b => (SimStep[])[SimStep.PreemptDisable(), .. b, SimStep.PreemptEnable()])),
-                (3, Block(cpus, tasks, depth - 1).Select(b => (SimStep[])[SimStep.MigrateDisable(), .. b, SimStep.MigrateEnable()])));
+                (1, Block(cpus, tasks, depth - 1, firstMutex).Select(b => (SimStep[])[SimStep.PreemptDisable(), .. b, SimStep.PreemptEnable()])),
+                (3, Block(cpus, tasks, depth - 1, firstMutex).Select(b => (SimStep[])[SimStep.MigrateDisable(), .. b, SimStep.MigrateEnable()])),
+            ];
+            for (int m = firstMutex; m < Mutexes.Length; m++)
+            {
+                string mutex = Mutexes[m];
+                items.Add((1, Block(cpus, tasks, depth - 1, m + 1).Select(b => (SimStep[])[SimStep.Lock(mutex), .. b, SimStep.Unlock(mutex)])));
+            }
+
+            item = Gen.Frequency([.. items]);
+        }
+
         return item.Array[1, 5].Select(parts => parts.SelectMany(p => p).ToArray());
     }
 

@@ -1,0 +1,232 @@
+using System.Globalization;
+
+namespace RtRuntime.Simulation;
+
+/// <summary>
+/// RtMutexes with priority inheritance (the kernel's rt_mutex_lock / rt_mutex_unlock and
+/// rt_mutex_adjust_prio_chain; the threaded <c>RtMutex</c>). A waiter lends the owner its priority at
+/// once where the owner is held: a queued owner is requeued at it, a sleeping one wakes at it, one
+/// waiting on an event or on another mutex moves among those waiters (and there lends it on to that
+/// mutex's owner, along the chain); an owner running on another CPU takes it at its next preemption
+/// point, yield or block (the threaded runtime's <c>SchedRequest.Recompute</c>). Unlock hands the mutex
+/// to its top waiter (no lock stealing), wakes it, then drops the unlocking task's boost at once.
+/// </summary>
+internal sealed partial class SimEngine
+{
+    private readonly Dictionary<string, SimMutex> _mutexes = new(StringComparer.Ordinal);
+
+    /// <summary>rt_mutex_lock: take it when free, else block on it and boost the chain of owners.</summary>
+    private void Lock(SimTask task, SimMutex mutex)
+    {
+        if (mutex.Owner is null)
+        {
+            mutex.Owner = task;
+            (task.Held ??= []).Add(mutex);
+            return;
+        }
+
+        if (RefuseLock(task, mutex))
+        {
+            return;
+        }
+
+        TakeSchedRequest(task); // the step ends: before the task is listed at its priority
+        task.WaitingOn = mutex.Waiters;
+        task.BlockedOn = mutex;
+        if (!LoseOnBlock(task))
+        {
+            mutex.Waiters.Add(task);
+        }
+
+        if (!TakeFault(SimFault.NoPriorityInheritance))
+        {
+            BoostChanged(mutex.Owner); // before this CPU picks: an owner queued here runs next, at the waiter's priority
+        }
+        Block(task, SimTaskState.Waiting);
+    }
+
+    /// <summary>A recursive lock, or a wait that would close a cycle of owners (rt_mutex's deadlock detection): reported, and the step does nothing (the threaded await throws).</summary>
+    private bool RefuseLock(SimTask task, SimMutex mutex)
+    {
+        if (mutex.Owner == task)
+        {
+            Bug(task, $"{task.Name} already holds {mutex.Name}: an RtMutex is not recursive; the lock is ignored");
+            return true;
+        }
+
+        var chain = new List<string>();
+        for (SimMutex? m = mutex; m?.Owner is { } owner; m = owner.BlockedOn)
+        {
+            chain.Add($"{m.Name} held by {owner.Name}");
+            if (owner.BlockedOn?.Owner == task)
+            {
+                chain.Add($"{owner.BlockedOn.Name} held by {task.Name}");
+                Bug(task, $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {string.Join(", waiting for ", chain)}; the lock is ignored");
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>rt_mutex_unlock: hand over to the top waiter, then drop what the unlocking task was lent.</summary>
+    private void Unlock(SimTask task, SimMutex mutex)
+    {
+        if (mutex.Owner != task || task.Held?.Remove(mutex) != true)
+        {
+            Bug(task, $"{task.Name} unlocked {mutex.Name}, which {(mutex.Owner is { } owner ? owner.Name + " holds" : "is free")}; ignored");
+            return;
+        }
+
+        HandOver(mutex);
+        task.MutexBoost = TopWaiterPrio(task);
+        ApplyOwnPrio(task); // at once, on its own CPU (the threaded RtMutex.Unlock's Deboost)
+    }
+
+    /// <summary>The mutex goes to its top waiter, which is woken at its new boost (the waiters it passed now wait for it); free without waiters.</summary>
+    private void HandOver(SimMutex mutex)
+    {
+        List<SimTask> waiters = mutex.Waiters.Waiters;
+        if (waiters.Count == 0)
+        {
+            mutex.Owner = null;
+            return;
+        }
+
+        SimTask next = waiters[0];
+        waiters.RemoveAt(0);
+        next.BlockedOn = null;
+        mutex.Owner = next;
+        (next.Held ??= []).Add(mutex);
+        next.MutexBoost = TopWaiterPrio(next);
+        SetInheritedPrio(next); // not listed anywhere now: its wakeup places it at the new priority
+        Wake(next);
+    }
+
+    /// <summary>An ending task's mutexes pass on (the threaded runtime reports <c>LockHeldAtExit</c>).</summary>
+    private void ReleaseHeldAtExit(SimTask task)
+    {
+        if (task.Held is not { Count: > 0 } held)
+        {
+            return;
+        }
+
+        Bug(task, $"exited holding {string.Join(", ", held)}; released");
+        SimMutex[] mutexes = [.. held];
+        held.Clear();
+        foreach (SimMutex m in mutexes)
+        {
+            HandOver(m);
+        }
+
+        task.MutexBoost = 0;
+    }
+
+    /// <summary>The highest top-waiter priority over the mutexes <paramref name="owner"/> holds (0: none).</summary>
+    private static int TopWaiterPrio(SimTask owner)
+    {
+        int boost = 0;
+        if (owner.Held is { } held)
+        {
+            foreach (SimMutex m in held)
+            {
+                boost = Math.Max(boost, m.TopWaiterPrio);
+            }
+        }
+
+        return boost;
+    }
+
+    /// <summary>
+    /// rt_mutex_adjust_prio_chain: the waiters of a mutex <paramref name="owner"/> holds changed. Its
+    /// boost follows, and if it is itself blocked on a mutex, its move among those waiters changes that
+    /// owner's boost in turn. The chain ends at an owner whose boost stays, or one not blocked on a mutex.
+    /// </summary>
+    private void BoostChanged(SimTask? owner)
+    {
+        for (int step = 0; owner is not null && step <= _tasks.Length; step++) // no cycle: RefuseLock
+        {
+            int boost = TopWaiterPrio(owner);
+            if (boost == owner.MutexBoost)
+            {
+                return;
+            }
+
+            owner.MutexBoost = boost;
+            if (!ApplyBoost(owner))
+            {
+                return;
+            }
+
+            owner = owner.BlockedOn!.Owner;
+        }
+    }
+
+    /// <summary>
+    /// The effective priority of <paramref name="task"/> follows its boost where it is held (rt_mutex_setprio):
+    /// true when it moved among the waiters of a mutex, whose owner's boost must follow.
+    /// </summary>
+    private bool ApplyBoost(SimTask task)
+    {
+        int prio = task.EffectivePrio;
+        if (prio == task.Prio)
+        {
+            return false;
+        }
+
+        switch (task.State)
+        {
+            case SimTaskState.Running:
+                task.BoostPending = true;
+                _cpus[task.Cpu].StopPending = true; // its next preemption point takes the slow path, which applies it
+                return false;
+            case SimTaskState.Queued:
+            {
+                SimCpu cpu = _cpus[task.Cpu];
+                int old = task.Prio;
+                Dequeue(cpu, task);
+                SetInheritedPrio(task);
+                Enqueue(cpu, task, atHead: prio < old && prio > 0); // need_resched when it now outranks the runner
+                _rebalance = true; // a raised task may run on a CPU busy below it
+                return false;
+            }
+
+            case SimTaskState.Waiting:
+                SetInheritedPrio(task);
+                if (task.WaitingOn!.Waiters.Remove(task)) // not listed: lost by an injected fault
+                {
+                    task.WaitingOn.Add(task); // at the tail of its new priority
+                }
+
+                return task.BlockedOn is not null;
+            default:
+                SetInheritedPrio(task); // asleep or waiting for an affinity change: its wakeup places it at the new priority
+                return false;
+        }
+    }
+
+    /// <summary>A running task takes its effective priority now (its own step, or its point after a boost from elsewhere).</summary>
+    private void ApplyOwnPrio(SimTask task)
+    {
+        task.BoostPending = false;
+        int old = task.Prio;
+        if (task.EffectivePrio == old)
+        {
+            return;
+        }
+
+        SetInheritedPrio(task);
+        OwnPrioChanged(task, old);
+    }
+
+    private void SetInheritedPrio(SimTask task)
+    {
+        if (task.Prio == task.EffectivePrio)
+        {
+            return;
+        }
+
+        task.Prio = task.EffectivePrio;
+        Emit(task.Cpu, task, SimEventKind.PiSetPrio, other: task.Prio.ToString(CultureInfo.InvariantCulture));
+    }
+}

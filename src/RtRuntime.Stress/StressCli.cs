@@ -127,6 +127,7 @@ public static class StressCli
 
         suite.Add(new(new PerCpuScenario(), For(TimeSpan.FromSeconds(4))));
         suite.Add(new(new MixedScenario(), For(TimeSpan.FromSeconds(10))));
+        suite.Add(new(new InversionScenario(), For(TimeSpan.FromSeconds(3))));
         return suite;
     }
 }

@@ -255,7 +255,7 @@ public sealed class CliTests : IDisposable
     {
         var (code, stdout, _) = await Run("--help");
         Assert.Equal(0, code);
-        foreach (string command in new[] { "cyclic", "pileup", "hotplug", "percpu", "mixed", "simulate" })
+        foreach (string command in new[] { "cyclic", "pileup", "hotplug", "percpu", "mixed", "inversion", "simulate" })
         {
             Assert.Contains(command, stdout, StringComparison.Ordinal);
         }
@@ -287,6 +287,32 @@ public sealed class CliTests : IDisposable
         }
 
         Assert.True(figures.TryGetProperty("counter_ratio_percpu_vs_interlocked", out _));
+    }
+
+    [Fact]
+    public async Task Inversion_Tiny_PassesWithTheMiddleTaskHeldOffOnlyUnderTheRtMutex()
+    {
+        var (code, stdout, stderr) = await Run("inversion", "--cpus", "2", "--duration", "400ms", "--middle-work", "200us", "--seed", "5", "--json", "--out", Out("inv"));
+        Assert.True(code == 0, stdout + stderr);
+        using JsonDocument doc = JsonDocument.Parse(stdout);
+        JsonElement scenario = doc.RootElement.GetProperty("scenarios")[0];
+        JsonElement figures = scenario.GetProperty("figures");
+        Assert.True(figures.GetProperty("rounds").GetDouble() >= 2);
+        Assert.Equal(0, figures.GetProperty("middle_chunks_during_mutex_waits").GetDouble());
+        Assert.True(figures.GetProperty("middle_chunks_during_semaphore_waits").GetDouble() > 0, "without inheritance the middle task runs while the high task waits");
+        using JsonDocument report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Out("inv"), "report.json")));
+        Assert.True(report.RootElement.GetProperty("scenarios")[0].GetProperty("checks").GetInt64() >= 1);
+    }
+
+    [Theory]
+    [InlineData("--middle-work", "5us", "10us..1s")]
+    [InlineData("--holder-rest", "2s", "0..1s")]
+    public async Task Inversion_AnOptionOutOfRange_ExitsTwoNamingIt(string option, string value, string range)
+    {
+        var (code, _, stderr) = await Run("inversion", option, value, "--quiet", "--out", Out("inv-bad"));
+        Assert.Equal(StressCli.ExitBadArguments, code);
+        Assert.Contains(option, stderr, StringComparison.Ordinal);
+        Assert.Contains(range, stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -39,7 +39,7 @@ public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
     {
         string[] fails = fixture.Output.Split('\n').Where(l => l.StartsWith("FAIL ", StringComparison.Ordinal)).ToArray();
         Assert.True(fixture.ExitCode == 0 && fails.Length == 0, fixture.Output);
-        foreach (string name in new[] { "cyclic-idle", "cyclic-load", "pileup", "hotplug", "percpu", "mixed" })
+        foreach (string name in new[] { "cyclic-idle", "cyclic-load", "pileup", "hotplug", "percpu", "mixed", "inversion" })
         {
             Assert.Contains(name, fixture.Output, StringComparison.Ordinal);
         }
@@ -53,7 +53,7 @@ public class ReportTests(ReportFixture fixture) : IClassFixture<ReportFixture>
         EvaluationResults results = schema.Evaluate(doc.RootElement, new EvaluationOptions { OutputFormat = OutputFormat.List });
         Assert.True(results.IsValid, string.Join("\n", (results.Details ?? []).Where(d => d.Errors is not null).SelectMany(d => d.Errors!.Select(e => $"{d.InstanceLocation}: {e.Value}"))));
         Assert.Equal(StressReport.SchemaVersion, doc.RootElement.GetProperty("schemaVersion").GetInt32());
-        Assert.Equal(6, doc.RootElement.GetProperty("scenarios").GetArrayLength());
+        Assert.Equal(7, doc.RootElement.GetProperty("scenarios").GetArrayLength());
     }
 
     [Fact]

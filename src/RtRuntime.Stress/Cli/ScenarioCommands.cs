@@ -10,6 +10,7 @@ internal static class ScenarioCommands
         new HotplugCommand(),
         new PerCpuCommand(),
         new MixedCommand(),
+        new InversionCommand(),
         new SimulateCommand(),
     ];
 }

@@ -75,4 +75,11 @@ public static class Invariants
     /// sections, and it is free after the stop.
     /// </summary>
     public const string RtMutexExclusive = "rt-mutex-exclusive";
+
+    /// <summary>
+    /// Priority inheritance bounds an inversion: while a high task waits for an RtMutex whose low holder
+    /// a middle task preempted on their one CPU, the middle task makes no progress (the holder runs at
+    /// the high task's priority until it unlocks).
+    /// </summary>
+    public const string PriorityInheritanceBounds = "pi-bounds-inversion";
 }

@@ -30,7 +30,7 @@ internal sealed partial class SimEngine
     private void CheckInvariants()
     {
         CheckConservation();
-        if (_mutexes.Count > 0)
+        if (_mutexes.Count > 0 || _localLocks.Count > 0)
         {
             CheckInheritance();
         }
@@ -72,7 +72,7 @@ internal sealed partial class SimEngine
             }
         }
 
-        foreach (SimMutex m in _mutexes.Values)
+        foreach (SimMutex m in AllLocks)
         {
             foreach (SimTask t in m.Waiters.Waiters)
             {
@@ -113,7 +113,8 @@ internal sealed partial class SimEngine
     /// Priority inheritance: an RtMutex's waiters are blocked on it in priority order, a free mutex has
     /// none, and its owner is live and runs at least at its top waiter's priority, unless the boost
     /// waits for the owner's next preemption point on another CPU (then that CPU has stop work pending,
-    /// which brings the point to its slow path).
+    /// which brings the point to its slow path). A local lock's instance has its holder and waiters
+    /// pinned on its CPU.
     /// </summary>
     private void CheckInheritance()
     {
@@ -126,13 +127,13 @@ internal sealed partial class SimEngine
             }
         }
 
-        foreach (SimMutex m in _mutexes.Values)
+        foreach (SimMutex m in AllLocks)
         {
             List<SimTask> waiters = m.Waiters.Waiters;
             for (int i = 0; i < waiters.Count; i++)
             {
                 SimTask w = waiters[i];
-                if (w.State != SimTaskState.Waiting || w.BlockedOn != m || (i > 0 && waiters[i - 1].Prio < w.Prio))
+                if (w.State != SimTaskState.Waiting || w.BlockedOn != m || (i > 0 && waiters[i - 1].Prio < w.Prio) || (m.Cpu >= 0 && (w.Cpu != m.Cpu || w.MigrationDisabled == 0)))
                 {
                     Violation(SimViolationKind.PriorityNotInherited, $"{w.Name}({w.Prio}, {w.State}) is listed on {m.Name} at {i} of {waiters.Count} out of place");
                     return;
@@ -149,7 +150,7 @@ internal sealed partial class SimEngine
                 continue;
             }
 
-            if (!owner.IsLive || owner.BlockedOn == m)
+            if (!owner.IsLive || owner.BlockedOn == m || (m.Cpu >= 0 && (owner.Cpu != m.Cpu || owner.MigrationDisabled == 0)))
             {
                 Violation(SimViolationKind.PriorityNotInherited, $"{m.Name} is held by {owner.Name} ({owner.State})");
             }

@@ -3,8 +3,8 @@ using System.Globalization;
 namespace RtRuntime.Simulation;
 
 /// <summary>
-/// RtMutexes with priority inheritance (the kernel's rt_mutex_lock / rt_mutex_unlock and
-/// rt_mutex_adjust_prio_chain; the threaded <c>RtMutex</c>). A waiter lends the owner its priority at
+/// RtMutexes and local locks with priority inheritance (the kernel's rt_mutex_lock / rt_mutex_unlock
+/// and rt_mutex_adjust_prio_chain; the threaded <c>RtMutex</c> and <c>LocalLock</c>). A waiter lends the owner its priority at
 /// once where the owner is held: a queued owner is requeued at it, a sleeping one wakes at it, one
 /// waiting on an event or on another mutex moves among those waiters (and there lends it on to that
 /// mutex's owner, along the chain); an owner running on another CPU takes it at its next preemption
@@ -14,20 +14,70 @@ namespace RtRuntime.Simulation;
 internal sealed partial class SimEngine
 {
     private readonly Dictionary<string, SimMutex> _mutexes = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Name, int Cpu), SimMutex> _localLocks = [];
 
-    /// <summary>rt_mutex_lock: take it when free, else block on it and boost the chain of owners.</summary>
-    private void Lock(SimTask task, SimMutex mutex)
+    /// <summary>Every RtMutex and every CPU's instance of a local lock used so far.</summary>
+    private IEnumerable<SimMutex> AllLocks => _mutexes.Values.Concat(_localLocks.Values);
+
+    /// <summary>
+    /// local_lock: under NonRt, preempt_disable; under Rt, migrate_disable and then this CPU's instance
+    /// of the lock, an rt_mutex (PREEMPT_RT's local_lock_t is a per-CPU spinlock_t, which is one). A
+    /// lock refused (recursion, a deadlock) leaves the task unpinned again.
+    /// </summary>
+    private void LocalLock(SimTask task, string name)
+    {
+        if (_scenario.Model == PreemptionModel.NonRt)
+        {
+            PreemptDisable(task);
+            return;
+        }
+
+        MigrateDisable(task);
+        if (!Lock(task, GetLocalLock(name, task.Cpu)))
+        {
+            MigrateEnable(task);
+        }
+    }
+
+    /// <summary>local_unlock: this CPU's instance is released (to its top waiter), then migrate_enable; NonRt: preempt_enable.</summary>
+    private void LocalUnlock(SimTask task, string name)
+    {
+        if (_scenario.Model == PreemptionModel.NonRt)
+        {
+            PreemptEnable(task, "local_unlock (as preempt_enable)");
+            return;
+        }
+
+        if (Unlock(task, GetLocalLock(name, task.Cpu)))
+        {
+            MigrateEnable(task);
+        }
+    }
+
+    private SimMutex GetLocalLock(string name, int cpu)
+    {
+        if (!_localLocks.TryGetValue((name, cpu), out SimMutex? instance))
+        {
+            instance = new SimMutex($"{name}/cpu{cpu}", cpu);
+            _localLocks.Add((name, cpu), instance);
+        }
+
+        return instance;
+    }
+
+    /// <summary>rt_mutex_lock: take it when free, else block on it and boost the chain of owners. False when refused.</summary>
+    private bool Lock(SimTask task, SimMutex mutex)
     {
         if (mutex.Owner is null)
         {
             mutex.Owner = task;
             (task.Held ??= []).Add(mutex);
-            return;
+            return true;
         }
 
         if (RefuseLock(task, mutex))
         {
-            return;
+            return false;
         }
 
         TakeSchedRequest(task); // the step ends: before the task is listed at its priority
@@ -42,7 +92,9 @@ internal sealed partial class SimEngine
         {
             BoostChanged(mutex.Owner); // before this CPU picks: an owner queued here runs next, at the waiter's priority
         }
+
         Block(task, SimTaskState.Waiting);
+        return true;
     }
 
     /// <summary>A recursive lock, or a wait that would close a cycle of owners (rt_mutex's deadlock detection): reported, and the step does nothing (the threaded await throws).</summary>
@@ -50,7 +102,7 @@ internal sealed partial class SimEngine
     {
         if (mutex.Owner == task)
         {
-            Bug(task, $"{task.Name} already holds {mutex.Name}: an RtMutex is not recursive; the lock is ignored");
+            Bug(task, $"{task.Name} already holds {mutex.Name}: {(mutex.Cpu >= 0 ? "a local lock" : "an RtMutex")} is not recursive; the lock is ignored");
             return true;
         }
 
@@ -69,18 +121,19 @@ internal sealed partial class SimEngine
         return false;
     }
 
-    /// <summary>rt_mutex_unlock: hand over to the top waiter, then drop what the unlocking task was lent.</summary>
-    private void Unlock(SimTask task, SimMutex mutex)
+    /// <summary>rt_mutex_unlock: hand over to the top waiter, then drop what the unlocking task was lent. False when the task does not hold it.</summary>
+    private bool Unlock(SimTask task, SimMutex mutex)
     {
         if (mutex.Owner != task || task.Held?.Remove(mutex) != true)
         {
             Bug(task, $"{task.Name} unlocked {mutex.Name}, which {(mutex.Owner is { } owner ? owner.Name + " holds" : "is free")}; ignored");
-            return;
+            return false;
         }
 
         HandOver(mutex);
         task.MutexBoost = TopWaiterPrio(task);
         ApplyOwnPrio(task); // at once, on its own CPU (the threaded RtMutex.Unlock's Deboost)
+        return true;
     }
 
     /// <summary>The mutex goes to its top waiter, which is woken at its new boost (the waiters it passed now wait for it); free without waiters.</summary>

@@ -92,11 +92,19 @@ internal sealed partial class SimEngine
                     break;
                 case SimStepKind.Lock:
                     task.Pc++;
-                    Lock(task, GetMutex(step.Target!));
+                    _ = Lock(task, GetMutex(step.Target!));
                     break;
                 case SimStepKind.Unlock:
                     task.Pc++;
-                    Unlock(task, GetMutex(step.Target!));
+                    _ = Unlock(task, GetMutex(step.Target!));
+                    break;
+                case SimStepKind.LocalLock:
+                    task.Pc++;
+                    LocalLock(task, step.Target!);
+                    break;
+                case SimStepKind.LocalUnlock:
+                    task.Pc++;
+                    LocalUnlock(task, step.Target!);
                     break;
                 default:
                     task.Pc = task.Steps.Length;
@@ -112,7 +120,7 @@ internal sealed partial class SimEngine
 
     private SimMutex GetMutex(string name) => Named(_mutexes, name, static n => new SimMutex(n));
 
-    /// <summary>The event or mutex a script names, created at its first use.</summary>
+    /// <summary>The event or RtMutex a script names, created at its first use.</summary>
     private static T Named<T>(Dictionary<string, T> byName, string name, Func<string, T> create)
     {
         if (!byName.TryGetValue(name, out T? found))

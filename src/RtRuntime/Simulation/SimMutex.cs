@@ -1,18 +1,23 @@
 namespace RtRuntime.Simulation;
 
 /// <summary>
-/// A simulated <c>rt_mutex</c> (the threaded <c>RtMutex</c>): its owner and its waiters, sorted by
-/// effective priority (highest first, FIFO among equals), whose top one boosts the owner.
+/// A simulated <c>rt_mutex</c> (the threaded <c>RtMutex</c>, or one CPU's instance of a
+/// <c>LocalLock</c> under the Rt model): its owner and its waiters, sorted by effective priority
+/// (highest first, FIFO among equals), whose top one boosts the owner.
 /// </summary>
 internal sealed class SimMutex
 {
-    public SimMutex(string name)
+    public SimMutex(string name, int cpu = -1)
     {
         Name = name;
+        Cpu = cpu;
         Waiters = new SimWaitQueue(name);
     }
 
     public string Name { get; }
+
+    /// <summary>For one CPU's instance of a local lock, that CPU (its holder and waiters are pinned there); −1 for an RtMutex.</summary>
+    public int Cpu { get; }
 
     /// <summary>The task holding it, or null when free.</summary>
     public SimTask? Owner;

@@ -225,8 +225,8 @@ public sealed class SimScenario
                 case SimStepKind.Sleep:
                     CheckTime($"{p}.sleep", s.DurationUs, allowZero: true);
                     break;
-                case SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.Unlock:
-                    CheckName($"{p}.{s.Kind switch { SimStepKind.Wait => "wait", SimStepKind.Signal => "signal", SimStepKind.Lock => "lock", _ => "unlock" }}", s.Target);
+                case SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.Unlock or SimStepKind.LocalLock or SimStepKind.LocalUnlock:
+                    CheckName($"{p}.{s.Kind switch { SimStepKind.Wait => "wait", SimStepKind.Signal => "signal", SimStepKind.Lock => "lock", SimStepKind.Unlock => "unlock", SimStepKind.LocalLock => "localLock", _ => "localUnlock" }}", s.Target);
                     break;
                 case SimStepKind.SetAffinity:
                     CheckName($"{p}.setAffinity", s.Target);

@@ -257,7 +257,7 @@ internal static class SimScenarioReader
                         _ => ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field == "run" ? DurationRange : TimeRange),
                     };
                     break;
-                case "wait" or "signal" or "setAffinity" or "lock" or "unlock":
+                case "wait" or "signal" or "setAffinity" or "lock" or "unlock" or "localLock" or "localUnlock":
                     op = SetOp(ref reader, ctx, at, op, field);
                     text = ReadString(ref reader, ctx, p);
                     break;
@@ -285,13 +285,13 @@ internal static class SimScenarioReader
                     hasSteps = true;
                     break;
                 default:
-                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, lock, unlock, setAffinity (with cpus), setPriority (with optional task), setScheduler (with priority, optional task), repeat (with steps).");
+                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, lock, unlock, localLock, localUnlock, setAffinity (with cpus), setPriority (with optional task), setScheduler (with priority, optional task), repeat (with steps).");
             }
         }
 
         if (op is null)
         {
-            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, lock, unlock, setAffinity, setPriority, setScheduler, repeat).", at, ctx.LineOf(at));
+            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, lock, unlock, localLock, localUnlock, setAffinity, setPriority, setScheduler, repeat).", at, ctx.LineOf(at));
         }
 
         if ((hasEvery && op != "run") || (hasCpus && op != "setAffinity") || (hasSteps && op != "repeat"))
@@ -322,6 +322,8 @@ internal static class SimScenarioReader
             "signal" => SimStep.Signal(text!),
             "lock" => SimStep.Lock(text!),
             "unlock" => SimStep.Unlock(text!),
+            "localLock" => SimStep.LocalLock(text!),
+            "localUnlock" => SimStep.LocalUnlock(text!),
             "setAffinity" => SimStep.SetAffinity(text!, cpus),
             "setPriority" => task is null ? SimStep.SetPriority((int)value) : SimStep.SetPriority(task, (int)value),
             "setScheduler" => task is null ? SimStep.SetScheduler(schedPolicy, (int)priority) : SimStep.SetScheduler(task, schedPolicy, (int)priority),

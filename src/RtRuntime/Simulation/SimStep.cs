@@ -27,7 +27,7 @@ public sealed class SimStep
     /// <summary>For <see cref="SimStepKind.Run"/>: a preemption point every this many µs (0: only at the end).</summary>
     public long EveryUs { get; }
 
-    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.Lock"/>/<see cref="SimStepKind.Unlock"/>: the mutex name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
+    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.Lock"/>/<see cref="SimStepKind.Unlock"/>: the mutex name; for <see cref="SimStepKind.LocalLock"/>/<see cref="SimStepKind.LocalUnlock"/>: the local lock's name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
     public string? Target { get; }
 
     /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
@@ -110,6 +110,14 @@ public sealed class SimStep
     /// <param name="mutex">The mutex's name.</param>
     public static SimStep Unlock(string mutex) => new(SimStepKind.Unlock, target: mutex);
 
+    /// <summary>Take this CPU's instance of the local lock <paramref name="name"/> (<c>LocalLock.LockAsync</c>).</summary>
+    /// <param name="name">The lock's name.</param>
+    public static SimStep LocalLock(string name) => new(SimStepKind.LocalLock, target: name);
+
+    /// <summary>Release the local lock <paramref name="name"/>, which the task holds on its CPU.</summary>
+    /// <param name="name">The lock's name.</param>
+    public static SimStep LocalUnlock(string name) => new(SimStepKind.LocalUnlock, target: name);
+
     /// <summary>End the task.</summary>
     public static SimStep Exit() => new(SimStepKind.Exit);
 
@@ -124,6 +132,8 @@ public sealed class SimStep
         SimStepKind.Run => EveryUs > 0 ? $"run {DurationUs}us every {EveryUs}us" : $"run {DurationUs}us",
         SimStepKind.Sleep => $"sleep {DurationUs}us",
         SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.Unlock => $"{Kind.ToString().ToLowerInvariant()} {Target}",
+        SimStepKind.LocalLock => $"localLock {Target}",
+        SimStepKind.LocalUnlock => $"localUnlock {Target}",
         SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",
         SimStepKind.Repeat => $"repeat {Count} x {Body.Count} steps",
         SimStepKind.SetPriority => Target is null ? $"setPriority {Count}" : $"setPriority {Target} {Count}",

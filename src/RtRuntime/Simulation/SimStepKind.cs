@@ -73,4 +73,15 @@ public enum SimStepKind
     /// does nothing.
     /// </summary>
     Unlock = 16,
+
+    /// <summary>
+    /// <c>local_lock(<see cref="SimStep.Target"/>)</c> (the threaded <c>LocalLock.LockAsync</c>): under
+    /// <see cref="PreemptionModel.Rt"/>, migrate_disable and then the lock's instance on the task's CPU,
+    /// a sleeping lock with the RtMutex's priority inheritance; under <see cref="PreemptionModel.NonRt"/>,
+    /// preempt_disable.
+    /// </summary>
+    LocalLock = 17,
+
+    /// <summary><c>local_unlock(<see cref="SimStep.Target"/>)</c>: the reverse of <see cref="LocalLock"/>, by the holder on its CPU.</summary>
+    LocalUnlock = 18,
 }

@@ -35,11 +35,12 @@ public class SimPropertyTests
         return task < 0 ? SimStep.SetScheduler(policy, p) : SimStep.SetScheduler($"T{task}", policy, p);
     }
 
-    private static readonly string[] Mutexes = ["m0", "m1", "m2"];
+    // Local locks (l) and RtMutexes (m), in the one order every nesting takes them.
+    private static readonly string[] Mutexes = ["l0", "m0", "m1", "l1", "m2"];
 
     /// <summary>
-    /// Steps nested up to <paramref name="depth"/> guards and RtMutex sections; a section inside takes
-    /// only mutexes after <paramref name="firstMutex"/> (one global order: no deadlock is generated).
+    /// Steps nested up to <paramref name="depth"/> guards, local-lock and RtMutex sections; a section
+    /// inside takes only locks after <paramref name="firstMutex"/> (one global order: no deadlock is generated).
     /// </summary>
     private static Gen<SimStep[]> Block(int cpus, int tasks, int depth, int firstMutex = 0)
     {
@@ -55,7 +56,9 @@ public class SimPropertyTests
             for (int m = firstMutex; m < Mutexes.Length; m++)
             {
                 string mutex = Mutexes[m];
-                items.Add((1, Block(cpus, tasks, depth - 1, m + 1).Select(b => (SimStep[])[SimStep.Lock(mutex), .. b, SimStep.Unlock(mutex)])));
+                items.Add((1, Block(cpus, tasks, depth - 1, m + 1).Select(b => mutex[0] == 'l'
+                    ? (SimStep[])[SimStep.LocalLock(mutex), .. b, SimStep.LocalUnlock(mutex)]
+                    : [SimStep.Lock(mutex), .. b, SimStep.Unlock(mutex)])));
             }
 
             item = Gen.Frequency([.. items]);

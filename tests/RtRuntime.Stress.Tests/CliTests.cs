@@ -358,6 +358,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_PriorityInversionExample_ReportsTheLockWaitAndTheBoost()
+    {
+        string file = Path.Combine(AppContext.BaseDirectory, "examples", "priority-inversion.json");
+        var (code, stdout, stderr) = await Run("simulate", file, "--quiet", "--out", Out("s-pi"));
+        Assert.True(code == 0, stdout + stderr);
+        using JsonDocument doc = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Out("s-pi"), "report.json")));
+        JsonElement[] tasks = [.. doc.RootElement.GetProperty("scenarios")[0].GetProperty("simulation").GetProperty("tasks").EnumerateArray()];
+        JsonElement Task(string name) => tasks.Single(t => t.GetProperty("name").GetString() == name);
+        Assert.Equal(80, Task("H").GetProperty("lockWaitUs").GetInt64());
+        Assert.Equal(80, Task("L").GetProperty("boostedUs").GetInt64());
+        Assert.Equal(110, Task("H").GetProperty("exitUs").GetInt64()); // before M's 500 µs of work, which ends at 610
+    }
+
+    [Fact]
     public async Task Simulate_SameSeed_SameTrace_AndJsonOnStdout()
     {
         string file = Path.Combine(AppContext.BaseDirectory, "examples", "periodic-workers.json");

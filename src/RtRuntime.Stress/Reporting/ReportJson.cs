@@ -282,6 +282,8 @@ internal static class ReportJson
             w.WriteNumber("waitUs", t.WaitUs);
             w.WriteNumber("maxWaitUs", t.MaxWaitUs);
             w.WriteNumber("interferenceUs", t.InterferenceUs);
+            w.WriteNumber("lockWaitUs", t.LockWaitUs);
+            w.WriteNumber("boostedUs", t.BoostedUs);
             w.WriteNumber("migrations", t.Migrations);
             w.WriteNumber("pushes", t.Pushes);
             w.WriteNumber("pulls", t.Pulls);

@@ -123,10 +123,10 @@ public sealed class SimulateScenario : StressScenario
 
         static string N(long v) => v.ToString(CultureInfo.InvariantCulture);
         result.Tables.Add(new ResultTable("Tasks (virtual µs)",
-            ["task", "prio", "run", "wait", "max wait", "interference", "migrations", "pushes", "pulls", "preemptions", "exit", "last cpu", "affinity"],
+            ["task", "prio", "run", "wait", "max wait", "interference", "lock wait", "boosted", "migrations", "pushes", "pulls", "preemptions", "exit", "last cpu", "affinity"],
             sim.Tasks.Select(t => (IReadOnlyList<string>)
             [
-                t.Name, N(t.Priority), N(t.RunUs), N(t.WaitUs), N(t.MaxWaitUs), N(t.InterferenceUs), N(t.Migrations), N(t.Pushes), N(t.Pulls),
+                t.Name, N(t.Priority), N(t.RunUs), N(t.WaitUs), N(t.MaxWaitUs), N(t.InterferenceUs), N(t.LockWaitUs), N(t.BoostedUs), N(t.Migrations), N(t.Pushes), N(t.Pulls),
                 N(t.Preemptions), t.ExitUs < 0 ? "-" : N(t.ExitUs), t.LastCpu < 0 ? "-" : N(t.LastCpu), t.Affinity.ToString(),
             ]).ToList()));
         result.Tables.Add(new ResultTable("CPUs (virtual µs)", ["cpu", "busy", "idle", "lost bandwidth", "switches", "timer spins", "timer spin"],

@@ -1,6 +1,6 @@
 namespace RtRuntime.Simulation;
 
-/// <summary>Figures: run/wait/interference per task, busy/idle/lost per CPU, accumulated as virtual time advances.</summary>
+/// <summary>Figures: run/wait/interference/lock wait/boost per task, busy/idle/lost per CPU, accumulated as virtual time advances.</summary>
 internal sealed partial class SimEngine
 {
     private bool _anyLost;
@@ -20,6 +20,10 @@ internal sealed partial class SimEngine
             {
                 cpu.Figures.BusyUs += dt;
                 r.Figures.RunUs += dt;
+                if (r.Prio > r.NormalPrio)
+                {
+                    r.Figures.BoostedUs += dt;
+                }
             }
             else
             {
@@ -39,6 +43,14 @@ internal sealed partial class SimEngine
                 {
                     t.Figures.InterferenceUs += dt;
                 }
+            }
+        }
+
+        foreach (SimMutex m in AllLocks)
+        {
+            foreach (SimTask w in m.Waiters.Waiters)
+            {
+                w.Figures.LockWaitUs += dt;
             }
         }
 

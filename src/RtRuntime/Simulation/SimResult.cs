@@ -79,7 +79,7 @@ public sealed class SimResult
         sb.AppendLine(inv, $"end {EndUs}us, events {Events}, scheduling events {SchedulingEvents}, lost {LostUs}us, pushes {Pushes}, pulls {Pulls}, running pushes {RunningPushes}, violations {Violations.Count}");
         foreach (SimTaskFigures t in Tasks)
         {
-            sb.AppendLine(inv, $"  task {t.Name}({t.Priority}): run {t.RunUs}us wait {t.WaitUs}us (max {t.MaxWaitUs}us) interference {t.InterferenceUs}us migrations {t.Migrations} pushes {t.Pushes} pulls {t.Pulls} exit {t.ExitUs}");
+            sb.AppendLine(inv, $"  task {t.Name}({t.Priority}): run {t.RunUs}us wait {t.WaitUs}us (max {t.MaxWaitUs}us) interference {t.InterferenceUs}us lock wait {t.LockWaitUs}us boosted {t.BoostedUs}us migrations {t.Migrations} pushes {t.Pushes} pulls {t.Pulls} exit {t.ExitUs}");
         }
 
         foreach (SimCpuFigures c in Cpus)

@@ -25,6 +25,12 @@ public sealed class SimTaskFigures
     /// <summary>Interference: time spent waiting while migrate-disabled (pinned) under a higher-priority task.</summary>
     public long InterferenceUs { get; internal set; }
 
+    /// <summary>Time spent blocked on an RtMutex or a local lock (waiting for its owner to unlock).</summary>
+    public long LockWaitUs { get; internal set; }
+
+    /// <summary>Time spent running above its own priority, lent by a waiter on a lock it held (priority inheritance).</summary>
+    public long BoostedUs { get; internal set; }
+
     /// <summary>Times the task's CPU changed (nr_migrations), for any reason.</summary>
     public int Migrations { get; internal set; }
 

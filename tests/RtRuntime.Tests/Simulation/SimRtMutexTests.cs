@@ -36,6 +36,9 @@ public class SimRtMutexTests
             "100 cpu0 H Wakeup", "100 cpu0 L PiSetPrio 10", "100 cpu0 L Preempt", "100 cpu0 H SwitchIn", "110 cpu0 H Exit",
             "110 cpu0 M SwitchIn", "610 cpu0 M Exit", "610 cpu0 L SwitchIn", "620 cpu0 L Exit",
         ], Lines(r));
+        Assert.Equal(80, r.Tasks.Single(t => t.Name == "H").LockWaitUs);
+        Assert.Equal(80, r.Tasks.Single(t => t.Name == "L").BoostedUs);
+        Assert.Equal(0, r.Tasks.Single(t => t.Name == "M").BoostedUs);
     }
 
     [Fact]

@@ -266,6 +266,7 @@ public sealed partial class RtScheduler
         }
 
         bool rebalance = false;
+        RtTask? boosted = null;
         using (cpu.Lock.EnterScope())
         {
             if (Volatile.Read(ref task.Run) != TaskRunState.Blocked || task.Cpu != cpu)
@@ -283,13 +284,23 @@ public sealed partial class RtScheduler
             }
             else if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue)
             {
-                rebalance = queue.TryApplySchedRequestToListed(cpu, task);
+                // A waiter moves among its queue's waiters only: no run queue changed, nothing to balance.
+                _ = queue.TryApplySchedRequestToListed(cpu, task, out boosted);
             }
         }
 
         if (rebalance)
         {
             Rebalancer.Notify(BalanceReason.PriorityChanged);
+        }
+
+        if (boosted is not null)
+        {
+            // The chain's next step (rt_mutex_adjust_prio_chain), on this thread now that it holds no
+            // CPU's lock: the owner of the RtMutex this task waits on, where it is held (its wakeup, its
+            // queue, its next point; blocked on another RtMutex, the step after), without waiting for
+            // rt/balance to take it.
+            PostBoost(boosted, direct: true);
         }
     }
 

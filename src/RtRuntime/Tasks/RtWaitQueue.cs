@@ -265,10 +265,12 @@ public abstract class RtWaitQueue : IWaitSource
     /// held: the waiter's CPU, whose local locks may boost it): it takes the request and moves to its
     /// new place (to the tail of its new priority) when its priority changes. False when it is not listed (granted, or cancelled): its wakeup's enqueue applies the
     /// request. Listed, it cannot be woken meanwhile: its waker must take it off the list under the gate.
+    /// <paramref name="boosted"/>: the owner whose boost the move changed (an RtMutex's), for the caller
+    /// to tell once it holds no CPU's lock (the chain's next step, on the same thread).
     /// </summary>
-    internal bool TryApplySchedRequestToListed(Cpu cpu, RtTask task)
+    internal bool TryApplySchedRequestToListed(Cpu cpu, RtTask task, out RtTask? boosted)
     {
-        RtTask? boosted = null;
+        boosted = null;
         using (_gate.EnterScope())
         {
             if (task.BlockedOn != this || !_waiters.Contains(task) || !task.TryTakeSchedRequest(task.Rare))
@@ -288,7 +290,6 @@ public abstract class RtWaitQueue : IWaitSource
             }
         }
 
-        PostBoost(boosted, direct: false);
         return true;
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -147,6 +148,7 @@ public class RtMutexTests
         await Task.WhenAll(l.WithTimeout(), x.WithTimeout(), mid.WithTimeout(), h.WithTimeout());
         Assert.Equal(50, lBoost);
         Assert.Equal((10, 20), (l.EffectivePriority, mid.EffectivePriority));
+        Assert.Equal(0, rt.Rebalancer.EventCount(BalanceReason.PriorityInheritance)); // h's thread walked the chain: no hop waited for rt/balance
     }
 
     [Fact]

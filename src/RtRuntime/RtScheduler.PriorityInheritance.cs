@@ -142,16 +142,30 @@ public sealed partial class RtScheduler
     /// Sets <paramref name="task"/>'s effective priority to the highest of its normal priority and the
     /// top waiters of the local locks it holds, requeueing it; if it is itself blocked on a local lock,
     /// the boost walks on to that lock's owner. Every task involved is pinned to <paramref name="cpu"/>,
-    /// whose lock the caller holds.
+    /// whose lock the caller holds. A step that reaches a waiter of an RtMutex, whose owner may be on
+    /// another CPU, goes on from <c>rt/balance</c>.
     /// </summary>
     internal static void RecomputePrioLocked(Cpu cpu, RtTask task)
+    {
+        if (RecomputePrioLockedHandingBack(cpu, task) is { } boosted)
+        {
+            boosted.Scheduler.PostBoost(boosted, direct: false);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="RecomputePrioLocked"/>, handing back the RtMutex owner whose boost the walk changed
+    /// (or null) for a caller that tells it itself once it holds no CPU's lock (the chain's next step on
+    /// the same thread, <see cref="PostBoost"/> with <c>direct</c>).
+    /// </summary>
+    internal static RtTask? RecomputePrioLockedHandingBack(Cpu cpu, RtTask task)
     {
         for (int depth = 0; depth < 1024; depth++) // the chain is bounded by the tasks on one CPU
         {
             int prio = BoostedPrioLocked(cpu, task);
             if (prio == task.Prio)
             {
-                return;
+                return null;
             }
 
             // Its place among the waiters follows its new priority; the boost walks on to that lock's owner.
@@ -163,23 +177,24 @@ public sealed partial class RtScheduler
             IWaitSource? waitingOn = Volatile.Read(ref task.BlockedOn);
             if (waitingOn is RtWaitQueue queue)
             {
-                queue.ChangeWaiterPrio(cpu, task, prio);
-                return;
+                return queue.ChangeWaiterPrio(cpu, task, prio);
             }
 
             SetPrioLocked(cpu, task, prio);
             if (waitingOn is not LocalLockState blockedOn || !blockedOn.RepositionWaiterLocked(task))
             {
-                return;
+                return null;
             }
 
             if (blockedOn.Owner is not { } next)
             {
-                return;
+                return null;
             }
 
             task = next;
         }
+
+        return null;
     }
 
     /// <summary>

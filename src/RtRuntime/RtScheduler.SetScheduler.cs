@@ -278,7 +278,7 @@ public sealed partial class RtScheduler
             {
                 if (task.TryTakeSchedRequest(task.Rare))
                 {
-                    RecomputePrioLocked(cpu, task); // its place among a lock's or queue's waiters, and the boost it passes on
+                    boosted = RecomputePrioLockedHandingBack(cpu, task); // its place among a lock's or queue's waiters, and the boost it passes on
                     rebalance = true;
                 }
             }

@@ -275,6 +275,7 @@ public sealed class LocalLock
 
         task.WaitCancelled = false;
         bool acquired;
+        RtTask? boosted = null;
         using (state.Cpu.Lock.EnterScope())
         {
             acquired = state.Owner is null;
@@ -289,8 +290,15 @@ public sealed class LocalLock
                 _ = task.Suspend(continuation, SuspendReason.Block);
                 task.BlockedOn = state;
                 state.AddWaiterLocked(task);
-                RtScheduler.RecomputePrioLocked(state.Cpu, state.Owner!); // priority inheritance (chains through nested locks)
+                boosted = RtScheduler.RecomputePrioLockedHandingBack(state.Cpu, state.Owner!); // priority inheritance (chains through nested locks)
             }
+        }
+
+        if (boosted is not null)
+        {
+            // The chain reached an owner waiting for an RtMutex: its owner (maybe on another CPU) is
+            // told from this thread, which now holds no CPU's lock, as the block of an RtMutex waiter does.
+            Runtime.PostBoost(boosted, direct: true);
         }
 
         if (!acquired)

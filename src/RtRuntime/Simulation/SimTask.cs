@@ -40,8 +40,9 @@ internal sealed class SimTask
     public int NormalPrio { get; set; }
 
     /// <summary>
-    /// The highest top-waiter priority over the mutexes it holds (<c>rt_mutex_get_top_task</c>), 0 when
-    /// none; kept at once as waiters come and go (the threaded runtime's PI lock).
+    /// The highest top-waiter priority over the locks it holds, RtMutexes and local locks' instances
+    /// (<c>rt_mutex_get_top_task</c>), 0 when none; kept at once as waiters come and go (the threaded
+    /// runtime's PI lock).
     /// </summary>
     public int MutexBoost;
 
@@ -51,10 +52,10 @@ internal sealed class SimTask
     /// </summary>
     public bool BoostPending;
 
-    /// <summary>The mutexes it holds, in the order it took them.</summary>
+    /// <summary>The locks it holds (RtMutexes and local locks' instances), in the order it took them.</summary>
     public List<SimMutex>? Held;
 
-    /// <summary>The mutex it is blocked on (while <see cref="SimTaskState.Waiting"/> on its waiters), or null.</summary>
+    /// <summary>The lock it is blocked on (while <see cref="SimTaskState.Waiting"/> on its waiters), or null.</summary>
     public SimMutex? BlockedOn;
 
     /// <summary>What <see cref="Prio"/> should be: the higher of the normal priority and the boost.</summary>

@@ -241,23 +241,23 @@ public abstract class RtWaitQueue : IWaitSource
     /// so that the queue stays in priority order (a list left out of order also misplaces later
     /// waiters). The priority changes under the gate, with the move: a waiter listed on another CPU
     /// never sees the new priority with the task still at its old place. One granted and not yet
-    /// resumed is no longer listed and only changes priority.
+    /// resumed is no longer listed and only changes priority. Returns the owner whose boost the move
+    /// changed (an RtMutex's), for the caller to tell once it holds no CPU's lock, or null.
     /// </summary>
-    internal void ChangeWaiterPrio(Cpu cpu, RtTask task, int prio)
+    internal RtTask? ChangeWaiterPrio(Cpu cpu, RtTask task, int prio)
     {
-        RtTask? boosted = null;
         using (_gate.EnterScope())
         {
             bool listed = task.BlockedOn == this && _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
             RtScheduler.SetPrioLocked(cpu, task, prio);
-            if (listed)
+            if (!listed)
             {
-                _waiters.Insert(task, this);
-                boosted = WaitersChangedLocked(); // the boost walks on to the owner (an RtMutex's)
+                return null;
             }
-        }
 
-        PostBoost(boosted, direct: false);
+            _waiters.Insert(task, this);
+            return WaitersChangedLocked(); // the boost walks on to the owner (an RtMutex's)
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
 using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
@@ -95,15 +96,20 @@ public class RtMutexTests
         Assert.Same(h, await h.WithTimeout());
     }
 
-    [Fact]
-    public async Task TheBoostFollowsAChain_ToAQueuedOwnerBehindAMiddleTask()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TheBoostFollowsAChain_ToAQueuedOwnerBehindAMiddleTask(bool throughLocalLock)
     {
-        // l (10) holds m1 on cpu0, where x (30) then spins until l is done; mid (20) holds m2 and waits
-        // for m1 on cpu1; h (50) waits for m2. Boosted through mid, l outranks x and unlocks; without
-        // the chain's second step l stays at 20 under x, and x times out.
+        // l (10) holds m1 on cpu0, where x (30) then spins until l is done; mid (20) holds m2 (or, with
+        // throughLocalLock, cpu1's local lock) and waits for m1 on cpu1; h (50) waits for m2 (the local
+        // lock). Boosted through mid, l outranks x and unlocks; without the chain's second step l stays
+        // at 20 under x, and x times out. The second step is taken on h's thread, not posted to rt/balance.
         await using RtScheduler rt = Rt.Start(cpus: 2);
         var m1 = new RtMutex(rt, "m1");
         var m2 = new RtMutex(rt, "m2");
+        var ll = new LocalLock(rt, "ll");
+        async ValueTask<IDisposable> TakeOuter(TaskContext ctx) => throughLocalLock ? await ll.LockAsync(ctx) : await m2.LockAsync(ctx);
         int lHolds = 0;
         int midHolds = 0;
         int release = 0;
@@ -126,7 +132,7 @@ public class RtMutexTests
 
         RtTask mid = rt.Spawn("mid", 20, async ctx =>
         {
-            using (await m2.LockAsync(ctx))
+            using (await TakeOuter(ctx))
             {
                 Volatile.Write(ref midHolds, 1);
                 using (await m1.LockAsync(ctx))
@@ -134,13 +140,12 @@ public class RtMutexTests
                 }
             }
         }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => Volatile.Read(ref midHolds) == 1 && m1.WaiterCount == 1, "mid holds m2 and waits for m1");
-        Assert.Equal(20, l.EffectivePriority); // one step: still below x
+        await Rt.Until(() => Volatile.Read(ref midHolds) == 1 && m1.WaiterCount == 1 && l.EffectivePriority == 20, "mid holds its lock and waits for m1, l boosted to 20"); // one step: still below x (mid's thread boosts l right after it lists itself)
         Volatile.Write(ref release, 1);
 
         RtTask h = rt.Spawn("h", 50, async ctx =>
         {
-            using (await m2.LockAsync(ctx))
+            using (await TakeOuter(ctx))
             {
             }
         }, affinity: CpuSet.Of(1));

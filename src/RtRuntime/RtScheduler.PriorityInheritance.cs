@@ -9,6 +9,12 @@ namespace RtRuntime;
 /// <summary>Priority inheritance for local locks and <see cref="RtMutex"/>es (the kernel's rt_mutex_setprio / rt_mutex_adjust_prio_chain).</summary>
 public sealed partial class RtScheduler
 {
+    /// <summary>
+    /// The longest priority-inheritance chain one thread walks (the kernel's <c>max_lock_depth</c>): the
+    /// rest of a longer one goes on from <c>rt/balance</c>, so a walk's time and stack stay bounded.
+    /// </summary>
+    internal const int MaxLockDepth = 1024;
+
     private readonly ConcurrentQueue<RtTask> _boostsToPost = new();
 
     /// <summary>
@@ -24,7 +30,8 @@ public sealed partial class RtScheduler
     /// at once when it is queued or waiting, at its next preemption point when it runs, at its wakeup
     /// when it sleeps. If it waits on an RtMutex in turn, its move among that mutex's waiters boosts
     /// that owner, and so on along the chain. <paramref name="direct"/>: the caller holds no CPU's lock
-    /// and may take the task's; else a queued or waiting task's request is applied from <c>rt/balance</c>.
+    /// and may take the task's (and walks the chain, <see cref="ApplySchedRequestWhereHeld"/>); else a
+    /// queued or waiting task's request is applied from <c>rt/balance</c>.
     /// </summary>
     internal void PostBoost(RtTask task, bool direct)
     {

@@ -121,9 +121,29 @@ public sealed partial class RtScheduler
 
     /// <summary>
     /// A request was just written for <paramref name="task"/> (off its CPU thread, no CPU's lock held):
-    /// applied by whoever holds the task where its priority may change.
+    /// applied by whoever holds the task where its priority may change. When that moved the task among
+    /// an RtMutex's waiters, the boost walks on to that mutex's owner, and so on along the chain
+    /// (rt_mutex_adjust_prio_chain): hop by hop on this thread, one CPU's lock at a time, in a loop, up
+    /// to <see cref="MaxLockDepth"/> hops; the rest of a longer chain goes on from <c>rt/balance</c>.
     /// </summary>
-    private void ApplySchedRequestWhereHeld(RtTask task)
+    internal void ApplySchedRequestWhereHeld(RtTask task)
+    {
+        RtTask? next = ApplySchedRequestWhereHeldHandingBack(task);
+        for (int hops = 1; next is not null; hops++)
+        {
+            if (hops >= MaxLockDepth)
+            {
+                PostBoost(next, direct: false);
+                return;
+            }
+
+            RequestRecompute(next);
+            next = ApplySchedRequestWhereHeldHandingBack(next);
+        }
+    }
+
+    /// <summary>One hop of <see cref="ApplySchedRequestWhereHeld"/>: the owner whose boost it changed (the chain's next), or null.</summary>
+    private RtTask? ApplySchedRequestWhereHeldHandingBack(RtTask task)
     {
         switch (Volatile.Read(ref task.Run))
         {
@@ -141,12 +161,13 @@ public sealed partial class RtScheduler
                 TryApplySchedRequestToQueued(task);
                 break;
             case TaskRunState.Blocked:
-                TryApplySchedRequestToBlocked(task);
-                break;
+                return TryApplySchedRequestToBlockedHandingBack(task);
             case TaskRunState.Dead:
                 Volatile.Write(ref task.Rare.SchedRequest, 0);
                 break;
         }
+
+        return null;
     }
 
     /// <summary>
@@ -256,13 +277,23 @@ public sealed partial class RtScheduler
     /// CPU's lock, so it changes under that lock whatever it waits on; a migratable one listed on a
     /// wait queue moves among the waiters under the queue's gate, which its waker must take first.
     /// Called by the setter, and by the CPU thread right after the task blocked (each looks after
-    /// its own write, so a block racing a request is seen by one of them).
+    /// its own write, so a block racing a request is seen by one of them). A move among an RtMutex's
+    /// waiters boosts its owner: the chain walks on from this thread (<see cref="ApplySchedRequestWhereHeld"/>).
     /// </summary>
     internal void TryApplySchedRequestToBlocked(RtTask task)
     {
+        if (TryApplySchedRequestToBlockedHandingBack(task) is { } owner)
+        {
+            PostBoost(owner, direct: true);
+        }
+    }
+
+    /// <summary><see cref="TryApplySchedRequestToBlocked"/>, handing back the RtMutex owner whose boost it changed (the chain's next hop), or null.</summary>
+    private RtTask? TryApplySchedRequestToBlockedHandingBack(RtTask task)
+    {
         if (task.Cpu is not { } cpu)
         {
-            return; // never ran: its first enqueue applies it
+            return null; // never ran: its first enqueue applies it
         }
 
         bool rebalance = false;
@@ -294,14 +325,11 @@ public sealed partial class RtScheduler
             Rebalancer.Notify(BalanceReason.PriorityChanged);
         }
 
-        if (boosted is not null)
-        {
-            // The chain's next step (rt_mutex_adjust_prio_chain), on this thread now that it holds no
-            // CPU's lock: the owner of the RtMutex this task waits on, where it is held (its wakeup, its
-            // queue, its next point; blocked on another RtMutex, the step after), without waiting for
-            // rt/balance to take it.
-            PostBoost(boosted, direct: true);
-        }
+        // The chain's next hop (rt_mutex_adjust_prio_chain), for the caller to take now that it holds no
+        // CPU's lock: the owner of the RtMutex this task waits on, where it is held (its wakeup, its
+        // queue, its next point; blocked on another RtMutex, the hop after), without waiting for
+        // rt/balance to take it.
+        return boosted;
     }
 
     /// <summary>

@@ -157,6 +157,54 @@ public class RtMutexTests
     }
 
     [Fact]
+    public async Task AChainLongerThanMaxLockDepth_IsWalkedToItsEnd_TheRestFromRtBalance()
+    {
+        // t0 holds m0 and waits for m1, held by t1, which waits for m2, … ; the last holds its mutex and
+        // waits for an event. h (50) asks for m0: the walk boosts every owner down the chain, the first
+        // MaxLockDepth hops on h's thread (a loop: no stack grows with the chain), the rest from
+        // rt/balance, so the last owner runs at 50 and the chain unwinds once it is released.
+        const int N = RtScheduler.MaxLockDepth + 200;
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var mutexes = Enumerable.Range(0, N).Select(i => new RtMutex(rt, $"m{i}")).ToArray();
+        var release = new RtEvent();
+        var tasks = new RtTask[N];
+        for (int i = N - 1; i >= 0; i--) // on one CPU, FIFO 10: each runs in spawn order, takes its mutex and blocks on the next
+        {
+            int k = i;
+            tasks[k] = rt.Spawn($"t{k}", 10, async ctx =>
+            {
+                using (await mutexes[k].LockAsync(ctx))
+                {
+                    if (k == N - 1)
+                    {
+                        await release.WaitAsync(ctx);
+                    }
+                    else
+                    {
+                        using (await mutexes[k + 1].LockAsync(ctx))
+                        {
+                        }
+                    }
+                }
+            });
+        }
+
+        await Rt.Until(() => mutexes[1].WaiterCount == 1 && tasks[0].State == RtTaskState.Blocked, "the chain is built (t0, spawned last, waits for m1)");
+        RtTask h = rt.Spawn("h", 50, async ctx =>
+        {
+            using (await mutexes[0].LockAsync(ctx))
+            {
+            }
+        });
+        await Rt.Until(() => tasks[N - 1].EffectivePriority == 50, "the last owner boosted");
+        Assert.All(tasks, t => Assert.Equal(50, t.EffectivePriority));
+        Assert.True(rt.Rebalancer.EventCount(BalanceReason.PriorityInheritance) >= 1, "hops past MaxLockDepth go on from rt/balance");
+        release.Set();
+        await tasks.Append(h).AllWithTimeout();
+        Assert.All(tasks, t => Assert.Equal(10, t.EffectivePriority));
+    }
+
+    [Fact]
     public async Task ANormalOwner_BoostedByAnRtWaiter_RunsAboveAnRtTaskThatStarvedIt()
     {
         await using RtScheduler rt = Rt.Start(cpus: 2);

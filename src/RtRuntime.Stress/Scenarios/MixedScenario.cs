@@ -152,7 +152,8 @@ public sealed class MixedScenario : StressScenario
             PermitCount = permitCount,
             Lock = new LocalLock(rt, "mixed"),
             LockSlots = new PerCpu<long>(rt),
-            Mutex = new RtMutex(rt, "mixed"),
+            Mutex = new MutexedCounter(new RtMutex(rt, "mixed")),
+            InnerMutex = new MutexedCounter(new RtMutex(rt, "mixed/inner")),
         };
         HotplugDriver? hotplug = churn ? new HotplugDriver(rt, unchecked((settings.Seed * 31) + 11), checker, HotplugMaxGapMs) : null;
         using IDisposable? hotplugChecks = hotplug?.RegisterChecks();
@@ -193,8 +194,13 @@ public sealed class MixedScenario : StressScenario
         checker.CheckEqual(Invariants.PerCpuSumExact, "sum of the PerCpu<long> slots vs the increments made in migrate-disabled sections", increments, slotTotal);
         long lockSlotTotal = Enumerable.Range(0, cpus).Sum(c => Volatile.Read(ref stats.LockSlots.Remote(c)));
         checker.CheckEqual(Invariants.LocalLockExclusive, "sum of the PerCpu<long> slots updated under the local lock vs the lock sections that wrote theirs", Interlocked.Read(ref stats.LockedIncrements), lockSlotTotal);
-        checker.CheckEqual(Invariants.RtMutexExclusive, "the counter updated under the RtMutex vs the mutex sections that wrote it", Interlocked.Read(ref stats.MutexedIncrements), Volatile.Read(ref stats.MutexCounter));
-        checker.CheckEqual(Invariants.RtMutexExclusive, "tasks holding the RtMutex after the stop", 0, stats.Mutex.Owner is null ? 0 : 1);
+        foreach (MutexedCounter mutexed in new[] { stats.Mutex, stats.InnerMutex })
+        {
+            string mutex = mutexed.Mutex.Name;
+            checker.CheckEqual(Invariants.RtMutexExclusive, $"the counter updated under {mutex} vs the sections that wrote it", Interlocked.Read(ref mutexed.Increments), Volatile.Read(ref mutexed.Value));
+            checker.CheckEqual(Invariants.RtMutexExclusive, $"tasks holding {mutex} after the stop", 0, mutexed.Mutex.Owner is null ? 0 : 1);
+        }
+
         checker.CheckEqual(Invariants.PermitsConserved, "the timed waits' RtSemaphore count after the stop vs the permits it started with", stats.PermitCount, stats.Permits.CurrentCount);
         Collect(checker, result);
 
@@ -228,8 +234,9 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("timed_waits_timed_out", Interlocked.Read(ref stats.TimedWaitsTimedOut), "count");
         result.AddFigure("lock_sections", Interlocked.Read(ref stats.LockSections), "count");
         result.AddFigure("boosted_sections", Interlocked.Read(ref stats.BoostedSections), "count");
-        result.AddFigure("mutex_sections", Interlocked.Read(ref stats.MutexSections), "count");
+        result.AddFigure("mutex_sections", Interlocked.Read(ref stats.Mutex.Sections), "count");
         result.AddFigure("mutex_boosted_sections", Interlocked.Read(ref stats.MutexBoostedSections), "count");
+        result.AddFigure("inner_mutex_sections", Interlocked.Read(ref stats.InnerMutex.Sections), "count");
         result.AddFigure("priority_changes", Interlocked.Read(ref stats.PriorityChanges), "count");
         result.AddFigure("cross_priority_changes", Interlocked.Read(ref stats.CrossPriorityChanges), "count");
         result.AddFigure("cross_policy_changes", Interlocked.Read(ref stats.CrossPolicyChanges), "count");

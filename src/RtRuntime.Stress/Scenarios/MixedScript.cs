@@ -48,8 +48,16 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         return new MixedScript(prio, policy, affinity, ops.ToArray(), throws);
     }
 
-    private static MixedOp Op(Random random, int depth, bool atomic, PreemptionModel model, bool rtPolicy, bool locked = false)
+    private static MixedOp Op(Random random, int depth, bool atomic, PreemptionModel model, bool rtPolicy, bool locked = false, bool inMutex = false)
     {
+        // Inside an RtMutex section, one step in six takes a second RtMutex (always after the first: one
+        // order, no deadlock). A task waiting for it while holding the first makes chains: a waiter for
+        // the first boosts its holder, which passes the boost on to the second's.
+        if (inMutex && random.Next(6) == 0)
+        {
+            return new MixedOp(MixedOpKind.MutexSection, 1, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true));
+        }
+
         // A FIFO or RR task sets its own priority (1..80, below the probes) at one step in ten, outside
         // lock sections (inside one, a waiter's boost may keep it higher); preempt-disabled sections
         // included, where the runtime allows it (a raise or drop switches at the section's end).
@@ -64,7 +72,7 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         // own priority (a waiter's boost may keep it higher).
         if (depth == 0 && !atomic && !locked && random.Next(10) == 0)
         {
-            return new MixedOp(MixedOpKind.MutexSection, 0, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true));
+            return new MixedOp(MixedOpKind.MutexSection, 0, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true, inMutex: true));
         }
 
         // A local lock section at one step in eight where the task may block for the lock (not inside a
@@ -103,12 +111,12 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         }
     }
 
-    private static MixedOp[] Inner(Random random, int depth, bool atomic, PreemptionModel model, bool rtPolicy, bool locked)
+    private static MixedOp[] Inner(Random random, int depth, bool atomic, PreemptionModel model, bool rtPolicy, bool locked, bool inMutex = false)
     {
         var ops = new MixedOp[random.Next(1, 6)];
         for (int i = 0; i < ops.Length; i++)
         {
-            ops[i] = Op(random, depth, atomic, model, rtPolicy, locked);
+            ops[i] = Op(random, depth, atomic, model, rtPolicy, locked, inMutex);
         }
 
         return ops;
@@ -139,6 +147,25 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         }
 
         await RunOpsAsync(ctx, name, Ops, -1, checker, stats, holder);
+    }
+
+    /// <summary>
+    /// An RtMutex section: read the counter, run the steps (which may sleep, wait or be preempted while
+    /// tasks on every CPU want the mutex), write it back plus one; no increment is lost if the mutex
+    /// excludes. True when the holder was boosted by a waiter as it unlocked.
+    /// </summary>
+    private async ValueTask<bool> RunMutexSectionAsync(TaskContext ctx, string name, MutexedCounter mutexed, MixedOp[] inner, int pinnedCpu, InvariantChecker checker, MixedStats stats, AffinityHolder? holder)
+    {
+        Interlocked.Increment(ref mutexed.Sections);
+        using (await mutexed.Mutex.LockAsync(ctx))
+        {
+            checker.CheckMutexOwner(name, mutexed.Mutex.Owner, ctx.Task);
+            long before = mutexed.Value;
+            await RunOpsAsync(ctx, name, inner, pinnedCpu, checker, stats, holder);
+            mutexed.Value = before + 1;
+            Interlocked.Increment(ref mutexed.Increments);
+            return ctx.Task.EffectivePriority > ctx.Task.BasePriority;
+        }
     }
 
     /// <summary>The task runs inside its affinity: the holder's masks when they change, else the script's.</summary>
@@ -223,25 +250,20 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                     checker.CheckUnboosted(name, ctx.Task);
                     break;
                 }
-                case MixedOpKind.MutexSection when stats.Mutex is { } mutex:
+                case MixedOpKind.MutexSection when (op.Ns == 0 ? stats.Mutex : stats.InnerMutex) is { } mutexed:
                 {
-                    Interlocked.Increment(ref stats.MutexSections);
-                    using (await mutex.LockAsync(ctx))
+                    bool boosted = await RunMutexSectionAsync(ctx, name, mutexed, op.Inner!, pinnedCpu, checker, stats, holder);
+                    if (op.Ns == 0)
                     {
-                        // Read here, written back after steps that may sleep, wait or be preempted, while
-                        // tasks on every CPU want the mutex: no increment is lost if it excludes.
-                        checker.CheckMutexOwner(name, mutex.Owner, ctx.Task);
-                        long before = stats.MutexCounter;
-                        await RunOpsAsync(ctx, name, op.Inner!, pinnedCpu, checker, stats, holder);
-                        stats.MutexCounter = before + 1;
-                        Interlocked.Increment(ref stats.MutexedIncrements);
-                        if (ctx.Task.EffectivePriority > ctx.Task.BasePriority)
+                        if (boosted)
                         {
                             Interlocked.Increment(ref stats.MutexBoostedSections);
                         }
+
+                        // Not after the second mutex's section: the first's waiters may still boost the task.
+                        checker.CheckUnboosted(name, ctx.Task);
                     }
 
-                    checker.CheckUnboosted(name, ctx.Task);
                     break;
                 }
 

@@ -44,15 +44,11 @@ internal sealed class MixedStats
     /// <summary>The lock sections that wrote their slot back (the slots' sum must equal it).</summary>
     public long LockedIncrements;
 
-    /// <summary>The RtMutex the scripts' mutex sections take, from any CPU (null: no mutex sections run).</summary>
-    public Tasks.RtMutex? Mutex { get; init; }
+    /// <summary>The RtMutex the scripts' mutex sections take, from any CPU, and its counter (null: no mutex sections run).</summary>
+    public MutexedCounter? Mutex { get; init; }
 
-    public long MutexSections;
     public long MutexBoostedSections; // mutex sections whose holder was boosted by a waiter when it unlocked
 
-    /// <summary>Read by each mutex section, held across its steps and written back plus one, under <see cref="Mutex"/> (plain accesses: the mutex orders them).</summary>
-    public long MutexCounter;
-
-    /// <summary>The mutex sections that wrote <see cref="MutexCounter"/> back (it must equal this).</summary>
-    public long MutexedIncrements;
+    /// <summary>The second RtMutex, taken only inside a section of <see cref="Mutex"/> (one order): its waiters make PI chains.</summary>
+    public MutexedCounter? InnerMutex { get; init; }
 }

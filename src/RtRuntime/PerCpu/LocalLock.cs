@@ -112,7 +112,7 @@ public sealed class LocalLock
     /// <exception cref="InvalidOperationException">
     /// Used off the task's CPU, the task already holds this CPU's lock (recursion), or (Rt model) the
     /// lock is held by another task while this one is preempt-disabled (scheduling while atomic), or
-    /// (Rt model) its holder waits, through local locks, for one this task holds (the BUG
+    /// (Rt model) its holder waits, through local locks and RtMutexes, for one this task holds (the BUG
     /// <see cref="BugKind.Deadlock"/>, reported; nothing is taken); or, from
     /// the await, the contended lock's awaitable is awaited off the task's CPU thread.
     /// </exception>
@@ -219,9 +219,10 @@ public sealed class LocalLock
     /// The rt_mutex chain walk's deadlock detection, for a contended take (Rt model): follows the holder
     /// of <paramref name="state"/> to the local lock it waits for, and that lock's holder, and so on; if
     /// the chain comes back to <paramref name="task"/>, waiting would never end, so the BUG is reported
-    /// and the take refused. Every task and lock on the chain is on this CPU (a waiter of a local lock
-    /// is pinned to the lock's CPU), whose thread alone changes owners and blocked-on links, so the
-    /// walk reads a chain that cannot change under it.
+    /// and the take refused. While the chain stays on local locks, every task and lock on it is on this
+    /// CPU (a waiter of a local lock is pinned to the lock's CPU), whose thread alone changes owners and
+    /// blocked-on links, so the walk reads a chain that cannot change under it; where a holder waits for
+    /// an <see cref="RtMutex"/>, the rest is walked under the PI lock across both kinds (<see cref="LockChain"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path, which LockAsync inlines
     private void ThrowIfDeadlock(RtTask task, LocalLockState state)
@@ -231,33 +232,50 @@ public sealed class LocalLock
         {
             if (owner == task)
             {
-                string message = $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {DescribeChain(state, task)}";
-                Runtime.ReportDeadlock(task, message);
-                throw new InvalidOperationException(message + "; take local locks in one order (nothing was taken).");
+                ThrowDeadlock(task, state);
             }
 
-            if (Volatile.Read(ref owner.BlockedOn) is not LocalLockState next)
+            switch (Volatile.Read(ref owner.BlockedOn))
             {
-                return;
-            }
+                case LocalLockState next:
+                    lockState = next;
+                    continue;
+                case RtMutex:
+                {
+                    // The chain leaves this CPU through an RtMutex: walked on under the PI lock, across
+                    // both kinds of lock (LockChain), as an RtMutex wait's own check walks it.
+                    bool cycle;
+                    using (Runtime.PiLock.EnterScope())
+                    {
+                        cycle = LockChain.ComesBackLocked(owner, task);
+                    }
 
-            lockState = next;
+                    if (cycle)
+                    {
+                        ThrowDeadlock(task, state);
+                    }
+
+                    return;
+                }
+
+                default:
+                    return;
+            }
         }
     }
 
-    /// <summary>"cpu0's B held by T2, which waits for cpu0's A held by T1": the chain from <paramref name="state"/> back to <paramref name="task"/>.</summary>
-    private static string DescribeChain(LocalLockState state, RtTask task)
+    [DoesNotReturn]
+    private void ThrowDeadlock(RtTask task, LocalLockState state)
     {
-        var links = new List<string>();
-        for (LocalLockState s = state; ; s = (LocalLockState)s.Owner!.BlockedOn!)
+        string chain;
+        using (Runtime.PiLock.EnterScope())
         {
-            RtTask owner = s.Owner!;
-            links.Add($"cpu{s.Cpu.Id}'s {s.Lock.Name} held by {owner.Name}/{owner.Id}");
-            if (owner == task)
-            {
-                return string.Join(", which waits for ", links);
-            }
+            chain = LockChain.Describe(LockChain.NameOf(state), state.Owner!, task);
         }
+
+        string message = $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {chain}";
+        Runtime.ReportDeadlock(task, message);
+        throw new InvalidOperationException(message + "; take locks in one order (nothing was taken).");
     }
 
     [DoesNotReturn]

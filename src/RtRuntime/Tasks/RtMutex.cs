@@ -272,10 +272,10 @@ public sealed class RtMutex : RtWaitQueue
     private protected override void ReturnGrant(RtTask task) => Release(task, taken: null); // granted, it ended before it resumed: the next waiter's
 
     /// <summary>
-    /// rt_mutex's deadlock detection, under the PI lock: following the owner of this mutex to the mutex
-    /// it waits for (listed there), that one's owner, and so on; if the chain comes back to
-    /// <paramref name="task"/>, its wait would never end. Only listed waits are links (a granted or
-    /// cancelled one is not), so a chain read here is one that exists.
+    /// rt_mutex's deadlock detection, under the PI lock: following the owner of this mutex to the lock
+    /// it waits for (an RtMutex it is listed on, or a local lock), that one's owner, and so on
+    /// (<see cref="LockChain"/>); if the chain comes back to <paramref name="task"/>, its wait would
+    /// never end. Only listed RtMutex waits are links (a granted or cancelled one is not).
     /// </summary>
     private protected override string? RefuseWaitLocked(RtTask task)
     {
@@ -285,42 +285,13 @@ public sealed class RtMutex : RtWaitQueue
         }
 
         // Nothing is allocated under the PI lock unless the chain comes back (then it is described).
-        RtTask? owner = _owner;
-        for (int depth = 0; owner is not null && depth <= 100_000; depth++)
-        {
-            if (owner == task)
-            {
-                return $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {DescribeChainLocked(task)}";
-            }
-
-            owner = NextInChainLocked(owner);
-        }
-
-        return null;
+        return _owner is { } owner && LockChain.ComesBackLocked(owner, task)
+            ? $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {LockChain.Describe(Name, owner, task)}"
+            : null;
     }
 
-    /// <summary>The owner of the RtMutex <paramref name="owner"/> is listed on as a waiter (PI lock held), or null: the next link of a chain.</summary>
-    private static RtTask? NextInChainLocked(RtTask owner) =>
-        Volatile.Read(ref owner.BlockedOn) is RtMutex next && next.IsListedLocked(owner) ? next._owner : null; // contended: a listed waiter's mutex is
-
-    /// <summary>"m1 held by t2, which waits for m2 held by t1": the chain from this mutex back to <paramref name="task"/>.</summary>
-    private string DescribeChainLocked(RtTask task)
-    {
-        var links = new List<string>();
-        RtMutex mutex = this;
-        for (RtTask? owner = _owner; owner is not null; owner = NextInChainLocked(owner))
-        {
-            links.Add($"{mutex.Name} held by {owner.Name}/{owner.Id}");
-            if (owner == task)
-            {
-                break;
-            }
-
-            mutex = (RtMutex)owner.BlockedOn!;
-        }
-
-        return string.Join(", which waits for ", links);
-    }
+    /// <summary>The owner of this mutex when <paramref name="waiter"/> is listed on it (PI lock held; a listed waiter's mutex is contended), else null: a chain's next link.</summary>
+    internal RtTask? ListedOwnerLocked(RtTask waiter) => IsListedLocked(waiter) ? _owner : null;
 
     /// <summary>Sets <paramref name="task"/>'s <see cref="RtTaskRare.MutexBoost"/> from the mutexes it holds (PI lock held); true when it changed.</summary>
     private static bool RecomputeBoostLocked(RtTask task)

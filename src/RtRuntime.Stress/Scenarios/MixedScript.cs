@@ -58,6 +58,14 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
             return new MixedOp(MixedOpKind.MutexSection, 1, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true));
         }
 
+        // And one in six takes the local lock (mutex first, then local lock: the one order, as a local
+        // lock section takes no mutex). A task waiting for the local lock while it holds the mutex is a
+        // chain across the two kinds of lock, for the boost and for the deadlock walk.
+        if (inMutex && random.Next(6) == 0)
+        {
+            return new MixedOp(MixedOpKind.LockSection, 1, Inner(random, depth + 1, atomic: true, model, rtPolicy, locked: true));
+        }
+
         // A FIFO or RR task sets its own priority (1..80, below the probes) at one step in ten, outside
         // lock sections (inside one, a waiter's boost may keep it higher); preempt-disabled sections
         // included, where the runtime allows it (a raise or drop switches at the section's end).
@@ -66,10 +74,10 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
             return new MixedOp(MixedOpKind.SetPriority, random.Next(1, 81));
         }
 
-        // An RtMutex section at one top-level step in ten: it may sleep, yield, wait and take guards
-        // inside, but not take the local lock (a local lock's holder waiting for the mutex, held by a
-        // task of its CPU waiting for that local lock, would deadlock across the two kinds) nor set its
-        // own priority (a waiter's boost may keep it higher).
+        // An RtMutex section at one top-level step in ten: it may sleep, yield, wait, take guards and,
+        // directly inside, the second mutex or the local lock (above), but not set its own priority (a
+        // waiter's boost may keep it higher). A local lock section never takes a mutex, so the locks are
+        // always taken in one order: the mutex, the second mutex, the local lock.
         if (depth == 0 && !atomic && !locked && random.Next(10) == 0)
         {
             return new MixedOp(MixedOpKind.MutexSection, 0, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true, inMutex: true));
@@ -247,7 +255,11 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                         }
                     }
 
-                    checker.CheckUnboosted(name, ctx.Task);
+                    if (op.Ns == 0)
+                    {
+                        checker.CheckUnboosted(name, ctx.Task); // not inside a mutex section, whose waiters may still boost the task
+                    }
+
                     break;
                 }
                 case MixedOpKind.MutexSection when (op.Ns == 0 ? stats.Mutex : stats.InnerMutex) is { } mutexed:

@@ -198,6 +198,10 @@ internal sealed class LocalLockState : IWaitSource
                     return false;
                 }
 
+                // Cleared here, under this CPU's lock, not after the remover returns: a deadlock walk
+                // (LockChain) reads this link off this CPU, and a stale one read after this lock's next
+                // owner took the PI lock made a cycle out of a wait that had already ended (helper-91).
+                task.BlockedOn = null;
                 if (owner is not null)
                 {
                     RtScheduler.RecomputePrioLocked(Cpu, owner);

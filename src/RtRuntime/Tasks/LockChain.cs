@@ -7,14 +7,20 @@ namespace RtRuntime.Tasks;
 /// lock it waits for (an <see cref="RtMutex"/> it is listed on, or a <see cref="LocalLock"/> instance
 /// in the Rt model) and that lock's owner, and so on. Walked under the runtime's PI lock
 /// (<see cref="RtScheduler.PiLock"/>), which orders every RtMutex link; a local lock's owner and its
-/// waiters' links are written on that lock's CPU thread, which takes the PI lock before any RtMutex
-/// wait of its own, so a link read here is either current or one that thread has not yet left for
-/// an RtMutex wait: a cycle read here exists.
+/// waiters' links are written under that lock's CPU lock (a cancelled waiter's too), on that CPU's
+/// thread but for a cancellation, and that thread takes the PI lock before any RtMutex wait of its
+/// own, so a link read here is either current or one that thread has not yet left for an RtMutex
+/// wait: a cycle read here exists. A cycle is missed when two waits close it at once on two CPUs: a
+/// local lock's walk (in <c>LockAsync</c>) is not atomic with its listing (in the block), as an
+/// RtMutex wait's walk and listing are, under the PI lock.
 /// </summary>
 internal static class LockChain
 {
-    /// <summary>Longer chains are not followed (the tasks of a cycle are blocked, so a real cycle is shorter).</summary>
-    private const int MaxDepth = 100_000;
+    /// <summary>
+    /// Longer chains are not followed (the kernel's <c>max_lock_depth</c>): a walk holds the runtime's PI
+    /// lock, which every RtMutex slow path on every CPU needs, so its length is bounded.
+    /// </summary>
+    private const int MaxDepth = RtScheduler.MaxLockDepth;
 
     /// <summary>The owner of the lock <paramref name="owner"/> waits for, or null when it waits for none (PI lock held).</summary>
     internal static RtTask? NextOwnerLocked(RtTask owner) => Volatile.Read(ref owner.BlockedOn) switch

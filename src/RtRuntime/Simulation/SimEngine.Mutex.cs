@@ -16,8 +16,27 @@ internal sealed partial class SimEngine
     private readonly Dictionary<string, SimMutex> _mutexes = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Name, int Cpu), SimMutex> _localLocks = [];
 
-    /// <summary>Every RtMutex and every CPU's instance of a local lock used so far.</summary>
-    private IEnumerable<SimMutex> AllLocks => _mutexes.Values.Concat(_localLocks.Values);
+    private readonly List<SimMutex> _allLocks = [];
+
+    /// <summary>
+    /// Every RtMutex and every CPU's instance of a local lock used so far, in creation order: a list,
+    /// rebuilt only when a lock was added (the dictionaries only grow), so the per-event loops over it
+    /// (accounting, invariants) allocate nothing.
+    /// </summary>
+    private List<SimMutex> AllLocks
+    {
+        get
+        {
+            if (_allLocks.Count != _mutexes.Count + _localLocks.Count)
+            {
+                _allLocks.Clear();
+                _allLocks.AddRange(_mutexes.Values);
+                _allLocks.AddRange(_localLocks.Values);
+            }
+
+            return _allLocks;
+        }
+    }
 
     /// <summary>
     /// local_lock: under NonRt, preempt_disable; under Rt, migrate_disable and then this CPU's instance

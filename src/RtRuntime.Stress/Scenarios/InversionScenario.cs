@@ -96,7 +96,8 @@ public sealed class InversionScenario : StressScenario
 
         async Task RunRoundsAsync()
         {
-            while (RtClock.NowNs() - start < durationNs && !cancellationToken.IsCancellationRequested)
+            // At least one round of each lock, however short the duration or slow the machine.
+            while ((rounds < 2 || RtClock.NowNs() - start < durationNs) && !cancellationToken.IsCancellationRequested)
             {
                 bool mutex = rounds % 2 == 0;
                 int cpu = (int)(rounds / 2 % cpus);

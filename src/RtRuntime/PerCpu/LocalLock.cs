@@ -111,10 +111,11 @@ public sealed class LocalLock
     /// </remarks>
     /// <exception cref="InvalidOperationException">
     /// Used off the task's CPU, the task already holds this CPU's lock (recursion), or (Rt model) the
-    /// lock is held by another task while this one is preempt-disabled (scheduling while atomic), or
-    /// (Rt model) its holder waits, through local locks and RtMutexes, for one this task holds (the BUG
-    /// <see cref="BugKind.Deadlock"/>, reported; nothing is taken); or, from
-    /// the await, the contended lock's awaitable is awaited off the task's CPU thread.
+    /// lock is held by another task while this one is preempt-disabled (scheduling while atomic); or,
+    /// from the await, the contended lock's awaitable is awaited off the task's CPU thread, or (Rt
+    /// model) the holder waits, through local locks and RtMutexes, for one this task holds (the BUG
+    /// <see cref="BugKind.Deadlock"/>, reported; nothing is taken: the check is made where the wait is
+    /// listed, so that two waits closing a cycle at once on two CPUs cannot both miss it).
     /// </exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -136,7 +137,6 @@ public sealed class LocalLock
         // on it is "scheduling while atomic", refused at once as Yield, Sleep and Wait refuse, before
         // anything is counted; else the holder would run on this CPU inside the caller's section.
         Runtime.ThrowIfAtomic(task, "LockAsync");
-        ThrowIfDeadlock(task, state);
         MigrateGuard.EnterUntracked(task); // Rt: wait, pinned, for the holder (OnCompleted blocks and boosts it)
         return new LocalLockAwaitable(state, task, LocalLockAwaitable.NotAcquired);
     }
@@ -216,23 +216,29 @@ public sealed class LocalLock
     }
 
     /// <summary>
-    /// The rt_mutex chain walk's deadlock detection, for a contended take (Rt model): follows the holder
-    /// of <paramref name="state"/> to the local lock it waits for, and that lock's holder, and so on; if
-    /// the chain comes back to <paramref name="task"/>, waiting would never end, so the BUG is reported
-    /// and the take refused. While the chain stays on local locks, every task and lock on it is on this
-    /// CPU (a waiter of a local lock is pinned to the lock's CPU), whose thread alone changes owners and
-    /// blocked-on links, so the walk reads a chain that cannot change under it; where a holder waits for
-    /// an <see cref="RtMutex"/>, the rest is walked under the PI lock across both kinds (<see cref="LockChain"/>).
+    /// The rt_mutex chain walk's deadlock detection, for a contended take (Rt model; this CPU's lock
+    /// held): follows the holder of <paramref name="state"/> to the local lock it waits for, and that
+    /// lock's holder, and so on; if the chain comes back to <paramref name="task"/>, waiting would never
+    /// end: the refusal is returned (the task is not listed; its await reports and throws it). Else the
+    /// task's link (<see cref="RtTask.BlockedOn"/>) is published, atomically with the walk for every
+    /// other walk that could close a cycle through it. While the chain stays on local locks, every task
+    /// and lock on it is on this CPU (a waiter of a local lock is pinned to the lock's CPU), whose
+    /// thread alone, under this lock, changes owners and blocked-on links, so it cannot change under
+    /// the walk, and no other CPU's wait can make a cycle of it. Where a holder waits for an
+    /// <see cref="RtMutex"/>, the rest is walked under the PI lock across both kinds (<see cref="LockChain"/>),
+    /// and the link is published before that lock is released: a wait closing a cycle at the same time
+    /// on another CPU (an RtMutex wait's walk and listing are under the PI lock too, and so is another
+    /// local lock's walk that leaves its CPU) either is seen by this walk or sees this link.
     /// </summary>
-    [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path, which LockAsync inlines
-    private void ThrowIfDeadlock(RtTask task, LocalLockState state)
+    [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path
+    private string? RefuseOrLinkWaitLocked(LocalLockState state, RtTask task)
     {
         LocalLockState lockState = state;
-        for (int depth = 0; depth < 1024 && lockState.Owner is { } owner; depth++) // bounded by the tasks on one CPU
+        for (int depth = 0; depth <= RtScheduler.MaxLockDepth && lockState.Owner is { } owner; depth++) // bounded by the tasks on one CPU
         {
             if (owner == task)
             {
-                ThrowDeadlock(task, state);
+                return DescribeDeadlock(state, task);
             }
 
             switch (Volatile.Read(ref owner.BlockedOn))
@@ -241,41 +247,42 @@ public sealed class LocalLock
                     lockState = next;
                     continue;
                 case RtMutex:
-                {
-                    // The chain leaves this CPU through an RtMutex: walked on under the PI lock, across
-                    // both kinds of lock (LockChain), as an RtMutex wait's own check walks it.
-                    bool cycle;
                     using (Runtime.PiLock.EnterScope())
                     {
-                        cycle = LockChain.ComesBackLocked(owner, task);
+                        if (LockChain.ComesBackLocked(owner, task))
+                        {
+                            return DescribeDeadlockLocked(state, task);
+                        }
+
+                        task.BlockedOn = state;
+                        return null;
                     }
-
-                    if (cycle)
-                    {
-                        ThrowDeadlock(task, state);
-                    }
-
-                    return;
-                }
-
-                default:
-                    return;
             }
+
+            break;
+        }
+
+        task.BlockedOn = state;
+        return null;
+    }
+
+    private string DescribeDeadlock(LocalLockState state, RtTask task)
+    {
+        using (Runtime.PiLock.EnterScope())
+        {
+            return DescribeDeadlockLocked(state, task);
         }
     }
 
-    [DoesNotReturn]
-    private void ThrowDeadlock(RtTask task, LocalLockState state)
-    {
-        string chain;
-        using (Runtime.PiLock.EnterScope())
-        {
-            chain = LockChain.Describe(LockChain.NameOf(state), state.Owner!, task);
-        }
+    private static string DescribeDeadlockLocked(LocalLockState state, RtTask task) =>
+        $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {LockChain.Describe(LockChain.NameOf(state), state.Owner!, task)}";
 
-        string message = $"BUG: circular locking deadlock detected: {task.Name}/{task.Id} would wait for {chain}";
-        Runtime.ReportDeadlock(task, message);
-        throw new InvalidOperationException(message + "; take locks in one order (nothing was taken).");
+    /// <summary>A wait refused at the block (its deadlock, reported now) for the resuming flow to throw; its migrate-disable is undone.</summary>
+    internal InvalidOperationException RefusedWait(RtTask task, string refusal)
+    {
+        MigrateGuard.LeaveUntracked(task);
+        Runtime.ReportDeadlock(task, refusal);
+        return new InvalidOperationException(refusal + "; take locks in one order (nothing was taken).");
     }
 
     [DoesNotReturn]
@@ -283,7 +290,11 @@ public sealed class LocalLock
         ? new InvalidOperationException($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive.")
         : new InvalidOperationException($"Task {Math.Abs(state.HolderIdNonRt)} still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it."));
 
-    /// <summary>Blocks the task on its CPU's lock and boosts the holder (Rt model; OnCompleted of a contended lock).</summary>
+    /// <summary>
+    /// Blocks the task on its CPU's lock and boosts the holder (Rt model; OnCompleted of a contended
+    /// lock); or takes it, released since <see cref="LockAsync"/>; or, when waiting would close a
+    /// deadlock, resumes the task at once for its await to report and throw it.
+    /// </summary>
     internal void Block(LocalLockState state, RtTask task, Action continuation)
     {
         if (!task.CanSuspend())
@@ -292,24 +303,34 @@ public sealed class LocalLock
         }
 
         task.WaitCancelled = false;
-        bool acquired;
+        bool listed = false;
+        string? refusal = null;
         RtTask? boosted = null;
         using (state.Cpu.Lock.EnterScope())
         {
-            acquired = state.Owner is null;
-            if (acquired)
+            if (state.Owner is null)
             {
                 state.Owner = task; // released between LockAsync and here
                 state.Taken++;
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
             }
+            else if ((refusal = RefuseOrLinkWaitLocked(state, task)) is not null)
+            {
+                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint); // resumes at once, unlisted
+            }
             else
             {
                 _ = task.Suspend(continuation, SuspendReason.Block);
-                task.BlockedOn = state;
                 state.AddWaiterLocked(task);
                 boosted = RtScheduler.RecomputePrioLockedHandingBack(state.Cpu, state.Owner!); // priority inheritance (chains through nested locks)
+                listed = true;
             }
+        }
+
+        if (refusal is not null)
+        {
+            task.Rare.WaitDeadlock = refusal; // before this step ends, so before the task resumes
+            return;
         }
 
         if (boosted is not null)
@@ -319,7 +340,7 @@ public sealed class LocalLock
             Runtime.PostBoost(boosted, direct: true);
         }
 
-        if (!acquired)
+        if (listed)
         {
             Runtime.CheckCancelAfterBlock(task);
         }

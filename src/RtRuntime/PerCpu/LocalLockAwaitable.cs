@@ -49,7 +49,13 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
     /// <summary>True when the lock was free.</summary>
     public bool IsCompleted => Acquired;
 
-    /// <summary>The held lock; throws <see cref="OperationCanceledException"/> when the wait was cancelled (the migrate-disable is undone).</summary>
+    /// <summary>The held lock.</summary>
+    /// <exception cref="OperationCanceledException">The wait was cancelled (the migrate-disable is undone).</exception>
+    /// <exception cref="InvalidOperationException">
+    /// Waiting would have closed a deadlock: the lock's holder waits, through local locks and RtMutexes,
+    /// for one this task holds (the BUG <see cref="BugKind.Deadlock"/>, reported; nothing was taken, and
+    /// the migrate-disable is undone).
+    /// </exception>
     public LocalLockGuard GetResult()
     {
         if (Acquired)
@@ -62,6 +68,12 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
             _task.WaitCancelled = false;
             MigrateGuard.LeaveUntracked(_task);
             RtScheduler.ThrowCancelled(_task);
+        }
+
+        if (_task.RareOrNull is { WaitDeadlock: { } refusal } rare)
+        {
+            rare.WaitDeadlock = null;
+            throw _state.Lock.RefusedWait(_task, refusal);
         }
 
         return new LocalLockGuard(_state, _task, _state.Taken); // the task holds it now: nobody else takes it meanwhile

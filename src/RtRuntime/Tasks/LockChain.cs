@@ -10,9 +10,10 @@ namespace RtRuntime.Tasks;
 /// waiters' links are written under that lock's CPU lock (a cancelled waiter's too), on that CPU's
 /// thread but for a cancellation, and that thread takes the PI lock before any RtMutex wait of its
 /// own, so a link read here is either current or one that thread has not yet left for an RtMutex
-/// wait: a cycle read here exists. A cycle is missed when two waits close it at once on two CPUs: a
-/// local lock's walk (in <c>LockAsync</c>) is not atomic with its listing (in the block), as an
-/// RtMutex wait's walk and listing are, under the PI lock.
+/// wait: a cycle read here exists. Every wait's walk is atomic with the publication of its own link:
+/// an RtMutex wait walks and lists under the PI lock; a local lock's wait walks at its block, under its
+/// CPU's lock, and a walk that leaves the CPU publishes the link before releasing the PI lock. Of two
+/// waits that close a cycle at once on two CPUs, the second sees the first's link.
 /// </summary>
 internal static class LockChain
 {

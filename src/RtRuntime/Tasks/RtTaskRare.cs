@@ -49,7 +49,7 @@ internal sealed class RtTaskRare
     /// </summary>
     public int MutexesHeld;
 
-    /// <summary>Why its last <see cref="RtMutex"/> wait was refused at the block (a deadlock it would have entered), for the resuming flow to report and throw; null when none.</summary>
+    /// <summary>Why its last <see cref="RtMutex"/> or <see cref="PerCpu.LocalLock"/> wait was refused at the block (a deadlock it would have entered), for the resuming flow to report and throw; null when none.</summary>
     public string? WaitDeadlock;
 
     /// <summary>MDF_PUSH: a push of this running task was requested while it was migrate-disabled; its outermost enable pushes it.</summary>

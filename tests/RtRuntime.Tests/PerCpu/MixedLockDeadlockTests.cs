@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using RtRuntime.Cpus;
 using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
 
@@ -63,6 +64,82 @@ public class MixedLockDeadlockTests
         BugReport report = Assert.Single(reports);
         Assert.Equal((BugKind.Deadlock, "T1"), (report.Kind, report.TaskName));
         Assert.Equal(((RtTask?)null, (RtTask?)null), (ll.OwnerOn(0), m.Owner));
+        Assert.Equal(0, rt.NrPinned(0));
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
+    public async Task TwoWaitsClosingACycleAtOnceOnTwoCpus_OneIsRefusedInEveryRound()
+    {
+        // The cycle T3 -> cpu0's ll (held by T1) -> T1 waits for m2 (held by T2) -> T2 waits for m1
+        // (held by T3) is closed by two waits at once: T3's for the local lock on cpu0 and T2's for m1
+        // on cpu1, released together from a barrier, T2's a little later each round (a sweep over the
+        // window between them). Exactly one of the two must be refused: when each walk missed the
+        // other's link (a local lock's walk made before its wait was listed), both slept forever.
+        const int Rounds = 200;
+        await using var rt = Rt.Start(cpus: 2);
+        var ll = new LocalLock(rt, "ll");
+        var m1 = new RtMutex(rt, "m1");
+        var m2 = new RtMutex(rt, "m2");
+        int refusedT2 = 0, refusedT3 = 0;
+        for (int round = 0; round < Rounds; round++)
+        {
+            int arrived = 0;
+            bool m2Held = false;
+            int delay = round % 40 * 8;
+            var t2 = rt.Spawn("T2", 15, async ctx =>
+            {
+                using (await m2.LockAsync(ctx))
+                {
+                    Volatile.Write(ref m2Held, true);
+                    await ctx.SpinUntil(() => Volatile.Read(ref arrived) == 1, "T3 at the barrier");
+                    Interlocked.Increment(ref arrived);
+                    Thread.SpinWait(delay);
+                    try
+                    {
+                        using (await m1.LockAsync(ctx))
+                        {
+                        }
+                    }
+                    catch (InvalidOperationException e) when (e.Message.Contains("circular locking deadlock", StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref refusedT2);
+                    }
+                }
+            }, affinity: CpuSet.Of(1));
+            await Rt.Until(() => Volatile.Read(ref m2Held), "T2 holds m2");
+            var t1 = rt.Spawn("T1", 10, async ctx =>
+            {
+                using (await ll.LockAsync(ctx))
+                using (await m2.LockAsync(ctx))
+                {
+                }
+            }, affinity: CpuSet.Of(0));
+            await Rt.Until(() => t1.State == RtTaskState.Blocked, "T1 holds ll and waits for m2");
+            var t3 = rt.Spawn("T3", 20, async ctx =>
+            {
+                using (await m1.LockAsync(ctx))
+                {
+                    Interlocked.Increment(ref arrived);
+                    ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref arrived) == 2, "T2 at the barrier");
+                    try
+                    {
+                        using (await ll.LockAsync(ctx))
+                        {
+                        }
+                    }
+                    catch (InvalidOperationException e) when (e.Message.Contains("circular locking deadlock", StringComparison.Ordinal))
+                    {
+                        Interlocked.Increment(ref refusedT3);
+                    }
+                }
+            }, affinity: CpuSet.Of(0));
+            await Task.WhenAll(t1.WithTimeout(), t2.WithTimeout(), t3.WithTimeout());
+            Assert.Equal(round + 1, refusedT2 + refusedT3);
+        }
+
+        Assert.Equal(Rounds, rt.BugCount);
+        Assert.Equal(((RtTask?)null, (RtTask?)null, (RtTask?)null), (ll.OwnerOn(0), m1.Owner, m2.Owner));
         Assert.Equal(0, rt.NrPinned(0));
         await rt.AssertStillRunsTasks();
     }

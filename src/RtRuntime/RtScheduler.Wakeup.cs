@@ -287,10 +287,21 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>Takes a cancelled task back from its wait, if it waits; only the remover wakes it.</summary>
+    /// <remarks>
+    /// Every caller holds no CPU's lock (a canceller's thread, a stop's, a CPU thread outside its lock),
+    /// so the boost the waiter gave a lock's owner drops from here, and the chain walks on, as a
+    /// priority set from another thread does (<c>rt_mutex_adjust_prio_chain</c> at the waiter's
+    /// removal), before the waiter is woken: the kernel's waiter drops it before its lock call returns.
+    /// </remarks>
     internal void CancelWait(RtTask task)
     {
-        if (Volatile.Read(ref task.BlockedOn) is { } wait && wait.TryRemove(task))
+        if (Volatile.Read(ref task.BlockedOn) is { } wait && wait.TryRemove(task, out RtTask? boosted))
         {
+            if (boosted is not null)
+            {
+                PostBoost(boosted, direct: true); // before the waiter resumes, as the kernel's waiter drops it before its lock call returns
+            }
+
             task.BlockedOn = null;
             task.WaitCancelled = true;
             task.ContinuationReady = true;
@@ -449,7 +460,13 @@ public sealed partial class RtScheduler
         // check of the completion can come before it is published). Then the new CPU is left too.
         while (Volatile.Read(ref task.BlockedOn) is { } source)
         {
-            source.Abandon(task);
+            // Every caller holds no CPU's lock (the ending task's CPU thread outside its lock, a stop's
+            // thread): the boost the task gave a lock's owner drops from here, and the chain walks on.
+            if (source.Abandon(task) is { } boosted)
+            {
+                boosted.Scheduler.PostBoost(boosted, direct: true);
+            }
+
             if (Interlocked.CompareExchange(ref task.BlockedOn, null, source) == source)
             {
                 break;

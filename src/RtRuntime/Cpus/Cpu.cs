@@ -20,6 +20,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     private readonly TimerQueue _timers = new();
     private readonly List<RtTask> _expired = new();
+    private readonly List<RtTask> _expiredBoosts = new(); // owners whose boost a timed-out waiter dropped, told before the wakeups
 
     private PaddedInt _pending;
 
@@ -703,13 +704,23 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         }
     }
 
-    /// <summary>A sleeper ended (IWaitSource): its timer goes; a sleep grants nothing to give back.</summary>
-    public void Abandon(RtTask task) => _ = TryRemove(task);
+    /// <summary>A sleeper ended (IWaitSource): its timer goes; a sleep grants nothing to give back, and boosts nobody.</summary>
+    RtTask? IWaitSource.Abandon(RtTask task)
+    {
+        _ = TryRemove(task);
+        return null;
+    }
+
+    bool IWaitSource.TryRemove(RtTask task, out RtTask? boosted)
+    {
+        boosted = null; // a sleep boosts nobody
+        return TryRemove(task);
+    }
 
     /// <summary>Wakes every sleeper whose deadline has passed (on this CPU's thread, outside the lock).</summary>
     private void FireTimers(long now)
     {
-        TakeExpired(now, _expired);
+        TakeExpired(now, _expired, _expiredBoosts);
         WakeExpired();
     }
 
@@ -726,7 +737,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             // may be its own wakeup) fires them itself, without a cross-CPU hop.
             if (cpu != this && cpu.NextDeadline <= now && !cpu.IsIdle && cpu.RunningPrio >= 0)
             {
-                cpu.TakeExpired(now, _expired);
+                cpu.TakeExpired(now, _expired, _expiredBoosts);
             }
         }
 
@@ -773,7 +784,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     }
 
     /// <summary>Moves this CPU's sleepers whose deadline has passed to <paramref name="into"/> (any thread).</summary>
-    private void TakeExpired(long now, List<RtTask> into)
+    private void TakeExpired(long now, List<RtTask> into, List<RtTask> boostsInto)
     {
         using (Lock.EnterScope())
         {
@@ -787,10 +798,14 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
                     // a resuming flow's disarm that reads it set waits for this lock, and one that reads
                     // it clear comes after the decision, so a later wait of the task is never taken for
                     // this one.
-                    if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue && ((IWaitSource)queue).TryRemove(task))
+                    if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue && queue.TryRemove(task, out RtTask? boosted))
                     {
                         rare.WaitTimedOut = true;
                         into.Add(task);
+                        if (boosted is not null)
+                        {
+                            boostsInto.Add(boosted); // its boost drops from this thread once it holds no CPU's lock (WakeExpired)
+                        }
                     }
 
                     Volatile.Write(ref rare.WaitTimerCpu, null);
@@ -806,6 +821,16 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
 
     private void WakeExpired()
     {
+        foreach (RtTask owner in _expiredBoosts)
+        {
+            // A timed-out waiter's owner (an RtMutex's): its boost drops, and the chain walks on, from
+            // here, as a priority set from another thread does (rt_mutex_adjust_prio_chain at the
+            // waiter's removal), not one hop per rt/balance wakeup; before the waiter is woken, as the
+            // kernel's waiter drops it before its lock call returns.
+            Scheduler.PostBoost(owner, direct: true);
+        }
+
+        _expiredBoosts.Clear();
         foreach (RtTask task in _expired)
         {
             task.BlockedOn = null;

@@ -173,11 +173,16 @@ internal sealed class LocalLockState : IWaitSource
     /// A waiter ended: it leaves the list. A handover to it made it the owner, on this CPU's thread,
     /// which is also the ending task's: the release of locks held at exit gives that back.
     /// </summary>
-    public void Abandon(RtTask task) => _ = TryRemove(task);
+    public RtTask? Abandon(RtTask task) => TryRemove(task, out RtTask? boosted) ? boosted : null;
 
-    /// <summary>Cancellation of a waiter: take it off the list and let the owner's boost drop.</summary>
-    public bool TryRemove(RtTask task)
+    /// <summary>
+    /// Cancellation of a waiter: take it off the list and let the owner's boost drop (at once, under
+    /// this CPU's lock, for the owner and any local-lock chain on this CPU; where that chain reaches a
+    /// holder waiting for an RtMutex, the mutex's owner is handed back in <paramref name="boosted"/>).
+    /// </summary>
+    public bool TryRemove(RtTask task, out RtTask? boosted)
     {
+        boosted = null;
         using (Cpu.Lock.EnterScope())
         {
             // Read the owner while the lock still has this waiter: until then the owner can only release
@@ -204,7 +209,7 @@ internal sealed class LocalLockState : IWaitSource
                 task.BlockedOn = null;
                 if (owner is not null)
                 {
-                    RtScheduler.RecomputePrioLocked(Cpu, owner);
+                    boosted = RtScheduler.RecomputePrioLockedHandingBack(Cpu, owner);
                 }
 
                 return true;

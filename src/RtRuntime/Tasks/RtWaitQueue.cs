@@ -293,13 +293,14 @@ public abstract class RtWaitQueue : IWaitSource
         return true;
     }
 
-    bool IWaitSource.TryRemove(RtTask task)
+    /// <inheritdoc cref="IWaitSource.TryRemove"/>
+    internal bool TryRemove(RtTask task, out RtTask? boosted)
     {
-        RtTask? boosted;
         using (_gate.EnterScope())
         {
             if (task.BlockedOn != this || !_waiters.Remove(task))
             {
+                boosted = null;
                 return false;
             }
 
@@ -307,11 +308,12 @@ public abstract class RtWaitQueue : IWaitSource
             boosted = WaitersChangedLocked(); // a cancelled or timed-out waiter boosts the owner no more
         }
 
-        PostBoost(boosted, direct: false);
         return true;
     }
 
-    void IWaitSource.Abandon(RtTask task)
+    bool IWaitSource.TryRemove(RtTask task, out RtTask? boosted) => TryRemove(task, out boosted);
+
+    RtTask? IWaitSource.Abandon(RtTask task)
     {
         // Called for a task that ended (on its CPU thread, or by shutdown for a blocked task), decided
         // under the gate: a task still listed leaves; one no longer listed but still pointing here was
@@ -323,7 +325,7 @@ public abstract class RtWaitQueue : IWaitSource
         {
             if (task.BlockedOn != this)
             {
-                return;
+                return null;
             }
 
             granted = !_waiters.Remove(task);
@@ -334,10 +336,11 @@ public abstract class RtWaitQueue : IWaitSource
             }
         }
 
-        PostBoost(boosted, direct: false);
         if (granted)
         {
             ReturnGrant(task);
         }
+
+        return boosted;
     }
 }

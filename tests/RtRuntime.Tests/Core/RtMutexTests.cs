@@ -390,6 +390,72 @@ public class RtMutexTests
     }
 
     [Fact]
+    public async Task AWaiterThatLeaves_DropsTheBoostOfAnAsleepOwner_BeforeItsAwaitEnds_WithoutRtBalance()
+    {
+        // o (10) holds m and sleeps on an event; a waiter (50) boosts it, then leaves, cancelled or
+        // timed out. The kernel's waiter drops the boost (rt_mutex_adjust_prio_chain) before its lock
+        // call returns; here the canceller's thread or the timer's does, at once for an asleep owner,
+        // before the waiter is woken: when the waiter's await has ended, o is back at 10, and no hop
+        // was left to rt/balance.
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m = new RtMutex(rt, "m");
+        var wake = new RtEvent();
+        RtTask o = await HoldAsleepAsync(rt, m, 0, wake);
+
+        using var cts = new CancellationTokenSource();
+        RtTask cancelled = rt.Spawn("cancelled", 50, async ctx => await m.LockAsync(ctx), affinity: CpuSet.Of(1), cancellationToken: cts.Token);
+        await Rt.Until(() => o.EffectivePriority == 50, "o boosted by the first waiter");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => cancelled.WithTimeout());
+        int afterCancel = o.EffectivePriority;
+
+        RtTask<bool> timed = rt.Spawn<bool>("timed", 40, async ctx => await m.WaitAsync(ctx, TimeSpan.FromMilliseconds(20)), affinity: CpuSet.Of(1));
+        await Rt.Until(() => o.EffectivePriority == 40 || timed.IsCompleted, "o boosted by the timed waiter");
+        Assert.False(await timed.WithTimeout());
+        int afterTimeout = o.EffectivePriority;
+
+        Assert.Equal((10, 10), (afterCancel, afterTimeout));
+        Assert.Equal(0, rt.Rebalancer.EventCount(BalanceReason.PriorityInheritance));
+        wake.Set();
+        await o.WithTimeout();
+        Assert.Null(m.Owner);
+    }
+
+    [Fact]
+    public async Task ALocalLockWaiterThatLeaves_DropsTheBoostAlongTheChainToAnRtMutexOwner_WithoutRtBalance()
+    {
+        // o (10, cpu1) holds m and sleeps; o2 (20, cpu0) holds cpu0's local lock and waits for m; w (50,
+        // cpu0) waits for the local lock: o2 and, through m, o run at 50. w's cancellation drops both
+        // back to 20 from the canceller's thread before w's await ends (the local step under cpu0's
+        // lock, the RtMutex step after it), with no hop left to rt/balance.
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m = new RtMutex(rt, "m");
+        var ll = new LocalLock(rt, "ll");
+        var wake = new RtEvent();
+        RtTask o = await HoldAsleepAsync(rt, m, 1, wake);
+        RtTask o2 = rt.Spawn("o2", 20, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            using (await m.LockAsync(ctx))
+            {
+            }
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => o.EffectivePriority == 20 && o2.State == RtTaskState.Blocked, "o2 holds the local lock and waits for m");
+
+        using var cts = new CancellationTokenSource();
+        RtTask w = rt.Spawn("w", 50, async ctx => await ll.LockAsync(ctx), affinity: CpuSet.Of(0), cancellationToken: cts.Token);
+        await Rt.Until(() => o.EffectivePriority == 50 && o2.EffectivePriority == 50, "o2 and o boosted by w");
+        await cts.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w.WithTimeout());
+
+        Assert.Equal((20, 20), (o2.EffectivePriority, o.EffectivePriority));
+        Assert.Equal(0, rt.Rebalancer.EventCount(BalanceReason.PriorityInheritance));
+        wake.Set();
+        await Task.WhenAll(o.WithTimeout(), o2.WithTimeout());
+        Assert.Equal((RtTask?)null, ll.OwnerOn(0));
+    }
+
+    [Fact]
     public async Task AnOwnerThatUnlocks_BeforeItsNextPointTookTheDropOfALeavingWaiter_RunsUnboostedAtOnce()
     {
         // A waiter that leaves posts the owner's drop for its next preemption point; an owner that
@@ -477,6 +543,20 @@ public class RtMutexTests
             }
         }, affinity: CpuSet.Of(0));
         await Rt.Until(() => m.Owner == o, "o holds m");
+        return o;
+    }
+
+    /// <summary>Spawns "o" (10) on <paramref name="cpu"/>, which takes <paramref name="m"/> and sleeps on <paramref name="wake"/>; returns once it does.</summary>
+    private static async Task<RtTask> HoldAsleepAsync(RtScheduler rt, RtMutex m, int cpu, RtEvent wake)
+    {
+        RtTask o = rt.Spawn("o", 10, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+                await wake.WaitAsync(ctx);
+            }
+        }, affinity: CpuSet.Of(cpu));
+        await Rt.Until(() => m.Owner == o && o.State == RtTaskState.Blocked, "o holds m, asleep");
         return o;
     }
 

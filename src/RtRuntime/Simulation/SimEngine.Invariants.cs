@@ -114,7 +114,7 @@ internal sealed partial class SimEngine
     /// none, and its owner is live and runs at least at its top waiter's priority, unless the boost
     /// waits for the owner's next preemption point on another CPU (then that CPU has stop work pending,
     /// which brings the point to its slow path). A local lock's instance has its holder and waiters
-    /// pinned on its CPU.
+    /// pinned on its CPU. A task's loan is its locks' top waiter's priority, exactly: none outlives its waiter.
     /// </summary>
     private void CheckInheritance()
     {
@@ -157,6 +157,18 @@ internal sealed partial class SimEngine
             else if (waiters.Count > 0 && owner.Prio < waiters[0].Prio && !owner.BoostPending)
             {
                 Violation(SimViolationKind.PriorityNotInherited, $"{owner.Name}({owner.Prio}) holds {m.Name} while {waiters[0].Name}({waiters[0].Prio}) waits for it, with no boost due");
+            }
+        }
+
+        foreach (SimTask t in _tasks)
+        {
+            // The loan itself is kept exact at every change (it is applied to the priority where the task
+            // is held, by the rules above): a loan that outlives its waiter (one that left, timed out or
+            // ended) is a boost that never drops.
+            if (t.IsLive && t.MutexBoost != TopWaiterPrio(t))
+            {
+                Violation(SimViolationKind.PriorityNotInherited, $"{t.Name} is lent {t.MutexBoost} while the top waiter of the locks it holds is at {TopWaiterPrio(t)}");
+                return;
             }
         }
     }

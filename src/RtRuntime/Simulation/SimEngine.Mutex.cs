@@ -84,8 +84,11 @@ internal sealed partial class SimEngine
         return instance;
     }
 
-    /// <summary>rt_mutex_lock: take it when free, else block on it and boost the chain of owners. False when refused.</summary>
-    private bool Lock(SimTask task, SimMutex mutex)
+    /// <summary>
+    /// rt_mutex_lock: take it when free, else block on it and boost the chain of owners, for at most
+    /// <paramref name="timeoutUs"/> µs when above 0 (rt_mutex_timed_lock). False when refused.
+    /// </summary>
+    private bool Lock(SimTask task, SimMutex mutex, long timeoutUs = 0)
     {
         if (mutex.Owner is null)
         {
@@ -113,7 +116,66 @@ internal sealed partial class SimEngine
         }
 
         Block(task, SimTaskState.Waiting);
+        task.LockWaitGen++;
+        if (timeoutUs > 0)
+        {
+            Post(_now + timeoutUs, SimEventType.LockTimeout, task, gen: task.LockWaitGen);
+        }
+
         return true;
+    }
+
+    /// <summary>
+    /// rt_mutex_trylock: take the mutex when it is free; else nothing is taken (a mutex the task holds
+    /// too: the threaded <c>TryLock</c> returns false) and the task skips its section.
+    /// </summary>
+    private void TryLock(SimTask task, SimMutex mutex)
+    {
+        if (mutex.Owner is null)
+        {
+            _ = Lock(task, mutex);
+            return;
+        }
+
+        Emit(task.Cpu, task, SimEventKind.LockFailed, other: mutex.Name);
+        SkipSection(task, mutex);
+    }
+
+    /// <summary>
+    /// A timed lock's wait outlasted its timeout (the event of its current wait, so it was neither
+    /// handed the mutex nor refused since): it leaves the waiters, the owner's boost drops at once along
+    /// the chain (the threaded runtime drops it before the waiter resumes), and the task wakes after
+    /// its section.
+    /// </summary>
+    private void LockTimedOut(SimTask task)
+    {
+        if (task.State != SimTaskState.Waiting || task.BlockedOn is not { } mutex)
+        {
+            return;
+        }
+
+        _ = mutex.Waiters.Waiters.Remove(task); // not listed: lost by an injected fault
+        task.BlockedOn = null;
+        task.WaitingOn = null;
+        Emit(task.Cpu, task, SimEventKind.LockFailed, other: mutex.Name);
+        BoostChanged(mutex.Owner);
+        SkipSection(task, mutex);
+        Wake(task);
+    }
+
+    /// <summary>A lock that failed (timed out, or a try-lock of a held mutex): the task goes on after its next unlock of that mutex (validated to exist).</summary>
+    private static void SkipSection(SimTask task, SimMutex mutex)
+    {
+        for (int pc = task.Pc; pc < task.Steps.Length; pc++)
+        {
+            if (task.Steps[pc] is { Kind: SimStepKind.Unlock } unlock && unlock.Target == mutex.Name)
+            {
+                task.Pc = pc + 1;
+                return;
+            }
+        }
+
+        task.Pc = task.Steps.Length;
     }
 
     /// <summary>A recursive lock, or a wait that would close a cycle of owners (rt_mutex's deadlock detection): reported, and the step does nothing (the threaded await throws).</summary>

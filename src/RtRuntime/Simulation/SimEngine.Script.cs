@@ -92,7 +92,11 @@ internal sealed partial class SimEngine
                     break;
                 case SimStepKind.Lock:
                     task.Pc++;
-                    _ = Lock(task, GetMutex(step.Target!));
+                    _ = Lock(task, GetMutex(step.Target!), step.DurationUs);
+                    break;
+                case SimStepKind.TryLock:
+                    task.Pc++;
+                    TryLock(task, GetMutex(step.Target!));
                     break;
                 case SimStepKind.Unlock:
                     task.Pc++;

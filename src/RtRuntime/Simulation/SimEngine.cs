@@ -156,7 +156,7 @@ internal sealed partial class SimEngine
     /// <param name="type">What happens.</param>
     /// <param name="task">The task it happens to, or null (a tick).</param>
     /// <param name="afterOthers">Order the event after every other event of the same instant (seeded or not).</param>
-    /// <param name="gen">For a SegmentEnd, the task's <see cref="SimTask.SegmentGen"/> it belongs to.</param>
+    /// <param name="gen">For a SegmentEnd, the task's <see cref="SimTask.SegmentGen"/> it belongs to; for a LockTimeout, its <see cref="SimTask.LockWaitGen"/>.</param>
     private void Post(long time, SimEventType type, SimTask? task, bool afterOthers = false, int gen = 0)
     {
         long seq = _seq++;
@@ -190,6 +190,13 @@ internal sealed partial class SimEngine
             case SimEventType.SleepEnd:
                 _sleeping.Remove(ev.Task!);
                 Wake(ev.Task!);
+                break;
+            case SimEventType.LockTimeout:
+                if (ev.Gen == ev.Task!.LockWaitGen)
+                {
+                    LockTimedOut(ev.Task);
+                }
+
                 break;
             default:
                 Tick();

@@ -72,4 +72,11 @@ public enum SimEventKind
     /// new priority. Traced where it takes effect (a running owner on another CPU at its next point).
     /// </summary>
     PiSetPrio = 21,
+
+    /// <summary>
+    /// A lock failed: a timed lock's wait timed out (the task leaves the waiters and wakes), or a
+    /// try-lock found the mutex held; the task skips its section, to after its next unlock of that
+    /// mutex. <see cref="SimTraceEvent.Other"/> is the mutex.
+    /// </summary>
+    LockFailed = 22,
 }

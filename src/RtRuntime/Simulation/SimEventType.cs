@@ -7,4 +7,5 @@ internal enum SimEventType
     SegmentEnd = 1,
     SleepEnd = 2,
     Tick = 3,
+    LockTimeout = 4,
 }

@@ -234,13 +234,13 @@ internal static class SimScenarioReader
         }
 
         string? op = null;
-        long value = 0, every = 0;
+        long value = 0, every = 0, timeout = 0;
         string? text = null;
         CpuSet cpus = default;
         string? task = null;
         SchedPolicy schedPolicy = SchedPolicy.Fifo;
         long priority = 0;
-        bool hasCpus = false, hasEvery = false, hasSteps = false, hasPriority = false;
+        bool hasCpus = false, hasEvery = false, hasSteps = false, hasPriority = false, hasTimeout = false;
         List<SimStep> body = [];
         var seen = new HashSet<string>(StringComparer.Ordinal);
         while (NextProperty(ref reader, ctx, at, seen, out string field))
@@ -257,7 +257,7 @@ internal static class SimScenarioReader
                         _ => ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field == "run" ? DurationRange : TimeRange),
                     };
                     break;
-                case "wait" or "signal" or "setAffinity" or "lock" or "unlock" or "localLock" or "localUnlock":
+                case "wait" or "signal" or "setAffinity" or "lock" or "tryLock" or "unlock" or "localLock" or "localUnlock":
                     op = SetOp(ref reader, ctx, at, op, field);
                     text = ReadString(ref reader, ctx, p);
                     break;
@@ -276,6 +276,10 @@ internal static class SimScenarioReader
                     every = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, TimeRange);
                     hasEvery = true;
                     break;
+                case "timeoutUs":
+                    timeout = ReadInt(ref reader, ctx, p, 1, long.MaxValue, DurationRange); // 0 would read as no timeout
+                    hasTimeout = true;
+                    break;
                 case "cpus":
                     cpus = ReadCpus(ref reader, ctx, p);
                     hasCpus = true;
@@ -285,13 +289,13 @@ internal static class SimScenarioReader
                     hasSteps = true;
                     break;
                 default:
-                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, lock, unlock, localLock, localUnlock, setAffinity (with cpus), setPriority (with optional task), setScheduler (with priority, optional task), repeat (with steps).");
+                    throw ctx.Error(ref reader, p, "unknown field; a step object has one of run (with optional everyUs), sleep, wait, signal, lock (with optional timeoutUs), tryLock, unlock, localLock, localUnlock, setAffinity (with cpus), setPriority (with optional task), setScheduler (with priority, optional task), repeat (with steps).");
             }
         }
 
         if (op is null)
         {
-            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, lock, unlock, localLock, localUnlock, setAffinity, setPriority, setScheduler, repeat).", at, ctx.LineOf(at));
+            throw new SimScenarioException("the step names no operation (run, sleep, wait, signal, lock, tryLock, unlock, localLock, localUnlock, setAffinity, setPriority, setScheduler, repeat).", at, ctx.LineOf(at));
         }
 
         if ((hasEvery && op != "run") || (hasCpus && op != "setAffinity") || (hasSteps && op != "repeat"))
@@ -302,6 +306,11 @@ internal static class SimScenarioReader
         if (task is not null && op is not ("setPriority" or "setScheduler"))
         {
             throw new SimScenarioException($"a \"{op}\" step does not take task (only setPriority and setScheduler do: the task whose priority they set).", at, ctx.LineOf(at));
+        }
+
+        if (hasTimeout && op != "lock")
+        {
+            throw new SimScenarioException($"a \"{op}\" step does not take timeoutUs (only lock does: a timed wait for the mutex).", at, ctx.LineOf(at));
         }
 
         if (hasPriority && op != "setScheduler")
@@ -320,7 +329,8 @@ internal static class SimScenarioReader
             "sleep" => SimStep.Sleep(value),
             "wait" => SimStep.Wait(text!),
             "signal" => SimStep.Signal(text!),
-            "lock" => SimStep.Lock(text!),
+            "lock" => hasTimeout ? SimStep.Lock(text!, timeout) : SimStep.Lock(text!),
+            "tryLock" => SimStep.TryLock(text!),
             "unlock" => SimStep.Unlock(text!),
             "localLock" => SimStep.LocalLock(text!),
             "localUnlock" => SimStep.LocalUnlock(text!),

@@ -21,13 +21,13 @@ public sealed class SimStep
     /// <summary>What the step does.</summary>
     public SimStepKind Kind { get; }
 
-    /// <summary>For <see cref="SimStepKind.Run"/> and <see cref="SimStepKind.Sleep"/>: virtual µs.</summary>
+    /// <summary>For <see cref="SimStepKind.Run"/> and <see cref="SimStepKind.Sleep"/>: virtual µs; for <see cref="SimStepKind.Lock"/>: the wait's timeout in µs (0: none).</summary>
     public long DurationUs { get; }
 
     /// <summary>For <see cref="SimStepKind.Run"/>: a preemption point every this many µs (0: only at the end).</summary>
     public long EveryUs { get; }
 
-    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.Lock"/>/<see cref="SimStepKind.Unlock"/>: the mutex name; for <see cref="SimStepKind.LocalLock"/>/<see cref="SimStepKind.LocalUnlock"/>: the local lock's name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
+    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.Lock"/>/<see cref="SimStepKind.TryLock"/>/<see cref="SimStepKind.Unlock"/>: the mutex name; for <see cref="SimStepKind.LocalLock"/>/<see cref="SimStepKind.LocalUnlock"/>: the local lock's name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
     public string? Target { get; }
 
     /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
@@ -106,6 +106,18 @@ public sealed class SimStep
     /// <param name="mutex">The mutex's name.</param>
     public static SimStep Lock(string mutex) => new(SimStepKind.Lock, target: mutex);
 
+    /// <summary>
+    /// Lock the RtMutex <paramref name="mutex"/>, waiting at most <paramref name="timeoutUs"/> µs
+    /// (<c>RtMutex.WaitAsync(ctx, timeout)</c>): on timeout the task skips to after its next unlock of it.
+    /// </summary>
+    /// <param name="mutex">The mutex's name.</param>
+    /// <param name="timeoutUs">Virtual microseconds, 1 or more.</param>
+    public static SimStep Lock(string mutex, long timeoutUs) => new(SimStepKind.Lock, durationUs: timeoutUs, target: mutex);
+
+    /// <summary>Take the RtMutex <paramref name="mutex"/> if it is free (<c>RtMutex.TryLock</c>); else skip to after the task's next unlock of it.</summary>
+    /// <param name="mutex">The mutex's name.</param>
+    public static SimStep TryLock(string mutex) => new(SimStepKind.TryLock, target: mutex);
+
     /// <summary>Unlock the RtMutex <paramref name="mutex"/>, which the task holds.</summary>
     /// <param name="mutex">The mutex's name.</param>
     public static SimStep Unlock(string mutex) => new(SimStepKind.Unlock, target: mutex);
@@ -131,7 +143,9 @@ public sealed class SimStep
     {
         SimStepKind.Run => EveryUs > 0 ? $"run {DurationUs}us every {EveryUs}us" : $"run {DurationUs}us",
         SimStepKind.Sleep => $"sleep {DurationUs}us",
+        SimStepKind.Lock when DurationUs > 0 => $"lock {Target} timeout {DurationUs}us",
         SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.Unlock => $"{Kind.ToString().ToLowerInvariant()} {Target}",
+        SimStepKind.TryLock => $"tryLock {Target}",
         SimStepKind.LocalLock => $"localLock {Target}",
         SimStepKind.LocalUnlock => $"localUnlock {Target}",
         SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",

@@ -63,7 +63,10 @@ public enum SimStepKind
     /// <c>rt_mutex_lock(<see cref="SimStep.Target"/>)</c> (the threaded <c>RtMutex.LockAsync</c>): takes
     /// the mutex when it is free; else blocks on it, listed by priority, and lends the owner its
     /// priority along the chain of owners (priority inheritance). A wait that would close a cycle, or a
-    /// recursive lock, is reported and the step does nothing.
+    /// recursive lock, is reported and the step does nothing. With a timeout (<see cref="SimStep.DurationUs"/>
+    /// above 0: the threaded <c>RtMutex.WaitAsync(ctx, timeout)</c>), a wait that outlasts it ends: the
+    /// task leaves the waiters, its boost of the owner drops at once, and it skips its section, going on
+    /// after its next <see cref="Unlock"/> of that mutex.
     /// </summary>
     Lock = 15,
 
@@ -84,4 +87,11 @@ public enum SimStepKind
 
     /// <summary><c>local_unlock(<see cref="SimStep.Target"/>)</c>: the reverse of <see cref="LocalLock"/>, by the holder on its CPU.</summary>
     LocalUnlock = 18,
+
+    /// <summary>
+    /// <c>rt_mutex_trylock(<see cref="SimStep.Target"/>)</c> (the threaded <c>RtMutex.TryLock</c>): takes
+    /// the mutex when it is free; else (held, by this task too) takes nothing, boosts nobody, and skips
+    /// its section, going on after its next <see cref="Unlock"/> of that mutex.
+    /// </summary>
+    TryLock = 19,
 }

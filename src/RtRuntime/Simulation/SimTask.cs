@@ -58,6 +58,9 @@ internal sealed class SimTask
     /// <summary>The lock it is blocked on (while <see cref="SimTaskState.Waiting"/> on its waiters), or null.</summary>
     public SimMutex? BlockedOn;
 
+    /// <summary>Counts its lock waits: a timed wait's timeout event carries the number of its wait, and is stale for any other.</summary>
+    public int LockWaitGen;
+
     /// <summary>What <see cref="Prio"/> should be: the higher of the normal priority and the boost.</summary>
     public int EffectivePrio => Math.Max(NormalPrio, MutexBoost);
 

@@ -39,8 +39,9 @@ public class SimPropertyTests
     private static readonly string[] Mutexes = ["l0", "m0", "m1", "l1", "m2"];
 
     /// <summary>
-    /// Steps nested up to <paramref name="depth"/> guards, local-lock and RtMutex sections; a section
-    /// inside takes only locks after <paramref name="firstMutex"/> (one global order: no deadlock is generated).
+    /// Steps nested up to <paramref name="depth"/> guards, local-lock and RtMutex sections (an RtMutex
+    /// taken by a plain, a timed or a try lock); a section inside takes only locks after
+    /// <paramref name="firstMutex"/> (one global order: no deadlock is generated).
     /// </summary>
     private static Gen<SimStep[]> Block(int cpus, int tasks, int depth, int firstMutex = 0)
     {
@@ -56,9 +57,9 @@ public class SimPropertyTests
             for (int m = firstMutex; m < Mutexes.Length; m++)
             {
                 string mutex = Mutexes[m];
-                items.Add((1, Block(cpus, tasks, depth - 1, m + 1).Select(b => mutex[0] == 'l'
+                items.Add((1, Gen.Select(Block(cpus, tasks, depth - 1, m + 1), Gen.Int[0, 3], Gen.Long[1, 200], (b, how, timeoutUs) => mutex[0] == 'l'
                     ? (SimStep[])[SimStep.LocalLock(mutex), .. b, SimStep.LocalUnlock(mutex)]
-                    : [SimStep.Lock(mutex), .. b, SimStep.Unlock(mutex)])));
+                    : [how switch { 2 => SimStep.Lock(mutex, timeoutUs), 3 => SimStep.TryLock(mutex), _ => SimStep.Lock(mutex) }, .. b, SimStep.Unlock(mutex)]))); // a timed or try lock that fails skips to this unlock
             }
 
             item = Gen.Frequency([.. items]);

@@ -204,20 +204,22 @@ public sealed partial class RtScheduler
         Cpu cpu = task.Cpu!;
         bool rebalance = false;
         bool refused;
+        RtTask? boostedByRequest = null, boosted = null;
         using (cpu.Lock.EnterScope())
         {
             if (task.RareOrNull is { } rare)
             {
-                rebalance = TakeRequestOfRunningLocked(cpu, task, rare);
+                rebalance = TakeRequestOfRunningLocked(cpu, task, rare, out boostedByRequest);
             }
 
             refused = policy is null && task.Policy == SchedPolicy.Normal;
             if (!refused)
             {
-                rebalance |= ChangeRunningSchedLocked(cpu, task, policy ?? task.Policy, priority);
+                rebalance |= ChangeRunningSchedLocked(cpu, task, policy ?? task.Policy, priority, out boosted);
             }
         }
 
+        PostBoosts(boostedByRequest, boosted);
         if (rebalance)
         {
             Rebalancer.Notify(BalanceReason.PriorityChanged);
@@ -233,30 +235,54 @@ public sealed partial class RtScheduler
     /// The running <paramref name="task"/>'s step ended on its CPU thread with a priority set from
     /// another thread waiting: applied here, as if the task had set it itself.
     /// </summary>
+    /// <remarks>
+    /// A step that ended by blocking on an <see cref="RtMutex"/> is listed there already: its new
+    /// priority moves it among the waiters, and the owner's boost follows from this thread (the CPU's,
+    /// which holds no lock by then), as the block's own walk does, not through <c>rt/balance</c>.
+    /// </remarks>
     internal void ApplySchedRequestOfRunning(Cpu cpu, RtTask task)
     {
         bool rebalance;
+        RtTask? boosted;
         using (cpu.Lock.EnterScope())
         {
-            rebalance = TakeRequestOfRunningLocked(cpu, task, task.Rare);
+            rebalance = TakeRequestOfRunningLocked(cpu, task, task.Rare, out boosted);
         }
 
+        PostBoosts(boosted, null);
         if (rebalance)
         {
             Rebalancer.Notify(BalanceReason.PriorityChanged);
         }
     }
 
+    /// <summary>Tells the owners a change handed back (<see cref="RecomputePrioLockedHandingBack"/>) their boost changed, the caller holding no CPU's lock.</summary>
+    private void PostBoosts(RtTask? first, RtTask? second)
+    {
+        if (first is not null)
+        {
+            PostBoost(first, direct: true);
+        }
+
+        if (second is not null && second != first)
+        {
+            PostBoost(second, direct: true);
+        }
+    }
+
     /// <summary>
     /// Applies another thread's request to the running <paramref name="task"/> (lock held) through
     /// <see cref="RtTask.TryTakeSchedRequest"/> (applied, then cleared), then what a running task's change
-    /// brings. True when the rebalancer should look (<see cref="ChangeRunningSchedLocked"/>).
+    /// brings. True when the rebalancer should look (<see cref="ChangeRunningSchedLocked"/>);
+    /// <paramref name="boosted"/>: the RtMutex owner whose boost the change moved (a step that ended
+    /// listed on its mutex), for the caller to tell once it holds no lock.
     /// </summary>
-    private static bool TakeRequestOfRunningLocked(Cpu cpu, RtTask task, RtTaskRare rare)
+    private static bool TakeRequestOfRunningLocked(Cpu cpu, RtTask task, RtTaskRare rare, out RtTask? boosted)
     {
         int old = task.Prio;
         SchedPolicy oldPolicy = task.Policy;
-        return task.TryTakeSchedRequest(rare) && RunningSchedChangedLocked(cpu, task, old, oldPolicy);
+        boosted = null;
+        return task.TryTakeSchedRequest(rare) && RunningSchedChangedLocked(cpu, task, old, oldPolicy, out boosted);
     }
 
     /// <summary>
@@ -393,19 +419,19 @@ public sealed partial class RtScheduler
     /// waiting tasks to CPUs running below them (it compares with the running priority, which a pull
     /// from inside the step would not).
     /// </summary>
-    private static bool ChangeRunningSchedLocked(Cpu cpu, RtTask task, SchedPolicy policy, int priority)
+    private static bool ChangeRunningSchedLocked(Cpu cpu, RtTask task, SchedPolicy policy, int priority, out RtTask? boosted)
     {
         int old = task.Prio;
         SchedPolicy oldPolicy = task.Policy;
         task.SetSchedParams(policy, priority);
-        return RunningSchedChangedLocked(cpu, task, old, oldPolicy);
+        return RunningSchedChangedLocked(cpu, task, old, oldPolicy, out boosted);
     }
 
     /// <summary>
     /// After the running <paramref name="task"/>'s policy and normal priority changed (lock held): its
     /// RR slice, its effective priority, and whether the rebalancer should look (<see cref="ChangeRunningSchedLocked"/>).
     /// </summary>
-    private static bool RunningSchedChangedLocked(Cpu cpu, RtTask task, int old, SchedPolicy oldPolicy)
+    private static bool RunningSchedChangedLocked(Cpu cpu, RtTask task, int old, SchedPolicy oldPolicy, out RtTask? boosted)
     {
         SchedPolicy policy = task.Policy;
         if (policy != oldPolicy && (policy == SchedPolicy.RoundRobin || oldPolicy == SchedPolicy.RoundRobin))
@@ -415,8 +441,9 @@ public sealed partial class RtScheduler
 
         // The higher of the new priority and the waiters of the local locks it holds (rt_mutex_setprio's
         // rule); a running task's change republishes the CPU's priority and sets need_resched when its
-        // queue now outranks it (SetRunningPrioLocked).
-        RecomputePrioLocked(cpu, task);
+        // queue now outranks it (SetRunningPrioLocked). One whose step ended listed on an RtMutex moves
+        // among its waiters: that owner is handed back.
+        boosted = RecomputePrioLockedHandingBack(cpu, task);
         return RunningPrioChangeNeedsBalance(cpu, task, old);
     }
 

@@ -456,6 +456,47 @@ public class RtMutexTests
     }
 
     [Fact]
+    public async Task ABoostStillDueWhenItsTaskBlocksOnAnRtMutex_WalksOnToThatOwner_WithoutRtBalance()
+    {
+        // p (20, cpu0) holds m2 and computes without a point while w (50) waits for m2: w's boost waits
+        // for p's step end, which lists p on m1, held by o (10, asleep on cpu1). The step end applies
+        // the boost under cpu0's lock, moving p among m1's waiters; o's boost is then walked from cpu0's
+        // thread once it holds no lock, not left to rt/balance (found by a review helper).
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m1 = new RtMutex(rt, "m1");
+        var m2 = new RtMutex(rt, "m2");
+        var wake = new RtEvent();
+        RtTask o = await HoldAsleepAsync(rt, m1, 1, wake);
+
+        int holds = 0;
+        RtTask p = rt.Spawn("p", 20, async ctx =>
+        {
+            using (await m2.LockAsync(ctx))
+            {
+                Volatile.Write(ref holds, 1);
+                ctx.SpinWithoutPointsUntil(() => m2.WaiterCount == 1, "w listed on m2"); // w's boost waits for p's step end
+                using (await m1.LockAsync(ctx)) // the step ends here, listed on m1, with the boost still due
+                {
+                }
+            }
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => Volatile.Read(ref holds) == 1, "p holds m2");
+
+        RtTask w = rt.Spawn("w", 50, async ctx =>
+        {
+            using (await m2.LockAsync(ctx))
+            {
+            }
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => o.EffectivePriority == 50, "o boosted through p");
+
+        long hops = rt.Rebalancer.EventCount(BalanceReason.PriorityInheritance);
+        wake.Set();
+        await Task.WhenAll(o.WithTimeout(), p.WithTimeout(), w.WithTimeout());
+        Assert.Equal(0, hops);
+    }
+
+    [Fact]
     public async Task AnOwnerThatUnlocks_BeforeItsNextPointTookTheDropOfALeavingWaiter_RunsUnboostedAtOnce()
     {
         // A waiter that leaves posts the owner's drop for its next preemption point; an owner that

@@ -20,11 +20,10 @@ public enum BugKind
 
     /// <summary>
     /// "BUG: circular locking deadlock detected" (the rt_mutex chain walk's report): a task asked for a
-    /// <see cref="PerCpu.LocalLock"/> held by a task that waits, directly or through other local locks,
-    /// for a lock the asking task holds (Rt model), or an <see cref="Tasks.RtMutex"/> whose owner waits,
-    /// directly or through other RtMutexes, for one it holds. The kernel's in-kernel lock then sleeps
-    /// forever; here <see cref="PerCpu.LocalLock.LockAsync"/> throws instead (an RtMutex wait's await
-    /// throws), and nothing is taken.
+    /// <see cref="PerCpu.LocalLock"/> held by a task that waits, through local locks and RtMutexes, for a
+    /// lock the asking task holds (Rt model), or an <see cref="Tasks.RtMutex"/> whose owner waits, through
+    /// RtMutexes and local locks, for one it holds. The kernel's in-kernel lock then sleeps forever; here
+    /// the wait's await throws instead, and nothing is taken.
     /// </summary>
     Deadlock = 4,
 }

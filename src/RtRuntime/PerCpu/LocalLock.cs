@@ -128,6 +128,13 @@ public sealed class LocalLock
             return new LocalLockAwaitable(state, task, state.Taken);
         }
 
+        return Contended(task, state);
+    }
+
+    /// <summary>LockAsync of a held instance: refused (NonRt, recursion, scheduling while atomic), or a wait to await (Rt).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path, which LockAsync inlines
+    private LocalLockAwaitable Contended(RtTask task, LocalLockState state)
+    {
         if (_nonRt || state.Owner == task)
         {
             ThrowHeld(task, state); // NonRt: nothing else runs here while it is held, so the holder is this task (or one that suspended while atomic)
@@ -137,8 +144,12 @@ public sealed class LocalLock
         // on it is "scheduling while atomic", refused at once as Yield, Sleep and Wait refuse, before
         // anything is counted; else the holder would run on this CPU inside the caller's section.
         Runtime.ThrowIfAtomic(task, "LockAsync");
+        RtTaskRare rare = task.Rare;
+        int wait = rare.LocalLockWaits == int.MaxValue ? 1 : rare.LocalLockWaits + 1;
+        rare.LocalLockWaits = wait;
+        rare.PendingLocalLockWait = wait;
         MigrateGuard.EnterUntracked(task); // Rt: wait, pinned, for the holder (OnCompleted blocks and boosts it)
-        return new LocalLockAwaitable(state, task, LocalLockAwaitable.NotAcquired);
+        return LocalLockAwaitable.Waiting(state, task, wait);
     }
 
     /// <summary>
@@ -312,6 +323,11 @@ public sealed class LocalLock
             {
                 state.Owner = task; // released between LockAsync and here
                 state.Taken++;
+                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
+            }
+            else if (task.CancelFlag != 0)
+            {
+                task.WaitCancelled = true; // resumes at once and its await throws, as an RtMutex wait's does
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
             }
             else if ((refusal = RefuseOrLinkWaitLocked(state, task)) is not null)

@@ -6,30 +6,42 @@ namespace RtRuntime.PerCpu;
 /// <summary>The awaitable of <see cref="LocalLock.LockAsync"/>: completed at once unless the lock is contended (Rt model).</summary>
 public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
 {
-    /// <summary>The <c>taken</c> of a lock that was held: the task waits for it, and its acquisition's number is read once it has it.</summary>
-    internal const long NotAcquired = -1;
-
     private readonly LocalLockState _state;
     private readonly RtTask _task;
+
+    // The acquisition's number (LocalLockState.Taken, an int) when the lock was free; below int.MinValue
+    // when it was held: then int.MinValue minus the number of the task's wait (RtTaskRare.LocalLockWaits),
+    // and the acquisition's number is read once the task has the lock.
     private readonly long _taken;
 
-    /// <summary><paramref name="taken"/>: the acquisition's number (<see cref="LocalLockState.Taken"/>) when the lock was free, else <see cref="NotAcquired"/>.</summary>
-    internal LocalLockAwaitable(LocalLockState state, RtTask task, long taken)
+    /// <summary>A lock taken at once: <paramref name="taken"/> is the acquisition's number (<see cref="LocalLockState.Taken"/>).</summary>
+    internal LocalLockAwaitable(LocalLockState state, RtTask task, int taken)
+        : this(state, task, (long)taken)
+    {
+    }
+
+    private LocalLockAwaitable(LocalLockState state, RtTask task, long taken)
     {
         _state = state;
         _task = task;
         _taken = taken;
     }
 
-    private bool Acquired => _taken != NotAcquired;
+    /// <summary>A held lock the task is to wait for: <paramref name="wait"/> is the number of its wait (1 or more).</summary>
+    internal static LocalLockAwaitable Waiting(LocalLockState state, RtTask task, int wait) => new(state, task, (long)int.MinValue - wait);
+
+    private bool Acquired => _taken >= int.MinValue;
+
+    private int Wait => (int)((long)int.MinValue - _taken);
 
     /// <summary>Returns this awaitable.</summary>
     /// <exception cref="InvalidOperationException">
     /// A contended lock awaited off the task's CPU thread (after a ConfigureAwait(false)): its wait
     /// would block, or take the lock for, a task that is not running, which nothing would then wake.
     /// The wait's migrate-disable stays counted until the task ends. Or a contended lock's awaitable
-    /// awaited a second time while the task holds the lock its first await took: the task would wait
-    /// for itself.
+    /// awaited a second time: while the task holds the lock its first await took (it would wait for
+    /// itself), or after that wait ended otherwise (refused or cancelled: its migrate-disable is undone,
+    /// so a second wait would hold the lock unpinned), or after a later LockAsync of the task.
     /// </exception>
     public LocalLockAwaitable GetAwaiter()
     {
@@ -40,6 +52,12 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
             {
                 throw new InvalidOperationException(
                     $"Task '{_task.Name}' awaited a second time the LockAsync result that gave it cpu{_state.Cpu.Id}'s {_state.Lock.Name}, which it still holds: await a LockAsync result once.");
+            }
+
+            if (_task.RareOrNull?.PendingLocalLockWait != Wait)
+            {
+                throw new InvalidOperationException(
+                    $"Task '{_task.Name}' awaited a LockAsync result for cpu{_state.Cpu.Id}'s {_state.Lock.Name} whose wait is over (it took the lock, was refused or was cancelled) or that a later LockAsync replaced: await each LockAsync result once, before the next LockAsync.");
             }
         }
 
@@ -62,6 +80,8 @@ public readonly struct LocalLockAwaitable : ICriticalNotifyCompletion
         {
             return new LocalLockGuard(_state, _task, (int)_taken);
         }
+
+        _task.Rare.PendingLocalLockWait = 0; // this wait is over, whatever its end: its awaitable is not awaited again
 
         if (_task.WaitCancelled)
         {

@@ -49,6 +49,17 @@ internal sealed class RtTaskRare
     /// </summary>
     public int MutexesHeld;
 
+    /// <summary>The number of its last contended <see cref="PerCpu.LocalLock.LockAsync"/> (each takes the next; written by the task).</summary>
+    public int LocalLockWaits;
+
+    /// <summary>
+    /// The number of its contended <see cref="PerCpu.LocalLock.LockAsync"/> whose result is still to be
+    /// awaited, 0 when none: an awaitable whose wait is over (the lock taken, the wait refused or
+    /// cancelled) or that a later LockAsync replaced is refused when awaited, rather than take the lock
+    /// without the migrate-disable its LockAsync counted and its end undid.
+    /// </summary>
+    public int PendingLocalLockWait;
+
     /// <summary>Why its last <see cref="RtMutex"/> or <see cref="PerCpu.LocalLock"/> wait was refused at the block (a deadlock it would have entered), for the resuming flow to report and throw; null when none.</summary>
     public string? WaitDeadlock;
 

@@ -324,6 +324,8 @@ public sealed class CliTests : IDisposable
         JsonElement figures = doc.RootElement.GetProperty("scenarios")[0].GetProperty("figures");
         Assert.True(figures.GetProperty("affinity_changes").GetDouble() > 0);
         Assert.True(figures.GetProperty("percpu_increments").GetDouble() > 0);
+        Assert.True(figures.GetProperty("mutex_sections").GetDouble() > 0);
+        Assert.True(figures.TryGetProperty("mutex_timed_out", out _) && figures.TryGetProperty("mutex_try_failed", out _), "the timed and try-lock sections' figures");
     }
 
     [Fact]

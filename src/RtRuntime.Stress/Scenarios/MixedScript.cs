@@ -78,9 +78,13 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
         // directly inside, the second mutex or the local lock (above), but not set its own priority (a
         // waiter's boost may keep it higher). A local lock section never takes a mutex, so the locks are
         // always taken in one order: the mutex, the second mutex, the local lock.
+        // One in four of them waits at most 20 µs–1 ms for it (a waiter that times out drops the boost
+        // it gave, along the chain), one in eight only tries it; a section whose mutex it did not get is skipped.
         if (depth == 0 && !atomic && !locked && random.Next(10) == 0)
         {
-            return new MixedOp(MixedOpKind.MutexSection, 0, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true, inMutex: true));
+            int how = random.Next(8);
+            long waitNs = how < 2 ? random.NextInt64(20_000, 1_000_000) : how == 2 ? 0 : -1;
+            return new MixedOp(MixedOpKind.MutexSection, 0, Inner(random, depth + 1, atomic: false, model, rtPolicy, locked: true, inMutex: true), waitNs);
         }
 
         // A local lock section at one step in eight where the task may block for the lock (not inside a
@@ -160,20 +164,47 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
     /// <summary>
     /// An RtMutex section: read the counter, run the steps (which may sleep, wait or be preempted while
     /// tasks on every CPU want the mutex), write it back plus one; no increment is lost if the mutex
-    /// excludes. True when the holder was boosted by a waiter as it unlocked.
+    /// excludes. True when the holder was boosted by a waiter as it unlocked. The mutex is taken as
+    /// <paramref name="waitNs"/> says (<see cref="MixedOp.WaitNs"/>); a section whose mutex a timed wait
+    /// or a try-lock did not get is skipped (false).
     /// </summary>
-    private async ValueTask<bool> RunMutexSectionAsync(TaskContext ctx, string name, MutexedCounter mutexed, MixedOp[] inner, int pinnedCpu, InvariantChecker checker, MixedStats stats, AffinityHolder? holder)
+    private async ValueTask<bool> RunMutexSectionAsync(TaskContext ctx, string name, MutexedCounter mutexed, MixedOp[] inner, long waitNs, int pinnedCpu, InvariantChecker checker, MixedStats stats, AffinityHolder? holder)
     {
         Interlocked.Increment(ref mutexed.Sections);
-        using (await mutexed.Mutex.LockAsync(ctx))
+        RtMutex mutex = mutexed.Mutex;
+        if (waitNs < 0)
         {
-            checker.CheckMutexOwner(name, mutexed.Mutex.Owner, ctx.Task);
-            long before = mutexed.Value;
-            await RunOpsAsync(ctx, name, inner, pinnedCpu, checker, stats, holder);
-            mutexed.Value = before + 1;
-            Interlocked.Increment(ref mutexed.Increments);
-            return ctx.Task.EffectivePriority > ctx.Task.BasePriority;
+            using (await mutex.LockAsync(ctx))
+            {
+                return await RunMutexedOpsAsync(ctx, name, mutexed, inner, pinnedCpu, checker, stats, holder);
+            }
         }
+
+        if (waitNs == 0 ? !mutex.TryLock(ctx, out _) : !await mutex.WaitAsync(ctx, TimeSpan.FromTicks(waitNs / 100)))
+        {
+            Interlocked.Increment(ref waitNs == 0 ? ref mutexed.TryFailed : ref mutexed.TimedOut);
+            return false;
+        }
+
+        try
+        {
+            return await RunMutexedOpsAsync(ctx, name, mutexed, inner, pinnedCpu, checker, stats, holder);
+        }
+        finally
+        {
+            mutex.Unlock(ctx);
+        }
+    }
+
+    /// <summary>The section's body, the mutex held: read the counter, run the steps, write it back plus one; true when the holder is boosted.</summary>
+    private async ValueTask<bool> RunMutexedOpsAsync(TaskContext ctx, string name, MutexedCounter mutexed, MixedOp[] inner, int pinnedCpu, InvariantChecker checker, MixedStats stats, AffinityHolder? holder)
+    {
+        checker.CheckMutexOwner(name, mutexed.Mutex.Owner, ctx.Task);
+        long before = mutexed.Value;
+        await RunOpsAsync(ctx, name, inner, pinnedCpu, checker, stats, holder);
+        mutexed.Value = before + 1;
+        Interlocked.Increment(ref mutexed.Increments);
+        return ctx.Task.EffectivePriority > ctx.Task.BasePriority;
     }
 
     /// <summary>The task runs inside its affinity: the holder's masks when they change, else the script's.</summary>
@@ -264,7 +295,7 @@ internal sealed record MixedScript(int Priority, SchedPolicy Policy, CpuSet? Aff
                 }
                 case MixedOpKind.MutexSection when (op.Ns == 0 ? stats.Mutex : stats.InnerMutex) is { } mutexed:
                 {
-                    bool boosted = await RunMutexSectionAsync(ctx, name, mutexed, op.Inner!, pinnedCpu, checker, stats, holder);
+                    bool boosted = await RunMutexSectionAsync(ctx, name, mutexed, op.Inner!, op.WaitNs, pinnedCpu, checker, stats, holder);
                     if (op.Ns == 0)
                     {
                         if (boosted)

@@ -15,6 +15,12 @@ internal sealed class MutexedCounter(RtMutex mutex)
     /// <summary>Sections entered.</summary>
     public long Sections;
 
+    /// <summary>Sections skipped: their timed wait for the mutex timed out.</summary>
+    public long TimedOut;
+
+    /// <summary>Sections skipped: their try-lock found the mutex held.</summary>
+    public long TryFailed;
+
     /// <summary>Read and written back plus one by each section, under <see cref="Mutex"/>.</summary>
     public long Value;
 

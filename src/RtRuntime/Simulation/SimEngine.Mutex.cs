@@ -120,6 +120,7 @@ internal sealed partial class SimEngine
         if (timeoutUs > 0)
         {
             Post(_now + timeoutUs, SimEventType.LockTimeout, task, gen: task.LockWaitGen);
+            task.LockTimeoutArmed = true;
         }
 
         return true;
@@ -162,6 +163,23 @@ internal sealed partial class SimEngine
         SkipSection(task, mutex);
         Wake(task);
     }
+
+    /// <summary>
+    /// The timed wait of <paramref name="task"/> ended before its timeout (it was handed the mutex): the
+    /// timeout's event no longer counts as work to come, and the run loop drops it unhandled.
+    /// </summary>
+    private void DisarmLockTimeout(SimTask task)
+    {
+        if (task.LockTimeoutArmed)
+        {
+            task.LockTimeoutArmed = false;
+            _liveNonTick--;
+        }
+    }
+
+    /// <summary>A timeout event whose wait ended otherwise (disarmed): dropped without moving the clock.</summary>
+    private static bool IsDisarmedTimeout(SimEvent ev) =>
+        ev.Type == SimEventType.LockTimeout && (!ev.Task!.LockTimeoutArmed || ev.Gen != ev.Task.LockWaitGen);
 
     /// <summary>A lock that failed (timed out, or a try-lock of a held mutex): the task goes on after its next unlock of that mutex (validated to exist).</summary>
     private static void SkipSection(SimTask task, SimMutex mutex)
@@ -229,6 +247,7 @@ internal sealed partial class SimEngine
 
         SimTask next = waiters[0];
         waiters.RemoveAt(0);
+        DisarmLockTimeout(next);
         next.BlockedOn = null;
         mutex.Owner = next;
         (next.Held ??= []).Add(mutex);

@@ -104,6 +104,12 @@ internal sealed partial class SimEngine
         long end = _scenario.EndUs > 0 ? _scenario.EndUs : long.MaxValue;
         while (_queue.TryPeek(out SimEvent ev, out SimEventOrder order))
         {
+            if (IsDisarmedTimeout(ev))
+            {
+                _queue.Dequeue(); // counted out when it was disarmed
+                continue;
+            }
+
             if (order.Time > end)
             {
                 completed = false;
@@ -192,11 +198,8 @@ internal sealed partial class SimEngine
                 Wake(ev.Task!);
                 break;
             case SimEventType.LockTimeout:
-                if (ev.Gen == ev.Task!.LockWaitGen)
-                {
-                    LockTimedOut(ev.Task);
-                }
-
+                ev.Task!.LockTimeoutArmed = false; // only an armed one of the current wait gets here (IsDisarmedTimeout)
+                LockTimedOut(ev.Task);
                 break;
             default:
                 Tick();

@@ -61,6 +61,13 @@ internal sealed class SimTask
     /// <summary>Counts its lock waits: a timed wait's timeout event carries the number of its wait, and is stale for any other.</summary>
     public int LockWaitGen;
 
+    /// <summary>
+    /// Its timed lock wait's timeout is still to come: cleared when the wait ends otherwise (the mutex
+    /// handed to it), as the threaded wait disarms its timer, so that the stale event neither keeps the
+    /// run going nor moves the clock.
+    /// </summary>
+    public bool LockTimeoutArmed;
+
     /// <summary>What <see cref="Prio"/> should be: the higher of the normal priority and the boost.</summary>
     public int EffectivePrio => Math.Max(NormalPrio, MutexBoost);
 

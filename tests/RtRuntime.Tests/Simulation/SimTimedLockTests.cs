@@ -72,6 +72,33 @@ public class SimTimedLockTests
     }
 
     [Fact]
+    public void Run_ATimedLockHandedTheMutex_EndsTheRunWhenAPlainLockWould()
+    {
+        // The threaded wait disarms its timer when it is handed the mutex; the stale timeout event must
+        // neither keep the run ticking nor move the clock to it (found by review helper-94: the run ended
+        // at 10,001,000 µs, the 10 s timeout's next tick, instead of at the plain lock's 1,000).
+        SimScenario Of(SimStep lockStep) => new()
+        {
+            Cpus = 2,
+            Policy = BalancePolicy.WorkConserving,
+            TickUs = 1000,
+            Tasks =
+            [
+                Task("L", 10, cpu: 1, affinity: "1", steps: [SimStep.Lock("m"), Run(100, every: 10), SimStep.Unlock("m")]),
+                Task("H", 90, cpu: 0, spawn: 20, affinity: "0", steps: [lockStep, Run(10), SimStep.Unlock("m"), Run(5)]),
+            ],
+        };
+
+        SimResult plain = RunClean(Of(SimStep.Lock("m")));
+        SimResult timed = RunClean(Of(SimStep.Lock("m", timeoutUs: 10_000_000)));
+
+        Assert.True(timed.Completed);
+        Assert.Equal(plain.EndUs, timed.EndUs);
+        Assert.Equal(Lines(plain), Lines(timed));
+        Assert.Equal(plain.Cpus.Select(c => c.IdleUs), timed.Cpus.Select(c => c.IdleUs));
+    }
+
+    [Fact]
     public void Run_ATryLock_TakesAFreeMutex_AndSkipsTheSectionOfAHeldOneWithoutBoosting()
     {
         // L (10) holds m on CPU1; H (90) on CPU0 tries it at 20 µs (held: skipped, L not boosted), then

@@ -9,7 +9,10 @@ namespace RtRuntime.Simulation;
 /// waiting on an event or on another mutex moves among those waiters (and there lends it on to that
 /// mutex's owner, along the chain); an owner running on another CPU takes it at its next preemption
 /// point, yield or block (the threaded runtime's <c>SchedRequest.Recompute</c>). Unlock hands the mutex
-/// to its top waiter (no lock stealing), wakes it, then drops the unlocking task's boost at once.
+/// to its top waiter, wakes it, then drops the unlocking task's boost at once. An RtMutex handed over
+/// is pending until its new owner runs: a task of strictly higher priority that locks it first steals
+/// it (<c>rt_mutex_steal</c>, <see cref="Scheduling.LockRules.Steals"/>), and the robbed waiter, listed
+/// again at the head of its priority, blocks again when it runs (the threaded <c>RtMutex.ClaimOrReblock</c>).
 /// </summary>
 internal sealed partial class SimEngine
 {
@@ -97,6 +100,11 @@ internal sealed partial class SimEngine
             return true;
         }
 
+        if (TrySteal(task, mutex))
+        {
+            return true;
+        }
+
         if (RefuseLock(task, mutex))
         {
             return false;
@@ -127,11 +135,16 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// rt_mutex_trylock: take the mutex when it is free; else nothing is taken (a mutex the task holds
+    /// rt_mutex_trylock: take the mutex when it is free, or steal it (<see cref="TrySteal"/>); else nothing is taken (a mutex the task holds
     /// too: the threaded <c>TryLock</c> returns false) and the task skips its section.
     /// </summary>
     private void TryLock(SimTask task, SimMutex mutex)
     {
+        if (TrySteal(task, mutex))
+        {
+            return;
+        }
+
         if (mutex.Owner is null)
         {
             _ = Lock(task, mutex);
@@ -150,6 +163,15 @@ internal sealed partial class SimEngine
     /// </summary>
     private void LockTimedOut(SimTask task)
     {
+        if (task.PendingLock is not null)
+        {
+            // Handed the mutex and not run since (robbed of it or not): its claim decides, as the
+            // threaded timer leaves a runnable waiter to its claim (it takes the mutex, or, robbed, its
+            // wait ends then).
+            task.TimedOutWhilePending = true;
+            return;
+        }
+
         if (task.State != SimTaskState.Waiting || task.BlockedOn is not { } mutex)
         {
             return;
@@ -247,13 +269,99 @@ internal sealed partial class SimEngine
 
         SimTask next = waiters[0];
         waiters.RemoveAt(0);
-        DisarmLockTimeout(next);
         next.BlockedOn = null;
         mutex.Owner = next;
         (next.Held ??= []).Add(mutex);
         next.MutexBoost = TopWaiterPrio(next);
         SetInheritedPrio(next); // not listed anywhere now: its wakeup places it at the new priority
-        Wake(next);
+        if (mutex.Cpu < 0)
+        {
+            mutex.Pending = next; // its timeout stays armed until its claim, as the threaded timer stays until the flow resumes
+            next.PendingLock = mutex;
+        }
+        else
+        {
+            DisarmLockTimeout(next);
+        }
+
+        if (next.State == SimTaskState.Waiting)
+        {
+            Wake(next);
+        }
+        else
+        {
+            next.WaitingOn = null; // robbed before and not run since: still queued (or switched in), it claims the mutex when it runs
+        }
+    }
+
+    /// <summary>
+    /// rt_mutex_steal: <paramref name="task"/> takes an RtMutex handed to a waiter that has not run
+    /// since, when it outranks it. The robbed waiter, still queued to run, is listed again at the head
+    /// of its priority and loses this mutex's loan; its claim will block it again.
+    /// </summary>
+    private bool TrySteal(SimTask task, SimMutex mutex)
+    {
+        if (mutex.Pending is not { } robbed || robbed == task || !Scheduling.LockRules.Steals(task.Prio, Math.Max(robbed.Prio, mutex.TopWaiterPrio)))
+        {
+            return false;
+        }
+
+        mutex.Pending = null;
+        mutex.Steals++;
+        robbed.Held!.Remove(mutex);
+        mutex.Owner = task;
+        (task.Held ??= []).Add(mutex);
+        robbed.BlockedOn = mutex;
+        robbed.WaitingOn = mutex.Waiters;
+        mutex.Waiters.AddFirstOfPrio(robbed);
+        Emit(task.Cpu, task, SimEventKind.LockStolen, other: mutex.Name);
+        BoostChanged(robbed); // its loan from this mutex's other waiters ends (queued: requeued, and moved among the waiters)
+        BoostChanged(task); // lent the robbed waiter's priority, below its own
+        return true;
+    }
+
+    /// <summary>
+    /// The claim of a task an unlock handed an RtMutex to, as it runs again (before its next step): it
+    /// holds the mutex now, or, robbed, it blocks again, unless its timeout came meanwhile (then its
+    /// wait ends as timed out). False when it blocked.
+    /// </summary>
+    private bool ClaimLock(SimTask task, SimMutex mutex)
+    {
+        task.PendingLock = null;
+        bool timedOut = task.TimedOutWhilePending;
+        task.TimedOutWhilePending = false;
+        if (mutex.Pending == task)
+        {
+            mutex.Pending = null;
+            DisarmLockTimeout(task);
+            return true;
+        }
+
+        if (!timedOut && task.BlockedOn == mutex && mutex.Waiters.Waiters.Contains(task))
+        {
+            int prio = task.Prio;
+            TakeSchedRequest(task); // the step ends: its place among the waiters follows its priority
+            if (task.Prio != prio && mutex.Waiters.Waiters.Remove(task))
+            {
+                mutex.Waiters.Add(task);
+                BoostChanged(mutex.Owner);
+            }
+
+            Block(task, SimTaskState.Waiting);
+            return false;
+        }
+
+        if (task.BlockedOn == mutex)
+        {
+            _ = mutex.Waiters.Waiters.Remove(task);
+            task.BlockedOn = null;
+            task.WaitingOn = null;
+            BoostChanged(mutex.Owner);
+        }
+
+        Emit(task.Cpu, task, SimEventKind.LockFailed, other: mutex.Name);
+        SkipSection(task, mutex);
+        return true;
     }
 
     /// <summary>An ending task's mutexes pass on (the threaded runtime reports <c>LockHeldAtExit</c>).</summary>
@@ -341,7 +449,7 @@ internal sealed partial class SimEngine
                 SetInheritedPrio(task);
                 Enqueue(cpu, task, atHead: prio < old && prio > 0); // need_resched when it now outranks the runner
                 _rebalance = true; // a raised task may run on a CPU busy below it
-                return false;
+                return MoveRobbedWaiter(task);
             }
 
             case SimTaskState.Waiting:
@@ -356,6 +464,21 @@ internal sealed partial class SimEngine
                 SetInheritedPrio(task); // asleep or waiting for an affinity change: its wakeup places it at the new priority
                 return false;
         }
+    }
+
+    /// <summary>
+    /// A queued task listed on an RtMutex (robbed of it, not run since) whose priority changed moves
+    /// among its waiters, at the tail of its new priority; true when it did (its owner's loan follows).
+    /// </summary>
+    private static bool MoveRobbedWaiter(SimTask task)
+    {
+        if (task.BlockedOn is not { } mutex || !mutex.Waiters.Waiters.Remove(task))
+        {
+            return false;
+        }
+
+        mutex.Waiters.Add(task);
+        return true;
     }
 
     /// <summary>A running task takes its effective priority now (its own step, or its point after a boost from elsewhere).</summary>

@@ -353,6 +353,11 @@ public abstract partial class RtTask
         }
         else if (ContinuationReady)
         {
+            if (BlockedOn is RtMutex mutex && !mutex.ClaimOrReblock(this))
+            {
+                return false; // robbed of the mutex it was handed (a higher task stole it): it blocks again
+            }
+
             object c = Continuation!;
             Continuation = null;
             ContinuationReady = false;

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.PerCpu;
@@ -88,6 +89,14 @@ public sealed class LocalLock
     /// <summary>The lock's name (for messages).</summary>
     public string Name { get; }
 
+    /// <summary>
+    /// Rt model: how many times a task took one of the lock's instances from a waiter an unlock had
+    /// handed it to, before that waiter ran (<c>rt_mutex_steal</c>; <see cref="LockRules.Steals"/>).
+    /// </summary>
+    public long StealCount => Interlocked.Read(ref _steals);
+
+    private long _steals;
+
     internal RtScheduler Runtime { get; }
 
     private readonly bool _nonRt;
@@ -165,7 +174,7 @@ public sealed class LocalLock
     {
         RtTask task = context.CurrentTaskOf(nameof(context));
         LocalLockState state = StateOf(task);
-        if (TryTake(task, state))
+        if (TryTake(task, state) || (!_nonRt && state.Owner != task && TrySteal(task, state)))
         {
             guard = new LocalLockGuard(state, task, state.Taken);
             return true;
@@ -173,6 +182,53 @@ public sealed class LocalLock
 
         guard = default;
         return false;
+    }
+
+    /// <summary>A try-lock's steal (Rt model): the lock is pending for a waiter that has not run since (<see cref="TryStealLocked"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path
+    private static bool TrySteal(RtTask task, LocalLockState state)
+    {
+        if (state.Pending is null)
+        {
+            return false; // read on this CPU's thread, the only one that hands the lock over (or the stop's release of an ended task)
+        }
+
+        using (state.Cpu.Lock.EnterScope())
+        {
+            if (!TryStealLocked(state, task))
+            {
+                return false;
+            }
+        }
+
+        MigrateGuard.EnterUntracked(task);
+        return true;
+    }
+
+    /// <summary>
+    /// <c>rt_mutex_steal</c> for this CPU's instance (its lock held): when an unlock handed it to a waiter
+    /// that has not run since, and <paramref name="task"/> outranks that waiter and every listed one (or,
+    /// all in the normal class, equals them: a spinlock_t's lateral steal), the lock becomes
+    /// <paramref name="task"/>'s. The robbed waiter, still queued on this CPU, is listed again at the head
+    /// of its priority, loses the boost it had as the owner, and blocks again when it runs
+    /// (<see cref="LocalLockState.ClaimOrReblock"/>); a cancel meanwhile leaves it listed for that claim.
+    /// </summary>
+    private static bool TryStealLocked(LocalLockState state, RtTask task)
+    {
+        if (state.Pending is not { } robbed || robbed == task || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, state.TopWaiterPrio), lateral: true))
+        {
+            return false;
+        }
+
+        state.Pending = null;
+        robbed.Rare.RobbedOf = state;
+        state.AddWaiterFirstLocked(robbed); // its BlockedOn is still this lock's: handed over, it never ran
+        state.Owner = task;
+        state.Taken++;
+        RtScheduler.RecomputePrioLocked(state.Cpu, robbed); // no longer the owner: its loan from the waiters ends (queued: requeued)
+        RtScheduler.RecomputePrioLocked(state.Cpu, task); // lent at most the top waiter's priority, at or below its own
+        Interlocked.Increment(ref state.Lock._steals);
+        return true;
     }
 
     /// <summary>
@@ -254,7 +310,7 @@ public sealed class LocalLock
 
             switch (Volatile.Read(ref owner.BlockedOn))
             {
-                case LocalLockState next:
+                case LocalLockState next when next.Owner != owner: // not a lock handed to it that it has yet to claim
                     lockState = next;
                     continue;
                 case RtMutex:
@@ -324,6 +380,10 @@ public sealed class LocalLock
                 state.Owner = task; // released between LockAsync and here
                 state.Taken++;
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
+            }
+            else if (TryStealLocked(state, task))
+            {
+                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint); // handed to a waiter that has not run, which it outranks
             }
             else if (task.CancelFlag != 0)
             {
@@ -432,11 +492,16 @@ public sealed class LocalLock
         {
             next = state.PopWaiterLocked();
             state.Owner = next;
+            state.Pending = next; // until it runs: a higher task (or an equal one, both normal) may steal it meanwhile
             if (next is not null)
             {
                 state.Taken++;
-                next.BlockedOn = null;
-                next.ContinuationReady = true;
+                if (next.RareOrNull is { } rare && rare.RobbedOf == state)
+                {
+                    rare.RobbedOf = null; // robbed before and not run since: still queued here, woken already
+                }
+
+                next.ContinuationReady = true; // its BlockedOn stays this lock's, for its claim when it runs
                 RtScheduler.RecomputePrioLocked(state.Cpu, next);
             }
 

@@ -9,10 +9,11 @@ namespace RtRuntime.Simulation;
 /// waiting on an event or on another mutex moves among those waiters (and there lends it on to that
 /// mutex's owner, along the chain); an owner running on another CPU takes it at its next preemption
 /// point, yield or block (the threaded runtime's <c>SchedRequest.Recompute</c>). Unlock hands the mutex
-/// to its top waiter, wakes it, then drops the unlocking task's boost at once. An RtMutex handed over
-/// is pending until its new owner runs: a task of strictly higher priority that locks it first steals
-/// it (<c>rt_mutex_steal</c>, <see cref="Scheduling.LockRules.Steals"/>), and the robbed waiter, listed
-/// again at the head of its priority, blocks again when it runs (the threaded <c>RtMutex.ClaimOrReblock</c>).
+/// to its top waiter, wakes it, then drops the unlocking task's boost at once. A lock handed over is
+/// pending until its new owner runs: a task of strictly higher priority (for a local lock, also an
+/// equal one, both in the normal class) that locks it first steals it (<c>rt_mutex_steal</c>,
+/// <see cref="Scheduling.LockRules.Steals"/>), and the robbed waiter, listed again at the head of its
+/// priority, blocks again when it runs (the threaded <c>RtMutex.ClaimOrReblock</c>, <c>LocalLockState.ClaimOrReblock</c>).
 /// </summary>
 internal sealed partial class SimEngine
 {
@@ -274,15 +275,8 @@ internal sealed partial class SimEngine
         (next.Held ??= []).Add(mutex);
         next.MutexBoost = TopWaiterPrio(next);
         SetInheritedPrio(next); // not listed anywhere now: its wakeup places it at the new priority
-        if (mutex.Cpu < 0)
-        {
-            mutex.Pending = next; // its timeout stays armed until its claim, as the threaded timer stays until the flow resumes
-            next.PendingLock = mutex;
-        }
-        else
-        {
-            DisarmLockTimeout(next);
-        }
+        mutex.Pending = next; // its timeout stays armed until its claim, as the threaded timer stays until the flow resumes
+        next.PendingLock = mutex;
 
         if (next.State == SimTaskState.Waiting)
         {
@@ -301,7 +295,11 @@ internal sealed partial class SimEngine
     /// </summary>
     private bool TrySteal(SimTask task, SimMutex mutex)
     {
-        if (mutex.Pending is not { } robbed || robbed == task || !Scheduling.LockRules.Steals(task.Prio, Math.Max(robbed.Prio, mutex.TopWaiterPrio)))
+        // An RtMutex's pending owner whose loan comes from this mutex's waiters is not robbed (the threaded
+        // RtMutex: only its CPU could take the loan back, and it would stay listed above its lender); a
+        // local lock's robbed waiter is requeued at once under its CPU's lock, as here.
+        if (mutex.Pending is not { } robbed || robbed == task || !Scheduling.LockRules.Steals(task.Prio, Math.Max(robbed.Prio, mutex.TopWaiterPrio), lateral: mutex.Cpu >= 0)
+            || (mutex.Cpu < 0 && TopWaiterPrio(robbed, except: mutex) != robbed.MutexBoost))
         {
             return false;
         }
@@ -383,15 +381,18 @@ internal sealed partial class SimEngine
         task.MutexBoost = 0;
     }
 
-    /// <summary>The highest top-waiter priority over the mutexes <paramref name="owner"/> holds (0: none).</summary>
-    private static int TopWaiterPrio(SimTask owner)
+    /// <summary>The highest top-waiter priority over the mutexes <paramref name="owner"/> holds (0: none), but <paramref name="except"/>.</summary>
+    private static int TopWaiterPrio(SimTask owner, SimMutex? except = null)
     {
         int boost = 0;
         if (owner.Held is { } held)
         {
             foreach (SimMutex m in held)
             {
-                boost = Math.Max(boost, m.TopWaiterPrio);
+                if (m != except)
+                {
+                    boost = Math.Max(boost, m.TopWaiterPrio);
+                }
             }
         }
 

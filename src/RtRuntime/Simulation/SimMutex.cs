@@ -23,9 +23,9 @@ internal sealed class SimMutex
     public SimTask? Owner;
 
     /// <summary>
-    /// The owner an unlock handed an RtMutex to, until it next runs (its claim): a task of higher
-    /// priority that locks it meanwhile steals it (<c>rt_mutex_steal</c>); null otherwise, and always
-    /// for a local lock's instance (the threaded <c>LocalLock</c> hands over directly).
+    /// The owner an unlock handed the lock to, until it next runs (its claim): a task of higher priority
+    /// (for a local lock's instance, also an equal one in the normal class) that locks it meanwhile
+    /// steals it (<c>rt_mutex_steal</c>); null otherwise.
     /// </summary>
     public SimTask? Pending;
 

@@ -62,8 +62,8 @@ internal sealed class SimTask
     public SimMutex? BlockedOn;
 
     /// <summary>
-    /// The RtMutex an unlock handed it to (<see cref="SimMutex.Pending"/>): it claims it when it next runs,
-    /// and blocks again if a higher task stole it meanwhile (the threaded <c>RtMutex.ClaimOrReblock</c>).
+    /// The lock an unlock handed it to (<see cref="SimMutex.Pending"/>): it claims it when it next runs,
+    /// and blocks again if a higher task stole it meanwhile (the threaded <c>ClaimOrReblock</c>).
     /// </summary>
     public SimMutex? PendingLock;
 

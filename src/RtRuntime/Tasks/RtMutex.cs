@@ -259,8 +259,11 @@ public sealed class RtMutex : RtWaitQueue
     /// not run since and <paramref name="task"/> outranks it (<see cref="LockRules.Steals"/>), the mutex
     /// becomes <paramref name="task"/>'s and the robbed waiter is listed again at the head of its
     /// priority, where its claim, when it runs, finds it and blocks it again (<see cref="ClaimOrReblock"/>).
-    /// The robbed waiter's boost loses what this mutex's waiters lent it: a request its claim or its
-    /// queue applies (it is runnable, and runs at the latest when its claim blocks it again). Until that
+    /// A pending owner whose boost depends on what this mutex's waiters lend it (one of them rose above
+    /// it meanwhile) is not robbed: listed again, it would keep that loan, which only its CPU can take
+    /// back, and stand above the waiter that lent it (review helper-96: it then got the mutex first).
+    /// It runs at that loan and claims the mutex; the kernel, whose woken waiter is lent nothing,
+    /// wakes the risen waiter instead (<c>rt_mutex_adjust_prio_chain</c> on an ownerless lock). Until that
     /// claim it is a runnable task on the list (<see cref="RtTaskRare.RobbedOf"/>): a canceller, a timer
     /// or an unlock that reaches it leaves the waking to its claim. The rule compares with the top
     /// waiter too, whose priority may have risen above the robbed waiter's meanwhile (the kernel steals
@@ -268,7 +271,11 @@ public sealed class RtMutex : RtWaitQueue
     /// </summary>
     private bool TryStealLocked(RtTask task)
     {
-        if (_state != Contended || _pending is not { } robbed || robbed == task || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, HeadLocked?.Prio ?? 0)))
+        // A pending owner that ended is given up by Abandon, which clears its BlockedOn under this lock
+        // and returns the grant after it: not stolen meanwhile (it would be listed again, dead).
+        if (_state != Contended || _pending is not { } robbed || robbed == task || robbed.BlockedOn != this
+            || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, HeadLocked?.Prio ?? 0), lateral: false)
+            || BoostWithoutLocked(robbed) != robbed.Rare.MutexBoost)
         {
             return false;
         }
@@ -276,12 +283,7 @@ public sealed class RtMutex : RtWaitQueue
         _pending = null;
         robbed.Rare.RobbedOf = this; // listed again while runnable: no canceller, timer or unlock wakes it
         robbed.Rare.MutexesHeld--;
-        UnlinkHeldLocked(robbed);
-        if (RecomputeBoostLocked(robbed))
-        {
-            RtScheduler.RequestRecompute(robbed);
-        }
-
+        UnlinkHeldLocked(robbed); // its boost stays: it did not depend on this mutex (the rule above)
         InsertFirstOfPrioLocked(robbed); // its BlockedOn is still this mutex: granted, it never resumed
         Volatile.Write(ref _owner, task);
         LinkHeldLocked(task);
@@ -444,6 +446,21 @@ public sealed class RtMutex : RtWaitQueue
 
     /// <summary>The owner of this mutex when <paramref name="waiter"/> is listed on it (PI lock held; a listed waiter's mutex is contended), else null: a chain's next link.</summary>
     internal RtTask? ListedOwnerLocked(RtTask waiter) => IsListedLocked(waiter) ? _owner : null;
+
+    /// <summary>The boost <paramref name="task"/> would have without this mutex's waiters (PI lock held).</summary>
+    private int BoostWithoutLocked(RtTask task)
+    {
+        int boost = 0;
+        for (RtMutex? m = task.Rare.HeldMutexes; m is not null; m = m.NextHeld)
+        {
+            if (m != this && m.HeadLocked is { } top)
+            {
+                boost = Math.Max(boost, top.Prio);
+            }
+        }
+
+        return boost;
+    }
 
     /// <summary>Sets <paramref name="task"/>'s <see cref="RtTaskRare.MutexBoost"/> from the mutexes it holds (PI lock held); true when it changed.</summary>
     private static bool RecomputeBoostLocked(RtTask task)

@@ -353,9 +353,14 @@ public abstract partial class RtTask
         }
         else if (ContinuationReady)
         {
-            if (BlockedOn is RtMutex mutex && !mutex.ClaimOrReblock(this))
+            switch (BlockedOn)
             {
-                return false; // robbed of the mutex it was handed (a higher task stole it): it blocks again
+                // Woken by the unlock of a lock handed to it: it takes it now, or, robbed of it (a higher
+                // task stole it meanwhile), it blocks again.
+                case RtMutex mutex when !mutex.ClaimOrReblock(this):
+                    return false;
+                case PerCpu.LocalLockState local when !local.ClaimOrReblock(this):
+                    return false;
             }
 
             object c = Continuation!;

@@ -119,9 +119,10 @@ internal sealed class RtTaskRare
     public bool WaitEndMissed;
 
     /// <summary>
-    /// The <see cref="RtMutex"/> a higher task stole from it after an unlock had handed it over, while it
-    /// has not run since: it is listed among that mutex's waiters again yet runnable, so no canceller,
-    /// timer or unlock wakes it (its claim decides when it runs). Under the PI lock.
+    /// The <see cref="RtMutex"/> or local lock's instance a higher task stole from it after an unlock had
+    /// handed it over, while it has not run since: it is listed among that lock's waiters again yet
+    /// runnable, so no canceller, timer or unlock wakes it (its claim decides when it runs). Under the
+    /// PI lock (an RtMutex) or the lock's CPU's lock (a local lock).
     /// </summary>
-    public RtMutex? RobbedOf;
+    public IWaitSource? RobbedOf;
 }

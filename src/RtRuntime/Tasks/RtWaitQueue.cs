@@ -153,6 +153,7 @@ public abstract class RtWaitQueue : IWaitSource
         // it is listed. No separate fence after listing, as a wait on a timer or a lock needs.
         task.BlockedOn = this;
         RtTask? boosted;
+        bool listed = false;
         using (_gate.EnterScope())
         {
             if (TryTakeLocked(task))
@@ -160,32 +161,33 @@ public abstract class RtWaitQueue : IWaitSource
                 // Granted at once: BlockedOn stays until the flow resumes and takes it (GetResult), so
                 // that a task ending before then gives it back (Abandon).
                 _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
-                return false;
+                boosted = null;
             }
-
-            if (task.CancelFlag != 0)
+            else if (task.CancelFlag != 0)
             {
                 task.BlockedOn = null;
                 task.WaitCancelled = true; // resumes at once and GetResult throws, as a cancelled waiter would
                 _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
                 return false;
             }
-
-            if (RefuseWaitLocked(task) is { } refusal)
+            else if (RefuseWaitLocked(task) is { } refusal)
             {
                 task.BlockedOn = null;
                 task.Rare.WaitDeadlock = refusal; // resumes at once, and the await reports and throws it
                 _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
                 return false;
             }
-
-            _ = task.Suspend(continuation, state, SuspendReason.Block);
-            _waiters.Insert(task, this);
-            boosted = WaitersChangedLocked();
+            else
+            {
+                _ = task.Suspend(continuation, state, SuspendReason.Block);
+                _waiters.Insert(task, this);
+                boosted = WaitersChangedLocked();
+                listed = true;
+            }
         }
 
         PostBoost(boosted, direct: true); // the waiter's CPU thread, in its block, holds no CPU's lock
-        return true;
+        return listed;
     }
 
     /// <summary>

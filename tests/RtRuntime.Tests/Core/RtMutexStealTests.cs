@@ -287,6 +287,68 @@ public class RtMutexStealTests
         Assert.Equal(0, m.StealCount);
     }
 
+    [Fact]
+    public async Task APendingOwnerLentABoostByTheMutexsWaiters_IsNotRobbed()
+    {
+        // Review finding (helper-96): m is handed to r (20, queued behind x on cpu1); w (15) is raised to
+        // 50, which lends r 50 as m's owner. t (60) stole m: r, listed again, kept the 50 it was lent
+        // (only cpu1 can take it back), ahead of w (50), and t's unlock handed m back to r, above w. A
+        // pending owner whose priority is m's loan is not robbed now: r runs at 50 and claims m, then w.
+        await using RtScheduler rt = Rt.Start(cpus: 3);
+        var m = new RtMutex(rt, "m");
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int xRuns = 0;
+        int releaseX = 0;
+        int unlockL = 0;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            RtMutexGuard held = await m.LockAsync(ctx);
+            await ctx.SpinUntil(() => Volatile.Read(ref unlockL) == 1, "told to unlock");
+            held.Dispose();
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => m.Owner == l, "l holds m");
+        RtTask r = rt.Spawn("r", 20, Records(m, order, "r"), affinity: CpuSet.Of(1));
+        await Rt.Until(() => m.WaiterCount == 1, "r waits");
+        RtTask w = rt.Spawn("w", 15, Records(m, order, "w"), affinity: CpuSet.Of(2));
+        await Rt.Until(() => m.WaiterCount == 2, "w waits");
+        RtTask x = rt.Spawn("x", 90, ctx =>
+        {
+            Volatile.Write(ref xRuns, 1);
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref releaseX) == 1, "released");
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => Volatile.Read(ref xRuns) == 1, "x runs on cpu1");
+        Volatile.Write(ref unlockL, 1);
+        await Rt.Until(() => m.Owner == r && m.WaiterCount == 1, "m handed to r (queued behind x)");
+        rt.SetPriority(w, 50);
+        await Rt.Until(() => r.Prio == 50, "r, m's pending owner, is lent w's 50");
+
+        RtTask<bool> t = rt.Spawn<bool>("t", 60, ctx =>
+        {
+            bool took = m.TryLock(ctx, out RtMutexGuard guard);
+            if (took)
+            {
+                guard.Dispose();
+            }
+
+            return ValueTask.FromResult(took);
+        }, affinity: CpuSet.Of(0));
+        Assert.False(await t.WithTimeout());
+        Volatile.Write(ref releaseX, 1);
+        await new[] { l, r, w, x }.AllWithTimeout();
+        Assert.Equal(["r", "w"], order);
+        Assert.Equal(0, m.StealCount);
+    }
+
+    /// <summary>A body that locks <paramref name="m"/> and records <paramref name="name"/> inside.</summary>
+    private static Func<TaskContext, ValueTask> Records(RtMutex m, System.Collections.Concurrent.ConcurrentQueue<string> order, string name) => async ctx =>
+    {
+        using (await m.LockAsync(ctx))
+        {
+            order.Enqueue(name);
+        }
+    };
+
     /// <summary>Waits (on the test thread) for a condition that a bug would make true, for at most a second: the window a race needs.</summary>
     private static async Task Within(Func<bool> condition)
     {

@@ -79,6 +79,50 @@ public class SimLockStealTests
         Assert.Contains("61 cpu0 W Exit", lines); // its section (55-60 µs) and its last 1 µs
     }
 
+    [Fact]
+    public void Run_ALocalLockHandedToAWaiterThatHasNotRun_IsStolenByAHigherTaskOnItsCpu()
+    {
+        // As the first test, with cpu0's instance of local lock l under the Rt model; L signals H before
+        // it unlocks, as its unlock's migrate_enable is a point where W would run at once.
+        SimResult r = RunClean(Scenario(1, BalancePolicy.WorkConserving,
+            Task("L", 10, cpu: 0, steps: [SimStep.LocalLock("l"), Run(20, every: 5), SimStep.Signal("a"), SimStep.LocalUnlock("l"), Run(20, every: 5)]),
+            Task("W", 20, cpu: 0, spawn: 5, steps: [SimStep.LocalLock("l"), Run(5), SimStep.LocalUnlock("l")]),
+            Task("H", 30, cpu: 0, spawn: 1, steps: [SimStep.Wait("a"), SimStep.LocalLock("l"), Run(5), SimStep.LocalUnlock("l")])));
+        string[] lines = Lines(r);
+        Assert.Contains("20 cpu0 H LockStolen l/cpu0", lines);
+        Assert.True(Array.IndexOf(lines, "25 cpu0 H Exit") < Array.IndexOf(lines, "25 cpu0 W SwitchIn"), string.Join(" | ", lines)); // W claims it after H
+        Assert.Empty(r.Bugs);
+    }
+
+    [Theory]
+    [InlineData(true)] // local lock: a spinlock_t, whose normal-class waiters steal from equals
+    [InlineData(false)] // RtMutex: FIFO among equals
+    public void Run_TheUnlockerTryLockingAgain_StealsFromAnEqualNormalWaiter_OnlyOnALocalLock(bool localLock)
+    {
+        // Normal tasks on one CPU: L holds the lock and yields, W blocks on it; L unlocks (handed to W,
+        // queued) and try-locks it again at once.
+        SimStep take = localLock ? SimStep.LocalLock("l") : SimStep.Lock("l");
+        SimStep drop = localLock ? SimStep.LocalUnlock("l") : SimStep.Unlock("l");
+        SimStep again = localLock ? SimStep.LocalLock("l") : SimStep.TryLock("l"); // a local lock taken while it is pending for W
+        SimResult r = RunClean(Scenario(1, BalancePolicy.WorkConserving,
+            Normal(Task("L", 0, cpu: 0, steps: [take, Run(5), SimStep.Yield(), Run(5), drop, again, Run(5), drop, Run(5)])),
+            Normal(Task("W", 0, cpu: 0, spawn: 1, steps: [take, Run(5), drop]))));
+        string[] lines = Lines(r);
+        Assert.Equal(localLock, lines.Any(l => l.Contains("LockStolen", StringComparison.Ordinal)));
+        Assert.Empty(r.Bugs);
+    }
+
+    private static SimTaskSpec Normal(SimTaskSpec spec) => new()
+    {
+        Name = spec.Name,
+        Priority = 0,
+        Policy = Tasks.SchedPolicy.Normal,
+        WakeCpu = spec.WakeCpu,
+        SpawnUs = spec.SpawnUs,
+        Affinity = spec.Affinity,
+        Steps = spec.Steps,
+    };
+
     /// <summary>
     /// Two CPUs: on cpu0 L (10) holds m for 20 µs and W (20, cpu0 only) waits for it from 5 µs (timed
     /// when <paramref name="waiterTimeoutUs"/> is above 0); X (50, cpu0 only) computes from 21 µs to 51 µs,

@@ -1,0 +1,152 @@
+using RtRuntime.PerCpu;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.PerCpu;
+
+/// <summary>
+/// Lock stealing on a local lock under the Rt model (PREEMPT_RT's local_lock_t is a spinlock_t, an
+/// rt_mutex with <c>rt_mutex_steal</c>): the unlock hands the CPU's instance to its top waiter, which
+/// takes it when it next runs; a task of higher priority on the CPU that locks it first takes it, as
+/// does an equal one when both are in the normal class (the spinlock's lateral steal), and the robbed
+/// waiter blocks again when it runs. A cancel of a robbed waiter is left to its claim.
+/// </summary>
+public class LocalLockStealTests
+{
+    [Fact]
+    public async Task AHigherTaskWokenBeforeTheHandedWaiterRuns_TakesTheLockFirst()
+    {
+        // l (10) holds the lock; w (20) waits for it; h (30) waits for an event. l unlocks (handed to w,
+        // queued) and sets the event: h runs before w and takes the lock. Without stealing h would block,
+        // boost w to 30 and wait for w's section: the order would be w, h.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        var go = new RtEvent();
+        var order = new List<string>();
+        RtTask? w = null;
+        RtTask? h = null;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                h = rt.Spawn("h", 30, async c =>
+                {
+                    await go.WaitAsync(c);
+                    using (await ll.LockAsync(c))
+                    {
+                        order.Add("h");
+                    }
+                });
+                w = rt.Spawn("w", 20, async c =>
+                {
+                    using (await ll.LockAsync(c))
+                    {
+                        order.Add("w");
+                    }
+                });
+                await ctx.PreemptionPoint(); // h waits for go; w blocks on the lock
+            }
+
+            Assert.Same(w, ll.OwnerOn(0)); // handed to w, which has not run
+            go.Set();
+            await ctx.PreemptionPoint(); // h runs first and steals the lock
+        });
+
+        await l.WithTimeout();
+        await h!.WithTimeout();
+        await w!.WithTimeout();
+        Assert.Equal(["h", "w"], order);
+        Assert.Equal(1, ll.StealCount);
+        Assert.Null(ll.OwnerOn(0));
+    }
+
+    [Theory]
+    [InlineData(SchedPolicy.Normal, true)] // the spinlock's lateral steal: both in the normal class
+    [InlineData(SchedPolicy.Fifo, false)] // an equal RT priority does not steal
+    public async Task TheUnlockerTryLockingAgain_StealsFromAnEqualWaiter_OnlyInTheNormalClass(SchedPolicy policy, bool steals)
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        int got = 0;
+        RtTask? w = null;
+        int priority = policy == SchedPolicy.Normal ? 0 : 20;
+        RtTask<bool> l = rt.Spawn<bool>("l", priority, async ctx =>
+        {
+            LocalLockGuard held = await ll.LockAsync(ctx);
+            w = rt.Spawn("w", priority, async c =>
+            {
+                using (await ll.LockAsync(c))
+                {
+                    Volatile.Write(ref got, 1);
+                }
+            }, policy: policy);
+            await ctx.Yield(); // w runs and blocks on the lock
+            Assert.Equal(RtTaskState.Blocked, w.State);
+            held.Dispose(); // handed to w, queued behind l
+            bool took = ll.TryLock(ctx, out LocalLockGuard again);
+            if (took)
+            {
+                Assert.Equal(RtTaskState.Runnable, w.State);
+                await ctx.Yield(); // w runs, robbed: it blocks again
+                Assert.Equal(RtTaskState.Blocked, w.State);
+                again.Dispose();
+            }
+
+            return took;
+        }, policy: policy);
+
+        Assert.Equal(steals, await l.WithTimeout());
+        await w!.WithTimeout();
+        Assert.Equal(1, got);
+        Assert.Equal(steals ? 1 : 0, ll.StealCount);
+        Assert.Null(ll.OwnerOn(0));
+    }
+
+    [Fact]
+    public async Task ARobbedWaiterCancelledBeforeItRuns_ThrowsFromItsAwait_WithoutTheLock()
+    {
+        // As above, h steals the lock from w (handed it, queued); then it cancels w and waits holding
+        // the lock: w runs, its claim finds it robbed and cancelled, and its await throws; it never enters.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        var go = new RtEvent();
+        var back = new RtEvent();
+        int entered = 0;
+        RtTask? w = null;
+        RtTask? h = null;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                h = rt.Spawn("h", 30, async c =>
+                {
+                    await go.WaitAsync(c);
+                    using (await ll.LockAsync(c)) // handed to w, which has not run: stolen
+                    {
+                        w!.Cancel(); // w is robbed and runnable: left listed, for its claim
+                        await back.WaitAsync(c); // w runs meanwhile
+                    }
+                });
+                w = rt.Spawn("w", 20, async c =>
+                {
+                    using (await ll.LockAsync(c))
+                    {
+                        Volatile.Write(ref entered, 1);
+                    }
+                });
+                await ctx.PreemptionPoint(); // h waits for go; w blocks on the lock
+            }
+
+            go.Set();
+            await ctx.PreemptionPoint(); // h runs, steals, cancels w and waits; w runs
+        });
+
+        await Rt.Until(() => w?.IsCompleted == true, "w's wait ended");
+        back.Set();
+        await l.WithTimeout();
+        await h!.WithTimeout();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w!.WithTimeout());
+        Assert.Equal(0, entered);
+        Assert.Equal(1, ll.StealCount);
+        Assert.Null(ll.OwnerOn(0));
+    }
+}

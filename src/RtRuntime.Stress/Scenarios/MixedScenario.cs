@@ -234,6 +234,7 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("timed_waits_timed_out", Interlocked.Read(ref stats.TimedWaitsTimedOut), "count");
         result.AddFigure("lock_sections", Interlocked.Read(ref stats.LockSections), "count");
         result.AddFigure("boosted_sections", Interlocked.Read(ref stats.BoostedSections), "count");
+        result.AddFigure("lock_steals", stats.Lock.StealCount, "count");
         result.AddFigure("mutex_sections", Interlocked.Read(ref stats.Mutex.Sections), "count");
         result.AddFigure("mutex_boosted_sections", Interlocked.Read(ref stats.MutexBoostedSections), "count");
         result.AddFigure("inner_mutex_sections", Interlocked.Read(ref stats.InnerMutex.Sections), "count");

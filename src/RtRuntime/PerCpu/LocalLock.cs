@@ -215,17 +215,24 @@ public sealed class LocalLock
     /// </summary>
     private static bool TryStealLocked(LocalLockState state, RtTask task)
     {
-        if (state.Pending is not { } robbed || robbed == task || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, state.TopWaiterPrio), lateral: true))
+        // Not by a task waiting itself (a foreign await's callback run while its flow is blocked: on this
+        // very lock it would become owner and waiter at once).
+        if (state.Pending is not { } robbed || robbed == task || task.BlockedOn is not null
+            || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, state.TopWaiterPrio), lateral: true))
         {
             return false;
         }
 
         state.Pending = null;
         robbed.Rare.RobbedOf = state;
-        state.AddWaiterFirstLocked(robbed); // its BlockedOn is still this lock's: handed over, it never ran
         state.Owner = task;
         state.Taken++;
-        RtScheduler.RecomputePrioLocked(state.Cpu, robbed); // no longer the owner: its loan from the waiters ends (queued: requeued)
+
+        // No longer the owner, its loan from the waiters ends (queued: requeued) before it is listed again,
+        // so that it goes back to the head of its own priority (review helper-97: recomputed once listed,
+        // it was moved to that priority's tail, behind waiters that came after it).
+        RtScheduler.RecomputePrioLocked(state.Cpu, robbed);
+        state.AddWaiterFirstLocked(robbed); // its BlockedOn is still this lock's: handed over, it never ran
         RtScheduler.RecomputePrioLocked(state.Cpu, task); // lent at most the top waiter's priority, at or below its own
         Interlocked.Increment(ref state.Lock._steals);
         return true;

@@ -274,6 +274,15 @@ internal sealed class LocalLockState : IWaitSource
                 return false;
             }
 
+            if (robbedToo && Pending == task)
+            {
+                // A pending owner that ended (the stop may end it from its thread): not robbed from here
+                // on (review helper-97: a steal between this and the release of its locks listed the dead
+                // task again, and the stealer's unlock handed it the lock for good); it stays the owner,
+                // and the release of its locks at exit passes the lock on.
+                Pending = null;
+            }
+
             Volatile.Write(ref _waiterLeaving, true);
             Interlocked.MemoryBarrier(); // before the list's head changes (a cancellation: the rare path)
             try

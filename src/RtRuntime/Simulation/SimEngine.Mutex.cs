@@ -309,12 +309,12 @@ internal sealed partial class SimEngine
         robbed.Held!.Remove(mutex);
         mutex.Owner = task;
         (task.Held ??= []).Add(mutex);
+        BoostChanged(robbed); // a local lock's robbed waiter: its loan from the waiters ends (queued: requeued) before it is listed, at the head of its own priority
         robbed.BlockedOn = mutex;
         robbed.WaitingOn = mutex.Waiters;
         mutex.Waiters.AddFirstOfPrio(robbed);
         Emit(task.Cpu, task, SimEventKind.LockStolen, other: mutex.Name);
-        BoostChanged(robbed); // its loan from this mutex's other waiters ends (queued: requeued, and moved among the waiters)
-        BoostChanged(task); // lent the robbed waiter's priority, below its own
+        BoostChanged(task); // lent at most the top waiter's priority, below its own
         return true;
     }
 

@@ -149,4 +149,116 @@ public class LocalLockStealTests
         Assert.Equal(1, ll.StealCount);
         Assert.Null(ll.OwnerOn(0));
     }
+
+    [Fact]
+    public async Task AStopEndingAPendingOwner_RacingATryLockSteal_DoesNotLeaveTheLockToTheDeadTask()
+    {
+        // Review finding (helper-97): s (normal) holds ll; w (normal) blocks on it; s unlocks: handed to w
+        // (pending, queued). The stop's thread then ends w (AbandonStragglers: TryDequeueForStop, then
+        // EndAtStop = AbandonWait + the release of its locks); s, still running on cpu0, try-locks
+        // between the two halves: it stole from the dead w and listed it again, the release then found
+        // s the owner, and s's unlock handed cpu0's instance to the dead w for good.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        RtTask? w = null;
+        bool stole = false;
+        RtTask? ownerAfter = null;
+        bool xTook = true;
+        RtTask s = rt.Spawn("s", 0, async ctx =>
+        {
+            LocalLockGuard held = await ll.LockAsync(ctx);
+            w = rt.Spawn("w", 0, async c =>
+            {
+                using (await ll.LockAsync(c))
+                {
+                }
+            }, policy: SchedPolicy.Normal);
+            await ctx.Yield(); // w runs and blocks on the lock
+            held.Dispose(); // handed to w, queued behind s
+            RtTask dead = w;
+            // The stop's thread (emulated on a real other thread while cpu0 runs s): w is dequeued and its wait abandoned.
+            Task.Run(() =>
+            {
+                Assert.True(RtScheduler.TryDequeueForStop(dead));
+                RtScheduler.AbandonWait(dead);
+            }).Wait();
+            stole = ll.TryLock(ctx, out LocalLockGuard again); // cpu0: the pending owner is robbed
+            Task.Run(() => rt.EndAtStop(dead)).Wait(); // the rest of the stop's EndAtStop
+            if (stole)
+            {
+                again.Dispose();
+            }
+
+            ownerAfter = ll.OwnerOn(0);
+            xTook = ll.TryLock(ctx, out LocalLockGuard third);
+            if (xTook)
+            {
+                third.Dispose();
+            }
+        }, policy: SchedPolicy.Normal);
+
+        await s.WithTimeout();
+        Assert.True(w!.IsCompleted); // ended by the (emulated) stop
+        Assert.False(stole); // an ended pending owner is not robbed
+        Assert.Null(ownerAfter); // its lock was passed on at its end
+        Assert.True(xTook);
+    }
+
+    [Fact]
+    public async Task ARobbedWaiterBoostedByTheLocksWaiters_KeepsItsPlaceAtTheHeadOfItsPriority()
+    {
+        // Review finding (helper-97): o (10) holds ll; r, q, z (20) block on it in that order; h (30) waits
+        // for an event. o unlocks (handed to r, queued) and raises q to 25 (listed: r, the pending owner,
+        // is lent 25). h runs and steals (30 > 25). r was listed again at 25, ahead of q, and its
+        // recompute then moved it to the tail of 20, behind z; it goes back to the head of 20 now.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        var go = new RtEvent();
+        var order = new List<string>();
+        var tasks = new List<RtTask>();
+        RtTask? q = null;
+        RtTask o = rt.Spawn("o", 10, async ctx =>
+        {
+            using (await ll.LockAsync(ctx))
+            {
+                tasks.Add(rt.Spawn("h", 30, async c =>
+                {
+                    await go.WaitAsync(c);
+                    using (await ll.LockAsync(c))
+                    {
+                        order.Add("h");
+                    }
+                }));
+                foreach (string name in new[] { "r", "q", "z" })
+                {
+                    RtTask t = rt.Spawn(name, 20, async c =>
+                    {
+                        using (await ll.LockAsync(c))
+                        {
+                            order.Add(name);
+                        }
+                    });
+                    tasks.Add(t);
+                    if (name == "q")
+                    {
+                        q = t;
+                    }
+
+                    await ctx.Yield(); // it blocks on the lock (o is lent 20 by r: a yield lets an equal task run)
+                }
+            }
+
+            rt.SetPriority(q!, 25); // listed: moves to the head and lends r (the pending owner) 25
+            go.Set();
+            await ctx.PreemptionPoint(); // h steals from r; then q, r, z
+        });
+
+        await o.WithTimeout();
+        foreach (RtTask t in tasks)
+        {
+            await t.WithTimeout();
+        }
+
+        Assert.Equal("steals=1 h,q,r,z", $"steals={ll.StealCount} {string.Join(",", order)}");
+    }
 }

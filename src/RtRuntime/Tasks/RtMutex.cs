@@ -186,14 +186,20 @@ public sealed class RtMutex : RtWaitQueue
 
         if (next is not null)
         {
-            if (nextBoostChanged)
-            {
-                RtScheduler.RequestRecompute(next); // granted and not yet woken: its wakeup's enqueue applies it
-            }
-
             if (!runnable)
             {
+                if (nextBoostChanged)
+                {
+                    RtScheduler.RequestRecompute(next); // granted and not yet woken: its wakeup's enqueue applies it
+                }
+
                 Grant(next);
+            }
+            else if (nextBoostChanged)
+            {
+                // Robbed before and queued since (review helper-96): no enqueue is to come; applied where it
+                // is held, through rt/balance (an unlock at a task's end may come under a CPU's lock).
+                _runtime.PostBoost(next, direct: false);
             }
         }
 

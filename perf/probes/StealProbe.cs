@@ -8,15 +8,22 @@
 // run its section and unlock; with it (from the thirty-fifth session) h takes m back at once while w
 // has not run yet, and w blocks again when it does. How long does h wait for m, and how many sections
 // does each task get?
-//   dotnet run -c Release perf/probes/StealProbe.cs [h's sections, default 20000]
+// With "local", the lock is a LocalLock and h, w and x all run on cpu0 (a local lock's tasks share its
+// CPU), and h sleeps 20 µs inside each section, so that w runs and waits for the lock: without stealing
+// h's next lock after its unlock handed the lock to w blocks h, boosts w, switches to w for its section
+// and back; with it h takes the lock back without a switch.
+//   dotnet run -c Release perf/probes/StealProbe.cs [h's sections, default 20000] [local]
 using System.Diagnostics;
 using RtRuntime;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 int sections = args.Length > 0 ? int.Parse(args[0]) : 20_000;
+bool local = args.Length > 1 && args[1] == "local";
 await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
 var m = new RtMutex(rt, "m");
+var ll = new RtRuntime.PerCpu.LocalLock(rt, "ll");
+async ValueTask<IDisposable> Lock(TaskContext ctx) => local ? await ll.LockAsync(ctx) : await m.LockAsync(ctx);
 int stop = 0;
 long wSections = 0;
 long[] waits = new long[sections];
@@ -24,7 +31,7 @@ RtTask w = rt.Spawn("w", 20, async ctx =>
 {
     while (Volatile.Read(ref stop) == 0)
     {
-        using (await m.LockAsync(ctx))
+        using (await Lock(ctx))
         {
             Spin(1_000);
             wSections++;
@@ -54,10 +61,14 @@ RtTask h = rt.Spawn("h", 60, async ctx =>
     for (int i = 0; i < sections; i++)
     {
         long t0 = RtClock.NowNs();
-        using (await m.LockAsync(ctx))
+        using (await Lock(ctx))
         {
             waits[i] = RtClock.NowNs() - t0;
             Spin(1_000);
+            if (local)
+            {
+                await ctx.Sleep(TimeSpan.FromMicroseconds(20)); // cpu0 runs w meanwhile, which then waits for the lock
+            }
         }
 
         Spin(2_000);
@@ -65,14 +76,16 @@ RtTask h = rt.Spawn("h", 60, async ctx =>
     }
 
     Volatile.Write(ref stop, 1);
-}, affinity: CpuSet.Of(1));
+}, affinity: CpuSet.Of(local ? 0 : 1));
 await h.AsTask();
 double seconds = clock.Elapsed.TotalSeconds;
 await w.AsTask();
 await x.AsTask();
 long[] sorted = waits[(sections / 10)..]; // the first tenth warms up
 Array.Sort(sorted);
-object? steals = typeof(RtMutex).GetProperty("StealCount")?.GetValue(m); // absent before lock stealing
+object? steals = local
+    ? typeof(RtRuntime.PerCpu.LocalLock).GetProperty("StealCount")?.GetValue(ll)
+    : typeof(RtMutex).GetProperty("StealCount")?.GetValue(m); // absent before lock stealing
 Console.WriteLine($"h's lock wait over {sorted.Length} sections: p50 {sorted[sorted.Length / 2] / 1000.0:0.0} µs  p90 {sorted[sorted.Length * 9 / 10] / 1000.0:0.0} µs  p99 {sorted[sorted.Length * 99 / 100] / 1000.0:0.0} µs  max {sorted[^1] / 1000.0:0.0} µs");
 Console.WriteLine($"h: {sections / seconds:0} sections/s ({seconds * 1e6 / sections:0.0} µs each); w: {wSections} sections meanwhile; steals: {steals ?? "n/a (no lock stealing)"}");
 

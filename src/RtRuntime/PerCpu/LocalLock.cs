@@ -153,6 +153,11 @@ public sealed class LocalLock
         // on it is "scheduling while atomic", refused at once as Yield, Sleep and Wait refuse, before
         // anything is counted; else the holder would run on this CPU inside the caller's section.
         Runtime.ThrowIfAtomic(task, "LockAsync");
+        if (TrySteal(task, state))
+        {
+            return new LocalLockAwaitable(state, task, state.Taken); // handed to a waiter that has not run, which it outranks: taken at once, no suspension
+        }
+
         RtTaskRare rare = task.Rare;
         int wait = rare.LocalLockWaits == int.MaxValue ? 1 : rare.LocalLockWaits + 1;
         rare.LocalLockWaits = wait;

@@ -289,9 +289,10 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// rt_mutex_steal: <paramref name="task"/> takes an RtMutex handed to a waiter that has not run
-    /// since, when it outranks it. The robbed waiter, still queued to run, is listed again at the head
-    /// of its priority and loses this mutex's loan; its claim will block it again.
+    /// rt_mutex_steal: <paramref name="task"/> takes a lock (an RtMutex or a local lock's instance)
+    /// handed to a waiter that has not run since, when it outranks it and every listed waiter (a local
+    /// lock: or equals them, all in the normal class). The robbed waiter, still queued to run, is listed
+    /// again at the head of its priority; its claim will block it again.
     /// </summary>
     private bool TrySteal(SimTask task, SimMutex mutex)
     {
@@ -319,7 +320,7 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// The claim of a task an unlock handed an RtMutex to, as it runs again (before its next step): it
+    /// The claim of a task an unlock handed a lock to, as it runs again (before its next step): it
     /// holds the mutex now, or, robbed, it blocks again, unless its timeout came meanwhile (then its
     /// wait ends as timed out). False when it blocked.
     /// </summary>

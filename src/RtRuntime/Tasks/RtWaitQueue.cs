@@ -153,7 +153,6 @@ public abstract class RtWaitQueue : IWaitSource
         // it is listed. No separate fence after listing, as a wait on a timer or a lock needs.
         task.BlockedOn = this;
         RtTask? boosted;
-        bool listed = false;
         using (_gate.EnterScope())
         {
             if (TryTakeLocked(task))
@@ -161,33 +160,32 @@ public abstract class RtWaitQueue : IWaitSource
                 // Granted at once: BlockedOn stays until the flow resumes and takes it (GetResult), so
                 // that a task ending before then gives it back (Abandon).
                 _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
-                boosted = null;
+                return false;
             }
-            else if (task.CancelFlag != 0)
+
+            if (task.CancelFlag != 0)
             {
                 task.BlockedOn = null;
                 task.WaitCancelled = true; // resumes at once and GetResult throws, as a cancelled waiter would
                 _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
                 return false;
             }
-            else if (RefuseWaitLocked(task) is { } refusal)
+
+            if (RefuseWaitLocked(task) is { } refusal)
             {
                 task.BlockedOn = null;
                 task.Rare.WaitDeadlock = refusal; // resumes at once, and the await reports and throws it
                 _ = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
                 return false;
             }
-            else
-            {
-                _ = task.Suspend(continuation, state, SuspendReason.Block);
-                _waiters.Insert(task, this);
-                boosted = WaitersChangedLocked();
-                listed = true;
-            }
+
+            _ = task.Suspend(continuation, state, SuspendReason.Block);
+            _waiters.Insert(task, this);
+            boosted = WaitersChangedLocked();
         }
 
         PostBoost(boosted, direct: true); // the waiter's CPU thread, in its block, holds no CPU's lock
-        return listed;
+        return true;
     }
 
     /// <summary>

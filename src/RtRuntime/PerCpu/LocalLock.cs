@@ -499,27 +499,31 @@ public sealed class LocalLock
     [MethodImpl(MethodImplOptions.NoInlining)] // keep the uncontended unlock small where it is inlined
     private static RtTask? UnlockContended(LocalLockState state, RtTask task)
     {
-        RtTask? next;
         using (state.Cpu.Lock.EnterScope())
         {
-            next = state.PopWaiterLocked();
-            state.Owner = next;
-            state.Pending = next; // until it runs: a higher task (or an equal one, both normal) may steal it meanwhile
-            if (next is not null)
-            {
-                state.Taken++;
-                if (next.RareOrNull is { } rare && rare.RobbedOf == state)
-                {
-                    rare.RobbedOf = null; // robbed before and not run since: still queued here, woken already
-                }
+            return HandOverLocked(state, task);
+        }
+    }
 
-                next.ContinuationReady = true; // its BlockedOn stays this lock's, for its claim when it runs
-                RtScheduler.RecomputePrioLocked(state.Cpu, next);
+    /// <summary><see cref="UnlockContended"/> with the CPU's lock held (also the give-back of an ended task's unclaimed handover).</summary>
+    internal static RtTask? HandOverLocked(LocalLockState state, RtTask task)
+    {
+        RtTask? next = state.PopWaiterLocked();
+        state.Owner = next;
+        state.Pending = next; // until it runs: a higher task (or an equal one, both normal) may steal it meanwhile
+        if (next is not null)
+        {
+            state.Taken++;
+            if (next.RareOrNull is { } rare && rare.RobbedOf == state)
+            {
+                rare.RobbedOf = null; // robbed before and not run since: still queued here, woken already
             }
 
-            RtScheduler.RecomputePrioLocked(state.Cpu, task); // unboost
+            next.ContinuationReady = true; // its BlockedOn stays this lock's, for its claim when it runs
+            RtScheduler.RecomputePrioLocked(state.Cpu, next);
         }
 
+        RtScheduler.RecomputePrioLocked(state.Cpu, task); // unboost
         return next;
     }
 }

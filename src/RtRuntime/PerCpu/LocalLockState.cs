@@ -247,7 +247,35 @@ internal sealed class LocalLockState : IWaitSource
     /// A waiter ended: it leaves the list. A handover to it made it the owner, on this CPU's thread,
     /// which is also the ending task's: the release of locks held at exit gives that back.
     /// </summary>
-    public RtTask? Abandon(RtTask task) => Remove(task, robbedToo: true, out RtTask? boosted) ? boosted : null;
+    public RtTask? Abandon(RtTask task)
+    {
+        RtTask? next = null;
+        bool gaveBack = false;
+        using (Cpu.Lock.EnterScope())
+        {
+            if (Pending == task && Owner == task)
+            {
+                // Handed the lock and ended before it ran (the stop may end it from its thread): the
+                // handover is given back, to the next waiter, as an RtMutex grant never taken is: it
+                // never held the lock (no "lock held at exit" report), and no steal can list it again
+                // (review helper-97: a steal before the release of its locks handed the lock to it, dead).
+                next = LocalLock.HandOverLocked(this, task);
+                gaveBack = true;
+            }
+        }
+
+        if (gaveBack)
+        {
+            if (next is not null)
+            {
+                task.Scheduler.TryWake(next);
+            }
+
+            return null;
+        }
+
+        return Remove(task, robbedToo: true, out RtTask? boosted) ? boosted : null;
+    }
 
     /// <summary>
     /// Cancellation of a waiter: take it off the list and let the owner's boost drop (at once, under
@@ -272,15 +300,6 @@ internal sealed class LocalLockState : IWaitSource
             if (task.BlockedOn != this || (!robbedToo && task.RareOrNull?.RobbedOf == this))
             {
                 return false;
-            }
-
-            if (robbedToo && Pending == task)
-            {
-                // A pending owner that ended (the stop may end it from its thread): not robbed from here
-                // on (review helper-97: a steal between this and the release of its locks listed the dead
-                // task again, and the stealer's unlock handed it the lock for good); it stays the owner,
-                // and the release of its locks at exit passes the lock on.
-                Pending = null;
             }
 
             Volatile.Write(ref _waiterLeaving, true);

@@ -151,7 +151,7 @@ public class LocalLockStealTests
     }
 
     [Fact]
-    public async Task AStopEndingAPendingOwner_RacingATryLockSteal_DoesNotLeaveTheLockToTheDeadTask()
+    public async Task AStopEndingAPendingOwner_GivesTheHandoverBack_NoStealListsTheDeadTask_NoBugReported()
     {
         // Review finding (helper-97): s (normal) holds ll; w (normal) blocks on it; s unlocks: handed to w
         // (pending, queued). The stop's thread then ends w (AbandonStragglers: TryDequeueForStop, then
@@ -161,7 +161,7 @@ public class LocalLockStealTests
         await using RtScheduler rt = Rt.Start(cpus: 1);
         var ll = new LocalLock(rt, "ll");
         RtTask? w = null;
-        bool stole = false;
+        bool took = false;
         RtTask? ownerAfter = null;
         bool xTook = true;
         RtTask s = rt.Spawn("s", 0, async ctx =>
@@ -182,9 +182,9 @@ public class LocalLockStealTests
                 Assert.True(RtScheduler.TryDequeueForStop(dead));
                 RtScheduler.AbandonWait(dead);
             }).Wait();
-            stole = ll.TryLock(ctx, out LocalLockGuard again); // cpu0: the pending owner is robbed
+            took = ll.TryLock(ctx, out LocalLockGuard again); // cpu0: before the fix, the dead pending owner was robbed
             Task.Run(() => rt.EndAtStop(dead)).Wait(); // the rest of the stop's EndAtStop
-            if (stole)
+            if (took)
             {
                 again.Dispose();
             }
@@ -199,9 +199,11 @@ public class LocalLockStealTests
 
         await s.WithTimeout();
         Assert.True(w!.IsCompleted); // ended by the (emulated) stop
-        Assert.False(stole); // an ended pending owner is not robbed
-        Assert.Null(ownerAfter); // its lock was passed on at its end
+        Assert.True(took); // free: the ended pending owner gave the handover back (no waiter left to take it)
+        Assert.Equal(0, ll.StealCount); // nothing robbed from the dead task
+        Assert.Null(ownerAfter);
         Assert.True(xTook);
+        Assert.Equal(0, rt.BugCount); // it never held the lock: no "lock held when task exited
     }
 
     [Fact]

@@ -62,6 +62,37 @@ internal sealed partial class SimEngine
         }
     }
 
+    /// <summary>
+    /// local_trylock (the threaded <c>LocalLock.TryLock</c>): under Rt, this CPU's instance when it is free,
+    /// or stolen (<see cref="TrySteal"/>), then migrate_disable; else nothing is taken and the task skips
+    /// to after its next local unlock of it. NonRt: <see cref="LocalLock"/> (nothing else runs on the CPU
+    /// while a holder is preempt-disabled).
+    /// </summary>
+    private void TryLocalLock(SimTask task, string name)
+    {
+        if (_scenario.Model == PreemptionModel.NonRt)
+        {
+            LocalLock(task, name);
+            return;
+        }
+
+        SimMutex instance = GetLocalLock(name, task.Cpu);
+        if (instance.Owner is null)
+        {
+            LocalLock(task, name);
+            return;
+        }
+
+        if (instance.Owner != task && TrySteal(task, instance))
+        {
+            MigrateDisable(task);
+            return;
+        }
+
+        Emit(task.Cpu, task, SimEventKind.LockFailed, other: instance.Name);
+        SkipSection(task, instance);
+    }
+
     /// <summary>local_unlock: this CPU's instance is released (to its top waiter), then migrate_enable; NonRt: preempt_enable.</summary>
     private void LocalUnlock(SimTask task, string name)
     {
@@ -204,12 +235,14 @@ internal sealed partial class SimEngine
     private static bool IsDisarmedTimeout(SimEvent ev) =>
         ev.Type == SimEventType.LockTimeout && (!ev.Task!.LockTimeoutArmed || ev.Gen != ev.Task.LockWaitGen);
 
-    /// <summary>A lock that failed (timed out, or a try-lock of a held mutex): the task goes on after its next unlock of that mutex (validated to exist).</summary>
+    /// <summary>A lock that failed (timed out, or a try-lock of a held lock): the task goes on after its next unlock of that lock (validated to exist).</summary>
     private static void SkipSection(SimTask task, SimMutex mutex)
     {
+        // A local lock's instance is named "name/cpuN"; its steps name the lock.
+        (SimStepKind unlockKind, string target) = mutex.Cpu >= 0 ? (SimStepKind.LocalUnlock, mutex.Name[..mutex.Name.LastIndexOf('/')]) : (SimStepKind.Unlock, mutex.Name);
         for (int pc = task.Pc; pc < task.Steps.Length; pc++)
         {
-            if (task.Steps[pc] is { Kind: SimStepKind.Unlock } unlock && unlock.Target == mutex.Name)
+            if (task.Steps[pc].Kind == unlockKind && task.Steps[pc].Target == target)
             {
                 task.Pc = pc + 1;
                 return;

@@ -115,6 +115,10 @@ internal sealed partial class SimEngine
                     task.Pc++;
                     LocalUnlock(task, step.Target!);
                     break;
+                case SimStepKind.TryLocalLock:
+                    task.Pc++;
+                    TryLocalLock(task, step.Target!);
+                    break;
                 default:
                     task.Pc = task.Steps.Length;
                     ExitTask(task);

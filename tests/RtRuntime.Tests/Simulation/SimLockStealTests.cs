@@ -112,6 +112,31 @@ public class SimLockStealTests
         Assert.Empty(r.Bugs);
     }
 
+    [Fact]
+    public void Run_ATryLocalLock_TakesAFreeInstance_StealsAPendingOne_AndOfAHeldOneSkipsItsSection()
+    {
+        // One CPU: L (10) holds l; W (20) blocks on it; H (30) try-locks it at 5 µs (held: it skips its
+        // section, to after its local unlock) and again at 25 µs, after L's unlock handed l to W, which
+        // has not run (H steals it). Last, W claims l after H's unlock.
+        SimResult r = RunClean(Scenario(1, BalancePolicy.WorkConserving,
+            Task("L", 10, cpu: 0, steps: [SimStep.LocalLock("l"), Run(20, every: 5), SimStep.Signal("a"), SimStep.LocalUnlock("l"), Run(20, every: 5)]),
+            Task("W", 20, cpu: 0, spawn: 2, steps: [SimStep.LocalLock("l"), Run(5), SimStep.LocalUnlock("l")]),
+            Task("H", 30, cpu: 0, spawn: 5, steps: [SimStep.TryLocalLock("l"), Run(50), SimStep.LocalUnlock("l"), SimStep.Wait("a"), SimStep.TryLocalLock("l"), Run(5), SimStep.LocalUnlock("l")])));
+        string[] lines = Lines(r);
+        Assert.Contains("5 cpu0 H LockFailed l/cpu0", lines);
+        Assert.Contains("20 cpu0 H LockStolen l/cpu0", lines);
+        Assert.True(Array.IndexOf(lines, "25 cpu0 H Exit") < Array.IndexOf(lines, "25 cpu0 W SwitchIn"), string.Join(" | ", lines));
+        Assert.Empty(r.Bugs);
+    }
+
+    [Fact]
+    public void Validate_ATryLocalLockWithoutALocalUnlockAfterIt_IsRefused()
+    {
+        SimScenario s = Scenario(1, BalancePolicy.WorkConserving, Task("T", 10, cpu: 0, steps: [SimStep.TryLocalLock("l"), Run(5), SimStep.Unlock("l")]));
+        var e = Assert.Throws<SimScenarioException>(() => Simulator.Run(s, 0));
+        Assert.Contains("tryLocalLock of 'l' needs a localUnlock", e.Message, StringComparison.Ordinal);
+    }
+
     private static SimTaskSpec Normal(SimTaskSpec spec) => new()
     {
         Name = spec.Name,

@@ -58,7 +58,7 @@ public class SimPropertyTests
             {
                 string mutex = Mutexes[m];
                 items.Add((1, Gen.Select(Block(cpus, tasks, depth - 1, m + 1), Gen.Int[0, 3], Gen.Long[1, 200], (b, how, timeoutUs) => mutex[0] == 'l'
-                    ? (SimStep[])[SimStep.LocalLock(mutex), .. b, SimStep.LocalUnlock(mutex)]
+                    ? (SimStep[])[how == 3 ? SimStep.TryLocalLock(mutex) : SimStep.LocalLock(mutex), .. b, SimStep.LocalUnlock(mutex)]
                     : [how switch { 2 => SimStep.Lock(mutex, timeoutUs), 3 => SimStep.TryLock(mutex), _ => SimStep.Lock(mutex) }, .. b, SimStep.Unlock(mutex)]))); // a timed or try lock that fails skips to this unlock
             }
 

@@ -198,16 +198,22 @@ public sealed class LocalLock
             return false; // read on this CPU's thread, the only one that hands the lock over (or the stop's release of an ended task)
         }
 
+        // Pinned before the lock is its own, as TryTake does: at the migrate-disable limit the overflow
+        // throws with nothing taken (review helper-98: taken first, the throw left the lock to a task that
+        // had no guard for it, and kept it after its end).
+        MigrateGuard.EnterUntracked(task);
+        bool stole;
         using (state.Cpu.Lock.EnterScope())
         {
-            if (!TryStealLocked(state, task))
-            {
-                return false;
-            }
+            stole = TryStealLocked(state, task);
         }
 
-        MigrateGuard.EnterUntracked(task);
-        return true;
+        if (!stole)
+        {
+            MigrateGuard.LeaveUntracked(task);
+        }
+
+        return stole;
     }
 
     /// <summary>

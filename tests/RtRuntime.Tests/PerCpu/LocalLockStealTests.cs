@@ -263,4 +263,67 @@ public class LocalLockStealTests
 
         Assert.Equal("steals=1 h,q,r,z", $"steals={ll.StealCount} {string.Join(",", order)}");
     }
+
+    // Review finding (helper-98): s (normal) holds ll; w (normal) blocks; s unlocks (handed to w, pending).
+    // s, at the migrate-disable depth limit, locks again: the steal took the lock, then the migrate-disable
+    // overflow threw, leaving s the owner with no guard for it. Now it throws with nothing taken.
+    [Theory]
+    [InlineData(false)] // LockAsync (3e145cd's synchronous steal)
+    [InlineData(true)]  // TryLock (the same TrySteal, since 8735bcd)
+    public async Task AStealAtTheMigrateDisableLimit_ThrowsTheOverflow_WithNothingTaken(bool tryLock)
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "ll");
+        RtTask? w = null;
+        Exception? thrown = null;
+        RtTask? ownerAfterThrow = null;
+        long steals = -1;
+        RtTask s = rt.Spawn("s", 0, async ctx =>
+        {
+            LocalLockGuard held = await ll.LockAsync(ctx);
+            w = rt.Spawn("w", 0, async c =>
+            {
+                using (await ll.LockAsync(c))
+                {
+                }
+            }, policy: SchedPolicy.Normal);
+            await ctx.Yield(); // w blocks on ll
+            held.Dispose(); // handed to w (pending, queued)
+            var guards = new Stack<MigrateGuard>();
+            for (int i = 0; i < MigrateGuard.MaxDepth; i++)
+            {
+                guards.Push(ctx.MigrateDisable());
+            }
+
+            try
+            {
+                if (tryLock)
+                {
+                    _ = ll.TryLock(ctx, out _);
+                }
+                else
+                {
+                    _ = ll.LockAsync(ctx); // not awaited: the throw is synchronous
+                }
+            }
+            catch (Exception e)
+            {
+                thrown = e;
+            }
+
+            ownerAfterThrow = ll.OwnerOn(0);
+            steals = ll.StealCount;
+            while (guards.Count > 0)
+            {
+                guards.Pop().Dispose();
+            }
+        }, policy: SchedPolicy.Normal);
+
+        await s.WithTimeout();
+        Assert.NotNull(thrown); // the overflow
+        await w!.WithTimeout();
+        Assert.Equal(0, steals); // nothing robbed
+        Assert.NotSame(s, ownerAfterThrow); // before the fix: s owned ll, with no guard for it, for good
+        Assert.Equal(0, rt.BugCount);
+    }
 }

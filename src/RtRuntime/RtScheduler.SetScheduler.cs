@@ -291,10 +291,25 @@ public sealed partial class RtScheduler
     /// </summary>
     internal static void ApplySchedRequestOnEnqueueLocked(Cpu cpu, RtTask task, RtTaskRare rare)
     {
-        if (task.TryTakeSchedRequest(rare))
+        if (!task.TryTakeSchedRequest(rare))
         {
-            task.PrioVolatile = BoostedPrioLocked(cpu, task);
+            return;
         }
+
+        int prio = BoostedPrioLocked(cpu, task);
+        if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue)
+        {
+            // Granted and not resumed, or an RtMutex waiter robbed after its wakeup (RtMutex.ClaimOrReblock),
+            // which is listed again: it moves among the waiters with its priority, under the queue's gate.
+            if (queue.SetPrioOfEnqueued(task, prio) is { } boosted)
+            {
+                boosted.Scheduler.PostBoost(boosted, direct: false);
+            }
+
+            return;
+        }
+
+        task.PrioVolatile = prio;
     }
 
     /// <summary>

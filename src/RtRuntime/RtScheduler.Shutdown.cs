@@ -264,7 +264,7 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>Takes a still-queued task off its CPU's run queue for good (under that CPU's lock, so its CPU can no longer pick it).</summary>
-    private static bool TryDequeueForStop(RtTask task)
+    internal static bool TryDequeueForStop(RtTask task)
     {
         if (task.Cpu is not { } cpu)
         {
@@ -298,7 +298,7 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>Ends a task the stop took (now Dead): as <see cref="Finish"/> when its body completed off its CPU, else cancelled.</summary>
-    private void EndAtStop(RtTask task, bool reaped = false)
+    internal void EndAtStop(RtTask task, bool reaped = false)
     {
         AbandonWait(task); // a grant it was given and never took goes to the next waiter
         ReleaseLeakedGuards(task, reportHeldLocks: false); // its local locks and pin too: it did not exit, the stop ended it

@@ -234,11 +234,13 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("timed_waits_timed_out", Interlocked.Read(ref stats.TimedWaitsTimedOut), "count");
         result.AddFigure("lock_sections", Interlocked.Read(ref stats.LockSections), "count");
         result.AddFigure("boosted_sections", Interlocked.Read(ref stats.BoostedSections), "count");
+        result.AddFigure("lock_steals", stats.Lock.StealCount, "count");
         result.AddFigure("mutex_sections", Interlocked.Read(ref stats.Mutex.Sections), "count");
         result.AddFigure("mutex_boosted_sections", Interlocked.Read(ref stats.MutexBoostedSections), "count");
         result.AddFigure("inner_mutex_sections", Interlocked.Read(ref stats.InnerMutex.Sections), "count");
         result.AddFigure("mutex_timed_out", Interlocked.Read(ref stats.Mutex.TimedOut), "count");
         result.AddFigure("mutex_try_failed", Interlocked.Read(ref stats.Mutex.TryFailed), "count");
+        result.AddFigure("mutex_steals", stats.Mutex.Mutex.StealCount + stats.InnerMutex.Mutex.StealCount, "count");
         result.AddFigure("priority_changes", Interlocked.Read(ref stats.PriorityChanges), "count");
         result.AddFigure("cross_priority_changes", Interlocked.Read(ref stats.CrossPriorityChanges), "count");
         result.AddFigure("cross_policy_changes", Interlocked.Read(ref stats.CrossPolicyChanges), "count");

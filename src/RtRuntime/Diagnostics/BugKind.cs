@@ -15,6 +15,8 @@ public enum BugKind
     /// <summary>
     /// "BUG: lock held when task exited" (lockdep's "lock held when returning to user space"): a task
     /// ended holding a <see cref="PerCpu.LocalLock"/> or an <see cref="Tasks.RtMutex"/>; the runtime released it (to its top waiter).
+    /// A lock handed to a waiter that ended before it ran to take it is given back, not reported: the
+    /// task never held it.
     /// </summary>
     LockHeldAtExit = 3,
 

@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.PerCpu;
@@ -88,6 +89,14 @@ public sealed class LocalLock
     /// <summary>The lock's name (for messages).</summary>
     public string Name { get; }
 
+    /// <summary>
+    /// Rt model: how many times a task took one of the lock's instances from a waiter an unlock had
+    /// handed it to, before that waiter ran (<c>rt_mutex_steal</c>; <see cref="LockRules.Steals"/>).
+    /// </summary>
+    public long StealCount => Interlocked.Read(ref _steals);
+
+    private long _steals;
+
     internal RtScheduler Runtime { get; }
 
     private readonly bool _nonRt;
@@ -144,6 +153,11 @@ public sealed class LocalLock
         // on it is "scheduling while atomic", refused at once as Yield, Sleep and Wait refuse, before
         // anything is counted; else the holder would run on this CPU inside the caller's section.
         Runtime.ThrowIfAtomic(task, "LockAsync");
+        if (TrySteal(task, state))
+        {
+            return new LocalLockAwaitable(state, task, state.Taken); // handed to a waiter that has not run, which it outranks: taken at once, no suspension
+        }
+
         RtTaskRare rare = task.Rare;
         int wait = rare.LocalLockWaits == int.MaxValue ? 1 : rare.LocalLockWaits + 1;
         rare.LocalLockWaits = wait;
@@ -165,7 +179,7 @@ public sealed class LocalLock
     {
         RtTask task = context.CurrentTaskOf(nameof(context));
         LocalLockState state = StateOf(task);
-        if (TryTake(task, state))
+        if (TryTake(task, state) || (!_nonRt && state.Owner != task && TrySteal(task, state)))
         {
             guard = new LocalLockGuard(state, task, state.Taken);
             return true;
@@ -173,6 +187,66 @@ public sealed class LocalLock
 
         guard = default;
         return false;
+    }
+
+    /// <summary>A try-lock's steal (Rt model): the lock is pending for a waiter that has not run since (<see cref="TryStealLocked"/>).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path
+    private static bool TrySteal(RtTask task, LocalLockState state)
+    {
+        if (state.Pending is null)
+        {
+            return false; // read on this CPU's thread, the only one that hands the lock over (or the stop's release of an ended task)
+        }
+
+        // Pinned before the lock is its own, as TryTake does: at the migrate-disable limit the overflow
+        // throws with nothing taken (review helper-98: taken first, the throw left the lock to a task that
+        // had no guard for it, and kept it after its end).
+        MigrateGuard.EnterUntracked(task);
+        bool stole;
+        using (state.Cpu.Lock.EnterScope())
+        {
+            stole = TryStealLocked(state, task);
+        }
+
+        if (!stole)
+        {
+            MigrateGuard.LeaveUntracked(task);
+        }
+
+        return stole;
+    }
+
+    /// <summary>
+    /// <c>rt_mutex_steal</c> for this CPU's instance (its lock held): when an unlock handed it to a waiter
+    /// that has not run since, and <paramref name="task"/> outranks that waiter and every listed one (or,
+    /// all in the normal class, equals them: a spinlock_t's lateral steal), the lock becomes
+    /// <paramref name="task"/>'s. The robbed waiter, still queued on this CPU, is listed again at the head
+    /// of its priority, loses the boost it had as the owner, and blocks again when it runs
+    /// (<see cref="LocalLockState.ClaimOrReblock"/>); a cancel meanwhile leaves it listed for that claim.
+    /// </summary>
+    private static bool TryStealLocked(LocalLockState state, RtTask task)
+    {
+        // Not by a task waiting itself (a foreign await's callback run while its flow is blocked: on this
+        // very lock it would become owner and waiter at once).
+        if (state.Pending is not { } robbed || robbed == task || task.BlockedOn is not null
+            || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, state.TopWaiterPrio), lateral: true))
+        {
+            return false;
+        }
+
+        state.Pending = null;
+        robbed.Rare.RobbedOf = state;
+        state.Owner = task;
+        state.Taken++;
+
+        // No longer the owner, its loan from the waiters ends (queued: requeued) before it is listed again,
+        // so that it goes back to the head of its own priority (review helper-97: recomputed once listed,
+        // it was moved to that priority's tail, behind waiters that came after it).
+        RtScheduler.RecomputePrioLocked(state.Cpu, robbed);
+        state.AddWaiterFirstLocked(robbed); // its BlockedOn is still this lock's: handed over, it never ran
+        RtScheduler.RecomputePrioLocked(state.Cpu, task); // lent at most the top waiter's priority, at or below its own
+        Interlocked.Increment(ref state.Lock._steals);
+        return true;
     }
 
     /// <summary>
@@ -254,7 +328,7 @@ public sealed class LocalLock
 
             switch (Volatile.Read(ref owner.BlockedOn))
             {
-                case LocalLockState next:
+                case LocalLockState next when next.Owner != owner: // not a lock handed to it that it has yet to claim
                     lockState = next;
                     continue;
                 case RtMutex:
@@ -324,6 +398,10 @@ public sealed class LocalLock
                 state.Owner = task; // released between LockAsync and here
                 state.Taken++;
                 _ = task.Suspend(continuation, SuspendReason.PreemptionPoint);
+            }
+            else if (TryStealLocked(state, task))
+            {
+                _ = task.Suspend(continuation, SuspendReason.PreemptionPoint); // handed to a waiter that has not run, which it outranks
             }
             else if (task.CancelFlag != 0)
             {
@@ -427,22 +505,31 @@ public sealed class LocalLock
     [MethodImpl(MethodImplOptions.NoInlining)] // keep the uncontended unlock small where it is inlined
     private static RtTask? UnlockContended(LocalLockState state, RtTask task)
     {
-        RtTask? next;
         using (state.Cpu.Lock.EnterScope())
         {
-            next = state.PopWaiterLocked();
-            state.Owner = next;
-            if (next is not null)
+            return HandOverLocked(state, task);
+        }
+    }
+
+    /// <summary><see cref="UnlockContended"/> with the CPU's lock held (also the give-back of an ended task's unclaimed handover).</summary>
+    internal static RtTask? HandOverLocked(LocalLockState state, RtTask task)
+    {
+        RtTask? next = state.PopWaiterLocked();
+        state.Owner = next;
+        state.Pending = next; // until it runs: a higher task (or an equal one, both normal) may steal it meanwhile
+        if (next is not null)
+        {
+            state.Taken++;
+            if (next.RareOrNull is { } rare && rare.RobbedOf == state)
             {
-                state.Taken++;
-                next.BlockedOn = null;
-                next.ContinuationReady = true;
-                RtScheduler.RecomputePrioLocked(state.Cpu, next);
+                rare.RobbedOf = null; // robbed before and not run since: still queued here, woken already
             }
 
-            RtScheduler.RecomputePrioLocked(state.Cpu, task); // unboost
+            next.ContinuationReady = true; // its BlockedOn stays this lock's, for its claim when it runs
+            RtScheduler.RecomputePrioLocked(state.Cpu, next);
         }
 
+        RtScheduler.RecomputePrioLocked(state.Cpu, task); // unboost
         return next;
     }
 }

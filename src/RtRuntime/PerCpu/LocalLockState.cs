@@ -30,7 +30,7 @@ internal sealed class LocalLockState : IWaitSource
     [FieldOffset(0)]
     private readonly CacheLinePadding _before;
 
-    [FieldOffset(Fields + 72)]
+    [FieldOffset(Fields + 80)]
     private readonly CacheLinePadding _after;
 #pragma warning restore CS0169, IDE0051
 
@@ -68,6 +68,15 @@ internal sealed class LocalLockState : IWaitSource
     /// </summary>
     [FieldOffset(Fields + 68)]
     public int Taken;
+
+    /// <summary>
+    /// Rt model: the owner an unlock handed the lock to, until it next runs (its claim,
+    /// <see cref="ClaimOrReblock"/>): a task of higher priority on this CPU (or, both in the normal
+    /// class, an equal one) that locks it meanwhile steals it (<see cref="Scheduling.LockRules.Steals"/>).
+    /// Under this CPU's lock.
+    /// </summary>
+    [FieldOffset(Fields + 72)]
+    public RtTask? Pending;
 
     public LocalLockState(LocalLock owner, Cpu cpu)
     {
@@ -125,6 +134,71 @@ internal sealed class LocalLockState : IWaitSource
         _waiters.Insert(task, this);
     }
 
+    /// <summary>Lists a robbed waiter again ahead of the waiters of its priority (lock held), where it was.</summary>
+    public void AddWaiterFirstLocked(RtTask task)
+    {
+        if (_waiters.Head is null)
+        {
+            Cpu.ContendedLocks.Add(this);
+        }
+
+        _waiters.InsertFirstOfPrio(task);
+    }
+
+    /// <summary>True when <paramref name="task"/> is listed here (lock held).</summary>
+    public bool IsListedLocked(RtTask task) => task.BlockedOn == this && _waiters.Contains(task);
+
+    /// <summary>
+    /// The claim of a waiter an unlock handed this lock to, as it next runs (its step, before its
+    /// continuation; on this CPU's thread): true when its wait is over (it holds the lock, or it was
+    /// cancelled), false when a task stole the lock first and it is listed again: it blocks again, its
+    /// continuation kept for the next handover (<c>rt_mutex_slowlock_block</c>, as <see cref="RtMutex.ClaimOrReblock"/>).
+    /// </summary>
+    public bool ClaimOrReblock(RtTask task)
+    {
+        RtTask? boosted = null;
+        using (Cpu.Lock.EnterScope())
+        {
+            if (task.RareOrNull is { } rare)
+            {
+                rare.RobbedOf = null; // from here on a listed waiter is asleep again, or gone
+            }
+
+            if (Pending == task)
+            {
+                Pending = null;
+                task.BlockedOn = null;
+                return true;
+            }
+
+            if (!IsListedLocked(task))
+            {
+                return true; // a cancel took it off the list (its await throws)
+            }
+
+            if (task.CancelFlag == 0)
+            {
+                task.ContinuationReady = false; // robbed: it waits on (a handover to it comes after this lock)
+                return false;
+            }
+
+            _ = RemoveWaiterLocked(task); // cancelled while robbed (the canceller left it to this claim)
+            task.BlockedOn = null;
+            task.WaitCancelled = true;
+            if (Owner is { } owner)
+            {
+                boosted = RtScheduler.RecomputePrioLockedHandingBack(Cpu, owner);
+            }
+        }
+
+        if (boosted is not null)
+        {
+            boosted.Scheduler.PostBoost(boosted, direct: true); // this CPU's thread, in the task's step, holds no CPU's lock
+        }
+
+        return true;
+    }
+
     /// <summary>Removes a waiter (lock held); false when it does not wait here.</summary>
     public bool RemoveWaiterLocked(RtTask task)
     {
@@ -173,14 +247,48 @@ internal sealed class LocalLockState : IWaitSource
     /// A waiter ended: it leaves the list. A handover to it made it the owner, on this CPU's thread,
     /// which is also the ending task's: the release of locks held at exit gives that back.
     /// </summary>
-    public RtTask? Abandon(RtTask task) => TryRemove(task, out RtTask? boosted) ? boosted : null;
+    public RtTask? Abandon(RtTask task)
+    {
+        RtTask? next = null;
+        bool gaveBack = false;
+        using (Cpu.Lock.EnterScope())
+        {
+            if (Pending == task && Owner == task)
+            {
+                // Handed the lock and ended before it ran (the stop may end it from its thread): the
+                // handover is given back, to the next waiter, as an RtMutex grant never taken is: it
+                // never held the lock (no "lock held at exit" report), and no steal can list it again
+                // (review helper-97: a steal before the release of its locks handed the lock to it, dead).
+                next = LocalLock.HandOverLocked(this, task);
+                gaveBack = true;
+            }
+        }
+
+        if (gaveBack)
+        {
+            if (next is not null)
+            {
+                task.Scheduler.TryWake(next);
+            }
+
+            return null;
+        }
+
+        return Remove(task, robbedToo: true, out RtTask? boosted) ? boosted : null;
+    }
 
     /// <summary>
     /// Cancellation of a waiter: take it off the list and let the owner's boost drop (at once, under
     /// this CPU's lock, for the owner and any local-lock chain on this CPU; where that chain reaches a
     /// holder waiting for an RtMutex, the mutex's owner is handed back in <paramref name="boosted"/>).
     /// </summary>
-    public bool TryRemove(RtTask task, out RtTask? boosted)
+    public bool TryRemove(RtTask task, out RtTask? boosted) => Remove(task, robbedToo: false, out boosted);
+
+    /// <summary>
+    /// <see cref="TryRemove"/>; <paramref name="robbedToo"/>: also a robbed waiter not run since (a task
+    /// that ended), which a cancel leaves listed: it is runnable, and its claim ends its wait.
+    /// </summary>
+    private bool Remove(RtTask task, bool robbedToo, out RtTask? boosted)
     {
         boosted = null;
         using (Cpu.Lock.EnterScope())
@@ -189,7 +297,7 @@ internal sealed class LocalLockState : IWaitSource
             // through the locked slow path, so it cannot slip away unboosted (after the removal, its
             // fast path may set Owner to null at any moment).
             RtTask? owner = Volatile.Read(ref Owner);
-            if (task.BlockedOn != this)
+            if (task.BlockedOn != this || (!robbedToo && task.RareOrNull?.RobbedOf == this))
             {
                 return false;
             }

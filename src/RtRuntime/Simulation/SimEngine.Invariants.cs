@@ -76,7 +76,10 @@ internal sealed partial class SimEngine
         {
             foreach (SimTask t in m.Waiters.Waiters)
             {
-                seen[t.Id]++;
+                if (t.PendingLock != m)
+                {
+                    seen[t.Id]++; // a waiter robbed of m and not run since is where it runs or is queued
+                }
             }
         }
 
@@ -133,7 +136,7 @@ internal sealed partial class SimEngine
             for (int i = 0; i < waiters.Count; i++)
             {
                 SimTask w = waiters[i];
-                if (w.State != SimTaskState.Waiting || w.BlockedOn != m || (i > 0 && waiters[i - 1].Prio < w.Prio) || (m.Cpu >= 0 && (w.Cpu != m.Cpu || w.MigrationDisabled == 0)))
+                if ((w.State != SimTaskState.Waiting && w.PendingLock != m) || w.BlockedOn != m || (i > 0 && waiters[i - 1].Prio < w.Prio) || (m.Cpu >= 0 && (w.Cpu != m.Cpu || w.MigrationDisabled == 0)))
                 {
                     Violation(SimViolationKind.PriorityNotInherited, $"{w.Name}({w.Prio}, {w.State}) is listed on {m.Name} at {i} of {waiters.Count} out of place");
                     return;

@@ -9,7 +9,11 @@ namespace RtRuntime.Simulation;
 /// waiting on an event or on another mutex moves among those waiters (and there lends it on to that
 /// mutex's owner, along the chain); an owner running on another CPU takes it at its next preemption
 /// point, yield or block (the threaded runtime's <c>SchedRequest.Recompute</c>). Unlock hands the mutex
-/// to its top waiter (no lock stealing), wakes it, then drops the unlocking task's boost at once.
+/// to its top waiter, wakes it, then drops the unlocking task's boost at once. A lock handed over is
+/// pending until its new owner runs: a task of strictly higher priority (for a local lock, also an
+/// equal one, both in the normal class) that locks it first steals it (<c>rt_mutex_steal</c>,
+/// <see cref="Scheduling.LockRules.Steals"/>), and the robbed waiter, listed again at the head of its
+/// priority, blocks again when it runs (the threaded <c>RtMutex.ClaimOrReblock</c>, <c>LocalLockState.ClaimOrReblock</c>).
 /// </summary>
 internal sealed partial class SimEngine
 {
@@ -58,6 +62,37 @@ internal sealed partial class SimEngine
         }
     }
 
+    /// <summary>
+    /// local_trylock (the threaded <c>LocalLock.TryLock</c>): under Rt, this CPU's instance when it is free,
+    /// or stolen (<see cref="TrySteal"/>), then migrate_disable; else nothing is taken and the task skips
+    /// to after its next local unlock of it. NonRt: <see cref="LocalLock"/> (nothing else runs on the CPU
+    /// while a holder is preempt-disabled).
+    /// </summary>
+    private void TryLocalLock(SimTask task, string name)
+    {
+        if (_scenario.Model == PreemptionModel.NonRt)
+        {
+            LocalLock(task, name);
+            return;
+        }
+
+        SimMutex instance = GetLocalLock(name, task.Cpu);
+        if (instance.Owner is null)
+        {
+            LocalLock(task, name);
+            return;
+        }
+
+        if (instance.Owner != task && TrySteal(task, instance))
+        {
+            MigrateDisable(task);
+            return;
+        }
+
+        Emit(task.Cpu, task, SimEventKind.LockFailed, other: instance.Name);
+        SkipSection(task, instance);
+    }
+
     /// <summary>local_unlock: this CPU's instance is released (to its top waiter), then migrate_enable; NonRt: preempt_enable.</summary>
     private void LocalUnlock(SimTask task, string name)
     {
@@ -97,6 +132,11 @@ internal sealed partial class SimEngine
             return true;
         }
 
+        if (TrySteal(task, mutex))
+        {
+            return true;
+        }
+
         if (RefuseLock(task, mutex))
         {
             return false;
@@ -127,11 +167,16 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// rt_mutex_trylock: take the mutex when it is free; else nothing is taken (a mutex the task holds
+    /// rt_mutex_trylock: take the mutex when it is free, or steal it (<see cref="TrySteal"/>); else nothing is taken (a mutex the task holds
     /// too: the threaded <c>TryLock</c> returns false) and the task skips its section.
     /// </summary>
     private void TryLock(SimTask task, SimMutex mutex)
     {
+        if (TrySteal(task, mutex))
+        {
+            return;
+        }
+
         if (mutex.Owner is null)
         {
             _ = Lock(task, mutex);
@@ -150,6 +195,15 @@ internal sealed partial class SimEngine
     /// </summary>
     private void LockTimedOut(SimTask task)
     {
+        if (task.PendingLock is not null)
+        {
+            // Handed the mutex and not run since (robbed of it or not): its claim decides, as the
+            // threaded timer leaves a runnable waiter to its claim (it takes the mutex, or, robbed, its
+            // wait ends then).
+            task.TimedOutWhilePending = true;
+            return;
+        }
+
         if (task.State != SimTaskState.Waiting || task.BlockedOn is not { } mutex)
         {
             return;
@@ -181,12 +235,14 @@ internal sealed partial class SimEngine
     private static bool IsDisarmedTimeout(SimEvent ev) =>
         ev.Type == SimEventType.LockTimeout && (!ev.Task!.LockTimeoutArmed || ev.Gen != ev.Task.LockWaitGen);
 
-    /// <summary>A lock that failed (timed out, or a try-lock of a held mutex): the task goes on after its next unlock of that mutex (validated to exist).</summary>
+    /// <summary>A lock that failed (timed out, or a try-lock of a held lock): the task goes on after its next unlock of that lock (validated to exist).</summary>
     private static void SkipSection(SimTask task, SimMutex mutex)
     {
+        // A local lock's instance is named "name/cpuN"; its steps name the lock.
+        (SimStepKind unlockKind, string target) = mutex.Cpu >= 0 ? (SimStepKind.LocalUnlock, mutex.Name[..mutex.Name.LastIndexOf('/')]) : (SimStepKind.Unlock, mutex.Name);
         for (int pc = task.Pc; pc < task.Steps.Length; pc++)
         {
-            if (task.Steps[pc] is { Kind: SimStepKind.Unlock } unlock && unlock.Target == mutex.Name)
+            if (task.Steps[pc].Kind == unlockKind && task.Steps[pc].Target == target)
             {
                 task.Pc = pc + 1;
                 return;
@@ -247,13 +303,97 @@ internal sealed partial class SimEngine
 
         SimTask next = waiters[0];
         waiters.RemoveAt(0);
-        DisarmLockTimeout(next);
         next.BlockedOn = null;
         mutex.Owner = next;
         (next.Held ??= []).Add(mutex);
         next.MutexBoost = TopWaiterPrio(next);
         SetInheritedPrio(next); // not listed anywhere now: its wakeup places it at the new priority
-        Wake(next);
+        mutex.Pending = next; // its timeout stays armed until its claim, as the threaded timer stays until the flow resumes
+        next.PendingLock = mutex;
+
+        if (next.State == SimTaskState.Waiting)
+        {
+            Wake(next);
+        }
+        else
+        {
+            next.WaitingOn = null; // robbed before and not run since: still queued (or switched in), it claims the mutex when it runs
+        }
+    }
+
+    /// <summary>
+    /// rt_mutex_steal: <paramref name="task"/> takes a lock (an RtMutex or a local lock's instance)
+    /// handed to a waiter that has not run since, when it outranks it and every listed waiter (a local
+    /// lock: or equals them, all in the normal class). The robbed waiter, still queued to run, is listed
+    /// again at the head of its priority; its claim will block it again.
+    /// </summary>
+    private bool TrySteal(SimTask task, SimMutex mutex)
+    {
+        // An RtMutex's pending owner whose loan comes from this mutex's waiters is not robbed (the threaded
+        // RtMutex: only its CPU could take the loan back, and it would stay listed above its lender); a
+        // local lock's robbed waiter is requeued at once under its CPU's lock, as here.
+        if (mutex.Pending is not { } robbed || robbed == task || !Scheduling.LockRules.Steals(task.Prio, Math.Max(robbed.Prio, mutex.TopWaiterPrio), lateral: mutex.Cpu >= 0)
+            || (mutex.Cpu < 0 && TopWaiterPrio(robbed, except: mutex) != robbed.MutexBoost))
+        {
+            return false;
+        }
+
+        mutex.Pending = null;
+        mutex.Steals++;
+        robbed.Held!.Remove(mutex);
+        mutex.Owner = task;
+        (task.Held ??= []).Add(mutex);
+        BoostChanged(robbed); // a local lock's robbed waiter: its loan from the waiters ends (queued: requeued) before it is listed, at the head of its own priority
+        robbed.BlockedOn = mutex;
+        robbed.WaitingOn = mutex.Waiters;
+        mutex.Waiters.AddFirstOfPrio(robbed);
+        Emit(task.Cpu, task, SimEventKind.LockStolen, other: mutex.Name);
+        BoostChanged(task); // lent at most the top waiter's priority, below its own
+        return true;
+    }
+
+    /// <summary>
+    /// The claim of a task an unlock handed a lock to, as it runs again (before its next step): it
+    /// holds the mutex now, or, robbed, it blocks again, unless its timeout came meanwhile (then its
+    /// wait ends as timed out). False when it blocked.
+    /// </summary>
+    private bool ClaimLock(SimTask task, SimMutex mutex)
+    {
+        task.PendingLock = null;
+        bool timedOut = task.TimedOutWhilePending;
+        task.TimedOutWhilePending = false;
+        if (mutex.Pending == task)
+        {
+            mutex.Pending = null;
+            DisarmLockTimeout(task);
+            return true;
+        }
+
+        if (!timedOut && task.BlockedOn == mutex && mutex.Waiters.Waiters.Contains(task))
+        {
+            int prio = task.Prio;
+            TakeSchedRequest(task); // the step ends: its place among the waiters follows its priority
+            if (task.Prio != prio && mutex.Waiters.Waiters.Remove(task))
+            {
+                mutex.Waiters.Add(task);
+                BoostChanged(mutex.Owner);
+            }
+
+            Block(task, SimTaskState.Waiting);
+            return false;
+        }
+
+        if (task.BlockedOn == mutex)
+        {
+            _ = mutex.Waiters.Waiters.Remove(task);
+            task.BlockedOn = null;
+            task.WaitingOn = null;
+            BoostChanged(mutex.Owner);
+        }
+
+        Emit(task.Cpu, task, SimEventKind.LockFailed, other: mutex.Name);
+        SkipSection(task, mutex);
+        return true;
     }
 
     /// <summary>An ending task's mutexes pass on (the threaded runtime reports <c>LockHeldAtExit</c>).</summary>
@@ -275,15 +415,18 @@ internal sealed partial class SimEngine
         task.MutexBoost = 0;
     }
 
-    /// <summary>The highest top-waiter priority over the mutexes <paramref name="owner"/> holds (0: none).</summary>
-    private static int TopWaiterPrio(SimTask owner)
+    /// <summary>The highest top-waiter priority over the mutexes <paramref name="owner"/> holds (0: none), but <paramref name="except"/>.</summary>
+    private static int TopWaiterPrio(SimTask owner, SimMutex? except = null)
     {
         int boost = 0;
         if (owner.Held is { } held)
         {
             foreach (SimMutex m in held)
             {
-                boost = Math.Max(boost, m.TopWaiterPrio);
+                if (m != except)
+                {
+                    boost = Math.Max(boost, m.TopWaiterPrio);
+                }
             }
         }
 
@@ -341,7 +484,7 @@ internal sealed partial class SimEngine
                 SetInheritedPrio(task);
                 Enqueue(cpu, task, atHead: prio < old && prio > 0); // need_resched when it now outranks the runner
                 _rebalance = true; // a raised task may run on a CPU busy below it
-                return false;
+                return MoveRobbedWaiter(task);
             }
 
             case SimTaskState.Waiting:
@@ -356,6 +499,21 @@ internal sealed partial class SimEngine
                 SetInheritedPrio(task); // asleep or waiting for an affinity change: its wakeup places it at the new priority
                 return false;
         }
+    }
+
+    /// <summary>
+    /// A queued task listed on an RtMutex (robbed of it, not run since) whose priority changed moves
+    /// among its waiters, at the tail of its new priority; true when it did (its owner's loan follows).
+    /// </summary>
+    private static bool MoveRobbedWaiter(SimTask task)
+    {
+        if (task.BlockedOn is not { } mutex || !mutex.Waiters.Waiters.Remove(task))
+        {
+            return false;
+        }
+
+        mutex.Waiters.Add(task);
+        return true;
     }
 
     /// <summary>A running task takes its effective priority now (its own step, or its point after a boost from elsewhere).</summary>

@@ -10,6 +10,11 @@ internal sealed partial class SimEngine
     /// <summary>Runs <paramref name="task"/>'s steps until it starts a Run segment or leaves its CPU.</summary>
     private void Continue(SimTask task)
     {
+        if (task.PendingLock is { } pending && !ClaimLock(task, pending))
+        {
+            return; // robbed of the mutex it was handed: it blocked again
+        }
+
         int gen = task.SwitchGen;
         while (task.State == SimTaskState.Running && task.SwitchGen == gen)
         {
@@ -109,6 +114,10 @@ internal sealed partial class SimEngine
                 case SimStepKind.LocalUnlock:
                     task.Pc++;
                     LocalUnlock(task, step.Target!);
+                    break;
+                case SimStepKind.TryLocalLock:
+                    task.Pc++;
+                    TryLocalLock(task, step.Target!);
                     break;
                 default:
                     task.Pc = task.Steps.Length;

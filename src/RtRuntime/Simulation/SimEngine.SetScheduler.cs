@@ -61,6 +61,11 @@ internal sealed partial class SimEngine
                 SetParams(target, newPolicy, priority);
                 Enqueue(cpu, target, atHead: target.Prio < old && target.Prio > 0); // need_resched when it now outranks the runner (its next point sees QueuedTop); the normal class at its tail
                 _rebalance = true; // a raised task may run on a CPU busy below it (the threaded PriorityChanged pass)
+                if (MoveRobbedWaiter(target))
+                {
+                    BoostChanged(target.BlockedOn!.Owner); // robbed of an RtMutex and listed again: its owner's loan follows
+                }
+
                 break;
             }
 

@@ -79,4 +79,11 @@ public enum SimEventKind
     /// mutex. <see cref="SimTraceEvent.Other"/> is the mutex.
     /// </summary>
     LockFailed = 22,
+
+    /// <summary>
+    /// The task took an RtMutex that an unlock had handed to a lower waiter which had not run yet
+    /// (<c>rt_mutex_steal</c>); that waiter is listed again, and blocks again when it runs.
+    /// <see cref="SimTraceEvent.Other"/> is the mutex.
+    /// </summary>
+    LockStolen = 23,
 }

@@ -22,6 +22,16 @@ internal sealed class SimMutex
     /// <summary>The task holding it, or null when free.</summary>
     public SimTask? Owner;
 
+    /// <summary>
+    /// The owner an unlock handed the lock to, until it next runs (its claim): a task of higher priority
+    /// (for a local lock's instance, also an equal one in the normal class) that locks it meanwhile
+    /// steals it (<c>rt_mutex_steal</c>); null otherwise.
+    /// </summary>
+    public SimTask? Pending;
+
+    /// <summary>Steals so far (the threaded <c>RtMutex.StealCount</c>).</summary>
+    public long Steals;
+
     /// <summary>The tasks blocked on it (<see cref="SimWaitQueue.Count"/> is unused).</summary>
     public SimWaitQueue Waiters { get; }
 

@@ -225,14 +225,14 @@ public sealed class SimScenario
                 case SimStepKind.Sleep:
                     CheckTime($"{p}.sleep", s.DurationUs, allowZero: true);
                     break;
-                case SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.TryLock or SimStepKind.Unlock or SimStepKind.LocalLock or SimStepKind.LocalUnlock:
-                    CheckName($"{p}.{s.Kind switch { SimStepKind.Wait => "wait", SimStepKind.Signal => "signal", SimStepKind.Lock => "lock", SimStepKind.TryLock => "tryLock", SimStepKind.Unlock => "unlock", SimStepKind.LocalLock => "localLock", _ => "localUnlock" }}", s.Target);
+                case SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.TryLock or SimStepKind.Unlock or SimStepKind.LocalLock or SimStepKind.TryLocalLock or SimStepKind.LocalUnlock:
+                    CheckName($"{p}.{s.Kind switch { SimStepKind.Wait => "wait", SimStepKind.Signal => "signal", SimStepKind.Lock => "lock", SimStepKind.TryLock => "tryLock", SimStepKind.Unlock => "unlock", SimStepKind.LocalLock => "localLock", SimStepKind.TryLocalLock => "tryLocalLock", _ => "localUnlock" }}", s.Target);
                     if (s.Kind == SimStepKind.Lock && s.DurationUs != 0)
                     {
                         CheckTime($"{p}.timeoutUs", s.DurationUs, allowZero: false);
                     }
 
-                    if (s.Kind == SimStepKind.TryLock || (s.Kind == SimStepKind.Lock && s.DurationUs != 0))
+                    if (s.Kind is SimStepKind.TryLock or SimStepKind.TryLocalLock || (s.Kind == SimStepKind.Lock && s.DurationUs != 0))
                     {
                         CheckSectionEnd(p, steps, i);
                     }
@@ -330,18 +330,20 @@ public sealed class SimScenario
         return total;
     }
 
-    /// <summary>A timed lock or a try-lock that fails skips to after the task's next unlock of that mutex: one must follow in the same list of steps.</summary>
+    /// <summary>A timed lock or a try-lock that fails skips to after the task's next unlock of that lock: one must follow in the same list of steps.</summary>
     private static void CheckSectionEnd(string path, IReadOnlyList<SimStep> steps, int at)
     {
+        SimStepKind unlockKind = steps[at].Kind == SimStepKind.TryLocalLock ? SimStepKind.LocalUnlock : SimStepKind.Unlock;
         for (int j = at + 1; j < steps.Count; j++)
         {
-            if (steps[j] is { Kind: SimStepKind.Unlock } unlock && unlock.Target == steps[at].Target)
+            if (steps[j].Kind == unlockKind && steps[j].Target == steps[at].Target)
             {
                 return;
             }
         }
 
-        Fail(path, $"a {(steps[at].Kind == SimStepKind.TryLock ? "tryLock" : "lock with timeoutUs")} of '{steps[at].Target}' needs an unlock of it later in the same steps: a failed lock skips to after it.");
+        string what = steps[at].Kind switch { SimStepKind.TryLock => "tryLock", SimStepKind.TryLocalLock => "tryLocalLock", _ => "lock with timeoutUs" };
+        Fail(path, $"a {what} of '{steps[at].Target}' needs {(unlockKind == SimStepKind.LocalUnlock ? "a localUnlock" : "an unlock")} of it later in the same steps: a failed lock skips to after it.");
     }
 
     private static void CheckTime(string path, long value, bool allowZero)

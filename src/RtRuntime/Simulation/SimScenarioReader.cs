@@ -257,7 +257,7 @@ internal static class SimScenarioReader
                         _ => ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, field == "run" ? DurationRange : TimeRange),
                     };
                     break;
-                case "wait" or "signal" or "setAffinity" or "lock" or "tryLock" or "unlock" or "localLock" or "localUnlock":
+                case "wait" or "signal" or "setAffinity" or "lock" or "tryLock" or "unlock" or "localLock" or "tryLocalLock" or "localUnlock":
                     op = SetOp(ref reader, ctx, at, op, field);
                     text = ReadString(ref reader, ctx, p);
                     break;
@@ -333,6 +333,7 @@ internal static class SimScenarioReader
             "tryLock" => SimStep.TryLock(text!),
             "unlock" => SimStep.Unlock(text!),
             "localLock" => SimStep.LocalLock(text!),
+            "tryLocalLock" => SimStep.TryLocalLock(text!),
             "localUnlock" => SimStep.LocalUnlock(text!),
             "setAffinity" => SimStep.SetAffinity(text!, cpus),
             "setPriority" => task is null ? SimStep.SetPriority((int)value) : SimStep.SetPriority(task, (int)value),

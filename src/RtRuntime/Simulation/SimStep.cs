@@ -27,7 +27,7 @@ public sealed class SimStep
     /// <summary>For <see cref="SimStepKind.Run"/>: a preemption point every this many µs (0: only at the end).</summary>
     public long EveryUs { get; }
 
-    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.Lock"/>/<see cref="SimStepKind.TryLock"/>/<see cref="SimStepKind.Unlock"/>: the mutex name; for <see cref="SimStepKind.LocalLock"/>/<see cref="SimStepKind.LocalUnlock"/>: the local lock's name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
+    /// <summary>For <see cref="SimStepKind.Wait"/>/<see cref="SimStepKind.Signal"/>: the event name; for <see cref="SimStepKind.Lock"/>/<see cref="SimStepKind.TryLock"/>/<see cref="SimStepKind.Unlock"/>: the mutex name; for <see cref="SimStepKind.LocalLock"/>/<see cref="SimStepKind.TryLocalLock"/>/<see cref="SimStepKind.LocalUnlock"/>: the local lock's name; for <see cref="SimStepKind.SetAffinity"/>: the target task's name; for <see cref="SimStepKind.SetPriority"/> and <see cref="SimStepKind.SetScheduler"/>: the target task's name, or null for the caller itself.</summary>
     public string? Target { get; }
 
     /// <summary>For <see cref="SimStepKind.SetAffinity"/>: the requested mask.</summary>
@@ -126,6 +126,10 @@ public sealed class SimStep
     /// <param name="name">The lock's name.</param>
     public static SimStep LocalLock(string name) => new(SimStepKind.LocalLock, target: name);
 
+    /// <summary>Take this CPU's instance of the local lock <paramref name="name"/> if it is free (<c>LocalLock.TryLock</c>); else skip to after the task's next local unlock of it.</summary>
+    /// <param name="name">The lock's name.</param>
+    public static SimStep TryLocalLock(string name) => new(SimStepKind.TryLocalLock, target: name);
+
     /// <summary>Release the local lock <paramref name="name"/>, which the task holds on its CPU.</summary>
     /// <param name="name">The lock's name.</param>
     public static SimStep LocalUnlock(string name) => new(SimStepKind.LocalUnlock, target: name);
@@ -147,6 +151,7 @@ public sealed class SimStep
         SimStepKind.Wait or SimStepKind.Signal or SimStepKind.Lock or SimStepKind.Unlock => $"{Kind.ToString().ToLowerInvariant()} {Target}",
         SimStepKind.TryLock => $"tryLock {Target}",
         SimStepKind.LocalLock => $"localLock {Target}",
+        SimStepKind.TryLocalLock => $"tryLocalLock {Target}",
         SimStepKind.LocalUnlock => $"localUnlock {Target}",
         SimStepKind.SetAffinity => $"setAffinity {Target} {Cpus}",
         SimStepKind.Repeat => $"repeat {Count} x {Body.Count} steps",

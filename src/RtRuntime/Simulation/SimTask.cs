@@ -55,8 +55,20 @@ internal sealed class SimTask
     /// <summary>The locks it holds (RtMutexes and local locks' instances), in the order it took them.</summary>
     public List<SimMutex>? Held;
 
-    /// <summary>The lock it is blocked on (while <see cref="SimTaskState.Waiting"/> on its waiters), or null.</summary>
+    /// <summary>
+    /// The lock it is blocked on (while <see cref="SimTaskState.Waiting"/> on its waiters; or, robbed of an
+    /// RtMutex handed to it, listed again while queued until its claim blocks it), or null.
+    /// </summary>
     public SimMutex? BlockedOn;
+
+    /// <summary>
+    /// The lock an unlock handed it to (<see cref="SimMutex.Pending"/>): it claims it when it next runs,
+    /// and blocks again if a higher task stole it meanwhile (the threaded <c>ClaimOrReblock</c>).
+    /// </summary>
+    public SimMutex? PendingLock;
+
+    /// <summary>Its timed lock wait's timeout came while the mutex was pending for it: if it was robbed, its claim ends the wait.</summary>
+    public bool TimedOutWhilePending;
 
     /// <summary>Counts its lock waits: a timed wait's timeout event carries the number of its wait, and is stale for any other.</summary>
     public int LockWaitGen;

@@ -21,4 +21,16 @@ internal sealed class SimWaitQueue
 
         Waiters.Insert(i, task);
     }
+
+    /// <summary>Adds a waiter ahead of the waiters of its priority (a robbed RtMutex waiter, back where it was).</summary>
+    public void AddFirstOfPrio(SimTask task)
+    {
+        int i = 0;
+        while (i < Waiters.Count && Waiters[i].Prio > task.Prio)
+        {
+            i++;
+        }
+
+        Waiters.Insert(i, task);
+    }
 }

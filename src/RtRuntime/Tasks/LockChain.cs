@@ -27,7 +27,7 @@ internal static class LockChain
     internal static RtTask? NextOwnerLocked(RtTask owner) => Volatile.Read(ref owner.BlockedOn) switch
     {
         RtMutex mutex => mutex.ListedOwnerLocked(owner),
-        LocalLockState local => Volatile.Read(ref local.Owner),
+        LocalLockState local => Volatile.Read(ref local.Owner) is { } next && next != owner ? next : null, // handed to it, not claimed yet: no link
         _ => null,
     };
 

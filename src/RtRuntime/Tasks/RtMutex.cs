@@ -1,4 +1,5 @@
 using RtRuntime.Cpus;
+using RtRuntime.Scheduling;
 
 namespace RtRuntime.Tasks;
 
@@ -7,8 +8,9 @@ namespace RtRuntime.Tasks;
 /// PREEMPT_RT builds <c>spinlock_t</c> and <c>mutex</c>. While a task waits for it, the owner runs at
 /// least at the waiter's priority (a Normal owner joins the RT class), wherever it runs; the boost
 /// follows chains (an owner waiting for another RtMutex boosts that one's owner), and ends when the
-/// owner unlocks. Unlock hands the mutex to the highest waiter (FIFO within a priority: no stealing by
-/// a lower task). Waiting is cancellable and may have a timeout (<see cref="RtWaitQueue.WaitAsync(TaskContext, TimeSpan)"/>);
+/// owner unlocks. Unlock hands the mutex to the highest waiter (FIFO within a priority), which takes
+/// it when it next runs; a task of strictly higher priority that locks it before then steals it, and
+/// the robbed waiter waits on at the head of its priority (<c>rt_mutex_steal</c>). Waiting is cancellable and may have a timeout (<see cref="RtWaitQueue.WaitAsync(TaskContext, TimeSpan)"/>);
 /// a wait that would close a cycle of owners and waiters is refused and reported
 /// (<see cref="BugKind.Deadlock"/>); a task that ends holding one is reported
 /// (<see cref="BugKind.LockHeldAtExit"/>) and the mutex passes on.
@@ -37,6 +39,8 @@ public sealed class RtMutex : RtWaitQueue
     // RT_MUTEX_HAS_WAITERS.
     private object? _state;
     private RtTask? _owner; // the owner while Contended, under the PI lock
+    private RtTask? _pending; // the owner an unlock handed it to, until that task next runs (ClaimOrReblock): a higher locker may steal it; under the PI lock, read unlocked as a hint
+    private long _steals;
     private int _taken; // acquisitions, written by the owner or by a handover to it: tells a guard's hold from a later one
 
     /// <summary>The next mutex its owner holds (<see cref="RtTaskRare.HeldMutexes"/>), under the PI lock.</summary>
@@ -54,6 +58,12 @@ public sealed class RtMutex : RtWaitQueue
 
     /// <summary>The name in messages and reports.</summary>
     public string Name { get; }
+
+    /// <summary>
+    /// How many times a task of higher priority took the mutex from the waiter an unlock had handed it
+    /// to, before that waiter ran (<c>rt_mutex_steal</c>).
+    /// </summary>
+    public long StealCount => Interlocked.Read(ref _steals);
 
     /// <summary>The task holding it now, or null (a snapshot).</summary>
     public RtTask? Owner
@@ -134,6 +144,7 @@ public sealed class RtMutex : RtWaitQueue
         RtTask? next;
         bool ownerBoostChanged;
         bool nextBoostChanged = false;
+        bool runnable = false;
         using (Gate.EnterScope())
         {
             if (_state != Contended || _owner != task)
@@ -144,6 +155,7 @@ public sealed class RtMutex : RtWaitQueue
             task.Rare.MutexesHeld--;
             UnlinkHeldLocked(task);
             ownerBoostChanged = RecomputeBoostLocked(task);
+            _pending = null; // a handed-over owner that ended before it ran gives it back (ReturnGrant)
             next = PopLocked();
             if (next is null)
             {
@@ -152,30 +164,43 @@ public sealed class RtMutex : RtWaitQueue
             }
             else
             {
+                // Handed over, pending until the task runs: the mutex stays contended (even with no
+                // waiter left), so that a locker of higher priority takes the slow path and may steal
+                // it meanwhile (the kernel's lock stays RT_MUTEX_HAS_WAITERS while its woken top
+                // waiter has not run). The task's claim makes it uncontended again if no one waits.
+                // A waiter robbed before and not run since is runnable still: it is not woken again.
+                if (next.RareOrNull is { } nextRare && nextRare.RobbedOf == this)
+                {
+                    nextRare.RobbedOf = null;
+                    runnable = true;
+                }
+
                 Volatile.Write(ref _taken, _taken + 1);
                 next.Rare.MutexesHeld++;
-                if (HeadLocked is null)
-                {
-                    _owner = null;
-                    Volatile.Write(ref _state, next); // no waiter left: uncontended again
-                }
-                else
-                {
-                    Volatile.Write(ref _owner, next);
-                    LinkHeldLocked(next);
-                    nextBoostChanged = RecomputeBoostLocked(next); // the waiters it passed now wait for it
-                }
+                Volatile.Write(ref _owner, next);
+                _pending = next;
+                LinkHeldLocked(next);
+                nextBoostChanged = RecomputeBoostLocked(next); // the waiters it passed now wait for it
             }
         }
 
         if (next is not null)
         {
-            if (nextBoostChanged)
+            if (!runnable)
             {
-                RtScheduler.RequestRecompute(next); // granted and not yet woken: its wakeup's enqueue applies it
-            }
+                if (nextBoostChanged)
+                {
+                    RtScheduler.RequestRecompute(next); // granted and not yet woken: its wakeup's enqueue applies it
+                }
 
-            Grant(next);
+                Grant(next);
+            }
+            else if (nextBoostChanged)
+            {
+                // Robbed before and queued since (review helper-96): no enqueue is to come; applied where it
+                // is held, through rt/balance (an unlock at a task's end may come under a CPU's lock).
+                _runtime.PostBoost(next, direct: false);
+            }
         }
 
         DropStaleBoost(task, ownerBoostChanged);
@@ -210,17 +235,152 @@ public sealed class RtMutex : RtWaitQueue
         _ = task.Rare; // made here, never under the PI lock (a handover counts the hold there)
     }
 
-    /// <summary>The fast path: takes the mutex if it is free (one CAS, no PI lock).</summary>
+    /// <summary>
+    /// The fast path: takes the mutex if it is free (one CAS, no PI lock); else, when an unlock handed
+    /// it to a waiter of lower priority that has not run since, steals it under the PI lock.
+    /// </summary>
     internal override bool TryTakeNow(RtTask task)
     {
-        if (Interlocked.CompareExchange(ref _state, task, null) is not null)
+        object? state = Interlocked.CompareExchange(ref _state, task, null);
+        if (state is null)
+        {
+            Took(task);
+            return true;
+        }
+
+        return state == Contended && Volatile.Read(ref _pending) is { } pending && LockRules.Steals(task.Prio, pending.Prio) && TryStealNow(task); // the top waiter's priority is checked under the PI lock
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private bool TryStealNow(RtTask task)
+    {
+        using (Gate.EnterScope())
+        {
+            return TryStealLocked(task);
+        }
+    }
+
+    /// <summary>
+    /// <c>try_to_take_rt_mutex</c>'s steal (PI lock held): when the mutex was handed to a waiter that has
+    /// not run since and <paramref name="task"/> outranks it (<see cref="LockRules.Steals"/>), the mutex
+    /// becomes <paramref name="task"/>'s and the robbed waiter is listed again at the head of its
+    /// priority, where its claim, when it runs, finds it and blocks it again (<see cref="ClaimOrReblock"/>).
+    /// A pending owner whose boost depends on what this mutex's waiters lend it (one of them rose above
+    /// it meanwhile) is not robbed: listed again, it would keep that loan, which only its CPU can take
+    /// back, and stand above the waiter that lent it (review helper-96: it then got the mutex first).
+    /// It runs at that loan and claims the mutex; the kernel, whose woken waiter is lent nothing,
+    /// wakes the risen waiter instead (<c>rt_mutex_adjust_prio_chain</c> on an ownerless lock). Until that
+    /// claim it is a runnable task on the list (<see cref="RtTaskRare.RobbedOf"/>): a canceller, a timer
+    /// or an unlock that reaches it leaves the waking to its claim. The rule compares with the top
+    /// waiter too, whose priority may have risen above the robbed waiter's meanwhile (the kernel steals
+    /// against the top of the waiters' tree, where its woken waiter still is).
+    /// </summary>
+    private bool TryStealLocked(RtTask task)
+    {
+        // A pending owner that ended is given up by Abandon, which clears its BlockedOn under this lock
+        // and returns the grant after it: not stolen meanwhile (it would be listed again, dead).
+        if (_state != Contended || _pending is not { } robbed || robbed == task || robbed.BlockedOn != this
+            || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, HeadLocked?.Prio ?? 0), lateral: false)
+            || BoostWithoutLocked(robbed) != robbed.Rare.MutexBoost)
         {
             return false;
         }
 
+        _pending = null;
+        robbed.Rare.RobbedOf = this; // listed again while runnable: no canceller, timer or unlock wakes it
+        robbed.Rare.MutexesHeld--;
+        UnlinkHeldLocked(robbed); // its boost stays: it did not depend on this mutex (the rule above)
+        InsertFirstOfPrioLocked(robbed); // its BlockedOn is still this mutex: granted, it never resumed
+        Volatile.Write(ref _owner, task);
+        LinkHeldLocked(task);
         Took(task);
+        _ = RecomputeBoostLocked(task); // lent at most the top waiter's priority, below its own: its effective priority stays
+        _steals++;
         return true;
     }
+
+    /// <summary>
+    /// <c>rt_mutex_slowlock_block</c>'s <c>try_to_take_rt_mutex</c> for a waiter an unlock handed the
+    /// mutex to, as it next runs (its step, before its continuation; on its CPU thread): true when its
+    /// wait is over (it holds the mutex, or its wait ended by a cancel or a timeout), false when a task
+    /// of higher priority stole the mutex first and it is listed again: it blocks again, its
+    /// continuation kept for the next handover. A cancel or a timeout that came since its wakeup (the
+    /// mutex pending for it, or robbed and runnable: no remover took it off the list) ends its wait
+    /// now, as the kernel's loop checks them after a failed take.
+    /// </summary>
+    internal bool ClaimOrReblock(RtTask task)
+    {
+        RtTask? boosted = null;
+        using (Gate.EnterScope())
+        {
+            RtTaskRare rare = task.Rare;
+            bool missed = rare.WaitEndMissed;
+            rare.WaitEndMissed = false;
+            rare.RobbedOf = null; // from here on a listed waiter is asleep again, or gone
+            if (_pending == task)
+            {
+                _pending = null;
+                if (HeadLocked is null)
+                {
+                    // Nobody waits: uncontended again, its unlock a CAS.
+                    UnlinkHeldLocked(task);
+                    _owner = null;
+                    Volatile.Write(ref _state, task);
+                }
+
+                return true;
+            }
+
+            if (!IsListedLocked(task))
+            {
+                return true; // it holds the mutex (taken at once, or claimed before), or a cancel or a timeout took it off the list
+            }
+
+            if (task.CancelFlag == 0 && !missed)
+            {
+                // Robbed: it waits on. Set under the gate, so that a handover to it, which writes it
+                // after this gate, is never undone.
+                task.ContinuationReady = false;
+                return false;
+            }
+
+            _ = RemoveListedLocked(task);
+            task.BlockedOn = null;
+            if (task.CancelFlag != 0)
+            {
+                task.WaitCancelled = true;
+            }
+            else
+            {
+                rare.WaitTimedOut = true;
+            }
+
+            boosted = WaitersChangedLocked();
+        }
+
+        if (boosted is not null)
+        {
+            boosted.Scheduler.PostBoost(boosted, direct: true); // its CPU thread, in its step, holds no CPU's lock
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// A cancel or a timeout did not take <paramref name="task"/> off the list (PI lock held): the mutex
+    /// is pending for it, or it was robbed and has not run since. Its claim decides: it takes the mutex
+    /// (handed to it, it holds it, as the kernel's woken waiter takes the lock before it looks at a
+    /// signal or a timeout), or its wait ends then.
+    /// </summary>
+    private protected override void MissedRemovalLocked(RtTask task)
+    {
+        if (_pending == task || IsRunnableWaiterLocked(task))
+        {
+            task.Rare.WaitEndMissed = true;
+        }
+    }
+
+    private protected override bool IsRunnableWaiterLocked(RtTask task) => task.RareOrNull?.RobbedOf == this;
 
     /// <summary>
     /// The block's take, under the PI lock: the mutex if it is free; else it is marked contended (its
@@ -242,7 +402,7 @@ public sealed class RtMutex : RtWaitQueue
             }
             else if (state == Contended)
             {
-                return false;
+                return TryStealLocked(task);
             }
             else
             {
@@ -292,6 +452,21 @@ public sealed class RtMutex : RtWaitQueue
 
     /// <summary>The owner of this mutex when <paramref name="waiter"/> is listed on it (PI lock held; a listed waiter's mutex is contended), else null: a chain's next link.</summary>
     internal RtTask? ListedOwnerLocked(RtTask waiter) => IsListedLocked(waiter) ? _owner : null;
+
+    /// <summary>The boost <paramref name="task"/> would have without this mutex's waiters (PI lock held).</summary>
+    private int BoostWithoutLocked(RtTask task)
+    {
+        int boost = 0;
+        for (RtMutex? m = task.Rare.HeldMutexes; m is not null; m = m.NextHeld)
+        {
+            if (m != this && m.HeadLocked is { } top)
+            {
+                boost = Math.Max(boost, top.Prio);
+            }
+        }
+
+        return boost;
+    }
 
     /// <summary>Sets <paramref name="task"/>'s <see cref="RtTaskRare.MutexBoost"/> from the mutexes it holds (PI lock held); true when it changed.</summary>
     private static bool RecomputeBoostLocked(RtTask task)

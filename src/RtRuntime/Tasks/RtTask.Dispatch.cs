@@ -353,6 +353,16 @@ public abstract partial class RtTask
         }
         else if (ContinuationReady)
         {
+            switch (BlockedOn)
+            {
+                // Woken by the unlock of a lock handed to it: it takes it now, or, robbed of it (a higher
+                // task stole it meanwhile), it blocks again.
+                case RtMutex mutex when !mutex.ClaimOrReblock(this):
+                    return false;
+                case PerCpu.LocalLockState local when !local.ClaimOrReblock(this):
+                    return false;
+            }
+
             object c = Continuation!;
             Continuation = null;
             ContinuationReady = false;

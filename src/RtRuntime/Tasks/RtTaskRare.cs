@@ -110,4 +110,19 @@ internal sealed class RtTaskRare
 
     /// <summary>The last timed wait ended by its timeout (set by the timer that took the task off the queue, read once by the waiting flow).</summary>
     public bool WaitTimedOut;
+
+    /// <summary>
+    /// A cancel or a timeout came while an <see cref="RtMutex"/> was handed to the task and it had not
+    /// run yet (it was off the waiters' list): if a higher task steals the mutex before it runs, its
+    /// claim ends the wait then (<see cref="RtMutex.ClaimOrReblock"/>). Under the PI lock.
+    /// </summary>
+    public bool WaitEndMissed;
+
+    /// <summary>
+    /// The <see cref="RtMutex"/> or local lock's instance a higher task stole from it after an unlock had
+    /// handed it over, while it has not run since: it is listed among that lock's waiters again yet
+    /// runnable, so no canceller, timer or unlock wakes it (its claim decides when it runs). Under the
+    /// PI lock (an RtMutex) or the lock's CPU's lock (a local lock).
+    /// </summary>
+    public IWaitSource? RobbedOf;
 }

@@ -210,6 +210,28 @@ public abstract class RtWaitQueue : IWaitSource
     /// <summary>Removes and returns the highest-priority waiter (under <see cref="Gate"/>), or null.</summary>
     private protected RtTask? PopLocked() => _waiters.Pop();
 
+    /// <summary>Lists <paramref name="task"/> again ahead of the waiters of its priority (under <see cref="Gate"/>): a robbed RtMutex waiter.</summary>
+    private protected void InsertFirstOfPrioLocked(RtTask task) => _waiters.InsertFirstOfPrio(task);
+
+    /// <summary>Takes a listed waiter off the list (under <see cref="Gate"/>); false when it is not on it.</summary>
+    private protected bool RemoveListedLocked(RtTask task) => _waiters.Remove(task);
+
+    /// <summary>
+    /// A cancel or a timeout looked for <paramref name="task"/>, which points here, and did not take it
+    /// off the list (under <see cref="Gate"/>): granted and not resumed yet, or a runnable waiter
+    /// (<see cref="IsRunnableWaiterLocked"/>). An <see cref="RtMutex"/> notes it for the task's claim.
+    /// </summary>
+    private protected virtual void MissedRemovalLocked(RtTask task)
+    {
+    }
+
+    /// <summary>
+    /// True for a listed waiter that is runnable (under <see cref="Gate"/>): an <see cref="RtMutex"/> waiter
+    /// robbed of the mutex after its wakeup, which has not run since. A canceller or a timer leaves it
+    /// listed (it would wake a task that may be running), and notes the end for its claim.
+    /// </summary>
+    private protected virtual bool IsRunnableWaiterLocked(RtTask task) => false;
+
     /// <summary>
     /// Makes a waiter taken off the queue runnable (call outside <see cref="Gate"/>). Its
     /// <see cref="RtTask.BlockedOn"/> stays this queue until the waiting flow resumes and takes the
@@ -261,6 +283,28 @@ public abstract class RtWaitQueue : IWaitSource
     }
 
     /// <summary>
+    /// The priority of <paramref name="task"/>, about to be put on a run queue (that CPU's lock held), becomes
+    /// <paramref name="prio"/>; still pointing here, it is either granted and not resumed (then only its
+    /// priority changes) or an RtMutex waiter robbed after its wakeup and listed again, which moves among
+    /// the waiters with it. Returns the owner whose boost the move changed, or null.
+    /// </summary>
+    internal RtTask? SetPrioOfEnqueued(RtTask task, int prio)
+    {
+        using (_gate.EnterScope())
+        {
+            bool listed = task.BlockedOn == this && _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
+            task.PrioVolatile = prio;
+            if (!listed)
+            {
+                return null;
+            }
+
+            _waiters.Insert(task, this);
+            return WaitersChangedLocked();
+        }
+    }
+
+    /// <summary>
     /// A priority set from another thread for a waiter still listed here (<paramref name="cpu"/>'s lock
     /// held: the waiter's CPU, whose local locks may boost it): it takes the request and moves to its
     /// new place (to the tail of its new priority) when its priority changes. False when it is not listed (granted, or cancelled): its wakeup's enqueue applies the
@@ -298,8 +342,15 @@ public abstract class RtWaitQueue : IWaitSource
     {
         using (_gate.EnterScope())
         {
-            if (task.BlockedOn != this || !_waiters.Remove(task))
+            if (task.BlockedOn != this)
             {
+                boosted = null;
+                return false;
+            }
+
+            if (IsRunnableWaiterLocked(task) || !_waiters.Remove(task))
+            {
+                MissedRemovalLocked(task); // granted and not resumed, or a runnable waiter: it decides itself when it runs
                 boosted = null;
                 return false;
             }

@@ -52,6 +52,31 @@ internal struct WaiterList
             prev = LastAtOrAbove(prio, owner);
         }
 
+        LinkAfter(task, prev);
+    }
+
+    /// <summary>
+    /// Adds a waiter ahead of every waiter of its priority (after the higher ones): a robbed RtMutex
+    /// waiter goes back where it was, at the head of its priority (the kernel's woken top waiter never
+    /// left the waiters' tree). Walks from the head past the higher waiters (none, mostly: a higher one
+    /// would have stolen the mutex too).
+    /// </summary>
+    public void InsertFirstOfPrio(RtTask task)
+    {
+        int prio = task.Prio;
+        RtTask? prev = null;
+        for (RtTask? t = _head; t is not null && t.Prio > prio; t = t.WaitNext)
+        {
+            prev = t;
+        }
+
+        LinkAfter(task, prev);
+    }
+
+    /// <summary>Links <paramref name="task"/> after <paramref name="prev"/> (null: at the head), and remembers it as its priority's last when no waiter of that priority follows.</summary>
+    private void LinkAfter(RtTask task, RtTask? prev)
+    {
+        int prio = task.Prio;
         RtTask? next = prev is null ? _head : prev.WaitNext;
         task.WaitPrev = prev;
         task.WaitNext = next;
@@ -73,7 +98,7 @@ internal struct WaiterList
             next.WaitPrev = task;
         }
 
-        if (_lastOfPrio is not null)
+        if (_lastOfPrio is not null && (next is null || next.Prio != prio))
         {
             _lastOfPrio[prio] = task;
         }

@@ -1,0 +1,429 @@
+using RtRuntime.Cpus;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Tests.Core;
+
+/// <summary>
+/// <see cref="RtMutex"/> lock stealing (<c>rt_mutex_steal</c>): an unlock hands the mutex to its top
+/// waiter, which takes it when it next runs; a task of strictly higher priority that locks it before
+/// then takes it first, and the robbed waiter, listed again at the head of its priority, blocks again
+/// when it runs and gets the mutex at the next unlock. A cancel or a timeout that comes while the
+/// mutex is pending for the waiter and is then stolen ends the wait as it would have ended a listed one.
+/// </summary>
+public class RtMutexStealTests
+{
+    [Fact]
+    public async Task AHigherTaskWokenBeforeTheHandedWaiterRuns_TakesTheMutexFirst_OnOneCpu()
+    {
+        // l (10) holds m; w (20) waits for it; h (30) waits for an event. l unlocks (m is handed to w,
+        // queued behind l's next point) and sets the event: h runs before w and locks m. Without
+        // stealing, h would wait for w's section (boosting w to 30): the order would be w, h.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var m = new RtMutex(rt, "m");
+        var go = new RtEvent();
+        var order = new List<string>();
+        RtTask? w = null;
+        RtTask? h = null;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+                h = rt.Spawn("h", 30, async c =>
+                {
+                    await go.WaitAsync(c);
+                    using (await m.LockAsync(c))
+                    {
+                        order.Add("h");
+                    }
+                });
+                w = rt.Spawn("w", 20, async c =>
+                {
+                    using (await m.LockAsync(c))
+                    {
+                        order.Add("w");
+                    }
+                });
+                await ctx.PreemptionPoint(); // h waits for go; w blocks on m
+                Assert.Equal(1, m.WaiterCount);
+            }
+
+            Assert.Same(w, m.Owner); // handed to w, which has not run
+            go.Set();
+            await ctx.PreemptionPoint(); // h runs first (30 above w's 20) and steals m
+        });
+
+        await l.WithTimeout();
+        await h!.WithTimeout();
+        await w!.WithTimeout();
+        Assert.Equal(["h", "w"], order);
+        Assert.Equal(1, m.StealCount);
+        Assert.Null(m.Owner);
+        Assert.Equal(0, m.WaiterCount);
+    }
+
+    [Theory]
+    [InlineData(15, false)]
+    [InlineData(20, false)] // an equal priority does not steal (FIFO among equals)
+    [InlineData(25, true)]
+    public async Task TheUnlockerLockingAgain_StealsOnlyAboveTheHandedWaiter(int lockerPriority, bool steals)
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m = new RtMutex(rt, "m");
+        (RtTask<(bool Took, bool Robbed)> l, RtTask<bool> w) = await HandOverAsync(rt, m, lockerPriority, Locks(m), async (ctx, w, release) =>
+        {
+            bool took = m.TryLock(ctx, out RtMutexGuard guard); // a default guard when not taken
+            release();
+            await ctx.SpinUntil(() => w.State == RtTaskState.Blocked || w.IsCompleted, "w blocked again, or done");
+            bool robbed = m.WaiterCount == 1 && w.State == RtTaskState.Blocked;
+            if (took)
+            {
+                guard.Dispose();
+            }
+
+            return (took, robbed);
+        });
+
+        (bool took, bool robbed) = await l.WithTimeout();
+        Assert.True(await w.WithTimeout()); // it got the mutex in the end
+        Assert.Equal(steals, took);
+        Assert.Equal(steals, robbed); // robbed, w ran, blocked again, and waited for l's unlock
+        Assert.Equal(steals ? 1 : 0, m.StealCount);
+        Assert.Null(m.Owner);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ARobbedTimedWait_TimesOut_WhetherItsTimerFiredBeforeOrAfterTheSteal(bool timerFiresWhilePending)
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m = new RtMutex(rt, "m");
+        TimeSpan timeout = TimeSpan.FromSeconds(1); // past the setup (else w leaves the waiters before the handover); l waits for it when it must fire first
+        (RtTask<bool> l, RtTask<bool> w) = await HandOverAsync(rt, m, 30, TimedLocks(m, timeout), async (ctx, w, release) =>
+        {
+            if (timerFiresWhilePending)
+            {
+                await ctx.SpinUntil(() => w.Rare.WaitEndMissed, "w's timer fired while m was pending for it");
+            }
+
+            Assert.True(m.TryLock(ctx, out RtMutexGuard guard));
+            using (guard)
+            {
+                release();
+                await ctx.SpinUntil(() => w.IsCompleted, "w's wait ended"); // held past its deadline
+                return m.Owner == ctx.Task;
+            }
+        });
+
+        Assert.True(await l.WithTimeout());
+        Assert.False(await w.WithTimeout()); // timed out: nothing taken
+        Assert.Equal(1, m.StealCount);
+        Assert.Null(m.Owner);
+        Assert.Equal(0, m.WaiterCount);
+    }
+
+    [Fact]
+    public async Task ARobbedWaiterCancelledWhileTheMutexWasPendingForIt_ThrowsFromItsAwait()
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m = new RtMutex(rt, "m");
+        (RtTask<bool> l, RtTask<bool> w) = await HandOverAsync(rt, m, 30, Locks(m), async (ctx, w, release) =>
+        {
+            w.Cancel(); // finds w off the list: the mutex is pending for it
+            bool missed = w.Rare.WaitEndMissed;
+            Assert.True(m.TryLock(ctx, out RtMutexGuard guard));
+            using (guard)
+            {
+                release();
+                await ctx.SpinUntil(() => w.IsCompleted, "w's wait ended");
+            }
+
+            return missed;
+        });
+
+        Assert.True(await l.WithTimeout());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w.WithTimeout());
+        Assert.Equal(1, m.StealCount);
+        Assert.Null(m.Owner);
+        Assert.Equal(0, m.WaiterCount);
+    }
+
+    [Fact]
+    public async Task ACancelOfARobbedWaiterNotRunSince_LeavesItToItsClaim_ItNeverEntersWithoutTheMutex()
+    {
+        // Review finding (helper-95): a canceller that took the robbed, runnable waiter off the list
+        // stopped (dropping l's boost, cpu0's lock held here) before it wrote the wait's end, and the
+        // waiter ran meanwhile: its await returned as if it held m. Now the canceller leaves it listed
+        // and notes the cancel, which its claim takes.
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m = new RtMutex(rt, "m");
+        int entered = 0;
+        int unlock = 0;
+        Action? releaseX = null;
+        (RtTask<bool> l, RtTask<bool> w) = await HandOverAsync(rt, m, 30, Locks(m, () => Volatile.Write(ref entered, 1)), StealsAndHolds(m, release => Volatile.Write(ref releaseX, release), () => Volatile.Read(ref unlock) == 1));
+        await Rt.Until(() => m.StealCount == 1 && Volatile.Read(ref releaseX) is not null, "l stole m");
+
+        using (new CpuLockHold(rt.Cpus[0]))
+        {
+            var canceller = new Thread(() => w.Cancel()) { IsBackground = true };
+            canceller.Start();
+            await Rt.Until(() => w.Rare.WaitEndMissed || m.WaiterCount == 0, "the cancel came");
+            releaseX!(); // w runs on cpu1 with the hold still on
+            await Within(() => Volatile.Read(ref entered) == 1 || w.IsCompleted);
+            canceller.Join(Rt.Hang);
+        }
+
+        Volatile.Write(ref unlock, 1);
+        Assert.True(await l.WithTimeout());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w.WithTimeout());
+        Assert.Equal(0, entered);
+        Assert.Null(m.Owner);
+    }
+
+    [Fact]
+    public async Task ATimeoutOfARobbedWaiterNotRunSince_NeverWakesItsNextWait()
+    {
+        // Review finding (helper-95): the timer took the robbed, runnable waiter off the list and stopped
+        // (dropping l's boost) before it woke it; the waiter saw its wait time out and began another,
+        // which the late wakeup then ended with no signal.
+        await using RtScheduler rt = Rt.Start(cpus: 3);
+        var m = new RtMutex(rt, "m");
+        var ev = new RtEvent();
+        int evSet = 0;
+        int unlock = 0;
+        Action? releaseX = null;
+        (RtTask<bool> l, RtTask<string> w) = await HandOverAsync(rt, m, 30, async ctx =>
+        {
+            if (await m.WaitAsync(ctx, TimeSpan.FromSeconds(1)))
+            {
+                m.Unlock(ctx);
+                return "got m";
+            }
+
+            await ev.WaitAsync(ctx); // nobody sets it until the test does
+            return Volatile.Read(ref evSet) == 1 ? "signalled" : "a wakeup with no signal";
+        }, StealsAndHolds(m, release => Volatile.Write(ref releaseX, release), () => Volatile.Read(ref unlock) == 1));
+        await Rt.Until(() => m.StealCount == 1 && Volatile.Read(ref releaseX) is not null, "l stole m");
+
+        using (new CpuLockHold(rt.Cpus[0]))
+        {
+            await Rt.Until(() => w.Rare.WaitEndMissed || m.WaiterCount == 0, "w's timeout came (cpu2's timer duty)");
+            releaseX!();
+            await Within(() => ev.WaiterCount == 1 || w.IsCompleted);
+        }
+
+        await Within(() => w.IsCompleted);
+        Volatile.Write(ref evSet, 1);
+        ev.Set();
+        Volatile.Write(ref unlock, 1);
+        Assert.True(await l.WithTimeout());
+        Assert.Equal("signalled", await w.WithTimeout());
+    }
+
+    [Fact]
+    public async Task AThiefBelowAListedWaiter_DoesNotSteal()
+    {
+        // Review finding (helper-95): m is handed to r (20, queued behind x); w (15) waits and is raised
+        // to 50 while r's requeue at that boost waits for cpu1's lock; t (30) compared itself with r
+        // alone, stole m, and ran its section at 30 with w (50) waiting for it. The steal compares with
+        // the top waiter too (the kernel steals against the top of the waiters' tree).
+        await using RtScheduler rt = Rt.Start(cpus: 3);
+        var m = new RtMutex(rt, "m");
+        int xRuns = 0;
+        int releaseX = 0;
+        int unlockL = 0;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            RtMutexGuard held = await m.LockAsync(ctx);
+            await ctx.SpinUntil(() => Volatile.Read(ref unlockL) == 1, "told to unlock");
+            held.Dispose();
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => m.Owner == l, "l holds m");
+        RtTask r = rt.Spawn("r", 20, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+            }
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => m.WaiterCount == 1, "r waits");
+        RtTask w = rt.Spawn("w", 15, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+            }
+        }, affinity: CpuSet.Of(2));
+        await Rt.Until(() => m.WaiterCount == 2, "w waits");
+        RtTask x = rt.Spawn("x", 90, ctx =>
+        {
+            Volatile.Write(ref xRuns, 1);
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref releaseX) == 1, "released");
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => Volatile.Read(ref xRuns) == 1, "x runs on cpu1");
+        Volatile.Write(ref unlockL, 1);
+        await Rt.Until(() => m.Owner == r && m.WaiterCount == 1, "m handed to r (queued behind x)");
+
+        RtTask<bool> t;
+        using (new CpuLockHold(rt.Cpus[1]))
+        {
+            var setter = new Thread(() => rt.SetPriority(w, 50)) { IsBackground = true };
+            setter.Start(); // w moves to 50 and lends it to r; r's requeue waits for cpu1's lock
+            await Rt.Until(() => Volatile.Read(ref r.Rare.MutexBoost) == 50, "r is lent 50");
+            t = rt.Spawn<bool>("t", 30, ctx =>
+            {
+                bool took = m.TryLock(ctx, out RtMutexGuard guard);
+                if (took)
+                {
+                    guard.Dispose();
+                }
+
+                return ValueTask.FromResult(took);
+            }, affinity: CpuSet.Of(0));
+            Assert.False(await t.WithTimeout()); // 30 is below w's 50
+        }
+
+        Volatile.Write(ref releaseX, 1);
+        await new[] { l, r, w, x }.AllWithTimeout();
+        Assert.Equal(0, m.StealCount);
+    }
+
+    [Fact]
+    public async Task APendingOwnerLentABoostByTheMutexsWaiters_IsNotRobbed()
+    {
+        // Review finding (helper-96): m is handed to r (20, queued behind x on cpu1); w (15) is raised to
+        // 50, which lends r 50 as m's owner. t (60) stole m: r, listed again, kept the 50 it was lent
+        // (only cpu1 can take it back), ahead of w (50), and t's unlock handed m back to r, above w. A
+        // pending owner whose priority is m's loan is not robbed now: r runs at 50 and claims m, then w.
+        await using RtScheduler rt = Rt.Start(cpus: 3);
+        var m = new RtMutex(rt, "m");
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        int xRuns = 0;
+        int releaseX = 0;
+        int unlockL = 0;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            RtMutexGuard held = await m.LockAsync(ctx);
+            await ctx.SpinUntil(() => Volatile.Read(ref unlockL) == 1, "told to unlock");
+            held.Dispose();
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => m.Owner == l, "l holds m");
+        RtTask r = rt.Spawn("r", 20, Records(m, order, "r"), affinity: CpuSet.Of(1));
+        await Rt.Until(() => m.WaiterCount == 1, "r waits");
+        RtTask w = rt.Spawn("w", 15, Records(m, order, "w"), affinity: CpuSet.Of(2));
+        await Rt.Until(() => m.WaiterCount == 2, "w waits");
+        RtTask x = rt.Spawn("x", 90, ctx =>
+        {
+            Volatile.Write(ref xRuns, 1);
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref releaseX) == 1, "released");
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => Volatile.Read(ref xRuns) == 1, "x runs on cpu1");
+        Volatile.Write(ref unlockL, 1);
+        await Rt.Until(() => m.Owner == r && m.WaiterCount == 1, "m handed to r (queued behind x)");
+        rt.SetPriority(w, 50);
+        await Rt.Until(() => r.Prio == 50, "r, m's pending owner, is lent w's 50");
+
+        RtTask<bool> t = rt.Spawn<bool>("t", 60, ctx =>
+        {
+            bool took = m.TryLock(ctx, out RtMutexGuard guard);
+            if (took)
+            {
+                guard.Dispose();
+            }
+
+            return ValueTask.FromResult(took);
+        }, affinity: CpuSet.Of(0));
+        Assert.False(await t.WithTimeout());
+        Volatile.Write(ref releaseX, 1);
+        await new[] { l, r, w, x }.AllWithTimeout();
+        Assert.Equal(["r", "w"], order);
+        Assert.Equal(0, m.StealCount);
+    }
+
+    /// <summary>A body that locks <paramref name="m"/> and records <paramref name="name"/> inside.</summary>
+    private static Func<TaskContext, ValueTask> Records(RtMutex m, System.Collections.Concurrent.ConcurrentQueue<string> order, string name) => async ctx =>
+    {
+        using (await m.LockAsync(ctx))
+        {
+            order.Enqueue(name);
+        }
+    };
+
+    /// <summary>Waits (on the test thread) for a condition that a bug would make true, for at most a second: the window a race needs.</summary>
+    private static async Task Within(Func<bool> condition)
+    {
+        long deadline = RtClock.NowNs() + RtClock.ToNs(TimeSpan.FromSeconds(1));
+        while (!condition() && RtClock.NowNs() < deadline)
+        {
+            await Task.Delay(1);
+        }
+    }
+
+    /// <summary>
+    /// l (<paramref name="lockerPriority"/>, cpu0) takes <paramref name="m"/>; w (20, cpu1 only) runs
+    /// <paramref name="waiterBody"/>, which waits for it; x (90) then runs on cpu1 until released. l
+    /// unlocks, handing m to w, which stays queued behind x, and goes on with
+    /// <paramref name="afterHandOver"/> (given w, and the release of x).
+    /// </summary>
+    private static async Task<(RtTask<T> L, RtTask<TW> W)> HandOverAsync<T, TW>(
+        RtScheduler rt, RtMutex m, int lockerPriority, Func<TaskContext, ValueTask<TW>> waiterBody, Func<TaskContext, RtTask, Action, ValueTask<T>> afterHandOver)
+    {
+        int xRuns = 0;
+        int release = 0;
+        RtTask<TW>? w = null;
+        RtTask<T> l = rt.Spawn<T>("l", lockerPriority, async ctx =>
+        {
+            RtMutexGuard held = await m.LockAsync(ctx);
+            await ctx.SpinUntil(() => m.WaiterCount == 1 && Volatile.Read(ref xRuns) == 1, "w waits for m, and x runs on cpu1");
+            held.Dispose(); // handed to w
+            Assert.Same(w, m.Owner);
+            return await afterHandOver(ctx, w!, () => Volatile.Write(ref release, 1));
+        }, affinity: CpuSet.Of(0));
+        await Rt.Until(() => m.Owner == l, "l holds m");
+
+        w = rt.Spawn("w", 20, waiterBody, affinity: CpuSet.Of(1));
+        await Rt.Until(() => m.WaiterCount == 1, "w waits for m");
+
+        _ = rt.Spawn("x", 90, async ctx =>
+        {
+            Volatile.Write(ref xRuns, 1);
+            await ctx.SpinUntil(() => Volatile.Read(ref release) == 1, "released");
+        }, affinity: CpuSet.Of(1));
+        return (l, w);
+    }
+
+    /// <summary>
+    /// l's part after the handover: it steals <paramref name="m"/> at once (TryLock), hands out the release
+    /// of x, and holds m until <paramref name="unlock"/>; true.
+    /// </summary>
+    private static Func<TaskContext, RtTask, Action, ValueTask<bool>> StealsAndHolds(RtMutex m, Action<Action> releaseX, Func<bool> unlock) => async (ctx, _, release) =>
+    {
+        Assert.True(m.TryLock(ctx, out RtMutexGuard guard));
+        releaseX(release);
+        await ctx.SpinUntil(unlock, "told to unlock");
+        guard.Dispose();
+        return true;
+    };
+
+    /// <summary>A waiter's body: locks <paramref name="m"/>, runs <paramref name="inSection"/> holding it, and returns true.</summary>
+    private static Func<TaskContext, ValueTask<bool>> Locks(RtMutex m, Action? inSection = null) => async ctx =>
+    {
+        using (await m.LockAsync(ctx))
+        {
+            inSection?.Invoke();
+            return true;
+        }
+    };
+
+    /// <summary>A waiter's body: waits for <paramref name="m"/> at most <paramref name="timeout"/>; true when it got it (and unlocked it).</summary>
+    private static Func<TaskContext, ValueTask<bool>> TimedLocks(RtMutex m, TimeSpan timeout) => async ctx =>
+    {
+        if (!await m.WaitAsync(ctx, timeout))
+        {
+            return false;
+        }
+
+        m.Unlock(ctx);
+        return true;
+    };
+}

@@ -234,9 +234,7 @@ public sealed partial class RtScheduler
         int old = task.Prio;
         if (task.Run == TaskRunState.Queued && task.Cpu == cpu && cpu.Rq.Contains(task))
         {
-            cpu.DequeueLocked(task);
-            task.PrioVolatile = prio;
-            cpu.EnqueueLocked(task, atHead: prio < old && prio > 0); // at the head when lowered (__sched_setscheduler, rt_mutex_setprio); into the normal class at its tail (the head is an RT-class rule)
+            cpu.RequeueLocked(task, prio, atHead: prio < old && prio > 0); // at the head when lowered (__sched_setscheduler, rt_mutex_setprio); into the normal class at its tail (the head is an RT-class rule)
         }
         else if (cpu.Running == task)
         {

@@ -134,7 +134,7 @@ internal sealed class ScenarioWatchdog
         var notes = new List<string>();
         List<(int Index, RuntimeSnapshot Snapshot)> snapshots = await SnapshotAsync(notes).ConfigureAwait(false);
         var firing = new WatchdogFiring(reason, _planned, _grace, firedAfter, snapshots.Select(s => s.Snapshot).ToArray());
-        string stuck = Describe(snapshots, _runtimes.Count);
+        string stuck = Describe(snapshots, _runtimes.Count, unanswered: notes);
         var violation = new InvariantViolation(_scenario, Invariants.Watchdog,
             $"{reason}; {stuck}; full snapshot: {PlotWriter.Safe(_scenario)}-watchdog.json in the report folder", _seed) { Reproduce = _reproduce };
         WatchdogLog.Fired(_logger, _scenario, _seed, reason, stuck);
@@ -305,15 +305,19 @@ internal sealed class ScenarioWatchdog
         WatchdogLog.Note(_logger, _scenario, note);
     }
 
-    /// <summary>The live tasks of each snapshot, for the failure message: name, state, CPU, priority, guards; then what each CPU runs.</summary>
-    internal static string Describe(IReadOnlyList<(int Index, RuntimeSnapshot Snapshot)> snapshots, int runtimes)
+    /// <summary>
+    /// The live tasks of each snapshot, for the failure message: name, state, CPU, priority, guards; then
+    /// what each CPU runs. <paramref name="unanswered"/>: why a running runtime gave no snapshot (its CPU's
+    /// lock held: a deadlock inside the runtime, not a scenario stuck outside it).
+    /// </summary>
+    internal static string Describe(IReadOnlyList<(int Index, RuntimeSnapshot Snapshot)> snapshots, int runtimes, IReadOnlyList<string> unanswered)
     {
-        if (snapshots.Count == 0)
+        if (snapshots.Count == 0 && unanswered.Count == 0)
         {
             return runtimes == 0 ? "no runtime started through StartRuntime, no task to list" : "no runtime of the scenario still running (it is stuck outside the runtime)";
         }
 
-        var parts = new List<string>();
+        var parts = new List<string>(unanswered);
         foreach ((int index, RuntimeSnapshot s) in snapshots)
         {
             string prefix = runtimes > 1 ? $"runtime {index}: " : string.Empty;

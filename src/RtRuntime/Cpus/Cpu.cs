@@ -471,6 +471,26 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         PublishQueued();
     }
 
+    /// <summary>
+    /// Puts a queued task back at its new priority (lock held): the kernel's DEQUEUE_SAVE/ENQUEUE_RESTORE
+    /// pair around a priority change (<c>rt_mutex_setprio</c>, <c>__sched_setscheduler</c>). Unlike
+    /// <see cref="EnqueueLocked"/>, it leaves a request pending for the task to its writer, who applies it
+    /// after writing it (<see cref="RtScheduler.ApplySchedRequestWhereHeld"/>): the change under way may
+    /// hold an RtMutex's PI lock, which that application takes for a waiter that is queued and listed at
+    /// once (robbed of the mutex after its wakeup), and the PI lock is not reentrant (it hung the runtime).
+    /// </summary>
+    public void RequeueLocked(RtTask task, int prio, bool atHead)
+    {
+        Rq.Remove(task);
+        task.PrioVolatile = prio;
+        Rq.Enqueue(task, atHead);
+        PublishQueued();
+        if (task.Prio > _pri.RunningPrio)
+        {
+            SetPending(PendingWork.NeedResched);
+        }
+    }
+
     /// <summary>Unparks the CPU thread if it is idle and the caller is another thread.</summary>
     public void KickIfIdle()
     {

@@ -175,4 +175,16 @@ public sealed class WatchdogTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(nameof(StressSettings.WatchdogGrace), e.ParamName);
         new StressSettings { WatchdogGrace = Timeout.InfiniteTimeSpan }.Validate();
     }
+
+    [Fact]
+    public void Describe_ARuntimeThatGaveNoSnapshot_IsNamed_NotCalledStuckOutsideTheRuntime()
+    {
+        // A deadlock inside the runtime holds a CPU's lock, so its snapshot times out: the message says so
+        // (it used to read "no runtime of the scenario still running (it is stuck outside the runtime)").
+        const string unanswered = "runtime 0: no snapshot within 5.0 s (a CPU's lock is held: a deadlock in the runtime?)";
+
+        Assert.Equal(unanswered, ScenarioWatchdog.Describe([], runtimes: 1, [unanswered]));
+        Assert.Equal("no runtime of the scenario still running (it is stuck outside the runtime)", ScenarioWatchdog.Describe([], runtimes: 1, []));
+        Assert.Equal("no runtime started through StartRuntime, no task to list", ScenarioWatchdog.Describe([], runtimes: 0, []));
+    }
 }

@@ -288,6 +288,67 @@ public class RtMutexStealTests
     }
 
     [Fact]
+    public async Task APriorityChangeOfAQueuedPendingOwner_WithAnotherRequestLanding_DoesNotReenterThePiLock()
+    {
+        // w, handed m and still queued (BlockedOn m), is moved among m's waiters under the PI lock
+        // (ChangeWaiterPrio: TryApplySchedRequestToQueued, from rt/balance or a setter) while another
+        // writer's request lands (a new waiter's boost). The requeue under that lock used to take the
+        // request, whose application takes the PI lock again: not reentrant, the thread spun for good
+        // under cpu0's lock and the PI lock, and the whole runtime froze (rtstress mixed, ~1 run in 30).
+        // Now the request is left to its writer, who applies it after writing it.
+        RtScheduler rt = Rt.Start(cpus: 1);
+        var m = new RtMutex(rt, "m");
+        RtTask? w = null;
+        var handed = new TaskCompletionSource();
+        int release = 0;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            RtMutexGuard held = await m.LockAsync(ctx);
+            w = rt.Spawn("w", 20, async c =>
+            {
+                using (await m.LockAsync(c))
+                {
+                }
+            });
+            await ctx.PreemptionPoint(); // w runs and blocks on m
+            held.Dispose(); // handed to w, which stays queued behind l (no point until release)
+            handed.SetResult();
+            while (Volatile.Read(ref release) == 0)
+            {
+                Thread.SpinWait(100);
+            }
+        });
+
+        await handed.Task.WithTimeout();
+        Cpu cpu = w!.Cpu!;
+        Assert.True(cpu.Rq.Contains(w));
+        Assert.Same(m, w.BlockedOn);
+        var change = new Thread(() =>
+        {
+            using (cpu.Lock.EnterScope())
+            {
+                RtScheduler.RequestRecompute(w); // the other writer's request, after the first was taken
+                _ = m.ChangeWaiterPrio(cpu, w, 25);
+            }
+        })
+        { IsBackground = true };
+        change.Start();
+        bool returned = change.Join(Rt.Hang);
+        Volatile.Write(ref release, 1);
+        Assert.True(returned, "the priority change never returned: it spins on the PI lock it holds (the wedged runtime is left behind: its stop would hang too)");
+        await using (rt)
+        {
+            Assert.Equal(25, w.Prio); // requeued at its new priority
+            Assert.True(cpu.Rq.Contains(w));
+            rt.ApplySchedRequestWhereHeld(w); // what the writer does next: the request, left pending, is applied now
+            Assert.Equal(20, w.Prio);
+            await l.WithTimeout();
+            await w.WithTimeout(); // it claims m and runs its section
+            Assert.Null(m.Owner);
+        }
+    }
+
+    [Fact]
     public async Task APendingOwnerLentABoostByTheMutexsWaiters_IsNotRobbed()
     {
         // Review finding (helper-96): m is handed to r (20, queued behind x on cpu1); w (15) is raised to

@@ -273,14 +273,16 @@ public sealed class RtMutex : RtWaitQueue
     /// claim it is a runnable task on the list (<see cref="RtTaskRare.RobbedOf"/>): a canceller, a timer
     /// or an unlock that reaches it leaves the waking to its claim. The rule compares with the top
     /// waiter too, whose priority may have risen above the robbed waiter's meanwhile (the kernel steals
-    /// against the top of the waiters' tree, where its woken waiter still is).
+    /// against the top of the waiters' tree, where its woken waiter still is), and with the boost the
+    /// pending owner already has under this lock, which its <c>Prio</c> takes only under its CPU's lock
+    /// (review helper-99: a lower task stole it from an owner lent 50 by another mutex's waiter).
     /// </summary>
     private bool TryStealLocked(RtTask task)
     {
         // A pending owner that ended is given up by Abandon, which clears its BlockedOn under this lock
         // and returns the grant after it: not stolen meanwhile (it would be listed again, dead).
         if (_state != Contended || _pending is not { } robbed || robbed == task || robbed.BlockedOn != this
-            || !LockRules.Steals(task.Prio, Math.Max(robbed.Prio, HeadLocked?.Prio ?? 0), lateral: false)
+            || !LockRules.Steals(task.Prio, Math.Max(Math.Max(robbed.Prio, robbed.Rare.MutexBoost), HeadLocked?.Prio ?? 0), lateral: false)
             || BoostWithoutLocked(robbed) != robbed.Rare.MutexBoost)
         {
             return false;

@@ -410,6 +410,96 @@ public class RtMutexStealTests
         }
     };
 
+    [Fact]
+    public async Task APendingOwnerWhoseInheritedBoostIsNotYetApplied_IsNotRobbedByALowerTask()
+    {
+        // Review finding (helper-99): w (10) holds b and is handed m; x (50) blocks on b, which lends w 50
+        // under the PI lock, while w's Prio takes it only under cpu1's lock (held here). s (30) compared
+        // itself with w's stale Prio (10) and stole m, and x (50) then waited behind s's section.
+        await using RtScheduler rt = Rt.Start(cpus: 4);
+        var m = new RtMutex(rt, "m");
+        var b = new RtMutex(rt, "b");
+        var mHeld = new RtEvent();
+        var goX = new RtEvent();
+        bool unlockNow = false, sGo = false;
+        int sDone = 0;
+        bool stole = false;
+
+        RtTask l = rt.Spawn("l", 5, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+                mHeld.Set();
+                await ctx.SpinUntil(() => Volatile.Read(ref unlockNow), "unlockNow");
+            }
+        }, affinity: CpuSet.Of(2));
+        RtTask w = rt.Spawn("w", 10, async ctx =>
+        {
+            using (await b.LockAsync(ctx))
+            {
+                await mHeld.WaitAsync(ctx);
+                using (await m.LockAsync(ctx))
+                {
+                }
+            }
+        }, affinity: CpuSet.Of(1));
+        RtTask x = rt.Spawn("x", 50, async ctx =>
+        {
+            await goX.WaitAsync(ctx);
+            using (await b.LockAsync(ctx))
+            {
+            }
+        }, affinity: CpuSet.Of(0));
+        RtTask s = rt.Spawn("s", 30, async ctx =>
+        {
+            await ctx.SpinUntil(() => Volatile.Read(ref sGo), "sGo");
+            stole = m.TryLock(ctx, out RtMutexGuard g);
+            Volatile.Write(ref sDone, 1);
+            if (stole)
+            {
+                g.Dispose();
+            }
+        }, affinity: CpuSet.Of(3));
+
+        await Rt.Until(() => m.WaiterCount == 1 && w.State == RtTaskState.Blocked, "w listed on m");
+        int wPrioAtSteal, wBoostAtSteal;
+        Cpu cpu1 = rt.Cpus[1];
+        using (cpu1.Lock.EnterScope())
+        {
+            goX.Set(); // x blocks on b: w's MutexBoost = 50 under the PI lock; its Prio needs cpu1's lock
+            Poll(() => Volatile.Read(ref w.Rare.MutexBoost) == 50);
+            Volatile.Write(ref unlockNow, true); // l unlocks m: handed to w (pending), Grant waits for cpu1
+            Poll(() => m.Owner == w);
+            Volatile.Write(ref sGo, true); // s (30) tries m while w inherits 50 from x
+            Poll(() => Volatile.Read(ref sDone) == 1);
+            wPrioAtSteal = w.Prio;
+            wBoostAtSteal = w.Rare.MutexBoost;
+        }
+
+        await l.WithTimeout();
+        await s.WithTimeout();
+        await x.WithTimeout();
+        await w.WithTimeout();
+        Assert.Equal(50, wBoostAtSteal);
+        Assert.Equal(10, wPrioAtSteal); // stale: the boost is in flight
+        Assert.False(stole, $"s (30) stole m from w, whose inherited priority is 50 (Prio {wPrioAtSteal} stale); steals={m.StealCount}");
+    }
+
+    /// <summary>Spins (on the test thread, which holds a CPU's lock) until the condition holds; a hang becomes a TimeoutException.</summary>
+    private static void Poll(Func<bool> condition)
+    {
+        long deadline = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+        while (!condition())
+        {
+            if (RtClock.NowNs() > deadline)
+            {
+                throw new TimeoutException("poll");
+            }
+
+            Thread.Yield();
+        }
+    }
+
     /// <summary>Waits (on the test thread) for a condition that a bug would make true, for at most a second: the window a race needs.</summary>
     private static async Task Within(Func<bool> condition)
     {

@@ -31,6 +31,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         _cpus = cpus;
         _cpuViews = new CpuView[cpus.Length]; // filled with the CPUs, made after the scheduler they point to
         _logger = logger;
+        PiLock = NewSpinLock("the PI lock");
         Model = options.Model;
         Policy = options.Balance;
         Strict = options.StrictChecks;

@@ -171,6 +171,12 @@ public sealed class RtSchedulerOptions
     internal TimeSpan? PollBackstop { get; set; }
 
     /// <summary>
+    /// For tests only: how long one acquisition of a CPU's run-queue lock or the PI lock spins before
+    /// "BUG: spinlock lockup suspected" is logged (null: <see cref="Cpus.RawSpinLock.DefaultLockupAfter"/>).
+    /// </summary>
+    internal TimeSpan? SpinLockLockupAfter { get; set; }
+
+    /// <summary>
     /// Wakeups and spawns from threads other than the target CPU's go through that CPU's wake list (the
     /// kernel's <c>TTWU_QUEUE</c> feature): one lock-free push instead of taking the CPU's run-queue
     /// lock and writing its queue and flags, each a cache line the CPU's thread must pull back; the CPU

@@ -249,7 +249,7 @@ internal sealed class ScenarioWatchdog
             catch (TimeoutException)
             {
                 _ = take.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
-                notes.Add($"runtime {index}: no snapshot within {S(SnapshotTimeout)} (a CPU's lock is held: a deadlock in the runtime?)");
+                notes.Add($"runtime {index}: no snapshot within {S(SnapshotTimeout)} (a CPU's lock is held: a deadlock in the runtime? the log's \"spinlock lockup suspected\" names the lock and the spinner's stack)");
             }
             catch (Exception ex)
             {

@@ -29,6 +29,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         Scheduler = scheduler;
         Id = id;
         Core = core;
+        Lock = scheduler.NewSpinLock($"cpu{id}'s run-queue lock");
         Rq = new RunQueue(id);
         MetricTag = new KeyValuePair<string, object?>("cpu", id);
         _pri.RunningPrio = -1;
@@ -78,7 +79,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     }
 
     /// <summary>The run-queue lock (rq->lock). Two queues are locked in CPU-id order.</summary>
-    public RawSpinLock Lock { get; } = new();
+    public RawSpinLock Lock { get; }
 
     public RunQueue Rq { get; }
 

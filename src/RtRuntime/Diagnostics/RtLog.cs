@@ -79,4 +79,7 @@ internal static partial class RtLog
 
     [LoggerMessage(EventId = 23, Level = LogLevel.Error, Message = "Work posted to task {Task} after it ended threw; the task {DrainTask} that ran it faulted with the exception (the work after it goes on)")]
     public static partial void PostAfterExitThrew(ILogger logger, string task, string drainTask, Exception exception);
+
+    [LoggerMessage(EventId = 26, Level = LogLevel.Critical, Message = "BUG: spinlock lockup suspected: {Lock} not taken after {Seconds:0.0} s of spinning on thread {Thread} (it is held for nanoseconds: a deadlock inside the runtime, or its holder took it again, which it is not made for); the spinner's stack: {Stack}")]
+    public static partial void SpinLockLockup(ILogger logger, string @lock, double seconds, string? thread, string stack);
 }

@@ -131,7 +131,7 @@ public class CrossTaskSetPriorityTests
         int sRan = 0;
         RtTask s = rt.Spawn("s", 10, async ctx =>
         {
-            await ctx.Sleep(TimeSpan.FromMilliseconds(200));
+            await ctx.Sleep(TimeSpan.FromSeconds(1)); // long enough for the poll below to see it asleep on a loaded machine (200 ms was not, once, at a load average of 15)
             Volatile.Write(ref sRan, 1);
         });
         await Rt.Until(() => s.State == RtTaskState.Blocked, "s asleep");

@@ -307,8 +307,10 @@ public abstract class RtWaitQueue : IWaitSource
     /// <summary>
     /// A priority set from another thread for a waiter still listed here (<paramref name="cpu"/>'s lock
     /// held: the waiter's CPU, whose local locks may boost it): it takes the request and moves to its
-    /// new place (to the tail of its new priority) when its priority changes. False when it is not listed (granted, or cancelled): its wakeup's enqueue applies the
-    /// request. Listed, it cannot be woken meanwhile: its waker must take it off the list under the gate.
+    /// new place (to the tail of its new priority) when its priority changes. False when it is not listed
+    /// (granted, or cancelled: its wakeup's enqueue applies the request) or listed yet runnable (an RtMutex
+    /// waiter robbed after its wakeup: the queued path applies it, <see cref="RtScheduler.ApplySchedRequestWhereHeld"/>).
+    /// Listed and blocked, it cannot be woken meanwhile: its waker must take it off the list under the gate.
     /// <paramref name="boosted"/>: the owner whose boost the move changed (an RtMutex's), for the caller
     /// to tell once it holds no CPU's lock (the chain's next step, on the same thread).
     /// </summary>
@@ -317,7 +319,10 @@ public abstract class RtWaitQueue : IWaitSource
         boosted = null;
         using (_gate.EnterScope())
         {
-            if (task.BlockedOn != this || !_waiters.Contains(task) || !task.TryTakeSchedRequest(task.Rare))
+            // A runnable waiter (an RtMutex waiter robbed after its wakeup, listed again) is on a run queue
+            // too, found blocked before its wakeup: its queued path requeues it (set here in place, its run
+            // queue kept it at the old level).
+            if (task.BlockedOn != this || !_waiters.Contains(task) || IsRunnableWaiterLocked(task) || !task.TryTakeSchedRequest(task.Rare))
             {
                 return false;
             }

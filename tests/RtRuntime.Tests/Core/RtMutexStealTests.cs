@@ -349,6 +349,73 @@ public class RtMutexStealTests
     }
 
     [Fact]
+    public async Task ARequestForARobbedWaiterStillQueued_IsNotAppliedAsToABlockedWaiter()
+    {
+        // w, robbed by h and still queued (listed on m again), has a priority request. A setter that read
+        // it blocked before the handover and the steal applies it as to a blocked waiter, under m's gate
+        // (TryApplySchedRequestToListed): that rewrote its priority in place, with w in its CPU's run
+        // queue at the old level (the queue's index of it then wrong). It is left to the queued path,
+        // which requeues it.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var m = new RtMutex(rt, "m");
+        var stolen = new TaskCompletionSource();
+        int release = 0;
+        RtTask? w = null;
+        RtTask? h = null;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+                w = rt.Spawn("w", 20, async c =>
+                {
+                    using (await m.LockAsync(c))
+                    {
+                    }
+                });
+                await ctx.PreemptionPoint(); // w blocks on m
+                h = rt.Spawn("h", 30, async c =>
+                {
+                    using (await m.LockAsync(c)) // handed to w, not run yet: stolen
+                    {
+                        stolen.SetResult();
+                        while (Volatile.Read(ref release) == 0)
+                        {
+                            Thread.SpinWait(100); // no point: w stays queued
+                        }
+                    }
+                });
+            } // handed to w, queued behind l; l ends, and h (30) runs before w (20) and steals m
+        });
+
+        try
+        {
+            await stolen.Task.WithTimeout();
+            Cpu cpu = w!.Cpu!;
+            Assert.True(cpu.Rq.Contains(w));
+            Assert.Same(m, w.BlockedOn);
+            Interlocked.Exchange(ref w.Rare.SchedRequest, SchedRequest.OfPriority(40));
+            using (cpu.Lock.EnterScope())
+            {
+                Assert.False(m.TryApplySchedRequestToListed(cpu, w, out RtTask? boosted));
+                Assert.Null(boosted);
+            }
+
+            Assert.Equal(20, w.Prio); // unchanged while queued at 20
+            rt.ApplySchedRequestWhereHeld(w); // the queued path requeues it
+            Assert.Equal(40, w.Prio);
+            Assert.True(cpu.Rq.Contains(w));
+        }
+        finally
+        {
+            Volatile.Write(ref release, 1);
+        }
+
+        await Task.WhenAll(l.WithTimeout(), h!.WithTimeout(), w!.WithTimeout());
+        Assert.Equal(1, m.StealCount);
+        Assert.Null(m.Owner);
+    }
+
+    [Fact]
     public async Task APendingOwnerLentABoostByTheMutexsWaiters_IsNotRobbed()
     {
         // Review finding (helper-96): m is handed to r (20, queued behind x on cpu1); w (15) is raised to

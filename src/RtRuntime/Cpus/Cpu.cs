@@ -477,8 +477,9 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// pair around a priority change (<c>rt_mutex_setprio</c>, <c>__sched_setscheduler</c>). Unlike
     /// <see cref="EnqueueLocked"/>, it leaves a request pending for the task to its writer, who applies it
     /// after writing it (<see cref="RtScheduler.ApplySchedRequestWhereHeld"/>): the change under way may
-    /// hold an RtMutex's PI lock, which that application takes for a waiter that is queued and listed at
-    /// once (robbed of the mutex after its wakeup), and the PI lock is not reentrant (it hung the runtime).
+    /// hold a wait queue's gate (an RtMutex's: the PI lock), which that application takes for a task
+    /// queued with its wait not yet over (an RtMutex's pending or robbed owner, a woken semaphore waiter),
+    /// and the gate is not reentrant (the re-entry froze the runtime).
     /// </summary>
     public void RequeueLocked(RtTask task, int prio, bool atHead)
     {

@@ -310,6 +310,15 @@ public sealed partial class RtScheduler
         }
 
         task.PrioVolatile = prio;
+
+        // A local-lock waiter robbed while on the wake list (a handover from the stop's thread, then a
+        // steal on this CPU before the drain) is listed on that lock again: it moves among the waiters
+        // with its priority, and the owner's boost follows (the owner is not this task, which is not yet
+        // in the run queue: a listed waiter never owns the lock it waits for).
+        if (Volatile.Read(ref task.BlockedOn) is LocalLockState local && local.RepositionWaiterLocked(task) && local.Owner is { } owner)
+        {
+            RecomputePrioLocked(cpu, owner);
+        }
     }
 
     /// <summary>

@@ -73,7 +73,11 @@ public class ObservabilityTests
         (StallReport r, long count) = await RunUntilStallAsync("hog", () => Thread.SpinWait(100));
         Assert.Equal("hog", r.TaskName);
         Assert.Equal(0, r.Cpu);
-        Assert.Equal(1, count);
+        // Once for the step. A second report can come on a loaded machine: the OS keeps cpu0's thread off
+        // its core for the 10 ms threshold between the step's end and the task's finish, which the watch
+        // takes as the next step of the task still running (a clean-clone CI run with a build beside it
+        // reported 2, once).
+        Assert.InRange(count, 1, 2);
         if (OperatingSystem.IsLinux())
         {
             // The thread's CPU clock: no more than all of the stall (none of it when the OS kept the

@@ -1,3 +1,4 @@
+using RtRuntime.Cpus;
 using RtRuntime.PerCpu;
 using RtRuntime.Tasks;
 
@@ -325,5 +326,113 @@ public class LocalLockStealTests
         Assert.Equal(0, steals); // nothing robbed
         Assert.NotSame(s, ownerAfterThrow); // before the fix: s owned ll, with no guard for it, for good
         Assert.Equal(0, rt.BugCount);
+    }
+
+    // Review finding (helpers 103, 104): the stop's thread ends o, which holds cpu0's ll (w 20, y 15 wait), and
+    // hands ll to w from its thread (ReleaseHeldBy → UnlockContended, then TryWake: w goes on cpu0's wake
+    // list). h (30), running on cpu0 between the two, steals ll: w is listed again, robbed. A priority
+    // request for w is applied by the wake list's drain (ApplySchedRequestOnEnqueueLocked): w's priority
+    // was rewritten in place, left where it was among ll's waiters and without h's boost following.
+    // Each step is driven here in order: o is ended on the test thread, h spins without points.
+    [Theory]
+    [InlineData(50, "w=50 top=50 h=50")] // raised above h: h (ll's owner) is lent 50
+    [InlineData(5, "w=5 top=15 h=30")]   // lowered below y: y is the top waiter now
+    public async Task ARequestForARobbedWaiterOnTheWakeList_MovesItAmongTheWaiters_AndTheOwnersBoostFollows(int raisedTo, string expected)
+    {
+        await using RtScheduler rt = Rt.Start(o => { o.CpuCount = 1; o.Model = PreemptionModel.Rt; o.StallThreshold = Rt.NoStallProbe; });
+        var ll = new LocalLock(rt, "ll");
+        var never = new RtEvent();
+        var entered = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        RtTask? w = null;
+        RtTask? y = null;
+        RtTask o = rt.Spawn("o", 10, async ctx =>
+        {
+            _ = await ll.LockAsync(ctx); // never unlocked: the (emulated) stop ends o holding it
+            w = rt.Spawn("w", 20, async c =>
+            {
+                using (await ll.LockAsync(c))
+                {
+                    entered.Enqueue("w");
+                }
+            });
+            y = rt.Spawn("y", 15, async c =>
+            {
+                using (await ll.LockAsync(c))
+                {
+                    entered.Enqueue("y");
+                }
+            });
+            await never.WaitAsync(ctx); // w, then y, block on ll
+        });
+        await Rt.Until(() => o.State == RtTaskState.Blocked && w?.State == RtTaskState.Blocked && y?.State == RtTaskState.Blocked, "o, w and y blocked");
+        var state = (LocalLockState)w!.BlockedOn!;
+        Cpu cpu = state.Cpu;
+
+        int running = 0, steal = 0, stolen = 0, release = 0;
+        RtTask h = rt.Spawn("h", 30, ctx =>
+        {
+            Volatile.Write(ref running, 1);
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref steal) == 1, "told to steal"); // no point: cpu0 drains nothing
+            bool took = ll.TryLock(ctx, out LocalLockGuard guard);
+            Volatile.Write(ref stolen, took ? 1 : 2);
+            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref release) == 1, "released");
+            if (took)
+            {
+                guard.Dispose();
+            }
+
+            return ValueTask.CompletedTask;
+        });
+
+        bool oDead = false;
+        try
+        {
+            await Rt.Until(() => Volatile.Read(ref running) == 1, "h runs on cpu0");
+
+            // The stop's thread: o taken (Dead), its lock handed over under cpu0's lock (UnlockContended).
+            Assert.Equal(TaskRunState.Blocked, Interlocked.CompareExchange(ref o.Run, TaskRunState.Dead, TaskRunState.Blocked));
+            oDead = true;
+            using (cpu.Lock.EnterScope())
+            {
+                Assert.Same(w, LocalLock.HandOverLocked(state, o));
+            }
+
+            // cpu0 (h) steals before the stop's thread wakes w.
+            Volatile.Write(ref steal, 1);
+            await Rt.Until(() => Volatile.Read(ref stolen) != 0, "h tried to steal");
+            Assert.Equal(1, Volatile.Read(ref stolen));
+            Assert.Same(state, w.Rare.RobbedOf);
+
+            Interlocked.Exchange(ref w.Rare.SchedRequest, SchedRequest.OfPriority(raisedTo)); // a setter's request, pending
+
+            rt.TryWake(w); // the stop's thread: w onto cpu0's wake list (h runs there, passing no point)
+            cpu.DrainWakeListFromElsewhere(); // the drain (rt/balance's, or cpu0's at its next point) applies the request
+
+            string seen;
+            using (cpu.Lock.EnterScope())
+            {
+                Assert.True(cpu.Rq.Contains(w));
+                Assert.True(state.IsListedLocked(w) && state.IsListedLocked(y!));
+                seen = $"w={w.Prio} top={state.TopWaiterPrio} h={h.Prio}";
+            }
+
+            Assert.Equal(expected, seen);
+        }
+        finally
+        {
+            Volatile.Write(ref release, 1);
+            if (oDead)
+            {
+                rt.EndAtStop(o); // the rest of the stop's end of o
+            }
+        }
+
+        await h.WithTimeout();
+        await w.WithTimeout();
+        await y!.WithTimeout();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => o.WithTimeout());
+        Assert.Equal(raisedTo > 15 ? "w,y" : "y,w", string.Join(",", entered));
+        Assert.Equal(1, ll.StealCount);
+        Assert.Null(ll.OwnerOn(0));
     }
 }

@@ -4,11 +4,27 @@ using RtRuntime.Tasks;
 
 namespace RtRuntime;
 
-/// <summary>Observability: tracepoints on the switch and wakeup paths, stall reports, snapshots.</summary>
+/// <summary>Observability: tracepoints on the switch and wakeup paths, stall reports, spin-lock lockup reports, snapshots.</summary>
 public sealed partial class RtScheduler
 {
     [ThreadStatic]
     private static uint t_wakeupSample;
+
+    /// <summary>
+    /// A run-queue lock or the PI lock: a spin of <see cref="RtSchedulerOptions.SpinLockLockupAfter"/> on
+    /// one acquisition logs "BUG: spinlock lockup suspected", naming <paramref name="name"/>, with the
+    /// spinner's stack (a deadlock inside the runtime freezes it with no other trace).
+    /// </summary>
+    internal RawSpinLock NewSpinLock(string name) => new(spun => ReportLockup(name, spun), Options.SpinLockLockupAfter);
+
+    private void ReportLockup(string name, TimeSpan spun)
+    {
+        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Critical))
+        {
+            string stack = new System.Diagnostics.StackTrace(1, fNeedFileInfo: false).ToString();
+            RtLog.SpinLockLockup(_logger, name, spun.TotalSeconds, Thread.CurrentThread.Name, stack);
+        }
+    }
 
     private long _stalls;
     private readonly RateLimit _stallLogLimit;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using RtRuntime.Cpus;
-using RtRuntime.Diagnostics;
 using RtRuntime.PerCpu;
 using RtRuntime.Scheduling;
 using RtRuntime.Tasks;
@@ -24,22 +23,6 @@ public sealed partial class RtScheduler
     /// of their owners. Held for a few writes; a CPU's lock may be held outside it, never inside.
     /// </summary>
     internal RawSpinLock PiLock { get; }
-
-    /// <summary>
-    /// A run-queue lock or the PI lock: a spin of <see cref="RtSchedulerOptions.SpinLockLockupAfter"/> on
-    /// one acquisition logs "BUG: spinlock lockup suspected", naming <paramref name="name"/>, with the
-    /// spinner's stack (a deadlock inside the runtime freezes it with no other trace).
-    /// </summary>
-    internal RawSpinLock NewSpinLock(string name) => new(spun => ReportLockup(name, spun), Options.SpinLockLockupAfter);
-
-    private void ReportLockup(string name, TimeSpan spun)
-    {
-        if (_logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Critical))
-        {
-            string stack = new System.Diagnostics.StackTrace(1, fNeedFileInfo: false).ToString();
-            RtLog.SpinLockLockup(_logger, name, spun.TotalSeconds, Thread.CurrentThread.Name, stack);
-        }
-    }
 
     /// <summary>
     /// <paramref name="task"/>'s <see cref="RtTaskRare.MutexBoost"/> changed (one step of

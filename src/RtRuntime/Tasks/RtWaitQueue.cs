@@ -270,15 +270,7 @@ public abstract class RtWaitQueue : IWaitSource
     {
         using (_gate.EnterScope())
         {
-            bool listed = task.BlockedOn == this && _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
-            RtScheduler.SetPrioLocked(cpu, task, prio);
-            if (!listed)
-            {
-                return null;
-            }
-
-            _waiters.Insert(task, this);
-            return WaitersChangedLocked(); // the boost walks on to the owner (an RtMutex's)
+            return SetWaiterPrioLocked(task, prio, cpu);
         }
     }
 
@@ -292,16 +284,34 @@ public abstract class RtWaitQueue : IWaitSource
     {
         using (_gate.EnterScope())
         {
-            bool listed = task.BlockedOn == this && _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
-            task.PrioVolatile = prio;
-            if (!listed)
-            {
-                return null;
-            }
-
-            _waiters.Insert(task, this);
-            return WaitersChangedLocked();
+            return SetWaiterPrioLocked(task, prio, requeueOn: null);
         }
+    }
+
+    /// <summary>
+    /// Both moves above (under the gate): a listed waiter leaves its place, takes <paramref name="prio"/>
+    /// (requeued on <paramref name="requeueOn"/> when it is queued there; null: not on a run queue yet)
+    /// and is listed at its new place. Returns the owner whose boost the move changed, or null.
+    /// </summary>
+    private RtTask? SetWaiterPrioLocked(RtTask task, int prio, Cpu? requeueOn)
+    {
+        bool listed = task.BlockedOn == this && _waiters.Remove(task); // at its old priority: the list's hint for it stays exact
+        if (requeueOn is null)
+        {
+            task.PrioVolatile = prio;
+        }
+        else
+        {
+            RtScheduler.SetPrioLocked(requeueOn, task, prio);
+        }
+
+        if (!listed)
+        {
+            return null;
+        }
+
+        _waiters.Insert(task, this);
+        return WaitersChangedLocked(); // the boost walks on to the owner (an RtMutex's)
     }
 
     /// <summary>

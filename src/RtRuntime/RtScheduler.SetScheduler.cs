@@ -385,9 +385,11 @@ public sealed partial class RtScheduler
     /// <summary>
     /// A queued task with a priority request: requeued under its CPU's lock when it is in that CPU's
     /// run queue; otherwise it is between a wakeup and its enqueue (or on the CPU's wake list), and the
-    /// enqueue applies the request. The setter wrote the request before it read the task's CPU, so an
-    /// enqueue it does not see here comes after that write; a move by a push or pull (whose enqueue may
-    /// read the request before its store of the task's CPU reaches this thread) is followed to the new CPU; a task picked to run before this thread got the lock is left to its CPU, told by the stopper bit.
+    /// enqueue applies the request. The setter wrote the request before it read the task's CPU (a full
+    /// fence between), and a moving enqueue stores the task's CPU before it reads the request (a full
+    /// fence between, in <c>Cpu.SetTaskCpu</c>): so either that enqueue sees the request, or this thread
+    /// sees the new CPU and follows the task there. A task picked to run before this thread got the
+    /// lock is left to its CPU, told by the stopper bit.
     /// </summary>
     private void TryApplySchedRequestToQueued(RtTask task)
     {
@@ -400,9 +402,9 @@ public sealed partial class RtScheduler
             {
                 if (task.Cpu != cpu)
                 {
-                    // Moved meanwhile (a push or pull holds both CPUs' locks, and its plain store of the
-                    // task's CPU may have reached this thread only now): follow it, or a request that
-                    // the move's enqueue read too early to see would wait for the task's next enqueue.
+                    // Moved meanwhile (by a push or pull under both CPUs' locks, or enqueued elsewhere
+                    // after a dequeue here): follow it, or a request that the move's enqueue read too
+                    // early to see would wait for the task's next enqueue.
                     cpu = Volatile.Read(ref task.Cpu) is { } moved && Volatile.Read(ref task.Run) == TaskRunState.Queued ? moved : null;
                     continue;
                 }

@@ -419,17 +419,24 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             return;
         }
 
+        task.Cpu = this;
         if (previous is not null)
         {
             task.MigrationCount++;
-            Interlocked.Increment(ref MigrationsIn); // a waker may count here while this CPU's thread does too
+
+            // A waker may count here while this CPU's thread does too. The increment is also the full
+            // fence between the store of the task's CPU above and the enqueue's read of a priority
+            // request after it, the pair to the setter's write of the request and read of the task's
+            // CPU (RtScheduler.TryApplySchedRequestToQueued): a move that holds only this CPU's lock
+            // (hotplug's push-off, an affinity change) either sees the request, or its store is seen and
+            // the setter waits for this lock. Without it the read could pass the buffered store and
+            // both miss, leaving the task at its old priority until its next enqueue.
+            Interlocked.Increment(ref MigrationsIn);
             if (Diagnostics.RtEventSource.Log.On)
             {
                 Diagnostics.RtEventSource.Log.SchedMigrateTask(task.Id, task.Prio, previous.Id, Id);
             }
         }
-
-        task.Cpu = this;
     }
 
     /// <summary>The running task's priority changed (PI boost or unboost); lock held.</summary>

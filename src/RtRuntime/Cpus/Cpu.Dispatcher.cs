@@ -280,6 +280,7 @@ internal sealed partial class Cpu
                 }
 
                 bool done;
+                InStep = 1;
                 try
                 {
                     if (Scheduler.TaskRunTime)
@@ -307,6 +308,7 @@ internal sealed partial class Cpu
                 }
                 finally
                 {
+                    InStep = 0;
                     ForgetPreparedBlock();
                 }
 

@@ -222,6 +222,13 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>Incremented each time a task's step hands control back (read by stall detection).</summary>
     public long StepSeq;
 
+    /// <summary>
+    /// 1 while a task's step runs on this CPU's thread, 0 in the dispatcher's own code between steps
+    /// (read by stall detection: a stall is a step's; the thread held up after a step, by the OS or by
+    /// a lock, is not the task's).
+    /// </summary>
+    public int InStep;
+
     // The step-time histogram's sample: the next step timed, and the random gaps' state (this CPU's thread only).
     private long _nextStepSample;
     private uint _stepSampleState;

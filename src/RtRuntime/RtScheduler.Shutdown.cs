@@ -302,7 +302,8 @@ public sealed partial class RtScheduler
     {
         AbandonWait(task); // a grant it was given and never took goes to the next waiter
         ReleaseLeakedGuards(task, reportHeldLocks: false); // its local locks and pin too: it did not exit, the stop ended it
-        if (task.HasCompletedBody)
+        bool bodyCompleted = task.HasCompletedBody;
+        if (bodyCompleted)
         {
             task.PublishOutcome(); // queued only for its CPU to publish what the body returned
         }
@@ -313,7 +314,7 @@ public sealed partial class RtScheduler
             task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was still {was} when the runtime stopped; ended as cancelled."));
         }
 
-        Ended(task);
+        Ended(task, bodyCompleted);
     }
 
     private void InitRegistry()

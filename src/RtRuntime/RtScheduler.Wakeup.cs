@@ -422,7 +422,7 @@ public sealed partial class RtScheduler
         ReleaseLeakedGuards(task);
         Volatile.Write(ref task.Run, TaskRunState.Dead);
         task.PublishOutcome();
-        Ended(task);
+        Ended(task, bodyCompleted: true);
     }
 
     /// <summary>A step threw outside the body (a posted callback): the task faults, the CPU goes on.</summary>
@@ -431,8 +431,9 @@ public sealed partial class RtScheduler
         AbandonWait(task);
         ReleaseLeakedGuards(task);
         Volatile.Write(ref task.Run, TaskRunState.Dead);
+        bool bodyCompleted = task.HasCompletedBody; // before the outcome takes the body's slot (Ended)
         task.Complete(RtTaskState.Faulted, exception);
-        Ended(task);
+        Ended(task, bodyCompleted);
     }
 
     /// <summary>A cancelled task that never started ends without running its body.</summary>
@@ -441,7 +442,7 @@ public sealed partial class RtScheduler
         Volatile.Write(ref task.Run, TaskRunState.Dead);
         task.Continuation = null; // the spawner's ExecutionContext (StartUnder), which a handle would otherwise keep alive
         task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was cancelled before it started.", CancelledBy(task)));
-        Ended(task);
+        Ended(task, bodyCompleted: false);
     }
 
     /// <summary>
@@ -545,8 +546,13 @@ public sealed partial class RtScheduler
     internal void CountEnded(RtTask task, RtTaskState state) =>
         (Cpu.Current is { } here && here.Scheduler == this ? here : task.Cpu ?? _cpus[0]).CountEnded(state);
 
-    /// <summary>After <see cref="RtTask.Complete"/> (which counted the end): releases what the task held and completes a drain.</summary>
-    private void Ended(RtTask task)
+    /// <summary>
+    /// After <see cref="RtTask.Complete"/> (which counted the end): releases what the task held and completes a drain.
+    /// <paramref name="bodyCompleted"/>: the body had completed when the task ended, read before the
+    /// completion (which keeps the outcome's exception where the body's task was, so that
+    /// <see cref="RtTask.HasCompletedBody"/> reads true for every started task after it).
+    /// </summary>
+    private void Ended(RtTask task, bool bodyCompleted)
     {
         if (task.RareOrNull is { AffinityPending: not null })
         {
@@ -554,9 +560,13 @@ public sealed partial class RtScheduler
         }
 
         task.RareOrNull?.CancellationRegistration.Dispose();
-        if (task.RareOrNull?.AfterExit is { } queue && queue.Root != task && !task.HasCompletedBody)
+        if (task.RareOrNull?.AfterExit is { } queue && queue.Root != task && !bodyCompleted)
         {
-            queue.DrainEnded(); // a drain task ended before its loop did (a stop took it): it still held its queue
+            // A drain task ended before its loop did (a stop took it, before it started or at a point; work
+            // posted to it threw in its step): it still held its queue. Read after the completion, the body's
+            // state said "completed" for every started one, and the queue stayed held for good: nothing
+            // posted to the ended task ran again, nor was it dropped and logged at a stop.
+            queue.DrainEnded();
         }
 
         // Every ending wrote Dead before Complete's Interlocked.Exchange of the waiters, a full fence (no

@@ -298,6 +298,76 @@ public class PostedAfterExitTests
     }
 
     [Fact]
+    public async Task DrainTaskEndedByTheStopAfterItStarted_HandsItsQueueOn_ItsWorkIsDroppedAndLogged()
+    {
+        // One CPU: the drain task runs the ended owner's first post, which spawns a task above it that
+        // never reaches a preemption point; the drain task, preempted at its point after that post,
+        // stays queued, started, holding the queue. The stop ends it there (its body never finished its
+        // loop): the queue must be handed on, so that the work posted meanwhile and after the stop is
+        // dropped and logged, not kept silently for ever.
+        using var logs = new CapturingLoggerFactory();
+        (RtScheduler rt, RtTask owner) = await StartWithEndedTaskAsync(logs, "owner");
+        var release = new ManualResetEventSlim();
+        RtTask? spinner = null;
+        RtTask? drain = null;
+        owner.Post(_ =>
+        {
+            drain = (RtTask)SynchronizationContext.Current!;
+            Volatile.Write(ref spinner, rt.Spawn("spinner", 50, _ =>
+            {
+                release.Wait(Rt.Hang);
+                return ValueTask.CompletedTask;
+            }));
+        }, null);
+        await Rt.Until(() => Volatile.Read(ref spinner) is { State: RtTaskState.Running }, "the spinner holds the CPU");
+        bool ran = false;
+        owner.Post(_ => ran = true, null); // behind the preempted drain task, which still holds the queue
+
+        try
+        {
+            await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner!.WithTimeout();
+        Assert.Equal(RtTaskState.Cancelled, drain!.State); // ended by the stop, started and queued
+        owner.Post(_ => ran = true, null);
+        Assert.False(ran);
+        Assert.Equal(2, logs.Messages.Count(m => m.Message == "1 continuation(s) posted to task owner, which has ended, dropped: the runtime is stopping"));
+        await rt.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DrainTaskFaultedByWorkPostedToItself_HandsItsQueueOn_LaterWorkStillRuns()
+    {
+        // One CPU: the ended owner's post, run by its drain task, posts a callback that throws to the
+        // drain task itself (as an async void call started there posts its exception) and spawns a
+        // higher task, which preempts the drain task at its point after the post. The drain task's next
+        // step runs the throwing callback first and faults with it, its loop unfinished: the queue it
+        // held must be handed on, or no drain task ever runs the owner's later work again.
+        await using var rt = Rt.Start(cpus: 1);
+        RtTask owner = rt.Spawn("owner", 10, ctx => ValueTask.CompletedTask);
+        await owner.WithTimeout();
+        RtTask? drain = null;
+        owner.Post(_ =>
+        {
+            Volatile.Write(ref drain, (RtTask)SynchronizationContext.Current!);
+            SynchronizationContext.Current!.Post(_ => throw new InvalidOperationException("thrown by work posted to the drain task"), null);
+            _ = rt.Spawn("high", 50, _ => ValueTask.CompletedTask);
+        }, null);
+        await Rt.Until(() => Volatile.Read(ref drain) is { IsCompleted: true }, "the drain task ended");
+        Assert.Equal(RtTaskState.Faulted, drain!.State); // it faulted mid-loop (not a later drain task)
+        Assert.Equal("thrown by work posted to the drain task", drain.Exception!.Message);
+
+        bool ran = false;
+        owner.Post(_ => Volatile.Write(ref ran, true), null);
+        await Rt.Until(() => Volatile.Read(ref ran), "work posted after the drain task faulted runs");
+    }
+
+    [Fact]
     public async Task AsyncVoidThrowingAfterItsTaskEnded_TheExceptionIsLogged()
     {
         // An async void call the body started resumes after the task ended and throws: .NET posts the

@@ -1,3 +1,4 @@
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Hotplug;
@@ -278,5 +279,51 @@ public class OfflineWaitTests
         Assert.Equal(["T:unlocking on cpu0", "W:got lock on cpu0, active False", "W:after unlock on cpu1"], log.Snapshot());
         Assert.Null(ll.OwnerOn(0));
         Assert.Equal(Cpus.CpuSet.Of(0, 1), w!.Affinity); // W's mask {0} was broken when it left cpu0
+    }
+    [Fact]
+    public async Task OfflineAsync_Cancelled_TheCpuBackActiveTakesATaskWaitingElsewhere_WithoutWaitingForTheTick()
+    {
+        // cpu1 is dying (a pinned sleeper holds the offline), so W(40) waits on cpu0 behind H(50). The
+        // cancel makes cpu1 active again, and cpu1, idle, pulls W while H still runs (nothing is lost,
+        // and nothing waits for rt/balance's 10 s tick, which H does not wait for).
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.BalanceTick = TimeSpan.FromSeconds(10);
+        });
+        var wake = new RtEvent();
+        RtTask sleeper = await Rt.SpawnPinnedSleeperAsync(rt, "S", 10, cpu: 1, wake);
+        using var cts = new CancellationTokenSource();
+        Task offline = rt.OfflineAsync(1, cts.Token);
+        Assert.False(rt.IsActive(1));
+
+        int wCpu = -1;
+        bool wRan = false;
+        var h = rt.Spawn("H", 50, async ctx =>
+        {
+            long deadline = RtClock.NowNs() + RtClock.ToNs(TimeSpan.FromSeconds(8));
+            while (!Volatile.Read(ref wRan) && RtClock.NowNs() < deadline)
+            {
+                await ctx.PreemptionPoint();
+            }
+
+            return Volatile.Read(ref wRan);
+        });
+        await Rt.Until(() => h.State == RtTaskState.Running && h.CurrentCpu == 0, "H running on cpu0");
+        var w = rt.Spawn("W", 40, ctx =>
+        {
+            wCpu = ctx.RawCpuId;
+            Volatile.Write(ref wRan, true);
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], w), "W queued on cpu0 behind H");
+
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => offline.WithTimeout());
+        Assert.True(await h.WithTimeout(), "W did not run while H ran: the CPU back active was not used");
+        await w.WithTimeout();
+        Assert.Equal(1, wCpu);
+        wake.Set();
+        await sleeper.WithTimeout();
     }
 }

@@ -27,14 +27,14 @@ public sealed partial class RtScheduler
     /// visible (continuation ready, or a posted continuation). A task still running its step gets a
     /// flag the dispatcher checks when the step ends (ttwu_runnable).
     /// </summary>
-    internal void TryWake(RtTask task)
+    internal void TryWake(RtTask task, bool fromPost = false)
     {
         while (true)
         {
             int state = Volatile.Read(ref task.Run);
             if (state == TaskRunState.Blocked)
             {
-                if (Interlocked.CompareExchange(ref task.Run, TaskRunState.Queued, TaskRunState.Blocked) == TaskRunState.Blocked)
+                if (TryClaimBlocked(task, fromPost))
                 {
                     Activate(task);
                     return;
@@ -52,8 +52,7 @@ public sealed partial class RtScheduler
                 }
 
                 // The dispatcher blocked the task meanwhile: whoever clears the flag owns the wakeup.
-                if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1
-                    && Interlocked.CompareExchange(ref task.Run, TaskRunState.Queued, TaskRunState.Blocked) == TaskRunState.Blocked)
+                if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1 && TryClaimBlocked(task, fromPost))
                 {
                     Activate(task);
                 }
@@ -64,6 +63,21 @@ public sealed partial class RtScheduler
             return; // queued (already runnable), created, or dead
         }
     }
+
+    /// <summary>
+    /// A wakeup's Blocked → Queued. A post's (<see cref="PostToTask"/>: a second flow of the task) may
+    /// wake a task still listed on a wait queue, which every other waker takes off the list under the
+    /// queue's gate first: it changes the run state under that gate, so that a priority change that
+    /// found the task listed and blocked there (<see cref="RtWaitQueue.TryApplySchedRequestToListed"/>,
+    /// which rewrites its priority in place without the lock of the CPU this wakeup places it on) is
+    /// over before the enqueue reads the priority it queues the task at, or finds it queued and leaves
+    /// the request to that enqueue. Without it the enqueue could index the task at the old priority
+    /// and the change rewrite it there, corrupting that run queue (review helper-107).
+    /// </summary>
+    private static bool TryClaimBlocked(RtTask task, bool fromPost) =>
+        fromPost && Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue
+            ? queue.TryClaimBlockedUnderGate(task)
+            : Interlocked.CompareExchange(ref task.Run, TaskRunState.Queued, TaskRunState.Blocked) == TaskRunState.Blocked;
 
     /// <summary>select_task_rq + enqueue for a task whose run state is already Queued.</summary>
     internal void Activate(RtTask task)
@@ -202,7 +216,7 @@ public sealed partial class RtScheduler
             return;
         }
 
-        TryWake(task);
+        TryWake(task, fromPost: true);
     }
 
     /// <summary>

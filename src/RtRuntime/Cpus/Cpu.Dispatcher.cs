@@ -789,6 +789,15 @@ internal sealed partial class Cpu
             }
 
             Interlocked.And(ref task.Gate, ~RtTask.GateOffCpu);
+
+            // A setter that found it blocked for that instant may have changed its priority in place under
+            // this CPU's lock (TryApplySchedRequestToBlocked): the CPU's running priority follows, and a
+            // queued task it now ranks below preempts it.
+            using (Lock.EnterScope())
+            {
+                SetRunningPrioLocked(task.Prio);
+            }
+
             if (task.RareOrNull is { } pending && Volatile.Read(ref pending.SchedRequest) != 0)
             {
                 // A request from another thread that saw the task blocked: it stays here running, and no

@@ -320,7 +320,8 @@ public abstract class RtWaitQueue : IWaitSource
     /// new place (to the tail of its new priority) when its priority changes. False when it is not listed
     /// (granted, or cancelled: its wakeup's enqueue applies the request) or listed yet runnable (an RtMutex
     /// waiter robbed after its wakeup: the queued path applies it, <see cref="RtScheduler.ApplySchedRequestWhereHeld"/>).
-    /// Listed and blocked, it cannot be woken meanwhile: its waker must take it off the list under the gate.
+    /// Listed and blocked (read under the gate), it cannot be woken meanwhile: its waker takes it off the
+    /// list under the gate, and a post to the task (a second flow) changes its run state under the gate.
     /// <paramref name="boosted"/>: the owner whose boost the move changed (an RtMutex's), for the caller
     /// to tell once it holds no CPU's lock (the chain's next step, on the same thread).
     /// </summary>
@@ -332,7 +333,9 @@ public abstract class RtWaitQueue : IWaitSource
             // A runnable waiter (an RtMutex waiter robbed after its wakeup, listed again) is on a run queue
             // too, found blocked before its wakeup: its queued path requeues it (set here in place, its run
             // queue kept it at the old level).
-            if (task.BlockedOn != this || !_waiters.Contains(task) || IsRunnableWaiterLocked(task) || !task.TryTakeSchedRequest(task.Rare))
+            if (task.BlockedOn != this || !_waiters.Contains(task) || IsRunnableWaiterLocked(task)
+                || Volatile.Read(ref task.Run) != TaskRunState.Blocked // woken by a post since its CPU's lock saw it blocked: its enqueue applies the request
+                || !task.TryTakeSchedRequest(task.Rare))
             {
                 return false;
             }
@@ -350,6 +353,15 @@ public abstract class RtWaitQueue : IWaitSource
         }
 
         return true;
+    }
+
+    /// <summary>A post's wakeup of a task that may be listed here: Blocked → Queued under the gate (<see cref="RtScheduler.TryWake"/>).</summary>
+    internal bool TryClaimBlockedUnderGate(RtTask task)
+    {
+        using (_gate.EnterScope())
+        {
+            return Interlocked.CompareExchange(ref task.Run, TaskRunState.Queued, TaskRunState.Blocked) == TaskRunState.Blocked;
+        }
     }
 
     /// <inheritdoc cref="IWaitSource.TryRemove"/>

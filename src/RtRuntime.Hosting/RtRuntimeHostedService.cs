@@ -35,6 +35,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<RtTask> _workerTasks = [];
+    private readonly List<Task> _workerObservers = []; // each worker's outcome log (ObserveWorkerAsync), by _workerTasks' index
     private long _hostStoppingAt; // Stopwatch timestamp of ApplicationStopping: the host's shutdown timeout runs from about then
     private CancellationTokenRegistration _stoppingRegistration;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously); // the summary published
@@ -99,6 +100,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             }
 
             await runtime.StopAsync(TimeSpan.Zero, _hostingOptions.Value.CancelGrace, CancellationToken.None).ConfigureAwait(false);
+            await WorkerOutcomesLoggedAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _accessor.OnStartFailed(ex);
             throw;
         }
@@ -263,7 +265,28 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         worker.SetTask(task);
         _workerTasks.Add(task);
         HostingLog.WorkerStarted(_logger, registration.Name, options.Policy, options.Priority, task.Affinity);
-        _ = ObserveWorkerAsync(runtime, registration.Name, task);
+        _workerObservers.Add(ObserveWorkerAsync(runtime, registration.Name, task));
+    }
+
+    /// <summary>
+    /// Completes once the outcome of every worker whose task has ended is logged. The observers log on
+    /// the thread pool after the task ended; a stop waits for them before its summary, so that a
+    /// worker's fault at stop is logged before the summary and before the host's StopAsync returns (and
+    /// the host is disposed, the process perhaps exiting). A task still running (abandoned) is not
+    /// waited for: its outcome, if it ever ends, is logged when it comes.
+    /// </summary>
+    private Task WorkerOutcomesLoggedAsync()
+    {
+        var ended = new List<Task>(_workerObservers.Count);
+        for (int i = 0; i < _workerObservers.Count; i++)
+        {
+            if (_workerTasks[i].IsCompleted)
+            {
+                ended.Add(_workerObservers[i]);
+            }
+        }
+
+        return Task.WhenAll(ended);
     }
 
     private async Task ObserveWorkerAsync(RtScheduler runtime, string name, RtTask task)
@@ -329,11 +352,13 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         }
         catch (Exception ex)
         {
+            await WorkerOutcomesLoggedAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             HostingLog.StopFailed(_logger, ex);
             _accessor.OnStopFailed(ex);
             return;
         }
 
+        await WorkerOutcomesLoggedAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         if (summary.AllAccountedFor && summary.Abandoned == 0)
         {
             HostingLog.Stopped(_logger, summary.Accepted, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);

@@ -105,6 +105,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
             throw;
         }
 
+        _ = _services.GetRequiredService<RtWorkersDisposalGuard>(); // created after the workers: disposed before them, it stops the runtime first
         HostingLog.Started(_logger, runtime.CpuCount, runtime.Cores, _registrations.Length);
     }
 
@@ -176,10 +177,11 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
 
     /// <summary>
     /// The stop of <see cref="DisposeAsync"/>; also run by the runtime's own DisposeAsync (the container
-    /// disposes an injected RtScheduler first). A stop the host's deadline cut short goes on in the
+    /// disposes an injected RtScheduler first), and by <see cref="RtWorkersDisposalGuard"/> (before the
+    /// workers are disposed). A stop the host's deadline cut short goes on in the
     /// background (its grace is bounded): this waits for it, so no CPU thread outlives the host.
     /// </summary>
-    private async ValueTask StopAtDisposeAsync()
+    internal async ValueTask StopAtDisposeAsync()
     {
         if (_accessor.TryGetRuntime(out RtScheduler? runtime) && _accessor.TryBeginStop())
         {

@@ -52,6 +52,7 @@ public static class RtRuntimeServiceCollectionExtensions
             // here, before any AddRtWorker or later AddHostedService, makes it start first and stop last.
             services.AddSingleton<RtRuntimeHostedService>();
             services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<RtRuntimeHostedService>());
+            services.AddSingleton<RtWorkersDisposalGuard>();
         }
 
         if (configure is not null)

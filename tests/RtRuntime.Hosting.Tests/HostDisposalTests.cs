@@ -85,4 +85,24 @@ public sealed class HostDisposalTests
         ShutdownSummary summary = await accessor.Stopped;
         Assert.Equal((1L, 1L, 0L), (summary.Accepted, summary.Cancelled, summary.Abandoned));
     }
+
+    [Fact]
+    public async Task Dispose_AfterALaterServiceFailedToStart_DisposesTheWorkerOnlyAfterItsTaskEnded()
+    {
+        // The container disposes singletons in reverse order of creation, and the workers are created at
+        // spawn, after the hosted runtime: a disposable worker was disposed (its device closed) while its
+        // task still ran, and the runtime was stopped (its stopping token cancelled) only after that.
+        IHost host = TestHosts.Build(s => s.AddRtWorker<DisposableWorker>().AddHostedService<FailingStartService>());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+        var worker = host.Services.GetRequiredService<DisposableWorker>();
+        await worker.Started.Task.WaitAsync(TestHosts.Hang);
+        RtRuntimeAccessor accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+
+        await Task.Run(host.Dispose).WaitAsync(TestHosts.Hang);
+
+        Assert.True(await worker.TaskEndedAtDispose.Task.WaitAsync(TestHosts.Hang), "the worker was disposed while its task still ran");
+        ShutdownSummary summary = await accessor.Stopped.WaitAsync(TestHosts.Hang);
+        Assert.Equal((1L, 0L), (summary.Accepted, summary.Abandoned)); // completed or cancelled: the stop at dispose cancels its task at once
+        Assert.True(summary.AllAccountedFor);
+    }
 }

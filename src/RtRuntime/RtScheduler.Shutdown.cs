@@ -163,7 +163,14 @@ public sealed partial class RtScheduler
         long abandoned = 0;
         if (!await WaitDrainedAsync(drainTimeout, drainCancellation).ConfigureAwait(false))
         {
-            RtLog.CancellingAtShutdown(_logger, LiveTasks);
+            if (drainTimeout == TimeSpan.Zero)
+            {
+                RtLog.CancellingAtOnce(_logger, LiveTasks);
+            }
+            else
+            {
+                RtLog.CancellingAtShutdown(_logger, LiveTasks);
+            }
             _cancellingAll = true; // a task the snapshot misses (moving between CPUs) is cancelled at its next switch-in
             foreach (RtTask task in LiveSnapshot())
             {

@@ -20,6 +20,10 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Shutdown: {Count} task(s) did not finish within the drain timeout; cancelling them")]
     public static partial void CancellingAtShutdown(ILogger logger, long count);
 
+    /// <summary>A stop asked to drain for no time (a host's stop at dispose, StopAsync(TimeSpan.Zero, …)): cancelling is what was asked, not a timeout.</summary>
+    [LoggerMessage(EventId = 27, Level = LogLevel.Information, Message = "Shutdown: cancelling {Count} task(s) at once (no drain time was given)")]
+    public static partial void CancellingAtOnce(ILogger logger, long count);
+
     [LoggerMessage(EventId = 6, Level = LogLevel.Error, Message = "Shutdown: task {Task} never reached a preemption point after cancellation; abandoned on cpu{Cpu}")]
     public static partial void Abandoned(ILogger logger, string task, int cpu);
 

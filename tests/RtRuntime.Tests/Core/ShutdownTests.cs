@@ -581,4 +581,22 @@ public class ShutdownTests
         Assert.Equal(RtTaskState.Completed, live.State);
         Assert.True(summary.AllAccountedFor, summary.ToString());
     }
+    [Theory]
+    [InlineData(0, "Information", "Shutdown: cancelling 1 task(s) at once (no drain time was given)")]
+    [InlineData(1, "Warning", "Shutdown: 1 task(s) did not finish within the drain timeout; cancelling them")]
+    public async Task StopAsync_ATaskLeftToCancel_IsLoggedAsAskedWithNoDrain_AndAsATimeoutOtherwise(int drainMs, string level, string message)
+    {
+        // A stop asked to drain for no time (a host's stop at dispose) cancels what runs because it was
+        // asked to, not because anything was late: no warning then.
+        using var logs = new Hotplug.CapturingLoggerFactory();
+        var rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1, LoggerFactory = logs });
+        var sleeper = rt.Spawn("sleeper", 10, async ctx => await ctx.Sleep(TimeSpan.FromHours(1)));
+        await Rt.Until(() => sleeper.State == RtTaskState.Blocked, "the sleeper asleep");
+
+        ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromMilliseconds(drainMs)).WithTimeout();
+
+        Assert.Equal(new ShutdownSummary(1, 0, 0, 1, 0), summary);
+        Assert.Contains(logs.Messages, m => m.Level.ToString() == level && m.Message == message);
+        Assert.DoesNotContain(logs.Messages, m => m.Message.StartsWith("Shutdown: ", StringComparison.Ordinal) && m.Message.Contains("cancelling", StringComparison.Ordinal) && m.Message != message);
+    }
 }

@@ -347,6 +347,7 @@ public sealed partial class RtScheduler
         }
 
         bool rebalance = false;
+        bool written = false;
         RtTask? boosted = null;
         using (cpu.Lock.EnterScope())
         {
@@ -366,7 +367,20 @@ public sealed partial class RtScheduler
             else if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue)
             {
                 // A waiter moves among its queue's waiters only: no run queue changed, nothing to balance.
-                _ = queue.TryApplySchedRequestToListed(cpu, task, out boosted);
+                written = queue.TryApplySchedRequestToListed(cpu, task, out boosted);
+            }
+
+            if (written || rebalance)
+            {
+                // A wakeup that came while its step ended keeps it running here (LeaveBlocked), possibly
+                // after the look above: the CPU's running priority follows the one just written (the
+                // dispatcher looks too, after its exchange back to running; a fence orders this write
+                // before this read, as its exchange orders its own).
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref task.Run) == TaskRunState.Running && cpu.Running == task)
+                {
+                    cpu.SetRunningPrioLocked(task.Prio);
+                }
             }
         }
 

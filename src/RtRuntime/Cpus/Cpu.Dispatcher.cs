@@ -792,10 +792,15 @@ internal sealed partial class Cpu
 
             // A setter that found it blocked for that instant may have changed its priority in place under
             // this CPU's lock (TryApplySchedRequestToBlocked): the CPU's running priority follows, and a
-            // queued task it now ranks below preempts it.
-            using (Lock.EnterScope())
+            // queued task it now ranks below preempts it. The exchange above is a full fence, and the
+            // setter fences between its write and its look at the run state: this sees the new priority,
+            // or the setter sees the task running and republishes it itself.
+            if (task.Prio != RunningPrio)
             {
-                SetRunningPrioLocked(task.Prio);
+                using (Lock.EnterScope())
+                {
+                    SetRunningPrioLocked(task.Prio);
+                }
             }
 
             if (task.RareOrNull is { } pending && Volatile.Read(ref pending.SchedRequest) != 0)

@@ -114,21 +114,23 @@ public abstract partial class RtTask
         }
     }
 
-    internal void ThrowIfFailed()
+    internal void ThrowIfFailed() => ThrowIfFailed(FinalState, OutcomeException);
+
+    private void ThrowIfFailed(RtTaskState final, Exception? exception)
     {
-        switch (FinalState)
+        switch (final)
         {
             case RtTaskState.Completed:
                 return;
             case RtTaskState.Cancelled:
-                if (OutcomeException is OperationCanceledException oce)
+                if (exception is OperationCanceledException oce)
                 {
                     ExceptionDispatchInfo.Throw(oce);
                 }
 
                 throw new OperationCanceledException($"Task {Name} was cancelled.");
             case RtTaskState.Faulted:
-                ExceptionDispatchInfo.Throw(OutcomeException!);
+                ExceptionDispatchInfo.Throw(exception!);
                 return;
             default:
                 throw new InvalidOperationException($"Task {Name} has not completed yet; await it first.");

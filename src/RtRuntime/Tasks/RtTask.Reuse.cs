@@ -100,6 +100,52 @@ public abstract partial class RtTask
         _final = 0;
     }
 
+    /// <summary>The handle's awaiter (<see cref="RtTaskAwaiter"/>) of the life <paramref name="life"/>: true once that life ended (an earlier life has).</summary>
+    internal bool IsCompletedOf(short life) => life != Token || IsCompleted;
+
+    /// <summary>
+    /// The handle's awaiter's GetResult for the life <paramref name="life"/>: returns for an earlier life
+    /// (only a successful one is retired), else as <see cref="ThrowIfFailed()"/>, with the outcome read
+    /// before the life number is looked at again (what was read may be the next life's).
+    /// </summary>
+    internal void ThrowIfFailedOf(short life)
+    {
+        if (life != Token)
+        {
+            return;
+        }
+
+        RtTaskState final = FinalState;
+        Exception? exception = OutcomeException;
+        if (life != Token)
+        {
+            return;
+        }
+
+        ThrowIfFailed(final, exception);
+    }
+
+    /// <summary>
+    /// The handle's awaiter's OnCompleted for the life <paramref name="life"/>, as <see cref="OnCompletedOf"/>:
+    /// a node that lands on a later life's list (the object was retired and reused before it was added)
+    /// is claimed and dispatched here, at once.
+    /// </summary>
+    internal void AddWaiterOf(Action continuation, object? context, ExecutionContext? executionContext, short life)
+    {
+        var node = new WaiterNode(static a => ((Action)a!)(), continuation, context, executionContext);
+        if (life != Token)
+        {
+            node.Dispatch(Scheduler);
+            return;
+        }
+
+        AddWaiter(node);
+        if (life != Token && node.TryClaim())
+        {
+            node.Dispatch(Scheduler);
+        }
+    }
+
     /// <summary><see cref="IValueTaskSource.GetStatus"/> of the life <paramref name="token"/>.</summary>
     internal ValueTaskSourceStatus StatusOf(short token)
     {

@@ -7,21 +7,31 @@ public readonly struct RtTaskAwaiter : ICriticalNotifyCompletion
 {
     private readonly RtTask _task;
 
-    internal RtTaskAwaiter(RtTask task) => _task = task;
+    // The life awaited (RtTask.Token): a pooled task's handle (RunAsync, TaskContext.Task) awaited in its
+    // life may have its object live again before the await registers (after IsCompleted said false);
+    // the await still ends with that life, as the ValueTask RunAsync returns does. Always 0 for a
+    // spawned task, whose object has one life.
+    private readonly short _life;
+
+    internal RtTaskAwaiter(RtTask task)
+    {
+        _task = task;
+        _life = task.Token;
+    }
 
     /// <summary>True once the task ended.</summary>
-    public bool IsCompleted => _task.IsCompleted;
+    public bool IsCompleted => _task.IsCompletedOf(_life);
 
     /// <summary>Rethrows the task's exception or cancellation.</summary>
-    public void GetResult() => _task.ThrowIfFailed();
+    public void GetResult() => _task.ThrowIfFailedOf(_life);
 
     /// <inheritdoc/>
     public void OnCompleted(Action continuation) =>
-        _task.AddWaiter(continuation, CapturedContext(), ExecutionContext.Capture());
+        _task.AddWaiterOf(continuation, CapturedContext(), ExecutionContext.Capture(), _life);
 
     /// <inheritdoc/>
     public void UnsafeOnCompleted(Action continuation) =>
-        _task.AddWaiter(continuation, CapturedContext(), null);
+        _task.AddWaiterOf(continuation, CapturedContext(), null, _life);
 
     /// <summary>
     /// Where the continuation resumes, as a Task awaiter decides: the current SynchronizationContext

@@ -67,7 +67,8 @@ public sealed partial class RtScheduler
     /// <see cref="SetAffinityAsync"/> through a handle the body handed out may race the task's end and
     /// reach the object's next life, so spawn a task that other threads manage with <c>Spawn</c>, whose
     /// object is never reused. An await of the handle begun in the task's life ends with that life,
-    /// as the returned ValueTask does, even if the object lives again before the await registers. Await every async call the body starts: one left running that
+    /// as the returned ValueTask does, even if the object lives again before the await registers.
+    /// Await every async call the body starts: one left running that
     /// awaits foreign work may be resumed inline by a later task on the same object (one that completes
     /// that work under the same context), where its context passes for that task's and a suspension
     /// through it faults that task, reported as two flows of one task (the same misuse a spawned

@@ -33,7 +33,7 @@ public sealed partial class RtScheduler
 
     /// <summary>Registers hotplug steps; returns a handle that unregisters them.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
-    /// <exception cref="ArgumentException">Its <see cref="HotplugCallback.Name"/> is null, empty or white space (it names the step in errors).</exception>
+    /// <exception cref="ArgumentException">Its <see cref="HotplugCallback.Name"/> is null, empty or white space (it names the step in errors), or a step is an async method or lambda (async void: it would not run to its end on the CPU's thread).</exception>
     public IDisposable RegisterHotplug(HotplugCallback callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
@@ -43,6 +43,16 @@ public sealed partial class RtScheduler
             throw new ArgumentException($"callback.Name is {shown}; a hotplug step needs a name that is not empty or white space (it names the step in the errors its callbacks raise).", nameof(callback));
         }
 
+        (string Which, string Method)? asyncStep = AsyncMethodOf(callback.Online) is { } up ? (nameof(HotplugCallback.Online), up)
+            : AsyncMethodOf(callback.Offline) is { } down ? (nameof(HotplugCallback.Offline), down)
+            : null;
+        if (asyncStep is { } a)
+        {
+            throw new ArgumentException(
+                $"callback.{a.Which} of hotplug step '{callback.Name}' is an async method or lambda ({a.Method}), which as an Action<int> is async void: it would return at its first await and the rest would run off the CPU's thread after the operation went on; a step must be synchronous (start or signal a task for async work).",
+                nameof(callback));
+        }
+
         var registration = new HotplugRegistration(this, callback);
         lock (_hotplugCallbacks)
         {
@@ -50,6 +60,25 @@ public sealed partial class RtScheduler
         }
 
         return registration;
+    }
+
+    /// <summary>
+    /// An async lambda or method given as a step is async void: it returns at its first await, the
+    /// operation goes on without the rest (the CPU goes offline, or takes tasks), which later runs on
+    /// the ThreadPool, off the CPU's thread, and a throw there crashes the process. Refused: returns the
+    /// name of such a method in <paramref name="step"/>, or null.
+    /// </summary>
+    private static string? AsyncMethodOf(Action<int>? step)
+    {
+        foreach (Delegate target in step?.GetInvocationList() ?? [])
+        {
+            if (target.Method.IsDefined(typeof(System.Runtime.CompilerServices.AsyncStateMachineAttribute), inherit: false))
+            {
+                return target.Method.Name;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>

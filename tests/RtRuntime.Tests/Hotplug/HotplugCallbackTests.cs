@@ -149,6 +149,45 @@ public class HotplugCallbackTests
         Assert.Throws<ArgumentNullException>(() => rt.RegisterHotplug(null!));
     }
 
+    [Fact]
+    public async Task RegisterHotplug_AsyncStep_ThrowsNamingTheStepAndRegistersNothing()
+    {
+        // An async lambda given as a step is async void: it returned at its first await, and the offline
+        // went on (the CPU went offline, OfflineAsync returned) with the rest of the step not run, to run
+        // later on the ThreadPool, off the CPU's thread (a pool's drain then races the tasks on the CPU
+        // once it is back; a throw there crashes the process). Before: accepted, and the offline
+        // completed with the step's tail still waiting ("drained" false, asserted false below).
+        await using var rt = Rt.Start(cpus: 2);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool drained = false;
+        IDisposable? registration = null;
+        var e = Record.Exception(() => registration = rt.RegisterHotplug(new HotplugCallback("async-drain", null, async cpu =>
+        {
+            await gate.Task;
+            drained = true;
+        })));
+        try
+        {
+            await rt.OfflineAsync(1).WithTimeout();
+            await rt.OnlineAsync(1).WithTimeout();
+            Assert.False(drained); // whether the step was refused or its tail is still pending
+            var refused = Assert.IsType<ArgumentException>(e);
+            Assert.Equal("callback", refused.ParamName);
+            Assert.Contains("callback.Offline of hotplug step 'async-drain' is an async method or lambda", refused.Message, StringComparison.Ordinal);
+            Assert.Contains("a step must be synchronous", refused.Message, StringComparison.Ordinal);
+            Assert.Null(registration);
+
+            Action<int> asyncOnline = async _ => await Task.Yield();
+            var online = Assert.Throws<ArgumentException>(() => rt.RegisterHotplug(new HotplugCallback("async-up", asyncOnline + (_ => { }), null)));
+            Assert.Contains("callback.Online of hotplug step 'async-up' is an async method or lambda", online.Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            registration?.Dispose();
+            gate.SetResult(); // a step accepted before the fix ends now, without throwing
+        }
+    }
+
     [Theory]
     [InlineData(null, "null")]
     [InlineData("", "\"\"")]

@@ -148,9 +148,17 @@ public sealed class PerCpuPool<T> : IDisposable
         Spill(cache, cache.Count);
     }
 
+    /// <summary>
+    /// One CPU's cache. The caches are allocated one after another, each object followed by its item
+    /// array, so CPU n's cache object lies just past CPU n−1's array: the array ends with two cache lines
+    /// of slots never used, so that the previous CPU's last items and this CPU's <see cref="Count"/>
+    /// (written at every rent and return) do not share a line.
+    /// </summary>
     private sealed class Cache(int capacity)
     {
-        private readonly T?[] _items = new T?[capacity];
+        private static readonly int s_paddingSlots = 128 / IntPtr.Size;
+
+        private readonly T?[] _items = new T?[capacity + s_paddingSlots];
         public int Count;
 
         public void Push(T item) => _items[Count++] = item;

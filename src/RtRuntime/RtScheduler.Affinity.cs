@@ -140,6 +140,10 @@ public sealed partial class RtScheduler
     /// <summary>Moves the task towards its new mask, or leaves that to its next preemption point / migrate-enable.</summary>
     private void MoveForAffinity(RtTask task)
     {
+        // The pending request (written under the affinity lock) before the run state read below: a
+        // task blocking now reads it after publishing Blocked (OnBlockedMigratable), so either it
+        // sees the request, or this sees it blocked.
+        Interlocked.MemoryBarrier();
         if (task.Cpu is not { } cpu)
         {
             return;
@@ -211,6 +215,23 @@ public sealed partial class RtScheduler
         if (!task.AffinityMask.Contains(cpu.Id) && task.MigrationDisabled == 0)
         {
             cpu.SetPending(PendingWork.Stop); // raced with an affinity change: leave at the first preemption point
+        }
+    }
+
+    /// <summary>
+    /// On <paramref name="cpu"/>'s thread, right after <paramref name="task"/> blocked there migratable
+    /// with a request pending: completes it while the task is still in that block (Blocked, and its
+    /// CPU still this one: blocking again would have needed a run elsewhere, as this thread is busy),
+    /// since its wakeup places it inside the mask. A task woken meanwhile completes it at its switch-in.
+    /// </summary>
+    internal void OnBlockedMigratable(Cpu cpu, RtTask task)
+    {
+        using (_affinityLock.EnterScope())
+        {
+            if (Volatile.Read(ref task.Run) == TaskRunState.Blocked && task.Cpu == cpu)
+            {
+                CompleteAffinityLocked(task);
+            }
         }
     }
 

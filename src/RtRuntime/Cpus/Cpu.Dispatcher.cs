@@ -775,6 +775,7 @@ internal sealed partial class Cpu
             Scheduler.Register(task); // blocked, it is reachable only through its waker: list it for the stop
         }
 
+        bool migratable = task.MigrationDisabled == 0; // read while it is still this thread's
         Interlocked.Or(ref task.Gate, RtTask.GateOffCpu); // before a waker can hand it to another CPU
         Interlocked.Exchange(ref task.Run, TaskRunState.Blocked);
         if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1
@@ -816,6 +817,16 @@ internal sealed partial class Cpu
             }
 
             return false;
+        }
+
+        if (migratable && task.RareOrNull?.AffinityPending is not null)
+        {
+            // A request made after the look above, which saw the task still running here (it raised
+            // the stop work, which moves only the task running here): it blocked migratable, and its
+            // wakeup places it inside the new mask, so the request completes now, as one that finds
+            // it blocked does. Read after the exchanges (full fences); the request fences between its
+            // write and its look at the run state, so one of the two sees the other.
+            Scheduler.OnBlockedMigratable(this, task);
         }
 
         if (task.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0)

@@ -144,6 +144,14 @@ public sealed partial class RtScheduler
         // task blocking now reads it after publishing Blocked (OnBlockedMigratable), so either it
         // sees the request, or this sees it blocked.
         Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
+        {
+            // Ended since the request saw it running (Ended looks for a request after its fenced end,
+            // so one of the two completes it): nothing is left to move (review helper-111).
+            CompleteAffinity(task);
+            return;
+        }
+
         if (task.Cpu is not { } cpu)
         {
             return;

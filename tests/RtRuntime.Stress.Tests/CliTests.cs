@@ -454,6 +454,9 @@ public sealed class CliTests : IDisposable
         { "fractional-duration", "{ \"tasks\": [ { \"name\": \"a\", \"priority\": 5, \"steps\": [ { \"sleep\": 1e30 } ] } ] }", "$.tasks[0].steps[0].sleep: must be an integer" },
         { "absurd-repeat", "{ \"tasks\": [ { \"name\": \"a\", \"priority\": 5, \"steps\": [ { \"repeat\": 2000000000, \"steps\": [ { \"repeat\": 2000000000, \"steps\": [ \"yield\" ] } ] } ] } ] }", "$.tasks[0].steps[0].repeat: must be" },
         { "deep-repeat-nesting", "{ \"tasks\": [ { \"name\": \"a\", \"priority\": 5, \"steps\": " + string.Concat(Enumerable.Repeat("[ { \"repeat\": 2, \"steps\": ", 12)) + "[ \"yield\" ]" + string.Concat(Enumerable.Repeat(" } ]", 12)) + " } ] }", "nest deeper than 8 levels" },
+        { "empty-affinity", "{ \"tasks\": [ { \"name\": \"a\", \"priority\": 5, \"affinity\": \"\" } ] }", "$.tasks[0].affinity: '' is empty" },
+        { "repeat-without-steps", "{ \"tasks\": [ { \"name\": \"a\", \"priority\": 5, \"steps\": [ { \"repeat\": 3 } ] } ] }", "$.tasks[0].steps[0]: a repeat step needs \"steps\"" },
+        { "unlock-never-locked", "{ \"tasks\": [ { \"name\": \"a\", \"priority\": 5, \"steps\": [ { \"unlock\": \"m\" } ] } ] }", "$.tasks[0].steps[0].unlock: task 'a' unlocks 'm', which none of its steps lock" },
         { "deep-nesting", new string('[', 100000) + new string(']', 100000), "line 1" },
         { "deep-object-nesting", "{ \"tasks\": " + string.Concat(Enumerable.Repeat("[", 5000)) + string.Concat(Enumerable.Repeat("]", 5000)) + " }", "line 1" },
     };

@@ -56,7 +56,68 @@ internal static class SimScenarioReader
             throw new SimScenarioException(StripPrefix(e.Message, e.Path), e.Path, ctx.LineOf(e.Path), e);
         }
 
+        if (ctx.EmptyAffinities.Count > 0)
+        {
+            (string path, string text) = ctx.EmptyAffinities[0];
+            throw new SimScenarioException($"'{text}' is empty; give at least one CPU within 0..{scenario.Cpus - 1}, or leave the field out for every CPU.", path, ctx.LineOf(path));
+        }
+
+        for (int i = 0; i < scenario.Tasks.Count; i++)
+        {
+            CheckUnlocks(scenario.Tasks[i], $"$.tasks[{i}].steps", ctx);
+        }
+
         return scenario;
+    }
+
+    /// <summary>
+    /// An unlock (or localUnlock) of a name that none of the task's steps lock can only find the lock not
+    /// held by the task (the run would report a BUG and go on): the file is rejected instead. Unlocks of a
+    /// lock the task does take somewhere are left to the run (their order is a matter of the run).
+    /// </summary>
+    private static void CheckUnlocks(SimTaskSpec task, string at, Context ctx)
+    {
+        var mutexes = new HashSet<string>(StringComparer.Ordinal);
+        var localLocks = new HashSet<string>(StringComparer.Ordinal);
+        CollectLocks(task.Steps, mutexes, localLocks);
+        CheckUnlocks(task.Name, task.Steps, at, mutexes, localLocks, ctx);
+    }
+
+    private static void CollectLocks(IReadOnlyList<SimStep> steps, HashSet<string> mutexes, HashSet<string> localLocks)
+    {
+        foreach (SimStep step in steps)
+        {
+            switch (step.Kind)
+            {
+                case SimStepKind.Lock or SimStepKind.TryLock: mutexes.Add(step.Target!); break;
+                case SimStepKind.LocalLock or SimStepKind.TryLocalLock: localLocks.Add(step.Target!); break;
+                case SimStepKind.Repeat: CollectLocks(step.Body, mutexes, localLocks); break;
+                default: break;
+            }
+        }
+    }
+
+    private static void CheckUnlocks(string task, IReadOnlyList<SimStep> steps, string at, HashSet<string> mutexes, HashSet<string> localLocks, Context ctx)
+    {
+        for (int i = 0; i < steps.Count; i++)
+        {
+            SimStep step = steps[i];
+            string p = $"{at}[{i}]";
+            if (step.Kind == SimStepKind.Unlock && !mutexes.Contains(step.Target!))
+            {
+                throw new SimScenarioException($"task '{task}' unlocks '{step.Target}', which none of its steps lock (lock or tryLock); a task can only unlock a mutex it holds.", p + ".unlock", ctx.LineOf(p + ".unlock"));
+            }
+
+            if (step.Kind == SimStepKind.LocalUnlock && !localLocks.Contains(step.Target!))
+            {
+                throw new SimScenarioException($"task '{task}' unlocks its CPU's '{step.Target}', which none of its steps lock (localLock or tryLocalLock); a task can only unlock a local lock it holds.", p + ".localUnlock", ctx.LineOf(p + ".localUnlock"));
+            }
+
+            if (step.Kind == SimStepKind.Repeat)
+            {
+                CheckUnlocks(task, step.Body, p + ".steps", mutexes, localLocks, ctx);
+            }
+        }
     }
 
     /// <summary>System.Text.Json's message without its 0-based " LineNumber: n | BytePositionInLine: m." (the exception's line and column are 1-based).</summary>
@@ -161,7 +222,14 @@ internal static class SimScenarioReader
                 case "name": name = ReadString(ref reader, ctx, p); break;
                 case "priority": prio = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, "1..99 (0 for policy Normal)"); break;
                 case "policy": policy = ReadEnum<SchedPolicy>(ref reader, ctx, p); break;
-                case "affinity": affinity = ReadCpus(ref reader, ctx, p); break;
+                case "affinity":
+                    affinity = ReadCpus(ref reader, ctx, p);
+                    if (affinity.IsEmpty)
+                    {
+                        ctx.EmptyAffinities.Add((p, GetText(ref reader, ctx, p))); // rejected once cpus is known: empty would read as the default, every CPU
+                    }
+
+                    break;
                 case "spawnUs": spawn = ReadInt(ref reader, ctx, p, long.MinValue, long.MaxValue, TimeRange); break;
                 case "cpu": wakeCpu = (int)ReadInt(ref reader, ctx, p, int.MinValue, int.MaxValue, "-1 (none) or a CPU id 0..cpus-1"); break;
                 case "steps": steps = ReadSteps(ref reader, ctx, p); break;
@@ -316,6 +384,16 @@ internal static class SimScenarioReader
         if (hasPriority && op != "setScheduler")
         {
             throw new SimScenarioException($"a \"{op}\" step does not take priority (only setScheduler does).", at, ctx.LineOf(at));
+        }
+
+        if (op == "repeat" && !hasSteps)
+        {
+            throw new SimScenarioException("a repeat step needs \"steps\": the steps to repeat (e.g. [{\"run\": 10}]).", at, ctx.LineOf(at));
+        }
+
+        if (op == "setScheduler" && !hasPriority && schedPolicy != SchedPolicy.Normal)
+        {
+            throw new SimScenarioException($"a setScheduler step to {schedPolicy} needs \"priority\": 1..99.", at, ctx.LineOf(at));
         }
 
         if (op == "setAffinity" && !hasCpus)
@@ -479,6 +557,9 @@ internal static class SimScenarioReader
         public string Path { get; private set; } = "$";
 
         public int StepCount;
+
+        /// <summary>Task affinities written as an empty cpulist (path, text): rejected after the document is read.</summary>
+        public List<(string Path, string Text)> EmptyAffinities { get; } = [];
 
         public void Mark(string path, ref Utf8JsonReader reader)
         {

@@ -184,6 +184,61 @@ public class SimScenarioJsonTests
         Assert.Single(SimScenario.FromJson("""{"tasks":[{"name":"N","policy":"Normal","steps":[{"run":5}]}]}""").Tasks); // Normal needs none
     }
 
+    [Theory]
+    [InlineData("\"\"")]
+    [InlineData("\"  \"")]
+    public void FromJson_EmptyAffinity_IsRejected_NotReadAsAllCpus(string affinity)
+    {
+        // An empty cpulist was read as the default (no mask given: every CPU), and the task ran anywhere.
+        SimScenarioException e = Reject($$"""{"cpus":2,"tasks":[{"name":"A","priority":1,"affinity":{{affinity}}}]}""");
+        Assert.Equal("$.tasks[0].affinity", e.Path);
+        Assert.Contains("is empty; give at least one CPU within 0..1, or leave the field out for every CPU.", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void FromJson_RepeatWithoutSteps_IsRejected()
+    {
+        // {"repeat": 3} without "steps" repeated nothing, silently.
+        SimScenarioException e = Reject("""{"tasks":[{"name":"A","priority":1,"steps":[{"run":5},{"repeat":3}]}]}""");
+        Assert.Equal("$.tasks[0].steps[1]", e.Path);
+        Assert.Contains("a repeat step needs \"steps\"", e.Message, StringComparison.Ordinal);
+        Assert.Single(SimScenario.FromJson("""{"tasks":[{"name":"A","priority":1,"steps":[{"repeat":3,"steps":[]}]}]}""").Tasks); // an explicit empty body is fine
+    }
+
+    [Theory]
+    [InlineData("Fifo")]
+    [InlineData("RoundRobin")]
+    public void FromJson_SetSchedulerToRtWithoutPriority_SaysThePriorityIsMissing(string policy)
+    {
+        // Before: "must be 1..99 for policy Fifo, got 0", a value the file does not hold.
+        SimScenarioException e = Reject($$"""{"tasks":[{"name":"A","priority":1,"steps":[{"setScheduler":"{{policy}}"}]}]}""");
+        Assert.Equal("$.tasks[0].steps[0]", e.Path);
+        Assert.Contains($"a setScheduler step to {policy} needs \"priority\": 1..99.", e.Message, StringComparison.Ordinal);
+        Assert.Single(SimScenario.FromJson("""{"tasks":[{"name":"A","priority":1,"steps":[{"setScheduler":"Normal"}]}]}""").Tasks); // Normal needs none
+    }
+
+    [Theory]
+    [InlineData("""[{"run":5},{"unlock":"m"}]""", "$.tasks[0].steps[1].unlock", "task 'A' unlocks 'm', which none of its steps lock (lock or tryLock); a task can only unlock a mutex it holds.")]
+    [InlineData("""[{"localLock":"m"},{"localUnlock":"m"},{"unlock":"m"}]""", "$.tasks[0].steps[2].unlock", "task 'A' unlocks 'm', which none of its steps lock (lock or tryLock); a task can only unlock a mutex it holds.")]
+    [InlineData("""[{"repeat":2,"steps":[{"localUnlock":"l"}]}]""", "$.tasks[0].steps[0].steps[0].localUnlock", "task 'A' unlocks its CPU's 'l', which none of its steps lock (localLock or tryLocalLock); a task can only unlock a local lock it holds.")]
+    public void FromJson_UnlockOfALockTheTaskNeverTakes_IsRejected(string steps, string path, string message)
+    {
+        // Such an unlock can only ever find the lock not held: it ran as a BUG note on a passing run.
+        SimScenarioException e = Reject($$"""{"tasks":[{"name":"A","priority":1,"steps":{{steps}}},{"name":"B","priority":2,"steps":[{"lock":"m"},{"unlock":"m"},{"localLock":"l"},{"localUnlock":"l"}]}]}""");
+        Assert.Equal(path, e.Path);
+        Assert.Equal($"line 1, {path}: {message}", e.Message);
+    }
+
+    [Fact]
+    public void FromJson_UnlockAfterALockInARepeatOrATryLock_IsAccepted()
+    {
+        SimScenario s = SimScenario.FromJson("""
+            {"tasks":[{"name":"A","priority":1,"steps":[{"repeat":2,"steps":[{"lock":"m"},{"run":1}]},{"unlock":"m"},{"unlock":"m"},
+                                                        {"tryLock":"n"},{"unlock":"n"},{"tryLocalLock":"l"},{"localUnlock":"l"}]}]}
+            """);
+        Assert.Equal(7, s.Tasks[0].Steps.Count);
+    }
+
     [Fact]
     public void FromJson_StepWithTwoOperations_IsRejected()
     {

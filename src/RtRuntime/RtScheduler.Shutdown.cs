@@ -171,6 +171,7 @@ public sealed partial class RtScheduler
             {
                 RtLog.CancellingAtShutdown(_logger, LiveTasks);
             }
+
             _cancellingAll = true; // a task the snapshot misses (moving between CPUs) is cancelled at its next switch-in
             foreach (RtTask task in LiveSnapshot())
             {

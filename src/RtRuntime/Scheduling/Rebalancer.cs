@@ -188,10 +188,11 @@ internal sealed class Rebalancer : IDisposable
                 // A new step restarts the stall watch, and so does a pass between steps: a CPU thread
                 // held up after its task's step ended (kept off its core by the OS, or waiting for its
                 // run-queue lock) still names that task as running, but no step of it is late (a loaded
-                // machine had such a thread reported as a second stall). A need_resched episode ends only with a switch
-                // (another task, or none): a preempt-disabled task whose points take the slow path for
-                // "interrupt" work (the wake list, due timers) ends steps without switching, and its
-                // need_resched stays pending (the kernel resets its LATENCY_WARN clock in __schedule only).
+                // machine had such a thread reported as a second stall). A need_resched episode ends
+                // only with a switch (another task, or none): a preempt-disabled task whose points take
+                // the slow path for "interrupt" work (the wake list, due timers) ends steps without
+                // switching, and its need_resched stays pending (the kernel resets its LATENCY_WARN
+                // clock in __schedule only).
                 StallWatch was = w;
                 w = new StallWatch { Task = running, Seq = seq, SinceNs = now, SinceCpuNs = running is null ? -1 : cpu.ThreadCpuTimeNs(), SinceGcPauseTicks = gcPauseTicks };
                 if (running is not null && running == was.Task)

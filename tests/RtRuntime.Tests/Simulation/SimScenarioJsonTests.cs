@@ -195,6 +195,19 @@ public class SimScenarioJsonTests
         Assert.Contains("is empty; give at least one CPU within 0..1, or leave the field out for every CPU.", e.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("A\\nB", "U+000A at index 1")]
+    [InlineData("A\\tB", "U+0009 at index 1")]
+    [InlineData("A\\u007fB", "U+007F at index 1")]
+    public void FromJson_ANameWithAControlCharacter_IsRejected(string jsonName, string what)
+    {
+        // A name is written into the trace, one event per line: a line break split an event in two.
+        SimScenarioException e = Reject($$"""{"tasks":[{"name":"{{jsonName}}","priority":1}]}""");
+        Assert.Equal("$.tasks[0].name", e.Path);
+        Assert.Contains($"holds a control character ({what})", e.Message, StringComparison.Ordinal);
+        Assert.Single(SimScenario.FromJson("""{"tasks":[{"name":"A B-é","priority":1}]}""").Tasks); // printable, spaces and non-ASCII included
+    }
+
     [Fact]
     public void FromJson_RepeatWithoutSteps_IsRejected()
     {

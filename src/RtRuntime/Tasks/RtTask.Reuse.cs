@@ -130,21 +130,8 @@ public abstract partial class RtTask
     /// a node that lands on a later life's list (the object was retired and reused before it was added)
     /// is claimed and dispatched here, at once.
     /// </summary>
-    internal void AddWaiterOf(Action continuation, object? context, ExecutionContext? executionContext, short life)
-    {
-        var node = new WaiterNode(static a => ((Action)a!)(), continuation, context, executionContext);
-        if (life != Token)
-        {
-            node.Dispatch(Scheduler);
-            return;
-        }
-
-        AddWaiter(node);
-        if (life != Token && node.TryClaim())
-        {
-            node.Dispatch(Scheduler);
-        }
-    }
+    internal void AddWaiterOf(Action continuation, object? context, ExecutionContext? executionContext, short life) =>
+        AddWaiterOfLife(new WaiterNode(static a => ((Action)a!)(), continuation, context, executionContext), life);
 
     /// <summary><see cref="IValueTaskSource.GetStatus"/> of the life <paramref name="token"/>.</summary>
     internal ValueTaskSourceStatus StatusOf(short token)
@@ -212,15 +199,24 @@ public abstract partial class RtTask
         object? context = (flags & ValueTaskSourceOnCompletedFlags.UseSchedulingContext) != 0 ? RtTaskAwaiter.CapturedContext() : null;
 
         ExecutionContext? executionContext = (flags & ValueTaskSourceOnCompletedFlags.FlowExecutionContext) != 0 ? ExecutionContext.Capture() : null;
-        var node = new WaiterNode(continuation, state, context, executionContext);
-        if (token != Token)
+        AddWaiterOfLife(new WaiterNode(continuation, state, context, executionContext), token);
+    }
+
+    /// <summary>
+    /// Adds <paramref name="node"/> for the life <paramref name="life"/>: dispatched at once when that
+    /// life is over; else added, and claimed and dispatched here if the object began a later life before
+    /// the node was on the list (whichever of this and that life's end claims it first dispatches it).
+    /// </summary>
+    private void AddWaiterOfLife(WaiterNode node, short life)
+    {
+        if (life != Token)
         {
             node.Dispatch(Scheduler);
             return;
         }
 
         AddWaiter(node);
-        if (token != Token && node.TryClaim())
+        if (life != Token && node.TryClaim())
         {
             node.Dispatch(Scheduler);
         }

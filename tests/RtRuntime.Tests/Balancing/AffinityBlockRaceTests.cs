@@ -29,7 +29,22 @@ public class AffinityBlockRaceTests
         var never = new RtEvent();
         RtTask t;
         Task move;
-        using (var registry = new LocksHold(StripeLocksOf(rt)))
+        Lock[] stripes = StripeLocksOf(rt);
+        using (new ThreadHold(
+            whileHeld =>
+            {
+                foreach (Lock l in stripes)
+                {
+                    l.Enter();
+                }
+
+                whileHeld();
+                foreach (Lock l in stripes)
+                {
+                    l.Exit();
+                }
+            },
+            "hold registry"))
         {
             // Its first block stops at the registry (Register, after the block's look for a pending
             // request and before it publishes Blocked): the task is still running on cpu0.
@@ -47,41 +62,5 @@ public class AffinityBlockRaceTests
 
         never.Set();
         await t.WithTimeout();
-    }
-
-    /// <summary>Holds locks on a thread of its own until disposed.</summary>
-    private sealed class LocksHold : IDisposable
-    {
-        private readonly ManualResetEventSlim _release = new();
-        private readonly Thread _thread;
-
-        public LocksHold(Lock[] locks)
-        {
-            using var held = new ManualResetEventSlim();
-            _thread = new Thread(() =>
-            {
-                foreach (Lock l in locks)
-                {
-                    l.Enter();
-                }
-
-                held.Set();
-                _release.Wait();
-                foreach (Lock l in locks)
-                {
-                    l.Exit();
-                }
-            })
-            { IsBackground = true, Name = "hold registry" };
-            _thread.Start();
-            held.Wait();
-        }
-
-        public void Dispose()
-        {
-            _release.Set();
-            _thread.Join();
-            _release.Dispose();
-        }
     }
 }

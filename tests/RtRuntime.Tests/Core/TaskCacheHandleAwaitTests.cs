@@ -37,46 +37,21 @@ public class TaskCacheHandleAwaitTests
         await firstRun; // it completed well
 
         var hold = new RtEvent();
-        for (int i = 0; i < 1000; i++)
-        {
-            bool onFirst = false;
-            ValueTask later = rt.RunAsync("later", 10, async ctx =>
-            {
-                if (ReferenceEquals(ctx.Task, first))
-                {
-                    onFirst = true;
-                    await hold.WaitAsync(ctx); // this life stays pending on the same object
-                    throw new InvalidOperationException("the fault of a later life");
-                }
-            });
+        ValueTask later = await LaterLife.BlockedOnTheSameObjectAsync(rt, first!, hold, new InvalidOperationException("the fault of a later life"));
 
-            await Rt.Until(() => onFirst || later.IsCompleted, "the later life placed");
-            if (!onFirst)
-            {
-                await later.AsTask().WithTimeout();
-                await Rt.Until(() => rt.Cpus[0].IsIdle, "the CPU idle");
-                continue;
-            }
-
-            await Rt.Until(() => first!.State == RtTaskState.Blocked, "the later life blocked");
-
-            // The await registers only now: it must resume at once, the life it began in having ended.
-            var resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            awaiter.UnsafeOnCompleted(() => resumed.TrySetResult());
-            await resumed.Task.WithTimeout();
+        // The await registers only now: it must resume at once, the life it began in having ended.
+        var resumed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        awaiter.UnsafeOnCompleted(() => resumed.TrySetResult());
+        await resumed.Task.WithTimeout();
 #pragma warning disable xUnit1031 // not a blocking wait: the awaiter's GetResult after its continuation ran
-            awaiter.GetResult(); // the first life's outcome: completed
+        awaiter.GetResult(); // the first life's outcome: completed
 #pragma warning restore xUnit1031
 
-            hold.Set();
-            await Assert.ThrowsAsync<InvalidOperationException>(() => later.AsTask().WithTimeout());
-            Assert.True(awaiter.IsCompleted);
+        hold.Set();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => later.AsTask().WithTimeout());
+        Assert.True(awaiter.IsCompleted);
 #pragma warning disable xUnit1031 // not a blocking wait: the awaiter is completed
-            awaiter.GetResult(); // still the first life's, not the later one's fault
+        awaiter.GetResult(); // still the first life's, not the later one's fault
 #pragma warning restore xUnit1031
-            return;
-        }
-
-        Assert.Fail("No later life ran on the first life's object in 1,000 attempts.");
     }
 }

@@ -195,36 +195,12 @@ public class TaskCacheTests
         await Rt.Until(() => first is { IsCompleted: true } && rt.Cpus[0].IsIdle, "the first life ended and its CPU idle");
 
         var hold = new RtEvent();
-        for (int i = 0; i < 1000; i++)
-        {
-            bool onFirst = false;
-            ValueTask later = rt.RunAsync("later", 10, async ctx =>
-            {
-                if (ReferenceEquals(ctx.Task, first))
-                {
-                    onFirst = true;
-                    await hold.WaitAsync(ctx); // this life stays pending on the same object
-                }
-            });
-
-            await Rt.Until(() => onFirst || later.IsCompleted, "the later life placed");
-            if (!onFirst)
-            {
-                await later.AsTask().WithTimeout();
-                await Rt.Until(() => rt.Cpus[0].IsIdle, "the CPU idle");
-                continue;
-            }
-
-            await Rt.Until(() => first!.State == RtTaskState.Blocked, "the later life blocked");
-            Assert.False(later.IsCompleted);
-            Assert.True(earlier.IsCompletedSuccessfully);
-            await earlier; // at once: the earlier life completed
-            hold.Set();
-            await later.AsTask().WithTimeout();
-            return;
-        }
-
-        Assert.Fail("No later life ran on the first life's object in 1,000 attempts.");
+        ValueTask later = await LaterLife.BlockedOnTheSameObjectAsync(rt, first!, hold);
+        Assert.False(later.IsCompleted);
+        Assert.True(earlier.IsCompletedSuccessfully);
+        await earlier; // at once: the earlier life completed
+        hold.Set();
+        await later.AsTask().WithTimeout();
     }
 
     [Theory]

@@ -99,19 +99,6 @@ public class ObservabilityTests
         Cpu cpu0 = rt.Cpus[0];
         using var take = new ManualResetEventSlim();
         using var held = new ManualResetEventSlim();
-        using var release = new ManualResetEventSlim();
-        var holder = new Thread(() =>
-        {
-            take.Wait();
-            using (cpu0.Lock.EnterScope())
-            {
-                held.Set();
-                release.Wait();
-            }
-        })
-        { IsBackground = true, Name = "hold cpu0" };
-        holder.Start();
-
         long stepsBefore = Volatile.Read(ref cpu0.StepSeq);
         RtTask task = rt.Spawn("ending", 10, ctx =>
         {
@@ -120,19 +107,15 @@ public class ObservabilityTests
             return ValueTask.CompletedTask;
         });
 
-        try
+        Assert.True(take.Wait(Rt.Hang), "the task did not start");
+        using (new CpuLockHold(cpu0))
         {
-            Assert.True(held.Wait(Rt.Hang), "the lock was not taken");
+            held.Set();
             await Rt.Until(() => Volatile.Read(ref cpu0.StepSeq) > stepsBefore, "the step's end"); // the step has ended
             Assert.Same(task, cpu0.Running); // and its CPU thread waits for the lock, the task still running
             long passes = Volatile.Read(ref rt.Rebalancer.Passes);
             long since = RtClock.NowNs();
             await Rt.Until(() => Volatile.Read(ref rt.Rebalancer.Passes) >= passes + 20 && RtClock.NowNs() - since >= 3 * RtClock.ToNs(threshold), "the watch's passes over three thresholds");
-        }
-        finally
-        {
-            release.Set();
-            holder.Join();
         }
 
         await task.WithTimeout();

@@ -129,6 +129,30 @@ public sealed partial class RtScheduler
         }
     }
 
+    /// <summary>
+    /// Disposes the metrics at the stop or after a failed start. Disposing the runtime's own meter runs
+    /// every listener's <c>MeasurementsCompleted</c> callback for each instrument it enabled, on this
+    /// thread, and Meter.Dispose lets a callback's exception through: a listener's bug would end the stop
+    /// midway (CPU threads not joined, the memory lock and the CPU latency request still held, no summary,
+    /// and every later StopAsync or DisposeAsync throwing it again), or replace a failed start's own error.
+    /// So it is logged (rate-limited, as the other listener failures) and the stop goes on. The meter is
+    /// marked disposed before any callback runs, so it is unpublished either way.
+    /// </summary>
+    private void DisposeMetrics()
+    {
+        try
+        {
+            Metrics.Dispose();
+        }
+        catch (Exception e)
+        {
+            if (LogAllowed(_handlerLogLimit, "event handler failures"))
+            {
+                RtLog.ListenerFailedAtDispose(_logger, Metrics.Meter.Name, e);
+            }
+        }
+    }
+
     internal void ReportStall(StallReport report)
     {
         Interlocked.Increment(ref _stalls);

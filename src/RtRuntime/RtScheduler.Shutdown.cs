@@ -197,7 +197,7 @@ public sealed partial class RtScheduler
 
         HrTimer.Stop();
         Rebalancer.Stop();
-        Metrics.Dispose();
+        DisposeMetrics(); // a listener's exception is logged, not let through to end the stop here
         // The CPU threads exit together, within one grace (joined one after another, each could take the
         // whole grace, and a host's shutdown timeout would pass before the summary). A CPU still running
         // an abandoned task cannot exit (it is a background thread): it is not waited for.

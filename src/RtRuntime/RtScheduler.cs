@@ -224,7 +224,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
             if (!started)
             {
                 scheduler.ReleaseOsRequests(); // a failed start leaves the process and the system as it found them
-                scheduler.Metrics.Dispose();   // and publishes no instruments of a runtime that never ran
+                scheduler.DisposeMetrics();    // and publishes no instruments of a runtime that never ran (a listener's exception is logged, not thrown over the start's)
             }
         }
 

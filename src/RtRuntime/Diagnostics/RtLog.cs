@@ -69,6 +69,10 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 22, Level = LogLevel.Error, Message = "A MeterListener's measurement callback threw on {Instrument}; the measurement is dropped and the runtime goes on")]
     public static partial void ListenerFailed(ILogger logger, string instrument, Exception exception);
 
+    /// <summary>The runtime's own meter was disposed at its stop (or failed start) and a listener's MeasurementsCompleted callback threw.</summary>
+    [LoggerMessage(EventId = 28, Level = LogLevel.Error, Message = "A MeterListener's MeasurementsCompleted callback threw as the runtime's meter {Meter} was disposed; the runtime's instruments report nothing from now on, and the stop goes on")]
+    public static partial void ListenerFailedAtDispose(ILogger logger, string meter, Exception exception);
+
     [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "LockMemory: the process's memory is locked (mlockall MCL_CURRENT | MCL_FUTURE)")]
     public static partial void MemoryLocked(ILogger logger);
 

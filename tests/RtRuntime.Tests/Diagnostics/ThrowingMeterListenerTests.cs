@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
 using RtRuntime.Tasks;
+using RtRuntime.Tests.Hotplug;
 
 namespace RtRuntime.Tests.Diagnostics;
 
@@ -41,6 +43,60 @@ public sealed class ThrowingMeterListenerTests
         ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(5)).WithTimeout();
         Assert.Equal(tasks.Length, summary.Completed);
         Assert.True(summary.AllAccountedFor);
+    }
+
+    [Fact]
+    public async Task Stop_ListenerThrowsAsTheMeterIsDisposed_StopCompletesWithItsSummary()
+    {
+        // The stop disposes the runtime's own meter, which calls each listener's MeasurementsCompleted
+        // for every instrument it enabled, on the stopping thread. Before the fix the listener's
+        // exception ended the stop there: StopAsync (and every later StopAsync or DisposeAsync) threw
+        // it, with no summary, the CPU threads not joined and the OS requests (LockMemory,
+        // CpuDmaLatency) still held.
+        using var logs = new CapturingLoggerFactory();
+        RtScheduler rt = Rt.Start(o => { o.CpuCount = 1; o.LoggerFactory = logs; });
+        Meter meter = rt.Metrics.Meter; // this runtime's only: tests run in parallel
+        int throwing = 1;
+        long thrown = 0;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter, meter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+            MeasurementsCompleted = (_, _) =>
+            {
+                if (Volatile.Read(ref throwing) == 1)
+                {
+                    Interlocked.Increment(ref thrown);
+                    throw new InvalidOperationException("a listener's bug");
+                }
+            },
+        };
+        listener.Start();
+        try
+        {
+            RtTask task = rt.Spawn("before-stop", 10, _ => ValueTask.CompletedTask);
+            await task.WithTimeout();
+
+            ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(5)).WithTimeout();
+
+            Assert.Equal(1, summary.Completed);
+            Assert.True(summary.AllAccountedFor);
+            Assert.All(rt.Cpus, c => Assert.False(c.Thread!.IsAlive, $"cpu{c.Id}'s thread was not joined"));
+            await rt.DisposeAsync(); // the same stop's result, not the listener's exception
+        }
+        finally
+        {
+            Volatile.Write(ref throwing, 0); // the listener's own disposal calls it too
+        }
+
+        Assert.True(Interlocked.Read(ref thrown) > 0, "the listener's callback never ran at the stop: the test proves nothing");
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Error
+            && m.Message.StartsWith("A MeterListener's MeasurementsCompleted callback threw as the runtime's meter RtRuntime was disposed", StringComparison.Ordinal));
     }
 
     /// <summary>4,096 one-step tasks: one wakeup and one step each, one in 64 of them sampled on average.</summary>

@@ -252,14 +252,26 @@ public sealed partial class RtScheduler
     public RuntimeSnapshot Snapshot()
     {
         var cpus = new List<CpuSnapshot>(_cpus.Length);
+        var listed = new List<RtTask>();
         foreach (Cpu cpu in _cpus)
         {
             List<RtTask> queued;
             RtTask? running;
+            int listedBefore = listed.Count;
             using (cpu.Lock.EnterScope())
             {
                 queued = cpu.Rq.ToList();
+                cpu.CopyWakeListLocked(listed);
                 running = cpu.Running;
+            }
+
+            if (listed.Count > listedBefore)
+            {
+                // Spawned or woken from another thread, waiting on the CPU's wake list for its next
+                // scheduling point (or rt/balance's, a tick later): queued here as much as those on the
+                // run queue, and what a snapshot of a busy or stalled CPU is taken to see. Highest
+                // priority first, the run queue's before the listed ones at a priority (a stable sort).
+                queued = [.. queued.Concat(listed.Skip(listedBefore)).OrderByDescending(t => t.EffectivePriority)];
             }
 
             cpus.Add(new CpuSnapshot(
@@ -274,7 +286,10 @@ public sealed partial class RtScheduler
             });
         }
 
-        var tasks = LiveSnapshot().Select(t => new TaskSnapshot(
+        List<RtTask> live = LiveSnapshot(); // the run queues and the registry: a listed task that never blocked is in neither
+        var seen = new HashSet<RtTask>(live, ReferenceEqualityComparer.Instance);
+        live.AddRange(listed.Where(t => !t.IsCompleted && seen.Add(t)));
+        var tasks = live.Select(t => new TaskSnapshot(
             t.Id, t.Name, t.State, t.Policy, t.BasePriority, t.EffectivePriority, t.Affinity.ToString(), t.EffectiveAffinity.ToString(),
             t.CurrentCpu, t.PreemptDepth, t.MigrateDisableDepth, t.Switches, t.Preemptions, t.Migrations, t.Interference)
         {

@@ -194,6 +194,22 @@ internal sealed partial class Cpu
         return redirect;
     }
 
+    /// <summary>
+    /// Adds the listed tasks to <paramref name="into"/>, oldest first, for a snapshot (lock held: only a
+    /// drain, under this lock, takes the list apart, and a push links a new head without touching the
+    /// tasks already listed, so the walk sees each listed task once).
+    /// </summary>
+    internal void CopyWakeListLocked(List<RtTask> into)
+    {
+        int start = into.Count;
+        for (RtTask? t = Volatile.Read(ref _pri.WakeList); t is not null; t = t.RqNext)
+        {
+            into.Add(t);
+        }
+
+        into.Reverse(start, into.Count - start); // newest first as listed; queued in wake order
+    }
+
     /// <summary>Sends tasks that may not stay here (linked through RqNext) to a fallback CPU; no lock held.</summary>
     private void EnqueueElsewhere(RtTask? redirect)
     {

@@ -406,6 +406,46 @@ public class ObservabilityTests
         await holder.WithTimeout();
     }
 
+    [Fact]
+    public async Task Snapshot_TaskSpawnedFromAnotherThreadWhileItsCpuIsBusy_IsShownQueuedThere()
+    {
+        // A spawn from a thread other than the CPU's goes through the CPU's wake list (WakeList, on by
+        // default), where the task waits for the CPU's next scheduling point, or for rt/balance a tick
+        // later (10 s here). Before the fix the snapshot read only the run queues and the registry of
+        // tasks that once blocked: a task waiting behind a busy CPU was in neither, so the /proc view
+        // of that CPU showed an empty queue and no such task at all while LiveTasks counted it.
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.BalanceTick = TimeSpan.FromSeconds(10);
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        using var started = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        RtTask busy = rt.Spawn("busy", 10, _ =>
+        {
+            started.Set();
+            Assert.True(release.Wait(Rt.Hang), "the test did not release the step");
+            return ValueTask.CompletedTask; // a step without a preemption point: the CPU does not look at its wake list
+        });
+        Assert.True(started.Wait(Rt.Hang), "busy did not start");
+        RtTask waiting = rt.Spawn("waiting", 5, _ => ValueTask.CompletedTask);
+
+        RuntimeSnapshot snap = rt.Snapshot();
+        long live = rt.LiveTasks;
+        release.Set();
+        await busy.WithTimeout();
+        await waiting.WithTimeout();
+
+        CpuSnapshot cpu = Assert.Single(snap.Cpus);
+        Assert.Equal("busy", cpu.CurrentTask);
+        Assert.Equal(2, live);
+        QueuedTaskSnapshot queued = Assert.Single(cpu.Queue);
+        Assert.Equal((waiting.Id, "waiting", 5), (queued.Id, queued.Name, queued.Priority));
+        Assert.Equal(["busy", "waiting"], snap.Tasks.Select(t => t.Name).Order());
+        Assert.Equal(RtTaskState.Runnable, Assert.Single(snap.Tasks, t => t.Name == "waiting").State);
+    }
+
     private sealed class Listener : EventListener
     {
         public ConcurrentBag<string> Names { get; } = [];

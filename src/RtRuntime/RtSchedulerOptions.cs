@@ -24,7 +24,8 @@ public sealed class RtSchedulerOptions
 
     /// <summary>
     /// The cores to pin to, in order (logical CPU i → Cores[i mod Count]). Default (null or empty): the
-    /// cores in the process's affinity mask. Each must be in that mask.
+    /// cores in the process's affinity mask. Each must be in that mask. With <see cref="CpuCount"/> unset,
+    /// the runtime has one CPU per entry, so at most 1024 entries.
     /// </summary>
     public IList<int>? Cores { get; set; }
 
@@ -334,6 +335,14 @@ public sealed class RtSchedulerOptions
 
         if (Cores is not null)
         {
+            if (CpuCount is null && Cores.Count > Cpus.CpuSet.MaxCpus)
+            {
+                // Each named core is then a CPU (Start's count is Cores.Count): refused here, naming the
+                // option, rather than deep in Start by the CPU set of the runtime's CPUs.
+                throw new ArgumentOutOfRangeException(nameof(Cores), Cores.Count,
+                    $"Cores names {Cores.Count} cores, and with CpuCount unset each is a CPU: the CPU count must be 1..{Cpus.CpuSet.MaxCpus} (set CpuCount, or name fewer cores).");
+            }
+
             for (int i = 0; i < Cores.Count; i++)
             {
                 if ((uint)Cores[i] >= Cpus.CpuSet.MaxCpus)

@@ -17,6 +17,7 @@ public class BadInputTests
         { "CpuCount=1025", 1025, "CpuCount", "1..1024" },
         { "Cores=[1024]", null, "Cores", "0..1023" },
         { "Cores=[-1]", null, "Cores", "0..1023" },
+        { "Cores=1025 entries", null, "Cores", "CPU count must be 1..1024" }, // was refused naming 'count', by CpuSet.Range deep in Start
         { "RoundRobinSlice=0", null, "RoundRobinSlice", "1 µs..10 s" },
         { "BalanceTick=1us", null, "BalanceTick", "100 µs..10 s" },
         { "SpinBeforePark=-1ms", null, "SpinBeforePark", "0..10 ms" },
@@ -43,6 +44,7 @@ public class BadInputTests
         {
             case "Cores=[1024]": o.Cores = [0, 1024]; break;
             case "Cores=[-1]": o.Cores = [-1]; break;
+            case "Cores=1025 entries": o.CpuCount = null; o.Cores = [.. Enumerable.Repeat(0, 1025)]; break;
             case "RoundRobinSlice=0": o.RoundRobinSlice = TimeSpan.Zero; break;
             case "BalanceTick=1us": o.BalanceTick = TimeSpan.FromMicroseconds(1); break;
             case "SpinBeforePark=-1ms": o.SpinBeforePark = TimeSpan.FromMilliseconds(-1); break;

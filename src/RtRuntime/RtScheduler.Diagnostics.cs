@@ -15,7 +15,7 @@ public sealed partial class RtScheduler
     /// one acquisition logs "BUG: spinlock lockup suspected", naming <paramref name="name"/>, with the
     /// spinner's stack (a deadlock inside the runtime freezes it with no other trace).
     /// </summary>
-    internal RawSpinLock NewSpinLock(string name) => new(spun => ReportLockup(name, spun), Options.SpinLockLockupAfter);
+    internal RawSpinLock NewSpinLock(string name) => new(spun => ReportLockup(name, spun), _options.SpinLockLockupAfter);
 
     private void ReportLockup(string name, TimeSpan spun)
     {

@@ -19,6 +19,7 @@ namespace RtRuntime;
 /// </summary>
 public sealed partial class RtScheduler : IAsyncDisposable
 {
+    private readonly RtSchedulerOptions _options; // the runtime's own copy (Start), read later by new spin locks
     private readonly Cpu[] _cpus;
     private readonly CpuView[] _cpuViews;
     private readonly ILogger _logger;
@@ -27,7 +28,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
 
     private RtScheduler(RtSchedulerOptions options, Cpu[] cpus, ILogger logger, int cores)
     {
-        Options = options;
+        _options = options;
         _cpus = cpus;
         _cpuViews = new CpuView[cpus.Length]; // filled with the CPUs, made after the scheduler they point to
         _logger = logger;
@@ -58,13 +59,16 @@ public sealed partial class RtScheduler : IAsyncDisposable
     private static RateLimit NewLogLimit(RtSchedulerOptions options) => new(options.LogRateLimit, options.LogRateLimitBurst);
 
     /// <summary>Creates the metrics once the CPUs exist.</summary>
-    private void InitMetrics() => Metrics = new RtMetrics(this, Options.MeterFactory);
+    private void InitMetrics() => Metrics = new RtMetrics(this, _options.MeterFactory);
 
     /// <summary>Every CPU of this runtime (the default affinity, the kernel's cpu_possible_mask).</summary>
     internal CpuSet AllCpus { get; }
 
-    /// <summary>The options the runtime started with.</summary>
-    public RtSchedulerOptions Options { get; }
+    /// <summary>
+    /// A copy of the options the runtime started with: changing it (or the object given to
+    /// <see cref="Start"/>) changes nothing in the runtime.
+    /// </summary>
+    public RtSchedulerOptions Options => _options.Copy();
 
     /// <summary>The number of logical CPUs.</summary>
     public int CpuCount => _cpus.Length;
@@ -181,7 +185,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
     /// </exception>
     public static RtScheduler Start(RtSchedulerOptions? options = null)
     {
-        options ??= new RtSchedulerOptions();
+        options = options?.Copy() ?? new RtSchedulerOptions(); // the runtime's own: the caller may change or reuse theirs
         options.Validate();
         _ = Tasks.BuilderInvoker.Instance; // its type initialiser awaits a probe: here, not under a wait queue's spin lock at a first suspension
         ILogger logger = options.LoggerFactory?.CreateLogger("RtRuntime") is { } appLogger

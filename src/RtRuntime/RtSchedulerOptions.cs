@@ -227,6 +227,18 @@ public sealed class RtSchedulerOptions
     /// <summary>Messages of one kind per <see cref="LogRateLimit"/> window (1..10,000; the kernel's <c>printk_ratelimit_burst</c>). Default 10, the kernel's.</summary>
     public int LogRateLimitBurst { get; set; } = 10;
 
+    /// <summary>
+    /// A copy for a runtime to keep (<see cref="RtScheduler.Options"/>): a caller that changes or reuses its
+    /// options object after <see cref="RtScheduler.Start"/> changes neither what the runtime reports nor what
+    /// it reads later, and the list of cores validated is the list used.
+    /// </summary>
+    internal RtSchedulerOptions Copy()
+    {
+        var copy = (RtSchedulerOptions)MemberwiseClone();
+        copy.Cores = Cores is null ? null : [.. Cores];
+        return copy;
+    }
+
     /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> naming the first invalid option.</summary>
     public void Validate()
     {

@@ -40,8 +40,9 @@ internal sealed class Rebalancer : IDisposable
         _tickNs = tickNs;
         _lostNs = new long[cpus.Length];
         _watch = new StallWatch[cpus.Length];
-        _stallNs = RtClock.ToNs(scheduler.Options.StallThreshold);
-        _reschedWarnNs = RtClock.ToNs(scheduler.Options.ReschedLatencyWarn);
+        RtSchedulerOptions options = scheduler.Options;
+        _stallNs = RtClock.ToNs(options.StallThreshold);
+        _reschedWarnNs = RtClock.ToNs(options.ReschedLatencyWarn);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/balance" };
     }
 

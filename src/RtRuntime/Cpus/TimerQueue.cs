@@ -50,6 +50,15 @@ internal sealed class TimerQueue
     /// </summary>
     internal static int GrownCapacity(int capacity) => capacity < 1024 ? Math.Max(4, capacity * 2) : capacity + (capacity / 4);
 
+    /// <summary>
+    /// The most slots the heap keeps however few timers are armed (16 KB): past it, a heap three
+    /// quarters empty halves (<see cref="ShrinkIfSparse"/>), so that a CPU whose many sleepers left
+    /// (cancelled, woken, moved by hotplug) does not hold their slots for as long as it lives, as the
+    /// kernel's timerqueue, a tree of nodes inside the sleepers, holds nothing once they are gone.
+    /// Without it, 100,000 cancelled sleepers left ~2 MB on their CPU for good.
+    /// </summary>
+    internal const int ShrinkFloor = 1024;
+
     /// <summary><c>timerqueue_getnext()</c>: the earliest timer, when one is armed.</summary>
     public bool TryPeek([NotNullWhen(true)] out RtTask? task, out long expires)
     {
@@ -101,7 +110,15 @@ internal sealed class TimerQueue
             all.Add((_heap[i].Task, _heap[i].Expires));
         }
 
-        Array.Clear(_heap, 0, _count);
+        if (_heap.Length > ShrinkFloor)
+        {
+            _heap = []; // a dying CPU's heap: nothing is armed on it while it is offline
+        }
+        else
+        {
+            Array.Clear(_heap, 0, _count);
+        }
+
         _count = 0;
         return all;
     }
@@ -113,6 +130,7 @@ internal sealed class TimerQueue
         _heap[_count] = default;
         if (i == _count)
         {
+            ShrinkIfSparse();
             return;
         }
 
@@ -123,6 +141,24 @@ internal sealed class TimerQueue
         else
         {
             SiftDown(i, last);
+        }
+
+        ShrinkIfSparse();
+    }
+
+    /// <summary>
+    /// After a removal: past <see cref="ShrinkFloor"/>, a heap with under a quarter of its slots armed
+    /// halves. It is then at most half full, so that it grows again only after its timers have doubled,
+    /// and shrinks again only after they have halved: each resize copies at most the armed entries
+    /// (no more than a quarter of the old slots), paid for by the removals since the last one.
+    /// </summary>
+    private void ShrinkIfSparse()
+    {
+        if (_heap.Length > ShrinkFloor && _count < _heap.Length / 4)
+        {
+            var smaller = new Entry[Math.Max(ShrinkFloor, _heap.Length / 2)];
+            Array.Copy(_heap, smaller, _count); // the slots stay the same: the tasks' TimerSlot is still exact
+            _heap = smaller;
         }
     }
 

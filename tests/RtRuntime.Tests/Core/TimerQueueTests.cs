@@ -50,6 +50,75 @@ public sealed class TimerQueueTests
         }
     }
 
+    /// <summary>
+    /// A CPU's many sleepers leave, by cancellation (<see cref="TimerQueue.Remove"/>), by their
+    /// deadlines (<see cref="TimerQueue.TryTakeExpired"/>) or by hotplug (<see cref="TimerQueue.RemoveAll"/>):
+    /// the heap gives their slots back, down to <see cref="TimerQueue.ShrinkFloor"/>, and stays a heap
+    /// while it shrinks. Before, it kept every slot it ever grew to (23,272 here: 372 KB) for as long as
+    /// the CPU lived.
+    /// </summary>
+    [Theory]
+    [InlineData("cancelled")]
+    [InlineData("expired")]
+    [InlineData("moved")]
+    public async Task ManySleepersGone_TheHeapGivesItsSlotsBack(string how)
+    {
+        const int N = 20_000;
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask[] tasks = Rt.Unadmitted(rt, "timer", N);
+        var queue = new TimerQueue();
+        var random = new Random(7);
+        for (int i = 0; i < N; i++)
+        {
+            queue.Add(tasks[i], random.Next(0, 1_000_000));
+        }
+
+        int grown = queue.Capacity;
+        Assert.True(grown >= N, $"{grown} slots for {N} timers");
+
+        // All but 100 leave in random order; the rest must still come out earliest first.
+        var leaving = tasks.OrderBy(_ => random.Next()).Take(N - 100).ToHashSet();
+        switch (how)
+        {
+            case "cancelled":
+                foreach (RtTask task in leaving)
+                {
+                    Assert.True(queue.Remove(task));
+                    Assert.Equal(0, task.TimerSlot);
+                }
+
+                break;
+            case "expired":
+                leaving.Clear();
+                for (int taken = 0; taken < N - 100; taken++)
+                {
+                    Assert.True(queue.TryTakeExpired(long.MaxValue - 1, out RtTask? due));
+                    leaving.Add(due);
+                }
+
+                break;
+            default:
+                Assert.Equal(N, queue.RemoveAll().Count);
+                Assert.True(queue.Capacity <= TimerQueue.ShrinkFloor, $"{queue.Capacity} slots kept after every timer moved away (grew to {grown})");
+                Assert.All(tasks, t => Assert.Equal(0, t.TimerSlot));
+                return;
+        }
+
+        Assert.Equal(100, queue.Count);
+        Assert.True(queue.Capacity <= TimerQueue.ShrinkFloor, $"{queue.Capacity} slots kept for {queue.Count} timers (grew to {grown})");
+        Assert.All(tasks, t => Assert.Equal(!leaving.Contains(t), t.TimerSlot != 0));
+        long last = long.MinValue;
+        while (queue.TryPeek(out RtTask? first, out long expires))
+        {
+            Assert.True(queue.TryTakeExpired(expires, out RtTask? due));
+            Assert.Same(first, due);
+            Assert.True(expires >= last, $"{expires} came out after {last}: the heap lost its order while it shrank");
+            last = expires;
+        }
+
+        Assert.Equal(0, queue.Count);
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]

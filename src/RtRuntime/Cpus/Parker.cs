@@ -25,6 +25,12 @@ internal sealed unsafe class Parker : IDisposable
     // Unpark (see IsAsleep).
     private readonly Func<bool>? _hasWork;
 
+    // 1 once the word is freed (by Dispose or the finalizer, whichever comes first).
+    private int _freed;
+
+    // Words allocated and not yet freed, over the process (for tests).
+    private static long s_liveWords;
+
     /// <summary>
     /// How late, in ns, the last <see cref="Park"/> that slept towards a time came back from that sleep
     /// by its timeout (the OS's timer wakeup latency), or −1 when it ended otherwise (a permit, work,
@@ -41,6 +47,7 @@ internal sealed unsafe class Parker : IDisposable
         _hasWork = hasWork;
         _word = (int*)NativeMemory.AlignedAlloc(64, 64);
         *_word = Empty;
+        Interlocked.Increment(ref s_liveWords);
         if (!OperatingSystem.IsLinux())
         {
             _event = new ManualResetEventSlim(false, 0);
@@ -232,9 +239,36 @@ internal sealed unsafe class Parker : IDisposable
         _event.Reset();
     }
 
+    /// <summary>Futex words allocated by parkers and not yet freed, over the process (for tests).</summary>
+    internal static long LiveWords => Interlocked.Read(ref s_liveWords);
+
+    /// <summary>
+    /// Frees the word at once. Only for a parker no thread can reach any more (a start that failed,
+    /// after joining its threads): a stop does not dispose the CPUs', <c>rt/timer</c>'s or
+    /// <c>rt/balance</c>'s parkers, since a CPU thread the stop abandoned (still running a task that
+    /// never awaits) may unpark them later, and an unpark of a freed word writes freed memory. Those
+    /// words are freed by the finalizer, once the runtime is garbage.
+    /// </summary>
     public void Dispose()
     {
         _event?.Dispose();
-        NativeMemory.AlignedFree(_word);
+        FreeWord();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>
+    /// The word of a parker nothing references any more (a stopped runtime's): nothing can park on it
+    /// or unpark it. Without it, every runtime started and stopped left its CPU count plus two words
+    /// allocated for as long as the process lived.
+    /// </summary>
+    ~Parker() => FreeWord();
+
+    private void FreeWord()
+    {
+        if (Interlocked.Exchange(ref _freed, 1) == 0)
+        {
+            NativeMemory.AlignedFree(_word);
+            Interlocked.Decrement(ref s_liveWords);
+        }
     }
 }

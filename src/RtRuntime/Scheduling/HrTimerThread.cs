@@ -211,5 +211,10 @@ internal sealed class HrTimerThread : IDisposable
         _thread.Join();
     }
 
+    /// <summary>
+    /// Frees the parker at once: for a runtime whose start failed. A stop does not call it: a CPU thread
+    /// the stop abandoned may still notify this thread (<see cref="NotifyBusy"/>); the parker's finalizer
+    /// frees it once the runtime is garbage.
+    /// </summary>
     public void Dispose() => _parker.Dispose();
 }

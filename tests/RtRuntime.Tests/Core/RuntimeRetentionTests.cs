@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -65,6 +66,43 @@ public class RuntimeRetentionTests
         }
 
         Assert.False(weak.IsAlive, "a stopped runtime is still reachable from a root outside it");
+    }
+
+    /// <summary>
+    /// Each CPU, <c>rt/timer</c> and <c>rt/balance</c> park on a futex word of native memory. A stop does
+    /// not free them (a CPU thread it abandoned may still unpark them), and nothing else did: every
+    /// runtime started and stopped left its CPU count plus two words allocated for as long as the
+    /// process lived (4 here). They are freed once the runtime is garbage.
+    /// </summary>
+    [Fact]
+    public void AStoppedRuntimesParkerWords_AreFreedOnceItIsGarbage()
+    {
+        for (int i = 0; i < 10; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers(); // earlier tests' stopped runtimes first: their words are not this one's
+        }
+
+        long before = Parker.LiveWords;
+        WeakReference weak = StartAndStop(cpus: 2);
+        long live = Parker.LiveWords;
+        for (int i = 0; i < 10 && (weak.IsAlive || live > before); i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            live = Parker.LiveWords;
+        }
+
+        Assert.False(weak.IsAlive, "the stopped runtime is still reachable");
+        Assert.True(live <= before, $"{live - before} parker words of a stopped, collected runtime are still allocated");
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static WeakReference StartAndStop(int cpus)
+    {
+        RtScheduler rt = Rt.Start(cpus);
+        Assert.True(rt.DisposeAsync().AsTask().Wait(Rt.Hang), "the stop did not end");
+        return new WeakReference(rt);
     }
 
     /// <summary>

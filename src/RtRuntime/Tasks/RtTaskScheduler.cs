@@ -33,8 +33,8 @@ public sealed class RtTaskScheduler : TaskScheduler
         _runtime.ValidateSpawn(_name, priority, policy, affinity);
     }
 
-    /// <inheritdoc/>
-    public override int MaximumConcurrencyLevel => _runtime.CpuCount;
+    /// <summary>The CPUs its Tasks may run on at once: those of its affinity (every CPU of the runtime without one).</summary>
+    public override int MaximumConcurrencyLevel => _affinity?.Count ?? _runtime.CpuCount;
 
     /// <inheritdoc/>
     protected override void QueueTask(Task task)

@@ -137,6 +137,15 @@ public class RtTaskSchedulerTests
         Assert.Equal(42, await work.WithTimeout());
     }
 
+    [Fact]
+    public async Task MaximumConcurrencyLevel_IsTheNumberOfCpusItsAffinityAllows()
+    {
+        // Parallel.For and the like start that many workers: a scheduler confined to one CPU runs one at a time.
+        await using var rt = Rt.Start(cpus: 2);
+        Assert.Equal(1, new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(1)).MaximumConcurrencyLevel);
+        Assert.Equal(2, new RtTaskScheduler(rt, 10).MaximumConcurrencyLevel);
+    }
+
     private static List<RtTask> Cpus0Queue(RtScheduler rt)
     {
         using (rt.Cpus[0].Lock.EnterScope())

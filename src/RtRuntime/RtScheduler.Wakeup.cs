@@ -245,25 +245,46 @@ public sealed partial class RtScheduler
 
     private const string PostedSuffix = "/posted";
 
-    /// <summary>Work posted to an ended task could not run: the runtime is stopping (logged at debug level, rate-limited).</summary>
-    internal void ReportPostsDroppedAfterExit(RtTask ended, int count)
+    /// <summary>
+    /// Work posted to an ended task could not run: the runtime is stopping (logged at debug level,
+    /// rate-limited). The <see cref="Tasks.RunAsyncContext"/>'s queue is named as that context: its root
+    /// task never ran, so "task runasync, which has ended" named a task that never existed.
+    /// </summary>
+    internal void ReportPostsDroppedAfterExit(PostedAfterExit queue, int count)
     {
         if (count > 0 && LogAllowed(_postLogLimit, "continuation post failures"))
         {
-            RtLog.PostAfterExitDropped(_logger, ended.Name, count);
+            if (queue.CarriesLiveBodies)
+            {
+                RtLog.PostToRunAsyncContextDropped(_logger, count);
+            }
+            else
+            {
+                RtLog.PostAfterExitDropped(_logger, queue.Root.Name, count);
+            }
         }
     }
 
     /// <summary>
-    /// Work posted to <paramref name="ended"/> after it ended threw on its <c>&lt;name&gt;/posted</c> task
-    /// (an async void call's exception, a raw callback): that task faults with it, and no one holds it, so
-    /// the exception is logged (at error level, rate-limited).
+    /// Work posted to the queue's ended task threw on its <c>&lt;name&gt;/posted</c> task (an async void
+    /// call's exception, a raw callback): that task faults with it, and no one holds it, so the exception
+    /// is logged (at error level, rate-limited). Work posted to the <see cref="Tasks.RunAsyncContext"/>
+    /// is the rest of live RunAsync bodies, posted to no task that ended: it is logged as that
+    /// context's (the message for an ended task named a task "runasync" that never existed).
     /// </summary>
-    internal void ReportPostedAfterExitThrew(RtTask ended, Exception exception)
+    internal void ReportPostedAfterExitThrew(PostedAfterExit queue, Exception exception)
     {
         if (LogAllowed(_postLogLimit, "continuation post failures"))
         {
-            RtLog.PostAfterExitThrew(_logger, ended.Name, ended.Name + PostedSuffix, exception);
+            string drain = queue.Root.Name + PostedSuffix;
+            if (queue.CarriesLiveBodies)
+            {
+                RtLog.PostToRunAsyncContextThrew(_logger, drain, exception);
+            }
+            else
+            {
+                RtLog.PostAfterExitThrew(_logger, queue.Root.Name, drain, exception);
+            }
         }
     }
 

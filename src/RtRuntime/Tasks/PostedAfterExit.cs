@@ -98,7 +98,7 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
             }
 
             Interlocked.Exchange(ref _draining, 0);
-            root.Scheduler.ReportPostsDroppedAfterExit(root, dropped);
+            root.Scheduler.ReportPostsDroppedAfterExit(this, dropped);
         }
     }
 
@@ -122,7 +122,7 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
                     {
                         // Nobody holds the drain task (a spawned task's posted work faults the task its
                         // owner awaits): log it, or an async void call's exception would vanish.
-                        root.Scheduler.ReportPostedAfterExitThrew(root, e);
+                        root.Scheduler.ReportPostedAfterExitThrew(this, e);
                         throw;
                     }
 

@@ -411,6 +411,61 @@ public class PostedAfterExitTests
 
     private static bool s_thrown;
 
+    [Fact]
+    public async Task AsyncVoidThrowingInARunAsyncBody_IsLoggedAsTheRunAsyncContexts_NotAsAnEndedTasks()
+    {
+        // A RunAsync body runs under the runtime's RunAsync context, whose queue's root task ("runasync")
+        // never runs: an async void call's exception there was logged as "Work posted to task runasync
+        // after it ended threw", naming a task that never existed and an end that never happened.
+        using var logs = new CapturingLoggerFactory();
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.LoggerFactory = logs;
+        });
+        await rt.RunAsync("pooled", 10, ctx =>
+        {
+            ThrowNow(); // .NET posts the exception to the context the call captured
+            return ValueTask.CompletedTask;
+        }).AsTask().WithTimeout();
+
+        await Rt.Until(() => logs.Messages.Any(m => m.Level == LogLevel.Error), "the throw was logged");
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Error
+            && m.Message == "Work posted to the RunAsync context threw (an async void call a RunAsync body started, or a raw callback); the task runasync/posted that ran it faulted with the exception (the work after it goes on)");
+        Assert.DoesNotContain(logs.Messages, m => m.Message.Contains("task runasync after it ended", StringComparison.Ordinal));
+
+        static async void ThrowNow()
+        {
+            await Task.CompletedTask;
+            throw new InvalidOperationException("thrown in a RunAsync body's async void call");
+        }
+    }
+
+    [Fact]
+    public async Task PostToTheRunAsyncContextAfterStop_IsDroppedAndLoggedAsThatContexts()
+    {
+        using var logs = new CapturingLoggerFactory();
+        RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.LoggerFactory = logs;
+        });
+        SynchronizationContext? context = null;
+        await rt.RunAsync("pooled", 10, ctx =>
+        {
+            context = SynchronizationContext.Current;
+            return ValueTask.CompletedTask;
+        }).AsTask().WithTimeout();
+        await rt.DisposeAsync();
+
+        bool ran = false;
+        context!.Post(_ => ran = true, null);
+        Assert.False(ran);
+        Assert.Contains(logs.Messages, m => m.Level == LogLevel.Debug
+            && m.Message == "1 continuation(s) posted to the RunAsync context (the rest of RunAsync bodies, their async calls) dropped: the runtime is stopping");
+        Assert.DoesNotContain(logs.Messages, m => m.Message.Contains("task runasync, which has ended", StringComparison.Ordinal));
+    }
+
     /// <summary>A one-CPU runtime logging to <paramref name="logs"/>, and a task of it that has ended.</summary>
     private static async Task<(RtScheduler Runtime, RtTask Ended)> StartWithEndedTaskAsync(CapturingLoggerFactory logs, string name)
     {

@@ -88,10 +88,10 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 23, Level = LogLevel.Error, Message = "Work posted to task {Task} after it ended threw; the task {DrainTask} that ran it faulted with the exception (the work after it goes on)")]
     public static partial void PostAfterExitThrew(ILogger logger, string task, string drainTask, Exception exception);
 
-    [LoggerMessage(EventId = 28, Level = LogLevel.Debug, Message = "{Count} continuation(s) posted to the RunAsync context (the rest of RunAsync bodies, their async calls) dropped: the runtime is stopping")]
+    [LoggerMessage(EventId = 29, Level = LogLevel.Debug, Message = "{Count} continuation(s) posted to the RunAsync context (the rest of RunAsync bodies, their async calls) dropped: the runtime is stopping")]
     public static partial void PostToRunAsyncContextDropped(ILogger logger, int count);
 
-    [LoggerMessage(EventId = 29, Level = LogLevel.Error, Message = "Work posted to the RunAsync context threw (an async void call a RunAsync body started, or a raw callback); the task {DrainTask} that ran it faulted with the exception (the work after it goes on)")]
+    [LoggerMessage(EventId = 30, Level = LogLevel.Error, Message = "Work posted to the RunAsync context threw (an async void call a RunAsync body started, or a raw callback); the task {DrainTask} that ran it faulted with the exception (the work after it goes on)")]
     public static partial void PostToRunAsyncContextThrew(ILogger logger, string drainTask, Exception exception);
 
     [LoggerMessage(EventId = 26, Level = LogLevel.Critical, Message = "BUG: spinlock lockup suspected: {Lock} not taken after {Seconds:0.0} s of spinning on thread {Thread} (it is held for nanoseconds: a deadlock inside the runtime, or its holder took it again, which it is not made for); the spinner's stack: {Stack}")]

@@ -327,21 +327,25 @@ internal sealed class Balancer
 
     /// <summary>
     /// A rebalancer pass on <paramref name="cpu"/> (the simulator's tick does the same, through the shared
-    /// <see cref="PushWaitingScan"/>): push the head pushable task while pushes succeed; if a migrate-disabled
-    /// task was passed over before it (a pile-up), the policy may ask the CPU to move its running task.
+    /// <see cref="PushWaitingScan"/>): push the head pushable task, then the next, going on past a task
+    /// that finds no CPU busy below it (<see cref="PushWaitingScan.Skip"/>); if a migrate-disabled task was
+    /// passed over (a pile-up), the policy may ask the CPU to move its running task.
     /// With <paramref name="pastRunner"/> (the CPU has not reached a scheduling point for a tick) a task
     /// that outranks the running one is pushed too, to a CPU that runs below it: the threaded runtime's
     /// own rule, which the simulator's tick does not have (docs/simulator.md).
     /// </summary>
     public void PushWaiting(Cpu cpu, bool pastRunner = false)
     {
-        // push_rt_tasks: push the highest pushable task while pushes succeed. Only the first few
-        // pushable tasks are looked at under the lock (no copy of a long queue), as the kernel's
-        // pushable list only ever offers its head.
-        for (int round = 0; round < _cpus.Length; round++)
+        // push_rt_tasks: push the highest pushable task, then the next. Only the first few pushable
+        // tasks are looked at under the lock (no copy of a long queue). A task that finds no CPU busy
+        // below it stays queued ahead, and the next scan passes over it (the kernel's push stops
+        // there, and its pull, which this pass stands for after a drop, looks past it).
+        int skip = 0;
+        bool askedRepair = false;
+        for (int round = 0; round < _cpus.Length + PushWaitingScan.MaxLooked; round++)
         {
             RtTask? pushable;
-            var filter = default(PushableFilter);
+            var filter = new PushableFilter { Scan = new PushWaitingScan { Skip = skip } };
             using (cpu.Lock.EnterScope())
             {
                 pushable = cpu.Rq.FindFirstPushable(-1, ref filter);
@@ -351,18 +355,24 @@ internal sealed class Balancer
                 }
             }
 
-            if (filter.Scan.PileUp && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
+            if (filter.Scan.PileUp && !askedRepair && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
             {
                 RequestPushRunning(cpu);
+                askedRepair = true;
             }
 
             // Only a task waiting behind a running task of its priority or higher is pushed; one its
             // CPU is about to run (it outranks what runs there) stays (the kernel's pushable tasks),
             // unless that CPU has not reached a scheduling point for a tick (pastRunner): with
             // cooperative preemption "about to run" holds only until the runner's next point.
-            if (pushable is null || (!pastRunner && BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio)) || !PushQueued(cpu, pushable))
+            if (pushable is null || (!pastRunner && BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio)))
             {
                 return;
+            }
+
+            if (!PushQueued(cpu, pushable))
+            {
+                skip++; // no CPU busy below it: look past it
             }
         }
     }

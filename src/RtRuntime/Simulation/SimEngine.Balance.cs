@@ -317,16 +317,18 @@ internal sealed partial class SimEngine
 
     /// <summary>
     /// Balancer.PushWaiting: push the head pushable task (the first migratable one among the first
-    /// <see cref="PushWaitingScan.MaxLooked"/> pushable tasks) while pushes succeed; a migrate-disabled task
-    /// passed over before it is a pile-up: its CPU is asked to push its running task, as the policy allows.
-    /// A pinned task behind the head, or a movable task behind one that cannot move, is left to later events.
+    /// <see cref="PushWaitingScan.MaxLooked"/> pushable tasks), then the next, going on past a task that
+    /// finds no CPU busy below it (<see cref="PushWaitingScan.Skip"/>); a migrate-disabled task passed over
+    /// is a pile-up: its CPU is asked to push its running task, as the policy allows. A pinned task behind
+    /// the head is left to later events.
     /// </summary>
     private void PushWaiting(SimCpu cpu)
     {
         bool repairs = BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: false, pullerPreviousPrio: -1);
-        for (int round = 0; round < _cpus.Length; round++)
+        int skip = 0;
+        for (int round = 0; round < _cpus.Length + PushWaitingScan.MaxLooked; round++)
         {
-            var scan = default(PushWaitingScan);
+            var scan = new PushWaitingScan { Skip = skip };
             SimTask? pushable = null;
             foreach (SimTask t in cpu.Queue)
             {
@@ -342,9 +344,14 @@ internal sealed partial class SimEngine
                 RequestPushRunning(cpu);
             }
 
-            if (pushable is null || BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio) || !TryPushQueued(cpu, pushable))
+            if (pushable is null || BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio))
             {
                 return;
+            }
+
+            if (!TryPushQueued(cpu, pushable))
+            {
+                skip++; // no CPU busy below it: look past it
             }
         }
     }

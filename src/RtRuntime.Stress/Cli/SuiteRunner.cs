@@ -113,6 +113,13 @@ internal static class SuiteRunner
         if (interrupted)
         {
             log.Warning("Interrupted: {Ran} of {Count} scenario(s) ran; writing the report of what ran", results.Count, entries.Count);
+            if (results.Count < entries.Count && (results.Count == 0 || !results[^1].Violations.Any(v => v.Invariant == Invariants.ScenarioCompleted)))
+            {
+                // The Ctrl+C came outside any scenario (before the first, or after one had ended and its own
+                // interruption check had passed): no result says so, and the report would be a PASS of a run that
+                // did not complete. The scenario that was due fails instead, as the one running would have.
+                results.Add(NotStarted(entries[results.Count]));
+            }
         }
 
         var report = new StressReport(entries[0].Settings, results, command, started, Stopwatch.GetElapsedTime(t0));
@@ -146,6 +153,15 @@ internal static class SuiteRunner
 
     /// <summary>The command line as the report records it: <c>rtstress</c> and the arguments, with no trailing space when there are none.</summary>
     internal static string CommandLine(IEnumerable<string> args) => string.Join(' ', args.Prepend("rtstress"));
+
+    /// <summary>The result of a scenario the interruption kept from starting: no figures, a <see cref="Invariants.ScenarioCompleted"/> failure.</summary>
+    private static ScenarioResult NotStarted(SuiteEntry entry)
+    {
+        string reproduce = entry.Scenario.ReproduceCommand(entry.Settings);
+        var result = new ScenarioResult(entry.Scenario.Name, entry.Scenario.Kind, entry.Settings.Seed) { Reproduce = reproduce, Cpus = entry.Settings.EffectiveCpuCount };
+        result.Violations.Add(new InvariantViolation(entry.Scenario.Name, Invariants.ScenarioCompleted, "interrupted before it started", entry.Settings.Seed) { Reproduce = reproduce });
+        return result;
+    }
 
     internal static async Task<ScenarioResult> RunOneAsync(SuiteEntry entry, SerilogLoggerFactory loggerFactory, Logger log, IProgress<ScenarioProgress> progress, CancellationToken cancellationToken)
     {

@@ -141,7 +141,12 @@ public sealed class SimulateScenario : StressScenario
             rows.AddRange(sim.StuckTasks.Select(t => (IReadOnlyList<string>)["alive at end", t]));
             if (!sim.Completed)
             {
-                rows.Add(["cut off", $"the run stopped at {sim.EndUs} us ({(Scenario.EndUs > 0 && sim.EndUs >= Scenario.EndUs ? "endUs" : "event limit")}) with events left"]);
+                // Why it stopped: endUs, the event limit, or the cancellation (Ctrl+C, the watchdog), which stops it
+                // before its next event as the limit does and must not be noted as a limit it never reached.
+                string why = Scenario.EndUs > 0 && sim.EndUs >= Scenario.EndUs ? "endUs"
+                    : sim.Events < MaxEvents && cancellationToken.IsCancellationRequested ? "interrupted"
+                    : "event limit";
+                rows.Add(["cut off", $"the run stopped at {sim.EndUs} us ({why}) with events left"]);
             }
 
             result.Tables.Add(new ResultTable("Notes (not failures)", ["what", "detail"], rows));

@@ -54,7 +54,7 @@ public static class StressCli
     {
         var root = new RootCommand(
             "rtstress: stress-tests RtRuntime the way cyclictest and stress-ng test a kernel. With no command it runs the default suite "
-            + "(cyclic idle, cyclic under load, pileup under the three policies, hotplug, percpu, mixed) in about a minute, prints a summary table and writes a report folder.");
+            + "(cyclic idle, cyclic under load, pileup under the three policies, hotplug, percpu, mixed, inversion) in about a minute, prints a summary table and writes a report folder.");
         foreach (Option option in common.All)
         {
             root.Options.Add(option);

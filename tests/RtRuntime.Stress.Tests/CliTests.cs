@@ -272,6 +272,20 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Help_DescribesEveryScenarioOfTheDefaultSuite()
+    {
+        // The root's description lists what the default suite runs; it left out inversion (in the suite
+        // since the thirty-third session). Found by a review helper (helper-117); failed before the fix.
+        var (code, stdout, _) = await Run("--help");
+        Assert.Equal(0, code);
+        string description = stdout[..stdout.IndexOf("Usage:", StringComparison.Ordinal)];
+        foreach (string scenario in new[] { "cyclic idle", "cyclic under load", "pileup", "hotplug", "percpu", "mixed", "inversion" })
+        {
+            Assert.Contains(scenario, description, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task Hotplug_Tiny_ExitsZeroWithOfflineWaitsAndOps()
     {
         var (code, stdout, stderr) = await Run("hotplug", "--cpus", "2", "--duration", "1s", "--seed", "5", "--json", "--out", Out("h"));

@@ -123,9 +123,21 @@ internal static class SuiteRunner
         }
 
         var report = new StressReport(entries[0].Settings, results, command, started, Stopwatch.GetElapsedTime(t0));
-        IReadOnlyList<string> files = await report.WriteAsync(folder, CancellationToken.None).ConfigureAwait(false); // an interrupted run still gets its report
-        // + 1: rtstress.log, which the logger writes, not the report.
-        log.Information("Report: {Files} files in {Folder}; open {Html}", files.Count + 1, Path.GetFullPath(folder), Path.Combine(Path.GetFullPath(folder), "report.html"));
+        string? writeProblem = null;
+        try
+        {
+            IReadOnlyList<string> files = await report.WriteAsync(folder, CancellationToken.None).ConfigureAwait(false); // an interrupted run still gets its report
+            // + 1: rtstress.log, which the logger writes, not the report.
+            log.Information("Report: {Files} files in {Folder}; open {Html}", files.Count + 1, Path.GetFullPath(folder), Path.Combine(Path.GetFullPath(folder), "report.html"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // The folder was writable at the start (CheckWritable) but is not now (removed and replaced, a full
+            // disk): the results below are what the run produced, so they are still printed, and the exit code
+            // is still the verdict's. Escaping here printed a stack trace instead, and exited 1 after a PASS.
+            writeProblem = ex.Message;
+            log.Error(ex, "The report could not be written to {Folder}", Path.GetFullPath(folder));
+        }
 
         if (!quiet)
         {
@@ -143,9 +155,14 @@ internal static class SuiteRunner
             log.Error("Invariant {Invariant} failed in {Scenario} (seed {Seed}): {Message}", v.Invariant, v.Scenario, v.Seed, v.Message);
         }
 
+        if (writeProblem is not null)
+        {
+            await io.Error.WriteLineAsync($"error: the report could not be written to '{Path.GetFullPath(folder)}': {writeProblem}").ConfigureAwait(false);
+        }
+
         if (json)
         {
-            await io.Out.WriteLineAsync(report.ToSummaryJson(Path.GetFullPath(folder))).ConfigureAwait(false);
+            await io.Out.WriteLineAsync(report.ToSummaryJson(writeProblem is null ? Path.GetFullPath(folder) : null)).ConfigureAwait(false);
         }
 
         return interrupted ? StressCli.ExitInterrupted : report.Passed ? StressCli.ExitPassed : StressCli.ExitInvariantFailed;

@@ -46,7 +46,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
         AnticipateTimersNs = options.AnticipateTimers ? RtClock.ToNs(options.TimerLead) : 0;
         Balancer = new Balancer(this, cpus);
         HrTimer = new HrTimerThread(cpus, options, logger);
-        Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick));
+        Rebalancer = new Rebalancer(this, cpus, RtClock.ToNs(options.BalanceTick), options);
         InitRegistry();
         AllCpus = CpuSet.Range(0, cpus.Length);
         _bugLogLimits = [.. Enum.GetValues<BugKind>().Select(_ => NewLogLimit(options))];

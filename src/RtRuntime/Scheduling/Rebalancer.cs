@@ -33,14 +33,17 @@ internal sealed class Rebalancer : IDisposable
     private int _kicked;
     private volatile bool _stop;
 
-    public Rebalancer(RtScheduler scheduler, Cpu[] cpus, long tickNs)
+    /// <param name="scheduler">The runtime.</param>
+    /// <param name="cpus">Its CPUs.</param>
+    /// <param name="tickNs">The balance tick.</param>
+    /// <param name="options">Where the stall and need_resched latency thresholds come from (the runtime's options).</param>
+    public Rebalancer(RtScheduler scheduler, Cpu[] cpus, long tickNs, RtSchedulerOptions options)
     {
         _scheduler = scheduler;
         _cpus = cpus;
         _tickNs = tickNs;
         _lostNs = new long[cpus.Length];
         _watch = new StallWatch[cpus.Length];
-        RtSchedulerOptions options = scheduler.Options;
         _stallNs = RtClock.ToNs(options.StallThreshold);
         _reschedWarnNs = RtClock.ToNs(options.ReschedLatencyWarn);
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/balance" };

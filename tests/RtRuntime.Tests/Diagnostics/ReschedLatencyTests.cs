@@ -50,8 +50,11 @@ public class ReschedLatencyTests
         var high = rt.Spawn("high", 90, _ => ValueTask.CompletedTask);
         await Rt.Until(() => (cpu0.Pending & PendingWork.NeedResched) != 0 && cpu0.Rq.Count >= 1, "need_resched pending for high");
 
-        options.ReschedLatencyWarn = TimeSpan.FromMilliseconds(10); // read by the detector made now
-        var detector = new Rebalancer(rt, rt.Cpus, tickNs: 1_000_000);
+        var detector = new Rebalancer(rt, rt.Cpus, tickNs: 1_000_000, new RtSchedulerOptions
+        {
+            ReschedLatencyWarn = TimeSpan.FromMilliseconds(10), // the detector's own threshold
+            StallThreshold = Rt.NoStallProbe,
+        });
         long t0 = RtClock.NowNs();
         detector.DetectStalls(t0); // need_resched seen pending: its clock starts
 

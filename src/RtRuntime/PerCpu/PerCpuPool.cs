@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Hotplug;
 using RtRuntime.Tasks;
 
@@ -9,7 +10,9 @@ namespace RtRuntime.PerCpu;
 /// cache refills a batch from the global pool (creating objects when that is empty too), a full one
 /// spills a batch to it; a hotplug callback drains a CPU's cache into the global pool when the CPU
 /// goes offline. Objects are never lost or duplicated: every object created is in exactly one cache,
-/// in the global pool, or rented out.
+/// in the global pool, or rented out. Under <see cref="RtSchedulerOptions.StrictChecks"/> the pool also
+/// refuses a return of what it has not rented out (slub_debug's "Object already free" and "Wrong slab
+/// cache"): an object returned twice would be handed to two renters.
 /// </summary>
 /// <typeparam name="T">The pooled type.</typeparam>
 public sealed class PerCpuPool<T> : IDisposable
@@ -22,6 +25,11 @@ public sealed class PerCpuPool<T> : IDisposable
     private readonly int _capacity;
     private readonly int _batch;
     private readonly IDisposable _hotplug;
+
+    // Strict mode only (null otherwise, so a rent or return pays one null test): every object this pool
+    // made, with 1 while it is out on rent. Weak keys: an object a user drops instead of returning is
+    // not kept alive by the check.
+    private readonly ConditionalWeakTable<T, StrongBox<int>>? _owned;
     private long _created;
 
     /// <summary>Creates a pool.</summary>
@@ -50,6 +58,7 @@ public sealed class PerCpuPool<T> : IDisposable
         _batch = batch;
         _lock = new LocalLock(runtime, "pool lock");
         _caches = new PerCpu<Cache>(runtime, _ => new Cache(cacheCapacity));
+        _owned = runtime.Strict ? new ConditionalWeakTable<T, StrongBox<int>>() : null;
         _hotplug = runtime.RegisterHotplug(new HotplugCallback("percpu-pool", null, DrainCpu));
     }
 
@@ -73,7 +82,7 @@ public sealed class PerCpuPool<T> : IDisposable
     public int CachedOn(int cpu) => Volatile.Read(ref _caches.Remote(cpu).Count);
 
     /// <summary>Rents an object from this CPU's cache.</summary>
-    /// <exception cref="InvalidOperationException">Used off the task's CPU, or the factory returned null.</exception>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU; the factory returned null; or, in strict mode, it returned an object this pool already made.</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     public async ValueTask<T> RentAsync(TaskContext context)
     {
@@ -85,19 +94,37 @@ public sealed class PerCpuPool<T> : IDisposable
                 Refill(cache);
             }
 
-            return cache.Count > 0 ? cache.Pop() : Create();
+            if (cache.Count == 0)
+            {
+                return Create();
+            }
+
+            T item = cache.Pop();
+            if (_owned is not null)
+            {
+                MarkRented(item);
+            }
+
+            return item;
         }
     }
 
     /// <summary>Returns an object to this CPU's cache.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="item"/> is null.</exception>
     /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
-    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
+    /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime; or, in strict mode, <paramref name="item"/> is not out on rent from this pool (returned already, or not made by it): it is not pooled.</exception>
     public async ValueTask ReturnAsync(TaskContext context, T item)
     {
         ArgumentNullException.ThrowIfNull(item);
         using (await _lock.LockAsync(context))
         {
+            if (_owned is not null)
+            {
+                // Under the lock: a return the lock refuses (another runtime's task, off the CPU) leaves the
+                // object out on rent, to be returned properly.
+                TakeBack(_owned, item);
+            }
+
             Cache cache = _caches.ThisCpu(context);
             if (cache.Count == _capacity)
             {
@@ -115,9 +142,42 @@ public sealed class PerCpuPool<T> : IDisposable
     {
         T item = _factory() // counted once it exists: a factory that throws creates nothing
             ?? throw new InvalidOperationException($"The factory of this PerCpuPool<{typeof(T).Name}> returned null; it must create an object (a null could never be returned to the pool).");
+        if (_owned is not null && !_owned.TryAdd(item, new StrongBox<int>(1)))
+        {
+            throw new InvalidOperationException($"The factory of this PerCpuPool<{typeof(T).Name}> returned {Describe(item)}, an object it had made before (pooled or out on rent); it must create a new object each time (one object would be rented to two tasks).");
+        }
+
         Interlocked.Increment(ref _created);
         return item;
     }
+
+    /// <summary>Strict mode: an object leaves the pool's caches for a renter.</summary>
+    private void MarkRented(T item)
+    {
+        if (_owned!.TryGetValue(item, out StrongBox<int>? rented))
+        {
+            Volatile.Write(ref rented.Value, 1);
+        }
+    }
+
+    /// <summary>
+    /// Strict mode: the returned object must be out on rent from this pool; it is marked returned, once
+    /// (an exchange, so two returns of one object racing on two CPUs cannot both pass).
+    /// </summary>
+    private static void TakeBack(ConditionalWeakTable<T, StrongBox<int>> owned, T item)
+    {
+        string? wrong = !owned.TryGetValue(item, out StrongBox<int>? rented) ? "was not created by this pool (it belongs to another pool, or to none)"
+            : Interlocked.Exchange(ref rented.Value, 0) == 0 ? "was already returned to this pool and not rented again since (returned twice)"
+            : null;
+        if (wrong is not null)
+        {
+            throw new ArgumentException(
+                $"item ({Describe(item)}) {wrong}; ReturnAsync takes only an object rented from this pool and not yet returned (checked under StrictChecks; pooled again, it would be rented to two tasks).",
+                nameof(item));
+        }
+    }
+
+    private static string Describe(T item) => $"{item.GetType().Name} '{item}'";
 
     private void Refill(Cache cache)
     {

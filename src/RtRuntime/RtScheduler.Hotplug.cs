@@ -92,6 +92,7 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     /// <exception cref="InvalidOperationException">The CPU is offline already, it is the last online CPU, or the runtime is stopping.</exception>
     /// <exception cref="OperationCanceledException">Cancelled (its <see cref="OperationCanceledException.CancellationToken"/> is <paramref name="cancellationToken"/>) while waiting for pinned tasks, or for another hotplug call to end; the CPU is active again.</exception>
+    /// <exception cref="AggregateException">One or more offline steps threw (each wrapped in an <see cref="InvalidOperationException"/> naming the step); the other steps ran and the CPU is offline.</exception>
     public async Task OfflineAsync(int cpu, CancellationToken cancellationToken = default)
     {
         Cpu dying = CpuAt(cpu);
@@ -157,6 +158,7 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     /// <exception cref="InvalidOperationException">The CPU is online already, or the runtime is stopping.</exception>
     /// <exception cref="OperationCanceledException">Cancelled (its <see cref="OperationCanceledException.CancellationToken"/> is <paramref name="cancellationToken"/>) while waiting for another hotplug call to end; nothing changed.</exception>
+    /// <exception cref="AggregateException">One or more online steps threw (each wrapped in an <see cref="InvalidOperationException"/> naming the step); the other steps ran and the CPU is online and active.</exception>
     public async Task OnlineAsync(int cpu, CancellationToken cancellationToken = default)
     {
         Cpu c = CpuAt(cpu);

@@ -172,7 +172,9 @@ public sealed partial class RtScheduler
 
         if (cancellationToken.CanBeCanceled)
         {
-            task.Rare.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);
+            RtTaskRare rare = task.Rare;
+            rare.SpawnToken = cancellationToken;
+            rare.CancellationRegistration = cancellationToken.UnsafeRegister(static t => ((RtTask)t!).Cancel(), task);
         }
 
         if (flowContext)

@@ -363,7 +363,7 @@ public sealed partial class RtScheduler
     /// through <c>AsTask</c> too), else none (<see cref="RtTask.Cancel"/>).
     /// </summary>
     private static CancellationToken CancelledBy(RtTask task) =>
-        task.RareOrNull?.CancellationRegistration.Token is { IsCancellationRequested: true } token ? token : default;
+        task.RareOrNull?.SpawnToken is { IsCancellationRequested: true } token ? token : default;
 
     /// <summary>The runtime's own blocking awaitables refuse to run preempt-disabled: "scheduling while atomic".</summary>
     internal void ThrowIfAtomic(RtTask task, string operation)

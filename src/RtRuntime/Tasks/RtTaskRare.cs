@@ -18,6 +18,13 @@ internal sealed class RtTaskRare
     /// <summary>The spawn's cancellation token registration (disposed when the task ends).</summary>
     public CancellationTokenRegistration CancellationRegistration;
 
+    /// <summary>
+    /// The spawn's cancellation token, which a cancellation it caused names. Kept apart from
+    /// <see cref="CancellationRegistration"/>: a token already cancelled at the spawn runs the callback
+    /// at once and gives a default registration, whose token is none.
+    /// </summary>
+    public CancellationToken SpawnToken;
+
     /// <summary>set_affinity_pending: the waiters of an affinity change not yet satisfied (last request wins, all complete together).</summary>
     public TaskCompletionSource? AffinityPending;
 

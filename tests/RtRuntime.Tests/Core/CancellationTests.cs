@@ -179,6 +179,52 @@ public class CancellationTests
     }
 
     /// <summary>
+    /// A token already cancelled at the spawn ends the task cancelled before its body runs, and the
+    /// cancellation names that token, as one cancelled later does (so that
+    /// <c>catch (OperationCanceledException e) when (e.CancellationToken == token)</c> recognises it):
+    /// through the handle's exception, its <c>AsTask</c>, and the ValueTask of <c>RunAsync</c>. It
+    /// named none: a token already cancelled runs its registration's callback at once and hands back
+    /// a default registration, where the runtime read the token from.
+    /// </summary>
+    [Fact]
+    public async Task Spawn_TokenAlreadyCancelled_TheCancellationNamesThatToken()
+    {
+        var rt = Rt.Start(cpus: 1);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        int ran = 0;
+        RtTask plain = rt.Spawn("plain", 10, _ =>
+        {
+            Interlocked.Increment(ref ran);
+            return ValueTask.CompletedTask;
+        }, cancellationToken: cts.Token);
+        RtTask<int> typed = rt.Spawn<int>("typed", 10, _ =>
+        {
+            Interlocked.Increment(ref ran);
+            return ValueTask.FromResult(1);
+        }, cancellationToken: cts.Token);
+        ValueTask pooled = rt.RunAsync("pooled", 10, _ =>
+        {
+            Interlocked.Increment(ref ran);
+            return ValueTask.CompletedTask;
+        }, cancellationToken: cts.Token);
+
+        var fromPlain = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => plain.WithTimeout());
+        var fromTyped = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => typed.WithTimeout());
+        var fromPooled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pooled.AsTask().WithTimeout());
+        Assert.Equal(cts.Token, fromPlain.CancellationToken);
+        Assert.Equal(cts.Token, fromTyped.CancellationToken);
+        Assert.Equal(cts.Token, fromPooled.CancellationToken);
+        Assert.Equal(cts.Token, Assert.IsAssignableFrom<OperationCanceledException>(plain.Exception).CancellationToken);
+        Assert.Equal(cts.Token, Assert.Throws<OperationCanceledException>(() => typed.Result).CancellationToken);
+        Assert.Equal((RtTaskState.Cancelled, RtTaskState.Cancelled), (plain.State, typed.State));
+        Assert.Equal(0, Volatile.Read(ref ran));
+
+        Assert.Equal(0, rt.LiveTasks);
+        Assert.Equal(new ShutdownSummary(3, 0, 0, 3, 0), await rt.StopAsync(Rt.Hang).WithTimeout());
+    }
+
+    /// <summary>
     /// A point throws the cancellation it finds pending. One that arrives while the task waits at a
     /// point for its CPU (here: switched out for a higher task, which cancels it) is thrown at the task's
     /// next point, as the kernel's <c>cond_resched()</c> returns without looking at signals: the code

@@ -13,6 +13,7 @@ public sealed partial class RtScheduler
     /// and blocking waits.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
     /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public RtTask Spawn(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
@@ -25,6 +26,7 @@ public sealed partial class RtScheduler
     /// <summary>Spawns a task whose body returns a result; see <see cref="Spawn(string, int, Func{TaskContext, ValueTask}, SchedPolicy, CpuSet?, CancellationToken)"/>.</summary>
     /// <typeparam name="T">The result type.</typeparam>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
     /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public RtTask<T> Spawn<T>(string? name, int priority, Func<TaskContext, ValueTask<T>> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
@@ -75,6 +77,10 @@ public sealed partial class RtScheduler
     /// task's un-awaited call that suspends on a runtime awaitable is reported as).
     /// </para>
     /// </remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
+    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public ValueTask RunAsync(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);
@@ -96,8 +102,25 @@ public sealed partial class RtScheduler
 
     internal CpuSet ValidateSpawn(string? name, int priority, SchedPolicy policy, CpuSet? affinity)
     {
+        ValidateName(name);
         ValidatePolicy(name, priority, policy);
         return ValidateAffinity(affinity, nameof(affinity));
+    }
+
+    /// <summary>
+    /// A task's name, when given, has a character that is not white space: it is what names the task in
+    /// every log line, BUG report, snapshot and error (the kernel's comm), and an empty one names nothing
+    /// there ("task ''"). Null is the way to ask for a generated name, as the hosting layer's workers and
+    /// hotplug steps refuse white-space names too.
+    /// </summary>
+    private static void ValidateName(string? name)
+    {
+        if (name is not null && string.IsNullOrWhiteSpace(name))
+        {
+            throw new ArgumentException(
+                $"task name '{name}' is empty or white space; it must contain a character that is not white space (it names the task in logs, BUG reports and errors), or be null for a generated name (task-<id>).",
+                nameof(name));
+        }
     }
 
     /// <summary>A policy with a priority it allows: Fifo and RoundRobin 1..99, Normal 0 (the kernel's sched_setscheduler checks).</summary>

@@ -19,6 +19,7 @@ public sealed class RtTaskScheduler : TaskScheduler
 
     /// <summary>Creates an adapter that runs Tasks at <paramref name="priority"/> with <paramref name="policy"/> on <paramref name="affinity"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="runtime"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (as for Spawn; null names its tasks <c>tasksched-p&lt;priority&gt;</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid (as for Spawn).</exception>
     public RtTaskScheduler(RtScheduler runtime, int priority, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, string? name = null)
     {

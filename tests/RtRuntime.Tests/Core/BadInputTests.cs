@@ -177,6 +177,45 @@ public class BadInputTests
         await rt.AssertStillRunsTasks();
     }
 
+    /// <summary>
+    /// A task's name names it in every log line, BUG report, snapshot and error: an empty or white-space
+    /// one was taken as it was ("task ''"), where null asks for a generated name. Refused as the hosting
+    /// layer refuses such a worker name, by every spawn and by an RtTaskScheduler, which spawns under it.
+    /// </summary>
+    [Theory]
+    [InlineData("")]
+    [InlineData(" ")]
+    [InlineData("\t\n")]
+    public async Task Spawn_EmptyOrWhiteSpaceName_ThrowsNamingNameValueAndWhatIsAllowed(string name)
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        bool ran = false;
+        Func<TaskContext, ValueTask> body = _ =>
+        {
+            ran = true;
+            return ValueTask.CompletedTask;
+        };
+
+        var e = Assert.Throws<ArgumentException>(() => rt.Spawn(name, 10, body));
+        var e2 = Assert.Throws<ArgumentException>(() => rt.Spawn<int>(name, 10, _ => ValueTask.FromResult(1)));
+        var e3 = Assert.Throws<ArgumentException>(() => rt.RunAsync(name, 10, body).Forget());
+        var e4 = Assert.Throws<ArgumentException>(() => new RtTaskScheduler(rt, 10, name: name));
+        foreach (ArgumentException x in new[] { e, e2, e3, e4 })
+        {
+            Assert.Equal("name", x.ParamName);
+            Assert.StartsWith($"task name '{name}' is empty or white space;", x.Message, StringComparison.Ordinal);
+            Assert.Contains("or be null for a generated name (task-<id>)", x.Message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, rt.LiveTasks);
+        Assert.False(ran);
+
+        RtTask unnamed = rt.Spawn(null, 10, body); // null still asks for a generated name
+        await unnamed.WithTimeout();
+        Assert.Equal($"task-{unnamed.Id}", unnamed.Name);
+        Assert.True(ran);
+    }
+
     [Fact]
     public async Task Spawn_NullBody_ThrowsArgumentNullNamingBodyAndWhatIsAllowed()
     {

@@ -179,7 +179,15 @@ public sealed class InversionScenario : StressScenario
             }
         }, SchedPolicy.Fifo, on, cancellationToken);
         checker.Track(low);
-        await held.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+
+        // Not held.Task.WaitAsync(cancellationToken): a Ctrl+C (or the watchdog) before the low task took the
+        // lock threw OperationCanceledException out of the scenario, which lost its result (and the CLI's
+        // report). The round ends with its tasks instead: one cancelled before it got there has ended.
+        if (!await ReachedAsync(held.Task, low).ConfigureAwait(false))
+        {
+            await EndedAsync(low).ConfigureAwait(false);
+            return (-1, 0);
+        }
 
         RtTask middle = rt.Spawn("inversion/middle", Middle, async ctx =>
         {
@@ -193,7 +201,11 @@ public sealed class InversionScenario : StressScenario
             }
         }, SchedPolicy.Fifo, on, cancellationToken);
         checker.Track(middle);
-        await middleStarted.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!await ReachedAsync(middleStarted.Task, middle).ConfigureAwait(false))
+        {
+            await EndedAsync(low, middle).ConfigureAwait(false); // the low task stops waiting for the ask once cancelled
+            return (-1, 0);
+        }
 
         RtTask high = rt.Spawn("inversion/high", High, async ctx =>
         {
@@ -217,7 +229,21 @@ public sealed class InversionScenario : StressScenario
             }
         }, SchedPolicy.Fifo, on, cancellationToken);
         checker.Track(high);
-        await Task.WhenAll(low.AsTask(), middle.AsTask(), high.AsTask()).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).ConfigureAwait(false);
+        await EndedAsync(low, middle, high).ConfigureAwait(false);
         return (waitNs, chunksWhileWaiting);
     }
+
+    /// <summary>
+    /// True once <paramref name="reached"/> completes; false when <paramref name="task"/> ended first (cancelled
+    /// before its first step, or faulted: the checker reports that).
+    /// </summary>
+    private static async Task<bool> ReachedAsync(Task reached, RtTask task)
+    {
+        await Task.WhenAny(reached, task.AsTask()).ConfigureAwait(false);
+        return reached.IsCompleted;
+    }
+
+    /// <summary>Waits for <paramref name="tasks"/> to end, however they end (the checker checks how).</summary>
+    private static Task EndedAsync(params RtTask[] tasks) =>
+        Task.WhenAll(tasks.Select(t => t.AsTask())).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 }

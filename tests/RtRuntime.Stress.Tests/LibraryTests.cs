@@ -202,6 +202,19 @@ public class LibraryTests
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => new CyclicScenario { Interval = TimeSpan.FromMicroseconds(50) }.RunAsync(Tiny()));
     }
 
+    [Theory]
+    [InlineData(1.5, 0.03, "FaultRate", 1.5)]
+    [InlineData(0.02, 2.0, "CancelRate", 2.0)]
+    [InlineData(0.02, -0.1, "CancelRate", -0.1)]
+    public async Task Hotplug_RateOutOfRange_ThrowsNamingThatRateAndItsValue(double faultRate, double cancelRate, string name, double value)
+    {
+        // A bad CancelRate was rejected as "FaultRate", with no value: the message pointed at the wrong property.
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => new HotplugScenario { FaultRate = faultRate, CancelRate = cancelRate }.RunAsync(Tiny()));
+        Assert.Equal(name, e.ParamName);
+        Assert.Equal(value, e.ActualValue);
+        Assert.Contains(name + " must be 0..1", e.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void LatencyHistogram_Figures_FollowTheSamples()
     {

@@ -55,9 +55,15 @@ public sealed class HotplugScenario : StressScenario
             throw new ArgumentOutOfRangeException(nameof(MaxGapMs), MaxGapMs, "MaxGapMs must be 0..1000.");
         }
 
-        if (FaultRate is < 0 or > 1 || CancelRate is < 0 or > 1 || double.IsNaN(FaultRate) || double.IsNaN(CancelRate))
+        // One check each, as MixedScenario has: a bad CancelRate was reported as FaultRate, without its value.
+        if (FaultRate is < 0 or > 1 || double.IsNaN(FaultRate))
         {
-            throw new ArgumentOutOfRangeException(nameof(FaultRate), "FaultRate and CancelRate must be 0..1.");
+            throw new ArgumentOutOfRangeException(nameof(FaultRate), FaultRate, "FaultRate must be 0..1.");
+        }
+
+        if (CancelRate is < 0 or > 1 || double.IsNaN(CancelRate))
+        {
+            throw new ArgumentOutOfRangeException(nameof(CancelRate), CancelRate, "CancelRate must be 0..1.");
         }
     }
 

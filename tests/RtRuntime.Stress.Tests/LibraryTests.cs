@@ -203,6 +203,21 @@ public class LibraryTests
     }
 
     [Theory]
+    [InlineData(0)]
+    [InlineData(-1_000)]
+    [InlineData(2_000_000)]
+    public async Task Cyclic_LoadSectionOutOfRange_ThrowsNamingIt(long us)
+    {
+        // It was not checked: zero or negative ran as a single point, and a section longer than the run kept the
+        // hogs migrate-disabled past its end (an hour's section ran until the watchdog fired).
+        TimeSpan section = TimeSpan.FromMicroseconds(us);
+        var e = await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => new CyclicScenario { LoadMigrateDisabled = true, LoadSection = section }.RunAsync(Tiny()).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(nameof(CyclicScenario.LoadSection), e.ParamName);
+        Assert.Equal(section, e.ActualValue);
+        Assert.Contains("1 µs..1 s", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(1.5, 0.03, "FaultRate", 1.5)]
     [InlineData(0.02, 2.0, "CancelRate", 2.0)]
     [InlineData(0.02, -0.1, "CancelRate", -0.1)]

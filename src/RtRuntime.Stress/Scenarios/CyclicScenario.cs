@@ -41,7 +41,7 @@ public sealed class CyclicScenario : StressScenario
     /// <summary>Whether hogs spin inside migrate-disabled sections (of <see cref="LoadSection"/> each). Default false.</summary>
     public bool LoadMigrateDisabled { get; init; }
 
-    /// <summary>Length of a hog's migrate-disabled section. Default 2 ms.</summary>
+    /// <summary>Length of a hog's migrate-disabled section (1 µs..1 s). Default 2 ms.</summary>
     public TimeSpan LoadSection { get; init; } = TimeSpan.FromMilliseconds(2);
 
     /// <inheritdoc/>
@@ -65,6 +65,13 @@ public sealed class CyclicScenario : StressScenario
         if (LoadPointInterval < TimeSpan.FromMicroseconds(1) || LoadPointInterval > TimeSpan.FromMilliseconds(100))
         {
             throw new ArgumentOutOfRangeException(nameof(LoadPointInterval), LoadPointInterval, "LoadPointInterval must be 1 µs..100 ms.");
+        }
+
+        // Unchecked, a section of an hour kept every hog migrate-disabled long past the run's end (the
+        // scenario then ran until the watchdog fired), and a zero or negative one was silently a single point.
+        if (LoadSection < TimeSpan.FromMicroseconds(1) || LoadSection > TimeSpan.FromSeconds(1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(LoadSection), LoadSection, "LoadSection must be 1 µs..1 s.");
         }
     }
 

@@ -427,10 +427,36 @@ internal sealed partial class Cpu
         SynchronizationContext.SetSynchronizationContext(task.Pooled ? Scheduler.RunAsyncContext : task); // a pooled task's object is never a context (RunAsyncContext)
         if (task.Policy == SchedPolicy.RoundRobin)
         {
-            Volatile.Write(ref _sliceDeadline, (now == 0 ? RtClock.NowNs() : now) + Scheduler.RoundRobinSliceNs);
+            // The rest of its own slice (p->rt.time_slice), not a new one: a task switched in afresh
+            // after each preemption would never use a slice up while a higher task preempts it more
+            // often, and its peers at its priority would wait for its end.
+            long slice = Scheduler.RoundRobinSliceNs;
+            if (task.RareOrNull is { RoundRobinSliceLeftNs: > 0 } kept)
+            {
+                slice = Math.Min(kept.RoundRobinSliceLeftNs, slice);
+                kept.RoundRobinSliceLeftNs = 0;
+            }
+
+            Volatile.Write(ref _sliceDeadline, (now == 0 ? RtClock.NowNs() : now) + slice);
         }
 
         NotifyTimerThread();
+    }
+
+    /// <summary>
+    /// A round-robin task is about to leave this CPU (preempted, yielding, blocking or moved): it keeps
+    /// what is left of its slice for its next switch-in (the kernel's <c>p->rt.time_slice</c> is the
+    /// task's, used up by its run time only). On this CPU's thread, before the task can be seen by
+    /// another CPU, and not under the run-queue lock (the task's rare state may be made here). A slice
+    /// already over keeps 1 ns: it rotates at its first point there, as the tick would have rotated it.
+    /// </summary>
+    private void SaveRoundRobinSlice(RtTask task, long now)
+    {
+        long deadline = _sliceDeadline;
+        if (task.Policy == SchedPolicy.RoundRobin && deadline != long.MaxValue)
+        {
+            task.Rare.RoundRobinSliceLeftNs = Math.Max(deadline - now, 1);
+        }
     }
 
     /// <summary>
@@ -482,6 +508,11 @@ internal sealed partial class Cpu
     /// <summary>sched_yield: the task goes to the tail of its priority and the highest task runs next, in one critical section.</summary>
     private RtTask? YieldAndPick(RtTask task)
     {
+        if (task.Policy == SchedPolicy.RoundRobin)
+        {
+            SaveRoundRobinSlice(task, RtClock.NowNs()); // yield_task_rt requeues it; its slice goes on
+        }
+
         DrainWakeList();
         int pending = Pending;
         if ((pending & PendingWork.Timer) != 0)
@@ -682,13 +713,22 @@ internal sealed partial class Cpu
         // RtTask.CancelDeferred): one that catches the cancellation and loops must still yield to
         // higher tasks and leave a dying CPU (its points alternate: work here, the throw at the next).
 
-        if ((pending & PendingWork.Stop) != 0 && Scheduler.Balancer.RunStopWork(this, task))
+        if ((pending & PendingWork.Stop) != 0)
         {
-            pullFirst = true; // the stopper moved the task to another CPU
-            return false;
+            if (task.Policy == SchedPolicy.RoundRobin)
+            {
+                SaveRoundRobinSlice(task, now); // the stopper may move it: it keeps the rest of its slice there
+            }
+
+            if (Scheduler.Balancer.RunStopWork(this, task))
+            {
+                pullFirst = true; // the stopper moved the task to another CPU
+                return false;
+            }
         }
 
         RtTaskRare? rare = task.MigrationDisabled > 0 ? task.Rare : null; // made here, never under the run-queue lock
+        RtTaskRare? roundRobin = task.Policy == SchedPolicy.RoundRobin ? task.Rare : null; // likewise
         using (Lock.EnterScope())
         {
             Interlocked.And(ref _pending.Value, ~PendingWork.NeedResched);
@@ -703,6 +743,12 @@ internal sealed partial class Cpu
             if (!preempt && !rotate)
             {
                 return true;
+            }
+
+            if (roundRobin is not null)
+            {
+                // It keeps the rest of its slice (a new one when it rotates: the deadline was just renewed).
+                roundRobin.RoundRobinSliceLeftNs = Math.Max(_sliceDeadline - now, 1);
             }
 
             SwitchOutLocked(task, atHead: preempt && !rotate, preempted: true, rare);
@@ -751,6 +797,11 @@ internal sealed partial class Cpu
     /// </summary>
     private bool LeaveBlocked(RtTask task)
     {
+        if (task.Policy == SchedPolicy.RoundRobin)
+        {
+            SaveRoundRobinSlice(task, RtClock.NowNs()); // before a waker can run it elsewhere
+        }
+
         if (task.Reason == SuspendReason.Foreign && task.Continuation is null && task.BlockedOn is null)
         {
             if (task.PreemptCount != 0)

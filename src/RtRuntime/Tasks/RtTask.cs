@@ -81,6 +81,11 @@ public abstract partial class RtTask : SynchronizationContext
     /// </summary>
     internal void SetSchedParams(SchedPolicy policy, int priority)
     {
+        if (RareOrNull is { RoundRobinSliceLeftNs: not 0 } rare && policy != Policy)
+        {
+            rare.RoundRobinSliceLeftNs = 0; // a task that becomes round-robin again starts a full slice
+        }
+
         Volatile.Write(ref _policy, (byte)policy);
         Volatile.Write(ref _basePriority, (byte)(policy == SchedPolicy.Normal ? 0 : priority));
     }

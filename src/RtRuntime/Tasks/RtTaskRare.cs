@@ -76,6 +76,14 @@ internal sealed class RtTaskRare
     /// <summary>When the outermost migrate-disable began (RtClock ns; only while a verbose listener is enabled).</summary>
     public long MigrateDisabledAtNs;
 
+    /// <summary>
+    /// SCHED_RR: what is left of the task's slice (the kernel's <c>p->rt.time_slice</c>) since it last
+    /// left its CPU with the slice not used up (preempted, yielded, blocked, moved), in ns; 0 for a full
+    /// one. Its next switch-in, on any CPU, runs it for that long before it rotates; a policy change
+    /// clears it. Written and read by the CPU thread that runs the task, at its switch-out and switch-in.
+    /// </summary>
+    public long RoundRobinSliceLeftNs;
+
     /// <summary>Since when the task, pinned, waits under a higher priority (RtClock ns; 0 when not).</summary>
     public long InterferedSinceNs;
 

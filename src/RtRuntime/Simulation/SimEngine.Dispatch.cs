@@ -160,7 +160,7 @@ internal sealed partial class SimEngine
     private void SwitchIn(SimCpu cpu, SimTask task)
     {
         cpu.Running = task;
-        cpu.SliceStart = _now;
+        cpu.SliceStart = _now - task.SliceUsedUs; // an RR task goes on with the rest of its own slice
         cpu.Figures.Switches++;
         task.State = SimTaskState.Running;
         task.SwitchGen++;
@@ -170,9 +170,13 @@ internal sealed partial class SimEngine
         _toContinue.Enqueue(task);
     }
 
-    /// <summary>The running task leaves its CPU; a stop request for it dies with it (push_cpu_stop finds it gone).</summary>
-    private static void LeaveCpu(SimCpu cpu, SimTask task)
+    /// <summary>
+    /// The running task leaves its CPU; a stop request for it dies with it (push_cpu_stop finds it gone).
+    /// An RR task keeps the part of its slice it used, as the threaded runtime's does.
+    /// </summary>
+    private void LeaveCpu(SimCpu cpu, SimTask task)
     {
+        task.SliceUsedUs = task.Policy == Tasks.SchedPolicy.RoundRobin ? _now - cpu.SliceStart : 0;
         cpu.Running = null;
         cpu.LastRunPrio = task.Prio;
         cpu.StopPending = false;

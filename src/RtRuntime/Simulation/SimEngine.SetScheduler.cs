@@ -127,6 +127,11 @@ internal sealed partial class SimEngine
     /// <summary>The normal priority follows the policy; the effective one is the higher of it and the task's RtMutex boost.</summary>
     private static void SetParams(SimTask task, SchedPolicy policy, int priority)
     {
+        if (policy != task.Policy)
+        {
+            task.SliceUsedUs = 0; // a task that becomes round-robin again starts a full slice
+        }
+
         task.Policy = policy;
         task.NormalPrio = policy == SchedPolicy.Normal ? 0 : priority;
         task.Prio = task.EffectivePrio;

@@ -121,6 +121,13 @@ internal sealed class SimTask
     /// <summary>When the task last passed a preemption point, and its switch generation then (−1: never).</summary>
     public long PointUs = -1;
 
+    /// <summary>
+    /// SCHED_RR: the part of its slice the task has used (µs) when it last left its CPU (the kernel's
+    /// <c>p->rt.time_slice</c>, counted the other way); its next switch-in, on any CPU, goes on from there.
+    /// 0 after a rotation and after a policy change.
+    /// </summary>
+    public long SliceUsedUs;
+
     /// <summary>The <see cref="SwitchGen"/> at <see cref="PointUs"/>: a point followed by no switch.</summary>
     public int PointGen;
 

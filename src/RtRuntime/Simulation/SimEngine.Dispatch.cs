@@ -287,7 +287,11 @@ internal sealed partial class SimEngine
         }
     }
 
-    /// <summary>schedule() from a blocking step: "scheduling while atomic" resets the depth, as schedule_debug() does.</summary>
+    /// <summary>
+    /// schedule() from a blocking step: "scheduling while atomic" resets the depth, as schedule_debug() does.
+    /// A migratable task with an affinity request pending completes it as it blocks: its wakeup places it
+    /// inside the new mask.
+    /// </summary>
     private void Block(SimTask task, SimTaskState state)
     {
         if (task.PreemptCount != 0)
@@ -302,6 +306,14 @@ internal sealed partial class SimEngine
         task.State = state;
         Emit(cpu.Id, task, SimEventKind.Block);
         ScheduleCpu(cpu);
+
+        // The request's stop work died with the switch-out (LeaveCpu): the kernel's migration_cpu_stop
+        // finds the task asleep, sets its wake_cpu and completes; the threaded runtime completes at the
+        // block (OnBlockedMigratable). Before, the callers waited for the task's wakeup, for ever if none came.
+        if (task.MigrationDisabled == 0 && task.IsBlocked && task.AffinityWaiters is { Count: > 0 })
+        {
+            CompleteAffinity(task);
+        }
     }
 
     private void ExitTask(SimTask task)

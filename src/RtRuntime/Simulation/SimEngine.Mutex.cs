@@ -51,11 +51,17 @@ internal sealed partial class SimEngine
     {
         if (_scenario.Model == PreemptionModel.NonRt)
         {
-            PreemptDisable(task);
+            _ = PreemptDisable(task);
             return;
         }
 
-        MigrateDisable(task);
+        // Pinned before the lock is its own, as the threaded LocalLock: at the migrate-disable limit the
+        // overflow is reported and nothing is taken (a lock without its pin would be released by an unpaired enable).
+        if (!MigrateDisable(task))
+        {
+            return;
+        }
+
         if (!Lock(task, GetLocalLock(name, task.Cpu)))
         {
             MigrateEnable(task);
@@ -83,9 +89,9 @@ internal sealed partial class SimEngine
             return;
         }
 
-        if (instance.Owner != task && TrySteal(task, instance))
+        if (instance.Owner != task && task.MigrationDisabled < MaxMigrateDepth && TrySteal(task, instance))
         {
-            MigrateDisable(task);
+            _ = MigrateDisable(task);
             return;
         }
 

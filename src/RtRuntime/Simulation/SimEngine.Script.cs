@@ -5,7 +5,10 @@ namespace RtRuntime.Simulation;
 /// <summary>Runs a task's script: instantaneous steps at once, Run steps as segments ending in preemption points.</summary>
 internal sealed partial class SimEngine
 {
-    private const int MaxPreemptDepth = 255;
+    private const int MaxPreemptDepth = Tasks.PreemptGuard.MaxDepth;
+
+    // The threaded MigrateGuard's limit: before it, a scenario could nest migrate_disable without bound.
+    private const int MaxMigrateDepth = Tasks.MigrateGuard.MaxDepth;
 
     /// <summary>Runs <paramref name="task"/>'s steps until it starts a Run segment or leaves its CPU.</summary>
     private void Continue(SimTask task)
@@ -50,7 +53,7 @@ internal sealed partial class SimEngine
                     break;
                 case SimStepKind.PreemptDisable:
                     task.Pc++;
-                    PreemptDisable(task);
+                    _ = PreemptDisable(task);
                     break;
                 case SimStepKind.PreemptEnable:
                     task.Pc++;
@@ -58,7 +61,7 @@ internal sealed partial class SimEngine
                     break;
                 case SimStepKind.MigrateDisable:
                     task.Pc++;
-                    MigrateDisable(task);
+                    _ = MigrateDisable(task);
                     break;
                 case SimStepKind.MigrateEnable:
                     task.Pc++;
@@ -193,15 +196,17 @@ internal sealed partial class SimEngine
         ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id);
     }
 
-    private void PreemptDisable(SimTask task)
+    /// <summary>preempt_disable: at <see cref="MaxPreemptDepth"/> reported and ignored; false then.</summary>
+    private bool PreemptDisable(SimTask task)
     {
         if (task.PreemptCount >= MaxPreemptDepth)
         {
             Bug(task, $"preempt_count overflow: depth {task.PreemptCount} (max {MaxPreemptDepth}); ignored");
-            return;
+            return false;
         }
 
         task.PreemptCount++;
+        return true;
     }
 
     /// <summary>preempt_enable: reaching 0 with a switch or stop work pending is a preemption point (__preempt_schedule).</summary>
@@ -225,13 +230,23 @@ internal sealed partial class SimEngine
         return cpu.StopPending || BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio);
     }
 
-    /// <summary>migrate_disable: nested calls only count; the outermost one pins (nr_pinned + 1). NonRt: preempt_disable.</summary>
-    private void MigrateDisable(SimTask task)
+    /// <summary>
+    /// migrate_disable: nested calls only count; the outermost one pins (nr_pinned + 1). NonRt: preempt_disable.
+    /// At the threaded runtime's limit (<see cref="Tasks.MigrateGuard.MaxDepth"/>, where the kernel's
+    /// DEBUG_PREEMPT check warns: half its u16 counter) it is reported and ignored, as a preempt_disable
+    /// at its limit is; false then.
+    /// </summary>
+    private bool MigrateDisable(SimTask task)
     {
         if (_scenario.Model == PreemptionModel.NonRt)
         {
-            PreemptDisable(task);
-            return;
+            return PreemptDisable(task);
+        }
+
+        if (task.MigrationDisabled >= MaxMigrateDepth)
+        {
+            Bug(task, $"migrate_disable overflow: depth {task.MigrationDisabled} (max {MaxMigrateDepth}); ignored");
+            return false;
         }
 
         if (task.MigrationDisabled++ == 0)
@@ -239,6 +254,8 @@ internal sealed partial class SimEngine
             _cpus[task.Cpu].NrPinned++;
             Emit(task.Cpu, task, SimEventKind.MigrateDisable);
         }
+
+        return true;
     }
 
     /// <summary>

@@ -358,6 +358,23 @@ public class SimScenarioTests
     }
 
     [Fact]
+    public void Run_Scenario38_YieldMovesAFifoTaskToTheTailOfItsPriorityOnly()
+    {
+        // A yields at 10 behind B (its priority), and at 30 with only the lower C queued: it runs on.
+        SimResult r = RunClean(Scenario(1, BalancePolicy.WorkConserving,
+            Task("A", 20, cpu: 0, steps: [Run(10), SimStep.Yield(), Run(10), SimStep.Yield(), Run(10)]),
+            Task("B", 20, cpu: 0, steps: [Run(10)]),
+            Task("C", 10, cpu: 0, steps: [Run(10)])));
+        Assert.Equal(
+        [
+            "0 cpu0 A Spawn", "0 cpu0 A SwitchIn", "0 cpu0 B Spawn", "0 cpu0 C Spawn",
+            "10 cpu0 A Yield", "10 cpu0 B SwitchIn", "20 cpu0 B Exit", "20 cpu0 A SwitchIn",
+            "30 cpu0 A Yield", "30 cpu0 A SwitchIn", "40 cpu0 A Exit", "40 cpu0 C SwitchIn", "50 cpu0 C Exit",
+        ], Lines(r));
+        Assert.Equal(0, r.Task("C").Preemptions);
+    }
+
+    [Fact]
     public void Run_SameSeedTwice_GivesIdenticalTraces()
     {
         SimScenario s = SimScenarios.PileUp(BalancePolicy.KernelFaithful);

@@ -5,7 +5,7 @@ namespace RtRuntime.Simulation;
 /// <summary>
 /// The invariants, checked after every event (pinned-never-moves and preempt-disabled-never-switches are
 /// checked where a task changes CPU or is switched out, inside the event):
-/// conservation (each live task in exactly one place), and N-highest whenever the system is balanced
+/// conservation (each live task in exactly one place), and N-highest between CPUs that are settled
 /// (see docs/simulator.md for the precise definition).
 /// </summary>
 internal sealed partial class SimEngine
@@ -35,10 +35,7 @@ internal sealed partial class SimEngine
             CheckInheritance();
         }
 
-        if (IsBalanced())
-        {
-            CheckHighest();
-        }
+        CheckHighest();
     }
 
     /// <summary>No task lost or duplicated: a live task is in exactly one place, a dead or unborn one in none.</summary>
@@ -177,26 +174,20 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// Balanced: no CPU has a switch pending (need_resched: a strictly higher priority queued than running,
-    /// idle CPUs included) and no stop work is pending. Everything the balancer decided has been done.
+    /// Settled: no switch pending on the CPU (need_resched: a strictly higher priority queued than running,
+    /// an idle CPU with queued work included) and no stop work pending: everything decided for it has
+    /// been carried out. A CPU that is not settled is about to run something else, so what waits on it,
+    /// and what it runs now, are left out of the N-highest check until it is.
     /// </summary>
-    private bool IsBalanced()
-    {
-        foreach (SimCpu cpu in _cpus)
-        {
-            if (cpu.StopPending || BalanceRules.ShouldPreempt(cpu.QueuedTop, cpu.RunningPrio))
-            {
-                return false;
-            }
-        }
-
-        return true;
-    }
+    private static bool IsSettled(SimCpu cpu) => !cpu.StopPending && !BalanceRules.ShouldPreempt(cpu.QueuedTop, cpu.RunningPrio);
 
     /// <summary>
-    /// N-highest within effective affinity: no waiting task could run on an active CPU of its cpus_ptr that
-    /// runs a lower priority (or idles). WorkConserving also promises that no idle CPU could take the
-    /// migratable runner of a CPU where a pinned task waits (the pile-up would have been repaired).
+    /// N-highest within effective affinity: no task waiting on a settled CPU could run on a settled active CPU
+    /// of its cpus_ptr that runs a lower priority (or idles). WorkConserving also promises that no settled
+    /// idle CPU could take the migratable runner of a settled CPU where a pinned task waits (the pile-up would
+    /// have been repaired). The check used to run only when every CPU was settled,
+    /// so one CPU with a switch pending (a preempt-disabled runner with a higher task queued) hid every
+    /// other CPU's state from it for as long as the section lasted.
     /// </summary>
     private void CheckHighest()
     {
@@ -207,6 +198,11 @@ internal sealed partial class SimEngine
 
         foreach (SimCpu q in _cpus)
         {
+            if (!IsSettled(q))
+            {
+                continue;
+            }
+
             foreach (SimTask w in q.Queue)
             {
                 if (w.MigrationDisabled > 0)
@@ -222,7 +218,7 @@ internal sealed partial class SimEngine
                 for (int c = w.Mask.First; c >= 0 && c < _cpus.Length; c = w.Mask.Next(c))
                 {
                     SimCpu cpu = _cpus[c];
-                    if (cpu.Active && cpu.RunningPrio < w.Prio)
+                    if (cpu.Active && cpu.RunningPrio < w.Prio && IsSettled(cpu))
                     {
                         Violation(SimViolationKind.NotHighest, $"{w.Name}({w.Prio}) waits on cpu{q.Id} while cpu{c} runs {(cpu.Running is { } r ? $"{r.Name}({r.Prio})" : "idle")}");
                         return;
@@ -236,7 +232,7 @@ internal sealed partial class SimEngine
     {
         foreach (SimCpu c in _cpus)
         {
-            if (c != q && c.Active && c.Running is null && pinned.Mask.Contains(c.Id) && runner.Mask.Contains(c.Id))
+            if (c != q && c.Active && c.Running is null && c.Queue.Count == 0 && pinned.Mask.Contains(c.Id) && runner.Mask.Contains(c.Id))
             {
                 Violation(SimViolationKind.NotHighest, $"pile-up on cpu{q.Id}: {pinned.Name}({pinned.Prio}) pinned under {runner.Name}({runner.Prio}) while cpu{c.Id} idles (WorkConserving)");
                 return;

@@ -69,6 +69,35 @@ public class SimInvariantTests
     }
 
     [Fact]
+    public void Run_NotHighestWhileAnotherCpuHasASwitchPending_IsStillReported()
+    {
+        // CPU0's runner P is preempt-disabled from 0 to 1000 with H (90) queued behind it from 5: CPU0 has a
+        // switch pending all along. On CPU1, C (70) waits behind B (80) from 10 to 100 while CPU2 idles (no
+        // balancing). Before, the check ran only when no CPU at all had a switch pending, and saw nothing.
+        SimScenario s = Scenario(3, BalancePolicy.WorkConserving,
+            Task("P", 10, cpu: 0, affinity: "0", steps: [PD, Run(1000), PE]),
+            Task("H", 90, cpu: 0, spawn: 5, affinity: "0", steps: [Run(10)]),
+            Task("B", 80, cpu: 1, steps: [Run(100)]),
+            Task("C", 70, cpu: 1, spawn: 10, steps: [Run(100)]));
+        SimResult r = RunWithFault(s, SimFault.NoBalancing);
+        SimViolation v = Assert.Single(r.Violations.Take(1));
+        Assert.Equal(SimViolationKind.NotHighest, v.Kind);
+        Assert.Equal(10, v.TimeUs);
+        Assert.Equal("C(70) waits on cpu1 while cpu2 runs idle", v.Message); // not cpu0: it is about to run H
+    }
+
+    [Fact]
+    public void Run_PileUpLeftUnderWorkConserving_ReportsIt()
+    {
+        // No balancing: H (50) is placed on CPU0 and preempts the pinned L at 30 while CPU1 idles.
+        SimResult r = RunWithFault(SimScenarios.IdleNoPull(BalancePolicy.WorkConserving), SimFault.NoBalancing);
+        SimViolation v = r.Violations[0];
+        Assert.Equal(SimViolationKind.NotHighest, v.Kind);
+        Assert.Equal(30, v.TimeUs);
+        Assert.Equal("pile-up on cpu0: L(10) pinned under H(50) while cpu1 idles (WorkConserving)", v.Message);
+    }
+
+    [Fact]
     public void Run_ThrowOnViolation_ThrowsAtFirstViolation()
     {
         var options = new SimOptions { InjectFault = SimFault.NoBalancing, ThrowOnViolation = true };

@@ -106,7 +106,7 @@ public static class CompareCli
             return 2;
         }
 
-        if (CannotCreateFolder(imageDir) is { } imagesProblem)
+        if (CannotWriteFolder(imageDir) is { } imagesProblem)
         {
             await stderr.WriteLineAsync($"--images '{images ?? imageDir}': cannot write the plots there: {imagesProblem}");
             return 2;
@@ -234,12 +234,21 @@ public static class CompareCli
         }
     }
 
-    /// <summary>Null when the folder <paramref name="path"/> exists or can be created; else why not.</summary>
-    private static string? CannotCreateFolder(string path)
+    /// <summary>
+    /// Null when the folder <paramref name="path"/> exists or can be created and takes a file; else why not.
+    /// Creating it is not enough: a folder that exists but takes no files (read-only, a pseudo file system)
+    /// would only fail at the first plot, after its section's measurements, and then every section.
+    /// </summary>
+    private static string? CannotWriteFolder(string path)
     {
         try
         {
             Directory.CreateDirectory(path);
+            string probe = Path.Combine(path, $".rtcompare-write-test-{Environment.ProcessId.ToString(CultureInfo.InvariantCulture)}");
+            using (new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+
             return null;
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)

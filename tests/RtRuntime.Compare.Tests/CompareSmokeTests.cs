@@ -126,6 +126,29 @@ public sealed class CompareSmokeTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task RunAsync_ImagesFolderThatCannotBeWrittenTo_ExitsTwoBeforeMeasuring()
+    {
+        // A folder that exists but takes no files (/proc refuses them, even to root): creating it succeeds, so
+        // only a file written into it shows the problem. Found only when the first plot was saved, it failed
+        // every section after its measurements (exit 1), where a bad --out stops the run at once.
+        if (!OperatingSystem.IsLinux() || !Directory.Exists("/proc/self"))
+        {
+            return;
+        }
+
+        string outPath = Path.Combine(_dir, "report.md");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--quick", "--only", "4", "--out", outPath, "--images", "/proc/self"], stdout, stderr);
+
+        Assert.True(code == 2, stdout + "\n" + stderr);
+        Assert.Contains("--images '/proc/self'", stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("preemption point overhead", stdout.ToString(), StringComparison.Ordinal);
+        Assert.False(File.Exists(outPath));
+    }
+
     private static string SectionBody(string md, string header)
     {
         int start = md.IndexOf(header + "\n", StringComparison.Ordinal);

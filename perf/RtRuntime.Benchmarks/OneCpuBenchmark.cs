@@ -9,8 +9,11 @@ public abstract class OneCpuBenchmark
     protected RtScheduler Rt { get; private set; } = null!;
 
     [GlobalSetup]
-    public void Setup() => Rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+    public void Setup() => Start(new RtSchedulerOptions { CpuCount = 1 });
 
     [GlobalCleanup]
     public void Cleanup() => Rt.DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    /// <summary>Starts <see cref="Rt"/> with <paramref name="options"/>: for a row's own <c>[GlobalSetup(Target = ...)]</c>, which BenchmarkDotNet runs instead of <see cref="Setup"/>.</summary>
+    protected void Start(RtSchedulerOptions options) => Rt = RtScheduler.Start(options);
 }

@@ -51,6 +51,11 @@ public static class CompareCli
                 case "--quick":
                     quick = true;
                     break;
+                case "--out" or "--images" when i + 1 < args.Length && args[i + 1].StartsWith("--", StringComparison.Ordinal):
+                    // `--out --quick` (the path forgotten) would take the option for a file name: a run at full size, its report
+                    // in a file named --quick. A path that starts with -- is still given as ./--name.
+                    await stderr.WriteLineAsync($"{args[i]} '{args[i + 1]}': a path is expected after {args[i]}, not an option (for a file whose name starts with --, write ./{args[i + 1]})");
+                    return 2;
                 case "--out" when i + 1 < args.Length:
                     outPath = args[++i];
                     break;

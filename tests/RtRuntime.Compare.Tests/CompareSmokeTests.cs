@@ -149,6 +149,45 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.False(File.Exists(outPath));
     }
 
+    [Theory]
+    [InlineData("--out")]
+    [InlineData("--images")]
+    public async Task RunAsync_PathOptionFollowedByAnOption_ExitsTwoNamingBoth_AndRunsNothing(string option)
+    {
+        // `--out --quick`, the path forgotten: the option must not become the file name (before, the run went on and
+        // wrote its report, or its plots, under a file or folder named --quick in the working directory).
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        string strayPath = Path.GetFullPath("--quick");
+        bool existedBefore = Path.Exists(strayPath);
+        bool created = false;
+        int code;
+        try
+        {
+            code = await CompareCli.RunAsync(["--quick", "--only", "4", option, "--quick"], stdout, stderr);
+        }
+        finally
+        {
+            if (!existedBefore && Path.Exists(strayPath))
+            {
+                created = true;
+                if (Directory.Exists(strayPath))
+                {
+                    Directory.Delete(strayPath, recursive: true);
+                }
+                else
+                {
+                    File.Delete(strayPath);
+                }
+            }
+        }
+
+        Assert.True(code == 2, stdout + "\n" + stderr);
+        Assert.Contains($"{option} '--quick'", stderr.ToString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("preemption point overhead", stdout.ToString(), StringComparison.Ordinal);
+        Assert.False(created, $"{option} --quick created {strayPath}");
+    }
+
     private static string SectionBody(string md, string header)
     {
         int start = md.IndexOf(header + "\n", StringComparison.Ordinal);

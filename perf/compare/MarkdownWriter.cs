@@ -59,7 +59,7 @@ internal static class MarkdownWriter
 
             foreach ((string caption, string file) in s.Images)
             {
-                sb.AppendLine(CultureInfo.InvariantCulture, $"![{caption}]({imageLinkPrefix}{file})");
+                sb.AppendLine(CultureInfo.InvariantCulture, $"![{caption}]({LinkDestination(imageLinkPrefix + file)})");
                 sb.AppendLine();
             }
 
@@ -81,4 +81,12 @@ internal static class MarkdownWriter
 
         return sb.ToString();
     }
+
+    /// <summary>
+    /// A link destination as CommonMark reads it: a path with a space or a parenthesis (an <c>--images</c>
+    /// folder such as <c>my plots</c>) goes between angle brackets, or the link ends at the space and the
+    /// image is shown as text.
+    /// </summary>
+    private static string LinkDestination(string path) =>
+        path.AsSpan().IndexOfAny(" ()") >= 0 ? "<" + path + ">" : path;
 }

@@ -188,6 +188,28 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.False(created, $"{option} --quick created {strayPath}");
     }
 
+    [Fact]
+    public async Task RunAsync_ImagesFolderWithASpace_LinksThePlotsSoMarkdownShowsThem()
+    {
+        // CommonMark ends a bare link destination at a space: ![..](my plots/x.png) is shown as text, not as the plot.
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string outPath = Path.Combine(_dir, "report.md");
+        string images = Path.Combine(_dir, "my plots");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--quick", "--only", "4", "--out", outPath, "--images", images], stdout, stderr);
+
+        Assert.True(code == 0, stdout + "\n" + stderr);
+        Assert.True(File.Exists(Path.Combine(images, "compare-overhead.png")));
+        string md = await File.ReadAllTextAsync(outPath);
+        Assert.Contains("](<my plots/compare-overhead.png>)", md, StringComparison.Ordinal);
+    }
+
     private static string SectionBody(string md, string header)
     {
         int start = md.IndexOf(header + "\n", StringComparison.Ordinal);

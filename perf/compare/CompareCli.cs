@@ -122,7 +122,7 @@ public static class CompareCli
             OutPath = fullOut,
             ImageDir = imageDir,
             Sections = sections,
-            Command = "dotnet run -c Release --project perf/compare --" + (args.Length > 0 ? " " + string.Join(' ', args) : string.Empty),
+            Command = "dotnet run -c Release --project perf/compare --" + string.Concat(args.Select(a => " " + ShellQuote(a))),
         };
 
         var report = new Report();
@@ -209,6 +209,16 @@ public static class CompareCli
         await stdout.WriteLineAsync($"wrote {fullOut} and plots in {imageDir} ({took.TotalSeconds:0} s)");
         return failures == 0 ? 0 : 1;
     }
+
+    /// <summary>
+    /// <paramref name="arg"/> as a POSIX shell reads it back: as is when it has no character the shell
+    /// would split or expand, else between single quotes (a quote inside as <c>'\''</c>), so that the
+    /// report's command line reruns the run, a path with a space included.
+    /// </summary>
+    internal static string ShellQuote(string arg) =>
+        arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || "-_./,:=+@%".Contains(c, StringComparison.Ordinal))
+            ? arg
+            : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
 
     /// <summary>Null when the report file <paramref name="path"/> can be created or replaced (its folder is created); else why not.</summary>
     private static string? CannotWrite(string path)

@@ -210,6 +210,28 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.Contains("](<my plots/compare-overhead.png>)", md, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task RunAsync_PathWithASpace_TheReportsCommandQuotesIt()
+    {
+        // The report's command is there to rerun the run: a path with a space, unquoted, is two arguments.
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string outPath = Path.Combine(_dir, "a report.md");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--quick", "--only", "4", "--out", outPath], stdout, stderr);
+
+        Assert.True(code == 0, stdout + "\n" + stderr);
+        string md = await File.ReadAllTextAsync(outPath);
+        Assert.Contains($"--only 4 --out '{outPath}'`", md, StringComparison.Ordinal);
+        Assert.Equal("'it'\\''s'", CompareCli.ShellQuote("it's"));
+        Assert.Equal("''", CompareCli.ShellQuote(string.Empty));
+    }
+
     private static string SectionBody(string md, string header)
     {
         int start = md.IndexOf(header + "\n", StringComparison.Ordinal);

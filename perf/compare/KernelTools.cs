@@ -151,10 +151,33 @@ internal static class KernelTools
         if (r.ExitCode != 0)
         {
             log.WriteLine("  gcc failed: " + r.Stderr.Trim());
+            DeleteHelper(binary);
             return (null, "gcc failed on native/preempt.c: " + r.Stderr.Trim());
         }
 
         return (binary, $"`gcc -O2 -pthread native/preempt.c` (built at run time by {gcc})");
+    }
+
+    /// <summary>
+    /// Deletes the folder <see cref="BuildHelperAsync"/> built <paramref name="binary"/> in (this run's own,
+    /// under the temporary folder): left behind, every run added one (75 had piled up in /tmp on a
+    /// review machine). Null: nothing was built.
+    /// </summary>
+    public static void DeleteHelper(string? binary)
+    {
+        if (binary is null)
+        {
+            return;
+        }
+
+        try
+        {
+            Directory.Delete(Path.GetDirectoryName(binary)!, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // a temporary folder: the OS's cleanup takes it if this cannot
+        }
     }
 
     /// <summary>Runs the helper in <paramref name="mode"/> (timer or event); each stdout line is one latency in ns.</summary>

@@ -232,6 +232,36 @@ public sealed class CompareSmokeTests : IDisposable
         Assert.Equal("''", CompareCli.ShellQuote(string.Empty));
     }
 
+    [Fact]
+    public async Task RunAsync_PreemptionSection_LeavesNoHelperBinaryBehind()
+    {
+        // Section 2 builds native/preempt.c into <temp>/rtcompare-<pid>; every run used to leave that folder behind.
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string helperDir = Path.Combine(Path.GetTempPath(), "rtcompare-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (Directory.Exists(helperDir))
+        {
+            Directory.Delete(helperDir, recursive: true); // an earlier test of this process, or a process id reused
+        }
+
+        string outPath = Path.Combine(_dir, "only2.md");
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        int code = await CompareCli.RunAsync(["--quick", "--only", "2", "--out", outPath], stdout, stderr);
+
+        Assert.True(code == 0, stdout + "\n" + stderr);
+        if (File.Exists("/usr/bin/gcc") || File.Exists("/usr/bin/cc"))
+        {
+            Assert.Contains("kernel SCHED_FIFO timer", await File.ReadAllTextAsync(outPath), StringComparison.Ordinal); // the helper was built and ran
+        }
+
+        Assert.False(Directory.Exists(helperDir), $"{helperDir} was left behind");
+    }
+
     private static string SectionBody(string md, string header)
     {
         int start = md.IndexOf(header + "\n", StringComparison.Ordinal);

@@ -87,7 +87,15 @@ internal static class PreemptSection
         }
 
         int segments = s.PreemptSegments;
-        await runs.RunAsync(n, segments, log);
+        try
+        {
+            await runs.RunAsync(n, segments, log);
+        }
+        finally
+        {
+            KernelTools.DeleteHelper(helper); // built for this run only
+        }
+
         sec.Text.Add($"The rows run interleaved: {Fmt.Int(segments)} rounds, each taking {Fmt.Int(n / segments)} samples of every row in turn (the order rotating from round to round), so that every row samples the same phases of this shared machine.");
 
         var rows = new List<(Latency, string)>();

@@ -44,8 +44,10 @@ public class LocalLockBoostCombinationTests
         Assert.Equal(0, rt.NrPinned(0));
     }
 
-    [Fact]
-    public async Task RtMutexOutsideALocalLock_EachUnlockDropsOnlyItsOwnWaitersBoost()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task RtMutexAndALocalLockNested_EachUnlockDropsOnlyItsOwnWaitersBoost(bool mutexOutside)
     {
         await using var rt = Rt.Start(cpus: 2);
         var m = new RtMutex(rt, "m");
@@ -53,51 +55,25 @@ public class LocalLockBoostCombinationTests
         RtTask? x = null, w = null;
         var t = rt.Spawn<int[]>("T", 10, async ctx =>
         {
-            RtMutexGuard gm = await m.LockAsync(ctx);
-            LocalLockGuard gl = await l.LockAsync(ctx);
+            IDisposable outer = mutexOutside ? await m.LockAsync(ctx) : await l.LockAsync(ctx);
+            IDisposable inner = mutexOutside ? await l.LockAsync(ctx) : await m.LockAsync(ctx);
             x = rt.Spawn("X", 40, async c => { using (await m.LockAsync(c)) { } }, affinity: CpuSet.Of(1));
             await ctx.SpinUntil(() => x.State == RtTaskState.Blocked && ctx.Task.EffectivePriority == 40, "X blocked on m and T boosted");
             w = rt.Spawn("W", 50, async c => { using (await l.LockAsync(c)) { } }, affinity: CpuSet.Of(0));
             await ctx.Yield();
             int p0 = ctx.Task.EffectivePriority;
-            gl.Dispose();
+            inner.Dispose();
             int p1 = ctx.Task.EffectivePriority;
-            gm.Dispose();
+            outer.Dispose();
             int p2 = ctx.Task.EffectivePriority;
             return [p0, p1, p2];
         }, affinity: CpuSet.Of(0));
         int[] prios = await t.WithTimeout();
         await x!.WithTimeout();
         await w!.WithTimeout();
-        Assert.Equal([50, 40, 10], prios); // the local lock's unlock keeps the mutex waiter's boost, the mutex's unlock drops it
-    }
 
-    [Fact]
-    public async Task RtMutexInsideALocalLock_EachUnlockDropsOnlyItsOwnWaitersBoost()
-    {
-        await using var rt = Rt.Start(cpus: 2);
-        var m = new RtMutex(rt, "m");
-        var l = new LocalLock(rt, "l");
-        RtTask? x = null, w = null;
-        var t = rt.Spawn<int[]>("T", 10, async ctx =>
-        {
-            LocalLockGuard gl = await l.LockAsync(ctx);
-            RtMutexGuard gm = await m.LockAsync(ctx);
-            x = rt.Spawn("X", 40, async c => { using (await m.LockAsync(c)) { } }, affinity: CpuSet.Of(1));
-            await ctx.SpinUntil(() => x.State == RtTaskState.Blocked && ctx.Task.EffectivePriority == 40, "X blocked on m and T boosted");
-            w = rt.Spawn("W", 50, async c => { using (await l.LockAsync(c)) { } }, affinity: CpuSet.Of(0));
-            await ctx.Yield();
-            int p0 = ctx.Task.EffectivePriority;
-            gm.Dispose();
-            int p1 = ctx.Task.EffectivePriority;
-            gl.Dispose();
-            int p2 = ctx.Task.EffectivePriority;
-            return [p0, p1, p2];
-        }, affinity: CpuSet.Of(0));
-        int[] prios = await t.WithTimeout();
-        await x!.WithTimeout();
-        await w!.WithTimeout();
-        Assert.Equal([50, 50, 10], prios); // the mutex's unlock keeps the local lock waiter's boost
+        // The inner unlock keeps the outer lock's waiter's boost (the mutex's 40, or the local lock's 50); the outer's drops it.
+        Assert.Equal(mutexOutside ? [50, 40, 10] : new[] { 50, 50, 10 }, prios);
     }
 
     [Fact]

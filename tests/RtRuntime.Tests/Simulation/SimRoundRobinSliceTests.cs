@@ -24,8 +24,8 @@ public class SimRoundRobinSliceTests
             RoundRobinSliceUs = 30,
             Tasks =
             [
-                RoundRobin(Task("A", 20, cpu: 0, steps: [Run(150, 5)])),
-                RoundRobin(Task("B", 20, cpu: 0, steps: [Run(10, 5)])),
+                SimScenarios.WithPolicy(Task("A", 20, cpu: 0, steps: [Run(150, 5)]), SchedPolicy.RoundRobin),
+                SimScenarios.WithPolicy(Task("B", 20, cpu: 0, steps: [Run(10, 5)]), SchedPolicy.RoundRobin),
                 Task("H", 50, cpu: 0, steps: hSteps),
             ],
         };
@@ -40,15 +40,4 @@ public class SimRoundRobinSliceTests
         // restarted at each switch-in would never end, and B would wait for A's exit).
         Assert.Equal(["27 cpu0 A SwitchIn", "32 cpu0 A Preempt", "32 cpu0 B SwitchIn", "42 cpu0 B Exit", "42 cpu0 A SwitchIn"], lines[13..18]);
     }
-
-    private static SimTaskSpec RoundRobin(SimTaskSpec t) => new()
-    {
-        Name = t.Name,
-        Priority = t.Priority,
-        WakeCpu = t.WakeCpu,
-        SpawnUs = t.SpawnUs,
-        Affinity = t.Affinity,
-        Steps = t.Steps,
-        Policy = SchedPolicy.RoundRobin,
-    };
 }

@@ -73,7 +73,7 @@ internal static class SimScenarios
         ],
     };
 
-    private static SimTaskSpec WithPolicy(SimTaskSpec t, SchedPolicy policy) => new()
+    internal static SimTaskSpec WithPolicy(SimTaskSpec t, SchedPolicy policy) => new()
     {
         Name = t.Name,
         Priority = t.Priority,

@@ -81,9 +81,9 @@ public readonly struct MigrateGuard : IDisposable, IAsyncDisposable
     public ValueTask DisposeAsync()
     {
         RtTask task = Leave();
-        return task.PreemptCount == 0 && (task.Gate & ~RtTask.GateNotDue) != 0
+        return task.PreemptCount == 0 && (task.Gate & ~(RtTask.GateNotDue | RtTask.GateCancel)) != 0
             ? task.SwitchPointAsync()
-            : default;
+            : default; // a pending cancellation alone is left to the next point (see SwitchPoint)
     }
 
     private RtTask Leave()

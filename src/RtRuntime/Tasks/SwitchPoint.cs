@@ -4,7 +4,10 @@ namespace RtRuntime.Tasks;
 
 /// <summary>
 /// The IValueTaskSource behind an <c>await using</c> guard's DisposeAsync when a switch is due: it
-/// suspends the task as a preemption point. One per task, allocated on first use.
+/// suspends the task as a preemption point. One per task, allocated on first use. Unlike
+/// <see cref="PreemptionPointAwaitable"/> it never throws the task's cancellation: the guard may be
+/// disposed by an exception leaving its section, which a throw here would replace (a task that faulted
+/// inside the section would end Cancelled, its exception lost); the next point throws it.
 /// </summary>
 internal sealed class SwitchPoint(RtTask task) : IValueTaskSource
 {
@@ -13,14 +16,9 @@ internal sealed class SwitchPoint(RtTask task) : IValueTaskSource
 
     public ValueTask Arm() => new(this, _token);
 
-    /// <summary>
-    /// Pending until the task suspended here; then how it will resume: cancelled or not (what
-    /// <c>AsTask()</c>'s completion reads, so that a cancelled switch ends Canceled, not Faulted).
-    /// </summary>
+    /// <summary>Pending until the task suspended here; then done.</summary>
     public ValueTaskSourceStatus GetStatus(short token) =>
-        !_suspended ? ValueTaskSourceStatus.Pending
-        : task.CancelFlag != 0 ? ValueTaskSourceStatus.Canceled
-        : ValueTaskSourceStatus.Succeeded;
+        _suspended ? ValueTaskSourceStatus.Succeeded : ValueTaskSourceStatus.Pending;
 
     public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
         _suspended = task.Suspend(continuation, state, SuspendReason.PreemptionPoint);
@@ -29,9 +27,5 @@ internal sealed class SwitchPoint(RtTask task) : IValueTaskSource
     {
         _suspended = false;
         _token++;
-        if (task.CancelFlag != 0)
-        {
-            RtScheduler.ThrowCancelled(task);
-        }
     }
 }

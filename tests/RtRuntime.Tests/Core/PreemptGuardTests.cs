@@ -373,26 +373,59 @@ public class PreemptGuardTests
         Assert.Fail("the section never started before the sleeper's deadline (the OS delayed it every time)");
     }
 
+    /// <summary>
+    /// The outermost enable of an <c>await using</c> guard does not throw a pending cancellation (it may run
+    /// for an exception leaving the section, which the throw would replace): its awaitable completes, and
+    /// the task's next point throws the cancellation.
+    /// </summary>
     [Fact]
-    public async Task CancelledSwitchAtDisposeAsync_AsTask_EndsCanceledNotFaulted()
+    public async Task CancelledTaskAtDisposeAsync_TheEnableCompletes_TheNextPointThrows()
     {
         await using var rt = Rt.Start(cpus: 1);
-        var t = rt.Spawn<string>("as-task", 10, async ctx =>
+        string? enable = null;
+        var t = rt.Spawn("as-task", 10, async ctx =>
         {
             PreemptGuard guard = ctx.PreemptDisable();
-            ctx.Task.Cancel(); // a switch is due at the enable (the cancel bit)
+            ctx.Task.Cancel();
             Task asTask = guard.DisposeAsync().AsTask();
-            try
-            {
-                await asTask;
-            }
-            catch (OperationCanceledException)
-            {
-            }
-
-            return asTask.Status.ToString();
+            await asTask;
+            enable = asTask.Status.ToString();
+            await ctx.PreemptionPoint();
+            enable += ", then past the next point";
         });
 
-        Assert.Equal(nameof(TaskStatus.Canceled), await t.WithTimeout());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t.WithTimeout());
+        Assert.Equal(nameof(TaskStatus.RanToCompletion), enable);
+        Assert.Equal(RtTaskState.Cancelled, t.State);
+    }
+
+    /// <summary>
+    /// A task cancelled while inside an <c>await using</c> guard that then throws out of the section ends
+    /// Faulted with its own exception: the outermost enable, run by the exception leaving the section,
+    /// does not throw the pending cancellation over it (the next point would).
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AwaitUsingGuard_TaskCancelledInsideThrowsOut_EndsFaultedWithItsOwnException(bool preempt)
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        using var cts = new CancellationTokenSource();
+        var inside = new ManualResetEventSlim();
+        RtTask t = rt.Spawn("T", 10, async ctx =>
+        {
+            await using (preempt ? (IAsyncDisposable)ctx.PreemptDisable() : ctx.MigrateDisable())
+            {
+                inside.Set();
+                Assert.True(SpinWait.SpinUntil(() => cts.IsCancellationRequested, Rt.Hang), "cancelled");
+                throw new InvalidOperationException("the section's own failure");
+            }
+        }, cancellationToken: cts.Token);
+        Assert.True(inside.Wait(Rt.Hang), "T inside its section");
+        cts.Cancel();
+
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => t.WithTimeout());
+        Assert.Equal("the section's own failure", e.Message);
+        Assert.Equal(RtTaskState.Faulted, t.State);
     }
 }

@@ -34,10 +34,13 @@ public readonly struct RtTimedWaitAwaitable
     /// the deadline passes (and throws <see cref="OperationCanceledException"/> when the wait ended by
     /// cancellation).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running. From the result: an <see cref="RtMutex"/> refused the wait (the task holds it, or the wait would close a deadlock).</exception>
+    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running; or awaited preempt-disabled (scheduling while atomic). From the result: an <see cref="RtMutex"/> refused the wait (the task holds it, or the wait would close a deadlock).</exception>
     public ValueTaskAwaiter<bool> GetAwaiter()
     {
         _task.ThrowIfNotCurrent();
+        // Again at the await: a wait made preemptible and awaited inside a preempt-disabled section would
+        // sleep there unreported (might_sleep in wait_event/down checks where the task sleeps).
+        _task.Scheduler.ThrowIfAtomic(_task, "Wait");
         if (_task.CancelFlag == 0)
         {
             if (_queue.TryTakeNow(_task))

@@ -24,10 +24,13 @@ public readonly struct RtWaitAwaitable
     /// that blocks the task in priority order until it is granted (and throws
     /// <see cref="OperationCanceledException"/> when the wait ended by cancellation).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running.</exception>
+    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running; or awaited preempt-disabled (scheduling while atomic).</exception>
     public ValueTaskAwaiter GetAwaiter()
     {
         _task.ThrowIfNotCurrent();
+        // Again at the await: a wait made preemptible and awaited inside a preempt-disabled section would
+        // sleep there unreported (might_sleep in wait_event/down checks where the task sleeps).
+        _task.Scheduler.ThrowIfAtomic(_task, "Wait");
         return (_task.CancelFlag == 0 && _queue.TryTakeNow(_task)
             ? default
             : new ValueTask(WaitQueueEntry.Instance, _task.Cpu!.PrepareBlock(_queue, long.MaxValue))).GetAwaiter();

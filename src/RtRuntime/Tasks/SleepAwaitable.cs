@@ -25,7 +25,7 @@ public readonly struct SleepAwaitable
     /// otherwise one that suspends the task until the deadline (and throws
     /// <see cref="OperationCanceledException"/> when the sleep ended by cancellation).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): its timer would be armed from a foreign thread and the task never woken.</exception>
+    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): its timer would be armed from a foreign thread and the task never woken; or awaited preempt-disabled (scheduling while atomic).</exception>
     public ValueTaskAwaiter GetAwaiter() =>
         (TryPrepare(out short token) ? new ValueTask(HrTimerSleeper.Instance, token) : default).GetAwaiter();
 
@@ -33,6 +33,7 @@ public readonly struct SleepAwaitable
     internal bool TryPrepare(out short token)
     {
         _task.ThrowIfNotCurrent();
+        _task.Scheduler.ThrowIfAtomic(_task, "Sleep"); // again at the await: one made preemptible may be awaited preempt-disabled
         Cpu cpu = _task.Cpu!;
         if (_task.CancelFlag == 0 && cpu.Pending == 0 && RtClock.NowNs() >= _deadlineNs)
         {

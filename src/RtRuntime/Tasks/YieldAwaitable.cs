@@ -14,13 +14,16 @@ public readonly struct YieldAwaitable : ICriticalNotifyCompletion
 
     /// <summary>
     /// Always false: a yield always goes through the dispatcher. Throws when awaited off the task's CPU
-    /// thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): the task would never resume.
+    /// thread (made on it, awaited after a <c>ConfigureAwait(false)</c>): the task would never resume; and
+    /// when awaited preempt-disabled (scheduling while atomic: one made preemptible may be awaited inside
+    /// a section, where it would switch the task out).
     /// </summary>
     public bool IsCompleted
     {
         get
         {
             _task.ThrowIfNotCurrent();
+            _task.Scheduler.ThrowIfAtomic(_task, "Yield");
             return false;
         }
     }

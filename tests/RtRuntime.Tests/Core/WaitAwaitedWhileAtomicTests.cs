@@ -3,16 +3,19 @@ using RtRuntime.Tasks;
 namespace RtRuntime.Tests.Core;
 
 /// <summary>
-/// A wait made preemptible and awaited preempt-disabled (scheduling while atomic, the kernel's
-/// <c>might_sleep</c> in <c>wait_event</c>/<c>down</c>): refused at the await, as at the call, with the
-/// bug reported; the task is not left asleep inside its preempt-disabled section.
+/// A wait, sleep or yield made preemptible and awaited preempt-disabled (scheduling while atomic, the
+/// kernel's <c>might_sleep</c> in <c>wait_event</c>/<c>down</c>, schedule_debug() in a yield): refused at the
+/// await, as at the call, with the bug reported; the task is not left asleep or switched out inside its
+/// preempt-disabled section.
 /// </summary>
 public class WaitAwaitedWhileAtomicTests
 {
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task AWaitMadePreemptible_AwaitedPreemptDisabled_ThrowsAtTheAwait_AndTheRuntimeGoesOn(bool timed)
+    [InlineData("wait")]
+    [InlineData("timed wait")]
+    [InlineData("sleep")]
+    [InlineData("yield")]
+    public async Task AWaitMadePreemptible_AwaitedPreemptDisabled_ThrowsAtTheAwait_AndTheRuntimeGoesOn(string kind)
     {
         await using var rt = Rt.Start(cpus: 1);
         var ev = new RtEvent();
@@ -20,21 +23,40 @@ public class WaitAwaitedWhileAtomicTests
         {
             try
             {
-                if (timed)
+                switch (kind)
                 {
-                    var wait = ev.WaitAsync(ctx, TimeSpan.FromHours(1));
-                    using (ctx.PreemptDisable())
-                    {
-                        _ = await wait;
-                    }
-                }
-                else
-                {
-                    var wait = ev.WaitAsync(ctx);
-                    using (ctx.PreemptDisable())
-                    {
-                        await wait;
-                    }
+                    case "timed wait":
+                        var timedWait = ev.WaitAsync(ctx, TimeSpan.FromHours(1));
+                        using (ctx.PreemptDisable())
+                        {
+                            _ = await timedWait;
+                        }
+
+                        break;
+                    case "wait":
+                        var wait = ev.WaitAsync(ctx);
+                        using (ctx.PreemptDisable())
+                        {
+                            await wait;
+                        }
+
+                        break;
+                    case "sleep":
+                        var sleep = ctx.Sleep(TimeSpan.FromHours(1));
+                        using (ctx.PreemptDisable())
+                        {
+                            await sleep;
+                        }
+
+                        break;
+                    default:
+                        var yield = ctx.Yield();
+                        using (ctx.PreemptDisable())
+                        {
+                            await yield; // alone on its CPU: without the check it would just come back
+                        }
+
+                        break;
                 }
 
                 return "no throw";

@@ -105,6 +105,7 @@ public static class RtRuntimeServiceCollectionExtensions
         services.TryAddSingleton<T>();
         services.AddSingleton(new RtWorkerRegistration(name, typeof(T)));
         OptionsBuilder<RtWorkerOptions> options = services.AddOptions<RtWorkerOptions>(name)
+            .Configure<IConfiguration>((_, configuration) => RejectAffinityArray(configuration, name)) // before the binder, which would throw first
             .BindConfiguration(RtRuntimeConfiguration.WorkerSectionName(name))
             .ValidateOnStart();
         if (configure is not null)
@@ -113,6 +114,28 @@ public static class RtRuntimeServiceCollectionExtensions
         }
 
         return services;
+    }
+
+    /// <summary>
+    /// A worker's <c>Affinity</c> is a cpulist string. Written as an array (<c>"Affinity": [1]</c>, as
+    /// <c>Cores</c> may be), the binder fails start with "Cannot create instance of type 'System.String'",
+    /// naming neither the key nor the value: this names both and the form allowed.
+    /// </summary>
+    private static void RejectAffinityArray(IConfiguration configuration, string name)
+    {
+        string key = RtRuntimeConfiguration.WorkerSectionName(name) + ":Affinity";
+        IConfigurationSection section = configuration.GetSection(key);
+        if (section.Value is not null)
+        {
+            return;
+        }
+
+        string[] entries = section.GetChildren().Select(c => c.Value ?? "(section)").ToArray();
+        if (entries.Length > 0)
+        {
+            throw new OptionsValidationException(name, typeof(RtWorkerOptions),
+                [$"{key} = [{string.Join(", ", entries)}] is invalid: the affinity must be a cpulist string of the runtime's CPU ids, e.g. \"0-1,3\", not an array."]);
+        }
     }
 
     /// <summary><c>RtRuntime:Cores</c> may be a cpulist string (<c>"0-3,8"</c>) as well as an array.</summary>

@@ -15,14 +15,14 @@ namespace RtRuntime.Hosting;
 /// </summary>
 /// <remarks>
 /// Stop sequence: (1) the workers' stopping token is cancelled; (2) the runtime stops accepting tasks
-/// and drains for what is left of the host's shutdown timeout (counted from ApplicationStopping)
+/// and drains for what is left of the host's shutdown timeout (counted from the host's stop: StoppingAsync)
 /// minus the cancel grace; (3) it cancels what is left and
 /// gives it the grace; (4) the summary is logged and published on <see cref="RtRuntimeAccessor.Stopped"/>.
 /// If the token <see cref="StopAsync"/> receives fires first (other hosted services used up the
 /// budget, or the caller's token), the workers' tasks are cancelled at once and this method returns;
 /// the summary is logged when the runtime finishes stopping.
 /// </remarks>
-internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable, IDisposable
+internal sealed class RtRuntimeHostedService : IHostedLifecycleService, IAsyncDisposable, IDisposable
 {
     private readonly RtRuntimeAccessor _accessor;
     private readonly IServiceProvider _services;
@@ -36,7 +36,7 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
     private readonly CancellationTokenSource _stopping = new();
     private readonly List<RtTask> _workerTasks = [];
     private readonly List<Task> _workerObservers = []; // each worker's outcome log (ObserveWorkerAsync), by _workerTasks' index
-    private long _hostStoppingAt; // Stopwatch timestamp of ApplicationStopping: the host's shutdown timeout runs from about then
+    private long _hostStoppingAt; // Stopwatch timestamp of the host's stop (StoppingAsync; else ApplicationStopping): the host's shutdown timeout runs from about then
     private CancellationTokenRegistration _stoppingRegistration;
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously); // the summary published
 
@@ -108,6 +108,27 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
         _ = _services.GetRequiredService<RtWorkersDisposalGuard>(); // created after the workers: disposed before them, it stops the runtime first
         HostingLog.Started(_logger, runtime.CpuCount, runtime.Cores, _registrations.Length);
     }
+
+    /// <summary>Nothing to do before the hosted services start: the CPUs start in <see cref="StartAsync"/>.</summary>
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>Nothing to do once every hosted service started.</summary>
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Marks when the host's stop began: the host calls this from <c>IHost.StopAsync</c>, where it starts its
+    /// shutdown timeout, before any hosted service's <c>StopAsync</c>. ApplicationStopping alone is not that
+    /// moment: an application may call <c>StopApplication</c>, clean up, and stop the host long after, and
+    /// counted from then the runtime would find its whole budget spent and cancel its tasks without a drain.
+    /// </summary>
+    public Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _hostStoppingAt, Stopwatch.GetTimestamp());
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Nothing to do after every hosted service stopped: the summary is published by <see cref="StopAsync"/>.</summary>
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>Stops accepting work, drains within the host's shutdown timeout, cancels the rest, logs the summary.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
@@ -200,8 +221,9 @@ internal sealed class RtRuntimeHostedService : IHostedService, IAsyncDisposable,
 
     /// <summary>
     /// The host's shutdown timeout left when this service stops: the host starts it when it begins
-    /// stopping (with ApplicationStopping) and stops the hosted services registered after this one first,
-    /// so their stop time is no longer this one's to spend.
+    /// stopping (<see cref="StoppingAsync"/>; ApplicationStopping when the host never called that) and stops
+    /// the hosted services registered after this one first, so their stop time is no longer this one's to
+    /// spend. (Their own StoppingAsync, which the host calls before this one's, is not counted.)
     /// </summary>
     private TimeSpan RemainingShutdownTimeout()
     {

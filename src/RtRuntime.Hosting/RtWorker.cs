@@ -25,7 +25,7 @@ public abstract class RtWorker
 {
     private RtTask? _task;
 
-    /// <summary>The worker's name: its task's name and its configuration key. Set at registration.</summary>
+    /// <summary>The worker's name: its task's name and its configuration key. Set when the hosted runtime spawns the worker at host start (the registration only records it): empty before, e.g. in a constructor.</summary>
     public string Name { get; internal set; } = string.Empty;
 
     /// <summary>The running task, once the runtime spawned it (null before host start).</summary>

@@ -20,6 +20,7 @@ public static class RtRuntimeHealthChecksBuilderExtensions
     /// <param name="tags">Tags for filtering checks.</param>
     /// <param name="configure">Applied after configuration binding.</param>
     /// <returns>The builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space.</exception>
     public static IHealthChecksBuilder AddRtRuntimeHealthCheck(
         this IHealthChecksBuilder builder,
         string name = "rtruntime",
@@ -29,6 +30,15 @@ public static class RtRuntimeHealthChecksBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(name);
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            // The name also names the check's options: "" is the default options, which a plain
+            // Configure<RtRuntimeHealthCheckOptions> sets and no other check reads.
+            throw new ArgumentException(
+                $"Health check name '{name}' is invalid: it must contain a non-white-space character (it names the check and its options); the default is 'rtruntime'.",
+                nameof(name));
+        }
+
         builder.Services.AddRtRuntime();
 
         // Options and state per registration (named after the check): each configure applies to its own

@@ -122,6 +122,14 @@ public sealed class RtTaskScheduler : TaskScheduler
         return Execute(task);
     }
 
+    /// <summary>
+    /// Takes back a Task that has not started, which the TPL asks for when the Task's cancellation token is
+    /// cancelled: the Task then ends Canceled at once instead of waiting for a CPU (its runtime task still
+    /// runs when the CPU picks it, and finds nothing to run). The TPL asks for Tasks started with Start and for
+    /// continuations; Task.Factory.StartNew registers nothing on its token, on any scheduler.
+    /// </summary>
+    protected override bool TryDequeue(Task task) => _queued.TryRemove(task, out _);
+
     /// <inheritdoc/>
     protected override IEnumerable<Task> GetScheduledTasks() => _queued.Keys.ToArray();
 }

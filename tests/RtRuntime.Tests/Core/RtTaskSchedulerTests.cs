@@ -115,6 +115,34 @@ public class RtTaskSchedulerTests
     }
 
     [Fact]
+    public async Task QueuedTask_ItsTokenCancelledWhileItWaitsForACpu_EndsCancelledAtOnce()
+    {
+        // A Task (started with Start, or a continuation) whose token is cancelled before it runs ends
+        // Canceled as the token is cancelled: the TPL takes it back from its scheduler (TryDequeue). It
+        // must not wait WaitingToRun until the CPU is free. (Task.Factory.StartNew registers no callback
+        // on its token, on any scheduler: such a Task ends Canceled when it would have run.)
+        await using var rt = Rt.Start(cpus: 1);
+        bool release = false;
+        var hog = rt.Spawn("hog", 50, async ctx => await ctx.SpinUntil(() => Volatile.Read(ref release), "hog released"));
+        await Rt.Until(() => hog.State == RtTaskState.Running, "hog running");
+        var scheduler = new RtTaskScheduler(rt, 10);
+        using var cts = new CancellationTokenSource();
+        bool ran = false;
+        var queued = new Task(() => Volatile.Write(ref ran, true), cts.Token);
+        queued.Start(scheduler);
+        await Rt.Until(() => Cpus0Queue(rt).Any(t => t.Name == "tasksched-p10"), "wrapper queued");
+
+        cts.Cancel();
+        Assert.Equal(TaskStatus.Canceled, queued.Status);
+
+        // Its wrapper still runs once the CPU is free, and finds nothing to run.
+        Volatile.Write(ref release, true);
+        await hog.WithTimeout();
+        await Rt.Until(() => rt.Snapshot().Tasks.All(t => t.Name != "tasksched-p10"), "wrapper ended");
+        Assert.False(Volatile.Read(ref ran));
+    }
+
+    [Fact]
     public async Task AwaitInsideATaskOnTheScheduler_ResumingAfterTheRuntimeStopped_StillCompletes()
     {
         // The await's continuation is queued to the scheduler after the stop: it must run somewhere

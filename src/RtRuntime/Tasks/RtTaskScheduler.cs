@@ -106,9 +106,15 @@ public sealed class RtTaskScheduler : TaskScheduler
     /// <inheritdoc/>
     protected override bool TryExecuteTaskInline(Task task, bool taskWasPreviouslyQueued)
     {
-        // Inline only on a CPU of this runtime that this scheduler's affinity allows, running a task of
-        // its priority or higher: a Task queued here never runs on another runtime's CPUs or outside its CPUs.
-        if (Cpu.CurrentTask is not { } current || current.Prio < (_policy == SchedPolicy.Normal ? 0 : _priority)
+        // Inline only on a CPU of this runtime that this scheduler's affinity allows: a Task queued here
+        // never runs on another runtime's CPUs or outside its CPUs. A continuation (not queued before) runs
+        // inline only in a task of its priority or higher, or it would run at a lower one. A queued Task
+        // inlined by a Wait runs in any task, lower ones too: the waiter blocks its CPU thread until the
+        // Task ends, so the Task's own runtime task could never run on this CPU (the need_resched it sets
+        // waits for a preemption point the blocked waiter never reaches), and a CPU whose only allowed
+        // place is this one would be deadlocked for good.
+        if (Cpu.CurrentTask is not { } current
+            || (!taskWasPreviouslyQueued && current.Prio < (_policy == SchedPolicy.Normal ? 0 : _priority))
             || Cpu.Current is not { } cpu || cpu.Scheduler != _runtime || (_affinity is { } mask && !mask.Contains(cpu.Id)))
         {
             return false;

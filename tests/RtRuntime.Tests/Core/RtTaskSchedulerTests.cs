@@ -143,6 +143,27 @@ public class RtTaskSchedulerTests
     }
 
     [Fact]
+    public async Task TaskWaitedOnByALowerTask_OnTheOnlyCpu_RunsInlineInsteadOfDeadlockingTheCpu()
+    {
+        // A task at 5 queues a Task on the adapter at 10 and Waits for it, on the only CPU: the Task's
+        // runtime task preempts the waiter only at a preemption point, which the blocked waiter never
+        // reaches. The Wait must run the Task inline.
+        await using var rt = Rt.Start(cpus: 1);
+        var scheduler = new RtTaskScheduler(rt, 10);
+        string? ranOn = null;
+        RtTask waiter = rt.Spawn("waiter", 5, ctx =>
+        {
+            var work = new Task(() => ranOn = Thread.CurrentThread.Name);
+            work.Start(scheduler);
+            work.Wait();
+            return ValueTask.CompletedTask;
+        });
+
+        await waiter.WithTimeout();
+        Assert.Equal("rt/cpu0", ranOn);
+    }
+
+    [Fact]
     public async Task AwaitInsideATaskOnTheScheduler_ResumingAfterTheRuntimeStopped_StillCompletes()
     {
         // The await's continuation is queued to the scheduler after the stop: it must run somewhere

@@ -152,7 +152,11 @@ public sealed class RtMutex : RtWaitQueue
                 return false;
             }
 
-            task.Rare.MutexesHeld--;
+            if (_pending != task)
+            {
+                task.Rare.MutexesHeld--; // a handover its claim has not counted yet is not in the count (ReturnGrant at its end)
+            }
+
             UnlinkHeldLocked(task);
             ownerBoostChanged = RecomputeBoostLocked(task);
             _pending = null; // a handed-over owner that ended before it ran gives it back (ReturnGrant)
@@ -175,8 +179,11 @@ public sealed class RtMutex : RtWaitQueue
                     runnable = true;
                 }
 
+                // Not counted in next's MutexesHeld here: its claim counts it on next's own thread
+                // (ClaimOrReblock), where every other write of the count is, plain. Written here, on the
+                // unlocker's thread, it raced a flow posted to next taking or releasing another mutex
+                // on next's CPU, and a lost count left a mutex held past next's end.
                 Volatile.Write(ref _taken, _taken + 1);
-                next.Rare.MutexesHeld++;
                 Volatile.Write(ref _owner, next);
                 _pending = next;
                 LinkHeldLocked(next);
@@ -232,7 +239,7 @@ public sealed class RtMutex : RtWaitQueue
             ThrowHelper.ThrowOtherRuntime(task, $"RtMutex '{Name}'", "context");
         }
 
-        _ = task.Rare; // made here, never under the PI lock (a handover counts the hold there)
+        _ = task.Rare; // made here, never under the PI lock (a handover links the mutex to the waiter's Rare there)
     }
 
     /// <summary>
@@ -289,8 +296,7 @@ public sealed class RtMutex : RtWaitQueue
         }
 
         _pending = null;
-        robbed.Rare.RobbedOf = this; // listed again while runnable: no canceller, timer or unlock wakes it
-        robbed.Rare.MutexesHeld--;
+        robbed.Rare.RobbedOf = this; // listed again while runnable: no canceller, timer or unlock wakes it (its count never had the mutex: only a claim counts a handover)
         UnlinkHeldLocked(robbed); // its boost stays: it did not depend on this mutex (the rule above)
         InsertFirstOfPrioLocked(robbed); // its BlockedOn is still this mutex: granted, it never resumed
         Volatile.Write(ref _owner, task);
@@ -322,6 +328,7 @@ public sealed class RtMutex : RtWaitQueue
             if (_pending == task)
             {
                 _pending = null;
+                rare.MutexesHeld++; // the handover is counted here, on the task's own thread (as lockdep's held locks are only ever the current task's)
                 if (HeadLocked is null)
                 {
                     // Nobody waits: uncontended again, its unlock a CAS.

@@ -50,9 +50,12 @@ internal sealed class RtTaskRare
     public int MutexBoost;
 
     /// <summary>
-    /// How many <see cref="RtMutex"/>es it holds, contended or not (written by the task, or by a handover
-    /// while it waits): nonzero at its end, the runtime looks for them (<see cref="RtScheduler"/>'s
-    /// weak list of mutexes) and passes them on.
+    /// How many <see cref="RtMutex"/>es it holds, contended or not, and has taken: a mutex an unlock handed
+    /// to it counts from its claim (<see cref="RtMutex.ClaimOrReblock"/>), not from the handover, so that
+    /// only the task's own steps (and its end) write it, plain: a flow posted to it may take or release a
+    /// mutex on its CPU while another CPU hands it one. Nonzero at its end, the runtime looks for them
+    /// (<see cref="RtScheduler"/>'s weak list of mutexes) and passes them on; a handover never claimed is
+    /// given back before that (<see cref="RtScheduler.AbandonWait"/>).
     /// </summary>
     public int MutexesHeld;
 

@@ -273,7 +273,7 @@ internal sealed class RtRuntimeHostedService : IHostedLifecycleService, IAsyncDi
         RtTask task;
         try
         {
-            task = runtime.Spawn(registration.Name, options.Priority, ctx => worker.RunAsync(ctx, stoppingToken), options.Policy, affinity);
+            task = runtime.Spawn(registration.Name, options.EffectivePriority, ctx => worker.RunAsync(ctx, stoppingToken), options.Policy, affinity);
         }
         catch (ArgumentOutOfRangeException ex) when (ex.ParamName == "affinity")
         {
@@ -288,7 +288,7 @@ internal sealed class RtRuntimeHostedService : IHostedLifecycleService, IAsyncDi
 
         worker.SetTask(task);
         _workerTasks.Add(task);
-        HostingLog.WorkerStarted(_logger, registration.Name, options.Policy, options.Priority, task.Affinity);
+        HostingLog.WorkerStarted(_logger, registration.Name, options.Policy, options.EffectivePriority, task.Affinity);
         _workerObservers.Add(ObserveWorkerAsync(runtime, registration.Name, task));
     }
 

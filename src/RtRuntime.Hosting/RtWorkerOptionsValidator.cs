@@ -16,11 +16,11 @@ internal sealed class RtWorkerOptionsValidator : IValidateOptions<RtWorkerOption
         var failures = new List<string>();
         switch (options.Policy)
         {
-            case SchedPolicy.Fifo or SchedPolicy.RoundRobin when options.Priority is < 1 or > 99:
-                failures.Add($"{section}:Priority = {options.Priority} is invalid: with Policy {options.Policy} the priority must be 1..99 (99 highest).");
+            case SchedPolicy.Fifo or SchedPolicy.RoundRobin when options.EffectivePriority is < 1 or > 99:
+                failures.Add($"{section}:Priority = {options.EffectivePriority} is invalid: with Policy {options.Policy} the priority must be 1..99 (99 highest).");
                 break;
-            case SchedPolicy.Normal when options.Priority != 0:
-                failures.Add($"{section}:Priority = {options.Priority} is invalid: with Policy Normal the priority must be 0 (the normal class has no RT priority).");
+            case SchedPolicy.Normal when options.EffectivePriority != 0:
+                failures.Add($"{section}:Priority = {options.EffectivePriority} is invalid: with Policy Normal the priority must be 0 or unset (the normal class has no RT priority).");
                 break;
             case SchedPolicy.Fifo or SchedPolicy.RoundRobin or SchedPolicy.Normal:
                 break;

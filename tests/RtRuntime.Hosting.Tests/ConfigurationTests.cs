@@ -162,12 +162,54 @@ public sealed class ConfigurationTests
     public async Task StartAsync_NormalWorkerWithRtPriority_FailsNamingPolicy()
     {
         using IHost host = TestHosts.Build(
-            new Dictionary<string, string?> { ["RtRuntime:Workers:ProbeWorker:Policy"] = "Normal" },
+            new Dictionary<string, string?> { ["RtRuntime:Workers:ProbeWorker:Policy"] = "Normal", ["RtRuntime:Workers:ProbeWorker:Priority"] = "50" },
             s => s.AddRtWorker<ProbeWorker>());
 
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
 
-        Assert.Contains("RtRuntime:Workers:ProbeWorker:Priority = 50 is invalid: with Policy Normal", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("RtRuntime:Workers:ProbeWorker:Priority = 50 is invalid: with Policy Normal the priority must be 0 or unset", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StartAsync_NormalWorkerWithoutPriority_RunsAsNormal()
+    {
+        // Failed start before: the unset priority defaulted to 50 whatever the policy, which Normal refuses.
+        using IHost host = TestHosts.Build(
+            new Dictionary<string, string?> { ["RtRuntime:Workers:ProbeWorker:Policy"] = "Normal" },
+            s => s.AddRtWorker<ProbeWorker>());
+        await host.StartAsync();
+
+        var observed = await host.Services.GetRequiredService<ProbeWorker>().Observed.Task.WaitAsync(TestHosts.Hang);
+
+        Assert.Equal(SchedPolicy.Normal, observed.Policy);
+        Assert.Equal(0, observed.Priority);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task AddRtWorker_NormalPolicyInCodeWithoutPriority_RunsAsNormal()
+    {
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<ProbeWorker>(configure: o => o.Policy = SchedPolicy.Normal));
+        await host.StartAsync();
+
+        var observed = await host.Services.GetRequiredService<ProbeWorker>().Observed.Task.WaitAsync(TestHosts.Hang);
+
+        Assert.Equal(SchedPolicy.Normal, observed.Policy);
+        Assert.Equal(0, observed.Priority);
+        await host.StopAsync();
+    }
+
+    [Fact]
+    public async Task StartAsync_FifoWorkerWithoutPriority_RunsAtFifty()
+    {
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<ProbeWorker>());
+        await host.StartAsync();
+
+        var observed = await host.Services.GetRequiredService<ProbeWorker>().Observed.Task.WaitAsync(TestHosts.Hang);
+
+        Assert.Equal(SchedPolicy.Fifo, observed.Policy);
+        Assert.Equal(50, observed.Priority);
+        await host.StopAsync();
     }
 
     [Fact]

@@ -138,13 +138,38 @@ public static class RtRuntimeServiceCollectionExtensions
         }
     }
 
-    /// <summary><c>RtRuntime:Cores</c> may be a cpulist string (<c>"0-3,8"</c>) as well as an array.</summary>
+    /// <summary>
+    /// <c>RtRuntime:Cores</c> may be a cpulist string (<c>"0-3,8"</c>) as well as an array, which the
+    /// binder has bound already. In the merged configuration the string is the section's value and the
+    /// array its children, so both are seen when one source sets one form and a later source the other
+    /// (appsettings.json's <c>"Cores": "0-1"</c>, an environment's <c>RtRuntime__Cores__0=2</c>): the later
+    /// source wins, as in any .NET configuration layering. Before, the string won whichever came last.
+    /// </summary>
     private static void ApplyCoresCpuList(RtSchedulerOptions options, IConfiguration configuration)
     {
-        string? text = configuration.GetSection(RtRuntimeConfiguration.SectionName + ":Cores").Value;
+        const string key = RtRuntimeConfiguration.SectionName + ":Cores";
+        IConfigurationSection section = configuration.GetSection(key);
+        string? text = section.Value;
         if (string.IsNullOrWhiteSpace(text))
         {
-            return;
+            return; // an array (bound) or nothing
+        }
+
+        string[] entries = section.GetChildren().Select(c => $"{c.Key} = {c.Value ?? "(section)"}").ToArray();
+        if (entries.Length > 0)
+        {
+            CoresForm? later = LaterCoresForm(configuration, key);
+            if (later == CoresForm.Array)
+            {
+                return; // the binder's array stands
+            }
+
+            if (later is null)
+            {
+                // Both forms in one source (or sources whose order cannot be read): no source is later.
+                throw new OptionsValidationException(Options.Options.DefaultName, typeof(RtSchedulerOptions),
+                    [$"{key} = '{text}' is invalid: the same configuration source also sets it as an array ({key}:{string.Join(", " + key + ":", entries)}); a source may give Cores either as a cpulist string, e.g. \"0-1,3\", or as an array, not both."]);
+            }
         }
 
         try
@@ -154,7 +179,55 @@ public static class RtRuntimeServiceCollectionExtensions
         catch (FormatException ex)
         {
             throw new OptionsValidationException(Options.Options.DefaultName, typeof(RtSchedulerOptions),
-                [$"{RtRuntimeConfiguration.SectionName}:Cores = '{text}' is invalid: {ex.Message}"]);
+                [$"{key} = '{text}' is invalid: {ex.Message}"]);
         }
+    }
+
+    /// <summary>The forms of <c>RtRuntime:Cores</c>.</summary>
+    private enum CoresForm
+    {
+        /// <summary>A cpulist string: the key's own value.</summary>
+        CpuList,
+
+        /// <summary>An array: children <c>Cores:0</c>, <c>Cores:1</c>, ….</summary>
+        Array,
+    }
+
+    /// <summary>
+    /// The form of <paramref name="key"/> in the last configuration source that sets it, looking through
+    /// chained configurations (a host's configuration inside an application's); null when that source
+    /// sets both forms or the sources' order cannot be read (an <see cref="IConfiguration"/> that is not a
+    /// root).
+    /// </summary>
+    private static CoresForm? LaterCoresForm(IConfiguration configuration, string key)
+    {
+        if (configuration is not IConfigurationRoot root)
+        {
+            return null;
+        }
+
+        IConfigurationProvider[] providers = root.Providers.ToArray();
+        for (int i = providers.Length - 1; i >= 0; i--)
+        {
+            if (providers[i] is ChainedConfigurationProvider { Configuration: var inner })
+            {
+                bool setsIt = inner.GetSection(key).Value is not null || inner.GetSection(key).GetChildren().Any();
+                if (setsIt)
+                {
+                    return LaterCoresForm(inner, key);
+                }
+
+                continue;
+            }
+
+            bool cpuList = providers[i].TryGet(key, out string? value) && value is not null;
+            bool array = providers[i].GetChildKeys([], key).Any();
+            if (cpuList || array)
+            {
+                return cpuList && array ? null : cpuList ? CoresForm.CpuList : CoresForm.Array;
+            }
+        }
+
+        return null;
     }
 }

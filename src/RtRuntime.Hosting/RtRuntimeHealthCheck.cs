@@ -45,7 +45,7 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
 
         HealthSample now = Read(runtime);
         HealthSample start = WindowStart(now, options.RateWindow);
-        return Task.FromResult(Evaluate(start, now, runtime.CpuCount, runtime.LiveTasks, options));
+        return Task.FromResult(Evaluate(start, now, runtime.CpuCount, online, runtime.LiveTasks, options)); // online: a CPU allowed offline runs nothing
     }
 
     /// <summary>
@@ -71,8 +71,12 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
         }
     }
 
-    /// <summary>The verdict for the window from <paramref name="start"/> to <paramref name="now"/> (pure: no clock, no runtime).</summary>
-    internal static HealthCheckResult Evaluate(HealthSample start, HealthSample now, int cpuCount, long liveTasks, RtRuntimeHealthCheckOptions options)
+    /// <summary>
+    /// The verdict for the window from <paramref name="start"/> to <paramref name="now"/> (pure: no clock, no runtime).
+    /// <paramref name="cpuCount"/> is the runtime's CPUs, <paramref name="onlineCpus"/> those online (fewer only when
+    /// <see cref="RtRuntimeHealthCheckOptions.AllowOfflineCpus"/> let the check get here).
+    /// </summary>
+    internal static HealthCheckResult Evaluate(HealthSample start, HealthSample now, int cpuCount, int onlineCpus, long liveTasks, RtRuntimeHealthCheckOptions options)
     {
         TimeSpan elapsed = Stopwatch.GetElapsedTime(start.Timestamp, now.Timestamp);
         TimeSpan lost = now.LostBandwidth - start.LostBandwidth;
@@ -80,6 +84,7 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
         var data = new Dictionary<string, object>
         {
             ["cpus"] = cpuCount,
+            ["onlineCpus"] = onlineCpus,
             ["liveTasks"] = liveTasks,
             ["bugReports"] = now.BugCount,
             ["lostBandwidthMsPerSecond"] = lostPerSecond.TotalMilliseconds,
@@ -104,7 +109,9 @@ internal sealed class RtRuntimeHealthCheck : IHealthCheck
         }
 
         return reasons.Count == 0
-            ? HealthCheckResult.Healthy($"RtRuntime is running on {cpuCount} CPUs.", data)
+            ? HealthCheckResult.Healthy(onlineCpus == cpuCount
+                ? $"RtRuntime is running on {cpuCount} CPUs."
+                : $"RtRuntime is running on {onlineCpus} of {cpuCount} CPUs ({cpuCount - onlineCpus} offline, allowed).", data)
             : HealthCheckResult.Degraded("RtRuntime is degraded: " + string.Join("; ", reasons) + ".", data: data);
     }
 

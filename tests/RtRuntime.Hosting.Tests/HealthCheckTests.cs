@@ -112,7 +112,7 @@ public sealed class HealthCheckTests
         HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(
             new HealthSample(t0, TimeSpan.FromMilliseconds(100), 0),
             new HealthSample(t1, TimeSpan.FromMilliseconds(300), 0), // 200 ms over 2 s = 100 ms/s
-            cpuCount: 2, liveTasks: 0, options);
+            cpuCount: 2, onlineCpus: 2, liveTasks: 0, options);
 
         Assert.Equal(HealthStatus.Degraded, result.Status);
         Assert.Equal(100.0, (double)result.Data["lostBandwidthMsPerSecond"], precision: 6);
@@ -129,7 +129,7 @@ public sealed class HealthCheckTests
         HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(
             new HealthSample(t0, TimeSpan.Zero, 0),
             new HealthSample(t1, TimeSpan.FromMilliseconds(100), 0), // 25 ms/s
-            cpuCount: 2, liveTasks: 3, options);
+            cpuCount: 2, onlineCpus: 2, liveTasks: 3, options);
 
         Assert.Equal(HealthStatus.Healthy, result.Status);
         Assert.Equal(3L, result.Data["liveTasks"]);
@@ -151,7 +151,7 @@ public sealed class HealthCheckTests
         HealthSample start = check.WindowStart(now, options.RateWindow);
 
         Assert.True(Stopwatch.GetElapsedTime(start.Timestamp, now.Timestamp) >= options.RateWindow, $"measured from {start.Timestamp / (double)f} s to 1.1 s");
-        HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(start, now, cpuCount: 2, liveTasks: 0, options);
+        HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(start, now, cpuCount: 2, onlineCpus: 2, liveTasks: 0, options);
         Assert.Equal(HealthStatus.Healthy, result.Status);
 
         // The next window closes at 2.0 s and measures from 1.0 s, as before.
@@ -179,7 +179,7 @@ public sealed class HealthCheckTests
         HealthCheckResult result = RtRuntimeHealthCheck.Evaluate(
             new HealthSample(t0, TimeSpan.Zero, 0, StallCount: 2),
             new HealthSample(t1, TimeSpan.Zero, 0, StallCount: 3),
-            cpuCount: 2, liveTasks: 1, new RtRuntimeHealthCheckOptions());
+            cpuCount: 2, onlineCpus: 2, liveTasks: 1, new RtRuntimeHealthCheckOptions());
 
         Assert.Equal(HealthStatus.Degraded, result.Status);
         Assert.Contains("1 stall report(s)", result.Description, StringComparison.Ordinal);
@@ -201,5 +201,27 @@ public sealed class HealthCheckTests
         Assert.Equal(HealthStatus.Unhealthy, offline.Status);
         Assert.Contains("1 CPU(s) offline", offline.Description, StringComparison.Ordinal);
         Assert.Equal(HealthStatus.Healthy, online.Status);
+    }
+
+    [Fact]
+    public async Task CheckHealth_CpuOfflineAllowed_HealthyCountingOnlineCpus()
+    {
+        // Said "running on 2 CPUs" with one of the two offline, and its data had no online count.
+        using IHost host = BuildHost(new Dictionary<string, string?> { ["RtRuntime:HealthCheck:AllowOfflineCpus"] = "true" });
+        await host.StartAsync();
+        RtScheduler runtime = host.Services.GetRequiredService<RtScheduler>();
+
+        await runtime.OfflineAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
+        HealthReportEntry offline = await CheckAsync(host);
+        await runtime.OnlineAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
+        HealthReportEntry online = await CheckAsync(host);
+        await host.StopAsync();
+
+        Assert.Equal(HealthStatus.Healthy, offline.Status);
+        Assert.Equal("RtRuntime is running on 1 of 2 CPUs (1 offline, allowed).", offline.Description);
+        Assert.Equal(2, offline.Data["cpus"]);
+        Assert.Equal(1, offline.Data["onlineCpus"]);
+        Assert.Equal("RtRuntime is running on 2 CPUs.", online.Description);
+        Assert.Equal(2, online.Data["onlineCpus"]);
     }
 }

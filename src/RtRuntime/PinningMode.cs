@@ -9,6 +9,9 @@ public enum PinningMode
     /// </summary>
     Pinned = 0,
 
-    /// <summary>CPU threads keep the process's affinity; the OS places them.</summary>
+    /// <summary>
+    /// CPU threads keep the process's affinity; the OS places them. <see cref="RtSchedulerOptions.Cores"/> must then be
+    /// unset (null or empty): a list of cores to pin to would be ignored, so it is refused.
+    /// </summary>
     Unpinned = 1,
 }

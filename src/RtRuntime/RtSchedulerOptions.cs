@@ -25,7 +25,8 @@ public sealed class RtSchedulerOptions
     /// <summary>
     /// The cores to pin to, in order (logical CPU i → Cores[i mod Count]). Default (null or empty): the
     /// cores in the process's affinity mask. Each must be in that mask. With <see cref="CpuCount"/> unset,
-    /// the runtime has one CPU per entry, so at most 1024 entries.
+    /// the runtime has one CPU per entry, so at most 1024 entries. Only with <see cref="PinningMode.Pinned"/>:
+    /// with <see cref="PinningMode.Unpinned"/> a non-empty list is refused, as it would pin nothing.
     /// </summary>
     public IList<int>? Cores { get; set; }
 
@@ -361,6 +362,15 @@ public sealed class RtSchedulerOptions
                 {
                     throw new ArgumentOutOfRangeException(nameof(Cores), Cores[i], $"Cores[{i}] must be a core id within 0..{Cpus.CpuSet.MaxCpus - 1}.");
                 }
+            }
+
+            if (Cores.Count > 0 && Pinning == PinningMode.Unpinned)
+            {
+                // Cores only says where to pin: Unpinned CPU threads keep the process's affinity, so the list
+                // would be ignored without a word (a user who meant "these cores only" would get every core).
+                string cores = string.Join(',', Cores);
+                throw new ArgumentOutOfRangeException(nameof(Cores), cores,
+                    $"Cores ({cores}) names the cores to pin CPU threads to, but Pinning is Unpinned, which pins nothing and would ignore it: set Pinning to Pinned to use these cores, or leave Cores unset (null or empty) with Pinning Unpinned (to confine unpinned CPU threads, limit the process's affinity, e.g. with taskset).");
             }
         }
     }

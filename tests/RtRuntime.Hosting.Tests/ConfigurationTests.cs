@@ -121,6 +121,23 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task StartAsync_CoresWithPinningUnpinned_FailsNamingBothInsteadOfIgnoringCores()
+    {
+        // "Pinning": "Unpinned" with "Cores": "0" used to start with the CPU threads on every allowed core, the list unused.
+        using IHost host = TestHosts.Build(new Dictionary<string, string?>
+        {
+            ["RtRuntime:Pinning"] = "Unpinned",
+            ["RtRuntime:Cores"] = "0",
+        });
+
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("RtRuntime:Cores = 0 is invalid: Cores (0) names the cores to pin CPU threads to, but Pinning is Unpinned", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("set Pinning to Pinned", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(RtRuntimeState.NotStarted, host.Services.GetRequiredService<RtRuntimeAccessor>().State);
+    }
+
+    [Fact]
     public async Task StartAsync_CpuThreadPriorityWithoutPolicy_FailsInsteadOfIgnoringIt()
     {
         // "CpuThreadPriority": 90 without a CpuThreadPolicy used to start with the OS's default policy, the 90 unused.

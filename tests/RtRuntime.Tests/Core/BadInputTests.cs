@@ -35,6 +35,7 @@ public class BadInputTests
         { "CpuDmaLatency=1.5us", null, "CpuDmaLatency", "whole microseconds" },
         { "Model=7", null, "Model", "Rt or NonRt" },
         { "Pinning=9", null, "Pinning", "Pinned or Unpinned" },
+        { "Cores with Unpinned", null, "Cores", "but Pinning is Unpinned, which pins nothing" },
     };
 
     private static RtSchedulerOptions Make(string option, int? cpuCount)
@@ -62,6 +63,7 @@ public class BadInputTests
             case "CpuDmaLatency=1.5us": o.CpuDmaLatency = TimeSpan.FromTicks(15); break; // was truncated to 1 µs
             case "Model=7": o.Model = (PreemptionModel)7; break;
             case "Pinning=9": o.Pinning = (PinningMode)9; break;
+            case "Cores with Unpinned": o.Pinning = PinningMode.Unpinned; o.Cores = [0]; break; // was accepted, the list ignored
         }
 
         return o;

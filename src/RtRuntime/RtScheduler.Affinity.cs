@@ -36,8 +36,7 @@ public sealed partial class RtScheduler
         {
             // set_cpus_allowed_ptr's EINVAL (the simulator's too): a mask with no active CPU would only be
             // widened to every CPU (select_fallback_rq) with a warning naming the CPU the task leaves.
-            throw new ArgumentOutOfRangeException(nameof(affinity), mask.ToString(),
-                $"affinity {{{mask}}} has no active CPU (online and not going offline); active now: {{{CpuSet.Of(_cpus.Where(c => c.Active).Select(c => c.Id).ToArray())}}}.");
+            throw NoActiveCpu(mask); // as a spawn's (ThrowIfNoActiveCpu)
         }
 
         if (task.IsCompleted)

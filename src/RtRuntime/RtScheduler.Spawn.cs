@@ -14,12 +14,13 @@ public sealed partial class RtScheduler
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid, or the affinity has no active CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public RtTask Spawn(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);
         CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
+        ThrowIfNoActiveCpu(affinity, mask);
         return Admit(new VoidRtTask(this, name, priority, policy, mask, body), cancellationToken);
     }
 
@@ -27,12 +28,13 @@ public sealed partial class RtScheduler
     /// <typeparam name="T">The result type.</typeparam>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid, or the affinity has no active CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public RtTask<T> Spawn<T>(string? name, int priority, Func<TaskContext, ValueTask<T>> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);
         CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
+        ThrowIfNoActiveCpu(affinity, mask);
         return (RtTask<T>)Admit(new RtTask<T>(this, name, priority, policy, mask, body), cancellationToken);
     }
 
@@ -79,12 +81,13 @@ public sealed partial class RtScheduler
     /// </remarks>
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid, or the affinity has no active CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
     public ValueTask RunAsync(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);
         CpuSet mask = ValidateSpawn(name, priority, policy, affinity);
+        ThrowIfNoActiveCpu(affinity, mask);
         VoidRtTask task = TaskCache.Take()?.Reincarnate(name, priority, policy, mask, body)
             ?? new VoidRtTask(this, name, priority, policy, mask, body) { Pooled = true };
         short token = task.Token; // before it can run, end and be retired
@@ -158,6 +161,30 @@ public sealed partial class RtScheduler
 
         return mask;
     }
+
+    /// <summary>
+    /// A spawn's or <see cref="SetAffinityAsync"/>'s affinity with no active CPU (online and not going
+    /// offline) is refused, as <c>sched_setaffinity()</c> fails with EINVAL (<c>__set_cpus_allowed_ptr_locked</c>:
+    /// no CPU of the new mask in <c>cpu_active_mask</c>): placed anyway, the task would only be widened to
+    /// every CPU (<c>select_fallback_rq</c>), running where its caller said it must not. Only a mask the
+    /// caller gave is checked (every CPU, the default, always holds an active one: the last online CPU
+    /// cannot go offline), so a spawn without an affinity reads nothing more, and one with an affinity reads
+    /// the active state of its CPUs up to the first active one (one load when that is its first CPU). A CPU
+    /// that goes inactive after this check still gets the fallback at placement, as a task whose CPUs go
+    /// offline later does: the task is widened and runs, never lost.
+    /// </summary>
+    private void ThrowIfNoActiveCpu(CpuSet? affinity, CpuSet mask)
+    {
+        if (affinity is not null && !Scheduling.Placement.AnyActive(mask, _cpuViews))
+        {
+            throw NoActiveCpu(mask);
+        }
+    }
+
+    /// <summary>The EINVAL of a mask without an active CPU, naming the mask and the CPUs active now.</summary>
+    private ArgumentOutOfRangeException NoActiveCpu(CpuSet affinity) =>
+        new(nameof(affinity), affinity.ToString(),
+            $"affinity {{{affinity}}} has no active CPU (online and not going offline); active now: {{{CpuSet.Of(_cpus.Where(c => c.Active).Select(c => c.Id).ToArray())}}}. A CPU that goes offline after the task was placed widens its affinity instead (select_fallback_rq).");
 
     /// <summary>
     /// A spawn for the runtime's own work that carries its own ExecutionContext (a <see cref="RtTaskScheduler"/>'s

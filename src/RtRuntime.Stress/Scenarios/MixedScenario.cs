@@ -229,6 +229,7 @@ public sealed class MixedScenario : StressScenario
         result.AddFigure("percpu_increments", increments, "count");
         result.AddFigure("affinity_changes", Interlocked.Read(ref stats.AffinityChanges), "count");
         result.AddFigure("affinity_refused", Interlocked.Read(ref stats.AffinityRefused), "count");
+        result.AddFigure("spawn_refused", Interlocked.Read(ref stats.SpawnRefused), "count");
         result.AddFigure("affinity_widened", Interlocked.Read(ref stats.AffinityWidened), "count");
         result.AddFigure("timed_waits_got", Interlocked.Read(ref stats.TimedWaitsGot), "count");
         result.AddFigure("timed_waits_timed_out", Interlocked.Read(ref stats.TimedWaitsTimedOut), "count");
@@ -264,6 +265,22 @@ public sealed class MixedScenario : StressScenario
             [summary.Accepted.ToString(CultureInfo.InvariantCulture), summary.Completed.ToString(CultureInfo.InvariantCulture), summary.Faulted.ToString(CultureInfo.InvariantCulture),
              summary.Cancelled.ToString(CultureInfo.InvariantCulture), summary.Abandoned.ToString(CultureInfo.InvariantCulture), checker.BugCount.ToString(CultureInfo.InvariantCulture)],
         ]));
+    }
+
+    /// <summary>
+    /// A spawn whose affinity had no active CPU at the call (hotplug churn took every CPU of it offline):
+    /// refused (EINVAL, as <c>SetAffinityAsync</c> refuses such a mask), counted, and the loop goes on. Any
+    /// other refusal is the harness's bug and propagates.
+    /// </summary>
+    private static bool SpawnRefusedByChurn(MixedScript script, MixedStats stats)
+    {
+        if (script.Affinity is null || stats.HotplugRuntime is null)
+        {
+            return false;
+        }
+
+        Interlocked.Increment(ref stats.SpawnRefused);
+        return true;
     }
 
     private async Task SpawnLoopAsync(RtScheduler rt, Random random, Random? affinityRandom, bool useHolders, InvariantChecker checker, MixedStats stats, int maxLive, long end, CancellationToken cancellationToken)
@@ -310,8 +327,19 @@ public sealed class MixedScenario : StressScenario
                     // goes back when it ends well without blocking. No handle to cancel it by, so one
                     // to cancel gets a token of its own (and is then never reused: it has a registration).
                     CancellationTokenSource? cts = cancel ? new CancellationTokenSource() : null;
-                    checker.TrackPooled(name, rt.RunAsync(name, script.Priority, ctx => RunPooledAsync(ctx, script, name, checker, stats, holder), script.Policy, script.Affinity, cts?.Token ?? CancellationToken.None),
-                        faultAllowed: script.Throws, cancelAllowed: cancel);
+                    ValueTask pooled;
+                    try
+                    {
+                        pooled = rt.RunAsync(name, script.Priority, ctx => RunPooledAsync(ctx, script, name, checker, stats, holder), script.Policy, script.Affinity, cts?.Token ?? CancellationToken.None);
+                    }
+                    catch (ArgumentOutOfRangeException) when (SpawnRefusedByChurn(script, stats))
+                    {
+                        cts?.Dispose();
+                        index++;
+                        continue;
+                    }
+
+                    checker.TrackPooled(name, pooled, faultAllowed: script.Throws, cancelAllowed: cancel);
                     if (cts is not null)
                     {
                         cancellations.Add((now + random.NextInt64(0, 3_000_000), () =>
@@ -327,7 +355,18 @@ public sealed class MixedScenario : StressScenario
                     continue;
                 }
 
-                RtTask task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, injectHere ? CancellationToken.None : cancellationToken);
+                RtTask task;
+                try
+                {
+                    task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, injectHere ? CancellationToken.None : cancellationToken);
+                }
+                catch (ArgumentOutOfRangeException) when (SpawnRefusedByChurn(script, stats))
+                {
+                    injected &= !injectHere; // a refused injection is made by a later task
+                    index++;
+                    continue;
+                }
+
                 checker.Track(task, faultAllowed: script.Throws, cancelAllowed: cancel); // only the ones the harness cancels may end cancelled
                 if (holder is not null && affinityRandom is not null)
                 {

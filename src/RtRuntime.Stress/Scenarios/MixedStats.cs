@@ -12,6 +12,7 @@ internal sealed class MixedStats
     public long PerCpuIncrements;
     public long AffinityChanges;
     public long AffinityRefused; // refused: the mask had no online CPU (EINVAL)
+    public long SpawnRefused; // spawns refused: the script's affinity had no active CPU at the call (hotplug churn; EINVAL)
     public long AffinityWidened;
     public long TimedWaitsGot;
     public long TimedWaitsTimedOut;

@@ -70,6 +70,7 @@ internal sealed partial class Cpu
 
         if (next is null)
         {
+            _prev = null; // the CPU goes idle: the next task it runs is switched in from the idle task
             if (_busySinceNs != 0)
             {
                 AccountTime(ref _busyNs, ref _busySinceNs, since: 0, now); // the tasks ran until this turn began
@@ -97,6 +98,11 @@ internal sealed partial class Cpu
 
     // When the last idle period ended (read as it woke), for the next turn; 0 when that turn has it.
     private long _idleEndNs;
+
+    // The kernel's prev: the task that last ran here and has not ended since, until the CPU goes idle.
+    // Picking it again is no context switch (__schedule counts only prev != next), so a yield with
+    // nothing else runnable counts none. A task that ended is forgotten first: its object may be reused.
+    private RtTask? _prev;
 
     /// <summary>
     /// How long an idle CPU polls instead of parking while another CPU's running task has a push
@@ -276,6 +282,7 @@ internal sealed partial class Cpu
                 if (task.CancelFlag != 0 && Scheduler.Reaping && task.IsStarted)
                 {
                     Scheduler.Reap(task); // the stop's grace has passed and it went on: end it here, not resumed
+                    _prev = null;
                     return next = PickAfterLeave(task);
                 }
 
@@ -303,6 +310,7 @@ internal sealed partial class Cpu
                 catch (Exception e)
                 {
                     // A posted callback (not an async state machine) threw: fault the task, keep the CPU.
+                    _prev = null;
                     Scheduler.FaultFromStep(task, e);
                     return null;
                 }
@@ -316,6 +324,7 @@ internal sealed partial class Cpu
                 {
                     if (rare.FlowMisuse is { } misuse)
                     {
+                        _prev = null;
                         Scheduler.FaultFromStep(task, misuse); // two flows suspended at once, or a stale sleep or wait awaiter (RtTask.NoteFlowMisuse)
                         return null;
                     }
@@ -328,6 +337,7 @@ internal sealed partial class Cpu
 
                 if (done)
                 {
+                    _prev = null;
                     Scheduler.Finish(task);
                     if (task.TryRetire())
                     {
@@ -421,8 +431,20 @@ internal sealed partial class Cpu
         {
             Interlocked.Or(ref task.Gate, late);
         }
-        task.SwitchCount++;
-        ContextSwitches++;
+        if (task != _prev || task.SwitchCount == 0) // 0: a new life of a reused task object (it ran and ended elsewhere meanwhile)
+        {
+            task.SwitchCount++;
+            ContextSwitches++;
+            _prev = task;
+        }
+        else
+        {
+            // Picked again (prev == next): no switch. Its timer-anticipation point gap and clock-read
+            // countdown were keyed to the switch count; they restart here as at a switch.
+            _pointSwitches = -1;
+            _skipSwitches = -1;
+        }
+
         t_currentTask = task;
         SynchronizationContext.SetSynchronizationContext(task.Pooled ? Scheduler.RunAsyncContext : task); // a pooled task's object is never a context (RunAsyncContext)
         if (task.Policy == SchedPolicy.RoundRobin)

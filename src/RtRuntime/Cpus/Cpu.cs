@@ -183,6 +183,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public Thread? Thread { get; set; }
 
     // ---- counters (written by the CPU thread, or under Lock) ----
+
+    /// <summary>
+    /// Tasks switched in (the kernel's <c>rq->nr_switches</c>, counted for tasks only): a pick of the task
+    /// that just left (<see cref="_prev"/>: a yield with nothing else runnable, a preempted or blocked
+    /// task that is again the highest) is no switch, as __schedule counts only <c>prev != next</c>.
+    /// </summary>
     public long ContextSwitches;
     public long Preemptions;
     public long MigrationsIn;

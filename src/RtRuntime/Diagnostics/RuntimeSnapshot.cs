@@ -32,7 +32,7 @@ public sealed record RuntimeSnapshot(DateTimeOffset Taken, IReadOnlyList<CpuSnap
 /// <param name="Busy">Time spent running tasks.</param>
 /// <param name="Idle">Time spent idle: polling for work before parking, and parked.</param>
 /// <param name="LostBandwidth">Time idle or running lower priority while a higher-priority task allowed here waited.</param>
-/// <param name="ContextSwitches">Tasks switched in.</param>
+/// <param name="ContextSwitches">Tasks switched in (a pick of the task that just left, as after a yield with nothing else runnable, is none: the kernel counts only <c>prev != next</c>).</param>
 /// <param name="TimerSpins">Sleeper deadlines this CPU anticipated: it stopped the running task at the point before the deadline and spun to it (<see cref="RtSchedulerOptions.AnticipateTimers"/>).</param>
 /// <param name="TimerSpin">Time spent in those spins (taken from the tasks stopped early).</param>
 public sealed record CpuSnapshot(

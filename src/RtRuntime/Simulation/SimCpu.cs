@@ -38,6 +38,13 @@ internal sealed class SimCpu : ICpuState
     /// <summary>Stop work (push_cpu_stop / migration_cpu_stop) queued for the running task's next preemption point.</summary>
     public bool StopPending;
 
+    /// <summary>
+    /// The kernel's prev: the task last switched in here, until the CPU goes idle. Picking it again (a
+    /// yield with nothing else runnable) is no context switch (__schedule counts only prev != next), as
+    /// the threaded dispatcher's <c>Cpu._prev</c>.
+    /// </summary>
+    public SimTask? Prev;
+
     /// <summary>The priority of the task that last left the CPU, for the next pull (−1 after it).</summary>
     public int LastRunPrio = -1;
 

@@ -20,7 +20,7 @@ public sealed class SimCpuFigures
     /// </summary>
     public long LostUs { get; internal set; }
 
-    /// <summary>Context switches (switch-ins).</summary>
+    /// <summary>Context switches (switch-ins of a task other than the one that just left: a yield with nothing else runnable is none, as in the kernel's <c>__schedule</c>).</summary>
     public int Switches { get; internal set; }
 
     /// <summary>Sleeper deadlines this CPU spun to (timer anticipation, <see cref="SimScenario.AnticipateTimersUs"/>).</summary>

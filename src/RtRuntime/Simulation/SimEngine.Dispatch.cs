@@ -147,6 +147,7 @@ internal sealed partial class SimEngine
 
         if (cpu.Queue.Count == 0)
         {
+            cpu.Prev = null; // the idle task runs: the next task switched in is a switch
             Emit(cpu.Id, null, SimEventKind.Idle);
             return;
         }
@@ -161,9 +162,14 @@ internal sealed partial class SimEngine
     {
         cpu.Running = task;
         cpu.SliceStart = _now - task.SliceUsedUs; // an RR task goes on with the rest of its own slice
-        cpu.Figures.Switches++;
+        if (task != cpu.Prev)
+        {
+            cpu.Figures.Switches++; // prev == next (picked again after a yield): no switch, as in __schedule
+            cpu.Prev = task;
+        }
+
         task.State = SimTaskState.Running;
-        task.SwitchGen++;
+        task.SwitchGen++; // the script runner's generation: it resumes the task either way
         task.Figures.LastCpu = cpu.Id;
         task.Figures.MaxWaitUs = Math.Max(task.Figures.MaxWaitUs, _now - task.WaitSince);
         Emit(cpu.Id, task, SimEventKind.SwitchIn);

@@ -167,7 +167,11 @@ public abstract partial class RtTask : SynchronizationContext
         }
     }
 
-    /// <summary>Times the task was switched in (context switches onto a CPU).</summary>
+    /// <summary>
+    /// Times the task was switched in (context switches onto a CPU). Being picked again right after it
+    /// left, with no other task run between (a yield with nothing else runnable), is none: the kernel's
+    /// <c>__schedule</c> counts <c>nvcsw</c>/<c>nivcsw</c> only when <c>prev != next</c>.
+    /// </summary>
     public long Switches => Volatile.Read(ref SwitchCount);
 
     /// <summary>Times the task was switched out involuntarily (preempted at a preemption point).</summary>

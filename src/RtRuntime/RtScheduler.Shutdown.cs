@@ -207,8 +207,18 @@ public sealed partial class RtScheduler
 
         TaskCache.Close(); // no thread that spawned here keeps the runtime alive through its cached task objects
         ReleaseOsRequests();
+        // The runtime's own <name>/posted drains are left out of the user's counts (they ran work posted
+        // to ended tasks or to the RunAsync context, not tasks anyone spawned): reported as Posted.
+        long posted = Interlocked.Read(ref _postedAdmitted);
         var summary = new ShutdownSummary(
-            Accepted, Ended(RtTaskState.Completed), Ended(RtTaskState.Faulted), Ended(RtTaskState.Cancelled), abandoned);
+            Accepted - posted,
+            Ended(RtTaskState.Completed) - PostedEnded(RtTaskState.Completed),
+            Ended(RtTaskState.Faulted) - PostedEnded(RtTaskState.Faulted),
+            Ended(RtTaskState.Cancelled) - PostedEnded(RtTaskState.Cancelled),
+            abandoned)
+        {
+            Posted = posted,
+        };
         RtLog.Stopped(_logger, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned);
         return summary;
     }

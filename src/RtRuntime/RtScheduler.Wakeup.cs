@@ -240,8 +240,22 @@ public sealed partial class RtScheduler
 
         var drain = new VoidRtTask(this, root.Name + PostedSuffix, root.BasePriority, root.Policy, anyActive ? mask : AllCpus, body);
         drain.Rare.AfterExit = queue; // before it is published: what is posted to it after its end comes back here
-        return (Volatile.Read(ref _accepting) && TryAdmit(drain, default, flowContext: false)) || TryAdmitWhileDraining(drain, throughGrace: queue.CarriesLiveBodies);
+        drain.Rare.PostedDrain = true; // its end is counted apart (CountEnded): not one of the user's tasks
+        Interlocked.Increment(ref _postedAdmitted); // before it can end, so the stop's summary never counts its end without it
+        if ((Volatile.Read(ref _accepting) && TryAdmit(drain, default, flowContext: false)) || TryAdmitWhileDraining(drain, throughGrace: queue.CarriesLiveBodies))
+        {
+            return true;
+        }
+
+        Interlocked.Decrement(ref _postedAdmitted);
+        return false;
     }
+
+    // The runtime's own <name>/posted drains admitted, and those ended by final state (Completed,
+    // Faulted, Cancelled): counted in the totals the stop waits on, and taken out of the user's
+    // ShutdownSummary counts (reported there as Posted).
+    private long _postedAdmitted;
+    private readonly long[] _postedEnded = new long[3];
 
     private const string PostedSuffix = "/posted";
 
@@ -578,8 +592,18 @@ public sealed partial class RtScheduler
     /// that <see cref="OnTaskGone"/>'s read of the accepting flag cannot pass the count): on the calling
     /// CPU when that is one of this runtime's, else on the task's.
     /// </summary>
-    internal void CountEnded(RtTask task, RtTaskState state) =>
+    internal void CountEnded(RtTask task, RtTaskState state)
+    {
         (Cpu.Current is { } here && here.Scheduler == this ? here : task.Cpu ?? _cpus[0]).CountEnded(state);
+        if (task.RareOrNull is { PostedDrain: true })
+        {
+            Interlocked.Increment(ref _postedEnded[state == RtTaskState.Completed ? 0 : state == RtTaskState.Faulted ? 1 : 2]);
+        }
+    }
+
+    /// <summary>The runtime's own posted drains that ended in <paramref name="state"/> (Completed, Faulted or Cancelled).</summary>
+    private long PostedEnded(RtTaskState state) =>
+        Interlocked.Read(ref _postedEnded[state == RtTaskState.Completed ? 0 : state == RtTaskState.Faulted ? 1 : 2]);
 
     /// <summary>
     /// After <see cref="RtTask.Complete"/> (which counted the end): releases what the task held and completes a drain.

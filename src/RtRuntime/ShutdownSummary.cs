@@ -1,6 +1,10 @@
 namespace RtRuntime;
 
-/// <summary>How every accepted task ended, reported by <see cref="RtScheduler.StopAsync"/>.</summary>
+/// <summary>
+/// How every accepted task ended, reported by <see cref="RtScheduler.StopAsync"/>. The counts are of the
+/// user's tasks (spawned, <c>RunAsync</c>): the runtime's own <c>&lt;name&gt;/posted</c> tasks, which run
+/// work posted to an ended task or to the RunAsync context, are in <see cref="Posted"/> only.
+/// </summary>
 /// <param name="Accepted">Tasks accepted since start.</param>
 /// <param name="Completed">Tasks whose body returned.</param>
 /// <param name="Faulted">Tasks whose body threw.</param>
@@ -13,4 +17,13 @@ public sealed record ShutdownSummary(long Accepted, long Completed, long Faulted
 {
     /// <summary>True when every accepted task ended completed, faulted or cancelled.</summary>
     public bool AllAccountedFor => Completed + Faulted + Cancelled == Accepted;
+
+    /// <summary>
+    /// The runtime's own <c>&lt;name&gt;/posted</c> tasks started since start: each ran work posted to a
+    /// task after it ended (a continuation of an async call it did not await, a raw
+    /// <c>SynchronizationContext.Post</c>) or to the RunAsync context (the rest of a pooled body after a
+    /// foreign await). Not in <see cref="Accepted"/> and the counts of final states, which are of the
+    /// user's tasks; work that threw there is logged (its exception has no other owner).
+    /// </summary>
+    public long Posted { get; init; }
 }

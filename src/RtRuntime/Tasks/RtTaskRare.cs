@@ -108,6 +108,12 @@ internal sealed class RtTaskRare
     /// </summary>
     public volatile bool ArmingOffCpuWatch;
 
+    /// <summary>
+    /// The task is the runtime's own <c>&lt;name&gt;/posted</c> drain (<see cref="RtScheduler.TrySpawnPostedDrain"/>):
+    /// its end is counted apart, and left out of the user's <see cref="ShutdownSummary"/> counts.
+    /// </summary>
+    public bool PostedDrain;
+
     /// <summary>The queue of work posted after the task ended (made on first such post; a drain task's is its root's).</summary>
     public PostedAfterExit? AfterExit;
 

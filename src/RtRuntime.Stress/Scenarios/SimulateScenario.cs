@@ -111,7 +111,9 @@ public sealed class SimulateScenario : StressScenario
         result.AddFigure("end_us", sim.EndUs, "us", summary: true);
         result.AddFigure("events", sim.SchedulingEvents, "count", summary: true);
         result.AddFigure("lost_us", sim.LostUs, "us", summary: true);
-        result.AddFigure("lost_pct_of_busy", busy == 0 ? 0 : 100.0 * sim.LostUs / busy, "%");
+        // No CPU time ran (interrupted before the first event, or every task asleep until the end): the share was not
+        // measured. NaN ("n/a", null in report.json), as a histogram with no sample, not 0 %, which claims no loss.
+        result.AddFigure("lost_pct_of_busy", busy == 0 ? double.NaN : 100.0 * sim.LostUs / busy, "%");
         result.AddFigure("migrations", sim.Tasks.Sum(t => t.Migrations), "count", summary: true);
         result.AddFigure("pushes", sim.Pushes, "count");
         result.AddFigure("pulls", sim.Pulls, "count");

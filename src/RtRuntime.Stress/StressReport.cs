@@ -60,10 +60,12 @@ public sealed class StressReport
     /// <summary>
     /// Writes the report folder: report.json, the plots (PNG and SVG), report.html, and for a scenario
     /// the watchdog fired on, <c>&lt;scenario&gt;-watchdog.json</c> (its runtimes' snapshots). Creates the
-    /// folder if needed; overwrites files of the same names.
+    /// folder if needed; overwrites files of the same names. Each file is written to a temporary file in the
+    /// folder and renamed over its name, so an interrupted or failed write never leaves a truncated file: each
+    /// file is either complete or as it was (the temporary file is removed).
     /// </summary>
     /// <param name="folder">The folder.</param>
-    /// <param name="cancellationToken">Stops between files.</param>
+    /// <param name="cancellationToken">Stops the write (between files, or within the trace, whose partial file is then removed).</param>
     /// <returns>The files written, relative to <paramref name="folder"/>.</returns>
     public async Task<IReadOnlyList<string>> WriteAsync(string folder, CancellationToken cancellationToken = default)
     {
@@ -77,14 +79,15 @@ public sealed class StressReport
             if (r.Simulation is { } sim)
             {
                 string name = PlotWriter.Safe(r.Name) + "-trace.txt";
-                await using (var trace = new StreamWriter(Path.Combine(folder, name)))
+                await ReportFile.WriteAsync(Path.Combine(folder, name), async (stream, ct) =>
                 {
+                    await using var trace = new StreamWriter(stream, leaveOpen: true);
                     foreach (Simulation.SimTraceEvent e in sim.Trace)
                     {
-                        cancellationToken.ThrowIfCancellationRequested();
+                        ct.ThrowIfCancellationRequested();
                         await trace.WriteLineAsync(e.ToString()).ConfigureAwait(false);
                     }
-                }
+                }, cancellationToken).ConfigureAwait(false);
 
                 files.Add(name);
             }
@@ -92,14 +95,14 @@ public sealed class StressReport
             if (r.Watchdog is { } firing)
             {
                 string name = WatchdogJson.FileName(r.Name);
-                await File.WriteAllTextAsync(Path.Combine(folder, name), WatchdogJson.Serialize(r, firing), cancellationToken).ConfigureAwait(false);
+                await ReportFile.WriteAllTextAsync(Path.Combine(folder, name), WatchdogJson.Serialize(r, firing), cancellationToken).ConfigureAwait(false);
                 files.Add(name);
             }
         }
 
-        await File.WriteAllTextAsync(Path.Combine(folder, "report.json"), ReportJson.Serialize(this, plots, indented: true), cancellationToken).ConfigureAwait(false);
+        await ReportFile.WriteAllTextAsync(Path.Combine(folder, "report.json"), ReportJson.Serialize(this, plots, indented: true), cancellationToken).ConfigureAwait(false);
         files.Add("report.json");
-        await File.WriteAllTextAsync(Path.Combine(folder, "report.html"), HtmlReport.Render(this, plots), cancellationToken).ConfigureAwait(false);
+        await ReportFile.WriteAllTextAsync(Path.Combine(folder, "report.html"), HtmlReport.Render(this, plots), cancellationToken).ConfigureAwait(false);
         files.Add("report.html");
         return files;
     }

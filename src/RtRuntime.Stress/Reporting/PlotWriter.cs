@@ -116,8 +116,9 @@ internal static class PlotWriter
     {
         string png = stem + ".png";
         string svg = stem + ".svg";
-        plot.SavePng(Path.Combine(folder, png), Width, Height);
-        plot.SaveSvg(Path.Combine(folder, svg), Width, Height);
+        // Rendered in memory and written atomically (ReportFile): an interrupted write leaves no truncated image.
+        ReportFile.WriteAllBytes(Path.Combine(folder, png), plot.GetImageBytes(Width, Height, ImageFormat.Png));
+        ReportFile.WriteAllBytes(Path.Combine(folder, svg), System.Text.Encoding.UTF8.GetBytes(plot.GetSvgXml(Width, Height)));
         return new PlotFile(title, png, svg);
     }
 

@@ -4,7 +4,7 @@ using RtRuntime.Stress.Cli;
 namespace RtRuntime.Stress;
 
 /// <summary>
-/// The <c>rtstress</c> command line, callable in-process: <see cref="RunAsync"/> parses the arguments,
+/// The <c>rtstress</c> command line, callable in-process: <see cref="RunAsync(string[], TextWriter?, TextWriter?, CancellationToken)"/> parses the arguments,
 /// runs the default suite or a subcommand, and returns the exit code (0 every invariant held,
 /// 1 an invariant failed, 2 bad arguments).
 /// </summary>
@@ -28,12 +28,22 @@ public static class StressCli
     /// <param name="error">Standard error (default: the process's).</param>
     /// <param name="cancellationToken">Stops the run early.</param>
     /// <returns>The exit code.</returns>
-    public static async Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default)
+    public static Task<int> RunAsync(string[] args, TextWriter? output = null, TextWriter? error = null, CancellationToken cancellationToken = default) =>
+        RunAsync(args, output, error, cancellationToken, CancellationToken.None);
+
+    /// <summary>Runs <c>rtstress</c> with <paramref name="args"/>; the executable's entry point (see <see cref="Cli.InterruptHandler"/>).</summary>
+    /// <param name="args">The command-line arguments.</param>
+    /// <param name="output">Standard output (default: the process's).</param>
+    /// <param name="error">Standard error (default: the process's).</param>
+    /// <param name="cancellationToken">Stops the run early (the first Ctrl+C); the report of what ran is still written.</param>
+    /// <param name="reportCancellationToken">Stops the report write (the second Ctrl+C); the files already written are complete.</param>
+    /// <returns>The exit code.</returns>
+    internal static async Task<int> RunAsync(string[] args, TextWriter? output, TextWriter? error, CancellationToken cancellationToken, CancellationToken reportCancellationToken)
     {
         ArgumentNullException.ThrowIfNull(args);
         var io = new CliOutput(output ?? Console.Out, error ?? Console.Error, output is null);
         var common = new CommonOptions();
-        RootCommand root = BuildRoot(common, io);
+        RootCommand root = BuildRoot(common, io, reportCancellationToken);
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
@@ -47,10 +57,13 @@ public static class StressCli
             return ExitBadArguments;
         }
 
-        return await parsed.InvokeAsync(new InvocationConfiguration { Output = io.Out, Error = io.Error }, cancellationToken).ConfigureAwait(false);
+        // ProcessTerminationTimeout null: System.CommandLine does not handle SIGINT/SIGTERM itself. The caller's tokens
+        // carry the Ctrl+C policy (InterruptHandler); its own handler would cancel the signal's default action (so a
+        // third Ctrl+C could not end the process) and end the invocation 2 s after a Ctrl+C, before the report is written.
+        return await parsed.InvokeAsync(new InvocationConfiguration { Output = io.Out, Error = io.Error, ProcessTerminationTimeout = null }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static RootCommand BuildRoot(CommonOptions common, CliOutput io)
+    private static RootCommand BuildRoot(CommonOptions common, CliOutput io, CancellationToken reportCancellationToken)
     {
         var root = new RootCommand(
             "rtstress: stress-tests RtRuntime the way cyclictest and stress-ng test a kernel. With no command it runs the default suite "
@@ -61,7 +74,7 @@ public static class StressCli
         }
 
         common.AddValidators();
-        root.SetAction((pr, ct) => SuiteRunner.RunAsync(pr, common, DefaultSuite(pr, common), io, UsageLine(null), ct));
+        root.SetAction((pr, ct) => SuiteRunner.RunAsync(pr, common, DefaultSuite(pr, common), io, UsageLine(null), ct, reportCancellationToken));
         foreach (ScenarioCommand sc in ScenarioCommands.Registered)
         {
             var command = new Command(sc.Name, sc.Description);
@@ -92,7 +105,7 @@ public static class StressCli
                     return ExitBadArguments;
                 }
 
-                return await SuiteRunner.RunAsync(pr, common, scenarios.Select(s => new SuiteEntry(s, settings)).ToList(), io, UsageLine(captured), ct).ConfigureAwait(false);
+                return await SuiteRunner.RunAsync(pr, common, scenarios.Select(s => new SuiteEntry(s, settings)).ToList(), io, UsageLine(captured), ct, reportCancellationToken).ConfigureAwait(false);
             });
             root.Subcommands.Add(command);
         }

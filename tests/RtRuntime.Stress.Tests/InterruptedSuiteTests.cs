@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text;
 using System.Text.Json;
 using RtRuntime.Stress.Cli;
 
@@ -91,38 +90,6 @@ public sealed class InterruptedSuiteTests : IDisposable
         {
             result.AddFigure("ran", 1, "count", summary: true);
             return Task.CompletedTask;
-        }
-    }
-
-    /// <summary>The human output (the log lines): cancels <c>cts</c> once a line with <c>text</c> is written.</summary>
-    private sealed class CancelOn(string text, CancellationTokenSource cts) : StringWriter
-    {
-        private readonly StringBuilder _seen = new();
-
-        public override void Write(char value)
-        {
-            base.Write(value);
-            _seen.Append(value);
-            if (!cts.IsCancellationRequested && value == '\n' && _seen.ToString().Contains(text, StringComparison.Ordinal))
-            {
-                cts.Cancel();
-            }
-        }
-
-        public override void Write(string? value)
-        {
-            foreach (char c in value ?? string.Empty)
-            {
-                Write(c);
-            }
-        }
-
-        public override void Write(char[] buffer, int index, int count)
-        {
-            for (int i = 0; i < count; i++)
-            {
-                Write(buffer[index + i]);
-            }
         }
     }
 }

@@ -5,12 +5,9 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
-        using var cts = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, e) =>
-        {
-            e.Cancel = true;
-            cts.Cancel();
-        };
-        return await StressCli.RunAsync(args, cancellationToken: cts.Token).ConfigureAwait(false);
+        // --quiet promises only the FAIL lines and the exit code: the Ctrl+C hints are left out too.
+        using var interrupts = new InterruptHandler(args.Contains("--quiet") ? TextWriter.Null : Console.Error);
+        Console.CancelKeyPress += (_, e) => e.Cancel = !interrupts.OnInterrupt();
+        return await StressCli.RunAsync(args, output: null, error: null, interrupts.Run, interrupts.Report).ConfigureAwait(false);
     }
 }

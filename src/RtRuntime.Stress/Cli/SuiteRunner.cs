@@ -30,7 +30,15 @@ internal static class SuiteRunner
         return folder;
     }
 
-    public static async Task<int> RunAsync(ParseResult pr, CommonOptions common, IReadOnlyList<SuiteEntry> entries, CliOutput io, string usage, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="entries"/>, writes the report folder, prints the summary; returns the exit code.</summary>
+    /// <param name="pr">The parsed command line.</param>
+    /// <param name="common">The common options.</param>
+    /// <param name="entries">The scenarios and their settings.</param>
+    /// <param name="io">Where the output goes.</param>
+    /// <param name="usage">The usage line printed with an argument error.</param>
+    /// <param name="cancellationToken">Stops the run (the first Ctrl+C); the report of what ran is still written.</param>
+    /// <param name="reportCancellationToken">Stops the report write (the second Ctrl+C): the files written before it are complete, the others missing.</param>
+    public static async Task<int> RunAsync(ParseResult pr, CommonOptions common, IReadOnlyList<SuiteEntry> entries, CliOutput io, string usage, CancellationToken cancellationToken, CancellationToken reportCancellationToken = default)
     {
         bool json = pr.GetValue(common.Json);
         bool quiet = pr.GetValue(common.Quiet);
@@ -126,7 +134,8 @@ internal static class SuiteRunner
         string? writeProblem = null;
         try
         {
-            IReadOnlyList<string> files = await report.WriteAsync(folder, CancellationToken.None).ConfigureAwait(false); // an interrupted run still gets its report
+            // An interrupted run still gets its report: only the second Ctrl+C stops the write.
+            IReadOnlyList<string> files = await report.WriteAsync(folder, reportCancellationToken).ConfigureAwait(false);
             // + 1: rtstress.log, which the logger writes, not the report.
             log.Information("Report: {Files} files in {Folder}; open {Html}", files.Count + 1, Path.GetFullPath(folder), Path.Combine(Path.GetFullPath(folder), "report.html"));
         }
@@ -137,6 +146,13 @@ internal static class SuiteRunner
             // is still the verdict's. Escaping here printed a stack trace instead, and exited 1 after a PASS.
             writeProblem = ex.Message;
             log.Error(ex, "The report could not be written to {Folder}", Path.GetFullPath(folder));
+        }
+        catch (OperationCanceledException) when (reportCancellationToken.IsCancellationRequested)
+        {
+            // The user asked to skip the rest of the report: the summary, the FAIL lines and --json still follow
+            // (quickly), and the folder holds only complete files (ReportFile), but not every file.
+            writeProblem = "interrupted by a second Ctrl+C: the files written before it are complete, the rest are missing";
+            log.Warning("The report write to {Folder} was interrupted by a second Ctrl+C: it is incomplete", Path.GetFullPath(folder));
         }
 
         if (!quiet)

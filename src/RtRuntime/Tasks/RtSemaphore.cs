@@ -43,7 +43,7 @@ public sealed class RtSemaphore : RtWaitQueue
 
     /// <summary>Releases <paramref name="releaseCount"/> permits (from any thread), waking waiters in priority order.</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="releaseCount"/> is below 1.</exception>
-    /// <exception cref="SemaphoreFullException">The count would exceed the maximum.</exception>
+    /// <exception cref="SemaphoreFullException">The count would exceed the maximum (the permits the waiters take plus the room left below maxCount): nothing is released, no waiter woken, and the message names releaseCount, the count and the maximum.</exception>
     public void Release(int releaseCount = 1)
     {
         if (releaseCount < 1)
@@ -54,10 +54,16 @@ public sealed class RtSemaphore : RtWaitQueue
         var woken = default(WokenTasks);
         using (Gate.EnterScope())
         {
-            int banked = Math.Max(0, releaseCount - WaiterCountLocked);
+            int waiters = WaiterCountLocked;
+            int banked = Math.Max(0, releaseCount - waiters);
             if (banked > _max - _count)
             {
-                throw new SemaphoreFullException($"Releasing {releaseCount} permit(s) would raise the count above maxCount {_max} (count {_count}).");
+                // Refused before anything changes: no permit banked, no waiter woken. The type a
+                // SemaphoreSlim user expects, with what bad input must say (the argument, its value, what
+                // is allowed); the room is a long: waiters + (maxCount - count) may exceed int.MaxValue.
+                long room = waiters + (long)(_max - _count);
+                throw new SemaphoreFullException(
+                    $"releaseCount={releaseCount} would raise the count above maxCount: the count is {_count}, maxCount is {_max} and {waiters} task(s) wait, so at most {room} permit(s) may be released now.");
             }
 
             for (int i = 0; i < releaseCount - banked; i++)

@@ -9,6 +9,7 @@ public sealed class RtEvent : RtWaitQueue
 {
     private readonly bool _autoReset;
     private bool _set;
+    private byte _resets; // Resets so far (modulo 256), stamped on each auto-reset grant (RtTask.GrantResets)
 
     /// <summary>Creates an event.</summary>
     /// <param name="autoReset">True: each <see cref="Set"/> releases one waiter.</param>
@@ -46,6 +47,7 @@ public sealed class RtEvent : RtWaitQueue
                 }
                 else
                 {
+                    one.GrantResets = _resets;
                     woken.Add(one);
                 }
             }
@@ -62,21 +64,48 @@ public sealed class RtEvent : RtWaitQueue
         woken.WakeAll();
     }
 
-    /// <summary>Clears the event.</summary>
+    /// <summary>
+    /// Clears the event. A signal an auto-reset event granted before the Reset to a waiter that then ends
+    /// without resuming (cancelled by a stop, faulted through another flow) does not set the event again.
+    /// </summary>
     public void Reset()
     {
         using (Gate.EnterScope())
         {
             _set = false;
+            _resets++;
         }
     }
 
+    /// <summary>
+    /// An auto-reset signal granted to <paramref name="task"/>, which ended before it resumed to take it:
+    /// it goes to the next waiter (as if that one had been first), else it sets the event again only if
+    /// no <see cref="Reset"/> came since the grant. A Reset after a Set wins, as it does for a
+    /// Windows/.NET AutoResetEvent and for the kernel's <c>reinit_completion</c>, which zeroes the
+    /// <c>done</c> a woken waiter has not consumed yet (here the waker hands the signal over instead).
+    /// </summary>
     private protected override void ReturnGrant(RtTask task)
     {
-        if (_autoReset)
+        if (!_autoReset)
         {
-            Set(); // the signal it consumed goes to the next waiter, or leaves the event set
+            return; // a manual-reset event's waiter consumed nothing
         }
+
+        var woken = default(WokenTasks);
+        using (Gate.EnterScope())
+        {
+            if (PopLocked() is { } next)
+            {
+                next.GrantResets = _resets;
+                woken.Add(next);
+            }
+            else if (task.GrantResets == _resets)
+            {
+                _set = true;
+            }
+        }
+
+        woken.WakeAll();
     }
 
     private protected override bool TryTakeLocked(RtTask task)
@@ -89,6 +118,7 @@ public sealed class RtEvent : RtWaitQueue
         if (_autoReset)
         {
             _set = false;
+            task.GrantResets = _resets; // a Block granted at once may be given back too (Abandon)
         }
 
         return true;

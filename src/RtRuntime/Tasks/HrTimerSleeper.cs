@@ -38,13 +38,20 @@ internal sealed class HrTimerSleeper : IValueTaskSource
         }
     }
 
-    /// <summary>Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation.</summary>
+    /// <summary>
+    /// Throws <see cref="OperationCanceledException"/> when the sleep ended by cancellation (the canceller
+    /// took the task off its timer queue). A sleep whose timer fired first has completed, as a timed wait
+    /// whose grant or timeout came first returns its result: a cancellation that arrives after the timer,
+    /// before the task resumes, is thrown at its next preemption point or blocking wait (the kernel's
+    /// <c>do_nanosleep</c> returns 0 once its timer has fired, a pending signal or not).
+    /// </summary>
     /// <exception cref="InvalidOperationException">Asked before the sleep was awaited (a synchronous GetResult).</exception>
     public void GetResult(short token)
     {
         RtTask task = Cpu.ResumingFromBlock(token);
-        if (task.CancelFlag != 0)
+        if (task.WaitCancelled)
         {
+            task.WaitCancelled = false;
             RtScheduler.ThrowCancelled(task);
         }
     }

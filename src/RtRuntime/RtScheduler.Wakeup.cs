@@ -537,7 +537,7 @@ public sealed partial class RtScheduler
         List<string>? held = (task.MigrationDisabled | task.PreemptCount | task.GuardEpoch) != 0 ? ReleaseLocalLocks(task) : null;
         if (held is not null)
         {
-            task.EndedHoldingLocalLock = true; // its undisposed guard names this object: no later life may reuse it
+            task.Rare.EndedHoldingLocalLock = true; // its undisposed guard names this object: no later life may reuse it
             if (reportHeldLocks)
             {
                 Report(new BugReport(BugKind.LockHeldAtExit, task.Name, task.Id, task.Cpu?.Id ?? -1,

@@ -17,13 +17,6 @@ public abstract partial class RtTask
     /// <summary>Spawned by <see cref="RtScheduler.RunAsync"/>: its object may be retired and reused once it ends.</summary>
     internal bool Pooled;
 
-    /// <summary>
-    /// The task ended holding a local lock, which the runtime released for it: a guard it never
-    /// disposed is still out there, naming this object, and a later life on the object would pass for
-    /// that guard's owner (its unlock would release that life's lock). Such an object is not reused.
-    /// </summary>
-    internal bool EndedHoldingLocalLock;
-
     private short _life; // the number of this life, bumped when the task is retired (a ValueTask token: 16 bits)
 
     // The 65,536th life of an object is its last: a next one would have the first life's token, and
@@ -39,7 +32,7 @@ public abstract partial class RtTask
     /// reused: pooled, completed successfully, never blocked (so no waker, timer or registry entry can
     /// still refer to it), no flow still suspended, nothing rare attached (no cancellation registration,
     /// no completion task, no work posted after its end), no local lock held at its end (its guard is
-    /// still out there), not its last life, and the cache is on.
+    /// still out there: <see cref="RtTaskRare.EndedHoldingLocalLock"/>, in the rare state), not its last life, and the cache is on.
     /// </summary>
     internal bool TryRetire()
     {
@@ -48,7 +41,7 @@ public abstract partial class RtTask
         // a signaller or timer that had already taken it off grants it after (outside its lock): that
         // late wakeup must find this object dead, not a next life.
         if (!Pooled || !Scheduler.TaskCache.Enabled || FinalState != RtTaskState.Completed || Registered || Continuation is not null || RareOrNull is not null || Volatile.Read(ref Posted) is not null
-            || EndedHoldingLocalLock || _life == LastLife)
+            || _life == LastLife)
         {
             return false;
         }

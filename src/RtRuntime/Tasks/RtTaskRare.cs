@@ -109,6 +109,15 @@ internal sealed class RtTaskRare
     public volatile bool ArmingOffCpuWatch;
 
     /// <summary>
+    /// The task ended holding a local lock, which the runtime released for it: a guard it never
+    /// disposed is still out there, naming this object, and a later life on the object would pass for
+    /// that guard's owner (its unlock would release that life's lock). Such an object is not reused
+    /// (a task with a rare state never is: <see cref="RtTask.TryRetire"/>). Kept here, not in the task
+    /// object, whose small fields fill their 8-byte words: a BUG path pays for its own field.
+    /// </summary>
+    public bool EndedHoldingLocalLock;
+
+    /// <summary>
     /// The task is the runtime's own <c>&lt;name&gt;/posted</c> drain (<see cref="RtScheduler.TrySpawnPostedDrain"/>):
     /// its end is counted apart, and left out of the user's <see cref="ShutdownSummary"/> counts.
     /// </summary>

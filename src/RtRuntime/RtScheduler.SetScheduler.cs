@@ -25,8 +25,10 @@ public sealed partial class RtScheduler
     /// when it wakes (where a priority first matters).</item>
     /// <item>A running task takes it at its next preemption point, yield or block, applied by its own
     /// CPU (here a running task's priority changes only on its CPU thread); a drop below a task
-    /// queued there switches it out at that point. A request that comes as the task switches out
-    /// is applied to it in its queue.</item>
+    /// queued there switches it out at that point, and so does a raise to a priority tasks already
+    /// wait at (it goes behind them, as the kernel enqueues a raised task at the tail; tasks queued
+    /// there later go behind it). A request that comes as the task switches out is applied to it in
+    /// its queue.</item>
     /// <item>Called by the task itself on its CPU, it is <see cref="TaskContext.SetPriority"/>: at once.</item>
     /// </list>
     /// The last of several requests wins. A task that has ended is left as it is.

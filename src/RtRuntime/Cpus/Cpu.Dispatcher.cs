@@ -638,6 +638,11 @@ internal sealed partial class Cpu
 
         RtTask? next = Rq.PopHighest();
         PublishQueued();
+        if (_raisedBehind is not null)
+        {
+            _raisedBehind = null; // the next task comes from the head of its list (a store only when set: picks are the hot path)
+        }
+
         if (next is not null)
         {
             Running = next; // SwitchIn's gate exchange orders this store before its last read of Pending
@@ -754,7 +759,14 @@ internal sealed partial class Cpu
         using (Lock.EnterScope())
         {
             Interlocked.And(ref _pending.Value, ~PendingWork.NeedResched);
-            bool preempt = BalanceRules.ShouldPreempt(Rq.HighestPriority, task.Prio);
+
+            // Raised while it ran to a priority tasks were queued at: it is behind them in its list, and
+            // the reschedule pending since one of them was to preempt it runs the head of that list. One
+            // whose task ahead left the queue (pulled away, requeued at another priority) keeps its place
+            // at the head of the level.
+            RtTask? ahead = _raisedBehind;
+            bool behind = ahead is not null && ahead.Prio == task.Prio && ahead.Cpu == this && ahead.Run == TaskRunState.Queued && Rq.Contains(ahead);
+            bool preempt = behind || BalanceRules.ShouldPreempt(Rq.HighestPriority, task.Prio);
             bool sliceOver = task.Policy == SchedPolicy.RoundRobin && now >= _sliceDeadline;
             if (sliceOver)
             {
@@ -773,7 +785,7 @@ internal sealed partial class Cpu
                 roundRobin.RoundRobinSliceLeftNs = Math.Max(_sliceDeadline - now, 1);
             }
 
-            SwitchOutLocked(task, atHead: preempt && !rotate, preempted: true, rare);
+            SwitchOutLocked(task, atHead: preempt && !rotate, preempted: true, rare, behind: behind && !rotate ? ahead : null);
         }
 
         KickIfIdle();
@@ -782,7 +794,8 @@ internal sealed partial class Cpu
     }
 
     // rare: the task's rare state when it is migrate-disabled, made before the lock was taken (no allocation under it).
-    private void SwitchOutLocked(RtTask task, bool atHead, bool preempted, RtTaskRare? rare)
+    // behind: the task it goes right behind (raised behind it while running: _raisedBehind), or null.
+    private void SwitchOutLocked(RtTask task, bool atHead, bool preempted, RtTaskRare? rare, RtTask? behind = null)
     {
         if (preempted)
         {
@@ -795,7 +808,7 @@ internal sealed partial class Cpu
         }
 
         LeaveRunningLocked(task);
-        EnqueueLocked(task, atHead, fromSwitch: true);
+        EnqueueLocked(task, atHead, fromSwitch: true, behind);
     }
 
     /// <summary>The running task leaves this CPU (to this queue or another CPU's); lock held.</summary>

@@ -134,6 +134,17 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>The priority the CPU thread last ran (for "dropped its priority" pulls); −1 after idling.</summary>
     public int LastRunPrio = -1;
 
+    /// <summary>
+    /// The last task queued at the running task's priority when that task was raised to it while it ran
+    /// (lock held): the running task is behind it in its list, as <c>__sched_setscheduler</c> and
+    /// <c>rt_mutex_setprio</c> enqueue a raised task (the running one too: an RT task stays on its list
+    /// while it runs) at the tail of its new priority. Its next preemption point then switches it out
+    /// behind that task, which a pending reschedule (the wakeup of a task that was to preempt it) runs
+    /// first. Null when it runs at the head of its list: picked, lowered, or raised to a priority
+    /// nothing waits at.
+    /// </summary>
+    private RtTask? _raisedBehind;
+
     /// <summary>The priority this CPU is busy at for placement: max(running, highest queued); −1 when idle.</summary>
     public int TopPrio => Math.Max(Volatile.Read(ref _pri.RunningPrio), Volatile.Read(ref _pri.QueuedTop));
 
@@ -399,7 +410,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// Enqueue with <see cref="Lock"/> held (the caller calls <see cref="KickIfIdle"/> after unlocking).
     /// <paramref name="fromSwitch"/>: this CPU's dispatcher is switching and picks next anyway, so no need_resched.
     /// </summary>
-    public void EnqueueLocked(RtTask task, bool atHead, bool fromSwitch = false)
+    /// <param name="task">The task, its run state Queued.</param>
+    /// <param name="atHead">At the head of its priority (a preempted task), else at the tail.</param>
+    /// <param name="fromSwitch">This CPU's dispatcher is switching and picks next anyway.</param>
+    /// <param name="behind">A task queued here to put it right behind when still queued at its priority
+    /// (a running task raised behind it: <see cref="_raisedBehind"/>), or null.</param>
+    public void EnqueueLocked(RtTask task, bool atHead, bool fromSwitch = false, RtTask? behind = null)
     {
         SetTaskCpu(task);
         if (task.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0)
@@ -411,7 +427,15 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             RtScheduler.ApplySchedRequestOnEnqueueLocked(this, task, rare);
         }
 
-        Rq.Enqueue(task, atHead);
+        if (behind is not null && behind.Prio == task.Prio && behind.Cpu == this && behind.Run == TaskRunState.Queued && Rq.Contains(behind))
+        {
+            Rq.EnqueueAfter(task, behind);
+        }
+        else
+        {
+            Rq.Enqueue(task, atHead);
+        }
+
         PublishQueued();
         if (!fromSwitch && task.Prio > _pri.RunningPrio)
         {
@@ -455,10 +479,18 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>The running task's priority changed (PI boost or unboost); lock held.</summary>
     public void SetRunningPrioLocked(int prio)
     {
-        CpuPri.Set(ref _pri.RunningPrio, prio);
-        if (Rq.HighestPriority > prio)
+        int old = _pri.RunningPrio;
+        if (prio != old)
         {
-            SetPending(PendingWork.NeedResched);
+            // Raised: behind the tasks queued at its new priority, if any (the tail of that list);
+            // lowered: at the head of its new priority, ahead of them (prio_changed_rt, __sched_setscheduler's ENQUEUE_HEAD).
+            _raisedBehind = prio > old ? Rq.PeekTailOf(prio) : null;
+        }
+
+        CpuPri.Set(ref _pri.RunningPrio, prio);
+        if (Rq.HighestPriority > prio || _raisedBehind is not null)
+        {
+            SetPending(PendingWork.NeedResched); // raised behind waiting tasks: the reschedule one of them was to cause (it ran below them), which its next point acts on
         }
     }
 

@@ -63,6 +63,41 @@ internal sealed class RunQueue
     /// <summary>True when another task of <paramref name="prio"/> is queued.</summary>
     public bool HasPriority(int prio) => _heads[prio].Task is not null;
 
+    /// <summary>The last queued task of <paramref name="prio"/>, or null.</summary>
+    public RtTask? PeekTailOf(int prio) => _tails[prio].Task;
+
+    /// <summary>
+    /// Puts <paramref name="task"/> right behind <paramref name="anchor"/>, a task queued here at the same
+    /// priority: the place in its list of a running task raised to that priority behind the tasks
+    /// queued there then (<c>__sched_setscheduler</c>'s tail enqueue), which later tasks of that priority
+    /// queued behind.
+    /// </summary>
+    public void EnqueueAfter(RtTask task, RtTask anchor)
+    {
+        Debug.Assert(task.RqNext is null && task.RqPrev is null, "task already queued");
+        Debug.Assert(anchor.Prio == task.Prio && Contains(anchor), "anchor not queued at the task's priority");
+        int prio = task.Prio;
+        RtTask? next = anchor.RqNext;
+        task.RqPrev = anchor;
+        task.RqNext = next;
+        anchor.RqNext = task;
+        if (next is null)
+        {
+            _tails[prio].Task = task;
+        }
+        else
+        {
+            next.RqPrev = task;
+        }
+
+        Count++;
+        if (task.SoleCpu != _cpuId)
+        {
+            _scanStart[prio].Task = null; // it may sit before the scan start: scan from the head
+            CountPushable(task, prio);
+        }
+    }
+
     public void Enqueue(RtTask task, bool atHead)
     {
         Debug.Assert(task.RqNext is null && task.RqPrev is null, "task already queued");

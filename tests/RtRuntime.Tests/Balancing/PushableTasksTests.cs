@@ -192,6 +192,36 @@ public class PushableTasksTests
         Assert.Empty(rq.ToList(abovePrio: 90));
     }
 
+    [Fact]
+    public async Task EnqueueAfter_PutsATaskBehindItsAnchor_CountedPushable_AndSeenByTheScanBeforeLaterTasks()
+    {
+        // A running task raised behind the tasks queued at its new priority is switched out right
+        // behind the last of them (RunQueue.EnqueueAfter): ahead of tasks queued there after the raise.
+        await using var rt = Rt.Start(cpus: 2);
+        var rq = new RunQueue(cpuId: 1);
+        var affine = Rt.Unadmitted(rt, "affine", 10, CpuSet.Of(1));
+        var later = Rt.Unadmitted(rt, "later", 10, CpuSet.Of(0, 1));
+        var raised = Rt.Unadmitted(rt, "raised", 10, CpuSet.Of(0, 1));
+        var last = Rt.Unadmitted(rt, "last", 10, CpuSet.Of(1));
+        rq.Enqueue(affine, atHead: false);
+        rq.Enqueue(later, atHead: false);
+        var filter = new CountingFilter();
+        Assert.Same(later, rq.FindFirstPushable(-1, ref filter)); // the scan starts at later now
+
+        rq.EnqueueAfter(raised, affine); // between affine and later: before the scan start
+        rq.EnqueueAfter(last, later); // at the tail
+
+        Assert.Equal(4, rq.Count);
+        filter = default;
+        Assert.Same(raised, rq.FindFirstPushable(-1, ref filter));
+        Assert.Equal([affine, raised, later, last], rq.ToList());
+        rq.Remove(raised);
+        rq.Remove(later);
+        Assert.Equal(-1, rq.HighestPushable);
+        Assert.Equal([affine, last], [rq.PopHighest()!, rq.PopHighest()!]);
+        Assert.Equal(-1, rq.HighestPriority);
+    }
+
     private struct CountingFilter : ITaskFilter
     {
         public int Seen;

@@ -84,14 +84,14 @@ public sealed partial class RtScheduler
     {
         Cpu? prev = task.Cpu;
         int pinned = task.MigrationDisabled > 0 && prev is not null ? prev.Id : -1;
-        int target = Placement.SelectCpu(task.Prio, task.AffinityMask, pinned, prev?.Id ?? -1, _cpuViews, sparePinned: Policy == BalancePolicy.WorkConserving, soleCpu: task.SoleCpu);
+        int prio = PlacementPrio(task);
+        int target = Placement.SelectCpu(prio, task.AffinityMask, pinned, prev?.Id ?? -1, _cpuViews, sparePinned: Policy == BalancePolicy.WorkConserving, soleCpu: task.SoleCpu);
         if (target < 0)
         {
             target = SelectFallbackCpu(task, exclude: null);
         }
 
         Cpu cpu = _cpus[target];
-        int prio = task.Prio;
         CpuSet mask = task.AffinityMask; // read before the task can run (and end) there
         TraceWakeup(task, cpu);
         if (!cpu.TryQueueWake(task))
@@ -114,6 +114,28 @@ public sealed partial class RtScheduler
             // running below the pinned task, if there is one, so the pinned task runs now (WorkConserving).
             Balancer.RequestPushRunning(cpu, onlyWithTarget: true, targetBelow: prio);
         }
+    }
+
+    /// <summary>
+    /// The priority select_task_rq places <paramref name="task"/> by: the one its enqueue gives it. A
+    /// priority set from another thread while it slept (<see cref="SetPriority"/>, <see cref="SetScheduler"/>,
+    /// an RtMutex's boost) waits for that enqueue, under the target CPU's lock, where the kernel has
+    /// changed it already; placed by the old one, a raised task went back behind a higher runner on its
+    /// previous CPU while another ran below it (and a lowered one preempted a task it no longer
+    /// outranks, or passed over an idle CPU). A local lock's boost is left out: its holder is
+    /// migrate-disabled, and returns to its CPU whatever its priority.
+    /// </summary>
+    private static int PlacementPrio(RtTask task)
+    {
+        if (task.RareOrNull is not { } rare || Volatile.Read(ref rare.SchedRequest) is not (var request and not 0))
+        {
+            return task.Prio;
+        }
+
+        int normal = SchedRequest.TryDecode(request, task, out SchedPolicy policy, out int priority)
+            ? (policy == SchedPolicy.Normal ? 0 : priority)
+            : task.NormalPrio; // a recompute (a boost changed), or a priority alone for a task now Normal
+        return Math.Max(normal, Volatile.Read(ref rare.MutexBoost));
     }
 
     /// <summary>

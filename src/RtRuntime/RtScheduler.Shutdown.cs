@@ -20,6 +20,13 @@ public sealed partial class RtScheduler
     private readonly Lock _stopLock = new();
     private readonly Lock _drainLock = new(); // orders a drain task admitted while stopping with the drain's completion
     private Task<ShutdownSummary>? _stopTask;
+    private readonly List<RtTask> _stopCallers = []; // tasks of this runtime that called StopAsync (under _stopLock)
+
+    /// <summary>
+    /// How often a stop with a caller among its own tasks looks whether only those callers are left,
+    /// blocked on a foreign await (the stop itself, which cannot end before them).
+    /// </summary>
+    private static readonly TimeSpan s_stopCallerPoll = TimeSpan.FromMilliseconds(10);
     private bool _accepting;
     private volatile bool _cancellingAll;
     private volatile bool _reaping;
@@ -89,7 +96,11 @@ public sealed partial class RtScheduler
     /// <paramref name="cancelGrace"/> (default 5 s) to observe it at a preemption point or blocking
     /// wait; tasks blocked on a foreign await are then ended as cancelled, and a task that caught its
     /// cancellation and went on is ended at its next runtime await. Finally the CPU threads exit.
-    /// Idempotent: later calls return the first call's result.
+    /// Idempotent: later calls return the first call's result. A task of this runtime may call it (and
+    /// await it, or <see cref="DisposeAsync"/>): the stop cannot end before its own tasks, so once every
+    /// other task has ended and each such caller is blocked on a foreign await (the stop, typically), the
+    /// callers are ended as cancelled (their awaits never resume: the CPU threads exit) instead of
+    /// holding the stop for the drain and the grace, or for ever with <see cref="Timeout.InfiniteTimeSpan"/>.
     /// </summary>
     /// <param name="drainTimeout">How long live tasks may finish on their own.</param>
     /// <param name="cancelGrace">How long cancelled tasks get to observe it (default 5 s).</param>
@@ -102,6 +113,11 @@ public sealed partial class RtScheduler
         ValidateTimeout(grace, nameof(cancelGrace), s_maxGrace);
         lock (_stopLock)
         {
+            if (Cpu.Current is { } cpu && cpu.Scheduler == this && Cpu.CurrentTask is { } caller)
+            {
+                _stopCallers.Add(caller); // before the stop's first steps: its drain must not wait for this task's await of it
+            }
+
             if (_stopTask is { } started)
             {
                 return started;
@@ -231,8 +247,64 @@ public sealed partial class RtScheduler
         }
 
         // Task.Delay completes (as cancelled) when the token fires: the drain ends early, not the stop.
-        Task finished = await Task.WhenAny(_drained.Task, Task.Delay(timeout, cancellation)).ConfigureAwait(false);
-        return finished == _drained.Task;
+        Task expired = Task.Delay(timeout, cancellation);
+        while (true)
+        {
+            bool callers;
+            lock (_stopLock)
+            {
+                callers = _stopCallers.Count > 0;
+            }
+
+            // Polled, and only with such callers: a task blocking is the CPU's hot path, told nothing of the stop.
+            Task finished = callers
+                ? await Task.WhenAny(_drained.Task, expired, Task.Delay(s_stopCallerPoll, CancellationToken.None)).ConfigureAwait(false)
+                : await Task.WhenAny(_drained.Task, expired).ConfigureAwait(false);
+            if (finished == _drained.Task || finished == expired)
+            {
+                return _drained.Task.IsCompleted;
+            }
+
+            EndStopCallersIfOnlyTheyAreLeft();
+        }
+    }
+
+    /// <summary>
+    /// When every live task is a task of this runtime that called <see cref="StopAsync"/> and is blocked
+    /// on a foreign await (the stop's own task, most likely: it completes only after them), ends them as
+    /// cancelled, as <see cref="AbandonStragglers"/> ends a task blocked on a foreign await. A caller
+    /// still running, or in a runtime wait, is waited for as any task.
+    /// </summary>
+    private void EndStopCallersIfOnlyTheyAreLeft()
+    {
+        RtTask[] callers;
+        lock (_stopLock)
+        {
+            callers = [.. _stopCallers.Where(t => !t.IsCompleted).Distinct()];
+        }
+
+        if (callers.Length == 0 || LiveTasks != callers.Length)
+        {
+            return;
+        }
+
+        foreach (RtTask caller in callers)
+        {
+            // Reason is written before the exchange that publishes Blocked (a full fence).
+            if (Volatile.Read(ref caller.Run) != TaskRunState.Blocked || caller.Reason != SuspendReason.Foreign)
+            {
+                return;
+            }
+        }
+
+        foreach (RtTask caller in callers)
+        {
+            // Woken meanwhile (its await completed after all), it runs on and is waited for.
+            if (Interlocked.CompareExchange(ref caller.Run, TaskRunState.Dead, TaskRunState.Blocked) == TaskRunState.Blocked)
+            {
+                EndAtStop(caller);
+            }
+        }
     }
 
     /// <summary>

@@ -305,43 +305,98 @@ public sealed partial class RtScheduler : IAsyncDisposable
     {
         using var ready = new CountdownEvent(_cpus.Length);
         var errors = new string?[_cpus.Length];
+        int started = 0; // CPU threads started: the ones a failure must stop and join
+        bool timerStarted = false;
+        bool balancerStarted = false;
+        try
+        {
+            foreach (Cpu cpu in _cpus)
+            {
+                var thread = new Thread(() => cpu.ThreadMain(c =>
+                {
+                    Interlocked.CompareExchange(ref s_defaultContext, ExecutionContext.Capture(), null);
+                    errors[c.Id] = CpuThreadSetup.Apply(c, Options, _logger);
+                    ready.Signal();
+                    return errors[c.Id] is null;
+                }))
+                {
+                    IsBackground = true,
+                    Name = "rt/cpu" + cpu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                };
+                cpu.Thread = thread;
+                StartThread(thread, () => thread.UnsafeStart()); // with no ExecutionContext: the starter's AsyncLocal values are not every task's
+                started++;
+            }
+
+            ready.Wait();
+            string[] failures = errors.Where(e => e is not null).Select(e => e!).ToArray();
+            if (failures.Length > 0)
+            {
+                throw new InvalidOperationException("RtRuntime could not start: " + string.Join("; ", failures));
+            }
+
+            StartThread(null, () => HrTimer.Start(HousekeepingCores), "rt/timer");
+            timerStarted = true;
+            StartThread(null, () => Rebalancer.Start(HousekeepingCores), "rt/balance");
+            balancerStarted = true;
+        }
+        catch
+        {
+            // Nothing of a failed start may go on running: a CPU thread left behind would spin or park for
+            // the life of the process (and signal the countdown disposed on the way out).
+            StopStartedThreads(started, timerStarted, balancerStarted);
+            throw;
+        }
+
+        _accepting = true;
+    }
+
+    /// <summary>Starts a thread; the OS refusing one (EAGAIN: a pids limit, threads-max) throws naming it.</summary>
+    private static void StartThread(Thread? thread, Action start, string? name = null)
+    {
+        try
+        {
+            start();
+        }
+        catch (Exception e) when (e is OutOfMemoryException or ThreadStartException)
+        {
+            throw new InvalidOperationException($"RtRuntime could not start: thread {thread?.Name ?? name} could not be started: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// After a failed start: stops the threads that did start and frees every parker's word. The
+    /// housekeeping threads are joined before the CPU parkers are freed (they unpark CPUs), the CPU
+    /// threads before theirs (they notify the housekeeping threads).
+    /// </summary>
+    private void StopStartedThreads(int started, bool timerStarted, bool balancerStarted)
+    {
+        for (int i = 0; i < started; i++)
+        {
+            _cpus[i].RequestExit();
+        }
+
+        if (timerStarted)
+        {
+            HrTimer.Stop();
+        }
+
+        if (balancerStarted)
+        {
+            Rebalancer.Stop();
+        }
+
+        for (int i = 0; i < started; i++)
+        {
+            _cpus[i].Thread!.Join();
+        }
+
         foreach (Cpu cpu in _cpus)
         {
-            var thread = new Thread(() => cpu.ThreadMain(c =>
-            {
-                Interlocked.CompareExchange(ref s_defaultContext, ExecutionContext.Capture(), null);
-                errors[c.Id] = CpuThreadSetup.Apply(c, Options, _logger);
-                ready.Signal();
-                return errors[c.Id] is null;
-            }))
-            {
-                IsBackground = true,
-                Name = "rt/cpu" + cpu.Id.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            };
-            cpu.Thread = thread;
-            thread.UnsafeStart(); // with no ExecutionContext: the starter's AsyncLocal values are not every task's
+            cpu.Parker.Dispose();
         }
 
-        ready.Wait();
-        string[] failures = errors.Where(e => e is not null).Select(e => e!).ToArray();
-        if (failures.Length > 0)
-        {
-            foreach (Cpu cpu in _cpus)
-            {
-                cpu.RequestExit();
-            }
-
-            foreach (Cpu cpu in _cpus)
-            {
-                cpu.Thread!.Join();
-                cpu.Parker.Dispose();
-            }
-
-            throw new InvalidOperationException("RtRuntime could not start: " + string.Join("; ", failures));
-        }
-
-        HrTimer.Start(HousekeepingCores);
-        Rebalancer.Start(HousekeepingCores);
-        _accepting = true;
+        HrTimer.Dispose();
+        Rebalancer.Dispose();
     }
 }

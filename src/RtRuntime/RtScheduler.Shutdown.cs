@@ -223,15 +223,23 @@ public sealed partial class RtScheduler
 
         TaskCache.Close(); // no thread that spawned here keeps the runtime alive through its cached task objects
         ReleaseOsRequests();
-        // The runtime's own <name>/posted drains are left out of the user's counts (they ran work posted
-        // to ended tasks or to the RunAsync context, not tasks anyone spawned): reported as Posted.
+        // The endings read once, and the abandoned counted from the same reads: a task abandoned after the
+        // grace that ended meanwhile (its body returned while the CPU threads were joined) is counted
+        // once, as it ended, not also as abandoned (Completed + Faulted + Cancelled + Abandoned above
+        // Accepted). No task is admitted any more: Accepted no longer moves. The runtime's own
+        // <name>/posted drains are left out of the user's counts (they ran work posted to ended tasks or
+        // to the RunAsync context, not tasks anyone spawned), the abandoned included: reported as Posted.
         long posted = Interlocked.Read(ref _postedAdmitted);
-        var summary = new ShutdownSummary(
-            Accepted - posted,
-            Ended(RtTaskState.Completed) - PostedEnded(RtTaskState.Completed),
-            Ended(RtTaskState.Faulted) - PostedEnded(RtTaskState.Faulted),
-            Ended(RtTaskState.Cancelled) - PostedEnded(RtTaskState.Cancelled),
-            abandoned)
+        long completed = Ended(RtTaskState.Completed) - PostedEnded(RtTaskState.Completed);
+        long faulted = Ended(RtTaskState.Faulted) - PostedEnded(RtTaskState.Faulted);
+        long cancelled = Ended(RtTaskState.Cancelled) - PostedEnded(RtTaskState.Cancelled);
+        long accepted = Accepted - posted;
+        if (abandoned > 0)
+        {
+            abandoned = Math.Max(0, accepted - completed - faulted - cancelled);
+        }
+
+        var summary = new ShutdownSummary(accepted, completed, faulted, cancelled, abandoned)
         {
             Posted = posted,
         };

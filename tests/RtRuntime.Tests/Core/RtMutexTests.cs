@@ -501,9 +501,12 @@ public class RtMutexTests
     {
         // A waiter that leaves posts the owner's drop for its next preemption point; an owner that
         // unlocks before that point must not keep the boost (found by the harness's mixed scenario).
+        // The waiter leaves by cancellation once the owner has seen its boost (a 20 ms timeout did,
+        // which a loaded machine could reach before the owner ran again: the boost was gone unseen).
         await using RtScheduler rt = Rt.Start(cpus: 2);
         var m = new RtMutex(rt, "m");
         int holds = 0;
+        int sawBoost = 0;
         int waiterGone = 0;
         RtTask<(int Boosted, int AfterUnlock)> o = rt.Spawn<(int, int)>("o", 10, async ctx =>
         {
@@ -513,15 +516,19 @@ public class RtMutexTests
                 Volatile.Write(ref holds, 1);
                 await ctx.SpinUntil(() => ctx.Task.EffectivePriority == 50, "boosted by the waiter");
                 boosted = ctx.Task.EffectivePriority;
-                ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref waiterGone) == 1, "the waiter timed out"); // no point: the drop waits
+                Volatile.Write(ref sawBoost, 1);
+                ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref waiterGone) == 1, "the waiter left"); // no point: the drop waits
             }
 
             return (boosted, ctx.Task.EffectivePriority);
         }, affinity: CpuSet.Of(0));
         await Rt.Until(() => Volatile.Read(ref holds) == 1, "o holds m");
-        RtTask<bool> w = rt.Spawn<bool>("w", 50, async ctx => await m.WaitAsync(ctx, TimeSpan.FromMilliseconds(20)), affinity: CpuSet.Of(1));
+        using var leave = new CancellationTokenSource();
+        RtTask w = rt.Spawn("w", 50, async ctx => await m.WaitAsync(ctx), affinity: CpuSet.Of(1), cancellationToken: leave.Token);
+        await Rt.Until(() => Volatile.Read(ref sawBoost) == 1, "o saw its boost");
 
-        Assert.False(await w.WithTimeout());
+        leave.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w.WithTimeout());
         Volatile.Write(ref waiterGone, 1);
 
         Assert.Equal((50, 10), await o.WithTimeout());

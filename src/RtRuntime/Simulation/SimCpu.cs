@@ -45,6 +45,17 @@ internal sealed class SimCpu : ICpuState
     /// </summary>
     public SimTask? Prev;
 
+    /// <summary>
+    /// The last task queued at the running task's priority when that task was raised to it while it ran
+    /// (the threaded <c>Cpu._raisedBehind</c>): the running task is behind it in its list, as
+    /// <c>__sched_setscheduler</c> and <c>rt_mutex_setprio</c> enqueue a raised task (the running one too:
+    /// an RT task stays on its list while it runs) at the tail of its new priority. Its next preemption
+    /// point switches it out right behind that task, while that task is still queued here at that
+    /// priority. Null when it runs at the head of its list: picked, lowered, or raised to a priority
+    /// nothing waits at.
+    /// </summary>
+    public SimTask? RaisedBehind;
+
     /// <summary>The priority of the task that last left the CPU, for the next pull (−1 after it).</summary>
     public int LastRunPrio = -1;
 
@@ -85,6 +96,46 @@ internal sealed class SimCpu : ICpuState
 
         Queue.Insert(i, task);
     }
+
+    /// <summary>
+    /// Puts <paramref name="task"/> right behind <paramref name="anchor"/>, queued here at the same
+    /// priority (a running task raised behind it: <see cref="RaisedBehind"/>), so tasks of that priority
+    /// queued after the raise stay behind it.
+    /// </summary>
+    public void InsertAfter(SimTask task, SimTask anchor)
+    {
+        Queue.Insert(Queue.IndexOf(anchor) + 1, task);
+    }
+
+    /// <summary>The last task queued at <paramref name="prio"/>, or null.</summary>
+    public SimTask? LastQueuedAt(int prio)
+    {
+        SimTask? last = null;
+        foreach (SimTask t in Queue)
+        {
+            if (t.Prio < prio)
+            {
+                break;
+            }
+
+            if (t.Prio == prio)
+            {
+                last = t;
+            }
+        }
+
+        return last;
+    }
+
+    /// <summary>
+    /// The running task was raised behind a task still queued here at its priority: a switch is due at its
+    /// next preemption point (the reschedule the queued task's wakeup left pending), as when a queued task
+    /// outranks it.
+    /// </summary>
+    public bool RunsBehindQueued => Running is { } r && RaisedBehind is { } ahead && IsQueuedAt(ahead, r.Prio);
+
+    /// <summary>True when <paramref name="anchor"/> is queued here at <paramref name="prio"/> (the raised runner's place behind it still holds).</summary>
+    public bool IsQueuedAt(SimTask anchor, int prio) => anchor.Prio == prio && anchor.Cpu == Id && anchor.State == SimTaskState.Queued && Queue.Contains(anchor);
 
     public bool HasQueuedAt(int prio)
     {

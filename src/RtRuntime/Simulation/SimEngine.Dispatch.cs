@@ -70,7 +70,12 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>enqueue_task + set_task_cpu; an idle CPU is kicked (it schedules before the event ends).</summary>
-    private void Enqueue(SimCpu cpu, SimTask task, bool atHead)
+    /// <param name="cpu">The CPU.</param>
+    /// <param name="task">The task.</param>
+    /// <param name="atHead">At the head of its priority, else at the tail.</param>
+    /// <param name="behind">A task to put it right behind when still queued there at its priority (a
+    /// running task raised behind it: <see cref="SimCpu.RaisedBehind"/>), or null.</param>
+    private void Enqueue(SimCpu cpu, SimTask task, bool atHead, SimTask? behind = null)
     {
         SetTaskCpu(task, cpu.Id);
         if (task.State != SimTaskState.Queued)
@@ -79,7 +84,15 @@ internal sealed partial class SimEngine
         }
 
         task.State = SimTaskState.Queued;
-        cpu.Insert(task, atHead);
+        if (behind is not null && cpu.IsQueuedAt(behind, task.Prio))
+        {
+            cpu.InsertAfter(task, behind);
+        }
+        else
+        {
+            cpu.Insert(task, atHead);
+        }
+
         _queuedCount++;
         if (cpu.Running is null)
         {
@@ -140,6 +153,7 @@ internal sealed partial class SimEngine
     {
         int droppedFrom = cpu.LastRunPrio;
         cpu.LastRunPrio = -1;
+        cpu.RaisedBehind = null; // the next task comes from the head of its list
         if (cpu.Active && !prevQueuedHere)
         {
             Pull(cpu, droppedFrom);
@@ -216,7 +230,8 @@ internal sealed partial class SimEngine
     /// <summary>
     /// A preemption point (cond_resched, preempt_enable reaching 0, the end of a Run segment): nothing
     /// while preempt-disabled; else the stopper's work first, then need_resched (a strictly higher
-    /// priority queued here) or the SCHED_RR slice rotation.
+    /// priority queued here, or a task it was raised behind: <see cref="SimCpu.RunsBehindQueued"/>) or the
+    /// SCHED_RR slice rotation.
     /// </summary>
     private void PreemptionPoint(SimTask task)
     {
@@ -234,7 +249,12 @@ internal sealed partial class SimEngine
             return;
         }
 
-        bool preempt = BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio);
+        // Raised while it ran to a priority tasks were queued at: it is behind them in its list, and the
+        // reschedule pending since one of them was to preempt it runs the head of that list (the threaded
+        // Cpu._raisedBehind). One whose task ahead left the queue keeps its place at the head of the level.
+        SimTask? ahead = cpu.RaisedBehind;
+        bool behind = cpu.RunsBehindQueued;
+        bool preempt = behind || BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio);
         bool sliceExpired = task.Policy == Tasks.SchedPolicy.RoundRobin && _now - cpu.SliceStart >= _scenario.RoundRobinSliceUs;
         if (sliceExpired)
         {
@@ -251,7 +271,7 @@ internal sealed partial class SimEngine
         task.Figures.Preemptions++;
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Preempt);
-        Requeue(cpu, task, atHead: preempt && !rotate);
+        Requeue(cpu, task, atHead: preempt && !rotate, behind: behind && !rotate ? ahead : null);
         bool repaired = task.MigrationDisabled > 0 && AfterPinnedPreempted(cpu, task);
 
         // A pinned task whose preempters were pushed away: the CPU falls back to its priority and pulls
@@ -260,7 +280,11 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>A task switched out while runnable goes back to its queue, unless its affinity now excludes this CPU.</summary>
-    private void Requeue(SimCpu cpu, SimTask task, bool atHead)
+    /// <param name="cpu">The CPU it left.</param>
+    /// <param name="task">The task.</param>
+    /// <param name="atHead">At the head of its priority (preempted), else at the tail.</param>
+    /// <param name="behind">A task queued here to put it right behind (raised behind it while running), or null.</param>
+    private void Requeue(SimCpu cpu, SimTask task, bool atHead, SimTask? behind = null)
     {
         if (task.MigrationDisabled == 0 && (!task.Mask.Contains(cpu.Id) || !cpu.Active))
         {
@@ -276,7 +300,7 @@ internal sealed partial class SimEngine
             return;
         }
 
-        Enqueue(cpu, task, atHead);
+        Enqueue(cpu, task, atHead, behind);
         if (TakeFault(SimFault.DuplicatePreemptedTask))
         {
             _ghost = task;

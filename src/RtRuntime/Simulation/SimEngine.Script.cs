@@ -227,7 +227,7 @@ internal sealed partial class SimEngine
     private bool SwitchDue(SimTask task)
     {
         SimCpu cpu = _cpus[task.Cpu];
-        return cpu.StopPending || BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio);
+        return cpu.StopPending || BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio) || cpu.RunsBehindQueued;
     }
 
     /// <summary>

@@ -115,9 +115,20 @@ internal sealed partial class SimEngine
         OwnPrioChanged(task, old);
     }
 
-    /// <summary>The running task's priority moved from <paramref name="old"/>: a drop, or a raise above a task queued to preempt it, re-pushes every queue.</summary>
+    /// <summary>
+    /// The running task's priority moved from <paramref name="old"/>: raised to a priority tasks are
+    /// queued at, it is behind them (<see cref="SimCpu.RaisedBehind"/>: the kernel enqueues a raised task
+    /// at the tail of its new priority, a lowered one at the head); a drop, or a raise above a task queued
+    /// to preempt it, re-pushes every queue.
+    /// </summary>
     private void OwnPrioChanged(SimTask task, int old)
     {
+        if (task.Prio != old)
+        {
+            SimCpu cpu = _cpus[task.Cpu];
+            cpu.RaisedBehind = task.Prio > old ? cpu.LastQueuedAt(task.Prio) : null;
+        }
+
         if (task.Prio < old || (task.Prio > old && _cpus[task.Cpu].QueuedTop > old))
         {
             _rebalance = true;

@@ -60,7 +60,7 @@ internal sealed partial class SimEngine
     {
         foreach (SimCpu cpu in _cpus)
         {
-            if (cpu.Running is { SpinStartUs: >= 0 } task && (BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio) || cpu.StopPending))
+            if (cpu.Running is { SpinStartUs: >= 0 } task && (BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio) || cpu.StopPending || cpu.RunsBehindQueued))
             {
                 EndTimerSpin(task);
                 Post(_now, SimEventType.SegmentEnd, task, gen: ++task.SegmentGen);

@@ -6,15 +6,11 @@ namespace RtRuntime.Stress.Tests;
 /// <summary>The CLI entry point in-process: exit codes, messages, --json. Never asserts timings.</summary>
 public sealed class CliTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "rtstress-cli-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("rtstress-cli-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     private async Task<(int Code, string Out, string Err)> Run(params string[] args)
     {
@@ -24,7 +20,7 @@ public sealed class CliTests : IDisposable
         return (code, o.ToString(), e.ToString());
     }
 
-    private string Out(string name) => Path.Combine(_dir, name);
+    private string Out(string name) => Path.Combine(Dir, name);
 
     [Fact]
     public async Task Interrupted_MidScenario_Exits130WithTheReportOfWhatRanAndTheScenarioNotPassed()
@@ -251,8 +247,8 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task UnwritableOutputFolder_ExitsTwoWithThatSubcommandsUsage()
     {
-        Directory.CreateDirectory(_dir);
-        string file = Path.Combine(_dir, "a-file");
+        Directory.CreateDirectory(Dir);
+        string file = Path.Combine(Dir, "a-file");
         await File.WriteAllTextAsync(file, "x");
         var (code, _, stderr) = await Run("cyclic", "--duration", "1s", "--out", Path.Combine(file, "sub"));
         Assert.Equal(StressCli.ExitBadArguments, code);
@@ -479,8 +475,8 @@ public sealed class CliTests : IDisposable
     [MemberData(nameof(HostileScenarios))]
     public async Task Simulate_HostileFile_ExitsTwoNamingLineAndField(string name, string content, string expected)
     {
-        Directory.CreateDirectory(_dir);
-        string file = Path.Combine(_dir, name + ".json");
+        Directory.CreateDirectory(Dir);
+        string file = Path.Combine(Dir, name + ".json");
         await File.WriteAllTextAsync(file, content);
         var (code, stdout, stderr) = await Run("simulate", file, "--out", Out("bad-" + name));
         Assert.Equal(StressCli.ExitBadArguments, code);
@@ -493,8 +489,8 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Simulate_HugeFile_ExitsTwoBeforeReadingIt()
     {
-        Directory.CreateDirectory(_dir);
-        string file = Path.Combine(_dir, "huge.json");
+        Directory.CreateDirectory(Dir);
+        string file = Path.Combine(Dir, "huge.json");
         await using (var f = File.Create(file))
         {
             f.SetLength(64L << 20); // 64 MiB of zeros; the loader refuses it by size
@@ -508,7 +504,7 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task Simulate_MissingFile_ExitsTwo()
     {
-        var (code, _, stderr) = await Run("simulate", Path.Combine(_dir, "nope.json"), "--out", Out("bad-missing"));
+        var (code, _, stderr) = await Run("simulate", Path.Combine(Dir, "nope.json"), "--out", Out("bad-missing"));
         Assert.Equal(StressCli.ExitBadArguments, code);
         Assert.Contains("cannot read the scenario file", stderr, StringComparison.Ordinal);
     }

@@ -11,15 +11,11 @@ namespace RtRuntime.Stress.Tests;
 /// </summary>
 public sealed class InterruptedSuiteTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "rtstress-int-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("rtstress-int-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task InterruptedBeforeTheFirstScenario_IsNotAPass_TheFirstFailsScenarioCompleted()
@@ -54,7 +50,7 @@ public sealed class InterruptedSuiteTests : IDisposable
         Assert.True(scenarios[0].GetProperty("passed").GetBoolean(), scenarios[0].ToString());
         Assert.False(scenarios[1].GetProperty("passed").GetBoolean());
         Assert.Contains("interrupted before it started", scenarios[1].GetProperty("violations")[0].GetProperty("message").GetString(), StringComparison.Ordinal);
-        using JsonDocument report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(_dir, "report.json")));
+        using JsonDocument report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(Dir, "report.json")));
         Assert.False(report.RootElement.GetProperty("passed").GetBoolean());
     }
 
@@ -68,7 +64,7 @@ public sealed class InterruptedSuiteTests : IDisposable
         }
 
         common.AddValidators();
-        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", _dir]);
+        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", Dir]);
         Assert.Empty(pr.Errors);
         StressSettings settings = common.ToSettings(pr, TimeSpan.FromSeconds(1));
         SuiteEntry[] entries = [new(new InstantScenario("first"), settings), new(new InstantScenario("second"), settings), new(new InstantScenario("third"), settings)];

@@ -18,15 +18,11 @@ public sealed class ReportAtomicWriteTests : IDisposable
                                 { "name": "B", "priority": 20, "steps": [ { "run": 50 } ] } ] }
         """;
 
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "rtstress-aw-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("rtstress-aw-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task WriteAsync_EveryFileIsComplete_AndNoTemporaryFileIsLeft()
@@ -34,25 +30,25 @@ public sealed class ReportAtomicWriteTests : IDisposable
         ScenarioResult r = await new SimulateScenario(SimScenario.FromJson(Scenario)).RunAsync(new StressSettings { Seed = 0 });
         var report = new StressReport(new StressSettings { Seed = 0 }, [r], "rtstress simulate x", DateTimeOffset.UnixEpoch, TimeSpan.Zero);
 
-        IReadOnlyList<string> files = await report.WriteAsync(_dir);
+        IReadOnlyList<string> files = await report.WriteAsync(Dir);
 
-        Assert.Equal(files.Order(StringComparer.Ordinal), Directory.GetFiles(_dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(files.Order(StringComparer.Ordinal), Directory.GetFiles(Dir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
         Assert.Contains("simulate-trace.txt", files);
-        Assert.Equal(r.Simulation!.Trace.Select(e => e.ToString()), File.ReadAllLines(Path.Combine(_dir, "simulate-trace.txt")));
-        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dir, "report.json"))))
+        Assert.Equal(r.Simulation!.Trace.Select(e => e.ToString()), File.ReadAllLines(Path.Combine(Dir, "simulate-trace.txt")));
+        using (JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, "report.json"))))
         {
             Assert.Equal("simulate", doc.RootElement.GetProperty("scenarios")[0].GetProperty("name").GetString());
         }
 
-        Assert.EndsWith("</html>", File.ReadAllText(Path.Combine(_dir, "report.html")).TrimEnd(), StringComparison.Ordinal);
+        Assert.EndsWith("</html>", File.ReadAllText(Path.Combine(Dir, "report.html")).TrimEnd(), StringComparison.Ordinal);
         foreach (string png in files.Where(f => f.EndsWith(".png", StringComparison.Ordinal)))
         {
-            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(_dir, png))[..4]);
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, File.ReadAllBytes(Path.Combine(Dir, png))[..4]);
         }
 
         foreach (string svg in files.Where(f => f.EndsWith(".svg", StringComparison.Ordinal)))
         {
-            Assert.EndsWith("</svg>", File.ReadAllText(Path.Combine(_dir, svg)).TrimEnd(), StringComparison.Ordinal);
+            Assert.EndsWith("</svg>", File.ReadAllText(Path.Combine(Dir, svg)).TrimEnd(), StringComparison.Ordinal);
         }
 
         AssertNoTemporaryFile();
@@ -63,21 +59,21 @@ public sealed class ReportAtomicWriteTests : IDisposable
     {
         ScenarioResult r = await new SimulateScenario(SimScenario.FromJson(Scenario)).RunAsync(new StressSettings { Seed = 0 });
         var report = new StressReport(new StressSettings { Seed = 0 }, [r], "rtstress simulate x", DateTimeOffset.UnixEpoch, TimeSpan.Zero);
-        Directory.CreateDirectory(Path.Combine(_dir, "report.json"));
+        Directory.CreateDirectory(Path.Combine(Dir, "report.json"));
 
-        IOException ex = await Assert.ThrowsAsync<IOException>(() => report.WriteAsync(_dir));
+        IOException ex = await Assert.ThrowsAsync<IOException>(() => report.WriteAsync(Dir));
 
-        Assert.Contains(Path.Combine(_dir, "report.json"), ex.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(Dir, "report.json"), ex.Message, StringComparison.Ordinal);
         Assert.Contains("a folder of that name is in the way", ex.Message, StringComparison.Ordinal);
-        Assert.True(Directory.Exists(Path.Combine(_dir, "report.json")));
+        Assert.True(Directory.Exists(Path.Combine(Dir, "report.json")));
         AssertNoTemporaryFile();
     }
 
     [Fact]
     public async Task ReportFile_AWriteThatFailsHalfWay_LeavesThePreviousFileAndNoTemporaryFile()
     {
-        Directory.CreateDirectory(_dir);
-        string path = Path.Combine(_dir, "report.json");
+        Directory.CreateDirectory(Dir);
+        string path = Path.Combine(Dir, "report.json");
         await File.WriteAllTextAsync(path, "{ \"previous\": true }");
 
         await Assert.ThrowsAsync<IOException>(() => ReportFile.WriteAsync(path, async (stream, ct) =>
@@ -93,8 +89,8 @@ public sealed class ReportAtomicWriteTests : IDisposable
     [Fact]
     public async Task ReportFile_AWriteCancelledHalfWay_LeavesNoFileAndNoTemporaryFile()
     {
-        Directory.CreateDirectory(_dir);
-        string path = Path.Combine(_dir, "simulate-trace.txt");
+        Directory.CreateDirectory(Dir);
+        string path = Path.Combine(Dir, "simulate-trace.txt");
         using var cts = new CancellationTokenSource();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ReportFile.WriteAsync(path, async (stream, ct) =>
@@ -119,23 +115,23 @@ public sealed class ReportAtomicWriteTests : IDisposable
         }
 
         common.AddValidators();
-        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", _dir]);
+        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", Dir]);
         Assert.Empty(pr.Errors);
-        SuiteEntry[] entries = [new(new BlockingReportJson(Path.Combine(_dir, "report.json")), common.ToSettings(pr, TimeSpan.FromSeconds(1)))];
+        SuiteEntry[] entries = [new(new BlockingReportJson(Path.Combine(Dir, "report.json")), common.ToSettings(pr, TimeSpan.FromSeconds(1)))];
         using var o = new StringWriter();
         using var e = new StringWriter();
 
         int code = await SuiteRunner.RunAsync(pr, common, entries, new CliOutput(o, e, IsProcessConsole: false), "usage: rtstress [command] [options]", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal(StressCli.ExitPassed, code);
-        Assert.Contains($"error: the report could not be written to '{_dir}': cannot write '{Path.Combine(_dir, "report.json")}': a folder of that name is in the way", e.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"error: the report could not be written to '{Dir}': cannot write '{Path.Combine(Dir, "report.json")}': a folder of that name is in the way", e.ToString(), StringComparison.Ordinal);
         using JsonDocument doc = JsonDocument.Parse(o.ToString());
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("reportFolder").ValueKind);
         AssertNoTemporaryFile();
     }
 
     private void AssertNoTemporaryFile() =>
-        Assert.Empty(Directory.GetFiles(_dir, "*" + ReportFile.TempSuffix).Concat(Directory.GetFiles(_dir, ".*")));
+        Assert.Empty(Directory.GetFiles(Dir, "*" + ReportFile.TempSuffix).Concat(Directory.GetFiles(Dir, ".*")));
 
     /// <summary>Passes, and puts a folder where report.json goes.</summary>
     private sealed class BlockingReportJson(string path) : StressScenario("blocks-report")

@@ -12,19 +12,11 @@ namespace RtRuntime.Stress.Tests;
 /// </summary>
 public sealed class ReportWriteFailureTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "rtstress-wf-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("rtstress-wf-");
 
-    public void Dispose()
-    {
-        if (File.Exists(_dir))
-        {
-            File.Delete(_dir);
-        }
-        else if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Theory]
     [InlineData(false, StressCli.ExitPassed)]
@@ -39,15 +31,15 @@ public sealed class ReportWriteFailureTests : IDisposable
         }
 
         common.AddValidators();
-        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", _dir]);
+        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", Dir]);
         Assert.Empty(pr.Errors);
-        SuiteEntry[] entries = [new(new FolderBreakingScenario(_dir, fails), common.ToSettings(pr, TimeSpan.FromSeconds(1)))];
+        SuiteEntry[] entries = [new(new FolderBreakingScenario(Dir, fails), common.ToSettings(pr, TimeSpan.FromSeconds(1)))];
         using var o = new StringWriter();
         using var e = new StringWriter();
 
         int code = await SuiteRunner.RunAsync(pr, common, entries, new CliOutput(o, e, IsProcessConsole: false), "usage: rtstress [command] [options]", CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(60));
 
-        Assert.True(File.Exists(_dir), "the scenario did not replace the folder");
+        Assert.True(File.Exists(Dir), "the scenario did not replace the folder");
         Assert.Equal(expected, code);
         Assert.Contains("error: the report could not be written", e.ToString(), StringComparison.Ordinal);
         using JsonDocument doc = JsonDocument.Parse(o.ToString());

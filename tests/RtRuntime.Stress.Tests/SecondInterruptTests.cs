@@ -12,15 +12,11 @@ namespace RtRuntime.Stress.Tests;
 /// </summary>
 public sealed class SecondInterruptTests : IDisposable
 {
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "rtstress-2nd-" + Guid.NewGuid().ToString("N"));
+    private readonly TempFolder _temp = new("rtstress-2nd-");
 
-    public void Dispose()
-    {
-        if (Directory.Exists(_dir))
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-    }
+    private string Dir => _temp.Path;
+
+    public void Dispose() => _temp.Dispose();
 
     [Fact]
     public async Task SecondInterrupt_DuringTheReportWrite_StopsIt_SummaryStillPrinted_Exit130()
@@ -35,12 +31,12 @@ public sealed class SecondInterruptTests : IDisposable
 
         Assert.True(report.IsCancellationRequested, e.ToString());
         Assert.Equal(StressCli.ExitInterrupted, code);
-        Assert.Contains($"error: the report could not be written to '{_dir}': interrupted by a second Ctrl+C", e.ToString(), StringComparison.Ordinal);
+        Assert.Contains($"error: the report could not be written to '{Dir}': interrupted by a second Ctrl+C", e.ToString(), StringComparison.Ordinal);
         Assert.Contains("FAIL first: invariant 'scenario-completed' failed (seed 9): interrupted before it started", e.ToString(), StringComparison.Ordinal);
         using JsonDocument doc = JsonDocument.Parse(output);
         Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("reportFolder").ValueKind);
-        Assert.False(File.Exists(Path.Combine(_dir, "report.json")));
-        Assert.Empty(Directory.GetFiles(_dir, "*" + ReportFile.TempSuffix));
+        Assert.False(File.Exists(Path.Combine(Dir, "report.json")));
+        Assert.Empty(Directory.GetFiles(Dir, "*" + ReportFile.TempSuffix));
     }
 
     [Fact]
@@ -54,7 +50,7 @@ public sealed class SecondInterruptTests : IDisposable
         (int code, _) = await RunAsync(e, run.Token, report.Token);
 
         Assert.Equal(StressCli.ExitInterrupted, code);
-        Assert.True(File.Exists(Path.Combine(_dir, "report.json")), e.ToString());
+        Assert.True(File.Exists(Path.Combine(Dir, "report.json")), e.ToString());
         Assert.DoesNotContain("could not be written", e.ToString(), StringComparison.Ordinal);
     }
 
@@ -94,7 +90,7 @@ public sealed class SecondInterruptTests : IDisposable
         }
 
         common.AddValidators();
-        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", _dir]);
+        ParseResult pr = root.Parse(["--cpus", "2", "--seed", "9", "--json", "--out", Dir]);
         Assert.Empty(pr.Errors);
         SuiteEntry[] entries = [new(new InstantScenario("first"), common.ToSettings(pr, TimeSpan.FromSeconds(1)))];
         using var o = new StringWriter();

@@ -9,6 +9,10 @@ public sealed partial class RtScheduler
 {
     private readonly Lock _affinityLock = new();
 
+    // SetAffinityAsync's answers that need no waiting: made to a live task and done (true), or the task had ended (false, ESRCH).
+    private static readonly Task<bool> s_applied = Task.FromResult(true);
+    private static readonly Task<bool> s_ended = Task.FromResult(false);
+
     /// <summary>
     /// Sets <paramref name="task"/>'s affinity (the kernel's <c>set_cpus_allowed_ptr</c>). The reported
     /// affinity changes at once; the returned task completes when the task runs inside the new mask.
@@ -16,13 +20,20 @@ public sealed partial class RtScheduler
     /// requests still waiting); while the task is migrate-disabled the move waits for its outermost
     /// migrate-enable; the last request wins and all waiters complete together. A task setting its
     /// own affinity to a mask that excludes its CPU while migrate-disabled gets an error (the kernel's
-    /// EBUSY) and its mask is unchanged.
+    /// EBUSY) and its mask is unchanged. A task that has ended is left as it is, its mask unchanged, and
+    /// the returned task is false at once (the kernel's ESRCH for a pid that is gone): a task may end at
+    /// any moment, so this is an outcome to look at, not an error. Bad input is refused before that.
     /// </summary>
+    /// <returns>
+    /// A task that completes with true when the request was made to a live task, once the task runs
+    /// inside the new mask, or ends first (it was moved as far as it lived); with false at once when
+    /// the task had already ended (completed, faulted, cancelled, or ended by a stop): nothing was changed.
+    /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or has no active CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, excluding the current CPU (EBUSY).</exception>
-    public Task SetAffinityAsync(RtTask task, CpuSet affinity)
+    public Task<bool> SetAffinityAsync(RtTask task, CpuSet affinity)
     {
         ArgumentNullException.ThrowIfNull(task);
         if (task.Scheduler != this)
@@ -41,10 +52,10 @@ public sealed partial class RtScheduler
 
         if (task.IsCompleted)
         {
-            return Task.CompletedTask;
+            return s_ended; // ESRCH
         }
 
-        TaskCompletionSource? pending;
+        TaskCompletionSource<bool>? pending;
         Cpu? queuedOn = null;
         using (_affinityLock.EnterScope())
         {
@@ -58,7 +69,7 @@ public sealed partial class RtScheduler
 
             if (mask == task.AffinityMask && task.RareOrNull?.AffinityPending is null)
             {
-                return Task.CompletedTask; // no-op request (scenario 27)
+                return s_applied; // no-op request (scenario 27)
             }
 
             // The mask changes under the run-queue lock of the task's CPU, so a pull (which reads it under
@@ -82,7 +93,7 @@ public sealed partial class RtScheduler
             }
             else
             {
-                pending = task.Rare.AffinityPending ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                pending = task.Rare.AffinityPending ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
             }
         }
 
@@ -95,7 +106,7 @@ public sealed partial class RtScheduler
                 Balancer.PushQueuedTask(queuedOn, task);
             }
 
-            return Task.CompletedTask;
+            return s_applied;
         }
 
         MoveForAffinity(task);
@@ -253,12 +264,12 @@ public sealed partial class RtScheduler
     private static void CompleteAffinityLocked(RtTask task)
     {
         RtTaskRare? rare = task.RareOrNull;
-        TaskCompletionSource? pending = rare?.AffinityPending;
+        TaskCompletionSource<bool>? pending = rare?.AffinityPending;
         if (rare is not null)
         {
             rare.AffinityPending = null;
         }
 
-        pending?.TrySetResult();
+        pending?.TrySetResult(true);
     }
 }

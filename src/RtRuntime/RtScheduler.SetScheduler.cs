@@ -31,22 +31,29 @@ public sealed partial class RtScheduler
     /// its queue.</item>
     /// <item>Called by the task itself on its CPU, it is <see cref="TaskContext.SetPriority"/>: at once.</item>
     /// </list>
-    /// The last of several requests wins. A task that has ended is left as it is.
+    /// The last of several requests wins. A task that has ended is left as it is and the call returns
+    /// false (the kernel's ESRCH for a pid that is gone): a task may end at any moment, so this is an
+    /// outcome to look at, not an error. Bad input is refused before that (an exception, ended task or not).
     /// </summary>
+    /// <returns>
+    /// True when the request was made to a live task (it takes effect as above; a task that ends before
+    /// it does simply ends, as one can end right after any change); false when the task had already
+    /// ended (completed, faulted, cancelled, or ended by a stop): nothing was changed.
+    /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="priority"/> is outside 1..99 (0 is accepted for a task that is, or is being made, Normal: it changes nothing, as sched_setparam's 0 for SCHED_OTHER).</exception>
     /// <exception cref="InvalidOperationException">The task's policy is <see cref="SchedPolicy.Normal"/> (it has no RT priority), or a <see cref="SetScheduler"/> request to make it Normal waits to be applied (one to make a Normal task FIFO or RR lets this through: the priority then goes with that policy).</exception>
-    public void SetPriority(RtTask task, int priority)
+    public bool SetPriority(RtTask task, int priority)
     {
         ThrowIfNotOwnTask(task, "priority");
         if (IsNormalParam(task, priority))
         {
-            return;
+            return !task.IsCompleted; // nothing to change either way: only whether the task is there (ESRCH)
         }
 
         ValidateRtPriority(task, priority);
-        RequestSched(task, null, priority); // refuses a task that is, or is being made, Normal
+        return RequestSched(task, null, priority); // refuses a task that is, or is being made, Normal
     }
 
     /// <summary>
@@ -59,16 +66,18 @@ public sealed partial class RtScheduler
     /// that becomes round-robin while running starts a full slice then; one that leaves it stops
     /// rotating. The last of several requests (of either method) wins; a priority set through
     /// <see cref="SetPriority"/> keeps the policy the task has when it is applied, and is dropped if that
-    /// is Normal by then. A task that has ended is left as it is.
+    /// is Normal by then. A task that has ended is left as it is and the call returns false (ESRCH), as
+    /// <see cref="SetPriority"/> describes.
     /// </summary>
+    /// <returns>True when the request was made to a live task; false when the task had already ended: nothing was changed.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
     /// <exception cref="ArgumentOutOfRangeException">The policy is not one of the three, or the priority is outside 1..99 (Fifo, RoundRobin) or not 0 (Normal).</exception>
-    public void SetScheduler(RtTask task, SchedPolicy policy, int priority)
+    public bool SetScheduler(RtTask task, SchedPolicy policy, int priority)
     {
         ThrowIfNotOwnTask(task, "policy");
         ValidatePolicy(task.Name, priority, policy);
-        RequestSched(task, policy, priority);
+        return RequestSched(task, policy, priority);
     }
 
     private void ThrowIfNotOwnTask(RtTask task, string what)
@@ -84,18 +93,20 @@ public sealed partial class RtScheduler
     /// A validated policy (null: the task's, sched_setparam) and priority for <paramref name="task"/>, from
     /// any thread: given to whoever holds the task. A priority alone keeps the policy of a request not
     /// yet applied, as it would have been by then in the kernel (a pending change to Normal refuses it).
+    /// False (ESRCH) when the task had ended: nothing is written. One that ends after this looked is
+    /// still given the request (true), which whoever holds it then drops (the Dead case below).
     /// </summary>
-    private void RequestSched(RtTask task, SchedPolicy? policy, int priority)
+    private bool RequestSched(RtTask task, SchedPolicy? policy, int priority)
     {
         if (task.IsCompleted)
         {
-            return;
+            return false;
         }
 
         if (task.IsCurrent)
         {
             SetOwnSched(task, policy, priority);
-            return;
+            return true;
         }
 
         RtTaskRare rare = task.Rare;
@@ -119,6 +130,7 @@ public sealed partial class RtScheduler
         }
 
         ApplySchedRequestWhereHeld(task);
+        return true;
     }
 
     /// <summary>

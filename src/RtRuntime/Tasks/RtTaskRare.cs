@@ -26,7 +26,7 @@ internal sealed class RtTaskRare
     public CancellationToken SpawnToken;
 
     /// <summary>set_affinity_pending: the waiters of an affinity change not yet satisfied (last request wins, all complete together).</summary>
-    public TaskCompletionSource? AffinityPending;
+    public TaskCompletionSource<bool>? AffinityPending;
 
     /// <summary>
     /// A policy and priority set from another thread (<see cref="RtScheduler.SetScheduler"/>,

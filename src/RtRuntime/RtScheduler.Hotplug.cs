@@ -31,7 +31,12 @@ public sealed partial class RtScheduler
     /// <summary>The CPUs online now.</summary>
     public CpuSet OnlineCpus => CpuSet.Of(_cpus.Where(c => c.Online).Select(c => c.Id).ToArray());
 
-    /// <summary>Registers hotplug steps; returns a handle that unregisters them.</summary>
+    /// <summary>
+    /// Registers hotplug steps; returns a handle that unregisters them. Accepted during and after a stop,
+    /// unlike the hotplug operations: no CPU changes state once a stop has begun (those are refused), so
+    /// such steps never run, which is all they could ask for, and a component that registers steps as
+    /// it is built (a <see cref="PerCpu.PerCpuPool{T}"/>) is not failed by a stop it cannot see coming.
+    /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="callback"/> is null.</exception>
     /// <exception cref="ArgumentException">Its <see cref="HotplugCallback.Name"/> is null, empty or white space (it names the step in errors), or a step is an async method or lambda (async void: it would not run to its end on the CPU's thread).</exception>
     public IDisposable RegisterHotplug(HotplugCallback callback)
@@ -239,7 +244,7 @@ public sealed partial class RtScheduler
     {
         if (Volatile.Read(ref _stopTask) is not null || _hotplugStop.IsCancellationRequested)
         {
-            throw new InvalidOperationException($"cpu{cpu} cannot {what}: the runtime is stopping or stopped.");
+            throw new InvalidOperationException($"cpu{cpu} cannot {what}: the runtime {StopStateText}.");
         }
     }
 

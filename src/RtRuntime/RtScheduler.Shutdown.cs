@@ -91,6 +91,12 @@ public sealed partial class RtScheduler
     public bool IsAccepting => Volatile.Read(ref _accepting);
 
     /// <summary>
+    /// "is stopping" or "has stopped", for the refusals of calls a stop ends (spawns, hotplug): a caller
+    /// learns whether the stop it raced is still under way (its tasks draining) or over.
+    /// </summary>
+    internal string StopStateText => Volatile.Read(ref _stopTask) is { IsCompleted: true } ? "has stopped" : "is stopping";
+
+    /// <summary>
     /// Stops the runtime: refuses new tasks at once, lets live tasks finish for up to
     /// <paramref name="drainTimeout"/>, then cancels the rest and gives them
     /// <paramref name="cancelGrace"/> (default 5 s) to observe it at a preemption point or blocking

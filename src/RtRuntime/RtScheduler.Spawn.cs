@@ -15,7 +15,7 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid, or the affinity has no active CPU (the kernel's EINVAL).</exception>
-    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
+    /// <exception cref="InvalidOperationException">The runtime is stopping or has stopped (the message says which).</exception>
     public RtTask Spawn(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);
@@ -29,7 +29,7 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid, or the affinity has no active CPU (the kernel's EINVAL).</exception>
-    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
+    /// <exception cref="InvalidOperationException">The runtime is stopping or has stopped (the message says which).</exception>
     public RtTask<T> Spawn<T>(string? name, int priority, Func<TaskContext, ValueTask<T>> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);
@@ -82,7 +82,7 @@ public sealed partial class RtScheduler
     /// <exception cref="ArgumentNullException"><paramref name="body"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (null asks for a generated name, <c>task-&lt;id&gt;</c>).</exception>
     /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid, or the affinity has no active CPU (the kernel's EINVAL).</exception>
-    /// <exception cref="InvalidOperationException">The runtime is stopping or stopped.</exception>
+    /// <exception cref="InvalidOperationException">The runtime is stopping or has stopped (the message says which).</exception>
     public ValueTask RunAsync(string? name, int priority, Func<TaskContext, ValueTask> body, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, CancellationToken cancellationToken = default)
     {
         ThrowIfNullBody(body, name);
@@ -201,8 +201,8 @@ public sealed partial class RtScheduler
         ? task
         : throw Refused(task);
 
-    private static InvalidOperationException Refused(RtTask task) =>
-        new($"The runtime is stopping or stopped and accepts no new tasks (spawn of '{task.Name}' refused).");
+    private InvalidOperationException Refused(RtTask task) =>
+        new($"The runtime {StopStateText} and accepts no new tasks (spawn of '{task.Name}' refused).");
 
     /// <summary>
     /// Queues <paramref name="task"/>; false, with the task counted as refused, once the runtime is stopping.

@@ -242,7 +242,7 @@ public class BadInputTests
         ShutdownSummary summary = await rt.StopAsync(TimeSpan.FromSeconds(5)).WithTimeout();
 
         var e = Assert.Throws<InvalidOperationException>(() => rt.Spawn("late", 10, _ => ValueTask.CompletedTask));
-        Assert.Contains("stopping or stopped", e.Message, StringComparison.Ordinal);
+        Assert.Contains("The runtime has stopped", e.Message, StringComparison.Ordinal);
         Assert.Contains("'late'", e.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidOperationException>(() => rt.Spawn<int>("late2", 10, _ => ValueTask.FromResult(1)));
 

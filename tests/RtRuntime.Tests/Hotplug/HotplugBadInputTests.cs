@@ -109,8 +109,8 @@ public class HotplugBadInputTests
         await rt.StopAsync(TimeSpan.FromSeconds(1)).WithTimeout();
         var off = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OfflineAsync(0).WithTimeout());
         var on = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1).WithTimeout());
-        Assert.Equal("cpu0 cannot go offline: the runtime is stopping or stopped.", off.Message);
-        Assert.Equal("cpu1 cannot come online: the runtime is stopping or stopped.", on.Message);
+        Assert.Equal("cpu0 cannot go offline: the runtime has stopped.", off.Message);
+        Assert.Equal("cpu1 cannot come online: the runtime has stopped.", on.Message);
     }
 
     [Fact]

@@ -82,7 +82,10 @@ public sealed class RtEvent : RtWaitQueue
     /// it goes to the next waiter (as if that one had been first), else it sets the event again only if
     /// no <see cref="Reset"/> came since the grant. A Reset after a Set wins, as it does for a
     /// Windows/.NET AutoResetEvent and for the kernel's <c>reinit_completion</c>, which zeroes the
-    /// <c>done</c> a woken waiter has not consumed yet (here the waker hands the signal over instead).
+    /// <c>done</c> a woken waiter has not consumed yet (here the waker hands the signal over instead):
+    /// after such a Reset the signal goes only to a waiter that was already waiting at the last Reset
+    /// (it could have been the one granted); one that began waiting on the reset event waits for the
+    /// next Set, and the signal is gone.
     /// </summary>
     private protected override void ReturnGrant(RtTask task)
     {
@@ -94,12 +97,19 @@ public sealed class RtEvent : RtWaitQueue
         var woken = default(WokenTasks);
         using (Gate.EnterScope())
         {
-            if (PopLocked() is { } next)
+            bool resetSince = task.GrantResets != _resets;
+            if (HeadLocked is { } next)
             {
-                next.GrantResets = _resets;
-                woken.Add(next);
+                // A waiter's stamp is the Resets counted when it was listed (TryTakeLocked): equal to the
+                // count now, it began waiting after the last Reset, on a reset event.
+                if (!resetSince || next.GrantResets != _resets)
+                {
+                    _ = PopLocked();
+                    next.GrantResets = _resets;
+                    woken.Add(next);
+                }
             }
-            else if (task.GrantResets == _resets)
+            else if (!resetSince)
             {
                 _set = true;
             }
@@ -112,6 +122,7 @@ public sealed class RtEvent : RtWaitQueue
     {
         if (!_set)
         {
+            task.GrantResets = _resets; // the Resets when it begins waiting: a grant given back after a later Reset is not its (ReturnGrant)
             return false;
         }
 

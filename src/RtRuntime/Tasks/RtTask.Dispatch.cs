@@ -104,8 +104,9 @@ public abstract partial class RtTask
     /// <summary>
     /// The <see cref="RtEvent.Reset"/>s its auto-reset event had counted (modulo 256) when it granted this
     /// task its signal: a grant given back unused (the task ended before it resumed to take it) restores
-    /// the signalled state only when no Reset came since. Written under the event's gate at the grant and
-    /// read there at the give-back. A byte: the task's small fields share 8-byte words (a grant given back
+    /// the signalled state only when no Reset came since. While the task waits, the Resets counted when it
+    /// was listed: a grant given back after a later Reset goes to it only if it waited before that Reset.
+    /// Written under the event's gate at the grant and at the listing, read there at the give-back. A byte: the task's small fields share 8-byte words (a grant given back
     /// exactly a multiple of 256 Resets later would be taken for one with no Reset since).
     /// </summary>
     internal byte GrantResets;

@@ -1,3 +1,4 @@
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -68,6 +69,46 @@ public class AutoResetGiveBackTests
         await w2.WithTimeout(); // it got w1's signal
         Assert.False(ev.IsSet);
         Assert.Equal(0, ev.WaiterCount);
+    }
+
+    [Fact]
+    public async Task AGrantGivenBackAfterAReset_DoesNotGoToAWaiterThatCameAfterTheReset()
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var ev = new RtEvent(autoReset: true);
+        RtTask w1 = rt.Spawn("w1", 10, async ctx => await ev.WaitAsync(ctx), affinity: CpuSet.Of(0));
+        await Rt.Until(() => ev.WaiterCount == 1, "w1 waits");
+        RtTask? w3 = null;
+        RtTask s = rt.Spawn("s", 20, _ =>
+        {
+            ev.Set(); // to w1, queued behind s on cpu0: it does not resume yet
+            ev.Reset(); // the user resets the event: the signal is gone
+            w3 = rt.Spawn("w3", 10, async ctx => await ev.WaitAsync(ctx), affinity: CpuSet.Of(1)); // waits after the Reset
+            SpinUntilListed(ev);
+            EndQueuedOnAnotherThread(rt, w1); // w1 ends without resuming: its grant is given back
+            return ValueTask.CompletedTask;
+        }, affinity: CpuSet.Of(0));
+        await s.WithTimeout();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w1.WithTimeout());
+
+        // w3 began waiting on a reset event: the signal from before the Reset is not its.
+        Assert.False(w3!.IsCompleted);
+        Assert.Equal(1, ev.WaiterCount);
+        Assert.False(ev.IsSet);
+
+        ev.Set();
+        await w3.WithTimeout();
+    }
+
+    /// <summary>Spins (bounded: a hang becomes a failure) until one task waits on <paramref name="ev"/>.</summary>
+    private static void SpinUntilListed(RtEvent ev)
+    {
+        var limit = System.Diagnostics.Stopwatch.StartNew();
+        while (ev.WaiterCount != 1)
+        {
+            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), "w3 never waited");
+            Thread.SpinWait(100);
+        }
     }
 
     /// <summary>What a stop's thread does to a task queued behind one that never stops (AbandonStragglers).</summary>

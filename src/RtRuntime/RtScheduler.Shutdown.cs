@@ -234,15 +234,20 @@ public sealed partial class RtScheduler
         // once, as it ended, not also as abandoned (Completed + Faulted + Cancelled + Abandoned above
         // Accepted). No task is admitted any more: Accepted no longer moves. The runtime's own
         // <name>/posted drains are left out of the user's counts (they ran work posted to ended tasks or
-        // to the RunAsync context, not tasks anyone spawned), the abandoned included: reported as Posted.
+        // to the RunAsync context, not tasks anyone spawned): reported as Posted. A drain still running
+        // posted work after the grace is abandoned all the same (LogAbandoned named it): its CPU thread is
+        // left running user code, which a summary saying Abandoned 0 (a clean stop) would hide.
         long posted = Interlocked.Read(ref _postedAdmitted);
-        long completed = Ended(RtTaskState.Completed) - PostedEnded(RtTaskState.Completed);
-        long faulted = Ended(RtTaskState.Faulted) - PostedEnded(RtTaskState.Faulted);
-        long cancelled = Ended(RtTaskState.Cancelled) - PostedEnded(RtTaskState.Cancelled);
+        long postedCompleted = PostedEnded(RtTaskState.Completed);
+        long postedFaulted = PostedEnded(RtTaskState.Faulted);
+        long postedCancelled = PostedEnded(RtTaskState.Cancelled);
+        long completed = Ended(RtTaskState.Completed) - postedCompleted;
+        long faulted = Ended(RtTaskState.Faulted) - postedFaulted;
+        long cancelled = Ended(RtTaskState.Cancelled) - postedCancelled;
         long accepted = Accepted - posted;
         if (abandoned > 0)
         {
-            abandoned = Math.Max(0, accepted - completed - faulted - cancelled);
+            abandoned = Math.Max(0, accepted - completed - faulted - cancelled) + Math.Max(0, posted - postedCompleted - postedFaulted - postedCancelled);
         }
 
         var summary = new ShutdownSummary(accepted, completed, faulted, cancelled, abandoned)

@@ -11,7 +11,8 @@ namespace RtRuntime;
 /// <param name="Cancelled">Tasks cancelled (by their token, by <c>Cancel</c>, or at shutdown).</param>
 /// <param name="Abandoned">
 /// Tasks that still ran when the cancel grace expired (a body that never reaches a preemption point):
-/// their CPU thread is left running. Zero in a clean stop.
+/// their CPU thread is left running. Zero in a clean stop. A runtime's own <c>&lt;name&gt;/posted</c> task
+/// still running posted work then counts here too (its CPU thread is left running that work).
 /// </param>
 public sealed record ShutdownSummary(long Accepted, long Completed, long Faulted, long Cancelled, long Abandoned)
 {

@@ -37,6 +37,36 @@ public class ShutdownSummaryPostedTests
     }
 
     [Fact]
+    public async Task ADrainStillRunningPostedWorkAfterTheGrace_IsCountedAbandoned()
+    {
+        RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask t = rt.Spawn("ended", 10, _ => ValueTask.CompletedTask);
+        await t.WithTimeout();
+        using var release = new ManualResetEventSlim();
+        bool running = false;
+        t.Post(_ =>
+        {
+            Volatile.Write(ref running, true);
+            release.Wait(Rt.Hang); // holds its CPU thread without any preemption point: the stop cannot end it
+        }, null);
+        await Rt.Until(() => Volatile.Read(ref running), "the drain runs the posted work");
+
+        ShutdownSummary summary;
+        try
+        {
+            summary = await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        // The user's task completed; the drain was left running on its CPU thread: abandoned, not a clean stop.
+        Assert.Equal((1L, 1L, 0L, 0L, 1L), (summary.Accepted, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned));
+        Assert.Equal(1, summary.Posted);
+    }
+
+    [Fact]
     public async Task APooledBodyAfterAForeignAwait_ItsRunAsyncDrainIsCountedAsPosted()
     {
         RtScheduler rt = Rt.Start(cpus: 1);

@@ -272,9 +272,9 @@ public sealed class MixedScenario : StressScenario
     /// refused (EINVAL, as <c>SetAffinityAsync</c> refuses such a mask), counted, and the loop goes on. Any
     /// other refusal is the harness's bug and propagates.
     /// </summary>
-    private static bool SpawnRefusedByChurn(MixedScript script, MixedStats stats)
+    private static bool SpawnRefusedByChurn(ArgumentOutOfRangeException refusal, MixedScript script, MixedStats stats)
     {
-        if (script.Affinity is null || stats.HotplugRuntime is null)
+        if (refusal.ParamName != "affinity" || script.Affinity is null || stats.HotplugRuntime is null)
         {
             return false;
         }
@@ -332,7 +332,7 @@ public sealed class MixedScenario : StressScenario
                     {
                         pooled = rt.RunAsync(name, script.Priority, ctx => RunPooledAsync(ctx, script, name, checker, stats, holder), script.Policy, script.Affinity, cts?.Token ?? CancellationToken.None);
                     }
-                    catch (ArgumentOutOfRangeException) when (SpawnRefusedByChurn(script, stats))
+                    catch (ArgumentOutOfRangeException refusal) when (SpawnRefusedByChurn(refusal, script, stats))
                     {
                         cts?.Dispose();
                         index++;
@@ -360,7 +360,7 @@ public sealed class MixedScenario : StressScenario
                 {
                     task = rt.Spawn(name, script.Priority, ctx => script.RunAsync(ctx, name, checker, stats, holder), script.Policy, script.Affinity, injectHere ? CancellationToken.None : cancellationToken);
                 }
-                catch (ArgumentOutOfRangeException) when (SpawnRefusedByChurn(script, stats))
+                catch (ArgumentOutOfRangeException refusal) when (SpawnRefusedByChurn(refusal, script, stats))
                 {
                     injected &= !injectHere; // a refused injection is made by a later task
                     index++;

@@ -182,8 +182,16 @@ public class RealThreadBalancingTests
     {
         // Scenario 12 (a7c81556ec4d): L (10, mask 0-1) pinned on CPU0, R (30, mask 1) on CPU1; H (50) wakes
         // on CPU0 (the lowest CPU: KernelFaithful does not spare pinned runners) and preempts L; then R
-        // blocks: CPU1's pull finds L not movable and has CPU0 push its running H to CPU1.
-        await using var rt = Rt.Start(cpus: 2, balance: BalancePolicy.KernelFaithful);
+        // blocks: CPU1's pull finds L not movable and has CPU0 push its running H to CPU1. A long balance
+        // tick: with the default 10 ms, a loaded machine that kept CPU0's thread from L's point for a tick
+        // had the rebalancer push the waiting H to CPU1 before it ever ran on CPU0 (its rescue of work
+        // overdue on a CPU), which is not the scenario (3 of 10 runs failed beside two busy loops).
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.Balance = BalancePolicy.KernelFaithful;
+            o.BalanceTick = TimeSpan.FromSeconds(10); // the longest allowed
+        });
         var rWait = new RtEvent();
         bool rRunning = false, releaseR = false, hDone = false;
         long lProgress = 0;

@@ -43,11 +43,7 @@ internal static class ReportFile
         catch (Exception ex)
         {
             TryDelete(temp);
-            if (FolderInTheWay(ex, full) is { } clear)
-            {
-                throw clear;
-            }
-
+            ThrowIfFolderInTheWay(ex, full);
             throw;
         }
     }
@@ -79,11 +75,7 @@ internal static class ReportFile
         catch (Exception ex)
         {
             TryDelete(temp);
-            if (FolderInTheWay(ex, full) is { } clear)
-            {
-                throw clear;
-            }
-
+            ThrowIfFolderInTheWay(ex, full);
             throw;
         }
     }
@@ -102,12 +94,15 @@ internal static class ReportFile
     private static FileStream CreateTemp(string temp) =>
         new(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 64 * 1024, useAsync: false);
 
-    /// <summary>A clear error when <paramref name="ex"/> came from a folder standing where the file goes; else null.</summary>
-    private static IOException? FolderInTheWay(Exception ex, string full) =>
+    /// <summary>Throws a clear error when <paramref name="ex"/> came from a folder standing where the file goes; else returns (the caller rethrows <paramref name="ex"/>).</summary>
+    private static void ThrowIfFolderInTheWay(Exception ex, string full)
+    {
         // .NET says "Access to the path is denied" for this (EISDIR), which sends the user looking at permissions.
-        ex is IOException or UnauthorizedAccessException && Directory.Exists(full)
-            ? new IOException($"cannot write '{full}': a folder of that name is in the way (the report file would replace it).", ex)
-            : null;
+        if (ex is IOException or UnauthorizedAccessException && Directory.Exists(full))
+        {
+            throw new IOException($"cannot write '{full}': a folder of that name is in the way (the report file would replace it).", ex);
+        }
+    }
 
     private static void TryDelete(string temp)
     {

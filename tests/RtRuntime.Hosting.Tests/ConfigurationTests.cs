@@ -109,32 +109,39 @@ public sealed class ConfigurationTests
     [Fact]
     public async Task StartAsync_CpuThreadPriorityOutOfRangeForPolicy_FailsNamingThePriority()
     {
-        using IHost host = TestHosts.Build(new Dictionary<string, string?>
+        string message = await StartFailsAsync(new Dictionary<string, string?>
         {
             ["RtRuntime:CpuThreadPolicy"] = "Fifo",
             ["RtRuntime:CpuThreadPriority"] = "0",
         });
 
-        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
-
-        Assert.Contains("RtRuntime:CpuThreadPriority = 0 is invalid: With CpuThreadPolicy Fifo", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("RtRuntime:CpuThreadPriority = 0 is invalid: With CpuThreadPolicy Fifo", message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task StartAsync_CoresWithPinningUnpinned_FailsNamingBothInsteadOfIgnoringCores()
     {
         // "Pinning": "Unpinned" with "Cores": "0" used to start with the CPU threads on every allowed core, the list unused.
-        using IHost host = TestHosts.Build(new Dictionary<string, string?>
+        string message = await StartFailsAsync(new Dictionary<string, string?>
         {
             ["RtRuntime:Pinning"] = "Unpinned",
             ["RtRuntime:Cores"] = "0",
         });
 
-        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+        Assert.Contains("RtRuntime:Cores = 0 is invalid: Cores (0) names the cores to pin CPU threads to, but Pinning is Unpinned", message, StringComparison.Ordinal);
+        Assert.Contains("set Pinning to Pinned", message, StringComparison.Ordinal);
+    }
 
-        Assert.Contains("RtRuntime:Cores = 0 is invalid: Cores (0) names the cores to pin CPU threads to, but Pinning is Unpinned", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("set Pinning to Pinned", ex.Message, StringComparison.Ordinal);
+    /// <summary>
+    /// Builds a host on <paramref name="settings"/>, checks that its start fails validation and leaves
+    /// the runtime not started, and returns the failure's message.
+    /// </summary>
+    private static async Task<string> StartFailsAsync(Dictionary<string, string?> settings)
+    {
+        using IHost host = TestHosts.Build(settings);
+        var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
         Assert.Equal(RtRuntimeState.NotStarted, host.Services.GetRequiredService<RtRuntimeAccessor>().State);
+        return ex.Message;
     }
 
     [Fact]

@@ -79,12 +79,12 @@ public class AutoResetGiveBackTests
         RtTask w1 = rt.Spawn("w1", 10, async ctx => await ev.WaitAsync(ctx), affinity: CpuSet.Of(0));
         await Rt.Until(() => ev.WaiterCount == 1, "w1 waits");
         RtTask? w3 = null;
-        RtTask s = rt.Spawn("s", 20, _ =>
+        RtTask s = rt.Spawn("s", 20, sctx =>
         {
             ev.Set(); // to w1, queued behind s on cpu0: it does not resume yet
             ev.Reset(); // the user resets the event: the signal is gone
             w3 = rt.Spawn("w3", 10, async ctx => await ev.WaitAsync(ctx), affinity: CpuSet.Of(1)); // waits after the Reset
-            SpinUntilListed(ev);
+            sctx.SpinWithoutPointsUntil(() => ev.WaiterCount == 1, "w3 waits"); // no point: w1 stays queued behind s
             EndQueuedOnAnotherThread(rt, w1); // w1 ends without resuming: its grant is given back
             return ValueTask.CompletedTask;
         }, affinity: CpuSet.Of(0));
@@ -98,17 +98,6 @@ public class AutoResetGiveBackTests
 
         ev.Set();
         await w3.WithTimeout();
-    }
-
-    /// <summary>Spins (bounded: a hang becomes a failure) until one task waits on <paramref name="ev"/>.</summary>
-    private static void SpinUntilListed(RtEvent ev)
-    {
-        var limit = System.Diagnostics.Stopwatch.StartNew();
-        while (ev.WaiterCount != 1)
-        {
-            Assert.True(limit.Elapsed < TimeSpan.FromSeconds(30), "w3 never waited");
-            Thread.SpinWait(100);
-        }
     }
 
     /// <summary>What a stop's thread does to a task queued behind one that never stops (AbandonStragglers).</summary>

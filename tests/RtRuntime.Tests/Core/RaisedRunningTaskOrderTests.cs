@@ -24,11 +24,7 @@ public class RaisedRunningTaskOrderTests
         {
             using (ctx.PreemptDisable())
             {
-                u = rt.Spawn("u", 60, _ =>
-                {
-                    order.Enqueue("u");
-                    return ValueTask.CompletedTask;
-                });
+                u = Recorder(rt, "u", 60, order);
                 ctx.SpinWithoutPointsUntil(() => Rt.QueuedOn(rt.Cpus[0], u), "u queued behind t");
                 ctx.SetPriority(60);
             }
@@ -56,11 +52,7 @@ public class RaisedRunningTaskOrderTests
         {
             using (ctx.PreemptDisable())
             {
-                u = rt.Spawn("u", 60, _ =>
-                {
-                    order.Enqueue("u");
-                    return ValueTask.CompletedTask;
-                });
+                u = Recorder(rt, "u", 60, order);
                 ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref raised) == 1, "t raised to 60 from the test thread");
             }
 
@@ -89,18 +81,10 @@ public class RaisedRunningTaskOrderTests
         {
             using (ctx.PreemptDisable())
             {
-                u = rt.Spawn("u", 60, _ =>
-                {
-                    order.Enqueue("u");
-                    return ValueTask.CompletedTask;
-                });
+                u = Recorder(rt, "u", 60, order);
                 ctx.SpinWithoutPointsUntil(() => Rt.QueuedOn(rt.Cpus[0], u), "u queued behind t");
                 ctx.SetPriority(60);
-                w = rt.Spawn("w", 60, _ =>
-                {
-                    order.Enqueue("w");
-                    return ValueTask.CompletedTask;
-                });
+                w = Recorder(rt, "w", 60, order);
                 ctx.SpinWithoutPointsUntil(() => Rt.QueuedOn(rt.Cpus[0], w), "w queued behind u");
             }
 
@@ -113,4 +97,12 @@ public class RaisedRunningTaskOrderTests
         await w!.WithTimeout();
         Assert.Equal(["u", "t", "w"], order.ToArray());
     }
+
+    /// <summary>Spawns a task at <paramref name="priority"/> that only records its name when it runs.</summary>
+    private static RtTask Recorder(RtScheduler rt, string name, int priority, ConcurrentQueue<string> order) =>
+        rt.Spawn(name, priority, _ =>
+        {
+            order.Enqueue(name);
+            return ValueTask.CompletedTask;
+        });
 }

@@ -360,6 +360,32 @@ public sealed class SimScenario
         {
             Fail(path, $"must be a name of 1..{MaxNameLength} characters.");
         }
+
+        // A scenario built in code gets the file's check too (the reader's ReadString): before, only a
+        // file's names were checked, and a line break in a name built in code split its trace lines.
+        if (ControlCharacterError(name) is { } error)
+        {
+            Fail(path, error);
+        }
+    }
+
+    /// <summary>
+    /// Null when <paramref name="text"/> holds only printable characters; else why it is refused: names
+    /// are written into the trace, one event per line, so a line break or another control character
+    /// (C0, DEL or C1) would split or garble an event (review helper-112).
+    /// </summary>
+    /// <param name="text">A name, as read or built.</param>
+    internal static string? ControlCharacterError(string text)
+    {
+        int control = text.AsSpan().IndexOfAnyInRange('\u0000', '\u001f');
+        if (control < 0)
+        {
+            control = text.AsSpan().IndexOfAnyInRange('\u007f', '\u009f');
+        }
+
+        return control < 0
+            ? null
+            : $"holds a control character (U+{(int)text[control]:X4} at index {control}); a name is written into the trace, one event per line, so only printable characters are allowed.";
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]

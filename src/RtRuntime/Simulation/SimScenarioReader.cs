@@ -492,17 +492,10 @@ internal static class SimScenarioReader
             throw ctx.Error(ref reader, at, $"is {s.Length} characters long; at most {SimScenario.MaxNameLength} are allowed.");
         }
 
-        // Names are written into the trace, one event per line: a line break or another control
-        // character would split or garble an event (review helper-112).
-        int control = s.AsSpan().IndexOfAnyInRange('\u0000', '\u001f');
-        if (control < 0)
+        // Names are written into the trace, one event per line (SimScenario.Validate checks names built in code the same way).
+        if (SimScenario.ControlCharacterError(s) is { } error)
         {
-            control = s.AsSpan().IndexOfAnyInRange('\u007f', '\u009f');
-        }
-
-        if (control >= 0)
-        {
-            throw ctx.Error(ref reader, at, $"holds a control character (U+{(int)s[control]:X4} at index {control}); a name is written into the trace, one event per line, so only printable characters are allowed.");
+            throw ctx.Error(ref reader, at, error);
         }
 
         return s;

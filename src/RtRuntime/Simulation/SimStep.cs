@@ -112,7 +112,14 @@ public sealed class SimStep
     /// </summary>
     /// <param name="mutex">The mutex's name.</param>
     /// <param name="timeoutUs">Virtual microseconds, 1 or more.</param>
-    public static SimStep Lock(string mutex, long timeoutUs) => new(SimStepKind.Lock, durationUs: timeoutUs, target: mutex);
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeoutUs"/> is below 1.</exception>
+    public static SimStep Lock(string mutex, long timeoutUs) =>
+        // A DurationUs of 0 is Lock(mutex)'s "no timeout": a 0 taken here would wait without one, where
+        // the threaded WaitAsync(ctx, TimeSpan.Zero) takes the mutex only if it is free (a file's
+        // "timeoutUs": 0 is refused by the reader); a negative one would only be caught by Validate.
+        timeoutUs < 1
+            ? throw new ArgumentOutOfRangeException(nameof(timeoutUs), timeoutUs, $"A lock's timeout must be 1 µs or more (at most {SimScenario.MaxTimeUs} µs); for no timeout use Lock(mutex), to take the mutex only if it is free use TryLock(mutex).")
+            : new(SimStepKind.Lock, durationUs: timeoutUs, target: mutex);
 
     /// <summary>Take the RtMutex <paramref name="mutex"/> if it is free (<c>RtMutex.TryLock</c>); else skip to after the task's next unlock of it.</summary>
     /// <param name="mutex">The mutex's name.</param>

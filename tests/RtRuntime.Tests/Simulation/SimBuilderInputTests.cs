@@ -33,4 +33,17 @@ public class SimBuilderInputTests
         Assert.Equal(where == "task" ? "$.tasks[0].name" : $"$.tasks[0].steps[0].{(where == "wait" ? "signal" : where)}", e.Path);
         Assert.Contains("holds a control character (U+000A at index 1)", e.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    public void Lock_WithATimeoutBelowOneMicrosecond_IsRefusedNamingIt(long timeoutUs)
+    {
+        // SimStep.Lock("m", 0) was taken for Lock("m"): a wait without any timeout, where the threaded
+        // WaitAsync(ctx, TimeSpan.Zero) takes the mutex only if it is free now (a file's "timeoutUs": 0 is refused).
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => SimStep.Lock("m", timeoutUs));
+        Assert.Equal("timeoutUs", e.ParamName);
+        Assert.Equal(timeoutUs, e.ActualValue);
+        Assert.Contains("1 µs or more", e.Message, StringComparison.Ordinal);
+    }
 }

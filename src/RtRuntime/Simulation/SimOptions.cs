@@ -12,7 +12,7 @@ public sealed class SimOptions
     /// <summary>Throw <see cref="SimInvariantException"/> at the first violation instead of collecting them (default false).</summary>
     public bool ThrowOnViolation { get; init; }
 
-    /// <summary>Stop after this many events (default 50 million): a guard against runaway scenarios.</summary>
+    /// <summary>Stop after this many events, 0 or more (default 50 million): a guard against runaway scenarios.</summary>
     public long MaxEvents { get; init; } = 50_000_000;
 
     /// <summary>
@@ -20,6 +20,17 @@ public sealed class SimOptions
     /// what was simulated up to then (<see cref="SimResult.Completed"/> false). Nothing is thrown.
     /// </summary>
     public CancellationToken CancellationToken { get; init; }
+
+    /// <summary>Checks the values (<see cref="Simulator.Run(SimScenario, long, SimOptions)"/> calls it).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="MaxEvents"/> is negative.</exception>
+    internal void Validate()
+    {
+        if (MaxEvents < 0)
+        {
+            // Before, a negative limit ran nothing and reported the run as stopped at its limit.
+            throw new ArgumentOutOfRangeException(nameof(MaxEvents), MaxEvents, "MaxEvents must be 0 or more (0: no event runs).");
+        }
+    }
 
     /// <summary>Test seam: break the simulator on purpose to test the invariant checker.</summary>
     internal SimFault InjectFault { get; init; }

@@ -20,11 +20,13 @@ public static class Simulator
     /// <param name="seed">The tie-breaking seed (see <see cref="Run(SimScenario, long)"/>).</param>
     /// <param name="options">Trace, invariant checking and limits.</param>
     /// <exception cref="SimScenarioException">The scenario is invalid.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="SimOptions.MaxEvents"/> is negative.</exception>
     /// <exception cref="SimInvariantException">An invariant broke and <see cref="SimOptions.ThrowOnViolation"/> is set.</exception>
     public static SimResult Run(SimScenario scenario, long seed, SimOptions options)
     {
         ArgumentNullException.ThrowIfNull(scenario);
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         scenario.Validate();
         return new SimEngine(scenario, seed, options).Run();
     }

@@ -46,4 +46,16 @@ public class SimBuilderInputTests
         Assert.Equal(timeoutUs, e.ActualValue);
         Assert.Contains("1 µs or more", e.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Run_ANegativeEventLimit_IsRefusedNamingIt()
+    {
+        // MaxEvents = -1 ran nothing and reported an incomplete run, as if the limit had been reached.
+        SimScenario s = Scenario(1, BalancePolicy.WorkConserving, Task("T", 10, steps: [Run(5)]));
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Simulator.Run(s, 0, new SimOptions { MaxEvents = -1 }));
+        Assert.Equal("MaxEvents", e.ParamName);
+        Assert.Contains("must be 0 or more", e.Message, StringComparison.Ordinal);
+        Assert.Equal(-1L, e.ActualValue);
+    }
 }

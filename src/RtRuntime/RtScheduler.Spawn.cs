@@ -173,7 +173,7 @@ public sealed partial class RtScheduler
     /// that goes inactive after this check still gets the fallback at placement, as a task whose CPUs go
     /// offline later does: the task is widened and runs, never lost.
     /// </summary>
-    private void ThrowIfNoActiveCpu(CpuSet? affinity, CpuSet mask)
+    internal void ThrowIfNoActiveCpu(CpuSet? affinity, CpuSet mask)
     {
         if (affinity is not null && !Scheduling.Placement.AnyActive(mask, _cpuViews))
         {

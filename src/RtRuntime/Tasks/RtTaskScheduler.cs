@@ -20,7 +20,15 @@ public sealed class RtTaskScheduler : TaskScheduler
     /// <summary>Creates an adapter that runs Tasks at <paramref name="priority"/> with <paramref name="policy"/> on <paramref name="affinity"/>.</summary>
     /// <exception cref="ArgumentNullException"><paramref name="runtime"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="name"/> is empty or white space (as for Spawn; null names its tasks <c>tasksched-p&lt;priority&gt;</c>).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid (as for Spawn).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The priority, policy or affinity is invalid, or the affinity has no active CPU now (as for Spawn: the kernel's EINVAL).</exception>
+    /// <remarks>
+    /// The affinity is checked against the CPUs active when the adapter is made, as a spawn's is. When
+    /// every CPU of it goes offline later, its Tasks are not refused (a throw from <see cref="QueueTask"/>
+    /// would fault the caller of Task.Start, or lose a continuation): each one's runtime task gets
+    /// <c>select_fallback_rq</c>'s widening to every CPU with a "no longer affine" warning, as a task whose
+    /// CPUs go offline after it was placed does, and Tasks queued once one of its CPUs is active again
+    /// run on it again.
+    /// </remarks>
     public RtTaskScheduler(RtScheduler runtime, int priority, SchedPolicy policy = SchedPolicy.Fifo, CpuSet? affinity = null, string? name = null)
     {
         ArgumentNullException.ThrowIfNull(runtime);
@@ -30,8 +38,11 @@ public sealed class RtTaskScheduler : TaskScheduler
         _affinity = affinity;
         _name = name ?? "tasksched-p" + priority.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
-        // Validate now, with Spawn's messages, rather than at the first queued Task.
-        _runtime.ValidateSpawn(_name, priority, policy, affinity);
+        // Validate now, with Spawn's messages, rather than at the first queued Task. A mask with no active
+        // CPU is refused here, where the caller chose it, as Spawn refuses it; its spawns are not checked
+        // (SpawnWithoutContextFlow), as its CPUs going offline later is the fallback case.
+        CpuSet mask = _runtime.ValidateSpawn(_name, priority, policy, affinity);
+        _runtime.ThrowIfNoActiveCpu(affinity, mask);
     }
 
     /// <summary>The CPUs its Tasks may run on at once: those of its affinity (every CPU of the runtime without one).</summary>

@@ -1,5 +1,6 @@
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
+using RtRuntime.Tests.Hotplug;
 
 namespace RtRuntime.Tests.Core;
 
@@ -193,6 +194,67 @@ public class RtTaskSchedulerTests
         await using var rt = Rt.Start(cpus: 2);
         Assert.Equal(1, new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(1)).MaximumConcurrencyLevel);
         Assert.Equal(2, new RtTaskScheduler(rt, 10).MaximumConcurrencyLevel);
+    }
+
+    [Fact]
+    public async Task Constructor_AffinityOfOfflineCpusOnly_ThrowsEinvalNamingTheActiveCpus()
+    {
+        // Was: accepted, and every Task it ran was widened to every CPU with a "no longer affine" warning.
+        using var logs = new CapturingLoggerFactory();
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 4;
+            o.LoggerFactory = logs;
+        });
+        await rt.OfflineAsync(2).WithTimeout();
+        await rt.OfflineAsync(3).WithTimeout();
+
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(2, 3)));
+        Assert.Equal("affinity", e.ParamName);
+        Assert.Equal("2-3", e.ActualValue);
+        Assert.Contains("affinity {2-3} has no active CPU (online and not going offline); active now: {0-1}.", e.Message, StringComparison.Ordinal);
+
+        // One active CPU among offline ones is enough, and its Tasks run there, unwidened.
+        var mixed = new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(1, 2, 3));
+        Assert.Equal(1, await Task.Factory.StartNew(() => Cpu.Current!.Id, CancellationToken.None, TaskCreationOptions.None, mixed).WithTimeout());
+        Assert.DoesNotContain(logs.Messages, m => m.Message.Contains("no longer affine", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task CpusOfItsAffinityGoOfflineLater_ItsTasksAndContinuationsStillRun_WidenedWithAWarning()
+    {
+        // select_fallback_rq, as for a task whose CPUs go offline after it was placed: QueueTask neither
+        // throws (Task.Start would throw, a continuation would fault) nor loses the Task.
+        using var logs = new CapturingLoggerFactory();
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.LoggerFactory = logs;
+        });
+        var scheduler = new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(1), name: "on1");
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var atAwait = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<(int Before, int After)> work = Task.Factory.StartNew(async () =>
+        {
+            int before = Cpu.Current!.Id;
+            atAwait.SetResult();
+            await gate.Task; // resumes through the scheduler: a new runtime task, queued after the offline
+            return (before, Cpu.Current!.Id);
+        }, CancellationToken.None, TaskCreationOptions.None, scheduler).Unwrap();
+        await atAwait.Task.WithTimeout();
+
+        await rt.OfflineAsync(1).WithTimeout();
+        var started = new Task<int>(() => Cpu.Current!.Id);
+        started.Start(scheduler); // would throw TaskSchedulerException if QueueTask threw
+        gate.SetResult();
+
+        Assert.Equal(0, await started.WithTimeout());
+        Assert.Equal((1, 0), await work.WithTimeout());
+        Assert.Contains(logs.Messages, m => m.Message.Contains("task on1 no longer affine to cpu1", StringComparison.Ordinal));
+
+        // Its CPU back: its Tasks run there again (each Task's runtime task is widened, not the adapter).
+        await rt.OnlineAsync(1).WithTimeout();
+        Assert.Equal(1, await Task.Factory.StartNew(() => Cpu.Current!.Id, CancellationToken.None, TaskCreationOptions.None, scheduler).WithTimeout());
     }
 
     private static List<RtTask> Cpus0Queue(RtScheduler rt)

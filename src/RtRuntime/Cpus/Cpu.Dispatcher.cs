@@ -26,6 +26,7 @@ internal sealed partial class Cpu
         t_current = this;
         if (!setup(this))
         {
+            OsThreadId = 0;
             return;
         }
 
@@ -35,6 +36,11 @@ internal sealed partial class Cpu
 
         ExitHotplug();
         t_current = null;
+
+        // The tid dies with the thread and Linux hands it to a later thread, maybe one of this process:
+        // kept, CpuThreadTime (clock_gettime of the tid's CPU clock) would read that thread's time after the
+        // stop instead of null. Cleared by the thread itself, so before its Join returns.
+        OsThreadId = 0;
     }
 
     /// <summary>One dispatcher turn; false when the thread should exit. Never inlined into the

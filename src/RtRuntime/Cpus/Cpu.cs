@@ -58,7 +58,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>The core the thread is pinned to, or −1 when unpinned.</summary>
     public int Core { get; }
 
-    /// <summary>The OS thread id (Linux <c>gettid</c>) of this CPU's thread once it runs, else 0.</summary>
+    /// <summary>The OS thread id (Linux <c>gettid</c>) of this CPU's thread while it runs, else 0 (before it starts, and once it has ended: the OS may reuse the id).</summary>
     internal volatile int OsThreadId;
 
     /// <summary>

@@ -55,7 +55,7 @@ internal sealed class HrTimerThread : IDisposable
     /// <summary>The idle CPUs' share of this thread's work (see <see cref="TimerDuty"/>).</summary>
     public TimerDuty Duty { get; }
 
-    /// <summary>The OS thread id of <c>rt/timer</c> once it runs (Linux), else 0.</summary>
+    /// <summary>The OS thread id of <c>rt/timer</c> while it runs (Linux), else 0 (cleared once it has ended: the OS may reuse the id).</summary>
     internal volatile int OsThreadId;
 
     /// <summary>Starts the thread, confined to <paramref name="housekeeping"/> when there are such cores.</summary>
@@ -209,6 +209,7 @@ internal sealed class HrTimerThread : IDisposable
         _stop = true;
         _parker.Unpark();
         _thread.Join();
+        OsThreadId = 0; // the tid died with the thread; the OS may give it to another
     }
 
     /// <summary>

@@ -58,7 +58,7 @@ internal sealed class Rebalancer : IDisposable
     /// <summary>Events received, by reason.</summary>
     public long EventCount(BalanceReason reason) => Volatile.Read(ref _eventCounts[(int)reason]);
 
-    /// <summary>The OS thread id of <c>rt/balance</c> once it runs (Linux), else 0.</summary>
+    /// <summary>The OS thread id of <c>rt/balance</c> while it runs (Linux), else 0 (cleared once it has ended: the OS may reuse the id).</summary>
     internal volatile int OsThreadId;
 
     private CpuSet? _housekeeping;
@@ -315,6 +315,7 @@ internal sealed class Rebalancer : IDisposable
         _stop = true;
         _parker.Unpark();
         _thread.Join();
+        OsThreadId = 0; // the tid died with the thread; the OS may give it to another
     }
 
     public void Dispose() => _parker.Dispose();

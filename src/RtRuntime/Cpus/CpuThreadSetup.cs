@@ -53,7 +53,7 @@ internal static class CpuThreadSetup
         int slack = LinuxInterop.SetTimerSlackOneNanosecond();
         if (slack != 0)
         {
-            return $"cpu{cpu.Id}: prctl(PR_SET_TIMERSLACK, 1) failed: {LinuxInterop.Describe(slack)}";
+            return $"cpu{cpu.Id} (core {cpu.Core}): prctl(PR_SET_TIMERSLACK, 1) failed: {LinuxInterop.Describe(slack)}";
         }
 
         int policyErrno = options.CpuThreadPolicy switch

@@ -237,14 +237,21 @@ public sealed partial class RtScheduler
         // to the RunAsync context, not tasks anyone spawned): reported as Posted. A drain still running
         // posted work after the grace is abandoned all the same (LogAbandoned named it): its CPU thread is
         // left running user code, which a summary saying Abandoned 0 (a clean stop) would hide.
-        long posted = Interlocked.Read(ref _postedAdmitted);
+        // Once drained, every task accepted has ended and none can be admitted any more (TryAdmitWhileDraining
+        // checks the drain under its lock): the accepted are exactly the ended, read from counts that no
+        // longer move. The admission counts still move for a moment on each refusal (a spawn, or a post to
+        // an ended task that counts its drain before it is refused): read then, a refusal racing the
+        // summary took one task from the user's Accepted and added it to Posted (review helper-142).
+        bool drained = _drained.Task.IsCompleted;
+        long postedAdmitted = Interlocked.Read(ref _postedAdmitted);
         long postedCompleted = PostedEnded(RtTaskState.Completed);
         long postedFaulted = PostedEnded(RtTaskState.Faulted);
         long postedCancelled = PostedEnded(RtTaskState.Cancelled);
         long completed = Ended(RtTaskState.Completed) - postedCompleted;
         long faulted = Ended(RtTaskState.Faulted) - postedFaulted;
         long cancelled = Ended(RtTaskState.Cancelled) - postedCancelled;
-        long accepted = Accepted - posted;
+        long posted = drained ? postedCompleted + postedFaulted + postedCancelled : postedAdmitted;
+        long accepted = drained ? completed + faulted + cancelled : Accepted - posted;
         if (abandoned > 0)
         {
             abandoned = Math.Max(0, accepted - completed - faulted - cancelled) + Math.Max(0, posted - postedCompleted - postedFaulted - postedCancelled);

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using System.Reflection;
 using RtRuntime.Tasks;
 
 namespace RtRuntime.Tests.Core;
@@ -86,6 +88,72 @@ public class ShutdownSummaryPostedTests
 
         Assert.Equal((1L, 1L, 0L, 0L), (summary.Accepted, summary.Completed, summary.Faulted, summary.Cancelled));
         Assert.True(summary.Posted >= 1, summary.ToString());
+        Assert.True(summary.AllAccountedFor, summary.ToString());
+    }
+
+    [Fact]
+    public async Task WorkPostedToAnEndedTaskAsTheStopSumsUp_ItsRefusedDrainIsNotCounted()
+    {
+        // A post to an ended task counts its drain before it is admitted (so that the drain's end is never
+        // counted without it) and takes it back when refused. The summary read it in between: Posted 1 and
+        // Accepted 0 for a stop whose one user task completed and whose drain never existed. The window is
+        // opened where the stop disposes its meter (after the drain, before the sums): the refusal waits
+        // there for the drain lock, held by the test.
+        RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask t = rt.Spawn("ended", 10, _ => ValueTask.CompletedTask);
+        await t.WithTimeout();
+        var drainLock = (Lock)typeof(RtScheduler).GetField("_drainLock", BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(rt)!;
+        FieldInfo postedAdmitted = typeof(RtScheduler).GetField("_postedAdmitted", BindingFlags.NonPublic | BindingFlags.Instance)!;
+        Meter meter = rt.Metrics.Meter;
+        ThreadHold? hold = null;
+        Thread? poster = null;
+        bool postRan = false;
+        using var listener = new MeterListener
+        {
+            InstrumentPublished = (instrument, l) =>
+            {
+                if (ReferenceEquals(instrument.Meter, meter))
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            },
+            MeasurementsCompleted = (_, _) =>
+            {
+                if (poster is not null)
+                {
+                    return; // once, for the first instrument
+                }
+
+                hold = new ThreadHold(release =>
+                {
+                    using (drainLock.EnterScope())
+                    {
+                        release();
+                    }
+                }, "drain-lock");
+                poster = new Thread(() => t.Post(_ => Volatile.Write(ref postRan, true), null)) { IsBackground = true, Name = "poster" };
+                poster.Start();
+                SpinWait.SpinUntil(() => (long)postedAdmitted.GetValue(rt)! == 1, Rt.Hang); // counted, waiting for the lock
+            },
+        };
+        listener.Start();
+
+        ShutdownSummary summary;
+        try
+        {
+            summary = await rt.StopAsync(Rt.Hang).WithTimeout();
+        }
+        finally
+        {
+            hold?.Dispose();
+            poster?.Join(Rt.Hang);
+        }
+
+        Assert.NotNull(poster); // the window was opened
+        Assert.Equal(0L, (long)postedAdmitted.GetValue(rt)!); // the drain was refused
+        Assert.False(Volatile.Read(ref postRan));
+        Assert.Equal((1L, 1L, 0L, 0L, 0L), (summary.Accepted, summary.Completed, summary.Faulted, summary.Cancelled, summary.Abandoned));
+        Assert.Equal(0, summary.Posted);
         Assert.True(summary.AllAccountedFor, summary.ToString());
     }
 }

@@ -79,6 +79,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task SecondRunIntoTheSameFolder_ItsLogHoldsThatRunOnly()
+    {
+        // The report files of a run into a folder replace the earlier run's; its log was appended to the
+        // earlier run's, so a PASS run's rtstress.log could hold the BUG and ERR lines of the run before.
+        string folder = Out("again");
+        var (code1, out1, err1) = await Run("pileup", "--cpus", "2", "--duration", "200ms", "--policy", "KernelFaithful", "--seed", "101", "--out", folder);
+        Assert.True(code1 == 0, out1 + err1);
+        var (code2, out2, err2) = await Run("pileup", "--cpus", "2", "--duration", "200ms", "--policy", "KernelFaithful", "--seed", "202", "--out", folder);
+        Assert.True(code2 == 0, out2 + err2);
+
+        string log = ReadShared(Path.Combine(folder, "rtstress.log"));
+        Assert.Contains(", seed 202, report folder", log, StringComparison.Ordinal);
+        Assert.DoesNotContain(", seed 101, report folder", log, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Cyclic_LoadMigrateDisabled_ExitsZero()
     {
         var (code, stdout, stderr) = await Run("cyclic", "--cpus", "2", "--duration", "1s", "--load-migrate-disabled", "--load-point", "20us", "--out", Out("cl"));

@@ -225,9 +225,22 @@ internal static class SuiteRunner
     private static Logger CreateLogger(string folder, CliOutput io, TextWriter human, bool quiet, bool interactive)
     {
         const string template = "{Timestamp:HH:mm:ss} {Level:u3} {Message:lj}{NewLine}{Exception}";
+        string logPath = Path.Combine(folder, "rtstress.log");
+        try
+        {
+            // The file sink appends: a run into the folder of an earlier one (--out reused) replaces that
+            // run's report files, and its log must be this run's too, not the earlier run's lines (its BUG
+            // and ERR lines beside a PASS report) followed by this one's.
+            File.Delete(logPath); // nothing to do when there is none (a folder of that name is not a file: left to the sink)
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Not removable (held open elsewhere on Windows, no right to): this run's lines follow the old ones, as before.
+        }
+
         var config = new LoggerConfiguration()
             .MinimumLevel.Debug()
-            .WriteTo.File(Path.Combine(folder, "rtstress.log"), outputTemplate: "{Timestamp:O} {Level:u3} {SourceContext} {Message:lj}{NewLine}{Exception}", formatProvider: CultureInfo.InvariantCulture);
+            .WriteTo.File(logPath, outputTemplate: "{Timestamp:O} {Level:u3} {SourceContext} {Message:lj}{NewLine}{Exception}", formatProvider: CultureInfo.InvariantCulture);
         if (!quiet)
         {
             // While Spectre draws live bars, only warnings reach the console (they would tear the bars).

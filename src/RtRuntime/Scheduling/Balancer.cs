@@ -179,8 +179,9 @@ internal sealed class Balancer
     }
 
     /// <summary>
-    /// push_rt_tasks after a preemption on <paramref name="self"/>: move the preempted task to a CPU
-    /// running lower priority; if it is migrate-disabled (a pile-up forms), the policy may instead move
+    /// push_rt_tasks after a preemption on <paramref name="self"/>: the queued tasks that will not run
+    /// here next go to CPUs running lower priority, highest first (<see cref="PushBehindNext"/>); if the
+    /// preempted task is migrate-disabled (a pile-up forms), the policy may instead move
     /// every task queued above it that another CPU would run now (they have not started here yet, so
     /// no stopper is needed), letting the pinned task resume. True when that repair moved a task: the
     /// CPU then falls back to the pinned task's priority, and must pull before it picks (a task waiting
@@ -190,7 +191,7 @@ internal sealed class Balancer
     {
         if (preempted.MigrationDisabled == 0)
         {
-            PushQueued(self, preempted);
+            PushBehindNext(self);
             return false;
         }
 
@@ -223,6 +224,63 @@ internal sealed class Balancer
         }
 
         return moved;
+    }
+
+    /// <summary>
+    /// push_rt_tasks once the preempter is picked (set_next_task_rt's rt_queue_push_tasks): the highest
+    /// pushable task queued on <paramref name="self"/> that will not run there next (the queue's head
+    /// does: the CPU picks it right after this), then the next, each to the lowest CPU if it runs below
+    /// it (<see cref="PushQueued"/>), going on past one that finds none, as the simulator's push after
+    /// its pick does. The kernel's pick_next_pushable_task offers the highest pushable task, not the
+    /// preempted one: a push of the preempted task alone sent it to the lower CPU while a higher task
+    /// queued behind the preempter waited here (cpu1 ran L 10 while M 40 waited under H 50 on cpu0),
+    /// until rt/balance's next pass. Bounded like <see cref="PushWaiting"/>; without a pushable task
+    /// queued (<see cref="Cpu.PushableTop"/>) it costs one read.
+    /// </summary>
+    private void PushBehindNext(Cpu self)
+    {
+        int skip = 0;
+        for (int round = 0; round < _cpus.Length + PushWaitingScan.MaxLooked && self.PushableTop >= 0; round++)
+        {
+            RtTask? pushable;
+            using (self.Lock.EnterScope())
+            {
+                // The head runs here next: when it is a migratable pushable task, it is the scan's first
+                // (queue order), so it is passed over like a task already found no CPU for.
+                RtTask? next = self.Rq.PeekHighest();
+                int passNext = next is not null && next.QueuedPushable && next.MigrationDisabled == 0 ? 1 : 0;
+                var filter = new PushableFilter { Scan = new PushWaitingScan { Skip = skip + passNext } };
+                pushable = self.Rq.FindFirstPushable(-1, ref filter);
+                if (filter.Scan.Exhausted)
+                {
+                    pushable = null;
+                }
+            }
+
+            if (pushable is null || !AnyActiveBelow(self, pushable.Prio))
+            {
+                return; // no other CPU runs below it, nor below the tasks queued after it (an overloaded machine pays one scan)
+            }
+
+            if (!PushQueued(self, pushable))
+            {
+                skip++; // no CPU busy below it that its affinity allows: look past it
+            }
+        }
+    }
+
+    /// <summary>True when an active CPU other than <paramref name="self"/> is busy below <paramref name="prio"/> (published priorities, racy).</summary>
+    private bool AnyActiveBelow(Cpu self, int prio)
+    {
+        foreach (Cpu cpu in _cpus)
+        {
+            if (cpu != self && cpu.Active && cpu.TopPrio < prio)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>

@@ -21,6 +21,7 @@ public sealed partial class RtScheduler
     private readonly Lock _drainLock = new(); // orders a drain task admitted while stopping with the drain's completion
     private Task<ShutdownSummary>? _stopTask;
     private readonly List<RtTask> _stopCallers = []; // tasks of this runtime that called StopAsync (under _stopLock)
+    private readonly List<Task> _stopCallerBodies = []; // bodies of RunAsync tasks that called it from runasync/posted (under _stopLock)
 
     /// <summary>
     /// How often a stop with a caller among its own tasks looks whether only those callers are left,
@@ -107,6 +108,9 @@ public sealed partial class RtScheduler
     /// other task has ended and each such caller is blocked on a foreign await (the stop, typically), the
     /// callers are ended as cancelled (their awaits never resume: the CPU threads exit) instead of
     /// holding the stop for the drain and the grace, or for ever with <see cref="Timeout.InfiniteTimeSpan"/>.
+    /// A <see cref="RunAsync"/> body that calls it after a foreign await (the rest then runs on a
+    /// <c>runasync/posted</c> task) is taken for its own task when the call is in the body's own frame
+    /// (not in a helper method the body awaits: that task is waited for as any task).
     /// </summary>
     /// <param name="drainTimeout">How long live tasks may finish on their own.</param>
     /// <param name="cancelGrace">How long cancelled tasks get to observe it (default 5 s).</param>
@@ -122,6 +126,10 @@ public sealed partial class RtScheduler
             if (Cpu.Current is { } cpu && cpu.Scheduler == this && Cpu.CurrentTask is { } caller)
             {
                 _stopCallers.Add(caller); // before the stop's first steps: its drain must not wait for this task's await of it
+                if (RunAsyncBodyCalling(caller) is { } body)
+                {
+                    _stopCallerBodies.Add(body); // the caller is a RunAsync body gone on after a foreign await: its task is the one blocked
+                }
             }
 
             if (_stopTask is { } started)
@@ -296,6 +304,17 @@ public sealed partial class RtScheduler
     }
 
     /// <summary>
+    /// The body whose continuation <paramref name="caller"/> runs, when it is a <c>runasync/posted</c> task
+    /// running the rest of a RunAsync body after a foreign await: the caller that matters is then the body's
+    /// pooled task (blocked on that await, until the body completes), not the drain task, which ends
+    /// once the callback suspends. Found when the body awaited in its own frame (the continuation's target
+    /// is the body's task); the rest of a helper method the body awaits is not told from the body, and its
+    /// task is waited for as any task.
+    /// </summary>
+    private static Task? RunAsyncBodyCalling(RtTask caller) =>
+        caller.RareOrNull is { PostedDrain: true, AfterExit: { CarriesLiveBodies: true, Running: Action { Target: Task body } } } ? body : null;
+
+    /// <summary>
     /// When every live task is a task of this runtime that called <see cref="StopAsync"/> and is blocked
     /// on a foreign await (the stop's own task, most likely: it completes only after them), ends them as
     /// cancelled, as <see cref="AbandonStragglers"/> ends a task blocked on a foreign await. A caller
@@ -304,9 +323,20 @@ public sealed partial class RtScheduler
     private void EndStopCallersIfOnlyTheyAreLeft()
     {
         RtTask[] callers;
+        HashSet<Task>? bodies = null;
         lock (_stopLock)
         {
             callers = [.. _stopCallers.Where(t => !t.IsCompleted).Distinct()];
+            if (_stopCallerBodies.Count > 0)
+            {
+                bodies = new HashSet<Task>(_stopCallerBodies, ReferenceEqualityComparer.Instance);
+            }
+        }
+
+        if (bodies is not null)
+        {
+            // The RunAsync tasks whose bodies called from runasync/posted: blocked, so in the registry.
+            callers = [.. callers.Concat(LiveSnapshot().Where(t => t.Pooled && t.RunningBody is { } body && bodies.Contains(body))).Distinct()];
         }
 
         if (callers.Length == 0 || LiveTasks != callers.Length)

@@ -20,6 +20,7 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
     private readonly ConcurrentQueue<PostedWork> _queue = new();
     private readonly Lock _forwarding = new();
     private int _draining; // 1 while a drain task is live (or being started)
+    private object? _running; // the state of the work the drain task runs now (only that task's thread reads it)
 
     /// <summary>The ended task whose work this is (its name, priority, policy and CPUs are the drain tasks').</summary>
     public RtTask Root => root;
@@ -29,6 +30,14 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
     /// its drain tasks are admitted, and go on, until the stop's grace has passed (not only until it cancels).
     /// </summary>
     public bool CarriesLiveBodies => carriesLiveBodies;
+
+    /// <summary>
+    /// On the drain task's thread, inside a callback it runs: that callback's state. For an await's
+    /// continuation it is the awaiting async method's MoveNext, whose target is that method's task (a
+    /// RunAsync body's own, when the body awaited in its own frame): how a stop called there finds
+    /// which RunAsync task the caller is (<see cref="RtScheduler.StopAsync"/>).
+    /// </summary>
+    public object? Running => _running;
 
     /// <summary>
     /// Takes the work left on <paramref name="ended"/> (this queue's root, or one of its drain tasks),
@@ -116,6 +125,7 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
                 {
                     try
                     {
+                        _running = work.State;
                         work.Callback(work.State);
                     }
                     catch (Exception e)
@@ -124,6 +134,10 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
                         // owner awaits): log it, or an async void call's exception would vanish.
                         root.Scheduler.ReportPostedAfterExitThrew(this, e);
                         throw;
+                    }
+                    finally
+                    {
+                        _running = null;
                     }
 
                     try

@@ -306,6 +306,9 @@ public abstract partial class RtTask
         }
     }
 
+    /// <summary>The body's task while the body runs asynchronously (it suspended and has not been published), else null.</summary>
+    internal Task? RunningBody => BodyState as Task;
+
     /// <summary>True once the body started and completed (on or off CPU) and only its outcome is left to publish.</summary>
     internal bool HasCompletedBody => IsStarted && BodyCompleted;
 

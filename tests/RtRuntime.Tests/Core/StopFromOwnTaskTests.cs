@@ -67,4 +67,63 @@ public class StopFromOwnTaskTests
         Assert.Equal(new ShutdownSummary(1, 1, 0, 0, 0), summary);
         Assert.Equal(RtTaskState.Completed, caller.State);
     }
+
+    [Fact]
+    public async Task StopAsync_AwaitedByARunAsyncBodyAfterAForeignAwait_EndsItsTaskAsCancelledInsteadOfHanging()
+    {
+        var rt = Rt.Start(cpus: 2);
+        Task<ShutdownSummary>? inner = null;
+        ValueTask run = rt.RunAsync("stopper", 10, async _ =>
+        {
+            await Task.Delay(1); // foreign: the rest of the body runs on a runasync/posted task, not on its own
+            Task<ShutdownSummary> stop = rt.StopAsync(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Volatile.Write(ref inner, stop);
+            await stop; // the stop waits for the body's task: it must not wait for this await
+        });
+        Task ended = run.AsTask();
+        await Rt.Until(() => Volatile.Read(ref inner) is not null, "the body called StopAsync");
+
+        ShutdownSummary summary = await inner!.WithTimeout();
+
+        // The RunAsync task once, cancelled; the runtime's drain that ran the body's rest apart (Posted).
+        Assert.Equal(new ShutdownSummary(1, 0, 0, 1, 0) { Posted = summary.Posted }, summary);
+        Assert.True(summary.Posted >= 1, summary.ToString());
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => ended.WithTimeout());
+    }
+
+    [Fact]
+    public async Task StopAsync_CalledByARunAsyncBodyWhileAnotherRunAsyncTaskAwaitsForeignWork_WaitsForThatTask()
+    {
+        var rt = Rt.Start(cpus: 2);
+        var foreign = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool otherWaits = false;
+        bool otherFinished = false;
+        Task other = rt.RunAsync("other", 10, async _ =>
+        {
+            Volatile.Write(ref otherWaits, true);
+            await foreign.Task; // foreign, and not the stop: this task is waited for, not ended
+            Volatile.Write(ref otherFinished, true);
+        }).AsTask();
+        await Rt.Until(() => Volatile.Read(ref otherWaits), "the other body waits on its foreign work");
+        Task<ShutdownSummary>? inner = null;
+        Task stopper = rt.RunAsync("stopper", 10, async _ =>
+        {
+            await Task.Delay(1);
+            Task<ShutdownSummary> stop = rt.StopAsync(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            Volatile.Write(ref inner, stop);
+            await stop;
+        }).AsTask();
+        await Rt.Until(() => Volatile.Read(ref inner) is not null, "the stopper called StopAsync");
+        await Rt.Until(() => rt.LiveTasks == 2, "the stopper's drain ended: only the two RunAsync tasks left");
+        await Task.Delay(100); // several of the stop's 10 ms looks: none may end the other task (a guard, not a timing assertion)
+        Assert.False(other.IsCompleted);
+
+        foreign.SetResult();
+        ShutdownSummary summary = await inner!.WithTimeout();
+
+        Assert.True(Volatile.Read(ref otherFinished));
+        Assert.Equal(new ShutdownSummary(2, 1, 0, 1, 0) { Posted = summary.Posted }, summary);
+        await other.WithTimeout();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => stopper.WithTimeout());
+    }
 }

@@ -124,8 +124,8 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     public ref RtTask? PushTarget => ref _idleReads.PushTarget;
 
     /// <summary>
-    /// What the in-flight push's target CPU must run below besides the runner's priority (a pinned
-    /// wakeup's repair: the pinned task's; else <see cref="int.MaxValue"/>). Set with <see cref="PushTarget"/>, under the lock.
+    /// What the in-flight push's target CPU must run below besides the runner's priority (a pile-up's
+    /// repair, at a pinned task's wakeup, a pull or rt/balance's pass: the pinned task's; else <see cref="int.MaxValue"/>). Set with <see cref="PushTarget"/>, under the lock.
     /// </summary>
     public int PushBelow = int.MaxValue;
 

@@ -134,8 +134,12 @@ public static class BalanceRules
     /// <param name="migrationDisabled">The queued task's migrate-disable depth.</param>
     /// <param name="targetCpu">The CPU FindLowest chose, or −1.</param>
     /// <param name="targetTopPrio">That CPU's <see cref="ICpuState.TopPrio"/>.</param>
-    public static bool ShouldPushQueued(int taskPrio, int migrationDisabled, int targetCpu, int targetTopPrio) =>
-        migrationDisabled == 0 && targetCpu >= 0 && targetTopPrio < taskPrio;
+    /// <param name="belowPrio">What the target must also run below: for a migrate-disable pile-up's repair
+    /// (a task queued above a preempted pinned one pushed away so that the pinned task runs) the pinned
+    /// task's priority, as for <see cref="PushRunningHasTarget"/>: on a CPU running above the pinned task
+    /// the pushed task would only make that CPU's task wait instead of it. Else <see cref="int.MaxValue"/>.</param>
+    public static bool ShouldPushQueued(int taskPrio, int migrationDisabled, int targetCpu, int targetTopPrio, int belowPrio = int.MaxValue) =>
+        migrationDisabled == 0 && targetCpu >= 0 && targetTopPrio < Math.Min(taskPrio, belowPrio);
 
     /// <summary>
     /// push_cpu_stop / migration_cpu_stop, executed by the runner's own CPU at its next preemption point:

@@ -113,7 +113,7 @@ internal sealed class Balancer
 
             if (BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: true, droppedFrom))
             {
-                RequestPushRunning(source, onlyWithTarget: true);
+                RequestPushRunning(source, onlyWithTarget: true, targetBelow: pinned.Prio);
             }
         }
 
@@ -220,7 +220,7 @@ internal sealed class Balancer
         bool moved = false;
         foreach (RtTask runner in above)
         {
-            moved |= PushQueued(self, runner, repair: true);
+            moved |= PushQueued(self, runner, repair: true, belowPrio: preempted.Prio);
         }
 
         return moved;
@@ -285,9 +285,10 @@ internal sealed class Balancer
 
     /// <summary>
     /// True when a task queued on <paramref name="self"/> above <paramref name="prio"/> may migrate and
-    /// another active CPU is busy below it: the only case in which a pinned task preempted there can be
-    /// helped by moving its preempters (the published priorities, read without locks: a CPU that
-    /// drops later is seen by rt/balance's next pass, as before).
+    /// another active CPU is busy below the pinned task (<paramref name="prio"/>): the only case in which
+    /// a pinned task preempted there can be helped by moving its preempters (on a CPU busy between the
+    /// two, a preempter would make that CPU's task wait instead of the pinned one). The published
+    /// priorities, read without locks: a CPU that drops later is seen by rt/balance's next pass, as before.
     /// </summary>
     private bool MayMoveAbove(Cpu self, int prio)
     {
@@ -299,7 +300,7 @@ internal sealed class Balancer
 
         foreach (Cpu cpu in _cpus)
         {
-            if (cpu != self && cpu.Active && cpu.TopPrio < pushable)
+            if (cpu != self && cpu.Active && cpu.TopPrio < prio)
             {
                 return true;
             }
@@ -324,12 +325,13 @@ internal sealed class Balancer
     /// Moves a task queued on <paramref name="self"/> to the lowest CPU if it would run there now:
     /// counted as a push, or with <paramref name="repair"/> as a running push (the pile-up repair:
     /// the task that preempted a pinned one moved away before it starts, as the stopper would move it
-    /// once it runs; with a PushRunning event, as the stopper's move has).
+    /// once it runs; with a PushRunning event, as the stopper's move has), where the target must also run
+    /// below <paramref name="belowPrio"/>, the pinned task's priority (<see cref="BalanceRules.ShouldPushQueued"/>).
     /// </summary>
-    private bool PushQueued(Cpu self, RtTask task, bool repair = false)
+    private bool PushQueued(Cpu self, RtTask task, bool repair = false, int belowPrio = int.MaxValue)
     {
         int target = Placement.FindLowest(task.Prio, task.AffinityMask, self.Id, _scheduler.CpuViews);
-        if (!BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio))
+        if (!BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, target < 0 ? int.MaxValue : _cpus[target].TopPrio, belowPrio))
         {
             return false;
         }
@@ -345,7 +347,7 @@ internal sealed class Balancer
                 // Re-check under both locks: still queued here, still movable, still worth it.
                 if (task.Cpu == self && task.Run == TaskRunState.Queued && self.Rq.Contains(task) && dest.Active
                     && task.AffinityMask.Contains(target) // the mask may have changed since FindLowest read it
-                    && BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, dest.TopPrio))
+                    && BalanceRules.ShouldPushQueued(task.Prio, task.MigrationDisabled, target, dest.TopPrio, belowPrio))
                 {
                     self.DequeueLocked(task);
                     dest.EnqueueLocked(task, atHead: false);
@@ -415,7 +417,7 @@ internal sealed class Balancer
 
             if (filter.Scan.PileUp && !askedRepair && BalanceRules.MayRepairPileUp(_scheduler.Policy, onPull: false, pullerPreviousPrio: -1))
             {
-                RequestPushRunning(cpu);
+                RequestPushRunning(cpu, targetBelow: filter.Scan.PinnedPrio); // the stopper's target must run below the pinned task
                 askedRepair = true;
             }
 
@@ -453,6 +455,9 @@ internal sealed class Balancer
     /// The request names its target: if that task leaves the CPU first, the request lapses. With
     /// <paramref name="onlyWithTarget"/> (a pull's or a pinned wakeup's pile-up repair) only when some CPU
     /// runs below the runner, and below <paramref name="targetBelow"/>, now (<see cref="BalanceRules.PushRunningHasTarget"/>).
+    /// The stopper holds its target to <paramref name="targetBelow"/> in any case: a pile-up's repair names
+    /// the pinned task's priority (a runner moved onto a CPU running above it would only make that CPU's
+    /// task wait instead of it).
     /// </summary>
     public static void RequestPushRunning(Cpu cpu, bool onlyWithTarget = false, int targetBelow = int.MaxValue)
     {
@@ -474,7 +479,7 @@ internal sealed class Balancer
             }
 
             cpu.PushTarget = running;
-            cpu.PushBelow = onlyWithTarget ? targetBelow : int.MaxValue; // the stopper holds the target to it too
+            cpu.PushBelow = targetBelow; // the stopper holds the target to it too
         }
 
         cpu.SetPending(PendingWork.Stop);

@@ -26,6 +26,13 @@ internal struct PushWaitingScan
     /// <summary>A migrate-disabled task was passed over before the first migratable one.</summary>
     public bool PileUp;
 
+    /// <summary>
+    /// With <see cref="PileUp"/>, the priority of the first (highest) migrate-disabled task passed over:
+    /// what a CPU must run below for the repair (its CPU's runner pushed away) to let it run instead of
+    /// making that CPU's task wait.
+    /// </summary>
+    public int PinnedPrio;
+
     /// <summary>How many migratable tasks to pass over first: those this pass already found no CPU for (they stay queued ahead).</summary>
     public int Skip;
 
@@ -36,8 +43,9 @@ internal struct PushWaitingScan
     public readonly bool Exhausted => Looked > MaxLooked;
 
     /// <summary>True to stop the scan at this task (the choice, unless <see cref="Exhausted"/>).</summary>
+    /// <param name="prio">The task's priority.</param>
     /// <param name="migrationDisabled">The task's migrate-disable depth.</param>
-    public bool Take(int migrationDisabled)
+    public bool Take(int prio, int migrationDisabled)
     {
         if (++Looked > MaxLooked)
         {
@@ -48,7 +56,12 @@ internal struct PushWaitingScan
         {
             // A pile-up only before the head: a pinned task behind a movable one is left to later events
             // (the head's scan saw what was before it), as when the head was pushed.
-            PileUp |= !_passedOver;
+            if (!_passedOver && !PileUp)
+            {
+                PileUp = true;
+                PinnedPrio = prio;
+            }
+
             return false;
         }
 

@@ -9,5 +9,5 @@ internal struct PushableFilter : ITaskFilter
     public PushWaitingScan Scan;
 
     /// <inheritdoc/>
-    public bool Take(RtTask task) => Scan.Take(task.MigrationDisabled);
+    public bool Take(RtTask task) => Scan.Take(task.Prio, task.MigrationDisabled);
 }

@@ -86,7 +86,7 @@ internal sealed partial class SimEngine
 
         if (scan.PileUp(pulled?.Prio ?? -1) && BalanceRules.MayRepairPileUp(_scenario.Policy, onPull: true, droppedFrom))
         {
-            RequestPushRunning(source, onlyWithTarget: true);
+            RequestPushRunning(source, onlyWithTarget: true, targetBelow: scan.PinnedPrio);
         }
 
         return pulled is not null;
@@ -151,8 +151,8 @@ internal sealed partial class SimEngine
         }
     }
 
-    /// <summary>The threaded Balancer's PushQueued: a push, or with <paramref name="repair"/> a pile-up repair (a running push).</summary>
-    private bool TryPushQueued(SimCpu cpu, SimTask t, bool repair = false)
+    /// <summary>The threaded Balancer's PushQueued: a push, or with <paramref name="repair"/> a pile-up repair (a running push), to a CPU running below <paramref name="belowPrio"/> too (the pinned task's priority).</summary>
+    private bool TryPushQueued(SimCpu cpu, SimTask t, bool repair = false, int belowPrio = int.MaxValue)
     {
         if (t.MigrationDisabled > 0)
         {
@@ -160,7 +160,7 @@ internal sealed partial class SimEngine
         }
 
         int target = Placement.FindLowest(t.Prio, t.Mask, cpu.Id, _cpus);
-        if (!BalanceRules.ShouldPushQueued(t.Prio, t.MigrationDisabled, target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue))
+        if (!BalanceRules.ShouldPushQueued(t.Prio, t.MigrationDisabled, target, target >= 0 ? _cpus[target].TopPrio : int.MaxValue, belowPrio))
         {
             return false;
         }
@@ -199,7 +199,7 @@ internal sealed partial class SimEngine
         bool moved = false;
         foreach (SimTask runner in above)
         {
-            moved |= TryPushQueued(cpu, runner, repair: true);
+            moved |= TryPushQueued(cpu, runner, repair: true, belowPrio: preempted.Prio);
         }
 
         return moved;
@@ -230,7 +230,7 @@ internal sealed partial class SimEngine
         }
 
         cpu.PushBusy = true;
-        cpu.PushBelow = onlyWithTarget ? targetBelow : int.MaxValue; // the stopper holds the target to it too
+        cpu.PushBelow = targetBelow; // the stopper holds the target to it too (a pile-up's repair: the pinned task's priority)
         cpu.StopPending = true;
         Emit(cpu.Id, runner, SimEventKind.PushRequested);
     }
@@ -332,7 +332,7 @@ internal sealed partial class SimEngine
             SimTask? pushable = null;
             foreach (SimTask t in cpu.Queue)
             {
-                if (!IsSoleOn(t, cpu.Id) && scan.Take(t.MigrationDisabled))
+                if (!IsSoleOn(t, cpu.Id) && scan.Take(t.Prio, t.MigrationDisabled))
                 {
                     pushable = scan.Exhausted ? null : t;
                     break;
@@ -341,7 +341,7 @@ internal sealed partial class SimEngine
 
             if (scan.PileUp && repairs)
             {
-                RequestPushRunning(cpu);
+                RequestPushRunning(cpu, targetBelow: scan.PinnedPrio); // as Balancer.PushWaiting: a target below the pinned task
             }
 
             if (pushable is null || BalanceRules.ShouldPreempt(pushable.Prio, cpu.RunningPrio))

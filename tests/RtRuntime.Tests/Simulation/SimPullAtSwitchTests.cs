@@ -85,26 +85,26 @@ public class SimPullAtSwitchTests
         Assert.Equal(0, r.RunningPushes);
     }
 
-    // Found by a 300,000-scenario hunt (RT_SIM_EXPLORE, CsCheck seed 82bfA_gLK421, shrunk). T4 (30) runs
-    // pinned on CPU0, and the on-sight repair pushes every task that preempts it (T1, 83) away at each of
-    // its points. At 106 T3 (46, mask {0,2} since then) leaves CPU1 at its migrate_enable and waits on
-    // CPU2 behind T0 (78), which woke there: CPU0 then looked busy at 83 (T1 queued to preempt T4). At 112
-    // the repair pushes T1 to the idle CPU1 and CPU0 falls back to T4's 30: it must pull T3 before it
-    // picks. It used to pick T4 at once (a preemption, so no pull), leaving T3 waiting above it until the tick.
+    // P (30) runs pinned on CPU0 (a point every 10 µs); Z (78) runs on CPU2 alone, and CPU1 runs Y (50)
+    // until 8. H (83) wakes on CPU0 at 5 (queued, to preempt P at its point), so CPU0 looks busy at 83
+    // when T3 (46, CPUs 0 and 2) wakes at 6: it waits on CPU2 behind Z. At P's point (10) H preempts P
+    // and the on-sight repair pushes H to CPU1, idle since 8 and below P; CPU0 falls back to P's 30: it
+    // must pull T3 before it picks. (The thirty-third session's hunt found this with a generated scenario,
+    // CsCheck seed 82bfA_gLK421, that the fortieth session's rule for a repair's target no longer reaches:
+    // CPU0 used to pick P at once, a preemption, so no pull, leaving T3 waiting above it until the tick.)
     private static SimScenario RepairBesideAWaitingTask() => new()
     {
         Cpus = 3,
         Policy = BalancePolicy.WorkConserving,
         TickUs = 0,
         AnticipateTimersUs = 0,
-        RoundRobinSliceUs = 30,
         Tasks =
         [
-            Spec("T0", 78, SchedPolicy.RoundRobin, "2", 23, -1, MD, MD, SimStep.Signal("a"), SimStep.PreemptionPoint(), Run(42, 14), ME, MD, Run(41), SimStep.Signal("b"), Aff("T3", "0,2"), ME, ME, Run(54, 21)),
-            Spec("T1", 83, SchedPolicy.Fifo, "0-2", 45, 1, PD, Run(28, 21), SimStep.Yield(), MD, Run(5, 7), Run(48), ME, PE, SimStep.Yield(), Run(43, 7)),
-            Spec("T2", 37, SchedPolicy.Fifo, "2", 13, 1, Aff("T2", "1-2"), SimStep.Signal("a")),
-            Spec("T3", 46, SchedPolicy.Fifo, "1", 18, 0, MD, MD, Aff("T4", "0"), Sleep(7), ME, ME, MD, Run(49, 7), Run(32, 21), ME, Run(34, 7)),
-            Spec("T4", 30, SchedPolicy.RoundRobin, "0-2", 42, 2, Run(1, 14), SimStep.Yield(), MD, Run(48, 21), MD, Run(55, 21), Run(50, 7), ME, Sleep(9), ME, Run(48, 21)),
+            Spec("P", 30, SchedPolicy.Fifo, "0-2", 0, 0, MD, Run(300, 10), ME),
+            Spec("Z", 78, SchedPolicy.Fifo, "2", 0, 2, Run(500)),
+            Spec("Y", 50, SchedPolicy.Fifo, "1", 0, 1, Run(8)),
+            Spec("H", 83, SchedPolicy.Fifo, "0-2", 5, 0, Run(100)),
+            Spec("T3", 46, SchedPolicy.Fifo, "0,2", 6, 2, Run(100)),
         ],
     };
 
@@ -114,9 +114,9 @@ public class SimPullAtSwitchTests
         SimResult r = RunClean(RepairBesideAWaitingTask());
 
         string[] lines = Lines(r);
-        int repair = Array.IndexOf(lines, "112 cpu0->cpu1 T1 PushRunning");
+        int repair = Array.IndexOf(lines, "10 cpu0->cpu1 H PushRunning");
         Assert.True(repair >= 0, string.Join("\n", lines));
-        Assert.Equal(["112 cpu2->cpu0 T3 Pull", "112 cpu0 T3 SwitchIn"], lines[(repair + 1)..(repair + 3)]);
+        Assert.Equal(["10 cpu2->cpu0 T3 Pull", "10 cpu0 T3 SwitchIn"], lines[(repair + 1)..(repair + 3)]);
     }
 
     private static SimTaskSpec Spec(string name, int prio, SchedPolicy policy, string mask, long spawn, int cpu, params SimStep[] steps) => new()

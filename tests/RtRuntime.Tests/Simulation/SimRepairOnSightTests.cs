@@ -12,9 +12,10 @@ namespace RtRuntime.Tests.Simulation;
 public class SimRepairOnSightTests
 {
     // P(10) runs pinned on CPU0 (a point every 30 µs). H1(60), affine to CPU0 alone, and H2(55) wake
-    // there while CPU1 runs X(70), so both queue on CPU0. X exits at 20 and CPU1 runs L(20): no pull
-    // takes H2 (it outranks P, which runs on its source). At P's point (30) H1 preempts it; H1 cannot
-    // move, H2 can: it goes to CPU1 as a running push before H1 switches in.
+    // there while CPU1 runs X(70), so both queue on CPU0. X exits at 20 and CPU1 runs L(5), below P: no
+    // pull takes H2 (it outranks P, which runs on its source). At P's point (30) H1 preempts it; H1
+    // cannot move, H2 can: it goes to CPU1 as a running push before H1 switches in. (With L above P, a
+    // repair may not target CPU1; H2 goes there by the plain push after H1's pick instead.)
     private static SimScenario HeadAffineToThePinnedCpu() => new()
     {
         Cpus = 2,
@@ -25,7 +26,7 @@ public class SimRepairOnSightTests
         [
             Task("P", 10, cpu: 0, steps: [MD, Run(300, every: 30), ME]),
             Task("X", 70, cpu: 1, steps: [Run(20)]),
-            Task("L", 20, cpu: 1, affinity: "1", steps: [Run(500, every: 10)]),
+            Task("L", 5, cpu: 1, affinity: "1", steps: [Run(500, every: 10)]),
             Task("H1", 60, cpu: 0, spawn: 5, affinity: "0", steps: [Run(100)]),
             Task("H2", 55, cpu: 0, spawn: 6, steps: [Run(100)]),
         ],

@@ -110,6 +110,11 @@ internal sealed partial class Cpu
     // nothing else runnable counts none. A task that ended is forgotten first: its object may be reused.
     private RtTask? _prev;
 
+    // ContextSwitches when _prev was last switched out at a preemption, else -1 (or a stale, smaller
+    // count): the preemption counted then is taken back if _prev is picked again before any other
+    // switch-in. Keyed to the switch count so that the switch path itself stores nothing more.
+    private long _preemptedAtSwitch = -1;
+
     /// <summary>
     /// How long an idle CPU polls instead of parking while another CPU's running task has a push
     /// requested (a pile-up repair in flight): the task moves at its next preemption point, usually
@@ -449,6 +454,15 @@ internal sealed partial class Cpu
             // countdown were keyed to the switch count; they restart here as at a switch.
             _pointSwitches = -1;
             _skipSwitches = -1;
+            if (_preemptedAtSwitch == ContextSwitches)
+            {
+                // It left at a preemption and nothing ran here since (its preempters were pushed or
+                // pulled away before the pick): __schedule counts nivcsw only when prev != next, so
+                // that preemption was none. Only this thread writes these counts while the task runs here.
+                _preemptedAtSwitch = -1;
+                task.PreemptionCount--;
+                Preemptions--;
+            }
         }
 
         t_currentTask = task;
@@ -807,6 +821,7 @@ internal sealed partial class Cpu
         {
             task.PreemptionCount++;
             Preemptions++;
+            _preemptedAtSwitch = ContextSwitches; // taken back if the next pick here is this task again (SwitchIn)
             if (rare is not null)
             {
                 rare.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority: interference

@@ -268,7 +268,6 @@ internal sealed partial class SimEngine
         }
 
         CheckSwitchOut(task);
-        task.Figures.Preemptions++;
         LeaveCpu(cpu, task);
         Emit(cpu.Id, task, SimEventKind.Preempt);
         Requeue(cpu, task, atHead: preempt && !rotate, behind: behind && !rotate ? ahead : null);
@@ -277,6 +276,13 @@ internal sealed partial class SimEngine
         // A pinned task whose preempters were pushed away: the CPU falls back to its priority and pulls
         // first (the threaded Balancer.AfterPreempt's true), as after a move away.
         ScheduleCpu(cpu, prevQueuedHere: task.Cpu == cpu.Id && !repaired);
+        if (cpu.Running != task)
+        {
+            // Counted only once another task (or the idle task) ran here: picked again at once (its
+            // preempters pushed away on sight) is no switch, as __schedule counts nivcsw only when
+            // prev != next (the threaded Cpu.SwitchIn takes such a preemption back).
+            task.Figures.Preemptions++;
+        }
     }
 
     /// <summary>A task switched out while runnable goes back to its queue, unless its affinity now excludes this CPU.</summary>

@@ -40,7 +40,11 @@ public sealed class SimTaskFigures
     /// <summary>Times another CPU pulled it.</summary>
     public int Pulls { get; internal set; }
 
-    /// <summary>Times it was preempted at a preemption point.</summary>
+    /// <summary>
+    /// Times it was preempted at a preemption point and another task (or the idle task) ran on its CPU:
+    /// one picked again at once (its preempters pushed away on sight) is none, as <c>__schedule</c> counts
+    /// <c>nivcsw</c> only when <c>prev != next</c>.
+    /// </summary>
     public int Preemptions { get; internal set; }
 
     /// <summary>Virtual time it exited, or −1 if it had not when the run ended.</summary>

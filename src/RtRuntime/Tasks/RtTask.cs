@@ -174,7 +174,11 @@ public abstract partial class RtTask : SynchronizationContext
     /// </summary>
     public long Switches => Volatile.Read(ref SwitchCount);
 
-    /// <summary>Times the task was switched out involuntarily (preempted at a preemption point).</summary>
+    /// <summary>
+    /// Times the task was switched out involuntarily (preempted at a preemption point) and another task
+    /// ran on its CPU: one picked again at once (its preempters pushed or pulled away before the pick)
+    /// is none, as <c>__schedule</c> counts <c>nivcsw</c> only when <c>prev != next</c>.
+    /// </summary>
     public long Preemptions => Volatile.Read(ref PreemptionCount);
 
     /// <summary>Times the task moved from one CPU to another (the kernel's <c>se.nr_migrations</c>).</summary>

@@ -177,7 +177,10 @@ internal sealed partial class SimEngine
     /// Settled: no switch pending on the CPU (need_resched: a strictly higher priority queued than running,
     /// an idle CPU with queued work included) and no stop work pending: everything decided for it has
     /// been carried out. A CPU that is not settled is about to run something else, so what waits on it,
-    /// and what it runs now, are left out of the N-highest check until it is.
+    /// and what it runs now, are left out of the N-highest check until it is. A raised-behind switch
+    /// (<see cref="SimCpu.RunsBehindQueued"/>) is not counted: it swaps two tasks of one priority (no
+    /// priority the check compares changes), and the raise pushes the task ahead if it could run lower
+    /// elsewhere; counting it would only hide the CPU's waiters (docs/simulator.md, invariant 4).
     /// </summary>
     private static bool IsSettled(SimCpu cpu) => !cpu.StopPending && !BalanceRules.ShouldPreempt(cpu.QueuedTop, cpu.RunningPrio);
 

@@ -9,7 +9,7 @@ public sealed class RtEvent : RtWaitQueue
 {
     private readonly bool _autoReset;
     private bool _set;
-    private byte _resets; // Resets so far (modulo 256), stamped on each auto-reset grant (RtTask.GrantResets)
+    private byte _resets; // Resets so far (modulo 256), stamped on each auto-reset grant (RtTask.GrantResets; its wrap is documented in docs/semantics.md, wait queues)
 
     /// <summary>Creates an event.</summary>
     /// <param name="autoReset">True: each <see cref="Set"/> releases one waiter.</param>

@@ -424,7 +424,16 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
             // switched out here after its step end looked: it would otherwise wait in the queue, at its
             // old priority, until it ran again (a setter that still saw it running looks here under
             // this lock after its stopper bit: RtScheduler.ApplySchedRequestWhereHeld).
+            int oldPrio = task.Prio;
             RtScheduler.ApplySchedRequestOnEnqueueLocked(this, task, rare);
+            if (fromSwitch && task.Prio > oldPrio)
+            {
+                // Raised as it switched out (after its step end looked): __sched_setscheduler and
+                // rt_mutex_setprio put a raised task at the tail of its new priority whether the raise
+                // came before the switch-out (the running task requeued) or after it (the queued one),
+                // so a preempted task does not go ahead of its preempter or of others waiting there.
+                atHead = false;
+            }
         }
 
         if (behind is not null && behind.Prio == task.Prio && behind.Cpu == this && behind.Run == TaskRunState.Queued && Rq.Contains(behind))

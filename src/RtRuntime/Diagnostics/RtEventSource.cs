@@ -27,11 +27,11 @@ internal sealed class RtEventSource : EventSource
 
     /// <summary>sched_switch: <paramref name="nextTask"/> switched in on <paramref name="cpu"/>.</summary>
     [Event(1, Level = EventLevel.Verbose, Message = "cpu{0}: switch in {1} prio {2}")]
-    public void SchedSwitch(int cpu, long nextTask, int nextPrio) => WriteEvent(1, cpu, nextTask, nextPrio);
+    public void SchedSwitch(int cpu, long nextTask, int nextPrio) => WritePayload(1, cpu, nextTask, nextPrio);
 
     /// <summary>sched_wakeup: a task became runnable and was placed on <paramref name="targetCpu"/>.</summary>
     [Event(2, Level = EventLevel.Verbose, Message = "wakeup {0} prio {1} on cpu{2}")]
-    public void SchedWakeup(long task, int prio, int targetCpu) => WriteEvent(2, task, prio, targetCpu);
+    public void SchedWakeup(long task, int prio, int targetCpu) => WritePayload(2, task, prio, targetCpu);
 
     /// <summary>sched_migrate_task: a task moved between CPUs.</summary>
     [Event(3, Level = EventLevel.Informational, Message = "migrate {0} prio {1} cpu{2} -> cpu{3}")]
@@ -39,19 +39,19 @@ internal sealed class RtEventSource : EventSource
 
     /// <summary>sched_migrate_disable_tp: outermost migrate_disable.</summary>
     [Event(4, Level = EventLevel.Verbose, Message = "migrate_disable {0} on cpu{1}")]
-    public void MigrateDisable(long task, int cpu) => WriteEvent(4, task, cpu);
+    public void MigrateDisable(long task, int cpu) => WritePayload(4, task, cpu);
 
     /// <summary>sched_migrate_enable_tp: outermost migrate_enable, with the time spent migrate-disabled.</summary>
     [Event(5, Level = EventLevel.Verbose, Message = "migrate_enable {0} on cpu{1} after {2} ns")]
-    public void MigrateEnable(long task, int cpu, long disabledNs) => WriteEvent(5, task, cpu, disabledNs);
+    public void MigrateEnable(long task, int cpu, long disabledNs) => WritePayload(5, task, cpu, disabledNs);
 
     /// <summary>sched_migrate_pull_tp: a pull or push found a migrate-disabled task it could not move.</summary>
     [Event(6, Level = EventLevel.Informational, Message = "migrate_pull: {0} pinned on cpu{1}")]
-    public void MigratePull(long task, int cpu) => WriteEvent(6, task, cpu);
+    public void MigratePull(long task, int cpu) => WritePayload(6, task, cpu);
 
     /// <summary>The pile-up repair: the task that preempted a pinned one on <paramref name="fromCpu"/> was pushed to <paramref name="toCpu"/>, by the stopper while it ran or before it started.</summary>
     [Event(7, Level = EventLevel.Informational, Message = "push running {0} cpu{1} -> cpu{2}")]
-    public void PushRunning(long task, int fromCpu, int toCpu) => WriteEvent(7, task, fromCpu, toCpu);
+    public void PushRunning(long task, int fromCpu, int toCpu) => WritePayload(7, task, fromCpu, toCpu);
 
     /// <summary>A hotplug step.</summary>
     [Event(8, Level = EventLevel.Informational, Message = "cpu{0}: {1}")]
@@ -73,9 +73,66 @@ internal sealed class RtEventSource : EventSource
 
     /// <summary>Interference: a pinned task waited this long, preempted, before it ran again (migrate_pull → sched-in).</summary>
     [Event(11, Level = EventLevel.Informational, Message = "interference {0}: {1} ns on cpu{2}")]
-    public void Interference(long task, long nanoseconds, int cpu) => WriteEvent(11, task, nanoseconds, cpu);
+    public void Interference(long task, long nanoseconds, int cpu) => WritePayload(11, task, nanoseconds, cpu);
 
     /// <summary>A logging provider threw; the runtime dropped the message and went on (<see cref="NonThrowingLogger"/>).</summary>
     [Event(12, Level = EventLevel.Error, Message = "a logging provider threw {0} ({1}); the message (event {2}) was dropped")]
     public void LogSinkFailed(string exceptionType, string exceptionMessage, int eventId) => WriteEvent(12, exceptionType, exceptionMessage, eventId);
+
+    // The payloads below are written argument by argument at their own sizes (WriteEventCore). The
+    // base class's WriteEvent overloads take ints, longs and strings in fixed combinations, and C# picks
+    // (int, long, long, long) for (long, int, int): each int went out as 8 bytes while the event's
+    // metadata, made from the method's parameters, declares 4. An in-process EventListener decodes each
+    // argument on its own and did not show it, but an EventPipe reader (dotnet-trace) decodes the
+    // payload as one run of bytes: SchedWakeup's targetCpu and PushRunning's toCpu read 0, and
+    // SchedSwitch's task id and priority, MigrateEnable's time, read bytes of their neighbours.
+
+    [NonEvent]
+    private unsafe void WritePayload(int eventId, long a, int b, int c)
+    {
+        EventData* data = stackalloc EventData[3];
+        data[0] = new EventData { DataPointer = (nint)(&a), Size = sizeof(long) };
+        data[1] = new EventData { DataPointer = (nint)(&b), Size = sizeof(int) };
+        data[2] = new EventData { DataPointer = (nint)(&c), Size = sizeof(int) };
+        WriteEventCore(eventId, 3, data);
+    }
+
+    [NonEvent]
+    private unsafe void WritePayload(int eventId, int a, long b, int c)
+    {
+        EventData* data = stackalloc EventData[3];
+        data[0] = new EventData { DataPointer = (nint)(&a), Size = sizeof(int) };
+        data[1] = new EventData { DataPointer = (nint)(&b), Size = sizeof(long) };
+        data[2] = new EventData { DataPointer = (nint)(&c), Size = sizeof(int) };
+        WriteEventCore(eventId, 3, data);
+    }
+
+    [NonEvent]
+    private unsafe void WritePayload(int eventId, long a, int b, long c)
+    {
+        EventData* data = stackalloc EventData[3];
+        data[0] = new EventData { DataPointer = (nint)(&a), Size = sizeof(long) };
+        data[1] = new EventData { DataPointer = (nint)(&b), Size = sizeof(int) };
+        data[2] = new EventData { DataPointer = (nint)(&c), Size = sizeof(long) };
+        WriteEventCore(eventId, 3, data);
+    }
+
+    [NonEvent]
+    private unsafe void WritePayload(int eventId, long a, long b, int c)
+    {
+        EventData* data = stackalloc EventData[3];
+        data[0] = new EventData { DataPointer = (nint)(&a), Size = sizeof(long) };
+        data[1] = new EventData { DataPointer = (nint)(&b), Size = sizeof(long) };
+        data[2] = new EventData { DataPointer = (nint)(&c), Size = sizeof(int) };
+        WriteEventCore(eventId, 3, data);
+    }
+
+    [NonEvent]
+    private unsafe void WritePayload(int eventId, long a, int b)
+    {
+        EventData* data = stackalloc EventData[2];
+        data[0] = new EventData { DataPointer = (nint)(&a), Size = sizeof(long) };
+        data[1] = new EventData { DataPointer = (nint)(&b), Size = sizeof(int) };
+        WriteEventCore(eventId, 2, data);
+    }
 }

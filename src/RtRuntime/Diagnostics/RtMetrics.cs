@@ -30,7 +30,7 @@ internal sealed class RtMetrics : IDisposable
         _meter.CreateObservableCounter("rtruntime.balance.pulls", () => One(() => Interlocked.Read(ref runtime.Balancer.Pulls)), "{pull}", "Queued tasks pulled by a CPU that dropped in priority or went idle.");
         _meter.CreateObservableCounter("rtruntime.balance.running_pushes", () => One(() => Interlocked.Read(ref runtime.Balancer.RunningPushes)), "{push}", "Migrate-disable pile-up repairs: the task that preempted a pinned one moved away, before it started or by the stopper.");
         _meter.CreateObservableCounter("rtruntime.hotplug.operations", () => One(() => runtime.HotplugOperations), "{operation}", "CPU offline and online operations completed.");
-        _meter.CreateObservableCounter("rtruntime.bugs", () => One(() => runtime.BugCount), "{report}", "Kernel-style BUG reports: scheduling while atomic, smp_processor_id() or this-CPU data used in preemptible code, a local lock held when its task ended, a local-lock deadlock refused.");
+        _meter.CreateObservableCounter("rtruntime.bugs", () => One(() => runtime.BugCount), "{report}", "Kernel-style BUG reports: scheduling while atomic, smp_processor_id() or this-CPU data used in preemptible code, a local lock or RtMutex held when its task ended, a deadlock (local locks, RtMutexes) refused.");
         _meter.CreateObservableCounter("rtruntime.log.failures", () => One(() => runtime.LogFailures), "{message}", "Log messages dropped because the application's logging provider threw.");
         _meter.CreateObservableCounter("rtruntime.stalls", () => One(() => runtime.StallCount), "{stall}", "Stall reports (a task that passed no preemption point for longer than the stall threshold) and LATENCY_WARN reports (need_resched pending too long).");
 

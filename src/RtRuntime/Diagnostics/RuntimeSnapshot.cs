@@ -64,7 +64,7 @@ public sealed record QueuedTaskSnapshot(long Id, string Name, int Priority);
 /// <param name="Name">Task name.</param>
 /// <param name="State">Life state.</param>
 /// <param name="Policy">Scheduling policy.</param>
-/// <param name="BasePriority">Priority it was spawned with.</param>
+/// <param name="BasePriority">Its own priority (normal_prio, <see cref="Tasks.RtTask.BasePriority"/>): the one it was spawned with until SetPriority or SetScheduler changed it; 0 for a Normal task.</param>
 /// <param name="EffectivePriority">Priority now (boosted by PI when above the base).</param>
 /// <param name="Affinity">Requested affinity (cpus_mask), as a cpulist.</param>
 /// <param name="EffectiveAffinity">Effective affinity (cpus_ptr), as a cpulist.</param>

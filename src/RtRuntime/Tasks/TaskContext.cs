@@ -156,12 +156,13 @@ public readonly struct TaskContext
     }
 
     /// <summary>Sleeps for <paramref name="duration"/> (high resolution). Throws when preempt-disabled (scheduling while atomic).</summary>
-    /// <exception cref="ArgumentOutOfRangeException">The duration is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The duration is negative (<see cref="Timeout.InfiniteTimeSpan"/> too: sleep <see cref="TimeSpan.MaxValue"/> to sleep until cancelled).</exception>
     public SleepAwaitable Sleep(TimeSpan duration)
     {
         if (duration < TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(duration), duration, "A sleep duration must be zero or positive.");
+            // Timeout.InfiniteTimeSpan is -1 ms: refused like any negative, but the message says what sleeps forever.
+            throw new ArgumentOutOfRangeException(nameof(duration), duration, "duration must be zero or positive; to sleep until cancelled, use TimeSpan.MaxValue (Timeout.InfiniteTimeSpan is -1 ms, refused like any negative duration).");
         }
 
         long now = RtClock.NowNs();

@@ -318,6 +318,27 @@ public class BadInputTests
         await rt.AssertStillRunsTasks();
     }
 
+    /// <summary>
+    /// <see cref="Timeout.InfiniteTimeSpan"/> (−1 ms, what many .NET waits take for "no timeout") is a
+    /// negative duration: refused, and the message says what sleeps until cancelled instead
+    /// (<see cref="TimeSpan.MaxValue"/>), as RtWaitQueue.WaitAsync's says what waits without a timeout.
+    /// </summary>
+    [Fact]
+    public async Task Sleep_InfiniteTimeSpan_IsRefusedSayingToUseMaxValue()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var t = rt.Spawn<ArgumentOutOfRangeException>("T", 10, ctx =>
+            ValueTask.FromResult(Assert.Throws<ArgumentOutOfRangeException>(() => ctx.Sleep(Timeout.InfiniteTimeSpan))));
+
+        var e = await t.WithTimeout();
+        Assert.Equal("duration", e.ParamName);
+        Assert.Equal(Timeout.InfiniteTimeSpan, e.ActualValue);
+        Assert.Contains("zero or positive", e.Message, StringComparison.Ordinal);
+        Assert.Contains("TimeSpan.MaxValue", e.Message, StringComparison.Ordinal);
+        Assert.Contains("until cancelled", e.Message, StringComparison.Ordinal);
+        await rt.AssertStillRunsTasks();
+    }
+
     [Fact]
     public async Task NrPinned_CpuOutOfRange_ThrowsNamingCpuAndRange()
     {

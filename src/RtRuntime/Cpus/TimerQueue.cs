@@ -8,11 +8,20 @@ namespace RtRuntime.Cpus;
 /// A binary min-heap whose tasks remember their place in it (<see cref="RtTask.TimerSlot"/>), so that
 /// a sleep ended early (cancellation, a task ending, hotplug) leaves in O(log n), as
 /// <c>timerqueue_del()</c> does, instead of a scan of every sleeper while the CPU's lock is held.
+/// Timers with the same deadline fire in the order they were armed, as in the kernel's rb-tree (an
+/// equal key goes right of its equals in <c>timerqueue_add()</c>): each slot carries an arming
+/// sequence that breaks ties, so that same-priority tasks sleeping until one deadline run in the order
+/// they went to sleep. The sequences sit in an array beside the heap (4 B a slot) rather than in the
+/// 16 B entries or the task, whose next 4 B would cost 8 (its small fields fill their 8-byte words).
 /// Not thread-safe: the owning CPU's lock guards every call.
 /// </summary>
 internal sealed class TimerQueue
 {
     private Entry[] _heap = [];
+
+    // The arming sequence of the entry in the same slot of _heap: the tie-breaker of equal deadlines.
+    private uint[] _seqs = [];
+    private uint _nextSeq;
     private int _count;
 
     /// <summary>The number of armed timers.</summary>
@@ -35,10 +44,49 @@ internal sealed class TimerQueue
 
         if (_count == _heap.Length)
         {
-            Array.Resize(ref _heap, GrownCapacity(_heap.Length));
+            int capacity = GrownCapacity(_heap.Length);
+            Array.Resize(ref _heap, capacity);
+            Array.Resize(ref _seqs, capacity);
         }
 
-        SiftUp(_count++, new Entry(expires, task));
+        if (_nextSeq == uint.MaxValue)
+        {
+            Renumber();
+        }
+
+        SiftUp(_count++, new Entry(expires, task), _nextSeq++);
+    }
+
+    /// <summary>The next arming sequence (for tests: set near its wrap to exercise <see cref="Renumber"/>).</summary>
+    internal uint NextSequence
+    {
+        get => _nextSeq;
+        set => _nextSeq = value;
+    }
+
+    /// <summary>
+    /// Before the arming sequence wraps (once per 2^32 arms): gives the armed timers the sequences
+    /// 0..n−1 in their firing order, so that ties keep breaking in arming order. A heap taken apart in
+    /// order is sorted, and a sorted array is a heap, so the slots are refilled in that order.
+    /// </summary>
+    private void Renumber()
+    {
+        var inOrder = new Entry[_count];
+        int n = _count;
+        for (int i = 0; i < n; i++)
+        {
+            inOrder[i] = _heap[0];
+            TakeRoot();
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            _seqs[i] = (uint)i;
+            Place(i, inOrder[i]);
+        }
+
+        _count = n;
+        _nextSeq = (uint)n;
     }
 
     /// <summary>
@@ -100,51 +148,62 @@ internal sealed class TimerQueue
         return true;
     }
 
-    /// <summary>Disarms every timer and returns them with their deadlines, in no particular order (hotplug).</summary>
+    /// <summary>
+    /// Disarms every timer and returns them with their deadlines in firing order (hotplug), so that
+    /// timers of one deadline keep their order when re-armed on another CPU, as
+    /// <c>migrate_hrtimer_list()</c> moves them in <c>timerqueue_getnext()</c> order.
+    /// </summary>
     public List<(RtTask Task, long Expires)> RemoveAll()
     {
         var all = new List<(RtTask Task, long Expires)>(_count);
-        for (int i = 0; i < _count; i++)
+        while (_count > 0)
         {
-            _heap[i].Task.TimerSlot = 0;
-            all.Add((_heap[i].Task, _heap[i].Expires));
+            all.Add((_heap[0].Task, _heap[0].Expires));
+            TakeRoot();
         }
 
         if (_heap.Length > ShrinkFloor)
         {
             _heap = []; // a dying CPU's heap: nothing is armed on it while it is offline
-        }
-        else
-        {
-            Array.Clear(_heap, 0, _count);
+            _seqs = [];
         }
 
-        _count = 0;
         return all;
     }
 
     private void RemoveAt(int i)
     {
+        RemoveSlot(i);
+        ShrinkIfSparse();
+    }
+
+    // Removes the earliest timer without shrinking (RemoveAll and Renumber empty the heap in order).
+    private void TakeRoot() => RemoveSlot(0);
+
+    private void RemoveSlot(int i)
+    {
         _heap[i].Task.TimerSlot = 0;
         Entry last = _heap[--_count];
+        uint lastSeq = _seqs[_count];
         _heap[_count] = default;
         if (i == _count)
         {
-            ShrinkIfSparse();
             return;
         }
 
-        if (i > 0 && last.Expires < _heap[(i - 1) / 2].Expires)
+        if (i > 0 && Earlier(last.Expires, lastSeq, (i - 1) / 2))
         {
-            SiftUp(i, last);
+            SiftUp(i, last, lastSeq);
         }
         else
         {
-            SiftDown(i, last);
+            SiftDown(i, last, lastSeq);
         }
-
-        ShrinkIfSparse();
     }
+
+    // Whether a timer (expires, seq) fires before the one in slot j: the deadline, then the arming order.
+    private bool Earlier(long expires, uint seq, int j) =>
+        expires < _heap[j].Expires || (expires == _heap[j].Expires && seq < _seqs[j]);
 
     /// <summary>
     /// After a removal: past <see cref="ShrinkFloor"/>, a heap with under a quarter of its slots armed
@@ -157,31 +216,36 @@ internal sealed class TimerQueue
         if (_heap.Length > ShrinkFloor && _count < _heap.Length / 4)
         {
             var smaller = new Entry[Math.Max(ShrinkFloor, _heap.Length / 2)];
+            var smallerSeqs = new uint[smaller.Length];
             Array.Copy(_heap, smaller, _count); // the slots stay the same: the tasks' TimerSlot is still exact
+            Array.Copy(_seqs, smallerSeqs, _count);
             _heap = smaller;
+            _seqs = smallerSeqs;
         }
     }
 
-    // Moves the hole at i up until entry's parent is not later, then fills it.
-    private void SiftUp(int i, Entry entry)
+    // Moves the hole at i up until entry's parent fires first, then fills it.
+    private void SiftUp(int i, Entry entry, uint seq)
     {
         while (i > 0)
         {
             int parent = (i - 1) / 2;
-            if (_heap[parent].Expires <= entry.Expires)
+            if (!Earlier(entry.Expires, seq, parent))
             {
                 break;
             }
 
+            _seqs[i] = _seqs[parent];
             Place(i, _heap[parent]);
             i = parent;
         }
 
+        _seqs[i] = seq;
         Place(i, entry);
     }
 
-    // Moves the hole at i down until no child is earlier than entry, then fills it.
-    private void SiftDown(int i, Entry entry)
+    // Moves the hole at i down until no child fires before entry, then fills it.
+    private void SiftDown(int i, Entry entry, uint seq)
     {
         while (true)
         {
@@ -191,20 +255,22 @@ internal sealed class TimerQueue
                 break;
             }
 
-            if (child + 1 < _count && _heap[child + 1].Expires < _heap[child].Expires)
+            if (child + 1 < _count && Earlier(_heap[child + 1].Expires, _seqs[child + 1], child))
             {
                 child++;
             }
 
-            if (entry.Expires <= _heap[child].Expires)
+            if (Earlier(entry.Expires, seq, child))
             {
                 break;
             }
 
+            _seqs[i] = _seqs[child];
             Place(i, _heap[child]);
             i = child;
         }
 
+        _seqs[i] = seq;
         Place(i, entry);
     }
 

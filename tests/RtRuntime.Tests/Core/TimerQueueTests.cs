@@ -51,6 +51,92 @@ public sealed class TimerQueueTests
     }
 
     /// <summary>
+    /// Timers with one deadline fire in the order they were armed, as the kernel's timerqueue (an equal
+    /// key goes right in <c>timerqueue_add()</c>): same-priority tasks sleeping until one deadline then
+    /// run in the order they went to sleep. Other deadlines and cancellations are mixed in so that the
+    /// heap moves the equal ones around. Before, the heap gave them back in whatever order its sifts left.
+    /// </summary>
+    [Fact]
+    public async Task EqualDeadlines_FireInTheOrderTheyWereArmed()
+    {
+        const int N = 600;
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask[] tasks = Rt.Unadmitted(rt, "timer", N);
+        var queue = new TimerQueue();
+        var armed = new List<(RtTask Task, long Expires)>();
+        for (int i = 0; i < N; i++)
+        {
+            long expires = 1_000 * (i % 3); // three deadlines, 200 timers each
+            queue.Add(tasks[i], expires);
+            armed.Add((tasks[i], expires));
+            if (i % 7 == 6)
+            {
+                Assert.True(queue.Remove(tasks[i - 3])); // cancel an earlier one: its slot is refilled from the end
+                armed.RemoveAll(a => a.Task == tasks[i - 3]);
+            }
+        }
+
+        var fired = new List<(RtTask Task, long Expires)>();
+        while (queue.TryPeek(out _, out long expires) && queue.TryTakeExpired(long.MaxValue - 1, out RtTask? task))
+        {
+            fired.Add((task, expires));
+        }
+
+        // The expected order: by deadline, then by arming (OrderBy is a stable sort).
+        Assert.Equal(armed.OrderBy(a => a.Expires).Select(a => a.Task.Name), fired.Select(f => f.Task.Name));
+    }
+
+    /// <summary>
+    /// Hotplug moves a dying CPU's timers with <see cref="TimerQueue.RemoveAll"/> and re-arms them in
+    /// the order returned: it is the firing order, so that equal deadlines keep their order on the
+    /// new CPU (<c>migrate_hrtimer_list()</c> moves them in <c>timerqueue_getnext()</c> order).
+    /// </summary>
+    [Fact]
+    public async Task RemoveAll_ReturnsTheTimersInFiringOrder()
+    {
+        const int N = 300;
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask[] tasks = Rt.Unadmitted(rt, "timer", N);
+        var queue = new TimerQueue();
+        for (int i = 0; i < N; i++)
+        {
+            queue.Add(tasks[i], 1_000 * (i % 4));
+        }
+
+        List<(RtTask Task, long Expires)> all = queue.RemoveAll();
+        Assert.Equal(
+            tasks.Select((t, i) => (t.Name, Expires: 1_000L * (i % 4))).OrderBy(a => a.Expires).Select(a => a.Name),
+            all.Select(a => a.Task.Name));
+        Assert.All(tasks, t => Assert.Equal(0, t.TimerSlot));
+    }
+
+    /// <summary>
+    /// The arming sequence is 32 bits: before it wraps, the armed timers are renumbered in firing order,
+    /// so that ties still break in arming order across the wrap.
+    /// </summary>
+    [Fact]
+    public async Task ArmingSequenceWrap_KeepsEqualDeadlinesInArmingOrder()
+    {
+        const int N = 200;
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        RtTask[] tasks = Rt.Unadmitted(rt, "timer", N);
+        var queue = new TimerQueue { NextSequence = uint.MaxValue - (N / 2) };
+        for (int i = 0; i < N; i++)
+        {
+            queue.Add(tasks[i], 1_000 * (i % 2));
+        }
+
+        Assert.True(queue.NextSequence <= N, $"the sequence did not wrap: next {queue.NextSequence}");
+        var fired = new List<string>();
+        while (queue.TryTakeExpired(long.MaxValue - 1, out RtTask? task))
+        {
+            fired.Add(task.Name);
+        }
+
+        Assert.Equal(tasks.Select((t, i) => (t.Name, Key: i % 2)).OrderBy(a => a.Key).Select(a => a.Name), fired);
+    }
+
+    /// <summary>
     /// A CPU's many sleepers leave, by cancellation (<see cref="TimerQueue.Remove"/>), by their
     /// deadlines (<see cref="TimerQueue.TryTakeExpired"/>) or by hotplug (<see cref="TimerQueue.RemoveAll"/>):
     /// the heap gives their slots back, down to <see cref="TimerQueue.ShrinkFloor"/>, and stays a heap

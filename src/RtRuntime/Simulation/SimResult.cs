@@ -51,7 +51,7 @@ public sealed class SimResult
     /// <summary>Running tasks moved by the stopper to repair a pile-up (push_cpu_stop).</summary>
     public long RunningPushes { get; init; }
 
-    /// <summary>Rebalancer ticks that ran.</summary>
+    /// <summary>Rebalancer ticks that ran, counting those skipped while no task was queued (they had nothing to push).</summary>
     public long Ticks { get; init; }
 
     /// <summary>Tasks still alive at the end (blocked forever, or cut off by the end time).</summary>

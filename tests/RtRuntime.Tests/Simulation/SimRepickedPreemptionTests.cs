@@ -11,9 +11,10 @@ namespace RtRuntime.Tests.Simulation;
 /// </summary>
 public class SimRepickedPreemptionTests
 {
-    // P(10) runs pinned on CPU0 (a point every 30 µs) while X(30) runs on CPU1. H(55) wakes on CPU0 (the
-    // lowest CPU) at 5. At P's point (30) H preempts it and is pushed on sight to CPU1 (X is below it)
-    // before it runs, so CPU0 picks P again: no switch there, and no preemption of P. X is preempted.
+    // P(10) runs pinned on CPU0 (a point every 30 µs) while X(5) runs on CPU1. H(55) wakes on CPU0 (the
+    // lowest CPU) at 5. At P's point (30) H preempts it and is pushed on sight to CPU1 (X is below it and
+    // below P, as a repair's target must be) before it runs, so CPU0 picks P again: no switch there, and
+    // no preemption of P. X is preempted.
     [Fact]
     public void Run_PinnedTaskWhosePreempterIsPushedAwayOnSight_CountsNoPreemption()
     {
@@ -26,7 +27,7 @@ public class SimRepickedPreemptionTests
             Tasks =
             [
                 Task("P", 10, cpu: 0, steps: [MD, Run(300, every: 30), ME]),
-                Task("X", 30, cpu: 1, affinity: "1", steps: [Run(500, every: 10)]),
+                Task("X", 5, cpu: 1, affinity: "1", steps: [Run(500, every: 10)]),
                 Task("H", 55, cpu: 0, spawn: 5, steps: [Run(100)]),
             ],
         });

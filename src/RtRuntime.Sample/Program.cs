@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
 using RtRuntime;
 using RtRuntime.Hosting;
 using RtRuntime.Sample;
@@ -19,7 +20,8 @@ try
     // start failure after the host is disposed, and is flushed at the end.
     Log.Logger = new LoggerConfiguration().ReadFrom.Configuration(builder.Configuration).CreateLogger();
     builder.Services.AddSerilog();
-    builder.Services.AddOptions<SampleOptions>().BindConfiguration("Sample");
+    builder.Services.AddOptions<SampleOptions>().BindConfiguration(SampleOptionsValidator.SectionName).ValidateOnStart();
+    builder.Services.AddSingleton<IValidateOptions<SampleOptions>, SampleOptionsValidator>();
     builder.Services.AddSingleton<PerCpuStats>();
     builder.Services.AddRtRuntime();
     builder.Services.AddRtWorker<SamplerWorker>("Sampler");

@@ -96,6 +96,33 @@ public class LibraryTests
     }
 
     [Fact]
+    public async Task Pileup_FirstRoundsLate_TheTimelineShowsTheFirstRoundsThatRan()
+    {
+        // The first round begins 200 ms before the runtime starts: rounds 0..3 are over before any task runs,
+        // as a cold, loaded run's first rounds are late, and every task skips them. The timeline (3 rounds, the
+        // default) used to show rounds 0..2 whatever ran: nothing, so no policy had a timeline plot.
+        const double periodMs = 50;
+        ScenarioResult r = await new PileupScenario { FirstRoundLead = TimeSpan.FromMilliseconds(-200) }.RunAsync(Tiny(seconds: 0.6));
+        Assert.True(r.Passed, string.Join("\n", r.Violations));
+        foreach (string p in new[] { "WorkConserving", "KernelFaithful", "NoPushRunning" })
+        {
+            TimelineSegment[] shown = r.Timeline.Where(s => s.Group == p).ToArray();
+            Assert.Contains(shown, s => s.Task == "T1");
+            Assert.Contains(shown, s => s.Task == "T2");
+            double from = shown.Min(s => s.StartMs);
+            Assert.True(from >= 4 * periodMs, $"{p}: a segment at {from} ms, in a round no task ran");
+            Assert.True(shown.Max(s => s.StartMs) < from + (4 * periodMs), $"{p}: more than the 3 rounds from the first that ran");
+        }
+    }
+
+    [Fact]
+    public void Pileup_TimelineWindow_StartsAtTheFirstCountedRound()
+    {
+        Assert.Equal((100.0, 250.0), PileupScenario.TimelineWindow([0, 0, 2, 2, 1], 50_000_000, 3));
+        Assert.Equal((0.0, 150.0), PileupScenario.TimelineWindow([0, 0, 0], 50_000_000, 3)); // none counted: from round 0
+    }
+
+    [Fact]
     public async Task Pileup_NoPushRunning_NeverMovesTheRunningTask()
     {
         ScenarioResult r = await new PileupScenario { Policies = [BalancePolicy.NoPushRunning] }.RunAsync(Tiny(seconds: 0.5));

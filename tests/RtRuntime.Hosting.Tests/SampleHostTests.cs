@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using RtRuntime.TestSupport;
 
 namespace RtRuntime.Hosting.Tests;
 
@@ -40,56 +40,13 @@ public sealed class SampleHostTests
         Assert.True(File.Exists(sample), $"the sample is not built: {sample}");
 
         string dotnet = Environment.ProcessPath is { } path && Path.GetFileNameWithoutExtension(path) == "dotnet" ? path : "dotnet";
-        var start = new ProcessStartInfo(dotnet)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var start = new ProcessStartInfo(dotnet);
         start.ArgumentList.Add(sample);
         foreach (string argument in arguments)
         {
             start.ArgumentList.Add(argument);
         }
 
-        using var process = new Process { StartInfo = start };
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"the sample did not exit within {Timeout}. Output so far:\n{Snapshot(output)}");
-        }
-
-        process.WaitForExit(); // the redirected streams' last lines
-        return (process.ExitCode, Snapshot(output));
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is not null)
-        {
-            lock (output)
-            {
-                output.AppendLine(line);
-            }
-        }
-    }
-
-    private static string Snapshot(StringBuilder output)
-    {
-        lock (output)
-        {
-            return output.ToString();
-        }
+        return await ChildProcess.RunAsync(start, Timeout, "the sample");
     }
 }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using RtRuntime.TestSupport;
 
 namespace RtRuntime.Packaging.Tests;
 
@@ -18,9 +18,6 @@ internal static class DotnetCli
         var start = new ProcessStartInfo(fileName)
         {
             WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
         };
         foreach (string argument in arguments)
         {
@@ -42,26 +39,7 @@ internal static class DotnetCli
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";
 
-        using var process = new Process { StartInfo = start };
-        var output = new StringBuilder();
-        process.OutputDataReceived += (_, e) => Append(output, e.Data);
-        process.ErrorDataReceived += (_, e) => Append(output, e.Data);
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(Timeout);
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"'{fileName} {string.Join(' ', arguments)}' did not finish within {Timeout}. Output so far:\n{Snapshot(output)}");
-        }
-
-        process.WaitForExit(); // flush the asynchronous readers
-        return (process.ExitCode, Snapshot(output));
+        return await ChildProcess.RunAsync(start, Timeout, $"'{fileName} {string.Join(' ', arguments)}'");
     }
 
     public static async Task<string> RunCheckedAsync(string fileName, string workingDirectory, params string[] arguments)
@@ -69,26 +47,5 @@ internal static class DotnetCli
         (int exitCode, string output) = await RunAsync(fileName, workingDirectory, arguments);
         Assert.True(exitCode == 0, $"'{fileName} {string.Join(' ', arguments)}' exited {exitCode}:\n{output}");
         return output;
-    }
-
-    private static void Append(StringBuilder output, string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (output)
-        {
-            output.AppendLine(line);
-        }
-    }
-
-    private static string Snapshot(StringBuilder output)
-    {
-        lock (output)
-        {
-            return output.ToString();
-        }
     }
 }

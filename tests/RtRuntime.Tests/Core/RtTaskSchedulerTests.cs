@@ -209,10 +209,7 @@ public class RtTaskSchedulerTests
         await rt.OfflineAsync(2).WithTimeout();
         await rt.OfflineAsync(3).WithTimeout();
 
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(2, 3)));
-        Assert.Equal("affinity", e.ParamName);
-        Assert.Equal("2-3", e.ActualValue);
-        Assert.Contains("affinity {2-3} has no active CPU (online and not going offline); active now: {0-1}.", e.Message, StringComparison.Ordinal);
+        SpawnOntoOfflineCpusTests.AssertEinval(Assert.Throws<ArgumentOutOfRangeException>(() => new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(2, 3))), "2-3", "0-1");
 
         // One active CPU among offline ones is enough, and its Tasks run there, unwidened.
         var mixed = new RtTaskScheduler(rt, 10, affinity: CpuSet.Of(1, 2, 3));

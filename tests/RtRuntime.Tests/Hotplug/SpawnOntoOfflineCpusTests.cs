@@ -13,7 +13,8 @@ public class SpawnOntoOfflineCpusTests
     private static string[] AffinityWarnings(CapturingLoggerFactory logs) =>
         logs.Messages.Where(m => m.Message.Contains("no longer affine", StringComparison.Ordinal)).Select(m => m.Message).ToArray();
 
-    private static void AssertEinval(ArgumentOutOfRangeException e, string mask, string active)
+    /// <summary>The EINVAL of an affinity with no active CPU: ParamName, the mask, the CPUs active now (also RtTaskSchedulerTests).</summary>
+    internal static void AssertEinval(ArgumentOutOfRangeException e, string mask, string active)
     {
         Assert.Equal("affinity", e.ParamName);
         Assert.Equal(mask, e.ActualValue);

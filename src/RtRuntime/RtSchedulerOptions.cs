@@ -198,7 +198,12 @@ public sealed class RtSchedulerOptions
     /// </summary>
     public int TaskCacheCapacity { get; set; } = 65_536;
 
-    /// <summary>Period of the rebalancer's safety-net tick (100 µs..10 s). Default 10 ms.</summary>
+    /// <summary>
+    /// Period of the rebalancer's safety-net tick (100 µs..10 s). Default 10 ms. While the runtime is
+    /// quiet (no task ran, runs or is queued) the tick backs off, doubling up to 1 s (or this, if longer),
+    /// so an idle runtime wakes <c>rt/balance</c> about once a second; the first pass after work resumes may
+    /// then come up to that much later (docs/balancing.md).
+    /// </summary>
     public TimeSpan BalanceTick { get; set; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>Logger factory for runtime reports (BUGs, start/stop summaries). Default: none.</summary>

@@ -11,7 +11,10 @@ namespace RtRuntime.Scheduling;
 /// CPU running the lowest priority, repairs migrate-disable pile-ups per the policy, and samples lost
 /// bandwidth. It never runs user code and never moves a running task itself: it asks the task's CPU
 /// (the stopper analogue). CPUs also pull for themselves, so this thread is the backstop, not the
-/// fast path.
+/// fast path. While the runtime is quiet (no CPU ran a step, runs one, has anything queued or is going
+/// offline, and no event came, since the last pass) the tick backs off, doubling up to
+/// <see cref="IdleTickMaxNs"/> (the kernel's NO_HZ_IDLE stops an idle CPU's tick; see the loop for why
+/// this one is only stretched).
 /// </summary>
 internal sealed class Rebalancer : IDisposable
 {
@@ -31,6 +34,13 @@ internal sealed class Rebalancer : IDisposable
     private readonly long _stallNs;
     private readonly long _reschedWarnNs;
     private int _kicked;
+
+    // The tick in force: _tickNs while anything happens, doubled at each quiet pass up to _idleTickMaxNs.
+    private long _idleTickNs;
+    private readonly long _idleTickMaxNs;
+
+    // Each CPU's StepSeq at the last pass: a change says a step ran since (a quiet runtime ran none).
+    private readonly long[] _seenSteps;
     private volatile bool _stop;
 
     /// <param name="scheduler">The runtime.</param>
@@ -46,8 +56,19 @@ internal sealed class Rebalancer : IDisposable
         _watch = new StallWatch[cpus.Length];
         _stallNs = RtClock.ToNs(options.StallThreshold);
         _reschedWarnNs = RtClock.ToNs(options.ReschedLatencyWarn);
+        _idleTickNs = tickNs;
+        _idleTickMaxNs = Math.Max(tickNs, IdleTickMaxNs);
+        _seenSteps = new long[cpus.Length];
         _thread = new Thread(Loop) { IsBackground = true, Name = "rt/balance" };
     }
+
+    /// <summary>
+    /// The longest the tick backs off to while the runtime is quiet (or <see cref="RtSchedulerOptions.BalanceTick"/>,
+    /// if longer): 1 s. It bounds the rescue delay after a quiet spell: the first pass after work resumes
+    /// (stall detection, a push off a CPU whose runner passes no point, lost-bandwidth sampling) may come
+    /// this much later than with the plain tick. Events still wake the thread at once.
+    /// </summary>
+    internal const long IdleTickMaxNs = 1_000_000_000;
 
     /// <summary>Balance passes run so far.</summary>
     public long Passes;
@@ -94,28 +115,51 @@ internal sealed class Rebalancer : IDisposable
         {
             // While some CPU is losing bandwidth, sample every millisecond (or the tick, if shorter)
             // so the accounting follows the episode; when balanced, only the tick and events wake us.
-            long period = _losing ? Math.Min(_tickNs, 1_000_000) : _tickNs;
+            long period = _losing ? Math.Min(_tickNs, 1_000_000) : _idleTickNs;
             _parker.Park(RtClock.NowNs() + period, 0);
             Volatile.Write(ref _kicked, 0);
+            bool events = false;
             while (_events.Reader.TryRead(out BalanceReason reason))
             {
                 _eventCounts[(int)reason]++;
+                events = true;
             }
 
             _scheduler.ApplyPostedBoosts();
-            Pass();
+            bool quiet = Pass() && !events;
+
+            // NO_HZ_IDLE, stretched rather than stopped: a quiet runtime (every CPU idle at this pass and
+            // none ran a step since the last one) doubles the tick, up to IdleTickMaxNs; anything else
+            // restores it. Stopping it outright would need the first CPU that leaves idle to wake this
+            // thread (the kernel restarts its tick on idle exit, a local timer write), and that futex wake
+            // costs the woken task 10-60 us on these VMs (docs/balancing.md): the wakeup path pays nothing
+            // here, and the price is the rescue delay of IdleTickMaxNs after a quiet spell.
+            _idleTickNs = quiet ? Math.Min(_idleTickNs * 2, _idleTickMaxNs) : _tickNs;
         }
     }
 
-    /// <summary>One balance pass over every CPU.</summary>
-    private void Pass()
+    /// <summary>The tick in force (<see cref="RtSchedulerOptions.BalanceTick"/>, or longer while the runtime is quiet), in ns.</summary>
+    internal long TickNs => Volatile.Read(ref _idleTickNs);
+
+    /// <summary>One balance pass over every CPU; true when the runtime was quiet since the last one (see <see cref="IdleTickMaxNs"/>).</summary>
+    private bool Pass()
     {
-        Passes++;
+        Volatile.Write(ref Passes, Passes + 1);
         SampleLostBandwidth();
         long now = RtClock.NowNs();
         DetectStalls(now);
+        bool quiet = !_losing;
         foreach (Cpu cpu in _cpus)
         {
+            // Quiet: nothing runs, is queued or leaves here, and no step ran since the last pass (a
+            // periodic task idles its CPU at most instants a tick samples, but its steps count).
+            long steps = Volatile.Read(ref cpu.StepSeq);
+            if (steps != _seenSteps[cpu.Id] || cpu.Running is not null || cpu.QueuedTop >= 0 || cpu.Dying)
+            {
+                _seenSteps[cpu.Id] = steps;
+                quiet = false;
+            }
+
             if (cpu.Dying)
             {
                 cpu.PushQueuedOff(); // balance_push from here too: the dying CPU's own turn may be far off
@@ -137,17 +181,26 @@ internal sealed class Rebalancer : IDisposable
 
             _scheduler.Balancer.PushWaiting(cpu, pastRunner: overdue);
         }
+
+        return quiet;
     }
 
     /// <summary>
     /// Lost bandwidth, sampled: since the last sample, each CPU that runs below (or idles under) a
     /// waiting task whose affinity allows it there is charged the interval, pinned waiters included
     /// (the bandwidth a migrate-disable pile-up loses). Sampling is per millisecond while any CPU loses.
+    /// After a backed-off tick at most one plain tick is charged: the last pass found the runtime quiet,
+    /// so a loss seen now began when work came back, not a second ago.
     /// </summary>
     private void SampleLostBandwidth()
     {
         long now = RtClock.NowNs();
         long dt = now - _lastSampleNs;
+        if (_idleTickNs > _tickNs && dt > _tickNs)
+        {
+            dt = _tickNs;
+        }
+
         _lastSampleNs = now;
         bool losing = false;
         foreach (Cpu cpu in _cpus)

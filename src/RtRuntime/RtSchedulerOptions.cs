@@ -200,8 +200,8 @@ public sealed class RtSchedulerOptions
 
     /// <summary>
     /// Period of the rebalancer's safety-net tick (100 µs..10 s). Default 10 ms. While the runtime is
-    /// quiet (no task ran, runs or is queued) the tick backs off, doubling up to 1 s (or this, if longer),
-    /// so an idle runtime wakes <c>rt/balance</c> about once a second; the first pass after work resumes may
+    /// quiet (no task ran, runs or is queued) the tick backs off, doubling up to 100 ms (or this, if longer),
+    /// so an idle runtime wakes <c>rt/balance</c> about ten times a second; the first pass after work resumes may
     /// then come up to that much later (docs/balancing.md).
     /// </summary>
     public TimeSpan BalanceTick { get; set; } = TimeSpan.FromMilliseconds(10);

@@ -64,11 +64,11 @@ internal sealed class Rebalancer : IDisposable
 
     /// <summary>
     /// The longest the tick backs off to while the runtime is quiet (or <see cref="RtSchedulerOptions.BalanceTick"/>,
-    /// if longer): 1 s. It bounds the rescue delay after a quiet spell: the first pass after work resumes
+    /// if longer): 100 ms, ten passes a second. It bounds the rescue delay after a quiet spell: the first pass after work resumes
     /// (stall detection, a push off a CPU whose runner passes no point, lost-bandwidth sampling) may come
     /// this much later than with the plain tick. Events still wake the thread at once.
     /// </summary>
-    internal const long IdleTickMaxNs = 1_000_000_000;
+    internal const long IdleTickMaxNs = 100_000_000;
 
     /// <summary>Balance passes run so far.</summary>
     public long Passes;
@@ -190,7 +190,7 @@ internal sealed class Rebalancer : IDisposable
     /// waiting task whose affinity allows it there is charged the interval, pinned waiters included
     /// (the bandwidth a migrate-disable pile-up loses). Sampling is per millisecond while any CPU loses.
     /// After a backed-off tick at most one plain tick is charged: the last pass found the runtime quiet,
-    /// so a loss seen now began when work came back, not a second ago.
+    /// so a loss seen now began when work came back, not a backed-off tick ago.
     /// </summary>
     private void SampleLostBandwidth()
     {

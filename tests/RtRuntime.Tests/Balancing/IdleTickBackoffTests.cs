@@ -22,9 +22,9 @@ public class IdleTickBackoffTests
         long passes = Volatile.Read(ref rt.Rebalancer.Passes) - before;
 
         // The window's length only sizes the bound, and a loaded machine only lowers the count: from the
-        // first quiet pass the tick doubles (100 us .. 1 s: 14 passes), then one pass a second. Without
-        // the back-off: one pass per 100 us, about 15,000.
-        long bound = 30 + (2 * (long)Math.Ceiling(window.Elapsed.TotalSeconds));
+        // first quiet pass the tick doubles (100 us .. 100 ms: 11 passes), then ten passes a second.
+        // Without the back-off: one pass per 100 us, about 15,000.
+        long bound = 30 + (12 * (long)Math.Ceiling(window.Elapsed.TotalSeconds));
         Assert.True(passes <= bound, $"{passes} passes in {window.Elapsed.TotalMilliseconds:F0} ms on an idle runtime (at most {bound})");
     }
 

@@ -39,8 +39,14 @@ public sealed partial class RtScheduler
 
     internal RtMetrics Metrics { get; private set; } = null!;
 
-    /// <summary>Wakeup bookkeeping: sched_wakeup, and the start of the wakeup-latency measurement.</summary>
-    internal void TraceWakeup(RtTask task, Cpu target)
+    /// <summary>
+    /// Wakeup bookkeeping: sched_wakeup, and the start of the wakeup-latency measurement.
+    /// <paramref name="prio"/> is the priority the enqueue gives the task (placement's, with a
+    /// priority set while it slept applied): the kernel's tracepoint fires after activate_task, by
+    /// when sched_setparam on the sleeper has long changed <c>p->prio</c>, while here such a request
+    /// waits for the enqueue that follows this call, so <c>task.Prio</c> may still be the old one.
+    /// </summary>
+    internal void TraceWakeup(RtTask task, Cpu target, int prio)
     {
         // Sampled like the step time: one wakeup in 64 per waking thread, at random (RtMetrics.Sample).
         if (Metrics.WakeupLatencyOn && RtMetrics.Sample(ref t_wakeupSample))
@@ -50,7 +56,7 @@ public sealed partial class RtScheduler
 
         if (RtEventSource.Log.IsVerbose)
         {
-            RtEventSource.Log.SchedWakeup(task.Id, task.Prio, target.Id);
+            RtEventSource.Log.SchedWakeup(task.Id, prio, target.Id);
         }
     }
 

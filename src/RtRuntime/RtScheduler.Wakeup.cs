@@ -93,7 +93,7 @@ public sealed partial class RtScheduler
 
         Cpu cpu = _cpus[target];
         CpuSet mask = task.AffinityMask; // read before the task can run (and end) there
-        TraceWakeup(task, cpu);
+        TraceWakeup(task, cpu, prio); // the priority its enqueue gives it, not a task.Prio a pending SetPriority is about to replace
         if (!cpu.TryQueueWake(task))
         {
             cpu.Enqueue(task);

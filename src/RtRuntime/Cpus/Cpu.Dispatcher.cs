@@ -418,11 +418,6 @@ internal sealed partial class Cpu
         }
 
         Scheduler.OnSwitchIn(this, task);
-        if (task.WokenAtNs != 0 || (task.RareOrNull is { } rare && rare.InterferedSinceNs != 0) || Diagnostics.RtEventSource.Log.IsVerbose)
-        {
-            Scheduler.TraceSwitchIn(this, task);
-        }
-
         // One CAS: keep the cancel and strict bits, drop off-CPU and stale TIF bits, copy the CPU's
         // pending work (Running is already this task, so a concurrent SetPending lands in one word or the other).
         int gate;
@@ -462,7 +457,17 @@ internal sealed partial class Cpu
                 _preemptedAtSwitch = -1;
                 task.PreemptionCount--;
                 Preemptions--;
+                if (task.RareOrNull is { } pinned)
+                {
+                    pinned.InterferedSinceNs = 0; // nor did it wait under a higher priority: no interference to record
+                }
             }
+        }
+
+        // After the preemption taken back above (a pinned task picked again at once records no interference).
+        if (task.WokenAtNs != 0 || (task.RareOrNull is { } rare && rare.InterferedSinceNs != 0) || Diagnostics.RtEventSource.Log.IsVerbose)
+        {
+            Scheduler.TraceSwitchIn(this, task);
         }
 
         t_currentTask = task;

@@ -774,6 +774,7 @@ internal sealed partial class Cpu
 
             if (Scheduler.Balancer.RunStopWork(this, task))
             {
+                _prev = null; // the stopper ran here: a task picked next (even this one, sent back) is switched in from it
                 pullFirst = true; // the stopper moved the task to another CPU
                 return false;
             }

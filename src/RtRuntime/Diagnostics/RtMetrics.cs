@@ -23,7 +23,7 @@ internal sealed class RtMetrics : IDisposable
         Cpu[] cpus = runtime.Cpus;
 
         _meter.CreateObservableCounter("rtruntime.cpu.context_switches", () => PerCpu(cpus, c => c.ContextSwitches), "{switch}", "Tasks switched in, per CPU.");
-        _meter.CreateObservableCounter("rtruntime.cpu.preemptions", () => PerCpu(cpus, c => c.Preemptions), "{preemption}", "Tasks switched out at a preemption point while still runnable (by a higher priority, or a round-robin rotation), per CPU.");
+        _meter.CreateObservableCounter("rtruntime.cpu.preemptions", () => PerCpu(cpus, c => c.Preemptions), "{preemption}", "Tasks switched out at a preemption point while still runnable (by a higher priority, a round-robin rotation, or the stopper moving them), per CPU.");
         _meter.CreateObservableCounter("rtruntime.cpu.tasks_retired", () => PerCpu(cpus, c => Volatile.Read(ref c.TasksRetired)), "{task}", "Tasks spawned with RunAsync whose objects went back to the task cache for reuse (they ended well without blocking), per CPU.");
         _meter.CreateObservableCounter("rtruntime.task.migrations", () => PerCpu(cpus, c => c.MigrationsIn), "{migration}", "Tasks that arrived from another CPU, per destination CPU.");
         _meter.CreateObservableCounter("rtruntime.balance.pushes", () => One(() => Interlocked.Read(ref runtime.Balancer.Pushes)), "{push}", "Queued tasks pushed to a CPU running lower priority, or off a dying CPU.");

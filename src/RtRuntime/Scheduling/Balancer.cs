@@ -531,6 +531,12 @@ internal sealed class Balancer
 
         using (self.Lock.EnterScope())
         {
+            // The stopper (a stop-class thread) preempted the task to move it: __schedule(SM_PREEMPT)
+            // with prev != next counts nivcsw, as at any preemption. Counted before the task can be
+            // seen elsewhere (its counts are written by the thread that runs it); never taken back,
+            // since the stopper ran here (the dispatcher forgets its prev).
+            running.PreemptionCount++;
+            self.Preemptions++;
             self.LeaveRunningLocked(running);
         }
 

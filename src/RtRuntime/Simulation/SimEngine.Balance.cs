@@ -268,6 +268,8 @@ internal sealed partial class SimEngine
 
         CheckSwitchOut(task);
         LeaveCpu(cpu, task);
+        task.Figures.Preemptions++; // the stopper preempted it (nivcsw, prev != next), as the threaded Balancer.RunStopWork counts
+        cpu.Prev = null; // the stopper ran here: the next task picked is switched in from it
         Emit(target, task, mustLeave ? SimEventKind.Migrate : SimEventKind.PushRunning, cpu.Id);
         if (!mustLeave)
         {

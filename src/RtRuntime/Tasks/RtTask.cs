@@ -175,8 +175,8 @@ public abstract partial class RtTask : SynchronizationContext
     public long Switches => Volatile.Read(ref SwitchCount);
 
     /// <summary>
-    /// Times the task was switched out involuntarily (preempted at a preemption point) and another task
-    /// ran on its CPU: one picked again at once (its preempters pushed or pulled away before the pick)
+    /// Times the task was switched out involuntarily (preempted at a preemption point, or moved away by
+    /// the stopper, which preempts it to move it) and another task ran on its CPU: one picked again at once (its preempters pushed or pulled away before the pick)
     /// is none, as <c>__schedule</c> counts <c>nivcsw</c> only when <c>prev != next</c>.
     /// </summary>
     public long Preemptions => Volatile.Read(ref PreemptionCount);

@@ -53,6 +53,19 @@ public class SimPushRequestTests
         Assert.Equal(1, r.RunningPushes);
     }
 
+    [Fact]
+    public void Run_TheStopperMovesTheRunner_CountsItAsAPreemptionOfTheRunner()
+    {
+        // The scenario above: the stopper moves H off CPU0 at 1004. It preempted H to move it
+        // (__schedule(SM_PREEMPT), prev != next: nivcsw), as the threaded Balancer.RunStopWork counts.
+        SimResult r = RunClean(DropBetweenRequestAndPoint());
+
+        Assert.Contains("1004 cpu0->cpu1 H PushRunning", Lines(r));
+        Assert.Equal(1, r.Task("H").Preemptions); // the stopper's; nothing else preempted H
+        Assert.Equal(1, r.Task("L").Preemptions); // a control: H preempted it at 10
+        Assert.Equal(1, r.Task("Y").Preemptions); // H preempted it at 1013
+    }
+
     // The generated scenario (PCG stream 527, shrunk) that looped at 70 µs. T2(3) waits pinned on CPU0 behind
     // T5(52, allowed on CPUs 0 and 1), while CPU1 runs T0(73) and CPU2 is idle; T1(69) sleeps until 75
     // and will preempt T5 on CPU0, so at 70 T5's point becomes a spin to 75 (timer anticipation, 20 µs).

@@ -341,8 +341,10 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// <summary>
     /// Puts a runnable task on this CPU's queue (the tail of its priority) and sets need_resched if it
     /// outranks the running task; wakes the CPU if it is idle. The task's run state is already Queued.
+    /// Returns the CPU it was queued on: this one, or the one it was redirected to when this CPU is no
+    /// longer active (or outside the task's mask) by the time its lock is taken (the stopper names it).
     /// </summary>
-    public void Enqueue(RtTask task, bool atHead = false)
+    public Cpu Enqueue(RtTask task, bool atHead = false)
     {
         bool redirect;
         RtTask? listedElsewhere = null;
@@ -363,12 +365,12 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
         EnqueueElsewhere(listedElsewhere);
         if (redirect)
         {
-            Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task, atHead);
-            return;
+            return Scheduler.Cpus[Scheduler.SelectFallbackCpu(task, exclude: this)].Enqueue(task, atHead);
         }
 
         KickIfIdle();
         YieldCoreIfWakerHoldsIt(task);
+        return this;
     }
 
     /// <summary>

@@ -540,13 +540,16 @@ internal sealed class Balancer
             self.LeaveRunningLocked(running);
         }
 
-        _cpus[target].Enqueue(running);
-        if (!mustLeave)
+        Cpu queuedOn = _cpus[target].Enqueue(running);
+        if (!mustLeave && queuedOn != self)
         {
+            // A repair: the runner left. The target may have gone inactive after it was chosen, and the
+            // task was redirected (select_fallback_rq): named where it went; sent back here it is no
+            // repair (it preempts the same tasks again), and counts none.
             Interlocked.Increment(ref RunningPushes);
             if (RtEventSource.Log.On)
             {
-                RtEventSource.Log.PushRunning(running.Id, self.Id, target);
+                RtEventSource.Log.PushRunning(running.Id, self.Id, queuedOn.Id);
             }
         }
 

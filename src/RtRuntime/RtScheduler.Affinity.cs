@@ -219,6 +219,24 @@ public sealed partial class RtScheduler
     /// <summary>At switch-in: a pending affinity request is satisfied once the task runs inside its mask.</summary>
     internal void OnSwitchIn(Cpu cpu, RtTask task)
     {
+        CompleteAffinityIfInside(cpu, task);
+        if (!task.AffinityMask.Contains(cpu.Id) && task.MigrationDisabled == 0)
+        {
+            cpu.SetPending(PendingWork.Stop); // raced with an affinity change: leave at the first preemption point
+        }
+    }
+
+    /// <summary>
+    /// On <paramref name="cpu"/>'s thread, which runs <paramref name="task"/>: completes a pending request
+    /// whose mask holds this CPU. Called at switch-in and by the stopper (migration_cpu_stop completes
+    /// the pending request of a task it finds inside the mask): a request that saw the task between CPUs
+    /// publishes its pending completion after that look, so the task can switch in inside the new mask
+    /// before it is published, and its switch-in finds none; the request then raises the stop work on
+    /// the CPU the task runs on, which completes it here (else it waited for the task's next switch-in,
+    /// block or end: for ever while a lone task kept running there).
+    /// </summary>
+    internal void CompleteAffinityIfInside(Cpu cpu, RtTask task)
+    {
         if (task.RareOrNull?.AffinityPending is not null && task.AffinityMask.Contains(cpu.Id))
         {
             using (_affinityLock.EnterScope())
@@ -228,11 +246,6 @@ public sealed partial class RtScheduler
                     CompleteAffinityLocked(task);
                 }
             }
-        }
-
-        if (!task.AffinityMask.Contains(cpu.Id) && task.MigrationDisabled == 0)
-        {
-            cpu.SetPending(PendingWork.Stop); // raced with an affinity change: leave at the first preemption point
         }
     }
 

@@ -503,6 +503,9 @@ internal sealed class Balancer
             self.PushTarget = null;
         }
 
+        // A request that raised this stop work while the task already ran inside its new mask (it switched
+        // in there before the request published its pending completion) is satisfied now.
+        _scheduler.CompleteAffinityIfInside(self, running);
         bool mustLeave = !running.AffinityMask.Contains(self.Id) || !self.Active;
         if (BalanceRules.StopDefersPush(pushRequested, running.MigrationDisabled))
         {

@@ -58,6 +58,46 @@ public class AffinityRaceTests
     }
 
     [Fact]
+    public async Task SetAffinity_TaskSwitchedInInsideTheMaskBeforeTheRequestWasPublished_StopWorkCompletesIt()
+    {
+        // A request that sees its task between CPUs (queued, on no queue yet) publishes its pending
+        // completion after that look, under the affinity lock; the task can switch in inside the new mask
+        // in between, and its switch-in then finds nothing to complete. The request goes on to raise the
+        // stop work on the CPU the task runs on (MoveForAffinity: Running). That window (a few
+        // instructions) cannot be forced, so this makes the state it leaves: the task running inside its
+        // mask on a CPU of its own, a request pending, the stop work raised. migration_cpu_stop completes
+        // such a request (the task is inside the mask); before, it waited for the task's next switch-in,
+        // block or end, here for ever.
+        await using var rt = Rt.Start(cpus: 2);
+        int running = 0;
+        int stop = 0;
+        var t = rt.Spawn("T", 10, async ctx =>
+        {
+            _ = ctx.Task.Rare; // made on its own CPU thread, before the test writes into it
+            Volatile.Write(ref running, 1);
+            while (Volatile.Read(ref stop) == 0)
+            {
+                await ctx.PreemptionPoint();
+            }
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => Volatile.Read(ref running) == 1, "T running on cpu1");
+
+        var pending = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        t.Rare.AffinityPending = pending; // as the request left it, its look having seen T between CPUs
+        rt.Cpus[1].SetPending(PendingWork.Stop); // as MoveForAffinity raises it for a running task
+        try
+        {
+            Assert.True(await pending.Task.WithTimeout());
+        }
+        finally
+        {
+            Volatile.Write(ref stop, 1);
+        }
+
+        await t.WithTimeout();
+    }
+
+    [Fact]
     public async Task SelectFallbackCpu_MaskNowHoldsOnlyTheCpuLeft_StaysThereWithoutWidening()
     {
         await using var rt = Rt.Start(cpus: 2);

@@ -198,7 +198,7 @@ public sealed partial class RtScheduler
 
                 if (moved)
                 {
-                    Activate(task); // move_queued_task; completes at its switch-in
+                    Activate(task, wakeup: false); // move_queued_task (not a wakeup); completes at its switch-in
                 }
 
                 break;

@@ -80,7 +80,14 @@ public sealed partial class RtScheduler
             : Interlocked.CompareExchange(ref task.Run, TaskRunState.Queued, TaskRunState.Blocked) == TaskRunState.Blocked;
 
     /// <summary>select_task_rq + enqueue for a task whose run state is already Queued.</summary>
-    internal void Activate(RtTask task)
+    /// <param name="task">The task to place.</param>
+    /// <param name="wakeup">
+    /// False for a task that was runnable already and only changes CPU (an affinity change's
+    /// move_queued_task): no sched_wakeup is traced and no wakeup-latency sample starts, as the kernel
+    /// traces such a move as sched_migrate_task alone (its enqueue does); a sample a real wakeup started
+    /// is kept, so the latency recorded at the switch-in is the wakeup's, not the move's.
+    /// </param>
+    internal void Activate(RtTask task, bool wakeup = true)
     {
         Cpu? prev = task.Cpu;
         int pinned = task.MigrationDisabled > 0 && prev is not null ? prev.Id : -1;
@@ -93,7 +100,11 @@ public sealed partial class RtScheduler
 
         Cpu cpu = _cpus[target];
         CpuSet mask = task.AffinityMask; // read before the task can run (and end) there
-        TraceWakeup(task, cpu, prio); // the priority its enqueue gives it, not a task.Prio a pending SetPriority is about to replace
+        if (wakeup)
+        {
+            TraceWakeup(task, cpu, prio); // the priority its enqueue gives it, not a task.Prio a pending SetPriority is about to replace
+        }
+
         if (!cpu.TryQueueWake(task))
         {
             cpu.Enqueue(task);

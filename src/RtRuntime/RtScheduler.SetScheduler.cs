@@ -311,6 +311,14 @@ public sealed partial class RtScheduler
         }
 
         int prio = BoostedPrioLocked(cpu, task);
+        if (prio == task.Prio)
+        {
+            // A policy change alone, or the priority it has: a waiter listed again (a robbed RtMutex or
+            // local-lock waiter) keeps its place among the waiters, as a queued task keeps its place
+            // (no DEQUEUE_MOVE for the same prio; rt_mutex_adjust_prio_chain stops at an unchanged prio).
+            return;
+        }
+
         if (Volatile.Read(ref task.BlockedOn) is RtWaitQueue queue)
         {
             // Granted and not resumed, or an RtMutex waiter robbed after its wakeup (RtMutex.ClaimOrReblock),

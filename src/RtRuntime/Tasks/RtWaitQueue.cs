@@ -278,7 +278,8 @@ public abstract class RtWaitQueue : IWaitSource
     /// The priority of <paramref name="task"/>, about to be put on a run queue (that CPU's lock held), becomes
     /// <paramref name="prio"/>; still pointing here, it is either granted and not resumed (then only its
     /// priority changes) or an RtMutex waiter robbed after its wakeup and listed again, which moves among
-    /// the waiters with it. Returns the owner whose boost the move changed, or null.
+    /// the waiters with it. Called only when <paramref name="prio"/> differs from its priority (a waiter
+    /// whose priority does not change keeps its place). Returns the owner whose boost the move changed, or null.
     /// </summary>
     internal RtTask? SetPrioOfEnqueued(RtTask task, int prio)
     {

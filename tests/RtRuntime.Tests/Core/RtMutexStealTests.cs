@@ -416,6 +416,70 @@ public class RtMutexStealTests
     }
 
     [Fact]
+    public async Task ARequestAppliedAtEnqueueToARobbedWaiter_ThatKeepsItsPriority_KeepsItsPlace()
+    {
+        // h (30) steals m handed to w (20), which is listed again at the head of 20; v (20, on cpu1) then
+        // waits for m behind it (w, v). A request that leaves w's priority at 20 (here a policy change
+        // alone) is taken at w's enqueue (ApplySchedRequestOnEnqueueLocked, e.g. a push to another CPU):
+        // it used to re-list w at the tail of 20 (v, w), so h's unlock handed m to v first. The kernel
+        // moves a waiter only when its priority changes (no DEQUEUE_MOVE for the same prio;
+        // rt_mutex_adjust_prio_chain stops at an unchanged waiter prio): w keeps its place.
+        await using RtScheduler rt = Rt.Start(cpus: 2);
+        var m = new RtMutex(rt, "m");
+        var stolen = new TaskCompletionSource();
+        var order = new List<string>();
+        int release = 0;
+        RtTask? w = null;
+        RtTask? h = null;
+        CpuSet cpu0 = CpuSet.Of(0);
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+                w = rt.Spawn("w", 20, Locks(m, () => { lock (order) { order.Add("w"); } }), affinity: cpu0);
+                await ctx.PreemptionPoint(); // w blocks on m
+                h = rt.Spawn("h", 30, async c =>
+                {
+                    using (await m.LockAsync(c)) // handed to w, not run yet: stolen
+                    {
+                        stolen.SetResult();
+                        while (Volatile.Read(ref release) == 0)
+                        {
+                            Thread.SpinWait(100); // no point: w stays queued
+                        }
+                    }
+                }, affinity: cpu0);
+            } // handed to w, queued behind l; l ends, and h (30) runs before w (20) and steals m
+        }, affinity: cpu0);
+
+        RtTask v;
+        try
+        {
+            await stolen.Task.WithTimeout();
+            v = rt.Spawn("v", 20, Locks(m, () => { lock (order) { order.Add("v"); } }), affinity: CpuSet.Of(1));
+            await Rt.Until(() => m.WaiterCount == 2, "v waits for m behind the robbed w");
+            Cpu cpu = w!.Cpu!;
+            Assert.Same(m, w.BlockedOn);
+            Interlocked.Exchange(ref w.Rare.SchedRequest, SchedRequest.Of(SchedPolicy.RoundRobin, 20));
+            using (cpu.Lock.EnterScope())
+            {
+                RtScheduler.ApplySchedRequestOnEnqueueLocked(cpu, w, w.Rare);
+            }
+
+            Assert.Equal(20, w.Prio);
+            Assert.Equal(SchedPolicy.RoundRobin, w.Policy);
+        }
+        finally
+        {
+            Volatile.Write(ref release, 1);
+        }
+
+        await Task.WhenAll(l.WithTimeout(), h!.WithTimeout(), w!.WithTimeout(), v.WithTimeout());
+        Assert.Equal(["w", "v"], order); // w was still first among m's waiters of 20
+        Assert.Equal(1, m.StealCount);
+    }
+
+    [Fact]
     public async Task APendingOwnerLentABoostByTheMutexsWaiters_IsNotRobbed()
     {
         // Review finding (helper-96): m is handed to r (20, queued behind x on cpu1); w (15) is raised to

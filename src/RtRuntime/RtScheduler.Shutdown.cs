@@ -110,7 +110,13 @@ public sealed partial class RtScheduler
     /// holding the stop for the drain and the grace, or for ever with <see cref="Timeout.InfiniteTimeSpan"/>.
     /// A <see cref="RunAsync"/> body that calls it after a foreign await (the rest then runs on a
     /// <c>runasync/posted</c> task) is taken for its own task when the call is in the body's own frame
-    /// (not in a helper method the body awaits: that task is waited for as any task).
+    /// (not in a helper method the body awaits: that task is waited for as any task). A RunAsync body's
+    /// continuation that .NET runs inline inside another RunAsync task's step (a
+    /// <see cref="TaskCompletionSource"/> completed there without
+    /// <see cref="TaskCreationOptions.RunContinuationsAsynchronously"/>: both run under the one RunAsync
+    /// context) is taken for that other task, which nothing at the call can tell apart: the caller's own
+    /// task is waited for as any task, and the other one, if it is then the last left and blocked on a
+    /// foreign await, is ended as a caller (as after <c>_ = StopAsync(...)</c> in its own body).
     /// </summary>
     /// <param name="drainTimeout">How long live tasks may finish on their own.</param>
     /// <param name="cancelGrace">How long cancelled tasks get to observe it (default 5 s).</param>

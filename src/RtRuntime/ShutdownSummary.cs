@@ -5,6 +5,15 @@ namespace RtRuntime;
 /// user's tasks (spawned, <c>RunAsync</c>): the runtime's own <c>&lt;name&gt;/posted</c> tasks, which run
 /// work posted to an ended task or to the RunAsync context, are in <see cref="Posted"/> only.
 /// </summary>
+/// <remarks>
+/// A stop that abandoned nothing reports exact counts (read from ends that no longer move). A stop that
+/// abandoned tasks reads <see cref="Accepted"/> and <see cref="Posted"/> from the admission counts, which
+/// a refusal racing the summary still moves for a moment (a spawn counts itself and then its refusal;
+/// a post to an ended task counts its drain and then takes it back): such a refusal can show
+/// <see cref="Accepted"/> and <see cref="Abandoned"/> one higher, or one task moved from
+/// <see cref="Accepted"/> to <see cref="Posted"/>. An exact read would need every spawn's admission to
+/// take a lock or a sequence count (the admission is on the spawn's hot path).
+/// </remarks>
 /// <param name="Accepted">Tasks accepted since start.</param>
 /// <param name="Completed">Tasks whose body returned.</param>
 /// <param name="Faulted">Tasks whose body threw.</param>

@@ -335,11 +335,12 @@ internal sealed partial class SimEngine
     /// </summary>
     private bool TrySteal(SimTask task, SimMutex mutex)
     {
-        // An RtMutex's pending owner whose loan comes from this mutex's waiters is not robbed (the threaded
-        // RtMutex: only its CPU could take the loan back, and it would stay listed above its lender); a
+        // An RtMutex's pending owner whose priority is a loan from this mutex's waiters is not robbed (the
+        // threaded RtMutex: only its CPU could take the loan back, and it would stay listed above its
+        // lender); a loan at or below its own priority (a lower waiter still listed) does not matter; a
         // local lock's robbed waiter is requeued at once under its CPU's lock, as here.
         if (mutex.Pending is not { } robbed || robbed == task || !Scheduling.LockRules.Steals(task.Prio, Math.Max(robbed.Prio, mutex.TopWaiterPrio), lateral: mutex.Cpu >= 0)
-            || (mutex.Cpu < 0 && TopWaiterPrio(robbed, except: mutex) != robbed.MutexBoost))
+            || (mutex.Cpu < 0 && Math.Max(robbed.NormalPrio, TopWaiterPrio(robbed, except: mutex)) < robbed.MutexBoost))
         {
             return false;
         }

@@ -272,9 +272,12 @@ public sealed class RtMutex : RtWaitQueue
     /// not run since and <paramref name="task"/> outranks it (<see cref="LockRules.Steals"/>), the mutex
     /// becomes <paramref name="task"/>'s and the robbed waiter is listed again at the head of its
     /// priority, where its claim, when it runs, finds it and blocks it again (<see cref="ClaimOrReblock"/>).
-    /// A pending owner whose boost depends on what this mutex's waiters lend it (one of them rose above
-    /// it meanwhile) is not robbed: listed again, it would keep that loan, which only its CPU can take
-    /// back, and stand above the waiter that lent it (review helper-96: it then got the mutex first).
+    /// A pending owner whose effective priority depends on what this mutex's waiters lend it (one of them
+    /// rose above it meanwhile) is not robbed: listed again, it would keep that loan, which only its CPU
+    /// can take back, and stand above the waiter that lent it (review helper-96: it then got the mutex
+    /// first). A loan at or below its own priority (a lower waiter still listed, the usual case after a
+    /// handover) changes nothing and does not stop a steal (review helper-152: any loan did, so a higher
+    /// locker waited for the handed waiter's section, and its TryLock failed, whenever another waited).
     /// It runs at that loan and claims the mutex; the kernel, whose woken waiter is lent nothing,
     /// wakes the risen waiter instead (<c>rt_mutex_adjust_prio_chain</c> on an ownerless lock). Until that
     /// claim it is a runnable task on the list (<see cref="RtTaskRare.RobbedOf"/>): a canceller, a timer
@@ -290,14 +293,22 @@ public sealed class RtMutex : RtWaitQueue
         // and returns the grant after it: not stolen meanwhile (it would be listed again, dead).
         if (_state != Contended || _pending is not { } robbed || robbed == task || robbed.BlockedOn != this
             || !LockRules.Steals(task.Prio, Math.Max(Math.Max(robbed.Prio, robbed.Rare.MutexBoost), HeadLocked?.Prio ?? 0), lateral: false)
-            || BoostWithoutLocked(robbed) != robbed.Rare.MutexBoost)
+            || Math.Max(robbed.NormalPrio, BoostWithoutLocked(robbed)) < robbed.Rare.MutexBoost)
         {
             return false;
         }
 
         _pending = null;
         robbed.Rare.RobbedOf = this; // listed again while runnable: no canceller, timer or unlock wakes it (its count never had the mutex: only a claim counts a handover)
-        UnlinkHeldLocked(robbed); // its boost stays: it did not depend on this mutex (the rule above)
+        UnlinkHeldLocked(robbed);
+        if (RecomputeBoostLocked(robbed))
+        {
+            // It was lent no more than its own priority by this mutex's waiters (the rule above), so its
+            // effective priority stays; the loan ends here, not left to outlive a later drop of its own
+            // priority. A request, for whoever holds it next (it is runnable: its enqueue, or its claim's step end).
+            RtScheduler.RequestRecompute(robbed);
+        }
+
         InsertFirstOfPrioLocked(robbed); // its BlockedOn is still this mutex: granted, it never resumed
         Volatile.Write(ref _owner, task);
         LinkHeldLocked(task);

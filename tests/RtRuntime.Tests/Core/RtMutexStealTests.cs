@@ -61,6 +61,68 @@ public class RtMutexStealTests
         Assert.Equal(0, m.WaiterCount);
     }
 
+    [Fact]
+    public async Task AHigherTask_StealsFromTheHandedWaiter_WhileALowerWaiterIsStillListed()
+    {
+        // Review finding (helper-152): as above, with v (15) waiting too. The unlock hands m to w (20),
+        // and v, still listed, lends w 15 as m's owner: a loan below w's own 20 that changes nothing.
+        // h (30) outranks w and every listed waiter, so it steals m (rt_mutex_steal: the kernel's woken
+        // waiter is lent nothing). It did not: the steal refused any pending owner lent anything by m's
+        // waiters, so h blocked on m, boosted w to 30 and waited for w's section: w, h, v.
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        var m = new RtMutex(rt, "m");
+        var go = new RtEvent();
+        var order = new List<string>();
+        RtTask? w = null;
+        RtTask? v = null;
+        RtTask? h = null;
+        RtTask l = rt.Spawn("l", 10, async ctx =>
+        {
+            using (await m.LockAsync(ctx))
+            {
+                v = rt.Spawn("v", 15, async c =>
+                {
+                    using (await m.LockAsync(c))
+                    {
+                        order.Add("v");
+                    }
+                });
+                await ctx.PreemptionPoint(); // v blocks on m
+                h = rt.Spawn("h", 30, async c =>
+                {
+                    await go.WaitAsync(c);
+                    using (await m.LockAsync(c))
+                    {
+                        order.Add("h");
+                    }
+                });
+                w = rt.Spawn("w", 20, async c =>
+                {
+                    using (await m.LockAsync(c))
+                    {
+                        order.Add("w");
+                    }
+                });
+                await ctx.PreemptionPoint(); // h waits for go; w blocks on m
+                Assert.Equal(2, m.WaiterCount);
+            }
+
+            Assert.Same(w, m.Owner); // handed to w, which has not run; v still waits
+            go.Set();
+            await ctx.PreemptionPoint(); // h runs first (30 above w's 20 and v's 15) and steals m
+        });
+
+        await l.WithTimeout();
+        await h!.WithTimeout();
+        await w!.WithTimeout();
+        await v!.WithTimeout();
+        Assert.Equal(["h", "w", "v"], order);
+        Assert.Equal(1, m.StealCount);
+        Assert.Null(m.Owner);
+        Assert.Equal(0, m.WaiterCount);
+        Assert.Equal((20, 15), (w!.EffectivePriority, v!.EffectivePriority));
+    }
+
     [Theory]
     [InlineData(15, false)]
     [InlineData(20, false)] // an equal priority does not steal (FIFO among equals)

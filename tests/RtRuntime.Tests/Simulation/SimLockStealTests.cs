@@ -41,6 +41,24 @@ public class SimLockStealTests
     }
 
     [Fact]
+    public void Run_AHigherTask_StealsFromTheHandedWaiter_WhileALowerWaiterIsStillListed()
+    {
+        // Review finding (helper-152): TwoCpus with V (15) waiting for m too. The handover to W leaves V
+        // listed, lending W 15, below W's own 20: H (30) still outranks W and every waiter, and steals m
+        // (it did not: any loan to the pending owner refused the steal, so H waited for W's section).
+        SimScenario s = Scenario(2, BalancePolicy.WorkConserving,
+            Task("L", 10, cpu: 0, affinity: "0", steps: [SimStep.Lock("m"), Run(20, every: 1), SimStep.Unlock("m"), Run(100, every: 5)]),
+            Task("V", 15, cpu: 0, spawn: 3, affinity: "0", steps: [SimStep.Lock("m"), Run(1), SimStep.Unlock("m")]),
+            Task("W", 20, cpu: 0, spawn: 5, affinity: "0", steps: [SimStep.Lock("m"), Run(5), SimStep.Unlock("m"), Run(1)]),
+            Task("X", 50, cpu: 0, spawn: 21, affinity: "0", steps: [Run(30)]),
+            Task("H", 30, cpu: 1, spawn: 25, affinity: "1", steps: [SimStep.Lock("m"), Run(40), SimStep.Unlock("m")]));
+        string[] lines = Lines(RunClean(s));
+        Assert.Contains("3 cpu0 V Block", lines); // listed before the handover at 20 µs
+        Assert.Contains(lines, l => l.EndsWith("cpu1 H LockStolen m", StringComparison.Ordinal));
+        Assert.DoesNotContain(lines, l => l.EndsWith("cpu1 H Block", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Run_ARobbedWaiterThatRunsWhileTheStealerHoldsIt_BlocksAgain_AndGetsItAtTheNextUnlock()
     {
         string[] lines = Lines(RunClean(TwoCpus(hPriority: 40, waiterTimeoutUs: 0)));

@@ -23,6 +23,9 @@ public sealed partial class RtScheduler
     /// EBUSY) and its mask is unchanged. A task that has ended is left as it is, its mask unchanged, and
     /// the returned task is false at once (the kernel's ESRCH for a pid that is gone): a task may end at
     /// any moment, so this is an outcome to look at, not an error. Bad input is refused before that.
+    /// A request for the mask the task already has completes with true at once, before the EBUSY and
+    /// no-active-CPU checks and without waiting for an earlier request's pending move (the kernel's
+    /// <c>cpumask_equal</c> shortcut in <c>__set_cpus_allowed_ptr_locked</c>; the earlier caller still waits).
     /// </summary>
     /// <returns>
     /// A task that completes with true when the request was made to a live task, once the task runs
@@ -31,8 +34,8 @@ public sealed partial class RtScheduler
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or has no active CPU (the kernel's EINVAL).</exception>
-    /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, excluding the current CPU (EBUSY).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or (for a live task whose mask it changes) has no active CPU (the kernel's EINVAL).</exception>
+    /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, changing the mask to one excluding the current CPU (EBUSY).</exception>
     public Task<bool> SetAffinityAsync(RtTask task, CpuSet affinity)
     {
         ArgumentNullException.ThrowIfNull(task);
@@ -43,13 +46,6 @@ public sealed partial class RtScheduler
         }
 
         CpuSet mask = ValidateAffinity(affinity, nameof(affinity));
-        if (!Placement.AnyActive(mask, _cpuViews))
-        {
-            // set_cpus_allowed_ptr's EINVAL (the simulator's too): a mask with no active CPU would only be
-            // widened to every CPU (select_fallback_rq) with a warning naming the CPU the task leaves.
-            throw NoActiveCpu(mask); // as a spawn's (ThrowIfNoActiveCpu)
-        }
-
         if (task.IsCompleted)
         {
             return s_ended; // ESRCH
@@ -59,6 +55,14 @@ public sealed partial class RtScheduler
         Cpu? queuedOn = null;
         using (_affinityLock.EnterScope())
         {
+            // __set_cpus_allowed_ptr_locked's order (the simulator's too): an unchanged mask returns 0 before
+            // any other check (cpumask_equal), so it is never EBUSY or EINVAL, and it does not wait for an
+            // earlier request's move still pending (that caller waits; this one asked for nothing new).
+            if (mask == task.AffinityMask)
+            {
+                return s_applied; // no-op request (scenario 27)
+            }
+
             Cpu? cpu = task.Cpu;
             if (cpu is not null && BalanceRules.IsSelfAffinityDenied(task.IsCurrent, task.MigrationDisabled, cpu.Id, mask))
             {
@@ -67,9 +71,11 @@ public sealed partial class RtScheduler
                     "leave the migrate-disabled section first, or include its current CPU in the mask.");
             }
 
-            if (mask == task.AffinityMask && task.RareOrNull?.AffinityPending is null)
+            if (!Placement.AnyActive(mask, _cpuViews))
             {
-                return s_applied; // no-op request (scenario 27)
+                // set_cpus_allowed_ptr's EINVAL (the simulator's too): a mask with no active CPU would only be
+                // widened to every CPU (select_fallback_rq) with a warning naming the CPU the task leaves.
+                throw NoActiveCpu(mask); // as a spawn's (ThrowIfNoActiveCpu)
             }
 
             // The mask changes under the run-queue lock of the task's CPU, so a pull (which reads it under

@@ -450,6 +450,15 @@ public sealed class MixedScenario : StressScenario
             }
 
             Interlocked.Increment(ref stats.AffinityChanges);
+            if (mask == current)
+            {
+                // The mask the task already has completes at once (the kernel's cpumask_equal shortcut),
+                // even while an earlier request's move is pending: its completion says nothing about where
+                // the task runs, so it narrows nothing; the allowed set stays the union until a later
+                // request completes (this one's version superseded the earlier request's).
+                continue;
+            }
+
             done.ContinueWith(_ => holder.Complete(version), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }

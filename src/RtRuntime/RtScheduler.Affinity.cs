@@ -46,6 +46,10 @@ public sealed partial class RtScheduler
         }
 
         CpuSet mask = ValidateAffinity(affinity, nameof(affinity));
+
+        // The life this request is made to (a pooled RunAsync object is reused): read before the end check,
+        // so a request that sees this life live and then finds the object in a later one knows it ended.
+        short life = task.Token;
         if (task.IsCompleted)
         {
             return s_ended; // ESRCH
@@ -115,7 +119,7 @@ public sealed partial class RtScheduler
             return s_applied;
         }
 
-        MoveForAffinity(task);
+        MoveForAffinity(task, life, pending);
         Rebalancer.Notify(Scheduling.BalanceReason.AffinityChanged);
         return pending.Task;
     }
@@ -153,19 +157,34 @@ public sealed partial class RtScheduler
         }
     }
 
-    /// <summary>Moves the task towards its new mask, or leaves that to its next preemption point / migrate-enable.</summary>
-    private void MoveForAffinity(RtTask task)
+    /// <summary>
+    /// Moves the task towards its new mask, or leaves that to its next preemption point / migrate-enable.
+    /// <paramref name="life"/> is the life the request saw live, <paramref name="pending"/> the source it published.
+    /// </summary>
+    private void MoveForAffinity(RtTask task, short life, TaskCompletionSource<bool> pending)
     {
         // The pending request (written under the affinity lock) before the run state read below: a
         // task blocking now reads it after publishing Blocked (OnBlockedMigratable), so either it
         // sees the request, or this sees it blocked.
         Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref task.Run) == TaskRunState.Dead)
+        bool dead = Volatile.Read(ref task.Run) == TaskRunState.Dead;
+        if (dead || task.Token != life)
         {
             // Ended since the request saw it running (Ended looks for a request after its fenced end,
-            // so one of the two completes it): nothing is left to move (review helper-111).
-            CompleteAffinity(task);
-            return;
+            // so one of the two completes it): nothing is left to move (review helper-111). Or ended,
+            // retired and reused: a pooled task's TryRetire may have looked for rare state before this
+            // request made it, and the next life's reset dropped it with this source. The run state is
+            // read first and the life after (a retirement bumps the life before any write of the next
+            // life), so a state of a later life is seen with its number. Completed through the source
+            // this request published, never through the object, which may hold a later life's request.
+            CompleteAffinityOf(task, pending);
+            if (dead)
+            {
+                return;
+            }
+
+            // A later life runs: the mask may be the one this request wrote (a call racing the end may
+            // reach the next life), so it is moved towards it as any task is.
         }
 
         if (task.Cpu is not { } cpu)
@@ -278,6 +297,23 @@ public sealed partial class RtScheduler
         {
             CompleteAffinityLocked(task);
         }
+    }
+
+    /// <summary>
+    /// Completes <paramref name="pending"/> (true: the request was made to a live task, which ended) and
+    /// takes it off the task's rare state if it is still there (a later life's request is left alone).
+    /// </summary>
+    private void CompleteAffinityOf(RtTask task, TaskCompletionSource<bool> pending)
+    {
+        using (_affinityLock.EnterScope())
+        {
+            if (task.RareOrNull is { } rare && rare.AffinityPending == pending)
+            {
+                rare.AffinityPending = null;
+            }
+        }
+
+        pending.TrySetResult(true);
     }
 
     private static void CompleteAffinityLocked(RtTask task)

@@ -177,7 +177,9 @@ public sealed partial class RtScheduler
             case TaskRunState.Blocked:
                 return TryApplySchedRequestToBlockedHandingBack(task);
             case TaskRunState.Dead:
-                Volatile.Write(ref task.Rare.SchedRequest, 0);
+                // Nothing to clear: a dead task never runs or queues again, so its request is never read.
+                // Writing here (task.Rare) allocated rare state on an ended, maybe retired, object, and one
+                // reused meanwhile (a pooled RunAsync task) had its next life's request wiped.
                 break;
         }
 
@@ -467,7 +469,7 @@ public sealed partial class RtScheduler
                 Rebalancer.Notify(BalanceReason.PriorityChanged);
             }
         }
-        else if (Volatile.Read(ref task.Rare.SchedRequest) != 0 && Volatile.Read(ref task.Run) == TaskRunState.Running)
+        else if (task.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0 && Volatile.Read(ref task.Run) == TaskRunState.Running)
         {
             // Picked before this thread got its CPU's lock (the pick does not look at requests): as for a
             // task found running, the stopper bit makes its next preemption point end its step and apply it.

@@ -115,6 +115,11 @@ internal sealed partial class Cpu
     // switch-in. Keyed to the switch count so that the switch path itself stores nothing more.
     private long _preemptedAtSwitch = -1;
 
+    // The preempted task's migration count at that switch-out: a task pulled or pushed away meanwhile
+    // (and back here before this CPU switched anything in) was switched out for real, as in the kernel,
+    // where a task is pullable only once its CPU switched to another: that preemption stays counted.
+    private long _preemptedMigrations;
+
     /// <summary>
     /// How long an idle CPU polls instead of parking while another CPU's running task has a push
     /// requested (a pile-up repair in flight): the task moves at its next preemption point, usually
@@ -449,7 +454,7 @@ internal sealed partial class Cpu
             // countdown were keyed to the switch count; they restart here as at a switch.
             _pointSwitches = -1;
             _skipSwitches = -1;
-            if (_preemptedAtSwitch == ContextSwitches)
+            if (_preemptedAtSwitch == ContextSwitches && task.MigrationCount == _preemptedMigrations)
             {
                 // It left at a preemption and nothing ran here since (its preempters were pushed or
                 // pulled away before the pick): __schedule counts nivcsw only when prev != next, so
@@ -828,6 +833,7 @@ internal sealed partial class Cpu
             task.PreemptionCount++;
             Preemptions++;
             _preemptedAtSwitch = ContextSwitches; // taken back if the next pick here is this task again (SwitchIn)
+            _preemptedMigrations = task.MigrationCount; // unless it left this CPU's queue meanwhile
             if (rare is not null)
             {
                 rare.InterferedSinceNs = RtClock.NowNs(); // a pinned task waits under a higher priority: interference

@@ -159,7 +159,7 @@ public sealed partial class RtScheduler : IAsyncDisposable
     /// <exception cref="ArgumentOutOfRangeException">No such CPU.</exception>
     public TimeSpan? CpuThreadTime(int cpu) => CpuAt(cpu).ThreadCpuTimeNs() is >= 0 and long ns ? TimeSpan.FromTicks(ns / 100) : null;
 
-    /// <summary>Pushes and pulls so far, and pushes of a running task (pile-up repairs).</summary>
+    /// <summary>Pushes and pulls so far, and pushes of a running task: pile-up repairs and check_preempt_equal_prio moves of a runner (by the stopper).</summary>
     public (long Pushes, long Pulls, long RunningPushes) BalanceCounters =>
         (Interlocked.Read(ref Balancer.Pushes), Interlocked.Read(ref Balancer.Pulls), Interlocked.Read(ref Balancer.RunningPushes));
 

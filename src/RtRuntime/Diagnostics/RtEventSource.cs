@@ -49,7 +49,7 @@ internal sealed class RtEventSource : EventSource
     [Event(6, Level = EventLevel.Informational, Message = "migrate_pull: {0} pinned on cpu{1}")]
     public void MigratePull(long task, int cpu) => WritePayload(6, task, cpu);
 
-    /// <summary>The pile-up repair: the task that preempted a pinned one on <paramref name="fromCpu"/> was pushed to <paramref name="toCpu"/>, by the stopper while it ran or before it started.</summary>
+    /// <summary>A running push: the task that preempted a pinned one on <paramref name="fromCpu"/> was pushed to <paramref name="toCpu"/>, by the stopper while it ran or before it started (a pile-up repair); or the stopper moved a runner so that an equal-priority task woken there runs too (check_preempt_equal_prio).</summary>
     [Event(7, Level = EventLevel.Informational, Message = "push running {0} cpu{1} -> cpu{2}")]
     public void PushRunning(long task, int fromCpu, int toCpu) => WritePayload(7, task, fromCpu, toCpu);
 

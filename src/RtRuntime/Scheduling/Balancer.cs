@@ -27,7 +27,7 @@ internal sealed class Balancer
 
     public long Pulls;
     public long Pushes;
-    public long RunningPushes;
+    public long RunningPushes; // pile-up repairs and the stopper's check_preempt_equal_prio moves (RunStopWork moves both)
 
     // rto_count: CPUs whose queue holds a task that could move (PushableTop ≥ 0). Changed only when a
     // CPU becomes or stops being overloaded, so the pull checks of every turn and idle entry read one
@@ -546,7 +546,7 @@ internal sealed class Balancer
         Cpu queuedOn = _cpus[target].Enqueue(running);
         if (!mustLeave && queuedOn != self)
         {
-            // A repair: the runner left. The target may have gone inactive after it was chosen, and the
+            // A running push (a pile-up repair, or a check_preempt_equal_prio move): the runner left. The target may have gone inactive after it was chosen, and the
             // task was redirected (select_fallback_rq): named where it went; sent back here it is no
             // repair (it preempts the same tasks again), and counts none.
             Interlocked.Increment(ref RunningPushes);

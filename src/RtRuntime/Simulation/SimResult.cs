@@ -48,7 +48,7 @@ public sealed class SimResult
     /// <summary>Queued tasks pulled by another CPU.</summary>
     public long Pulls { get; init; }
 
-    /// <summary>Running tasks moved by the stopper to repair a pile-up (push_cpu_stop).</summary>
+    /// <summary>Running pushes: pile-up repairs (a pinned task's preempter pushed away before it ran, or moved by the stopper, push_cpu_stop) and the stopper's check_preempt_equal_prio moves of a runner, counted as the threaded runtime's <c>rtruntime.balance.running_pushes</c>.</summary>
     public long RunningPushes { get; init; }
 
     /// <summary>Rebalancer ticks that ran, counting those skipped while no task was queued (they had nothing to push).</summary>

@@ -77,6 +77,14 @@ internal sealed partial class Cpu
         if (next is null)
         {
             _prev = null; // the CPU goes idle: the next task it runs is switched in from the idle task
+            if (_preemptedAtSwitch == ContextSwitches)
+            {
+                // The task preempted last left for good (its preempters and it moved away before the
+                // pick): the idle task runs next, prev != next, so that preemption stands (SwitchIn).
+                _preemptedAtSwitch = -1;
+                Preemptions++;
+            }
+
             if (_busySinceNs != 0)
             {
                 AccountTime(ref _busyNs, ref _busySinceNs, since: 0, now); // the tasks ran until this turn began
@@ -111,8 +119,11 @@ internal sealed partial class Cpu
     private RtTask? _prev;
 
     // ContextSwitches when _prev was last switched out at a preemption, else -1 (or a stale, smaller
-    // count): the preemption counted then is taken back if _prev is picked again before any other
-    // switch-in. Keyed to the switch count so that the switch path itself stores nothing more.
+    // count): that preemption is taken back if _prev is picked again before any other switch-in.
+    // Keyed to the switch count so that the switch path itself stores nothing more. The CPU's own
+    // Preemptions is counted only once it stands (another task or the idle task picked next): read by
+    // the rtruntime.cpu.preemptions ObservableCounter, it must never go down, and a collection between
+    // the switch-out and a take-back would have read one preemption that later vanished.
     private long _preemptedAtSwitch = -1;
 
     // The preempted task's migration count at that switch-out: a task pulled or pushed away meanwhile
@@ -444,6 +455,11 @@ internal sealed partial class Cpu
         }
         if (task != _prev || task.SwitchCount == 0) // 0: a new life of a reused task object (it ran and ended elsewhere meanwhile)
         {
+            if (_preemptedAtSwitch == ContextSwitches)
+            {
+                Preemptions++; // the task preempted last here is not the one picked: prev != next, the preemption stands
+            }
+
             task.SwitchCount++;
             ContextSwitches++;
             _prev = task;
@@ -454,14 +470,21 @@ internal sealed partial class Cpu
             // countdown were keyed to the switch count; they restart here as at a switch.
             _pointSwitches = -1;
             _skipSwitches = -1;
-            if (_preemptedAtSwitch == ContextSwitches && task.MigrationCount == _preemptedMigrations)
+            if (_preemptedAtSwitch == ContextSwitches && task.MigrationCount != _preemptedMigrations)
+            {
+                // It was pulled or pushed away and came back before this CPU picked anything: switched
+                // out for real (a task is movable only once its CPU switched away), so the preemption stands.
+                _preemptedAtSwitch = -1;
+                Preemptions++;
+            }
+            else if (_preemptedAtSwitch == ContextSwitches)
             {
                 // It left at a preemption and nothing ran here since (its preempters were pushed or
                 // pulled away before the pick): __schedule counts nivcsw only when prev != next, so
-                // that preemption was none. Only this thread writes these counts while the task runs here.
+                // that preemption was none. Only this thread writes the task's counts while it runs
+                // here; the CPU's count was never raised for it (it waits for the next pick).
                 _preemptedAtSwitch = -1;
                 task.PreemptionCount--;
-                Preemptions--;
                 if (task.RareOrNull is { } pinned)
                 {
                     pinned.InterferedSinceNs = 0; // nor did it wait under a higher priority: no interference to record
@@ -831,8 +854,7 @@ internal sealed partial class Cpu
         if (preempted)
         {
             task.PreemptionCount++;
-            Preemptions++;
-            _preemptedAtSwitch = ContextSwitches; // taken back if the next pick here is this task again (SwitchIn)
+            _preemptedAtSwitch = ContextSwitches; // taken back if the next pick here is this task again, else counted on the CPU then (SwitchIn)
             _preemptedMigrations = task.MigrationCount; // unless it left this CPU's queue meanwhile
             if (rare is not null)
             {

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 using RtRuntime.Tests.Diagnostics;
@@ -100,6 +101,68 @@ public class RepickedPreemptionTests
         Assert.Equal(1, x.CurrentCpu);
         Assert.Empty(recorder.Named("Interference"));
         Assert.Contains(recorder.Named("MigrateEnable"), e => (int)e["cpu"]! == 0); // a control: the recorder saw p's events
+
+        busy.Stop();
+        await Task.WhenAll(l.WithTimeout(), x.WithTimeout());
+    }
+
+    [Fact]
+    public async Task APreemptionTakenBack_NeverShowsInTheCpusPreemptionCounter_WhichOnlyGrows()
+    {
+        // The scenario above, with cpu1's lock held while cpu0 pushes x there: cpu0's thread stops
+        // between p's switch-out and its pick of p again (the take-back). rtruntime.cpu.preemptions is an
+        // ObservableCounter (monotonic: a collector takes a drop for a reset): read in that window, it
+        // must not show the preemption that the pick then takes back.
+        await using RtScheduler rt = Rt.Start(o =>
+        {
+            o.CpuCount = 2;
+            o.BalanceTick = TimeSpan.FromSeconds(10);
+            o.StallThreshold = Rt.NoStallProbe;
+            o.WakeList = false; // x must reach cpu0's queue while p passes no point (a listed task waits for one)
+        });
+        using var preemptions = new MetricCollector<long>(rt.Metrics.Meter, "rtruntime.cpu.preemptions");
+        long Cpu0Counter()
+        {
+            preemptions.RecordObservableInstruments();
+            return preemptions.GetMeasurementSnapshot(clear: true).Single(m => (int)m.Tags["cpu"]! == 0).Value;
+        }
+
+        var busy = new BusyUntilStopped();
+        int go = 0;
+        RtTask l = rt.Spawn("l", 20, busy.Body, affinity: CpuSet.Of(1));
+        await Rt.Until(() => l.State == RtTaskState.Running, "l running");
+        RtTask<long> p = rt.Spawn<long>("p", 30, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref go) == 1, "released");
+                await ctx.PreemptionPoint(); // x preempts here, and is pushed to cpu1
+                return ctx.Task.Preemptions;
+            }
+        }, affinity: CpuSet.Of(0, 1));
+        await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
+
+        RtTask x = rt.Spawn("x", 83, busy.Body, affinity: CpuSet.Of(0));
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], x), "x queued on cpu0 to preempt p");
+        await rt.SetAffinityAsync(x, CpuSet.Of(0, 1)).WithTimeout(); // queued inside the mask: it runs on cpu0 next
+        long before = Cpu0Counter();
+
+        long inWindow;
+        using (new CpuLockHold(rt.Cpus[1]))
+        {
+            Volatile.Write(ref go, 1);
+            // p switched out (its own count raised, to be taken back), cpu0 stopped at x's push to cpu1.
+            await Rt.Until(() => p.Preemptions == 1 && rt.Cpus[0].Running is null, "p switched out at its point");
+            // (Nothing here may take cpu0's lock: cpu0's thread holds it, waiting for cpu1's.)
+            inWindow = Cpu0Counter();
+        }
+
+        Assert.Equal(0, await p.WithTimeout()); // picked again at once: the preemption was none
+        Assert.Equal(1, x.CurrentCpu);
+        long after = Cpu0Counter();
+        Assert.True(after >= inWindow, $"rtruntime.cpu.preemptions went down: {inWindow} in the window, then {after}");
+        Assert.Equal(before, inWindow);
+        Assert.Equal(before, after);
 
         busy.Stop();
         await Task.WhenAll(l.WithTimeout(), x.WithTimeout());

@@ -345,7 +345,20 @@ internal sealed class Rebalancer : IDisposable
     private static bool WaitsOnItsOwnPostedWork(Cpu cpu, RtTask running, long heldNs, TimeSpan? ran, TimeSpan gcPause) =>
         Volatile.Read(ref running.Posted) is not null
         && ran is { } r && (heldNs - (r.Ticks * 100) - (gcPause.Ticks * 100)) * 2 > heldNs
-        && cpu.ThreadSleeps() == true;
+        && SleepsOutsideAGc(cpu);
+
+    /// <summary>
+    /// The CPU thread sleeps now, and not because a garbage collection suspended it: a GC that begins while
+    /// this thread reads the state (a read of /proc, in preemptive mode) shows a spinning CPU thread asleep,
+    /// and this thread cannot go on after the read until that GC has ended and counted its pause. So a
+    /// pause total that moved across the read means the state may be the GC's (a spinning task starved by
+    /// the OS was reported as waiting on its own posted work in a full test run, whose other tests ran GCs).
+    /// </summary>
+    private static bool SleepsOutsideAGc(Cpu cpu)
+    {
+        TimeSpan before = GC.GetTotalPauseDuration();
+        return cpu.ThreadSleeps() == true && GC.GetTotalPauseDuration() == before;
+    }
 
     private struct StallWatch
     {

@@ -19,17 +19,10 @@ public class RepickedPreemptionTests
         // cpu1 runs L (20, pinned there). P (30) runs migrate-disabled on cpu0 without points while X
         // (83) queues there to preempt it. At P's point X preempts it and is pushed to cpu1 (L is lower)
         // before it runs: cpu0 picks P again.
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.BalanceTick = TimeSpan.FromSeconds(10);
-            o.StallThreshold = Rt.NoStallProbe;
-            o.WakeList = false; // x must reach cpu0's queue while p passes no point (a listed task waits for one)
-        });
+        await using RtScheduler rt = StartTwoCpus();
         var busy = new BusyUntilStopped();
         int go = 0;
-        RtTask l = rt.Spawn("l", 20, busy.Body, affinity: CpuSet.Of(1));
-        await Rt.Until(() => l.State == RtTaskState.Running, "l running");
+        RtTask l = await StartLowOnCpu1Async(rt, busy);
         RtTask<long> p = rt.Spawn<long>("p", 30, async ctx =>
         {
             using (ctx.MigrateDisable())
@@ -41,9 +34,7 @@ public class RepickedPreemptionTests
         }, affinity: CpuSet.Of(0, 1));
         await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
 
-        RtTask x = rt.Spawn("x", 83, busy.Body, affinity: CpuSet.Of(0));
-        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], x), "x queued on cpu0 to preempt p");
-        await rt.SetAffinityAsync(x, CpuSet.Of(0, 1)).WithTimeout(); // queued inside the mask: it runs on cpu0 next
+        RtTask x = await QueueXToPreemptPAsync(rt, busy);
         Assert.True(Rt.QueuedOn(rt.Cpus[0], x));
         long cpuPreemptionsBefore = Volatile.Read(ref rt.Cpus[0].Preemptions);
 
@@ -67,17 +58,10 @@ public class RepickedPreemptionTests
         // Interference tracepoint (which fires, with whatever time, whenever a pinned task's
         // interference ends, so it tells a short interference from none).
         using var recorder = new TaskEventRecorder();
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.BalanceTick = TimeSpan.FromSeconds(10);
-            o.StallThreshold = Rt.NoStallProbe;
-            o.WakeList = false; // x must reach cpu0's queue while p passes no point (a listed task waits for one)
-        });
+        await using RtScheduler rt = StartTwoCpus();
         var busy = new BusyUntilStopped();
         int go = 0;
-        RtTask l = rt.Spawn("l", 20, busy.Body, affinity: CpuSet.Of(1));
-        await Rt.Until(() => l.State == RtTaskState.Running, "l running");
+        RtTask l = await StartLowOnCpu1Async(rt, busy);
         RtTask<TimeSpan> p = rt.Spawn<TimeSpan>("p", 30, async ctx =>
         {
             using (ctx.MigrateDisable())
@@ -91,9 +75,7 @@ public class RepickedPreemptionTests
         recorder.Task = p.Id;
         await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
 
-        RtTask x = rt.Spawn("x", 83, busy.Body, affinity: CpuSet.Of(0));
-        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], x), "x queued on cpu0 to preempt p");
-        await rt.SetAffinityAsync(x, CpuSet.Of(0, 1)).WithTimeout(); // queued inside the mask: it runs on cpu0 next
+        RtTask x = await QueueXToPreemptPAsync(rt, busy);
         Assert.True(Rt.QueuedOn(rt.Cpus[0], x));
 
         Volatile.Write(ref go, 1);
@@ -113,13 +95,7 @@ public class RepickedPreemptionTests
         // between p's switch-out and its pick of p again (the take-back). rtruntime.cpu.preemptions is an
         // ObservableCounter (monotonic: a collector takes a drop for a reset): read in that window, it
         // must not show the preemption that the pick then takes back.
-        await using RtScheduler rt = Rt.Start(o =>
-        {
-            o.CpuCount = 2;
-            o.BalanceTick = TimeSpan.FromSeconds(10);
-            o.StallThreshold = Rt.NoStallProbe;
-            o.WakeList = false; // x must reach cpu0's queue while p passes no point (a listed task waits for one)
-        });
+        await using RtScheduler rt = StartTwoCpus();
         using var preemptions = new MetricCollector<long>(rt.Metrics.Meter, "rtruntime.cpu.preemptions");
         long Cpu0Counter()
         {
@@ -129,8 +105,7 @@ public class RepickedPreemptionTests
 
         var busy = new BusyUntilStopped();
         int go = 0;
-        RtTask l = rt.Spawn("l", 20, busy.Body, affinity: CpuSet.Of(1));
-        await Rt.Until(() => l.State == RtTaskState.Running, "l running");
+        RtTask l = await StartLowOnCpu1Async(rt, busy);
         RtTask<long> p = rt.Spawn<long>("p", 30, async ctx =>
         {
             using (ctx.MigrateDisable())
@@ -142,9 +117,7 @@ public class RepickedPreemptionTests
         }, affinity: CpuSet.Of(0, 1));
         await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
 
-        RtTask x = rt.Spawn("x", 83, busy.Body, affinity: CpuSet.Of(0));
-        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], x), "x queued on cpu0 to preempt p");
-        await rt.SetAffinityAsync(x, CpuSet.Of(0, 1)).WithTimeout(); // queued inside the mask: it runs on cpu0 next
+        RtTask x = await QueueXToPreemptPAsync(rt, busy);
         long before = Cpu0Counter();
 
         long inWindow;
@@ -166,5 +139,30 @@ public class RepickedPreemptionTests
 
         busy.Stop();
         await Task.WhenAll(l.WithTimeout(), x.WithTimeout());
+    }
+
+    // The scenario every test here shares: cpu1 runs l (20, pinned there), p (30) runs on cpu0 inside
+    // migrate_disable without points, and x (83) waits on cpu0's queue to preempt it, allowed on both CPUs.
+    private static RtScheduler StartTwoCpus() => Rt.Start(o =>
+    {
+        o.CpuCount = 2;
+        o.BalanceTick = TimeSpan.FromSeconds(10);
+        o.StallThreshold = Rt.NoStallProbe;
+        o.WakeList = false; // x must reach cpu0's queue while p passes no point (a listed task waits for one)
+    });
+
+    private static async Task<RtTask> StartLowOnCpu1Async(RtScheduler rt, BusyUntilStopped busy)
+    {
+        RtTask l = rt.Spawn("l", 20, busy.Body, affinity: CpuSet.Of(1));
+        await Rt.Until(() => l.State == RtTaskState.Running, "l running");
+        return l;
+    }
+
+    private static async Task<RtTask> QueueXToPreemptPAsync(RtScheduler rt, BusyUntilStopped busy)
+    {
+        RtTask x = rt.Spawn("x", 83, busy.Body, affinity: CpuSet.Of(0));
+        await Rt.Until(() => Rt.QueuedOn(rt.Cpus[0], x), "x queued on cpu0 to preempt p");
+        await rt.SetAffinityAsync(x, CpuSet.Of(0, 1)).WithTimeout(); // queued inside the mask: it runs on cpu0 next
+        return x;
     }
 }

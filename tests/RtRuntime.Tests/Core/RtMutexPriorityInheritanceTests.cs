@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 
@@ -79,41 +80,14 @@ public class RtMutexPriorityInheritanceTests
     public async Task AChainOfThreeMutexes_UnwindsFully_WhenTheTopWaiterIsCancelled()
     {
         await using RtScheduler rt = Rt.Start(cpus: 2);
-        var m1 = new RtMutex(rt, "m1");
-        var m2 = new RtMutex(rt, "m2");
-        var m3 = new RtMutex(rt, "m3");
-        int release = 0;
-        RtTask t1 = rt.Spawn("t1", 10, async ctx =>
-        {
-            using (await m1.LockAsync(ctx))
-            {
-                await ctx.SpinUntil(() => Volatile.Read(ref release) == 1, "released");
-            }
-        }, affinity: CpuSet.Of(0));
-        await Rt.Until(() => m1.Owner == t1, "t1 holds m1");
-        RtTask t2 = rt.Spawn("t2", 11, async ctx =>
-        {
-            using (await m2.LockAsync(ctx))
-            using (await m1.LockAsync(ctx))
-            {
-            }
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => m1.WaiterCount == 1 && m2.Owner == t2, "t2 waits");
-        RtTask t3 = rt.Spawn("t3", 12, async ctx =>
-        {
-            using (await m3.LockAsync(ctx))
-            using (await m2.LockAsync(ctx))
-            {
-            }
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => m2.WaiterCount == 1 && m3.Owner == t3, "t3 waits");
+        (RtMutex m3, RtTask t1, RtTask t2, RtTask t3, Action release) = await ChainOfThreeAsync(rt);
         using var cts = new CancellationTokenSource();
         RtTask t4 = rt.Spawn("t4", 90, async ctx => { using (await m3.LockAsync(ctx)) { } }, affinity: CpuSet.Of(1), cancellationToken: cts.Token);
         await Rt.Until(() => t1.EffectivePriority == 90 && t2.EffectivePriority == 90 && t3.EffectivePriority == 90, "chain boosted");
         await cts.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => t4.WithTimeout());
         await Rt.Until(() => t1.EffectivePriority == 12 && t2.EffectivePriority == 12 && t3.EffectivePriority == 12, "chain unwound to t3's 12");
-        Volatile.Write(ref release, 1);
+        release();
         await Task.WhenAll(t1.WithTimeout(), t2.WithTimeout(), t3.WithTimeout());
         Assert.Equal((10, 11, 12), (t1.EffectivePriority, t2.EffectivePriority, t3.EffectivePriority));
     }
@@ -320,15 +294,29 @@ public class RtMutexPriorityInheritanceTests
     public async Task AChainOfThreeMutexes_UnwindsFully_WhenTheTopWaiterTimesOut()
     {
         await using RtScheduler rt = Rt.Start(cpus: 2);
+        (RtMutex m3, RtTask t1, RtTask t2, RtTask t3, Action release) = await ChainOfThreeAsync(rt);
+        RtTask<bool> t4 = rt.Spawn<bool>("t4", 90, async ctx => await m3.WaitAsync(ctx, TimeSpan.FromMilliseconds(200)), affinity: CpuSet.Of(1));
+        Assert.False(await t4.WithTimeout());
+        await Rt.Until(() => t1.EffectivePriority == 12 && t2.EffectivePriority == 12 && t3.EffectivePriority == 12, "chain unwound to t3's 12");
+        release();
+        await Task.WhenAll(t1.WithTimeout(), t2.WithTimeout(), t3.WithTimeout());
+    }
+
+    /// <summary>
+    /// t1 (10, cpu0) holds m1 and spins until released; t2 (11) holds m2 and waits for m1; t3 (12) holds
+    /// m3 and waits for m2: a chain whose top waiter the caller adds on m3.
+    /// </summary>
+    private static async Task<(RtMutex M3, RtTask T1, RtTask T2, RtTask T3, Action Release)> ChainOfThreeAsync(RtScheduler rt)
+    {
         var m1 = new RtMutex(rt, "m1");
         var m2 = new RtMutex(rt, "m2");
         var m3 = new RtMutex(rt, "m3");
-        int release = 0;
+        var release = new StrongBox<int>();
         RtTask t1 = rt.Spawn("t1", 10, async ctx =>
         {
             using (await m1.LockAsync(ctx))
             {
-                await ctx.SpinUntil(() => Volatile.Read(ref release) == 1, "released");
+                await ctx.SpinUntil(() => Volatile.Read(ref release.Value) == 1, "released");
             }
         }, affinity: CpuSet.Of(0));
         await Rt.Until(() => m1.Owner == t1, "t1 holds m1");
@@ -348,10 +336,6 @@ public class RtMutexPriorityInheritanceTests
             }
         }, affinity: CpuSet.Of(1));
         await Rt.Until(() => m2.WaiterCount == 1 && m3.Owner == t3, "t3 waits");
-        RtTask<bool> t4 = rt.Spawn<bool>("t4", 90, async ctx => await m3.WaitAsync(ctx, TimeSpan.FromMilliseconds(200)), affinity: CpuSet.Of(1));
-        Assert.False(await t4.WithTimeout());
-        await Rt.Until(() => t1.EffectivePriority == 12 && t2.EffectivePriority == 12 && t3.EffectivePriority == 12, "chain unwound to t3's 12");
-        Volatile.Write(ref release, 1);
-        await Task.WhenAll(t1.WithTimeout(), t2.WithTimeout(), t3.WithTimeout());
+        return (m3, t1, t2, t3, () => Volatile.Write(ref release.Value, 1));
     }
 }

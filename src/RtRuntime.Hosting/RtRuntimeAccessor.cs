@@ -14,6 +14,7 @@ public sealed class RtRuntimeAccessor
 {
     private readonly TaskCompletionSource<ShutdownSummary> _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private RtScheduler? _runtime;
+    private Exception? _workerFault;
     private int _state;
 
     internal RtRuntimeAccessor()
@@ -46,6 +47,24 @@ public sealed class RtRuntimeAccessor
     /// </summary>
     public Task<ShutdownSummary> Stopped => _stopped.Task;
 
+    /// <summary>
+    /// The exception of the first RT worker that faulted (an exception escaped its <c>ExecuteAsync</c>; an
+    /// <see cref="OperationCanceledException"/> only when no stop had begun), or null when none did. With the
+    /// host's default <c>HostOptions.BackgroundServiceExceptionBehavior</c>, <c>StopHost</c>, that fault stopped
+    /// the host; <c>IHost.RunAsync</c> still returns normally then (as .NET 10 does for a faulted
+    /// <c>BackgroundService</c>), so the process would exit 0. An application that must exit non-zero after a
+    /// worker fault (a container, a systemd unit with <c>Restart=on-failure</c>) checks this after
+    /// <c>RunAsync</c>: <c>return accessor.WorkerFault is null ? 0 : 1;</c> (with the accessor resolved before
+    /// <c>RunAsync</c>, which disposes the host and its services).
+    /// </summary>
+    /// <remarks>
+    /// Set (and logged, event 105) before the fault stops the host, so it is there when <c>RunAsync</c> returns;
+    /// a worker that faults while the host stops (a failing flush) sets it before the host's <c>StopAsync</c>
+    /// returns, unless the host's shutdown timeout cut that stop short. Faults after the first keep the first.
+    /// With <c>BackgroundServiceExceptionBehavior.Ignore</c> it is set all the same (the host runs on).
+    /// </remarks>
+    public Exception? WorkerFault => Volatile.Read(ref _workerFault);
+
     /// <summary>When the runtime started (a <see cref="Stopwatch"/> timestamp), for rates since start.</summary>
     internal long StartTimestamp { get; private set; }
 
@@ -74,6 +93,8 @@ public sealed class RtRuntimeAccessor
         // from StartAsync, so mark it observed rather than leave it to UnobservedTaskException.
         _ = _stopped.Task.Exception;
     }
+
+    internal void OnWorkerFaulted(Exception exception) => Interlocked.CompareExchange(ref _workerFault, exception, null);
 
     internal void OnStopFailed(Exception exception)
     {

@@ -330,6 +330,7 @@ internal sealed class RtRuntimeHostedService : IHostedLifecycleService, IAsyncDi
             // A fault, including an OperationCanceledException the worker threw while nobody stopped it
             // (as a BackgroundService's would be).
             HostingLog.WorkerFaulted(_logger, ex, name);
+            _accessor.OnWorkerFaulted(ex); // before the host stops: RtRuntimeAccessor.WorkerFault, for the exit code
             if (_hostOptions.BackgroundServiceExceptionBehavior == BackgroundServiceExceptionBehavior.StopHost)
             {
                 HostingLog.StoppingHostAfterWorkerFault(_logger, name);

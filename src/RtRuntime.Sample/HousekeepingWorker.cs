@@ -21,8 +21,16 @@ internal sealed class HousekeepingWorker(PerCpuStats stats, IOptions<SampleOptio
         // CPU's thread, milliseconds the sampler would otherwise wait at the first report.
         await System.Threading.Tasks.Task.Run(() => GC.KeepAlive(Snapshot()), CancellationToken.None);
         long lastReport = Stopwatch.GetTimestamp();
+        long started = lastReport;
         while (!stoppingToken.IsCancellationRequested)
         {
+            if (options.Value.FailAfter is { } failAfter && Stopwatch.GetElapsedTime(started) >= failAfter)
+            {
+                // Sample:FailAfter: a worker fault on purpose. The host logs it and stops (StopHost), and
+                // Program returns 1 because RtRuntimeAccessor.WorkerFault is set.
+                throw new InvalidOperationException($"the housekeeping fails on purpose after {failAfter} (Sample:FailAfter).");
+            }
+
             for (int chunk = 0; chunk < 20; chunk++)
             {
                 using (context.MigrateDisable())

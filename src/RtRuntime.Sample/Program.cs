@@ -43,6 +43,15 @@ try
     Console.WriteLine(
         $"RtRuntime stopped: {summary.Accepted} accepted, {summary.Completed} completed, {summary.Faulted} faulted, "
         + $"{summary.Cancelled} cancelled, {summary.Abandoned} abandoned; all accounted for: {summary.AllAccountedFor}");
+    if (runtime.WorkerFault is { } fault)
+    {
+        // The host stopped because a worker faulted (HostOptions.BackgroundServiceExceptionBehavior StopHost);
+        // RunAsync returned normally all the same, so the exit code must say so: a container or a systemd unit
+        // sees the failure.
+        Log.ForContext("SourceContext", "RtRuntime.Sample").Fatal("Host stopped by an RT worker's fault: {Error}: {Message}", fault.GetType().Name, fault.Message.ReplaceLineEndings(" "));
+        return 1;
+    }
+
     return summary.AllAccountedFor ? 0 : 1;
 }
 #pragma warning disable CA1031 // the process's last resort: any failure (bad configuration, a CPU that cannot be pinned) ends it with one line

@@ -16,4 +16,10 @@ internal sealed class SampleOptions
 
     /// <summary>How often the housekeeping worker reports. Default 2 s.</summary>
     public TimeSpan ReportEvery { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// When set, the housekeeping worker throws this long after its start: a worker fault on purpose, to see
+    /// what one does (logged, the host stops, the sample exits 1). Default unset: it never does.
+    /// </summary>
+    public TimeSpan? FailAfter { get; set; }
 }

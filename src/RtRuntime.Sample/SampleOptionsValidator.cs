@@ -38,6 +38,11 @@ internal sealed class SampleOptionsValidator : IValidateOptions<SampleOptions>
             failures.Add(Invalid(nameof(SampleOptions.ReportEvery), options.ReportEvery, "it must be positive and at most 1.00:00:00"));
         }
 
+        if (options.FailAfter is { } failAfter && (failAfter <= TimeSpan.Zero || failAfter > MaxWait))
+        {
+            failures.Add(Invalid(nameof(SampleOptions.FailAfter), failAfter, "it must be positive and at most 1.00:00:00, or unset (the housekeeping never fails on purpose)"));
+        }
+
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 

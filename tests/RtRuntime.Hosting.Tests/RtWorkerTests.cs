@@ -46,6 +46,47 @@ public sealed class RtWorkerTests
     }
 
     [Fact]
+    public async Task RtWorker_Faults_RunAsyncReturns_WithTheFaultOnTheAccessor()
+    {
+        // .NET 10's RunAsync returns normally after a worker fault stopped the host: WorkerFault is how the
+        // application learns of it (for its exit code).
+        // (RunAsync disposes the host: what is read after it is resolved before.)
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<FaultingWorker>());
+        var accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+        var worker = host.Services.GetRequiredService<FaultingWorker>();
+        await host.RunAsync().WaitAsync(TestHosts.Hang);
+
+        Assert.IsType<InvalidOperationException>(accessor.WorkerFault);
+        Assert.Same(worker.Task!.Exception, accessor.WorkerFault);
+    }
+
+    [Fact]
+    public async Task RtWorker_FaultsWhileTheHostStops_IsOnTheAccessorWhenStopAsyncReturns()
+    {
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<ThrowsAtStopWorker>().AddRtWorker<CooperativeWorker>());
+        await host.StartAsync();
+        await host.Services.GetRequiredService<ThrowsAtStopWorker>().Started.Task.WaitAsync(TestHosts.Hang);
+        var accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+        Assert.Null(accessor.WorkerFault);
+
+        await host.StopAsync();
+
+        Assert.IsType<IOException>(accessor.WorkerFault);
+    }
+
+    [Fact]
+    public async Task RtWorker_StopsCleanly_NoFaultOnTheAccessor()
+    {
+        using IHost host = TestHosts.Build(s => s.AddRtWorker<CooperativeWorker>());
+        await host.StartAsync();
+        await host.StopAsync();
+
+        var accessor = host.Services.GetRequiredService<RtRuntimeAccessor>();
+        Assert.Equal(RtRuntimeState.Stopped, accessor.State);
+        Assert.Null(accessor.WorkerFault);
+    }
+
+    [Fact]
     public async Task RtWorker_FaultsWithIgnoreBehavior_HostKeepsRunning()
     {
         using IHost host = TestHosts.Build(s =>

@@ -23,6 +23,22 @@ public sealed class SampleHostTests
         Assert.DoesNotContain("RT worker Sampler started", output, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A worker that faults stops the host (HostOptions.BackgroundServiceExceptionBehavior's default, StopHost), and
+    /// the sample must then exit non-zero, or a container or systemd unit sees a success. It exited 0: .NET 10's
+    /// RunAsync returns normally after such a stop, and every task was accounted for (one faulted).
+    /// </summary>
+    [Fact]
+    public async Task WorkerFault_StopsTheHost_ExitCode1()
+    {
+        (int exitCode, string output) = await RunSampleAsync("--Sample:FailAfter=00:00:00.2");
+
+        Assert.True(exitCode == 1, $"exit code {exitCode}, expected 1. Output:\n{output}");
+        Assert.Contains("RT worker Housekeeping faulted", output, StringComparison.Ordinal);
+        Assert.Contains("1 faulted", output, StringComparison.Ordinal);
+        Assert.Contains("Host stopped by an RT worker's fault: InvalidOperationException: the housekeeping fails on purpose", output, StringComparison.Ordinal);
+    }
+
     private static async Task<(int ExitCode, string Output)> RunSampleAsync(params string[] arguments)
     {
         // This test's output folder is …/tests/RtRuntime.Hosting.Tests/bin/<configuration>/<tfm>/; the sample's, built

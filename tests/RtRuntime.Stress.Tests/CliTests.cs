@@ -518,6 +518,34 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Simulate_Folder_ExitsTwo_SayingItIsAFolder_AndWhatFileTakes()
+    {
+        // It said "cannot read the scenario file: Could not find file '…'" for a folder that exists.
+        string folder = Path.Combine(Dir, "scenarios");
+        Directory.CreateDirectory(folder);
+        await File.WriteAllTextAsync(Path.Combine(folder, "b.json"), "{}");
+        await File.WriteAllTextAsync(Path.Combine(folder, "a.json"), "{}");
+
+        var (code, stdout, stderr) = await Run("simulate", folder, "--out", Out("bad-folder"));
+
+        Assert.Equal(StressCli.ExitBadArguments, code);
+        Assert.StartsWith("usage: rtstress simulate FILE", stderr, StringComparison.Ordinal);
+        Assert.Contains($"error: {folder}: is a folder, not a file: FILE must be one scenario file (JSON; format in docs/simulator.md), e.g. {Path.Combine(folder, "a.json")}.", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Could not find", stderr, StringComparison.Ordinal);
+        Assert.Equal(string.Empty, stdout);
+    }
+
+    [Fact]
+    public async Task Simulate_EmptyFileArgument_ExitsTwo_SayingWhatFileTakes()
+    {
+        var (code, _, stderr) = await Run("simulate", "", "--out", Out("bad-empty"));
+
+        Assert.Equal(StressCli.ExitBadArguments, code);
+        Assert.Contains("error: FILE '' is empty: FILE must be one scenario file", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Parameter", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Simulate_MissingFile_ExitsTwo()
     {
         var (code, _, stderr) = await Run("simulate", Path.Combine(Dir, "nope.json"), "--out", Out("bad-missing"));

@@ -37,6 +37,7 @@ internal sealed class SimulateCommand : ScenarioCommand
     public override IReadOnlyList<StressScenario> Create(ParseResult parseResult, CommonOptions common)
     {
         string file = parseResult.GetValue(_file) ?? string.Empty;
+        RequireFilePath(file);
 
         SimScenario loaded;
         try
@@ -86,6 +87,37 @@ internal sealed class SimulateCommand : ScenarioCommand
         }
 
         return [new SimulateScenario(scenario, file) { MaxEvents = parseResult.GetValue(_maxEvents), ExtraArguments = extra }];
+    }
+
+    /// <summary>
+    /// FILE must name one file. A folder (<c>rtstress simulate docs/examples</c>) failed with the runtime's
+    /// "Could not find file '…'", which says neither that it is a folder nor what FILE takes; an empty FILE
+    /// with the path API's "(Parameter 'path')".
+    /// </summary>
+    private static void RequireFilePath(string file)
+    {
+        const string Allowed = "FILE must be one scenario file (JSON; format in docs/simulator.md)";
+        if (string.IsNullOrWhiteSpace(file))
+        {
+            throw new BadArgumentException($"FILE '{file}' is empty: {Allowed}.");
+        }
+
+        if (!Directory.Exists(file))
+        {
+            return;
+        }
+
+        string? example = null;
+        try
+        {
+            example = Directory.EnumerateFiles(file, "*.json").Order(StringComparer.Ordinal).FirstOrDefault();
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // an unreadable folder: no example to offer
+        }
+
+        throw new BadArgumentException($"{file}: is a folder, not a file: {Allowed}{(example is null ? string.Empty : ", e.g. " + example)}.");
     }
 
     public override StressSettings Adjust(ParseResult parseResult, CommonOptions common, StressSettings settings, IReadOnlyList<StressScenario> scenarios)

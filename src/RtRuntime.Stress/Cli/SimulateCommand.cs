@@ -90,7 +90,7 @@ internal sealed class SimulateCommand : ScenarioCommand
     }
 
     /// <summary>
-    /// FILE must name one file. A folder (<c>rtstress simulate docs/examples</c>) failed with the runtime's
+    /// FILE must name one file. A folder (<c>rtstress simulate docs/examples</c>) failed with .NET's
     /// "Could not find file '…'", which says neither that it is a folder nor what FILE takes; an empty FILE
     /// with the path API's "(Parameter 'path')".
     /// </summary>

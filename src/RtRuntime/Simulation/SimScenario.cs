@@ -103,8 +103,15 @@ public sealed class SimScenario
     /// <summary>Loads a scenario file, refusing files above <see cref="MaxFileBytes"/>.</summary>
     /// <param name="path">The file path.</param>
     /// <exception cref="SimScenarioException">The file is too large or not a valid scenario.</exception>
+    /// <exception cref="ArgumentException"><paramref name="path"/> names a folder (Load takes one scenario file).</exception>
     public static SimScenario Load(string path)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (Directory.Exists(path))
+        {
+            throw new ArgumentException($"path '{path}' is a folder; Load takes one scenario file (JSON, format in docs/simulator.md).", nameof(path));
+        }
+
         var info = new FileInfo(path);
         if (info.Length > MaxFileBytes)
         {

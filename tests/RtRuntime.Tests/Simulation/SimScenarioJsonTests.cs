@@ -315,6 +315,24 @@ public class SimScenarioJsonTests
     }
 
     [Fact]
+    public void Load_AFolder_ThrowsNamingThePathAndWhatLoadTakes()
+    {
+        // It said "Could not find file '<folder>'" (FileInfo.Length of a folder), as if nothing were there.
+        string folder = Directory.CreateTempSubdirectory("rtruntime-load-").FullName;
+        try
+        {
+            ArgumentException e = Assert.Throws<ArgumentException>(() => SimScenario.Load(folder));
+            Assert.Equal("path", e.ParamName);
+            Assert.Contains($"'{folder}' is a folder", e.Message);
+            Assert.Contains("one scenario file", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(folder);
+        }
+    }
+
+    [Fact]
     public void Load_FileWithUtf8ByteOrderMark_LoadsLikeWithout()
     {
         // "UTF-8 with signature" (Visual Studio, PowerShell 5's -Encoding UTF8) used to fail with

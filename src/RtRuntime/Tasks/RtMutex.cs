@@ -38,7 +38,13 @@ public sealed class RtMutex : RtWaitQueue
     // by _owner, with waiters (every change then under the PI lock). The kernel's lock->owner with
     // RT_MUTEX_HAS_WAITERS.
     private object? _state;
-    private RtTask? _owner; // the owner while Contended, under the PI lock
+
+    // The owner while Contended, under the PI lock. The kernel's owner and HAS_WAITERS bit are one word;
+    // here they are two, so the order of their writes is what a lock-free reader (Owner) relies on: this
+    // is written before _state becomes Contended and cleared only after _state has left it, so it is
+    // never null while _state is Contended (review helper-158: a claim cleared it first, and Owner read
+    // a held mutex with no owner).
+    private RtTask? _owner;
     private RtTask? _pending; // the owner an unlock handed it to, until that task next runs (ClaimOrReblock): a higher locker may steal it; under the PI lock, read unlocked as a hint
     private long _steals;
     private int _taken; // acquisitions, written by the owner or by a handover to it: tells a guard's hold from a later one
@@ -65,13 +71,29 @@ public sealed class RtMutex : RtWaitQueue
     /// </summary>
     public long StealCount => Interlocked.Read(ref _steals);
 
-    /// <summary>The task holding it now, or null (a snapshot).</summary>
+    /// <summary>
+    /// The task holding it now, or null (a snapshot, read without the PI lock: a task that held it at
+    /// some moment during the read; never null for a mutex that stayed held throughout).
+    /// </summary>
     public RtTask? Owner
     {
         get
         {
-            object? state = Volatile.Read(ref _state);
-            return state == Contended ? Volatile.Read(ref _owner) : (RtTask?)state;
+            while (true)
+            {
+                object? state = Volatile.Read(ref _state);
+                if (state != Contended)
+                {
+                    return (RtTask?)state;
+                }
+
+                // Never null while Contended (see _owner): a null read here means the state has left
+                // Contended since it was read (freed, or claimed uncontended): read it again.
+                if (Volatile.Read(ref _owner) is { } owner)
+                {
+                    return owner;
+                }
+            }
         }
     }
 
@@ -163,8 +185,8 @@ public sealed class RtMutex : RtWaitQueue
             next = PopLocked();
             if (next is null)
             {
-                _owner = null;
                 Volatile.Write(ref _state, null);
+                Volatile.Write(ref _owner, null); // after the state: never null while Contended (Owner)
             }
             else
             {
@@ -344,8 +366,8 @@ public sealed class RtMutex : RtWaitQueue
                 {
                     // Nobody waits: uncontended again, its unlock a CAS.
                     UnlinkHeldLocked(task);
-                    _owner = null;
                     Volatile.Write(ref _state, task);
+                    Volatile.Write(ref _owner, null); // after the state: never null while Contended (Owner)
                 }
 
                 return true;

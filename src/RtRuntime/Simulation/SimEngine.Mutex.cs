@@ -173,12 +173,13 @@ internal sealed partial class SimEngine
     }
 
     /// <summary>
-    /// rt_mutex_trylock: take the mutex when it is free, or steal it (<see cref="TrySteal"/>); else nothing is taken (a mutex the task holds
-    /// too: the threaded <c>TryLock</c> returns false) and the task skips its section.
+    /// rt_mutex_trylock: take the mutex when it is free, or steal it (<see cref="TrySteal"/>); else nothing
+    /// is taken and the task skips its section. A mutex the task holds is refused as a lock is (reported,
+    /// and the step does nothing), as the threaded <c>TryLock</c> throws for every form of taking it.
     /// </summary>
     private void TryLock(SimTask task, SimMutex mutex)
     {
-        if (TrySteal(task, mutex))
+        if (RefuseRecursive(task, mutex) || TrySteal(task, mutex))
         {
             return;
         }
@@ -261,9 +262,8 @@ internal sealed partial class SimEngine
     /// <summary>A recursive lock, or a wait that would close a cycle of owners (rt_mutex's deadlock detection): reported, and the step does nothing (the threaded await throws).</summary>
     private bool RefuseLock(SimTask task, SimMutex mutex)
     {
-        if (mutex.Owner == task)
+        if (RefuseRecursive(task, mutex))
         {
-            Bug(task, $"{task.Name} already holds {mutex.Name}: {(mutex.Cpu >= 0 ? "a local lock" : "an RtMutex")} is not recursive; the lock is ignored");
             return true;
         }
 
@@ -280,6 +280,18 @@ internal sealed partial class SimEngine
         }
 
         return false;
+    }
+
+    /// <summary>A lock of a mutex the task holds: reported, and the step does nothing (the threaded runtime throws at the call).</summary>
+    private bool RefuseRecursive(SimTask task, SimMutex mutex)
+    {
+        if (mutex.Owner != task)
+        {
+            return false;
+        }
+
+        Bug(task, $"{task.Name} already holds {mutex.Name}: {(mutex.Cpu >= 0 ? "a local lock" : "an RtMutex")} is not recursive; the lock is ignored");
+        return true;
     }
 
     /// <summary>rt_mutex_unlock: hand over to the top waiter, then drop what the unlocking task was lent. False when the task does not hold it.</summary>

@@ -121,7 +121,7 @@ public sealed class SimStep
             ? throw new ArgumentOutOfRangeException(nameof(timeoutUs), timeoutUs, $"A lock's timeout must be 1 µs or more (at most {SimScenario.MaxTimeUs} µs); for no timeout use Lock(mutex), to take the mutex only if it is free use TryLock(mutex).")
             : new(SimStepKind.Lock, durationUs: timeoutUs, target: mutex);
 
-    /// <summary>Take the RtMutex <paramref name="mutex"/> if it is free (<c>RtMutex.TryLock</c>); else skip to after the task's next unlock of it.</summary>
+    /// <summary>Take the RtMutex <paramref name="mutex"/> if it is free (<c>RtMutex.TryLock</c>); held by another task, skip to after the task's next unlock of it; held by this task, a recursive lock (reported, ignored).</summary>
     /// <param name="mutex">The mutex's name.</param>
     public static SimStep TryLock(string mutex) => new(SimStepKind.TryLock, target: mutex);
 

@@ -90,8 +90,9 @@ public enum SimStepKind
 
     /// <summary>
     /// <c>rt_mutex_trylock(<see cref="SimStep.Target"/>)</c> (the threaded <c>RtMutex.TryLock</c>): takes
-    /// the mutex when it is free; else (held, by this task too) takes nothing, boosts nobody, and skips
-    /// its section, going on after its next <see cref="Unlock"/> of that mutex.
+    /// the mutex when it is free; held by another task, takes nothing, boosts nobody, and skips its
+    /// section, going on after its next <see cref="Unlock"/> of that mutex; held by this task, a
+    /// recursive lock, reported and ignored as a <see cref="Lock"/> is (the threaded one throws).
     /// </summary>
     TryLock = 19,
 

@@ -102,9 +102,9 @@ public sealed class RtMutex : RtWaitQueue
     /// the await gives a guard whose disposal unlocks. Equivalent to <see cref="RtWaitQueue.WaitAsync(TaskContext)"/>
     /// followed by <see cref="Unlock"/>.
     /// </summary>
-    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is
-    /// preempt-disabled (scheduling while atomic); from the await: the task already holds it (it is not
-    /// recursive), or its wait would close a deadlock (reported; nothing is taken).</exception>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, the task already holds
+    /// it (it is not recursive: see <see cref="TryLock"/>), or the task is preempt-disabled (scheduling
+    /// while atomic); from the await: its wait would close a deadlock (reported; nothing is taken).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     public RtMutexAwaitable LockAsync(TaskContext context)
@@ -115,8 +115,19 @@ public sealed class RtMutex : RtWaitQueue
         return new RtMutexAwaitable(this, task);
     }
 
-    /// <summary><c>rt_mutex_trylock()</c>: takes it at once if it is free; false, with nothing taken, when held (by this task too).</summary>
-    /// <exception cref="InvalidOperationException">The context is used off its CPU.</exception>
+    /// <summary>
+    /// <c>rt_mutex_trylock()</c>: takes it at once if it is free (or steals it, as <see cref="LockAsync"/>
+    /// would); false, with nothing taken, when another task holds it.
+    /// </summary>
+    /// <remarks>
+    /// Taking a mutex the task already holds is a misuse that every form refuses alike, at the call,
+    /// with an <see cref="InvalidOperationException"/> naming the mutex and the task: this one,
+    /// <see cref="LockAsync"/>, <see cref="RtWaitQueue.WaitAsync(TaskContext)"/> and the timed waits
+    /// (<see cref="TimeSpan.Zero"/> included). The kernel's <c>rt_mutex_trylock</c> returns 0 there and
+    /// its <c>rt_mutex_lock</c> deadlocks (lockdep reports it); a false here would read as contention,
+    /// which a caller retries or skips without ever learning it holds the lock.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task already holds the mutex (it is not recursive).</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     public bool TryLock(TaskContext context, out RtMutexGuard guard)
     {
@@ -261,8 +272,24 @@ public sealed class RtMutex : RtWaitQueue
             ThrowHelper.ThrowOtherRuntime(task, $"RtMutex '{Name}'", "context");
         }
 
+        ThrowIfHeldBy(task);
         _ = task.Rare; // made here, never under the PI lock (a handover links the mutex to the waiter's Rare there)
     }
+
+    /// <summary>
+    /// A take by the task that holds the mutex (or was handed it) is refused, whatever its form: at the
+    /// call (<see cref="CheckWaiter"/>), and again at an await made after the task took the mutex some other way.
+    /// </summary>
+    private void ThrowIfHeldBy(RtTask task)
+    {
+        if (Owner == task)
+        {
+            throw new InvalidOperationException(RecursionMessage(task));
+        }
+    }
+
+    private string RecursionMessage(RtTask task) =>
+        $"Task '{task.Name}' (id {task.Id}) already holds RtMutex '{Name}': an RtMutex is not recursive, and every way of taking it (LockAsync, TryLock, WaitAsync, WaitUntilAsync) refuses the task that holds it; unlock it first.";
 
     /// <summary>
     /// The fast path: takes the mutex if it is free (one CAS, no PI lock); else, when an unlock handed
@@ -277,6 +304,7 @@ public sealed class RtMutex : RtWaitQueue
             return true;
         }
 
+        ThrowIfHeldBy(task); // off the fast path: an awaitable awaited after its task took the mutex
         return state == Contended && Volatile.Read(ref _pending) is { } pending && LockRules.Steals(task.Prio, pending.Prio) && TryStealNow(task); // the top waiter's priority is checked under the PI lock
     }
 
@@ -481,9 +509,9 @@ public sealed class RtMutex : RtWaitQueue
     /// </summary>
     private protected override string? RefuseWaitLocked(RtTask task)
     {
-        if (_owner == task) // contended: TryTakeLocked made it so
+        if (_owner == task) // a backstop: the call and the await's first try refuse it (ThrowIfHeldBy); contended, TryTakeLocked made it so
         {
-            return $"Task '{task.Name}' already holds {Name}: an RtMutex is not recursive.";
+            return RecursionMessage(task);
         }
 
         // Nothing is allocated under the PI lock unless the chain comes back (then it is described).

@@ -34,7 +34,7 @@ public readonly struct RtTimedWaitAwaitable
     /// the deadline passes (and throws <see cref="OperationCanceledException"/> when the wait ended by
     /// cancellation).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running; or awaited preempt-disabled (scheduling while atomic). From the result: an <see cref="RtMutex"/> refused the wait (the task holds it, or the wait would close a deadlock).</exception>
+    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running; or awaited preempt-disabled (scheduling while atomic); or an <see cref="RtMutex"/> the task holds now (not recursive). From the result: an <see cref="RtMutex"/> refused the wait (it would close a deadlock).</exception>
     public ValueTaskAwaiter<bool> GetAwaiter()
     {
         _task.ThrowIfNotCurrent();

@@ -24,7 +24,7 @@ public readonly struct RtWaitAwaitable
     /// that blocks the task in priority order until it is granted (and throws
     /// <see cref="OperationCanceledException"/> when the wait ended by cancellation).
     /// </summary>
-    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running; or awaited preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="InvalidOperationException">Awaited off the task's CPU thread: it would block a task that is not running; or awaited preempt-disabled (scheduling while atomic); or an <see cref="RtMutex"/> the task holds now (not recursive).</exception>
     public ValueTaskAwaiter GetAwaiter()
     {
         _task.ThrowIfNotCurrent();

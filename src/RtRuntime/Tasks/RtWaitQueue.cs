@@ -64,7 +64,7 @@ public abstract class RtWaitQueue : IWaitSource
     private protected virtual string? RefuseWaitLocked(RtTask task) => null;
 
     /// <summary>Waits until the resource is available (a blocking wait: a preemption point that may sleep).</summary>
-    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic), or (an <see cref="RtMutex"/>) the task already holds it (it is not recursive, whatever the form or the timeout: see <see cref="RtMutex.TryLock"/>).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or (an <see cref="RtMutex"/>) its task belongs to another runtime.</exception>
     public RtWaitAwaitable WaitAsync(TaskContext context)
@@ -82,7 +82,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// it only if it is available now; <see cref="TimeSpan.MaxValue"/> waits until cancelled.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
-    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic), or (an <see cref="RtMutex"/>) the task already holds it (it is not recursive, whatever the form or the timeout: see <see cref="RtMutex.TryLock"/>).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or (an <see cref="RtMutex"/>) its task belongs to another runtime.</exception>
     public RtTimedWaitAwaitable WaitAsync(TaskContext context, TimeSpan timeout)
@@ -102,7 +102,7 @@ public abstract class RtWaitQueue : IWaitSource
     /// <paramref name="deadlineNs"/> (absolute), whichever comes first: the await returns true when it got
     /// the resource, false when the deadline passed first (then nothing was taken).
     /// </summary>
-    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic).</exception>
+    /// <exception cref="InvalidOperationException">The context is used off its CPU, or the task is preempt-disabled (scheduling while atomic), or (an <see cref="RtMutex"/>) the task already holds it (it is not recursive, whatever the form or the timeout: see <see cref="RtMutex.TryLock"/>).</exception>
     /// <exception cref="OperationCanceledException">The task was cancelled while waiting (thrown by the await).</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or (an <see cref="RtMutex"/>) its task belongs to another runtime.</exception>
     public RtTimedWaitAwaitable WaitUntilAsync(TaskContext context, long deadlineNs)

@@ -102,21 +102,43 @@ public class SimTimedLockTests
     public void Run_ATryLock_TakesAFreeMutex_AndSkipsTheSectionOfAHeldOneWithoutBoosting()
     {
         // L (10) holds m on CPU1; H (90) on CPU0 tries it at 20 µs (held: skipped, L not boosted), then
-        // takes n, free, with a try-lock; and tries m again, its own now-held n aside.
+        // takes n, free, with a try-lock.
         SimResult r = RunClean(Scenario(2, BalancePolicy.WorkConserving,
             Task("L", 10, cpu: 1, affinity: "1", steps: [SimStep.Lock("m"), Run(100, every: 10), SimStep.Unlock("m")]),
             Task("H", 90, cpu: 0, spawn: 20, affinity: "0", steps:
             [
                 SimStep.TryLock("m"), Run(10), SimStep.Unlock("m"),
-                SimStep.TryLock("n"), Run(5), SimStep.TryLock("n"), Run(7), SimStep.Unlock("n"), SimStep.Unlock("n"), Run(1),
+                SimStep.TryLock("n"), Run(5), SimStep.Unlock("n"), Run(1),
             ])));
 
         string[] lines = Lines(r);
         Assert.Contains("20 cpu0 H LockFailed m", lines);
-        Assert.Contains("25 cpu0 H LockFailed n", lines); // its own: a try-lock is not recursive, and fails
-        Assert.Contains("26 cpu0 H Exit", lines); // 5 µs holding n; the second try-lock's 7 µs section and the unlock after it skipped; the last unlock releases n; 1 µs
+        Assert.Contains("26 cpu0 H Exit", lines); // m's 10 µs section skipped; 5 µs holding n; 1 µs
         Assert.DoesNotContain(lines, l => l.Contains("PiSetPrio", StringComparison.Ordinal));
         Assert.Empty(r.Bugs);
+    }
+
+    [Fact]
+    public void Run_ATryLockOrATimedLockOfAMutexTheTaskHolds_IsReportedAndIgnored_AsALockIs()
+    {
+        // As the threaded RtMutex throws for every form of taking a mutex its task holds: H holds n and
+        // tries it again, then locks it with a timeout; each is reported and does nothing (no section
+        // skipped), and H's one unlock releases n.
+        SimResult r = RunClean(Scenario(1, BalancePolicy.WorkConserving,
+            Task("H", 90, steps:
+            [
+                SimStep.Lock("n"), Run(5), SimStep.TryLock("n"), Run(7), SimStep.Lock("n", timeoutUs: 50), Run(3), SimStep.Unlock("n"), Run(1),
+            ])));
+
+        Assert.Equal(
+        [
+            "5us H: H already holds n: an RtMutex is not recursive; the lock is ignored",
+            "12us H: H already holds n: an RtMutex is not recursive; the lock is ignored",
+        ], r.Bugs);
+        string[] lines = Lines(r);
+        Assert.Contains("16 cpu0 H Exit", lines); // 5 + 7 + 3 + 1 µs: nothing skipped
+        Assert.DoesNotContain(lines, l => l.Contains("LockFailed", StringComparison.Ordinal));
+        Assert.Empty(r.StuckTasks);
     }
 
     [Fact]

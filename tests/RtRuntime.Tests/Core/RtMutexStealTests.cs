@@ -28,21 +28,7 @@ public class RtMutexStealTests
         {
             using (await m.LockAsync(ctx))
             {
-                h = rt.Spawn("h", 30, async c =>
-                {
-                    await go.WaitAsync(c);
-                    using (await m.LockAsync(c))
-                    {
-                        order.Add("h");
-                    }
-                });
-                w = rt.Spawn("w", 20, async c =>
-                {
-                    using (await m.LockAsync(c))
-                    {
-                        order.Add("w");
-                    }
-                });
+                (h, w) = SpawnThiefAndWaiter(rt, m, go, order);
                 await ctx.PreemptionPoint(); // h waits for go; w blocks on m
                 Assert.Equal(1, m.WaiterCount);
             }
@@ -56,9 +42,7 @@ public class RtMutexStealTests
         await h!.WithTimeout();
         await w!.WithTimeout();
         Assert.Equal(["h", "w"], order);
-        Assert.Equal(1, m.StealCount);
-        Assert.Null(m.Owner);
-        Assert.Equal(0, m.WaiterCount);
+        AssertStolenOnceAndFree(m);
     }
 
     [Fact]
@@ -88,21 +72,7 @@ public class RtMutexStealTests
                     }
                 });
                 await ctx.PreemptionPoint(); // v blocks on m
-                h = rt.Spawn("h", 30, async c =>
-                {
-                    await go.WaitAsync(c);
-                    using (await m.LockAsync(c))
-                    {
-                        order.Add("h");
-                    }
-                });
-                w = rt.Spawn("w", 20, async c =>
-                {
-                    using (await m.LockAsync(c))
-                    {
-                        order.Add("w");
-                    }
-                });
+                (h, w) = SpawnThiefAndWaiter(rt, m, go, order);
                 await ctx.PreemptionPoint(); // h waits for go; w blocks on m
                 Assert.Equal(2, m.WaiterCount);
             }
@@ -117,10 +87,26 @@ public class RtMutexStealTests
         await w!.WithTimeout();
         await v!.WithTimeout();
         Assert.Equal(["h", "w", "v"], order);
-        Assert.Equal(1, m.StealCount);
-        Assert.Null(m.Owner);
-        Assert.Equal(0, m.WaiterCount);
+        AssertStolenOnceAndFree(m);
         Assert.Equal((20, 15), (w!.EffectivePriority, v!.EffectivePriority));
+    }
+
+    /// <summary>
+    /// On the caller's CPU (one CPU): h (30), which waits for <paramref name="go"/> and then locks
+    /// <paramref name="m"/>, and w (20), which locks it; each records its name in its section.
+    /// </summary>
+    private static (RtTask H, RtTask W) SpawnThiefAndWaiter(RtScheduler rt, RtMutex m, RtEvent go, List<string> order)
+    {
+        RtTask h = rt.Spawn("h", 30, async c =>
+        {
+            await go.WaitAsync(c);
+            using (await m.LockAsync(c))
+            {
+                order.Add("h");
+            }
+        });
+        RtTask w = rt.Spawn("w", 20, Locks(m, () => order.Add("w")));
+        return (h, w);
     }
 
     [Theory]
@@ -179,9 +165,7 @@ public class RtMutexStealTests
 
         Assert.True(await l.WithTimeout());
         Assert.False(await w.WithTimeout()); // timed out: nothing taken
-        Assert.Equal(1, m.StealCount);
-        Assert.Null(m.Owner);
-        Assert.Equal(0, m.WaiterCount);
+        AssertStolenOnceAndFree(m);
     }
 
     [Fact]
@@ -205,9 +189,7 @@ public class RtMutexStealTests
 
         Assert.True(await l.WithTimeout());
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => w.WithTimeout());
-        Assert.Equal(1, m.StealCount);
-        Assert.Null(m.Owner);
-        Assert.Equal(0, m.WaiterCount);
+        AssertStolenOnceAndFree(m);
     }
 
     [Fact]
@@ -291,39 +273,7 @@ public class RtMutexStealTests
         // the top waiter too (the kernel steals against the top of the waiters' tree).
         await using RtScheduler rt = Rt.Start(cpus: 3);
         var m = new RtMutex(rt, "m");
-        int xRuns = 0;
-        int releaseX = 0;
-        int unlockL = 0;
-        RtTask l = rt.Spawn("l", 10, async ctx =>
-        {
-            RtMutexGuard held = await m.LockAsync(ctx);
-            await ctx.SpinUntil(() => Volatile.Read(ref unlockL) == 1, "told to unlock");
-            held.Dispose();
-        }, affinity: CpuSet.Of(0));
-        await Rt.Until(() => m.Owner == l, "l holds m");
-        RtTask r = rt.Spawn("r", 20, async ctx =>
-        {
-            using (await m.LockAsync(ctx))
-            {
-            }
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => m.WaiterCount == 1, "r waits");
-        RtTask w = rt.Spawn("w", 15, async ctx =>
-        {
-            using (await m.LockAsync(ctx))
-            {
-            }
-        }, affinity: CpuSet.Of(2));
-        await Rt.Until(() => m.WaiterCount == 2, "w waits");
-        RtTask x = rt.Spawn("x", 90, ctx =>
-        {
-            Volatile.Write(ref xRuns, 1);
-            ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref releaseX) == 1, "released");
-            return ValueTask.CompletedTask;
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => Volatile.Read(ref xRuns) == 1, "x runs on cpu1");
-        Volatile.Write(ref unlockL, 1);
-        await Rt.Until(() => m.Owner == r && m.WaiterCount == 1, "m handed to r (queued behind x)");
+        (RtTask l, RtTask r, RtTask w, RtTask x, Action releaseX) = await HandedToRBehindXAsync(rt, m, Locks(m), Locks(m));
 
         RtTask<bool> t;
         using (new CpuLockHold(rt.Cpus[1]))
@@ -331,20 +281,11 @@ public class RtMutexStealTests
             var setter = new Thread(() => rt.SetPriority(w, 50)) { IsBackground = true };
             setter.Start(); // w moves to 50 and lends it to r; r's requeue waits for cpu1's lock
             await Rt.Until(() => Volatile.Read(ref r.Rare.MutexBoost) == 50, "r is lent 50");
-            t = rt.Spawn<bool>("t", 30, ctx =>
-            {
-                bool took = m.TryLock(ctx, out RtMutexGuard guard);
-                if (took)
-                {
-                    guard.Dispose();
-                }
-
-                return ValueTask.FromResult(took);
-            }, affinity: CpuSet.Of(0));
+            t = rt.Spawn<bool>("t", 30, TriesOnce(m), affinity: CpuSet.Of(0));
             Assert.False(await t.WithTimeout()); // 30 is below w's 50
         }
 
-        Volatile.Write(ref releaseX, 1);
+        releaseX();
         await new[] { l, r, w, x }.AllWithTimeout();
         Assert.Equal(0, m.StealCount);
     }
@@ -420,41 +361,9 @@ public class RtMutexStealTests
         // which requeues it.
         await using RtScheduler rt = Rt.Start(cpus: 1);
         var m = new RtMutex(rt, "m");
-        var stolen = new TaskCompletionSource();
-        int release = 0;
-        RtTask? w = null;
-        RtTask? h = null;
-        RtTask l = rt.Spawn("l", 10, async ctx =>
+        await WhileStolenFromQueuedWAsync(rt, m, Locks(m), affinity: null, (cpu, w) =>
         {
-            using (await m.LockAsync(ctx))
-            {
-                w = rt.Spawn("w", 20, async c =>
-                {
-                    using (await m.LockAsync(c))
-                    {
-                    }
-                });
-                await ctx.PreemptionPoint(); // w blocks on m
-                h = rt.Spawn("h", 30, async c =>
-                {
-                    using (await m.LockAsync(c)) // handed to w, not run yet: stolen
-                    {
-                        stolen.SetResult();
-                        while (Volatile.Read(ref release) == 0)
-                        {
-                            Thread.SpinWait(100); // no point: w stays queued
-                        }
-                    }
-                });
-            } // handed to w, queued behind l; l ends, and h (30) runs before w (20) and steals m
-        });
-
-        try
-        {
-            await stolen.Task.WithTimeout();
-            Cpu cpu = w!.Cpu!;
             Assert.True(cpu.Rq.Contains(w));
-            Assert.Same(m, w.BlockedOn);
             Interlocked.Exchange(ref w.Rare.SchedRequest, SchedRequest.OfPriority(40));
             using (cpu.Lock.EnterScope())
             {
@@ -466,13 +375,9 @@ public class RtMutexStealTests
             rt.ApplySchedRequestWhereHeld(w); // the queued path requeues it
             Assert.Equal(40, w.Prio);
             Assert.True(cpu.Rq.Contains(w));
-        }
-        finally
-        {
-            Volatile.Write(ref release, 1);
-        }
+            return Task.CompletedTask;
+        });
 
-        await Task.WhenAll(l.WithTimeout(), h!.WithTimeout(), w!.WithTimeout());
         Assert.Equal(1, m.StealCount);
         Assert.Null(m.Owner);
     }
@@ -488,17 +393,46 @@ public class RtMutexStealTests
         // rt_mutex_adjust_prio_chain stops at an unchanged waiter prio): w keeps its place.
         await using RtScheduler rt = Rt.Start(cpus: 2);
         var m = new RtMutex(rt, "m");
-        var stolen = new TaskCompletionSource();
         var order = new List<string>();
+        RtTask? v = null;
+        await WhileStolenFromQueuedWAsync(rt, m, Locks(m, () => { lock (order) { order.Add("w"); } }), CpuSet.Of(0), async (cpu, w) =>
+        {
+            v = rt.Spawn("v", 20, Locks(m, () => { lock (order) { order.Add("v"); } }), affinity: CpuSet.Of(1));
+            await Rt.Until(() => m.WaiterCount == 2, "v waits for m behind the robbed w");
+            Interlocked.Exchange(ref w.Rare.SchedRequest, SchedRequest.Of(SchedPolicy.RoundRobin, 20));
+            using (cpu.Lock.EnterScope())
+            {
+                RtScheduler.ApplySchedRequestOnEnqueueLocked(cpu, w, w.Rare);
+            }
+
+            Assert.Equal(20, w.Prio);
+            Assert.Equal(SchedPolicy.RoundRobin, w.Policy);
+        });
+
+        await v!.WithTimeout();
+        Assert.Equal(["w", "v"], order); // w was still first among m's waiters of 20
+        Assert.Equal(1, m.StealCount);
+    }
+
+    /// <summary>
+    /// l (10) takes <paramref name="m"/> and spawns w (20), which runs <paramref name="wBody"/> and blocks on
+    /// m, then h (30); l's unlock hands m to w, queued behind l; l ends, and h runs before w, steals m
+    /// and holds it, without a preemption point (w stays queued, listed on m again), until
+    /// <paramref name="whileStolen"/> (given w's CPU and w) has run. Every task on <paramref name="affinity"/>.
+    /// Returns when l, h and w have ended.
+    /// </summary>
+    private static async Task WhileStolenFromQueuedWAsync(
+        RtScheduler rt, RtMutex m, Func<TaskContext, ValueTask<bool>> wBody, CpuSet? affinity, Func<Cpu, RtTask, Task> whileStolen)
+    {
+        var stolen = new TaskCompletionSource();
         int release = 0;
         RtTask? w = null;
         RtTask? h = null;
-        CpuSet cpu0 = CpuSet.Of(0);
         RtTask l = rt.Spawn("l", 10, async ctx =>
         {
             using (await m.LockAsync(ctx))
             {
-                w = rt.Spawn("w", 20, Locks(m, () => { lock (order) { order.Add("w"); } }), affinity: cpu0);
+                w = rt.Spawn("w", 20, wBody, affinity: affinity);
                 await ctx.PreemptionPoint(); // w blocks on m
                 h = rt.Spawn("h", 30, async c =>
                 {
@@ -510,35 +444,22 @@ public class RtMutexStealTests
                             Thread.SpinWait(100); // no point: w stays queued
                         }
                     }
-                }, affinity: cpu0);
+                }, affinity: affinity);
             } // handed to w, queued behind l; l ends, and h (30) runs before w (20) and steals m
-        }, affinity: cpu0);
+        }, affinity: affinity);
 
-        RtTask v;
         try
         {
             await stolen.Task.WithTimeout();
-            v = rt.Spawn("v", 20, Locks(m, () => { lock (order) { order.Add("v"); } }), affinity: CpuSet.Of(1));
-            await Rt.Until(() => m.WaiterCount == 2, "v waits for m behind the robbed w");
-            Cpu cpu = w!.Cpu!;
-            Assert.Same(m, w.BlockedOn);
-            Interlocked.Exchange(ref w.Rare.SchedRequest, SchedRequest.Of(SchedPolicy.RoundRobin, 20));
-            using (cpu.Lock.EnterScope())
-            {
-                RtScheduler.ApplySchedRequestOnEnqueueLocked(cpu, w, w.Rare);
-            }
-
-            Assert.Equal(20, w.Prio);
-            Assert.Equal(SchedPolicy.RoundRobin, w.Policy);
+            Assert.Same(m, w!.BlockedOn);
+            await whileStolen(w.Cpu!, w);
         }
         finally
         {
             Volatile.Write(ref release, 1);
         }
 
-        await Task.WhenAll(l.WithTimeout(), h!.WithTimeout(), w!.WithTimeout(), v.WithTimeout());
-        Assert.Equal(["w", "v"], order); // w was still first among m's waiters of 20
-        Assert.Equal(1, m.StealCount);
+        await Task.WhenAll(l.WithTimeout(), h!.WithTimeout(), w.WithTimeout());
     }
 
     [Fact]
@@ -551,6 +472,26 @@ public class RtMutexStealTests
         await using RtScheduler rt = Rt.Start(cpus: 3);
         var m = new RtMutex(rt, "m");
         var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        (RtTask l, RtTask r, RtTask w, RtTask x, Action releaseX) = await HandedToRBehindXAsync(rt, m, Locks(m, () => order.Enqueue("r")), Locks(m, () => order.Enqueue("w")));
+        rt.SetPriority(w, 50);
+        await Rt.Until(() => r.Prio == 50, "r, m's pending owner, is lent w's 50");
+
+        RtTask<bool> t = rt.Spawn<bool>("t", 60, TriesOnce(m), affinity: CpuSet.Of(0));
+        Assert.False(await t.WithTimeout());
+        releaseX();
+        await new[] { l, r, w, x }.AllWithTimeout();
+        Assert.Equal(["r", "w"], order);
+        Assert.Equal(0, m.StealCount);
+    }
+
+    /// <summary>
+    /// l (10, cpu0) takes <paramref name="m"/>; r (20, cpu1) and then w (15, cpu2) run their bodies, which
+    /// wait for it; x (90) then runs on cpu1 without a preemption point until released; l unlocks, and m
+    /// is handed to r, queued behind x, with w still listed. Returns the tasks and x's release.
+    /// </summary>
+    private static async Task<(RtTask L, RtTask R, RtTask W, RtTask X, Action ReleaseX)> HandedToRBehindXAsync(
+        RtScheduler rt, RtMutex m, Func<TaskContext, ValueTask<bool>> rBody, Func<TaskContext, ValueTask<bool>> wBody)
+    {
         int xRuns = 0;
         int releaseX = 0;
         int unlockL = 0;
@@ -561,9 +502,9 @@ public class RtMutexStealTests
             held.Dispose();
         }, affinity: CpuSet.Of(0));
         await Rt.Until(() => m.Owner == l, "l holds m");
-        RtTask r = rt.Spawn("r", 20, Records(m, order, "r"), affinity: CpuSet.Of(1));
+        RtTask r = rt.Spawn("r", 20, rBody, affinity: CpuSet.Of(1));
         await Rt.Until(() => m.WaiterCount == 1, "r waits");
-        RtTask w = rt.Spawn("w", 15, Records(m, order, "w"), affinity: CpuSet.Of(2));
+        RtTask w = rt.Spawn("w", 15, wBody, affinity: CpuSet.Of(2));
         await Rt.Until(() => m.WaiterCount == 2, "w waits");
         RtTask x = rt.Spawn("x", 90, ctx =>
         {
@@ -574,33 +515,19 @@ public class RtMutexStealTests
         await Rt.Until(() => Volatile.Read(ref xRuns) == 1, "x runs on cpu1");
         Volatile.Write(ref unlockL, 1);
         await Rt.Until(() => m.Owner == r && m.WaiterCount == 1, "m handed to r (queued behind x)");
-        rt.SetPriority(w, 50);
-        await Rt.Until(() => r.Prio == 50, "r, m's pending owner, is lent w's 50");
-
-        RtTask<bool> t = rt.Spawn<bool>("t", 60, ctx =>
-        {
-            bool took = m.TryLock(ctx, out RtMutexGuard guard);
-            if (took)
-            {
-                guard.Dispose();
-            }
-
-            return ValueTask.FromResult(took);
-        }, affinity: CpuSet.Of(0));
-        Assert.False(await t.WithTimeout());
-        Volatile.Write(ref releaseX, 1);
-        await new[] { l, r, w, x }.AllWithTimeout();
-        Assert.Equal(["r", "w"], order);
-        Assert.Equal(0, m.StealCount);
+        return (l, r, w, x, () => Volatile.Write(ref releaseX, 1));
     }
 
-    /// <summary>A body that locks <paramref name="m"/> and records <paramref name="name"/> inside.</summary>
-    private static Func<TaskContext, ValueTask> Records(RtMutex m, System.Collections.Concurrent.ConcurrentQueue<string> order, string name) => async ctx =>
+    /// <summary>A body that tries <paramref name="m"/> once (unlocking it at once if taken) and returns whether it took it.</summary>
+    private static Func<TaskContext, ValueTask<bool>> TriesOnce(RtMutex m) => ctx =>
     {
-        using (await m.LockAsync(ctx))
+        bool took = m.TryLock(ctx, out RtMutexGuard guard);
+        if (took)
         {
-            order.Enqueue(name);
+            guard.Dispose();
         }
+
+        return ValueTask.FromResult(took);
     };
 
     [Fact]
@@ -676,6 +603,14 @@ public class RtMutexStealTests
         Assert.Equal(50, wBoostAtSteal);
         Assert.Equal(10, wPrioAtSteal); // stale: the boost is in flight
         Assert.False(stole, $"s (30) stole m from w, whose inherited priority is 50 (Prio {wPrioAtSteal} stale); steals={m.StealCount}");
+    }
+
+    /// <summary>The end of a test with one steal: <paramref name="m"/> was stolen once, and is free with nobody waiting.</summary>
+    private static void AssertStolenOnceAndFree(RtMutex m)
+    {
+        Assert.Equal(1, m.StealCount);
+        Assert.Null(m.Owner);
+        Assert.Equal(0, m.WaiterCount);
     }
 
     /// <summary>Spins (on the test thread, which holds a CPU's lock) until the condition holds; a hang becomes a TimeoutException.</summary>

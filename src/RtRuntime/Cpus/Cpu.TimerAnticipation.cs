@@ -179,8 +179,8 @@ internal sealed partial class Cpu
     }
 
     /// <summary>
-    /// The slow path of an anticipating point: when the earliest sleeper will preempt
-    /// <paramref name="task"/> here (this CPU is its previous one and its affinity holds it, it outranks
+    /// The slow path of an anticipating point: when a sleeper due at the earliest deadline (any of
+    /// them: they all wake then) will preempt <paramref name="task"/> here (this CPU is its previous one and its affinity holds it, it outranks
     /// everything on this CPU, and the task is preemptible and not migrate-disabled, so placement keeps
     /// the sleeper on this CPU: <see cref="TimerRules.SleeperWillPreempt"/>), spins until its deadline,
     /// or until other work is pending; the slow path then fires the timer.
@@ -218,8 +218,10 @@ internal sealed partial class Cpu
     {
         using (Lock.EnterScope())
         {
-            return _timers.TryPeek(out RtTask? sleeper, out long due) && due == deadline
-                && TimerRules.SleeperWillPreempt(sleeper.Prio, sleeper.Cpu == this && sleeper.AffinityMask.Contains(Id), task.Prio, Rq.HighestPriority, task.MigrationDisabled != 0);
+            // Every sleeper due at that deadline wakes then, not only the first armed: the highest of
+            // those that wake here decides (a lower one armed first used to hide it).
+            int top = _timers.NextExpiry == deadline ? _timers.TopPrioDueFirst(this) : -1;
+            return TimerRules.SleeperWillPreempt(top, top >= 0, task.Prio, Rq.HighestPriority, task.MigrationDisabled != 0);
         }
     }
 }

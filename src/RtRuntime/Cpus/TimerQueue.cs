@@ -121,6 +121,26 @@ internal sealed class TimerQueue
         return true;
     }
 
+    /// <summary>
+    /// The highest priority among the tasks whose timers fire first (every timer at <see cref="NextExpiry"/>:
+    /// the kernel's interrupt wakes them all at that instant) that wake on <paramref name="cpu"/> (their
+    /// previous CPU, which their affinity allows), or −1 when none does or nothing is armed. Walks only
+    /// those timers: the ones with the earliest deadline form a subtree at the heap's root.
+    /// </summary>
+    public int TopPrioDueFirst(Cpu cpu) => _count == 0 ? -1 : TopPrioDueAt(0, _heap[0].Expires, cpu);
+
+    private int TopPrioDueAt(int i, long expires, Cpu cpu)
+    {
+        if (i >= _count || _heap[i].Expires != expires)
+        {
+            return -1;
+        }
+
+        RtTask task = _heap[i].Task;
+        int top = task.Cpu == cpu && task.AffinityMask.Contains(cpu.Id) ? task.Prio : -1;
+        return Math.Max(top, Math.Max(TopPrioDueAt((2 * i) + 1, expires, cpu), TopPrioDueAt((2 * i) + 2, expires, cpu)));
+    }
+
     /// <summary>Removes and returns the earliest timer's task when its deadline is at or before <paramref name="now"/>.</summary>
     public bool TryTakeExpired(long now, [NotNullWhen(true)] out RtTask? task)
     {

@@ -68,18 +68,30 @@ internal sealed partial class SimEngine
         }
     }
 
-    /// <summary>The sleeper whose timer fires first on <paramref name="cpu"/> (its last CPU), lowest id on ties; null when none.</summary>
+    /// <summary>
+    /// The sleeper whose timer fires first on <paramref name="cpu"/> (its last CPU); null when none. Of
+    /// sleepers due at one deadline (all woken then), the one most likely to preempt: one whose mask
+    /// allows the CPU first, then the highest priority, then the lowest id (the runtime's
+    /// <c>TimerQueue.TopPrioDueFirst</c>).
+    /// </summary>
     private SimTask? EarliestSleeperOn(int cpu)
     {
         SimTask? earliest = null;
         foreach (SimTask t in _sleeping)
         {
-            if (t.Cpu == cpu && (earliest is null || t.SleepUntilUs < earliest.SleepUntilUs || (t.SleepUntilUs == earliest.SleepUntilUs && t.Id < earliest.Id)))
+            if (t.Cpu == cpu && (earliest is null || t.SleepUntilUs < earliest.SleepUntilUs || (t.SleepUntilUs == earliest.SleepUntilUs && RanksAbove(t, earliest, cpu))))
             {
                 earliest = t;
             }
         }
 
         return earliest;
+    }
+
+    // Between two sleepers due at one instant on cpu: allowed there first, then higher priority, then lower id.
+    private static bool RanksAbove(SimTask t, SimTask other, int cpu)
+    {
+        bool allowed = t.Mask.Contains(cpu), otherAllowed = other.Mask.Contains(cpu);
+        return allowed != otherAllowed ? allowed : t.Prio != other.Prio ? t.Prio > other.Prio : t.Id < other.Id;
     }
 }

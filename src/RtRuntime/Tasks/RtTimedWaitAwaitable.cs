@@ -54,7 +54,9 @@ public readonly struct RtTimedWaitAwaitable
             }
         }
 
-        // Cancelled: the source resumes it at once, and the result throws.
+        // Cancelled: the source still takes the resource if it is available (as down_interruptible and
+        // wait_event_interruptible test their condition before a pending signal), else it resumes the
+        // task at once and the result throws.
         return new ValueTask<bool>(WaitQueueEntry.Instance, _task.Cpu!.PrepareBlock(_queue, _deadlineNs)).GetAwaiter();
     }
 }

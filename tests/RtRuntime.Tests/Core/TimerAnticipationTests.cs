@@ -25,6 +25,76 @@ public class TimerAnticipationTests
     }
 
     /// <summary>
+    /// Two sleepers due at one deadline on cpu0, where a hog (10) runs: A (5) armed first would not
+    /// preempt the hog, B (90) armed after it would. Each round B spawns an A, yields to it (A lowers
+    /// itself to 5 and sleeps until the round's deadline), then sleeps until that deadline too. Both
+    /// wake then, so the point before it must stop the hog for B. Before, the CPU looked only at the
+    /// first timer armed (A) and never spun (the hang guard turned that into a failure).
+    /// </summary>
+    [Fact]
+    public async Task TiedSleepers_AHigherOneArmedAfterALowerOne_IsAnticipated_AndNeverWakesEarly()
+    {
+        await using var rt = Rt.Start(o =>
+        {
+            o.CpuCount = 1;
+            o.StallThreshold = Rt.NoStallProbe;
+        });
+        int stop = 0;
+        RtTask hog = rt.Spawn("hog", 10, async ctx =>
+        {
+            while (Volatile.Read(ref stop) == 0)
+            {
+                long until = RtClock.NowNs() + 2_000;
+                while (RtClock.NowNs() < until)
+                {
+                }
+
+                await ctx.PreemptionPoint();
+            }
+        });
+
+        var lows = new List<RtTask>();
+        long early = 0;
+        RtTask high = rt.Spawn("B", 90, async ctx =>
+        {
+            long hang = RtClock.NowNs() + RtClock.ToNs(Rt.Hang);
+            while (Volatile.Read(ref rt.Cpus[0].TimerSpins) == 0)
+            {
+                long deadline = RtClock.NowNs() + PeriodNs;
+                lows.Add(rt.Spawn("A", 90, async a =>
+                {
+                    a.SetPriority(5);
+                    await a.SleepUntil(deadline);
+                }));
+                await ctx.Yield(); // A runs and arms its timer first
+                await ctx.SleepUntil(deadline);
+                if (RtClock.NowNs() < deadline)
+                {
+                    early++;
+                }
+
+                if (RtClock.NowNs() > hang)
+                {
+                    throw new TimeoutException($"cpu0 anticipated no deadline in {lows.Count} rounds");
+                }
+            }
+        });
+
+        try
+        {
+            await high.WithTimeout();
+        }
+        finally
+        {
+            Volatile.Write(ref stop, 1);
+        }
+
+        await hog.WithTimeout();
+        await lows.AllWithTimeout();
+        Assert.Equal(0, early);
+    }
+
+    /// <summary>
     /// No anticipation when it is off; when the sleeper would not preempt the hog (stopping the hog
     /// for it would only waste the hog's time; the hog rests 1 ms in every 4, when the sleeper runs);
     /// or when the hog is migrate-disabled (a pinned running task may send the woken sleeper to another

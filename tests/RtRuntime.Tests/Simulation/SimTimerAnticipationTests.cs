@@ -40,6 +40,37 @@ public class SimTimerAnticipationTests
         Assert.Equal(49, r.Cpus[0].TimerSpinUs); // L's 1,000 µs of work end 49 µs later than without: the spin was its time
     }
 
+    /// <summary>
+    /// Two sleepers due at one deadline, both woken then (as the kernel's interrupt wakes every timer
+    /// due): A (5, the lower id, armed first) would not preempt L, B (90, armed at 101 µs, L's first point after its spawn) would. The
+    /// point before the deadline stops L for B. Before, only the tie's lowest id (A) was looked at, and
+    /// B waited for L's first point after the deadline; the runtime looked only at the first armed.
+    /// </summary>
+    [Fact]
+    public void TiedSleepers_AHigherOneBehindALowerOne_IsAnticipated()
+    {
+        SimResult r = RunClean(new SimScenario
+        {
+            Cpus = 1,
+            TickUs = 0,
+            AnticipateTimersUs = 200,
+            Tasks =
+            [
+                Task("A", 5, steps: [Sleep(250), Run(10)]),
+                Task("L", 10, spawn: 1, steps: [Run(1000, 100)]),
+                Task("B", 90, spawn: 50, steps: [Sleep(149), Run(10)]), // runs at L's point at 101 µs
+            ],
+        });
+        Assert.Equal(
+        [
+            "0 cpu0 A Spawn", "0 cpu0 A SwitchIn", "0 cpu0 A Block", "1 cpu0 L Spawn", "1 cpu0 L SwitchIn", "50 cpu0 B Spawn",
+            "101 cpu0 L Preempt", "101 cpu0 B SwitchIn", "101 cpu0 B Block", "101 cpu0 L SwitchIn",
+            "201 cpu0 L TimerSpin B", "250 cpu0 A Wakeup", "250 cpu0 B Wakeup", "250 cpu0 L Preempt", "250 cpu0 B SwitchIn", "260 cpu0 B Exit",
+            "260 cpu0 L SwitchIn", "1060 cpu0 L Exit", "1060 cpu0 A SwitchIn", "1070 cpu0 A Exit",
+        ], Lines(r));
+        Assert.Equal(1, r.Cpus[0].TimerSpins);
+    }
+
     [Fact]
     public void Default_IsTheRuntimesDefault()
     {

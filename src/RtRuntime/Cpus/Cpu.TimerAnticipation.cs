@@ -180,10 +180,11 @@ internal sealed partial class Cpu
 
     /// <summary>
     /// The slow path of an anticipating point: when a sleeper due at the earliest deadline (any of
-    /// them: they all wake then) will preempt <paramref name="task"/> here (this CPU is its previous one and its affinity holds it, it outranks
-    /// everything on this CPU, and the task is preemptible and not migrate-disabled, so placement keeps
-    /// the sleeper on this CPU: <see cref="TimerRules.SleeperWillPreempt"/>), spins until its deadline,
-    /// or until other work is pending; the slow path then fires the timer.
+    /// them: they all wake then) will preempt <paramref name="task"/> here (this CPU is its previous
+    /// one and its affinity holds it, it outranks everything on this CPU, and the task is preemptible
+    /// and not migrate-disabled, so placement keeps the sleeper on this CPU:
+    /// <see cref="TimerRules.SleeperWillPreempt"/>), spins until its deadline, or until other work is
+    /// pending; the slow path then fires the timer.
     /// </summary>
     private void SpinToAnticipatedTimer(RtTask task)
     {

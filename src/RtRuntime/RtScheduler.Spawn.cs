@@ -99,9 +99,23 @@ public sealed partial class RtScheduler
     {
         if (body is null)
         {
-            throw new ArgumentNullException(nameof(body), $"body of task '{name}' is null; it must be an async function taking the task's TaskContext.");
+            throw new ArgumentNullException(nameof(body), $"body of {TaskText(name)} is null; it must be an async function taking the task's TaskContext.");
         }
     }
+
+    /// <summary>
+    /// A spawn's task as a refusal names it: <c>task 'name'</c>, or for a null name (which asks for a
+    /// generated one) <c>an unnamed task</c>, not <c>task ''</c>, the empty name <see cref="ValidateName"/>
+    /// refuses (review helper-162). <paramref name="policy"/>, when given, qualifies it.
+    /// </summary>
+    private static string TaskText(string? name, SchedPolicy? policy = null) =>
+        (name, policy) switch
+        {
+            (null, null) => "an unnamed task",
+            (null, { } p) => $"an unnamed {p} task",
+            (_, null) => $"task '{name}'",
+            (_, { } p) => $"{p} task '{name}'",
+        };
 
     internal CpuSet ValidateSpawn(string? name, int priority, SchedPolicy policy, CpuSet? affinity)
     {
@@ -132,9 +146,9 @@ public sealed partial class RtScheduler
         switch (policy)
         {
             case SchedPolicy.Fifo or SchedPolicy.RoundRobin when priority is < 1 or > 99:
-                throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of {policy} task '{name}' must be 1..99 (99 highest).");
+                throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of {TaskText(name, policy)} must be 1..99 (99 highest).");
             case SchedPolicy.Normal when priority != 0:
-                throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of Normal task '{name}' must be 0: the normal class has no RT priority.");
+                throw new ArgumentOutOfRangeException(nameof(priority), priority, $"priority of {TaskText(name, policy)} must be 0: the normal class has no RT priority.");
             case SchedPolicy.Fifo or SchedPolicy.RoundRobin or SchedPolicy.Normal:
                 break;
             default:

@@ -218,6 +218,34 @@ public class BadInputTests
         Assert.True(ran);
     }
 
+    /// <summary>
+    /// A null name asks for a generated one, but a spawn refused for its body or priority named it
+    /// "task ''", the empty name the name check itself refuses (review helper-162): the message says the
+    /// task is unnamed instead.
+    /// </summary>
+    [Fact]
+    public async Task Spawn_BadInputWithANullName_SaysTheTaskIsUnnamed_NotTaskQuoteQuote()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var body = Assert.Throws<ArgumentNullException>(() => rt.Spawn(null, 10, null!));
+        var runAsyncBody = Assert.Throws<ArgumentNullException>(() => rt.RunAsync(null, 10, null!).Forget());
+        var fifo = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn(null, 0, _ => ValueTask.CompletedTask));
+        var normal = Assert.Throws<ArgumentOutOfRangeException>(() => rt.Spawn<int>(null, 5, _ => ValueTask.FromResult(1), SchedPolicy.Normal));
+        Assert.StartsWith("body of an unnamed task is null; it must be an async function taking the task's TaskContext.", body.Message, StringComparison.Ordinal);
+        Assert.Equal(body.Message, runAsyncBody.Message);
+        Assert.StartsWith("priority of an unnamed Fifo task must be 1..99 (99 highest).", fifo.Message, StringComparison.Ordinal);
+        Assert.StartsWith("priority of an unnamed Normal task must be 0: the normal class has no RT priority.", normal.Message, StringComparison.Ordinal);
+        Assert.Equal("priority", fifo.ParamName);
+        Assert.Equal(0, fifo.ActualValue);
+        Assert.Equal(5, normal.ActualValue);
+        foreach (Exception e in new Exception[] { body, runAsyncBody, fifo, normal })
+        {
+            Assert.DoesNotContain("''", e.Message, StringComparison.Ordinal);
+        }
+
+        await rt.AssertStillRunsTasks();
+    }
+
     [Fact]
     public async Task Spawn_NullBody_ThrowsArgumentNullNamingBodyAndWhatIsAllowed()
     {

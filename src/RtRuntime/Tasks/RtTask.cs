@@ -148,22 +148,38 @@ public abstract partial class RtTask : SynchronizationContext
     /// </summary>
     public int CurrentCpu => Volatile.Read(ref Cpu)?.Id ?? -1;
 
-    /// <summary>Where the task is in its life.</summary>
+    /// <summary>
+    /// Where the task is in its life. A task being ended (no CPU can take it any more, its outcome not
+    /// yet published) reads as the final state it gets: every ending writes the run state Dead and then
+    /// publishes the outcome on the same thread, with nothing between that waits for other work
+    /// (<c>Finish</c>, <c>FaultFromStep</c>, <c>CancelUnstarted</c>, <c>EndAtStop</c>), and the read
+    /// waits for it. It read as <see cref="RtTaskState.Runnable"/> ("on a run queue") before (review helper-162).
+    /// </summary>
     public RtTaskState State
     {
         get
         {
-            if (IsCompleted)
+            var spin = new SpinWait();
+            while (true)
             {
-                return FinalState;
-            }
+                if (IsCompleted)
+                {
+                    return FinalState;
+                }
 
-            return Volatile.Read(ref Run) switch
-            {
-                TaskRunState.Running => RtTaskState.Running,
-                TaskRunState.Blocked => RtTaskState.Blocked,
-                _ => RtTaskState.Runnable,
-            };
+                switch (Volatile.Read(ref Run))
+                {
+                    case TaskRunState.Running:
+                        return RtTaskState.Running;
+                    case TaskRunState.Blocked:
+                        return RtTaskState.Blocked;
+                    case TaskRunState.Dead:
+                        spin.SpinOnce(); // being ended: its outcome comes next
+                        break;
+                    default:
+                        return RtTaskState.Runnable;
+                }
+            }
         }
     }
 

@@ -37,6 +37,38 @@ public class TaskObserverPollingTests
         await task.WithTimeout();
     }
 
+    /// <summary>
+    /// A task is Dead (no CPU can take it any more) a moment before its outcome is published, on the
+    /// thread that ends it: its CPU's, or the stop's for a task it ends off every CPU. <see cref="RtTask.State"/>
+    /// read in that moment said Runnable ("waiting on a CPU's run queue"), for a task that was blocked or
+    /// running and will never run again (review helper-162); it now reads the final state. The window
+    /// is opened here as the stop's <c>AbandonStragglers</c> opens it, with the ending held until the
+    /// read has begun.
+    /// </summary>
+    [Fact]
+    public async Task State_ReadWhileTheTaskIsEnding_IsItsFinalState_NeverRunnable()
+    {
+        await using var rt = Rt.Start(cpus: 1);
+        var never = new TaskCompletionSource();
+        RtTask task = rt.Spawn("ending", 10, async _ => await never.Task);
+        await Rt.Until(() => task.State == RtTaskState.Blocked, "the task blocked on its foreign await");
+
+        // The stop's first half: Dead, taken from every CPU, not completed yet.
+        Assert.Equal(TaskRunState.Blocked, Interlocked.CompareExchange(ref task.Run, TaskRunState.Dead, TaskRunState.Blocked));
+        using var go = new ManualResetEventSlim();
+        Task ender = Task.Factory.StartNew(() =>
+        {
+            go.Wait();
+            rt.EndAtStop(task); // the second half: the outcome
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        go.Set();
+        RtTaskState seen = task.State; // the ender's thread is only being woken now
+        await ender.WithTimeout();
+
+        Assert.Equal(RtTaskState.Cancelled, seen);
+        Assert.Equal(RtTaskState.Cancelled, task.State);
+    }
+
     /// <summary>Runs the polling loop on a thread of its own (a hung loop keeps it, not a pool thread).</summary>
     private static Task<long> Poll(Func<long> loop) =>
         Task.Factory.StartNew(loop, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);

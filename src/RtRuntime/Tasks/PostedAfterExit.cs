@@ -123,9 +123,21 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
             {
                 while (_queue.TryDequeue(out PostedWork? work))
                 {
+                    SynchronizationContext? drainContext = null;
                     try
                     {
                         _running = work.State;
+                        if (carriesLiveBodies)
+                        {
+                            // The rest of a RunAsync body runs under the RunAsync context, as the body did: a
+                            // foreign await there comes back through this queue, in the order posted. Under
+                            // the drain task (its CPU's switch-in sets it), its continuation went to this
+                            // task's own posts, behind every later post to the queue, for as long as the
+                            // queue kept this task busy (review helper-162).
+                            drainContext = SynchronizationContext.Current;
+                            SynchronizationContext.SetSynchronizationContext(root.Scheduler.RunAsyncContext);
+                        }
+
                         work.Callback(work.State);
                     }
                     catch (Exception e)
@@ -138,6 +150,10 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
                     finally
                     {
                         _running = null;
+                        if (carriesLiveBodies)
+                        {
+                            SynchronizationContext.SetSynchronizationContext(drainContext);
+                        }
                     }
 
                     try

@@ -8,7 +8,8 @@ namespace RtRuntime.Tasks;
 /// not await captures the context and posts to it whenever it goes on). So a pooled task never hands its
 /// object out as a context: what is posted here runs on the runtime, in order, on a short task
 /// <c>runasync/posted</c> in the normal class (<see cref="PostedAfterExit"/>), never as a step of any
-/// pooled task. A pooled body's own foreign await therefore goes on there, outside its task, as after
+/// pooled task, and under this context again, so that a body's next foreign await comes back here too,
+/// in the order posted. A pooled body's own foreign await therefore goes on there, outside its task, as after
 /// <c>ConfigureAwait(false)</c>: its <see cref="TaskContext"/> then throws.
 /// </summary>
 internal sealed class RunAsyncContext(PostedAfterExit queue) : SynchronizationContext

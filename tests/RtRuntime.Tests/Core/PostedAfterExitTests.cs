@@ -466,6 +466,75 @@ public class PostedAfterExitTests
         Assert.DoesNotContain(logs.Messages, m => m.Message.Contains("task runasync, which has ended", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// A RunAsync body gone on in a <c>runasync/posted</c> task after a foreign await, which awaits
+    /// foreign work again: its next continuation was posted to that drain task (the context the drain
+    /// ran it under), not to the RunAsync context, and waited in the drain task's own posts until its
+    /// queue ran dry, behind every later post to that queue (under a steady stream of posts, for ever).
+    /// It now comes back through the queue, in the order posted (review helper-162). The drain task is
+    /// held busy by bodies that wait for the test, so that it is live when the posts come; the bodies
+    /// are Normal, as the drain task is, so that no task made runnable by a body's end preempts the drain
+    /// task at its point (a preempted drain task runs its own posts first when it resumes).
+    /// </summary>
+    [Fact]
+    public async Task ARunAsyncBodysSecondForeignAwait_ComesBackThroughTheSharedQueue_InTheOrderPosted()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var gateHold1 = NewGate();
+        var gateA = NewGate();
+        var gateHold2 = NewGate();
+        var gateA2 = NewGate();
+        var gateB = NewGate();
+        using var hold1Running = new ManualResetEventSlim();
+        using var hold2Running = new ManualResetEventSlim();
+        using var release1 = new ManualResetEventSlim();
+        using var release2 = new ManualResetEventSlim();
+        var order = new ConcurrentQueue<string>();
+        Task[] bodies =
+        [
+            rt.RunAsync("hold1", 0, async _ =>
+            {
+                await gateHold1.Task;
+                hold1Running.Set();
+                release1.Wait(); // keeps the drain task busy: what is posted now queues behind this
+            }, SchedPolicy.Normal).AsTask(),
+            rt.RunAsync("a", 0, async _ =>
+            {
+                await gateA.Task;
+                order.Enqueue("A1");
+                await gateA2.Task; // captured where A1 runs: the drain task
+                order.Enqueue("A2");
+            }, SchedPolicy.Normal).AsTask(),
+            rt.RunAsync("hold2", 0, async _ =>
+            {
+                await gateHold2.Task;
+                hold2Running.Set();
+                release2.Wait();
+            }, SchedPolicy.Normal).AsTask(),
+            rt.RunAsync("b", 0, async _ =>
+            {
+                await gateB.Task;
+                order.Enqueue("B");
+            }, SchedPolicy.Normal).AsTask(),
+        ];
+        await Rt.Until(() => rt.Snapshot().Tasks.Count(t => t.State == RtTaskState.Blocked) == 4, "the four bodies blocked on their first foreign await");
+
+        gateHold1.SetResult();
+        Assert.True(hold1Running.Wait(Rt.Hang));
+        gateA.SetResult(); // queued behind hold1, then hold2 behind it: one drain task runs all three
+        gateHold2.SetResult();
+        release1.Set();
+        Assert.True(hold2Running.Wait(Rt.Hang)); // A1 ran, and A awaits gateA2; the drain task is live in hold2
+        gateA2.SetResult(); // A's second continuation is posted first
+        gateB.SetResult(); // then B's
+        release2.Set();
+        await Task.WhenAll(bodies).WithTimeout();
+
+        Assert.Equal(["A1", "A2", "B"], order.ToArray());
+
+        static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
     /// <summary>A one-CPU runtime logging to <paramref name="logs"/>, and a task of it that has ended.</summary>
     private static async Task<(RtScheduler Runtime, RtTask Ended)> StartWithEndedTaskAsync(CapturingLoggerFactory logs, string name)
     {

@@ -114,7 +114,7 @@ public class TaskCacheReuseRaceTests
         await Rt.Until(() => secondRun.IsCompleted || (second!.State == RtTaskState.Blocked && rt.Cpus[0].IsIdle), "the second life ended or still waiting");
 
         Assert.False(secondRun.IsCompleted, $"the second life ({(ReferenceEquals(second, first) ? "on the first life's object" : "another object")}) ended ({second!.State}: {second.Exception?.Message}) without its event set");
-        Assert.Equal("runasync/posted", ranIn); // a pooled task's object is never a context: its posts run on the runtime's RunAsync drain
+        Assert.Equal(nameof(RunAsyncContext), ranIn); // a pooled task's object is never a context: its posts run on the runtime's RunAsync drain, under the RunAsync context
         other.Set();
         await secondRun.AsTask().WithTimeout();
     }
@@ -184,7 +184,7 @@ public class TaskCacheReuseRaceTests
     private static async void FireAndForget(Task release, Action<string> ran)
     {
         await release; // captures the task's SynchronizationContext
-        ran(SynchronizationContext.Current is RtTask task ? task.Name : "not a task");
+        ran(SynchronizationContext.Current is RtTask task ? task.Name : SynchronizationContext.Current?.GetType().Name ?? "none");
         throw new InvalidOperationException("thrown by the first life's fire-and-forget call");
     }
 

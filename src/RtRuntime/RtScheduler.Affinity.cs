@@ -26,6 +26,9 @@ public sealed partial class RtScheduler
     /// A request for the mask the task already has completes with true at once, before the EBUSY and
     /// no-active-CPU checks and without waiting for an earlier request's pending move (the kernel's
     /// <c>cpumask_equal</c> shortcut in <c>__set_cpus_allowed_ptr_locked</c>; the earlier caller still waits).
+    /// A migrate-disabled task's mask needs an online CPU only (<c>cpu_online_mask</c>): it may name only
+    /// CPUs going offline; at its migrate-enable the move there fails, the request completes, and the
+    /// task stays where it runs until its next wakeup falls back (<c>select_fallback_rq</c>).
     /// </summary>
     /// <returns>
     /// A task that completes with true when the request was made to a live task, once the task runs
@@ -34,7 +37,7 @@ public sealed partial class RtScheduler
     /// </returns>
     /// <exception cref="ArgumentNullException"><paramref name="task"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="task"/> belongs to another runtime.</exception>
-    /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or (for a live task whose mask it changes) has no active CPU (the kernel's EINVAL).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">The mask is empty, names CPUs this runtime lacks, or (for a live task whose mask it changes) has no active CPU, or for a migrate-disabled task no online CPU (the kernel's EINVAL).</exception>
     /// <exception cref="InvalidOperationException">Self-issued while migrate-disabled, changing the mask to one excluding the current CPU (EBUSY).</exception>
     public Task<bool> SetAffinityAsync(RtTask task, CpuSet affinity)
     {
@@ -75,11 +78,13 @@ public sealed partial class RtScheduler
                     "leave the migrate-disabled section first, or include its current CPU in the mask.");
             }
 
-            if (!Placement.AnyActive(mask, _cpuViews))
+            if (task.MigrationDisabled > 0 ? !AnyOnline(mask) : !Placement.AnyActive(mask, _cpuViews))
             {
-                // set_cpus_allowed_ptr's EINVAL (the simulator's too): a mask with no active CPU would only be
+                // set_cpus_allowed_ptr's EINVAL (the simulator's too): __set_cpus_allowed_ptr_locked checks the
+                // mask against cpu_active_mask, or cpu_online_mask for a migration-disabled task ("must not
+                // fail the pick", esp. at its SCA_MIGRATE_ENABLE). A mask with no active CPU would only be
                 // widened to every CPU (select_fallback_rq) with a warning naming the CPU the task leaves.
-                throw NoActiveCpu(mask); // as a spawn's (ThrowIfNoActiveCpu)
+                throw task.MigrationDisabled > 0 ? NoOnlineCpu(task, mask) : NoActiveCpu(mask); // as a spawn's (ThrowIfNoActiveCpu)
             }
 
             // The mask changes under the run-queue lock of the task's CPU, so a pull (which reads it under
@@ -123,6 +128,25 @@ public sealed partial class RtScheduler
         Rebalancer.Notify(Scheduling.BalanceReason.AffinityChanged);
         return pending.Task;
     }
+
+    /// <summary>cpumask_intersects(mask, cpu_online_mask): the mask names a CPU that is online (active or going offline).</summary>
+    private bool AnyOnline(CpuSet mask)
+    {
+        for (int id = mask.First; id >= 0 && id < _cpus.Length; id = mask.Next(id))
+        {
+            if (_cpus[id].Online)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The EINVAL of a migrate-disabled task's mask without an online CPU (an inactive one would do for it).</summary>
+    private ArgumentOutOfRangeException NoOnlineCpu(RtTask task, CpuSet affinity) =>
+        new(nameof(affinity), affinity.ToString(),
+            $"affinity {{{affinity}}} has no online CPU; online now: {{{OnlineCpus}}}. Task '{task.Name}' is migrate-disabled, so a CPU going offline (online, inactive) would do for it.");
 
     /// <summary>
     /// Writes the mask under the lock of the task's CPU; returns that CPU when the task is settled on it
@@ -245,9 +269,23 @@ public sealed partial class RtScheduler
     internal void OnSwitchIn(Cpu cpu, RtTask task)
     {
         CompleteAffinityIfInside(cpu, task);
-        if (!task.AffinityMask.Contains(cpu.Id) && task.MigrationDisabled == 0)
+        if (!task.AffinityMask.Contains(cpu.Id) && task.MigrationDisabled == 0 && Placement.MustLeave(task.AffinityMask, cpu.Id, _cpuViews))
         {
             cpu.SetPending(PendingWork.Stop); // raced with an affinity change: leave at the first preemption point
+        }
+    }
+
+    /// <summary>
+    /// The stopper (migration_cpu_stop) found <paramref name="task"/>, migratable, outside its mask on an
+    /// active CPU, with no active CPU in the mask: its <c>__migrate_task</c> fails, and the request that
+    /// queued it completes all the same (the pending is cleared before the move is tried): the task stays
+    /// where it runs until its next wakeup (<see cref="Placement.MustLeave{TCpu}"/>).
+    /// </summary>
+    internal void CompleteAffinityMoveFailed(RtTask task)
+    {
+        if (task.RareOrNull?.AffinityPending is not null)
+        {
+            CompleteAffinity(task);
         }
     }
 

@@ -609,7 +609,7 @@ internal sealed partial class Cpu
             StopPollingIfNothingNear(now);
         }
 
-        if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
+        if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id) && MustLeaveForMask(task))
         {
             // Its affinity changed while it ran: a yield is where it leaves (a task that only yields
             // never reaches the preemption point that would run the stopper). The turn loop picks next,
@@ -902,7 +902,7 @@ internal sealed partial class Cpu
             task.EnsureOffCpuWatch();
         }
 
-        if (task.RareOrNull?.AffinityPending is not null && task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
+        if (task.RareOrNull?.AffinityPending is not null && task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id) && MustLeaveForMask(task))
         {
             // An affinity change is pending and the task leaves the CPU migratable: move it now, as
             // migration_cpu_stop would. Its switch-in inside the new mask completes the request (it
@@ -922,7 +922,7 @@ internal sealed partial class Cpu
         if (Interlocked.Exchange(ref task.WakeWhileRunning, 0) == 1
             && Interlocked.CompareExchange(ref task.Run, TaskRunState.Running, TaskRunState.Blocked) == TaskRunState.Blocked)
         {
-            if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id))
+            if (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id) && MustLeaveForMask(task))
             {
                 // An affinity change saw it blocked and completed (its wakeup would place it inside the
                 // new mask): it may not run another step here.
@@ -979,6 +979,9 @@ internal sealed partial class Cpu
 
         return true;
     }
+
+    /// <summary>For a migratable task outside its mask here: whether it leaves (<see cref="Placement.MustLeave{TCpu}"/>: its mask holds an active CPU).</summary>
+    private bool MustLeaveForMask(RtTask task) => Placement.MustLeave(task.AffinityMask, Id, Scheduler.CpuViews);
 
     /// <summary>migration_cpu_stop for a task leaving this CPU migratable: it goes to an active CPU of its mask.</summary>
     private void LeaveForMask(RtTask task)

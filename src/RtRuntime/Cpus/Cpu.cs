@@ -380,7 +380,7 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     private bool MustRedirect(RtTask task) =>
         (!Active && (task.MigrationDisabled == 0 || !Online))
-        || (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id)); // the mask changed since placement
+        || (task.MigrationDisabled == 0 && !task.AffinityMask.Contains(Id) && Placement.MustLeave(task.AffinityMask, Id, Scheduler.CpuViews)); // the mask changed since placement
 
     /// <summary>
     /// check_preempt_curr for a waker off the runtime: a foreign thread running on this CPU's core keeps

@@ -506,7 +506,12 @@ internal sealed class Balancer
         // A request that raised this stop work while the task already ran inside its new mask (it switched
         // in there before the request published its pending completion) is satisfied now.
         _scheduler.CompleteAffinityIfInside(self, running);
-        bool mustLeave = !running.AffinityMask.Contains(self.Id) || !self.Active;
+        bool mustLeave = Placement.MustLeave(running.AffinityMask, self.Id, _scheduler.CpuViews);
+        if (!mustLeave && running.MigrationDisabled == 0 && !running.AffinityMask.Contains(self.Id))
+        {
+            _scheduler.CompleteAffinityMoveFailed(running); // its mask names no active CPU: the move fails, the request completes
+        }
+
         if (BalanceRules.StopDefersPush(pushRequested, running.MigrationDisabled))
         {
             running.Rare.MdfPush = true;

@@ -114,6 +114,25 @@ public static class Placement
     }
 
     /// <summary>
+    /// Whether a migratable task on <paramref name="cpu"/> must leave it: the CPU is inactive (balance_push),
+    /// or <paramref name="mask"/> excludes it and holds an active CPU. A mask that names only inactive CPUs
+    /// (accepted for a migrate-disabled task: <c>__set_cpus_allowed_ptr_locked</c> checks such a task's
+    /// mask against <c>cpu_online_mask</c>) leaves the task where it is once it is migratable: the
+    /// kernel's <c>migration_cpu_stop</c> completes the request and its <c>__migrate_task</c> fails
+    /// (<c>is_cpu_allowed</c>: a migratable user task needs an active CPU), and nothing else moves a task
+    /// off an active CPU for its mask ("we might end up running on a dodgy CPU", core.c). Its next
+    /// wakeup places it (<c>select_fallback_rq</c>: the mask widened to every CPU, with a warning, if
+    /// none of its CPUs is active then). The mask is looked at only when it excludes the CPU.
+    /// </summary>
+    /// <typeparam name="TCpu">The CPU state type.</typeparam>
+    /// <param name="mask">The task's affinity.</param>
+    /// <param name="cpu">The CPU it runs on (or is queued on).</param>
+    /// <param name="cpus">All CPUs, indexed by id.</param>
+    public static bool MustLeave<TCpu>(CpuSet mask, int cpu, ReadOnlySpan<TCpu> cpus)
+        where TCpu : ICpuState =>
+        !cpus[cpu].Active || (!mask.Contains(cpu) && AnyActive(mask, cpus));
+
+    /// <summary>
     /// True when <paramref name="mask"/> holds an active CPU: the test behind <c>set_cpus_allowed_ptr</c>'s
     /// EINVAL (a mask with none would only be widened by <c>select_fallback_rq</c>).
     /// </summary>

@@ -31,9 +31,11 @@ internal sealed partial class SimEngine
             return;
         }
 
-        if (!Placement.AnyActive(mask, _cpus))
+        if (target.MigrationDisabled == 0 && !Placement.AnyActive(mask, _cpus))
         {
-            Emit(caller.Cpu, caller, SimEventKind.AffinityFailed, other: target.Name); // -EINVAL
+            // -EINVAL: checked against cpu_active_mask, or cpu_online_mask for a migration-disabled target
+            // (__set_cpus_allowed_ptr_locked), and every simulated CPU is online (an inactive one is going offline).
+            Emit(caller.Cpu, caller, SimEventKind.AffinityFailed, other: target.Name);
             return;
         }
 

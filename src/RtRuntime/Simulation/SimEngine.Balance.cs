@@ -246,7 +246,12 @@ internal sealed partial class SimEngine
         bool pushRequested = cpu.PushBusy || task.MdfPush;
         cpu.PushBusy = false;
         cpu.StopPending = false;
-        bool mustLeave = !task.Mask.Contains(cpu.Id) || !cpu.Active;
+        bool mustLeave = Placement.MustLeave(task.Mask, cpu.Id, _cpus);
+        if (!mustLeave && task.MigrationDisabled == 0 && !task.Mask.Contains(cpu.Id) && task.AffinityWaiters is { Count: > 0 })
+        {
+            CompleteAffinity(task); // its mask names no active CPU: __migrate_task fails, the request completes (the threaded RunStopWork's too)
+        }
+
         if (BalanceRules.StopDefersPush(pushRequested, task.MigrationDisabled))
         {
             task.MdfPush = true;

@@ -292,7 +292,7 @@ internal sealed partial class SimEngine
     /// <param name="behind">A task queued here to put it right behind (raised behind it while running), or null.</param>
     private void Requeue(SimCpu cpu, SimTask task, bool atHead, SimTask? behind = null)
     {
-        if (task.MigrationDisabled == 0 && (!task.Mask.Contains(cpu.Id) || !cpu.Active))
+        if (task.MigrationDisabled == 0 && Placement.MustLeave(task.Mask, cpu.Id, _cpus))
         {
             int target = Fallback(task, exclude: cpu.Id);
             Emit(target, task, SimEventKind.Migrate, cpu.Id);

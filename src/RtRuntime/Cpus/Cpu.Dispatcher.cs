@@ -481,10 +481,9 @@ internal sealed partial class Cpu
             {
                 // It left at a preemption and nothing ran here since (its preempters were pushed or
                 // pulled away before the pick): __schedule counts nivcsw only when prev != next, so
-                // that preemption was none. Only this thread writes the task's counts while it runs
-                // here; the CPU's count was never raised for it (it waits for the next pick).
+                // that preemption was none. Neither count was ever raised for it: the CPU's waits for
+                // the next pick here, and so does the task's (PickLocked took it back).
                 _preemptedAtSwitch = -1;
-                task.PreemptionCount--;
                 if (task.RareOrNull is { } pinned)
                 {
                     pinned.InterferedSinceNs = 0; // nor did it wait under a higher priority: no interference to record
@@ -696,6 +695,18 @@ internal sealed partial class Cpu
             _raisedBehind = null; // the next task comes from the head of its list (a store only when set: picks are the hot path)
         }
 
+        if (_preemptedUncounted is { } preempted)
+        {
+            if (next == preempted)
+            {
+                _preemptedUncounted = null; // picked again at once: prev == next, no preemption to count
+            }
+            else
+            {
+                CountPreemptionLocked(preempted); // another task (or none) runs here: it stands
+            }
+        }
+
         if (next is not null)
         {
             Running = next; // SwitchIn's gate exchange orders this store before its last read of Pending
@@ -853,7 +864,7 @@ internal sealed partial class Cpu
     {
         if (preempted)
         {
-            task.PreemptionCount++;
+            _preemptedUncounted = task; // counted on the task by the next pick, or its leaving this queue first (PickLocked, DequeueLocked)
             _preemptedAtSwitch = ContextSwitches; // taken back if the next pick here is this task again, else counted on the CPU then (SwitchIn)
             _preemptedMigrations = task.MigrationCount; // unless it left this CPU's queue meanwhile
             if (rare is not null)

@@ -145,6 +145,17 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     /// </summary>
     private RtTask? _raisedBehind;
 
+    /// <summary>
+    /// The task switched out here at a preemption whose own count (<see cref="RtTask.Preemptions"/>) waits
+    /// for it to stand, as this CPU's count does: the next pick here of another task, or of none,
+    /// counts it; so does its leaving this queue before that pick (pulled, pushed, moved: switched out for
+    /// real); a pick of it again at once takes it back, never having counted it (__schedule counts
+    /// <c>nivcsw</c> only when <c>prev != next</c>). Raised before, it could be read one higher than it
+    /// later stood. Set and cleared under <see cref="Lock"/>, while the task is in this queue (not
+    /// running anywhere), so the count is written by no other thread then. Null when none waits.
+    /// </summary>
+    private RtTask? _preemptedUncounted;
+
     /// <summary>The priority this CPU is busy at for placement: max(running, highest queued); −1 when idle.</summary>
     public int TopPrio => Math.Max(Volatile.Read(ref _pri.RunningPrio), Volatile.Read(ref _pri.QueuedTop));
 
@@ -533,6 +544,17 @@ internal sealed partial class Cpu : IWaitSource, ICpuState
     {
         Rq.Remove(task);
         PublishQueued();
+        if (task == _preemptedUncounted)
+        {
+            CountPreemptionLocked(task); // it leaves this queue before the pick: switched out for real
+        }
+    }
+
+    /// <summary>The preemption <see cref="_preemptedUncounted"/> waited on stands: counted on its task (lock held).</summary>
+    private void CountPreemptionLocked(RtTask task)
+    {
+        _preemptedUncounted = null;
+        Volatile.Write(ref task.PreemptionCount, task.PreemptionCount + 1);
     }
 
     /// <summary>

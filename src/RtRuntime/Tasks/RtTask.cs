@@ -193,7 +193,9 @@ public abstract partial class RtTask : SynchronizationContext
     /// <summary>
     /// Times the task was switched out involuntarily (preempted at a preemption point, or moved away by
     /// the stopper, which preempts it to move it) and another task ran on its CPU: one picked again at once (its preempters pushed or pulled away before the pick)
-    /// is none, as <c>__schedule</c> counts <c>nivcsw</c> only when <c>prev != next</c>.
+    /// is none, as <c>__schedule</c> counts <c>nivcsw</c> only when <c>prev != next</c>. A preemption at a
+    /// point is counted once it stands (the CPU's next pick, or the task's leaving its queue before it), so
+    /// the count never goes down.
     /// </summary>
     public long Preemptions => Volatile.Read(ref PreemptionCount);
 

@@ -89,12 +89,13 @@ public class RepickedPreemptionTests
     }
 
     [Fact]
-    public async Task APreemptionTakenBack_NeverShowsInTheCpusPreemptionCounter_WhichOnlyGrows()
+    public async Task APreemptionTakenBack_NeverShowsInTheCpusOrTheTasksCount_WhichOnlyGrow()
     {
         // The scenario above, with cpu1's lock held while cpu0 pushes x there: cpu0's thread stops
         // between p's switch-out and its pick of p again (the take-back). rtruntime.cpu.preemptions is an
-        // ObservableCounter (monotonic: a collector takes a drop for a reset): read in that window, it
-        // must not show the preemption that the pick then takes back.
+        // ObservableCounter (monotonic: a collector takes a drop for a reset), and RtTask.Preemptions a
+        // count a metrics user samples the same way: read in that window, neither may show the
+        // preemption that the pick then takes back.
         await using RtScheduler rt = StartTwoCpus();
         using var preemptions = new MetricCollector<long>(rt.Metrics.Meter, "rtruntime.cpu.preemptions");
         long Cpu0Counter()
@@ -121,13 +122,15 @@ public class RepickedPreemptionTests
         long before = Cpu0Counter();
 
         long inWindow;
+        long taskInWindow;
         using (new CpuLockHold(rt.Cpus[1]))
         {
             Volatile.Write(ref go, 1);
-            // p switched out (its own count raised, to be taken back), cpu0 stopped at x's push to cpu1.
-            await Rt.Until(() => p.Preemptions == 1 && rt.Cpus[0].Running is null, "p switched out at its point");
+            // p switched out at its point, cpu0 stopped at x's push to cpu1, before its next pick.
+            await Rt.Until(() => p.State == RtTaskState.Runnable && rt.Cpus[0].Running is null, "p switched out at its point");
             // (Nothing here may take cpu0's lock: cpu0's thread holds it, waiting for cpu1's.)
             inWindow = Cpu0Counter();
+            taskInWindow = p.Preemptions;
         }
 
         Assert.Equal(0, await p.WithTimeout()); // picked again at once: the preemption was none
@@ -136,6 +139,8 @@ public class RepickedPreemptionTests
         Assert.True(after >= inWindow, $"rtruntime.cpu.preemptions went down: {inWindow} in the window, then {after}");
         Assert.Equal(before, inWindow);
         Assert.Equal(before, after);
+        Assert.True(p.Preemptions >= taskInWindow, $"RtTask.Preemptions went down: {taskInWindow} in the window, then {p.Preemptions}");
+        Assert.Equal(0, taskInWindow);
 
         busy.Stop();
         await Task.WhenAll(l.WithTimeout(), x.WithTimeout());

@@ -28,19 +28,7 @@ public class AffinityToDyingCpuTests
         var holdQ = new RtEvent();
         var wakeT = new RtEvent();
         int release = 0;
-
-        // q sleeps pinned on cpu1: cpu1's offline waits for it, inactive but online meanwhile.
-        RtTask q = rt.Spawn("q", 10, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                await holdQ.WaitAsync(ctx);
-            }
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => q.State == RtTaskState.Blocked, "q asleep pinned on cpu1");
-        Task offline = rt.OfflineAsync(1);
-        await Rt.Until(() => !rt.IsActive(1), "cpu1 inactive");
-        Assert.True(rt.IsOnline(1));
+        (RtTask q, Task offline) = await BeginCpu1OfflineAsync(rt, holdQ);
 
         RtTask<(int Enabled, int Woken)> t = rt.Spawn<(int, int)>("t", 20, async ctx =>
         {
@@ -87,16 +75,7 @@ public class AffinityToDyingCpuTests
             o.StallThreshold = Rt.NoStallProbe;
         });
         var holdQ = new RtEvent();
-        RtTask q = rt.Spawn("q", 10, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                await holdQ.WaitAsync(ctx);
-            }
-        }, affinity: CpuSet.Of(1));
-        await Rt.Until(() => q.State == RtTaskState.Blocked, "q asleep pinned on cpu1");
-        Task offline = rt.OfflineAsync(1);
-        await Rt.Until(() => !rt.IsActive(1), "cpu1 inactive");
+        (RtTask q, Task offline) = await BeginCpu1OfflineAsync(rt, holdQ);
 
         var wake = new RtEvent();
         RtTask u = rt.Spawn("u", 20, async ctx => await wake.WaitAsync(ctx), affinity: CpuSet.Of(0, 1));
@@ -108,5 +87,23 @@ public class AffinityToDyingCpuTests
         wake.Set();
         holdQ.Set();
         await Task.WhenAll(u.WithTimeout(), q.WithTimeout(), offline.WithTimeout());
+    }
+
+    // q sleeps pinned on cpu1 until holdQ is set: cpu1's offline, begun here, waits for it, cpu1
+    // inactive but online meanwhile.
+    private static async Task<(RtTask Q, Task Offline)> BeginCpu1OfflineAsync(RtScheduler rt, RtEvent holdQ)
+    {
+        RtTask q = rt.Spawn("q", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await holdQ.WaitAsync(ctx);
+            }
+        }, affinity: CpuSet.Of(1));
+        await Rt.Until(() => q.State == RtTaskState.Blocked, "q asleep pinned on cpu1");
+        Task offline = rt.OfflineAsync(1);
+        await Rt.Until(() => !rt.IsActive(1), "cpu1 inactive");
+        Assert.True(rt.IsOnline(1));
+        return (q, offline);
     }
 }

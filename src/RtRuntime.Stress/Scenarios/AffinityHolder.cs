@@ -67,15 +67,19 @@ internal sealed class AffinityHolder(CpuSet initial, CpuSet all, bool widenAllow
 
     /// <summary>
     /// In-body check. A task whose every allowed CPU went offline has its affinity widened to all CPUs by
-    /// the runtime (select_fallback_rq); under hotplug churn the check is then skipped and counted.
+    /// the runtime (select_fallback_rq); under hotplug churn the check is then skipped and counted. So is
+    /// a task left outside its own mask: a request whose mask named only CPUs going offline (accepted for
+    /// a migrate-disabled task, or they went inactive after its check) completes with the move failed,
+    /// and the task stays where it runs until its next wakeup (docs/semantics.md, set_cpus_allowed_ptr).
     /// </summary>
     public void Check(TaskContext ctx, string name, InvariantChecker checker, MixedStats stats)
     {
         // The runtime's mask first: a request that narrows it after this read has already widened
         // Allowed (Begin), so a widening seen here is never checked against a set read before it.
-        bool widened = widenAllowed && ctx.Task.Affinity == all;
+        CpuSet mask = ctx.Task.Affinity;
+        bool widened = widenAllowed && (mask == all || !mask.Contains(ctx.RawCpuId));
         CpuSet allowed = Allowed;
-        if (widened && allowed != all)
+        if (widened && allowed != all && (mask == all || !allowed.Contains(ctx.RawCpuId)))
         {
             Interlocked.Increment(ref stats.AffinityWidened);
             return;

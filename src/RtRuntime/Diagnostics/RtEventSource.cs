@@ -35,7 +35,7 @@ internal sealed class RtEventSource : EventSource
 
     /// <summary>sched_migrate_task: a task moved between CPUs.</summary>
     [Event(3, Level = EventLevel.Informational, Message = "migrate {0} prio {1} cpu{2} -> cpu{3}")]
-    public void SchedMigrateTask(long task, int prio, int origCpu, int destCpu) => WriteEvent(3, task, prio, origCpu, destCpu);
+    public void SchedMigrateTask(long task, int prio, int origCpu, int destCpu) => WritePayload(3, task, prio, origCpu, destCpu);
 
     /// <summary>sched_migrate_disable_tp: outermost migrate_disable.</summary>
     [Event(4, Level = EventLevel.Verbose, Message = "migrate_disable {0} on cpu{1}")]
@@ -68,8 +68,23 @@ internal sealed class RtEventSource : EventSource
     /// CPU clock; the rest the OS ran something else), or -1 when unknown.
     /// </summary>
     [Event(10, Level = EventLevel.Warning, Version = 1, Message = "{4}: {1}/{0} on cpu{2} for {3} ms (the thread ran {5} ms of it)")]
-    public void Stall(long task, string name, int cpu, double milliseconds, string kind, double threadCpuMilliseconds) =>
-        WriteEvent(10, task, name, cpu, milliseconds, kind, threadCpuMilliseconds);
+    public unsafe void Stall(long task, string name, int cpu, double milliseconds, string kind, double threadCpuMilliseconds)
+    {
+        name ??= string.Empty;
+        kind ??= string.Empty;
+        fixed (char* namePtr = name)
+        fixed (char* kindPtr = kind)
+        {
+            EventData* data = stackalloc EventData[6];
+            data[0] = new EventData { DataPointer = (nint)(&task), Size = sizeof(long) };
+            data[1] = StringData(namePtr, name);
+            data[2] = new EventData { DataPointer = (nint)(&cpu), Size = sizeof(int) };
+            data[3] = new EventData { DataPointer = (nint)(&milliseconds), Size = sizeof(double) };
+            data[4] = StringData(kindPtr, kind);
+            data[5] = new EventData { DataPointer = (nint)(&threadCpuMilliseconds), Size = sizeof(double) };
+            WriteEventCore(10, 6, data);
+        }
+    }
 
     /// <summary>Interference: a pinned task waited this long, preempted, before it ran again (migrate_pull → sched-in).</summary>
     [Event(11, Level = EventLevel.Informational, Message = "interference {0}: {1} ns on cpu{2}")]
@@ -77,10 +92,28 @@ internal sealed class RtEventSource : EventSource
 
     /// <summary>A logging provider threw; the runtime dropped the message and went on (<see cref="NonThrowingLogger"/>).</summary>
     [Event(12, Level = EventLevel.Error, Message = "a logging provider threw {0} ({1}); the message (event {2}) was dropped")]
-    public void LogSinkFailed(string exceptionType, string exceptionMessage, int eventId) => WriteEvent(12, exceptionType, exceptionMessage, eventId);
+    public unsafe void LogSinkFailed(string exceptionType, string exceptionMessage, int eventId)
+    {
+        exceptionType ??= string.Empty;
+        exceptionMessage ??= string.Empty;
+        fixed (char* typePtr = exceptionType)
+        fixed (char* messagePtr = exceptionMessage)
+        {
+            EventData* data = stackalloc EventData[3];
+            data[0] = StringData(typePtr, exceptionType);
+            data[1] = StringData(messagePtr, exceptionMessage);
+            data[2] = new EventData { DataPointer = (nint)(&eventId), Size = sizeof(int) };
+            WriteEventCore(12, 3, data);
+        }
+    }
 
-    // The payloads below are written argument by argument at their own sizes (WriteEventCore). The
-    // base class's WriteEvent overloads take ints, longs and strings in fixed combinations, and C# picks
+    // The payloads below (and Stall's, LogSinkFailed's) are written argument by argument at their own
+    // sizes (WriteEventCore), from the stack: nothing is allocated while a session listens (an
+    // in-process EventListener still gets its own boxed copy of the payload). The base class's
+    // WriteEvent overloads with no match for an event's parameters take a params array
+    // (EventSourcePrimitive[], or object[] with each argument boxed), allocated at every event: the
+    // migration tracepoint (long, int, int, int) and the stall report (with strings and doubles) did.
+    // Those overloads take ints, longs and strings in fixed combinations, and C# picks
     // (int, long, long, long) for (long, int, int): each int went out as 8 bytes while the event's
     // metadata, made from the method's parameters, declares 4. An in-process EventListener decodes each
     // argument on its own and did not show it, but an EventPipe reader (dotnet-trace) decodes the
@@ -126,6 +159,22 @@ internal sealed class RtEventSource : EventSource
         data[2] = new EventData { DataPointer = (nint)(&c), Size = sizeof(int) };
         WriteEventCore(eventId, 3, data);
     }
+
+    [NonEvent]
+    private unsafe void WritePayload(int eventId, long a, int b, int c, int d)
+    {
+        EventData* data = stackalloc EventData[4];
+        data[0] = new EventData { DataPointer = (nint)(&a), Size = sizeof(long) };
+        data[1] = new EventData { DataPointer = (nint)(&b), Size = sizeof(int) };
+        data[2] = new EventData { DataPointer = (nint)(&c), Size = sizeof(int) };
+        data[3] = new EventData { DataPointer = (nint)(&d), Size = sizeof(int) };
+        WriteEventCore(eventId, 4, data);
+    }
+
+    /// <summary>A string argument as EventPipe reads it: its UTF-16 characters and the terminating NUL (a .NET string's buffer ends with one).</summary>
+    [NonEvent]
+    private static unsafe EventData StringData(char* chars, string s) =>
+        new() { DataPointer = (nint)chars, Size = (s.Length + 1) * sizeof(char) };
 
     [NonEvent]
     private unsafe void WritePayload(int eventId, long a, int b)

@@ -11,7 +11,8 @@ namespace RtRuntime.Tests.Diagnostics;
 /// The tracepoints as <c>dotnet-trace collect --providers RtRuntime</c> reads them: through an EventPipe
 /// session, which carries the bytes each argument was written with and decodes them with the event
 /// method's parameter types. An in-process EventListener decodes each argument on its own and hides a
-/// mismatch between the two, so this test reads a real session of its own process.
+/// mismatch between the two, so this test reads a real session of its own process. It also checks that
+/// no tracepoint allocates while the session listens (a params-array WriteEvent did, at every event).
 /// </summary>
 public sealed class EventPipePayloadTests
 {
@@ -54,7 +55,7 @@ public sealed class EventPipePayloadTests
 
             if (e.EventName == "SchedMigrateTask" && payload["task"] is Marker)
             {
-                Volatile.Write(ref markerPrio, (int)payload["prio"]); // SchedMigrateTask's payload reads back right (its WriteEvent takes an object array)
+                Volatile.Write(ref markerPrio, (int)payload["prio"]); // the marker's own payload must read back for the wait below to end
             }
             else if (e.ThreadID == Volatile.Read(ref writer))
             {
@@ -72,19 +73,38 @@ public sealed class EventPipePayloadTests
 
         // Written on one thread, with no await between (the filter is that thread); the stop flushes
         // them, and the reader's end comes after it has read them all.
+        // Written once, then ten times more with the thread's allocations counted: the same payloads,
+        // so the reader's last copy of each is checked below all the same.
+        static void WriteEveryTracepoint()
+        {
+            RtEventSource.Log.SchedSwitch(3, task, 42);
+            RtEventSource.Log.SchedWakeup(task, 43, 5);
+            RtEventSource.Log.SchedMigrateTask(task, 44, 6, 7);
+            RtEventSource.Log.MigrateDisable(task, 8);
+            RtEventSource.Log.MigrateEnable(task, 9, 123_456_789_012L);
+            RtEventSource.Log.MigratePull(task, 10);
+            RtEventSource.Log.PushRunning(task, 11, 12);
+            RtEventSource.Log.Hotplug(14, "sched:active");
+            RtEventSource.Log.Bug("BUG: a test's report");
+            RtEventSource.Log.Stall(task, "spinner", 15, 25.5, "stall", 12.25);
+            RtEventSource.Log.Interference(task, 987_654_321_098L, 13);
+            RtEventSource.Log.LogSinkFailed("System.InvalidOperationException", "the sink threw", 16);
+        }
+
         Volatile.Write(ref writer, LinuxInterop.GetTid());
-        RtEventSource.Log.SchedSwitch(3, task, 42);
-        RtEventSource.Log.SchedWakeup(task, 43, 5);
-        RtEventSource.Log.SchedMigrateTask(task, 44, 6, 7);
-        RtEventSource.Log.MigrateDisable(task, 8);
-        RtEventSource.Log.MigrateEnable(task, 9, 123_456_789_012L);
-        RtEventSource.Log.MigratePull(task, 10);
-        RtEventSource.Log.PushRunning(task, 11, 12);
-        RtEventSource.Log.Interference(task, 987_654_321_098L, 13);
+        WriteEveryTracepoint();
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 10; i++)
+        {
+            WriteEveryTracepoint();
+        }
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
         RtEventSource.Log.SchedMigrateTask(Marker, 2, 0, 1);
         session.Stop();
         await processing.WaitAsync(Rt.Hang);
         Assert.Equal(2, Volatile.Read(ref markerPrio)); // the session carried the events to their end
+        Assert.Equal(0, allocated); // every payload is written from the stack
 
         Assert.Equal(new Dictionary<string, object> { ["cpu"] = 3, ["nextTask"] = task, ["nextPrio"] = 42 }, seen["SchedSwitch"]);
         Assert.Equal(new Dictionary<string, object> { ["task"] = task, ["prio"] = 43, ["targetCpu"] = 5 }, seen["SchedWakeup"]);
@@ -94,5 +114,9 @@ public sealed class EventPipePayloadTests
         Assert.Equal(new Dictionary<string, object> { ["task"] = task, ["cpu"] = 10 }, seen["MigratePull"]);
         Assert.Equal(new Dictionary<string, object> { ["task"] = task, ["fromCpu"] = 11, ["toCpu"] = 12 }, seen["PushRunning"]);
         Assert.Equal(new Dictionary<string, object> { ["task"] = task, ["nanoseconds"] = 987_654_321_098L, ["cpu"] = 13 }, seen["Interference"]);
+        Assert.Equal(new Dictionary<string, object> { ["cpu"] = 14, ["step"] = "sched:active" }, seen["Hotplug"]);
+        Assert.Equal(new Dictionary<string, object> { ["message"] = "BUG: a test's report" }, seen["Bug"]);
+        Assert.Equal(new Dictionary<string, object> { ["task"] = task, ["name"] = "spinner", ["cpu"] = 15, ["milliseconds"] = 25.5, ["kind"] = "stall", ["threadCpuMilliseconds"] = 12.25 }, seen["Stall"]);
+        Assert.Equal(new Dictionary<string, object> { ["exceptionType"] = "System.InvalidOperationException", ["exceptionMessage"] = "the sink threw", ["eventId"] = 16 }, seen["LogSinkFailed"]);
     }
 }

@@ -19,7 +19,10 @@
 //   dotnet run perf/probes/RtProbe.cs -- pingline                     the ping-pong and the cache-line floor alternately in one process (50,000 round trips each, × 8,
 //                                                                     the first two warm up): ping-pong round trips in cache-line round trips (the A/B figure)
 //   dotnet run perf/probes/RtProbe.cs -- samecpu                      the same with both tasks on CPU 0 (the handoff's software path, no crossing)
-//   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs
+//   dotnet run perf/probes/RtProbe.cs -- cpu [IdlePollMax µs]        process CPU time with one periodic task at 0 (none), 1000, 200, 50 µs: each row a fresh runtime,
+//                                                                     warmed up (a task run on each CPU, then 1 s with the periodic task running, or idle: the JIT's
+//                                                                     tiers, rt/balance's tick backing off), then the process's CPU time over the next 2 s only (the
+//                                                                     runtime's start, the JIT's first compilations and the warm-up are not in it)
 //   dotnet run perf/probes/RtProbe.cs -- early [µs,µs,…]              the idle timer's early wake: a periodic task per CPU (2 CPUs, every 200 µs), the default
 //                                                                     TimerEarlyWakeMax against 0 (or the listed bounds) in turn, 20,000 wakeups each, × 3: latency percentiles and CPU time
 //   dotnet run perf/probes/RtProbe.cs -- timercore                    perf/compare's K = 10 µs timer-woken preemption row with rt/timer forced onto the busy CPU's core:
@@ -347,29 +350,40 @@ switch (mode)
     case "cpu":
         foreach (int periodUs in new[] { 0, 1000, 200, 50 })
         {
+            // Warm up first, sample after: the row is the steady state alone (idle, or the periodic task
+            // running), not the runtime's start, its threads' first JIT compilations or the tick's back-off.
             await using var rt = RtScheduler.Start(Options());
-            var p = Process.GetCurrentProcess();
-            TimeSpan cpu0 = p.TotalProcessorTime;
-            var sw = Stopwatch.StartNew();
-            if (periodUs == 0)
+            for (int c = 0; c < 2; c++)
             {
-                Thread.Sleep(2000);
-            }
-            else
-            {
-                await rt.Spawn("periodic", 50, async ctx =>
-                {
-                    long next = RtClock.NowNs();
-                    while (sw.ElapsedMilliseconds < 2000)
-                    {
-                        next += periodUs * 1000L;
-                        await ctx.SleepUntil(next);
-                    }
-                });
+                await rt.Spawn("warm-up", 50, static ctx => ValueTask.CompletedTask, affinity: CpuSet.Of(c));
             }
 
+            int stop = 0;
+            RtTask? periodic = periodUs == 0 ? null : rt.Spawn("periodic", 50, async ctx =>
+            {
+                long next = RtClock.NowNs();
+                while (Volatile.Read(ref stop) == 0)
+                {
+                    next += periodUs * 1000L;
+                    await ctx.SleepUntil(next);
+                }
+            });
+            Thread.Sleep(1000);
+
+            var p = Process.GetCurrentProcess();
+            TimeSpan cpu0 = p.TotalProcessorTime;
+            long t0 = Stopwatch.GetTimestamp();
+            Thread.Sleep(2000);
             p.Refresh();
-            Console.WriteLine($"cpu (IdlePollMax {poll.TotalMicroseconds} µs), period {periodUs} µs: process CPU {(p.TotalProcessorTime - cpu0).TotalMilliseconds / sw.Elapsed.TotalMilliseconds * 100:F1} % of one core");
+            TimeSpan cpu = p.TotalProcessorTime - cpu0;
+            TimeSpan elapsed = Stopwatch.GetElapsedTime(t0);
+            Volatile.Write(ref stop, 1);
+            if (periodic is not null)
+            {
+                await periodic;
+            }
+
+            Console.WriteLine($"cpu (IdlePollMax {poll.TotalMicroseconds} µs), period {periodUs} µs: process CPU {cpu.TotalMilliseconds / elapsed.TotalMilliseconds * 100:F1} % of one core (2 s after a 1 s warm-up)");
         }
 
         break;

@@ -168,18 +168,26 @@ public sealed class LocalLock
 
     /// <summary>
     /// <c>local_trylock()</c>: takes the task's current CPU's instance at once if it is free, without
-    /// blocking or awaiting; false, with nothing left disabled, when it is held (by another task in the
-    /// Rt model, or by this task: as in the kernel, a try-lock never deadlocks and never throws on
-    /// recursion). Dispose the guard to unlock.
+    /// blocking or awaiting; false, with nothing left disabled, when another task holds it (Rt model; in
+    /// the NonRt model only a task that suspended while atomic can). Dispose the guard to unlock.
     /// </summary>
-    /// <exception cref="InvalidOperationException">Used off the task's CPU.</exception>
+    /// <remarks>
+    /// Taking an instance the task already holds is a misuse that both forms refuse alike, at the call,
+    /// with an <see cref="InvalidOperationException"/> naming the task, the lock and the CPU: this one
+    /// and <see cref="LockAsync"/>, in both models, as <see cref="RtMutex.TryLock"/> refuses an RtMutex
+    /// its task holds. The kernel's <c>local_trylock()</c> returns false there (its
+    /// <c>local_lock()</c> deadlocks, which lockdep reports); a false here would read as contention,
+    /// which a caller retries or skips without ever learning it holds the lock. The check is made only
+    /// once the take has failed, so the uncontended take costs nothing more.
+    /// </remarks>
+    /// <exception cref="InvalidOperationException">Used off the task's CPU, or the task already holds this CPU's instance (recursion).</exception>
     /// <exception cref="ArgumentException"><paramref name="context"/> is a default value (no task's context), or its task belongs to another runtime.</exception>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryLock(TaskContext context, out LocalLockGuard guard)
     {
         RtTask task = context.CurrentTaskOf(nameof(context));
         LocalLockState state = StateOf(task);
-        if (TryTake(task, state) || (!_nonRt && state.Owner != task && TrySteal(task, state)))
+        if (TryTake(task, state) || TryTakeHeld(task, state))
         {
             guard = new LocalLockGuard(state, task, state.Taken);
             return true;
@@ -187,6 +195,22 @@ public sealed class LocalLock
 
         guard = default;
         return false;
+    }
+
+    /// <summary>
+    /// A try-lock of a held instance: a recursion throws (the NonRt holder is read by id, so a holder
+    /// that suspended while atomic and runs again is this task too); else (Rt model) the steal from a
+    /// waiter it was handed to; else false.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)] // off the uncontended path, which TryLock inlines
+    private bool TryTakeHeld(RtTask task, LocalLockState state)
+    {
+        if (state.IsHeldBy(task))
+        {
+            ThrowHeld(task, state);
+        }
+
+        return !_nonRt && TrySteal(task, state);
     }
 
     /// <summary>A try-lock's steal (Rt model): the lock is pending for a waiter that has not run since (<see cref="TryStealLocked"/>).</summary>
@@ -372,7 +396,8 @@ public sealed class LocalLock
 
     [DoesNotReturn]
     private void ThrowHeld(RtTask task, LocalLockState state) => throw (state.IsHeldBy(task)
-        ? new InvalidOperationException($"Task '{task.Name}' already holds cpu{state.Cpu.Id}'s {Name}: local locks are not recursive.")
+        ? new InvalidOperationException(
+            $"Task '{task.Name}' (id {task.Id}) already holds cpu{state.Cpu.Id}'s {Name}: a local lock is not recursive, and both ways of taking it (LockAsync, TryLock) refuse the task that holds that CPU's instance; unlock it first.")
         : new InvalidOperationException($"Task {Math.Abs(state.HolderIdNonRt)} still holds cpu{state.Cpu.Id}'s {Name} under preempt_disable (it suspended while atomic): task '{task.Name}' cannot take it."));
 
     /// <summary>

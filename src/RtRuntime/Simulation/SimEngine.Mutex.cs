@@ -70,9 +70,11 @@ internal sealed partial class SimEngine
 
     /// <summary>
     /// local_trylock (the threaded <c>LocalLock.TryLock</c>): under Rt, this CPU's instance when it is free,
-    /// or stolen (<see cref="TrySteal"/>), then migrate_disable; else nothing is taken and the task skips
-    /// to after its next local unlock of it. NonRt: <see cref="LocalLock"/> (nothing else runs on the CPU
-    /// while a holder is preempt-disabled).
+    /// or stolen (<see cref="TrySteal"/>), then migrate_disable; held by this task, a recursive lock,
+    /// reported and ignored as a <see cref="LocalLock"/> is (the threaded one throws at the call in both
+    /// forms); else nothing is taken and the task skips to after its next local unlock of it. NonRt:
+    /// <see cref="LocalLock"/> (nothing else runs on the CPU while a holder is preempt-disabled, and no
+    /// owner is kept, so a recursion there nests the preempt-disable).
     /// </summary>
     private void TryLocalLock(SimTask task, string name)
     {
@@ -89,7 +91,12 @@ internal sealed partial class SimEngine
             return;
         }
 
-        if (instance.Owner != task && task.MigrationDisabled < MaxMigrateDepth && TrySteal(task, instance))
+        if (RefuseRecursive(task, instance))
+        {
+            return;
+        }
+
+        if (task.MigrationDisabled < MaxMigrateDepth && TrySteal(task, instance))
         {
             _ = MigrateDisable(task);
             return;

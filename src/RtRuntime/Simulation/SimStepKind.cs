@@ -99,9 +99,10 @@ public enum SimStepKind
     /// <summary>
     /// <c>local_trylock(<see cref="SimStep.Target"/>)</c> (the threaded <c>LocalLock.TryLock</c>): under
     /// <c>Rt</c> takes this CPU's instance when it is free, or steals it from a waiter it was handed to and
-    /// that has not run (migrate-disabled, as <see cref="LocalLock"/>); else (held, by this task too) takes
-    /// nothing, disables nothing, and skips its section, going on after its next <see cref="LocalUnlock"/>
-    /// of that lock. Under <c>NonRt</c> it is <see cref="LocalLock"/> (preempt_disable: nothing else runs here).
+    /// that has not run (migrate-disabled, as <see cref="LocalLock"/>); held by another task, takes nothing,
+    /// disables nothing, and skips its section, going on after its next <see cref="LocalUnlock"/> of that
+    /// lock; held by this task, a recursive lock, reported and ignored as a <see cref="LocalLock"/> is (the
+    /// threaded one throws). Under <c>NonRt</c> it is <see cref="LocalLock"/> (preempt_disable: nothing else runs here).
     /// </summary>
     TryLocalLock = 20,
 }

@@ -146,24 +146,31 @@ public class LocalLockNonRtTests
     }
 
     [Fact]
-    public async Task TryLock_FreeThenHeldBySelf_TakesOnceAndRefusesRecursionWithoutThrowing()
+    public async Task TryLock_FreeThenHeldBySelf_TakesOnceAndThrowsOnRecursionWithNothingMoreDisabled()
     {
+        // A recursive TryLock throws as LockAsync does (and as RtMutex.TryLock does): a false would read
+        // as contention. Before, it returned false. The outer hold and its one preempt-disable stay.
         await using var rt = Rt.Start(cpus: 1, model: PreemptionModel.NonRt);
         var ll = new LocalLock(rt, "pcp lock");
-        var t = rt.Spawn<(bool, int, bool, int, int, bool)>("T", 10, ctx =>
+        var t = rt.Spawn<(bool, int, string, int, int, bool)>("T", 10, ctx =>
         {
             bool first = ll.TryLock(ctx, out LocalLockGuard guard);
             int depthHeld = ctx.PreemptDepth;
-            bool again = ll.TryLock(ctx, out _); // local_trylock: false, nothing disabled
+            string message = Assert.Throws<InvalidOperationException>(() => ll.TryLock(ctx, out _)).Message;
             int depthAfterRefusal = ctx.PreemptDepth;
             guard.Dispose();
             bool afterUnlock = ll.TryLock(ctx, out LocalLockGuard second);
             second.Dispose();
-            return ValueTask.FromResult((first, depthHeld, again, depthAfterRefusal, ctx.PreemptDepth, afterUnlock));
+            return ValueTask.FromResult((first, depthHeld, message, depthAfterRefusal, ctx.PreemptDepth, afterUnlock));
         });
 
-        Assert.Equal((true, 1, false, 1, 0, true), await t.WithTimeout());
+        var (first, depthHeld, message, depthAfterRefusal, depthAfter, afterUnlock) = await t.WithTimeout();
+        Assert.Equal((true, 1, 1, 0, true), (first, depthHeld, depthAfterRefusal, depthAfter, afterUnlock));
+        Assert.Contains($"Task 'T' (id {t.Id}) already holds cpu0's pcp lock", message, StringComparison.Ordinal);
+        Assert.Contains("(LockAsync, TryLock)", message, StringComparison.Ordinal);
+        Assert.Contains("unlock it first", message, StringComparison.Ordinal);
         Assert.Null(ll.OwnerOn(0));
+        Assert.Equal(0, rt.BugCount);
         await rt.AssertStillRunsTasks();
     }
 

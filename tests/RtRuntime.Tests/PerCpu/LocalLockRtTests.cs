@@ -83,6 +83,46 @@ public class LocalLockRtTests
     }
 
     [Fact]
+    public async Task TryLock_Recursive_ThrowsAndKeepsTheOuterLock()
+    {
+        // Taken by LockAsync or by TryLock, a held instance refuses its holder's TryLock with the
+        // recursion error (as RtMutex.TryLock does), pinning nothing more. Before, it returned false.
+        await using var rt = Rt.Start(cpus: 1);
+        var ll = new LocalLock(rt, "pcp lock");
+        var t = rt.Spawn<(string, string, int, int, int, string?)>("T", 10, async ctx =>
+        {
+            string afterLockAsync, afterTryLock;
+            int depthAfterFailure, pinnedAfterFailure;
+            using (await ll.LockAsync(ctx))
+            {
+                afterLockAsync = Assert.Throws<InvalidOperationException>(() => ll.TryLock(ctx, out _)).Message;
+            }
+
+            Assert.True(ll.TryLock(ctx, out LocalLockGuard guard));
+            using (guard)
+            {
+                afterTryLock = Assert.Throws<InvalidOperationException>(() => ll.TryLock(ctx, out _)).Message;
+                depthAfterFailure = ctx.MigrateDisableDepth;
+                pinnedAfterFailure = rt.NrPinned(0);
+            }
+
+            return (afterLockAsync, afterTryLock, depthAfterFailure, pinnedAfterFailure, ctx.MigrateDisableDepth, ll.OwnerOn(0)?.Name);
+        });
+
+        var (afterLockAsync, afterTryLock, depth, pinned, after, owner) = await t.WithTimeout();
+        foreach (string message in new[] { afterLockAsync, afterTryLock })
+        {
+            Assert.Contains($"Task 'T' (id {t.Id}) already holds cpu0's pcp lock", message, StringComparison.Ordinal);
+            Assert.Contains("(LockAsync, TryLock)", message, StringComparison.Ordinal);
+        }
+
+        Assert.Equal((1, 1, 0, (string?)null), (depth, pinned, after, owner));
+        Assert.Equal(0, rt.NrPinned(0));
+        Assert.Equal(0, rt.BugCount);
+        await rt.AssertStillRunsTasks();
+    }
+
+    [Fact]
     public async Task LockAsync_Recursive_ThrowsAndKeepsTheOuterLock()
     {
         await using var rt = Rt.Start(cpus: 1);

@@ -48,6 +48,28 @@ public class SimLocalLockTests
     }
 
     [Fact]
+    public void Run_Rt_ATryLocalLockOfAnInstanceTheTaskHolds_IsReportedAndIgnored_AsALocalLockIs()
+    {
+        // As the threaded LocalLock.TryLock throws for a holder: reported, nothing taken or pinned, no
+        // section skipped, and the one localUnlock releases the instance. Before, it failed and skipped
+        // to after that unlock, so the task ended holding the instance, pinned.
+        SimResult r = RunClean(new SimScenario
+        {
+            Cpus = 1,
+            Model = PreemptionModel.Rt,
+            Policy = BalancePolicy.WorkConserving,
+            TickUs = 0,
+            Tasks = [Task("A", 50, cpu: 0, steps: [LL("l"), Run(5), SimStep.TryLocalLock("l"), Run(7), LU("l"), Run(1)])],
+        });
+
+        Assert.Equal(["5us A: A already holds l/cpu0: a local lock is not recursive; the lock is ignored"], r.Bugs);
+        Assert.Equal(
+            ["0 cpu0 A Spawn", "0 cpu0 A SwitchIn", "0 cpu0 A MigrateDisable", "5 cpu0 A Bug", "12 cpu0 A MigrateEnable", "13 cpu0 A Exit"],
+            Lines(r));
+        Assert.Empty(r.StuckTasks);
+    }
+
+    [Fact]
     public void Run_NonRt_TheLockIsAPreemptDisabledSection()
     {
         SimResult r = RunClean(Inversion(PreemptionModel.NonRt));

@@ -255,7 +255,7 @@ internal sealed partial class SimEngine
         SimTask? ahead = cpu.RaisedBehind;
         bool behind = cpu.RunsBehindQueued;
         bool preempt = behind || BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio);
-        bool sliceExpired = task.Policy == Tasks.SchedPolicy.RoundRobin && _now - cpu.SliceStart >= _scenario.RoundRobinSliceUs;
+        bool sliceExpired = SliceExpired(cpu, task);
         if (sliceExpired)
         {
             cpu.SliceStart = _now;
@@ -284,6 +284,10 @@ internal sealed partial class SimEngine
             task.Figures.Preemptions++;
         }
     }
+
+    /// <summary>The running SCHED_RR <paramref name="task"/>'s slice on <paramref name="cpu"/> has run out.</summary>
+    private bool SliceExpired(SimCpu cpu, SimTask task) =>
+        task.Policy == Tasks.SchedPolicy.RoundRobin && _now - cpu.SliceStart >= _scenario.RoundRobinSliceUs;
 
     /// <summary>A task switched out while runnable goes back to its queue, unless its affinity now excludes this CPU.</summary>
     /// <param name="cpu">The CPU it left.</param>
@@ -330,12 +334,7 @@ internal sealed partial class SimEngine
     /// </summary>
     private void Block(SimTask task, SimTaskState state)
     {
-        if (task.PreemptCount != 0)
-        {
-            Bug(task, $"BUG: scheduling while atomic: {task.Name}/{task.Id}/0x{task.PreemptCount:x8}");
-            task.PreemptCount = 0;
-        }
-
+        ReportIfAtomic(task);
         TakeSchedRequest(task);
         SimCpu cpu = _cpus[task.Cpu];
         LeaveCpu(cpu, task);

@@ -69,6 +69,11 @@ internal sealed partial class SimEngine
                     break;
                 case SimStepKind.Sleep:
                     task.Pc++;
+                    if (step.DurationUs == 0 && SleepZeroReturns(task))
+                    {
+                        break;
+                    }
+
                     if (!LoseOnBlock(task))
                     {
                         _sleeping.Add(task);
@@ -179,15 +184,46 @@ internal sealed partial class SimEngine
         Wake(waiter);
     }
 
-    /// <summary>sched_yield: yield_task_rt requeues at the tail of its priority, then schedule().</summary>
-    private void YieldTask(SimTask task)
+    /// <summary>
+    /// <c>{"sleep": 0}</c>, as the threaded <c>Sleep(TimeSpan.Zero)</c> (<c>SleepAwaitable.TryPrepare</c>):
+    /// its deadline has passed, so it returns at once, without a switch, unless its CPU has work pending
+    /// (the runtime's pending word, which it reads instead of the clock: what a preemption point here
+    /// would act on, <see cref="PointHasWork"/>); then it blocks as any sleep does and its timer wakes it
+    /// at the same instant. Preempt-disabled it is "scheduling while atomic" either way (the runtime
+    /// throws at the call): reported, and the depth reset. True when the step is over.
+    /// </summary>
+    private bool SleepZeroReturns(SimTask task)
+    {
+        ReportIfAtomic(task);
+        return !PointHasWork(task);
+    }
+
+    /// <summary>
+    /// The simulator's view of the threaded CPU's pending word (<c>PendingWork</c>) for its running
+    /// <paramref name="task"/>: a scheduling request or boost to take (Stop), the stopper's work
+    /// (Stop), a task it must yield to (NeedResched), an expired SCHED_RR slice (Timer).
+    /// </summary>
+    private bool PointHasWork(SimTask task)
+    {
+        SimCpu cpu = _cpus[task.Cpu];
+        return task.SchedRequest is not null || task.BoostPending || cpu.StopPending
+            || cpu.RunsBehindQueued || BalanceRules.ShouldPreempt(cpu.QueuedTop, task.Prio) || SliceExpired(cpu, task);
+    }
+
+    /// <summary>A blocking or yielding step preempt-disabled: "scheduling while atomic", reported, and the depth reset as schedule_debug() does.</summary>
+    private void ReportIfAtomic(SimTask task)
     {
         if (task.PreemptCount != 0)
         {
             Bug(task, $"BUG: scheduling while atomic: {task.Name}/{task.Id}/0x{task.PreemptCount:x8}");
             task.PreemptCount = 0;
         }
+    }
 
+    /// <summary>sched_yield: yield_task_rt requeues at the tail of its priority, then schedule().</summary>
+    private void YieldTask(SimTask task)
+    {
+        ReportIfAtomic(task);
         TakeSchedRequest(task);
         SimCpu cpu = _cpus[task.Cpu];
         LeaveCpu(cpu, task);

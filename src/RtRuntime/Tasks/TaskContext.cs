@@ -155,7 +155,12 @@ public readonly struct TaskContext
         task.Scheduler.SetOwnScheduler(task, policy, priority);
     }
 
-    /// <summary>Sleeps for <paramref name="duration"/> (high resolution). Throws when preempt-disabled (scheduling while atomic).</summary>
+    /// <summary>
+    /// Sleeps for <paramref name="duration"/> (high resolution). Throws when preempt-disabled (scheduling
+    /// while atomic). <see cref="TimeSpan.Zero"/> (a deadline already passed) completes at once, with no
+    /// switch, unless work is pending on the CPU (<see cref="SleepAwaitable.GetAwaiter"/>): then the task
+    /// blocks and its timer wakes it at once. The simulator's <c>{"sleep": 0}</c> does the same.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The duration is negative (<see cref="Timeout.InfiniteTimeSpan"/> too: sleep <see cref="TimeSpan.MaxValue"/> to sleep until cancelled).</exception>
     public SleepAwaitable Sleep(TimeSpan duration)
     {

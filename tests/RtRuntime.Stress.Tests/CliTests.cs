@@ -222,6 +222,7 @@ public sealed class CliTests : IDisposable
     [InlineData("--policy 'Fastest' is not one of WorkConserving, KernelFaithful, NoPushRunning.", "pileup", "--policy", "Fastest")]
     [InlineData("--model 'x' is not one of Rt, NonRt.", "--model", "x")]
     [InlineData("--inject 'x' is not one of None, Bug, Pinned.", "mixed", "--inject", "x")]
+    [InlineData("--inject 'x' is not one of None, NoInheritance.", "inversion", "--inject", "x")]
     public async Task MalformedValues_ExitTwoNamingTheOptionTheValueAndWhatIsAllowed(string message, params string[] args)
     {
         var (code, stdout, stderr) = await Run(args);

@@ -17,11 +17,18 @@ internal sealed class InversionCommand : ScenarioCommand
         CustomParser = r => CommonOptions.ParseDuration(r, "--holder-rest", TimeSpan.Zero, TimeSpan.FromSeconds(1), "0..1s"),
     };
 
+    private readonly Option<InversionInjection> _inject = new("--inject")
+    {
+        Description = "Break something on purpose to see the check catch it: none, noinheritance (the RtMutex rounds take the RtSemaphore(1), which lends no priority, and are checked as RtMutex rounds).",
+        DefaultValueFactory = _ => InversionInjection.None,
+        CustomParser = r => CommonOptions.ParseEnum(r, "--inject", InversionInjection.None),
+    };
+
     public override string Name => "inversion";
 
     public override string Description => "priority inversion in rounds on each CPU in turn: a low task holds a lock, a middle task preempts it, a high task asks for the lock; an RtMutex (priority inheritance) and an RtSemaphore(1) (none) alternate. The high task's waits are reported; under the RtMutex the middle task must make no progress while the high task waits.";
 
-    public override IEnumerable<Option> Options => [_middleWork, _holderRest];
+    public override IEnumerable<Option> Options => [_inject, _middleWork, _holderRest];
 
     public override IReadOnlyList<StressScenario> Create(ParseResult parseResult, CommonOptions common) =>
     [
@@ -29,6 +36,7 @@ internal sealed class InversionCommand : ScenarioCommand
         {
             MiddleWork = parseResult.GetValue(_middleWork) ?? TimeSpan.FromMilliseconds(2),
             HolderRest = parseResult.GetValue(_holderRest) ?? TimeSpan.FromMicroseconds(50),
+            Inject = parseResult.GetValue(_inject),
         },
     ];
 }

@@ -36,9 +36,14 @@ public sealed class InversionScenario : StressScenario
     /// <summary>How much of the holder's section is left when the high task asks (0..1 s; default 50 µs).</summary>
     public TimeSpan HolderRest { get; init; } = TimeSpan.FromMicroseconds(50);
 
+    /// <summary>What to break on purpose, to see the check catch it. Default <see cref="InversionInjection.None"/>.</summary>
+    public InversionInjection Inject { get; init; }
+
     /// <inheritdoc/>
     protected override IEnumerable<string> ReproduceArguments() =>
-        ["--middle-work", FormatDuration(MiddleWork), "--holder-rest", FormatDuration(HolderRest)];
+        Inject == InversionInjection.None
+            ? ["--middle-work", FormatDuration(MiddleWork), "--holder-rest", FormatDuration(HolderRest)]
+            : ["--inject", Inject.ToString().ToLowerInvariant(), "--middle-work", FormatDuration(MiddleWork), "--holder-rest", FormatDuration(HolderRest)];
 
     /// <inheritdoc/>
     protected override void Validate()
@@ -52,6 +57,11 @@ public sealed class InversionScenario : StressScenario
         {
             throw new ArgumentOutOfRangeException(nameof(HolderRest), HolderRest, "HolderRest must be 0..1 s.");
         }
+
+        if (!Enum.IsDefined(Inject))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Inject), Inject, "Inject must be None or NoInheritance.");
+        }
     }
 
     /// <inheritdoc/>
@@ -63,6 +73,7 @@ public sealed class InversionScenario : StressScenario
         long restNs = RtClock.ToNs(HolderRest);
         result.Parameters["middle_work"] = FormatDuration(MiddleWork);
         result.Parameters["holder_rest"] = FormatDuration(HolderRest);
+        result.Parameters["inject"] = Inject.ToString();
         InvariantChecker checker = CreateChecker(settings, result, cancellationToken);
         await using RtScheduler rt = StartRuntime(settings.ToRuntimeOptions(settings.Policy));
         checker.Attach(rt);
@@ -101,7 +112,9 @@ public sealed class InversionScenario : StressScenario
             {
                 bool mutex = rounds % 2 == 0;
                 int cpu = (int)(rounds / 2 % cpus);
-                (long waitNs, long middleChunks) = await RoundAsync(rt, checker, cpu, mutex, restNs, middleNs, cancellationToken).ConfigureAwait(false);
+                // Injected: the round checked as an RtMutex round takes the semaphore, a lock without inheritance.
+                bool useMutex = mutex && Inject == InversionInjection.None;
+                (long waitNs, long middleChunks) = await RoundAsync(rt, checker, cpu, useMutex, restNs, middleNs, cancellationToken).ConfigureAwait(false);
                 if (waitNs >= 0)
                 {
                     (mutex ? mutexWaits : semaphoreWaits).Record(waitNs);

@@ -1,0 +1,153 @@
+using RtRuntime.Cpus;
+using RtRuntime.PerCpu;
+using RtRuntime.Tasks;
+
+namespace RtRuntime.Stress.Tests;
+
+/// <summary>
+/// Each invariant the scenarios check can fail: the checker is fed a violation made with a real runtime
+/// (a task it was not told of, a task still live at the drain, a CPU outside a task's mask, a mutex
+/// whose owner is not the task, an offline CPU) and records it under the invariant's name.
+/// </summary>
+public class InvariantFailureTests
+{
+    [Fact]
+    public async Task ATaskTheHarnessDidNotTrack_FailsAllTasksAccounted()
+    {
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        checker.Attach(rt);
+        checker.Track(rt.Spawn("tracked", 10, _ => ValueTask.CompletedTask));
+        await rt.Spawn("untracked", 10, _ => ValueTask.CompletedTask).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        ShutdownSummary summary = await checker.StopAndCheckAsync(rt, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(2, summary.Accepted); // the runtime's count, not the checker's
+        Assert.Contains(checker.Violations, v => v.Invariant == Invariants.AllTasksAccounted && v.Message.Contains("the harness spawned 1 tasks and 0 pooled tasks but the runtime accepted 2", StringComparison.Ordinal));
+        Assert.Contains(checker.Violations, v => v.Invariant == Invariants.AllTasksAccounted && v.Message.Contains("completed/faulted/cancelled 1/0/0, the runtime 2/0/0", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ATaskStillLiveAtTheDrain_FailsCleanStop()
+    {
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        checker.Attach(rt);
+        var never = new RtEvent();
+        RtTask stuck = rt.Spawn("stuck", 10, async ctx => await never.WaitAsync(ctx));
+        checker.Track(stuck);
+
+        await checker.StopAndCheckAsync(rt, TimeSpan.FromMilliseconds(100));
+
+        InvariantViolation v = Assert.Single(checker.Violations, v => v.Invariant == Invariants.CleanStop);
+        Assert.StartsWith("1 task(s) and 0 pooled task(s) still live 0.1 s after the run ended", v.Message, StringComparison.Ordinal);
+        Assert.Equal(RtTaskState.Cancelled, stuck.State); // the stop cancelled it, which the harness never did
+        Assert.Contains(checker.Violations, v => v.Invariant == Invariants.ExpectedOutcome);
+    }
+
+    [Fact]
+    public async Task ACpuOutsideTheTasksMask_FailsAffinityRespected()
+    {
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        bool inMask = false, outside = true;
+        await rt.Spawn("t", 10, ctx =>
+        {
+            inMask = checker.CheckAffinity("t", CpuSet.Of(1), ctx.RawCpuId);
+            outside = checker.CheckAffinity("t", CpuSet.Of(0), ctx.RawCpuId); // as if its mask were {0}
+            return ValueTask.CompletedTask;
+        }, SchedPolicy.Fifo, CpuSet.Of(1)).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(inMask);
+        Assert.False(outside);
+        InvariantViolation v = Assert.Single(checker.Violations);
+        Assert.Equal(Invariants.AffinityRespected, v.Invariant);
+        Assert.Equal("task 't' with affinity {0} ran on CPU 1", v.Message);
+    }
+
+    [Fact]
+    public async Task AMutexReportingAnotherOwner_FailsRtMutexExclusive()
+    {
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 1 });
+        var mutex = new RtMutex(rt, "check/m");
+        bool held = false, released = true;
+        await rt.Spawn("t", 10, async ctx =>
+        {
+            using (await mutex.LockAsync(ctx))
+            {
+                held = checker.CheckMutexOwner("t", mutex.Owner, ctx.Task);
+            }
+
+            released = checker.CheckMutexOwner("t", mutex.Owner, ctx.Task); // as if it still held the mutex
+        }).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(held);
+        Assert.False(released);
+        InvariantViolation v = Assert.Single(checker.Violations);
+        Assert.Equal(Invariants.RtMutexExclusive, v.Invariant);
+        Assert.Equal("task 't' holds the RtMutex, which reports no owner", v.Message);
+    }
+
+    [Fact]
+    public async Task ATaskOnAnOfflineCpu_FailsHotplugConsistent()
+    {
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        await rt.OfflineAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
+
+        HotplugDriver.CheckOnline(rt, checker, "t", 0);
+        HotplugDriver.CheckOnline(rt, checker, "t", 1);
+
+        InvariantViolation v = Assert.Single(checker.Violations);
+        Assert.Equal(Invariants.HotplugConsistent, v.Invariant);
+        Assert.Equal("task 't' ran on cpu1, which is offline", v.Message);
+        Assert.Equal(2, checker.Checks);
+    }
+
+    [Theory]
+    [InlineData(Invariants.PerCpuSumExact)]
+    [InlineData(Invariants.PoolAccounting)]
+    [InlineData(Invariants.PermitsConserved)]
+    [InlineData(Invariants.LocalLockExclusive)]
+    [InlineData(Invariants.RtMutexExclusive)]
+    [InlineData(Invariants.PriorityInheritanceBounds)]
+    public async Task AnEndOfRunCountOffByOne_FailsItsInvariant(string invariant)
+    {
+        // The end-of-run sums compare a runtime structure's count (here a PerCpuCounter's Sum) with the
+        // increments the tasks made: one lost increment is a failure of the invariant named.
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        var counter = new PerCpuCounter(rt);
+        await rt.Spawn("t", 10, ctx =>
+        {
+            counter.Increment(ctx);
+            counter.Increment(ctx);
+            return ValueTask.CompletedTask;
+        }).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(checker.CheckEqual(invariant, "the sum", 2, counter.Sum()));
+        Assert.False(checker.CheckEqual(invariant, "the sum", 3, counter.Sum()));
+
+        InvariantViolation v = Assert.Single(checker.Violations);
+        Assert.Equal(invariant, v.Invariant);
+        Assert.Equal("the sum: expected 3, got 2 (off by -1)", v.Message);
+        Assert.False(checker.Passed);
+    }
+
+    [Fact]
+    public async Task InversionWithoutInheritance_FailsPiBoundsInversion()
+    {
+        // --inject noinheritance: the rounds checked as RtMutex rounds take the RtSemaphore(1), which lends
+        // the holder nothing, so the middle task computes while the high task waits.
+        ScenarioResult r = await new InversionScenario { Inject = InversionInjection.NoInheritance }
+            .RunAsync(new StressSettings { CpuCount = 1, Duration = TimeSpan.FromMilliseconds(100), Seed = 11 })
+            .WaitAsync(TimeSpan.FromSeconds(120));
+
+        InvariantViolation v = Assert.Single(r.Violations.Take(1));
+        Assert.Equal(Invariants.PriorityInheritanceBounds, v.Invariant);
+        Assert.StartsWith("the middle task's chunks on cpu0 while the high task waited for the RtMutex (round 0): expected 0, got ", v.Message, StringComparison.Ordinal);
+        Assert.Contains("--inject noinheritance", v.Reproduce, StringComparison.Ordinal);
+        Assert.All(r.Violations, x => Assert.Equal(Invariants.PriorityInheritanceBounds, x.Invariant));
+    }
+}

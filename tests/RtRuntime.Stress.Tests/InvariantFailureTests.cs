@@ -150,4 +150,52 @@ public class InvariantFailureTests
         Assert.Contains("--inject noinheritance", v.Reproduce, StringComparison.Ordinal);
         Assert.All(r.Violations, x => Assert.Equal(Invariants.PriorityInheritanceBounds, x.Invariant));
     }
+
+    [Fact]
+    public async Task ARecordedCpuThatIsNotTheRunningThreads_FailsMigrateDisabledStaysAndAffinityRespected()
+    {
+        // RawCpuId is the runtime's record (task.Cpu): a task the record puts on cpu0 while cpu1's thread
+        // runs it has moved, though the record alone looks right.
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        bool truePinned = false, trueAffinity = false, pinned = true, affine = true;
+        await rt.Spawn("t", 10, ctx =>
+        {
+            using MigrateGuard guard = ctx.MigrateDisable();
+            truePinned = checker.CheckPinned("t", 1, ctx.RawCpuId);
+            trueAffinity = checker.CheckAffinity("t", CpuSet.Of(1), ctx.RawCpuId);
+            pinned = checker.CheckPinned("t", 0, 0); // as if the record said cpu0 throughout
+            affine = checker.CheckAffinity("t", CpuSet.Of(0), 0);
+            return ValueTask.CompletedTask;
+        }, SchedPolicy.Fifo, CpuSet.Of(1)).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.True(truePinned);
+        Assert.True(trueAffinity);
+        Assert.False(pinned);
+        Assert.False(affine);
+        Assert.Collection(checker.Violations,
+            v => Assert.Equal((Invariants.MigrateDisabledStays, "task 't' entered a migrate-disabled section on CPU 0 and, still recorded there, was run by cpu1's thread inside it"), (v.Invariant, v.Message)),
+            v => Assert.Equal((Invariants.AffinityRespected, "task 't' with affinity {0}, recorded on CPU 0, was run by cpu1's thread"), (v.Invariant, v.Message)));
+    }
+
+    [Fact]
+    public async Task ARecordedOnlineCpuRunByAnOfflineCpusThread_FailsHotplugConsistent()
+    {
+        // An offline CPU's thread runs no task, so the check is fed from a thread named as that CPU's
+        // (the name ThreadCpu reads), with the record saying an online CPU.
+        var checker = new InvariantChecker("check", 3);
+        await using RtScheduler rt = RtScheduler.Start(new RtSchedulerOptions { CpuCount = 2 });
+        await rt.OfflineAsync(1).WaitAsync(TimeSpan.FromSeconds(30));
+        var thread = new Thread(() =>
+        {
+            HotplugDriver.CheckOnline(rt, checker, "t", 0);
+        }) { Name = "rt/cpu1" };
+        thread.Start();
+        Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
+        HotplugDriver.CheckOnline(rt, checker, "t", 0); // on no CPU's thread: the record alone, which is online
+
+        InvariantViolation v = Assert.Single(checker.Violations);
+        Assert.Equal(Invariants.HotplugConsistent, v.Invariant);
+        Assert.Equal("task 't', recorded on cpu0, was run by cpu1's thread, which is offline", v.Message);
+    }
 }

@@ -158,7 +158,9 @@ public sealed class InvariantChecker
 
     /// <summary>
     /// In-body check for a migrate-disabled section: <paramref name="cpuNow"/> (the task's
-    /// <c>RawCpuId</c> now) must equal <paramref name="cpuAtEnter"/>.
+    /// <c>RawCpuId</c> now) must equal <paramref name="cpuAtEnter"/>, and so must the CPU whose thread
+    /// runs the caller (when it is a runtime's CPU thread): a task the runtime records on its CPU but
+    /// another CPU's thread runs has moved too.
     /// </summary>
     /// <param name="task">The task's name.</param>
     /// <param name="cpuAtEnter">RawCpuId recorded right after entering the section.</param>
@@ -167,16 +169,22 @@ public sealed class InvariantChecker
     public bool CheckPinned(string task, int cpuAtEnter, int cpuNow)
     {
         Interlocked.Increment(ref _checks);
-        if (cpuAtEnter == cpuNow)
+        int thread = ThreadCpu.Id;
+        if (cpuAtEnter == cpuNow && (thread < 0 || thread == cpuNow))
         {
             return true;
         }
 
-        Fail(Invariants.MigrateDisabledStays, $"task '{task}' entered a migrate-disabled section on CPU {cpuAtEnter} and was found on CPU {cpuNow} inside it");
+        Fail(Invariants.MigrateDisabledStays, cpuAtEnter != cpuNow
+            ? $"task '{task}' entered a migrate-disabled section on CPU {cpuAtEnter} and was found on CPU {cpuNow} inside it"
+            : $"task '{task}' entered a migrate-disabled section on CPU {cpuAtEnter} and, still recorded there, was run by cpu{thread}'s thread inside it");
         return false;
     }
 
-    /// <summary>In-body check: the task runs on a CPU of its affinity.</summary>
+    /// <summary>
+    /// In-body check: the task runs on a CPU of its affinity, both the CPU the runtime records
+    /// (<paramref name="cpuNow"/>) and the CPU whose thread runs the caller (when it is a runtime's CPU thread).
+    /// </summary>
     /// <param name="task">The task's name.</param>
     /// <param name="allowed">Its affinity.</param>
     /// <param name="cpuNow">RawCpuId now.</param>
@@ -184,12 +192,16 @@ public sealed class InvariantChecker
     public bool CheckAffinity(string task, CpuSet allowed, int cpuNow)
     {
         Interlocked.Increment(ref _checks);
-        if (allowed.Contains(cpuNow))
+        int thread = ThreadCpu.Id;
+        bool recordOk = allowed.Contains(cpuNow);
+        if (recordOk && (thread < 0 || thread == cpuNow))
         {
             return true;
         }
 
-        Fail(Invariants.AffinityRespected, $"task '{task}' with affinity {{{allowed}}} ran on CPU {cpuNow}");
+        Fail(Invariants.AffinityRespected, !recordOk
+            ? $"task '{task}' with affinity {{{allowed}}} ran on CPU {cpuNow}"
+            : $"task '{task}' with affinity {{{allowed}}}, recorded on CPU {cpuNow}, was run by cpu{thread}'s thread");
         return false;
     }
 

@@ -15,10 +15,10 @@ public static class Invariants
     /// <summary>No kernel-style BUG was reported (unless the run injects one).</summary>
     public const string NoBugReports = "no-bug-reports";
 
-    /// <summary>A task never changes CPU inside a migrate-disabled section.</summary>
+    /// <summary>A task never changes CPU inside a migrate-disabled section: neither its recorded CPU nor the CPU thread that runs it (checked at its steps).</summary>
     public const string MigrateDisabledStays = "migrate-disabled-stays";
 
-    /// <summary>A task runs only on CPUs in its affinity.</summary>
+    /// <summary>A task runs only on CPUs in its affinity (checked at its steps, on its recorded CPU and on the CPU thread that runs it).</summary>
     public const string AffinityRespected = "affinity-respected";
 
     /// <summary>The runtime stopped cleanly: no task abandoned, none still live after the drain.</summary>
@@ -48,7 +48,7 @@ public static class Invariants
     /// <summary>The permits the mixed scripts' timed waits take and give back are all back after the stop: a timed-out wait took none, a granted one exactly one.</summary>
     public const string PermitsConserved = "permits-conserved";
 
-    /// <summary>Every CPU is online at the end of a hotplug run, and no task ran on an offline CPU.</summary>
+    /// <summary>Every CPU is online at the end of a hotplug run, no task started on an offline CPU (checked at each task's start), a dying CPU has no pinned task at its offline callbacks, and an offline finishes in time.</summary>
     public const string HotplugConsistent = "hotplug-consistent";
 
     /// <summary>

@@ -115,13 +115,18 @@ internal sealed class HotplugDriver
         return $"taking cpu{cpu} offline did not finish within {timeout.TotalSeconds.ToString(CultureInfo.InvariantCulture)} s (nr_pinned {nrPinned}{ran}); the wait was cancelled";
     }
 
-    /// <summary>In-body check: a task runs only on an online CPU.</summary>
+    /// <summary>In-body check: a task runs only on an online CPU, the one the runtime records (<paramref name="cpu"/>) and the one whose thread runs it.</summary>
     public static void CheckOnline(RtScheduler rt, InvariantChecker checker, string task, int cpu)
     {
         checker.Count();
+        int thread = ThreadCpu.Id;
         if (cpu < 0 || !rt.IsOnline(cpu))
         {
             checker.Fail(Invariants.HotplugConsistent, $"task '{task}' ran on cpu{cpu}, which is offline");
+        }
+        else if (thread >= 0 && thread < rt.CpuCount && !rt.IsOnline(thread))
+        {
+            checker.Fail(Invariants.HotplugConsistent, $"task '{task}', recorded on cpu{cpu}, was run by cpu{thread}'s thread, which is offline");
         }
     }
 

@@ -58,11 +58,8 @@ public class InvariantFailureTests
             return ValueTask.CompletedTask;
         }, SchedPolicy.Fifo, CpuSet.Of(1)).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.True(inMask);
-        Assert.False(outside);
-        InvariantViolation v = Assert.Single(checker.Violations);
-        Assert.Equal(Invariants.AffinityRespected, v.Invariant);
-        Assert.Equal("task 't' with affinity {0} ran on CPU 1", v.Message);
+        Assert.Equal((true, false), (inMask, outside));
+        AssertOneViolation(checker, Invariants.AffinityRespected, "task 't' with affinity {0} ran on CPU 1");
     }
 
     [Fact]
@@ -82,11 +79,8 @@ public class InvariantFailureTests
             released = checker.CheckMutexOwner("t", mutex.Owner, ctx.Task); // as if it still held the mutex
         }).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.True(held);
-        Assert.False(released);
-        InvariantViolation v = Assert.Single(checker.Violations);
-        Assert.Equal(Invariants.RtMutexExclusive, v.Invariant);
-        Assert.Equal("task 't' holds the RtMutex, which reports no owner", v.Message);
+        Assert.Equal((true, false), (held, released));
+        AssertOneViolation(checker, Invariants.RtMutexExclusive, "task 't' holds the RtMutex, which reports no owner");
     }
 
     [Fact]
@@ -99,9 +93,7 @@ public class InvariantFailureTests
         HotplugDriver.CheckOnline(rt, checker, "t", 0);
         HotplugDriver.CheckOnline(rt, checker, "t", 1);
 
-        InvariantViolation v = Assert.Single(checker.Violations);
-        Assert.Equal(Invariants.HotplugConsistent, v.Invariant);
-        Assert.Equal("task 't' ran on cpu1, which is offline", v.Message);
+        AssertOneViolation(checker, Invariants.HotplugConsistent, "task 't' ran on cpu1, which is offline");
         Assert.Equal(2, checker.Checks);
     }
 
@@ -129,9 +121,7 @@ public class InvariantFailureTests
         Assert.True(checker.CheckEqual(invariant, "the sum", 2, counter.Sum()));
         Assert.False(checker.CheckEqual(invariant, "the sum", 3, counter.Sum()));
 
-        InvariantViolation v = Assert.Single(checker.Violations);
-        Assert.Equal(invariant, v.Invariant);
-        Assert.Equal("the sum: expected 3, got 2 (off by -1)", v.Message);
+        AssertOneViolation(checker, invariant, "the sum: expected 3, got 2 (off by -1)");
         Assert.False(checker.Passed);
     }
 
@@ -169,10 +159,7 @@ public class InvariantFailureTests
             return ValueTask.CompletedTask;
         }, SchedPolicy.Fifo, CpuSet.Of(1)).AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 
-        Assert.True(truePinned);
-        Assert.True(trueAffinity);
-        Assert.False(pinned);
-        Assert.False(affine);
+        Assert.Equal((true, true, false, false), (truePinned, trueAffinity, pinned, affine));
         Assert.Collection(checker.Violations,
             v => Assert.Equal((Invariants.MigrateDisabledStays, "task 't' entered a migrate-disabled section on CPU 0 and, still recorded there, was run by cpu1's thread inside it"), (v.Invariant, v.Message)),
             v => Assert.Equal((Invariants.AffinityRespected, "task 't' with affinity {0}, recorded on CPU 0, was run by cpu1's thread"), (v.Invariant, v.Message)));
@@ -194,8 +181,12 @@ public class InvariantFailureTests
         Assert.True(thread.Join(TimeSpan.FromSeconds(30)));
         HotplugDriver.CheckOnline(rt, checker, "t", 0); // on no CPU's thread: the record alone, which is online
 
+        AssertOneViolation(checker, Invariants.HotplugConsistent, "task 't', recorded on cpu0, was run by cpu1's thread, which is offline");
+    }
+
+    private static void AssertOneViolation(InvariantChecker checker, string invariant, string message)
+    {
         InvariantViolation v = Assert.Single(checker.Violations);
-        Assert.Equal(Invariants.HotplugConsistent, v.Invariant);
-        Assert.Equal("task 't', recorded on cpu0, was run by cpu1's thread, which is offline", v.Message);
+        Assert.Equal((invariant, message), (v.Invariant, v.Message));
     }
 }

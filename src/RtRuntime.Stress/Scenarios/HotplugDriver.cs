@@ -131,7 +131,7 @@ internal sealed class HotplugDriver
     }
 
     /// <summary>Registers the offline check (the dying CPU has no pinned task left when its offline callbacks run).</summary>
-    public IDisposable RegisterChecks() => _rt.RegisterHotplug(new Hotplug.HotplugCallback("rtstress-check", null, cpu =>
+    public IDisposable RegisterChecks() => _rt.RegisterHotplugNoCalls(new Hotplug.HotplugCallback("rtstress-check", null, cpu =>
     {
         _checker.Count();
         int pinned = _rt.NrPinned(cpu);

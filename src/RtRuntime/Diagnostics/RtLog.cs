@@ -30,8 +30,8 @@ internal static partial class RtLog
     [LoggerMessage(EventId = 8, Level = LogLevel.Error, Message = "Dying CPU not properly vacated! cpu{Cpu}: nr_pinned {NrPinned}, tasks: {Tasks}")]
     public static partial void NotVacated(ILogger logger, int cpu, int nrPinned, string tasks);
 
-    [LoggerMessage(EventId = 24, Level = LogLevel.Error, Message = "Hotplug step '{Step}' failed taking cpu{Cpu} {Direction}; the other steps ran, and the operation completes and throws it to its caller")]
-    public static partial void HotplugStepFailed(ILogger logger, string step, int cpu, string direction, Exception exception);
+    [LoggerMessage(EventId = 24, Level = LogLevel.Error, Message = "Hotplug step '{Step}' failed {When}; {Outcome}")]
+    public static partial void HotplugStepFailed(ILogger logger, string step, string when, string outcome, Exception exception);
 
     [LoggerMessage(EventId = 9, Level = LogLevel.Warning, Message = "{Kind}: task {Task} on cpu{Cpu} for {Milliseconds:F1} ms without a preemption point (its CPU thread ran {ThreadRan} of it)")]
     public static partial void Stall(ILogger logger, string kind, string task, int cpu, double milliseconds, string threadRan);

@@ -24,7 +24,7 @@ public sealed class PerCpuPool<T> : IDisposable
     private readonly Stack<T> _global = new();
     private readonly int _capacity;
     private readonly int _batch;
-    private readonly IDisposable _hotplug;
+    private readonly HotplugRegistration _hotplug;
 
     // Strict mode only (null otherwise, so a rent or return pays one null test): every object this pool
     // made, with 1 while it is out on rent. Weak keys: an object a user drops instead of returning is
@@ -59,7 +59,12 @@ public sealed class PerCpuPool<T> : IDisposable
         _lock = new LocalLock(runtime, "pool lock");
         _caches = new PerCpu<Cache>(runtime, _ => new Cache(cacheCapacity));
         _owned = runtime.Strict ? new ConditionalWeakTable<T, StrongBox<int>>() : null;
-        _hotplug = runtime.RegisterHotplug(new HotplugCallback("percpu-pool", null, DrainCpu));
+        // No calls (cpuhp_setup_state_nocalls): there is no online step to run (a cache starts empty), and
+        // a constructor must not wait for the hotplug lock. Racing an offline needs no lock either: a CPU
+        // vacated before the step snapshot runs no task, so no task of this pool, until it is back.
+        // Dispose removes it without calls too: the drain must not run on an online CPU, where a task
+        // preempted under the pool lock may be midway through that CPU's cache.
+        _hotplug = runtime.RegisterHotplugNoCalls(new HotplugCallback("percpu-pool", null, DrainCpu));
     }
 
     /// <summary>Objects created by the factory so far.</summary>
@@ -135,7 +140,7 @@ public sealed class PerCpuPool<T> : IDisposable
         }
     }
 
-    /// <summary>Unregisters the hotplug callback.</summary>
+    /// <summary>Unregisters the hotplug callback (without calls: no CPU's cache is drained).</summary>
     public void Dispose() => _hotplug.Dispose();
 
     private T Create()

@@ -27,7 +27,7 @@ public class StopRefusalTests
 
         // Accepted while stopping: no CPU changes state any more, so the step never runs.
         int ran = 0;
-        using IDisposable registration = rt.RegisterHotplug(new HotplugCallback("late-step", _ => ran++, _ => ran++));
+        using IDisposable registration = rt.RegisterHotplugNoCalls(new HotplugCallback("late-step", _ => ran++, _ => ran++));
 
         gate.Set();
         ShutdownSummary summary = await stop.WithTimeout();
@@ -37,7 +37,7 @@ public class StopRefusalTests
         Assert.Equal("The runtime has stopped and accepts no new tasks (spawn of 'later' refused).", spawn.Message);
         var on = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.OnlineAsync(1).WithTimeout());
         Assert.Equal("cpu1 cannot come online: the runtime has stopped.", on.Message);
-        using IDisposable after = rt.RegisterHotplug(new HotplugCallback("after-step", _ => ran++, _ => ran++));
+        using IDisposable after = rt.RegisterHotplugNoCalls(new HotplugCallback("after-step", _ => ran++, _ => ran++));
         Assert.Equal(0, ran);
     }
 }

@@ -15,9 +15,9 @@ public class HotplugUnregisterDuringStepsTests
     {
         await using var rt = Rt.Start(cpus: 2);
         var log = new EventLog();
-        IDisposable? a = null;
-        a = rt.RegisterHotplug(new HotplugCallback("A", null, cpu => log.Add($"A:offline cpu{cpu}")));
-        using var b = rt.RegisterHotplug(new HotplugCallback("B", null, cpu =>
+        HotplugRegistration? a = null;
+        a = rt.RegisterHotplugNoCalls(new HotplugCallback("A", null, cpu => log.Add($"A:offline cpu{cpu}")));
+        using var b = rt.RegisterHotplugNoCalls(new HotplugCallback("B", null, cpu =>
         {
             log.Add($"B:offline cpu{cpu}, unregistering A");
             a.Dispose(); // B runs first (reverse order): A's step is still to come in this operation
@@ -35,8 +35,8 @@ public class HotplugUnregisterDuringStepsTests
         var log = new EventLog();
         using var inC = new ManualResetEventSlim();
         using var releaseC = new ManualResetEventSlim();
-        var a = rt.RegisterHotplug(new HotplugCallback("A", null, cpu => log.Add($"A:offline cpu{cpu}")));
-        using var c = rt.RegisterHotplug(new HotplugCallback("C", null, cpu =>
+        var a = rt.RegisterHotplugNoCalls(new HotplugCallback("A", null, cpu => log.Add($"A:offline cpu{cpu}")));
+        using var c = rt.RegisterHotplugNoCalls(new HotplugCallback("C", null, cpu =>
         {
             inC.Set();
             releaseC.Wait(Rt.Hang);
@@ -57,8 +57,8 @@ public class HotplugUnregisterDuringStepsTests
     {
         await using var rt = Rt.Start(cpus: 2);
         var log = new EventLog();
-        IDisposable? self = null;
-        self = rt.RegisterHotplug(new HotplugCallback("S", cpu => log.Add($"S:online cpu{cpu}"), cpu =>
+        HotplugRegistration? self = null;
+        self = rt.RegisterHotplugNoCalls(new HotplugCallback("S", cpu => log.Add($"S:online cpu{cpu}"), cpu =>
         {
             self!.Dispose();
             log.Add($"S:offline cpu{cpu}, unregistered itself");

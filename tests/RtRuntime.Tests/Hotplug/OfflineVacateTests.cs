@@ -55,7 +55,7 @@ public class OfflineVacateTests
         });
         var t = rt.Spawn("T", 10, _ => ValueTask.CompletedTask);
         await t.WithTimeout();
-        using var reg = rt.RegisterHotplug(new HotplugCallback("leaves-a-pin", Online: null, Offline: cpu => rt.Cpus[cpu].PinTask(t)));
+        using var reg = rt.RegisterHotplugNoCalls(new HotplugCallback("leaves-a-pin", Online: null, Offline: cpu => rt.Cpus[cpu].PinTask(t)));
         await rt.OfflineAsync(1).WithTimeout();
         Assert.Equal((false, 1), (rt.IsOnline(1), rt.NrPinned(1)));
         Assert.Single(logs.Messages, m => m.Level == LogLevel.Error

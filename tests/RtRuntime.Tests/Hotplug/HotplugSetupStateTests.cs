@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using RtRuntime.Hotplug;
 using RtRuntime.Tasks;
 
@@ -22,6 +23,22 @@ public class HotplugSetupStateTests
             }
         },
         cpu => log.Add($"{name}:offline cpu{cpu} on {Thread.CurrentThread.Name} active {rt.IsActive(cpu)}"));
+
+    /// <summary>A task pinned (migrate-disabled) on cpu0 or cpu1 until <paramref name="release"/>: an offline of its CPU waits for it, holding the hotplug lock.</summary>
+    private static async Task<(RtTask Task, int Cpu)> PinnedUntilAsync(RtScheduler rt, StrongBox<bool> release)
+    {
+        var p = rt.Spawn("P", 10, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                await ctx.SpinUntil(() => Volatile.Read(ref release.Value), "P released");
+            }
+
+            await ctx.PreemptionPoint();
+        });
+        await Rt.Until(() => rt.NrPinned(0) + rt.NrPinned(1) == 1, "P pinned");
+        return (p, rt.NrPinned(0) == 1 ? 0 : 1);
+    }
 
     [Fact]
     public async Task RegisterHotplugAsync_RunsTheOnlineStepOnEachOnlineCpuOnItsThreadInCpuOrder_AndOnACpuThatComesOnlineLater()
@@ -69,23 +86,13 @@ public class HotplugSetupStateTests
         // up just before it goes offline without its offline step (registered too late for that operation).
         await using var rt = Rt.Start(cpus: 2);
         var log = new EventLog();
-        bool release = false;
-        var p = rt.Spawn("P", 10, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                await ctx.SpinUntil(() => Volatile.Read(ref release), "P released");
-            }
-
-            await ctx.PreemptionPoint();
-        });
-        await Rt.Until(() => rt.NrPinned(0) + rt.NrPinned(1) == 1, "P pinned");
-        int c = rt.NrPinned(0) == 1 ? 0 : 1;
+        var release = new StrongBox<bool>();
+        (RtTask p, int c) = await PinnedUntilAsync(rt, release);
 
         Task offline = rt.OfflineAsync(c);
         Task<HotplugRegistration> register = rt.RegisterHotplugAsync(Recording("A", log, rt));
         Assert.False(register.IsCompleted);
-        Volatile.Write(ref release, true);
+        Volatile.Write(ref release.Value, true);
         await offline.WithTimeout();
         await using HotplugRegistration a = await register.WithTimeout();
         await p.WithTimeout();
@@ -100,16 +107,8 @@ public class HotplugSetupStateTests
     {
         var rt = Rt.Start(cpus: 2);
         int ran = 0;
-        bool release = false;
-        var p = rt.Spawn("P", 10, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                await ctx.SpinUntil(() => Volatile.Read(ref release), "P released");
-            }
-        });
-        await Rt.Until(() => rt.NrPinned(0) + rt.NrPinned(1) == 1, "P pinned");
-        int c = rt.NrPinned(0) == 1 ? 0 : 1;
+        var release = new StrongBox<bool>();
+        (RtTask p, int c) = await PinnedUntilAsync(rt, release);
         Task offline = rt.OfflineAsync(c); // holds the hotplug lock while P stays pinned
         Task<HotplugRegistration> queued = rt.RegisterHotplugAsync(new HotplugCallback("queued", _ => ran++, _ => ran++));
 
@@ -120,7 +119,7 @@ public class HotplugSetupStateTests
         var late = await Assert.ThrowsAsync<InvalidOperationException>(() => rt.RegisterHotplugAsync(new HotplugCallback("late", _ => ran++, _ => ran++)).WithTimeout());
         Assert.Equal("hotplug step 'late' cannot run its online step on the online CPUs: the runtime is stopping.", late.Message);
 
-        Volatile.Write(ref release, true);
+        Volatile.Write(ref release.Value, true);
         await p.WithTimeout();
         await stop.WithTimeout();
         Assert.Equal(0, ran);

@@ -122,7 +122,7 @@ public sealed partial class RtScheduler
                 {
                     foreach (Cpu cpu in _cpus.Where(c => c.Online))
                     {
-                        if (await RunStepOnCpuAsync(registration, online: false, cpu, "at its removal", "it ran on the other CPUs and is removed; the removal throws it to its caller").ConfigureAwait(false) is { } failed)
+                        if (await RunStepOnCpuAsync(registration, online: false, cpu, "at its removal", "it ran on the other CPUs and is removed; the removal throws it to its caller").ConfigureAwait(false) is ({ } failed, _))
                         {
                             errors.Add(failed);
                         }
@@ -154,7 +154,7 @@ public sealed partial class RtScheduler
         var done = new List<Cpu>();
         foreach (Cpu cpu in _cpus.Where(c => c.Online))
         {
-            if (await RunStepOnCpuAsync(registration, online: true, cpu, "at its registration", "it is rolled back on the CPUs it had set up and not registered; the registration throws it to its caller").ConfigureAwait(false) is not { } failed)
+            if (await RunStepOnCpuAsync(registration, online: true, cpu, "at its registration", "it is rolled back on the CPUs it had set up and not registered; the registration throws it to its caller").ConfigureAwait(false) is not ({ } failed, _))
             {
                 done.Add(cpu);
                 continue;
@@ -165,8 +165,10 @@ public sealed partial class RtScheduler
             {
                 foreach (Cpu up in done)
                 {
-                    _ = await RunStepOnCpuAsync(registration, online: false, up, "rolling back its registration", RollbackStepOutcome).ConfigureAwait(false);
-                    rolledBack.Add($"cpu{up.Id}");
+                    if ((await RunStepOnCpuAsync(registration, online: false, up, "rolling back its registration", RollbackStepOutcome).ConfigureAwait(false)).Ran)
+                    {
+                        rolledBack.Add($"cpu{up.Id}");
+                    }
                 }
             }
 
@@ -179,18 +181,18 @@ public sealed partial class RtScheduler
 
     /// <summary>
     /// Runs one step of <paramref name="registration"/> on <paramref name="cpu"/>'s thread; returns its error
-    /// (named and logged), or null. A CPU whose thread has exited (the runtime stopped) runs nothing more:
-    /// an error saying so.
+    /// (named and logged), or null, and whether it ran. A CPU whose thread has exited (the runtime stopped)
+    /// runs nothing more: an error saying so, and not run.
     /// </summary>
-    private async Task<Exception?> RunStepOnCpuAsync(HotplugRegistration registration, bool online, Cpu cpu, string when, string outcome)
+    private async Task<(Exception? Error, bool Ran)> RunStepOnCpuAsync(HotplugRegistration registration, bool online, Cpu cpu, string when, string outcome)
     {
         try
         {
-            return await cpu.RunOnCpuAsync(() => RunStep(registration, online, cpu.Id, $"on cpu{cpu.Id} {when}", outcome, out _)).ConfigureAwait(false);
+            return await cpu.RunOnCpuAsync(() => (RunStep(registration, online, cpu.Id, $"on cpu{cpu.Id} {when}", outcome, out bool ran), ran)).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {
-            return new InvalidOperationException($"Hotplug step '{registration.Callback.Name}' did not run on cpu{cpu.Id} {when}: the runtime {StopStateText} ({e.Message})", e);
+            return (new InvalidOperationException($"Hotplug step '{registration.Callback.Name}' did not run on cpu{cpu.Id} {when}: the runtime {StopStateText} ({e.Message})", e), false);
         }
     }
 

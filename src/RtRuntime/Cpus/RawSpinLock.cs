@@ -31,6 +31,7 @@ internal sealed class RawSpinLock
     public static readonly TimeSpan DefaultLockupAfter = TimeSpan.FromSeconds(2);
 
     private int _held;
+    private int _contenders; // threads in EnterContended now (diagnostics): written on the contended path only
     private readonly Action<TimeSpan>? _onLockup;
     private readonly long _lockupTicks;
 
@@ -65,6 +66,12 @@ internal sealed class RawSpinLock
     public bool IsHeld => Volatile.Read(ref _held) != 0;
 
     /// <summary>
+    /// Threads spinning or napping for the lock now (diagnostics and tests: a napping spinner is in a
+    /// futex wait, which its managed <see cref="Thread.ThreadState"/> does not show).
+    /// </summary>
+    public int Contenders => Volatile.Read(ref _contenders);
+
+    /// <summary>
     /// Spin rounds (<see cref="SpinWait.SpinOnce(int)"/>: ten busy spins, then yields) before a spinner
     /// naps: a few tens of µs while the yields return at once, far longer than a running holder keeps the lock.
     /// </summary>
@@ -78,6 +85,19 @@ internal sealed class RawSpinLock
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void EnterContended()
+    {
+        Interlocked.Increment(ref _contenders);
+        try
+        {
+            SpinUntilTaken();
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _contenders);
+        }
+    }
+
+    private void SpinUntilTaken()
     {
         var spin = new SpinWait();
         int rounds = 0;

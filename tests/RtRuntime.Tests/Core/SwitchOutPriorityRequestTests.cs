@@ -47,7 +47,9 @@ public class SwitchOutPriorityRequestTests
             Volatile.Write(ref go, 1);
 
             // The CPU thread blocks on the held lock only at the switch-out (its step has ended).
-            await Rt.Until(() => Volatile.Read(ref cpu.InStep) == 0 && (cpu.Thread!.ThreadState & ThreadState.WaitSleepJoin) != 0, "the CPU thread waits for its lock at p's switch-out");
+            // (Its spin is seen by the lock's count: after a few rounds it naps in a futex wait, which the
+            // managed ThreadState, read here before the nap, does not show.)
+            await Rt.Until(() => Volatile.Read(ref cpu.InStep) == 0 && cpu.Lock.Contenders > 0, "the CPU thread waits for its lock at p's switch-out");
             setter = Task.Run(() => rt.SetPriority(p, 50)); // may wait for the lock too
             await Rt.Until(() => p.RareOrNull is { } rare && Volatile.Read(ref rare.SchedRequest) != 0, "the request written");
         }

@@ -9,7 +9,9 @@ namespace RtRuntime.Tasks;
 /// the order it was posted and run by one short task at a time, <c>&lt;name&gt;/posted</c>, at the
 /// ended task's priority and policy. Those tasks share this queue (work posted to one of them after
 /// it ended comes back here), so the ended task's continuations run one at a time, as under the task
-/// itself. Only once a stop cancels the tasks, or all of them ended, is the work dropped (logged at
+/// itself. Each item runs under the context it was posted to, the ended task (or the RunAsync context),
+/// not the drain task: an await there comes back through this queue, in the order posted. Only once a
+/// stop cancels the tasks, or all of them ended, is the work dropped (logged at
 /// debug level): while a stop still drains, it runs (it may be the rest of a live RunAsync body).
 /// The <see cref="RunAsyncContext"/>'s queue (<paramref name="carriesLiveBodies"/>) runs through the
 /// stop's cancel grace too: its work is the rest of live RunAsync bodies, which the stop still waits
@@ -123,21 +125,19 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
             {
                 while (_queue.TryDequeue(out PostedWork? work))
                 {
-                    SynchronizationContext? drainContext = null;
+                    SynchronizationContext? drainContext = SynchronizationContext.Current;
                     try
                     {
                         _running = work.State;
-                        if (carriesLiveBodies)
-                        {
-                            // The rest of a RunAsync body runs under the RunAsync context, as the body did: a
-                            // foreign await there comes back through this queue, in the order posted. Under
-                            // the drain task (its CPU's switch-in sets it), its continuation went to this
-                            // task's own posts, behind every later post to the queue, for as long as the
-                            // queue kept this task busy (review helper-162).
-                            drainContext = SynchronizationContext.Current;
-                            SynchronizationContext.SetSynchronizationContext(root.Scheduler.RunAsyncContext);
-                        }
 
+                        // The work runs under the context it was posted to, as it would have under the ended
+                        // task: the ended task itself (Dead, so what is posted to it comes back to this
+                        // queue), or the RunAsync context for the rest of a RunAsync body. A foreign await
+                        // there comes back through this queue, in the order posted. Under the drain task
+                        // (its CPU's switch-in sets it), its continuation went to this task's own posts,
+                        // behind every later post to the queue, for as long as the queue kept this task
+                        // busy (reviews helper-162, helper-166).
+                        SynchronizationContext.SetSynchronizationContext(carriesLiveBodies ? root.Scheduler.RunAsyncContext : root);
                         work.Callback(work.State);
                     }
                     catch (Exception e)
@@ -150,10 +150,7 @@ internal sealed class PostedAfterExit(RtTask root, bool carriesLiveBodies = fals
                     finally
                     {
                         _running = null;
-                        if (carriesLiveBodies)
-                        {
-                            SynchronizationContext.SetSynchronizationContext(drainContext);
-                        }
+                        SynchronizationContext.SetSynchronizationContext(drainContext);
                     }
 
                     try

@@ -13,7 +13,8 @@ public abstract partial class RtTask
     /// (<c>task_work_add</c> + <c>try_to_wake_up</c>). Work posted before the body starts runs first, then
     /// the body starts in the same step. Work posted after the task ended (or in its last step) still
     /// runs, in the order posted and one at a time, on a short task <c>&lt;name&gt;/posted</c> at the ended
-    /// task's priority and policy; it is dropped (logged at debug level) only once the runtime is stopping.
+    /// task's priority and policy, still under this task as its context (so an await there comes back
+    /// here, in order); it is dropped (logged at debug level) only once the runtime is stopping.
     /// </summary>
     /// <param name="d">The callback.</param>
     /// <param name="state">The callback's argument.</param>

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using System.Collections.Concurrent;
+using RtRuntime.Cpus;
 using RtRuntime.Tasks;
 using RtRuntime.Tests.Hotplug;
 
@@ -21,7 +22,7 @@ public class PostedAfterExitTests
         await t.WithTimeout();
         var ran = new TaskCompletionSource<(string?, string?)>(TaskCreationOptions.RunContinuationsAsynchronously);
         t.Post(_ => ran.TrySetResult((Thread.CurrentThread.Name, (SynchronizationContext.Current as RtTask)?.Name)), null);
-        Assert.Equal(("rt/cpu0", "ended/posted"), await ran.Task.WaitAsync(Rt.Hang));
+        Assert.Equal(("rt/cpu0", "ended"), await ran.Task.WaitAsync(Rt.Hang)); // on the drain task, under the ended task's context
         await rt.AssertStillRunsTasks();
     }
 
@@ -95,7 +96,7 @@ public class PostedAfterExitTests
         await t.WithTimeout();
         await loop!.WaitAsync(Rt.Hang);
         Assert.Equal(20, names.Count);
-        Assert.All(names, n => Assert.Equal("loop/posted", n)); // not loop/posted/posted/…
+        Assert.All(names, n => Assert.Equal("loop", n)); // each hop under the ended task, as before its end: not loop/posted, loop/posted/posted/…
 
         static async Task LoopAsync(List<string> names)
         {
@@ -139,8 +140,9 @@ public class PostedAfterExitTests
     [Fact]
     public async Task ContinuationsOfOneEndedTask_HoppingThroughDrainTasks_NeverRunAtOnce()
     {
-        // A hops once through a drain task and awaits again (its context is now that drain task);
-        // B is still posted to the ended owner. Released together, they must not overlap.
+        // A hops once through a drain task and awaits again (under the ended owner, as the drain task
+        // runs it: not the drain task, which has ended when A resumes); B is still posted to the ended
+        // owner. Released together, they must not overlap.
         await using var rt = Rt.Start(cpus: 2);
         var gateA = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var gateA2 = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -163,7 +165,7 @@ public class PostedAfterExitTests
         gateB.SetResult();
         await Task.WhenAll(a!, b!).WaitAsync(Rt.Hang);
         Assert.False(probe.Overlapped);
-        Assert.All(contexts, name => Assert.Equal("owner/posted", name));
+        Assert.All(contexts, name => Assert.Equal("owner", name));
 
         async Task AAsync()
         {
@@ -312,7 +314,7 @@ public class PostedAfterExitTests
         RtTask? drain = null;
         owner.Post(_ =>
         {
-            drain = (RtTask)SynchronizationContext.Current!;
+            drain = Cpu.CurrentTask!; // the drain task (the work runs under the ended owner's context)
             Volatile.Write(ref spinner, rt.Spawn("spinner", 50, _ =>
             {
                 release.Wait(Rt.Hang);
@@ -344,8 +346,9 @@ public class PostedAfterExitTests
     public async Task DrainTaskFaultedByWorkPostedToItself_HandsItsQueueOn_LaterWorkStillRuns()
     {
         // One CPU: the ended owner's post, run by its drain task, posts a callback that throws to the
-        // drain task itself (as an async void call started there posts its exception) and spawns a
-        // higher task, which preempts the drain task at its point after the post. The drain task's next
+        // drain task itself (found as its CPU's current task: work there runs under the ended owner, so
+        // an async void call started there posts its exception to the owner's queue, not here) and
+        // spawns a higher task, which preempts the drain task at its point after the post. The drain task's next
         // step runs the throwing callback first and faults with it, its loop unfinished: the queue it
         // held must be handed on, or no drain task ever runs the owner's later work again.
         await using var rt = Rt.Start(cpus: 1);
@@ -354,8 +357,8 @@ public class PostedAfterExitTests
         RtTask? drain = null;
         owner.Post(_ =>
         {
-            Volatile.Write(ref drain, (RtTask)SynchronizationContext.Current!);
-            SynchronizationContext.Current!.Post(_ => throw new InvalidOperationException("thrown by work posted to the drain task"), null);
+            Volatile.Write(ref drain, Cpu.CurrentTask!);
+            drain!.Post(_ => throw new InvalidOperationException("thrown by work posted to the drain task"), null);
             _ = rt.Spawn("high", 50, _ => ValueTask.CompletedTask);
         }, null);
         await Rt.Until(() => Volatile.Read(ref drain) is { IsCompleted: true }, "the drain task ended");
@@ -391,8 +394,9 @@ public class PostedAfterExitTests
 
         gate.SetResult();
 
-        // The throw is posted from inside the drain task's step that resumed the call (the task is
-        // dead, so it goes to the same queue): once nothing is live, that drain has run it.
+        // The throw is posted from inside the drain task's step that resumed the call, to the ended
+        // owner (the context the call runs under there), so it goes to the same queue: once nothing is
+        // live, that drain has run it.
         await Rt.Until(() => Volatile.Read(ref s_thrown) && rt.LiveTasks == 0, "the drain tasks ran the call and its throw");
         Assert.Contains(logs.Messages, m => m.Level == LogLevel.Error
             && m.Message == "Work posted to task owner after it ended threw; the task owner/posted that ran it faulted with the exception (the work after it goes on)");
@@ -531,6 +535,79 @@ public class PostedAfterExitTests
         await Task.WhenAll(bodies).WithTimeout();
 
         Assert.Equal(["A1", "A2", "B"], order.ToArray());
+
+        static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>
+    /// The same for an ended task's own drain (<c>&lt;name&gt;/posted</c>): an async call its body did
+    /// not await, resumed there, awaits foreign work again. Its next continuation was posted to the drain
+    /// task (the context the drain ran it under), not to the ended task, and waited in the drain task's
+    /// own posts until its queue ran dry, behind every later post to the ended task (under a steady
+    /// stream, for ever). It now comes back through the ended task's queue, in the order posted (review
+    /// helper-166). Normal-class owner, as in the test above, so that no preemption hides the bug.
+    /// </summary>
+    [Fact]
+    public async Task AnEndedTasksCallAwaitingForeignWorkAgain_ComesBackThroughItsQueue_InTheOrderPosted()
+    {
+        await using var rt = Rt.Start(cpus: 2);
+        var gateHold1 = NewGate();
+        var gateA = NewGate();
+        var gateHold2 = NewGate();
+        var gateA2 = NewGate();
+        var gateB = NewGate();
+        using var hold1Running = new ManualResetEventSlim();
+        using var hold2Running = new ManualResetEventSlim();
+        using var release1 = new ManualResetEventSlim();
+        using var release2 = new ManualResetEventSlim();
+        var order = new ConcurrentQueue<string>();
+        Task[] calls = [];
+        RtTask owner = rt.Spawn("owner", 0, _ =>
+        {
+            calls =
+            [
+                HoldAsync(gateHold1.Task, hold1Running, release1), // keeps the drain task busy: what is posted now queues behind it
+                AAsync(),
+                HoldAsync(gateHold2.Task, hold2Running, release2),
+                BAsync(),
+            ];
+            return ValueTask.CompletedTask;
+        }, SchedPolicy.Normal);
+        await owner.WithTimeout(); // the four calls await their first gate: their continuations come back after the end
+
+        gateHold1.SetResult();
+        Assert.True(hold1Running.Wait(Rt.Hang));
+        gateA.SetResult(); // queued behind hold1, then hold2 behind it: one drain task runs all three
+        gateHold2.SetResult();
+        release1.Set();
+        Assert.True(hold2Running.Wait(Rt.Hang)); // A1 ran, and A awaits gateA2; the drain task is live in hold2
+        gateA2.SetResult(); // A's second continuation is posted first
+        gateB.SetResult(); // then B's
+        release2.Set();
+        await Task.WhenAll(calls).WaitAsync(Rt.Hang);
+
+        Assert.Equal(["A1", "A2", "B"], order.ToArray());
+
+        async Task AAsync()
+        {
+            await gateA.Task;
+            order.Enqueue("A1");
+            await gateA2.Task; // captured where A1 runs: the ended owner, not the drain task
+            order.Enqueue("A2");
+        }
+
+        async Task BAsync()
+        {
+            await gateB.Task;
+            order.Enqueue("B");
+        }
+
+        static async Task HoldAsync(Task gate, ManualResetEventSlim running, ManualResetEventSlim release)
+        {
+            await gate;
+            running.Set();
+            release.Wait();
+        }
 
         static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }

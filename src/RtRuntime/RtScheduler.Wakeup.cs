@@ -522,7 +522,6 @@ public sealed partial class RtScheduler
     internal void CancelUnstarted(RtTask task)
     {
         Volatile.Write(ref task.Run, TaskRunState.Dead);
-        task.Continuation = null; // the spawner's ExecutionContext (StartUnder), which a handle would otherwise keep alive
         task.Complete(RtTaskState.Cancelled, new OperationCanceledException($"Task '{task.Name}' was cancelled before it started.", CancelledBy(task)));
         Ended(task, bodyCompleted: false);
     }

@@ -63,9 +63,20 @@ public abstract partial class RtTask
         return tcs.Task;
     }
 
-    /// <summary>Publishes the outcome and schedules every waiter (never inline: user code never runs on the completing CPU here).</summary>
+    /// <summary>
+    /// Publishes the outcome and schedules every waiter (never inline: user code never runs on the
+    /// completing CPU here). A task that never started drops the spawner's <see cref="ExecutionContext"/>
+    /// it was to start under (<see cref="StartUnder"/>): its AsyncLocal values, possibly large, are no
+    /// longer kept alive by the handle. Every ending of an unstarted task comes here (cancelled before it
+    /// started, ended by the stop while waiting to start, faulted by work posted before its start).
+    /// </summary>
     internal void Complete(RtTaskState state, Exception? exception)
     {
+        if (!IsStarted)
+        {
+            Continuation = null; // only the spawner's context before the first step (review helper-166: EndAtStop kept it)
+        }
+
         OutcomeException = exception;
         Volatile.Write(ref _final, (byte)state);
         Scheduler.CountEnded(this, state); // after the final state (a count never runs ahead of IsCompleted), before the fence below

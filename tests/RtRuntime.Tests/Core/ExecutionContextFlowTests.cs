@@ -189,14 +189,88 @@ public class ExecutionContextFlowTests
         Assert.False(payload.IsAlive, "the cancelled task's handle keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
     }
 
+    /// <summary>
+    /// The stop ends a task still waiting to start (its CPU held by a task that never reaches a
+    /// preemption point, past the cancel grace): EndAtStop ended it as cancelled and kept the spawner's
+    /// context, which CancelUnstarted drops, for as long as the handle lived (review helper-166).
+    /// </summary>
+    [Fact]
+    public async Task Spawn_EndedByTheStopBeforeItStarts_DoesNotKeepTheSpawnersContext()
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        using var release = new ManualResetEventSlim();
+        RtTask spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Rt.Hang);
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner holds the CPU");
+        (RtTask task, WeakReference payload) = SpawnUnder(rt, default); // queued behind the spinner
+        try
+        {
+            await rt.StopAsync(TimeSpan.Zero, TimeSpan.FromMilliseconds(50)).WithTimeout();
+        }
+        finally
+        {
+            release.Set();
+        }
+
+        await spinner.WithTimeout();
+        Assert.Equal(RtTaskState.Cancelled, task.State);
+        Assert.Contains("waiting to start", task.Exception!.Message, StringComparison.Ordinal); // EndAtStop's, not CancelUnstarted's
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.False(payload.IsAlive, "the task the stop ended unstarted keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
+        GC.KeepAlive(task); // the handle is alive; what its spawner's context held is not
+    }
+
+    /// <summary>
+    /// Work posted to a task still waiting to start runs first, in its first step, before the body
+    /// starts: when it throws, the task faults unstarted (FaultFromStep), and kept the spawner's context
+    /// as EndAtStop did (review helper-166).
+    /// </summary>
+    [Fact]
+    public async Task Spawn_FaultedByWorkPostedBeforeItStarts_DoesNotKeepTheSpawnersContext()
+    {
+        await using RtScheduler rt = Rt.Start(cpus: 1);
+        using var release = new ManualResetEventSlim();
+        RtTask spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Rt.Hang);
+            return ValueTask.CompletedTask;
+        });
+        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner holds the CPU");
+        (RtTask task, WeakReference payload) = SpawnUnder(rt, default); // queued behind the spinner
+        task.Post(_ => throw new InvalidOperationException("posted before the start"), null);
+        release.Set();
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => task.AsTask().WithTimeout());
+        await spinner.WithTimeout();
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+
+        Assert.False(payload.IsAlive, "the task faulted before it started keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
+        GC.KeepAlive(task);
+    }
+
     // Spawns under an AsyncLocal holding a fresh object, with a token already cancelled, and leaves
     // this thread's context without it: only the task could keep that context alive.
+    private static (RtTask Task, WeakReference Payload) SpawnCancelledUnder(RtScheduler rt) =>
+        SpawnUnder(rt, new CancellationToken(canceled: true));
+
+    // Spawns under an AsyncLocal holding a fresh object, and leaves this thread's context without it:
+    // only the task could keep that context alive. Not inlined, so that no local of the test keeps it.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static (RtTask Task, WeakReference Payload) SpawnCancelledUnder(RtScheduler rt)
+    private static (RtTask Task, WeakReference Payload) SpawnUnder(RtScheduler rt, CancellationToken cancellationToken)
     {
         var payload = new object();
         Payload.Value = payload;
-        RtTask task = rt.Spawn("never runs", 10, static _ => ValueTask.CompletedTask, cancellationToken: new CancellationToken(canceled: true));
+        RtTask task = rt.Spawn("never runs", 10, static _ => ValueTask.CompletedTask, cancellationToken: cancellationToken);
         Payload.Value = null;
         return (task, new WeakReference(payload));
     }

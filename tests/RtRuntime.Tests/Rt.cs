@@ -171,4 +171,16 @@ internal static class Rt
         Assert.Equal(42, await probe.WithTimeout());
         Assert.Equal(Tasks.RtTaskState.Completed, probe.State);
     }
+
+    /// <summary>A task at priority 50 that holds its CPU thread, with no preemption point, until <paramref name="release"/> is set; returned once it runs.</summary>
+    public static async Task<Tasks.RtTask> SpawnStuckAsync(RtScheduler rt, ManualResetEventSlim release)
+    {
+        Tasks.RtTask spinner = rt.Spawn("spinner", 50, _ =>
+        {
+            release.Wait(Hang);
+            return ValueTask.CompletedTask;
+        });
+        await Until(() => spinner.State == Tasks.RtTaskState.Running, "the spinner runs");
+        return spinner;
+    }
 }

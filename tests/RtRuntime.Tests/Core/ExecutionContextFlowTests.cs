@@ -181,10 +181,7 @@ public class ExecutionContextFlowTests
         (RtTask task, WeakReference payload) = SpawnCancelledUnder(rt);
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => task.AsTask().WithTimeout());
 
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-
+        FullGc();
         Assert.Equal(RtTaskState.Cancelled, task.State); // the handle is alive; what its spawner's context held is not
         Assert.False(payload.IsAlive, "the cancelled task's handle keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
     }
@@ -199,12 +196,7 @@ public class ExecutionContextFlowTests
     {
         await using RtScheduler rt = Rt.Start(cpus: 1);
         using var release = new ManualResetEventSlim();
-        RtTask spinner = rt.Spawn("spinner", 50, _ =>
-        {
-            release.Wait(Rt.Hang);
-            return ValueTask.CompletedTask;
-        });
-        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner holds the CPU");
+        RtTask spinner = await Rt.SpawnStuckAsync(rt, release); // holds the only CPU
         (RtTask task, WeakReference payload) = SpawnUnder(rt, default); // queued behind the spinner
         try
         {
@@ -219,10 +211,7 @@ public class ExecutionContextFlowTests
         Assert.Equal(RtTaskState.Cancelled, task.State);
         Assert.Contains("waiting to start", task.Exception!.Message, StringComparison.Ordinal); // EndAtStop's, not CancelUnstarted's
 
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-
+        FullGc();
         Assert.False(payload.IsAlive, "the task the stop ended unstarted keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
         GC.KeepAlive(task); // the handle is alive; what its spawner's context held is not
     }
@@ -237,12 +226,7 @@ public class ExecutionContextFlowTests
     {
         await using RtScheduler rt = Rt.Start(cpus: 1);
         using var release = new ManualResetEventSlim();
-        RtTask spinner = rt.Spawn("spinner", 50, _ =>
-        {
-            release.Wait(Rt.Hang);
-            return ValueTask.CompletedTask;
-        });
-        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner holds the CPU");
+        RtTask spinner = await Rt.SpawnStuckAsync(rt, release); // holds the only CPU
         (RtTask task, WeakReference payload) = SpawnUnder(rt, default); // queued behind the spinner
         task.Post(_ => throw new InvalidOperationException("posted before the start"), null);
         release.Set();
@@ -250,12 +234,16 @@ public class ExecutionContextFlowTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => task.AsTask().WithTimeout());
         await spinner.WithTimeout();
 
+        FullGc();
+        Assert.False(payload.IsAlive, "the task faulted before it started keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
+        GC.KeepAlive(task);
+    }
+
+    private static void FullGc()
+    {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-
-        Assert.False(payload.IsAlive, "the task faulted before it started keeps its spawner's ExecutionContext (and its AsyncLocal values) alive");
-        GC.KeepAlive(task);
     }
 
     // Spawns under an AsyncLocal holding a fresh object, with a token already cancelled, and leaves

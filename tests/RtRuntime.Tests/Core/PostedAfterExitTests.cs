@@ -484,59 +484,40 @@ public class PostedAfterExitTests
     public async Task ARunAsyncBodysSecondForeignAwait_ComesBackThroughTheSharedQueue_InTheOrderPosted()
     {
         await using var rt = Rt.Start(cpus: 2);
-        var gateHold1 = NewGate();
-        var gateA = NewGate();
-        var gateHold2 = NewGate();
-        var gateA2 = NewGate();
-        var gateB = NewGate();
-        using var hold1Running = new ManualResetEventSlim();
-        using var hold2Running = new ManualResetEventSlim();
-        using var release1 = new ManualResetEventSlim();
-        using var release2 = new ManualResetEventSlim();
-        var order = new ConcurrentQueue<string>();
+        using var q = new QueueOrderProbe();
         Task[] bodies =
         [
             rt.RunAsync("hold1", 0, async _ =>
             {
-                await gateHold1.Task;
-                hold1Running.Set();
-                release1.Wait(); // keeps the drain task busy: what is posted now queues behind this
+                await q.Hold1.Task;
+                q.Hold1Running.Set();
+                q.Release1.Wait(); // keeps the drain task busy: what is posted now queues behind this
             }, SchedPolicy.Normal).AsTask(),
             rt.RunAsync("a", 0, async _ =>
             {
-                await gateA.Task;
-                order.Enqueue("A1");
-                await gateA2.Task; // captured where A1 runs: the drain task
-                order.Enqueue("A2");
+                await q.A.Task;
+                q.Order.Enqueue("A1");
+                await q.A2.Task; // captured where A1 runs: the drain task
+                q.Order.Enqueue("A2");
             }, SchedPolicy.Normal).AsTask(),
             rt.RunAsync("hold2", 0, async _ =>
             {
-                await gateHold2.Task;
-                hold2Running.Set();
-                release2.Wait();
+                await q.Hold2.Task;
+                q.Hold2Running.Set();
+                q.Release2.Wait();
             }, SchedPolicy.Normal).AsTask(),
             rt.RunAsync("b", 0, async _ =>
             {
-                await gateB.Task;
-                order.Enqueue("B");
+                await q.B.Task;
+                q.Order.Enqueue("B");
             }, SchedPolicy.Normal).AsTask(),
         ];
         await Rt.Until(() => rt.Snapshot().Tasks.Count(t => t.State == RtTaskState.Blocked) == 4, "the four bodies blocked on their first foreign await");
 
-        gateHold1.SetResult();
-        Assert.True(hold1Running.Wait(Rt.Hang));
-        gateA.SetResult(); // queued behind hold1, then hold2 behind it: one drain task runs all three
-        gateHold2.SetResult();
-        release1.Set();
-        Assert.True(hold2Running.Wait(Rt.Hang)); // A1 ran, and A awaits gateA2; the drain task is live in hold2
-        gateA2.SetResult(); // A's second continuation is posted first
-        gateB.SetResult(); // then B's
-        release2.Set();
+        q.Drive();
         await Task.WhenAll(bodies).WithTimeout();
 
-        Assert.Equal(["A1", "A2", "B"], order.ToArray());
-
-        static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+        Assert.Equal(["A1", "A2", "B"], q.Order.ToArray());
     }
 
     /// <summary>
@@ -551,55 +532,38 @@ public class PostedAfterExitTests
     public async Task AnEndedTasksCallAwaitingForeignWorkAgain_ComesBackThroughItsQueue_InTheOrderPosted()
     {
         await using var rt = Rt.Start(cpus: 2);
-        var gateHold1 = NewGate();
-        var gateA = NewGate();
-        var gateHold2 = NewGate();
-        var gateA2 = NewGate();
-        var gateB = NewGate();
-        using var hold1Running = new ManualResetEventSlim();
-        using var hold2Running = new ManualResetEventSlim();
-        using var release1 = new ManualResetEventSlim();
-        using var release2 = new ManualResetEventSlim();
-        var order = new ConcurrentQueue<string>();
+        using var q = new QueueOrderProbe();
         Task[] calls = [];
         RtTask owner = rt.Spawn("owner", 0, _ =>
         {
             calls =
             [
-                HoldAsync(gateHold1.Task, hold1Running, release1), // keeps the drain task busy: what is posted now queues behind it
+                HoldAsync(q.Hold1.Task, q.Hold1Running, q.Release1), // keeps the drain task busy: what is posted now queues behind it
                 AAsync(),
-                HoldAsync(gateHold2.Task, hold2Running, release2),
+                HoldAsync(q.Hold2.Task, q.Hold2Running, q.Release2),
                 BAsync(),
             ];
             return ValueTask.CompletedTask;
         }, SchedPolicy.Normal);
         await owner.WithTimeout(); // the four calls await their first gate: their continuations come back after the end
 
-        gateHold1.SetResult();
-        Assert.True(hold1Running.Wait(Rt.Hang));
-        gateA.SetResult(); // queued behind hold1, then hold2 behind it: one drain task runs all three
-        gateHold2.SetResult();
-        release1.Set();
-        Assert.True(hold2Running.Wait(Rt.Hang)); // A1 ran, and A awaits gateA2; the drain task is live in hold2
-        gateA2.SetResult(); // A's second continuation is posted first
-        gateB.SetResult(); // then B's
-        release2.Set();
+        q.Drive();
         await Task.WhenAll(calls).WaitAsync(Rt.Hang);
 
-        Assert.Equal(["A1", "A2", "B"], order.ToArray());
+        Assert.Equal(["A1", "A2", "B"], q.Order.ToArray());
 
         async Task AAsync()
         {
-            await gateA.Task;
-            order.Enqueue("A1");
-            await gateA2.Task; // captured where A1 runs: the ended owner, not the drain task
-            order.Enqueue("A2");
+            await q.A.Task;
+            q.Order.Enqueue("A1");
+            await q.A2.Task; // captured where A1 runs: the ended owner, not the drain task
+            q.Order.Enqueue("A2");
         }
 
         async Task BAsync()
         {
-            await gateB.Task;
-            order.Enqueue("B");
+            await q.B.Task;
+            q.Order.Enqueue("B");
         }
 
         static async Task HoldAsync(Task gate, ManualResetEventSlim running, ManualResetEventSlim release)
@@ -608,8 +572,6 @@ public class PostedAfterExitTests
             running.Set();
             release.Wait();
         }
-
-        static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>A one-CPU runtime logging to <paramref name="logs"/>, and a task of it that has ended.</summary>
@@ -623,6 +585,48 @@ public class PostedAfterExitTests
         RtTask ended = rt.Spawn(name, 10, ctx => ValueTask.CompletedTask);
         await ended.WithTimeout();
         return (rt, ended);
+    }
+
+    /// <summary>
+    /// The gates of the two queue-order tests: two holds keep one drain task busy while A resumes
+    /// (A1) and awaits foreign work again; A's second continuation is posted while that drain task is
+    /// live, then B's. In order, A2 runs before B.
+    /// </summary>
+    private sealed class QueueOrderProbe : IDisposable
+    {
+        public TaskCompletionSource Hold1 { get; } = NewGate();
+        public TaskCompletionSource A { get; } = NewGate();
+        public TaskCompletionSource Hold2 { get; } = NewGate();
+        public TaskCompletionSource A2 { get; } = NewGate();
+        public TaskCompletionSource B { get; } = NewGate();
+        public ManualResetEventSlim Hold1Running { get; } = new();
+        public ManualResetEventSlim Hold2Running { get; } = new();
+        public ManualResetEventSlim Release1 { get; } = new();
+        public ManualResetEventSlim Release2 { get; } = new();
+        public ConcurrentQueue<string> Order { get; } = new();
+
+        public void Drive()
+        {
+            Hold1.SetResult();
+            Assert.True(Hold1Running.Wait(Rt.Hang));
+            A.SetResult(); // queued behind hold1, then hold2 behind it: one drain task runs all three
+            Hold2.SetResult();
+            Release1.Set();
+            Assert.True(Hold2Running.Wait(Rt.Hang)); // A1 ran, and A awaits A2; the drain task is live in hold2
+            A2.SetResult(); // A's second continuation is posted first
+            B.SetResult(); // then B's
+            Release2.Set();
+        }
+
+        public void Dispose()
+        {
+            Hold1Running.Dispose();
+            Hold2Running.Dispose();
+            Release1.Dispose();
+            Release2.Dispose();
+        }
+
+        private static TaskCompletionSource NewGate() => new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>A section that notes when two threads are in it at once, lingering so that a parallel run shows.</summary>

@@ -203,7 +203,7 @@ public class ShutdownTests
     {
         var rt = Rt.Start(cpus: 1);
         var release = new ManualResetEventSlim();
-        RtTask spinner = await SpawnStuckAsync(rt, release);
+        RtTask spinner = await Rt.SpawnStuckAsync(rt, release);
         // Spawned from this thread: handed over through the stuck CPU's wake list, which it never drains.
         var unstarted = rt.Spawn("unstarted", 10, async ctx => await ctx.Yield());
         var woken = rt.Spawn("woken", 20, async ctx => await ctx.Yield());
@@ -235,7 +235,7 @@ public class ShutdownTests
         var waiter = rt.Spawn("waiter", 10, async ctx => await semaphore.WaitAsync(ctx));
         await Rt.Until(() => waiter.State == RtTaskState.Blocked, "the waiter blocks");
         var release = new ManualResetEventSlim();
-        RtTask spinner = await SpawnStuckAsync(rt, release);
+        RtTask spinner = await Rt.SpawnStuckAsync(rt, release);
         try
         {
             semaphore.Release(); // granted to the waiter, which cannot run to take it
@@ -301,7 +301,7 @@ public class ShutdownTests
         var sem = new RtSemaphore(0);
         var waiter = rt.Spawn("waiter", 10, async ctx => await sem.WaitAsync(ctx));
         await Rt.Until(() => sem.WaiterCount == 1, "the waiter waits");
-        RtTask spinner = await SpawnStuckAsync(rt, release);
+        RtTask spinner = await Rt.SpawnStuckAsync(rt, release);
         sem.Release(); // granted to the waiter, which queues behind the spinner
 
         ShutdownSummary summary = await StopWhileStuckAsync(rt, release, spinner);
@@ -324,7 +324,7 @@ public class ShutdownTests
             return 42;
         });
         await Rt.Until(() => offCpu.State == RtTaskState.Blocked, "the body awaits off the runtime");
-        RtTask spinner = await SpawnStuckAsync(rt, release);
+        RtTask spinner = await Rt.SpawnStuckAsync(rt, release);
         proceed.SetResult();
         await Rt.Until(() => Volatile.Read(ref returned) == 1 && offCpu.State == RtTaskState.Runnable, "the body returned; its CPU has yet to publish it");
 
@@ -488,18 +488,6 @@ public class ShutdownTests
 
         await stuck.WithTimeout();
         return summary;
-    }
-
-    /// <summary>A task at priority 50 that holds its CPU thread, with no preemption point, until <paramref name="release"/> is set; returned once it runs.</summary>
-    private static async Task<RtTask> SpawnStuckAsync(RtScheduler rt, ManualResetEventSlim release)
-    {
-        RtTask spinner = rt.Spawn("spinner", 50, _ =>
-        {
-            release.Wait(Rt.Hang);
-            return ValueTask.CompletedTask;
-        });
-        await Rt.Until(() => spinner.State == RtTaskState.Running, "the spinner runs");
-        return spinner;
     }
 
     [Fact]

@@ -122,7 +122,14 @@ public sealed partial class RtScheduler
                 {
                     foreach (Cpu cpu in _cpus.Where(c => c.Online))
                     {
-                        if (await RunStepOnCpuAsync(registration, online: false, cpu, "at its removal", "it ran on the other CPUs and is removed; the removal throws it to its caller").ConfigureAwait(false) is ({ } failed, _))
+                        if (HotplugStopping)
+                        {
+                            break; // no step runs from a stop on: the CPUs not reached yet get none, as at a removal after it
+                        }
+
+                        // A CPU whose thread exited meanwhile (the stop began after the look above) ran no step:
+                        // not a failure of the step, nothing thrown for it.
+                        if (await RunStepOnCpuAsync(registration, online: false, cpu, "at its removal", "it ran on the other CPUs and is removed; the removal throws it to its caller").ConfigureAwait(false) is ({ } failed, true))
                         {
                             errors.Add(failed);
                         }

@@ -58,7 +58,8 @@ public sealed class HotplugRegistration : IDisposable, IAsyncDisposable
     /// while it runs. A step that throws does not stop the others: each failure is logged (EventId 24), the
     /// registration is removed all the same, and an <see cref="AggregateException"/> of them is thrown. Once
     /// the runtime has begun to stop no step runs any more (nothing runs the CPUs' offline steps at a stop):
-    /// the registration is removed as by <see cref="Dispose"/>. Removed already: returns at once.
+    /// the registration is removed as by <see cref="Dispose"/>; a removal under way when the stop begins runs
+    /// no step on the CPUs it has not reached yet, and throws nothing for them. Removed already: returns at once.
     /// </summary>
     /// <param name="cancellationToken">Cancels the wait for a hotplug operation in progress; then nothing ran and the registration stays.</param>
     /// <exception cref="OperationCanceledException">Cancelled while waiting for a hotplug operation (its token is <paramref name="cancellationToken"/>); the registration stays.</exception>

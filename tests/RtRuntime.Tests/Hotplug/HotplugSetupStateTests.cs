@@ -167,4 +167,36 @@ public class HotplugSetupStateTests
         await rt.OfflineAsync(1).WithTimeout();
         Assert.Equal(2, log.Snapshot().Length);
     }
+
+    [Fact]
+    public async Task UnregisterAsync_WhenAStopEndsTheCpuThreadsMidway_IsRemovedAsByDispose_AndThrowsNoStepFailure()
+    {
+        // The offline step runs on cpu0 when the stop begins, and cpu1's thread exits before the removal
+        // reaches it. The step did not throw anywhere: the removal ends as one made after the stop began
+        // (removed as by Dispose). Before, it threw AggregateException "its offline step threw on 1 CPU(s)"
+        // with cpu1's "did not run: the runtime is stopping".
+        var rt = Rt.Start(cpus: 2);
+        var log = new EventLog();
+        using var onCpu0 = new ManualResetEventSlim();
+        using var stopBegun = new ManualResetEventSlim();
+        HotplugRegistration s = rt.RegisterHotplugNoCalls(new HotplugCallback("s", null, cpu =>
+        {
+            log.Add($"s:offline cpu{cpu}");
+            if (cpu == 0)
+            {
+                onCpu0.Set();
+                Assert.True(stopBegun.Wait(TimeSpan.FromSeconds(30)), "the stop began");
+                Assert.True(rt.Cpus[1].Thread!.Join(TimeSpan.FromSeconds(30)), "cpu1's thread exited");
+            }
+        }));
+
+        Task removal = s.UnregisterAsync();
+        Assert.True(onCpu0.Wait(TimeSpan.FromSeconds(30)), "the offline step runs on cpu0");
+        Task<ShutdownSummary> stop = rt.StopAsync(TimeSpan.FromSeconds(30));
+        stopBegun.Set();
+        await removal.WithTimeout();
+        await stop.WithTimeout();
+        Assert.True(s.IsDisposed);
+        Assert.Equal(["s:offline cpu0"], log.Snapshot());
+    }
 }

@@ -174,7 +174,7 @@ public class HotplugSetupStateTests
         // The offline step runs on cpu0 when the stop begins, and cpu1's thread exits before the removal
         // reaches it. The step did not throw anywhere: the removal ends as one made after the stop began
         // (removed as by Dispose). Before, it threw AggregateException "its offline step threw on 1 CPU(s)"
-        // with cpu1's "did not run: the runtime is stopping".
+        // with cpu1's "did not run on cpu1 at its removal: the runtime has stopped".
         var rt = Rt.Start(cpus: 2);
         var log = new EventLog();
         using var onCpu0 = new ManualResetEventSlim();

@@ -23,16 +23,7 @@ public class RepickedPreemptionTests
         var busy = new BusyUntilStopped();
         int go = 0;
         RtTask l = await StartLowOnCpu1Async(rt, busy);
-        RtTask<long> p = rt.Spawn<long>("p", 30, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref go) == 1, "released");
-                await ctx.PreemptionPoint(); // x preempts here, and is pushed to cpu1
-                return ctx.Task.Preemptions;
-            }
-        }, affinity: CpuSet.Of(0, 1));
-        await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
+        RtTask<long> p = await StartPinnedPOnCpu0Async(rt, () => Volatile.Read(ref go) == 1);
 
         RtTask x = await QueueXToPreemptPAsync(rt, busy);
         Assert.True(Rt.QueuedOn(rt.Cpus[0], x));
@@ -107,16 +98,7 @@ public class RepickedPreemptionTests
         var busy = new BusyUntilStopped();
         int go = 0;
         RtTask l = await StartLowOnCpu1Async(rt, busy);
-        RtTask<long> p = rt.Spawn<long>("p", 30, async ctx =>
-        {
-            using (ctx.MigrateDisable())
-            {
-                ctx.SpinWithoutPointsUntil(() => Volatile.Read(ref go) == 1, "released");
-                await ctx.PreemptionPoint(); // x preempts here, and is pushed to cpu1
-                return ctx.Task.Preemptions;
-            }
-        }, affinity: CpuSet.Of(0, 1));
-        await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
+        RtTask<long> p = await StartPinnedPOnCpu0Async(rt, () => Volatile.Read(ref go) == 1);
 
         RtTask x = await QueueXToPreemptPAsync(rt, busy);
         long before = Cpu0Counter();
@@ -148,6 +130,25 @@ public class RepickedPreemptionTests
 
     // The scenario every test here shares: cpu1 runs l (20, pinned there), p (30) runs on cpu0 inside
     // migrate_disable without points, and x (83) waits on cpu0's queue to preempt it, allowed on both CPUs.
+    /// <summary>
+    /// p (30), migrate-disabled on cpu0, spins without points until <paramref name="released"/>, then
+    /// passes the point where x preempts it (and is pushed to cpu1), and returns its preemption count.
+    /// </summary>
+    private static async Task<RtTask<long>> StartPinnedPOnCpu0Async(RtScheduler rt, Func<bool> released)
+    {
+        RtTask<long> p = rt.Spawn<long>("p", 30, async ctx =>
+        {
+            using (ctx.MigrateDisable())
+            {
+                ctx.SpinWithoutPointsUntil(released, "released");
+                await ctx.PreemptionPoint(); // x preempts here, and is pushed to cpu1
+                return ctx.Task.Preemptions;
+            }
+        }, affinity: CpuSet.Of(0, 1));
+        await Rt.Until(() => p.State == RtTaskState.Running && p.CurrentCpu == 0, "p running on cpu0");
+        return p;
+    }
+
     private static RtScheduler StartTwoCpus() => Rt.Start(o =>
     {
         o.CpuCount = 2;
